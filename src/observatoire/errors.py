@@ -1,0 +1,163 @@
+"""The one exception tree of observatoire.
+
+Every error the platform raises on purpose derives from :class:`ObservatoireError`::
+
+    ObservatoireError
+    ├── InputError (also ValueError)          bad input from a user or a file
+    │   ├── FileFormatError                   a file that cannot be read as what it claims to be
+    │   │   └── MissingColumnError            a required column is absent
+    │   ├── InvalidValueError                 a field holds a value that is not allowed
+    │   │   └── UnknownCodeError              a territory code that no vintage of the COG knows
+    │   ├── DuplicateUnitError                a unit listed twice in one zoning
+    │   ├── MissingCRSError                   a geographic file without a coordinate reference system
+    │   └── UnknownNameError                  a name looked up in a registry (level, zoning, backend…)
+    ├── HomeError                             the observatory home is missing, not initialised, or locked
+    ├── StorageError                          the database refused an operation
+    └── ReferentialError                      the referential is not built, or a prerequisite is missing
+
+Errors that concern a file carry its ``path`` and, where known, the ``line`` (1-based, as a text
+editor counts them, the header being line 1) and the ``column`` (its name). ``str(error)`` is a
+complete French sentence a user can act on. HTTP status codes, when the web app exists, are
+decided in one handler from these classes; domain code never knows about them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = [
+    "DuplicateUnitError",
+    "FileFormatError",
+    "HomeError",
+    "InputError",
+    "InvalidValueError",
+    "MissingCRSError",
+    "MissingColumnError",
+    "ObservatoireError",
+    "ReferentialError",
+    "StorageError",
+    "UnknownCodeError",
+    "UnknownNameError",
+]
+
+
+class ObservatoireError(Exception):
+    """Base of every error raised on purpose by observatoire."""
+
+
+class InputError(ObservatoireError, ValueError):
+    """Bad input: a file, an argument or a value the user can correct.
+
+    ``path``, ``line`` and ``column`` locate the problem when it comes from a file.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        line: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.column = column
+        super().__init__(self._render())
+
+    def location(self) -> str:
+        """``file, ligne N, colonne X`` — whatever is known of where the problem is."""
+        parts = []
+        if self.path:
+            parts.append(self.path)
+        if self.line is not None:
+            parts.append(f"ligne {self.line}")
+        if self.column:
+            parts.append(f"colonne « {self.column} »")
+        return ", ".join(parts)
+
+    def _render(self) -> str:
+        where = self.location()
+        return f"{where} : {self.message}" if where else self.message
+
+
+class FileFormatError(InputError):
+    """A file that cannot be read as what it claims to be (encoding, delimiter, truncation…)."""
+
+
+class MissingColumnError(FileFormatError):
+    """A required column is absent from a file."""
+
+    def __init__(
+        self,
+        wanted: str | Sequence[str],
+        found: Sequence[str],
+        *,
+        path: str | Path | None = None,
+    ) -> None:
+        names = [wanted] if isinstance(wanted, str) else list(wanted)
+        self.wanted = names
+        self.found = list(found)
+        shown = ", ".join(self.found[:30])
+        super().__init__(
+            f"colonne requise absente : {' ou '.join(names)} (colonnes trouvées : {shown})",
+            path=path,
+            line=1,
+        )
+
+
+class InvalidValueError(InputError):
+    """A field holds a value that is not allowed."""
+
+
+class UnknownCodeError(InvalidValueError):
+    """A territory code that neither the current referential nor any past vintage knows."""
+
+    def __init__(
+        self,
+        code: str,
+        *,
+        level: str,
+        suggestions: Sequence[str] = (),
+        path: str | Path | None = None,
+        line: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.code = code
+        self.level = level
+        self.suggestions = list(suggestions)
+        hint = f" ; codes proches : {', '.join(self.suggestions)}" if self.suggestions else ""
+        super().__init__(
+            f"code {level} inconnu « {code} »{hint}", path=path, line=line, column=column
+        )
+
+
+class DuplicateUnitError(InputError):
+    """A unit listed twice in one zoning without weights."""
+
+
+class MissingCRSError(InputError):
+    """A geographic file that does not say its coordinate reference system."""
+
+
+class UnknownNameError(InputError):
+    """A name looked up in a registry; the message lists the valid names."""
+
+    def __init__(self, kind: str, name: str, valid: Sequence[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.valid = list(valid)
+        super().__init__(f"{kind} inconnu(e) « {name} » ; valeurs possibles : {', '.join(valid)}")
+
+
+class HomeError(ObservatoireError):
+    """The observatory home is missing, not initialised, or held by another writer."""
+
+
+class StorageError(ObservatoireError):
+    """The database refused an operation."""
+
+
+class ReferentialError(ObservatoireError):
+    """The referential is not built, or a prerequisite import (COG, IRIS) is missing."""

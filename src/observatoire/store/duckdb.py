@@ -1,0 +1,95 @@
+"""DuckDB backend: the embedded default, one file in the observatory home.
+
+One process holds the file read-write at a time (DuckDB's own lock); readers open it read-only.
+A second writer gets a clear :class:`~observatoire.errors.HomeError` instead of DuckDB's message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from observatoire.errors import HomeError, StorageError
+from observatoire.store.base import Transaction, Warehouse
+
+__all__ = ["DuckDBWarehouse"]
+
+
+class _DuckTransaction(Transaction):
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self._n = 0
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        self.con.execute(sql, list(params))
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        return self.con.execute(sql, list(params)).df()
+
+    def insert(self, table: str, frame: pd.DataFrame) -> int:
+        if frame.empty:
+            return 0
+        self._n += 1
+        view = f"_insert_{self._n}"
+        self.con.register(view, frame)
+        try:
+            columns = ", ".join(frame.columns)
+            self.con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {view}")
+        finally:
+            self.con.unregister(view)
+        return len(frame)
+
+
+class DuckDBWarehouse(Warehouse):
+    dialect = "duckdb"
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        self._read_only = read_only
+        if read_only and not path.exists():
+            raise HomeError(f"base introuvable : {path} (lancez « observatoire init »)")
+        try:
+            self.con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise HomeError(
+                    f"la base {path} est ouverte en écriture par un autre processus "
+                    "(un seul processus écrit à la fois) : réessayez quand il aura fini"
+                ) from None
+            raise StorageError(f"impossible d'ouvrir {path} : {exc}") from None
+
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        return self.con.execute(sql, list(params)).df()
+
+    def has_table(self, name: str) -> bool:
+        rows = self.con.execute(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchone()
+        return bool(rows and rows[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        if self._read_only:
+            raise StorageError("connexion en lecture seule : écriture impossible")
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield _DuckTransaction(self.con)
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self.con.execute("COMMIT")
+            except duckdb.Error as exc:
+                raise StorageError(f"échec de la validation de la transaction : {exc}") from None
+
+    def close(self) -> None:
+        self.con.close()

@@ -1,0 +1,96 @@
+"""PostgreSQL backend (server mode). Needs the ``postgres`` extra: ``pip install observatoire[postgres]``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+
+from observatoire.errors import StorageError
+from observatoire.store.base import Transaction, Warehouse, _iter_rows
+
+__all__ = ["PostgresWarehouse"]
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+def _sql(sql: str) -> str:
+    """Portable ``?`` placeholders to psycopg's ``%s`` (literal ``%`` escaped)."""
+    return _PLACEHOLDER.sub("%s", sql.replace("%", "%%"))
+
+
+def _frame(cursor: Any) -> pd.DataFrame:
+    columns = [d.name for d in cursor.description] if cursor.description else []
+    rows = cursor.fetchall() if cursor.description else []
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in frame.columns:  # BYTEA comes back as memoryview
+        if len(frame) and isinstance(frame[column].iloc[0], memoryview):
+            frame[column] = [bytes(v) if v is not None else None for v in frame[column]]
+    return frame
+
+
+class _PgTransaction(Transaction):
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        self.con.execute(_sql(sql), list(params))
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        return _frame(self.con.execute(_sql(sql), list(params)))
+
+    def insert(self, table: str, frame: pd.DataFrame) -> int:
+        if frame.empty:
+            return 0
+        columns = ", ".join(frame.columns)
+        with self.con.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in _iter_rows(frame):
+                copy.write_row(row)
+        return len(frame)
+
+
+class PostgresWarehouse(Warehouse):
+    dialect = "postgres"
+
+    def __init__(self, dsn: str, *, read_only: bool = False) -> None:
+        try:
+            import psycopg
+        except ImportError:
+            raise StorageError(
+                "le moteur PostgreSQL demande psycopg : pip install 'observatoire[postgres]'"
+            ) from None
+        self._read_only = read_only
+        try:
+            self.con = psycopg.connect(dsn, autocommit=True)
+        except psycopg.Error as exc:
+            raise StorageError(f"connexion PostgreSQL impossible : {exc}") from None
+        if read_only:
+            self.con.execute("SET default_transaction_read_only = on")
+
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        return _frame(self.con.execute(_sql(sql), list(params)))
+
+    def has_table(self, name: str) -> bool:
+        row = self.con.execute(
+            "SELECT COUNT(*) FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_name = %s",
+            [name],
+        ).fetchone()
+        return bool(row and row[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        if self._read_only:
+            raise StorageError("connexion en lecture seule : écriture impossible")
+        with self.con.transaction():
+            yield _PgTransaction(self.con)
+
+    def close(self) -> None:
+        self.con.close()

@@ -1,0 +1,159 @@
+"""The warehouse schema, declared once and rendered for each SQL dialect.
+
+Column types are abstract (``text``, ``double``, ``int``, ``bool``, ``blob``); each backend maps
+them. Migrations are numbered lists of tables to create; the applied version is kept in ``meta``.
+Geometries are stored as WKB in EPSG:4326 (``geom``) with a simplified copy for display
+(``geom_display``), so no spatial extension is needed on either engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "TableDef", "create_sql"]
+
+
+@dataclass(frozen=True)
+class TableDef:
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    primary_key: tuple[str, ...] = ()
+    indexes: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def column_names(self) -> list[str]:
+        return [name for name, _ in self.columns]
+
+
+TABLES: dict[str, TableDef] = {
+    t.name: t
+    for t in (
+        TableDef("meta", (("key", "text"), ("value", "text")), ("key",)),
+        # Every territory of every level, official or custom zoning (level = zoning name).
+        TableDef(
+            "territory",
+            (
+                ("level", "text"),
+                ("code", "text"),
+                ("name", "text"),
+                ("population", "double"),
+                ("population_year", "int"),
+                ("area_km2", "double"),
+                ("kind", "text"),  # EPCI type (CC, CA, CU, ME), IRIS type (H, A, D, Z)…
+            ),
+            ("level", "code"),
+        ),
+        # Each territory's parents at every upper level (transitive), with a weight for
+        # zonings whose units are shared between zones.
+        TableDef(
+            "territory_parent",
+            (
+                ("level", "text"),
+                ("code", "text"),
+                ("parent_level", "text"),
+                ("parent_code", "text"),
+                ("weight", "double"),
+            ),
+            ("level", "code", "parent_level", "parent_code"),
+            (("parent_level", "parent_code"),),
+        ),
+        TableDef(
+            "territory_geometry",
+            (("level", "text"), ("code", "text"), ("geom", "blob"), ("geom_display", "blob")),
+            ("level", "code"),
+        ),
+        # Custom zonings and their versions.
+        TableDef(
+            "zoning",
+            (("name", "text"), ("label", "text"), ("fictitious", "bool")),
+            ("name",),
+        ),
+        TableDef(
+            "zoning_version",
+            (
+                ("zoning", "text"),
+                ("version", "int"),
+                ("unit_level", "text"),
+                ("valid_from", "text"),
+                ("valid_to", "text"),
+                ("imported_at", "text"),
+                ("source", "text"),
+                ("checksum", "text"),
+            ),
+            ("zoning", "version"),
+        ),
+        TableDef(
+            "zoning_zone",
+            (("zoning", "text"), ("version", "int"), ("code", "text"), ("name", "text")),
+            ("zoning", "version", "code"),
+        ),
+        TableDef(
+            "zoning_member",
+            (
+                ("zoning", "text"),
+                ("version", "int"),
+                ("zone_code", "text"),
+                ("unit_code", "text"),
+                ("weight", "double"),
+            ),
+            ("zoning", "version", "zone_code", "unit_code"),
+        ),
+        # Former communes now déléguées or associées, with the commune they belong to
+        # (from the referential source; lets codes be routed before a COG is imported).
+        TableDef(
+            "commune_part",
+            (("code", "text"), ("typecom", "text"), ("name", "text"), ("current_code", "text")),
+            ("code", "typecom"),
+        ),
+        # The COG: every commune code since 1943 and the mouvements.
+        TableDef(
+            "cog_commune",
+            (
+                ("typecom", "text"),
+                ("code", "text"),
+                ("name", "text"),
+                ("date_start", "text"),
+                ("date_end", "text"),
+            ),
+            indexes=(("code",),),
+        ),
+        TableDef(
+            "cog_event",
+            (
+                ("mod", "text"),
+                ("date_eff", "text"),
+                ("typecom_av", "text"),
+                ("com_av", "text"),
+                ("name_av", "text"),
+                ("typecom_ap", "text"),
+                ("com_ap", "text"),
+                ("name_ap", "text"),
+            ),
+            indexes=(("com_av",),),
+        ),
+    )
+}
+
+# Version N creates MIGRATIONS[N-1]; append, never edit a released step.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(TABLES),)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_TYPES = {
+    "duckdb": {"text": "VARCHAR", "double": "DOUBLE", "int": "INTEGER", "bool": "BOOLEAN",
+               "blob": "BLOB"},
+    "postgres": {"text": "TEXT", "double": "DOUBLE PRECISION", "int": "INTEGER",
+                 "bool": "BOOLEAN", "blob": "BYTEA"},
+}
+
+
+def create_sql(table: TableDef, dialect: str) -> list[str]:
+    """``CREATE TABLE`` and ``CREATE INDEX`` statements for ``table`` in ``dialect``."""
+    types = _TYPES[dialect]
+    columns = [f"{name} {types[kind]}" for name, kind in table.columns]
+    if table.primary_key:
+        columns.append(f"PRIMARY KEY ({', '.join(table.primary_key)})")
+    statements = [f"CREATE TABLE IF NOT EXISTS {table.name} ({', '.join(columns)})"]
+    for index in table.indexes:
+        name = f"idx_{table.name}_{'_'.join(index)}"
+        statements.append(f"CREATE INDEX IF NOT EXISTS {name} ON {table.name} ({', '.join(index)})")
+    return statements

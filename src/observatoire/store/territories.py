@@ -1,0 +1,203 @@
+"""Reading the referential back: territories, parents, geometries, codes and vintages.
+
+Service functions, keyword-only, each taking its warehouse explicitly.
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from observatoire.errors import ReferentialError, UnknownCodeError
+from observatoire.store.base import Warehouse
+from observatoire.territories.codes import CodeBook, normalise_code
+from observatoire.territories.levels import LEVELS, is_official
+from observatoire.territories.vintages import Vintages
+
+if TYPE_CHECKING:
+    import geopandas
+
+__all__ = [
+    "codebook",
+    "geometries",
+    "known_levels",
+    "list_territories",
+    "load_vintages",
+    "resolve_territory",
+]
+
+UPPER_COLUMNS = ("epci", "departement", "region")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("-", " ")
+
+
+def known_levels(warehouse: Warehouse) -> list[str]:
+    """Levels present in the warehouse: official first (finest first), then zonings."""
+    present = set(warehouse.query("SELECT DISTINCT level FROM territory").level)
+    official = [lvl for lvl in LEVELS if lvl in present]
+    return official + sorted(present - set(official))
+
+
+def _rank(level: str) -> int:
+    return LEVELS[level].rank if level in LEVELS else 100  # zonings: after official levels
+
+
+def resolve_territory(warehouse: Warehouse, text: str, *, below: str | None = None) -> tuple[str, str]:
+    """The (level, code) a user means by ``text``: ``level:code``, a code, or a name.
+
+    A code that exists at several levels (``93`` is Seine-Saint-Denis and the région PACA)
+    resolves to the finest level above ``below``; ``region:93`` says which explicitly.
+    """
+    text = text.strip()
+    if ":" in text:
+        level, _, code = text.partition(":")
+        level = level.strip()
+        if is_official(level):
+            code = normalise_code(code, level) if level != "pays" else code.strip().upper()
+        rows = warehouse.query(
+            "SELECT level, code FROM territory WHERE level = ? AND code = ?", [level, code]
+        )
+    else:
+        upper = text.upper()
+        rows = warehouse.query("SELECT level, code FROM territory WHERE code = ?", [upper])
+        if rows.empty and upper.isdigit() and len(upper) in (1, 4, 8):
+            padded = upper.zfill(len(upper) + 1)
+            rows = warehouse.query("SELECT level, code FROM territory WHERE code = ?", [padded])
+        if rows.empty:
+            names = warehouse.query("SELECT level, code, name FROM territory WHERE level <> 'iris'")
+            folded = names.name.fillna("").map(_fold)
+            rows = names[folded == _fold(text)][["level", "code"]]
+    if rows.empty:
+        names = warehouse.query("SELECT name FROM territory WHERE level <> 'iris'").name
+        close = difflib.get_close_matches(text, sorted(set(names.dropna())), n=3, cutoff=0.7)
+        raise UnknownCodeError(text, level="territoire", suggestions=close)
+    candidates = sorted(zip(rows.level, rows.code, strict=True), key=lambda lc: _rank(lc[0]))
+    if below is not None:
+        above = [c for c in candidates if _rank(c[0]) > _rank(below)]
+        candidates = above or candidates
+    level, code = candidates[0]
+    return str(level), str(code)
+
+
+def list_territories(
+    warehouse: Warehouse,
+    *,
+    level: str,
+    within: tuple[str, str] | None = None,
+    zoning: str | None = None,
+) -> pd.DataFrame:
+    """Territories of ``level`` (optionally inside ``within``), with their parent codes.
+
+    Columns: code, name, level, epci, departement, region (the main parent at each upper level),
+    population, population_year, area_km2, kind; plus ``zone`` (and ``zone_weight``) when
+    ``zoning`` is given.
+    """
+    sql = "SELECT t.* FROM territory t WHERE t.level = ?"
+    params: list[object] = [level]
+    if within is not None:
+        sql += (
+            " AND (t.code IN (SELECT code FROM territory_parent WHERE level = ? "
+            "AND parent_level = ? AND parent_code = ?))"
+        )
+        params += [level, *within]
+    frame = warehouse.query(sql + " ORDER BY t.code", params)
+    if frame.empty and level not in known_levels(warehouse):
+        raise ReferentialError(
+            f"aucun territoire de niveau « {level} » ; niveaux disponibles : "
+            + ", ".join(known_levels(warehouse))
+        )
+    parents = warehouse.query(
+        "SELECT code, parent_level, parent_code, weight FROM territory_parent WHERE level = ? "
+        f"AND parent_level IN ({', '.join('?' for _ in UPPER_COLUMNS)})",
+        [level, *UPPER_COLUMNS],
+    )
+    main = (
+        parents.sort_values(["code", "parent_level", "weight"], ascending=[True, True, False])
+        .drop_duplicates(["code", "parent_level"])
+        .pivot(index="code", columns="parent_level", values="parent_code")
+    )
+    for column in UPPER_COLUMNS:
+        frame[column] = frame.code.map(main[column]) if column in main else None
+    if level == "iris" or level == "arm":
+        commune = warehouse.query(
+            "SELECT code, parent_code FROM territory_parent WHERE level = ? "
+            "AND parent_level = 'commune'", [level])
+        frame.insert(3, "commune", frame.code.map(dict(zip(commune.code, commune.parent_code,
+                                                              strict=True))))
+    if zoning is not None:
+        zones = warehouse.query(
+            "SELECT code, parent_code AS zone, weight AS zone_weight FROM territory_parent "
+            "WHERE level = ? AND parent_level = ?", [level, zoning])
+        frame = frame.merge(zones, on="code", how="left")
+    columns = ["code", "name", "level", *(["commune"] if "commune" in frame else []),
+               *UPPER_COLUMNS, "population", "population_year", "area_km2", "kind"]
+    columns += [c for c in ("zone", "zone_weight") if c in frame]
+    out = frame[columns].copy()
+    out["population_year"] = out.population_year.astype("Int64")
+    return out.reset_index(drop=True)
+
+
+def geometries(
+    warehouse: Warehouse,
+    *,
+    level: str,
+    within: tuple[str, str] | None = None,
+    simplified: bool = True,
+    zoning: str | None = None,
+) -> geopandas.GeoDataFrame:
+    """The territories of :func:`list_territories` with their geometry (EPSG:4326)."""
+    import geopandas
+    import shapely
+
+    frame = list_territories(warehouse, level=level, within=within, zoning=zoning)
+    geoms = warehouse.query(
+        "SELECT code, geom, geom_display FROM territory_geometry WHERE level = ?", [level]
+    )
+    column = geoms.geom_display.where(geoms.geom_display.notna(), geoms.geom) if simplified \
+        else geoms.geom
+    wkb = dict(zip(geoms.code, column, strict=True))
+    shapes = [
+        shapely.from_wkb(bytes(wkb[c])) if wkb.get(c) is not None else None for c in frame.code
+    ]
+    return geopandas.GeoDataFrame(frame, geometry=shapes, crs="EPSG:4326")
+
+
+def codebook(warehouse: Warehouse, level: str) -> CodeBook:
+    """Current codes of ``level``, and past commune codes with the date they ended."""
+    current = frozenset(
+        warehouse.query("SELECT code FROM territory WHERE level = ?", [level]).code
+    )
+    past: dict[str, str] = {}
+    if level == "commune":
+        parts = warehouse.query("SELECT code FROM commune_part")
+        past.update({c: "" for c in parts.code if c not in current})
+        history = warehouse.query(
+            "SELECT code, MAX(CASE WHEN date_end = '' THEN '9999' ELSE date_end END) AS end_date "
+            "FROM cog_commune WHERE typecom = 'COM' GROUP BY code"
+        )
+        past.update(
+            {c: e for c, e in zip(history.code, history.end_date, strict=True) if c not in current}
+        )
+    return CodeBook(level, current, past)
+
+
+def load_vintages(warehouse: Warehouse) -> Vintages:
+    """The commune history of the imported COG, with current populations for scissions."""
+    if warehouse.count("cog_event") == 0:
+        raise ReferentialError(
+            "aucun COG importé : lancez « observatoire geo import-cog DOSSIER » "
+            "(fichiers v_commune_AAAA.csv et v_mvt_commune_AAAA.csv de l'INSEE)"
+        )
+    events = warehouse.query("SELECT * FROM cog_event")
+    history = warehouse.query("SELECT * FROM cog_commune")
+    communes = warehouse.query(
+        "SELECT code, population FROM territory WHERE level = 'commune'"
+    )
+    population = dict(zip(communes.code, communes.population.fillna(0.0), strict=True))
+    return Vintages(events, history, population=population, current=communes.code)

@@ -1,0 +1,108 @@
+"""Territory codes: normalisation of codes as files really hold them, and their classification.
+
+Spreadsheets turn ``01001`` into ``1001`` (or ``1001.0``), IRIS ``010040101`` into ``10040101``,
+départements ``01`` into ``1``. :func:`normalise_code` restores the official form, or raises
+:class:`~observatoire.errors.InvalidValueError` when no repair is possible.
+:class:`CodeBook` then tells, for a normalised code, whether it is current, belongs to a past
+vintage of the COG (to be converted), or is unknown (with the nearest known codes).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from observatoire.errors import InvalidValueError
+
+__all__ = ["CodeBook", "CodeStatus", "Classified", "normalise_code"]
+
+_COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+_IRIS = re.compile(r"^(\d{5}|2[AB]\d{3})\d{4}$")
+_DEP = re.compile(r"^(\d{2}|2[AB]|97\d)$")
+_REG = re.compile(r"^\d{2}$")
+_EPCI = re.compile(r"^\d{9}$")
+_FLOAT_SUFFIX = re.compile(r"\.0+$")
+
+_WIDTH = {"commune": 5, "arm": 5, "iris": 9, "departement": 2, "region": 2, "epci": 9}
+_PATTERN = {
+    "commune": _COMMUNE,
+    "arm": _COMMUNE,
+    "iris": _IRIS,
+    "departement": _DEP,
+    "region": _REG,
+    "epci": _EPCI,
+}
+
+
+def normalise_code(raw: object, level: str) -> str:
+    """The official form of a code read from a file, for an official ``level``.
+
+    >>> normalise_code("1001", "commune"), normalise_code(1001.0, "commune")
+    ('01001', '01001')
+    >>> normalise_code("2a004", "commune"), normalise_code("10040101", "iris")
+    ('2A004', '010040101')
+    >>> normalise_code(" 1 ", "departement")
+    '01'
+
+    Levels without a fixed pattern (``pays``, custom zonings) are only stripped.
+    """
+    text = _FLOAT_SUFFIX.sub("", str(raw).strip().replace("\u00a0", "")).upper()
+    if not text or text in {"NAN", "NONE"}:
+        raise InvalidValueError(f"code {level} vide")
+    pattern = _PATTERN.get(level)
+    if pattern is None:
+        return text
+    width = _WIDTH[level]
+    if text.isdigit() and len(text) < width and level != "departement":
+        text = text.zfill(width)
+    elif level == "departement" and text.isdigit() and len(text) == 1:
+        text = text.zfill(2)
+    if not pattern.match(text):
+        raise InvalidValueError(f"code {level} mal formé « {raw} »")
+    return text
+
+
+class CodeStatus(Enum):
+    """What a normalised code is, for a referential."""
+
+    CURRENT = "current"
+    PAST = "past"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Classified:
+    """The verdict on one code: status, the period it was valid (past codes), suggestions."""
+
+    code: str
+    status: CodeStatus
+    valid_until: str | None = None
+    suggestions: tuple[str, ...] = ()
+
+
+@dataclass
+class CodeBook:
+    """Known codes of one level: the current ones, and past ones with their end of validity.
+
+    ``past`` maps a code that is no longer current to the date (ISO) it stopped being valid.
+    """
+
+    level: str
+    current: frozenset[str]
+    past: Mapping[str, str] = field(default_factory=dict)
+
+    def classify(self, code: str) -> Classified:
+        """Current, past (with the date it ended) or unknown (with up to 3 nearest codes)."""
+        if code in self.current:
+            return Classified(code, CodeStatus.CURRENT)
+        if code in self.past:
+            return Classified(code, CodeStatus.PAST, valid_until=self.past[code])
+        return Classified(code, CodeStatus.UNKNOWN, suggestions=tuple(self.nearest(code)))
+
+    def nearest(self, code: str, n: int = 3) -> list[str]:
+        """Up to ``n`` known codes closest to ``code``, preferring the same 2-character prefix."""
+        pool: Iterable[str] = [c for c in self.current if c[:2] == code[:2]] or self.current
+        return difflib.get_close_matches(code, sorted(pool), n=n, cutoff=0.6)
