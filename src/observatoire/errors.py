@@ -9,11 +9,11 @@ Every error the platform raises on purpose derives from :class:`ObservatoireErro
     │   ├── InvalidValueError                 a field holds a value that is not allowed
     │   │   └── UnknownCodeError              a territory code that no vintage of the COG knows
     │   ├── DuplicateUnitError                a unit listed twice in one zoning
-    │   ├── MissingCRSError                   a geographic file without a coordinate reference system
-    │   └── UnknownNameError                  a name looked up in a registry (level, zoning, backend…)
-    ├── HomeError                             the observatory home is missing, not initialised, or locked
+    │   ├── MissingCRSError                   a geographic file without a CRS
+    │   └── UnknownNameError                  an unknown name (level, zoning, backend…)
+    ├── HomeError                             home missing, not initialised, or locked
     ├── StorageError                          the database refused an operation
-    └── ReferentialError                      the referential is not built, or a prerequisite is missing
+    └── ReferentialError                      referential not built, or prerequisite missing
 
 Errors that concern a file carry its ``path`` and, where known, the ``line`` (1-based, as a text
 editor counts them, the header being line 1) and the ``column`` (its name). ``str(error)`` is a

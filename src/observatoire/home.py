@@ -32,10 +32,18 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("name", "Observatoire social", "Nom de l'observatoire, affiché dans les sorties."),
-    Setting("territory", "", "Territoire de l'observatoire (ex. « departement:93 »), "
-            "utilisé par défaut dans les résumés et les cartes."),
-    Setting("backend", "duckdb", "Moteur de l'entrepôt : « duckdb » (fichier embarqué) ou "
-            "« postgres » (DSN lu dans OBSERVATOIRE_DATABASE_URL)."),
+    Setting(
+        "territory",
+        "",
+        "Territoire de l'observatoire (ex. « departement:93 »), "
+        "utilisé par défaut dans les résumés et les cartes.",
+    ),
+    Setting(
+        "backend",
+        "duckdb",
+        "Moteur de l'entrepôt : « duckdb » (fichier embarqué) ou "
+        "« postgres » (DSN lu dans OBSERVATOIRE_DATABASE_URL).",
+    ),
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 

@@ -77,8 +77,9 @@ class Observatory:
     def import_cog(self, directory: str | Path, *, year: int | None = None) -> CogImportReport:
         return import_cog(self.warehouse, directory, year=year)
 
-    def import_iris(self, reference: str | Path, contours: str | Path | None = None, *,
-                    crs: str | None = None) -> IrisImportReport:
+    def import_iris(
+        self, reference: str | Path, contours: str | Path | None = None, *, crs: str | None = None
+    ) -> IrisImportReport:
         self._require_referential()
         return import_iris(self.warehouse, reference, contours, crs=crs)
 
@@ -95,17 +96,34 @@ class Observatory:
         """(level, code) for ``93``, ``region:93``, ``Seine-Saint-Denis``, ``tas93:NORD``…"""
         return queries.resolve_territory(self.warehouse, text, below=below)
 
-    def territories(self, *, level: str = "commune", within: str | tuple[str, str] | None = None,
-                    zoning: str | None = None) -> pd.DataFrame:
+    def territories(
+        self,
+        *,
+        level: str = "commune",
+        within: str | tuple[str, str] | None = None,
+        zoning: str | None = None,
+    ) -> pd.DataFrame:
         """Territories of ``level`` (inside ``within``) with parent codes and population."""
-        return queries.list_territories(self.warehouse, level=level,
-                                        within=self._within(within, level), zoning=zoning)
+        return queries.list_territories(
+            self.warehouse, level=level, within=self._within(within, level), zoning=zoning
+        )
 
-    def geometries(self, *, level: str = "commune", within: str | tuple[str, str] | None = None,
-                   simplified: bool = True, zoning: str | None = None) -> geopandas.GeoDataFrame:
+    def geometries(
+        self,
+        *,
+        level: str = "commune",
+        within: str | tuple[str, str] | None = None,
+        simplified: bool = True,
+        zoning: str | None = None,
+    ) -> geopandas.GeoDataFrame:
         """:meth:`territories` as a GeoDataFrame in EPSG:4326."""
-        return queries.geometries(self.warehouse, level=level, within=self._within(within, level),
-                                  simplified=simplified, zoning=zoning)
+        return queries.geometries(
+            self.warehouse,
+            level=level,
+            within=self._within(within, level),
+            simplified=simplified,
+            zoning=zoning,
+        )
 
     def _within(self, within: str | tuple[str, str] | None, level: str) -> tuple[str, str] | None:
         if within is None or isinstance(within, tuple):
@@ -122,24 +140,34 @@ class Observatory:
             "(SELECT COUNT(*) FROM zoning_zone zz WHERE zz.zoning = z.name AND zz.version = "
             "v.version) AS zones, (SELECT COUNT(*) FROM zoning_member m WHERE m.zoning = z.name "
             "AND m.version = v.version) AS units FROM zoning z JOIN zoning_version v "
-            "ON v.zoning = z.name AND v.valid_to IS NULL ORDER BY z.name")
+            "ON v.zoning = z.name AND v.valid_to IS NULL ORDER BY z.name"
+        )
 
     def zoning_versions(self, name: str) -> pd.DataFrame:
         return self.warehouse.query(
             "SELECT version, unit_level, valid_from, valid_to, imported_at, source "
-            "FROM zoning_version WHERE zoning = ? ORDER BY version", [name])
+            "FROM zoning_version WHERE zoning = ? ORDER BY version",
+            [name],
+        )
 
-    def zoning(self, name: str, *, version: int | None = None,
-               at: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def zoning(
+        self, name: str, *, version: int | None = None, at: str | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Zones and members of a version of zoning ``name`` (current by default)."""
         return zoning_members(self.warehouse, name, version=version, at=at)
 
     def vintages(self) -> Vintages:
         return queries.load_vintages(self.warehouse)
 
-    def convert(self, values: pd.DataFrame, *, year: int, code: str = "code",
-                additive: list[str] | tuple[str, ...] = (),
-                non_additive: list[str] | tuple[str, ...] = ()) -> Conversion:
+    def convert(
+        self,
+        values: pd.DataFrame,
+        *,
+        year: int,
+        code: str = "code",
+        additive: list[str] | tuple[str, ...] = (),
+        non_additive: list[str] | tuple[str, ...] = (),
+    ) -> Conversion:
         """Convert commune values published in the geography of ``year`` to the current one."""
         vintages = self.vintages()
         passage = vintages.passage(year, codes=sorted(set(values[code])))
@@ -149,7 +177,8 @@ class Observatory:
         """Counts and provenance, for ``observatoire status`` and the demo."""
         counts = self.warehouse.query(
             "SELECT level, COUNT(*) AS n, SUM(population) AS population FROM territory "
-            "GROUP BY level")
+            "GROUP BY level"
+        )
         meta = self.warehouse.meta()
         return {
             "home": str(self.home.path),

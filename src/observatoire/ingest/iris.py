@@ -9,6 +9,7 @@ and, through it, to the commune. The IRIS level is replaced as a whole, atomical
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,16 +61,26 @@ def import_iris(
             depcoms.append(normalise_code(raw_com, "commune"))
         except InvalidValueError as exc:
             column = code_col if len(codes) == i else com_col
-            raise InvalidValueError(exc.message, path=table.path, line=table.line_of(i),
-                                    column=column) from None
-    iris = pd.DataFrame({"code": codes, "depcom": depcoms,
-                         "name": frame[name_col] if name_col else codes,
-                         "kind": frame[type_col] if type_col else None})
+            raise InvalidValueError(
+                exc.message, path=table.path, line=table.line_of(i), column=column
+            ) from None
+    iris = pd.DataFrame(
+        {
+            "code": codes,
+            "depcom": depcoms,
+            "name": frame[name_col] if name_col else codes,
+            "kind": frame[type_col] if type_col else None,
+        }
+    )
     dup = iris.code.duplicated()
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InvalidValueError(f"IRIS {iris.code.iloc[i]} en double", path=table.path,
-                                line=table.line_of(i), column=code_col)
+        raise InvalidValueError(
+            f"IRIS {iris.code.iloc[i]} en double",
+            path=table.path,
+            line=table.line_of(i),
+            column=code_col,
+        )
     commune_of, arm_of, rerouted = _attach(warehouse, iris, table.path, table.line_of, com_col)
     iris["commune"] = iris.depcom.map(commune_of)
     iris["arm"] = iris.depcom.map(arm_of)
@@ -80,13 +91,15 @@ def import_iris(
 
 
 def _attach(
-    warehouse: Warehouse, iris: pd.DataFrame, path: Path, line_of: object, column: str
+    warehouse: Warehouse, iris: pd.DataFrame, path: Path, line_of: Callable[[int], int], column: str
 ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     communes = codebook(warehouse, "commune")
     if not communes.current:
         raise ReferentialError("référentiel absent : lancez « observatoire init »")
-    arms = warehouse.query("SELECT code, parent_code FROM territory_parent WHERE level = 'arm' "
-                           "AND parent_level = 'commune'")
+    arms = warehouse.query(
+        "SELECT code, parent_code FROM territory_parent WHERE level = 'arm' "
+        "AND parent_level = 'commune'"
+    )
     arm_parent = dict(zip(arms.code, arms.parent_code, strict=True))
     parts = warehouse.query("SELECT code, current_code FROM commune_part")
     part_of = dict(zip(parts.code, parts.current_code, strict=True))
@@ -114,24 +127,38 @@ def _attach(
             target = max(shares, key=lambda k: shares[k])
         if target is None:
             index = int(np.flatnonzero((iris.depcom == depcom).to_numpy())[0])
-            hint = "" if warehouse.count("cog_event") else (
-                " (s'il s'agit d'une commune d'un ancien millésime, importez d'abord le COG : "
-                "observatoire geo import-cog DOSSIER)")
-            raise UnknownCodeError(depcom, level="commune", suggestions=verdict.suggestions,
-                                   path=path, line=line_of(index), column=column,  # type: ignore[operator]
-                                   hint=hint)
+            hint = (
+                ""
+                if warehouse.count("cog_event")
+                else (
+                    " (s'il s'agit d'une commune d'un ancien millésime, importez d'abord le COG : "
+                    "observatoire geo import-cog DOSSIER)"
+                )
+            )
+            raise UnknownCodeError(
+                depcom,
+                level="commune",
+                suggestions=verdict.suggestions,
+                path=path,
+                line=line_of(index),
+                column=column,
+                hint=hint,
+            )
         commune_of[depcom] = target
         rerouted[depcom] = target
     return commune_of, arm_of, rerouted
 
 
-def _contours(iris: pd.DataFrame, contours: str | Path, crs: str | None,
-              report: IrisImportReport) -> pd.Series:
+def _contours(
+    iris: pd.DataFrame, contours: str | Path, crs: str | None, report: IrisImportReport
+) -> pd.Series:
     frame = read_geofile(contours, crs=crs)
     column = find_column(list(frame.columns), CODE_COLUMNS)
     if column is None:
-        raise InvalidValueError(f"colonne du code IRIS introuvable (colonnes : "
-                                f"{', '.join(map(str, frame.columns))})", path=contours)
+        raise InvalidValueError(
+            f"colonne du code IRIS introuvable (colonnes : {', '.join(map(str, frame.columns))})",
+            path=contours,
+        )
     codes = []
     for i, raw in enumerate(frame[column]):
         try:
@@ -146,43 +173,75 @@ def _contours(iris: pd.DataFrame, contours: str | Path, crs: str | None,
     if missing:
         report.notes.append(f"{missing} IRIS de la table sans contour dans {Path(contours).name}")
     if report.contours_unmatched:
-        report.notes.append(f"{len(report.contours_unmatched)} contour(s) d'IRIS absents de la "
-                            "table (millésimes différents ?) : "
-                            + ", ".join(report.contours_unmatched[:10]))
+        report.notes.append(
+            f"{len(report.contours_unmatched)} contour(s) d'IRIS absents de la "
+            "table (millésimes différents ?) : " + ", ".join(report.contours_unmatched[:10])
+        )
     return frame.geometry
 
 
 def _write(warehouse: Warehouse, iris: pd.DataFrame, geoms: pd.Series | None) -> None:
-    parents = warehouse.query("SELECT code, parent_level, parent_code, weight FROM "
-                              "territory_parent WHERE level = 'commune'")
-    via_commune = iris[["code", "commune"]].merge(parents, left_on="commune",
-                                                  right_on="code", suffixes=("", "_c"))
+    parents = warehouse.query(
+        "SELECT code, parent_level, parent_code, weight FROM "
+        "territory_parent WHERE level = 'commune'"
+    )
+    via_commune = iris[["code", "commune"]].merge(
+        parents, left_on="commune", right_on="code", suffixes=("", "_c")
+    )
     rows = [
         via_commune[["code", "parent_level", "parent_code", "weight"]],
-        pd.DataFrame({"code": iris.code, "parent_level": "commune", "parent_code": iris.commune,
-                      "weight": 1.0}),
-        pd.DataFrame({"code": iris.code[iris.arm.notna()], "parent_level": "arm",
-                      "parent_code": iris.arm[iris.arm.notna()], "weight": 1.0}),
+        pd.DataFrame(
+            {
+                "code": iris.code,
+                "parent_level": "commune",
+                "parent_code": iris.commune,
+                "weight": 1.0,
+            }
+        ),
+        pd.DataFrame(
+            {
+                "code": iris.code[iris.arm.notna()],
+                "parent_level": "arm",
+                "parent_code": iris.arm[iris.arm.notna()],
+                "weight": 1.0,
+            }
+        ),
     ]
     parent_rows = pd.concat(rows, ignore_index=True).assign(level="iris")
-    shapes = np.array([geoms.get(c) if geoms is not None else None for c in iris.code],
-                      dtype=object)
+    shapes = np.array(
+        [geoms.get(c) if geoms is not None else None for c in iris.code], dtype=object
+    )
     dep = iris.commune.str[:3].where(iris.commune.str.startswith("97"), iris.commune.str[:2])
-    territories = pd.DataFrame({
-        "level": "iris", "code": iris.code, "name": iris["name"], "population": np.nan,
-        "population_year": None, "area_km2": np.round(area_km2(shapes, dep), 4),
-        "kind": iris.kind,
-    })
+    territories = pd.DataFrame(
+        {
+            "level": "iris",
+            "code": iris.code,
+            "name": iris["name"],
+            "population": np.nan,
+            "population_year": None,
+            "area_km2": np.round(area_km2(shapes, dep), 4),
+            "kind": iris.kind,
+        }
+    )
     with warehouse.transaction() as tx:
         tx.replace("territory", territories, "level = 'iris'")
         tx.execute("DELETE FROM territory_parent WHERE level = 'iris'")
-        tx.insert("territory_parent", parent_rows[["level", "code", "parent_level",
-                                                   "parent_code", "weight"]])
+        tx.insert(
+            "territory_parent",
+            parent_rows[["level", "code", "parent_level", "parent_code", "weight"]],
+        )
         tx.execute("DELETE FROM territory_geometry WHERE level = 'iris'")
         if geoms is not None:
             present = np.array([s is not None for s in shapes])
             display = simplify_for_display(shapes[present], 0.0002)
-            tx.insert("territory_geometry", pd.DataFrame({
-                "level": "iris", "code": iris.code[present].to_numpy(),
-                "geom": to_wkb(list(shapes[present])), "geom_display": to_wkb(list(display)),
-            }))
+            tx.insert(
+                "territory_geometry",
+                pd.DataFrame(
+                    {
+                        "level": "iris",
+                        "code": iris.code[present].to_numpy(),
+                        "geom": to_wkb(list(shapes[present])),
+                        "geom_display": to_wkb(list(display)),
+                    }
+                ),
+            )

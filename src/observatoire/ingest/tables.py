@@ -220,10 +220,13 @@ def _read_xlsx(path: Path, data: bytes, *, expect: Sequence[str]) -> Table:
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many unrelated types on broken files
-        raise FileFormatError(f"classeur XLSX illisible ({type(exc).__name__})", path=path) from None
+        raise FileFormatError(
+            f"classeur XLSX illisible ({type(exc).__name__})", path=path
+        ) from None
     sheet = book.worksheets[0]
     rows = [
-        ["" if v is None else _cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)
+        ["" if v is None else _cell_text(v) for v in row]
+        for row in sheet.iter_rows(values_only=True)
     ]
     book.close()
     rows = [r for r in rows]

@@ -20,19 +20,38 @@ from observatoire.errors import InputError, ReferentialError
 from observatoire.ingest.geofiles import GEO_SUFFIXES, read_geofile
 from observatoire.ingest.tables import find_column, read_table
 from observatoire.store.base import Transaction, Warehouse
-from observatoire.store.territories import codebook
+from observatoire.store.territories import codebook, geometry_map
 from observatoire.territories.geometry import simplify_for_display, to_wkb
 from observatoire.territories.levels import check_zoning_name
-from observatoire.territories.referential import is_metropolitan
 from observatoire.territories.zoning import ZoningDraft, draft_from_polygons, draft_from_table
 
 __all__ = ["ZoningImportReport", "import_zoning", "zoning_members"]
 
-UNIT_COLUMNS = ("code_commune", "codgeo", "depcom", "insee_com", "code_insee", "com",
-                "code_iris", "iris", "commune", "unite", "unit", "code")
+UNIT_COLUMNS = (
+    "code_commune",
+    "codgeo",
+    "depcom",
+    "insee_com",
+    "code_insee",
+    "com",
+    "code_iris",
+    "iris",
+    "commune",
+    "unite",
+    "unit",
+    "code",
+)
 ZONE_COLUMNS = ("code_zone", "zone", "code_territoire", "territoire", "secteur", "code_secteur")
-NAME_COLUMNS = ("nom_zone", "libelle_zone", "lib_zone", "nom_territoire", "libelle_territoire",
-                "nom_secteur", "libelle", "nom")
+NAME_COLUMNS = (
+    "nom_zone",
+    "libelle_zone",
+    "lib_zone",
+    "nom_territoire",
+    "libelle_territoire",
+    "nom_secteur",
+    "libelle",
+    "nom",
+)
 WEIGHT_COLUMNS = ("poids", "weight", "part")
 
 
@@ -73,20 +92,31 @@ def import_zoning(
     if warehouse.count("territory", "level = 'commune'") == 0:
         raise ReferentialError("référentiel absent : lancez « observatoire init »")
     if path.suffix.lower() in GEO_SUFFIXES:
-        draft = _draft_from_polygons(warehouse, path, unit_level or "commune", zone_column,
-                                     name_column)
+        draft = _draft_from_polygons(
+            warehouse, path, unit_level or "commune", zone_column, name_column
+        )
     else:
-        draft = _draft_from_table(warehouse, path, unit_level, unit_column, zone_column,
-                                  name_column, weight_column)
+        draft = _draft_from_table(
+            warehouse, path, unit_level, unit_column, zone_column, name_column, weight_column
+        )
     checksum = draft.checksum()
     versions = warehouse.query(
         "SELECT version, valid_from, checksum FROM zoning_version WHERE zoning = ? "
-        "ORDER BY version", [name])
+        "ORDER BY version",
+        [name],
+    )
     if len(versions) and versions.checksum.iloc[-1] == checksum:
         last = versions.iloc[-1]
-        return ZoningImportReport(name, int(last.version), False, len(draft.zones),
-                                  len(draft.members), draft.unit_level, str(last.valid_from),
-                                  ["contenu identique à la version en vigueur : rien n'a changé"])
+        return ZoningImportReport(
+            name,
+            int(last.version),
+            False,
+            len(draft.zones),
+            len(draft.members),
+            draft.unit_level,
+            str(last.valid_from),
+            ["contenu identique à la version en vigueur : rien n'a changé"],
+        )
     if len(versions) and start <= str(versions.valid_from.iloc[-1]):
         raise InputError(
             f"la nouvelle version doit commencer après la version en vigueur "
@@ -96,21 +126,44 @@ def import_zoning(
     with warehouse.transaction() as tx:
         existing = tx.query("SELECT label FROM zoning WHERE name = ?", [name])
         zoning_label = label or (existing.label.iloc[0] if len(existing) else name)
-        tx.replace("zoning", pd.DataFrame({"name": [name], "label": [zoning_label],
-                                           "fictitious": [fictitious]}), "name = ?", [name])
-        tx.execute("UPDATE zoning_version SET valid_to = ? WHERE zoning = ? AND valid_to IS NULL",
-                   [start, name])
-        tx.insert("zoning_version", pd.DataFrame({
-            "zoning": [name], "version": [version], "unit_level": [draft.unit_level],
-            "valid_from": [start], "valid_to": [None],
-            "imported_at": [pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")],
-            "source": [str(path)], "checksum": [checksum],
-        }))
+        tx.replace(
+            "zoning",
+            pd.DataFrame({"name": [name], "label": [zoning_label], "fictitious": [fictitious]}),
+            "name = ?",
+            [name],
+        )
+        tx.execute(
+            "UPDATE zoning_version SET valid_to = ? WHERE zoning = ? AND valid_to IS NULL",
+            [start, name],
+        )
+        tx.insert(
+            "zoning_version",
+            pd.DataFrame(
+                {
+                    "zoning": [name],
+                    "version": [version],
+                    "unit_level": [draft.unit_level],
+                    "valid_from": [start],
+                    "valid_to": [None],
+                    "imported_at": [pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")],
+                    "source": [str(path)],
+                    "checksum": [checksum],
+                }
+            ),
+        )
         tx.insert("zoning_zone", draft.zones.assign(zoning=name, version=version))
         tx.insert("zoning_member", draft.members.assign(zoning=name, version=version))
         _materialise(tx, name, draft)
-    return ZoningImportReport(name, version, True, len(draft.zones), len(draft.members),
-                              draft.unit_level, start, draft.notes)
+    return ZoningImportReport(
+        name,
+        version,
+        True,
+        len(draft.zones),
+        len(draft.members),
+        draft.unit_level,
+        start,
+        draft.notes,
+    )
 
 
 def _draft_from_table(
@@ -127,8 +180,9 @@ def _draft_from_table(
     unit_col = table.column(unit_column) if unit_column else table.column(*UNIT_COLUMNS)
     zone_col = table.column(zone_column) if zone_column else table.column(*ZONE_COLUMNS)
     name_col = table.column(name_column) if name_column else find_column(columns, NAME_COLUMNS)
-    weight_col = table.column(weight_column) if weight_column else find_column(columns,
-                                                                                WEIGHT_COLUMNS)
+    weight_col = (
+        table.column(weight_column) if weight_column else find_column(columns, WEIGHT_COLUMNS)
+    )
     if name_col in (unit_col, zone_col):
         name_col = None
     level = unit_level or _guess_unit_level(table.frame[unit_col])
@@ -138,9 +192,15 @@ def _draft_from_table(
     if level == "iris" and not codes.current:
         raise ReferentialError("aucun IRIS : lancez d'abord « observatoire geo import-iris »")
     return draft_from_table(
-        table.frame, unit_column=unit_col, zone_column=zone_col, name_column=name_col,
-        weight_column=weight_col, unit_level=level, codes=codes,
-        successor=lambda code: _successor(warehouse, code), line_of=table.line_of,
+        table.frame,
+        unit_column=unit_col,
+        zone_column=zone_col,
+        name_column=name_col,
+        weight_column=weight_col,
+        unit_level=level,
+        codes=codes,
+        successor=lambda code: _successor(warehouse, code),
+        line_of=table.line_of,
         path=str(path),
     )
 
@@ -160,7 +220,8 @@ def _successor(warehouse: Warehouse, code: str) -> str | None:
     from observatoire.store.territories import load_vintages
 
     history = warehouse.query(
-        "SELECT MAX(date_end) AS d FROM cog_commune WHERE code = ? AND typecom = 'COM'", [code])
+        "SELECT MAX(date_end) AS d FROM cog_commune WHERE code = ? AND typecom = 'COM'", [code]
+    )
     end = str(history.d.iloc[0] or "")
     if not end:
         return None
@@ -179,19 +240,24 @@ def _draft_from_polygons(
     columns = [c for c in frame.columns if c != "geometry"]
     zone_col = zone_column or find_column(columns, ZONE_COLUMNS) or find_column(columns, ("code",))
     if zone_col is None or zone_col not in frame:
-        raise InputError(f"colonne du code de zone introuvable (colonnes : {', '.join(columns)}) : "
-                         "précisez --zone-column", path=path)
+        raise InputError(
+            f"colonne du code de zone introuvable (colonnes : {', '.join(columns)}) : "
+            "précisez --zone-column",
+            path=path,
+        )
     name_col = name_column or find_column(columns, NAME_COLUMNS) or zone_col
-    zones = pd.DataFrame({"code": frame[zone_col].astype(str).str.strip(),
-                          "name": frame[name_col].astype(str).str.strip()})
-    geoms = warehouse.query(
-        "SELECT code, geom FROM territory_geometry WHERE level = ?", [unit_level])
-    if geoms.empty:
+    zones = pd.DataFrame(
+        {
+            "code": frame[zone_col].astype(str).str.strip(),
+            "name": frame[name_col].astype(str).str.strip(),
+        }
+    )
+    units = geometry_map(warehouse, unit_level)
+    if not units:
         raise ReferentialError(f"aucun contour de niveau {unit_level} dans le référentiel")
-    units = {c: shapely.from_wkb(bytes(g)) for c, g in zip(geoms.code, geoms.geom, strict=True)
-             if g is not None}
-    return draft_from_polygons(zones, np.asarray(frame.geometry.values, dtype=object), units,
-                               unit_level=unit_level)
+    return draft_from_polygons(
+        zones, np.asarray(frame.geometry.values, dtype=object), units, unit_level=unit_level
+    )
 
 
 def _materialise(tx: Transaction, name: str, draft: ZoningDraft) -> None:
@@ -214,82 +280,143 @@ def _materialise(tx: Transaction, name: str, draft: ZoningDraft) -> None:
         area_km2=draft.zones.code.map(sums.area_km2).round(4),
         kind=None,
     )
-    territories.loc[territories.population.isna(), "population_year"] = None
+    territories["population_year"] = (
+        territories.population_year.astype("Int64")
+        .where(territories.population.notna())
+        .astype("Int64")
+    )
     for table in ("territory", "territory_geometry"):
         tx.execute(f"DELETE FROM {table} WHERE level = ?", [name])
     tx.execute("DELETE FROM territory_parent WHERE level = ? OR parent_level = ?", [name, name])
-    tx.insert("territory", territories[["level", "code", "name", "population", "population_year",
-                                        "area_km2", "kind"]])
+    tx.insert(
+        "territory",
+        territories[["level", "code", "name", "population", "population_year", "area_km2", "kind"]],
+    )
     tx.insert("territory_parent", _parent_rows(tx, name, draft, facts))
     tx.insert("territory_geometry", _zone_geometries(tx, name, draft))
 
 
-def _parent_rows(tx: Transaction, name: str, draft: ZoningDraft, facts: pd.DataFrame) -> pd.DataFrame:
+def _parent_rows(
+    tx: Transaction, name: str, draft: ZoningDraft, facts: pd.DataFrame
+) -> pd.DataFrame:
     level = draft.unit_level
     members = draft.members
-    rows = [pd.DataFrame({"level": level, "code": members.unit_code, "parent_level": name,
-                          "parent_code": members.zone_code, "weight": members.weight})]
+    rows = [
+        pd.DataFrame(
+            {
+                "level": level,
+                "code": members.unit_code,
+                "parent_level": name,
+                "parent_code": members.zone_code,
+                "weight": members.weight,
+            }
+        )
+    ]
     if level == "commune":
-        below = tx.query("SELECT level, code, parent_code FROM territory_parent "
-                         "WHERE level IN ('iris', 'arm') AND parent_level = 'commune'")
+        below = tx.query(
+            "SELECT level, code, parent_code FROM territory_parent "
+            "WHERE level IN ('iris', 'arm') AND parent_level = 'commune'"
+        )
         nested = below.merge(members, left_on="parent_code", right_on="unit_code")
-        rows.append(pd.DataFrame({"level": nested.level, "code": nested.code,
-                                  "parent_level": name, "parent_code": nested.zone_code,
-                                  "weight": nested.weight}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "level": nested.level,
+                    "code": nested.code,
+                    "parent_level": name,
+                    "parent_code": nested.zone_code,
+                    "weight": nested.weight,
+                }
+            )
+        )
     # The zone's own parents (département, région, pays), weighted by population share.
-    up = tx.query("SELECT code, parent_level, parent_code FROM territory_parent WHERE level = ? "
-                  "AND parent_level IN ('departement', 'region', 'pays')", [level])
-    size = facts.assign(size=facts.population.fillna(0).where(facts.population.fillna(0) > 0,
-                                                              facts.area_km2.fillna(0)) * facts.weight)
+    up = tx.query(
+        "SELECT code, parent_level, parent_code FROM territory_parent WHERE level = ? "
+        "AND parent_level IN ('departement', 'region', 'pays')",
+        [level],
+    )
+    size = facts.assign(
+        size=facts.population.fillna(0).where(
+            facts.population.fillna(0) > 0, facts.area_km2.fillna(0)
+        )
+        * facts.weight
+    )
     joined = size.merge(up, left_on="unit_code", right_on="code", suffixes=("", "_p"))
     totals = size.groupby("zone_code")["size"].sum()
     agg = joined.groupby(["zone_code", "parent_level", "parent_code"], as_index=False)["size"].sum()
     agg["weight"] = (agg["size"] / agg.zone_code.map(totals)).fillna(1.0).round(6)
-    rows.append(pd.DataFrame({"level": name, "code": agg.zone_code,
-                              "parent_level": agg.parent_level, "parent_code": agg.parent_code,
-                              "weight": agg.weight}))
+    rows.append(
+        pd.DataFrame(
+            {
+                "level": name,
+                "code": agg.zone_code,
+                "parent_level": agg.parent_level,
+                "parent_code": agg.parent_code,
+                "weight": agg.weight,
+            }
+        )
+    )
     out = pd.concat(rows, ignore_index=True)
     return out.drop_duplicates(["level", "code", "parent_level", "parent_code"])
 
 
 def _zone_geometries(tx: Transaction, name: str, draft: ZoningDraft) -> pd.DataFrame:
-    geoms = tx.query("SELECT code, geom FROM territory_geometry WHERE level = ?",
-                     [draft.unit_level])
-    lookup = {c: g for c, g in zip(geoms.code, geoms.geom, strict=True) if g is not None}
+    geoms = tx.query(
+        "SELECT code, geom FROM territory_geometry WHERE level = ?", [draft.unit_level]
+    )
+    lookup = {
+        str(c): shapely.from_wkb(bytes(g))
+        for c, g in zip(geoms.code, geoms.geom, strict=True)
+        if g is not None and g is not pd.NA
+    }
     shapes = []
     for zone in draft.zones.code:
         units = draft.members.unit_code[draft.members.zone_code == zone]
-        parts = [shapely.from_wkb(bytes(lookup[u])) for u in units if u in lookup]
+        parts = [lookup[u] for u in units if u in lookup]
         shapes.append(shapely.union_all(np.array(parts, dtype=object)) if parts else None)
     array = np.array(shapes, dtype=object)
     display = simplify_for_display(array, 0.0005)
-    return pd.DataFrame({"level": name, "code": draft.zones.code,
-                         "geom": to_wkb(list(array)), "geom_display": to_wkb(list(display))})
+    return pd.DataFrame(
+        {
+            "level": name,
+            "code": draft.zones.code,
+            "geom": to_wkb(list(array)),
+            "geom_display": to_wkb(list(display)),
+        }
+    )
 
 
-def zoning_members(warehouse: Warehouse, name: str, *, version: int | None = None,
-                   at: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def zoning_members(
+    warehouse: Warehouse, name: str, *, version: int | None = None, at: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Zones and members of a version (the current one by default, or the one valid ``at``)."""
     versions = warehouse.query(
-        "SELECT * FROM zoning_version WHERE zoning = ? ORDER BY version", [name])
+        "SELECT * FROM zoning_version WHERE zoning = ? ORDER BY version", [name]
+    )
     if versions.empty:
         known = warehouse.query("SELECT name FROM zoning ORDER BY name").name.tolist()
         from observatoire.errors import UnknownNameError
 
         raise UnknownNameError("zonage", name, known)
     if version is None and at is not None:
-        valid = versions[(versions.valid_from <= at) &
-                         (versions.valid_to.isna() | (versions.valid_to > at))]
+        valid = versions[
+            (versions.valid_from <= at) & (versions.valid_to.isna() | (versions.valid_to > at))
+        ]
         if valid.empty:
             raise InputError(f"aucune version du zonage {name} en vigueur le {at}")
         version = int(valid.version.iloc[0])
     version = int(version if version is not None else versions.version.max())
     if version not in set(versions.version):
-        raise InputError(f"version {version} inconnue ; versions : "
-                         + ", ".join(map(str, versions.version)))
-    zones = warehouse.query("SELECT code, name FROM zoning_zone WHERE zoning = ? AND version = ? "
-                            "ORDER BY code", [name, version])
+        raise InputError(
+            f"version {version} inconnue ; versions : " + ", ".join(map(str, versions.version))
+        )
+    zones = warehouse.query(
+        "SELECT code, name FROM zoning_zone WHERE zoning = ? AND version = ? ORDER BY code",
+        [name, version],
+    )
     members = warehouse.query(
         "SELECT zone_code, unit_code, weight FROM zoning_member WHERE zoning = ? AND version = ? "
-        "ORDER BY zone_code, unit_code", [name, version])
+        "ORDER BY zone_code, unit_code",
+        [name, version],
+    )
     return zones, members

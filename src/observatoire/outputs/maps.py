@@ -16,8 +16,22 @@ if TYPE_CHECKING:
 __all__ = ["render_zoning_map"]
 
 # Colour-blind-safe qualitative palette (Okabe–Ito), then Tableau for larger zonings.
-PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
-           "#999999", "#4E79A7", "#F28E2B", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7"]
+PALETTE = [
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#999999",
+    "#4E79A7",
+    "#F28E2B",
+    "#59A14F",
+    "#EDC948",
+    "#B07AA1",
+    "#FF9DA7",
+]
 
 
 def render_zoning_map(
@@ -54,16 +68,29 @@ def render_zoning_map(
     projected_zones.boundary.plot(ax=ax, color="#222222", linewidth=1.6)
     for row in projected_zones.itertuples():
         point = row.geometry.representative_point()
-        ax.annotate(str(row.name), (point.x, point.y), ha="center", va="center", fontsize=9,
-                    fontweight="bold", color="#111111",
-                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
-    handles = [Patch(facecolor=colours[r.code], edgecolor="#222222",
-                     label=f"{r.name} ({_count(units, r.code)} communes)")
-               for r in zones.sort_values("code").itertuples()]
+        ax.annotate(
+            str(row.name),
+            (point.x, point.y),
+            ha="center",
+            va="center",
+            fontsize=9,
+            fontweight="bold",
+            color="#111111",
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
+        )
+    handles = [
+        Patch(
+            facecolor=colours[r.code],
+            edgecolor="#222222",
+            label=f"{r.name} ({_count(units, r.code)} communes)",
+        )
+        for r in zones.sort_values("code").itertuples()
+    ]
     if len(without):
         handles.append(Patch(facecolor="#eeeeee", hatch="//", label="hors zonage"))
-    ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=True,
-              bbox_to_anchor=(0.0, 1.0))
+    ax.legend(
+        handles=handles, loc="upper left", fontsize=8, frameon=True, bbox_to_anchor=(0.0, 1.0)
+    )
     import textwrap
 
     ax.set_title("\n".join(textwrap.wrap(title, 70)), fontsize=12)
@@ -74,15 +101,18 @@ def render_zoning_map(
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.text(0.02, 0.015, caption, fontsize=8, color="#333333")
     output.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(output, format=output.suffix.lower().lstrip("."),
-                metadata={"Title": title} if output.suffix.lower() == ".svg" else None)
+    fig.savefig(
+        output,
+        format=output.suffix.lower().lstrip("."),
+        metadata={"Title": title} if output.suffix.lower() == ".svg" else None,
+    )
     plt.close(fig)
     return output
 
 
 def _metropolitan(frame: geopandas.GeoDataFrame) -> bool:
     minx, miny, maxx, maxy = frame.total_bounds
-    return bool(-6 <= minx and maxx <= 10 and 41 <= miny and maxy <= 52)
+    return bool(minx >= -6 and maxx <= 10 and miny >= 41 and maxy <= 52)
 
 
 def _count(units: geopandas.GeoDataFrame, zone: str) -> int:

@@ -36,7 +36,9 @@ class Transaction(ABC):
     def insert(self, table: str, frame: pd.DataFrame) -> int:
         """Append the rows of ``frame`` (columns named as the table's) and return their count."""
 
-    def replace(self, table: str, frame: pd.DataFrame, where: str = "", params: Sequence[object] = ()) -> int:
+    def replace(
+        self, table: str, frame: pd.DataFrame, where: str = "", params: Sequence[object] = ()
+    ) -> int:
         """Delete the rows matching ``where`` (all rows if empty), then insert ``frame``."""
         self.execute(f"DELETE FROM {table}" + (f" WHERE {where}" if where else ""), params)
         return self.insert(table, frame)
@@ -91,8 +93,12 @@ class Warehouse(ABC):
                 for table in step:
                     for statement in create_sql(TABLES[table], self.dialect):
                         tx.execute(statement)
-            tx.replace("meta", pd.DataFrame({"key": ["schema_version"], "value": [str(SCHEMA_VERSION)]}),
-                       "key = ?", ["schema_version"])
+            tx.replace(
+                "meta",
+                pd.DataFrame({"key": ["schema_version"], "value": [str(SCHEMA_VERSION)]}),
+                "key = ?",
+                ["schema_version"],
+            )
         return SCHEMA_VERSION
 
     def meta(self) -> dict[str, str]:

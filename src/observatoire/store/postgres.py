@@ -1,4 +1,7 @@
-"""PostgreSQL backend (server mode). Needs the ``postgres`` extra: ``pip install observatoire[postgres]``."""
+"""PostgreSQL backend (server mode).
+
+Needs the ``postgres`` extra: ``pip install observatoire[postgres]``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import pandas as pd
 
 from observatoire.errors import StorageError
 from observatoire.store.base import Transaction, Warehouse, _iter_rows
+from observatoire.store.schema import TABLES
 
 __all__ = ["PostgresWarehouse"]
 
@@ -46,8 +50,17 @@ class _PgTransaction(Transaction):
         if frame.empty:
             return 0
         columns = ", ".join(frame.columns)
+        kinds = dict(TABLES[table].columns) if table in TABLES else {}
+        integers = [i for i, c in enumerate(frame.columns) if kinds.get(c) == "int"]
         with self.con.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for row in _iter_rows(frame):
+                if integers:  # pandas widens nullable integers to float
+                    values = list(row)
+                    for i in integers:
+                        value = values[i]
+                        if isinstance(value, float):
+                            values[i] = int(value)
+                    row = tuple(values)
                 copy.write_row(row)
         return len(frame)
 

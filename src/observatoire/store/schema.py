@@ -139,10 +139,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(TABLES),)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _TYPES = {
-    "duckdb": {"text": "VARCHAR", "double": "DOUBLE", "int": "INTEGER", "bool": "BOOLEAN",
-               "blob": "BLOB"},
-    "postgres": {"text": "TEXT", "double": "DOUBLE PRECISION", "int": "INTEGER",
-                 "bool": "BOOLEAN", "blob": "BYTEA"},
+    "duckdb": {
+        "text": "VARCHAR",
+        "double": "DOUBLE",
+        "int": "INTEGER",
+        "bool": "BOOLEAN",
+        "blob": "BLOB",
+    },
+    "postgres": {
+        "text": "TEXT",
+        "double": "DOUBLE PRECISION",
+        "int": "INTEGER",
+        "bool": "BOOLEAN",
+        "blob": "BYTEA",
+    },
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "codebook",
     "geometries",
+    "geometry_map",
     "known_levels",
     "list_territories",
     "load_vintages",
@@ -48,7 +49,9 @@ def _rank(level: str) -> int:
     return LEVELS[level].rank if level in LEVELS else 100  # zonings: after official levels
 
 
-def resolve_territory(warehouse: Warehouse, text: str, *, below: str | None = None) -> tuple[str, str]:
+def resolve_territory(
+    warehouse: Warehouse, text: str, *, below: str | None = None
+) -> tuple[str, str]:
     """The (level, code) a user means by ``text``: ``level:code``, a code, or a name.
 
     A code that exists at several levels (``93`` is Seine-Saint-Denis and the région PACA)
@@ -127,16 +130,30 @@ def list_territories(
     if level == "iris" or level == "arm":
         commune = warehouse.query(
             "SELECT code, parent_code FROM territory_parent WHERE level = ? "
-            "AND parent_level = 'commune'", [level])
-        frame.insert(3, "commune", frame.code.map(dict(zip(commune.code, commune.parent_code,
-                                                              strict=True))))
+            "AND parent_level = 'commune'",
+            [level],
+        )
+        frame.insert(
+            3, "commune", frame.code.map(dict(zip(commune.code, commune.parent_code, strict=True)))
+        )
     if zoning is not None:
         zones = warehouse.query(
             "SELECT code, parent_code AS zone, weight AS zone_weight FROM territory_parent "
-            "WHERE level = ? AND parent_level = ?", [level, zoning])
+            "WHERE level = ? AND parent_level = ?",
+            [level, zoning],
+        )
         frame = frame.merge(zones, on="code", how="left")
-    columns = ["code", "name", "level", *(["commune"] if "commune" in frame else []),
-               *UPPER_COLUMNS, "population", "population_year", "area_km2", "kind"]
+    columns = [
+        "code",
+        "name",
+        "level",
+        *(["commune"] if "commune" in frame else []),
+        *UPPER_COLUMNS,
+        "population",
+        "population_year",
+        "area_km2",
+        "kind",
+    ]
     columns += [c for c in ("zone", "zone_weight") if c in frame]
     out = frame[columns].copy()
     out["population_year"] = out.population_year.astype("Int64")
@@ -153,26 +170,40 @@ def geometries(
 ) -> geopandas.GeoDataFrame:
     """The territories of :func:`list_territories` with their geometry (EPSG:4326)."""
     import geopandas
-    import shapely
 
     frame = list_territories(warehouse, level=level, within=within, zoning=zoning)
+    shapes_by_code = geometry_map(warehouse, level, simplified=simplified)
+    shapes = [shapes_by_code.get(c) for c in frame.code]
+    return geopandas.GeoDataFrame(frame, geometry=shapes, crs="EPSG:4326")
+
+
+def geometry_map(warehouse: Warehouse, level: str, *, simplified: bool = False) -> dict[str, Any]:
+    """Code → shapely geometry for every territory of ``level`` that has one."""
+    import shapely
+
     geoms = warehouse.query(
         "SELECT code, geom, geom_display FROM territory_geometry WHERE level = ?", [level]
     )
-    column = geoms.geom_display.where(geoms.geom_display.notna(), geoms.geom) if simplified \
-        else geoms.geom
-    wkb = dict(zip(geoms.code, column, strict=True))
-    shapes = [
-        shapely.from_wkb(bytes(wkb[c])) if wkb.get(c) is not None else None for c in frame.code
-    ]
-    return geopandas.GeoDataFrame(frame, geometry=shapes, crs="EPSG:4326")
+    out: dict[str, Any] = {}
+    for code, full, light in zip(geoms.code, geoms.geom, geoms.geom_display, strict=True):
+        chosen = light if simplified and _present(light) else full
+        if _present(chosen):
+            out[str(code)] = shapely.from_wkb(bytes(chosen))
+    return out
+
+
+def _present(value: object) -> bool:
+    """A stored WKB value (drivers return NULL as None or pandas.NA)."""
+    return (
+        value is not None
+        and value is not pd.NA
+        and not (isinstance(value, float) and value != value)
+    )
 
 
 def codebook(warehouse: Warehouse, level: str) -> CodeBook:
     """Current codes of ``level``, and past commune codes with the date they ended."""
-    current = frozenset(
-        warehouse.query("SELECT code FROM territory WHERE level = ?", [level]).code
-    )
+    current = frozenset(warehouse.query("SELECT code FROM territory WHERE level = ?", [level]).code)
     past: dict[str, str] = {}
     if level == "commune":
         parts = warehouse.query("SELECT code FROM commune_part")
@@ -196,8 +227,6 @@ def load_vintages(warehouse: Warehouse) -> Vintages:
         )
     events = warehouse.query("SELECT * FROM cog_event")
     history = warehouse.query("SELECT * FROM cog_commune")
-    communes = warehouse.query(
-        "SELECT code, population FROM territory WHERE level = 'commune'"
-    )
+    communes = warehouse.query("SELECT code, population FROM territory WHERE level = 'commune'")
     population = dict(zip(communes.code, communes.population.fillna(0.0), strict=True))
     return Vintages(events, history, population=population, current=communes.code)

@@ -17,10 +17,10 @@ from enum import Enum
 
 from observatoire.errors import InvalidValueError
 
-__all__ = ["CodeBook", "CodeStatus", "Classified", "normalise_code"]
+__all__ = ["Classified", "CodeBook", "CodeStatus", "normalise_code"]
 
-_COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
-_IRIS = re.compile(r"^(\d{5}|2[AB]\d{3})\d{4}$")
+_COMMUNE = re.compile(r"^(0[1-9]\d{3}|[1-9]\d{4}|2[AB]\d{3})$")
+_IRIS = re.compile(r"^(0[1-9]\d{3}|[1-9]\d{4}|2[AB]\d{3})\d{4}$")
 _DEP = re.compile(r"^(\d{2}|2[AB]|97\d)$")
 _REG = re.compile(r"^\d{2}$")
 _EPCI = re.compile(r"^\d{9}$")
@@ -56,8 +56,8 @@ def normalise_code(raw: object, level: str) -> str:
     if pattern is None:
         return text
     width = _WIDTH[level]
-    if text.isdigit() and len(text) < width and level != "departement":
-        text = text.zfill(width)
+    if text.isdigit() and len(text) == width - 1 and level != "departement":
+        text = "0" + text  # the one leading zero a spreadsheet drops
     elif level == "departement" and text.isdigit() and len(text) == 1:
         text = text.zfill(2)
     if not pattern.match(text):

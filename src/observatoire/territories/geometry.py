@@ -5,6 +5,7 @@ Pure functions: arrays of shapely geometries in EPSG:4326 in, arrays or numbers 
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,7 +43,7 @@ def dissolve(
     order = np.argsort(key_array.astype(str), kind="stable")
     sorted_keys = key_array[order]
     bounds = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
-    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+    for start, end in itertools.pairwise(bounds):
         members = geometries[order[start:end]]
         groups[sorted_keys[start]] = members[~shapely.is_missing(members)]
 

@@ -88,32 +88,57 @@ def build_referential(
     ]
     epci_sum = _sums(com, "epci")
     territories.append(
-        _frame("epci", epci.code, epci.name, epci.code.map(epci_sum.population), population_year,
-               epci.code.map(epci_sum.area_km2), epci.kind)
+        _frame(
+            "epci",
+            epci.code,
+            epci.name,
+            epci.code.map(epci_sum.population),
+            population_year,
+            epci.code.map(epci_sum.area_km2),
+            epci.kind,
+        )
     )
     dep_sum = _sums(com, "departement")
     territories.append(
-        _frame("departement", departements.code, departements.name,
-               departements.code.map(dep_sum.population), population_year,
-               departements.code.map(dep_sum.area_km2))
+        _frame(
+            "departement",
+            departements.code,
+            departements.name,
+            departements.code.map(dep_sum.population),
+            population_year,
+            departements.code.map(dep_sum.area_km2),
+        )
     )
     reg_sum = _sums(com, "region")
     territories.append(
-        _frame("region", regions.code, regions.name, regions.code.map(reg_sum.population),
-               population_year, regions.code.map(reg_sum.area_km2))
+        _frame(
+            "region",
+            regions.code,
+            regions.name,
+            regions.code.map(reg_sum.population),
+            population_year,
+            regions.code.map(reg_sum.area_km2),
+        )
     )
     territories.append(
-        _frame("pays", list(COUNTRIES), list(COUNTRIES.values()),
-               [com.population.sum(min_count=1), com.population[metro].sum(min_count=1)],
-               population_year, [com.area_km2.sum(), com.area_km2[metro].sum()])
+        _frame(
+            "pays",
+            list(COUNTRIES),
+            list(COUNTRIES.values()),
+            [com.population.sum(min_count=1), com.population[metro].sum(min_count=1)],
+            population_year,
+            [com.area_km2.sum(), com.area_km2[metro].sum()],
+        )
     )
 
     parents = _parents(com, arm, epci, departements, dep_region)
 
     # -- geometries -------------------------------------------------------------------------
     present = ~shapely.is_missing(com_geom)
-    by_epci = dissolve(com_geom[present & com.epci.notna().to_numpy()],
-                       com.epci[present & com.epci.notna().to_numpy()].tolist())
+    by_epci = dissolve(
+        com_geom[present & com.epci.notna().to_numpy()],
+        com.epci[present & com.epci.notna().to_numpy()].tolist(),
+    )
     by_dep = dissolve(com_geom[present], com.departement[present].tolist())
     dep_geom = np.array([by_dep.get(c) for c in departements.code], dtype=object)
     by_reg = dissolve(dep_geom, departements.region.tolist())
@@ -129,8 +154,12 @@ def build_referential(
             _geoms("epci", epci.code, epci_geom, DISPLAY_TOLERANCE["epci"]),
             _geoms("departement", departements.code, dep_geom, DISPLAY_TOLERANCE["departement"]),
             _geoms("region", regions.code, reg_geom, DISPLAY_TOLERANCE["region"]),
-            _geoms("pays", pd.Series(["FR", "FRM"]), np.array([fr, frm], dtype=object),
-                   DISPLAY_TOLERANCE["pays"]),
+            _geoms(
+                "pays",
+                pd.Series(["FR", "FRM"]),
+                np.array([fr, frm], dtype=object),
+                DISPLAY_TOLERANCE["pays"],
+            ),
         ],
         ignore_index=True,
     )
@@ -139,8 +168,11 @@ def build_referential(
         report.append(f"{missing} commune(s) sans contour dans la source")
     no_pop = com.code[com.population.isna()].tolist()
     if no_pop:
-        report.append(f"{len(no_pop)} commune(s) sans population 2017 (dont Mayotte) : "
-                      + ", ".join(no_pop[:5]) + ("…" if len(no_pop) > 5 else ""))
+        report.append(
+            f"{len(no_pop)} commune(s) sans population 2017 (dont Mayotte) : "
+            + ", ".join(no_pop[:5])
+            + ("…" if len(no_pop) > 5 else "")
+        )
     return Referential(pd.concat(territories, ignore_index=True), parents, geometries, report)
 
 
@@ -173,12 +205,17 @@ def _fill_from_parts(
     if gaps:
         report.append(
             "contour complété par le vide laissé par des communes déléguées sans contour : "
-            + ", ".join(gaps[:8]) + (f"… ({len(gaps)} communes)" if len(gaps) > 8 else "")
+            + ", ".join(gaps[:8])
+            + (f"… ({len(gaps)} communes)" if len(gaps) > 8 else "")
         )
     if filled_geom:
-        report.append(f"contour reconstitué à partir des communes déléguées : {', '.join(filled_geom)}")
+        report.append(
+            f"contour reconstitué à partir des communes déléguées : {', '.join(filled_geom)}"
+        )
     if filled_pop:
-        report.append(f"population reconstituée à partir des communes déléguées : {', '.join(filled_pop)}")
+        report.append(
+            f"population reconstituée à partir des communes déléguées : {', '.join(filled_pop)}"
+        )
     return com_geom, population
 
 
@@ -197,15 +234,19 @@ def _fill_gaps(com: pd.DataFrame, com_geom: np.ndarray, parts: pd.DataFrame) -> 
             continue
         minx, miny, maxx, maxy = own.bounds
         margin = max(maxx - minx, maxy - miny)
-        around = present[tree.query(shapely.box(minx - margin, miny - margin,
-                                                maxx + margin, maxy + margin))]
+        around = present[
+            tree.query(shapely.box(minx - margin, miny - margin, maxx + margin, maxy + margin))
+        ]
         merged = shapely.union_all(com_geom[around])
-        holes = [shapely.Polygon(ring) for poly in shapely.get_parts(merged)
-                 for ring in poly.interiors]
+        holes = [
+            shapely.Polygon(ring) for poly in shapely.get_parts(merged) for ring in poly.interiors
+        ]
         touching = shapely.buffer(own, 1e-5)
         gaps = [h for h in holes if h.area > 1e-6 and touching.intersects(h)]
         if gaps:
-            com_geom[i] = shapely.make_valid(shapely.union_all(np.array([own, *gaps], dtype=object)))
+            com_geom[i] = shapely.make_valid(
+                shapely.union_all(np.array([own, *gaps], dtype=object))
+            )
             completed.append(str(com.code.iloc[i]))
     return completed
 
@@ -242,7 +283,9 @@ def _frame(
             "kind": list(kind) if kind is not None else None,  # type: ignore[call-overload]
         }
     )
-    frame.loc[frame.population.isna(), "population_year"] = None
+    frame["population_year"] = (
+        frame.population_year.astype("Int64").where(frame.population.notna()).astype("Int64")
+    )
     return frame[TERRITORY_COLUMNS]
 
 
@@ -258,8 +301,9 @@ def _parents(
     com_parents = pd.concat(
         [
             pd.DataFrame({"code": com.code, "parent_level": "epci", "parent_code": com.epci}),
-            pd.DataFrame({"code": com.code, "parent_level": "departement",
-                          "parent_code": com.departement}),
+            pd.DataFrame(
+                {"code": com.code, "parent_level": "departement", "parent_code": com.departement}
+            ),
             pd.DataFrame({"code": com.code, "parent_level": "region", "parent_code": com.region}),
             pd.DataFrame({"code": com.code, "parent_level": "pays", "parent_code": "FR"}),
             pd.DataFrame({"code": com.code[metro], "parent_level": "pays", "parent_code": "FRM"}),
@@ -267,27 +311,40 @@ def _parents(
     ).dropna(subset=["parent_code"])
     com_parents = com_parents.assign(level="commune", weight=1.0)
     arm_parents = arm[["code", "parent"]].merge(
-        com_parents.drop(columns=["level"]), left_on="parent", right_on="code",
+        com_parents.drop(columns=["level"]),
+        left_on="parent",
+        right_on="code",
         suffixes=("", "_c"),
     )[["code", "parent_level", "parent_code", "weight"]]
     arm_parents = pd.concat(
-        [arm_parents, pd.DataFrame({"code": arm.code, "parent_level": "commune",
-                                    "parent_code": arm.parent, "weight": 1.0})]
+        [
+            arm_parents,
+            pd.DataFrame(
+                {
+                    "code": arm.code,
+                    "parent_level": "commune",
+                    "parent_code": arm.parent,
+                    "weight": 1.0,
+                }
+            ),
+        ]
     ).assign(level="arm")
     # EPCI: parent département(s)/région(s)/pays with the share of population in each.
-    epci_parents = _weighted_up(com[com.epci.notna()], "epci",
-                                ["departement", "region"], metro)
+    epci_parents = _weighted_up(com[com.epci.notna()], "epci", ["departement", "region"], metro)
     dep = departements.assign(metro=departements.code.map(is_metropolitan))
     dep_parents = pd.concat(
         [
             pd.DataFrame({"code": dep.code, "parent_level": "region", "parent_code": dep.region}),
             pd.DataFrame({"code": dep.code, "parent_level": "pays", "parent_code": "FR"}),
-            pd.DataFrame({"code": dep.code[dep.metro], "parent_level": "pays",
-                          "parent_code": "FRM"}),
+            pd.DataFrame(
+                {"code": dep.code[dep.metro], "parent_level": "pays", "parent_code": "FRM"}
+            ),
         ]
     ).assign(level="departement", weight=1.0)
     regions = sorted(set(dep_region.values()))
-    reg_metro = {r for r in regions if all(is_metropolitan(d) for d, rr in dep_region.items() if rr == r)}
+    reg_metro = {
+        r for r in regions if all(is_metropolitan(d) for d, rr in dep_region.items() if rr == r)
+    }
     reg_parents = pd.DataFrame(
         [(r, "pays", "FR") for r in regions] + [(r, "pays", "FRM") for r in sorted(reg_metro)],
         columns=["code", "parent_level", "parent_code"],
@@ -306,9 +363,10 @@ def _weighted_up(
     populations are unknown)."""
     units = units.assign(
         FR="FR",
-        FRM=np.where(metro.loc[units.index], "FRM", None),
-        size=units.population.fillna(0.0).where(units.population.fillna(0.0) > 0,
-                                                units.area_km2.fillna(0.0)),
+        FRM=metro.loc[units.index].map({True: "FRM", False: None}),
+        size=units.population.fillna(0.0).where(
+            units.population.fillna(0.0) > 0, units.area_km2.fillna(0.0)
+        ),
     )
     totals = units.groupby(level)["size"].sum()
     frames = []
@@ -317,14 +375,20 @@ def _weighted_up(
         part["weight"] = (part["size"] / part[level].map(totals)).fillna(1.0).round(6)
         frames.append(
             pd.DataFrame(
-                {"code": part[level], "parent_level": parent_level,
-                 "parent_code": part[column], "weight": part["weight"]}
+                {
+                    "code": part[level],
+                    "parent_level": parent_level,
+                    "parent_code": part[column],
+                    "weight": part["weight"],
+                }
             )
         )
     return pd.concat(frames, ignore_index=True).assign(level=level)
 
 
-def _geoms(level: str, codes: pd.Series, geoms: np.ndarray, tolerance: float | None) -> pd.DataFrame:
+def _geoms(
+    level: str, codes: pd.Series, geoms: np.ndarray, tolerance: float | None
+) -> pd.DataFrame:
     display = simplify_for_display(geoms, tolerance) if tolerance else [None] * len(geoms)
     return pd.DataFrame(
         {

@@ -230,7 +230,7 @@ def describe_method(new_code: str, sources: Sequence[tuple[str, float]]) -> str:
         return f"scission estimée au prorata de la population ({shown})"
     if len(sources) > 1:
         return "fusion de " + ", ".join(c for c, _ in sources)
-    (old, _), = sources
+    ((old, _),) = sources
     return "inchangée" if old == new_code else f"changement de code ({old})"
 
 
@@ -270,7 +270,9 @@ def convert(
             missing += [old for old, _ in sources if old not in indexed.index]
             if missing:
                 row[column] = float("nan")
-                notes.append((new_code, column, f"incomplet : pas de valeur pour {', '.join(missing)}"))
+                notes.append(
+                    (new_code, column, f"incomplet : pas de valeur pour {', '.join(missing)}")
+                )
             else:
                 row[column] = sum(float(indexed.at[old, column]) * w for old, w in sources)
         for column in non_additive:

@@ -76,15 +76,23 @@ def draft_from_table(
                 raise InvalidValueError(
                     f"la commune {unit} n'existe plus (fin de validité {verdict.valid_until}) et "
                     "a été partagée entre plusieurs communes : indiquez les communes actuelles",
-                    path=path, line=line, column=unit_column,
+                    path=path,
+                    line=line,
+                    column=unit_column,
                 )
             notes.append(f"ligne {line} : {unit} (ancienne commune) rattachée à {current}")
             unit, routed = current, True
         else:
             routed = False
         if verdict.status is CodeStatus.UNKNOWN:
-            raise UnknownCodeError(unit, level=unit_level, suggestions=verdict.suggestions,
-                                   path=path, line=line, column=unit_column)
+            raise UnknownCodeError(
+                unit,
+                level=unit_level,
+                suggestions=verdict.suggestions,
+                path=path,
+                line=line,
+                column=unit_column,
+            )
         weight = 1.0
         if weight_column is not None:
             weight = _weight(frame[weight_column].iloc[position], path, line, weight_column)
@@ -92,8 +100,9 @@ def draft_from_table(
         rows.append((unit, zone, name or zone, weight, line, routed))
     if not rows:
         raise InvalidValueError("aucune ligne de zonage", path=path)
-    table = pd.DataFrame(rows, columns=["unit_code", "zone_code", "name", "weight", "line",
-                                        "routed"])
+    table = pd.DataFrame(
+        rows, columns=["unit_code", "zone_code", "name", "weight", "line", "routed"]
+    )
     # A former commune routed to a current one listed in the same zone adds nothing.
     table = table.sort_values(["routed", "line"], kind="stable")
     involves_routed = table.groupby(["unit_code", "zone_code"]).routed.transform("any")
@@ -106,11 +115,14 @@ def draft_from_table(
         zone, found = next(iter(clashing.items()))
         raise InvalidValueError(
             f"la zone {zone} porte plusieurs noms : {', '.join(map(str, found))}",
-            path=path, column=name_column,
+            path=path,
+            column=name_column,
         )
     members = (
-        table.groupby(["zone_code", "unit_code"], as_index=False)["weight"].sum()
-        .sort_values(["zone_code", "unit_code"]).reset_index(drop=True)
+        table.groupby(["zone_code", "unit_code"], as_index=False)["weight"]
+        .sum()
+        .sort_values(["zone_code", "unit_code"])
+        .reset_index(drop=True)
     )
     zones = pd.DataFrame({"code": names.index, "name": [n[0] for n in names]})
     return ZoningDraft(unit_level, zones.reset_index(drop=True), members, notes)
@@ -121,11 +133,13 @@ def _weight(raw: object, path: str, line: int, column: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise InvalidValueError(f"poids invalide « {raw} »", path=path, line=line,
-                                column=column) from None
+        raise InvalidValueError(
+            f"poids invalide « {raw} »", path=path, line=line, column=column
+        ) from None
     if not 0.0 < value <= 1.0:
-        raise InvalidValueError(f"poids hors de ]0 ; 1] : {raw}", path=path, line=line,
-                                column=column)
+        raise InvalidValueError(
+            f"poids hors de ]0 ; 1] : {raw}", path=path, line=line, column=column
+        )
     return value
 
 
@@ -140,7 +154,9 @@ def _check_units(table: pd.DataFrame, *, weighted: bool, path: str, unit_column:
                 f"l'unité {unit} apparaît plusieurs fois (lignes {', '.join(map(str, lines))}, "
                 f"zones {', '.join(zones)}) : une unité appartient à une seule zone, sauf si "
                 "une colonne de poids est donnée",
-                path=path, line=int(lines[1]), column=unit_column,
+                path=path,
+                line=int(lines[1]),
+                column=unit_column,
             )
         return
     totals = table.groupby("unit_code")["weight"].sum()
@@ -149,7 +165,9 @@ def _check_units(table: pd.DataFrame, *, weighted: bool, path: str, unit_column:
         unit = wrong.index[0]
         raise InvalidValueError(
             f"les poids de l'unité {unit} font {wrong.iloc[0]:.4g} au lieu de 1",
-            path=path, line=int(table.line[table.unit_code == unit].iloc[0]), column=unit_column,
+            path=path,
+            line=int(table.line[table.unit_code == unit].iloc[0]),
+            column=unit_column,
         )
 
 
@@ -180,8 +198,10 @@ def draft_from_polygons(
     for p, candidates in sorted(hits.items()):
         best = candidates[0]
         if len(candidates) > 1:
-            overlaps = [shapely.area(shapely.intersection(shapes[p], zone_geometries[z]))
-                        for z in candidates]
+            overlaps = [
+                shapely.area(shapely.intersection(shapes[p], zone_geometries[z]))
+                for z in candidates
+            ]
             best = candidates[int(np.argmax(overlaps))]
             ambiguous.append(
                 f"{codes[p]} (zones {', '.join(str(zones.code.iloc[z]) for z in candidates)} ; "
@@ -195,13 +215,18 @@ def draft_from_polygons(
     if outside:
         notes.append(f"{outside} unité(s) hors de toute zone (non rattachées)")
     if not rows:
-        raise InvalidValueError("aucune unité ne tombe dans les zones : vérifiez le système de "
-                                "coordonnées et l'étendue du fichier")
+        raise InvalidValueError(
+            "aucune unité ne tombe dans les zones : vérifiez le système de "
+            "coordonnées et l'étendue du fichier"
+        )
     members = pd.DataFrame(rows, columns=["zone_code", "unit_code", "weight"])
     used = zones[zones.code.isin(members.zone_code)].drop_duplicates("code")
     empty = sorted(set(zones.code) - set(used.code))
     if empty:
         notes.append(f"zone(s) sans aucune unité : {', '.join(map(str, empty))}")
-    return ZoningDraft(unit_level, used[["code", "name"]].reset_index(drop=True),
-                       members.sort_values(["zone_code", "unit_code"]).reset_index(drop=True),
-                       notes)
+    return ZoningDraft(
+        unit_level,
+        used[["code", "name"]].reset_index(drop=True),
+        members.sort_values(["zone_code", "unit_code"]).reset_index(drop=True),
+        notes,
+    )

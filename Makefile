@@ -1,0 +1,32 @@
+# The two commands of the README. Both do all their set-up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test install lint bench clean
+
+## demo: create the environment, install, build the demo observatory and present it
+demo: install
+	$(BIN)/observatoire demo --home observatoire-demo
+
+## test: install test needs (apt-get: PostgreSQL), start a throwaway PostgreSQL, run every test
+test:
+	bash scripts/test.sh
+
+install: $(BIN)/observatoire
+
+$(BIN)/observatoire: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+lint:
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python benchmarks/bench_referential.py
+
+clean:
+	rm -rf $(VENV) observatoire-demo .pytest_cache .mypy_cache .ruff_cache

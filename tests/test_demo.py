@@ -1,0 +1,25 @@
+"""`observatoire demo`: the real referential and a fictitious zoning, labelled so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from observatoire.demo import DEMO_ZONING, build_demo
+from observatoire.observatory import Observatory
+
+
+def test_demo_builds_and_shows_the_zoning(tmp_path: Path) -> None:
+    result = build_demo(tmp_path / "demo", echo=lambda _: None)
+    assert "FICTIF" in result.summary
+    assert "39 communes" in result.summary
+    assert result.map_png.stat().st_size > 20_000
+    svg = result.map_svg.read_text(encoding="utf-8")
+    assert "FICTIF" in svg or "fictif" in svg
+    with Observatory.open(result.home) as obs:
+        zones = obs.territories(level=DEMO_ZONING)
+        assert len(zones) == 5 and zones.name.str.contains("fictif").all()
+        communes = obs.territories(level="commune", within="93", zoning=DEMO_ZONING)
+        assert communes.zone.notna().all()
+        assert zones.population.sum() == communes.population.sum()
+    again = build_demo(tmp_path / "demo", echo=lambda _: None)  # running it twice is harmless
+    assert again.summary == result.summary
