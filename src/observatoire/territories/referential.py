@@ -86,40 +86,19 @@ def build_referential(
         _frame("commune", com.code, com.name, com.population, population_year, com.area_km2),
         _frame("arm", arm.code, arm.name, arm.population, population_year, arm.area_km2),
     ]
-    epci_sum = _sums(com, "epci")
-    territories.append(
-        _frame(
-            "epci",
-            epci.code,
-            epci.name,
-            epci.code.map(epci_sum.population),
-            population_year,
-            epci.code.map(epci_sum.area_km2),
-            epci.kind,
+    for level, table in (("epci", epci), ("departement", departements), ("region", regions)):
+        sums = _sums(com, level)
+        territories.append(
+            _frame(
+                level,
+                table.code,
+                table.name,
+                table.code.map(sums.population),
+                population_year,
+                table.code.map(sums.area_km2),
+                table.kind if "kind" in table else None,
+            )
         )
-    )
-    dep_sum = _sums(com, "departement")
-    territories.append(
-        _frame(
-            "departement",
-            departements.code,
-            departements.name,
-            departements.code.map(dep_sum.population),
-            population_year,
-            departements.code.map(dep_sum.area_km2),
-        )
-    )
-    reg_sum = _sums(com, "region")
-    territories.append(
-        _frame(
-            "region",
-            regions.code,
-            regions.name,
-            regions.code.map(reg_sum.population),
-            population_year,
-            regions.code.map(reg_sum.area_km2),
-        )
-    )
     territories.append(
         _frame(
             "pays",
