@@ -41,10 +41,18 @@ def test_seine_saint_denis(obs: Observatory) -> None:
     assert dep.area_km2 == pytest.approx(236.2, rel=0.01)
 
 
+def test_official_names_keep_their_article(obs: Observatory) -> None:
+    names = obs.territories(level="commune").set_index("code").name
+    assert names["93039"] == "L'Île-Saint-Denis"
+    assert names["01001"] == "L'Abergement-Clémenciat"
+    assert names["93047"] == "Montfermeil" and names["93061"] == "Le Pré-Saint-Gervais"
+
+
 def test_code_93_means_the_departement_unless_said_otherwise(obs: Observatory) -> None:
     assert obs.resolve("93", below="commune") == ("departement", "93")
     assert obs.resolve("region:93") == ("region", "93")
     assert obs.resolve("Seine-Saint-Denis") == ("departement", "93")
+    assert obs.resolve("ile-saint-denis") == ("commune", "93039")
     assert obs.resolve("provence-alpes-cote d'azur") == ("region", "93")
     assert len(obs.territories(level="departement", within="region:93")) == 6
 

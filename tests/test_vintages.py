@@ -138,3 +138,23 @@ def test_history_can_be_rebuilt_from_events_alone(cog) -> None:  # type: ignore[
     for year in (2010, 2019, 2026):
         official, derived = set(a.valid_at(f"{year}-01-01")), set(b.valid_at(f"{year}-01-01"))
         assert len(official ^ derived) <= 4, sorted(official ^ derived)
+
+
+def test_older_cog_layout_is_read(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """COG 2019–2022 naming (commune2022.csv, mvtcommune2022.csv), lowercase headers, the
+    2019 ``effet`` date column, CRLF, and no commune_depuis_1943 file."""
+    for source, target in (
+        ("v_commune_2026.csv", "commune2022.csv"),
+        ("v_mvt_commune_2026.csv", "mvtcommune2022.csv"),
+    ):
+        lines = (COG_2026 / source).read_text(encoding="utf-8").splitlines()
+        header = lines[0].lower().replace("date_eff", "effet")
+        (tmp_path / target).write_bytes("\r\n".join([header, *lines[1:]]).encode() + b"\r\n")
+    cog = read_cog(tmp_path)
+    assert cog.year == 2022
+    assert (cog.communes.typecom == "COM").sum() == 34875
+    current = cog.communes[cog.communes.typecom == "COM"].code
+    rebuilt = Vintages(cog.events, cog.history, population={}, current=current)
+    assert rebuilt.trace("93059", 2019) == ({"93066": 1.0}, False)
+    assert "93059" in rebuilt.valid_at("2024-01-01")
+    assert "93059" not in rebuilt.valid_at("2025-01-01")

@@ -184,6 +184,8 @@ class Observatory:
             "home": str(self.home.path),
             "backend": self.home.backend,
             "name": self.home.settings["name"],
-            "levels": {str(r.level): int(r.n) for r in counts.itertuples()},
+            "levels": {
+                level: int(counts.n[counts.level == level].iloc[0]) for level in self.levels()
+            },
             "meta": meta,
         }

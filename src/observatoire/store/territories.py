@@ -6,6 +6,7 @@ Service functions, keyword-only, each taking its warehouse explicitly.
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +35,14 @@ UPPER_COLUMNS = ("epci", "departement", "region")
 
 
 def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("-", " ")
+    """Case, accents, hyphens and a leading article ignored: « l'ile-saint-denis » matches
+    « Île-Saint-Denis »."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().lower().replace("’", "'"))
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).replace("-", " ")
+    return _ARTICLE.sub("", folded)
+
+
+_ARTICLE = re.compile(r"^(l'|le |la |les |aux |las |los )")
 
 
 def known_levels(warehouse: Warehouse) -> list[str]:
