@@ -63,7 +63,7 @@ def test_territories_formats(built_home: Path) -> None:
     code, out = run(
         "territories",
         "--level",
-        "departement",
+        "dep",
         "--within",
         "region:11",
         "--format",

@@ -12,6 +12,9 @@ def test_demo_builds_and_shows_the_zoning(tmp_path: Path) -> None:
     result = build_demo(tmp_path / "demo", echo=lambda _: None)
     assert "FICTIF" in result.summary
     assert "39 communes" in result.summary
+    assert "SYNTHÉTIQUES" in result.summary
+    assert "fusion de 93059, 93066" in result.summary
+    assert "41 communes" not in result.summary
     assert result.map_png.stat().st_size > 20_000
     svg = result.map_svg.read_text(encoding="utf-8")
     assert "FICTIF" in svg or "fictif" in svg

@@ -113,3 +113,27 @@ def test_names_are_checked(home: Path, tmp_path: Path) -> None:
         for bad in ("commune", "Mon Zonage", "x"):
             with pytest.raises(InputError):
                 obs.import_zoning(bad, path)
+
+
+def test_overlapping_polygons_in_a_zipped_shapefile(home: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    import geopandas
+
+    with Observatory.open(home, write=True) as obs:
+        communes = obs.geometries(level="commune", within="93", simplified=False)
+        saint_denis = communes[communes.code == "93066"].geometry.iloc[0]
+        zones = geopandas.GeoDataFrame(
+            {"code_zone": ["A", "B"], "nom_zone": ["Zone A", "Zone B"]},
+            geometry=[saint_denis.buffer(0.01), saint_denis.buffer(0.002)],
+            crs="EPSG:4326",
+        )
+        zones.to_file(tmp_path / "zones.shp")
+        archive = tmp_path / "zones.zip"
+        with zipfile.ZipFile(archive, "w") as out:
+            for part in tmp_path.glob("zones.*"):
+                if part.suffix != ".zip":
+                    out.write(part, part.name)
+        report = obs.import_zoning("chevauchement", archive)
+    assert any("ambiguë" in note and "93066" in note for note in report.notes)
+    assert any("hors de toute zone" in note for note in report.notes)

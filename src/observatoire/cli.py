@@ -352,11 +352,18 @@ def convert_cmd(
         )
         frame[column] = numbers
     with ctx.open() as obs:
-        vintages = obs.vintages()
-        year = year or vintages.infer_year(frame[columns[0]])
+        if obs.has_cog:
+            year = year or obs.vintages().infer_year(frame[columns[0]])
+        else:
+            click.echo(
+                "Aucun COG importé : table de passage simplifiée (fusions en communes nouvelles "
+                "seulement) ; importez le COG pour les scissions et changements de code.",
+                err=True,
+            )
+            year = year or 0
         result = obs.convert(frame, year=year, code=columns[0], additive=add, non_additive=non)
     click.echo(
-        f"Géographie {year} → actuelle : {len(frame)} codes en entrée, "
+        f"Géographie {year or 'ancienne'} → actuelle : {len(frame)} codes en entrée, "
         f"{len(result.values)} communes actuelles, {len(result.notes)} valeurs non "
         "convertibles ou incomplètes.",
         err=True,

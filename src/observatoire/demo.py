@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from observatoire.observatory import Observatory
@@ -79,7 +80,7 @@ def build_demo(
             DEMO_ZONING, csv, label=DEMO_LABEL, fictitious=True, valid_from="2025-01-01"
         )
         echo(f"Zonage fictif {DEMO_ZONING} : version {zoning.version}, {zoning.zones} zones")
-        summary = _summary(obs)
+        summary = _summary(obs) + "\n\n" + _conversion_example(obs, home)
     summary_file = home / "resume.txt"
     summary_file.write_text(summary + "\n", encoding="utf-8")
     from observatoire.cli import _draw_zoning
@@ -133,6 +134,39 @@ def _summary(obs: Observatory) -> str:
             f"{_n(zone.population)} hab., {zone.area_km2:.1f} km²"
         )
     return "\n".join(lines)
+
+
+def _conversion_example(obs: Observatory, home: Path) -> str:
+    """Convert a SYNTHETIC table of the 93 in the 2024 geography (40 communes, Pierrefitte-sur-
+    Seine still separate) to the current one: counts add up, a median is not averaged."""
+    communes = obs.territories(level="commune", within=("departement", "93"))
+    codes = sorted([*communes.code, "93059"])
+    rng = np.random.default_rng(93)
+    table = pd.DataFrame(
+        {
+            "CODGEO": codes,
+            "allocataires": rng.integers(800, 30000, len(codes)),
+            "revenu_median": rng.integers(14000, 26000, len(codes)),
+        }
+    )
+    path = home / "donnees_SYNTHETIQUES_geo2024.csv"
+    table.to_csv(path, sep=";", index=False)
+    result = obs.convert(
+        table, year=2024, code="CODGEO", additive=["allocataires"], non_additive=["revenu_median"]
+    )
+    row = result.values.set_index("CODGEO").loc["93066"]
+    parts = table.set_index("CODGEO").loc[["93059", "93066"], "allocataires"]
+    source = "d'après le COG importé" if obs.has_cog else "table de passage simplifiée, sans COG"
+    return "\n".join(
+        [
+            "Conversion de géographie (données SYNTHÉTIQUES, fichier " + path.name + ")",
+            f"  {len(table)} communes en géographie 2024 → {len(result.values)} en géographie "
+            f"actuelle ({source})",
+            f"  Saint-Denis (93066) : {row.methode} ; allocataires {_n(parts.iloc[0])} + "
+            f"{_n(parts.iloc[1])} = {_n(row.allocataires)} ; revenu médian : non disponible "
+            "après conversion (une médiane ne se moyenne pas)",
+        ]
+    )
 
 
 def _n(value: float) -> str:

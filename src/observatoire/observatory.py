@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from observatoire.errors import ReferentialError
+from observatoire.errors import InputError, ReferentialError
 from observatoire.home import Home, resolve_home
 from observatoire.ingest.cog import CogImportReport, import_cog
 from observatoire.ingest.iris import IrisImportReport, import_iris
@@ -20,6 +20,7 @@ from observatoire.ingest.referential import BuildReport, build_into
 from observatoire.ingest.zoning import ZoningImportReport, import_zoning, zoning_members
 from observatoire.store import Warehouse, open_warehouse
 from observatoire.store import territories as queries
+from observatoire.territories.levels import get_level, is_official
 from observatoire.territories.vintages import Conversion, Vintages, convert
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ class Observatory:
         zoning: str | None = None,
     ) -> pd.DataFrame:
         """Territories of ``level`` (inside ``within``) with parent codes and population."""
+        level = self._level(level)
         return queries.list_territories(
             self.warehouse, level=level, within=self._within(within, level), zoning=zoning
         )
@@ -117,6 +119,7 @@ class Observatory:
         zoning: str | None = None,
     ) -> geopandas.GeoDataFrame:
         """:meth:`territories` as a GeoDataFrame in EPSG:4326."""
+        level = self._level(level)
         return queries.geometries(
             self.warehouse,
             level=level,
@@ -124,6 +127,15 @@ class Observatory:
             simplified=simplified,
             zoning=zoning,
         )
+
+    def _level(self, level: str) -> str:
+        """An official level id from an alias (``dep``, ``région``…); zonings pass through."""
+        if is_official(level) or level in self.levels():
+            return level
+        try:
+            return get_level(level).id
+        except InputError:
+            return level  # reported by the query with the list of available levels
 
     def _within(self, within: str | tuple[str, str] | None, level: str) -> tuple[str, str] | None:
         if within is None or isinstance(within, tuple):
@@ -168,10 +180,20 @@ class Observatory:
         additive: list[str] | tuple[str, ...] = (),
         non_additive: list[str] | tuple[str, ...] = (),
     ) -> Conversion:
-        """Convert commune values published in the geography of ``year`` to the current one."""
-        vintages = self.vintages()
-        passage = vintages.passage(year, codes=sorted(set(values[code])))
+        """Convert commune values published in the geography of ``year`` to the current one.
+
+        Without an imported COG, the passage falls back to the communes déléguées and
+        associées of the referential (:func:`~observatoire.store.territories.fallback_passage`).
+        """
+        if self.has_cog:
+            passage = self.vintages().passage(year, codes=sorted(set(values[code])))
+        else:
+            passage = queries.fallback_passage(self.warehouse)
         return convert(values, passage, code=code, additive=additive, non_additive=non_additive)
+
+    @property
+    def has_cog(self) -> bool:
+        return self.warehouse.count("cog_event") > 0
 
     def summary(self) -> dict[str, object]:
         """Counts and provenance, for ``observatoire status`` and the demo."""

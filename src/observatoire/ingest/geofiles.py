@@ -11,9 +11,24 @@ from observatoire.errors import FileFormatError, MissingCRSError
 if TYPE_CHECKING:
     import geopandas
 
-__all__ = ["GEO_SUFFIXES", "read_geofile"]
+__all__ = ["GEO_SUFFIXES", "is_geofile", "read_geofile"]
 
 GEO_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml", ".tab", ".mif"}
+
+
+def is_geofile(path: str | Path) -> bool:
+    """Whether ``path`` is a geographic file (or a zip holding one) rather than a table."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return any(Path(n).suffix.lower() in GEO_SUFFIXES for n in archive.namelist())
+        except (zipfile.BadZipFile, OSError):
+            return False
+    return suffix in GEO_SUFFIXES
 
 
 def read_geofile(

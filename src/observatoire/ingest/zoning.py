@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 
 from observatoire.errors import InputError, ReferentialError
-from observatoire.ingest.geofiles import GEO_SUFFIXES, read_geofile
+from observatoire.ingest.geofiles import is_geofile, read_geofile
 from observatoire.ingest.tables import find_column, read_table
 from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.territories import codebook, geometry_map
@@ -91,7 +91,7 @@ def import_zoning(
         raise InputError(f"date de début invalide « {start} » (attendu AAAA-MM-JJ)") from None
     if warehouse.count("territory", "level = 'commune'") == 0:
         raise ReferentialError("référentiel absent : lancez « observatoire init »")
-    if path.suffix.lower() in GEO_SUFFIXES:
+    if is_geofile(path):
         draft = _draft_from_polygons(
             warehouse, path, unit_level or "commune", zone_column, name_column
         )

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "codebook",
+    "fallback_passage",
     "geometries",
     "geometry_map",
     "known_levels",
@@ -223,6 +224,27 @@ def codebook(warehouse: Warehouse, level: str) -> CodeBook:
             {c: e for c, e in zip(history.code, history.end_date, strict=True) if c not in current}
         )
     return CodeBook(level, current, past)
+
+
+def fallback_passage(warehouse: Warehouse) -> pd.DataFrame:
+    """A passage table without the COG: every current commune to itself, and every former
+    commune that is now a commune déléguée or associée to the commune it belongs to.
+
+    It covers the fusions into communes nouvelles, not scissions nor code changes, and holds for
+    any past geography only as far as those fusions go: import the COG for the full history.
+    """
+    current = warehouse.query("SELECT code FROM territory WHERE level = 'commune'").code
+    parts = warehouse.query("SELECT DISTINCT code, current_code FROM commune_part")
+    parts = parts[~parts.code.isin(set(current))]
+    frame = pd.DataFrame(
+        {
+            "old_code": [*current, *parts.code],
+            "new_code": [*current, *parts.current_code],
+            "weight": 1.0,
+            "estimated": False,
+        }
+    )
+    return frame.drop_duplicates("old_code").reset_index(drop=True)
 
 
 def load_vintages(warehouse: Warehouse) -> Vintages:

@@ -93,14 +93,6 @@ class Vintages:
             if any(start <= date < end for start, end in spans)
         )
 
-    def end_of_validity(self) -> dict[str, str]:
-        """For each code that is no longer a commune, the date it stopped being one."""
-        return {
-            code: max(end for _, end in spans)
-            for code, spans in self._intervals.items()
-            if code not in self.current
-        }
-
     def infer_year(self, codes: Iterable[str], *, years: Sequence[int] | None = None) -> int:
         """The COG year whose communes best match ``codes`` (ties go to the most recent year)."""
         wanted = {c for c in codes if c}
@@ -261,7 +253,7 @@ def convert(
     relevant = passage[passage.new_code.isin(reached)]
     rows, notes = [], []
     for new_code, group in relevant.groupby("new_code", sort=True):
-        sources = list(zip(group.old_code, group.weight, strict=True))
+        sources = sorted(zip(group.old_code, group.weight, strict=True))
         present = [old for old, _ in sources if old in indexed.index]
         row: dict[str, object] = {code: new_code}
         whole = len(sources) == 1 and abs(sources[0][1] - 1.0) < 1e-9
