@@ -43,3 +43,11 @@ def test_readme_gives_the_two_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "make demo" in readme and "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_nothing_imports_the_command_line() -> None:
+    for path in (ROOT / "src" / "observatoire").rglob("*.py"):
+        if path.name in {"cli.py", "__main__.py"}:
+            continue
+        source = path.read_text(encoding="utf-8")
+        assert "observatoire.cli" not in source, path

@@ -543,41 +543,11 @@ def zoning_map(ctx: _Context, name: str, output: str) -> None:
     Exemple :
       observatoire zoning map tas93 -o tas93.png
     """
-    path = _draw_zoning(ctx.open(), name, output)
+    from observatoire.outputs.zoning_map import draw_zoning_map
+
+    with ctx.open() as obs:
+        (path,) = draw_zoning_map(obs, name, [output])
     click.echo(f"Carte écrite : {path}")
-
-
-def _draw_zoning(obs: Observatory, name: str, output: str | Path) -> Path:
-    from observatoire.outputs.maps import render_zoning_map
-
-    with obs:
-        zonings = obs.zonings()
-        row = zonings[zonings.name == name]
-        if row.empty:
-            from observatoire.errors import UnknownNameError
-
-            raise UnknownNameError("zonage", name, zonings.name.tolist())
-        info = row.iloc[0]
-        zones = obs.geometries(level=name)
-        unit_level = str(info.unit_level)
-        parents = zones[["departement"]].dropna()
-        within = (
-            ("departement", str(parents.departement.iloc[0]))
-            if len(parents) and parents.departement.nunique() == 1
-            else None
-        )
-        units = obs.geometries(level=unit_level, within=within, zoning=name)
-        meta = obs.warehouse.meta()
-    note = "Zonage FICTIF, à titre de démonstration." if bool(info.fictitious) else ""
-    return render_zoning_map(
-        units,
-        zones,
-        output,
-        title=f"{info.label} — version {info.version} (en vigueur le {info.valid_from})",
-        note=note,
-        source=f"{meta.get('referential_source', '')} (COG {meta.get('referential_cog', '')}), "
-        f"contours des communes ; zonage : {name}",
-    )
 
 
 @cli.command()

@@ -83,10 +83,12 @@ def build_demo(
         summary = _summary(obs) + "\n\n" + _conversion_example(obs, home)
     summary_file = home / "resume.txt"
     summary_file.write_text(summary + "\n", encoding="utf-8")
-    from observatoire.cli import _draw_zoning
+    from observatoire.outputs.zoning_map import draw_zoning_map
 
-    png = _draw_zoning(Observatory.open(home), DEMO_ZONING, home / f"carte_{DEMO_ZONING}.png")
-    svg = _draw_zoning(Observatory.open(home), DEMO_ZONING, home / f"carte_{DEMO_ZONING}.svg")
+    with Observatory.open(home) as reader:
+        png, svg = draw_zoning_map(
+            reader, DEMO_ZONING, [home / f"carte_{DEMO_ZONING}.{ext}" for ext in ("png", "svg")]
+        )
     return DemoResult(home, summary, summary_file, png, svg)
 
 

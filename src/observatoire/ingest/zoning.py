@@ -8,6 +8,7 @@ any official territory. Everything happens in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,9 +21,10 @@ from observatoire.errors import InputError, ReferentialError
 from observatoire.ingest.geofiles import is_geofile, read_geofile
 from observatoire.ingest.tables import find_column, read_table
 from observatoire.store.base import Transaction, Warehouse
-from observatoire.store.territories import codebook, geometry_map
+from observatoire.store.territories import codebook, geometry_map, load_vintages
 from observatoire.territories.geometry import simplify_for_display, to_wkb
 from observatoire.territories.levels import check_zoning_name
+from observatoire.territories.vintages import Vintages
 from observatoire.territories.zoning import ZoningDraft, draft_from_polygons, draft_from_table
 
 __all__ = ["ZoningImportReport", "import_zoning", "zoning_members"]
@@ -199,7 +201,7 @@ def _draft_from_table(
         weight_column=weight_col,
         unit_level=level,
         codes=codes,
-        successor=lambda code: _successor(warehouse, code),
+        successor=_successor_finder(warehouse),
         line_of=table.line_of,
         path=str(path),
     )
@@ -210,23 +212,31 @@ def _guess_unit_level(values: pd.Series) -> str:
     return "iris" if (lengths >= 8).mean() > 0.5 else "commune"
 
 
-def _successor(warehouse: Warehouse, code: str) -> str | None:
-    """The current commune a former commune passed to whole, if any."""
-    part = warehouse.query("SELECT current_code FROM commune_part WHERE code = ?", [code])
-    if len(part):
-        return str(part.current_code.iloc[0])
-    if warehouse.count("cog_event") == 0:
-        return None
-    from observatoire.store.territories import load_vintages
+def _successor_finder(warehouse: Warehouse) -> Callable[[str], str | None]:
+    """A lookup: the current commune a former commune passed to whole, if any. It reads the
+    communes déléguées once, and the COG (when imported) only if one is needed."""
+    parts = warehouse.query("SELECT code, current_code FROM commune_part")
+    part_of = dict(zip(parts.code, parts.current_code, strict=True))
+    loaded: list[Vintages] = []
 
-    history = warehouse.query(
-        "SELECT MAX(date_end) AS d FROM cog_commune WHERE code = ? AND typecom = 'COM'", [code]
-    )
-    end = str(history.d.iloc[0] or "")
-    if not end:
-        return None
-    shares, _ = load_vintages(warehouse).trace(code, int(end[:4]) - 1)
-    return next(iter(shares)) if len(shares) == 1 else None
+    def successor(code: str) -> str | None:
+        if code in part_of:
+            return str(part_of[code])
+        if warehouse.count("cog_event") == 0:
+            return None
+        history = warehouse.query(
+            "SELECT MAX(date_end) AS d FROM cog_commune WHERE code = ? AND typecom = 'COM'",
+            [code],
+        )
+        end = str(history.d.iloc[0] or "")
+        if not end:
+            return None
+        if not loaded:
+            loaded.append(load_vintages(warehouse))
+        shares, _ = loaded[0].trace(code, int(end[:4]) - 1)
+        return next(iter(shares)) if len(shares) == 1 else None
+
+    return successor
 
 
 def _draft_from_polygons(
