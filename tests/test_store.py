@@ -39,6 +39,26 @@ def test_migrate_is_idempotent_and_transactions_are_atomic(
         assert "x" not in wh.meta()
 
 
+def test_duplicate_keys_are_refused_alike(warehouse_location: tuple[str, str]) -> None:
+    from observatoire.errors import StorageError
+
+    backend, location = warehouse_location
+    with open_warehouse(backend, location) as wh:
+        wh.migrate()
+        row = {
+            "level": ["commune"],
+            "code": ["93066"],
+            "parent_level": ["departement"],
+            "parent_code": ["93"],
+            "weight": [1.0],
+        }
+        with wh.transaction() as tx:
+            tx.insert("territory_parent", pd.DataFrame(row))
+        with pytest.raises(StorageError, match="territory_parent"), wh.transaction() as tx:
+            tx.insert("territory_parent", pd.DataFrame(row))
+        assert wh.count("territory_parent") == 1
+
+
 def test_referential_on_each_engine(warehouse_location: tuple[str, str]) -> None:
     backend, location = warehouse_location
     with open_warehouse(backend, location) as wh:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from observatoire.errors import HomeError, StorageError
 from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.schema import TABLES
 
 __all__ = ["DuckDBWarehouse"]
 
@@ -41,7 +42,22 @@ class _DuckTransaction(Transaction):
             self.con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {view}")
         finally:
             self.con.unregister(view)
+        self._check_key(table)
         return len(frame)
+
+    def _check_key(self, table: str) -> None:
+        """The primary key the schema declares, enforced here (see schema.create_sql)."""
+        key = TABLES[table].primary_key if table in TABLES else ()
+        if not key:
+            return
+        columns = ", ".join(key)
+        duplicate = self.con.execute(
+            f"SELECT {columns} FROM {table} GROUP BY {columns} HAVING COUNT(*) > 1 LIMIT 1"
+        ).fetchone()
+        if duplicate:
+            raise StorageError(
+                f"clé en double dans {table} : {dict(zip(key, duplicate, strict=True))}"
+            )
 
 
 class DuckDBWarehouse(Warehouse):

@@ -49,7 +49,16 @@ class _PgTransaction(Transaction):
     def insert(self, table: str, frame: pd.DataFrame) -> int:
         if frame.empty:
             return 0
+        import psycopg
+
         columns = ", ".join(frame.columns)
+        try:
+            self._copy(table, columns, frame)
+        except psycopg.errors.UniqueViolation as exc:
+            raise StorageError(f"clé en double dans {table} : {exc.diag.message_detail}") from None
+        return len(frame)
+
+    def _copy(self, table: str, columns: str, frame: pd.DataFrame) -> None:
         kinds = dict(TABLES[table].columns) if table in TABLES else {}
         integers = [i for i, c in enumerate(frame.columns) if kinds.get(c) == "int"]
         with self.con.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -62,7 +71,6 @@ class _PgTransaction(Transaction):
                             values[i] = int(value)
                     row = tuple(values)
                 copy.write_row(row)
-        return len(frame)
 
 
 class PostgresWarehouse(Warehouse):
