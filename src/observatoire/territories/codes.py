@@ -15,6 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
+import numpy as np
+import pandas as pd
+
 from observatoire.errors import InvalidValueError
 
 __all__ = ["Classified", "CodeBook", "CodeStatus", "normalise_code"]
@@ -106,3 +109,26 @@ class CodeBook:
         """Up to ``n`` known codes closest to ``code``, preferring the same 2-character prefix."""
         pool: Iterable[str] = [c for c in self.current if c[:2] == code[:2]] or self.current
         return difflib.get_close_matches(code, sorted(pool), n=n, cutoff=0.6)
+
+
+def normalise_codes(raw: pd.Series, level: str) -> tuple[pd.Series, np.ndarray]:
+    """Vectorised :func:`normalise_code`: the normalised codes, and the positions of the cells
+    that cannot be repaired (their code is left as read).
+
+    >>> codes, bad = normalise_codes(pd.Series(["1001", "93066", "1001.0", "x"]), "commune")
+    >>> codes.tolist(), bad.tolist()
+    (['01001', '93066', '01001', 'X'], [3])
+    """
+    text = raw.fillna("").astype(str).str.strip().str.replace(_FLOAT_SUFFIX, "", regex=True)
+    text = text.str.upper()
+    pattern = _PATTERN.get(level)
+    if pattern is None:
+        bad = np.flatnonzero((text == "").to_numpy())
+        return text, bad
+    width = _WIDTH[level]
+    short = text.str.fullmatch(r"\d+") & (
+        text.str.len() == (1 if level == "departement" else width - 1)
+    )
+    text = text.mask(short, "0" + text)
+    ok = text.str.match(pattern.pattern)
+    return text, np.flatnonzero(~ok.to_numpy())

@@ -1,0 +1,1 @@
+"""The catalogue's pure core: variables, value statuses, number parsing."""
