@@ -12,6 +12,7 @@ import pandas as pd
 
 from observatoire import __version__
 from observatoire.errors import InputError, ObservatoireError
+from observatoire.ingest.pipeline import ImportReport
 from observatoire.observatory import Observatory
 
 FORMATS = click.Choice(["table", "csv", "json"])
@@ -418,6 +419,219 @@ def check_codes_cmd(ctx: _Context, file: str, column: str, level: str) -> None:
         click.echo(problem)
     if problems:
         sys.exit(1)
+
+
+# -- imports --------------------------------------------------------------------------------
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--connector", help="Connecteur à utiliser (sinon reconnu d'après l'en-tête).")
+@click.option("--level", help="Niveau géographique (sinon déduit du fichier).")
+@click.option("--partner", help="Organisation productrice (partenaire).")
+@click.option("--dry-run", is_flag=True, help="Valide et affiche le rapport sans rien écrire.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@pass_ctx
+def import_cmd(
+    ctx: _Context,
+    files: tuple[str, ...],
+    connector: str | None,
+    level: str | None,
+    partner: str | None,
+    dry_run: bool,
+    fmt: str,
+) -> None:
+    """Importe des fichiers de producteurs (INSEE, CNAF…), reconnus sans configuration.
+
+    Chaque fichier est validé (codes, valeurs, marqueurs de secret) puis importé d'un bloc :
+    tout ou rien. Le statut de sortie vaut 3 si des lignes ou des cellules ont été rejetées.
+
+    \b
+    Exemples :
+      observatoire import FILO2019_DISP_COM.csv --dry-run
+      observatoire import base_cc_comparateur_csv_RP2018.zip data_CAF_2018_IRIS.csv
+      observatoire import FILO2019_DISP_COM.csv --format json
+    """
+    reports = []
+    with ctx.open(write=not dry_run) as obs:
+        for file in files:
+            if fmt == "text":
+                click.echo(f"== {file}")
+            report = obs.import_file(
+                file,
+                dry_run=dry_run,
+                connector=connector,
+                level=level,
+                partner=partner,
+                on_step=(lambda step: click.echo(f"  … {step}"))
+                if fmt == "text"
+                else (lambda _: None),
+            )
+            reports.append(report)
+            if fmt == "text":
+                _print_report(report)
+    if fmt == "json":
+        click.echo("[" + ",\n".join(r.to_json() for r in reports) + "]")
+    if any(r.rows_rejected or r.cells_rejected for r in reports):
+        sys.exit(3)
+
+
+def _print_report(report: ImportReport) -> None:
+    verb = "seraient importées" if report.dry_run else "importées"
+    if report.connector == "insee.dictionnaire":
+        click.echo(
+            f"  Dictionnaire de variables : {report.rows_imported} libellés "
+            + ("lus" if report.dry_run else "enregistrés")
+        )
+        return
+    click.echo(
+        f"  Format : {report.connector} ({report.producer}), niveau {report.level}, "
+        f"période(s) {', '.join(report.periods) or '-'}"
+    )
+    click.echo(
+        f"  Lignes lues {report.rows_read}, importées {report.rows_imported}, rejetées "
+        f"{report.rows_rejected} ; cellules rejetées {report.cells_rejected}"
+    )
+    click.echo(
+        f"  {report.values_stored} valeurs {verb} ; statuts : "
+        + ", ".join(f"{k} {v}" for k, v in sorted(report.statuses.items()))
+    )
+    if report.converted_codes:
+        origin = f" (géographie {report.converted_from})" if report.converted_from else ""
+        click.echo(
+            f"  {report.converted_codes} codes d'une ancienne géographie{origin} "
+            "convertis vers la géographie actuelle"
+        )
+    if report.variables_created:
+        click.echo(
+            f"  Variables créées : {len(report.variables_created)} ("
+            + ", ".join(report.variables_created[:6])
+            + ("…" if len(report.variables_created) > 6 else "")
+            + ")"
+        )
+    if report.variables_updated:
+        click.echo(f"  Variables mises à jour : {len(report.variables_updated)}")
+    for reason, count in report.rejections.items():
+        click.echo(f"  Rejet « {reason} » : {count}")
+    for example in report.examples[:10]:
+        click.echo(
+            f"    ligne {example.line}, colonne « {example.column} » : {example.value} "
+            f"({example.reason})"
+        )
+    weakest = sorted(report.completeness.items(), key=lambda kv: kv[1])[:3]
+    if weakest:
+        click.echo("  Complétude la plus faible : " + ", ".join(f"{c} {v:.0%}" for c, v in weakest))
+    if report.batch is not None:
+        replaced = f", remplace l'import n° {report.replaced}" if report.replaced else ""
+        click.echo(f"  Import n° {report.batch}{replaced}")
+
+
+@cli.group()
+def imports() -> None:
+    """Historique des imports : liste, détail, retour arrière.
+
+    \b
+    Exemple :
+      observatoire imports list
+      observatoire imports rollback 12
+    """
+
+
+@imports.command("list")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def imports_list(ctx: _Context, fmt: str) -> None:
+    """Liste les imports, du plus récent au plus ancien.
+
+    \b
+    Exemple :
+      observatoire imports list --format csv
+    """
+    with ctx.open() as obs:
+        _emit(obs.imports(), fmt)
+
+
+@imports.command("show")
+@click.argument("batch", type=int)
+@pass_ctx
+def imports_show(ctx: _Context, batch: int) -> None:
+    """Montre la provenance et le rapport de validation d'un import (JSON).
+
+    \b
+    Exemple :
+      observatoire imports show 3
+    """
+    with ctx.open() as obs:
+        details = obs.import_details(batch)
+    click.echo(json.dumps(details, ensure_ascii=False, indent=1, default=str))
+
+
+@imports.command("rollback")
+@click.argument("batch", type=int)
+@pass_ctx
+def imports_rollback(ctx: _Context, batch: int) -> None:
+    """Retire un import ; la version qu'il remplaçait redevient en vigueur.
+
+    \b
+    Exemple :
+      observatoire imports rollback 12
+    """
+    with ctx.open(write=True) as obs:
+        _, restored = obs.rollback(batch)
+    click.echo(
+        f"Import n° {batch} retiré."
+        + (f" L'import n° {restored} est de nouveau en vigueur." if restored else "")
+    )
+
+
+@cli.command()
+@click.option("--source", help="Source (filosofi, rp, caf…).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def variables(ctx: _Context, source: str | None, fmt: str) -> None:
+    """Liste les variables importées, avec leurs niveaux et périodes.
+
+    \b
+    Exemple :
+      observatoire variables --source filosofi --format csv
+    """
+    with ctx.open() as obs:
+        _emit(obs.variables(source=source), fmt)
+
+
+@cli.command()
+@click.argument("variable")
+@click.option("--level", default="commune", show_default=True)
+@click.option("--within", metavar="TERRITOIRE", help="Territoire englobant (93, region:11…).")
+@click.option("--period", help="Période (2019…).")
+@click.option(
+    "--published",
+    is_flag=True,
+    help="Valeurs telles que publiées dans une géographie passée (non converties).",
+)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@pass_ctx
+def values(
+    ctx: _Context,
+    variable: str,
+    level: str,
+    within: str | None,
+    period: str | None,
+    published: bool,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Valeurs importées d'une variable : code, nom, période, valeur, statut.
+
+    \b
+    Exemples :
+      observatoire values filosofi.DISP_Q2 --level commune --within 93 --period 2019
+      observatoire values caf.ARSAS --level iris --within commune:93066 --format csv
+    """
+    with ctx.open() as obs:
+        frame = obs.values(variable, level=level, within=within, period=period, published=published)
+    _emit(frame.drop(columns=["batch"]), fmt, output)
 
 
 # -- zoning ---------------------------------------------------------------------------------

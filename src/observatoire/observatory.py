@@ -13,14 +13,17 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from observatoire.errors import InputError, ReferentialError
+from observatoire.errors import HomeError, InputError, ReferentialError
 from observatoire.home import Home, resolve_home
 from observatoire.ingest.cog import CogImportReport, import_cog
 from observatoire.ingest.iris import IrisImportReport, import_iris
+from observatoire.ingest.pipeline import ImportReport, import_file, rollback
 from observatoire.ingest.referential import BuildReport, build_into
 from observatoire.ingest.zoning import ZoningImportReport, import_zoning, zoning_members
 from observatoire.store import Warehouse, open_warehouse
 from observatoire.store import territories as queries
+from observatoire.store import values as values_store
+from observatoire.store.schema import SCHEMA_VERSION
 from observatoire.territories.levels import get_level, is_official
 from observatoire.territories.vintages import Conversion, Vintages, convert
 
@@ -56,6 +59,12 @@ class Observatory:
         warehouse = open_warehouse(loaded.backend, loaded.location, read_only=not write)
         if write:
             warehouse.migrate()
+        elif warehouse.schema_version() < SCHEMA_VERSION:
+            warehouse.close()
+            raise HomeError(
+                f"l'observatoire {loaded.path} date d'une version précédente : lancez "
+                f"« observatoire --home {loaded.path} init » pour le mettre à jour"
+            )
         return cls(loaded, warehouse)
 
     def close(self) -> None:
@@ -195,6 +204,44 @@ class Observatory:
     @property
     def has_cog(self) -> bool:
         return self.warehouse.count("cog_event") > 0
+
+    # -- imported values --------------------------------------------------------------------
+    def import_file(self, path: str | Path, **options: object) -> ImportReport:
+        """Import a producer's file (see :func:`observatoire.ingest.pipeline.import_file`)."""
+        self._require_referential()
+        return import_file(self.warehouse, path, **options)  # type: ignore[arg-type]
+
+    def rollback(self, batch: int) -> tuple[int, int | None]:
+        return rollback(self.warehouse, batch)
+
+    def imports(self) -> pd.DataFrame:
+        return values_store.list_imports(self.warehouse)
+
+    def import_details(self, batch: int) -> dict[str, object]:
+        return values_store.import_details(self.warehouse, batch)
+
+    def variables(self, *, source: str | None = None) -> pd.DataFrame:
+        return values_store.list_variables(self.warehouse, source=source)
+
+    def values(
+        self,
+        variable: str,
+        *,
+        level: str = "commune",
+        within: str | tuple[str, str] | None = None,
+        period: str | None = None,
+        published: bool = False,
+    ) -> pd.DataFrame:
+        """Stored values of ``variable``: code, name, period, value, status, note."""
+        level = self._level(level)
+        return values_store.read_values(
+            self.warehouse,
+            variable=variable,
+            level=level,
+            within=self._within(within, level),
+            period=period,
+            published=published,
+        )
 
     def summary(self) -> dict[str, object]:
         """Counts and provenance, for ``observatoire status`` and the demo."""

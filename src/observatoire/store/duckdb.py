@@ -42,17 +42,24 @@ class _DuckTransaction(Transaction):
             self.con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {view}")
         finally:
             self.con.unregister(view)
-        self._check_key(table)
+        self._check_key(table, frame)
         return len(frame)
 
-    def _check_key(self, table: str) -> None:
+    def _check_key(self, table: str, frame: pd.DataFrame) -> None:
         """The primary key the schema declares, enforced here (see schema.create_sql)."""
-        key = TABLES[table].primary_key if table in TABLES else ()
-        if not key:
+        definition = TABLES.get(table)
+        if definition is None or not definition.primary_key:
             return
+        key = definition.primary_key
         columns = ", ".join(key)
+        where, params = "", []
+        if definition.scoped_by and definition.scoped_by in frame:
+            scope = sorted({int(v) for v in frame[definition.scoped_by].unique()})
+            where = f" WHERE {definition.scoped_by} IN ({', '.join('?' for _ in scope)})"
+            params = scope
         duplicate = self.con.execute(
-            f"SELECT {columns} FROM {table} GROUP BY {columns} HAVING COUNT(*) > 1 LIMIT 1"
+            f"SELECT {columns} FROM {table}{where} GROUP BY {columns} HAVING COUNT(*) > 1 LIMIT 1",
+            params,
         ).fetchone()
         if duplicate:
             raise StorageError(

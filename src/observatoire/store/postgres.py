@@ -60,7 +60,7 @@ class _PgTransaction(Transaction):
 
     def _copy(self, table: str, columns: str, frame: pd.DataFrame) -> None:
         kinds = dict(TABLES[table].columns) if table in TABLES else {}
-        integers = [i for i, c in enumerate(frame.columns) if kinds.get(c) == "int"]
+        integers = [i for i, c in enumerate(frame.columns) if kinds.get(c) in ("int", "bigint")]
         with self.con.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for row in _iter_rows(frame):
                 if integers:  # pandas widens nullable integers to float

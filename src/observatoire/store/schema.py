@@ -19,6 +19,8 @@ class TableDef:
     columns: tuple[tuple[str, str], ...]
     primary_key: tuple[str, ...] = ()
     indexes: tuple[tuple[str, ...], ...] = ()
+    # A key whose first column is a batch number need only be checked within the new batch.
+    scoped_by: str | None = None
 
     @property
     def column_names(self) -> list[str]:
@@ -134,12 +136,90 @@ TABLES: dict[str, TableDef] = {
     )
 }
 
+_VALUES_TABLES = (
+    TableDef("partner", (("code", "text"), ("name", "text"), ("kind", "text")), ("code",)),
+    # One import of one file: its provenance and its validation report (JSON).
+    TableDef(
+        "import_batch",
+        (
+            ("id", "bigint"),
+            ("dataset", "text"),
+            ("edition", "text"),
+            ("connector", "text"),
+            ("producer", "text"),
+            ("partner", "text"),
+            ("level", "text"),
+            ("periods", "text"),
+            ("file_name", "text"),
+            ("sha256", "text"),
+            ("size", "bigint"),
+            ("descriptor", "text"),
+            ("imported_by", "text"),
+            ("imported_at", "text"),
+            ("status", "text"),  # active, replaced, rolled_back
+            ("rows_read", "bigint"),
+            ("rows_imported", "bigint"),
+            ("rows_rejected", "bigint"),
+            ("geography_year", "int"),
+            ("report", "text"),
+        ),
+        ("id",),
+    ),
+    TableDef(
+        "variable",
+        (
+            ("id", "text"),
+            ("source", "text"),
+            ("code", "text"),
+            ("label", "text"),
+            ("additive", "bool"),
+            ("producer", "text"),
+        ),
+        ("id",),
+    ),
+    TableDef(
+        "batch_column",
+        (("batch", "bigint"), ("column_name", "text"), ("variable", "text"), ("period", "text")),
+        ("batch", "column_name"),
+        scoped_by="batch",
+    ),
+    # Labels from producers' dictionaries (INSEE meta_* files), by column name.
+    TableDef(
+        "variable_label",
+        (("column_name", "text"), ("label", "text"), ("long_label", "text")),
+        ("column_name",),
+    ),
+    # Every value: as published (geography = 'published' when its code is of a past vintage)
+    # and in the current geography ('current').
+    TableDef(
+        "observation",
+        (
+            ("batch", "bigint"),
+            ("variable", "text"),
+            ("level", "text"),
+            ("code", "text"),
+            ("period", "text"),
+            ("value", "double"),
+            ("status", "text"),
+            ("geography", "text"),
+            ("note", "text"),
+        ),
+        ("batch", "variable", "level", "code", "period", "geography"),
+        scoped_by="batch",
+    ),
+)
+TABLES.update({t.name: t for t in _VALUES_TABLES})
+
 # Version N creates MIGRATIONS[N-1]; append, never edit a released step.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(TABLES),)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    tuple(t for t in TABLES if t not in {v.name for v in _VALUES_TABLES}),
+    tuple(t.name for t in _VALUES_TABLES),
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _TYPES = {
     "duckdb": {
+        "bigint": "BIGINT",
         "text": "VARCHAR",
         "double": "DOUBLE",
         "int": "INTEGER",
@@ -147,6 +227,7 @@ _TYPES = {
         "blob": "BLOB",
     },
     "postgres": {
+        "bigint": "BIGINT",
         "text": "TEXT",
         "double": "DOUBLE PRECISION",
         "int": "INTEGER",

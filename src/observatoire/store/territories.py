@@ -221,7 +221,11 @@ def codebook(warehouse: Warehouse, level: str) -> CodeBook:
             "FROM cog_commune WHERE typecom = 'COM' GROUP BY code"
         )
         past.update(
-            {c: e for c, e in zip(history.code, history.end_date, strict=True) if c not in current}
+            {
+                c: e
+                for c, e in zip(history.code.tolist(), history.end_date.tolist(), strict=True)
+                if c not in current
+            }
         )
     return CodeBook(level, current, past)
 
@@ -257,5 +261,7 @@ def load_vintages(warehouse: Warehouse) -> Vintages:
     events = warehouse.query("SELECT * FROM cog_event")
     history = warehouse.query("SELECT * FROM cog_commune")
     communes = warehouse.query("SELECT code, population FROM territory WHERE level = 'commune'")
-    population = dict(zip(communes.code, communes.population.fillna(0.0), strict=True))
+    population = dict(
+        zip(communes.code.tolist(), communes.population.fillna(0.0).tolist(), strict=True)
+    )
     return Vintages(events, history, population=population, current=communes.code)

@@ -22,11 +22,19 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from observatoire.errors import InvalidValueError
 
-__all__ = ["NOT_CONVERTIBLE", "Conversion", "Vintages", "convert", "describe_method"]
+__all__ = [
+    "NOT_CONVERTIBLE",
+    "Conversion",
+    "Vintages",
+    "convert",
+    "convert_long",
+    "describe_method",
+]
 
 NOT_CONVERTIBLE = "non disponible après conversion"
 _EVENT_COLUMNS = ("date_eff", "typecom_av", "com_av", "typecom_ap", "com_ap")
@@ -64,7 +72,9 @@ class Vintages:
         self.population = population
         links = events[(events.typecom_av == "COM") & (events.typecom_ap == "COM")]
         grouped: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-        for date, av, ap in zip(links.date_eff, links.com_av, links.com_ap, strict=True):
+        for date, av, ap in zip(
+            links.date_eff.tolist(), links.com_av.tolist(), links.com_ap.tolist(), strict=True
+        ):
             targets = grouped[av][date]
             if ap not in targets:
                 targets.append(ap)
@@ -76,7 +86,9 @@ class Vintages:
             self._targets[code] = [sorted(by_date[d]) for d in dates]
         com = history[history.typecom == "COM"]
         self._intervals: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for code, start, end in zip(com.code, com.date_start, com.date_end, strict=True):
+        for code, start, end in zip(
+            com.code.tolist(), com.date_start.tolist(), com.date_end.tolist(), strict=True
+        ):
             self._intervals[code].append((str(start), str(end) if end else "9999-12-31"))
         self._memo: dict[tuple[str, str, bool], _Trace] = {}
 
@@ -99,16 +111,21 @@ class Vintages:
         if not wanted:
             raise InvalidValueError("aucun code pour déterminer le millésime géographique")
         latest = int(self._latest_date()[:4])
-        candidates = years or range(latest, 1942, -1)
-        best_year, best_score = 0, -1.0
-        for year in sorted(candidates, reverse=True):
+        candidates = sorted(years or range(latest, 1942, -1), reverse=True)
+        spans = [(c, s, e) for c in wanted for s, e in self._intervals.get(c, ())]
+        if not spans:
+            return candidates[0]
+        code = np.array([c for c, _, _ in spans], dtype=object)
+        start = np.array([s for _, s, _ in spans], dtype=object)
+        end = np.array([e for _, _, e in spans], dtype=object)
+        best_year, best_score = candidates[0], -1
+        for year in candidates:
             date = f"{year}-01-01"
-            score = sum(
-                1 for c in wanted if any(s <= date < e for s, e in self._intervals.get(c, ()))
-            ) / len(wanted)
+            valid = (start <= date) & (date < end)
+            score = len(set(code[valid]))
             if score > best_score:
                 best_year, best_score = year, score
-            if score == 1.0:
+            if score == len(wanted):
                 break
         return best_year
 
@@ -175,6 +192,9 @@ class Vintages:
         source = list(codes) if codes is not None else self.valid_at(f"{year}-01-01")
         rows = []
         for old in source:
+            if old not in self._dates:  # no event ever: unchanged (the usual case)
+                rows.append((old, old, 1.0, False))
+                continue
             shares, estimated = self.trace(old, year)
             for new, weight in sorted(shares.items()):
                 rows.append((old, new, weight, estimated))
@@ -281,4 +301,62 @@ def convert(
     return Conversion(
         values=pd.DataFrame(rows, columns=columns),
         notes=pd.DataFrame(notes, columns=[code, "variable", "statut"]),
+    )
+
+
+def convert_long(long: pd.DataFrame, passage: pd.DataFrame, *, additive: set[str]) -> pd.DataFrame:
+    """Vectorised conversion of long values (code, variable, period, value, status).
+
+    Additive variables are summed with the passage weights when every source of the current
+    territory is present with a value; otherwise the result takes the first non-"ok" status met
+    (a secret part keeps the total secret). Non-additive variables keep their value only where
+    the current territory is one whole old territory, and are "nd" otherwise. Returns the same
+    columns, coded in the current geography, plus ``note`` (how each value was made).
+    """
+    sources = passage.groupby("new_code").agg(
+        n_sources=("old_code", "size"), whole=("weight", lambda w: len(w) == 1 and w.iloc[0] == 1)
+    )
+    merged = long.merge(passage, left_on="code", right_on="old_code", how="inner")
+    merged["part"] = merged.value * merged.weight
+    merged["ok"] = merged.status == "ok"
+    keys = ["new_code", "variable", "period"]
+    grouped = merged.groupby(keys, sort=False)
+    out = grouped.agg(
+        value=("part", "sum"),
+        parts=("old_code", "size"),
+        all_ok=("ok", "all"),
+        first_status=("status", lambda s: next((x for x in s if x != "ok"), "ok")),
+        single=("value", "first"),
+        single_status=("status", "first"),
+        olds=("old_code", lambda s: " ".join(sorted(s))),
+    ).reset_index()
+    out = out.join(sources, on="new_code")
+    is_additive = out.variable.isin(additive)
+    complete = (out.parts == out.n_sources) & out.all_ok
+    whole = out.whole.fillna(False).astype(bool) & (out.parts == 1)
+    status = np.where(
+        is_additive,
+        np.where(complete, "ok", np.where(out.all_ok, "missing", out.first_status)),
+        np.where(whole, out.single_status, "nd"),
+    )
+    value = np.where(
+        is_additive, np.where(complete, out.value, np.nan), np.where(whole, out.single, np.nan)
+    )
+    nothing = np.full(len(out), None, dtype=object)
+    merged_note: np.ndarray = np.where(out.n_sources > 1, "fusion de " + out.olds, nothing)
+    merged_note = np.where(~is_additive & ~whole, NOT_CONVERTIBLE, merged_note)
+    merged_note = np.where(
+        is_additive & ~complete & (out.parts < out.n_sources),
+        "incomplet : sources absentes du fichier",
+        merged_note,
+    )
+    return pd.DataFrame(
+        {
+            "code": out.new_code,
+            "variable": out.variable,
+            "period": out.period,
+            "value": value,
+            "status": status,
+            "note": merged_note,
+        }
     )

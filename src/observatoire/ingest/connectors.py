@@ -1,0 +1,372 @@
+"""Built-in connectors: zero-configuration recognition of producers' native files.
+
+A connector looks at a table (its header, its file name, a sample of codes) and, if it knows the
+format, returns a :class:`Layout`: which column holds the territory codes and at which level,
+and for each data column the variable it carries and its period. Recognition works on header
+*signatures* (families of producer codes with a year suffix or prefix), not on exact file names,
+so that other vintages of the same products are recognised too.
+
+Connectors register through :func:`register_connector`, the hook an outside plugin would use;
+the first that recognises a table wins (specific ones are registered first).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from observatoire.catalog.statuses import ValueStatus
+from observatoire.errors import FileFormatError, InvalidValueError
+from observatoire.ingest.tables import Table, find_column
+
+__all__ = [
+    "ColumnSpec",
+    "Connector",
+    "Layout",
+    "connectors",
+    "recognise",
+    "register_connector",
+]
+
+CODE_COLUMNS = ("CODGEO", "IRIS", "CODE_IRIS", "DCOMIRIS", "COM", "DEPCOM", "CODE", "Code")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One data column: the variable it carries (``source.CODE``) and its period."""
+
+    column: str
+    source: str
+    code: str
+    period: str
+    additive: bool
+
+    @property
+    def variable(self) -> str:
+        return f"{self.source}.{self.code}"
+
+
+@dataclass
+class Layout:
+    """What a connector understood of a table."""
+
+    connector: str
+    producer: str
+    dataset: str
+    level: str
+    code_column: str
+    columns: list[ColumnSpec]
+    empty: ValueStatus = ValueStatus.MISSING
+    code_map: dict[str, str] = field(default_factory=dict)
+    geography_year: int | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def periods(self) -> list[str]:
+        return sorted({c.period for c in self.columns})
+
+
+class Connector:
+    """Base class: override :meth:`recognise`."""
+
+    name = "base"
+    description = ""
+
+    def recognise(self, table: Table) -> Layout | None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+_REGISTRY: dict[str, Connector] = {}
+
+
+def register_connector(connector: Connector) -> Connector:
+    """Add a connector (built-in or plugin) to the registry, keyed by its name."""
+    _REGISTRY[connector.name] = connector
+    return connector
+
+
+def connectors() -> list[Connector]:
+    return list(_REGISTRY.values())
+
+
+def recognise(table: Table, *, connector: str | None = None) -> Layout:
+    """The layout of ``table`` according to the first connector that recognises it."""
+    if connector is not None:
+        if connector not in _REGISTRY:
+            from observatoire.errors import UnknownNameError
+
+            raise UnknownNameError("connecteur", connector, list(_REGISTRY))
+        candidates: Iterable[Connector] = [_REGISTRY[connector]]
+    else:
+        candidates = _REGISTRY.values()
+    for candidate in candidates:
+        layout = candidate.recognise(table)
+        if layout is not None:
+            return layout
+    known = "; ".join(f"{c.name} ({c.description})" for c in _REGISTRY.values())
+    raise FileFormatError(
+        "format non reconnu : aucun connecteur ne reconnaît cet en-tête "
+        f"({', '.join(list(table.frame.columns)[:8])}…). Formats connus : {known}. "
+        "Pour un autre fichier, écrivez un descripteur.",
+        path=table.path,
+        line=table.first_line - 1,
+    )
+
+
+# -- shared helpers --------------------------------------------------------------------------
+_SUFFIXED = re.compile(r"^(?P<stem>[A-Z][A-Z0-9_]*?[A-Z0-9_])(?P<yy>\d{2})$")
+_PREFIXED = re.compile(r"^(?P<kind>[PC])(?P<yy>\d{2})_(?P<stem>[A-Z0-9_]+)$")
+_RANGE = re.compile(r"^(?P<stem>[A-Z]+)(?P<y1>\d{2})(?P<y2>\d{2})$")
+_FILE_YEAR = re.compile(r"(?<!\d)(19\d{2}|20\d{2})(?!\d)")
+_LEVEL_TOKENS = (
+    ("iris", ("IRIS",)),
+    ("commune", ("COM", "COMMUNE", "COMMUNES")),
+    ("epci", ("EPCI",)),
+    ("departement", ("DEP", "DEPARTEMENT", "DPT")),
+    ("region", ("REG", "REGION")),
+    ("pays", ("METROPOLE", "METRO", "FRANCE", "FRM")),
+)
+
+
+def _year(yy: str) -> int:
+    value = int(yy)
+    return 2000 + value if value < 70 else 1900 + value
+
+
+def _tokens(path: Path) -> set[str]:
+    name = path.name.split("!")[-1]
+    return {t for t in re.split(r"[^A-Za-z0-9]+", Path(name).stem.upper()) if t}
+
+
+def level_from_name(path: Path) -> str | None:
+    tokens = _tokens(path)
+    for level, words in _LEVEL_TOKENS:
+        if tokens & set(words):
+            return level
+    return None
+
+
+def level_from_codes(codes: Sequence[str]) -> str | None:
+    """The level the codes look like (from their length), or None when mixed."""
+    lengths = Counter(len(str(c).strip()) for c in codes if str(c).strip())
+    if not lengths:
+        return None
+    length, _ = lengths.most_common(1)[0]
+    return {9: "iris", 5: "commune", 2: "departement", 3: "departement"}.get(length)
+
+
+def _file_year(path: Path) -> int | None:
+    years = _FILE_YEAR.findall(path.name)
+    return int(years[-1]) if years else None
+
+
+def _level(table: Table, code_column: str) -> str:
+    sample = table.frame[code_column].head(200).tolist()
+    by_name = level_from_name(table.path)
+    by_codes = level_from_codes(sample)
+    if by_name is not None:
+        return by_name
+    if by_codes is not None:
+        if by_codes == "departement" and len(table.frame) < 30:
+            return "region"  # 2-character codes, but too few for départements
+        return by_codes
+    if all(str(c).isdigit() and len(str(c)) == 9 for c in sample):
+        return "epci"
+    raise InvalidValueError(
+        "niveau géographique indéterminé (précisez --level)", path=table.path, column=code_column
+    )
+
+
+def _code_column(table: Table) -> str | None:
+    return find_column(list(table.frame.columns), CODE_COLUMNS)
+
+
+# -- INSEE Filosofi (and any INSEE wide file with year-suffixed variables) -------------------
+FILOSOFI_CODES = {
+    "NBMEN", "NBPERS", "NBUC", "Q1", "Q2", "Q3", "MED", "D1", "D2", "D3", "D4", "D6", "D7",
+    "D8", "D9", "RD", "S80S20", "GI", "PACT", "PTSA", "PCHO", "PBEN", "PPEN", "PPAT", "PPSOC",
+    "PPFAM", "PPMINI", "PPLOGT", "PIMPOT", "TP60", "NBMENFISC", "NBPERSMENFISC", "PIMP", "EQ",
+    "INCERT", "NOTE",
+}  # fmt: skip
+FILOSOFI_COUNTS = {"NBMEN", "NBPERS", "NBUC", "NBMENFISC", "NBPERSMENFISC"}
+
+
+class FilosofiConnector(Connector):
+    """INSEE Filosofi: FILO{AAAA}_DISP|DEC_{COM,DEP,EPCI,REG,METROPOLE}, cc_filosofi_{AAAA},
+    BASE_TD_FILO_{IRIS}_{AAAA}_DISP|DEC. Variables: ``filosofi.[DISP_|DEC_]CODE``."""
+
+    name = "insee.filosofi"
+    description = "INSEE Filosofi, revenus et pauvreté, tous niveaux"
+
+    def recognise(self, table: Table) -> Layout | None:
+        code_column = _code_column(table)
+        if code_column is None:
+            return None
+        suffixed = {}
+        for column in table.frame.columns:
+            match = _SUFFIXED.match(column.upper())
+            if match and column != code_column:
+                suffixed[column] = (match["stem"], match["yy"])
+        stems = {re.sub(r"^(DISP|DEC)_", "", stem) for stem, _ in suffixed.values()}
+        if len(stems & FILOSOFI_CODES) < 3:
+            return None
+        yy = Counter(yy for _, yy in suffixed.values()).most_common(1)[0][0]
+        year = _year(yy)
+        tokens = _tokens(table.path)
+        scope = "DEC" if "DEC" in tokens else "DISP" if "DISP" in tokens else ""
+        level = _level(table, code_column)
+        columns = []
+        for column in table.frame.columns:
+            if column == code_column or column.upper() in {"LIBGEO", "LIBELLE", "NOM"}:
+                continue
+            stem, column_yy = suffixed.get(column, (column.upper(), yy))
+            if column_yy != yy:
+                continue
+            code = stem if stem.startswith(("DISP_", "DEC_")) or not scope else f"{scope}_{stem}"
+            base = re.sub(r"^(DISP|DEC)_", "", code)
+            columns.append(
+                ColumnSpec(column, "filosofi", code, str(year), additive=base in FILOSOFI_COUNTS)
+            )
+        code_map = {}
+        if level == "pays":
+            code_map = {c: "FRM" for c in table.frame[code_column].unique()}
+        return Layout(
+            connector=self.name,
+            producer="INSEE",
+            dataset=f"insee.filosofi.{scope.lower() or 'cc'}.{level}",
+            level=level,
+            code_column=code_column,
+            columns=columns,
+            empty=ValueStatus.SECRET,
+            code_map=code_map,
+        )
+
+
+# -- INSEE census key figures (base_cc_comparateur, base-cc-*, base-ic-*) --------------------
+CENSUS_SOURCES = (
+    (re.compile(r"^(NAIS|DECE)"), "etatcivil"),
+    (re.compile(r"^ET[A-Z]"), "sirene"),
+)
+
+
+class CensusConnector(Connector):
+    """INSEE census key figures: columns ``P{aa}_X`` / ``C{aa}_X`` (``rp.X`` for year 20aa),
+    plus the other sources the comparateur mixes in (état civil, Filosofi, Sirene)."""
+
+    name = "insee.rp"
+    description = "INSEE recensement, chiffres clés (base_cc_comparateur, base-cc-*, base-ic-*)"
+
+    def recognise(self, table: Table) -> Layout | None:
+        code_column = _code_column(table)
+        if code_column is None:
+            return None
+        prefixed = [c for c in table.frame.columns if _PREFIXED.match(c.upper())]
+        if len(prefixed) < 3:
+            return None
+        years = Counter(_year(_PREFIXED.match(c.upper())["yy"]) for c in prefixed)  # type: ignore[index]
+        census_year = max(years)
+        columns = []
+        for column in table.frame.columns:
+            upper = column.upper()
+            if column == code_column or upper in {
+                "LIBGEO",
+                "LIBELLE",
+                "REG",
+                "DEP",
+                "LIBIRIS",
+                "TYP_IRIS",
+                "MODIF_IRIS",
+                "LAB_IRIS",
+                "COM",
+            }:
+                continue
+            columns.append(self._spec(column, census_year))
+        level = _level(table, code_column)
+        return Layout(
+            connector=self.name,
+            producer="INSEE",
+            dataset=f"insee.rp.cles.{level}",
+            level=level,
+            code_column=code_column,
+            columns=columns,
+            empty=ValueStatus.SECRET,
+        )
+
+    @staticmethod
+    def _spec(column: str, census_year: int) -> ColumnSpec:
+        upper = column.upper()
+        match = _PREFIXED.match(upper)
+        if match:
+            return ColumnSpec(column, "rp", match["stem"], str(_year(match["yy"])), additive=True)
+        for pattern, source in CENSUS_SOURCES:
+            if pattern.match(upper):
+                ranged = _RANGE.match(upper)
+                if ranged and source == "etatcivil":
+                    period = f"{_year(ranged['y1'])}-{_year(ranged['y2'])}"
+                    return ColumnSpec(column, source, ranged["stem"], period, additive=True)
+                suffixed = _SUFFIXED.match(upper)
+                if suffixed:
+                    return ColumnSpec(
+                        column, source, suffixed["stem"], str(_year(suffixed["yy"])), additive=True
+                    )
+        suffixed = _SUFFIXED.match(upper)
+        if suffixed and suffixed["stem"] in FILOSOFI_CODES:
+            stem = suffixed["stem"]
+            return ColumnSpec(
+                column,
+                "filosofi",
+                stem,
+                str(_year(suffixed["yy"])),
+                additive=stem in FILOSOFI_COUNTS,
+            )
+        return ColumnSpec(column, "rp", upper, str(census_year), additive=upper == "SUPERF")
+
+
+# -- CNAF ------------------------------------------------------------------------------------
+CAF_CODES = {"A", "PERCOU", "AI", "AM", "ENF", "AAL", "AAPL", "AAAH", "APPA", "ARSAS",
+             "ACSSENF", "ACAVENF", "AC3ENF", "A_ETUD", "A_NETUD_24", "ALF", "ALS", "APL",
+             "NB_ALLOC", "NB_PERS"}  # fmt: skip
+CAF_LABEL_COLUMNS = {"LIBGEO", "DEPCOM", "LIBCOM", "EPCI", "UU", "REG", "DEP", "LIBELLE"}
+
+
+class CafConnector(Connector):
+    """CNAF files of households receiving benefits, by IRIS or by commune (``caf.CODE``)."""
+
+    name = "cnaf.allocataires"
+    description = "CNAF, foyers allocataires par IRIS ou par commune"
+
+    def recognise(self, table: Table) -> Layout | None:
+        code_column = _code_column(table)
+        upper = {c.upper() for c in table.frame.columns}
+        if code_column is None or len(upper & CAF_CODES) < 4:
+            return None
+        year = _file_year(table.path)
+        if year is None:
+            raise InvalidValueError(
+                "fichier CNAF reconnu, mais l'année n'est ni dans le nom du fichier ni dans les "
+                "colonnes : précisez --period",
+                path=table.path,
+            )
+        level = _level(table, code_column)
+        columns = [
+            ColumnSpec(c, "caf", c.upper(), str(year), additive=c.upper() != "NOTE")
+            for c in table.frame.columns
+            if c != code_column and c.upper() not in CAF_LABEL_COLUMNS
+        ]
+        return Layout(
+            connector=self.name,
+            producer="CNAF",
+            dataset=f"cnaf.allocataires.{level}",
+            level=level,
+            code_column=code_column,
+            columns=columns,
+            empty=ValueStatus.SECRET,
+        )
+
+
+# The census comparateur also carries Filosofi columns (MED19…): the more specific first.
+for _connector in (CensusConnector(), FilosofiConnector(), CafConnector()):
+    register_connector(_connector)
