@@ -157,13 +157,17 @@ def test_arrondissements_and_dictionary_labels(imported: Path) -> None:
     assert "pauvreté" in variables.at["filosofi.DISP_TP60", "label"]
 
 
-def test_dry_run_writes_nothing_and_versions_roll_back(home: Path) -> None:
+def test_dry_run_writes_nothing_and_versions_roll_back(home: Path, tmp_path: Path) -> None:
     path = DATA / "filosofi" / "FILO2019_DISP_DEP.csv"
     with Observatory.open(home, write=True) as obs:
         obs.import_file(path, dry_run=True)
         assert obs.warehouse.count("observation") == 0 and obs.imports().empty
         first = obs.import_file(path)
-        second = obs.import_file(path)
+        again = obs.import_file(path)
+        assert again.unchanged and again.batch == first.batch  # same file: nothing to do
+        modified = tmp_path / "FILO2019_DISP_DEP.csv"
+        modified.write_bytes(path.read_bytes().replace(b";Ain;", b";Ain (corrige);"))
+        second = obs.import_file(modified)
         assert second.replaced == first.batch
         assert len(obs.values("filosofi.DISP_Q2", level="departement")) == 98
         assert obs.rollback(second.batch or 0) == (second.batch, first.batch)

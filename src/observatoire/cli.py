@@ -521,7 +521,11 @@ def _print_report(report: ImportReport) -> None:
     weakest = sorted(report.completeness.items(), key=lambda kv: kv[1])[:3]
     if weakest:
         click.echo("  Complétude la plus faible : " + ", ".join(f"{c} {v:.0%}" for c, v in weakest))
-    if report.batch is not None:
+    if report.unchanged:
+        click.echo(
+            f"  Fichier identique déjà en vigueur (import n° {report.batch}) : rien n'a changé"
+        )
+    elif report.batch is not None:
         replaced = f", remplace l'import n° {report.replaced}" if report.replaced else ""
         click.echo(f"  Import n° {report.batch}{replaced}")
 

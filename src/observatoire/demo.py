@@ -80,7 +80,9 @@ def build_demo(
             DEMO_ZONING, csv, label=DEMO_LABEL, fictitious=True, valid_from="2025-01-01"
         )
         echo(f"Zonage fictif {DEMO_ZONING} : version {zoning.version}, {zoning.zones} zones")
-        summary = _summary(obs) + "\n\n" + _conversion_example(obs, home)
+        summary = "\n\n".join(
+            [_summary(obs), _conversion_example(obs, home), _partner_import(obs, home)]
+        )
     summary_file = home / "resume.txt"
     summary_file.write_text(summary + "\n", encoding="utf-8")
     from observatoire.outputs.zoning_map import draw_zoning_map
@@ -167,6 +169,47 @@ def _conversion_example(obs: Observatory, home: Path) -> str:
             f"  Saint-Denis (93066) : {row.methode} ; allocataires {_n(parts.iloc[0])} + "
             f"{_n(parts.iloc[1])} = {_n(row.allocataires)} ; revenu médian : non disponible "
             "après conversion (une médiane ne se moyenne pas)",
+        ]
+    )
+
+
+def _partner_import(obs: Observatory, home: Path) -> str:
+    """A SYNTHETIC CNAF file of the 93 in the CNAF's native layout (CODGEO;LIBGEO;A;PERCOU;…),
+    imported through the same pipeline as real files (recognised with zero configuration)."""
+    communes = obs.territories(level="commune", within=("departement", "93"))
+    rng = np.random.default_rng(2024)
+    households = (communes.population.fillna(0) / 2.3).round()
+    share = rng.uniform(0.35, 0.55, len(communes))
+    a = (households * share).round().astype(int)
+    table = pd.DataFrame(
+        {
+            "CODGEO": communes.code,
+            "LIBGEO": communes.name,
+            "A": a,
+            "PERCOU": (a * rng.uniform(2.2, 2.9, len(a))).round().astype(int),
+            "AAL": (a * rng.uniform(0.25, 0.4, len(a))).round().astype(int),
+            "AAPL": (a * rng.uniform(0.1, 0.2, len(a))).round().astype(int),
+            "AAAH": (a * rng.uniform(0.03, 0.06, len(a))).round().astype(int),
+            "APPA": (a * rng.uniform(0.15, 0.25, len(a))).round().astype(int),
+            "ARSAS": (a * rng.uniform(0.1, 0.3, len(a))).round().astype(int),
+        }
+    )
+    table.loc[table.A < 2000, "ARSAS"] = -1  # marked secret below, as the CNAF does
+    path = home / "donnees_SYNTHETIQUES_CAF_2024_COM.csv"
+    text = table.to_csv(sep=";", index=False).replace(";-1\n", ";\n")
+    path.write_text(text, encoding="utf-8")
+    report = obs.import_file(path, user="demo")
+    values = obs.values("caf.ARSAS", within=("departement", "93"), period="2024")
+    top = values.sort_values("value", ascending=False).iloc[0]
+    return "\n".join(
+        [
+            "Import d'un fichier partenaire (données SYNTHÉTIQUES, format natif CNAF)",
+            f"  {path.name} : reconnu comme {report.connector}, {report.rows_imported} communes, "
+            f"{report.values_stored} valeurs (import n° {report.batch})",
+            f"  {report.statuses.get('secret', 0)} valeurs en secret statistique (cellules vides), "
+            "gardées comme telles",
+            "  Foyers allocataires du RSA (caf.ARSAS, 2024) : le plus grand nombre à "
+            f"{top['name']} ({_n(top.value)})",
         ]
     )
 

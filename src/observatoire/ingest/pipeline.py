@@ -78,6 +78,7 @@ class ImportReport:
     batch: int | None = None
     replaced: int | None = None
     dry_run: bool = False
+    unchanged: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1)
@@ -437,6 +438,14 @@ def _write(
     user: str | None,
 ) -> None:
     edition = max(layout.periods, key=lambda p: sum(c.period == p for c in layout.columns))
+    same = warehouse.query(
+        "SELECT id FROM import_batch WHERE dataset = ? AND edition = ? AND status = 'active' "
+        "AND sha256 = ?",
+        [layout.dataset, edition, report.sha256],
+    )
+    if len(same):  # the very same file is already in force: nothing to do
+        report.batch, report.unchanged = int(same.id.iloc[0]), True
+        return
     with warehouse.transaction() as tx:
         batch = int(tx.query("SELECT COALESCE(MAX(id), 0) + 1 AS n FROM import_batch").n.iloc[0])
         previous = tx.query(
