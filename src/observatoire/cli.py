@@ -425,6 +425,11 @@ def check_codes_cmd(ctx: _Context, file: str, column: str, level: str) -> None:
 @cli.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--connector", help="Connecteur à utiliser (sinon reconnu d'après l'en-tête).")
+@click.option(
+    "--descriptor",
+    type=click.Path(dir_okay=False),
+    help="Descripteur TOML d'un fichier partenaire (voir docs/imports.md).",
+)
 @click.option("--level", help="Niveau géographique (sinon déduit du fichier).")
 @click.option("--partner", help="Organisation productrice (partenaire).")
 @click.option("--dry-run", is_flag=True, help="Valide et affiche le rapport sans rien écrire.")
@@ -436,6 +441,7 @@ def import_cmd(
     ctx: _Context,
     files: tuple[str, ...],
     connector: str | None,
+    descriptor: str | None,
     level: str | None,
     partner: str | None,
     dry_run: bool,
@@ -451,7 +457,16 @@ def import_cmd(
       observatoire import FILO2019_DISP_COM.csv --dry-run
       observatoire import base_cc_comparateur_csv_RP2018.zip data_CAF_2018_IRIS.csv
       observatoire import FILO2019_DISP_COM.csv --format json
+      observatoire import c2s_2024.csv --descriptor cpam_c2s.toml
     """
+    from observatoire.ingest.connectors import Connector
+    from observatoire.ingest.descriptors import DescriptorConnector, load_descriptor
+
+    chosen: str | Connector | None = connector
+    if descriptor is not None:
+        described = load_descriptor(descriptor)
+        chosen = DescriptorConnector(described)
+        partner = partner or described.partner
     reports = []
     with ctx.open(write=not dry_run) as obs:
         for file in files:
@@ -460,7 +475,7 @@ def import_cmd(
             report = obs.import_file(
                 file,
                 dry_run=dry_run,
-                connector=connector,
+                connector=chosen,
                 level=level,
                 partner=partner,
                 on_step=(lambda step: click.echo(f"  … {step}"))

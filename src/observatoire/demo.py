@@ -81,7 +81,12 @@ def build_demo(
         )
         echo(f"Zonage fictif {DEMO_ZONING} : version {zoning.version}, {zoning.zones} zones")
         summary = "\n\n".join(
-            [_summary(obs), _conversion_example(obs, home), _partner_import(obs, home)]
+            [
+                _summary(obs),
+                _conversion_example(obs, home),
+                _partner_import(obs, home),
+                _described_import(obs, home),
+            ]
         )
     summary_file = home / "resume.txt"
     summary_file.write_text(summary + "\n", encoding="utf-8")
@@ -210,6 +215,73 @@ def _partner_import(obs: Observatory, home: Path) -> str:
             "gardées comme telles",
             "  Foyers allocataires du RSA (caf.ARSAS, 2024) : le plus grand nombre à "
             f"{top['name']} ({_n(top.value)})",
+        ]
+    )
+
+
+CPAM_DESCRIPTOR = """\
+# Descripteur d'un fichier partenaire FICTIF (démonstration) : voir docs/imports.md
+[dataset]
+id = "cpam.c2s"
+label = "Complémentaire santé solidaire (données SYNTHÉTIQUES)"
+producer = "CPAM (fictive, démonstration)"
+confidentiality = "membres"
+
+[geography]
+level = "commune"
+code_column = "Code commune"
+
+[period]
+value = "2024"
+
+[markers]
+secret = ["<5"]
+
+[[variables]]
+column = "Assurés"
+code = "ASSURES"
+kind = "count"
+
+[[variables]]
+column = "Bénéficiaires C2S"
+code = "C2S"
+label = "Bénéficiaires de la complémentaire santé solidaire"
+kind = "count"
+total = "Assurés"
+"""
+
+
+def _described_import(obs: Observatory, home: Path) -> str:
+    """A SYNTHETIC CPAM extraction (title line, CP1252, thousands separators) imported with a
+    descriptor, as an analyst does for a partner's own format."""
+    from observatoire.ingest.descriptors import DescriptorConnector, load_descriptor
+
+    descriptor = home / "descripteur_cpam_c2s_FICTIF.toml"
+    descriptor.write_text(CPAM_DESCRIPTOR, encoding="utf-8")
+    communes = obs.territories(level="commune", within=("departement", "93"))
+    rng = np.random.default_rng(7)
+    insured = (communes.population.fillna(0) * rng.uniform(0.85, 0.95, len(communes))).round()
+    c2s = (insured * rng.uniform(0.08, 0.22, len(communes))).round()
+    lines = [
+        "Extraction CPAM (FICTIVE) - données SYNTHÉTIQUES",
+        "",
+        "Code commune;Commune;Assurés;Bénéficiaires C2S",
+    ]
+    for code, name, a, b in zip(communes.code, communes.name, insured, c2s, strict=True):
+        # Thousands separated by a no-break space, as a French spreadsheet exports them.
+        lines.append(
+            f"{code};{name};{a:,.0f};{f'{b:,.0f}' if b >= 5 else '<5'}".replace(",", "\u00a0")
+        )
+    path = home / "donnees_SYNTHETIQUES_CPAM_C2S_2024.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("cp1252"))
+    connector = DescriptorConnector(load_descriptor(descriptor))
+    report = obs.import_file(path, connector=connector, user="demo")
+    return "\n".join(
+        [
+            "Import d'un fichier partenaire décrit par un descripteur (données SYNTHÉTIQUES)",
+            f"  {path.name} + {descriptor.name} : {report.rows_imported} communes, "
+            f"{report.values_stored} valeurs, {report.cells_rejected} cellule(s) rejetée(s), "
+            "variables " + ", ".join(report.variables_created or report.variables_updated),
         ]
     )
 

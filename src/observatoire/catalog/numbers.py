@@ -7,6 +7,7 @@ reported as not numeric.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,12 @@ class ParsedColumn:
     invalid: np.ndarray
 
 
-def parse_numbers(cells: pd.Series, *, empty: ValueStatus = ValueStatus.MISSING) -> ParsedColumn:
+def parse_numbers(
+    cells: pd.Series,
+    *,
+    empty: ValueStatus = ValueStatus.MISSING,
+    markers: Mapping[str, ValueStatus] | None = None,
+) -> ParsedColumn:
     """Parse a column of text cells.
 
     >>> parsed = parse_numbers(pd.Series(["1 234,5", "12.5", "s", "", "-17,7", "x"]))
@@ -38,7 +44,9 @@ def parse_numbers(cells: pd.Series, *, empty: ValueStatus = ValueStatus.MISSING)
     """
     raw = cells.fillna("").astype(str)
     is_empty = raw.isin(_BLANKS).to_numpy()
-    is_marker = raw.isin(_MARKER_TEXTS).to_numpy()
+    known_markers = {**MARKERS, **(markers or {})}
+    texts = [*known_markers, *(m.upper() for m in known_markers)]
+    is_marker = raw.isin(texts).to_numpy()
     values = np.full(len(raw), np.nan)
     rest = np.flatnonzero(~is_empty & ~is_marker)
     if len(rest):
@@ -56,7 +64,7 @@ def parse_numbers(cells: pd.Series, *, empty: ValueStatus = ValueStatus.MISSING)
     invalid = np.empty(0, dtype=int)
     if len(unparsed):
         folded = raw.iloc[unparsed].str.strip().str.lower()
-        mapped = folded.map({k: v.value for k, v in MARKERS.items()})
+        mapped = folded.map({k: v.value for k, v in known_markers.items()})
         prefixed = folded.str.startswith(("confidentiel", "secret"))
         mapped = mapped.mask(mapped.isna() & prefixed, ValueStatus.SECRET.value)
         blank = (folded == "").to_numpy()
@@ -69,7 +77,6 @@ def parse_numbers(cells: pd.Series, *, empty: ValueStatus = ValueStatus.MISSING)
 
 
 _BLANKS = ["", " "]
-_MARKER_TEXTS = [*MARKERS, *(m.upper() for m in MARKERS)]
 
 
 def _parse_written(text: pd.Series) -> np.ndarray:

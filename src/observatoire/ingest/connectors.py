@@ -63,10 +63,16 @@ class Layout:
     code_map: dict[str, str] = field(default_factory=dict)
     geography_year: int | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    # Extra cell markers (lowercase text -> status), a column giving each row's period, and
+    # per-column checks (allowed range, column of the total the value is a part of).
+    markers: dict[str, ValueStatus] = field(default_factory=dict)
+    period_column: str | None = None
+    checks: dict[str, tuple[tuple[float, float] | None, str | None]] = field(default_factory=dict)
+    descriptor: str | None = None
 
     @property
     def periods(self) -> list[str]:
-        return sorted({c.period for c in self.columns})
+        return sorted({c.period for c in self.columns if c.period})
 
 
 class Connector:
@@ -74,6 +80,10 @@ class Connector:
 
     name = "base"
     description = ""
+
+    def header_names(self) -> tuple[str, ...]:
+        """Column names that mark the header line (lines above it are skipped)."""
+        return CODE_COLUMNS
 
     def recognise(self, table: Table) -> Layout | None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -92,8 +102,15 @@ def connectors() -> list[Connector]:
     return list(_REGISTRY.values())
 
 
-def recognise(table: Table, *, connector: str | None = None) -> Layout:
+def recognise(table: Table, *, connector: str | Connector | None = None) -> Layout:
     """The layout of ``table`` according to the first connector that recognises it."""
+    if isinstance(connector, Connector):
+        layout = connector.recognise(table)
+        if layout is None:
+            raise FileFormatError(
+                f"le connecteur {connector.name} ne reconnaît pas ce fichier", path=table.path
+            )
+        return layout
     if connector is not None:
         if connector not in _REGISTRY:
             from observatoire.errors import UnknownNameError

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from observatoire.catalog.numbers import parse_numbers
+from observatoire.catalog.numbers import ParsedColumn, parse_numbers
 from observatoire.catalog.statuses import ValueStatus
 from observatoire.errors import FileFormatError, InputError, ReferentialError
-from observatoire.ingest.connectors import CODE_COLUMNS, Layout, recognise
+from observatoire.ingest.connectors import CODE_COLUMNS, Connector, Layout, recognise
 from observatoire.ingest.tables import Table, find_column, read_table
 from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.territories import codebook, fallback_passage, load_vintages
@@ -119,7 +119,7 @@ def import_file(
     path: str | Path,
     *,
     dry_run: bool = False,
-    connector: str | None = None,
+    connector: str | Connector | None = None,
     level: str | None = None,
     partner: str | None = None,
     user: str | None = None,
@@ -136,20 +136,26 @@ def import_file(
     if path.suffix.lower() == ".zip":
         check_archive(path)
     on_step("lecture")
-    table = read_table(path, expect=(*CODE_COLUMNS, "COD_VAR"))
+    expect = (
+        connector.header_names() if isinstance(connector, Connector) else (*CODE_COLUMNS, "COD_VAR")
+    )
+    table = read_table(path, expect=expect)
     if table.has("COD_VAR") and table.has("LIB_VAR"):
         return _import_dictionary(warehouse, table, sha256, size, dry_run=dry_run)
     layout = recognise(table, connector=connector)
     if level is not None:
         layout.level = level
     on_step(f"format reconnu : {layout.connector} ({layout.level})")
-    labels = _dictionary_labels(path)
+    labels = {column: (label, label) for column, label in layout.labels.items()}
+    labels.update(_dictionary_labels(path))
     rows = _Rows(table, layout)
     rows.check_codes(warehouse)
     on_step("valeurs")
     long = rows.values()
     report = rows.report(path, sha256, size)
     report.dry_run = dry_run
+    if layout.period_column:
+        report.periods = sorted(set(long.period.dropna()))
     past = rows.past_geography()
     if past is not None:
         on_step("conversion vers la géographie actuelle")
@@ -230,7 +236,10 @@ class _Rows:
                 close = hints.nearest(code)
                 shown = f"{code} (proches : {', '.join(close)})" if close else code
             self._reject(int(position), column, shown, "code inconnu")
-        duplicated = codes.duplicated() & pd.Series(self.keep)
+        key = codes
+        if self.layout.period_column:
+            key = codes + "|" + self.table.frame[self.layout.period_column].str.strip()
+        duplicated = key.duplicated() & pd.Series(self.keep)
         for position in np.flatnonzero(duplicated.to_numpy()):
             self._reject(int(position), column, codes.iloc[position], "code en double")
 
@@ -239,42 +248,66 @@ class _Rows:
         return mask if mask.any() else None
 
     def values(self) -> pd.DataFrame:
+        """Parse every kept cell: numbers and statuses, with the cell-level checks (not a
+        number, negative count, out of range, a part larger than its total)."""
         keep = np.flatnonzero(self.keep)
         frames = []
         self.statuses: dict[str, int] = {}
         self.completeness: dict[str, float] = {}
-        for spec in self.layout.columns:
+        layout = self.layout
+        periods = (
+            self.table.frame[layout.period_column].iloc[keep].str.strip().to_numpy()
+            if layout.period_column
+            else None
+        )
+        parsed_by_column = {}
+        for spec in layout.columns:
             cells = self.table.frame[spec.column].iloc[keep]
-            parsed = parse_numbers(cells, empty=self.layout.empty)
-            statuses = parsed.statuses
-            for position in parsed.invalid:
-                self._reject(
-                    int(keep[position]),
-                    spec.column,
-                    str(cells.iloc[position]),
-                    "valeur non numérique",
-                    row=False,
-                )
+            parsed = parse_numbers(cells, empty=layout.empty, markers=layout.markers)
+            parsed_by_column[spec.column] = parsed
+            self._drop(parsed.invalid, keep, spec.column, cells, parsed, "valeur non numérique")
             if spec.additive:
-                negative = np.flatnonzero(parsed.values < 0)
-                for position in negative:
-                    self._reject(
-                        int(keep[position]),
-                        spec.column,
-                        str(cells.iloc[position]),
-                        "comptage négatif",
-                        row=False,
-                    )
-                parsed.values[negative] = np.nan
-                statuses[negative] = ValueStatus.MISSING.value
-            self.cells_rejected += len(parsed.invalid)
+                self._drop(
+                    np.flatnonzero(parsed.values < 0),
+                    keep,
+                    spec.column,
+                    cells,
+                    parsed,
+                    "comptage négatif",
+                )
+            bounds, total = layout.checks.get(spec.column, (None, None))
+            if bounds is not None:
+                low, high = bounds
+                outside = np.flatnonzero((parsed.values < low) | (parsed.values > high))
+                self._drop(
+                    outside,
+                    keep,
+                    spec.column,
+                    cells,
+                    parsed,
+                    f"valeur hors de l'intervalle [{low:g} ; {high:g}]",
+                )
+            if total is not None:
+                whole = parsed_by_column.get(total) or parse_numbers(
+                    self.table.frame[total].iloc[keep], empty=layout.empty, markers=layout.markers
+                )
+                larger = np.flatnonzero(parsed.values > whole.values)
+                self._drop(
+                    larger,
+                    keep,
+                    spec.column,
+                    cells,
+                    parsed,
+                    f"partie supérieure à son total ({total})",
+                )
+            statuses = parsed.statuses
             frames.append(
                 pd.DataFrame(
                     {
                         "variable": spec.variable,
                         "level": self.levels[keep],
                         "code": self.codes.iloc[keep].to_numpy(),
-                        "period": spec.period,
+                        "period": periods if periods is not None else spec.period,
                         "value": parsed.values,
                         "status": statuses,
                     }
@@ -292,6 +325,22 @@ class _Rows:
         long["geography"] = "current"
         long["note"] = None
         return long
+
+    def _drop(
+        self,
+        positions: np.ndarray,
+        keep: np.ndarray,
+        column: str,
+        cells: pd.Series,
+        parsed: ParsedColumn,
+        reason: str,
+    ) -> None:
+        """Reject cells (not their row): no value, status missing, reported."""
+        for position in positions:
+            self._reject(int(keep[position]), column, str(cells.iloc[position]), reason, row=False)
+        parsed.values[positions] = np.nan
+        parsed.statuses[positions] = ValueStatus.MISSING.value
+        self.cells_rejected += len(positions)
 
     def report(self, path: Path, sha256: str, size: int) -> ImportReport:
         layout = self.layout
@@ -437,7 +486,11 @@ def _write(
     partner: str | None,
     user: str | None,
 ) -> None:
-    edition = max(layout.periods, key=lambda p: sum(c.period == p for c in layout.columns))
+    edition = (
+        max(layout.periods, key=lambda p: sum(c.period == p for c in layout.columns))
+        if layout.periods
+        else max(report.periods, default="")
+    )
     same = warehouse.query(
         "SELECT id FROM import_batch WHERE dataset = ? AND edition = ? AND status = 'active' "
         "AND sha256 = ?",
@@ -474,7 +527,7 @@ def _write(
                         "file_name": report.file,
                         "sha256": report.sha256,
                         "size": report.size,
-                        "descriptor": None,
+                        "descriptor": layout.descriptor,
                         "imported_by": user or _user(),
                         "imported_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
                         "status": "active",

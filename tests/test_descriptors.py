@@ -1,0 +1,137 @@
+"""Partner files described by the user (TOML descriptors)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from observatoire.errors import InputError, MissingColumnError
+from observatoire.ingest.descriptors import DescriptorConnector, load_descriptor
+from observatoire.observatory import Observatory
+
+from .conftest import run
+
+DESCRIPTOR = """
+[dataset]
+id = "cpam.c2s"
+label = "Complémentaire santé solidaire"
+producer = "CPAM de la Seine-Saint-Denis"
+confidentiality = "membres"
+
+[geography]
+level = "commune"
+code_column = "Code commune"
+
+[period]
+value = "2024"
+
+[markers]
+empty = "missing"
+secret = ["<5"]
+
+[[variables]]
+column = "Assurés"
+code = "ASSURES"
+kind = "count"
+
+[[variables]]
+column = "Bénéficiaires C2S"
+code = "C2S"
+label = "Bénéficiaires de la complémentaire santé solidaire"
+kind = "count"
+total = "Assurés"
+
+[[variables]]
+column = "Taux de recours (%)"
+code = "TX_RECOURS"
+kind = "rate"
+"""
+
+# As a CPAM would send it: a title, CP1252, decimal comma, "<5" for small counts, a code that lost
+# its zero… and three mistakes the report must catch.
+PARTNER_FILE = (
+    "Extraction CPAM 93 - décembre 2024\n"
+    "\n"
+    "Code commune;Commune;Assurés;Bénéficiaires C2S;Taux de recours (%)\n"
+    "93066;Saint-Denis;120 500;21 300;71,5\n"
+    "93001;Aubervilliers;80 200;<5;65,0\n"
+    "93008;Bobigny;50 000;60 000;70,2\n"
+    "93048;Montreuil;95 000;9 800;131,0\n"
+    "93999;Nulle-part;10;1;50\n"
+)
+
+
+@pytest.fixture
+def described(tmp_path: Path) -> tuple[Path, Path]:
+    descriptor = tmp_path / "cpam_c2s.toml"
+    descriptor.write_text(DESCRIPTOR, encoding="utf-8")
+    data = tmp_path / "c2s_2024.csv"
+    data.write_bytes(PARTNER_FILE.encode("cp1252"))
+    return descriptor, data
+
+
+def test_partner_file_with_a_descriptor(home: Path, described: tuple[Path, Path]) -> None:
+    descriptor, data = described
+    code, out = run("import", str(data), "--descriptor", str(descriptor), home=home)
+    assert code == 3, out  # rejections reported, the rest imported
+    assert "partie supérieure à son total (Assurés)" in out  # Bobigny: 60,000 > 50,000
+    assert "valeur hors de l'intervalle [0 ; 100]" in out  # Montreuil: 131 %
+    assert "code inconnu" in out  # 93999
+    with Observatory.open(home) as obs:
+        values = obs.values("cpam.C2S", period="2024").set_index("code")
+        rate = obs.values("cpam.TX_RECOURS").set_index("code")
+        batch = obs.imports().iloc[0]
+        details = obs.import_details(int(batch.id))
+        label = obs.variables(source="cpam").set_index("id").at["cpam.C2S", "label"]
+    assert values.at["93066", "value"] == 21300
+    assert values.at["93001", "status"] == "secret"  # "<5" declared as a secret marker
+    assert values.at["93008", "status"] == "missing"  # rejected cell
+    assert rate.at["93066", "value"] == 71.5 and rate.at["93048", "status"] == "missing"
+    assert str(details["descriptor"]).startswith("cpam_c2s.toml@")
+    assert label == "Bénéficiaires de la complémentaire santé solidaire"
+
+
+def test_period_column(home: Path, tmp_path: Path) -> None:
+    descriptor = tmp_path / "d.toml"
+    descriptor.write_text(
+        DESCRIPTOR.replace('value = "2024"', 'column = "Année"'), encoding="utf-8"
+    )
+    data = tmp_path / "series.csv"
+    data.write_text(
+        "Année;Code commune;Assurés;Bénéficiaires C2S;Taux de recours (%)\n"
+        "2023;93066;120000;21000;70\n2024;93066;120500;21300;71,5\n",
+        encoding="utf-8",
+    )
+    with Observatory.open(home, write=True) as obs:
+        report = obs.import_file(data, connector=DescriptorConnector(load_descriptor(descriptor)))
+        series = obs.values("cpam.C2S")
+    assert report.periods == ["2023", "2024"]
+    assert series.set_index("period").value.to_dict() == {"2023": 21000.0, "2024": 21300.0}
+
+
+def test_descriptor_errors_name_the_field(tmp_path: Path, described: tuple[Path, Path]) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text(DESCRIPTOR.replace('kind = "rate"', 'kind = "ratio"'), encoding="utf-8")
+    with pytest.raises(InputError, match="ratio") as info:
+        load_descriptor(broken)
+    assert info.value.column == "variables[3].kind" and info.value.path == str(broken)
+    broken.write_text(DESCRIPTOR.replace('level = "commune"', 'level = "canton"'), encoding="utf-8")
+    with pytest.raises(InputError, match="canton"):
+        load_descriptor(broken)
+    broken.write_text("[dataset\nid=", encoding="utf-8")
+    with pytest.raises(InputError, match="illisible"):
+        load_descriptor(broken)
+
+
+def test_descriptor_and_file_disagree(
+    home: Path, described: tuple[Path, Path], tmp_path: Path
+) -> None:
+    descriptor, _ = described
+    other = tmp_path / "other.csv"
+    other.write_text("Code commune;Autre\n93066;1\n", encoding="utf-8")
+    with (
+        Observatory.open(home, write=True) as obs,
+        pytest.raises(MissingColumnError, match="Assurés"),
+    ):
+        obs.import_file(other, connector=DescriptorConnector(load_descriptor(descriptor)))
