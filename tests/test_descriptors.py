@@ -135,3 +135,71 @@ def test_descriptor_and_file_disagree(
         pytest.raises(MissingColumnError, match="Assurés"),
     ):
         obs.import_file(other, connector=DescriptorConnector(load_descriptor(descriptor)))
+
+
+def test_partners_agreements_and_their_datasets(home: Path, described: tuple[Path, Path]) -> None:
+    descriptor, data = described
+    code, out = run(
+        "import", str(data), "--descriptor", str(descriptor), "--partner", "cpam93", home=home
+    )
+    assert code == 2 and "partenaire inconnu" in out  # nothing imported for an unknown partner
+    assert (
+        run(
+            "partners",
+            "add",
+            "cpam93",
+            "--name",
+            "CPAM de la Seine-Saint-Denis",
+            "--kind",
+            "CPAM",
+            home=home,
+        )[0]
+        == 0
+    )
+    code, out = run(
+        "partners",
+        "agreement",
+        "cpam93",
+        "--reference",
+        "CONV-2024-03",
+        "--scope",
+        "C2S par commune",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2023-12-31",
+        home=home,
+    )
+    assert code == 2 and "finit avant" in out
+    assert (
+        run(
+            "partners",
+            "agreement",
+            "cpam93",
+            "--reference",
+            "CONV-2024-03",
+            "--scope",
+            "C2S par commune",
+            "--from",
+            "2024-01-01",
+            home=home,
+        )[0]
+        == 0
+    )
+    code, out = run(
+        "import", str(data), "--descriptor", str(descriptor), "--partner", "cpam93", home=home
+    )
+    assert code == 3, out
+    code, out = run("partners", "list", "--format", "json", home=home)
+    import json
+
+    (partner,) = json.loads(out)
+    assert partner == {
+        "code": "cpam93",
+        "name": "CPAM de la Seine-Saint-Denis",
+        "kind": "CPAM",
+        "agreements": 1,
+        "imports": 1,
+    }
+    code, out = run("partners", "show", "cpam93", home=home)
+    assert "CONV-2024-03" in out and "cpam.c2s" in out

@@ -232,3 +232,35 @@ def test_any_decimal_mark_and_thousands_separator_read_the_same(
     parsed = parse_numbers(pd.Series([write(x) for x in numbers]))
     assert parsed.invalid.size == 0
     assert parsed.values.tolist() == pytest.approx(numbers)
+
+
+def test_statistiques_locales_export(home: Path, tmp_path: Path) -> None:
+    """An export as statistiques-locales.insee.fr writes it, built from the real census values
+    of the 93 (P18_POP of base_cc_comparateur) with its metadata lines and N/A markers."""
+    header, rows = _independent_cells(DATA / "census" / "base_cc_comparateur_csv_RP2018.zip")
+    pop = header.index("P18_POP")
+    rows93 = [r for r in rows if r[0].startswith("93")]
+    lines = [
+        '"Zonage : Communes"',
+        '"Indicateurs : Population municipale 2018 ; Taux de pauvreté 2019"',
+        '"Source : Insee"',
+        "",
+        "Code;Libellé;Population municipale 2018;Taux de pauvreté 2019",
+    ]
+    for i, row in enumerate(rows93):
+        rate = "N/A - secret statistique" if i == 0 else f"{20 + i / 10:.1f}".replace(".", ",")
+        lines.append(f'"{row[0]}";"x";"{row[pop]}";"{rate}"')
+    path = tmp_path / "export_statistiques_locales.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with Observatory.open(home, write=True) as obs:
+        report = obs.import_file(path)
+        population = obs.values("statloc.POPULATION_MUNICIPALE", period="2018").set_index("code")
+        rate = obs.values("statloc.TAUX_DE_PAUVRETE", period="2019").set_index("code")
+        labels = obs.variables(source="statloc").set_index("id").label
+    assert report.connector == "insee.statistiques-locales" and report.level == "commune"
+    # A population is a count: Pierrefitte (93059, separate in 2018) is added to Saint-Denis.
+    published = {r[0]: float(r[pop]) for r in rows93}
+    assert population.at["93066", "value"] == pytest.approx(published["93066"] + published["93059"])
+    assert rate.at[rows93[0][0], "status"] == "secret"
+    assert labels["statloc.TAUX_DE_PAUVRETE"] == "Taux de pauvreté"
+    assert report.converted_codes == 1  # 93059 (2018 geography) merged into 93066 since

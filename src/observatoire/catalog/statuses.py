@@ -63,4 +63,4 @@ def marker_status(text: str) -> ValueStatus | None:
         return MARKERS[folded]
     if folded.startswith(("confidentiel", "secret")):
         return ValueStatus.SECRET
-    return None
+    return None  # producer-specific markers come with their connector or descriptor

@@ -384,6 +384,70 @@ class CafConnector(Connector):
         )
 
 
+# -- INSEE Statistiques locales, Observatoire des territoires exports ------------------------
+_LABELLED_YEAR = re.compile(r"^(?P<label>.+?)[\s_(]+(?P<year>(19|20)\d{2})\)?\s*$")
+_COUNT_WORDS = ("nombre", "population", "effectif", "nb ", "total")
+
+
+def _slug(label: str) -> str:
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", label)
+    folded = "".join(c for c in folded if not unicodedata.combining(c)).upper()
+    return re.sub(r"[^A-Z0-9]+", "_", folded).strip("_")[:60]
+
+
+class IndicatorExportConnector(Connector):
+    """Exports of INSEE's « Statistiques locales » and the Observatoire des territoires: a few
+    metadata lines, then ``Code;Libellé;<indicator label> <year>;…``. Variables:
+    ``statloc.<LABEL_IN_CAPITALS>`` labelled with the indicator's label; the year is the period.
+    Cells such as « N/A - secret statistique » are statuses."""
+
+    name = "insee.statistiques-locales"
+    description = "exports Statistiques locales (INSEE) et Observatoire des territoires"
+
+    def recognise(self, table: Table) -> Layout | None:
+        columns = list(table.frame.columns)
+        code_column = find_column(columns, ("Code", "codgeo"))
+        name_column = find_column(columns, ("Libellé", "Libelle", "libgeo"))
+        if code_column is None or name_column is None:
+            return None
+        specs, labels = [], {}
+        for column in columns:
+            if column in (code_column, name_column):
+                continue
+            match = _LABELLED_YEAR.match(column.strip())
+            if match is None:
+                return None  # every indicator column carries its year
+            label = match["label"].strip()
+            additive = label.lower().startswith(_COUNT_WORDS)
+            specs.append(ColumnSpec(column, "statloc", _slug(label), match["year"], additive))
+            labels[column] = label
+        if not specs:
+            return None
+        level = _level(table, code_column)
+        return Layout(
+            connector=self.name,
+            producer="INSEE",
+            dataset=f"insee.statistiques-locales.{level}",
+            level=level,
+            code_column=code_column,
+            columns=specs,
+            labels=labels,
+            markers={
+                "n/a - secret statistique": ValueStatus.SECRET,
+                "n/a - résultat non disponible": ValueStatus.NOT_AVAILABLE,
+                "n/a - donnée non disponible": ValueStatus.NOT_AVAILABLE,
+                "n/a": ValueStatus.NOT_AVAILABLE,
+            },
+        )
+
+
 # The census comparateur also carries Filosofi columns (MED19…): the more specific first.
-for _connector in (CensusConnector(), FilosofiConnector(), CafConnector()):
+for _connector in (
+    CensusConnector(),
+    FilosofiConnector(),
+    CafConnector(),
+    IndicatorExportConnector(),
+):
     register_connector(_connector)

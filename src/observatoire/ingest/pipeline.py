@@ -28,6 +28,7 @@ from observatoire.errors import FileFormatError, InputError, ReferentialError
 from observatoire.ingest.connectors import CODE_COLUMNS, Connector, Layout, recognise
 from observatoire.ingest.tables import Table, find_column, read_table
 from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.partners import require_partner
 from observatoire.store.territories import codebook, fallback_passage, load_vintages
 from observatoire.territories.codes import CodeStatus, normalise_codes
 from observatoire.territories.vintages import convert_long
@@ -131,6 +132,8 @@ def import_file(
         raise FileFormatError("fichier introuvable", path=path)
     if warehouse.count("territory", "level = 'commune'") == 0:
         raise ReferentialError("référentiel absent : lancez « observatoire init »")
+    if partner is not None:
+        partner = require_partner(warehouse, partner)
     on_step("empreinte du fichier")
     sha256, size = file_digest(path)
     if path.suffix.lower() == ".zip":

@@ -138,6 +138,20 @@ TABLES: dict[str, TableDef] = {
 
 _VALUES_TABLES = (
     TableDef("partner", (("code", "text"), ("name", "text"), ("kind", "text")), ("code",)),
+    # Data-sharing agreements: what a partner shares, from when to when, at which level of
+    # confidentiality.
+    TableDef(
+        "agreement",
+        (
+            ("partner", "text"),
+            ("reference", "text"),
+            ("scope", "text"),
+            ("valid_from", "text"),
+            ("valid_to", "text"),
+            ("confidentiality", "text"),
+        ),
+        ("partner", "reference"),
+    ),
     # One import of one file: its provenance and its validation report (JSON).
     TableDef(
         "import_batch",
