@@ -264,3 +264,57 @@ def test_statistiques_locales_export(home: Path, tmp_path: Path) -> None:
     assert rate.at[rows93[0][0], "status"] == "secret"
     assert labels["statloc.TAUX_DE_PAUVRETE"] == "Taux de pauvreté"
     assert report.converted_codes == 1  # 93059 (2018 geography) merged into 93066 since
+
+
+def _jobseekers_file(path: Path, communes: list[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    """A France Travail / DARES-shaped file (synthetic counts on the real communes of the 93):
+    one row per quarter × commune × category × sex × age band. Returns the expected totals of
+    category A by (commune, quarter)."""
+    rng = random.Random(93)
+    lines = ["Période;Code commune;Libellé commune;Catégorie;Sexe;Tranche d'âge;Nombre"]
+    totals: dict[tuple[str, str], float] = {}
+    for quarter in ("2024-T3", "2024-T4"):
+        for code, name in communes:
+            for category in ("A", "ABC"):
+                for sex in ("F", "H"):
+                    for age in ("moins de 25 ans", "25-49 ans", "50 ans ou plus"):
+                        n = rng.randint(0, 900)
+                        cell = "" if n < 5 else str(n)  # small counts are secret
+                        lines.append(f"{quarter};{code};{name};{category};{sex};{age};{cell}")
+                        if category == "A" and cell:
+                            totals[(code, quarter)] = totals.get((code, quarter), 0) + n
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return totals
+
+
+def test_long_layout_jobseekers(home: Path, tmp_path: Path) -> None:
+    with Observatory.open(home) as obs:
+        communes = obs.territories(level="commune", within="93")
+    pairs = [*zip(communes.code, communes.name, strict=True), ("93059", "Pierrefitte")]
+    path = tmp_path / "DEFM_communes_2024.csv"
+    _jobseekers_file(path, pairs)
+    with Observatory.open(home, write=True) as obs:
+        report = obs.import_file(path)
+        women = obs.values(
+            "francetravail.NOMBRE",
+            within="93",
+            period="2024-T4",
+            dims="Sexe=F, Catégorie=A, Tranche d'âge=25-49 ans",
+        )
+        published = obs.values(
+            "francetravail.NOMBRE",
+            period="2024-T4",
+            published=True,
+            dims="Catégorie=A|Sexe=F|Tranche d'âge=25-49 ans",
+        )
+    assert report.connector == "long.periodique" and report.level == "commune"
+    assert report.periods == ["2024-T3", "2024-T4"]
+    assert report.rows_read == 2 * 40 * 2 * 2 * 3 and report.rows_rejected == 0
+    assert len(women) == 39 and set(women.dims) == {"Catégorie=A|Sexe=F|Tranche d'âge=25-49 ans"}
+    # Pierrefitte's rows, a 2024 geography, are added to Saint-Denis unless one part is secret.
+    parts = published.set_index("code").loc[["93059", "93066"]]
+    saint_denis = women.set_index("code").loc["93066"]
+    if (parts.status == "ok").all():
+        assert saint_denis.value == parts.value.sum()
+    else:
+        assert saint_denis.status == "secret" and pd.isna(saint_denis.value)

@@ -230,9 +230,10 @@ class Observatory:
         level: str = "commune",
         within: str | tuple[str, str] | None = None,
         period: str | None = None,
+        dims: str | None = None,
         published: bool = False,
     ) -> pd.DataFrame:
-        """Stored values of ``variable``: code, name, period, value, status, note."""
+        """Stored values of ``variable``: code, name, period, dims, value, status, note."""
         level = self._level(level)
         return values_store.read_values(
             self.warehouse,
@@ -240,6 +241,7 @@ class Observatory:
             level=level,
             within=self._within(within, level),
             period=period,
+            dims=dims,
             published=published,
         )
 

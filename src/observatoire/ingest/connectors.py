@@ -31,7 +31,10 @@ __all__ = [
     "register_connector",
 ]
 
-CODE_COLUMNS = ("CODGEO", "IRIS", "CODE_IRIS", "DCOMIRIS", "COM", "DEPCOM", "CODE", "Code")
+CODE_COLUMNS = (
+    "CODGEO", "IRIS", "CODE_IRIS", "DCOMIRIS", "COM", "DEPCOM", "CODE", "Code", "Code commune",
+    "code_commune", "Code INSEE", "code_insee", "INSEE_COM", "Code géographique", "Code IRIS",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class Layout:
     # per-column checks (allowed range, column of the total the value is a part of).
     markers: dict[str, ValueStatus] = field(default_factory=dict)
     period_column: str | None = None
+    dim_columns: list[str] = field(default_factory=list)
     checks: dict[str, tuple[tuple[float, float] | None, str | None]] = field(default_factory=dict)
     descriptor: str | None = None
 
@@ -443,11 +447,86 @@ class IndicatorExportConnector(Connector):
         )
 
 
+# -- Long layouts: DARES / France Travail jobseekers and the like ----------------------------
+_SUB_ANNUAL = re.compile(r"^(19|20)\d{2}(-?T[1-4]|-(0[1-9]|1[0-2]))$", re.IGNORECASE)
+_NUMBER = re.compile(r"^-?[\d\s\u00a0\u202f]+([.,]\d+)?$")
+_COMMUNE_LIKE = re.compile(r"^(\d{4,5}|2[AB]\d{3})$", re.IGNORECASE)
+EMPLOYMENT_TOKENS = {"DEFM", "DARES", "DEMANDEURS", "FRANCE", "TRAVAIL", "POLE", "EMPLOI", "STMT",
+                     "DE", "DEFMA", "DEFMABC"}  # fmt: skip
+MAX_DIMENSION_VALUES = 60
+
+
+def _share(values: Sequence[str], pattern: re.Pattern[str]) -> float:
+    cells = [v.strip() for v in values if str(v).strip()]
+    return sum(bool(pattern.match(v)) for v in cells) / len(cells) if cells else 0.0
+
+
+class LongLayoutConnector(Connector):
+    """Long layouts: one row per period (quarter ``2015-T4`` or month ``2015-03``) × territory
+    × dimensions (category, sex, age band…), with one or more count columns. Recognised from the
+    shape of the values, not from column names: DARES / France Travail jobseekers by commune,
+    and files shaped alike. Variables: ``francetravail.<COUNT COLUMN>`` for employment files
+    (``donnees.<…>`` otherwise), with the dimensions stored alongside each value."""
+
+    name = "long.periodique"
+    description = "format long : période (2015-T4, 2015-03) × commune × dimensions × effectif"
+
+    def recognise(self, table: Table) -> Layout | None:
+        sample = table.frame.head(500)
+        columns = list(sample.columns)
+        period = next((c for c in columns if _share(sample[c].tolist(), _SUB_ANNUAL) > 0.95), None)
+        if period is None:
+            return None
+        code = _code_column(table)
+        if code is None:
+            code = next(
+                (
+                    c
+                    for c in columns
+                    if c != period and _share(sample[c].tolist(), _COMMUNE_LIKE) > 0.95
+                ),
+                None,
+            )
+        if code is None:
+            return None
+        n_codes = sample[code].nunique()
+        measures, dims = [], []
+        for column in columns:
+            if column in (period, code):
+                continue
+            values = sample[column].tolist()
+            distinct = sample[column].nunique()
+            if _share(values, _NUMBER) > 0.9 and distinct > 1:
+                measures.append(column)
+            elif distinct <= MAX_DIMENSION_VALUES and distinct < max(n_codes, 2):
+                dims.append(column)
+            # else: a label column (commune name…), not stored
+        if not measures:
+            return None
+        source = "francetravail" if _tokens(table.path) & EMPLOYMENT_TOKENS else "donnees"
+        specs = [ColumnSpec(m, source, _slug(m), "", additive=True) for m in measures]
+        level = _level(table, code)
+        return Layout(
+            connector=self.name,
+            producer="France Travail / DARES" if source == "francetravail" else "",
+            dataset=f"{source}.{_slug(Path(table.path.name.split('!')[-1]).stem).lower()}.{level}",
+            level=level,
+            code_column=code,
+            columns=specs,
+            empty=ValueStatus.SECRET,
+            period_column=period,
+            dim_columns=dims,
+            labels={m: m for m in measures},
+            markers={"n.d.": ValueStatus.NOT_AVAILABLE},
+        )
+
+
 # The census comparateur also carries Filosofi columns (MED19…): the more specific first.
 for _connector in (
     CensusConnector(),
     FilosofiConnector(),
     CafConnector(),
     IndicatorExportConnector(),
+    LongLayoutConnector(),
 ):
     register_connector(_connector)

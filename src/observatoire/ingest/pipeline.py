@@ -241,7 +241,9 @@ class _Rows:
             self._reject(int(position), column, shown, "code inconnu")
         key = codes
         if self.layout.period_column:
-            key = codes + "|" + self.table.frame[self.layout.period_column].str.strip()
+            key = key + "|" + self.table.frame[self.layout.period_column].str.strip()
+        if self.layout.dim_columns:
+            key = key + "|" + pd.Series(self.dims(), index=key.index)
         duplicated = key.duplicated() & pd.Series(self.keep)
         for position in np.flatnonzero(duplicated.to_numpy()):
             self._reject(int(position), column, codes.iloc[position], "code en double")
@@ -263,6 +265,7 @@ class _Rows:
             if layout.period_column
             else None
         )
+        dims = self.dims()[keep]
         parsed_by_column = {}
         for spec in layout.columns:
             cells = self.table.frame[spec.column].iloc[keep]
@@ -311,6 +314,7 @@ class _Rows:
                         "level": self.levels[keep],
                         "code": self.codes.iloc[keep].to_numpy(),
                         "period": periods if periods is not None else spec.period,
+                        "dims": dims,
                         "value": parsed.values,
                         "status": statuses,
                     }
@@ -323,11 +327,23 @@ class _Rows:
         long = (
             pd.concat(frames, ignore_index=True)
             if frames
-            else pd.DataFrame(columns=["variable", "level", "code", "period", "value", "status"])
+            else pd.DataFrame(
+                columns=["variable", "level", "code", "period", "dims", "value", "status"]
+            )
         )
         long["geography"] = "current"
         long["note"] = None
         return long
+
+    def dims(self) -> np.ndarray:
+        """Each row's dimensions in canonical form (sorted ``name=value`` joined by ``|``)."""
+        columns = sorted(self.layout.dim_columns)
+        if not columns:
+            return np.full(len(self.keep), "", dtype=object)
+        joined = columns[0] + "=" + self.table.frame[columns[0]].str.strip()
+        for column in columns[1:]:
+            joined = joined + "|" + column + "=" + self.table.frame[column].str.strip()
+        return joined.to_numpy(dtype=object)
 
     def _drop(
         self,
@@ -583,6 +599,7 @@ def _write(
                     "level",
                     "code",
                     "period",
+                    "dims",
                     "value",
                     "status",
                     "geography",

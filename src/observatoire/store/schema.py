@@ -213,12 +213,14 @@ _VALUES_TABLES = (
             ("level", "text"),
             ("code", "text"),
             ("period", "text"),
+            # Dimensions of a long layout, canonical: "age=25-49|categorie=A|sexe=F" ("" if none)
+            ("dims", "text"),
             ("value", "double"),
             ("status", "text"),
             ("geography", "text"),
             ("note", "text"),
         ),
-        ("batch", "variable", "level", "code", "period", "geography"),
+        ("batch", "variable", "level", "code", "period", "dims", "geography"),
         scoped_by="batch",
     ),
 )

@@ -13,9 +13,22 @@ import pandas as pd
 from observatoire.errors import InputError, UnknownNameError
 from observatoire.store.base import Warehouse
 
-__all__ = ["import_details", "list_imports", "list_variables", "read_values"]
+__all__ = ["canonical_dims", "import_details", "list_imports", "list_variables", "read_values"]
 
 _ACTIVE = "SELECT id FROM import_batch WHERE status = 'active'"
+
+
+def canonical_dims(text: str) -> str:
+    """``sexe=F,categorie=A`` (or with ``|``) as stored: ``categorie=A|sexe=F``.
+
+    >>> canonical_dims("sexe=F, categorie=A")
+    'categorie=A|sexe=F'
+    """
+    parts = [p.strip() for p in text.replace(",", "|").split("|") if p.strip()]
+    for part in parts:
+        if "=" not in part:
+            raise InputError(f"dimension « {part} » : attendu nom=valeur")
+    return "|".join(sorted(parts))
 
 
 def list_imports(warehouse: Warehouse, *, all_versions: bool = True) -> pd.DataFrame:
@@ -60,6 +73,7 @@ def read_values(
     level: str,
     within: tuple[str, str] | None = None,
     period: str | None = None,
+    dims: str | None = None,
     published: bool = False,
 ) -> pd.DataFrame:
     """Stored values of ``variable`` at ``level``: code, name, period, value, status, note.
@@ -75,8 +89,9 @@ def read_values(
         )
     geography = "published" if published else "current"
     sql = (
-        "SELECT o.code, t.name, o.period, o.value, o.status, o.note, o.batch FROM ("
-        "SELECT *, ROW_NUMBER() OVER (PARTITION BY code, period ORDER BY batch DESC) AS rank "
+        "SELECT o.code, t.name, o.period, o.dims, o.value, o.status, o.note, o.batch FROM ("
+        "SELECT *, ROW_NUMBER() OVER (PARTITION BY code, period, dims ORDER BY batch DESC) "
+        "AS rank "
         f"FROM observation WHERE variable = ? AND level = ? AND batch IN ({_ACTIVE}) "
         "AND geography = ?) o LEFT JOIN territory t ON t.level = o.level AND t.code = o.code "
         "WHERE o.rank = 1"
@@ -85,6 +100,9 @@ def read_values(
     if period is not None:
         sql += " AND o.period = ?"
         params.append(period)
+    if dims is not None:
+        sql += " AND o.dims = ?"
+        params.append(canonical_dims(dims))
     if within is not None:
         sql += (
             " AND o.code IN (SELECT code FROM territory_parent WHERE level = ? "

@@ -319,7 +319,7 @@ def convert_long(long: pd.DataFrame, passage: pd.DataFrame, *, additive: set[str
     merged = long.merge(passage, left_on="code", right_on="old_code", how="inner")
     merged["part"] = merged.value * merged.weight
     merged["ok"] = merged.status == "ok"
-    keys = ["new_code", "variable", "period"]
+    keys = ["new_code", "variable", "period", *(["dims"] if "dims" in long else [])]
     grouped = merged.groupby(keys, sort=False)
     out = grouped.agg(
         value=("part", "sum"),
@@ -355,6 +355,7 @@ def convert_long(long: pd.DataFrame, passage: pd.DataFrame, *, additive: set[str
             "code": out.new_code,
             "variable": out.variable,
             "period": out.period,
+            **({"dims": out.dims} if "dims" in out else {}),
             "value": value,
             "status": status,
             "note": merged_note,
