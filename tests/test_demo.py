@@ -18,6 +18,8 @@ def test_demo_builds_and_shows_the_zoning(tmp_path: Path) -> None:
     assert "format natif CNAF" in result.summary and "cnaf.allocataires" in result.summary
     assert "descripteur" in result.summary and "cpam.C2S" in result.summary
     assert "0 cellule(s) rejetée(s)" in result.summary
+    assert "long.periodique" in result.summary and "2025-T1, 2025-T2" in result.summary
+    assert "tableau du Département" in result.summary and "39 communes" in result.summary
     assert result.map_png.stat().st_size > 20_000
     svg = result.map_svg.read_text(encoding="utf-8")
     assert "FICTIF" in svg or "fictif" in svg

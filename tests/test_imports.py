@@ -184,6 +184,9 @@ def test_bad_files(home: Path, tmp_path: Path) -> None:
         archive.writestr("data.csv", "0" * 50_000_000)
     binary = tmp_path / "binaire.csv"
     binary.write_bytes(bytes(range(256)) * 40)
+    huge = tmp_path / "enorme.csv"
+    with huge.open("wb") as handle:  # a sparse 2 GB file: no disk used, no memory either
+        handle.truncate(2 * 1024**3)
     with Observatory.open(home, write=True) as obs:
         with pytest.raises(FileFormatError, match="format non reconnu"):
             obs.import_file(unknown)
@@ -191,6 +194,8 @@ def test_bad_files(home: Path, tmp_path: Path) -> None:
             obs.import_file(bomb)
         with pytest.raises(FileFormatError):
             obs.import_file(binary)
+        with pytest.raises(FileFormatError, match=r"2\.0 Go"):
+            obs.import_file(huge)
         assert obs.imports().empty
 
 

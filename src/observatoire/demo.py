@@ -86,6 +86,8 @@ def build_demo(
                 _conversion_example(obs, home),
                 _partner_import(obs, home),
                 _described_import(obs, home),
+                _jobseekers_import(obs, home),
+                _departement_import(obs, home),
             ]
         )
     summary_file = home / "resume.txt"
@@ -282,6 +284,91 @@ def _described_import(obs: Observatory, home: Path) -> str:
             f"  {path.name} + {descriptor.name} : {report.rows_imported} communes, "
             f"{report.values_stored} valeurs, {report.cells_rejected} cellule(s) rejetée(s), "
             "variables " + ", ".join(report.variables_created or report.variables_updated),
+        ]
+    )
+
+
+def _jobseekers_import(obs: Observatory, home: Path) -> str:
+    """A SYNTHETIC France Travail file in its long layout (quarter × commune × category × sex),
+    recognised from the shape of its values."""
+    communes = obs.territories(level="commune", within=("departement", "93"))
+    rng = np.random.default_rng(2025)
+    lines = ["Période;Code commune;Libellé commune;Catégorie;Sexe;Nombre"]
+    for quarter in ("2025-T1", "2025-T2"):
+        for code, name, pop in zip(communes.code, communes.name, communes.population, strict=True):
+            for category in ("A", "ABC"):
+                for sex in ("F", "H"):
+                    n = int(pop * rng.uniform(0.02, 0.05) * (1.6 if category == "ABC" else 1))
+                    lines.append(f"{quarter};{code};{name};{category};{sex};{n}")
+    path = home / "donnees_SYNTHETIQUES_FranceTravail_DEFM_2025.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = obs.import_file(path, user="demo")
+    return "\n".join(
+        [
+            "Import d'un fichier France Travail au format long (données SYNTHÉTIQUES)",
+            f"  {path.name} : reconnu comme {report.connector}, périodes "
+            f"{', '.join(report.periods)}, {report.values_stored} valeurs par catégorie et sexe",
+        ]
+    )
+
+
+DEPARTEMENT_DESCRIPTOR = """\
+# Descripteur d'un tableau FICTIF du Département (démonstration) : voir docs/imports.md
+[dataset]
+id = "departement93.rsa"
+label = "Allocataires du RSA suivis par le Département (données SYNTHÉTIQUES)"
+producer = "Département (fictif, démonstration)"
+confidentiality = "partenaire"
+
+[geography]
+level = "commune"
+code_column = "Code INSEE"
+
+[period]
+value = "2025"
+
+[[variables]]
+column = "Allocataires RSA"
+code = "RSA_SUIVIS"
+kind = "count"
+
+[[variables]]
+column = "Dont en parcours d'insertion"
+code = "RSA_PARCOURS"
+kind = "count"
+total = "Allocataires RSA"
+"""
+
+
+def _departement_import(obs: Observatory, home: Path) -> str:
+    """A SYNTHETIC table of the Département, an XLSX with title rows above the codes, imported
+    with a descriptor."""
+    import openpyxl
+
+    from observatoire.ingest.descriptors import DescriptorConnector, load_descriptor
+
+    descriptor = home / "descripteur_departement_rsa_FICTIF.toml"
+    descriptor.write_text(DEPARTEMENT_DESCRIPTOR, encoding="utf-8")
+    communes = obs.territories(level="commune", within=("departement", "93"))
+    rng = np.random.default_rng(93093)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Département - Direction de l'insertion (FICTIF)"])
+    sheet.append(["Allocataires du RSA au 31/12/2025 - données SYNTHÉTIQUES"])
+    sheet.append([])
+    sheet.append(["Code INSEE", "Commune", "Allocataires RSA", "Dont en parcours d'insertion"])
+    for code, name, pop in zip(communes.code, communes.name, communes.population, strict=True):
+        total = int(pop * rng.uniform(0.02, 0.06))
+        sheet.append([int(code), name, total, int(total * rng.uniform(0.4, 0.8))])
+    path = home / "donnees_SYNTHETIQUES_Departement_RSA_2025.xlsx"
+    book.save(path)
+    connector = DescriptorConnector(load_descriptor(descriptor))
+    report = obs.import_file(path, connector=connector, user="demo")
+    return "\n".join(
+        [
+            "Import d'un tableau du Département (XLSX avec lignes de titre, données SYNTHÉTIQUES)",
+            f"  {path.name} + {descriptor.name} : {report.rows_imported} communes "
+            f"(codes saisis comme nombres dans le classeur), {report.values_stored} valeurs",
         ]
     )
 

@@ -35,6 +35,9 @@ from observatoire.territories.vintages import convert_long
 
 __all__ = ["ImportReport", "Rejection", "import_file", "rollback"]
 
+# Imports are read in memory (about ten times the file's size at the peak): beyond this size a
+# file is refused with a clear message rather than exhausting the machine.
+MAX_FILE_BYTES = 1024**3
 MAX_ZIP_MEMBERS = 200
 MAX_ZIP_RATIO = 200  # uncompressed / compressed; beyond, a zip bomb is suspected
 MAX_UNCOMPRESSED = 4 * 1024**3
@@ -107,7 +110,7 @@ def check_archive(path: Path) -> None:
         raise FileFormatError(f"archive de {len(infos)} fichiers : trop de membres", path=path)
     packed = sum(i.compress_size for i in infos) or 1
     unpacked = sum(i.file_size for i in infos)
-    if unpacked > MAX_UNCOMPRESSED or unpacked / packed > MAX_ZIP_RATIO:
+    if unpacked > min(MAX_UNCOMPRESSED, MAX_FILE_BYTES) or unpacked / packed > MAX_ZIP_RATIO:
         raise FileFormatError(
             f"archive suspecte : {unpacked / 1e6:.0f} Mo décompressés pour {packed / 1e6:.1f} Mo "
             "(bombe zip ?)",
@@ -134,6 +137,14 @@ def import_file(
         raise ReferentialError("référentiel absent : lancez « observatoire init »")
     if partner is not None:
         partner = require_partner(warehouse, partner)
+    size_on_disk = path.stat().st_size
+    if size_on_disk > MAX_FILE_BYTES:
+        raise FileFormatError(
+            f"fichier de {size_on_disk / 1024**3:.1f} Go : au-delà de "
+            f"{MAX_FILE_BYTES / 1024**3:.0f} Go, découpez-le (par année ou par département) "
+            "avant de l'importer",
+            path=path,
+        )
     on_step("empreinte du fichier")
     sha256, size = file_digest(path)
     if path.suffix.lower() == ".zip":
