@@ -30,7 +30,7 @@ from observatoire.ingest.tables import Table, find_column, read_table
 from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.partners import require_partner
 from observatoire.store.territories import codebook, fallback_passage, load_vintages
-from observatoire.territories.codes import CodeStatus, normalise_codes
+from observatoire.territories.codes import CodeBook, CodeStatus, normalise_codes
 from observatoire.territories.vintages import convert_long
 
 __all__ = ["ImportReport", "Rejection", "import_file", "rollback"]
@@ -221,16 +221,18 @@ class _Rows:
         level = self.layout.level
         column = self.layout.code_column
         codes = self.codes
-        book = codebook(warehouse, "commune")
-        arm = set(warehouse.query("SELECT code FROM territory WHERE level = 'arm'").code)
-        communes = set(book.current) | arm
-        if level == "commune":
+        book: CodeBook | None = None
+        if level in ("commune", "iris"):  # the COG history is read only where it serves
+            book = codebook(warehouse, "commune")
+            arm = set(warehouse.query("SELECT code FROM territory WHERE level = 'arm'").code)
+            communes = set(book.current) | arm
+        if level == "commune" and book is not None:
             self.levels[codes.isin(arm).to_numpy()] = "arm"
             current = codes.isin(communes).to_numpy()
             past = codes.isin(set(book.past)).to_numpy() & ~current
             self.status[past] = CodeStatus.PAST.value
             unknown = ~current & ~past
-        elif level == "iris":
+        elif level == "iris" and book is not None:
             iris = set(warehouse.query("SELECT code FROM territory WHERE level = 'iris'").code)
             if iris:
                 unknown = ~codes.isin(iris).to_numpy()
@@ -240,10 +242,11 @@ class _Rows:
         else:
             known = warehouse.query("SELECT code FROM territory WHERE level = ?", [level]).code
             unknown = ~codes.isin(set(known)).to_numpy()
-        hints = (
-            book if level == "commune" else codebook(warehouse, level) if level != "iris" else None
-        )
-        for position in np.flatnonzero(unknown & self.keep):
+        rejected = np.flatnonzero(unknown & self.keep)
+        hints = None
+        if len(rejected) and level != "iris":  # nearest codes, only when some are unknown
+            hints = book if book is not None else codebook(warehouse, level)
+        for position in rejected:
             code = codes.iloc[position]
             shown = code
             if hints is not None and self.counts.get("code inconnu", 0) < EXAMPLES_PER_REASON:
@@ -430,7 +433,6 @@ def _convert(
 
 def _dictionary_labels(path: Path) -> dict[str, tuple[str, str]]:
     """Labels from an INSEE dictionary next to the file (``meta_<name>``) or in its zip."""
-    candidates: list[Path] = []
     if path.suffix.lower() == ".zip":
         with zipfile.ZipFile(path) as archive:
             metas = [n for n in archive.namelist() if Path(n).name.lower().startswith("meta")]
