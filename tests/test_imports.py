@@ -194,8 +194,10 @@ def test_bad_files(home: Path, tmp_path: Path) -> None:
             obs.import_file(bomb)
         with pytest.raises(FileFormatError):
             obs.import_file(binary)
+        with pytest.raises(FileFormatError, match="binaire"):
+            obs.import_file(huge)  # refused from its first bytes, before any full read
         with pytest.raises(FileFormatError, match=r"2\.0 Go"):
-            obs.import_file(huge)
+            obs.import_file(huge, max_bytes=1024**3)
         assert obs.imports().empty
 
 

@@ -1,28 +1,41 @@
 """Reading tables as producers really publish them: CSV (any delimiter, encoding, BOM, CRLF,
-preamble lines), XLSX with title rows, and either of them inside a zip.
+preamble and footer lines), XLSX with title rows, and either of them inside a zip.
 
 Every cell is read as text: codes keep their leading zeros, and numbers are parsed later by whoever
 knows what a column means. :class:`Table` remembers on which line of the file each row was, so
 that errors can name it.
+
+Large CSV files are streamed: :func:`open_table` sniffs the encoding, the header line and the
+delimiter, then yields the rows in chunks (:class:`TableStream`), so that memory does not grow
+with the file. :func:`read_table` reads a whole (small) file in one :class:`Table`.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import re
 import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, cast
 
 import pandas as pd
 
 from observatoire.errors import FileFormatError, MissingColumnError
 
-__all__ = ["Table", "find_column", "read_table"]
+__all__ = ["Table", "TableStream", "find_column", "open_table", "read_table"]
 
 _DELIMITERS = (";", ",", "\t", "|")
 _MAX_PREAMBLE = 30
+_READ_BLOCK = 1 << 20
+# A UTF-8 two-byte sequence of a Latin letter (é = C3 A9, « = C2 AB): its presence in a file
+# that is not valid UTF-8 means that two encodings were mixed.
+_UTF8_LATIN = re.compile(rb"[\xc2\xc3][\x80-\xbf]")
+CHUNK_ROWS = 200_000
 
 
 @dataclass
@@ -30,7 +43,8 @@ class Table:
     """A table read from a file: text cells, and where each row came from.
 
     ``first_line`` is the line number (1-based) of the first data row; row ``i`` of ``frame``
-    was on line ``first_line + i`` (exact unless a quoted cell spans several lines).
+    was on line ``first_line + i`` (exact unless a quoted cell spans several lines or blank lines
+    were skipped). ``footer`` holds the note lines found below the data (sources, legends).
     """
 
     path: Path
@@ -38,6 +52,7 @@ class Table:
     first_line: int
     encoding: str | None = None
     delimiter: str | None = None
+    footer: list[str] = field(default_factory=list)
 
     def line_of(self, index: int) -> int:
         """The file line of row ``index`` (positional)."""
@@ -71,11 +86,108 @@ def find_column(columns: Sequence[object], names: Sequence[str]) -> str | None:
     return None
 
 
+class _Progress:
+    """Bytes read so far out of the total, shared by a stream and its readers."""
+
+    def __init__(self, total: int) -> None:
+        self.total = max(total, 1)
+        self.done = 0
+
+    @property
+    def fraction(self) -> float:
+        return min(self.done / self.total, 1.0)
+
+
+class _Counting(io.RawIOBase):
+    """A binary stream that counts what is read through it."""
+
+    def __init__(self, inner: IO[bytes], progress: _Progress) -> None:
+        self._inner = inner
+        self._progress = progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._inner.read(len(buffer))
+        buffer[: len(data)] = data
+        self._progress.done += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._inner.close()
+        super().close()
+
+
+class TableStream:
+    """A table whose rows are read chunk by chunk (see :func:`open_table`).
+
+    Iterating yields :class:`Table` chunks of at most ``chunk_rows`` rows, with the same columns;
+    the footer lines, if any, are taken off the last one. A stream can be iterated once;
+    :attr:`fraction` tells how much of the file has been read.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        chunks: Iterator[Table],
+        *,
+        encoding: str | None,
+        delimiter: str | None,
+        progress: _Progress | None = None,
+    ) -> None:
+        self.path = path
+        self.encoding = encoding
+        self.delimiter = delimiter
+        self._chunks = chunks
+        self._progress = progress
+
+    @property
+    def fraction(self) -> float:
+        """Share of the file read so far (1.0 once read, or for files read at once)."""
+        return self._progress.fraction if self._progress is not None else 1.0
+
+    def __iter__(self) -> Iterator[Table]:
+        return self._chunks
+
+    def read_all(self) -> Table:
+        """Every chunk in one :class:`Table`."""
+        chunks = list(self._chunks)
+        first = chunks[0]
+        if len(chunks) == 1:
+            return first
+        frame = pd.concat([c.frame for c in chunks], ignore_index=True)
+        return Table(
+            first.path,
+            frame,
+            first.first_line,
+            first.encoding,
+            first.delimiter,
+            footer=chunks[-1].footer,
+        )
+
+
 def read_table(path: str | Path, *, expect: Sequence[str] = (), member: str | None = None) -> Table:
     """Read a CSV or XLSX file (possibly zipped) into a :class:`Table` of text cells.
 
     ``expect``: column names of which at least one must appear in the header; lines above the
     header (titles, notes) are skipped. Without it, the first line is the header.
+    """
+    return open_table(path, expect=expect, member=member, chunk_rows=None).read_all()
+
+
+def open_table(
+    path: str | Path,
+    *,
+    expect: Sequence[str] = (),
+    member: str | None = None,
+    chunk_rows: int | None = CHUNK_ROWS,
+) -> TableStream:
+    """Open a CSV or XLSX file (possibly zipped) as a :class:`TableStream`.
+
+    The encoding is checked over the whole file and the header line found before any row is
+    yielded, so that a file in a wrong encoding fails at once, naming its line.
     """
     path = Path(path)
     if not path.exists():
@@ -83,20 +195,27 @@ def read_table(path: str | Path, *, expect: Sequence[str] = (), member: str | No
     if not path.is_file():
         raise FileFormatError("ce chemin n'est pas un fichier", path=path)
     suffix = path.suffix.lower()
-    if suffix == ".zip":
-        return _read_zip(path, expect=expect, member=member)
-    data = path.read_bytes()
-    if suffix in {".xlsx", ".xlsm"}:
-        return _read_xlsx(path, data, expect=expect)
     if suffix == ".xls":
         raise FileFormatError(
             "format Excel 97 (.xls) non pris en charge : enregistrez le fichier en .xlsx ou .csv",
             path=path,
         )
-    return _read_csv(path, data, expect=expect)
+    if suffix == ".zip":
+        return _open_zip(path, expect=expect, member=member, chunk_rows=chunk_rows)
+    if suffix in {".xlsx", ".xlsm"}:
+        return _single(_read_xlsx(path, path.read_bytes(), expect=expect))
+    return _open_csv(
+        path, lambda: path.open("rb"), path.stat().st_size, expect=expect, chunk_rows=chunk_rows
+    )
 
 
-def _read_zip(path: Path, *, expect: Sequence[str], member: str | None) -> Table:
+def _single(table: Table) -> TableStream:
+    return TableStream(table.path, iter([table]), encoding=table.encoding, delimiter=None)
+
+
+def _open_zip(
+    path: Path, *, expect: Sequence[str], member: str | None, chunk_rows: int | None
+) -> TableStream:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -113,36 +232,103 @@ def _read_zip(path: Path, *, expect: Sequence[str], member: str | None) -> Table
         if not data_names:
             raise FileFormatError("l'archive ne contient aucun fichier CSV ou XLSX", path=path)
         chosen = max(data_names, key=lambda n: archive.getinfo(n).file_size)
-        try:
-            data = archive.read(chosen)
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
-            raise FileFormatError(f"archive zip tronquée ou corrompue ({exc})", path=path) from None
+        size = archive.getinfo(chosen).file_size
     inner = Path(f"{path}!{chosen}")
     if chosen.lower().endswith(".xlsx"):
-        return _read_xlsx(inner, data, expect=expect)
-    return _read_csv(inner, data, expect=expect)
+        return _single(_read_xlsx(inner, _zip_bytes(path, chosen), expect=expect))
+
+    def opener() -> IO[bytes]:
+        return cast(IO[bytes], io.BufferedReader(_ZipMember(path, chosen)))
+
+    return _open_csv(inner, opener, size, expect=expect, chunk_rows=chunk_rows)
 
 
-def _decode(path: Path, data: bytes) -> tuple[str, str]:
-    if b"\x00" in data[:4096]:
-        raise FileFormatError(
-            "fichier binaire ou encodé en UTF-16 : enregistrez-le en CSV UTF-8", path=path
-        )
-    if data.startswith(b"\xef\xbb\xbf"):
-        encoding = "utf-8-sig"
-    else:
+def _zip_bytes(path: Path, name: str) -> bytes:
+    with _ZipMember(path, name) as handle:
+        return handle.read()
+
+
+class _ZipMember(io.RawIOBase):
+    """A member of a zip, read as a stream; a truncated archive is a :class:`FileFormatError`."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self._path = path
+        self._archive = zipfile.ZipFile(path)
+        self._handle = self._archive.open(name)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         try:
-            data.decode("utf-8")
-            encoding = "utf-8"
-        except UnicodeDecodeError:
-            encoding = "cp1252"
-    try:
-        return data.decode(encoding), encoding
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise FileFormatError(
-            f"encodage illisible (octet {data[exc.start]:#x})", path=path, line=line
-        ) from None
+            data = self._handle.read(len(buffer))
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise FileFormatError(
+                f"archive zip tronquée ou corrompue ({exc})", path=self._path
+            ) from None
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._handle.close()
+            self._archive.close()
+        super().close()
+
+
+def _detect_encoding(path: Path, opener: Callable[[], IO[bytes]]) -> str:
+    """UTF-8 (with or without BOM) if the whole file decodes so, else CP1252 (or ISO-8859-1).
+
+    Streamed over the file. Binary files, UTF-16, and files mixing UTF-8 and another encoding
+    are refused with the line where the problem shows.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line, high_seen, bom = 1, False, False
+    with opener() as handle:
+        block = handle.read(_READ_BLOCK)
+        if not block.strip():
+            raise FileFormatError("fichier vide", path=path)
+        if b"\x00" in block[:4096]:
+            raise FileFormatError(
+                "fichier binaire ou encodé en UTF-16 : enregistrez-le en CSV UTF-8", path=path
+            )
+        bom = block.startswith(codecs.BOM_UTF8)
+        while block:
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                bad_line = line + block[: exc.start].count(b"\n")
+                before = block[: exc.start]
+                mixed = high_seen or bool(_UTF8_LATIN.search(before))
+                rest = block[exc.end :]
+                while not mixed and rest:
+                    mixed = bool(_UTF8_LATIN.search(rest))
+                    rest = handle.read(_READ_BLOCK)
+                if mixed or bom:
+                    raise FileFormatError(
+                        "encodages mélangés : le fichier commence en UTF-8 mais contient un "
+                        f"octet {block[exc.start]:#x} qui n'en est pas ; enregistrez-le d'un seul "
+                        "tenant en UTF-8",
+                        path=path,
+                        line=bad_line,
+                    ) from None
+                return _single_byte_encoding(opener)
+            high_seen = high_seen or any(b >= 0x80 for b in block[:_READ_BLOCK])
+            line += block.count(b"\n")
+            block = handle.read(_READ_BLOCK)
+    return "utf-8-sig" if bom else "utf-8"
+
+
+def _single_byte_encoding(opener: Callable[[], IO[bytes]]) -> str:
+    """CP1252, the encoding of Excel's French CSV files, unless bytes undefined in it occur."""
+    decoder = codecs.getincrementaldecoder("cp1252")()
+    with opener() as handle:
+        while block := handle.read(_READ_BLOCK):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError:
+                return "iso-8859-1"
+    return "cp1252"
 
 
 def _header_index(lines: Sequence[str], expect: Sequence[str], path: Path) -> int:
@@ -161,36 +347,83 @@ def _split_any(line: str) -> list[str]:
     return next(csv.reader([line], delimiter=delimiter))
 
 
-def _read_csv(path: Path, data: bytes, *, expect: Sequence[str]) -> Table:
-    text, encoding = _decode(path, data)
-    if not text.strip():
+def _text(opener: Callable[[], IO[bytes]], encoding: str) -> io.TextIOWrapper:
+    return io.TextIOWrapper(opener(), encoding=encoding, newline=None)
+
+
+def _open_csv(
+    path: Path,
+    opener: Callable[[], IO[bytes]],
+    size: int,
+    *,
+    expect: Sequence[str],
+    chunk_rows: int | None,
+) -> TableStream:
+    encoding = _detect_encoding(path, opener)
+    with _text(opener, encoding) as handle:
+        lines = []
+        for _ in range(_MAX_PREAMBLE):
+            line = handle.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\r\n"))
+    if not any(line.strip() for line in lines):
         raise FileFormatError("fichier vide", path=path)
-    lines = text.splitlines()
     start = _header_index(lines, expect, path)
-    header = lines[start]
-    delimiter = max(_DELIMITERS, key=header.count)
-    body = "\n".join(lines[start:])
-    try:
-        frame = pd.read_csv(
-            io.StringIO(body),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=True,
-            engine="c",
-        )
-    except pd.errors.ParserError as exc:
-        raise FileFormatError(_parser_message(str(exc), start), path=path) from None
-    except pd.errors.EmptyDataError:
-        raise FileFormatError("aucune ligne de données", path=path, line=start + 1) from None
-    frame = _tidy(frame)
-    return Table(path, frame, first_line=start + 2, encoding=encoding, delimiter=delimiter)
+    delimiter = max(_DELIMITERS, key=lines[start].count)
+    progress = _Progress(size)
+
+    def counted() -> IO[bytes]:
+        return cast(IO[bytes], io.BufferedReader(_Counting(opener(), progress)))
+
+    chunks = _csv_chunks(path, counted, encoding, delimiter, start, chunk_rows)
+    return TableStream(path, chunks, encoding=encoding, delimiter=delimiter, progress=progress)
+
+
+def _csv_chunks(
+    path: Path,
+    opener: Callable[[], IO[bytes]],
+    encoding: str,
+    delimiter: str,
+    start: int,
+    chunk_rows: int | None,
+) -> Iterator[Table]:
+    with ExitStack() as stack:
+        handle = stack.enter_context(_text(opener, encoding))
+        for _ in range(start):
+            handle.readline()
+        try:
+            reader = pd.read_csv(
+                handle,
+                sep=delimiter,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=True,
+                engine="c",
+                chunksize=chunk_rows,
+            )
+            frames: Iterator[pd.DataFrame] = iter(reader) if chunk_rows else iter([reader])
+            first_line = start + 2
+            shape: _Shape | None = None
+            pending: Table | None = None
+            for frame in frames:
+                if shape is None:
+                    shape = _Shape.of(frame, path)
+                chunk = Table(path, shape.apply(frame), first_line, encoding, delimiter)
+                first_line += len(frame)
+                if pending is not None:
+                    yield pending
+                pending = chunk
+        except pd.errors.ParserError as exc:
+            raise FileFormatError(_parser_message(str(exc), start), path=path) from None
+        except pd.errors.EmptyDataError:
+            raise FileFormatError("aucune ligne de données", path=path, line=start + 1) from None
+        if pending is not None:
+            yield _trim_footer(pending)
 
 
 def _parser_message(message: str, offset: int) -> str:
-    import re
-
     match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
     if match:
         expected, line, saw = (int(g) for g in match.groups())
@@ -201,17 +434,63 @@ def _parser_message(message: str, offset: int) -> str:
     return f"CSV illisible ({message.strip()})"
 
 
-def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop the empty trailing columns spreadsheets add, and strip header names."""
-    frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
-    empty_named = [
-        c for c in frame.columns if (c == "" or c.startswith("Unnamed:")) and (frame[c] == "").all()
-    ]
-    frame = frame.drop(columns=empty_named)
-    duplicated = [c for c in frame.columns if c.split(".")[0] in frame.columns and "." in c]
-    if duplicated:
-        raise FileFormatError(f"colonnes en double dans l'en-tête : {', '.join(duplicated)}")
-    return frame
+@dataclass
+class _Shape:
+    """The header of a file, tidied once and applied to each chunk: names stripped, the empty
+    unnamed columns spreadsheets add dropped, duplicate names refused."""
+
+    names: list[str]
+    dropped: list[str]
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, path: Path) -> _Shape:
+        names = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
+        renamed = frame.set_axis(names, axis=1)
+        dropped = [
+            c for c in names if (c == "" or c.startswith("Unnamed:")) and (renamed[c] == "").all()
+        ]
+        duplicated = [c for c in names if c.split(".")[0] in names and "." in c]
+        if duplicated:
+            raise FileFormatError(
+                f"colonnes en double dans l'en-tête : {', '.join(duplicated)}", path=path
+            )
+        return cls(names, dropped)
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.set_axis(self.names, axis=1)
+        return frame.drop(columns=self.dropped) if self.dropped else frame
+
+
+def _tidy(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    return _Shape.of(frame, path).apply(frame)
+
+
+def _trim_footer(table: Table) -> Table:
+    """Take off the note lines below the data: trailing rows whose first cell is free text
+    (a sentence, not a code) and whose other cells are all empty."""
+    frame = table.frame
+    if frame.empty or frame.shape[1] < 2:
+        return table
+    tail = frame.tail(_MAX_PREAMBLE)
+    others_empty = (tail.iloc[:, 1:] == "").all(axis=1).to_numpy()
+    first = tail.iloc[:, 0].astype(str)
+    note = (first.str.contains(r"\s|:", regex=True) | (first.str.len() > 12)).to_numpy()
+    count = 0
+    for is_empty, is_note in zip(others_empty[::-1], note[::-1], strict=True):
+        if not (is_empty and is_note):
+            break
+        count += 1
+    if count == 0:
+        return table
+    footer = [str(v) for v in first.iloc[len(first) - count :]]
+    return Table(
+        table.path,
+        frame.iloc[: len(frame) - count].reset_index(drop=True),
+        table.first_line,
+        table.encoding,
+        table.delimiter,
+        footer=footer,
+    )
 
 
 def _read_xlsx(path: Path, data: bytes, *, expect: Sequence[str]) -> Table:
@@ -229,7 +508,6 @@ def _read_xlsx(path: Path, data: bytes, *, expect: Sequence[str]) -> Table:
         for row in sheet.iter_rows(values_only=True)
     ]
     book.close()
-    rows = [r for r in rows]
     if not rows:
         raise FileFormatError("feuille vide", path=path)
     start = 0
@@ -245,7 +523,7 @@ def _read_xlsx(path: Path, data: bytes, *, expect: Sequence[str]) -> Table:
     width = max((i + 1 for i, h in enumerate(header) if h), default=0)
     body = [r[:width] + [""] * (width - len(r)) for r in rows[start + 1 :] if any(r[:width])]
     frame = pd.DataFrame(body, columns=header[:width], dtype=str)
-    return Table(path, _tidy(frame), first_line=start + 2)
+    return _trim_footer(Table(path, _tidy(frame, path), first_line=start + 2))
 
 
 def _cell_text(value: object) -> str:

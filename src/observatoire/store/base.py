@@ -33,8 +33,12 @@ class Transaction(ABC):
         """Run a query inside the transaction (sees its uncommitted changes)."""
 
     @abstractmethod
-    def insert(self, table: str, frame: pd.DataFrame) -> int:
-        """Append the rows of ``frame`` (columns named as the table's) and return their count."""
+    def insert(self, table: str, frame: pd.DataFrame, *, checked: bool = False) -> int:
+        """Append the rows of ``frame`` (columns named as the table's) and return their count.
+
+        The table's primary key is enforced, unless ``checked``: the caller has made sure the
+        rows are unique (engines without indexes then skip a costly verification).
+        """
 
     def replace(
         self, table: str, frame: pd.DataFrame, where: str = "", params: Sequence[object] = ()

@@ -31,7 +31,7 @@ class _DuckTransaction(Transaction):
     def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
         return self.con.execute(sql, list(params)).df()
 
-    def insert(self, table: str, frame: pd.DataFrame) -> int:
+    def insert(self, table: str, frame: pd.DataFrame, *, checked: bool = False) -> int:
         if frame.empty:
             return 0
         self._n += 1
@@ -42,7 +42,8 @@ class _DuckTransaction(Transaction):
             self.con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {view}")
         finally:
             self.con.unregister(view)
-        self._check_key(table, frame)
+        if not checked:
+            self._check_key(table, frame)
         return len(frame)
 
     def _check_key(self, table: str, frame: pd.DataFrame) -> None:

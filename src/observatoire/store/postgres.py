@@ -46,7 +46,7 @@ class _PgTransaction(Transaction):
     def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
         return _frame(self.con.execute(_sql(sql), list(params)))
 
-    def insert(self, table: str, frame: pd.DataFrame) -> int:
+    def insert(self, table: str, frame: pd.DataFrame, *, checked: bool = False) -> int:
         if frame.empty:
             return 0
         import psycopg
