@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from observatoire.catalog.numbers import parse_numbers
 from observatoire.errors import FileFormatError
 from observatoire.observatory import Observatory
+from observatoire.store.values import batch_values
 
 from .conftest import DATA, needs_data, run
 
@@ -96,11 +97,7 @@ def test_stored_values_equal_the_cells(imported: Path) -> None:
             }
             # The file's cells are the values as published: for a territory that changed since,
             # the published row, otherwise the current one.
-            stored = obs.warehouse.query(
-                "SELECT variable, code, period, value, status, geography FROM observation "
-                "WHERE batch = ?",
-                [batch],
-            )
+            stored = batch_values(obs.warehouse, batch)
             stored = (
                 stored.sort_values("geography", ascending=False)
                 .drop_duplicates(["variable", "code", "period"])
@@ -161,7 +158,7 @@ def test_dry_run_writes_nothing_and_versions_roll_back(home: Path, tmp_path: Pat
     path = DATA / "filosofi" / "FILO2019_DISP_DEP.csv"
     with Observatory.open(home, write=True) as obs:
         obs.import_file(path, dry_run=True)
-        assert obs.warehouse.count("observation") == 0 and obs.imports().empty
+        assert obs.warehouse.count("series_value") == 0 and obs.imports().empty
         first = obs.import_file(path)
         again = obs.import_file(path)
         assert again.unchanged and again.batch == first.batch  # same file: nothing to do

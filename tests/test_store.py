@@ -102,3 +102,44 @@ def test_single_writer_gets_a_clear_error(tmp_path) -> None:  # type: ignore[no-
         holder.wait()
         if holder.stdout is not None:
             holder.stdout.close()
+
+
+def test_schema_2_values_move_to_series(warehouse_location: tuple[str, str]) -> None:
+    """A warehouse of schema 2 (every value in one ``observation`` table) migrates to schema 3
+    (series and their values) without losing or changing a value."""
+    from observatoire.store.schema import MIGRATIONS, TABLES, create_sql
+    from observatoire.store.values import batch_values
+
+    backend, location = warehouse_location
+    with open_warehouse(backend, location) as wh:
+        with wh.transaction() as tx:
+            for step in MIGRATIONS[:2]:
+                for table in step:
+                    for statement in create_sql(TABLES[table], wh.dialect):
+                        tx.execute(statement)
+            tx.insert("meta", pd.DataFrame({"key": ["schema_version"], "value": ["2"]}))
+            tx.insert(
+                "observation",
+                pd.DataFrame(
+                    {
+                        "batch": [1, 1, 1, 2],
+                        "variable": ["filosofi.MED", "filosofi.MED", "rp.POP", "rp.POP"],
+                        "level": "commune",
+                        "code": ["93066", "93059", "93066", "93066"],
+                        "period": ["2019", "2019", "2018", "2018"],
+                        "dims": "",
+                        "value": [15000.0, None, 110000.0, 110001.0],
+                        "status": ["ok", "secret", "ok", "ok"],
+                        "geography": ["current", "published", "current", "current"],
+                        "note": [None, None, "fusion de 93059 93066", None],
+                    }
+                ),
+            )
+        assert wh.migrate() == SCHEMA_VERSION
+        assert not wh.has_table("observation")
+        assert wh.count("series") == 4 and wh.count("series_value") == 4
+        first = batch_values(wh, 1).set_index(["variable", "code"])
+        assert first.at[("filosofi.MED", "93059"), "status"] == "secret"
+        assert first.at[("filosofi.MED", "93059"), "geography"] == "published"
+        assert first.at[("rp.POP", "93066"), "note"] == "fusion de 93059 93066"
+        assert batch_values(wh, 2).value.tolist() == [110001.0]

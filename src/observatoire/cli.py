@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -472,16 +474,18 @@ def import_cmd(
         for file in files:
             if fmt == "text":
                 click.echo(f"== {file}")
-            report = obs.import_file(
-                file,
-                dry_run=dry_run,
-                connector=chosen,
-                level=level,
-                partner=partner,
-                on_step=(lambda step: click.echo(f"  … {step}"))
-                if fmt == "text"
-                else (lambda _: None),
-            )
+            with _progress_bar(Path(file), show=fmt == "text") as on_progress:
+                report = obs.import_file(
+                    file,
+                    dry_run=dry_run,
+                    connector=chosen,
+                    level=level,
+                    partner=partner,
+                    on_step=(lambda step: click.echo(f"  … {step}"))
+                    if fmt == "text"
+                    else (lambda _: None),
+                    on_progress=on_progress,
+                )
             reports.append(report)
             if fmt == "text":
                 _print_report(report)
@@ -489,6 +493,23 @@ def import_cmd(
         click.echo("[" + ",\n".join(r.to_json() for r in reports) + "]")
     if any(r.rows_rejected or r.cells_rejected for r in reports):
         sys.exit(3)
+
+
+PROGRESS_BAR_BYTES = 5 * 1024**2
+
+
+@contextmanager
+def _progress_bar(path: Path, *, show: bool) -> Iterator[Callable[[float], None]]:
+    """A progress bar on stderr for files large enough to take a while (above 5 MB)."""
+    if not show or not path.is_file() or path.stat().st_size < PROGRESS_BAR_BYTES:
+        yield lambda _: None
+        return
+    with click.progressbar(length=1000, label="  lecture", file=sys.stderr) as bar:
+
+        def advance(fraction: float) -> None:
+            bar.update(max(int(fraction * 1000) - bar.pos, 0))
+
+        yield advance
 
 
 def _print_report(report: ImportReport) -> None:
@@ -532,6 +553,11 @@ def _print_report(report: ImportReport) -> None:
         click.echo(
             f"    ligne {example.line}, colonne « {example.column} » : {example.value} "
             f"({example.reason})"
+        )
+    if report.footer_lines:
+        click.echo(
+            f"  Notes sous le tableau ignorées ({len(report.footer_lines)}) : "
+            + " / ".join(report.footer_lines[:3])
         )
     weakest = sorted(report.completeness.items(), key=lambda kv: kv[1])[:3]
     if weakest:

@@ -20,11 +20,11 @@ from observatoire.store.base import Warehouse
 from observatoire.store.territories import codebook
 from observatoire.territories.codes import CodeBook, CodeStatus, normalise_codes
 
-__all__ = ["OBSERVATION_COLUMNS", "ChunkRows", "KeySet", "ReferenceCodes"]
+__all__ = ["SERIES_KEY", "VALUE_COLUMNS", "ChunkRows", "KeySet", "ReferenceCodes"]
 
-OBSERVATION_COLUMNS = [
-    "batch", "variable", "level", "code", "period", "dims", "value", "status", "geography", "note",
-]  # fmt: skip
+# The long frame of values a chunk gives: what makes a series, then each territory's cell.
+SERIES_KEY = ["variable", "level", "period", "dims", "geography"]
+VALUE_COLUMNS = [*SERIES_KEY, "code", "value", "status", "note"]
 _STATUSES = [s.value for s in ValueStatus]
 _GEOGRAPHIES = ["current", "published"]
 
@@ -85,7 +85,7 @@ class KeySet:
     def duplicated(self, keys: pd.Series) -> np.ndarray:
         """Which of ``keys`` were met before (earlier in the chunk or in a previous one)."""
         hashes = pd.util.hash_array(keys.to_numpy(dtype=object))
-        repeated = pd.Series(hashes).duplicated().to_numpy()
+        repeated = pd.Series(hashes).duplicated().to_numpy().copy()
         for part in self._parts:
             where = np.minimum(np.searchsorted(part, hashes), len(part) - 1)
             repeated |= part[where] == hashes
@@ -179,7 +179,7 @@ class ChunkRows:
         frame = self.table.frame
         n = len(keep)
         if not layout.columns:
-            return pd.DataFrame(columns=OBSERVATION_COLUMNS[1:])
+            return pd.DataFrame(columns=VALUE_COLUMNS)
         parsed_by_column: dict[str, ParsedColumn] = {}
         values, statuses = [], []
         for spec in layout.columns:

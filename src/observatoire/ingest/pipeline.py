@@ -25,10 +25,17 @@ from contextlib import nullcontext
 from itertools import chain
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from observatoire.errors import FileFormatError, InputError, ReferentialError
-from observatoire.ingest.checks import OBSERVATION_COLUMNS, ChunkRows, KeySet, ReferenceCodes
+from observatoire.ingest.checks import (
+    SERIES_KEY,
+    VALUE_COLUMNS,
+    ChunkRows,
+    KeySet,
+    ReferenceCodes,
+)
 from observatoire.ingest.connectors import CODE_COLUMNS, Connector, Layout, recognise
 from observatoire.ingest.report import ImportReport, Rejection, Tally
 from observatoire.ingest.tables import CHUNK_ROWS, Table, find_column, open_table, read_table
@@ -151,10 +158,11 @@ def import_file(
     run = _Run(warehouse, layout, ReferenceCodes(warehouse, layout.level))
     writing = not (dry_run or unchanged)
     with warehouse.transaction() if writing else nullcontext() as tx:
-        run.batch = _next_batch(tx) if tx is not None else None
+        if tx is not None:
+            run.batch = _next_id(tx, "import_batch")
+            run.next_series = _next_id(tx, "series")
         for table in chain([first], chunks):
             run.add(table, tx)
-            on_step(f"lignes lues : {run.tally.rows_read}")
             on_progress(stream.fraction)
         on_step("conversion vers la géographie actuelle" if run.tally.past_codes else "écriture")
         run.finish(tx)
@@ -169,8 +177,8 @@ def import_file(
     return report
 
 
-def _next_batch(tx: Transaction) -> int:
-    return int(tx.query("SELECT COALESCE(MAX(id), 0) + 1 AS n FROM import_batch").n.iloc[0])
+def _next_id(tx: Transaction, table: str) -> int:
+    return int(tx.query(f"SELECT COALESCE(MAX(id), 0) + 1 AS n FROM {table}").n.iloc[0])
 
 
 class _Run:
@@ -187,6 +195,8 @@ class _Run:
         self.values_stored = 0
         self.batch: int | None = None
         self.converted_from: int | None = None
+        self.series: dict[tuple[str, ...], int] = {}
+        self.next_series = 0
 
     def add(self, table: Table, tx: Transaction | None) -> None:
         rows = ChunkRows(table, self.layout, self.reference, self.tally)
@@ -202,12 +212,28 @@ class _Run:
         self._write(values, tx)
 
     def _write(self, values: pd.DataFrame, tx: Transaction | None) -> None:
+        """Store values: each row goes to its series (created on first use), in one insert."""
         self.values_stored += int((values.geography == "current").sum())
-        if tx is not None and len(values):
-            assert self.batch is not None
+        if tx is None or not len(values):
+            return
+        groups = values.groupby(SERIES_KEY, observed=True, sort=False, dropna=False)
+        index = groups.ngroup().to_numpy()
+        _, first = np.unique(index, return_index=True)
+        keys = values[SERIES_KEY].iloc[first].astype(object).itertuples(index=False, name=None)
+        ids = np.empty(len(first), dtype=np.int64)
+        new = []
+        for position, raw in enumerate(keys):
+            key = tuple("" if pd.isna(k) else str(k) for k in raw)
+            if key not in self.series:
+                self.series[key] = self.next_series + len(self.series)
+                new.append((self.series[key], *key))
+            ids[position] = self.series[key]
+        if new:
             tx.insert(
-                "observation", values.assign(batch=self.batch)[OBSERVATION_COLUMNS], checked=True
+                "series", pd.DataFrame(new, columns=["id", *SERIES_KEY]).assign(batch=self.batch)
             )
+        cells = values[["code", "value", "status", "note"]].assign(series=ids[index])
+        tx.insert("series_value", cells, checked=True)
 
     def finish(self, tx: Transaction | None) -> None:
         """Write the rows held back: converted if the file is in a past geography."""
@@ -245,9 +271,7 @@ class _Run:
         converted = convert_long(long[touched], changed, additive=additive)
         converted = converted.assign(level=layout.level, geography="current")
         published = long[touched].assign(geography="published")
-        return pd.concat([long[~touched], published, converted], ignore_index=True)[
-            OBSERVATION_COLUMNS[1:]
-        ]
+        return pd.concat([long[~touched], published, converted], ignore_index=True)[VALUE_COLUMNS]
 
     def report(self, path: Path, sha256: str, size: int) -> ImportReport:
         layout, tally = self.layout, self.tally

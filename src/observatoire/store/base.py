@@ -94,9 +94,12 @@ class Warehouse(ABC):
             return current
         with self.transaction() as tx:
             for step in MIGRATIONS[current:]:
-                for table in step:
-                    for statement in create_sql(TABLES[table], self.dialect):
-                        tx.execute(statement)
+                for action in step:
+                    if action in TABLES:
+                        for statement in create_sql(TABLES[action], self.dialect):
+                            tx.execute(statement)
+                    else:
+                        tx.execute(action)
             tx.replace(
                 "meta",
                 pd.DataFrame({"key": ["schema_version"], "value": [str(SCHEMA_VERSION)]}),

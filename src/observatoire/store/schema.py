@@ -1,7 +1,8 @@
 """The warehouse schema, declared once and rendered for each SQL dialect.
 
 Column types are abstract (``text``, ``double``, ``int``, ``bool``, ``blob``); each backend maps
-them. Migrations are numbered lists of tables to create; the applied version is kept in ``meta``.
+them. Migrations are numbered steps, each a list of tables to create and of portable SQL
+statements to run after (to move data); the applied version is kept in ``meta``.
 Geometries are stored as WKB in EPSG:4326 (``geom``) with a simplified copy for display
 (``geom_display``), so no spatial extension is needed on either engine.
 """
@@ -203,8 +204,8 @@ _VALUES_TABLES = (
         (("column_name", "text"), ("label", "text"), ("long_label", "text")),
         ("column_name",),
     ),
-    # Every value: as published (geography = 'published' when its code is of a past vintage)
-    # and in the current geography ('current').
+    # Schema 2 kept every value in this one table; schema 3 moved them to series/series_value
+    # (step 3 below) and dropped it. Its definition stays for step 2 on a fresh warehouse.
     TableDef(
         "observation",
         (
@@ -224,12 +225,58 @@ _VALUES_TABLES = (
         scoped_by="batch",
     ),
 )
-TABLES.update({t.name: t for t in _VALUES_TABLES})
+# A series: the values of one variable, at one level, for one period and one combination of
+# dimensions, in one geography, brought by one import. Its values are in series_value, one row
+# per territory: compact to write and to scan (the repetitive text is stored once per series).
+_SERIES_TABLES = (
+    TableDef(
+        "series",
+        (
+            ("id", "bigint"),
+            ("batch", "bigint"),
+            ("variable", "text"),
+            ("level", "text"),
+            ("period", "text"),
+            # Dimensions of a long layout, canonical: "age=25-49|categorie=A|sexe=F" ("" if none)
+            ("dims", "text"),
+            # 'published': as published in a past geography; 'current': in today's geography
+            ("geography", "text"),
+        ),
+        ("id",),
+        indexes=(("variable", "level"), ("batch",)),
+    ),
+    TableDef(
+        "series_value",
+        (
+            ("series", "bigint"),
+            ("code", "text"),
+            ("value", "double"),
+            ("status", "text"),
+            ("note", "text"),
+        ),
+        ("series", "code"),
+        indexes=(("code",),),
+        scoped_by="series",
+    ),
+)
+TABLES.update({t.name: t for t in (*_VALUES_TABLES, *_SERIES_TABLES)})
 
-# Version N creates MIGRATIONS[N-1]; append, never edit a released step.
+_SERIES_KEY = "batch, variable, level, period, dims, geography"
+# Version N applies MIGRATIONS[N-1]: table names to create, then SQL statements (portable between
+# DuckDB and PostgreSQL). Append, never edit a released step.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    tuple(t for t in TABLES if t not in {v.name for v in _VALUES_TABLES}),
+    tuple(t for t in TABLES if t not in {v.name for v in (*_VALUES_TABLES, *_SERIES_TABLES)}),
     tuple(t.name for t in _VALUES_TABLES),
+    (
+        "series",
+        "series_value",
+        f"INSERT INTO series (id, {_SERIES_KEY}) SELECT ROW_NUMBER() OVER (ORDER BY "
+        f"{_SERIES_KEY}), {_SERIES_KEY} FROM (SELECT DISTINCT {_SERIES_KEY} FROM observation) k",
+        "INSERT INTO series_value (series, code, value, status, note) "
+        "SELECT s.id, o.code, o.value, o.status, o.note FROM observation o JOIN series s "
+        "ON " + " AND ".join(f"s.{c} IS NOT DISTINCT FROM o.{c}" for c in _SERIES_KEY.split(", ")),
+        "DROP TABLE observation",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

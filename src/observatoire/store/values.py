@@ -13,7 +13,14 @@ import pandas as pd
 from observatoire.errors import InputError, UnknownNameError
 from observatoire.store.base import Warehouse
 
-__all__ = ["canonical_dims", "import_details", "list_imports", "list_variables", "read_values"]
+__all__ = [
+    "batch_values",
+    "canonical_dims",
+    "import_details",
+    "list_imports",
+    "list_variables",
+    "read_values",
+]
 
 _ACTIVE = "SELECT id FROM import_batch WHERE status = 'active'"
 
@@ -56,13 +63,26 @@ def list_variables(warehouse: Warehouse, *, source: str | None = None) -> pd.Dat
     where, params = ("WHERE v.source = ?", [source]) if source else ("", [])
     return warehouse.query(
         "SELECT v.id, v.label, v.source, v.code, v.additive, v.producer, "
-        "COUNT(o.value) AS n_values, "
-        "STRING_AGG(DISTINCT o.level, ' ' ORDER BY o.level) AS levels, "
-        "STRING_AGG(DISTINCT o.period, ' ' ORDER BY o.period) AS periods "
-        "FROM variable v LEFT JOIN observation o ON o.variable = v.id "
-        f"AND o.geography = 'current' AND o.batch IN ({_ACTIVE}) {where} "
+        "COALESCE(SUM(n.n_values), 0) AS n_values, "
+        "STRING_AGG(DISTINCT s.level, ' ' ORDER BY s.level) AS levels, "
+        "STRING_AGG(DISTINCT s.period, ' ' ORDER BY s.period) AS periods "
+        "FROM variable v LEFT JOIN series s ON s.variable = v.id "
+        f"AND s.geography = 'current' AND s.batch IN ({_ACTIVE}) "
+        "LEFT JOIN (SELECT series, COUNT(value) AS n_values FROM series_value GROUP BY series) n "
+        f"ON n.series = s.id {where} "
         "GROUP BY v.id, v.label, v.source, v.code, v.additive, v.producer ORDER BY v.id",
         params,
+    )
+
+
+def batch_values(warehouse: Warehouse, batch: int) -> pd.DataFrame:
+    """Every value import ``batch`` stored, one row each: variable, level, code, period, dims,
+    value, status, geography, note."""
+    return warehouse.query(
+        "SELECT s.variable, s.level, v.code, s.period, s.dims, v.value, v.status, s.geography, "
+        "v.note FROM series_value v JOIN series s ON s.id = v.series WHERE s.batch = ? "
+        "ORDER BY s.variable, s.geography, v.code, s.period, s.dims",
+        [batch],
     )
 
 
@@ -90,11 +110,11 @@ def read_values(
     geography = "published" if published else "current"
     sql = (
         "SELECT o.code, t.name, o.period, o.dims, o.value, o.status, o.note, o.batch FROM ("
-        "SELECT *, ROW_NUMBER() OVER (PARTITION BY code, period, dims ORDER BY batch DESC) "
-        "AS rank "
-        f"FROM observation WHERE variable = ? AND level = ? AND batch IN ({_ACTIVE}) "
-        "AND geography = ?) o LEFT JOIN territory t ON t.level = o.level AND t.code = o.code "
-        "WHERE o.rank = 1"
+        "SELECT v.code, v.value, v.status, v.note, s.level, s.period, s.dims, s.batch, "
+        "ROW_NUMBER() OVER (PARTITION BY v.code, s.period, s.dims ORDER BY s.batch DESC) AS rank "
+        "FROM series s JOIN series_value v ON v.series = s.id "
+        f"WHERE s.variable = ? AND s.level = ? AND s.batch IN ({_ACTIVE}) AND s.geography = ?"
+        ") o LEFT JOIN territory t ON t.level = o.level AND t.code = o.code WHERE o.rank = 1"
     )
     params: list[object] = [variable, level, geography]
     if period is not None:
