@@ -203,3 +203,85 @@ def test_partners_agreements_and_their_datasets(home: Path, described: tuple[Pat
     }
     code, out = run("partners", "show", "cpam93", home=home)
     assert "CONV-2024-03" in out and "cpam.c2s" in out
+
+
+YAML_DESCRIPTOR = """
+dataset:
+  id: departement.apa
+  label: Bénéficiaires de l'APA à domicile
+  producer: Département de la Seine-Saint-Denis
+  confidentiality: partenaire
+  licence: Convention d'échange 2025-07
+  frequency: annuelle
+geography:
+  level: commune
+  code_column: Commune
+period:
+  column: Année
+dimensions:
+  columns: [Sexe, GIR]
+markers:
+  secret: ["<5"]
+variables:
+  - column: Bénéficiaires
+    code: APA_DOM
+    kind: count
+    unit: personnes
+  - column: Montant moyen
+    code: APA_MONTANT_MOYEN
+    kind: amount
+    unit: euros par mois
+"""
+
+
+def test_yaml_descriptor_with_dimensions(home: Path, tmp_path: Path) -> None:
+    """A long partner file (one row per commune × year × sex × GIR), described in YAML: values
+    per dimension, kind and unit on the variables, the dataset's audience and update rhythm."""
+    descriptor = tmp_path / "apa.yaml"
+    descriptor.write_text(YAML_DESCRIPTOR, encoding="utf-8")
+    lines = ["Année;Commune;Sexe;GIR;Bénéficiaires;Montant moyen"]
+    for code in ("93066", "93001"):
+        for sex in ("F", "H"):
+            for gir in ("1-2", "3-4"):
+                count = "<5" if (code, sex, gir) == ("93001", "H", "1-2") else "120"
+                lines.append(f"2025;{code};{sex};{gir};{count};512,5")
+    data = tmp_path / "apa_2025.csv"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out = run("import", str(data), "--descriptor", str(descriptor), home=home)
+    assert code == 0, out
+    with Observatory.open(home) as obs:
+        women = obs.values("departement.APA_DOM", dims="Sexe=F, GIR=3-4").set_index("code")
+        secret = obs.values("departement.APA_DOM", dims="GIR=1-2|Sexe=H").set_index("code")
+        variables = obs.variables(source="departement").set_index("id")
+        datasets = obs.datasets().set_index("dataset")
+    assert women.at["93066", "value"] == 120 and women.at["93066", "period"] == "2025"
+    assert secret.at["93001", "status"] == "secret"
+    assert variables.at["departement.APA_MONTANT_MOYEN", "unit"] == "euros par mois"
+    assert variables.at["departement.APA_DOM", "kind"] == "count"
+    apa = datasets.loc["departement.apa"]
+    assert (apa.confidentiality, apa.frequency, apa.state) == ("partenaire", "annuelle", "à jour")
+    assert apa.licence == "Convention d'échange 2025-07" and apa.editions == "2025"
+    code, out = run("datasets", "--format", "csv", home=home)
+    assert code == 0 and "departement.apa" in out and "partenaire" in out
+
+
+def test_yaml_and_frequency_errors_name_the_place(tmp_path: Path) -> None:
+    broken = tmp_path / "apa.yaml"
+    broken.write_text(YAML_DESCRIPTOR.replace("  - column: Montant", "  -column: [Montant"))
+    with pytest.raises(InputError, match="YAML") as info:
+        load_descriptor(broken)
+    assert info.value.line is not None and info.value.line > 20
+    broken.write_text(YAML_DESCRIPTOR.replace("frequency: annuelle", "frequency: yearly"))
+    with pytest.raises(InputError, match="yearly") as info:
+        load_descriptor(broken)
+    assert info.value.column == "dataset.frequency"
+
+
+def test_datasets_fall_due() -> None:
+    from datetime import date
+
+    from observatoire.catalog.datasets import due_date
+
+    assert due_date(date(2025, 11, 30), "trimestrielle") == date(2026, 3, 30)
+    assert due_date(date(2025, 12, 31), "mensuelle") == date(2026, 2, 28)
+    assert due_date(date(2025, 1, 1), "inconnue") is None

@@ -629,6 +629,22 @@ def imports_rollback(ctx: _Context, batch: int) -> None:
     )
 
 
+@cli.command("datasets")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def datasets_cmd(ctx: _Context, fmt: str) -> None:
+    """Jeux de données en vigueur : producteur, éditions, confidentialité, licence, fréquence
+    de publication et prochaine mise à jour attendue (« en retard » une fois l'échéance passée).
+
+    \b
+    Exemple :
+      observatoire datasets
+      observatoire datasets --format csv
+    """
+    with ctx.open() as obs:
+        _emit(obs.datasets(), fmt)
+
+
 @cli.group()
 def partners() -> None:
     """Partenaires producteurs de données et leurs conventions.

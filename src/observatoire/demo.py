@@ -88,6 +88,7 @@ def build_demo(
                 _described_import(obs, home),
                 _jobseekers_import(obs, home),
                 _departement_import(obs, home),
+                _datasets(obs),
             ]
         )
     summary_file = home / "resume.txt"
@@ -228,6 +229,7 @@ id = "cpam.c2s"
 label = "Complémentaire santé solidaire (données SYNTHÉTIQUES)"
 producer = "CPAM (fictive, démonstration)"
 confidentiality = "membres"
+frequency = "annuelle"
 
 [geography]
 level = "commune"
@@ -313,30 +315,28 @@ def _jobseekers_import(obs: Observatory, home: Path) -> str:
 
 
 DEPARTEMENT_DESCRIPTOR = """\
-# Descripteur d'un tableau FICTIF du Département (démonstration) : voir docs/imports.md
-[dataset]
-id = "departement93.rsa"
-label = "Allocataires du RSA suivis par le Département (données SYNTHÉTIQUES)"
-producer = "Département (fictif, démonstration)"
-confidentiality = "partenaire"
-
-[geography]
-level = "commune"
-code_column = "Code INSEE"
-
-[period]
-value = "2025"
-
-[[variables]]
-column = "Allocataires RSA"
-code = "RSA_SUIVIS"
-kind = "count"
-
-[[variables]]
-column = "Dont en parcours d'insertion"
-code = "RSA_PARCOURS"
-kind = "count"
-total = "Allocataires RSA"
+# Descripteur (YAML) d'un tableau FICTIF du Département (démonstration) : voir docs/imports.md
+dataset:
+  id: departement93.rsa
+  label: Allocataires du RSA suivis par le Département (données SYNTHÉTIQUES)
+  producer: Département (fictif, démonstration)
+  confidentiality: partenaire
+  frequency: trimestrielle
+geography:
+  level: commune
+  code_column: Code INSEE
+period:
+  value: "2025"
+variables:
+  - column: Allocataires RSA
+    code: RSA_SUIVIS
+    kind: count
+    unit: foyers
+  - column: Dont en parcours d'insertion
+    code: RSA_PARCOURS
+    kind: count
+    unit: foyers
+    total: Allocataires RSA
 """
 
 
@@ -347,7 +347,7 @@ def _departement_import(obs: Observatory, home: Path) -> str:
 
     from observatoire.ingest.descriptors import DescriptorConnector, load_descriptor
 
-    descriptor = home / "descripteur_departement_rsa_FICTIF.toml"
+    descriptor = home / "descripteur_departement_rsa_FICTIF.yaml"
     descriptor.write_text(DEPARTEMENT_DESCRIPTOR, encoding="utf-8")
     communes = obs.territories(level="commune", within=("departement", "93"))
     rng = np.random.default_rng(93093)
@@ -371,6 +371,17 @@ def _departement_import(obs: Observatory, home: Path) -> str:
             f"(codes saisis comme nombres dans le classeur), {report.values_stored} valeurs",
         ]
     )
+
+
+def _datasets(obs: Observatory) -> str:
+    """The datasets in force: who may see them, how often they come, when the next is due."""
+    lines = ["Jeux de données en vigueur (confidentialité, fréquence, prochaine édition attendue)"]
+    for row in obs.datasets().itertuples():
+        due = f"attendue avant le {row.due} ({row.state})" if row.due else row.state
+        lines.append(
+            f"  {row.dataset} — {row.producer} — {row.confidentiality}, {row.frequency}, {due}"
+        )
+    return "\n".join(lines)
 
 
 def _n(value: float) -> str:

@@ -223,6 +223,10 @@ class Observatory:
     def variables(self, *, source: str | None = None) -> pd.DataFrame:
         return values_store.list_variables(self.warehouse, source=source)
 
+    def datasets(self) -> pd.DataFrame:
+        """Datasets in force, their metadata and update state (see ``list_datasets``)."""
+        return values_store.list_datasets(self.warehouse)
+
     def values(
         self,
         variable: str,

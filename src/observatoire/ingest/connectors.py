@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from observatoire.catalog.datasets import OPEN_LICENCE
 from observatoire.catalog.statuses import ValueStatus
 from observatoire.errors import FileFormatError, InvalidValueError
 from observatoire.ingest.tables import Table, find_column
@@ -46,10 +47,17 @@ class ColumnSpec:
     code: str
     period: str
     additive: bool
+    kind: str = ""  # count, amount, rate, share, median, index, code ("" when not known)
+    unit: str = ""
 
     @property
     def variable(self) -> str:
         return f"{self.source}.{self.code}"
+
+    @property
+    def nature(self) -> str:
+        """The kind, or "count" for an additive column whose kind was not given."""
+        return self.kind or ("count" if self.additive else "")
 
 
 @dataclass
@@ -73,6 +81,11 @@ class Layout:
     dim_columns: list[str] = field(default_factory=list)
     checks: dict[str, tuple[tuple[float, float] | None, str | None]] = field(default_factory=dict)
     descriptor: str | None = None
+    # Who may see the values (public, membres, partenaire), under which licence, how often the
+    # producer publishes a new edition (annuelle, trimestrielle…: see FREQUENCIES).
+    confidentiality: str = "public"
+    licence: str = ""
+    frequency: str = ""
 
     @property
     def periods(self) -> list[str]:
@@ -257,6 +270,8 @@ class FilosofiConnector(Connector):
         return Layout(
             connector=self.name,
             producer="INSEE",
+            licence=OPEN_LICENCE,
+            frequency="annuelle",
             dataset=f"insee.filosofi.{scope.lower() or 'cc'}.{level}",
             level=level,
             code_column=code_column,
@@ -309,6 +324,8 @@ class CensusConnector(Connector):
         return Layout(
             connector=self.name,
             producer="INSEE",
+            licence=OPEN_LICENCE,
+            frequency="annuelle",
             dataset=f"insee.rp.cles.{level}",
             level=level,
             code_column=code_column,
@@ -380,6 +397,8 @@ class CafConnector(Connector):
         return Layout(
             connector=self.name,
             producer="CNAF",
+            licence=OPEN_LICENCE,
+            frequency="annuelle",
             dataset=f"cnaf.allocataires.{level}",
             level=level,
             code_column=code_column,
@@ -433,6 +452,8 @@ class IndicatorExportConnector(Connector):
         return Layout(
             connector=self.name,
             producer="INSEE",
+            licence=OPEN_LICENCE,
+            frequency="annuelle",
             dataset=f"insee.statistiques-locales.{level}",
             level=level,
             code_column=code_column,
@@ -459,6 +480,11 @@ MAX_DIMENSION_VALUES = 60
 def _share(values: Sequence[str], pattern: re.Pattern[str]) -> float:
     cells = [v.strip() for v in values if str(v).strip()]
     return sum(bool(pattern.match(v)) for v in cells) / len(cells) if cells else 0.0
+
+
+def _frequency_of(periods: Sequence[str]) -> str:
+    """Quarterly for ``2015-T4`` periods, monthly for ``2015-03``."""
+    return "trimestrielle" if any("T" in str(p).upper() for p in periods) else "mensuelle"
 
 
 class LongLayoutConnector(Connector):
@@ -509,6 +535,7 @@ class LongLayoutConnector(Connector):
         return Layout(
             connector=self.name,
             producer="France Travail / DARES" if source == "francetravail" else "",
+            frequency=_frequency_of(sample[period].tolist()),
             dataset=f"{source}.{_slug(Path(table.path.name.split('!')[-1]).stem).lower()}.{level}",
             level=level,
             code_column=code,

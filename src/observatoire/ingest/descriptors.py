@@ -1,6 +1,6 @@
-"""Dataset descriptors: how users describe their partners' files (TOML).
+"""Dataset descriptors: how users describe their partners' files (TOML or YAML).
 
-Example (docs/imports.md gives the full reference)::
+Example in TOML (docs/imports.md gives the full reference; YAML has the same sections)::
 
     [dataset]
     id = "cpam.c2s"
@@ -14,6 +14,9 @@ Example (docs/imports.md gives the full reference)::
 
     [period]
     value = "2024"                   # or: column = "Année"
+
+    [dimensions]                     # optional, long files: one row per territory × dimensions
+    columns = ["Sexe", "Tranche d'âge"]
 
     [markers]
     empty = "secret"                 # what an empty cell means
@@ -37,7 +40,9 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from observatoire.catalog.datasets import CONFIDENTIALITY, FREQUENCIES
 from observatoire.catalog.statuses import ValueStatus
 from observatoire.errors import InputError, MissingColumnError
 from observatoire.ingest.connectors import ColumnSpec, Connector, Layout
@@ -48,7 +53,6 @@ __all__ = ["Descriptor", "DescriptorConnector", "VariableSpec", "load_descriptor
 
 KINDS = ("count", "amount", "rate", "share", "median", "index", "code")
 ADDITIVE_KINDS = ("count", "amount")
-CONFIDENTIALITY = ("public", "membres", "partenaire")
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -87,6 +91,7 @@ class Descriptor:
     licence: str = ""
     confidentiality: str = "public"
     frequency: str = ""
+    dimensions: tuple[str, ...] = ()
 
     @property
     def version(self) -> str:
@@ -116,11 +121,9 @@ def load_descriptor(path: str | Path) -> Descriptor:
     path = Path(path)
     try:
         raw = path.read_bytes()
-        data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise InputError("descripteur introuvable", path=path) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"descripteur illisible ({exc})", path=path) from None
+    data = _parse(raw, path)
     dataset = data.get("dataset", {})
     geography = data.get("geography", {})
     period = data.get("period", {})
@@ -142,6 +145,20 @@ def load_descriptor(path: str | Path) -> Descriptor:
     if not period.get("value") and not period.get("column"):
         raise InputError(
             'indiquez [period] value = "2024" ou column = "Année"', path=path, column="period"
+        )
+    frequency = str(dataset.get("frequency", ""))
+    if frequency and frequency not in FREQUENCIES:
+        raise InputError(
+            f"fréquence « {frequency} » inconnue ; valeurs : {', '.join(FREQUENCIES)}",
+            path=path,
+            column="dataset.frequency",
+        )
+    dimensions = data.get("dimensions", {}).get("columns", [])
+    if not isinstance(dimensions, list) or not all(isinstance(d, str) for d in dimensions):
+        raise InputError(
+            'attendu une liste de colonnes, ex. columns = ["Sexe"]',
+            path=path,
+            column="dimensions.columns",
         )
     confidentiality = str(dataset.get("confidentiality", "public"))
     if confidentiality not in CONFIDENTIALITY:
@@ -180,8 +197,39 @@ def load_descriptor(path: str | Path) -> Descriptor:
         partner=dataset.get("partner"),
         licence=str(dataset.get("licence", "")),
         confidentiality=confidentiality,
-        frequency=str(dataset.get("frequency", "")),
+        frequency=frequency,
+        dimensions=tuple(dimensions),
     )
+
+
+def _parse(raw: bytes, path: Path) -> dict[str, Any]:
+    """The descriptor's content: YAML for ``.yaml``/``.yml`` files, TOML otherwise."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"descripteur illisible : enregistrez-le en UTF-8 ({exc})", path=path
+        ) from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise InputError(
+                f"descripteur YAML illisible ({problem})", path=path, line=line
+            ) from None
+    else:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"descripteur illisible ({exc})", path=path) from None
+    if not isinstance(data, dict):
+        raise InputError("descripteur vide ou mal formé : attendu des sections", path=path)
+    return data
 
 
 def _status(name: object, path: Path, column: str) -> ValueStatus:
@@ -257,6 +305,7 @@ class DescriptorConnector(Connector):
         ]
         if d.period_column and find_column(columns, [d.period_column]) is None:
             missing.append(d.period_column)
+        missing += [c for c in d.dimensions if find_column(columns, [c]) is None]
         if missing or code_column is None:
             raise MissingColumnError(missing, columns, path=table.path)
         specs = [
@@ -266,6 +315,8 @@ class DescriptorConnector(Connector):
                 v.code,
                 d.period or "",
                 additive=v.additive,
+                kind=v.kind,
+                unit=v.unit,
             )
             for v in d.variables
         ]
@@ -285,4 +336,8 @@ class DescriptorConnector(Connector):
                 for s, v in zip(specs, d.variables, strict=True)
             },
             descriptor=d.version,
+            dim_columns=[str(find_column(columns, [c])) for c in d.dimensions],
+            confidentiality=d.confidentiality,
+            licence=d.licence,
+            frequency=d.frequency,
         )

@@ -438,6 +438,9 @@ def _record(
                     "rows_rejected": report.rows_rejected,
                     "geography_year": report.converted_from,
                     "report": report.to_json(),
+                    "confidentiality": layout.confidentiality,
+                    "licence": layout.licence,
+                    "frequency": layout.frequency,
                 }
             ]
         ),
@@ -454,6 +457,8 @@ def _record(
                 "label": labels.get(s.column, (None,))[0] or old_labels.get(v),
                 "additive": s.additive,
                 "producer": layout.producer,
+                "kind": s.nature,
+                "unit": s.unit,
             }
             for v, s in specs.items()
         ]

@@ -6,12 +6,11 @@ from datetime import date
 
 import pandas as pd
 
+from observatoire.catalog.datasets import CONFIDENTIALITY
 from observatoire.errors import InputError, UnknownNameError
 from observatoire.store.base import Warehouse
 
 __all__ = ["CONFIDENTIALITY", "add_agreement", "list_partners", "partner_details", "save_partner"]
-
-CONFIDENTIALITY = ("public", "membres", "partenaire")
 
 
 def save_partner(warehouse: Warehouse, *, code: str, name: str, kind: str = "") -> bool:

@@ -177,6 +177,11 @@ _VALUES_TABLES = (
             ("rows_rejected", "bigint"),
             ("geography_year", "int"),
             ("report", "text"),
+            # Added by schema 4: the dataset's confidentiality (public, membres, partenaire),
+            # licence, and publication frequency (annuelle, trimestrielle…)
+            ("confidentiality", "text"),
+            ("licence", "text"),
+            ("frequency", "text"),
         ),
         ("id",),
     ),
@@ -189,6 +194,9 @@ _VALUES_TABLES = (
             ("label", "text"),
             ("additive", "bool"),
             ("producer", "text"),
+            # Added by schema 4: count, amount, rate, share, median, index, code; and the unit
+            ("kind", "text"),
+            ("unit", "text"),
         ),
         ("id",),
     ),
@@ -276,6 +284,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "SELECT s.id, o.code, o.value, o.status, o.note FROM observation o JOIN series s "
         "ON " + " AND ".join(f"s.{c} IS NOT DISTINCT FROM o.{c}" for c in _SERIES_KEY.split(", ")),
         "DROP TABLE observation",
+    ),
+    (
+        "ALTER TABLE import_batch ADD COLUMN IF NOT EXISTS confidentiality TEXT",
+        "ALTER TABLE import_batch ADD COLUMN IF NOT EXISTS licence TEXT",
+        "ALTER TABLE import_batch ADD COLUMN IF NOT EXISTS frequency TEXT",
+        "UPDATE import_batch SET confidentiality = 'public' WHERE confidentiality IS NULL",
+        "ALTER TABLE variable ADD COLUMN IF NOT EXISTS kind TEXT",
+        "ALTER TABLE variable ADD COLUMN IF NOT EXISTS unit TEXT",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -10,6 +10,7 @@ import json
 
 import pandas as pd
 
+from observatoire.catalog.datasets import due_date
 from observatoire.errors import InputError, UnknownNameError
 from observatoire.store.base import Warehouse
 
@@ -17,6 +18,7 @@ __all__ = [
     "batch_values",
     "canonical_dims",
     "import_details",
+    "list_datasets",
     "list_imports",
     "list_variables",
     "read_values",
@@ -48,6 +50,50 @@ def list_imports(warehouse: Warehouse, *, all_versions: bool = True) -> pd.DataF
     )
 
 
+def list_datasets(warehouse: Warehouse, *, today: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Datasets in force: producer, partner, latest edition and import, publication frequency,
+    confidentiality, licence, and when a new edition is due (``en retard`` once past).
+
+    The due date is the latest import plus the frequency (a month's grace included).
+    """
+    today = today if today is not None else pd.Timestamp.now(tz="UTC")
+    rows = warehouse.query(
+        "SELECT dataset, producer, partner, edition, imported_at, frequency, confidentiality, "
+        "licence, id FROM import_batch WHERE status = 'active' ORDER BY dataset, imported_at"
+    )
+    columns = [
+        "dataset", "producer", "partner", "editions", "last_import", "frequency",
+        "confidentiality", "licence", "due", "state",
+    ]  # fmt: skip
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    out = []
+    for dataset, group in rows.groupby("dataset", sort=True):
+        last = group.iloc[-1]
+        frequency = "" if pd.isna(last.frequency) else str(last.frequency)
+        imported = pd.Timestamp(str(last.imported_at))
+        deadline = due_date(imported.date(), frequency)
+        due, state = "", "sans échéance"
+        if deadline is not None:
+            due = deadline.isoformat()
+            state = "en retard" if today.date() > deadline else "à jour"
+        out.append(
+            {
+                "dataset": dataset,
+                "producer": last.producer,
+                "partner": None if pd.isna(last.partner) else last.partner,
+                "editions": " ".join(sorted(str(e) for e in group.edition)),
+                "last_import": imported.date().isoformat(),
+                "frequency": frequency or "-",
+                "confidentiality": last.confidentiality or "public",
+                "licence": None if pd.isna(last.licence) else last.licence,
+                "due": due,
+                "state": state,
+            }
+        )
+    return pd.DataFrame(out, columns=columns)
+
+
 def import_details(warehouse: Warehouse, batch: int) -> dict[str, object]:
     """Everything recorded about import ``batch``: provenance and validation report."""
     rows = warehouse.query("SELECT * FROM import_batch WHERE id = ?", [batch])
@@ -62,7 +108,7 @@ def list_variables(warehouse: Warehouse, *, source: str | None = None) -> pd.Dat
     """Variables with their label, the levels and periods they have values for."""
     where, params = ("WHERE v.source = ?", [source]) if source else ("", [])
     return warehouse.query(
-        "SELECT v.id, v.label, v.source, v.code, v.additive, v.producer, "
+        "SELECT v.id, v.label, v.source, v.code, v.kind, v.unit, v.additive, v.producer, "
         "COALESCE(SUM(n.n_values), 0) AS n_values, "
         "STRING_AGG(DISTINCT s.level, ' ' ORDER BY s.level) AS levels, "
         "STRING_AGG(DISTINCT s.period, ' ' ORDER BY s.period) AS periods "
@@ -70,7 +116,8 @@ def list_variables(warehouse: Warehouse, *, source: str | None = None) -> pd.Dat
         f"AND s.geography = 'current' AND s.batch IN ({_ACTIVE}) "
         "LEFT JOIN (SELECT series, COUNT(value) AS n_values FROM series_value GROUP BY series) n "
         f"ON n.series = s.id {where} "
-        "GROUP BY v.id, v.label, v.source, v.code, v.additive, v.producer ORDER BY v.id",
+        "GROUP BY v.id, v.label, v.source, v.code, v.kind, v.unit, v.additive, v.producer "
+        "ORDER BY v.id",
         params,
     )
 
