@@ -322,3 +322,51 @@ def test_long_layout_jobseekers(home: Path, tmp_path: Path) -> None:
         assert saint_denis.value == parts.value.sum()
     else:
         assert saint_denis.status == "secret" and pd.isna(saint_denis.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "command"),
+    [
+        ("cog/2026/v_commune_2026.csv", "geo import-cog"),
+        ("cog/2026/v_mvt_commune_2026.csv", "geo import-cog"),
+        ("iris/reference_iris_2021.csv", "geo import-iris"),
+        ("iris/iris_93_2022.gpkg", "--contours"),
+        ("cog/epci/EPCI_2020.csv", "zoning"),
+    ],
+)
+def test_referential_files_name_their_command(built_home: Path, name: str, command: str) -> None:
+    """The real referential files of ../shared/data are not tables of values: importing one
+    says which command takes it, and writes nothing."""
+    code, out = run("import", str(DATA / name), "--dry-run", home=built_home)
+    assert code == 2 and command in out, out
+
+
+def test_period_asked_when_the_file_does_not_tell(home: Path, tmp_path: Path) -> None:
+    """The real CNAF IRIS file renamed without its year: the import asks for --period."""
+    import shutil
+
+    renamed = tmp_path / "allocataires_caf_iris.csv"
+    shutil.copyfile(DATA / "caf" / "data_CAF_2018_IRIS.csv", renamed)
+    code, out = run("import", str(renamed), "--dry-run", home=home)
+    assert code == 2 and "--period" in out
+    code, out = run("import", str(renamed), "--period", "2018", home=home)
+    assert code in (0, 3) and "période(s) 2018" in out, out  # 3: IRIS of 2018 gone since
+    with Observatory.open(home) as obs:
+        rsa = obs.values("caf.ARSAS", level="iris", within="commune:93066")
+    assert set(rsa.period) == {"2018"} and len(rsa) > 40
+
+
+def test_census_iris_file_keeps_only_its_values(home: Path, tmp_path: Path) -> None:
+    """A base-ic file (census by IRIS) carries names and codes of other zonings beside the
+    values: they are not variables."""
+    path = tmp_path / "base-ic-evol-struct-pop-2019.CSV"
+    path.write_text(
+        "IRIS;REG;DEP;UU2010;COM;LIBCOM;TRIRIS;GRD_QUART;LIBIRIS;TYP_IRIS;MODIF_IRIS;LAB_IRIS;"
+        "P19_POP;P19_POP0002;C19_MEN\n"
+        "930660101;11;93;00851;93066;Saint-Denis;930661;9306601;Centre;H;00;1;2345.12;56.3;1000.5\n",
+        encoding="utf-8",
+    )
+    with Observatory.open(home, write=True) as obs:
+        report = obs.import_file(path, dry_run=True)
+    assert report.level == "iris" and report.cells_rejected == 0
+    assert report.variables_created == ["rp.MEN", "rp.POP", "rp.POP0002"]

@@ -433,6 +433,9 @@ def check_codes_cmd(ctx: _Context, file: str, column: str, level: str) -> None:
     help="Descripteur TOML d'un fichier partenaire (voir docs/imports.md).",
 )
 @click.option("--level", help="Niveau géographique (sinon déduit du fichier).")
+@click.option(
+    "--period", help="Période des valeurs quand le fichier ne la dit pas (ex. 2024, 2024-T3)."
+)
 @click.option("--partner", help="Organisation productrice (partenaire).")
 @click.option("--dry-run", is_flag=True, help="Valide et affiche le rapport sans rien écrire.")
 @click.option(
@@ -445,6 +448,7 @@ def import_cmd(
     connector: str | None,
     descriptor: str | None,
     level: str | None,
+    period: str | None,
     partner: str | None,
     dry_run: bool,
     fmt: str,
@@ -480,6 +484,7 @@ def import_cmd(
                     dry_run=dry_run,
                     connector=chosen,
                     level=level,
+                    period=period,
                     partner=partner,
                     on_step=(lambda step: click.echo(f"  … {step}"))
                     if fmt == "text"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from observatoire.catalog.datasets import OPEN_LICENCE
-from observatoire.catalog.statuses import ValueStatus
+from observatoire.catalog.statuses import MARKERS, ValueStatus
 from observatoire.errors import FileFormatError, InvalidValueError
 from observatoire.ingest.tables import Table, find_column
 
@@ -253,9 +253,12 @@ class FilosofiConnector(Connector):
         scope = "DEC" if "DEC" in tokens else "DISP" if "DISP" in tokens else ""
         level = _level(table, code_column)
         columns = []
+        sample = table.frame.head(500)
         for column in table.frame.columns:
-            if column == code_column or column.upper() in {"LIBGEO", "LIBELLE", "NOM"}:
+            if column == code_column or _DESCRIPTIVE.match(column.upper()):
                 continue
+            if column not in suffixed and _is_text(sample[column].tolist()):
+                continue  # a label, not a value
             stem, column_yy = suffixed.get(column, (column.upper(), yy))
             if column_yy != yy:
                 continue
@@ -305,20 +308,13 @@ class CensusConnector(Connector):
         years = Counter(_year(_PREFIXED.match(c.upper())["yy"]) for c in prefixed)  # type: ignore[index]
         census_year = max(years)
         columns = []
+        sample = table.frame.head(500)
         for column in table.frame.columns:
             upper = column.upper()
-            if column == code_column or upper in {
-                "LIBGEO",
-                "LIBELLE",
-                "REG",
-                "DEP",
-                "LIBIRIS",
-                "TYP_IRIS",
-                "MODIF_IRIS",
-                "LAB_IRIS",
-                "COM",
-            }:
+            if column == code_column or _DESCRIPTIVE.match(upper):
                 continue
+            if not _PREFIXED.match(upper) and _is_text(sample[column].tolist()):
+                continue  # a label, not a value
             columns.append(self._spec(column, census_year))
         level = _level(table, code_column)
         return Layout(
@@ -363,6 +359,13 @@ class CensusConnector(Connector):
         return ColumnSpec(column, "rp", upper, str(census_year), additive=upper == "SUPERF")
 
 
+# Columns that describe a territory rather than measure it: names, codes of other zonings.
+_DESCRIPTIVE = re.compile(
+    r"^(LIB\w*|NOM\w*|REG|DEP|COM|ARR|CV|CANTON\w*|EPCI|DEPCOM|TYPE?COM|UU\d*|AU\d*|ZE\d*"
+    r"|BV\d*|AAV\d*|TUU\d*|TAAV\d*|TRIRIS|GRD_QUART|TYP_IRIS|MODIF_IRIS|LAB_IRIS)$"
+)
+
+
 # -- CNAF ------------------------------------------------------------------------------------
 CAF_CODES = {"A", "PERCOU", "AI", "AM", "ENF", "AAL", "AAPL", "AAAH", "APPA", "ARSAS",
              "ACSSENF", "ACAVENF", "AC3ENF", "A_ETUD", "A_NETUD_24", "ALF", "ALS", "APL",
@@ -381,18 +384,16 @@ class CafConnector(Connector):
         upper = {c.upper() for c in table.frame.columns}
         if code_column is None or len(upper & CAF_CODES) < 4:
             return None
-        year = _file_year(table.path)
-        if year is None:
-            raise InvalidValueError(
-                "fichier CNAF reconnu, mais l'année n'est ni dans le nom du fichier ni dans les "
-                "colonnes : précisez --period",
-                path=table.path,
-            )
+        year = _file_year(table.path)  # None: the import asks for --period
         level = _level(table, code_column)
+        sample = table.frame.head(500)
         columns = [
-            ColumnSpec(c, "caf", c.upper(), str(year), additive=c.upper() != "NOTE")
+            ColumnSpec(c, "caf", c.upper(), str(year or ""), additive=c.upper() != "NOTE")
             for c in table.frame.columns
-            if c != code_column and c.upper() not in CAF_LABEL_COLUMNS
+            if c != code_column
+            and c.upper() not in CAF_LABEL_COLUMNS
+            and not _DESCRIPTIVE.match(c.upper())
+            and not _is_text(sample[c].tolist())
         ]
         return Layout(
             connector=self.name,
@@ -475,6 +476,14 @@ _COMMUNE_LIKE = re.compile(r"^(\d{4,5}|2[AB]\d{3})$", re.IGNORECASE)
 EMPLOYMENT_TOKENS = {"DEFM", "DARES", "DEMANDEURS", "FRANCE", "TRAVAIL", "POLE", "EMPLOI", "STMT",
                      "DE", "DEFMA", "DEFMABC"}  # fmt: skip
 MAX_DIMENSION_VALUES = 60
+
+
+def _is_text(values: Sequence[str]) -> bool:
+    """Whether a column's cells are mostly words, not numbers nor markers (then it is a label).
+    Empty cells and secret markers say nothing either way."""
+    cells = [str(v).strip() for v in values]
+    cells = [c for c in cells if c and c.lower() not in MARKERS]
+    return bool(cells) and _share(cells, _NUMBER) < 0.5
 
 
 def _share(values: Sequence[str], pattern: re.Pattern[str]) -> float:

@@ -17,6 +17,7 @@ Re-importing the same dataset and edition creates a new version; the previous on
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import hashlib
 import zipfile
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from observatoire.errors import FileFormatError, InputError, ReferentialError
+from observatoire.errors import FileFormatError, InputError, InvalidValueError, ReferentialError
 from observatoire.ingest.checks import (
     SERIES_KEY,
     VALUE_COLUMNS,
@@ -37,6 +38,7 @@ from observatoire.ingest.checks import (
     ReferenceCodes,
 )
 from observatoire.ingest.connectors import CODE_COLUMNS, Connector, Layout, recognise
+from observatoire.ingest.geofiles import is_geofile
 from observatoire.ingest.report import ImportReport, Rejection, Tally
 from observatoire.ingest.tables import CHUNK_ROWS, Table, find_column, open_table, read_table
 from observatoire.store.base import Transaction, Warehouse
@@ -102,6 +104,7 @@ def import_file(
     dry_run: bool = False,
     connector: str | Connector | None = None,
     level: str | None = None,
+    period: str | None = None,
     partner: str | None = None,
     user: str | None = None,
     on_step: Callable[[str], None] = lambda _: None,
@@ -128,6 +131,13 @@ def import_file(
             "avant de l'importer",
             path=path,
         )
+    if is_geofile(path):
+        raise FileFormatError(
+            "fichier géographique, pas un tableau de valeurs : des contours IRIS s'importent "
+            "avec « observatoire geo import-iris RÉFÉRENCE --contours FICHIER », ceux d'un "
+            "zonage avec « observatoire zoning import NOM FICHIER »",
+            path=path,
+        )
     _sniff(path)
     on_step("empreinte du fichier")
     sha256, size = file_digest(path)
@@ -135,7 +145,9 @@ def import_file(
         check_archive(path, max_bytes)
     on_step("lecture")
     expect = (
-        connector.header_names() if isinstance(connector, Connector) else (*CODE_COLUMNS, "COD_VAR")
+        connector.header_names()
+        if isinstance(connector, Connector)
+        else (*CODE_COLUMNS, "COD_VAR", "TYPECOM", "MOD")
     )
     stream = open_table(path, expect=expect, chunk_rows=chunk_rows)
     chunks = iter(stream)
@@ -144,9 +156,13 @@ def import_file(
         whole = pd.concat([first.frame, *(c.frame for c in chunks)], ignore_index=True)
         table = Table(first.path, whole, first.first_line)
         return _import_dictionary(warehouse, table, sha256, size, dry_run=dry_run)
+    hint = _referential_hint(first) if connector is None else None
+    if hint is not None:
+        raise FileFormatError(hint, path=path)
     layout = recognise(first, connector=connector)
     if level is not None:
         layout.level = level
+    _set_period(layout, period, path)
     on_step(f"format reconnu : {layout.connector} ({layout.level})")
     same = warehouse.query(
         "SELECT id FROM import_batch WHERE dataset = ? AND status = 'active' AND sha256 = ?",
@@ -175,6 +191,47 @@ def import_file(
         if tx is not None:
             _record(tx, layout, report, _labels_of(layout, path), partner=partner, user=user)
     return report
+
+
+def _set_period(layout: Layout, period: str | None, path: Path) -> None:
+    """The period given by the user, for columns whose period the file does not tell; a clear
+    error when some column has none."""
+    if layout.period_column:
+        return
+    if period is not None:
+        layout.columns = [
+            c if c.period else dataclasses.replace(c, period=period) for c in layout.columns
+        ]
+    undated = [c.column for c in layout.columns if not c.period]
+    if undated:
+        raise InvalidValueError(
+            f"période indéterminée (ni dans le nom du fichier ni dans les colonnes, ex. "
+            f"{', '.join(undated[:3])}) : précisez-la avec --period, ex. --period 2024",
+            path=path,
+        )
+
+
+def _referential_hint(table: Table) -> str | None:
+    """The command to use for a referential file (COG, IRIS reference, EPCI composition),
+    which is not a table of values."""
+    if table.has("TYPECOM") or (table.has("MOD") and table.has("DATE_EFF")):
+        return (
+            "fichier du Code officiel géographique (INSEE) : il fait partie du référentiel, "
+            f"importez son dossier avec « observatoire geo import-cog {table.path.parent} »"
+        )
+    if table.has("CODE_IRIS") and table.has("TYP_IRIS"):
+        return (
+            "référentiel des IRIS (INSEE) : importez-le avec "
+            f"« observatoire geo import-iris {table.path} » (et --contours pour les contours)"
+        )
+    if table.has("CODGEO") and table.has("EPCI") and table.has("LIBEPCI"):
+        return (
+            "composition communale des EPCI : le référentiel tient déjà les EPCI en vigueur ; "
+            "pour une composition passée, importez-la comme zonage : « observatoire zoning "
+            f"import epci_ancien {table.path} --unit-column CODGEO --zone-column EPCI "
+            "--name-column LIBEPCI »"
+        )
+    return None
 
 
 def _next_id(tx: Transaction, table: str) -> int:
