@@ -60,7 +60,12 @@ def parse_numbers(
     values[~np.isfinite(values)] = np.nan
     statuses = np.full(len(raw), ValueStatus.OK.value, dtype=object)
     statuses[is_empty] = empty.value
-    unparsed = np.flatnonzero(np.isnan(values) & ~is_empty)
+    marked = np.flatnonzero(is_marker)
+    if len(marked):  # exact markers (often most cells of a small commune): by distinct text
+        lookup = {text.lower(): status.value for text, status in known_markers.items()}
+        codes, distinct = pd.factorize(raw.iloc[marked].to_numpy(dtype=object))
+        statuses[marked] = np.array([lookup[str(t).lower()] for t in distinct], dtype=object)[codes]
+    unparsed = np.flatnonzero(np.isnan(values) & ~is_empty & ~is_marker)
     invalid = np.empty(0, dtype=int)
     if len(unparsed):
         folded = raw.iloc[unparsed].str.strip().str.lower()

@@ -313,7 +313,7 @@ def _detect_encoding(path: Path, opener: Callable[[], IO[bytes]]) -> str:
                         line=bad_line,
                     ) from None
                 return _single_byte_encoding(opener)
-            high_seen = high_seen or any(b >= 0x80 for b in block[:_READ_BLOCK])
+            high_seen = high_seen or not block.isascii()
             line += block.count(b"\n")
             block = handle.read(_READ_BLOCK)
     return "utf-8-sig" if bom else "utf-8"
