@@ -362,11 +362,15 @@ def test_census_iris_file_keeps_only_its_values(home: Path, tmp_path: Path) -> N
     path = tmp_path / "base-ic-evol-struct-pop-2019.CSV"
     path.write_text(
         "IRIS;REG;DEP;UU2010;COM;LIBCOM;TRIRIS;GRD_QUART;LIBIRIS;TYP_IRIS;MODIF_IRIS;LAB_IRIS;"
-        "P19_POP;P19_POP0002;C19_MEN\n"
-        "930660101;11;93;00851;93066;Saint-Denis;930661;9306601;Centre;H;00;1;2345.12;56.3;1000.5\n",
+        "P19_POP;P19_POP0002;C19_MEN;P19_POP15P;C19_POP15P\n"
+        "930660101;11;93;00851;93066;Saint-Denis;930661;9306601;Centre;H;00;1;2345.12;56.3;1000.5;"
+        "1800.2;1799.9\n",
         encoding="utf-8",
     )
     with Observatory.open(home, write=True) as obs:
         report = obs.import_file(path, dry_run=True)
     assert report.level == "iris" and report.cells_rejected == 0
-    assert report.variables_created == ["rp.MEN", "rp.POP", "rp.POP0002"]
+    # P19_ (main count) and C19_ (complementary count) are distinct variables.
+    assert report.variables_created == [
+        "rp.C_MEN", "rp.C_POP15P", "rp.POP", "rp.POP0002", "rp.POP15P",
+    ]  # fmt: skip

@@ -333,8 +333,9 @@ class CensusConnector(Connector):
     def _spec(column: str, census_year: int) -> ColumnSpec:
         upper = column.upper()
         match = _PREFIXED.match(upper)
-        if match:
-            return ColumnSpec(column, "rp", match["stem"], str(_year(match["yy"])), additive=True)
+        if match:  # P: main count; C: the complementary (sample-based) count, kept apart
+            code = match["stem"] if match["kind"] == "P" else f"C_{match['stem']}"
+            return ColumnSpec(column, "rp", code, str(_year(match["yy"])), additive=True)
         for pattern, source in CENSUS_SOURCES:
             if pattern.match(upper):
                 ranged = _RANGE.match(upper)

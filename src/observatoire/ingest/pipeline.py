@@ -163,6 +163,7 @@ def import_file(
     if level is not None:
         layout.level = level
     _set_period(layout, period, path)
+    _check_unique_variables(layout, path)
     on_step(f"format reconnu : {layout.connector} ({layout.level})")
     same = warehouse.query(
         "SELECT id FROM import_batch WHERE dataset = ? AND status = 'active' AND sha256 = ?",
@@ -191,6 +192,21 @@ def import_file(
         if tx is not None:
             _record(tx, layout, report, _labels_of(layout, path), partner=partner, user=user)
     return report
+
+
+def _check_unique_variables(layout: Layout, path: Path) -> None:
+    """Two columns may not feed the same variable for the same period."""
+    seen: dict[tuple[str, str], str] = {}
+    for spec in layout.columns:
+        key = (spec.variable, spec.period)
+        if key in seen:
+            raise FileFormatError(
+                f"les colonnes « {seen[key]} » et « {spec.column} » donnent toutes deux "
+                f"{spec.variable} pour {spec.period or 'la même période'} : écrivez un "
+                "descripteur pour les distinguer",
+                path=path,
+            )
+        seen[key] = spec.column
 
 
 def _set_period(layout: Layout, period: str | None, path: Path) -> None:
