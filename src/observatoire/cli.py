@@ -13,6 +13,7 @@ import click
 import pandas as pd
 
 from observatoire import __version__
+from observatoire.catalog.indicators import THEMES, Catalogue, Indicator, themes_in
 from observatoire.errors import InputError, ObservatoireError
 from observatoire.ingest.pipeline import ImportReport
 from observatoire.observatory import Observatory
@@ -648,6 +649,125 @@ def datasets_cmd(ctx: _Context, fmt: str) -> None:
     """
     with ctx.open() as obs:
         _emit(obs.datasets(), fmt)
+
+
+@cli.group()
+def indicators() -> None:
+    """Catalogue des indicateurs : liste par thème, recherche, fiche détaillée.
+
+    Les indicateurs livrés avec l'observatoire s'ajoutent à ceux du dossier « indicateurs/ »
+    de l'observatoire (fichiers YAML, voir docs/indicateurs.md).
+
+    \b
+    Exemple :
+      observatoire indicators search "pauvreté"
+      observatoire indicators show taux_pauvrete
+    """
+
+
+def _catalogue(ctx: _Context) -> Catalogue:
+    from observatoire.home import resolve_home
+    from observatoire.ingest.indicators import load_catalogue
+
+    home = resolve_home(ctx.home)
+    return load_catalogue(home if home.is_dir() else None)
+
+
+def _indicator_rows(found: list[Indicator]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "id": i.id,
+                "libellé": i.label,
+                "thème": i.theme,
+                "unité": i.unit,
+                "agrégation": i.aggregation.value,
+            }
+            for i in found
+        ],
+        columns=["id", "libellé", "thème", "unité", "agrégation"],
+    )
+
+
+@indicators.command("list")
+@click.option("--theme", type=click.Choice(list(THEMES)), help="Un seul thème.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def indicators_list(ctx: _Context, theme: str | None, fmt: str) -> None:
+    """Liste les indicateurs du catalogue, par thème.
+
+    \b
+    Exemple :
+      observatoire indicators list --theme logement
+    """
+    catalogue = _catalogue(ctx)
+    found = catalogue.by_theme(theme)
+    if fmt == "table":
+        for name, count in themes_in(found).items():
+            click.echo(f"{THEMES[name]} : {count}")
+        click.echo(f"{len(found)} indicateurs\n")
+    _emit(_indicator_rows(found), fmt)
+
+
+@indicators.command("search")
+@click.argument("query")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def indicators_search(ctx: _Context, query: str, fmt: str) -> None:
+    """Cherche dans les libellés, définitions et mots-clés (sans tenir compte des accents).
+
+    \b
+    Exemple :
+      observatoire indicators search "familles monoparentales"
+    """
+    found = _catalogue(ctx).search(query)
+    if not found and fmt == "table":
+        click.echo(f"Aucun indicateur pour « {query} ».")
+        return
+    _emit(_indicator_rows(found), fmt)
+
+
+@indicators.command("show")
+@click.argument("indicator")
+@pass_ctx
+def indicators_show(ctx: _Context, indicator: str) -> None:
+    """Fiche d'un indicateur : définition, formule, agrégation, sources.
+
+    \b
+    Exemple :
+      observatoire indicators show part_allocataires_rsa
+    """
+    found = _catalogue(ctx).get(indicator)
+    aggregation = {
+        "sum": "effectif : somme sur les territoires qui composent un territoire",
+        "ratio": "rapport des sommes du numérateur et du dénominateur",
+        "not_aggregable": "non agrégeable : seulement aux niveaux où la valeur est publiée",
+    }[found.aggregation.value]
+    polarity = {
+        "higher_is_better": "plus élevé est plus favorable",
+        "lower_is_better": "plus bas est plus favorable",
+        "neutral": "neutre",
+    }[found.polarity.value]
+    rows = [
+        ("Indicateur", f"{found.label} ({found.id})"),
+        ("Thème", found.theme_label),
+        ("Unité", found.unit or "-"),
+        ("Définition", found.definition or "-"),
+        ("Formule", found.formula.describe()),
+        ("Agrégation", aggregation),
+        ("Sens", polarity),
+        ("Méthode", found.method or "-"),
+        ("Intervalle de confiance", {"none": "-"}.get(found.ci, found.ci)),
+        (
+            "Secret",
+            f"effectifs < {found.secret_min_count} masqués" if found.secret_min_count else "-",
+        ),
+        ("Sources", ", ".join(found.sources) or "-"),
+        ("Mots-clés", ", ".join(found.keywords) or "-"),
+        ("Déclaré dans", found.origin),
+    ]
+    for label, value in rows:
+        click.echo(f"{label:<24} {value}")
 
 
 @cli.group()

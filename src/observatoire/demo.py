@@ -89,6 +89,7 @@ def build_demo(
                 _jobseekers_import(obs, home),
                 _departement_import(obs, home),
                 _datasets(obs),
+                _catalogue_section(obs),
             ]
         )
     summary_file = home / "resume.txt"
@@ -381,6 +382,27 @@ def _datasets(obs: Observatory) -> str:
         lines.append(
             f"  {row.dataset} — {row.producer} — {row.confidentiality}, {row.frequency}, {due}"
         )
+    return "\n".join(lines)
+
+
+def _catalogue_section(obs: Observatory) -> str:
+    """The indicator catalogue: its size by theme, what a search finds, and which indicators
+    the demo's imports already feed."""
+    from observatoire.catalog.indicators import THEMES, themes_in
+    from observatoire.ingest.indicators import load_catalogue
+
+    catalogue = load_catalogue(obs.home.path)
+    ready = catalogue.computable(set(obs.variables().id))
+    counts = themes_in(list(catalogue.indicators.values()))
+    found = catalogue.search("pauvreté")
+    lines = [
+        f"Catalogue : {len(catalogue)} indicateurs (observatoire indicators list)",
+        *(f"  {THEMES[t]} : {n}" for t, n in counts.items()),
+        f"  Recherche « pauvreté » : {len(found)} indicateurs, dont "
+        + ", ".join(i.label for i in found[:3]),
+        f"  Alimentés par les imports de la démonstration : {len(ready)} "
+        f"(ex. {', '.join(sorted(i.id for i in ready)[:4])})",
+    ]
     return "\n".join(lines)
 
 

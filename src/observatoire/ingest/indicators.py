@@ -1,0 +1,67 @@
+"""Reading the indicator catalogue: the indicators shipped with the project
+(``observatoire/data/indicators/*.yaml``) and an observatory's own (``<home>/indicateurs/``).
+
+A file declares a theme and its indicators (see docs/indicateurs.md)::
+
+    theme: social
+    indicators:
+      - id: part_allocataires_rsa
+        label: Part des foyers allocataires percevant le RSA
+        unit: "%"
+        formula: {numerator: caf.ARSAS, denominator: caf.A, multiplier: 100}
+
+An observatory's file may redefine a built-in indicator (same id): its own definition wins.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from observatoire.catalog.indicators import Catalogue, Indicator, indicator_from_dict
+from observatoire.errors import InputError
+
+__all__ = ["OWN_DIRECTORY", "load_catalogue", "read_indicator_file"]
+
+OWN_DIRECTORY = "indicateurs"
+
+
+def read_indicator_file(text: str, origin: str) -> list[Indicator]:
+    """The indicators of one YAML file (errors name the file, and the line for YAML ones)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(
+            f"fichier d'indicateurs illisible ({getattr(exc, 'problem', exc)})",
+            path=origin,
+            line=mark.line + 1 if mark is not None else None,
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("indicators"), list):
+        raise InputError("attendu « theme: … » et une liste « indicators: »", path=origin)
+    theme = str(data.get("theme", ""))
+    out: list[Indicator] = []
+    for entry in data["indicators"]:
+        if not isinstance(entry, dict):
+            raise InputError("chaque indicateur est une liste de champs (id, label…)", path=origin)
+        out.append(indicator_from_dict(entry, theme=theme, origin=origin))
+    return out
+
+
+def load_catalogue(home: Path | None = None) -> Catalogue:
+    """The built-in catalogue, plus the observatory's own indicators when ``home`` is given."""
+    catalogue = Catalogue()
+    shipped = resources.files("observatoire") / "data" / "indicators"
+    for entry in sorted(shipped.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith((".yaml", ".yml")):
+            origin = f"observatoire/data/indicators/{entry.name}"
+            for indicator in read_indicator_file(entry.read_text(encoding="utf-8"), origin):
+                catalogue.add(indicator)
+    if home is not None and (home / OWN_DIRECTORY).is_dir():
+        for path in sorted((home / OWN_DIRECTORY).glob("*.y*ml")):
+            for indicator in read_indicator_file(path.read_text(encoding="utf-8"), str(path)):
+                catalogue.add(indicator, replace=True)
+    catalogue.check()
+    return catalogue
