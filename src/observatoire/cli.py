@@ -897,10 +897,22 @@ def variables(ctx: _Context, source: str | None, fmt: str) -> None:
 
 
 @cli.command()
-@click.argument("variable")
-@click.option("--level", default="commune", show_default=True)
+@click.argument("variable", metavar="NOM")
+@click.option(
+    "--level",
+    default="commune",
+    show_default=True,
+    help="Niveau (iris, commune, epci, departement, region, pays) ou zonage propre.",
+)
 @click.option("--within", metavar="TERRITOIRE", help="Territoire englobant (93, region:11…).")
 @click.option("--period", help="Période (2019…).")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=0.8,
+    show_default=True,
+    help="Couverture minimale d'un agrégat (part de la population ou du dénominateur).",
+)
 @click.option(
     "--published",
     is_flag=True,
@@ -915,20 +927,37 @@ def values(
     level: str,
     within: str | None,
     period: str | None,
+    threshold: float,
     published: bool,
     fmt: str,
     output: str | None,
 ) -> None:
-    """Valeurs importées d'une variable : code, nom, période, valeur, statut.
+    """Valeurs d'un indicateur du catalogue, calculées pour chaque territoire du niveau
+    (IRIS, commune, EPCI, zonage propre, département, région, pays), ou d'une variable importée
+    (source.CODE) : code, nom, période, valeur, statut, et pour un indicateur sa couverture.
+
+    Un effectif est la somme des communes (ou IRIS) qui ont une valeur ; une part est le
+    rapport des sommes ; sous la couverture complète la valeur est « partial », sous le seuil
+    elle n'est pas donnée. Une médiane n'est donnée qu'aux niveaux où elle est publiée.
 
     \b
     Exemples :
+      observatoire values part_allocataires_rsa --level commune --within 93
+      observatoire values niveau_vie_median --level departement
+      observatoire values menages_fiscaux --level tas93 --threshold 0.9
       observatoire values filosofi.DISP_Q2 --level commune --within 93 --period 2019
       observatoire values caf.ARSAS --level iris --within commune:93066 --format csv
     """
     with ctx.open() as obs:
-        frame = obs.values(variable, level=level, within=within, period=period, published=published)
-    _emit(frame.drop(columns=["batch"]), fmt, output)
+        if "." not in variable and variable in obs.catalogue():
+            frame = obs.indicator(
+                variable, level=level, within=within, period=period, threshold=threshold
+            )
+        else:
+            frame = obs.values(
+                variable, level=level, within=within, period=period, published=published
+            ).drop(columns=["batch"])
+    _emit(frame, fmt, output)
 
 
 # -- zoning ---------------------------------------------------------------------------------

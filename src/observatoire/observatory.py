@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from observatoire.catalog.indicators import Catalogue
+from observatoire.engine.compute import DEFAULT_THRESHOLD, check_threshold, compute_indicator
 from observatoire.errors import HomeError, InputError, ReferentialError
 from observatoire.home import Home, resolve_home
 from observatoire.ingest.cog import CogImportReport, import_cog
@@ -39,6 +41,7 @@ class Observatory:
     def __init__(self, home: Home, warehouse: Warehouse) -> None:
         self.home = home
         self.warehouse = warehouse
+        self._catalogue: Catalogue | None = None
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
@@ -227,6 +230,38 @@ class Observatory:
         """Datasets in force, their metadata and update state (see ``list_datasets``)."""
         return values_store.list_datasets(self.warehouse)
 
+    def catalogue(self) -> Catalogue:
+        """The indicator catalogue: shipped indicators and the observatory's own."""
+        if self._catalogue is None:
+            from observatoire.ingest.indicators import load_catalogue
+
+            self._catalogue = load_catalogue(self.home.path)
+        return self._catalogue
+
+    def indicator(
+        self,
+        ident: str,
+        *,
+        level: str = "commune",
+        within: str | tuple[str, str] | None = None,
+        period: str | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+        published: bool = True,
+    ) -> pd.DataFrame:
+        """Indicator ``ident`` for every territory of ``level`` (custom zonings included):
+        code, name, period, value, status, coverage, note (see :mod:`observatoire.engine`)."""
+        level = self._level(level)
+        return compute_indicator(
+            self.warehouse,
+            self.catalogue(),
+            ident,
+            level=level,
+            within=self._within(within, level),
+            period=period,
+            threshold=check_threshold(threshold),
+            published=published,
+        )
+
     def values(
         self,
         variable: str,
@@ -237,7 +272,10 @@ class Observatory:
         dims: str | None = None,
         published: bool = False,
     ) -> pd.DataFrame:
-        """Stored values of ``variable``: code, name, period, dims, value, status, note."""
+        """Stored values of ``variable`` (``source.CODE``): code, name, period, dims, value,
+        status, note. For an indicator of the catalogue, see :meth:`indicator`."""
+        if "." not in variable and variable in self.catalogue():
+            return self.indicator(variable, level=level, within=within, period=period)
         level = self._level(level)
         return values_store.read_values(
             self.warehouse,

@@ -21,6 +21,10 @@ class ValueStatus(StrEnum):
     NOT_APPLICABLE = "so"
     NOT_AVAILABLE = "nd"
     MISSING = "missing"
+    # Computed values only: an aggregate whose members do not all have a value (it carries
+    # its coverage), and a ratio whose denominator is zero.
+    PARTIAL = "partial"
+    UNDEFINED = "undefined"
 
     @property
     def label(self) -> str:
@@ -34,6 +38,8 @@ _LABELS = {
     ValueStatus.NOT_APPLICABLE: "sans objet",
     ValueStatus.NOT_AVAILABLE: "non disponible",
     ValueStatus.MISSING: "absent",
+    ValueStatus.PARTIAL: "couverture partielle",
+    ValueStatus.UNDEFINED: "non défini (dénominateur nul)",
 }
 
 MARKERS: dict[str, ValueStatus] = {

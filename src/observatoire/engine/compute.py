@@ -1,0 +1,462 @@
+"""Indicators for every territory: published values where they exist, honest aggregates
+elsewhere.
+
+For a territory of level T and an indicator:
+
+- a value **published** at level T (a département's median in INSEE's département file) is
+  returned as published;
+- otherwise a **count** is the sum over the territory's members (communes, IRIS) that have a
+  value, and carries its coverage: the share of the members' population that has one;
+- a **ratio** is sum(numerator) / sum(denominator) over the members where both are known, and
+  carries its coverage: the share of the denominator covered. A zero denominator gives
+  ``undefined``, never 0 nor infinity;
+- below full coverage the value is flagged ``partial``; below the threshold it is withheld
+  (``nd``, with the coverage in the note);
+- a **non-aggregable** statistic (median, decile, Gini, a rate published without its counts)
+  is never averaged: where it is not published it is ``nd``, with the reason.
+
+The joins and sums run in the database (Ibis expressions compiled for DuckDB or PostgreSQL);
+only one row per territory and period comes back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from observatoire.catalog.indicators import Aggregation, Catalogue, Indicator
+from observatoire.catalog.statuses import ValueStatus
+from observatoire.engine.relations import facts, members, table, to_sql
+from observatoire.errors import InputError
+from observatoire.store.base import Warehouse
+from observatoire.territories.levels import LEVELS
+
+__all__ = ["COLUMNS", "DEFAULT_THRESHOLD", "compute_indicator"]
+
+COLUMNS = ["code", "name", "period", "value", "status", "coverage", "note"]
+DEFAULT_THRESHOLD = 0.8  # below this coverage an aggregate is withheld
+_FINER = ("iris", "arm", "commune", "epci", "departement", "region", "pays")
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One side of a formula, resolved: the alternative used and the level it is read at."""
+
+    alternative: str  # "rp.POP" or "rp.POP7589 + rp.POP90P"
+    level: str
+
+    @property
+    def terms(self) -> list[str]:
+        return self.alternative.split(" + ")
+
+
+def compute_indicator(
+    warehouse: Warehouse,
+    catalogue: Catalogue,
+    ident: str,
+    *,
+    level: str,
+    within: tuple[str, str] | None = None,
+    period: str | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    published: bool = True,
+) -> pd.DataFrame:
+    """Values of indicator ``ident`` for every territory of ``level`` (inside ``within``):
+    code, name, period, value, status, coverage, note.
+
+    ``published=False`` ignores the values published at ``level`` itself and aggregates the
+    members' (to check a published figure against its parts).
+    """
+    indicator = catalogue.get(ident)
+    zoning = _zoning(warehouse, level)
+    stored = _stored_levels(warehouse)
+    if not published:
+        stored = {v: levels - {level} for v, levels in stored.items()}
+    formula = indicator.formula
+    if formula.indicators:
+        frame = _combine(warehouse, catalogue, indicator, level, within, period, threshold)
+    elif formula.variable:
+        frame = _single(warehouse, indicator, level, zoning, stored, threshold)
+    else:
+        frame = _ratio(warehouse, indicator, level, zoning, stored, threshold)
+    if period is not None:
+        frame = frame[frame.period == period]
+    return _finish(warehouse, frame, level, within)
+
+
+# -- resolving the parts of a formula -----------------------------------------------------------
+def _stored_levels(warehouse: Warehouse) -> dict[str, set[str]]:
+    """Variable → levels where values are stored (current geography, imports in force)."""
+    rows = warehouse.query(
+        "SELECT DISTINCT variable, level FROM series WHERE geography = 'current' AND dims = '' "
+        "AND batch IN (SELECT id FROM import_batch WHERE status = 'active')"
+    )
+    out: dict[str, set[str]] = {}
+    for variable, lvl in zip(rows.variable, rows.level, strict=True):
+        out.setdefault(str(variable), set()).add(str(lvl))
+    return out
+
+
+def _resolve(
+    alternatives: tuple[str, ...], target: str, stored: dict[str, set[str]], *, aggregate: bool
+) -> _Part | None:
+    """The alternative to read, at the target level if published there, else (if the
+    indicator aggregates) at the finest level below it where it is stored."""
+
+    def levels_of(alternative: str) -> set[str]:
+        sets = [stored.get(t, set()) for t in alternative.split(" + ")]
+        return set.intersection(*sets) if sets else set()
+
+    for alternative in alternatives:
+        if target in levels_of(alternative):
+            return _Part(alternative, target)
+    if not aggregate:
+        return None
+    below = _FINER[: _FINER.index(target)] if target in _FINER else ("iris", "commune")
+    for source in ("commune", "iris", *below):  # communes first: the most complete files
+        if source not in below:
+            continue
+        for alternative in alternatives:
+            if source in levels_of(alternative):
+                return _Part(alternative, source)
+    return None
+
+
+def _part_values(part: _Part) -> ir.Table:
+    """code, period, value, status of a part at its level (a sum of variables is ``ok`` only
+    when every term is)."""
+    values = facts(part.terms).filter(lambda f: f.level == part.level)
+    if len(part.terms) == 1:
+        return values.select("code", "period", "value", "status")
+    grouped = values.group_by(["code", "period"]).aggregate(
+        value=values.value.sum(),
+        ok=(values.status == "ok").cast("int32").sum(),
+        secret=(values.status == "secret").cast("int32").sum(),
+        n=values.value.count(),
+    )
+    complete = grouped.ok == len(part.terms)
+    status = ibis.cases((complete, "ok"), (grouped.secret > 0, "secret"), else_="missing")
+    return grouped.select(
+        "code", "period", value=ibis.ifelse(complete, grouped.value, ibis.null()), status=status
+    )
+
+
+def _zoning(warehouse: Warehouse, level: str) -> tuple[int, str] | None:
+    """(current version, unit level) when ``level`` is a custom zoning."""
+    if level in LEVELS:
+        return None
+    rows = warehouse.query(
+        "SELECT version, unit_level FROM zoning_version WHERE zoning = ? ORDER BY version DESC",
+        [level],
+    )
+    if rows.empty:
+        from observatoire.errors import UnknownNameError
+
+        zonings = warehouse.query("SELECT name FROM zoning ORDER BY name").name.tolist()
+        raise UnknownNameError("niveau", level, [*LEVELS, *zonings])
+    return int(rows.version.iloc[0]), str(rows.unit_level.iloc[0])
+
+
+def _members(source: str, level: str, zoning: tuple[int, str] | None) -> ir.Table:
+    if zoning is None:
+        return members(source, level)
+    version, unit = zoning
+    return members(source, level, zoning_version=version, unit_level=unit)
+
+
+def _run(warehouse: Warehouse, expression: ir.Expr) -> pd.DataFrame:
+    return warehouse.query(to_sql(expression, warehouse.dialect))
+
+
+# -- the three forms ----------------------------------------------------------------------------
+def _published(warehouse: Warehouse, part: _Part) -> pd.DataFrame:
+    frame = _run(warehouse, _part_values(part))
+    frame["coverage"] = np.where(frame.status == "ok", 1.0, np.nan)
+    frame["note"] = None
+    return frame
+
+
+def _not_available(note: str) -> pd.DataFrame:
+    frame = pd.DataFrame(columns=["code", "period", "value", "status", "coverage", "note"])
+    frame.attrs["note"] = note
+    return frame
+
+
+def _single(
+    warehouse: Warehouse,
+    indicator: Indicator,
+    level: str,
+    zoning: tuple[int, str] | None,
+    stored: dict[str, set[str]],
+    threshold: float,
+) -> pd.DataFrame:
+    aggregate = indicator.aggregation is Aggregation.SUM
+    part = _resolve(indicator.formula.variable, level, stored, aggregate=aggregate)
+    if part is None:
+        if indicator.aggregation is Aggregation.NOT_AGGREGABLE:
+            return _not_available(
+                "non agrégeable (médiane, décile, taux publié sans effectifs) : "
+                "disponible seulement aux niveaux où il est publié"
+            )
+        return _not_available("aucune donnée importée pour cet indicateur")
+    if part.level == level:
+        return _published(warehouse, part)
+    values = _part_values(part)
+    grid = _grid(_members(part.level, level, zoning), values.select("period").distinct())
+    joined = _with_population(_attach(grid, values, "v"), part.level)
+    ok = joined.v_status == "ok"
+    weight = joined.weight
+    people = joined.population.fill_null(0) * weight
+    aggregated = joined.group_by(["target_code", "period"]).aggregate(
+        value=ibis.ifelse(ok, joined.v_value * weight, 0).sum(),
+        covered=ibis.ifelse(ok, people, 0).sum(),
+        total=people.sum(),
+        n_ok=ok.cast("int32").sum(),
+        n=joined.code.count(),
+        n_secret=(joined.v_status == "secret").cast("int32").sum(),
+    )
+    frame = _run(warehouse, aggregated).rename(columns={"target_code": "code"})
+    coverage = np.where(
+        frame.total > 0, frame.covered / frame.total.where(frame.total > 0), frame.n_ok / frame.n
+    )
+    return _judge(frame.assign(coverage=coverage), frame.value, threshold)
+
+
+def _ratio(
+    warehouse: Warehouse,
+    indicator: Indicator,
+    level: str,
+    zoning: tuple[int, str] | None,
+    stored: dict[str, set[str]],
+    threshold: float,
+) -> pd.DataFrame:
+    formula = indicator.formula
+    numerator = _resolve(formula.numerator, level, stored, aggregate=True)
+    denominator = _resolve(formula.denominator, level, stored, aggregate=True)
+    if numerator is None or denominator is None:
+        return _not_available("aucune donnée importée pour le numérateur ou le dénominateur")
+    num, den = _part_values(numerator), _part_values(denominator)
+    if numerator.level == denominator.level == level:  # both published for the territory
+        joined = _attach(den.select("code", "period"), num, "n")
+        joined = _attach(joined, den, "d")
+        both = (joined.n_status == "ok") & (joined.d_status == "ok")
+        expression = joined.select(
+            target_code=joined.code,
+            period=joined.period,
+            num_cov=ibis.ifelse(both, joined.n_value, 0),
+            den_cov=ibis.ifelse(both, joined.d_value, 0),
+            den_all=ibis.ifelse(joined.d_status == "ok", joined.d_value, ibis.null()),
+            n_den_ok=(joined.d_status == "ok").cast("int32"),
+            n_secret=((joined.n_status == "secret") | (joined.d_status == "secret")).cast("int32"),
+        )
+    elif numerator.level == denominator.level:  # members with both: the honest ratio of sums
+        grid = _grid(_members(numerator.level, level, zoning), den.select("period").distinct())
+        joined = _with_population(_attach(_attach(grid, num, "n"), den, "d"), numerator.level)
+        both = (joined.n_status == "ok") & (joined.d_status == "ok")
+        w = joined.weight
+        people = joined.population.fill_null(0) * w
+        expression = joined.group_by(["target_code", "period"]).aggregate(
+            num_cov=ibis.ifelse(both, joined.n_value * w, 0).sum(),
+            den_cov=ibis.ifelse(both, joined.d_value * w, 0).sum(),
+            den_all=ibis.ifelse(joined.d_status == "ok", joined.d_value * w, 0).sum(),
+            n_den_ok=(joined.d_status == "ok").cast("int32").sum(),
+            pop_cov=ibis.ifelse(both, people, 0).sum(),
+            pop_all=people.sum(),
+            n_ok=both.cast("int32").sum(),
+            n=joined.code.count(),
+            n_secret=((joined.n_status == "secret") | (joined.d_status == "secret"))
+            .cast("int32")
+            .sum(),
+        )
+    else:  # parts read at different levels: each summed over its own members
+        expression = _separate(numerator, denominator, num, den, level, zoning)
+    frame = _run(warehouse, expression).rename(columns={"target_code": "code"})
+    frame = frame.dropna(subset=["den_all"]) if len(frame) else frame
+    covered = frame.den_cov.astype(float)
+    coverage = np.where(frame.den_all > 0, covered / frame.den_all.where(frame.den_all > 0), 1.0)
+    if "pop_all" in frame:  # members without any value count too: by population (or number)
+        members_share = np.where(
+            frame.pop_all > 0, frame.pop_cov / frame.pop_all.where(frame.pop_all > 0),
+            frame.n_ok / frame.n.where(frame.n > 0),
+        )  # fmt: skip
+        coverage = np.fmin(coverage, members_share)
+    value = (frame.num_cov / covered.where(covered != 0)) * formula.multiplier
+    result = _judge(frame.assign(coverage=coverage), value, threshold)
+    secret = (result.status != "ok") & (frame.n_secret > 0).to_numpy() & result.value.isna()
+    result.loc[secret & (frame.den_cov == 0).to_numpy(), "status"] = ValueStatus.SECRET.value
+    zero = ((frame.den_all == 0) & (frame.n_den_ok > 0)).to_numpy()  # a known zero
+    result.loc[zero, ["value", "coverage"]] = np.nan
+    result.loc[zero, "status"] = ValueStatus.UNDEFINED.value
+    result.loc[zero, "note"] = "dénominateur nul"
+    return result
+
+
+def _separate(numerator: _Part, denominator: _Part, num: ir.Table, den: ir.Table, level: str,
+              zoning: tuple[int, str] | None) -> ir.Table:  # fmt: skip
+    """Numerator and denominator at different levels: each summed over its members; a side
+    with a missing member makes the whole ratio partial (coverage 0 for it)."""
+    sides = []
+    for part, values in ((numerator, num), (denominator, den)):
+        grid = _grid(_members(part.level, level, zoning), values.select("period").distinct())
+        joined = _with_population(_attach(grid, values, "v"), part.level)
+        ok = joined.v_status == "ok"
+        people = joined.population.fill_null(0) * joined.weight
+        sides.append(
+            joined.group_by(["target_code", "period"]).aggregate(
+                total=ibis.ifelse(ok, joined.v_value * joined.weight, 0).sum(),
+                pop_cov=ibis.ifelse(ok, people, 0).sum(),
+                pop_all=people.sum(),
+                n_ok=ok.cast("int32").sum(),
+                n=joined.code.count(),
+                n_secret=(joined.v_status == "secret").cast("int32").sum(),
+            )
+        )
+    a, b = sides
+    b = b.select(
+        b_code=b.target_code, b_period=b.period, b_total=b.total, b_pop_cov=b.pop_cov,
+        b_pop_all=b.pop_all, b_n_ok=b.n_ok, b_n=b.n, b_secret=b.n_secret,
+    )  # fmt: skip
+    joined = a.join(b, [a.target_code == b.b_code, a.period == b.b_period])
+    return joined.select(
+        target_code=joined.target_code,
+        period=joined.period,
+        num_cov=joined.total,
+        den_cov=joined.b_total,
+        den_all=joined.b_total,
+        # the weaker side's share of population (or of members) with a value
+        pop_cov=ibis.least(joined.pop_cov * joined.b_pop_all, joined.b_pop_cov * joined.pop_all),
+        pop_all=joined.pop_all * joined.b_pop_all,
+        n_ok=ibis.least(joined.n_ok * joined.b_n, joined.b_n_ok * joined.n),
+        n=joined.n * joined.b_n,
+        n_den_ok=joined.b_n_ok,
+        n_secret=joined.n_secret + joined.b_secret,
+    )
+
+
+def _with_population(rows: ir.Table, level: str) -> ir.Table:
+    """``rows`` (with a member ``code``) and each member's population, the weight of coverage.
+
+    IRIS have no population in the referential: each gets an equal share of its commune's.
+    """
+    territory = table("territory")
+    if level == "iris":
+        links = table("territory_parent").filter(
+            lambda p: (p.level == "iris") & (p.parent_level == "commune")
+        )
+        communes = territory.filter(territory.level == "commune")
+        counted = links.group_by("parent_code").aggregate(n_iris=links.code.count())
+        shared = links.join(communes, links.parent_code == communes.code).join(
+            counted, "parent_code"
+        )
+        population = shared.select(p_code=shared.code, population=shared.population / shared.n_iris)
+    else:
+        own = territory.filter(territory.level == level)
+        population = own.select(p_code=own.code, population=own.population)
+    joined = rows.left_join(population, rows.code == population.p_code)
+    return joined.select(*rows.columns, "population")
+
+
+def _attach(left: ir.Table, values: ir.Table, prefix: str) -> ir.Table:
+    """``left`` (code, period, …) with the value and status of ``values`` for the same code and
+    period, as ``<prefix>_value`` and ``<prefix>_status`` (null when absent)."""
+    right = values.select(
+        r_code=values.code,
+        r_period=values.period,
+        **{f"{prefix}_value": values.value, f"{prefix}_status": values.status},
+    )
+    joined = left.left_join(right, [left.code == right.r_code, left.period == right.r_period])
+    return joined.select(*left.columns, f"{prefix}_value", f"{prefix}_status")
+
+
+def _grid(member_rows: ir.Table, periods: ir.Table) -> ir.Table:
+    """Every member of every target territory, for every period."""
+    return member_rows.cross_join(periods)
+
+
+def _judge(frame: pd.DataFrame, value: pd.Series, threshold: float) -> pd.DataFrame:
+    """Statuses from coverage: ok when complete, partial above the threshold, withheld
+    below it."""
+    coverage = pd.Series(frame.coverage, index=frame.index).astype(float).round(6)
+    status = np.where(
+        coverage >= 1, ValueStatus.OK.value,
+        np.where(coverage >= threshold, ValueStatus.PARTIAL.value, ValueStatus.NOT_AVAILABLE.value),
+    )  # fmt: skip
+    percent = (coverage * 100).round(0).astype("Int64").astype(str)
+    note = pd.Series("couverture insuffisante (" + percent + " %)", index=frame.index)
+    note = note.mask(coverage >= threshold, "couverture partielle").mask(coverage >= 1, None)
+    shown = np.where(coverage >= threshold, value, np.nan)
+    return pd.DataFrame(
+        {
+            "code": frame.code,
+            "period": frame.period,
+            "value": shown,
+            "status": status,
+            "coverage": coverage,
+            "note": note,
+        }
+    )
+
+
+def _combine(
+    warehouse: Warehouse,
+    catalogue: Catalogue,
+    indicator: Indicator,
+    level: str,
+    within: tuple[str, str] | None,
+    period: str | None,
+    threshold: float,
+) -> pd.DataFrame:
+    """A difference or quotient of two indicators, territory by territory."""
+    first, second = (
+        compute_indicator(warehouse, catalogue, i, level=level, within=within, period=period,
+                          threshold=threshold)
+        for i in indicator.formula.indicators
+    )  # fmt: skip
+    merged = first.merge(second, on=["code", "period"], suffixes=("", "_b"))
+    ok = (merged.status == "ok") & (merged.status_b == "ok")
+    if indicator.formula.difference:
+        value = merged.value - merged.value_b
+    else:
+        value = merged.value / merged.value_b.where(merged.value_b != 0)
+    coverage = np.fmin(merged.coverage, merged.coverage_b)
+    return pd.DataFrame(
+        {
+            "code": merged.code,
+            "period": merged.period,
+            "value": np.where(ok, value, np.nan),
+            "status": np.where(ok, "ok", ValueStatus.NOT_AVAILABLE.value),
+            "coverage": coverage,
+            "note": pd.Series("une des composantes manque", index=merged.index).mask(ok, None),
+        }
+    )
+
+
+def _finish(
+    warehouse: Warehouse, frame: pd.DataFrame, level: str, within: tuple[str, str] | None
+) -> pd.DataFrame:
+    """Every territory of the level (inside ``within``), named, even those without a value."""
+    from observatoire.store.territories import list_territories
+
+    territories = list_territories(warehouse, level=level, within=within)[["code", "name"]]
+    note = frame.attrs.get("note")
+    if frame.empty:
+        out = territories.assign(
+            period=None, value=np.nan, status=ValueStatus.NOT_AVAILABLE.value,
+            coverage=np.nan, note=note,
+        )  # fmt: skip
+        return out[COLUMNS]
+    out = territories.merge(frame, on="code", how="left")
+    absent = out.period.isna()
+    out.loc[absent, "status"] = ValueStatus.MISSING.value
+    out.loc[absent, "note"] = "aucune valeur pour ce territoire"
+    return out[COLUMNS].sort_values(["code", "period"]).reset_index(drop=True)
+
+
+def check_threshold(threshold: float) -> float:
+    if not 0 <= threshold <= 1:
+        raise InputError(f"seuil de couverture {threshold} : attendu entre 0 et 1")
+    return threshold

@@ -1,0 +1,202 @@
+"""The indicator engine on the real files: published figures where they exist, honest aggregates
+(sums with coverage, ratios of sums) elsewhere, never an averaged median; on both engines."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from observatoire.engine import compute_indicator
+from observatoire.ingest.descriptors import DescriptorConnector, load_descriptor
+from observatoire.ingest.indicators import load_catalogue
+from observatoire.ingest.pipeline import import_file
+from observatoire.ingest.referential import build_into
+from observatoire.observatory import Observatory
+from observatoire.store import open_warehouse
+
+from .conftest import DATA, needs_data, run
+
+pytestmark = needs_data
+
+FILES = [
+    "filosofi/FILO2019_DISP_COM.csv",
+    "filosofi/FILO2019_DISP_DEP.csv",
+    "filosofi/FILO2019_DISP_REG.csv",
+    "caf/data_CAF_2018_IRIS.csv",
+]
+
+
+@pytest.fixture(scope="module")
+def computed(tmp_path_factory: pytest.TempPathFactory, built_home: Path) -> Path:
+    home = tmp_path_factory.mktemp("engine") / "obs"
+    shutil.copytree(built_home, home)
+    zoning = home.parent / "tas.csv"
+    zoning.write_text(
+        "code_commune;code_zone;nom_zone\n93066;N;Nord\n93001;N;Nord\n93005;E;Est\n93006;E;Est\n",
+        encoding="utf-8",
+    )
+    with Observatory.open(home, write=True) as obs:
+        for name in FILES:
+            obs.import_file(DATA / name)
+        obs.import_zoning("tas", zoning, label="TAS (test)", valid_from="2025-01-01")
+    return home
+
+
+def test_communes_add_up_to_the_published_departement(computed: Path) -> None:
+    """Summing the communes of a département reproduces INSEE's département figure where the
+    commune file is complete; where it is not, the coverage says so."""
+    with Observatory.open(computed) as obs:
+        published = obs.indicator("menages_fiscaux", level="departement").set_index("code")
+        summed = obs.indicator("menages_fiscaux", level="departement", published=False)
+    summed = summed.set_index("code")
+    complete = summed[summed.status == "ok"]
+    assert len(complete) >= 10 and "93" in complete.index
+    assert (complete.value == published.value[complete.index]).all()  # exactly
+    partial = summed[summed.status == "partial"]
+    assert len(partial) > 50
+    assert (partial.coverage < 1).all() and (partial.note == "couverture partielle").all()
+    # The missing households are those of the communes the coverage leaves out (small rural
+    # ones, where households are smaller: the gap may exceed the population share a little).
+    gap = 1 - partial.value / published.value[partial.index]
+    assert (gap >= -1e-9).all() and (gap < 2 * (1 - partial.coverage) + 0.01).all(), gap.describe()
+
+
+def test_medians_come_from_the_supra_file_never_from_communes(computed: Path) -> None:
+    with Observatory.open(computed) as obs:
+        departments = obs.indicator("niveau_vie_median", level="departement").set_index("code")
+        forced = obs.indicator("niveau_vie_median", level="departement", published=False)
+        zones = obs.indicator("niveau_vie_median", level="tas")
+    import csv
+
+    with (DATA / "filosofi" / "FILO2019_DISP_DEP.csv").open(encoding="utf-8-sig") as handle:
+        rows = {r["CODGEO"]: r for r in csv.DictReader(handle, delimiter=";")}
+    assert departments.at["93", "value"] == float(rows["93"]["Q219"].replace(",", "."))
+    assert (forced.status == "nd").all() and forced.note.str.contains("non agrégeable").all()
+    assert (zones.status == "nd").all()  # a zone's median cannot be made from its communes
+
+
+def test_ratio_of_sums_over_iris_with_coverage(computed: Path) -> None:
+    with Observatory.open(computed) as obs:
+        rate = obs.indicator("part_allocataires_rsa", level="commune", within="93")
+        rate = rate.set_index("code")
+        rsa = obs.values("caf.ARSAS", level="iris", within="commune:93066").set_index("code")
+        households = obs.values("caf.A", level="iris", within="commune:93066").set_index("code")
+        iris = obs.territories(level="iris", within="commune:93066")
+    both = rsa.join(households, suffixes=("", "_a"))
+    both = both[(both.status == "ok") & (both.status_a == "ok")]
+    expected = both.value.sum() / both.value_a.sum() * 100
+    assert rate.at["93066", "value"] == pytest.approx(expected)
+    # Coverage: the IRIS of Saint-Denis without values are not hidden.
+    assert 0 < rate.at["93066", "coverage"] <= 1
+    if len(both) < len(iris):
+        assert rate.at["93066", "status"] in ("partial", "nd")
+    assert set(rate.status) <= {"ok", "partial", "nd"}
+
+
+def test_custom_zoning_sums_its_communes(computed: Path) -> None:
+    with Observatory.open(computed) as obs:
+        zones = obs.indicator("menages_fiscaux", level="tas").set_index("code")
+        communes = obs.indicator("menages_fiscaux", level="commune", within="93").set_index("code")
+    assert zones.at["N", "value"] == communes.value[["93066", "93001"]].sum()
+    assert zones.at["E", "value"] == communes.value[["93005", "93006"]].sum()
+    assert (zones.status == "ok").all() and (zones.coverage == 1).all()
+
+
+def test_zero_denominator_is_undefined_and_secret_stays_secret(
+    computed: Path, tmp_path: Path
+) -> None:
+    descriptor = tmp_path / "c2s.toml"
+    descriptor.write_text(
+        """
+[dataset]
+id = "cpam.c2s"
+producer = "CPAM (test)"
+[geography]
+level = "commune"
+code_column = "Commune"
+[period]
+value = "2024"
+[markers]
+secret = ["<5"]
+[[variables]]
+column = "Assurés"
+code = "ASSURES"
+[[variables]]
+column = "C2S"
+code = "C2S"
+total = "Assurés"
+""",
+        encoding="utf-8",
+    )
+    data = tmp_path / "c2s.csv"
+    data.write_text(
+        "Commune;Assurés;C2S\n93066;1000;150\n93001;0;0\n93005;800;<5\n93006;500;50\n",
+        encoding="utf-8",
+    )
+    indicators = tmp_path / "obs" / "indicateurs"
+    home = tmp_path / "obs"
+    shutil.copytree(computed, home)
+    indicators.mkdir()
+    (indicators / "c2s.yaml").write_text(
+        """
+theme: sante
+indicators:
+  - id: part_c2s
+    label: Part des assurés bénéficiaires de la C2S
+    unit: "%"
+    formula: {numerator: cpam.C2S, denominator: cpam.ASSURES, multiplier: 100}
+    definition: Test.
+    sources: [CPAM]
+""",
+        encoding="utf-8",
+    )
+    with Observatory.open(home, write=True) as obs:
+        obs.import_file(data, connector=DescriptorConnector(load_descriptor(descriptor)))
+        rate = obs.indicator("part_c2s", level="commune", within="93").set_index("code")
+        zones = obs.indicator("part_c2s", level="tas").set_index("code")
+        population = obs.territories(level="commune", within="93").set_index("code").population
+    assert rate.at["93066", "value"] == pytest.approx(15.0)
+    assert rate.at["93001", "status"] == "undefined" and np.isnan(rate.at["93001", "value"])
+    assert rate.at["93005", "status"] == "secret" and np.isnan(rate.at["93005", "value"])
+    # Zone E: Aulnay's numerator is secret; the ratio covers Bagnolet only: 500 of the 1,300
+    # insured, and Bagnolet's share of the zone's population, whichever is smaller.
+    people = population["93006"] / (population["93005"] + population["93006"])
+    assert zones.at["E", "coverage"] == pytest.approx(min(500 / 1300, people), abs=1e-6)
+    assert zones.at["E", "status"] == "nd" and np.isnan(zones.at["E", "value"])
+    assert zones.at["N", "value"] == pytest.approx(15.0)  # 150 / (1000 + 0)
+
+
+def test_cli_values_of_an_indicator(computed: Path) -> None:
+    code, out = run(
+        "values", "part_allocataires_rsa", "--within", "93", "--format", "csv", home=computed
+    )
+    assert code == 0
+    frame = pd.read_csv(pd.io.common.StringIO(out), dtype={"code": str})
+    assert list(frame.columns) == ["code", "name", "period", "value", "status", "coverage", "note"]
+    assert len(frame) == 39
+    code, out = run("values", "taux_pauvrete", "--level", "departement", home=computed)
+    assert code == 0 and "non agrégeable" in out
+
+
+def test_same_figures_on_both_engines(warehouse_location: tuple[str, str]) -> None:
+    """The engine's SQL (compiled by Ibis) gives the same figures on DuckDB and PostgreSQL."""
+    backend, location = warehouse_location
+    catalogue = load_catalogue()
+    with open_warehouse(backend, location) as wh:
+        wh.migrate()
+        build_into(wh)
+        for name in ("filosofi/FILO2019_DISP_COM.csv", "filosofi/FILO2019_DISP_DEP.csv"):
+            import_file(wh, DATA / name)
+        summed = compute_indicator(
+            wh, catalogue, "menages_fiscaux", level="departement", published=False
+        ).set_index("code")
+        published = compute_indicator(wh, catalogue, "menages_fiscaux", level="departement")
+        median = compute_indicator(wh, catalogue, "niveau_vie_median", level="region")
+    published = published.set_index("code")
+    assert summed.at["93", "status"] == "ok"
+    assert summed.at["93", "value"] == published.at["93", "value"] == 600_389
+    assert (median.status == "nd").all()  # no regional file imported: never averaged
