@@ -90,6 +90,7 @@ def build_demo(
                 _departement_import(obs, home),
                 _datasets(obs),
                 _catalogue_section(obs),
+                _computed_section(obs),
             ]
         )
     summary_file = home / "resume.txt"
@@ -403,6 +404,39 @@ def _catalogue_section(obs: Observatory) -> str:
         f"  Alimentés par les imports de la démonstration : {len(ready)} "
         f"(ex. {', '.join(sorted(i.id for i in ready)[:4])})",
     ]
+    return "\n".join(lines)
+
+
+def _computed_section(obs: Observatory) -> str:
+    """Indicators computed from the SYNTHETIC CNAF file for the fictitious zones, the
+    département, the région and France: ratios of sums with their coverage."""
+
+    def shown(row: pd.Series, unit: str) -> str:
+        if row.status in ("ok", "partial"):
+            value = f"{row.value:.1f} %" if unit == "%" else f"{_n(row.value)} {unit}".strip()
+            flag = "" if row.status == "ok" else f", couverture {row.coverage:.0%}"
+            return f"{value}{flag}"
+        return f"non donné ({row.note})"
+
+    lines = ["Indicateurs calculés (données CNAF SYNTHÉTIQUES, observatoire values …)"]
+    for ident in ("part_allocataires_rsa", "allocataires_caf"):
+        indicator = obs.catalogue().get(ident)
+        lines.append(f"  {indicator.label} ({ident}) :")
+        rows = [
+            *obs.indicator(ident, level=DEMO_ZONING).itertuples(),
+            *obs.indicator(ident, level="departement", within=("region", "11"))
+            .query("code == '93'")
+            .itertuples(),
+            *obs.indicator(ident, level="region").query("code == '11'").itertuples(),
+            *obs.indicator(ident, level="pays").query("code == 'FR'").itertuples(),
+        ]
+        for row in rows:
+            series = pd.Series(row._asdict())
+            lines.append(f"    {row.name} : {shown(series, indicator.unit)}")
+    lines.append(
+        "  Au-delà de la Seine-Saint-Denis, seules ses communes ont des données : la région et "
+        "la France ne sont pas données (couverture insuffisante), jamais extrapolées."
+    )
     return "\n".join(lines)
 
 
