@@ -27,6 +27,7 @@ FILES = [
     "filosofi/FILO2019_DISP_DEP.csv",
     "filosofi/FILO2019_DISP_REG.csv",
     "caf/data_CAF_2018_IRIS.csv",
+    "census/base_cc_comparateur_csv_RP2018.zip",
 ]
 
 
@@ -176,7 +177,9 @@ def test_cli_values_of_an_indicator(computed: Path) -> None:
     )
     assert code == 0
     frame = pd.read_csv(pd.io.common.StringIO(out), dtype={"code": str})
-    assert list(frame.columns) == ["code", "name", "period", "value", "status", "coverage", "note"]
+    assert list(frame.columns) == [
+        "code", "name", "period", "value", "status", "coverage", "ci_low", "ci_high", "note",
+    ]  # fmt: skip
     assert len(frame) == 39
     code, out = run("values", "taux_pauvrete", "--level", "departement", home=computed)
     assert code == 0 and "non agrégeable" in out
@@ -200,3 +203,55 @@ def test_same_figures_on_both_engines(warehouse_location: tuple[str, str]) -> No
     assert summed.at["93", "status"] == "ok"
     assert summed.at["93", "value"] == published.at["93", "value"] == 600_389
     assert (median.status == "nd").all()  # no regional file imported: never averaged
+
+
+def test_intervals_comparison_and_ranks(computed: Path) -> None:
+    from observatoire.catalog.intervals import wilson
+
+    with Observatory.open(computed) as obs:
+        compared = obs.compare(
+            "taux_chomage_15_64", level="commune", reference="departement", within="93"
+        ).set_index("code")
+        unemployed = obs.values("rp.CHOM1564", within="93", period="2018").set_index("code")
+        active = obs.values("rp.ACT1564", within="93", period="2018").set_index("code")
+        everyone = obs.indicator("taux_chomage_15_64", level="commune")
+    row = compared.loc["93066"]
+    low, high = wilson(
+        np.array([unemployed.at["93066", "value"]]), np.array([active.at["93066", "value"]])
+    )
+    assert row.ci_low == pytest.approx(low[0] * 100) and row.ci_high == pytest.approx(high[0] * 100)
+    assert row.ci_low < row.value < row.ci_high
+    assert row.reference_code == "93" and row.reference_name == "Seine-Saint-Denis"
+    assert row.gap == pytest.approx(row.value - row.reference_value)
+    outside = (compared.reference_value < compared.ci_low) | (
+        compared.reference_value > compared.ci_high
+    )
+    assert (compared.significant.astype(bool) == outside).all()
+    # Unemployment: lower is better.
+    worse = compared[(compared.significant == True) & (compared.gap > 0)]  # noqa: E712
+    assert len(worse) > 0 and (worse.assessment == "moins favorable").all()
+    # Rank among all communes of France: 1 is the highest rate.
+    best = everyone[everyone.status == "ok"].value.max()
+    assert (compared["rank"] >= 1).all() and compared["percentile"].between(0, 100).all()
+    assert row["rank"] == (everyone[everyone.status == "ok"].value > row.value).sum() + 1
+    assert best >= compared.value.max()
+
+
+def test_evolution_between_censuses(computed: Path) -> None:
+    with Observatory.open(computed) as obs:
+        change = obs.evolution(
+            "population", start="2013", end="2018", level="commune", within="93"
+        ).set_index("code")
+        population = obs.indicator("population", level="commune", within="93")
+    by_period = population.pivot(index="code", columns="period", values="value")
+    start, end = by_period.at["93066", "2013"], by_period.at["93066", "2018"]
+    row = change.loc["93066"]
+    assert row.absolute == end - start
+    assert row.relative == pytest.approx((end / start - 1) * 100)
+    assert row.tcam == pytest.approx(((end / start) ** (1 / 5) - 1) * 100)
+    assert row.status == "ok" and row.unit == "habitants"
+    code, out = run(
+        "evolution", "population", "--from", "2013", "--to", "2018", "--within", "93",
+        "--format", "csv", home=computed,
+    )  # fmt: skip
+    assert code == 0 and "tcam" in out.splitlines()[0]

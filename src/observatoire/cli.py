@@ -914,6 +914,13 @@ def variables(ctx: _Context, source: str | None, fmt: str) -> None:
     help="Couverture minimale d'un agrégat (part de la population ou du dénominateur).",
 )
 @click.option(
+    "--compare",
+    "reference",
+    metavar="REF",
+    help="Comparer à un niveau englobant (epci, departement, region, pays) ou à un territoire "
+    "(ex. departement:93) : écart, indice, significativité, rang, percentile.",
+)
+@click.option(
     "--published",
     is_flag=True,
     help="Valeurs telles que publiées dans une géographie passée (non converties).",
@@ -928,6 +935,7 @@ def values(
     within: str | None,
     period: str | None,
     threshold: float,
+    reference: str | None,
     published: bool,
     fmt: str,
     output: str | None,
@@ -945,18 +953,65 @@ def values(
       observatoire values part_allocataires_rsa --level commune --within 93
       observatoire values niveau_vie_median --level departement
       observatoire values menages_fiscaux --level tas93 --threshold 0.9
+      observatoire values taux_chomage_15_64 --within 93 --compare departement
       observatoire values filosofi.DISP_Q2 --level commune --within 93 --period 2019
       observatoire values caf.ARSAS --level iris --within commune:93066 --format csv
     """
     with ctx.open() as obs:
-        if "." not in variable and variable in obs.catalogue():
+        if "." not in variable and variable in obs.catalogue() and reference:
+            frame = obs.compare(
+                variable,
+                level=level,
+                reference=reference,
+                within=within,
+                period=period,
+                threshold=threshold,
+            )
+        elif "." not in variable and variable in obs.catalogue():
             frame = obs.indicator(
                 variable, level=level, within=within, period=period, threshold=threshold
             )
+        elif reference:
+            raise click.UsageError("--compare s'applique aux indicateurs du catalogue")
         else:
             frame = obs.values(
                 variable, level=level, within=within, period=period, published=published
             ).drop(columns=["batch"])
+    _emit(frame, fmt, output)
+
+
+@cli.command("evolution")
+@click.argument("indicator")
+@click.option("--from", "start", required=True, help="Période de départ (2013, 2015-T4…).")
+@click.option("--to", "end", required=True, help="Période d'arrivée.")
+@click.option("--level", default="commune", show_default=True, help="Niveau ou zonage propre.")
+@click.option("--within", metavar="TERRITOIRE", help="Territoire englobant (93, region:11…).")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@pass_ctx
+def evolution_cmd(
+    ctx: _Context,
+    indicator: str,
+    start: str,
+    end: str,
+    level: str,
+    within: str | None,
+    threshold: float,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Évolution d'un indicateur entre deux périodes : valeurs, évolution absolue (en points
+    pour un pourcentage), relative (%), taux de croissance annuel moyen (TCAM).
+
+    \b
+    Exemple :
+      observatoire evolution population --from 2013 --to 2018 --level commune --within 93
+    """
+    with ctx.open() as obs:
+        frame = obs.evolution(
+            indicator, start=start, end=end, level=level, within=within, threshold=threshold
+        )
     _emit(frame, fmt, output)
 
 

@@ -26,7 +26,7 @@ from observatoire.store import Warehouse, open_warehouse
 from observatoire.store import territories as queries
 from observatoire.store import values as values_store
 from observatoire.store.schema import SCHEMA_VERSION
-from observatoire.territories.levels import get_level, is_official
+from observatoire.territories.levels import LEVELS, get_level, is_official
 from observatoire.territories.vintages import Conversion, Vintages, convert
 
 if TYPE_CHECKING:
@@ -260,6 +260,60 @@ class Observatory:
             period=period,
             threshold=check_threshold(threshold),
             published=published,
+        )
+
+    def compare(
+        self,
+        ident: str,
+        *,
+        level: str = "commune",
+        reference: str = "departement",
+        within: str | tuple[str, str] | None = None,
+        period: str | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> pd.DataFrame:
+        """Indicator values with each territory's reference (a containing level, or a
+        territory such as ``departement:93``), gap, index, significance, rank, percentile."""
+        from observatoire.engine.compare import compare_indicator
+
+        level = self._level(level)
+        chosen: str | tuple[str, str] = reference
+        if reference not in LEVELS:
+            chosen = self.resolve(reference)
+        return compare_indicator(
+            self.warehouse,
+            self.catalogue(),
+            ident,
+            level=level,
+            reference=chosen,
+            within=self._within(within, level),
+            period=period,
+            threshold=check_threshold(threshold),
+        )
+
+    def evolution(
+        self,
+        ident: str,
+        *,
+        start: str,
+        end: str,
+        level: str = "commune",
+        within: str | tuple[str, str] | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> pd.DataFrame:
+        """Evolution of an indicator between two periods, for every territory of ``level``."""
+        from observatoire.engine.compare import evolution
+
+        level = self._level(level)
+        return evolution(
+            self.warehouse,
+            self.catalogue(),
+            ident,
+            level=level,
+            start=start,
+            end=end,
+            within=self._within(within, level),
+            threshold=check_threshold(threshold),
         )
 
     def values(

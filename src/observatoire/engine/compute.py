@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.catalog.indicators import Aggregation, Catalogue, Indicator
+from observatoire.catalog.intervals import byar, wilson
 from observatoire.catalog.statuses import ValueStatus
 from observatoire.engine.relations import facts, members, table, to_sql
 from observatoire.errors import InputError
@@ -37,7 +38,7 @@ from observatoire.territories.levels import LEVELS
 
 __all__ = ["COLUMNS", "DEFAULT_THRESHOLD", "compute_indicator"]
 
-COLUMNS = ["code", "name", "period", "value", "status", "coverage", "note"]
+COLUMNS = ["code", "name", "period", "value", "status", "coverage", "ci_low", "ci_high", "note"]
 DEFAULT_THRESHOLD = 0.8  # below this coverage an aggregate is withheld
 _FINER = ("iris", "arm", "commune", "epci", "departement", "region", "pays")
 
@@ -286,6 +287,11 @@ def _ratio(
         coverage = np.fmin(coverage, members_share)
     value = (frame.num_cov / covered.where(covered != 0)) * formula.multiplier
     result = _judge(frame.assign(coverage=coverage), value, threshold)
+    result["ci_low"], result["ci_high"] = _interval(
+        indicator, frame.num_cov.to_numpy(dtype=float), covered.to_numpy(dtype=float)
+    )
+    hidden = result.value.isna().to_numpy()
+    result.loc[hidden, ["ci_low", "ci_high"]] = np.nan
     secret = (result.status != "ok") & (frame.n_secret > 0).to_numpy() & result.value.isna()
     result.loc[secret & (frame.den_cov == 0).to_numpy(), "status"] = ValueStatus.SECRET.value
     zero = ((frame.den_all == 0) & (frame.n_den_ok > 0)).to_numpy()  # a known zero
@@ -293,6 +299,19 @@ def _ratio(
     result.loc[zero, "status"] = ValueStatus.UNDEFINED.value
     result.loc[zero, "note"] = "dénominateur nul"
     return result
+
+
+def _interval(indicator: Indicator, k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """95 % bounds of the ratio k / n × multiplier by the indicator's method (NaN if none)."""
+    scale = indicator.formula.multiplier
+    if indicator.ci == "wilson":
+        low, high = wilson(k, n)
+        return low * scale, high * scale
+    if indicator.ci == "poisson":
+        low, high = byar(k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return low / n * scale, high / n * scale
+    return np.full(len(k), np.nan), np.full(len(k), np.nan)
 
 
 def _separate(numerator: _Part, denominator: _Part, num: ir.Table, den: ir.Table, level: str,
@@ -446,9 +465,12 @@ def _finish(
     if frame.empty:
         out = territories.assign(
             period=None, value=np.nan, status=ValueStatus.NOT_AVAILABLE.value,
-            coverage=np.nan, note=note,
+            coverage=np.nan, ci_low=np.nan, ci_high=np.nan, note=note,
         )  # fmt: skip
         return out[COLUMNS]
+    for column in ("ci_low", "ci_high"):
+        if column not in frame:
+            frame = frame.assign(**{column: np.nan})
     out = territories.merge(frame, on="code", how="left")
     absent = out.period.isna()
     out.loc[absent, "status"] = ValueStatus.MISSING.value

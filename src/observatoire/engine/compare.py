@@ -1,0 +1,202 @@
+"""Comparing territories: with a reference territory, within their level, and over time.
+
+- **Reference**: each territory against the territory of a reference level that contains it
+  (its EPCI, département, région, France) or against a chosen territory. The gap is in the
+  indicator's unit (points for a percentage), the index is 100 × value / reference. The gap is
+  *significant* when the reference lies outside the territory's 95 % confidence interval, and
+  is read through the indicator's polarity (« plus favorable » / « moins favorable »).
+- **Rank and percentile** among all territories of the level (nationally), highest value first.
+- **Evolution** between two periods: absolute, relative (%), and the compound annual growth
+  rate (TCAM); for a percentage the absolute evolution is in points.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from observatoire.catalog.indicators import Catalogue, Polarity
+from observatoire.engine.compute import DEFAULT_THRESHOLD, compute_indicator
+from observatoire.errors import InputError
+from observatoire.store.base import Warehouse
+from observatoire.territories.levels import LEVELS
+
+__all__ = ["compare_indicator", "evolution", "years_between"]
+
+_USABLE = ("ok", "partial")
+
+
+def compare_indicator(
+    warehouse: Warehouse,
+    catalogue: Catalogue,
+    ident: str,
+    *,
+    level: str,
+    reference: str | tuple[str, str],
+    within: tuple[str, str] | None = None,
+    period: str | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> pd.DataFrame:
+    """The indicator's values for ``level`` with, for each territory, its reference (a level
+    that contains it, or one ``(level, code)`` territory), gap, index, significance, rank and
+    percentile."""
+    indicator = catalogue.get(ident)
+    everyone = compute_indicator(
+        warehouse, catalogue, ident, level=level, period=period, threshold=threshold
+    )
+    frame = _ranked(everyone)
+    if within is not None:
+        inside = compute_indicator(
+            warehouse, catalogue, ident, level=level, within=within, period=period,
+            threshold=threshold,
+        )  # fmt: skip
+        frame = frame[frame.code.isin(set(inside.code))]
+    if isinstance(reference, tuple):
+        ref_level, ref_code = reference
+        refs = compute_indicator(
+            warehouse, catalogue, ident, level=ref_level, period=period, threshold=threshold
+        )
+        refs = refs[refs.code == ref_code]
+        links = pd.DataFrame({"code": frame.code.unique(), "reference_code": ref_code})
+    else:
+        if reference not in LEVELS:
+            raise InputError(
+                f"référence « {reference} » : un niveau ({', '.join(LEVELS)}) ou un territoire"
+            )
+        ref_level = reference
+        links = warehouse.query(
+            "SELECT code, parent_code AS reference_code FROM territory_parent "
+            "WHERE level = ? AND parent_level = ?",
+            [level, reference],
+        )
+        if links.empty and level != reference:
+            raise InputError(
+                f"les territoires de niveau {level} ne sont pas rattachés au niveau {reference} : "
+                "comparez-les à un territoire (ex. --compare departement:93)"
+            )
+        refs = compute_indicator(
+            warehouse, catalogue, ident, level=reference, period=period, threshold=threshold
+        )
+    refs = refs[["code", "name", "period", "value", "status"]].rename(
+        columns={
+            "code": "reference_code",
+            "name": "reference_name",
+            "value": "reference_value",
+            "status": "reference_status",
+        }
+    )
+    links = links.drop_duplicates("code")  # a weighted (split) territory: its main parent
+    frame = frame.merge(links, on="code", how="left").merge(
+        refs, on=["reference_code", "period"], how="left"
+    )
+    usable = frame.status.isin(_USABLE) & frame.reference_status.isin(_USABLE)
+    gap = (frame.value - frame.reference_value).where(usable)
+    frame["gap"] = gap
+    frame["index"] = (
+        100 * frame.value / frame.reference_value.where(frame.reference_value != 0)
+    ).where(usable)
+    has_ci = usable & frame.ci_low.notna() & frame.ci_high.notna()
+    outside = (frame.reference_value < frame.ci_low) | (frame.reference_value > frame.ci_high)
+    frame["significant"] = pd.Series(
+        np.where(has_ci, outside, None), index=frame.index, dtype=object
+    )
+    frame["assessment"] = _assessment(frame, indicator.polarity, has_ci & outside)
+    return frame.drop(columns=["reference_status"]).reset_index(drop=True)
+
+
+def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rank (1 = highest) and percentile (share of territories at or below) per period."""
+    frame = frame.copy()
+    usable = frame.status.isin(_USABLE) & frame.value.notna()
+    values = frame.value.where(usable)
+    frame["rank"] = values.groupby(frame.period).rank(ascending=False, method="min")
+    frame["percentile"] = (values.groupby(frame.period).rank(pct=True, method="max") * 100).round(1)
+    return frame
+
+
+def _assessment(frame: pd.DataFrame, polarity: Polarity, significant: pd.Series) -> pd.Series:
+    """« plus favorable », « moins favorable », « écart non significatif » or « plus élevé » /
+    « moins élevé » for a neutral indicator; None without an interval."""
+    higher = frame.gap > 0
+    if polarity is Polarity.NEUTRAL:
+        words = np.where(higher, "plus élevé", "moins élevé")
+    else:
+        good = higher if polarity is Polarity.HIGHER_IS_BETTER else ~higher
+        words = np.where(good, "plus favorable", "moins favorable")
+    has_ci = (frame.ci_low.notna() & frame.gap.notna()).to_numpy()
+    chosen = np.asarray(significant, dtype=bool)
+    out = pd.Series(None, index=frame.index, dtype=object)
+    out[has_ci] = "écart non significatif"
+    out[chosen] = words[chosen]
+    return out
+
+
+def years_between(start: str, end: str) -> float | None:
+    """Years from period ``start`` to ``end`` (``2015``, ``2015-T3``, ``2015-03``); None for
+    periods that are not points in time (``2013-2018``).
+
+    >>> years_between("2013", "2018"), years_between("2015-T1", "2016-T3")
+    (5.0, 1.5)
+    """
+
+    def point(period: str) -> float | None:
+        match = re.fullmatch(r"(\d{4})(?:-T([1-4])|-(\d{2}))?", period.strip())
+        if match is None:
+            return None
+        year = float(match[1])
+        if match[2]:
+            return year + (int(match[2]) - 1) / 4
+        if match[3]:
+            return year + (int(match[3]) - 1) / 12
+        return year
+
+    a, b = point(start), point(end)
+    return None if a is None or b is None else b - a
+
+
+def evolution(
+    warehouse: Warehouse,
+    catalogue: Catalogue,
+    ident: str,
+    *,
+    level: str,
+    start: str,
+    end: str,
+    within: tuple[str, str] | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> pd.DataFrame:
+    """Evolution of the indicator from period ``start`` to ``end`` for every territory:
+    value_start, value_end, absolute (points for a percentage), relative (%), tcam (% a year),
+    status (``ok`` when both values are usable, ``partial`` if either is partial)."""
+    indicator = catalogue.get(ident)
+    frames = {
+        p: compute_indicator(
+            warehouse, catalogue, ident, level=level, within=within, period=p, threshold=threshold
+        ).set_index("code")
+        for p in (start, end)
+    }
+    first, last = frames[start], frames[end]
+    out = pd.DataFrame({"code": first.index, "name": first.name.to_numpy()})
+    out["start"], out["end"] = start, end
+    out["value_start"] = first.value.to_numpy()
+    out["value_end"] = last.value.reindex(first.index).to_numpy()
+    statuses = pd.DataFrame(
+        {"a": first.status.to_numpy(), "b": last.status.reindex(first.index).to_numpy()}
+    )
+    usable = (statuses.a.isin(_USABLE) & statuses.b.isin(_USABLE)).to_numpy()
+    out["absolute"] = np.where(usable, out.value_end - out.value_start, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = out.value_end / out.value_start.where(out.value_start != 0)
+    out["relative"] = np.where(usable, (ratio - 1) * 100, np.nan)
+    years = years_between(start, end)
+    if years and years > 0:
+        growth = np.sign(ratio) * np.abs(ratio) ** (1 / years)
+        out["tcam"] = np.where(usable & (ratio > 0), (growth - 1) * 100, np.nan)
+    else:
+        out["tcam"] = np.nan
+    out["unit"] = "points" if indicator.unit == "%" else indicator.unit
+    partial = (statuses.a == "partial") | (statuses.b == "partial")
+    out["status"] = np.where(usable, np.where(partial, "partial", "ok"), "nd")
+    return out
