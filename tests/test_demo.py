@@ -20,6 +20,7 @@ def test_demo_builds_and_shows_the_zoning(tmp_path: Path) -> None:
     assert "0 cellule(s) rejetée(s)" in result.summary
     assert "long.periodique" in result.summary and "2025-T1, 2025-T2" in result.summary
     assert "tableau du Département" in result.summary and "39 communes" in result.summary
+    assert "observatoire compute : " in result.summary and "profil de Saint-Denis" in result.summary
     assert "Indicateurs calculés" in result.summary and "couverture insuffisante" in result.summary
     assert "Catalogue : " in result.summary and "Recherche « pauvreté »" in result.summary
     assert "Jeux de données en vigueur" in result.summary and "(à jour)" in result.summary

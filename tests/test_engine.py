@@ -255,3 +255,39 @@ def test_evolution_between_censuses(computed: Path) -> None:
         "--format", "csv", home=computed,
     )  # fmt: skip
     assert code == 0 and "tcam" in out.splitlines()[0]
+
+
+def test_stored_indicators_stay_consistent_with_the_data(computed: Path, tmp_path: Path) -> None:
+    """compute stores; an import or a rollback removes what it makes stale, in its own
+    transaction; compute then redoes only that."""
+    home = tmp_path / "obs"
+    shutil.copytree(computed, home)
+    chosen = ["menages_fiscaux", "part_allocataires_rsa"]
+    with Observatory.open(home, write=True) as obs:
+        first = obs.compute(indicators=chosen, levels=["commune", "departement", "tas"])
+        assert set(first) == set(chosen) and all(n > 0 for n in first.values())
+        assert obs.compute(indicators=chosen, levels=["commune", "departement", "tas"]) == {}
+        stored = obs.indicator("menages_fiscaux", level="tas").set_index("code")
+        fresh = compute_indicator(
+            obs.warehouse, obs.catalogue(), "menages_fiscaux", level="tas"
+        ).set_index("code")
+        assert stored.value.to_dict() == fresh.value.to_dict()
+        profile = obs.profile("93066")
+        assert {"menages_fiscaux", "part_allocataires_rsa"} <= set(profile.indicator)
+        assert profile.set_index("indicator").at["menages_fiscaux", "value"] == 51_132
+        # A new edition of the commune Filosofi file: households are stale, RSA is not.
+        edited = tmp_path / "FILO2019_DISP_COM.csv"
+        text = (DATA / "filosofi" / "FILO2019_DISP_COM.csv").read_text(encoding="utf-8-sig")
+        edited.write_text(text.replace("\n93066;", "\n93066;", 1) + "\n", encoding="utf-8")
+        report = obs.import_file(edited)
+        kept = set(obs.warehouse.query("SELECT DISTINCT indicator FROM indicator_value").indicator)
+        assert kept == {"part_allocataires_rsa"}
+        redone = obs.compute(indicators=chosen, levels=["commune", "departement", "tas"])
+        assert set(redone) == {"menages_fiscaux"}  # only what the import made stale
+        obs.rollback(report.batch)
+        kept = set(obs.warehouse.query("SELECT DISTINCT indicator FROM indicator_value").indicator)
+        assert kept == {"part_allocataires_rsa"}
+    code, out = run("compute", "--indicator", "menages_fiscaux", "--level", "tas", home=home)
+    assert code == 0 and "1 indicateur(s) calculé(s)" in out
+    code, out = run("profile", "departement:93", "--format", "csv", home=home)
+    assert code == 0 and "part_allocataires_rsa" in out

@@ -980,6 +980,59 @@ def values(
     _emit(frame, fmt, output)
 
 
+@cli.command("compute")
+@click.option("--indicator", "indicators", multiple=True, help="Seulement cet indicateur.")
+@click.option("--level", "levels", multiple=True, help="Seulement ce niveau ou zonage.")
+@click.option("--force", is_flag=True, help="Tout recalculer, même ce qui est à jour.")
+@pass_ctx
+def compute_cmd(
+    ctx: _Context, indicators: tuple[str, ...], levels: tuple[str, ...], force: bool
+) -> None:
+    """Calcule et enregistre les indicateurs alimentés par les données, pour chaque niveau et
+    chaque zonage : les lectures (values, profile) sont ensuite immédiates.
+
+    Un import, un retour arrière ou une nouvelle version de zonage retire les valeurs qu'il
+    rend périmées ; « compute » ne recalcule que celles-là (sauf --force).
+
+    \b
+    Exemples :
+      observatoire compute
+      observatoire compute --indicator part_allocataires_rsa --level commune --level tas93
+    """
+    started = time.perf_counter()
+    with ctx.open(write=True) as obs:
+        counts = obs.compute(
+            indicators=list(indicators) or None,
+            levels=list(levels) or None,
+            force=force,
+            on_step=lambda step: click.echo(f"  [{time.perf_counter() - started:5.1f} s] {step}"),
+        )
+    click.echo(
+        f"{len(counts)} indicateur(s) calculé(s), {sum(counts.values())} valeurs enregistrées "
+        f"en {time.perf_counter() - started:.1f} s" + ("" if counts else " (tout était à jour)")
+    )
+
+
+@cli.command("profile")
+@click.argument("territory")
+@click.option("--theme", type=click.Choice(list(THEMES)), help="Un seul thème.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def profile_cmd(ctx: _Context, territory: str, theme: str | None, fmt: str) -> None:
+    """Tous les indicateurs calculés d'un territoire (après « observatoire compute »).
+
+    \b
+    Exemples :
+      observatoire profile 93066
+      observatoire profile departement:93 --theme social
+    """
+    with ctx.open() as obs:
+        frame = obs.profile(territory)
+    if theme is not None:
+        frame = frame[frame.theme == theme]
+    _emit(frame, fmt)
+
+
 @cli.command("evolution")
 @click.argument("indicator")
 @click.option("--from", "start", required=True, help="Période de départ (2013, 2015-T4…).")

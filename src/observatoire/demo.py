@@ -437,6 +437,18 @@ def _computed_section(obs: Observatory) -> str:
         "  Au-delà de la Seine-Saint-Denis, seules ses communes ont des données : la région et "
         "la France ne sont pas données (couverture insuffisante), jamais extrapolées."
     )
+    obs.compute(levels=["commune", "epci", "departement", "region", "pays", DEMO_ZONING])
+    stored = obs.warehouse.query(
+        "SELECT COUNT(DISTINCT indicator) AS n, COUNT(*) AS v FROM indicator_value"
+    )
+    profile = obs.profile("93066")
+    lines.append(
+        f"  observatoire compute : {int(stored.n.iloc[0])} indicateurs enregistrés pour chaque "
+        f"niveau et le zonage ({_n(stored.v.iloc[0])} valeurs) ; profil de Saint-Denis "
+        f"(observatoire profile 93066) : {len(profile)} valeurs, dont"
+    )
+    for row in profile.head(3).itertuples():
+        lines.append(f"    {row.label} ({row.period}) : {_n(row.value)} [{row.status}]")
     return "\n".join(lines)
 
 

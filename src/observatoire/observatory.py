@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from observatoire.catalog.indicators import Catalogue
-from observatoire.engine.compute import DEFAULT_THRESHOLD, check_threshold, compute_indicator
+from observatoire.engine.compute import (
+    DEFAULT_THRESHOLD,
+    check_threshold,
+    complete_frame,
+    compute_indicator,
+)
+from observatoire.engine.materialise import read_computed
 from observatoire.errors import HomeError, InputError, ReferentialError
 from observatoire.home import Home, resolve_home
 from observatoire.ingest.cog import CogImportReport, import_cog
@@ -251,6 +257,14 @@ class Observatory:
         """Indicator ``ident`` for every territory of ``level`` (custom zonings included):
         code, name, period, value, status, coverage, note (see :mod:`observatoire.engine`)."""
         level = self._level(level)
+        self.catalogue().get(ident)  # an unknown name fails here, with suggestions
+        if published and threshold == DEFAULT_THRESHOLD:
+            stored = read_computed(self.warehouse, ident, level)
+            if stored is not None:  # computed by « observatoire compute », still in force
+                if period is not None:
+                    stored = stored[stored.period == period]
+                frame = stored.drop(columns=["indicator", "level", "computed_at"])
+                return complete_frame(self.warehouse, frame, level, self._within(within, level))
         return compute_indicator(
             self.warehouse,
             self.catalogue(),
@@ -261,6 +275,41 @@ class Observatory:
             threshold=check_threshold(threshold),
             published=published,
         )
+
+    def compute(
+        self,
+        *,
+        indicators: list[str] | None = None,
+        levels: list[str] | None = None,
+        force: bool = False,
+        on_step: Callable[[str], None] = lambda _: None,
+    ) -> dict[str, int]:
+        """Compute and store the indicators fed by the data for every level and zoning; only
+        what an import or a zoning change made stale, unless ``force``."""
+        from observatoire.engine.materialise import compute_all
+
+        return compute_all(
+            self.warehouse,
+            self.catalogue(),
+            indicators=indicators,
+            levels=[self._level(lvl) for lvl in levels] if levels else None,
+            force=force,
+            on_step=on_step,
+        )
+
+    def profile(self, territory: str) -> pd.DataFrame:
+        """Every stored indicator of one territory (``93066``, ``departement:93``…), with its
+        label and theme: one indexed read."""
+        from observatoire.store.computed import territory_profile
+
+        level, code = self.resolve(territory)
+        rows = territory_profile(self.warehouse, level, code)
+        catalogue = self.catalogue()
+        known = rows.indicator.isin(set(catalogue.indicators))
+        rows = rows[known]
+        rows.insert(1, "label", [catalogue.indicators[i].label for i in rows.indicator])
+        rows.insert(2, "theme", [catalogue.indicators[i].theme for i in rows.indicator])
+        return rows.reset_index(drop=True)
 
     def compare(
         self,

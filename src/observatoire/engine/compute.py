@@ -36,7 +36,7 @@ from observatoire.errors import InputError
 from observatoire.store.base import Warehouse
 from observatoire.territories.levels import LEVELS
 
-__all__ = ["COLUMNS", "DEFAULT_THRESHOLD", "compute_indicator"]
+__all__ = ["COLUMNS", "DEFAULT_THRESHOLD", "complete_frame", "compute_indicator"]
 
 COLUMNS = ["code", "name", "period", "value", "status", "coverage", "ci_low", "ci_high", "note"]
 DEFAULT_THRESHOLD = 0.8  # below this coverage an aggregate is withheld
@@ -86,7 +86,7 @@ def compute_indicator(
         frame = _ratio(warehouse, indicator, level, zoning, stored, threshold)
     if period is not None:
         frame = frame[frame.period == period]
-    return _finish(warehouse, frame, level, within)
+    return complete_frame(warehouse, frame, level, within)
 
 
 # -- resolving the parts of a formula -----------------------------------------------------------
@@ -454,7 +454,7 @@ def _combine(
     )
 
 
-def _finish(
+def complete_frame(
     warehouse: Warehouse, frame: pd.DataFrame, level: str, within: tuple[str, str] | None
 ) -> pd.DataFrame:
     """Every territory of the level (inside ``within``), named, even those without a value."""

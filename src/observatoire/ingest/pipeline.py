@@ -42,6 +42,7 @@ from observatoire.ingest.geofiles import is_geofile
 from observatoire.ingest.report import ImportReport, Rejection, Tally
 from observatoire.ingest.tables import CHUNK_ROWS, Table, find_column, open_table, read_table
 from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.computed import invalidate
 from observatoire.store.partners import require_partner
 from observatoire.store.territories import fallback_passage, load_vintages
 from observatoire.territories.vintages import convert_long
@@ -486,6 +487,7 @@ def _record(
     if len(previous):
         report.replaced = int(previous.id.iloc[0])
         tx.execute("UPDATE import_batch SET status = 'replaced' WHERE id = ?", [report.replaced])
+    invalidate(tx, variables=[c.variable for c in layout.columns])
     tx.insert(
         "import_batch",
         pd.DataFrame(
@@ -578,6 +580,8 @@ def rollback(warehouse: Warehouse, batch: int) -> tuple[int, int | None]:
         )
     dataset, edition = rows.dataset.iloc[0], rows.edition.iloc[0]
     with warehouse.transaction() as tx:
+        fed = tx.query("SELECT DISTINCT variable FROM batch_column WHERE batch = ?", [batch])
+        invalidate(tx, variables=fed.variable.tolist())
         tx.execute("UPDATE import_batch SET status = 'rolled_back' WHERE id = ?", [batch])
         previous = tx.query(
             "SELECT MAX(id) AS id FROM import_batch WHERE dataset = ? AND edition = ? "

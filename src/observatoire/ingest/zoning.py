@@ -21,6 +21,7 @@ from observatoire.errors import InputError, ReferentialError
 from observatoire.ingest.geofiles import is_geofile, read_geofile
 from observatoire.ingest.tables import find_column, read_table
 from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.computed import invalidate
 from observatoire.store.territories import codebook, geometry_map, load_vintages
 from observatoire.territories.geometry import simplify_for_display, to_wkb
 from observatoire.territories.levels import check_zoning_name
@@ -126,6 +127,7 @@ def import_zoning(
         )
     version = int(versions.version.max()) + 1 if len(versions) else 1
     with warehouse.transaction() as tx:
+        invalidate(tx, level=name)  # indicators stored for the previous version
         existing = tx.query("SELECT label FROM zoning WHERE name = ?", [name])
         zoning_label = label or (existing.label.iloc[0] if len(existing) else name)
         tx.replace(

@@ -267,13 +267,45 @@ _SERIES_TABLES = (
         scoped_by="series",
     ),
 )
-TABLES.update({t.name: t for t in (*_VALUES_TABLES, *_SERIES_TABLES)})
+# Indicators computed for every territory (observatoire compute), read back without computing.
+# An import, a rollback or a new zoning version deletes the rows it makes stale.
+_COMPUTED_TABLES = (
+    TableDef(
+        "indicator_value",
+        (
+            ("indicator", "text"),
+            ("level", "text"),
+            ("code", "text"),
+            ("period", "text"),
+            ("value", "double"),
+            ("status", "text"),
+            ("coverage", "double"),
+            ("ci_low", "double"),
+            ("ci_high", "double"),
+            ("note", "text"),
+            ("computed_at", "text"),
+        ),
+        ("indicator", "level", "code", "period"),
+        indexes=(("level", "code"),),
+    ),
+    # The variables each stored indicator was computed from (to find what an import makes stale)
+    TableDef(
+        "indicator_variable",
+        (("indicator", "text"), ("variable", "text")),
+        ("indicator", "variable"),
+    ),
+)
+TABLES.update({t.name: t for t in (*_VALUES_TABLES, *_SERIES_TABLES, *_COMPUTED_TABLES)})
 
 _SERIES_KEY = "batch, variable, level, period, dims, geography"
 # Version N applies MIGRATIONS[N-1]: table names to create, then SQL statements (portable between
 # DuckDB and PostgreSQL). Append, never edit a released step.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    tuple(t for t in TABLES if t not in {v.name for v in (*_VALUES_TABLES, *_SERIES_TABLES)}),
+    tuple(
+        t
+        for t in TABLES
+        if t not in {v.name for v in (*_VALUES_TABLES, *_SERIES_TABLES, *_COMPUTED_TABLES)}
+    ),
     tuple(t.name for t in _VALUES_TABLES),
     (
         "series",
@@ -293,6 +325,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE variable ADD COLUMN IF NOT EXISTS kind TEXT",
         "ALTER TABLE variable ADD COLUMN IF NOT EXISTS unit TEXT",
     ),
+    ("indicator_value", "indicator_variable"),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,105 @@
+"""Computed indicators stored for fast reads, and kept consistent with the data.
+
+``compute`` stores every computable indicator for every level (and custom zoning) in
+``indicator_value``, one transaction per indicator. An import, a rollback or a new version of a
+zoning deletes, in its own transaction, the rows it makes stale
+(:func:`observatoire.store.computed.invalidate`), so a read
+never returns a value computed from data no longer in force; ``compute`` then recomputes only
+what is missing (incremental).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import pandas as pd
+
+from observatoire.catalog.indicators import Catalogue
+from observatoire.engine.compute import compute_indicator
+from observatoire.store.base import Warehouse
+
+__all__ = ["compute_all", "read_computed"]
+
+OFFICIAL = ("iris", "commune", "epci", "departement", "region", "pays")
+
+
+def _levels(warehouse: Warehouse) -> list[str]:
+    zonings = warehouse.query("SELECT name FROM zoning ORDER BY name").name.tolist()
+    present = set(warehouse.query("SELECT DISTINCT level FROM territory").level)
+    return [lvl for lvl in OFFICIAL if lvl in present] + zonings
+
+
+def compute_all(
+    warehouse: Warehouse,
+    catalogue: Catalogue,
+    *,
+    indicators: Iterable[str] | None = None,
+    levels: Iterable[str] | None = None,
+    force: bool = False,
+    on_step: Callable[[str], None] = lambda _: None,
+) -> dict[str, int]:
+    """Compute and store indicators for every level; returns rows stored per indicator.
+
+    Without ``force``, an (indicator, level) already stored is skipped: after an import only
+    the indicators it touched are recomputed.
+    """
+    stored_variables = set(warehouse.query("SELECT DISTINCT variable FROM series").variable)
+    chosen = [i.id for i in catalogue.computable(stored_variables)]
+    if indicators is not None:
+        wanted = set(indicators)
+        chosen = [i for i in chosen if i in wanted]
+    targets = list(levels) if levels is not None else _levels(warehouse)
+    done = warehouse.query("SELECT DISTINCT indicator, level FROM indicator_value")
+    already = set(zip(done.indicator, done.level, strict=True))
+    stamp = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+    counts: dict[str, int] = {}
+    for position, ident in enumerate(chosen, 1):
+        frames = []
+        todo = [lvl for lvl in targets if force or (ident, lvl) not in already]
+        for level in todo:
+            frame = compute_indicator(warehouse, catalogue, ident, level=level)
+            frame = frame[frame.period.notna()]
+            frames.append(frame.drop(columns=["name"]).assign(indicator=ident, level=level))
+        if not todo:
+            continue
+        on_step(f"{position}/{len(chosen)} {ident}")
+        rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        with warehouse.transaction() as tx:
+            marks = ", ".join("?" for _ in todo)
+            tx.execute(
+                f"DELETE FROM indicator_value WHERE indicator = ? AND level IN ({marks})",
+                [ident, *todo],
+            )
+            if len(rows):
+                tx.insert("indicator_value", rows.assign(computed_at=stamp))
+            tx.execute("DELETE FROM indicator_variable WHERE indicator = ?", [ident])
+            tx.insert(
+                "indicator_variable",
+                pd.DataFrame(
+                    {"indicator": ident, "variable": sorted(set(_closure(catalogue, ident)))}
+                ),
+            )
+        counts[ident] = len(rows)
+    return counts
+
+
+def _closure(catalogue: Catalogue, ident: str) -> list[str]:
+    """Every variable an indicator reads, through the indicators it is made of."""
+    formula = catalogue.indicators[ident].formula
+    names = list(formula.variables)
+    for other in formula.indicators:
+        names += _closure(catalogue, other)
+    return names
+
+
+def read_computed(
+    warehouse: Warehouse, ident: str, level: str, codes: list[str] | None = None
+) -> pd.DataFrame | None:
+    """Stored values of ``ident`` at ``level`` (None when not computed)."""
+    sql = "SELECT * FROM indicator_value WHERE indicator = ? AND level = ?"
+    rows = warehouse.query(sql, [ident, level])
+    if rows.empty:
+        return None
+    if codes is not None:
+        rows = rows[rows.code.isin(set(codes))]
+    return rows
