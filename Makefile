@@ -27,6 +27,8 @@ lint:
 
 bench: install
 	$(BIN)/python benchmarks/bench_referential.py
+	$(BIN)/python benchmarks/bench_imports.py
+	$(BIN)/python benchmarks/bench_engine.py
 
 clean:
 	rm -rf $(VENV) observatoire-demo .pytest_cache .mypy_cache .ruff_cache
