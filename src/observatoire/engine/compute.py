@@ -49,6 +49,7 @@ class _Part:
 
     alternative: str  # "rp.POP" or "rp.POP7589 + rp.POP90P"
     level: str
+    dedupe: bool = True  # several imports in force hold one of its variables at this level
 
     @property
     def terms(self) -> list[str]:
@@ -76,7 +77,7 @@ def compute_indicator(
     zoning = _zoning(warehouse, level)
     stored = _stored_levels(warehouse)
     if not published:
-        stored = {v: levels - {level} for v, levels in stored.items()}
+        stored = {v: {k: n for k, n in lvls.items() if k != level} for v, lvls in stored.items()}
     formula = indicator.formula
     if formula.indicators:
         frame = _combine(warehouse, catalogue, indicator, level, within, period, threshold)
@@ -90,31 +91,41 @@ def compute_indicator(
 
 
 # -- resolving the parts of a formula -----------------------------------------------------------
-def _stored_levels(warehouse: Warehouse) -> dict[str, set[str]]:
-    """Variable → levels where values are stored (current geography, imports in force)."""
+def _stored_levels(warehouse: Warehouse) -> dict[str, dict[str, int]]:
+    """Variable → level → number of imports in force holding it there (current geography)."""
     rows = warehouse.query(
-        "SELECT DISTINCT variable, level FROM series WHERE geography = 'current' AND dims = '' "
-        "AND batch IN (SELECT id FROM import_batch WHERE status = 'active')"
+        "SELECT variable, level, COUNT(DISTINCT batch) AS n FROM series "
+        "WHERE geography = 'current' AND dims = '' "
+        "AND batch IN (SELECT id FROM import_batch WHERE status = 'active') "
+        "GROUP BY variable, level"
     )
-    out: dict[str, set[str]] = {}
-    for variable, lvl in zip(rows.variable, rows.level, strict=True):
-        out.setdefault(str(variable), set()).add(str(lvl))
+    out: dict[str, dict[str, int]] = {}
+    for variable, lvl, n in zip(rows.variable, rows.level, rows.n, strict=True):
+        out.setdefault(str(variable), {})[str(lvl)] = int(n)
     return out
 
 
 def _resolve(
-    alternatives: tuple[str, ...], target: str, stored: dict[str, set[str]], *, aggregate: bool
+    alternatives: tuple[str, ...],
+    target: str,
+    stored: dict[str, dict[str, int]],
+    *,
+    aggregate: bool,
 ) -> _Part | None:
     """The alternative to read, at the target level if published there, else (if the
     indicator aggregates) at the finest level below it where it is stored."""
 
     def levels_of(alternative: str) -> set[str]:
-        sets = [stored.get(t, set()) for t in alternative.split(" + ")]
+        sets = [set(stored.get(t, {})) for t in alternative.split(" + ")]
         return set.intersection(*sets) if sets else set()
+
+    def part(alternative: str, level: str) -> _Part:
+        several = any(stored[t][level] > 1 for t in alternative.split(" + "))
+        return _Part(alternative, level, several)
 
     for alternative in alternatives:
         if target in levels_of(alternative):
-            return _Part(alternative, target)
+            return part(alternative, target)
     if not aggregate:
         return None
     below = _FINER[: _FINER.index(target)] if target in _FINER else ("iris", "commune")
@@ -123,14 +134,14 @@ def _resolve(
             continue
         for alternative in alternatives:
             if source in levels_of(alternative):
-                return _Part(alternative, source)
+                return part(alternative, source)
     return None
 
 
 def _part_values(part: _Part) -> ir.Table:
     """code, period, value, status of a part at its level (a sum of variables is ``ok`` only
     when every term is)."""
-    values = facts(part.terms).filter(lambda f: f.level == part.level)
+    values = facts(part.terms, part.level, dedupe=part.dedupe)
     if len(part.terms) == 1:
         return values.select("code", "period", "value", "status")
     grouped = values.group_by(["code", "period"]).aggregate(
@@ -192,7 +203,7 @@ def _single(
     indicator: Indicator,
     level: str,
     zoning: tuple[int, str] | None,
-    stored: dict[str, set[str]],
+    stored: dict[str, dict[str, int]],
     threshold: float,
 ) -> pd.DataFrame:
     aggregate = indicator.aggregation is Aggregation.SUM
@@ -232,7 +243,7 @@ def _ratio(
     indicator: Indicator,
     level: str,
     zoning: tuple[int, str] | None,
-    stored: dict[str, set[str]],
+    stored: dict[str, dict[str, int]],
     threshold: float,
 ) -> pd.DataFrame:
     formula = indicator.formula

@@ -39,15 +39,17 @@ def to_sql(expression: ir.Expr, dialect: str) -> str:
     return str(ibis.to_sql(expression, dialect=dialect))
 
 
-def facts(variables: list[str]) -> ir.Table:
-    """Stored values of ``variables`` in the current geography, from imports in force, the
-    latest import winning for each (variable, level, code, period); totals only (no
-    dimensions). Columns: variable, level, code, period, value, status."""
+def facts(variables: list[str], level: str, *, dedupe: bool = True) -> ir.Table:
+    """Stored values of ``variables`` at ``level`` in the current geography, from imports in
+    force, the latest import winning for each (variable, code, period) when several imports
+    in force hold the variable (``dedupe``); totals only (no dimensions). Columns: variable,
+    level, code, period, value, status."""
     series = table("series")
     cells = table("series_value")
     batches = table("import_batch").filter(lambda b: b.status == "active").select("id")
     chosen = series.filter(
         series.variable.isin(variables),
+        series.level == level,
         series.geography == "current",
         series.dims == "",
         series.batch.isin(batches.id),
@@ -55,6 +57,8 @@ def facts(variables: list[str]) -> ir.Table:
     joined = cells.join(chosen, cells.series == chosen.id).select(
         "variable", "level", "code", "period", "value", "status", "batch"
     )
+    if not dedupe:
+        return joined.drop("batch")
     window = ibis.window(
         group_by=[joined.variable, joined.level, joined.code, joined.period],
         order_by=ibis.desc(joined.batch),
