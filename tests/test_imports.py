@@ -150,8 +150,12 @@ def test_arrondissements_and_dictionary_labels(imported: Path) -> None:
     with Observatory.open(imported) as obs:
         arm = obs.values("filosofi.DISP_Q2", level="arm", period="2019")
         variables = obs.variables(source="filosofi").set_index("id")
+        census = obs.variables(source="rp").set_index("id")
     assert {"75101", "13201", "69381"} <= set(arm.code)
     assert "pauvreté" in variables.at["filosofi.DISP_TP60", "label"]
+    # P13_POP and P18_POP both feed rp.POP: its label carries no year.
+    assert census.at["rp.POP", "label"] == "Population"
+    assert census.at["rp.LOGVAC", "label"] == "Logements vacants"
 
 
 def test_dry_run_writes_nothing_and_versions_roll_back(home: Path, tmp_path: Path) -> None:

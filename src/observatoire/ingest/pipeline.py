@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import hashlib
+import re
 import zipfile
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -406,9 +407,28 @@ def _labels(table: Table) -> dict[str, tuple[str, str]]:
     long = find_column(list(frame.columns), ("LIB_VAR_LONG",)) or short
     unique = frame.drop_duplicates(code)
     return {
-        str(c): (str(s), str(lg))
+        str(c): (year_free(str(s)), str(lg))
         for c, s, lg in zip(unique[code], unique[short], unique[long], strict=True)
     }
+
+
+_LABEL_YEAR = re.compile(
+    r"\s*(\(\d{4}\)|(en|au|fin|au 31 décembre|entre \d{4} et)?\s*(19|20)\d{2})\s*$",
+    re.IGNORECASE,
+)
+
+
+def year_free(label: str) -> str:
+    """A dictionary label without its year: variables are stored without the year suffix of
+    their column (``P13_POP`` and ``P18_POP`` are both ``rp.POP``), so their label is too.
+
+    >>> year_free("Population en 2013"), year_free("Naissances entre 2013 et 2018")
+    ('Population', 'Naissances')
+    >>> year_free("Ets actifs 10 salariés ou plus au 31 décembre 2018"), year_free("Superficie")
+    ('Ets actifs 10 salariés ou plus', 'Superficie')
+    """
+    cleaned = _LABEL_YEAR.sub("", label).strip()
+    return cleaned or label
 
 
 def _import_dictionary(
