@@ -20,7 +20,6 @@ from observatoire.engine.compute import (
     complete_frame,
     compute_indicator,
 )
-from observatoire.engine.materialise import read_computed
 from observatoire.errors import HomeError, InputError, ReferentialError
 from observatoire.home import Home, resolve_home
 from observatoire.ingest.cog import CogImportReport, import_cog
@@ -31,6 +30,7 @@ from observatoire.ingest.zoning import ZoningImportReport, import_zoning, zoning
 from observatoire.store import Warehouse, open_warehouse
 from observatoire.store import territories as queries
 from observatoire.store import values as values_store
+from observatoire.store.computed import read_computed
 from observatoire.store.schema import SCHEMA_VERSION
 from observatoire.territories.levels import LEVELS, get_level, is_official
 from observatoire.territories.vintages import Conversion, Vintages, convert

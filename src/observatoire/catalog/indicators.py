@@ -355,6 +355,14 @@ class Catalogue:
 
         return [i for i in self.by_theme() if ok(i.id)]
 
+    def variables_of(self, ident: str) -> set[str]:
+        """Every variable an indicator reads, through the indicators it is made of."""
+        formula = self.indicators[ident].formula
+        names = set(formula.variables)
+        for other in formula.indicators:
+            names |= self.variables_of(other)
+        return names
+
     def variables(self) -> set[str]:
         return {v for i in self.indicators.values() for v in i.formula.variables}
 

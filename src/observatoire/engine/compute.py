@@ -232,10 +232,16 @@ def _single(
         n_secret=(joined.v_status == "secret").cast("int32").sum(),
     )
     frame = _run(warehouse, aggregated).rename(columns={"target_code": "code"})
-    coverage = np.where(
-        frame.total > 0, frame.covered / frame.total.where(frame.total > 0), frame.n_ok / frame.n
-    )
+    coverage = _member_share(frame.covered, frame.total, frame.n_ok, frame.n)
     return _judge(frame.assign(coverage=coverage), frame.value, threshold)
+
+
+def _member_share(
+    covered: pd.Series, total: pd.Series, n_ok: pd.Series, n: pd.Series
+) -> np.ndarray:
+    """Share of the members' population that has a value; by number of members where the
+    population is unknown."""
+    return np.where(total > 0, covered / total.where(total > 0), n_ok / n.where(n > 0))
 
 
 def _ratio(
@@ -291,11 +297,8 @@ def _ratio(
     covered = frame.den_cov.astype(float)
     coverage = np.where(frame.den_all > 0, covered / frame.den_all.where(frame.den_all > 0), 1.0)
     if "pop_all" in frame:  # members without any value count too: by population (or number)
-        members_share = np.where(
-            frame.pop_all > 0, frame.pop_cov / frame.pop_all.where(frame.pop_all > 0),
-            frame.n_ok / frame.n.where(frame.n > 0),
-        )  # fmt: skip
-        coverage = np.fmin(coverage, members_share)
+        members = _member_share(frame.pop_cov, frame.pop_all, frame.n_ok, frame.n)
+        coverage = np.fmin(coverage, members)
     value = (frame.num_cov / covered.where(covered != 0)) * formula.multiplier
     result = _judge(frame.assign(coverage=coverage), value, threshold)
     result["ci_low"], result["ci_high"] = _interval(

@@ -18,7 +18,7 @@ from observatoire.catalog.indicators import Catalogue
 from observatoire.engine.compute import compute_indicator
 from observatoire.store.base import Warehouse
 
-__all__ = ["compute_all", "read_computed"]
+__all__ = ["compute_all"]
 
 OFFICIAL = ("iris", "commune", "epci", "departement", "region", "pays")
 
@@ -76,30 +76,8 @@ def compute_all(
             tx.insert(
                 "indicator_variable",
                 pd.DataFrame(
-                    {"indicator": ident, "variable": sorted(set(_closure(catalogue, ident)))}
+                    {"indicator": ident, "variable": sorted(catalogue.variables_of(ident))}
                 ),
             )
         counts[ident] = len(rows)
     return counts
-
-
-def _closure(catalogue: Catalogue, ident: str) -> list[str]:
-    """Every variable an indicator reads, through the indicators it is made of."""
-    formula = catalogue.indicators[ident].formula
-    names = list(formula.variables)
-    for other in formula.indicators:
-        names += _closure(catalogue, other)
-    return names
-
-
-def read_computed(
-    warehouse: Warehouse, ident: str, level: str, codes: list[str] | None = None
-) -> pd.DataFrame | None:
-    """Stored values of ``ident`` at ``level`` (None when not computed)."""
-    sql = "SELECT * FROM indicator_value WHERE indicator = ? AND level = ?"
-    rows = warehouse.query(sql, [ident, level])
-    if rows.empty:
-        return None
-    if codes is not None:
-        rows = rows[rows.code.isin(set(codes))]
-    return rows

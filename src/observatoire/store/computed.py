@@ -9,7 +9,7 @@ import pandas as pd
 
 from observatoire.store.base import Transaction, Warehouse
 
-__all__ = ["invalidate", "territory_profile"]
+__all__ = ["invalidate", "read_computed", "territory_profile"]
 
 
 def invalidate(tx: Transaction, *, variables: Iterable[str] = (), level: str | None = None) -> None:
@@ -33,3 +33,11 @@ def territory_profile(warehouse: Warehouse, level: str, code: str) -> pd.DataFra
         "FROM indicator_value WHERE level = ? AND code = ? ORDER BY indicator, period",
         [level, code],
     )
+
+
+def read_computed(warehouse: Warehouse, ident: str, level: str) -> pd.DataFrame | None:
+    """Stored values of indicator ``ident`` at ``level`` (None when not computed)."""
+    rows = warehouse.query(
+        "SELECT * FROM indicator_value WHERE indicator = ? AND level = ?", [ident, level]
+    )
+    return None if rows.empty else rows
