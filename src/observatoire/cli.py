@@ -17,8 +17,16 @@ from observatoire.catalog.indicators import THEMES, Catalogue, Indicator, themes
 from observatoire.errors import InputError, ObservatoireError
 from observatoire.ingest.pipeline import ImportReport
 from observatoire.observatory import Observatory
+from observatoire.stats.neighbours import DEFAULT_CONTEXT
 
 FORMATS = click.Choice(["table", "csv", "json"])
+AUDIENCE_OPTION = click.option(
+    "--audience",
+    type=click.Choice(["public", "member", "analyst"]),
+    default="analyst",
+    show_default=True,
+    help="Pour qui : public, membres (member) ou chargé d'études (analyst, qui voit tout).",
+)
 
 
 class _Context:
@@ -760,7 +768,7 @@ def indicators_show(ctx: _Context, indicator: str) -> None:
         ("Intervalle de confiance", {"none": "-"}.get(found.ci, found.ci)),
         (
             "Secret",
-            f"effectifs < {found.secret_min_count} masqués" if found.secret_min_count else "-",
+            found.secret.describe() if found.secret else "-",
         ),
         ("Sources", ", ".join(found.sources) or "-"),
         ("Mots-clés", ", ".join(found.keywords) or "-"),
@@ -917,14 +925,17 @@ def variables(ctx: _Context, source: str | None, fmt: str) -> None:
     "--compare",
     "reference",
     metavar="REF",
-    help="Comparer à un niveau englobant (epci, departement, region, pays) ou à un territoire "
-    "(ex. departement:93) : écart, indice, significativité, rang, percentile.",
+    help="Comparer à un niveau englobant (epci, departement, region, pays), à un territoire "
+    "(ex. departement:93), à la strate de taille (strate) ou aux voisins statistiques (voisins) : "
+    "écart, indice, significativité, rang, percentile, tendance, alerte.",
 )
 @click.option(
     "--published",
     is_flag=True,
     help="Valeurs telles que publiées dans une géographie passée (non converties).",
 )
+@click.option("--zoning", metavar="ZONAGE", help="Zonage propre (équivaut à --level ZONAGE).")
+@AUDIENCE_OPTION
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False))
 @pass_ctx
@@ -937,6 +948,8 @@ def values(
     threshold: float,
     reference: str | None,
     published: bool,
+    zoning: str | None,
+    audience: str,
     fmt: str,
     output: str | None,
 ) -> None:
@@ -956,7 +969,13 @@ def values(
       observatoire values taux_chomage_15_64 --within 93 --compare departement
       observatoire values filosofi.DISP_Q2 --level commune --within 93 --period 2019
       observatoire values caf.ARSAS --level iris --within commune:93066 --format csv
+      observatoire values allocataires_rsa --zoning tas93 --audience public
+
+    Avec --audience public ou member, seules les valeurs que ce public peut voir sont données :
+    secret statistique appliqué (cellules « secret »), jeux de données réservés refusés.
     """
+    if zoning:
+        level = zoning
     with ctx.open() as obs:
         if "." not in variable and variable in obs.catalogue() and reference:
             frame = obs.compare(
@@ -966,17 +985,20 @@ def values(
                 within=within,
                 period=period,
                 threshold=threshold,
+                audience=audience,
             )
         elif "." not in variable and variable in obs.catalogue():
             frame = obs.indicator(
-                variable, level=level, within=within, period=period, threshold=threshold
-            )
+                variable, level=level, within=within, period=period, threshold=threshold,
+                audience=audience,
+            )  # fmt: skip
         elif reference:
             raise click.UsageError("--compare s'applique aux indicateurs du catalogue")
         else:
             frame = obs.values(
-                variable, level=level, within=within, period=period, published=published
-            ).drop(columns=["batch"])
+                variable, level=level, within=within, period=period, published=published,
+                audience=audience,
+            ).drop(columns=["batch"])  # fmt: skip
     _emit(frame, fmt, output)
 
 
@@ -1016,9 +1038,10 @@ def compute_cmd(
 @cli.command("profile")
 @click.argument("territory")
 @click.option("--theme", type=click.Choice(list(THEMES)), help="Un seul thème.")
+@AUDIENCE_OPTION
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
-def profile_cmd(ctx: _Context, territory: str, theme: str | None, fmt: str) -> None:
+def profile_cmd(ctx: _Context, territory: str, theme: str | None, audience: str, fmt: str) -> None:
     """Tous les indicateurs calculés d'un territoire (après « observatoire compute »).
 
     \b
@@ -1027,10 +1050,57 @@ def profile_cmd(ctx: _Context, territory: str, theme: str | None, fmt: str) -> N
       observatoire profile departement:93 --theme social
     """
     with ctx.open() as obs:
-        frame = obs.profile(territory)
+        frame = obs.profile(territory, audience=audience)
     if theme is not None:
         frame = frame[frame.theme == theme]
     _emit(frame, fmt)
+
+
+@cli.command("neighbours")
+@click.argument("territory", required=False)
+@click.option("--level", default="commune", show_default=True, help="Niveau ou zonage propre.")
+@click.option("-k", "k", type=click.IntRange(1, 50), default=5, show_default=True)
+@click.option(
+    "--on",
+    "context",
+    multiple=True,
+    help="Indicateur de contexte (répétable) ; par défaut : " + ", ".join(DEFAULT_CONTEXT) + ".",
+)
+@AUDIENCE_OPTION
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@pass_ctx
+def neighbours_cmd(
+    ctx: _Context,
+    territory: str | None,
+    level: str,
+    k: int,
+    context: tuple[str, ...],
+    audience: str,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Voisins statistiques : pour chaque territoire du niveau (ou pour TERRITOIRE), les k
+    territoires qui lui ressemblent le plus sur des indicateurs de contexte (centrés-réduits ;
+    population en logarithme). Ils servent de référence : values NOM --compare voisins.
+
+    \b
+    Exemples :
+      observatoire neighbours 93066
+      observatoire neighbours --level departement -k 3 --on part_65_ans_plus --on taux_pauvrete
+      observatoire values taux_chomage_15_64 --within 93 --compare voisins
+      observatoire values part_familles_monoparentales --within 93 --compare strate
+    """
+    with ctx.open() as obs:
+        if territory is not None:
+            level = obs.resolve(territory)[0]
+        frame = obs.neighbours(
+            level=level, k=k, context=context or DEFAULT_CONTEXT, territory=territory,
+            audience=audience,
+        )  # fmt: skip
+    if fmt == "table":
+        click.echo("Contexte : " + ", ".join(frame.attrs["context"]), err=True)
+    _emit(frame, fmt, output)
 
 
 @cli.command("evolution")
@@ -1040,6 +1110,7 @@ def profile_cmd(ctx: _Context, territory: str, theme: str | None, fmt: str) -> N
 @click.option("--level", default="commune", show_default=True, help="Niveau ou zonage propre.")
 @click.option("--within", metavar="TERRITOIRE", help="Territoire englobant (93, region:11…).")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True)
+@AUDIENCE_OPTION
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False))
 @pass_ctx
@@ -1051,6 +1122,7 @@ def evolution_cmd(
     level: str,
     within: str | None,
     threshold: float,
+    audience: str,
     fmt: str,
     output: str | None,
 ) -> None:
@@ -1063,8 +1135,9 @@ def evolution_cmd(
     """
     with ctx.open() as obs:
         frame = obs.evolution(
-            indicator, start=start, end=end, level=level, within=within, threshold=threshold
-        )
+            indicator, start=start, end=end, level=level, within=within, threshold=threshold,
+            audience=audience,
+        )  # fmt: skip
     _emit(frame, fmt, output)
 
 

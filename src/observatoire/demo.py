@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
+from observatoire.secret.rules import Audience
 
 __all__ = ["DEMO_ZONING", "DemoResult", "build_demo", "fictitious_sectors"]
 
@@ -91,6 +93,7 @@ def build_demo(
                 _datasets(obs),
                 _catalogue_section(obs),
                 _computed_section(obs),
+                _secret_section(obs),
             ]
         )
     summary_file = home / "resume.txt"
@@ -202,6 +205,8 @@ def _partner_import(obs: Observatory, home: Path) -> str:
             "AAAH": (a * rng.uniform(0.03, 0.06, len(a))).round().astype(int),
             "APPA": (a * rng.uniform(0.15, 0.25, len(a))).round().astype(int),
             "ARSAS": (a * rng.uniform(0.1, 0.3, len(a))).round().astype(int),
+            # a rare case, small counts in places: what the statistical secret is for
+            "A_ETUD": (a * rng.uniform(0.0, 0.0012, len(a))).round().astype(int),
         }
     )
     table.loc[table.A < 2000, "ARSAS"] = -1  # marked secret below, as the CNAF does
@@ -449,6 +454,50 @@ def _computed_section(obs: Observatory) -> str:
     )
     for row in profile.head(3).itertuples():
         lines.append(f"    {row.label} ({row.period}) : {_n(row.value)} [{row.status}]")
+    return "\n".join(lines)
+
+
+def _secret_section(obs: Observatory) -> str:
+    """What the public sees of a small count (SYNTHETIC CNAF student households) and what the
+    analyst sees: primary and secondary suppression, the ratio masked with it."""
+    ident = "allocataires_etudiants"
+    rule = obs.catalogue().get(ident).secret
+    within = ("departement", "93")
+    analyst = obs.indicator(ident, level="commune", within=within, period="2024")
+    public = obs.indicator(ident, level="commune", within=within, period="2024", audience="public")
+    masked = public.status == "secret"
+    small = analyst.value.between(1, (rule.threshold(Audience.PUBLIC) if rule else 5) - 1)
+    zones = obs.indicator(ident, level=DEMO_ZONING, period="2024", audience="public")
+    ratio = obs.indicator(
+        "part_allocataires_etudiants", level="commune", within=within, period="2024",
+        audience="public",
+    )  # fmt: skip
+    example = analyst[masked & small].head(1)
+    lines = [
+        "Secret statistique (données CNAF SYNTHÉTIQUES, --audience public|member|analyst)",
+        f"  Règle de {ident} : {rule.describe() if rule else '-'}",
+        f"  Communes du 93 : {int(small.sum())} sous le seuil (secret primaire), "
+        f"{int((masked & ~small).sum())} masquées en plus (secret secondaire) pour que le total du "
+        "département, des EPCI et des secteurs ne les redonne pas",
+        f"  Secteurs {DEMO_ZONING} vus par le public : "
+        + ", ".join(
+            f"{r.name} {'secret' if r.status == 'secret' else _n(r.value)}"
+            for r in zones.itertuples()
+        ),
+        f"  La part d'étudiants parmi les allocataires est masquée sur les mêmes communes : "
+        f"{int((ratio.status == 'secret').sum())} cases",
+    ]
+    for row in example.itertuples():
+        lines.append(
+            f"  {row.name} : {_n(row.value)} pour le chargé d'études, « secret » pour le public"
+        )
+    c2s = obs.variables()
+    c2s = c2s[c2s.source == "cpam"].id.tolist()
+    if c2s:
+        try:
+            obs.values(c2s[0], level="commune", within=within, audience="public")
+        except AccessError as refused:
+            lines.append(f"  Jeu réservé aux membres, demandé par le public : {refused}")
     return "\n".join(lines)
 
 

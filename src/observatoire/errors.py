@@ -11,6 +11,7 @@ Every error the platform raises on purpose derives from :class:`ObservatoireErro
     │   ├── DuplicateUnitError                a unit listed twice in one zoning
     │   ├── MissingCRSError                   a geographic file without a CRS
     │   └── UnknownNameError                  an unknown name (level, zoning, backend…)
+    ├── AccessError                           a value its audience may not see
     ├── HomeError                             home missing, not initialised, or locked
     ├── StorageError                          the database refused an operation
     └── ReferentialError                      referential not built, or prerequisite missing
@@ -27,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = [
+    "AccessError",
     "DuplicateUnitError",
     "FileFormatError",
     "HomeError",
@@ -150,6 +152,11 @@ class UnknownNameError(InputError):
         self.name = name
         self.valid = list(valid)
         super().__init__(f"{kind} inconnu(e) « {name} » ; valeurs possibles : {', '.join(valid)}")
+
+
+class AccessError(ObservatoireError):
+    """A value asked for by an audience that may not see it (a dataset reserved to members, a
+    variable under statistical secret)."""
 
 
 class HomeError(ObservatoireError):

@@ -14,23 +14,31 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from observatoire.catalog.indicators import Catalogue
+from observatoire.engine.compare import NEIGHBOURS, STRATUM, Fetch
 from observatoire.engine.compute import (
     DEFAULT_THRESHOLD,
     check_threshold,
     complete_frame,
     compute_indicator,
 )
-from observatoire.errors import HomeError, InputError, ReferentialError
+from observatoire.errors import AccessError, HomeError, InputError, ReferentialError
 from observatoire.home import Home, resolve_home
 from observatoire.ingest.cog import CogImportReport, import_cog
 from observatoire.ingest.iris import IrisImportReport, import_iris
 from observatoire.ingest.pipeline import ImportReport, import_file, rollback
 from observatoire.ingest.referential import BuildReport, build_into
 from observatoire.ingest.zoning import ZoningImportReport, import_zoning, zoning_members
+from observatoire.secret.rules import AUDIENCE_LABELS, READABLE, Audience, parse_audience
+from observatoire.stats.neighbours import DEFAULT_CONTEXT, nearest
 from observatoire.store import Warehouse, open_warehouse
 from observatoire.store import territories as queries
 from observatoire.store import values as values_store
-from observatoire.store.computed import read_computed
+from observatoire.store.computed import (
+    PENDING_NOTE,
+    confidentiality_of,
+    mask_for,
+    read_computed,
+)
 from observatoire.store.schema import SCHEMA_VERSION
 from observatoire.territories.levels import LEVELS, get_level, is_official
 from observatoire.territories.vintages import Conversion, Vintages, convert
@@ -253,11 +261,24 @@ class Observatory:
         period: str | None = None,
         threshold: float = DEFAULT_THRESHOLD,
         published: bool = True,
+        audience: str = "analyst",
     ) -> pd.DataFrame:
         """Indicator ``ident`` for every territory of ``level`` (custom zonings included):
-        code, name, period, value, status, coverage, note (see :mod:`observatoire.engine`)."""
+        code, name, period, value, status, coverage, note (see :mod:`observatoire.engine`).
+
+        ``audience`` (``public``, ``member``, ``analyst``): what that audience may see. A
+        restricted one reads the stored values (``compute``) with the statistical secret
+        applied, and never sees a dataset it is not entitled to."""
         level = self._level(level)
         self.catalogue().get(ident)  # an unknown name fails here, with suggestions
+        reader = parse_audience(audience)
+        if reader is not Audience.ANALYST:
+            if not published or threshold != DEFAULT_THRESHOLD:
+                raise AccessError(
+                    "un seuil de couverture ou des agrégats recalculés sont réservés au "
+                    "chargé d'études (public analyst)"
+                )
+            return self._audience_view(ident, level, self._within(within, level), period, reader)
         if published and threshold == DEFAULT_THRESHOLD:
             stored = read_computed(self.warehouse, ident, level)
             if stored is not None:  # computed by « observatoire compute », still in force
@@ -275,6 +296,59 @@ class Observatory:
             threshold=check_threshold(threshold),
             published=published,
         )
+
+    def _audience_view(
+        self,
+        ident: str,
+        level: str,
+        within: tuple[str, str] | None,
+        period: str | None,
+        audience: Audience,
+    ) -> pd.DataFrame:
+        """The stored values of ``ident`` as a restricted ``audience`` may see them."""
+        self._check_readable(ident, audience)
+        stored = read_computed(self.warehouse, ident, level)
+        if stored is None:
+            raise ReferentialError(
+                f"indicateur {ident} au niveau {level} : valeurs non calculées, lancez "
+                "« observatoire compute » (le secret statistique s'applique aux valeurs calculées)"
+            )
+        if period is not None:
+            stored = stored[stored.period == period]
+        frame = stored.drop(columns=["indicator", "level", "computed_at"])
+        if self._under_secret(ident, audience):
+            frame = mask_for(self.warehouse, frame, ident, level, audience.value)
+        return complete_frame(self.warehouse, frame, level, within)
+
+    def _under_secret(self, ident: str, audience: Audience) -> bool:
+        catalogue = self.catalogue()
+        return any(
+            catalogue.get(s).secret.applies_to(audience)  # type: ignore[union-attr]
+            for s in catalogue.secret_sources(ident)
+        )
+
+    def _check_readable(self, ident: str, audience: Audience) -> None:
+        """AccessError when ``ident`` reads a dataset ``audience`` may not see."""
+        levels = confidentiality_of(self.warehouse, self.catalogue().variables_of(ident))
+        refused = levels - READABLE[audience]
+        if refused:
+            raise AccessError(
+                f"indicateur {ident} : calculé à partir de données à diffusion restreinte "
+                f"({', '.join(sorted(refused))}), non visibles pour {AUDIENCE_LABELS[audience]}"
+            )
+
+    def _fetch(self, ident: str, audience: str, threshold: float) -> Fetch | None:
+        """How comparisons read values for ``audience`` (None: computed, for the analyst)."""
+        reader = parse_audience(audience)
+        if reader is Audience.ANALYST:
+            return None
+        if threshold != DEFAULT_THRESHOLD:
+            raise AccessError("un seuil de couverture est réservé au chargé d'études")
+
+        def fetch(level: str, within: tuple[str, str] | None, period: str | None) -> pd.DataFrame:
+            return self._audience_view(ident, level, within, period, reader)
+
+        return fetch
 
     def compute(
         self,
@@ -297,19 +371,42 @@ class Observatory:
             on_step=on_step,
         )
 
-    def profile(self, territory: str) -> pd.DataFrame:
+    def profile(self, territory: str, *, audience: str = "analyst") -> pd.DataFrame:
         """Every stored indicator of one territory (``93066``, ``departement:93``…), with its
-        label and theme: one indexed read."""
+        label and theme: one indexed read (and the masks of the secret, for a restricted
+        ``audience``, which sees only the indicators of datasets it may read)."""
         from observatoire.store.computed import territory_profile
 
         level, code = self.resolve(territory)
-        rows = territory_profile(self.warehouse, level, code)
+        reader = parse_audience(audience)
+        restricted = reader is not Audience.ANALYST
+        rows = territory_profile(
+            self.warehouse, level, code, audience=reader.value if restricted else None
+        )
         catalogue = self.catalogue()
         known = rows.indicator.isin(set(catalogue.indicators))
         rows = rows[known]
+        if restricted:
+            rows = self._profile_for(rows, reader)
         rows.insert(1, "label", [catalogue.indicators[i].label for i in rows.indicator])
         rows.insert(2, "theme", [catalogue.indicators[i].theme for i in rows.indicator])
         return rows.reset_index(drop=True)
+
+    def _profile_for(self, rows: pd.DataFrame, audience: Audience) -> pd.DataFrame:
+        """Rows of a profile ``audience`` may see: readable datasets, secret applied."""
+        keep = []
+        for ident in rows.indicator.unique():
+            try:
+                self._check_readable(ident, audience)
+            except AccessError:
+                continue
+            keep.append(ident)
+        rows = rows[rows.indicator.isin(keep)].copy()
+        secret = rows.indicator.map(lambda i: self._under_secret(i, audience)).astype(bool)
+        pending = secret & ~rows.secret_ready
+        rows.loc[pending, ["value", "coverage", "ci_low", "ci_high"]] = float("nan")
+        rows.loc[pending, "note"] = PENDING_NOTE
+        return rows.drop(columns=["secret_ready"])
 
     def compare(
         self,
@@ -320,6 +417,8 @@ class Observatory:
         within: str | tuple[str, str] | None = None,
         period: str | None = None,
         threshold: float = DEFAULT_THRESHOLD,
+        audience: str = "analyst",
+        k: int = 5,
     ) -> pd.DataFrame:
         """Indicator values with each territory's reference (a containing level, or a
         territory such as ``departement:93``), gap, index, significance, rank, percentile."""
@@ -327,7 +426,10 @@ class Observatory:
 
         level = self._level(level)
         chosen: str | tuple[str, str] = reference
-        if reference not in LEVELS:
+        found = None
+        if reference == NEIGHBOURS:
+            found = self.neighbours(level=level, k=k, audience=audience)
+        elif reference not in (*LEVELS, STRATUM):
             chosen = self.resolve(reference)
         return compare_indicator(
             self.warehouse,
@@ -338,7 +440,53 @@ class Observatory:
             within=self._within(within, level),
             period=period,
             threshold=check_threshold(threshold),
+            fetch=self._fetch(ident, audience, threshold),
+            neighbours=found,
         )
+
+    def neighbours(
+        self,
+        *,
+        level: str = "commune",
+        k: int = 5,
+        context: tuple[str, ...] = DEFAULT_CONTEXT,
+        territory: str | None = None,
+        audience: str = "analyst",
+    ) -> pd.DataFrame:
+        """Each territory's ``k`` statistical neighbours at ``level`` on the ``context``
+        indicators (latest usable value of each): code, rank, neighbour, distance, with names
+        (only ``territory``'s when given). Context indicators known for less than half of the
+        territories are left out; ``attrs['context']`` says which were used."""
+        level = self._level(level)
+        columns = {}
+        catalogue = self.catalogue()
+        fed = {i.id for i in catalogue.computable(set(self.variables().id))}
+        for ident in context:
+            catalogue.get(ident)
+            if ident not in fed:
+                continue
+            values = self.indicator(ident, level=level, audience=audience)
+            usable = values[values.status.isin(["ok", "partial"]) & values.value.notna()]
+            if usable.code.nunique() * 2 >= values.code.nunique():
+                columns[ident] = usable.sort_values("period").groupby("code").value.last()
+        if not columns:
+            raise InputError(
+                f"voisins statistiques au niveau {level} : aucun des indicateurs de contexte "
+                f"({', '.join(context)}) n'est connu pour la moitié des territoires"
+            )
+        frame = pd.DataFrame(columns)
+        log = [c for c in context if self.catalogue().get(c).aggregation.value == "sum"]
+        found = nearest(frame, k=k, log=log)
+        names = self.territories(level=level).set_index("code").name if is_official(level) else None
+        if territory is not None:
+            _, code = self.resolve(territory)
+            found = found[found.code == code]
+        if names is not None:
+            found.insert(1, "name", found.code.map(names))
+            found.insert(4, "neighbour_name", found.neighbour.map(names))
+        found = found.reset_index(drop=True)
+        found.attrs["context"] = list(columns)
+        return found
 
     def evolution(
         self,
@@ -349,6 +497,7 @@ class Observatory:
         level: str = "commune",
         within: str | tuple[str, str] | None = None,
         threshold: float = DEFAULT_THRESHOLD,
+        audience: str = "analyst",
     ) -> pd.DataFrame:
         """Evolution of an indicator between two periods, for every territory of ``level``."""
         from observatoire.engine.compare import evolution
@@ -363,6 +512,7 @@ class Observatory:
             end=end,
             within=self._within(within, level),
             threshold=check_threshold(threshold),
+            fetch=self._fetch(ident, audience, threshold),
         )
 
     def values(
@@ -374,11 +524,20 @@ class Observatory:
         period: str | None = None,
         dims: str | None = None,
         published: bool = False,
+        audience: str = "analyst",
     ) -> pd.DataFrame:
         """Stored values of ``variable`` (``source.CODE``): code, name, period, dims, value,
-        status, note. For an indicator of the catalogue, see :meth:`indicator`."""
+        status, note. For an indicator of the catalogue, see :meth:`indicator`.
+
+        A restricted ``audience`` reads indicators only: a variable's raw values are refused
+        when they are under secret or come from a dataset it may not see."""
         if "." not in variable and variable in self.catalogue():
-            return self.indicator(variable, level=level, within=within, period=period)
+            return self.indicator(
+                variable, level=level, within=within, period=period, audience=audience
+            )
+        reader = parse_audience(audience)
+        if reader is not Audience.ANALYST:
+            self._check_raw_readable(variable, reader)
         level = self._level(level)
         return values_store.read_values(
             self.warehouse,
@@ -389,6 +548,25 @@ class Observatory:
             dims=dims,
             published=published,
         )
+
+    def _check_raw_readable(self, variable: str, audience: Audience) -> None:
+        catalogue = self.catalogue()
+        counts = [
+            i.id for i in catalogue.indicators.values()
+            if i.secret is not None and i.secret.applies_to(audience)
+            and variable in i.formula.variables
+        ]  # fmt: skip
+        if counts:
+            raise AccessError(
+                f"variable {variable} soumise au secret statistique pour "
+                f"{AUDIENCE_LABELS[audience]} : lisez l'indicateur {counts[0]}"
+            )
+        refused = confidentiality_of(self.warehouse, [variable]) - READABLE[audience]
+        if refused:
+            raise AccessError(
+                f"variable {variable} : données à diffusion restreinte "
+                f"({', '.join(sorted(refused))}), non visibles pour {AUDIENCE_LABELS[audience]}"
+            )
 
     def summary(self) -> dict[str, object]:
         """Counts and provenance, for ``observatoire status`` and the demo."""

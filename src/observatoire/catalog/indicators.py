@@ -21,10 +21,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from observatoire.errors import InputError
+from observatoire.secret.rules import SecretRule
 
 __all__ = [
     "THEMES",
@@ -124,7 +125,7 @@ class Indicator:
     sources: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     ci: str = "none"
-    secret_min_count: int | None = None
+    secret: SecretRule | None = None  # counts under secret: a rule on an additive count
     origin: str = ""  # the file it was declared in
 
     @property
@@ -209,6 +210,19 @@ def _texts(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in value)  # type: ignore[attr-defined]
 
 
+def _secret_rule(data: Mapping[str, object], where: str, origin: str) -> SecretRule | None:
+    """``secret: {min_count: 5, audiences: [public, member]}``, or ``secret_min_count: 5``."""
+    if "secret" in data and "secret_min_count" in data:
+        raise InputError(f"{where} : secret et secret_min_count en double", path=origin)
+    for key in ("secret", "secret_min_count"):
+        if data.get(key) is not None:
+            try:
+                return SecretRule.parse(data[key], where=f"{where}.{key}")
+            except InputError as error:
+                raise InputError(str(error), path=origin) from None
+    return None
+
+
 def indicator_from_dict(
     data: Mapping[str, object], *, theme: str = "", origin: str = ""
 ) -> Indicator:
@@ -239,9 +253,13 @@ def indicator_from_dict(
             path=origin,
         )
     theme_name = _choice(data, "theme", THEMES, theme or "cadrage", where, origin)
-    secret = data.get("secret_min_count")
-    if secret is not None and (not isinstance(secret, int) or secret < 1):
-        raise InputError(f"{where}.secret_min_count : entier positif attendu", path=origin)
+    secret = _secret_rule(data, where, origin)
+    if secret is not None and aggregation is not Aggregation.SUM:
+        raise InputError(
+            f"{where}.secret : la règle de secret se déclare sur un effectif additif "
+            "(aggregation: sum) ; les rapports qui l'utilisent sont masqués avec lui",
+            path=origin,
+        )
     return Indicator(
         id=ident,
         label=str(label),
@@ -257,7 +275,7 @@ def indicator_from_dict(
         sources=_texts(data.get("sources")),
         keywords=_texts(data.get("keywords")),
         ci=_choice(data, "ci", CI_METHODS, "none", where, origin),
-        secret_min_count=secret,
+        secret=secret,
         origin=origin,
     )
 
@@ -365,6 +383,26 @@ class Catalogue:
 
     def variables(self) -> set[str]:
         return {v for i in self.indicators.values() for v in i.formula.variables}
+
+    def secret_sources(self, ident: str) -> list[str]:
+        """The counts under a secret rule whose masks apply to indicator ``ident``: those that
+        share a variable with it (itself included). A ratio whose numerator or denominator is
+        masked would give it away, so it is masked with it."""
+        mine = self.variables_of(ident)
+        return sorted(
+            i.id for i in self.indicators.values()
+            if i.secret is not None and mine & set(i.formula.variables)
+        )  # fmt: skip
+
+    def apply_source_rules(self, rules: Mapping[str, SecretRule]) -> None:
+        """Give ``rules`` (source prefix → rule, e.g. ``caf``) to the additive counts without a
+        rule of their own whose every variable comes from that source."""
+        for ident, indicator in list(self.indicators.items()):
+            if indicator.secret is not None or indicator.aggregation is not Aggregation.SUM:
+                continue
+            sources = {v.split(".", 1)[0] for v in indicator.formula.variables}
+            if len(sources) == 1 and (source := sources.pop()) in rules:
+                self.indicators[ident] = replace(indicator, secret=rules[source])
 
 
 def themes_in(indicators: Sequence[Indicator]) -> dict[str, int]:

@@ -5,6 +5,10 @@
   indicator's unit (points for a percentage), the index is 100 × value / reference. The gap is
   *significant* when the reference lies outside the territory's 95 % confidence interval, and
   is read through the indicator's polarity (« plus favorable » / « moins favorable »).
+  The reference may also be pooled: the mean of the communes of the same population class
+  (``strate``) or of the territory's statistical neighbours (``voisins``).
+- **Trend** of each territory over every period (Mann–Kendall, Sen's slope), and the
+  **alert**: significantly worse than the reference *and* getting significantly worse.
 - **Rank and percentile** among all territories of the level (nationally), highest value first.
 - **Evolution** between two periods: absolute, relative (%), and the compound annual growth
   rate (TCAM); for a percentage the absolute evolution is in points.
@@ -13,6 +17,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -20,10 +25,15 @@ import pandas as pd
 from observatoire.catalog.indicators import Catalogue, Polarity
 from observatoire.engine.compute import DEFAULT_THRESHOLD, compute_indicator
 from observatoire.errors import InputError
+from observatoire.stats.strata import strata
+from observatoire.stats.trend import trend
 from observatoire.store.base import Warehouse
 from observatoire.territories.levels import LEVELS
 
-__all__ = ["compare_indicator", "evolution", "years_between"]
+__all__ = ["NEIGHBOURS", "STRATUM", "Fetch", "compare_indicator", "evolution", "years_between"]
+
+STRATUM = "strate"  # the communes of the same population class
+NEIGHBOURS = "voisins"  # the statistical neighbours
 
 _USABLE = ("ok", "partial")
 
@@ -38,26 +48,58 @@ def compare_indicator(
     within: tuple[str, str] | None = None,
     period: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
+    fetch: Fetch | None = None,
+    neighbours: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The indicator's values for ``level`` with, for each territory, its reference (a level
-    that contains it, or one ``(level, code)`` territory), gap, index, significance, rank and
-    percentile."""
+    """The indicator's values for ``level`` with, for each territory, its reference, gap,
+    index, significance, rank, percentile, trend over every period and the alert
+    « significantly worse and getting worse ».
+
+    The reference is a level that contains it, one ``(level, code)`` territory, ``strate``
+    (the mean of the territories of its population class) or ``voisins`` (the mean of its
+    statistical ``neighbours``: code, neighbour). ``fetch(level, within, period)`` gives the
+    values compared (by default computed; an audience's own view for a restricted one: ranks
+    are then among what it sees)."""
     indicator = catalogue.get(ident)
-    everyone = compute_indicator(
-        warehouse, catalogue, ident, level=level, period=period, threshold=threshold
-    )
+    get = fetch or _computing(warehouse, catalogue, ident, threshold)
+    series = get(level, None, None)
+    everyone = series if period is None else series[series.period == period]
     frame = _ranked(everyone)
     if within is not None:
-        inside = compute_indicator(
-            warehouse, catalogue, ident, level=level, within=within, period=period,
-            threshold=threshold,
-        )  # fmt: skip
+        inside = get(level, within, period)
         frame = frame[frame.code.isin(set(inside.code))]
+    if reference in (STRATUM, NEIGHBOURS):
+        frame = _pooled_reference(warehouse, frame, everyone, level, str(reference), neighbours)
+    else:
+        frame = _territory_reference(warehouse, frame, level, reference, period, get)
+    usable = frame.status.isin(_USABLE) & frame.reference_status.isin(_USABLE)
+    gap = (frame.value - frame.reference_value).where(usable)
+    frame["gap"] = gap
+    frame["index"] = (
+        100 * frame.value / frame.reference_value.where(frame.reference_value != 0)
+    ).where(usable)
+    has_ci = usable & frame.ci_low.notna() & frame.ci_high.notna()
+    outside = (frame.reference_value < frame.ci_low) | (frame.reference_value > frame.ci_high)
+    frame["significant"] = pd.Series(
+        np.where(has_ci, outside, None), index=frame.index, dtype=object
+    )
+    frame["assessment"] = _assessment(frame, indicator.polarity, has_ci & outside)
+    frame = frame.merge(_trends(series), on="code", how="left")
+    frame["alert"] = _alert(frame, indicator.polarity)
+    return frame.drop(columns=["reference_status"]).reset_index(drop=True)
+
+
+def _territory_reference(
+    warehouse: Warehouse,
+    frame: pd.DataFrame,
+    level: str,
+    reference: str | tuple[str, str],
+    period: str | None,
+    get: Fetch,
+) -> pd.DataFrame:
     if isinstance(reference, tuple):
         ref_level, ref_code = reference
-        refs = compute_indicator(
-            warehouse, catalogue, ident, level=ref_level, period=period, threshold=threshold
-        )
+        refs = get(ref_level, None, period)
         refs = refs[refs.code == ref_code]
         links = pd.DataFrame({"code": frame.code.unique(), "reference_code": ref_code})
     else:
@@ -76,9 +118,7 @@ def compare_indicator(
                 f"les territoires de niveau {level} ne sont pas rattachés au niveau {reference} : "
                 "comparez-les à un territoire (ex. --compare departement:93)"
             )
-        refs = compute_indicator(
-            warehouse, catalogue, ident, level=reference, period=period, threshold=threshold
-        )
+        refs = get(reference, None, period)
     refs = refs[["code", "name", "period", "value", "status"]].rename(
         columns={
             "code": "reference_code",
@@ -88,22 +128,89 @@ def compare_indicator(
         }
     )
     links = links.drop_duplicates("code")  # a weighted (split) territory: its main parent
-    frame = frame.merge(links, on="code", how="left").merge(
+    return frame.merge(links, on="code", how="left").merge(
         refs, on=["reference_code", "period"], how="left"
     )
-    usable = frame.status.isin(_USABLE) & frame.reference_status.isin(_USABLE)
-    gap = (frame.value - frame.reference_value).where(usable)
-    frame["gap"] = gap
-    frame["index"] = (
-        100 * frame.value / frame.reference_value.where(frame.reference_value != 0)
-    ).where(usable)
-    has_ci = usable & frame.ci_low.notna() & frame.ci_high.notna()
-    outside = (frame.reference_value < frame.ci_low) | (frame.reference_value > frame.ci_high)
-    frame["significant"] = pd.Series(
-        np.where(has_ci, outside, None), index=frame.index, dtype=object
+
+
+def _pooled_reference(
+    warehouse: Warehouse,
+    frame: pd.DataFrame,
+    everyone: pd.DataFrame,
+    level: str,
+    reference: str,
+    neighbours: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """The mean of the usable values of each territory's size class or neighbours."""
+    usable = everyone[everyone.status.isin(_USABLE) & everyone.value.notna()]
+    if reference == STRATUM:
+        population = warehouse.query(
+            "SELECT code, population FROM territory WHERE level = ?", [level]
+        )
+        classes = strata(population.set_index("code").population)
+        groups = pd.DataFrame({"code": classes.index, "reference_code": classes.to_numpy()})
+        groups = groups.dropna()
+        members = groups.rename(columns={"code": "member"})
+        names = {c: f"communes de {c}" for c in groups.reference_code.unique()}
+    else:
+        if neighbours is None or neighbours.empty:
+            raise InputError("comparaison aux voisins : aucun voisin statistique calculé")
+        groups = pd.DataFrame(
+            {"code": neighbours.code, "reference_code": "voisins de " + neighbours.code}
+        ).drop_duplicates()
+        members = pd.DataFrame(
+            {"member": neighbours.neighbour, "reference_code": "voisins de " + neighbours.code}
+        )
+        k = int(neighbours.groupby("code").size().max())
+        names = {c: f"{k} voisins statistiques" for c in groups.reference_code}
+    pooled = members.merge(
+        usable[["code", "period", "value"]].rename(columns={"code": "member"}), on="member"
     )
-    frame["assessment"] = _assessment(frame, indicator.polarity, has_ci & outside)
-    return frame.drop(columns=["reference_status"]).reset_index(drop=True)
+    means = pooled.groupby(["reference_code", "period"], as_index=False).value.mean()
+    means = means.rename(columns={"value": "reference_value"})
+    out = frame.merge(groups, on="code", how="left").merge(
+        means, on=["reference_code", "period"], how="left"
+    )
+    out["reference_name"] = out.reference_code.map(names)
+    out["reference_status"] = np.where(out.reference_value.notna(), "ok", "nd")
+    return out
+
+
+def _trends(series: pd.DataFrame) -> pd.DataFrame:
+    """Mann–Kendall trend of each territory over the periods it has usable values for."""
+    usable = series[series.status.isin(_USABLE) & series.value.notna()]
+    periods = sorted(usable.period.unique())
+    origin = periods[0] if periods else None
+    times = {p: years_between(origin, p) for p in periods} if origin else {}
+    dated = {p: t for p, t in times.items() if t is not None}  # points in time only
+    rows = []
+    for code, group in usable.groupby("code", sort=False):
+        kept = group[group.period.isin(dated)]
+        found = trend([dated[p] for p in kept.period], kept.value.tolist())
+        rows.append((code, found.direction, found.slope, found.p_value))
+    return pd.DataFrame(rows, columns=["code", "trend", "trend_slope", "trend_p"])
+
+
+def _alert(frame: pd.DataFrame, polarity: Polarity) -> pd.Series:
+    """Significantly worse than the reference and getting worse (significant trend in the
+    unfavourable direction); never for a neutral indicator."""
+    if polarity is Polarity.NEUTRAL:
+        return pd.Series(False, index=frame.index)
+    worsening = "baisse" if polarity is Polarity.HIGHER_IS_BETTER else "hausse"
+    return (frame.assessment == "moins favorable") & (frame.trend == worsening)
+
+
+Fetch = Callable[[str, tuple[str, str] | None, str | None], pd.DataFrame]
+
+
+def _computing(warehouse: Warehouse, catalogue: Catalogue, ident: str, threshold: float) -> Fetch:
+    def fetch(level: str, within: tuple[str, str] | None, period: str | None) -> pd.DataFrame:
+        return compute_indicator(
+            warehouse, catalogue, ident, level=level, within=within, period=period,
+            threshold=threshold,
+        )  # fmt: skip
+
+    return fetch
 
 
 def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
@@ -166,17 +273,14 @@ def evolution(
     end: str,
     within: tuple[str, str] | None = None,
     threshold: float = DEFAULT_THRESHOLD,
+    fetch: Fetch | None = None,
 ) -> pd.DataFrame:
     """Evolution of the indicator from period ``start`` to ``end`` for every territory:
     value_start, value_end, absolute (points for a percentage), relative (%), tcam (% a year),
     status (``ok`` when both values are usable, ``partial`` if either is partial)."""
     indicator = catalogue.get(ident)
-    frames = {
-        p: compute_indicator(
-            warehouse, catalogue, ident, level=level, within=within, period=p, threshold=threshold
-        ).set_index("code")
-        for p in (start, end)
-    }
+    get = fetch or _computing(warehouse, catalogue, ident, threshold)
+    frames = {p: get(level, within, p).set_index("code") for p in (start, end)}
     first, last = frames[start], frames[end]
     out = pd.DataFrame({"code": first.index, "name": first.name.to_numpy()})
     out["start"], out["end"] = start, end

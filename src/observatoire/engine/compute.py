@@ -36,7 +36,14 @@ from observatoire.errors import InputError
 from observatoire.store.base import Warehouse
 from observatoire.territories.levels import LEVELS
 
-__all__ = ["COLUMNS", "DEFAULT_THRESHOLD", "complete_frame", "compute_indicator"]
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_THRESHOLD",
+    "complete_frame",
+    "compute_indicator",
+    "zone_members",
+    "zoning_unit",
+]
 
 COLUMNS = ["code", "name", "period", "value", "status", "coverage", "ci_low", "ci_high", "note"]
 DEFAULT_THRESHOLD = 0.8  # below this coverage an aggregate is withheld
@@ -74,7 +81,7 @@ def compute_indicator(
     members' (to check a published figure against its parts).
     """
     indicator = catalogue.get(ident)
-    zoning = _zoning(warehouse, level)
+    zoning = zoning_unit(warehouse, level)
     stored = _stored_levels(warehouse)
     if not published:
         stored = {v: {k: n for k, n in lvls.items() if k != level} for v, lvls in stored.items()}
@@ -157,7 +164,7 @@ def _part_values(part: _Part) -> ir.Table:
     )
 
 
-def _zoning(warehouse: Warehouse, level: str) -> tuple[int, str] | None:
+def zoning_unit(warehouse: Warehouse, level: str) -> tuple[int, str] | None:
     """(current version, unit level) when ``level`` is a custom zoning."""
     if level in LEVELS:
         return None
@@ -173,7 +180,9 @@ def _zoning(warehouse: Warehouse, level: str) -> tuple[int, str] | None:
     return int(rows.version.iloc[0]), str(rows.unit_level.iloc[0])
 
 
-def _members(source: str, level: str, zoning: tuple[int, str] | None) -> ir.Table:
+def zone_members(source: str, level: str, zoning: tuple[int, str] | None) -> ir.Table:
+    """The members of level ``source`` of each territory of ``level`` (a zoning: give
+    :func:`zoning_unit`)."""
     if zoning is None:
         return members(source, level)
     version, unit = zoning
@@ -218,7 +227,7 @@ def _single(
     if part.level == level:
         return _published(warehouse, part)
     values = _part_values(part)
-    grid = _grid(_members(part.level, level, zoning), values.select("period").distinct())
+    grid = _grid(zone_members(part.level, level, zoning), values.select("period").distinct())
     joined = _with_population(_attach(grid, values, "v"), part.level)
     ok = joined.v_status == "ok"
     weight = joined.weight
@@ -272,7 +281,7 @@ def _ratio(
             n_secret=((joined.n_status == "secret") | (joined.d_status == "secret")).cast("int32"),
         )
     elif numerator.level == denominator.level:  # members with both: the honest ratio of sums
-        grid = _grid(_members(numerator.level, level, zoning), den.select("period").distinct())
+        grid = _grid(zone_members(numerator.level, level, zoning), den.select("period").distinct())
         joined = _with_population(_attach(_attach(grid, num, "n"), den, "d"), numerator.level)
         both = (joined.n_status == "ok") & (joined.d_status == "ok")
         w = joined.weight
@@ -334,7 +343,7 @@ def _separate(numerator: _Part, denominator: _Part, num: ir.Table, den: ir.Table
     with a missing member makes the whole ratio partial (coverage 0 for it)."""
     sides = []
     for part, values in ((numerator, num), (denominator, den)):
-        grid = _grid(_members(part.level, level, zoning), values.select("period").distinct())
+        grid = _grid(zone_members(part.level, level, zoning), values.select("period").distinct())
         joined = _with_population(_attach(grid, values, "v"), part.level)
         ok = joined.v_status == "ok"
         people = joined.population.fill_null(0) * joined.weight

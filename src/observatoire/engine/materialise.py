@@ -5,7 +5,8 @@
 zoning deletes, in its own transaction, the rows it makes stale
 (:func:`observatoire.store.computed.invalidate`), so a read
 never returns a value computed from data no longer in force; ``compute`` then recomputes only
-what is missing (incremental).
+what is missing (incremental), and applies the statistical secret to what it stored
+(:mod:`observatoire.engine.secrecy`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pandas as pd
 
 from observatoire.catalog.indicators import Catalogue
 from observatoire.engine.compute import compute_indicator
+from observatoire.engine.secrecy import apply_secret
 from observatoire.store.base import Warehouse
 
 __all__ = ["compute_all"]
@@ -45,9 +47,10 @@ def compute_all(
     """
     stored_variables = set(warehouse.query("SELECT DISTINCT variable FROM series").variable)
     chosen = [i.id for i in catalogue.computable(stored_variables)]
-    if indicators is not None:
-        wanted = set(indicators)
+    if indicators is not None:  # with the counts whose secret they follow
+        wanted = set(indicators) | {s for i in indicators for s in catalogue.secret_sources(i)}
         chosen = [i for i in chosen if i in wanted]
+    followers = _followers(catalogue)
     targets = list(levels) if levels is not None else _levels(warehouse)
     done = warehouse.query("SELECT DISTINCT indicator, level FROM indicator_value")
     already = set(zip(done.indicator, done.level, strict=True))
@@ -72,6 +75,10 @@ def compute_all(
             )
             if len(rows):
                 tx.insert("indicator_value", rows.assign(computed_at=stamp))
+            # its masks, and those of every indicator masked with it, are to redo
+            stale = sorted({ident, *followers.get(ident, ())})
+            marks = ", ".join("?" for _ in stale)
+            tx.execute(f"DELETE FROM secret_state WHERE indicator IN ({marks})", stale)
             tx.execute("DELETE FROM indicator_variable WHERE indicator = ?", [ident])
             tx.insert(
                 "indicator_variable",
@@ -80,4 +87,14 @@ def compute_all(
                 ),
             )
         counts[ident] = len(rows)
+    apply_secret(warehouse, catalogue, on_step=on_step)
     return counts
+
+
+def _followers(catalogue: Catalogue) -> dict[str, set[str]]:
+    """For each count under a secret rule, the indicators masked with it."""
+    out: dict[str, set[str]] = {}
+    for ident in catalogue.indicators:
+        for source in catalogue.secret_sources(ident):
+            out.setdefault(source, set()).add(ident)
+    return out

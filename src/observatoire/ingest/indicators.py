@@ -20,6 +20,7 @@ from pathlib import Path
 
 from observatoire.catalog.indicators import Catalogue, Indicator, indicator_from_dict
 from observatoire.errors import InputError
+from observatoire.secret.rules import SecretRule
 
 __all__ = ["OWN_DIRECTORY", "load_catalogue", "read_indicator_file"]
 
@@ -28,6 +29,13 @@ OWN_DIRECTORY = "indicateurs"
 
 def read_indicator_file(text: str, origin: str) -> list[Indicator]:
     """The indicators of one YAML file (errors name the file, and the line for YAML ones)."""
+    return read_catalogue_file(text, origin)[0]
+
+
+def read_catalogue_file(text: str, origin: str) -> tuple[list[Indicator], dict[str, SecretRule]]:
+    """The indicators of one YAML file and its secret rules by source (``secret_by_source:
+    {caf: 5}``), which apply to every additive count of that source without a rule of its
+    own."""
     import yaml
 
     try:
@@ -47,21 +55,36 @@ def read_indicator_file(text: str, origin: str) -> list[Indicator]:
         if not isinstance(entry, dict):
             raise InputError("chaque indicateur est une liste de champs (id, label…)", path=origin)
         out.append(indicator_from_dict(entry, theme=theme, origin=origin))
-    return out
+    by_source = data.get("secret_by_source") or {}
+    if not isinstance(by_source, dict):
+        raise InputError("secret_by_source : table source → règle attendue", path=origin)
+    rules = {}
+    for source, rule in by_source.items():
+        try:
+            rules[str(source)] = SecretRule.parse(rule, where=f"secret_by_source.{source}")
+        except InputError as error:
+            raise InputError(str(error), path=origin) from None
+    return out, rules
 
 
 def load_catalogue(home: Path | None = None) -> Catalogue:
     """The built-in catalogue, plus the observatory's own indicators when ``home`` is given."""
     catalogue = Catalogue()
+    rules: dict[str, SecretRule] = {}
     shipped = resources.files("observatoire") / "data" / "indicators"
     for entry in sorted(shipped.iterdir(), key=lambda e: e.name):
         if entry.name.endswith((".yaml", ".yml")):
             origin = f"observatoire/data/indicators/{entry.name}"
-            for indicator in read_indicator_file(entry.read_text(encoding="utf-8"), origin):
+            found, own_rules = read_catalogue_file(entry.read_text(encoding="utf-8"), origin)
+            for indicator in found:
                 catalogue.add(indicator)
+            rules.update(own_rules)
     if home is not None and (home / OWN_DIRECTORY).is_dir():
         for path in sorted((home / OWN_DIRECTORY).glob("*.y*ml")):
-            for indicator in read_indicator_file(path.read_text(encoding="utf-8"), str(path)):
+            found, own_rules = read_catalogue_file(path.read_text(encoding="utf-8"), str(path))
+            for indicator in found:
                 catalogue.add(indicator, replace=True)
+            rules.update(own_rules)  # the observatory's own policy wins
+    catalogue.apply_source_rules(rules)
     catalogue.check()
     return catalogue

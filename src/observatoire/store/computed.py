@@ -1,38 +1,117 @@
-"""Stored indicator values (``indicator_value``): reads, and the invalidation that keeps them
-consistent with the data in force."""
+"""Stored indicator values (``indicator_value``): reads, the masks of the statistical secret
+applied for an audience, and the invalidation that keeps them consistent with the data."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from observatoire.store.base import Transaction, Warehouse
 
-__all__ = ["invalidate", "read_computed", "territory_profile"]
+__all__ = [
+    "PENDING_NOTE",
+    "SECRET_NOTE",
+    "confidentiality_of",
+    "invalidate",
+    "mask_for",
+    "read_computed",
+    "territory_profile",
+]
+
+SECRET_NOTE = "secret statistique"
+PENDING_NOTE = "secret statistique en cours d'application (lancez « observatoire compute »)"
 
 
 def invalidate(tx: Transaction, *, variables: Iterable[str] = (), level: str | None = None) -> None:
     """Delete the stored values a change makes stale: those computed from ``variables`` (an
-    import, a rollback) or for ``level`` (a new zoning version). Call it inside the transaction
-    that makes the change, so that no read ever sees a stale value."""
+    import, a rollback) or for ``level`` (a new zoning version), with their secret masks. Call
+    it inside the transaction that makes the change, so that no read ever sees a stale value."""
     names = sorted(set(variables))
     if names:
         marks = ", ".join("?" for _ in names)
         stale = f"SELECT DISTINCT indicator FROM indicator_variable WHERE variable IN ({marks})"
-        tx.execute(f"DELETE FROM indicator_value WHERE indicator IN ({stale})", names)
+        for table in ("value_mask", "secret_state", "indicator_value"):
+            tx.execute(f"DELETE FROM {table} WHERE indicator IN ({stale})", names)
     if level is not None:
         tx.execute("DELETE FROM indicator_value WHERE level = ?", [level])
+        # a zoning is one more set of relations: every suppression pattern is to redo
+        tx.execute("DELETE FROM value_mask")
+        tx.execute("DELETE FROM secret_state")
 
 
-def territory_profile(warehouse: Warehouse, level: str, code: str) -> pd.DataFrame:
+def territory_profile(
+    warehouse: Warehouse, level: str, code: str, *, audience: str | None = None
+) -> pd.DataFrame:
     """Every stored indicator of one territory (one indexed read): indicator, period, value,
-    status, coverage, ci_low, ci_high, note."""
-    return warehouse.query(
+    status, coverage, ci_low, ci_high, note; for a restricted ``audience``, with the masks of
+    the secret applied and ``secret_ready`` (whether they are up to date)."""
+    rows = warehouse.query(
         "SELECT indicator, period, value, status, coverage, ci_low, ci_high, note "
         "FROM indicator_value WHERE level = ? AND code = ? ORDER BY indicator, period",
         [level, code],
     )
+    if audience is None:
+        return rows
+    masks = warehouse.query(
+        "SELECT indicator, period FROM value_mask WHERE level = ? AND code = ? AND audience = ?",
+        [level, code, audience],
+    )
+    ready = warehouse.query("SELECT indicator FROM secret_state WHERE audience = ?", [audience])
+    hidden = rows.set_index(["indicator", "period"]).index.isin(
+        masks.set_index(["indicator", "period"]).index
+    )
+    rows = _hide(rows, hidden, SECRET_NOTE)
+    rows["secret_ready"] = rows.indicator.isin(set(ready.indicator))
+    return rows
+
+
+def mask_for(
+    warehouse: Warehouse, frame: pd.DataFrame, ident: str, level: str, audience: str
+) -> pd.DataFrame:
+    """``frame`` (code, period, value, …) of indicator ``ident`` at ``level`` as ``audience``
+    may see it, the indicator being under secret for it: masked cells, and everything when the
+    masks are not up to date."""
+    ready = warehouse.query(
+        "SELECT 1 AS ok FROM secret_state WHERE indicator = ? AND audience = ?", [ident, audience]
+    )
+    if ready.empty:
+        return _hide(frame, np.ones(len(frame), dtype=bool), PENDING_NOTE)
+    masks = warehouse.query(
+        "SELECT code, period FROM value_mask WHERE indicator = ? AND level = ? AND audience = ?",
+        [ident, level, audience],
+    )
+    key = pd.MultiIndex.from_frame(frame[["code", "period"]].astype(object))
+    hidden = key.isin(pd.MultiIndex.from_frame(masks[["code", "period"]].astype(object)))
+    return _hide(frame, hidden, SECRET_NOTE)
+
+
+def _hide(frame: pd.DataFrame, hidden: np.ndarray, note: str) -> pd.DataFrame:
+    """No value, coverage nor interval where ``hidden``; the status says why."""
+    frame = frame.copy()
+    columns = [c for c in ("value", "coverage", "ci_low", "ci_high") if c in frame]
+    frame.loc[hidden, columns] = np.nan
+    relabel = hidden & frame.status.isin(["ok", "partial"]).to_numpy()
+    frame.loc[relabel, "status"] = "secret"
+    frame.loc[relabel, "note"] = note
+    return frame
+
+
+def confidentiality_of(warehouse: Warehouse, variables: Iterable[str]) -> set[str]:
+    """The confidentiality levels (public, membres, partenaire) of the imports in force holding
+    ``variables``."""
+    names = sorted(set(variables))
+    if not names:
+        return set()
+    marks = ", ".join("?" for _ in names)
+    rows = warehouse.query(
+        "SELECT DISTINCT COALESCE(confidentiality, 'public') AS c FROM import_batch "
+        "WHERE status = 'active' AND id IN "
+        f"(SELECT batch FROM series WHERE variable IN ({marks}))",
+        names,
+    )
+    return set(rows.c)
 
 
 def read_computed(warehouse: Warehouse, ident: str, level: str) -> pd.DataFrame | None:

@@ -294,6 +294,27 @@ _COMPUTED_TABLES = (
         (("indicator", "text"), ("variable", "text")),
         ("indicator", "variable"),
     ),
+    # Statistical secret: the cells each audience may not see (primary or secondary
+    # suppression), and, per indicator and audience, that the masks are up to date: a value
+    # of an indicator under secret is shown to a restricted audience only when they are.
+    TableDef(
+        "value_mask",
+        (
+            ("indicator", "text"),
+            ("level", "text"),
+            ("code", "text"),
+            ("period", "text"),
+            ("audience", "text"),
+            ("reason", "text"),
+        ),
+        ("indicator", "level", "code", "period", "audience"),
+        indexes=(("level", "code"),),
+    ),
+    TableDef(
+        "secret_state",
+        (("indicator", "text"), ("audience", "text"), ("rule", "text"), ("computed_at", "text")),
+        ("indicator", "audience"),
+    ),
 )
 TABLES.update({t.name: t for t in (*_VALUES_TABLES, *_SERIES_TABLES, *_COMPUTED_TABLES)})
 
@@ -326,6 +347,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE variable ADD COLUMN IF NOT EXISTS unit TEXT",
     ),
     ("indicator_value", "indicator_variable"),
+    ("value_mask", "secret_state"),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
