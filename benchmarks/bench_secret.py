@@ -62,6 +62,8 @@ def table_of(communes: pd.DataFrame, links: pd.DataFrame, rng: np.random.Generat
     known = cells.set_index("code").value
     for level in ("epci", "departement", "zones", "region", "pays"):
         mine = links[links.level == level]
+        if mine.empty:
+            continue
         if level in ("region", "pays"):
             below = cells[cells.level == mine.part_level.iloc[0]].set_index("code").value
             parts = below.reindex(mine.part_code).to_numpy()

@@ -75,47 +75,99 @@ def suppress(table: CellTable, *, threshold: int, protection: float | None = Non
     twins = _twins(table)
     masked = _pair(twins, values, masked, primary, table.published, level)
     rest = np.flatnonzero(primary & ~_covered_by_twins(twins, values, masked, primary, level))
+    solved = 0
     if len(rest):
-        masked = _perturb(table, masked, rest, level)
+        masked, solved = _perturb(table, masked, rest, level, twins)
     secondary = masked & ~primary & table.published
-    return Pattern(primary, secondary, ~table.published, len(rest))
+    return Pattern(primary, secondary, ~table.published, solved)
 
 
-def _perturb(table: CellTable, masked: np.ndarray, cells: np.ndarray, level: float) -> np.ndarray:
-    """Mask what each cell's perturbations up and down move (see the module docstring)."""
+def _perturb(
+    table: CellTable, masked: np.ndarray, cells: np.ndarray, level: float, twins: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Mask what the perturbations up and down of ``cells`` move (see the module docstring).
+
+    Cells are taken in batches (those of one largest relation, a département for communes):
+    one perturbation moving every cell of a batch at once protects each of them; a batch
+    without one is done cell by cell. A cell that the cells masked meanwhile protect as
+    twins needs none."""
     masked = masked.copy()
-    for cell in cells:
-        value = float(table.values[cell])
-        for amount in (level, -min(value, level)):
-            moved = None
-            for hops in (2, 3, 5, None):
-                moved = _cheapest_perturbation(table, masked, int(cell), amount, hops)
-                if moved is not None:
-                    break
-            if moved is None:  # no perturbation at all: only masking everything would do
-                raise RuntimeError(f"cell {cell} cannot be protected by suppression")
-            masked[moved] = True
-    return masked
+    values = table.values
+    hidden = np.bincount(twins, weights=np.where(masked, values, 0.0))
+    solved = 0
+    for batch in _batches(table, cells):
+        batch = batch[hidden[twins[batch]] - values[batch] < level - 1e-9]
+        if not len(batch):
+            continue
+        solved += len(batch)
+        for direction in (1.0, -1.0):
+            amounts = level if direction > 0 else -np.minimum(values[batch], level)
+            groups = [batch] if len(batch) > 1 else []
+            moved = _perturbation(table, masked, batch, amounts, (1, 2)) if groups else None
+            parts = [moved] if moved is not None else []
+            if moved is None:  # cell by cell
+                for cell in batch:
+                    amount = np.asarray([level if direction > 0 else -min(values[cell], level)])
+                    one = _perturbation(table, masked, np.asarray([cell]), amount,
+                                        (1, 2, 3, 5, None))  # fmt: skip
+                    if one is None:  # no perturbation at all: only masking everything would do
+                        raise RuntimeError(f"cell {cell} cannot be protected by suppression")
+                    parts.append(one)
+            for found in parts:
+                new = found[~masked[found]]
+                masked[new] = True
+                np.add.at(hidden, twins[new], values[new])
+    return masked, solved
 
 
-def _neighbourhood(table: CellTable, cell: int, hops: int | None) -> np.ndarray:
+def _batches(table: CellTable, cells: np.ndarray) -> list[np.ndarray]:
+    """``cells`` grouped by the largest relation each is part of."""
+    sizes = np.bincount(table.equation)
+    terms = pd.DataFrame({"cell": table.cell, "size": sizes[table.equation],
+                          "equation": table.equation})  # fmt: skip
+    mine = terms[np.isin(terms.cell.to_numpy(), cells)]
+    largest = mine.sort_values(["cell", "size"]).drop_duplicates("cell", keep="last")
+    return [group.cell.to_numpy() for _, group in largest.groupby("equation", sort=True)]
+
+
+def _neighbourhood(table: CellTable, cells: np.ndarray, hops: int | None) -> np.ndarray:
     inside = np.zeros(table.size, dtype=bool)
     if hops is None:
         inside[:] = True
         return inside
-    inside[cell] = True
+    inside[cells] = True
     for _ in range(hops):
         near = np.isin(table.equation, np.unique(table.equation[inside[table.cell]]))
         inside[table.cell[near]] = True
     return inside
 
 
-def _cheapest_perturbation(
-    table: CellTable, masked: np.ndarray, cell: int, amount: float, hops: int | None
+def _perturbation(
+    table: CellTable,
+    masked: np.ndarray,
+    cells: np.ndarray,
+    amounts: np.ndarray | float,
+    reach: tuple[int | None, ...],
 ) -> np.ndarray | None:
-    """Cells (published ones to mask) moved by the cheapest perturbation that moves ``cell``
-    by ``amount`` within ``hops`` relations of it; None when there is none there."""
-    inside = _neighbourhood(table, cell, hops)
+    """The cells moved by the cheapest perturbation that moves each of ``cells`` by its
+    amount, within the first of ``reach`` (relations away) where there is one; None if none."""
+    for hops in reach:
+        moved = _cheapest_perturbation(table, masked, cells, amounts, hops)
+        if moved is not None:
+            return moved
+    return None
+
+
+def _cheapest_perturbation(
+    table: CellTable,
+    masked: np.ndarray,
+    cells: np.ndarray,
+    amounts: np.ndarray | float,
+    hops: int | None,
+) -> np.ndarray | None:
+    """Cells (published ones to mask) moved by the cheapest perturbation that moves ``cells``
+    by ``amounts`` within ``hops`` relations of them; None when there is none there."""
+    inside = _neighbourhood(table, cells, hops)
     columns = np.flatnonzero(inside)
     n = len(columns)
     position = np.full(table.size, -1)
@@ -129,19 +181,16 @@ def _cheapest_perturbation(
     # d = up − down; cells outside the neighbourhood do not move
     matrix = sp.hstack([block, -block]).tocsr()
     cost = np.where(masked[columns], _MASKED_COST, 1.0)
-    values = table.values[columns]
     upper_up = np.full(n, np.inf)
-    upper_down = values.copy()  # a count cannot go below zero
-    here = position[cell]
+    upper_down = table.values[columns].copy()  # a count cannot go below zero
     lower = np.zeros(2 * n)
-    if amount >= 0:
-        lower[here] = amount
-        upper_up[here] = amount
-        upper_down[here] = 0.0
-    else:
-        lower[n + here] = -amount
-        upper_down[here] = -amount
-        upper_up[here] = 0.0
+    here = position[cells]
+    amount = np.broadcast_to(np.asarray(amounts, dtype=float), here.shape)
+    up = amount >= 0
+    lower[here[up]] = upper_up[here[up]] = amount[up]
+    upper_down[here[up]] = 0.0
+    lower[n + here[~up]] = upper_down[here[~up]] = -amount[~up]
+    upper_up[here[~up]] = 0.0
     bounds = np.column_stack([lower, np.concatenate([upper_up, upper_down])])
     result = linprog(
         np.concatenate([cost, cost]), A_eq=matrix, b_eq=np.zeros(len(touching)),
@@ -149,7 +198,7 @@ def _cheapest_perturbation(
     )  # fmt: skip
     if result.status != 0:
         return None
-    moved = (result.x[:n] + result.x[n:]) > _EPSILON * max(1.0, abs(amount))
+    moved = (result.x[:n] + result.x[n:]) > _EPSILON * max(1.0, float(np.abs(amount).max()))
     return columns[moved]
 
 
