@@ -222,3 +222,43 @@ def test_a_restricted_audience_never_sees_stale_or_unmasked_values(
                     "--format", "csv", home=home)  # fmt: skip
     assert code == 0, out
     assert "secret statistique" in out
+
+
+@needs_data
+def test_secret_on_both_engines(warehouse_location: tuple[str, str]) -> None:
+    """compute applies the secret the same way on DuckDB and PostgreSQL: every count under the
+    threshold masked for the public, secondary cells as well, nothing recoverable."""
+    from dataclasses import replace
+
+    from observatoire.engine.materialise import compute_all
+    from observatoire.ingest.indicators import load_catalogue
+    from observatoire.ingest.pipeline import import_file
+    from observatoire.ingest.referential import build_into
+    from observatoire.store import open_warehouse
+
+    catalogue = load_catalogue()
+    births = catalogue.get("naissances_annuelles")
+    catalogue.indicators[births.id] = replace(births, secret=SecretRule.parse(5))
+    backend, location = warehouse_location
+    with open_warehouse(backend, location) as wh:
+        wh.migrate()
+        build_into(wh)
+        import_file(wh, DATA / "census/base_cc_comparateur_csv_RP2018.zip")
+        compute_all(wh, catalogue, indicators=[births.id], levels=["commune", "departement"])
+        masks = wh.query(
+            "SELECT level, code, reason FROM value_mask WHERE indicator = ? AND audience = ?",
+            [births.id, "public"],
+        )
+        values = wh.query(
+            "SELECT level, code, period, value, status FROM indicator_value WHERE indicator = ?",
+            [births.id],
+        )
+        links = relations(wh, ["commune", "departement"])
+    small = values[values.value.between(1, 4)]
+    primary = masks[masks.reason == "primaire"]
+    assert set(primary.code) == set(small.code) and len(primary) > 10_000
+    assert (masks.reason == "secondaire").sum() > 0
+    table, numbered = count_table(values, links)
+    hidden = numbered.code.isin(set(masks.code)).to_numpy()
+    sample = np.flatnonzero(hidden & numbered.value.between(1, 4).to_numpy())[::200]
+    assert _exposed(table, hidden, sample, 5.0) == []
