@@ -18,7 +18,7 @@ from observatoire.ingest.referential import build_into
 from observatoire.observatory import Observatory
 from observatoire.store import open_warehouse
 
-from .conftest import DATA, needs_data, run
+from .conftest import COG_2026, DATA, IRIS_REFERENCE, needs_data, run
 
 pytestmark = needs_data
 
@@ -293,3 +293,83 @@ def test_stored_indicators_stay_consistent_with_the_data(computed: Path, tmp_pat
     assert code == 0 and "1 indicateur(s) calculé(s)" in out
     code, out = run("profile", "departement:93", "--format", "csv", home=home)
     assert code == 0 and "part_allocataires_rsa" in out
+
+
+def test_batched_compute_equals_indicator_by_indicator(
+    warehouse_location: tuple[str, str], tmp_path: Path
+) -> None:
+    """``compute`` works level by level, every indicator at once, in the database; each row it
+    stores is the row :func:`compute_indicator` gives, for every way of computing (published
+    counts and ratios, sums of members, ratios of sums with every member known or paired
+    member by member, sums of variables, differences), on both engines."""
+    from observatoire.engine.batch import plan_level
+    from observatoire.engine.compute import stored_levels
+    from observatoire.engine.materialise import compute_all
+    from observatoire.ingest.cog import import_cog
+    from observatoire.ingest.iris import import_iris
+    from observatoire.ingest.zoning import import_zoning
+
+    backend, location = warehouse_location
+    catalogue = load_catalogue()
+    levels = ["commune", "departement", "tas"]
+    with open_warehouse(backend, location) as wh:
+        wh.migrate()
+        build_into(wh)
+        import_cog(wh, COG_2026)
+        import_iris(wh, IRIS_REFERENCE)
+        for name in ("filosofi/FILO2019_DISP_COM.csv", "filosofi/FILO2019_DISP_DEP.csv",
+                     "caf/data_CAF_2018_IRIS.csv",
+                     "census/base_cc_comparateur_csv_RP2018.zip"):  # fmt: skip
+            import_file(wh, DATA / name)
+        zoning = tmp_path / "tas.csv"
+        zoning.write_text(TAS, encoding="utf-8")
+        import_zoning(wh, name="tas", path=zoning, label="TAS (test)", valid_from="2025-01-01")
+        computable = {i.id for i in catalogue.computable(set(_variables(wh)))}
+        counts = compute_all(wh, catalogue, levels=levels[1:])
+        assert set(counts) == computable and sum(counts.values()) > 5_000
+        stored = stored_levels(wh)
+        # communes: a few of each way (every commune of France is long to store on PostgreSQL)
+        plan = plan_level(catalogue, sorted(computable), "commune", stored)
+        few = {i for rows in (*plan.counts.values(), *plan.ratios.values()) for i, *_ in rows[:3]}
+        few |= {p for i in plan.combined for p in (i, *catalogue.get(i).formula.indicators)}
+        compute_all(wh, catalogue, levels=["commune"], indicators=sorted(few))
+        ways: dict[str, set[str]] = {}
+        for level in levels:
+            done = wh.query("SELECT DISTINCT indicator FROM indicator_value WHERE level = ?",
+                            [level]).indicator  # fmt: skip
+            plan = plan_level(catalogue, sorted(set(done)), level, stored)
+            for source, rows in plan.counts.items():
+                key = "published count" if source == level else "sum of members"
+                ways.setdefault(key, set()).update(f"{level}:{r[0]}" for r in rows)
+            for source, ratios in plan.ratios.items():
+                key = "published ratio" if source == level else "ratio of sums"
+                ways.setdefault(key, set()).update(f"{level}:{r[0]}" for r in ratios)
+            ways.setdefault("combined", set()).update(f"{level}:{i}" for i in plan.combined)
+            ways.setdefault("one by one", set()).update(f"{level}:{i}" for i in plan.one_by_one)
+        assert all(ways.values()), {k: len(v) for k, v in ways.items()}
+        # a few of each way, ratios of sums all (some with members knowing one side only)
+        chosen = sorted({x for key, v in ways.items()
+                         for x in sorted(v)[: 12 if key == "ratio of sums" else 3]})  # fmt: skip
+        for item in chosen:
+            level, ident = item.split(":")
+            fresh = compute_indicator(wh, catalogue, ident, level=level)
+            fresh = fresh[fresh.period.notna()].drop(columns=["name"])
+            mine = wh.query(
+                "SELECT * FROM indicator_value WHERE indicator = ? AND level = ?", [ident, level]
+            )[fresh.columns]
+            fresh, mine = (
+                f.sort_values(["code", "period"])
+                .reset_index(drop=True)
+                .astype({c: float for c in ("value", "coverage", "ci_low", "ci_high")})
+                for f in (fresh, mine)
+            )
+            for frame in (fresh, mine):
+                frame["note"] = frame.note.astype(object).where(frame.note.notna(), None)
+            pd.testing.assert_frame_equal(mine, fresh, check_dtype=False, rtol=1e-9, obj=item)
+
+
+TAS = "code_commune;code_zone;nom_zone\n93066;N;Nord\n93001;N;Nord\n93005;E;Est\n94028;E;Est\n"
+
+
+def _variables(wh: object) -> list[str]:
+    return list(wh.query("SELECT DISTINCT variable FROM series").variable)  # type: ignore[attr-defined]

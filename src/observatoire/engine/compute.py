@@ -41,6 +41,9 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "complete_frame",
     "compute_indicator",
+    "population_of",
+    "resolve",
+    "stored_levels",
     "zone_members",
     "zoning_unit",
 ]
@@ -82,7 +85,7 @@ def compute_indicator(
     """
     indicator = catalogue.get(ident)
     zoning = zoning_unit(warehouse, level)
-    stored = _stored_levels(warehouse)
+    stored = stored_levels(warehouse)
     if not published:
         stored = {v: {k: n for k, n in lvls.items() if k != level} for v, lvls in stored.items()}
     formula = indicator.formula
@@ -98,7 +101,7 @@ def compute_indicator(
 
 
 # -- resolving the parts of a formula -----------------------------------------------------------
-def _stored_levels(warehouse: Warehouse) -> dict[str, dict[str, int]]:
+def stored_levels(warehouse: Warehouse) -> dict[str, dict[str, int]]:
     """Variable → level → number of imports in force holding it there (current geography)."""
     rows = warehouse.query(
         "SELECT variable, level, COUNT(DISTINCT batch) AS n FROM series "
@@ -112,7 +115,7 @@ def _stored_levels(warehouse: Warehouse) -> dict[str, dict[str, int]]:
     return out
 
 
-def _resolve(
+def resolve(
     alternatives: tuple[str, ...],
     target: str,
     stored: dict[str, dict[str, int]],
@@ -216,7 +219,7 @@ def _single(
     threshold: float,
 ) -> pd.DataFrame:
     aggregate = indicator.aggregation is Aggregation.SUM
-    part = _resolve(indicator.formula.variable, level, stored, aggregate=aggregate)
+    part = resolve(indicator.formula.variable, level, stored, aggregate=aggregate)
     if part is None:
         if indicator.aggregation is Aggregation.NOT_AGGREGABLE:
             return _not_available(
@@ -229,7 +232,7 @@ def _single(
     values = _part_values(part)
     grid = _grid(zone_members(part.level, level, zoning), values.select("period").distinct())
     joined = _with_population(_attach(grid, values, "v"), part.level)
-    ok = joined.v_status == "ok"
+    ok = (joined.v_status == "ok").fill_null(False)  # an absent member is not known
     weight = joined.weight
     people = joined.population.fill_null(0) * weight
     aggregated = joined.group_by(["target_code", "period"]).aggregate(
@@ -262,35 +265,35 @@ def _ratio(
     threshold: float,
 ) -> pd.DataFrame:
     formula = indicator.formula
-    numerator = _resolve(formula.numerator, level, stored, aggregate=True)
-    denominator = _resolve(formula.denominator, level, stored, aggregate=True)
+    numerator = resolve(formula.numerator, level, stored, aggregate=True)
+    denominator = resolve(formula.denominator, level, stored, aggregate=True)
     if numerator is None or denominator is None:
         return _not_available("aucune donnée importée pour le numérateur ou le dénominateur")
     num, den = _part_values(numerator), _part_values(denominator)
     if numerator.level == denominator.level == level:  # both published for the territory
         joined = _attach(den.select("code", "period"), num, "n")
         joined = _attach(joined, den, "d")
-        both = (joined.n_status == "ok") & (joined.d_status == "ok")
+        both = ((joined.n_status == "ok") & (joined.d_status == "ok")).fill_null(False)
         expression = joined.select(
             target_code=joined.code,
             period=joined.period,
             num_cov=ibis.ifelse(both, joined.n_value, 0),
             den_cov=ibis.ifelse(both, joined.d_value, 0),
             den_all=ibis.ifelse(joined.d_status == "ok", joined.d_value, ibis.null()),
-            n_den_ok=(joined.d_status == "ok").cast("int32"),
+            n_den_ok=(joined.d_status == "ok").fill_null(False).cast("int32"),
             n_secret=((joined.n_status == "secret") | (joined.d_status == "secret")).cast("int32"),
         )
     elif numerator.level == denominator.level:  # members with both: the honest ratio of sums
         grid = _grid(zone_members(numerator.level, level, zoning), den.select("period").distinct())
         joined = _with_population(_attach(_attach(grid, num, "n"), den, "d"), numerator.level)
-        both = (joined.n_status == "ok") & (joined.d_status == "ok")
+        both = ((joined.n_status == "ok") & (joined.d_status == "ok")).fill_null(False)
         w = joined.weight
         people = joined.population.fill_null(0) * w
         expression = joined.group_by(["target_code", "period"]).aggregate(
             num_cov=ibis.ifelse(both, joined.n_value * w, 0).sum(),
             den_cov=ibis.ifelse(both, joined.d_value * w, 0).sum(),
             den_all=ibis.ifelse(joined.d_status == "ok", joined.d_value * w, 0).sum(),
-            n_den_ok=(joined.d_status == "ok").cast("int32").sum(),
+            n_den_ok=(joined.d_status == "ok").fill_null(False).cast("int32").sum(),
             pop_cov=ibis.ifelse(both, people, 0).sum(),
             pop_all=people.sum(),
             n_ok=both.cast("int32").sum(),
@@ -345,7 +348,7 @@ def _separate(numerator: _Part, denominator: _Part, num: ir.Table, den: ir.Table
     for part, values in ((numerator, num), (denominator, den)):
         grid = _grid(zone_members(part.level, level, zoning), values.select("period").distinct())
         joined = _with_population(_attach(grid, values, "v"), part.level)
-        ok = joined.v_status == "ok"
+        ok = (joined.v_status == "ok").fill_null(False)  # an absent member is not known
         people = joined.population.fill_null(0) * joined.weight
         sides.append(
             joined.group_by(["target_code", "period"]).aggregate(
@@ -379,8 +382,8 @@ def _separate(numerator: _Part, denominator: _Part, num: ir.Table, den: ir.Table
     )
 
 
-def _with_population(rows: ir.Table, level: str) -> ir.Table:
-    """``rows`` (with a member ``code``) and each member's population, the weight of coverage.
+def population_of(level: str) -> ir.Table:
+    """p_code, population of each territory of ``level``, the weight of coverage.
 
     IRIS have no population in the referential: each gets an equal share of its commune's.
     """
@@ -394,10 +397,14 @@ def _with_population(rows: ir.Table, level: str) -> ir.Table:
         shared = links.join(communes, links.parent_code == communes.code).join(
             counted, "parent_code"
         )
-        population = shared.select(p_code=shared.code, population=shared.population / shared.n_iris)
-    else:
-        own = territory.filter(territory.level == level)
-        population = own.select(p_code=own.code, population=own.population)
+        return shared.select(p_code=shared.code, population=shared.population / shared.n_iris)
+    own = territory.filter(territory.level == level)
+    return own.select(p_code=own.code, population=own.population)
+
+
+def _with_population(rows: ir.Table, level: str) -> ir.Table:
+    """``rows`` (with a member ``code``) and each member's population (:func:`population_of`)."""
+    population = population_of(level)
     joined = rows.left_join(population, rows.code == population.p_code)
     return joined.select(*rows.columns, "population")
 
@@ -427,7 +434,7 @@ def _judge(frame: pd.DataFrame, value: pd.Series, threshold: float) -> pd.DataFr
         coverage >= 1, ValueStatus.OK.value,
         np.where(coverage >= threshold, ValueStatus.PARTIAL.value, ValueStatus.NOT_AVAILABLE.value),
     )  # fmt: skip
-    percent = (coverage * 100).round(0).astype("Int64").astype(str)
+    percent = np.floor(coverage * 100 + 0.5).astype("Int64").astype(str)  # half up
     note = pd.Series("couverture insuffisante (" + percent + " %)", index=frame.index)
     note = note.mask(coverage >= threshold, "couverture partielle").mask(coverage >= 1, None)
     shown = np.where(coverage >= threshold, value, np.nan)

@@ -16,13 +16,16 @@ from collections.abc import Callable, Iterable
 import pandas as pd
 
 from observatoire.catalog.indicators import Catalogue
-from observatoire.engine.compute import compute_indicator
+from observatoire.engine.batch import compute_level, plan_level
+from observatoire.engine.compute import stored_levels
 from observatoire.engine.secrecy import apply_secret
-from observatoire.store.base import Warehouse
+from observatoire.store.base import Transaction, Warehouse
 
 __all__ = ["compute_all"]
 
 OFFICIAL = ("iris", "commune", "epci", "departement", "region", "pays")
+_READ = ("series", "series_value", "import_batch", "territory", "territory_parent",
+         "zoning_member")  # fmt: skip
 
 
 def _levels(warehouse: Warehouse) -> list[str]:
@@ -42,8 +45,9 @@ def compute_all(
 ) -> dict[str, int]:
     """Compute and store indicators for every level; returns rows stored per indicator.
 
-    Without ``force``, an (indicator, level) already stored is skipped: after an import only
-    the indicators it touched are recomputed.
+    Level by level, every indicator at once (:mod:`observatoire.engine.batch`), one transaction
+    per level. Without ``force``, an (indicator, level) already stored is skipped: after an
+    import only the indicators it touched are recomputed.
     """
     stored_variables = set(warehouse.query("SELECT DISTINCT variable FROM series").variable)
     chosen = [i.id for i in catalogue.computable(stored_variables)]
@@ -55,40 +59,52 @@ def compute_all(
     done = warehouse.query("SELECT DISTINCT indicator, level FROM indicator_value")
     already = set(zip(done.indicator, done.level, strict=True))
     stamp = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+    stored = stored_levels(warehouse)
+    warehouse.refresh_statistics(_READ)
     counts: dict[str, int] = {}
-    for position, ident in enumerate(chosen, 1):
-        frames = []
-        todo = [lvl for lvl in targets if force or (ident, lvl) not in already]
-        for level in todo:
-            frame = compute_indicator(warehouse, catalogue, ident, level=level)
-            frame = frame[frame.period.notna()]
-            frames.append(frame.drop(columns=["name"]).assign(indicator=ident, level=level))
+    for level in targets:
+        todo = [i for i in chosen if force or (i, level) not in already]
         if not todo:
             continue
-        on_step(f"{position}/{len(chosen)} {ident}")
-        rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        on_step(f"{level} : {len(todo)} indicateur(s)")
+        plan = plan_level(catalogue, todo, level, stored)
         with warehouse.transaction() as tx:
-            marks = ", ".join("?" for _ in todo)
-            tx.execute(
-                f"DELETE FROM indicator_value WHERE indicator = ? AND level IN ({marks})",
-                [ident, *todo],
-            )
-            if len(rows):
-                tx.insert("indicator_value", rows.assign(computed_at=stamp))
-            # its masks, and those of every indicator masked with it, are to redo
-            stale = sorted({ident, *followers.get(ident, ())})
-            marks = ", ".join("?" for _ in stale)
-            tx.execute(f"DELETE FROM secret_state WHERE indicator IN ({marks})", stale)
-            tx.execute("DELETE FROM indicator_variable WHERE indicator = ?", [ident])
+            _delete(tx, "indicator_value", "indicator", todo, "AND level = ?", [level])
+            compute_level(tx, warehouse, catalogue, plan, stamp=stamp)
+            # their masks, and those of every indicator masked with them, are to redo
+            stale = sorted({*todo, *(f for i in todo for f in followers.get(i, ()))})
+            _delete(tx, "secret_state", "indicator", stale)
+            _delete(tx, "indicator_variable", "indicator", todo)
             tx.insert(
                 "indicator_variable",
                 pd.DataFrame(
-                    {"indicator": ident, "variable": sorted(catalogue.variables_of(ident))}
+                    [(i, v) for i in todo for v in sorted(catalogue.variables_of(i))],
+                    columns=["indicator", "variable"],
                 ),
             )
-        counts[ident] = len(rows)
+            rows = tx.query(
+                "SELECT indicator, COUNT(*) AS n FROM indicator_value WHERE level = ? "
+                "GROUP BY indicator",
+                [level],
+            )
+        for ident, n in zip(rows.indicator, rows.n, strict=True):
+            if ident in todo:
+                counts[ident] = counts.get(ident, 0) + int(n)
+        for ident in todo:
+            counts.setdefault(ident, 0)
     apply_secret(warehouse, catalogue, on_step=on_step)
     return counts
+
+
+def _delete(tx: Transaction, table: str, column: str, keys: list[str], where: str = "",
+            params: list[object] | None = None) -> None:  # fmt: skip
+    """DELETE the rows of ``table`` whose ``column`` is one of ``keys`` (in chunks)."""
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        tx.execute(
+            f"DELETE FROM {table} WHERE {column} IN ({marks}) {where}", [*chunk, *(params or [])]
+        )
 
 
 def _followers(catalogue: Catalogue) -> dict[str, set[str]]:

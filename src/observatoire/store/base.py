@@ -108,6 +108,10 @@ class Warehouse(ABC):
             )
         return SCHEMA_VERSION
 
+    @abstractmethod
+    def refresh_statistics(self, tables: Sequence[str]) -> None:
+        """Bring the planner's statistics of ``tables`` up to date after a large write."""
+
     def meta(self) -> dict[str, str]:
         frame = self.query("SELECT key, value FROM meta")
         return dict(zip(frame.key, frame.value, strict=True))

@@ -115,5 +115,8 @@ class DuckDBWarehouse(Warehouse):
             except duckdb.Error as exc:
                 raise StorageError(f"échec de la validation de la transaction : {exc}") from None
 
+    def refresh_statistics(self, tables: Sequence[str]) -> None:
+        """Nothing to do: DuckDB keeps its statistics as it writes."""
+
     def close(self) -> None:
         self.con.close()

@@ -113,5 +113,12 @@ class PostgresWarehouse(Warehouse):
         with self.con.transaction():
             yield _PgTransaction(self.con)
 
+    def refresh_statistics(self, tables: Sequence[str]) -> None:
+        """ANALYZE: autovacuum may not have seen an import that just ended, and a planner
+        that believes a table of millions of rows empty picks nested loops."""
+        if not self._read_only:
+            for table in tables:
+                self.con.execute(f"ANALYZE {table}")
+
     def close(self) -> None:
         self.con.close()

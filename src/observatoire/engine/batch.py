@@ -1,0 +1,623 @@
+"""Every indicator of one level in a few set-based statements, written where it is stored.
+
+:func:`compute_indicator` answers one indicator at a time and brings its rows back to Python.
+Materialising hundreds of indicators for every level that way costs one round of queries per
+(indicator, level), and moves every row through pandas. Here the work of a whole level is
+planned first, then done by the database, set-wise:
+
+1. each indicator's formula is resolved (the alternative and the level it is read at, as
+   :func:`~observatoire.engine.compute.resolve` does);
+2. for each level read from (a *source*: the communes, the IRIS…), **one** aggregate of every
+   variable needed, member by member up to the target territories, is kept in a temporary
+   table: sum of the known values, population covered, number of members known;
+3. counts, and ratios whose members all know both sides, are derived from those aggregates and
+   inserted into ``indicator_value`` by one ``INSERT … SELECT`` per form; values published at
+   the level itself are copied the same way (ratios of published values included);
+4. differences and quotients of indicators are made from the rows just stored.
+
+A ratio some of whose members know only one side needs the member-by-member pairing of
+:func:`compute_indicator`; so do sums of variables and parts read at different levels. Those
+indicators (and only those) are computed by it and inserted from Python: every result is the
+same as :func:`compute_indicator`'s, which the tests check on both engines.
+
+All statements are Ibis expressions compiled for the warehouse's engine; nothing here commits
+(the caller owns the transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from observatoire.catalog.indicators import Aggregation, Catalogue
+from observatoire.catalog.intervals import Z95
+from observatoire.catalog.statuses import ValueStatus
+from observatoire.engine.compute import (
+    DEFAULT_THRESHOLD,
+    compute_indicator,
+    population_of,
+    resolve,
+    stored_levels,
+    zone_members,
+    zoning_unit,
+)
+from observatoire.engine.relations import facts, table, to_sql
+from observatoire.store.base import Transaction, Warehouse
+
+__all__ = ["LevelPlan", "compute_level", "plan_level"]
+
+OUTPUT = ["indicator", "level", "code", "period", "value", "status", "coverage", "ci_low",
+          "ci_high", "note", "computed_at"]  # fmt: skip
+
+
+CountRow = tuple[str, str]  # indicator, variable
+RatioRow = tuple[str, str, str, float, str | None]  # indicator, num, den, multiplier, interval
+
+
+@dataclass
+class LevelPlan:
+    """How each indicator of a level is computed."""
+
+    level: str
+    counts: dict[str, list[CountRow]] = field(default_factory=dict)  # source → (id, var)
+    # source → (id, numerator, denominator, multiplier, interval method)
+    ratios: dict[str, list[RatioRow]] = field(default_factory=dict)
+    combined: list[str] = field(default_factory=list)  # differences and quotients, in order
+    one_by_one: list[str] = field(default_factory=list)  # by compute_indicator
+
+    def variables(self, source: str) -> list[str]:
+        names = {v for _, v in self.counts.get(source, [])}
+        names |= {v for _, n, d, _, _ in self.ratios.get(source, []) for v in (n, d)}
+        return sorted(names)
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted(set(self.counts) | set(self.ratios))
+
+
+def plan_level(
+    catalogue: Catalogue,
+    idents: Iterable[str],
+    level: str,
+    stored: dict[str, dict[str, int]],
+) -> LevelPlan:
+    """Sort indicators ``idents`` by the way they are computed at ``level``; an indicator with
+    nothing to read there is left out (it has no value to store)."""
+    plan = LevelPlan(level)
+    combined: list[str] = []
+    for ident in idents:
+        indicator = catalogue.get(ident)
+        formula = indicator.formula
+        if formula.indicators:
+            combined.append(ident)
+        elif formula.variable:
+            aggregate = indicator.aggregation is Aggregation.SUM
+            part = resolve(formula.variable, level, stored, aggregate=aggregate)
+            if part is None:
+                continue
+            if len(part.terms) > 1:
+                plan.one_by_one.append(ident)
+            else:
+                plan.counts.setdefault(part.level, []).append((ident, part.terms[0]))
+        else:
+            num = resolve(formula.numerator, level, stored, aggregate=True)
+            den = resolve(formula.denominator, level, stored, aggregate=True)
+            if num is None or den is None:
+                continue
+            if len(num.terms) > 1 or len(den.terms) > 1 or num.level != den.level:
+                plan.one_by_one.append(ident)
+            else:
+                plan.ratios.setdefault(num.level, []).append(
+                    (ident, num.terms[0], den.terms[0], formula.multiplier, indicator.ci)
+                )
+    plan.combined = _dependency_order(catalogue, combined)
+    return plan
+
+
+def _dependency_order(catalogue: Catalogue, idents: list[str]) -> list[str]:
+    """Combined indicators, each after the combined indicators it is made of."""
+    chosen, ordered = set(idents), []
+    seen: set[str] = set()
+
+    def visit(ident: str) -> None:
+        if ident in seen:
+            return
+        seen.add(ident)
+        for part in catalogue.get(ident).formula.indicators:
+            if part in chosen:
+                visit(part)
+        ordered.append(ident)
+
+    for ident in idents:
+        visit(ident)
+    return ordered
+
+
+# -- temporary tables ---------------------------------------------------------------------------
+def _temp(name: str, columns: dict[str, str]) -> ir.Table:
+    return ibis.table(columns, name=name)
+
+
+_AGG = {"target_code": "string", "variable": "string", "period": "string", "value": "float64",
+        "covered": "float64", "n_ok": "int64", "n_secret": "int64"}  # fmt: skip
+_TARGETS = {"target_code": "string", "pop_all": "float64", "n": "int64"}
+_PERIODS = {"variable": "string", "period": "string"}
+_PUB = {"variable": "string", "code": "string", "period": "string", "value": "float64",
+        "status": "string"}  # fmt: skip
+_COUNT_PLAN = {"indicator": "string", "variable": "string"}
+_RATIO_PLAN = {"indicator": "string", "num": "string", "den": "string", "multiplier": "float64",
+               "ci": "string"}  # fmt: skip
+
+
+def _create(tx: Transaction, dialect: str, name: str, expression: ir.Expr) -> None:
+    tx.execute(f"DROP TABLE IF EXISTS {name}")
+    tx.execute(f"CREATE TEMPORARY TABLE {name} AS {to_sql(expression, dialect)}")
+    _analyse(tx, dialect, name)
+
+
+def _analyse(tx: Transaction, dialect: str, name: str) -> None:
+    """Statistics for PostgreSQL's planner (temporary tables get none by themselves)."""
+    if dialect == "postgres":
+        tx.execute(f"ANALYZE {name}")
+
+
+def _fill(tx: Transaction, name: str, columns: dict[str, str], frame: pd.DataFrame,
+          dialect: str | None = None) -> None:  # fmt: skip
+    kinds = {"string": "TEXT", "float64": "DOUBLE PRECISION", "int64": "BIGINT"}
+    tx.execute(f"DROP TABLE IF EXISTS {name}")
+    tx.execute(
+        f"CREATE TEMPORARY TABLE {name} ("
+        + ", ".join(f"{c} {kinds[k]}" for c, k in columns.items())
+        + ")"
+    )
+    tx.insert(name, frame[list(columns)], checked=True)
+    if dialect is not None:
+        _analyse(tx, dialect, name)
+
+
+def _values(variables: list[str], source: str, stored: dict[str, dict[str, int]]) -> ir.Table:
+    """variable, code, period, value, status of ``variables`` at ``source``; deduplicated only
+    where several imports in force hold a variable there (the costly window is skipped
+    otherwise)."""
+    several = [v for v in variables if stored[v][source] > 1]
+    single = [v for v in variables if stored[v][source] <= 1]
+    columns = ["variable", "code", "period", "value", "status"]
+    parts = [
+        facts(names, source, dedupe=dedupe).select(*columns)
+        for names, dedupe in ((single, False), (several, True))
+        if names
+    ]
+    return parts[0] if len(parts) == 1 else parts[0].union(parts[1])
+
+
+# -- the computation of one level ---------------------------------------------------------------
+def compute_level(
+    tx: Transaction,
+    warehouse: Warehouse,
+    catalogue: Catalogue,
+    plan: LevelPlan,
+    *,
+    stamp: str,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> int:
+    """Insert the rows of every indicator of ``plan`` into ``indicator_value`` (the caller has
+    deleted the old ones, in the same transaction); returns the number of rows."""
+    run = _LevelRun(tx, warehouse, plan.level, stamp, threshold)
+    before = _count(tx, plan.level)
+    for source in plan.sources:
+        counts = plan.counts.get(source, [])
+        ratios = plan.ratios.get(source, [])
+        if source == plan.level:
+            run.published(plan.variables(source), counts, ratios)
+        else:
+            run.aggregated(source, plan.variables(source), counts, ratios)
+    for ident in plan.one_by_one:
+        frame = compute_indicator(warehouse, catalogue, ident, level=plan.level,
+                                  threshold=threshold)  # fmt: skip
+        frame = frame[frame.period.notna()].drop(columns=["name"])
+        rows = frame.assign(indicator=ident, level=plan.level, computed_at=stamp)
+        tx.insert("indicator_value", rows[OUTPUT])
+    if plan.combined:  # read back from the rows just stored
+        _analyse(tx, warehouse.dialect, "indicator_value")
+    for ident in plan.combined:
+        formula = catalogue.get(ident).formula
+        first, second = formula.indicators
+        run.insert(_combination(ident, first, second, not formula.difference, run.level, stamp))
+    for name in ("_plan_count", "_plan_ratio", "_pub", "_targets", "_agg", "_periods", "_pairs"):
+        tx.execute(f"DROP TABLE IF EXISTS {name}")
+    return _count(tx, plan.level) - before
+
+
+class _LevelRun:
+    """The statements of one level, in one transaction."""
+
+    def __init__(self, tx: Transaction, warehouse: Warehouse, level: str, stamp: str,
+                 threshold: float) -> None:  # fmt: skip
+        self.tx, self.dialect, self.level = tx, warehouse.dialect, level
+        self.stamp, self.threshold = stamp, threshold
+        self.zoning = zoning_unit(warehouse, level)
+        self.stored = stored_levels(warehouse)
+        if self.dialect == "postgres":  # big sorts and hashes in memory; no JIT for one-offs
+            tx.execute("SET LOCAL work_mem = '256MB'")
+            tx.execute("SET LOCAL jit = off")
+
+    def insert(self, expression: ir.Table, into: str = "indicator_value") -> None:
+        columns = f" ({', '.join(OUTPUT)})" if into == "indicator_value" else ""
+        self.tx.execute(f"INSERT INTO {into}{columns} {to_sql(expression, self.dialect)}")
+
+    def plans(self, counts: list[CountRow] | None = None,
+              ratios: list[RatioRow] | None = None) -> None:  # fmt: skip
+        if counts is not None:
+            frame = pd.DataFrame(counts, columns=[*_COUNT_PLAN])
+            _fill(self.tx, "_plan_count", _COUNT_PLAN, frame, self.dialect)
+        if ratios is not None:
+            frame = pd.DataFrame(ratios, columns=[*_RATIO_PLAN])
+            _fill(self.tx, "_plan_ratio", _RATIO_PLAN, frame, self.dialect)
+
+    def published(self, variables: list[str], counts: list[CountRow],
+                  ratios: list[RatioRow]) -> None:  # fmt: skip
+        """Values published for the territories of the level itself, and their ratios."""
+        values = _values(variables, self.level, self.stored)
+        _create(self.tx, self.dialect, "_pub", _published(values, self.level))
+        self.plans(counts, ratios)
+        self.insert(_published_counts(self.level, self.stamp))
+        self.insert(_published_ratios(self.level, self.stamp, self.threshold))
+
+    def aggregated(self, source: str, variables: list[str], counts: list[CountRow],
+                   ratios: list[RatioRow]) -> None:  # fmt: skip
+        """Sums over the members of level ``source``, and ratios of sums."""
+        tx, dialect = self.tx, self.dialect
+        members = zone_members(source, self.level, self.zoning)
+        values = _values(variables, source, self.stored)
+        _create(tx, dialect, "_targets", _targets(members, source, self.level))
+        _create(tx, dialect, "_agg", _aggregates(members, values, source))
+        _create(tx, dialect, "_periods", values.select("variable", "period").distinct())
+        self.plans(counts)
+        self.insert(_aggregated_counts(self.level, self.stamp, self.threshold))
+        if not ratios:
+            return
+        known = _fully_known(tx, dialect)
+        full = [row for row in ratios if known(row[1], row[2])]
+        paired = [row for row in ratios if not known(row[1], row[2])]
+        _fill(tx, "_pairs", _PAIRS, pd.DataFrame(columns=[*_PAIRS]))
+        if full:
+            self.plans(ratios=full)
+            self.insert(_complete_pairs(), into="_pairs")
+        if paired:
+            self.plans(ratios=paired)
+            sides = sorted({v for row in paired for v in row[1:3]})
+            self.insert(_paired_sums(members, _values(sides, source, self.stored), source),
+                        into="_pairs")  # fmt: skip
+        _analyse(tx, dialect, "_pairs")
+        self.plans(ratios=ratios)
+        self.insert(_aggregated_ratios(self.level, self.stamp, self.threshold))
+
+
+def _count(tx: Transaction, level: str) -> int:
+    rows = tx.query("SELECT COUNT(*) AS n FROM indicator_value WHERE level = ?", [level])
+    return int(rows.n.iloc[0])
+
+
+def _insert(dialect: str, expression: ir.Table) -> str:
+    return f"INSERT INTO indicator_value ({', '.join(OUTPUT)}) {to_sql(expression, dialect)}"
+
+
+def _row(indicator: ir.Value, level: str, code: ir.Value, period: ir.Value, value: ir.Value,
+         status: ir.Value, coverage: ir.Value, ci: tuple[ir.Value, ir.Value] | None,
+         note: ir.Value, stamp: str) -> dict[str, ir.Value]:  # fmt: skip
+    null = ibis.null().cast("float64")
+    low, high = ci if ci is not None else (null, null)
+    return {
+        "indicator": indicator,
+        "level": ibis.literal(level),
+        "code": code,
+        "period": period,
+        "value": value.cast("float64"),
+        "status": status.cast("string"),
+        "coverage": coverage.cast("float64"),
+        "ci_low": low.cast("float64"),
+        "ci_high": high.cast("float64"),
+        "note": note.cast("string"),
+        "computed_at": ibis.literal(stamp),
+    }
+
+
+def _published(values: ir.Table, level: str) -> ir.Table:
+    """The values stored at the level itself, for the territories of the level."""
+    own = table("territory").filter(lambda t: t.level == level).select(t_code="code")
+    joined = values.join(own, values.code == own.t_code)
+    return joined.select(*_PUB)
+
+
+def _targets(members: ir.Table, source: str, level: str) -> ir.Table:
+    """Each target territory with its members' population (weighted) and number."""
+    people = population_of(source)
+    joined = members.left_join(people, members.code == people.p_code)
+    own = table("territory").filter(lambda t: t.level == level).select(t_code="code")
+    joined = joined.join(own, joined.target_code == own.t_code)
+    return joined.group_by("target_code").aggregate(
+        pop_all=(joined.population.fill_null(0) * joined.weight).sum(),
+        n=joined.code.count(),
+    )
+
+
+def _aggregates(members: ir.Table, values: ir.Table, source: str) -> ir.Table:
+    """Per target, variable and period: sum of the members' known values, population they
+    cover, number of members known."""
+    people = population_of(source)
+    joined = members.join(values, members.code == values.code)
+    joined = joined.left_join(people, joined.code == people.p_code)
+    ok = joined.status == "ok"
+    return joined.group_by(["target_code", "variable", "period"]).aggregate(
+        value=ibis.ifelse(ok, joined.value * joined.weight, 0).sum(),
+        covered=ibis.ifelse(ok, joined.population.fill_null(0) * joined.weight, 0).sum(),
+        n_ok=ok.cast("int32").sum(),
+        n_secret=(joined.status == ValueStatus.SECRET.value).cast("int32").sum(),
+    )
+
+
+def _fully_known(tx: Transaction, dialect: str) -> Callable[[str, str], bool]:
+    """Whether every member of every target knows a numerator and its denominator, for every
+    period of the denominator (then the ratio of sums needs no pairing)."""
+    agg, targets = _temp("_agg", _AGG), _temp("_targets", _TARGETS)
+    joined = agg.join(targets, "target_code")
+    full = (
+        joined.filter(joined.n_ok == joined.n)
+        .group_by(["variable", "period"])
+        .aggregate(k=joined.target_code.count())
+    )
+    rows = tx.query(to_sql(full, dialect))
+    everyone = int(tx.query("SELECT COUNT(*) AS n FROM _targets").n.iloc[0])
+    rows = rows[rows.k == everyone]
+    complete = set(zip(rows.variable, rows.period, strict=True))
+    periods = tx.query("SELECT variable, period FROM _periods")
+    by_variable = periods.groupby("variable").period.apply(set).to_dict()
+
+    def known(num: str, den: str) -> bool:
+        wanted = by_variable.get(den, set())
+        return all((num, p) in complete and (den, p) in complete for p in wanted)
+
+    return known
+
+
+def _judged(value: ir.Value, coverage: ir.Value, threshold: float) -> dict[str, ir.Value]:
+    """value, status, coverage, note of an aggregate from its coverage (as ``_judge``)."""
+    cov = coverage.round(6)
+    enough = cov >= threshold
+    percent = (cov * 100 + 0.5).floor().cast("int64").cast("string")  # half up
+    return {
+        "value": ibis.ifelse(enough, value, ibis.null()),
+        "status": ibis.cases(
+            (cov >= 1, ValueStatus.OK.value),
+            (enough, ValueStatus.PARTIAL.value),
+            else_=ValueStatus.NOT_AVAILABLE.value,
+        ),
+        "coverage": cov,
+        "note": ibis.cases(
+            (cov >= 1, ibis.null().cast("string")),
+            (enough, ibis.literal("couverture partielle")),
+            else_=ibis.literal("couverture insuffisante (") + percent.fill_null("<NA>") + " %)",
+        ),
+    }
+
+
+def _aggregated_counts(level: str, stamp: str, threshold: float) -> ir.Table:
+    plan, periods = _temp("_plan_count", _COUNT_PLAN), _temp("_periods", _PERIODS)
+    targets, agg = _temp("_targets", _TARGETS), _temp("_agg", _AGG)
+    grid = plan.join(periods, "variable").cross_join(targets)
+    joined = grid.left_join(
+        agg,
+        [grid.target_code == agg.target_code, grid.variable == agg.variable,
+         grid.period == agg.period],
+    )  # fmt: skip
+    n_ok = joined.n_ok.fill_null(0)
+    share = ibis.ifelse(
+        joined.pop_all > 0,
+        joined.covered.fill_null(0) / joined.pop_all,
+        n_ok.cast("float64") / joined.n.cast("float64"),
+    )
+    judged = _judged(joined.value.fill_null(0), share, threshold)
+    return joined.select(**_row(joined.indicator, level, joined.target_code, joined.period,
+                                judged["value"], judged["status"], judged["coverage"], None,
+                                judged["note"], stamp))  # fmt: skip
+
+
+def _interval(method: ir.StringValue, k: ir.FloatingValue, n: ir.FloatingValue,
+              multiplier: ir.FloatingValue) -> tuple[ir.Value, ir.Value]:  # fmt: skip
+    """95 % bounds of k / n × multiplier by ``method`` (wilson, poisson; null otherwise), as
+    :mod:`observatoire.catalog.intervals` computes them."""
+    z = Z95
+    valid = (n > 0) & (k >= 0) & (k <= n)
+    safe = ibis.ifelse(valid, n, 1.0)
+    p = ibis.ifelse(valid, k / safe, 0.0)
+    denominator = 1 + z**2 / safe
+    centre = (p + z**2 / (2 * safe)) / denominator
+    half = z * (p * (1 - p) / safe + z**2 / (4 * safe * safe)).sqrt() / denominator
+    w_low = ibis.ifelse(valid, (centre - half) * multiplier, ibis.null())
+    w_high = ibis.ifelse(valid, (centre + half) * multiplier, ibis.null())
+    kk = ibis.ifelse(k > 0, k, 1.0)
+    cube = 1 - 1 / (9 * kk) - z / (3 * kk.sqrt())
+    low = ibis.ifelse(k > 0, k * cube * cube * cube, 0.0)
+    up = ibis.ifelse(k >= 0, k + 1, 1.0)
+    cube_up = 1 - 1 / (9 * up) + z / (3 * up.sqrt())
+    high = up * cube_up * cube_up * cube_up
+    per = ibis.ifelse((k >= 0) & (n != 0), multiplier / n, ibis.null())
+    p_low, p_high = low * per, high * per
+    null = ibis.null().cast("float64")
+    return (
+        ibis.cases((method == "wilson", w_low), (method == "poisson", p_low), else_=null),
+        ibis.cases((method == "wilson", w_high), (method == "poisson", p_high), else_=null),
+    )
+
+
+_PAIRS = {"indicator": "string", "target_code": "string", "period": "string",
+          "num_cov": "float64", "den_cov": "float64", "den_all": "float64", "n_den_ok": "int64",
+          "pop_cov": "float64", "n_ok": "int64"}  # fmt: skip
+
+
+def _complete_pairs() -> ir.Table:
+    """Sums of the ratios whose members all know both sides, from the per-variable
+    aggregates: every member counts on both sides."""
+    plan, agg = _temp("_plan_ratio", _RATIO_PLAN), _temp("_agg", _AGG)
+    num = agg.select(n_code="target_code", n_var="variable", n_period="period", n_value="value")
+    joined = plan.join(agg, plan.den == agg.variable)
+    joined = joined.join(num, [joined.target_code == num.n_code, joined.num == num.n_var,
+                               joined.period == num.n_period])  # fmt: skip
+    return joined.select(
+        indicator=joined.indicator, target_code=joined.target_code, period=joined.period,
+        num_cov=joined.n_value, den_cov=joined.value, den_all=joined.value,
+        n_den_ok=joined.n_ok, pop_cov=joined.covered, n_ok=joined.n_ok,
+    )  # fmt: skip
+
+
+def _paired_sums(members: ir.Table, values: ir.Table, source: str) -> ir.Table:
+    """Sums of the ratios some of whose members know one side only, member by member (the
+    pairing of :func:`compute_indicator`): a member counts where it knows both."""
+    plan = _temp("_plan_ratio", _RATIO_PLAN)
+    den = values.select(d_var="variable", d_code="code", d_period="period", d_value="value",
+                        d_status="status")  # fmt: skip
+    num = values.select(n_var="variable", n_code="code", n_period="period", n_value="value",
+                        n_status="status")  # fmt: skip
+    rows = plan.join(den, plan.den == den.d_var)
+    rows = rows.left_join(num, [rows.num == num.n_var, rows.d_code == num.n_code,
+                                rows.d_period == num.n_period])  # fmt: skip
+    rows = rows.join(members, rows.d_code == members.code)
+    people = population_of(source)
+    rows = rows.left_join(people, rows.d_code == people.p_code)
+    d_ok = rows.d_status == ValueStatus.OK.value
+    both = d_ok & (rows.n_status.fill_null("") == ValueStatus.OK.value)
+    w = rows.weight
+    return rows.group_by(["indicator", "target_code", rows.d_period.name("period")]).aggregate(
+        num_cov=ibis.ifelse(both, rows.n_value * w, 0).sum(),
+        den_cov=ibis.ifelse(both, rows.d_value * w, 0).sum(),
+        den_all=ibis.ifelse(d_ok, rows.d_value * w, 0).sum(),
+        n_den_ok=d_ok.cast("int32").sum(),
+        pop_cov=ibis.ifelse(both, rows.population.fill_null(0) * w, 0).sum(),
+        n_ok=both.cast("int32").sum(),
+    )
+
+
+def _aggregated_ratios(level: str, stamp: str, threshold: float) -> ir.Table:
+    """Ratios of sums over the members, for every target and period of the denominator."""
+    plan, periods = _temp("_plan_ratio", _RATIO_PLAN), _temp("_periods", _PERIODS)
+    targets, pairs = _temp("_targets", _TARGETS), _temp("_pairs", _PAIRS)
+    grid = plan.join(periods, plan.den == periods.variable).cross_join(targets)
+    joined = grid.left_join(pairs, [grid.indicator == pairs.indicator,
+                                    grid.target_code == pairs.target_code,
+                                    grid.period == pairs.period])  # fmt: skip
+    secrets = _temp("_agg", _AGG)
+    for side, column_name in (("ns", "num"), ("ds", "den")):
+        names = {"code": "target_code", "var": "variable", "period": "period",
+                 "secret": "n_secret"}  # fmt: skip
+        agg = secrets.select(**{f"{side}_{k}": v for k, v in names.items()})
+        joined = joined.left_join(agg, [joined.target_code == agg[f"{side}_code"],
+                                        joined[column_name] == agg[f"{side}_var"],
+                                        joined.period == agg[f"{side}_period"]])  # fmt: skip
+    den_cov, den_all = joined.den_cov.fill_null(0), joined.den_all.fill_null(0)
+    n_ok = joined.n_ok.fill_null(0).cast("float64")
+    own = ibis.ifelse(den_all > 0, den_cov / ibis.ifelse(den_all > 0, den_all, 1.0), 1.0)
+    members = ibis.ifelse(
+        joined.pop_all > 0,
+        joined.pop_cov.fill_null(0) / joined.pop_all,
+        n_ok / joined.n.cast("float64"),
+    )
+    secret = (joined.ns_secret.fill_null(0) + joined.ds_secret.fill_null(0)) > 0
+    return _ratio_rows(
+        joined, joined.target_code, joined.num_cov.fill_null(0), den_cov, den_all,
+        joined.n_den_ok.fill_null(0) > 0, ibis.least(own, members), secret, level, stamp,
+        threshold,
+    )  # fmt: skip
+
+
+def _ratio_rows(joined: ir.Table, code: ir.Value, num_cov: ir.Value, den_cov: ir.Value,
+                den_all: ir.Value, den_known: ir.Value, coverage: ir.Value, secret: ir.Value,
+                level: str, stamp: str, threshold: float) -> ir.Table:  # fmt: skip
+    """Rows of ratios num_cov / den_cov × multiplier, judged by their coverage; a withheld
+    ratio with a secret part and nothing covered is ``secret``; a known zero denominator makes
+    it ``undefined``."""
+    value = num_cov / ibis.ifelse(den_cov != 0, den_cov, ibis.null()) * joined.multiplier
+    judged = _judged(value, coverage, threshold)
+    shown = judged["value"]
+    low, high = _interval(joined.ci, num_cov, den_cov, joined.multiplier)
+    hidden = shown.isnull()
+    zero = (den_all == 0) & den_known
+    secret = secret & hidden & (judged["status"] != ValueStatus.OK.value) & (den_cov == 0)
+    status = ibis.cases(
+        (zero, ValueStatus.UNDEFINED.value),
+        (secret, ValueStatus.SECRET.value),
+        else_=judged["status"],
+    )
+    null = ibis.null().cast("float64")
+    return joined.select(**_row(
+        joined.indicator, level, code, joined.period,
+        ibis.ifelse(zero, null, shown), status,
+        ibis.ifelse(zero, null, judged["coverage"]),
+        (ibis.ifelse(hidden | zero, null, low), ibis.ifelse(hidden | zero, null, high)),
+        ibis.ifelse(zero, ibis.literal("dénominateur nul"), judged["note"]), stamp,
+    ))  # fmt: skip
+
+
+def _published_counts(level: str, stamp: str) -> ir.Table:
+    plan, pub = _temp("_plan_count", _COUNT_PLAN), _temp("_pub", _PUB)
+    joined = plan.join(pub, "variable")
+    ok = joined.status == ValueStatus.OK.value
+    null = ibis.null().cast("string")
+    return joined.select(**_row(joined.indicator, level, joined.code, joined.period,
+                                joined.value, joined.status, ibis.ifelse(ok, 1.0, ibis.null()),
+                                None, null, stamp))  # fmt: skip
+
+
+def _published_ratios(level: str, stamp: str, threshold: float) -> ir.Table:
+    """Ratios of two values published for the territory itself: one row per known
+    denominator."""
+    plan = _temp("_plan_ratio", _RATIO_PLAN)
+    den = _temp("_pub", _PUB).select(d_var="variable", d_code="code", d_period="period",
+                                    d_value="value", d_status="status")  # fmt: skip
+    num = _temp("_pub", _PUB).select(n_var="variable", n_code="code", n_period="period",
+                                    n_value="value", n_status="status")  # fmt: skip
+    rows = plan.join(den, plan.den == den.d_var).filter(lambda r: r.d_status == "ok")
+    joined = rows.left_join(num, [rows.num == num.n_var, rows.d_code == num.n_code,
+                                  rows.d_period == num.n_period])  # fmt: skip
+    joined = joined.mutate(period=joined.d_period)
+    both = joined.n_status.fill_null("") == ValueStatus.OK.value
+    den = joined.d_value
+    den_cov = ibis.ifelse(both, den, 0.0)
+    coverage = ibis.ifelse(den > 0, den_cov / ibis.ifelse(den > 0, den, 1.0), 1.0)
+    secret = joined.n_status.fill_null("") == ValueStatus.SECRET.value
+    return _ratio_rows(joined, joined.d_code, ibis.ifelse(both, joined.n_value, 0.0), den_cov,
+                       den, ibis.literal(True), coverage, secret, level, stamp,
+                       threshold)  # fmt: skip
+
+
+def _combination(ident: str, first: str, second: str, quotient: bool, level: str,
+                 stamp: str) -> ir.Table:  # fmt: skip
+    """A difference or quotient of two indicators already stored for the level."""
+    stored = table("indicator_value")
+    a = stored.filter(lambda r: (r.indicator == first) & (r.level == level))
+    b = stored.filter(lambda r: (r.indicator == second) & (r.level == level)).select(
+        b_code="code", b_period="period", b_value="value", b_status="status",
+        b_coverage="coverage",
+    )  # fmt: skip
+    joined = a.join(b, [a.code == b.b_code, a.period == b.b_period])
+    ok = (joined.status == "ok") & (joined.b_status == "ok")
+    if quotient:
+        value = joined.value / ibis.ifelse(joined.b_value != 0, joined.b_value, ibis.null())
+    else:
+        value = joined.value - joined.b_value
+    coverage = ibis.cases(
+        (joined.coverage.isnull(), joined.b_coverage),
+        (joined.b_coverage.isnull(), joined.coverage),
+        else_=ibis.least(joined.coverage, joined.b_coverage),
+    )
+    return joined.select(**_row(
+        ibis.literal(ident), level, joined.code, joined.period,
+        ibis.ifelse(ok, value, ibis.null()),
+        ibis.ifelse(ok, ibis.literal("ok"), ibis.literal(ValueStatus.NOT_AVAILABLE.value)),
+        coverage, None,
+        ibis.ifelse(ok, ibis.null().cast("string"), ibis.literal("une des composantes manque")),
+        stamp,
+    ))  # fmt: skip
