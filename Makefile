@@ -30,6 +30,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_imports.py
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_secret.py
+	$(BIN)/python benchmarks/bench_france.py
 
 clean:
 	rm -rf $(VENV) observatoire-demo .pytest_cache .mypy_cache .ruff_cache

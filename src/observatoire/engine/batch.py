@@ -207,6 +207,18 @@ def compute_level(
     """Insert the rows of every indicator of ``plan`` into ``indicator_value`` (the caller has
     deleted the old ones, in the same transaction); returns the number of rows."""
     run = _LevelRun(tx, warehouse, plan.level, stamp, threshold)
+    if warehouse.dialect == "duckdb":  # rows need no order: let inserts run on every core
+        tx.execute("SET preserve_insertion_order = false")
+    try:
+        return _compute_level(run, warehouse, catalogue, plan)
+    finally:
+        if warehouse.dialect == "duckdb":
+            tx.execute("RESET preserve_insertion_order")
+
+
+def _compute_level(run: _LevelRun, warehouse: Warehouse, catalogue: Catalogue,
+                   plan: LevelPlan) -> int:  # fmt: skip
+    tx, stamp, threshold = run.tx, run.stamp, run.threshold
     before = _count(tx, plan.level)
     for source in plan.sources:
         counts = plan.counts.get(source, [])
@@ -388,7 +400,6 @@ def _judged(value: ir.Value, coverage: ir.Value, threshold: float) -> dict[str, 
     """value, status, coverage, note of an aggregate from its coverage (as ``_judge``)."""
     cov = coverage.round(6)
     enough = cov >= threshold
-    percent = (cov * 100 + 0.5).floor().cast("int64").cast("string")  # half up
     return {
         "value": ibis.ifelse(enough, value, ibis.null()),
         "status": ibis.cases(
@@ -397,11 +408,7 @@ def _judged(value: ir.Value, coverage: ir.Value, threshold: float) -> dict[str, 
             else_=ValueStatus.NOT_AVAILABLE.value,
         ),
         "coverage": cov,
-        "note": ibis.cases(
-            (cov >= 1, ibis.null().cast("string")),
-            (enough, ibis.literal("couverture partielle")),
-            else_=ibis.literal("couverture insuffisante (") + percent.fill_null("<NA>") + " %)",
-        ),
+        "note": _note(cov, enough),
     }
 
 
@@ -424,34 +431,6 @@ def _aggregated_counts(level: str, stamp: str, threshold: float) -> ir.Table:
     return joined.select(**_row(joined.indicator, level, joined.target_code, joined.period,
                                 judged["value"], judged["status"], judged["coverage"], None,
                                 judged["note"], stamp))  # fmt: skip
-
-
-def _interval(method: ir.StringValue, k: ir.FloatingValue, n: ir.FloatingValue,
-              multiplier: ir.FloatingValue) -> tuple[ir.Value, ir.Value]:  # fmt: skip
-    """95 % bounds of k / n × multiplier by ``method`` (wilson, poisson; null otherwise), as
-    :mod:`observatoire.catalog.intervals` computes them."""
-    z = Z95
-    valid = (n > 0) & (k >= 0) & (k <= n)
-    safe = ibis.ifelse(valid, n, 1.0)
-    p = ibis.ifelse(valid, k / safe, 0.0)
-    denominator = 1 + z**2 / safe
-    centre = (p + z**2 / (2 * safe)) / denominator
-    half = z * (p * (1 - p) / safe + z**2 / (4 * safe * safe)).sqrt() / denominator
-    w_low = ibis.ifelse(valid, (centre - half) * multiplier, ibis.null())
-    w_high = ibis.ifelse(valid, (centre + half) * multiplier, ibis.null())
-    kk = ibis.ifelse(k > 0, k, 1.0)
-    cube = 1 - 1 / (9 * kk) - z / (3 * kk.sqrt())
-    low = ibis.ifelse(k > 0, k * cube * cube * cube, 0.0)
-    up = ibis.ifelse(k >= 0, k + 1, 1.0)
-    cube_up = 1 - 1 / (9 * up) + z / (3 * up.sqrt())
-    high = up * cube_up * cube_up * cube_up
-    per = ibis.ifelse((k >= 0) & (n != 0), multiplier / n, ibis.null())
-    p_low, p_high = low * per, high * per
-    null = ibis.null().cast("float64")
-    return (
-        ibis.cases((method == "wilson", w_low), (method == "poisson", p_low), else_=null),
-        ibis.cases((method == "wilson", w_high), (method == "poisson", p_high), else_=null),
-    )
 
 
 _PAIRS = {"indicator": "string", "target_code": "string", "period": "string",
@@ -538,27 +517,96 @@ def _ratio_rows(joined: ir.Table, code: ir.Value, num_cov: ir.Value, den_cov: ir
                 level: str, stamp: str, threshold: float) -> ir.Table:  # fmt: skip
     """Rows of ratios num_cov / den_cov × multiplier, judged by their coverage; a withheld
     ratio with a secret part and nothing covered is ``secret``; a known zero denominator makes
-    it ``undefined``."""
-    value = num_cov / ibis.ifelse(den_cov != 0, den_cov, ibis.null()) * joined.multiplier
-    judged = _judged(value, coverage, threshold)
-    shown = judged["value"]
-    low, high = _interval(joined.ci, num_cov, den_cov, joined.multiplier)
-    hidden = shown.isnull()
-    zero = (den_all == 0) & den_known
-    secret = secret & hidden & (judged["status"] != ValueStatus.OK.value) & (den_cov == 0)
+    it ``undefined``.
+
+    Each intermediate is a named column computed once (staged projections): written as one
+    nested expression, the SQL repeats every sub-expression wherever it is used."""
+    t = joined.select(
+        indicator=joined.indicator, code=code, period=joined.period, ci=joined.ci,
+        multiplier=joined.multiplier, k=num_cov.cast("float64"), n=den_cov.cast("float64"),
+        den_all=den_all.cast("float64"), known=den_known, cov=coverage.round(6), part=secret,
+    )  # fmt: skip
+    t = t.mutate(
+        value=t.k / ibis.ifelse(t.n != 0, t.n, ibis.null()) * t.multiplier,
+        enough=t.cov >= threshold,
+        zero=(t.den_all == 0) & t.known,
+    )
+    t = t.mutate(
+        shown=ibis.ifelse(t.enough, t.value, ibis.null()),
+        base=ibis.cases(
+            (t.cov >= 1, ValueStatus.OK.value),
+            (t.enough, ValueStatus.PARTIAL.value),
+            else_=ValueStatus.NOT_AVAILABLE.value,
+        ),
+    )
+    t = _with_interval(t)
+    t = t.mutate(hidden=t.shown.isnull())
+    secret_now = t.part & t.hidden & (t.base != ValueStatus.OK.value) & (t.n == 0)
     status = ibis.cases(
-        (zero, ValueStatus.UNDEFINED.value),
-        (secret, ValueStatus.SECRET.value),
-        else_=judged["status"],
+        (t.zero, ValueStatus.UNDEFINED.value),
+        (secret_now, ValueStatus.SECRET.value),
+        else_=t.base,
     )
     null = ibis.null().cast("float64")
-    return joined.select(**_row(
-        joined.indicator, level, code, joined.period,
-        ibis.ifelse(zero, null, shown), status,
-        ibis.ifelse(zero, null, judged["coverage"]),
-        (ibis.ifelse(hidden | zero, null, low), ibis.ifelse(hidden | zero, null, high)),
-        ibis.ifelse(zero, ibis.literal("dénominateur nul"), judged["note"]), stamp,
+    gone = t.hidden | t.zero
+    return t.select(**_row(
+        t.indicator, level, t.code, t.period,
+        ibis.ifelse(t.zero, null, t.shown), status,
+        ibis.ifelse(t.zero, null, t.cov),
+        (ibis.ifelse(gone, null, t.low), ibis.ifelse(gone, null, t.high)),
+        ibis.ifelse(t.zero, ibis.literal("dénominateur nul"), _note(t.cov, t.enough)), stamp,
     ))  # fmt: skip
+
+
+def _note(cov: ir.FloatingValue, enough: ir.BooleanValue) -> ir.StringValue:
+    """The coverage note of an aggregate (as ``_judge``)."""
+    percent = (cov * 100 + 0.5).floor().cast("int64").cast("string")  # half up
+    return ibis.cases(
+        (cov >= 1, ibis.null().cast("string")),
+        (enough, ibis.literal("couverture partielle")),
+        else_=ibis.literal("couverture insuffisante (") + percent.fill_null("<NA>") + " %)",
+    )
+
+
+def _with_interval(t: ir.Table) -> ir.Table:
+    """``t`` (with ci, k, n, multiplier) and the 95 % bounds low, high of k / n × multiplier
+    by method ``ci`` (wilson, poisson; null otherwise), as
+    :mod:`observatoire.catalog.intervals` computes them."""
+    z = Z95
+    t = t.mutate(valid=(t.n > 0) & (t.k >= 0) & (t.k <= t.n))
+    t = t.mutate(
+        safe=ibis.ifelse(t.valid, t.n, 1.0),
+        kk=ibis.ifelse(t.k > 0, t.k, 1.0),
+        up=ibis.ifelse(t.k >= 0, t.k + 1, 1.0),
+    )
+    t = t.mutate(
+        p=ibis.ifelse(t.valid, t.k / t.safe, 0.0),
+        scale=1 + z**2 / t.safe,
+        cube=1 - 1 / (9 * t.kk) - z / (3 * t.kk.sqrt()),
+        cube_up=1 - 1 / (9 * t.up) + z / (3 * t.up.sqrt()),
+        per=ibis.ifelse((t.k >= 0) & (t.n != 0), t.multiplier / t.n, ibis.null()),
+    )
+    t = t.mutate(
+        centre=(t.p + z**2 / (2 * t.safe)) / t.scale,
+        half=z * (t.p * (1 - t.p) / t.safe + z**2 / (4 * t.safe * t.safe)).sqrt() / t.scale,
+        p_low=ibis.ifelse(t.k > 0, t.k * t.cube * t.cube * t.cube, 0.0) * t.per,
+        p_high=t.up * t.cube_up * t.cube_up * t.cube_up * t.per,
+    )
+    null = ibis.null().cast("float64")
+    wilson = t.ci == "wilson"
+    poisson = t.ci == "poisson"
+    return t.mutate(
+        low=ibis.cases(
+            (wilson, ibis.ifelse(t.valid, (t.centre - t.half) * t.multiplier, null)),
+            (poisson, t.p_low),
+            else_=null,
+        ),
+        high=ibis.cases(
+            (wilson, ibis.ifelse(t.valid, (t.centre + t.half) * t.multiplier, null)),
+            (poisson, t.p_high),
+            else_=null,
+        ),
+    )
 
 
 def _published_counts(level: str, stamp: str) -> ir.Table:

@@ -84,7 +84,8 @@ def compare_indicator(
         np.where(has_ci, outside, None), index=frame.index, dtype=object
     )
     frame["assessment"] = _assessment(frame, indicator.polarity, has_ci & outside)
-    frame = frame.merge(_trends(series), on="code", how="left")
+    shown = series[series.code.isin(set(frame.code))]  # trends of the territories returned
+    frame = frame.merge(_trends(shown), on="code", how="left")
     frame["alert"] = _alert(frame, indicator.polarity)
     return frame.drop(columns=["reference_status"]).reset_index(drop=True)
 
@@ -183,11 +184,16 @@ def _trends(series: pd.DataFrame) -> pd.DataFrame:
     origin = periods[0] if periods else None
     times = {p: years_between(origin, p) for p in periods} if origin else {}
     dated = {p: t for p, t in times.items() if t is not None}  # points in time only
+    kept = usable[usable.period.isin(dated)].sort_values("code", kind="stable")
+    codes = kept.code.to_numpy()
+    times = kept.period.map(dated).to_numpy(dtype=float)
+    values = kept.value.to_numpy(dtype=float)
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else []
+    ends = [*starts[1:], len(codes)]
     rows = []
-    for code, group in usable.groupby("code", sort=False):
-        kept = group[group.period.isin(dated)]
-        found = trend([dated[p] for p in kept.period], kept.value.tolist())
-        rows.append((code, found.direction, found.slope, found.p_value))
+    for start, end in zip(starts, ends, strict=True):  # arrays, not pandas groups: 35,000 communes
+        found = trend(times[start:end].tolist(), values[start:end].tolist())
+        rows.append((codes[start], found.direction, found.slope, found.p_value))
     return pd.DataFrame(rows, columns=["code", "trend", "trend_slope", "trend_p"])
 
 
