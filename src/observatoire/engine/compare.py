@@ -188,8 +188,9 @@ def _trends(series: pd.DataFrame) -> pd.DataFrame:
     codes = kept.code.to_numpy()
     times = kept.period.map(dated).to_numpy(dtype=float)
     values = kept.value.to_numpy(dtype=float)
-    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else []
-    ends = [*starts[1:], len(codes)]
+    changes = np.r_[True, codes[1:] != codes[:-1]] if len(codes) else np.array([], dtype=bool)
+    starts: list[int] = np.flatnonzero(changes).tolist()
+    ends = [*starts[1:], len(codes)] if starts else []
     rows = []
     for start, end in zip(starts, ends, strict=True):  # arrays, not pandas groups: 35,000 communes
         found = trend(times[start:end].tolist(), values[start:end].tolist())
