@@ -6,9 +6,9 @@ same run, on synthetic values for every commune of France (real referential, dat
 - baseline 1: a hand-written DuckDB SQL query doing the same sums (no coverage);
 - baseline 2: a straightforward pandas implementation (read the values, merge, group, divide).
 
-Targets (issue 4): the engine within 2x of the hand-written SQL, at least 5x faster than pandas.
-The full-France target (300 variables x 10 years, ~105 million facts, ≤ 30 s for everything)
-is not reached by this per-indicator engine yet; scale with --variables and --years.
+This measures the live path (one indicator answered on demand, as ``values`` does for the
+analyst). The materialisation of every indicator at every level (``observatoire compute``) and
+the full-France target are measured by ``bench_france.py``.
 
     python benchmarks/bench_engine.py [--variables 30] [--years 5] [--indicators 10]
 """

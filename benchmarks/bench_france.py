@@ -86,15 +86,16 @@ def synthetic_values(warehouse: Warehouse, communes: int, iris: int, years: int)
         tx.insert("series", series, checked=True)
         # value: a denominator of 1,000-10,000, parts of it below; 1 % of cells missing on
         # one variable in ten
+        h = "hash" if warehouse.dialect == "duckdb" else "hashtext"
         tx.execute(
-            """INSERT INTO series_value (series, code, value, status)
+            f"""INSERT INTO series_value (series, code, value, status)
             SELECT s.id, t.code,
               CASE WHEN s.variable IN ('bench.C0', 'bench.I0')
-                   THEN 1000 + abs(hash(t.code)) % 9000
-                   ELSE abs(hash(t.code || s.variable || s.period)) % 900 END, 'ok'
+                   THEN 1000 + abs({h}(t.code)) % 9000
+                   ELSE abs({h}(t.code || s.variable || s.period)) % 900 END, 'ok'
             FROM series s JOIN territory t ON t.level = s.level
             WHERE NOT (CAST(substr(s.variable, 8) AS INTEGER) % 10 = 9
-                       AND abs(hash(t.code || s.period)) % 100 = 0)"""
+                       AND abs({h}(t.code || s.period)) % 100 = 0)"""
         )
     return warehouse.count("series_value")
 
