@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 
 import ibis
 import ibis.expr.types as ir
@@ -257,9 +258,14 @@ class _LevelRun:
             tx.execute("SET LOCAL work_mem = '256MB'")
             tx.execute("SET LOCAL jit = off")
 
-    def insert(self, expression: ir.Table, into: str = "indicator_value") -> None:
+    def insert(self, expression: ir.Table | str, into: str = "indicator_value") -> None:
+        """INSERT the rows of ``expression`` (or the name of a statement of :data:`_FIXED`)."""
         columns = f" ({', '.join(OUTPUT)})" if into == "indicator_value" else ""
-        self.tx.execute(f"INSERT INTO {into}{columns} {to_sql(expression, self.dialect)}")
+        if isinstance(expression, str):
+            sql = fixed_sql(expression, self.dialect, self.level, self.stamp, self.threshold)
+        else:
+            sql = to_sql(expression, self.dialect)
+        self.tx.execute(f"INSERT INTO {into}{columns} {sql}")
 
     def plans(self, counts: list[CountRow] | None = None,
               ratios: list[RatioRow] | None = None) -> None:  # fmt: skip
@@ -276,8 +282,8 @@ class _LevelRun:
         values = _values(variables, self.level, self.stored)
         _create(self.tx, self.dialect, "_pub", _published(values, self.level))
         self.plans(counts, ratios)
-        self.insert(_published_counts(self.level, self.stamp))
-        self.insert(_published_ratios(self.level, self.stamp, self.threshold))
+        self.insert("published counts")
+        self.insert("published ratios")
 
     def aggregated(self, source: str, variables: list[str], counts: list[CountRow],
                    ratios: list[RatioRow]) -> None:  # fmt: skip
@@ -289,7 +295,7 @@ class _LevelRun:
         _create(tx, dialect, "_agg", _aggregates(members, values, source))
         _create(tx, dialect, "_periods", values.select("variable", "period").distinct())
         self.plans(counts)
-        self.insert(_aggregated_counts(self.level, self.stamp, self.threshold))
+        self.insert("aggregated counts")
         if not ratios:
             return
         known = _fully_known(tx, dialect)
@@ -298,7 +304,7 @@ class _LevelRun:
         _fill(tx, "_pairs", _PAIRS, pd.DataFrame(columns=[*_PAIRS]))
         if full:
             self.plans(ratios=full)
-            self.insert(_complete_pairs(), into="_pairs")
+            self.insert("complete pairs", into="_pairs")
         if paired:
             self.plans(ratios=paired)
             sides = sorted({v for row in paired for v in row[1:3]})
@@ -306,7 +312,7 @@ class _LevelRun:
                         into="_pairs")  # fmt: skip
         _analyse(tx, dialect, "_pairs")
         self.plans(ratios=ratios)
-        self.insert(_aggregated_ratios(self.level, self.stamp, self.threshold))
+        self.insert("aggregated ratios")
 
 
 def _count(tx: Transaction, level: str) -> int:
@@ -669,3 +675,39 @@ def _combination(ident: str, first: str, second: str, quotient: bool, level: str
         ibis.ifelse(ok, ibis.null().cast("string"), ibis.literal("une des composantes manque")),
         stamp,
     ))  # fmt: skip
+
+
+# -- statements compiled once -------------------------------------------------------------------
+# The statements over the temporary tables differ only by the level, the stamp and the coverage
+# threshold: compiled once per engine with stand-in literals (Ibis' compiler costs about 0.1 s
+# a statement), then given the real ones.
+_FIXED = {
+    "published counts": lambda level, stamp, threshold: _published_counts(level, stamp),
+    "published ratios": _published_ratios,
+    "aggregated counts": _aggregated_counts,
+    "aggregated ratios": _aggregated_ratios,
+    "complete pairs": lambda level, stamp, threshold: _complete_pairs(),
+}
+_LEVEL, _STAMP, _THRESHOLD = "obs_level_stand_in", "obs_stamp_stand_in", 0.314159265
+
+
+@cache
+def _template(name: str, dialect: str) -> str:
+    return to_sql(_FIXED[name](_LEVEL, _STAMP, _THRESHOLD), dialect)
+
+
+def fixed_sql(name: str, dialect: str, level: str, stamp: str, threshold: float) -> str:
+    """The SQL of statement ``name`` for ``level``, ``stamp`` and ``threshold``.
+
+    >>> direct = to_sql(_aggregated_ratios("tas93", "2026-12-02T00:00:00+00:00", 0.8), "duckdb")
+    >>> direct == fixed_sql("aggregated ratios", "duckdb", "tas93", "2026-12-02T00:00:00+00:00",
+    ...                     0.8)
+    True
+    """
+
+    def quoted(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    sql = _template(name, dialect)
+    sql = sql.replace(quoted(_LEVEL), quoted(level)).replace(quoted(_STAMP), quoted(stamp))
+    return sql.replace(repr(_THRESHOLD), repr(float(threshold)))
