@@ -204,23 +204,25 @@ def compute_level(
     *,
     stamp: str,
     threshold: float = DEFAULT_THRESHOLD,
-) -> int:
+    stored: dict[str, dict[str, int]] | None = None,
+) -> None:
     """Insert the rows of every indicator of ``plan`` into ``indicator_value`` (the caller has
-    deleted the old ones, in the same transaction); returns the number of rows."""
-    run = _LevelRun(tx, warehouse, plan.level, stamp, threshold)
+    deleted the old ones, in the same transaction). ``stored``: :func:`stored_levels`, when
+    the caller has it already."""
+    stored = stored if stored is not None else stored_levels(warehouse)
+    run = _LevelRun(tx, warehouse, plan.level, stamp, threshold, stored)
     if warehouse.dialect == "duckdb":  # rows need no order: let inserts run on every core
         tx.execute("SET preserve_insertion_order = false")
     try:
-        return _compute_level(run, warehouse, catalogue, plan)
+        _compute_level(run, warehouse, catalogue, plan)
     finally:
         if warehouse.dialect == "duckdb":
             tx.execute("RESET preserve_insertion_order")
 
 
 def _compute_level(run: _LevelRun, warehouse: Warehouse, catalogue: Catalogue,
-                   plan: LevelPlan) -> int:  # fmt: skip
+                   plan: LevelPlan) -> None:  # fmt: skip
     tx, stamp, threshold = run.tx, run.stamp, run.threshold
-    before = _count(tx, plan.level)
     for source in plan.sources:
         counts = plan.counts.get(source, [])
         ratios = plan.ratios.get(source, [])
@@ -242,18 +244,16 @@ def _compute_level(run: _LevelRun, warehouse: Warehouse, catalogue: Catalogue,
         run.insert(_combination(ident, first, second, not formula.difference, run.level, stamp))
     for name in ("_plan_count", "_plan_ratio", "_pub", "_targets", "_agg", "_periods", "_pairs"):
         tx.execute(f"DROP TABLE IF EXISTS {name}")
-    return _count(tx, plan.level) - before
 
 
 class _LevelRun:
     """The statements of one level, in one transaction."""
 
     def __init__(self, tx: Transaction, warehouse: Warehouse, level: str, stamp: str,
-                 threshold: float) -> None:  # fmt: skip
+                 threshold: float, stored: dict[str, dict[str, int]]) -> None:  # fmt: skip
         self.tx, self.dialect, self.level = tx, warehouse.dialect, level
-        self.stamp, self.threshold = stamp, threshold
+        self.stamp, self.threshold, self.stored = stamp, threshold, stored
         self.zoning = zoning_unit(warehouse, level)
-        self.stored = stored_levels(warehouse)
         if self.dialect == "postgres":  # big sorts and hashes in memory; no JIT for one-offs
             tx.execute("SET LOCAL work_mem = '256MB'")
             tx.execute("SET LOCAL jit = off")
@@ -313,15 +313,6 @@ class _LevelRun:
         _analyse(tx, dialect, "_pairs")
         self.plans(ratios=ratios)
         self.insert("aggregated ratios")
-
-
-def _count(tx: Transaction, level: str) -> int:
-    rows = tx.query("SELECT COUNT(*) AS n FROM indicator_value WHERE level = ?", [level])
-    return int(rows.n.iloc[0])
-
-
-def _insert(dialect: str, expression: ir.Table) -> str:
-    return f"INSERT INTO indicator_value ({', '.join(OUTPUT)}) {to_sql(expression, dialect)}"
 
 
 def _row(indicator: ir.Value, level: str, code: ir.Value, period: ir.Value, value: ir.Value,

@@ -70,7 +70,7 @@ def compute_all(
         plan = plan_level(catalogue, todo, level, stored)
         with warehouse.transaction() as tx:
             _delete(tx, "indicator_value", "indicator", todo, "AND level = ?", [level])
-            compute_level(tx, warehouse, catalogue, plan, stamp=stamp)
+            compute_level(tx, warehouse, catalogue, plan, stamp=stamp, stored=stored)
             # their masks, and those of every indicator masked with them, are to redo
             stale = sorted({*todo, *(f for i in todo for f in followers.get(i, ()))})
             _delete(tx, "secret_state", "indicator", stale)
