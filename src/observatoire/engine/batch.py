@@ -235,7 +235,7 @@ def _compute_level(run: _LevelRun, warehouse: Warehouse, catalogue: Catalogue,
                                   threshold=threshold)  # fmt: skip
         frame = frame[frame.period.notna()].drop(columns=["name"])
         rows = frame.assign(indicator=ident, level=plan.level, computed_at=stamp)
-        tx.insert("indicator_value", rows[OUTPUT])
+        tx.insert("indicator_value", rows[OUTPUT].sort_values("code", kind="stable"))
     if plan.combined:  # read back from the rows just stored
         _analyse(tx, warehouse.dialect, "indicator_value")
     for ident in plan.combined:
@@ -259,12 +259,19 @@ class _LevelRun:
             tx.execute("SET LOCAL jit = off")
 
     def insert(self, expression: ir.Table | str, into: str = "indicator_value") -> None:
-        """INSERT the rows of ``expression`` (or the name of a statement of :data:`_FIXED`)."""
+        """INSERT the rows of ``expression`` (or the name of a statement of :data:`_FIXED`).
+
+        On DuckDB (no index) the rows of each statement are written in code order: a
+        territory's rows then sit in a few row groups that a read by (level, code) finds from
+        their zone maps instead of scanning the level (a commune's profile among 20 M values:
+        116 ms → 5 ms, for ~50 % more time on the sort of the commune level)."""
         columns = f" ({', '.join(OUTPUT)})" if into == "indicator_value" else ""
         if isinstance(expression, str):
             sql = fixed_sql(expression, self.dialect, self.level, self.stamp, self.threshold)
         else:
             sql = to_sql(expression, self.dialect)
+        if self.dialect == "duckdb" and into == "indicator_value":
+            sql = f"SELECT * FROM ({sql}) AS computed ORDER BY code"
         self.tx.execute(f"INSERT INTO {into}{columns} {sql}")
 
     def plans(self, counts: list[CountRow] | None = None,

@@ -44,26 +44,36 @@ def invalidate(tx: Transaction, *, variables: Iterable[str] = (), level: str | N
 def territory_profile(
     warehouse: Warehouse, level: str, code: str, *, audience: str | None = None
 ) -> pd.DataFrame:
-    """Every stored indicator of one territory (one indexed read): indicator, period, value,
-    status, coverage, ci_low, ci_high, note; for a restricted ``audience``, with the masks of
-    the secret applied and ``secret_ready`` (whether they are up to date)."""
-    rows = warehouse.query(
-        "SELECT indicator, period, value, status, coverage, ci_low, ci_high, note "
-        "FROM indicator_value WHERE level = ? AND code = ? ORDER BY indicator, period",
-        [level, code],
-    )
+    """Every stored indicator of one territory (one read by (level, code)): indicator, period,
+    value, status, coverage, ci_low, ci_high, note; for a restricted ``audience``, with the
+    masks of the secret applied and ``secret_ready`` (whether they are up to date)."""
     if audience is None:
-        return rows
-    masks = warehouse.query(
-        "SELECT indicator, period FROM value_mask WHERE level = ? AND code = ? AND audience = ?",
-        [level, code, audience],
+        return warehouse.query(
+            "SELECT indicator, period, value, status, coverage, ci_low, ci_high, note "
+            "FROM indicator_value WHERE level = ? AND code = ? ORDER BY indicator, period",
+            [level, code],
+        )
+    # masked and ready joined in the same statement: one round trip, no pandas re-indexing
+    hidden = "m.indicator IS NOT NULL"
+    relabel = f"{hidden} AND v.status IN ('ok', 'partial')"
+    blank = ", ".join(
+        f"CASE WHEN {hidden} THEN NULL ELSE v.{c} END AS {c}"
+        for c in ("coverage", "ci_low", "ci_high")
     )
-    ready = warehouse.query("SELECT indicator FROM secret_state WHERE audience = ?", [audience])
-    hidden = rows.set_index(["indicator", "period"]).index.isin(
-        masks.set_index(["indicator", "period"]).index
+    rows = warehouse.query(
+        "SELECT v.indicator, v.period, "
+        f"CASE WHEN {hidden} THEN NULL ELSE v.value END AS value, "
+        f"CASE WHEN {relabel} THEN 'secret' ELSE v.status END AS status, {blank}, "
+        f"CASE WHEN {relabel} THEN ? ELSE v.note END AS note, "
+        "s.indicator IS NOT NULL AS secret_ready "
+        "FROM indicator_value v "
+        "LEFT JOIN value_mask m ON m.audience = ? AND m.level = v.level AND m.code = v.code "
+        "AND m.indicator = v.indicator AND m.period = v.period "
+        "LEFT JOIN secret_state s ON s.audience = ? AND s.indicator = v.indicator "
+        "WHERE v.level = ? AND v.code = ? ORDER BY v.indicator, v.period",
+        [SECRET_NOTE, audience, audience, level, code],
     )
-    rows = _hide(rows, hidden, SECRET_NOTE)
-    rows["secret_ready"] = rows.indicator.isin(set(ready.indicator))
+    rows["secret_ready"] = rows.secret_ready.astype(bool)
     return rows
 
 
