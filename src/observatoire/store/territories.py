@@ -30,6 +30,7 @@ __all__ = [
     "list_territories",
     "load_vintages",
     "resolve_territory",
+    "territory_card",
 ]
 
 UPPER_COLUMNS = ("epci", "departement", "region")
@@ -111,13 +112,14 @@ def list_territories(
     """
     sql = "SELECT t.* FROM territory t WHERE t.level = ?"
     params: list[object] = [level]
+    inside, inside_params = "", []
     if within is not None:
-        sql += (
-            " AND (t.code IN (SELECT code FROM territory_parent WHERE level = ? "
-            "AND parent_level = ? AND parent_code = ?))"
+        inside = (
+            " AND code IN (SELECT code FROM territory_parent WHERE level = ? "
+            "AND parent_level = ? AND parent_code = ?)"
         )
-        params += [level, *within]
-    frame = warehouse.query(sql + " ORDER BY t.code", params)
+        inside_params = [level, *within]
+    frame = warehouse.query(sql + inside + " ORDER BY t.code", params + inside_params)
     if frame.empty and level not in known_levels(warehouse):
         raise ReferentialError(
             f"aucun territoire de niveau « {level} » ; niveaux disponibles : "
@@ -125,8 +127,8 @@ def list_territories(
         )
     parents = warehouse.query(
         "SELECT code, parent_level, parent_code, weight FROM territory_parent WHERE level = ? "
-        f"AND parent_level IN ({', '.join('?' for _ in UPPER_COLUMNS)})",
-        [level, *UPPER_COLUMNS],
+        f"AND parent_level IN ({', '.join('?' for _ in UPPER_COLUMNS)}){inside}",
+        [level, *UPPER_COLUMNS, *inside_params],
     )
     main = (
         parents.sort_values(["code", "parent_level", "weight"], ascending=[True, True, False])
@@ -265,3 +267,46 @@ def load_vintages(warehouse: Warehouse) -> Vintages:
         zip(communes.code.tolist(), communes.population.fillna(0.0).tolist(), strict=True)
     )
     return Vintages(events, history, population=population, current=communes.code)
+
+
+def territory_card(warehouse: Warehouse, level: str, code: str) -> dict[str, Any]:
+    """One territory: name, population, area, its parents (finest level first, named) and how
+    many territories of each finer level it holds."""
+    rows = warehouse.query(
+        "SELECT name, population, population_year, area_km2 FROM territory "
+        "WHERE level = ? AND code = ?",
+        [level, code],
+    )
+    if rows.empty:
+        raise UnknownCodeError(code, level=level)
+    parents = warehouse.query(
+        "SELECT p.parent_level AS level, p.parent_code AS code, t.name FROM territory_parent p "
+        "JOIN territory t ON t.level = p.parent_level AND t.code = p.parent_code "
+        "WHERE p.level = ? AND p.code = ?",
+        [level, code],
+    )
+    children = warehouse.query(
+        "SELECT level, COUNT(*) AS n FROM territory_parent WHERE parent_level = ? "
+        "AND parent_code = ? GROUP BY level",
+        [level, code],
+    )
+    first = rows.iloc[0]
+    ordered = sorted(
+        zip(parents.level, parents.code, parents.name, strict=True),
+        key=lambda p: (_rank(p[0]), p[1]),
+    )
+    return {
+        "level": level,
+        "code": code,
+        "name": str(first["name"]),
+        "population": None if pd.isna(first.population) else float(first.population),
+        "population_year": None if pd.isna(first.population_year) else int(first.population_year),
+        "area_km2": None if pd.isna(first.area_km2) else float(first.area_km2),
+        "parents": [{"level": lv, "code": c, "name": n} for lv, c, n in ordered],
+        "children": {
+            str(lv): int(n)
+            for lv, n in sorted(
+                zip(children.level, children.n, strict=True), key=lambda c: _rank(c[0])
+            )
+        },
+    }

@@ -1,0 +1,179 @@
+"""The API under ``/api/v1`` (OpenAPI at ``/api/v1/openapi.json``, browsable at
+``/api/v1/docs``): territories, zonings, indicators, values, geometries. JSON by default, CSV
+for tables with ``format=csv``; an ETag on every answer. Values are read for the caller's
+audience: what leaves has passed the secret rules."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from observatoire.observatory import Observatory
+from observatoire.secret.rules import Audience
+from observatoire.store.territories import territory_card
+from observatoire.web import content
+from observatoire.web.app import audience_of, cached_response, csv_response, respond
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+Reader = Annotated[Audience, Depends(audience_of)]
+Limit = Annotated[int, Query(ge=1, le=10_000, description="Lignes par page")]
+Offset = Annotated[int, Query(ge=0, description="Première ligne (0 = la première)")]
+Format = Annotated[Literal["json", "csv"], Query(description="json ou csv")]
+Within = Annotated[
+    str | None, Query(description="Territoire englobant : « 93 », « departement:93 »…")
+]
+
+
+def _obs(request: Request) -> Observatory:
+    observatory: Observatory = request.app.state.observatory
+    return observatory
+
+
+def _page(
+    request: Request, rows: list[dict[str, Any]], limit: int, offset: int, fmt: str, name: str
+) -> Response:
+    """One page of ``rows``: JSON with the count and the next page's URL, or CSV."""
+    chunk = rows[offset : offset + limit]
+    if fmt == "csv":
+        buffer = io.StringIO()
+        pd.DataFrame(chunk).to_csv(buffer, sep=";", decimal=",", index=False)
+        return csv_response(request, buffer.getvalue(), f"{name}.csv")
+    following = None
+    if offset + limit < len(rows):
+        following = str(request.url.include_query_params(offset=offset + limit))
+    return respond(
+        request,
+        {"count": len(rows), "limit": limit, "offset": offset, "next": following, "rows": chunk},
+    )
+
+
+@router.get("/territories", summary="Territoires d'un niveau")
+def territories(
+    request: Request,
+    level: str = "departement",
+    within: Within = None,
+    limit: Limit = 1000,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Response:
+    obs = _obs(request)
+    scope = obs.resolve(within, below=level) if within else None
+    frame = obs.territories(level=level, within=scope)
+    return _page(request, content.records(frame), limit, offset, format, f"territoires_{level}")
+
+
+@router.get("/territories/{level}/{code}", summary="Un territoire, ses parents et enfants")
+def territory(request: Request, level: str, code: str) -> Response:
+    return respond(request, territory_card(_obs(request).warehouse, level, code))
+
+
+@router.get(
+    "/territories/{level}/{code}/indicators", summary="Tous les indicateurs d'un territoire"
+)
+def profile(
+    request: Request, reader: Reader, level: str, code: str, format: Format = "json"
+) -> Response:
+    frame = _obs(request).profile(f"{level}:{code}", audience=reader.value)
+    rows = content.records(frame)
+    return _page(request, rows, max(len(rows), 1), 0, format, f"profil_{level}_{code}")
+
+
+@router.get("/zonings", summary="Zonages propres et leur version en vigueur")
+def zonings(request: Request) -> Response:
+    return respond(request, content.records(_obs(request).zonings()))
+
+
+@router.get("/indicators", summary="Catalogue des indicateurs (recherche sans accents)")
+def indicators(
+    request: Request, reader: Reader, q: str = "", theme: str = "", available: bool = False
+) -> Response:
+    data = content.catalogue(
+        _obs(request), audience=reader.value, query=q, theme=theme, available=available
+    )
+    return respond(request, data)
+
+
+@router.get("/indicators/{ident}", summary="Métadonnées d'un indicateur")
+def indicator(request: Request, reader: Reader, ident: str) -> Response:
+    obs = _obs(request)
+    data = content.indicator_meta(obs.catalogue().get(ident))
+    data["levels"] = obs.available(audience=reader.value).get(ident, [])
+    return respond(request, data)
+
+
+@router.get("/indicators/{ident}/values", summary="Valeurs d'un indicateur")
+def values(
+    request: Request,
+    reader: Reader,
+    ident: str,
+    level: str = "commune",
+    within: Within = None,
+    period: str | None = None,
+    compare: Annotated[
+        str | None,
+        Query(description="Référence : epci, departement, region, pays, strate, ou un territoire"),
+    ] = None,
+    limit: Limit = 1000,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Response:
+    """Values for every territory of ``level`` (inside ``within``): code, name, period,
+    value, status, coverage, ci_low, ci_high, note, and the comparison columns when
+    ``compare`` is given."""
+    obs = _obs(request)
+    scope = obs.resolve(within, below=level) if within else None
+    if compare:
+        frame = obs.compare(
+            ident,
+            level=level,
+            reference=compare,
+            within=scope,
+            period=period,
+            audience=reader.value,
+        )
+    else:
+        frame = obs.indicator(
+            ident, level=level, within=scope, period=period, audience=reader.value
+        )
+    return _page(request, content.records(frame), limit, offset, format, f"{ident}_{level}")
+
+
+@router.get("/geometries/{level}", summary="Contours simplifiés (GeoJSON, EPSG:4326)")
+def geometries(request: Request, level: str, within: Within = None) -> Response:
+    obs = _obs(request)
+    scope = obs.resolve(within, below=level) if within else None
+    frame = obs.geometries(level=level, within=scope)[["code", "name", "geometry"]]
+    body = json.dumps(json.loads(frame.to_json(drop_id=True)), separators=(",", ":")).encode()
+    return cached_response(request, body, "application/geo+json", 3600)
+
+
+@router.get("/variables", summary="Variables importées (source.CODE)")
+def variables(request: Request, source: str | None = None) -> Response:
+    return respond(request, content.records(_obs(request).variables(source=source)))
+
+
+@router.get("/variables/{name}/values", summary="Valeurs importées d'une variable")
+def variable_values(
+    request: Request,
+    reader: Reader,
+    name: str,
+    level: str = "commune",
+    within: Within = None,
+    period: str | None = None,
+    limit: Limit = 1000,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Response:
+    """Raw values as imported; refused to an audience when the variable is under secret or
+    comes from a dataset it may not see (read the indicator instead)."""
+    obs = _obs(request)
+    scope = obs.resolve(within, below=level) if within else None
+    frame = obs.values(name, level=level, within=scope, period=period, audience=reader.value)
+    return _page(request, content.records(frame), limit, offset, format, name)

@@ -1,0 +1,161 @@
+"""The web application, built by a factory around an opened observatory.
+
+    create_app(observatory) -> FastAPI
+
+Pages (HTML, French) and their data twins (the same URL ending in ``.json``, and ``.csv``
+for tables) are in :mod:`observatoire.web.pages`; the API under ``/api/v1`` in
+:mod:`observatoire.web.api`. Every asset is served by the application (Leaflet from the
+``xstatic-leaflet`` package): it works on an intranet without internet access.
+
+HTTP status codes are decided here, from the exception tree (:mod:`observatoire.errors`):
+
+    UnknownNameError, UnknownCodeError   404
+    InputError                           400
+    AccessError                          403
+    ReferentialError                     404 (nothing computed or imported yet)
+    HomeError, StorageError              503
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import xstatic.pkg.leaflet as leaflet
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from observatoire.catalog.statuses import ValueStatus
+from observatoire.errors import (
+    AccessError,
+    HomeError,
+    InputError,
+    ObservatoireError,
+    ReferentialError,
+    StorageError,
+    UnknownCodeError,
+    UnknownNameError,
+)
+from observatoire.observatory import Observatory
+from observatoire.secret.rules import Audience
+
+__all__ = ["audience_of", "cached_response", "create_app", "csv_response", "respond"]
+
+HERE = Path(__file__).parent
+
+
+def create_app(observatory: Observatory) -> FastAPI:
+    """The application serving ``observatory`` (opened by the caller, closed by it too)."""
+    from observatoire.web import api, pages
+
+    app = FastAPI(
+        title="observatoire",
+        summary="API de l'observatoire social : territoires, indicateurs, valeurs.",
+        version="1",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.observatory = observatory
+    app.state.templates = _templates()
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/vendor/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.add_exception_handler(ObservatoireError, _error)  # type: ignore[arg-type]
+    return app
+
+
+def audience_of(request: Request) -> Audience:
+    """Who is asking. Accounts are not there yet: every visitor is the public."""
+    return Audience.PUBLIC
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=HERE / "templates")
+    env = templates.env
+    env.filters["num"] = french_number
+    env.filters["level_label"] = lambda level: _LEVEL_NAMES.get(level, level)
+    env.globals["status_label"] = STATUS_LABELS
+    return templates
+
+
+_LEVEL_NAMES = {
+    "iris": "IRIS",
+    "commune": "commune",
+    "arm": "arrondissement municipal",
+    "epci": "EPCI",
+    "departement": "département",
+    "region": "région",
+    "pays": "pays",
+}
+STATUS_LABELS = {s.value: ("" if s is ValueStatus.OK else s.label) for s in ValueStatus}
+
+
+def french_number(value: object, digits: int | None = None) -> str:
+    """``12345.678`` → ``12 345,7`` (narrow no-break space between thousands).
+
+    >>> french_number(12345.678)
+    '12\\u202f345,7'
+    >>> french_number(None)
+    '–'
+    """
+    if value is None or not isinstance(value, int | float):
+        return "–"
+    if digits is None:
+        digits = 0 if float(value).is_integer() or abs(value) >= 1000 else 1
+        if abs(value) < 1 and value != 0:
+            digits = 2
+    text = f"{value:,.{digits}f}"
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
+def respond(request: Request, payload: Any, *, max_age: int = 60) -> Response:
+    """``payload`` as JSON with an ETag (304 when the client has it) and caching headers."""
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return cached_response(request, body, "application/json", max_age)
+
+
+def cached_response(request: Request, body: bytes, media_type: str, max_age: int) -> Response:
+    tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": tag, "Cache-Control": f"public, max-age={max_age}"}
+    if request.headers.get("if-none-match") == tag:
+        return Response(status_code=304, headers=headers)
+    return Response(content=body, media_type=media_type, headers=headers)
+
+
+def csv_response(request: Request, text: str, filename: str) -> Response:
+    response = cached_response(request, text.encode("utf-8-sig"), "text/csv; charset=utf-8", 60)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _status(exc: ObservatoireError) -> int:
+    if isinstance(exc, UnknownNameError | UnknownCodeError):
+        return 404
+    if isinstance(exc, InputError):
+        return 400
+    if isinstance(exc, AccessError):
+        return 403
+    if isinstance(exc, ReferentialError):
+        return 404
+    if isinstance(exc, HomeError | StorageError):
+        return 503
+    return 500
+
+
+async def _error(request: Request, exc: ObservatoireError) -> Response:
+    status = _status(exc)
+    path = request.url.path
+    if path.startswith("/api/") or path.endswith((".json", ".csv", ".geojson")):
+        return JSONResponse({"error": str(exc), "status": status}, status_code=status)
+    templates: Jinja2Templates = request.app.state.templates
+    from observatoire.web.content import site
+
+    context = {"site": site(request.app.state.observatory), "message": str(exc), "status": status}
+    html = templates.get_template("error.html").render(request=request, **context)
+    return HTMLResponse(html, status_code=status)

@@ -1,0 +1,97 @@
+"""Server-drawn SVG charts (no script needed), accessible: a title, a description, and the
+data as a table next to them in the page."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+__all__ = ["PALETTE", "line_chart"]
+
+PALETTE = ["#1f4e79", "#c0504d", "#4f8a3d", "#7f6000", "#6a3d9a"]
+
+
+def line_chart(
+    series: list[dict[str, Any]], *, title: str, unit: str = "", width: int = 640, height: int = 260
+) -> str:
+    """One line per element of ``series`` ({name, points: [{period, value}]}) over the union
+    of their periods; empty string when there is nothing to draw."""
+    periods = sorted({p["period"] for s in series for p in s["points"]})
+    values = [p["value"] for s in series for p in s["points"]]
+    if not periods or not values:
+        return ""
+    left, right, top, bottom = 64, 16, 16, 56
+    low, high = min(values), max(values)
+    if low == high:
+        low, high = low - 1, high + 1
+    pad = (high - low) * 0.08
+    low, high = (low - pad if low - pad > 0 or low < 0 else 0), high + pad
+
+    def x(period: str) -> float:
+        if len(periods) == 1:
+            return left + (width - left - right) / 2
+        return left + periods.index(period) * (width - left - right) / (len(periods) - 1)
+
+    def y(value: float) -> float:
+        return top + (high - value) * (height - top - bottom) / (high - low)
+
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="chart-title">{escape(title)}</title>',
+        f'<desc id="chart-desc">{escape(_describe(series, unit))}</desc>',
+    ]
+    for i in range(5):
+        value = low + (high - low) * i / 4
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" '
+            f'y2="{y(value):.1f}" class="grid"/>'
+        )
+        parts.append(
+            f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end" '
+            f'class="tick">{escape(_short(value))}</text>'
+        )
+    for period in periods:
+        parts.append(
+            f'<text x="{x(period):.1f}" y="{height - bottom + 18}" '
+            f'text-anchor="middle" class="tick">{escape(period)}</text>'
+        )
+    for n, line in enumerate(series):
+        colour = PALETTE[n % len(PALETTE)]
+        points = " ".join(f"{x(p['period']):.1f},{y(p['value']):.1f}" for p in line["points"])
+        parts.append(
+            f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.5"/>'
+        )
+        for p in line["points"]:
+            parts.append(
+                f'<circle cx="{x(p["period"]):.1f}" cy="{y(p["value"]):.1f}" r="3.5" '
+                f'fill="{colour}"/>'
+            )
+        legend_x = left + n * (width - left - right) / max(len(series), 1)
+        parts.append(
+            f'<rect x="{legend_x:.1f}" y="{height - 22}" width="12" height="12" fill="{colour}"/>'
+        )
+        parts.append(
+            f'<text x="{legend_x + 16:.1f}" y="{height - 12}" class="legend">'
+            f"{escape(line['name'][:28])}</text>"
+        )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _short(value: float) -> str:
+    if abs(value) >= 1000:
+        return f"{value:,.0f}".replace(",", "\u202f")
+    return f"{value:.1f}".replace(".", ",")
+
+
+def _describe(series: list[dict[str, Any]], unit: str) -> str:
+    """A sentence per line: first and last value."""
+    sentences = []
+    for line in series:
+        first, last = line["points"][0], line["points"][-1]
+        sentences.append(
+            f"{line['name']} : {_short(first['value'])} {unit} en {first['period']}"
+            + (f", {_short(last['value'])} {unit} en {last['period']}" if last is not first else "")
+        )
+    return ". ".join(sentences) + "."

@@ -1,0 +1,400 @@
+"""What the pages and the API show: plain data built from an observatory for an audience.
+
+Every function returns JSON-ready values (dicts, lists, str, float, int, None: no NaN, no
+numpy types); the routes shape them as HTML, JSON or CSV. Values pass through the
+observatory's audience-aware reads, so what is returned has passed the secret rules.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from observatoire.catalog.indicators import THEMES, Indicator, fold, themes_in
+from observatoire.errors import AccessError, InputError, ReferentialError
+from observatoire.observatory import Observatory
+from observatoire.stats.classify import METHODS, breaks, classify
+from observatoire.store.territories import territory_card
+from observatoire.territories.levels import LEVELS, is_official
+
+__all__ = [
+    "catalogue",
+    "home",
+    "indicator_meta",
+    "indicator_view",
+    "records",
+    "search",
+    "site",
+    "territory_list",
+    "territory_view",
+]
+
+USABLE = ("ok", "partial")
+# References shown next to a territory's figures, finest first.
+REFERENCE_LEVELS = ("epci", "departement", "region", "pays")
+LEVEL_LABELS = {
+    "iris": "IRIS",
+    "commune": "Communes",
+    "arm": "Arrondissements municipaux",
+    "epci": "EPCI",
+    "departement": "Départements",
+    "region": "Régions",
+    "pays": "France",
+}
+REFERENCE_LABELS = {
+    "epci": "son EPCI",
+    "departement": "son département",
+    "region": "sa région",
+    "pays": "la France",
+    "strate": "sa strate de taille",
+}
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of ``frame`` as dicts of plain Python values, missing values as None."""
+    out = []
+    for row in frame.astype(object).to_dict("records"):
+        out.append({str(k): _plain(v) for k, v in row.items()})
+    return out
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def site(obs: Observatory) -> dict[str, Any]:
+    """The observatory: name, its territory, the demo notice when it is one."""
+    meta = obs.warehouse.meta()
+    territory = None
+    setting = obs.home.settings.get("territory", "")
+    if setting:
+        level, code = obs.resolve(setting)
+        card = territory_card(obs.warehouse, level, code)
+        territory = {k: card[k] for k in ("level", "code", "name")}
+    return {
+        "name": obs.home.settings["name"],
+        "territory": territory,
+        "demo": meta.get("demo"),
+        "referential": {
+            "cog": meta.get("referential_cog"),
+            "source": meta.get("referential_source"),
+            "population_year": meta.get("population_year"),
+        },
+    }
+
+
+def indicator_meta(indicator: Indicator) -> dict[str, Any]:
+    """An indicator's metadata, as the catalogue declares it."""
+    formula = indicator.formula
+    return {
+        "id": indicator.id,
+        "label": indicator.label,
+        "theme": indicator.theme,
+        "theme_label": indicator.theme_label,
+        "unit": indicator.unit,
+        "definition": indicator.definition,
+        "method": indicator.method,
+        "aggregation": indicator.aggregation.value,
+        "polarity": indicator.polarity.value,
+        "sources": list(indicator.sources),
+        "keywords": list(indicator.keywords),
+        "ci": indicator.ci,
+        "variables": sorted(set(formula.variables)),
+        "secret": indicator.secret is not None,
+    }
+
+
+def catalogue(
+    obs: Observatory, *, audience: str, query: str = "", theme: str = "", available: bool = False
+) -> dict[str, Any]:
+    """Indicators matching ``query`` (accent-insensitive) and ``theme``, with the levels at
+    which ``audience`` can read their values."""
+    cat = obs.catalogue()
+    if theme and theme not in THEMES:
+        raise InputError(f"thème inconnu : {theme} (possibles : {', '.join(THEMES)})")
+    found = cat.search(query) if query.strip() else list(cat.indicators.values())
+    if theme:
+        found = [i for i in found if i.theme == theme]
+    levels = obs.available(audience=audience)
+    if available:
+        found = [i for i in found if i.id in levels]
+    items = [{**_summary(i), "levels": levels.get(i.id, [])} for i in found]
+    return {
+        "query": query,
+        "theme": theme,
+        "available": available,
+        "themes": [
+            {"id": t, "label": THEMES[t], "count": n}
+            for t, n in themes_in(list(cat.indicators.values())).items()
+        ],
+        "count": len(items),
+        "with_values": sum(1 for i in items if i["levels"]),
+        "indicators": items,
+    }
+
+
+def _summary(indicator: Indicator) -> dict[str, Any]:
+    return {
+        "id": indicator.id,
+        "label": indicator.label,
+        "theme": indicator.theme,
+        "theme_label": indicator.theme_label,
+        "unit": indicator.unit,
+        "definition": indicator.definition,
+    }
+
+
+def search(obs: Observatory, query: str, *, audience: str, limit: int = 20) -> dict[str, Any]:
+    """Indicators and territories whose names hold every word of ``query``."""
+    words = fold(query).split()
+    territories: list[dict[str, Any]] = []
+    if words:
+        names = _territory_names(obs)
+        hits = names[names.folded.map(lambda n: all(w in n for w in words))]
+        hits = hits.assign(exact=hits.folded != fold(query).strip()).sort_values(
+            ["exact", "rank", "name"]
+        )
+        territories = records(hits[["level", "code", "name"]].head(limit))
+    indicators = obs.catalogue().search(query, limit=limit) if words else []
+    available = obs.available(audience=audience)
+    return {
+        "query": query,
+        "territories": territories,
+        "indicators": [{**_summary(i), "levels": available.get(i.id, [])} for i in indicators],
+    }
+
+
+def _territory_names(obs: Observatory) -> pd.DataFrame:
+    return _names_of(obs.warehouse)
+
+
+@lru_cache(maxsize=4)
+def _names_of(warehouse: object) -> pd.DataFrame:
+    frame = warehouse.query(  # type: ignore[attr-defined]
+        "SELECT level, code, name FROM territory WHERE level <> 'iris' AND name IS NOT NULL"
+    )
+    rank = frame.level.map(lambda lv: -LEVELS[lv].rank if lv in LEVELS else 0)
+    return frame.assign(folded=frame.name.map(fold), rank=rank)
+
+
+def _latest(profile: pd.DataFrame) -> pd.DataFrame:
+    """The latest period of each indicator of a profile."""
+    if profile.empty:
+        return profile
+    return profile.sort_values(["indicator", "period"]).groupby("indicator").tail(1)
+
+
+def territory_view(obs: Observatory, level: str, code: str, *, audience: str) -> dict[str, Any]:
+    """A territory: its card, its latest figures by theme next to its references' (same
+    period), and its sub-territories by level."""
+    card = territory_card(obs.warehouse, level, code)
+    references = [
+        p for p in card["parents"] if p["level"] in REFERENCE_LEVELS and p["code"] != "FRM"
+    ]
+    own = _latest(obs.profile(f"{level}:{code}", audience=audience))
+    columns = []
+    for ref in references:
+        rows = obs.profile(f"{ref['level']}:{ref['code']}", audience=audience)
+        columns.append((ref, rows.set_index(["indicator", "period"])))
+    catalogue = obs.catalogue()
+    themes: dict[str, list[dict[str, Any]]] = {}
+    for row in records(own):
+        indicator = catalogue.get(row["indicator"])
+        compared = []
+        for ref, rows in columns:
+            key = (row["indicator"], row["period"])
+            value = rows.value.get(key) if key in rows.index else None
+            status = rows.status.get(key) if key in rows.index else None
+            compared.append({"code": ref["code"], "value": _plain(value), "status": status})
+        themes.setdefault(indicator.theme, []).append(
+            {**row, "label": indicator.label, "unit": indicator.unit, "references": compared}
+        )
+    ordered = [
+        {"id": t, "label": THEMES[t], "indicators": themes[t]} for t in THEMES if t in themes
+    ]
+    return {
+        "territory": card,
+        "references": references,
+        "themes": ordered,
+        "children": [
+            {"level": lv, "label": LEVEL_LABELS.get(lv, lv), "count": n}
+            for lv, n in card["children"].items()
+        ],
+    }
+
+
+def home(obs: Observatory, *, audience: str) -> dict[str, Any]:
+    """The home page: the observatory's territory and a few key figures per theme."""
+    about = site(obs)
+    cat = obs.catalogue()
+    key: list[dict[str, Any]] = []
+    if about["territory"] is not None:
+        view = territory_view(
+            obs, about["territory"]["level"], about["territory"]["code"], audience=audience
+        )
+        for theme in view["themes"]:
+            usable = [i for i in theme["indicators"] if i["status"] in USABLE]
+            rates = [i for i in usable if i["unit"] == "%"] or usable
+            key += [{**i, "theme_label": theme["label"]} for i in rates[:2]]
+        about["references"] = view["references"]
+    return {
+        **about,
+        "key_figures": key,
+        "catalogue": {
+            "count": len(cat.indicators),
+            "with_values": len(obs.available(audience=audience)),
+        },
+        "themes": [
+            {"id": t, "label": THEMES[t], "count": n}
+            for t, n in themes_in(list(cat.indicators.values())).items()
+        ],
+        "zonings": records(obs.zonings()[["name", "label", "fictitious", "zones"]]),
+    }
+
+
+def indicator_view(
+    obs: Observatory,
+    ident: str,
+    *,
+    audience: str,
+    level: str | None = None,
+    within: str | None = None,
+    period: str | None = None,
+    reference: str = "departement",
+    method: str = "quantiles",
+    classes: int = 5,
+) -> dict[str, Any]:
+    """An indicator at one level inside one territory: values with statuses, intervals and
+    the comparison to ``reference``, the periods, class breaks for the map, the series of
+    the territory ``within`` and its references."""
+    indicator = obs.catalogue().get(ident)
+    levels = obs.available(audience=audience).get(ident, [])
+    about = site(obs)
+    out: dict[str, Any] = {
+        "indicator": indicator_meta(indicator),
+        "levels": [{"id": lv, "label": LEVEL_LABELS.get(lv, lv)} for lv in levels],
+        "methods": [{"id": m, "label": label} for m, label in METHODS.items()],
+        "references": [{"id": r, "label": REFERENCE_LABELS[r]} for r in REFERENCE_LABELS],
+        "values": [],
+    }
+    if not levels:
+        out["message"] = (
+            "Aucune valeur de cet indicateur n'est disponible pour vous : ses données ne sont "
+            "pas importées, pas encore calculées, ou réservées à un autre public."
+        )
+        return out
+    if level is None:
+        level = "commune" if "commune" in levels else levels[0]
+    if level not in levels:
+        raise InputError(
+            f"indicateur {ident} : pas de valeurs au niveau {level} "
+            f"(niveaux disponibles : {', '.join(levels)})"
+        )
+    scope = _scope(obs, level, within, about)
+    if reference not in REFERENCE_LABELS:
+        raise InputError(
+            f"référence inconnue : {reference} (possibles : {', '.join(REFERENCE_LABELS)})"
+        )
+    frame = obs.compare(ident, level=level, reference=reference, within=scope, audience=audience)
+    periods = sorted(str(p) for p in frame.period.dropna().unique())
+    if period is None and periods:
+        period = periods[-1]
+    if period is not None and period not in periods:
+        raise InputError(f"période inconnue : {period} (disponibles : {', '.join(periods)})")
+    shown = frame[(frame.period == period) | frame.period.isna()]
+    values = shown.value.where(shown.status.isin(USABLE)).to_numpy(dtype=float)
+    bounds = breaks(values, method, classes)
+    rows = records(shown.drop(columns=["trend_slope", "trend_p"], errors="ignore"))
+    for row, found in zip(rows, classify(values, bounds), strict=True):
+        row["class"] = found
+    out.update(
+        level=level,
+        level_label=LEVEL_LABELS.get(level, level),
+        within=None if scope is None else _named(obs, *scope),
+        period=period,
+        periods=periods,
+        reference=reference,
+        method=method,
+        breaks=bounds,
+        values=rows,
+        series=_series(obs, ident, scope, audience),
+    )
+    return out
+
+
+def _scope(
+    obs: Observatory, level: str, within: str | None, about: dict[str, Any]
+) -> tuple[str, str] | None:
+    """The territory the values are shown inside: asked, else the observatory's when the
+    level is finer than it (the communes of the département), else none (all of France)."""
+    if within:
+        return obs.resolve(within, below=level)
+    territory = about["territory"]
+    if territory is None:
+        return None
+    finer = not is_official(level) or (
+        is_official(territory["level"]) and LEVELS[level].rank < LEVELS[territory["level"]].rank
+    )
+    if not finer:
+        return None
+    if not is_official(level):  # a zoning: its zones inside the observatory's territory
+        return territory["level"], territory["code"]
+    return territory["level"], territory["code"]
+
+
+def _named(obs: Observatory, level: str, code: str) -> dict[str, Any]:
+    card = territory_card(obs.warehouse, level, code)
+    return {"level": level, "code": code, "name": card["name"]}
+
+
+def _series(
+    obs: Observatory, ident: str, scope: tuple[str, str] | None, audience: str
+) -> list[dict[str, Any]]:
+    """Every period of the indicator for the territory ``scope`` (France when none) and its
+    references: one line each."""
+    level, code = scope if scope is not None else ("pays", "FR")
+    card = territory_card(obs.warehouse, level, code)
+    lines = [(level, code, card["name"])]
+    lines += [
+        (p["level"], p["code"], p["name"])
+        for p in card["parents"]
+        if p["level"] in REFERENCE_LEVELS and p["code"] != "FRM"
+    ]
+    out = []
+    for lv, cd, name in lines:
+        try:
+            frame = obs.indicator(ident, level=lv, audience=audience)
+        except (AccessError, ReferentialError, InputError):
+            continue
+        rows = frame[(frame.code == cd) & frame.status.isin(USABLE)].sort_values("period")
+        if rows.empty:
+            continue
+        points = [
+            {"period": str(p), "value": float(v)}
+            for p, v in zip(rows.period, rows.value, strict=True)
+        ]
+        out.append({"level": lv, "code": cd, "name": name, "points": points})
+    return out
+
+
+def territory_list(obs: Observatory, *, level: str, within: str | None = None) -> dict[str, Any]:
+    """The territories of ``level`` (inside ``within``), named, with their population."""
+    scope = obs.resolve(within, below=level) if within else None
+    frame = obs.territories(level=level, within=scope)
+    return {
+        "level": level,
+        "label": LEVEL_LABELS.get(level, level),
+        "within": None if scope is None else _named(obs, *scope),
+        "levels": [{"id": lv, "label": LEVEL_LABELS.get(lv, lv)} for lv in obs.levels()],
+        "territories": records(frame[["code", "name", "population"]]),
+    }

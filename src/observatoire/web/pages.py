@@ -1,0 +1,260 @@
+"""The HTML pages, each with its data twin: the same URL ending in ``.json`` (and ``.csv`` for
+a table), as datasette does. A route parses, asks :mod:`observatoire.web.content` for the
+data (for the visitor's audience), and renders it."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from observatoire.errors import InputError
+from observatoire.observatory import Observatory
+from observatoire.secret.rules import Audience
+from observatoire.web import content
+from observatoire.web.app import audience_of, csv_response, respond
+from observatoire.web.charts import line_chart
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+Reader = Annotated[Audience, Depends(audience_of)]
+FORMATS = ("html", "json", "csv")
+
+
+def _obs(request: Request) -> Observatory:
+    observatory: Observatory = request.app.state.observatory
+    return observatory
+
+
+def _split(name: str) -> tuple[str, str]:
+    """``rsa.json`` → (``rsa``, ``json``); a name without a known suffix is HTML."""
+    stem, dot, suffix = name.rpartition(".")
+    if dot and suffix in FORMATS[1:]:
+        return stem, suffix
+    return name, "html"
+
+
+def _render(
+    request: Request, template: str, data: dict[str, Any], fmt: str, title: str, **extra: Any
+) -> Response:
+    if fmt == "json":
+        return respond(request, data)
+    if fmt != "html":
+        raise InputError(f"format {fmt} non proposé pour cette page (html, json)")
+    site = data.get("site") or content.site(_obs(request))
+    templates = request.app.state.templates
+    html = templates.get_template(template).render(
+        request=request,
+        site=site,
+        data=data,
+        title=title,
+        json_url=_twin(request, "json"),
+        csv_url=_twin(request, "csv"),
+        **extra,
+    )
+    return HTMLResponse(html)
+
+
+def _twin(request: Request, suffix: str) -> str:
+    """The URL of this page's ``suffix`` twin (same query)."""
+    path = request.url.path.rstrip("/") or "/index"
+    query = f"?{request.url.query}" if request.url.query else ""
+    return f"{path}.{suffix}{query}"
+
+
+@router.get("/", response_class=HTMLResponse)
+@router.get("/index.json")
+def home_page(request: Request, reader: Reader) -> Response:
+    fmt = "json" if request.url.path.endswith(".json") else "html"
+    data = content.home(_obs(request), audience=reader.value)
+    return _render(request, "home.html", data, fmt, data["name"])
+
+
+@router.get("/recherche")
+@router.get("/recherche.json")
+def search_page(request: Request, reader: Reader, q: str = "") -> Response:
+    fmt = "json" if request.url.path.endswith(".json") else "html"
+    data = content.search(_obs(request), q, audience=reader.value)
+    return _render(request, "search.html", data, fmt, f"Recherche « {q} »")
+
+
+@router.get("/indicateurs")
+@router.get("/indicateurs.json")
+def catalogue_page(
+    request: Request, reader: Reader, q: str = "", theme: str = "", disponibles: bool = False
+) -> Response:
+    fmt = "json" if request.url.path.endswith(".json") else "html"
+    data = content.catalogue(
+        _obs(request), audience=reader.value, query=q, theme=theme, available=disponibles
+    )
+    return _render(request, "catalogue.html", data, fmt, "Catalogue des indicateurs")
+
+
+@router.get("/indicateurs/{name}")
+def indicator_page(
+    request: Request,
+    reader: Reader,
+    name: str,
+    niveau: str | None = None,
+    dans: str | None = None,
+    periode: str | None = None,
+    reference: str = "departement",
+    classes: Annotated[int, Query(ge=2, le=9)] = 5,
+    methode: str = "quantiles",
+) -> Response:
+    ident, fmt = _split(name)
+    data = content.indicator_view(
+        _obs(request),
+        ident,
+        audience=reader.value,
+        level=niveau,
+        within=dans or None,
+        period=periode or None,
+        reference=reference,
+        method=methode,
+        classes=classes,
+    )
+    if fmt == "csv":
+        return csv_response(request, _values_csv(data), f"{ident}.csv")
+    chart = ""
+    if fmt == "html" and data.get("series"):
+        unit = data["indicator"]["unit"]
+        chart = line_chart(
+            data["series"], title=f"Évolution : {data['indicator']['label']}", unit=unit
+        )
+    return _render(
+        request,
+        "indicator.html",
+        data,
+        fmt,
+        data["indicator"]["label"],
+        chart=Markup(chart),
+        map_data=_map_data(data),
+    )
+
+
+def _map_data(data: dict[str, Any]) -> dict[str, Any] | None:
+    """What the map script needs: the contours' URL, each territory's value and class, the
+    class breaks and their colours (darker is more; red when more is worse)."""
+    if not data.get("values") or not data.get("breaks"):
+        return None
+    within = data.get("within")
+    url = f"/api/v1/geometries/{data['level']}"
+    if within:
+        url += f"?within={within['level']}:{within['code']}"
+    polarity = data["indicator"]["polarity"]
+    return {
+        "geometries": url,
+        "unit": data["indicator"]["unit"],
+        "breaks": data["breaks"],
+        "colours": _spread(RAMPS.get(polarity, RAMPS["neutral"]), len(data["breaks"])),
+        "values": {
+            r["code"]: {
+                "name": r["name"],
+                "value": r["value"],
+                "class": r["class"],
+                "status": r["status"],
+            }
+            for r in data["values"]
+        },
+    }
+
+
+# Sequential ramps (ColorBrewer), light to dark: blues when neutral, reds when more is worse,
+# greens when more is better.
+RAMPS = {
+    "neutral": [
+        "#eff3ff",
+        "#c6dbef",
+        "#9ecae1",
+        "#6baed6",
+        "#4292c6",
+        "#2171b5",
+        "#08519c",
+        "#08306b",
+        "#041f4a",
+    ],
+    "lower_is_better": [
+        "#fff5eb",
+        "#fee6ce",
+        "#fdd0a2",
+        "#fdae6b",
+        "#fd8d3c",
+        "#f16913",
+        "#d94801",
+        "#a63603",
+        "#7f2704",
+    ],
+    "higher_is_better": [
+        "#f7fcf5",
+        "#e5f5e0",
+        "#c7e9c0",
+        "#a1d99b",
+        "#74c476",
+        "#41ab5d",
+        "#238b45",
+        "#006d2c",
+        "#00441b",
+    ],
+}
+
+
+def _spread(ramp: list[str], k: int) -> list[str]:
+    """``k`` colours taken evenly from ``ramp``, skipping the palest."""
+    if k <= 1:
+        return [ramp[len(ramp) // 2]]
+    return [ramp[1 + round(i * (len(ramp) - 2) / (k - 1))] for i in range(k)]
+
+
+CSV_COLUMNS = [
+    "code",
+    "name",
+    "period",
+    "value",
+    "status",
+    "coverage",
+    "ci_low",
+    "ci_high",
+    "note",
+    "reference_code",
+    "reference_name",
+    "reference_value",
+    "gap",
+    "significant",
+    "rank",
+    "percentile",
+    "trend",
+    "alert",
+]
+
+
+def _values_csv(data: dict[str, Any]) -> str:
+    """The table of an indicator page (semicolon-separated, decimal comma: opens as is in a
+    French spreadsheet)."""
+    frame = pd.DataFrame(data["values"])
+    frame = frame[[c for c in CSV_COLUMNS if c in frame]] if not frame.empty else frame
+    buffer = io.StringIO()
+    frame.to_csv(buffer, sep=";", decimal=",", index=False)
+    return buffer.getvalue()
+
+
+@router.get("/territoires/{level}/{name}")
+def territory_page(request: Request, reader: Reader, level: str, name: str) -> Response:
+    code, fmt = _split(name)
+    data = content.territory_view(_obs(request), level, code, audience=reader.value)
+    return _render(request, "territory.html", data, fmt, data["territory"]["name"])
+
+
+@router.get("/territoires")
+@router.get("/territoires.json")
+def territories_page(
+    request: Request, reader: Reader, niveau: str = "departement", dans: str | None = None
+) -> Response:
+    fmt = "json" if request.url.path.endswith(".json") else "html"
+    data = content.territory_list(_obs(request), level=niveau, within=dans or None)
+    return _render(request, "territories.html", data, fmt, f"Territoires : {data['label']}")

