@@ -5,10 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-# 1. Debian packages: PostgreSQL 15 server + PostGIS.
+# 1. Debian packages: PostgreSQL 15 server + PostGIS, Chromium.
 need=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql postgresql-15)
 [ -f /usr/share/postgresql/15/extension/postgis.control ] || need+=(postgresql-15-postgis-3)
+# Headless browser for the end-to-end tests (driven by Playwright, never `playwright install`).
+[ -x /usr/bin/chromium ] || need+=(chromium chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "== apt-get install ${need[*]}"

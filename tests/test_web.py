@@ -4,6 +4,7 @@ under a secret rule for the public) and the demo's labels. A real server is star
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -12,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -203,36 +205,139 @@ def _free_port() -> int:
 
 
 @needs_data
-def test_observatoire_serve_answers_over_http(web_home: Path, tmp_path: Path) -> None:
+def test_observatoire_serve_answers_over_http(server: str) -> None:
+    answer = httpx.get(server + "/", timeout=10)
+    assert answer.status_code == 200 and "Test 93" in answer.text
+    assert "Seine-Saint-Denis" in answer.text
+    assert httpx.get(server + "/api/v1/zonings", timeout=10).json() == []
+
+
+# -- in a real browser (Debian's chromium driven by Playwright) -----------------------------------
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def server(web_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``observatoire serve`` on a free loopback port; yields its base URL."""
     port = _free_port()
-    log = tmp_path / "serve.log"
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
     with log.open("wb") as out:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "observatoire",
-                "--home",
-                str(web_home),
-                "serve",
-                "--port",
-                str(port),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "observatoire", "--home", str(web_home), "serve",
+             "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+                httpx.get(base + "/static/style.css", timeout=5)
                 break
             except httpx.ConnectError:
-                assert server.poll() is None, log.read_text(encoding="utf-8")
+                assert process.poll() is None, log.read_text(encoding="utf-8")
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.2)
-        assert answer.status_code == 200 and "Test 93" in answer.text
-        assert "Seine-Saint-Denis" in answer.text
+        yield base
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium absent: run the tests with `make test`")
+        pytest.skip("chromium absent (apt-get install chromium; `make test` does it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        yield launched
+        launched.close()
+
+
+@needs_data
+def test_in_a_browser_map_table_download_and_keyboard(server: str, browser: Any) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("requestfailed", lambda request: errors.append(request.url))
+    page.goto(server + "/")
+    page.screenshot(path=SCREENSHOTS / "accueil.png", full_page=True)
+    page.keyboard.press("Tab")  # the first stop is the skip link
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "#contenu"
+
+    page.goto(server + "/indicateurs/part_naissances")
+    page.wait_for_selector("path.leaflet-interactive")
+    assert page.locator("path.leaflet-interactive").count() == 39
+    page.screenshot(path=SCREENSHOTS / "indicateur.png", full_page=True)
+    page.get_by_role("button", name="Valeur", exact=True).click()
+    values = page.locator("table.sortable tbody td:nth-child(2)").evaluate_all(
+        "cells => cells.map(c => c.dataset.sort).filter(v => v !== '').map(Number)"
+    )
+    assert len(values) > 30 and values == sorted(values)
+    assert page.locator("th[aria-sort='ascending']").count() == 1
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Télécharger (CSV)").click()
+    saved = download.value.path()
+    assert saved is not None and Path(saved).read_text(encoding="utf-8-sig").startswith("code;")
+
+    for name, url in (
+        ("catalogue", "/indicateurs?q=pauvrete"),
+        ("territoire", "/territoires/commune/93066"),
+        ("departement", "/territoires/departement/93"),
+    ):
+        page.goto(server + url)
+        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+    assert errors == []
+
+    phone = browser.new_page(viewport={"width": 375, "height": 800})
+    phone.goto(server + "/indicateurs/part_naissances")
+    phone.wait_for_selector("path.leaflet-interactive")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    phone.screenshot(path=SCREENSHOTS / "telephone.png", full_page=True)
+
+
+def test_answers_are_rebuilt_after_every_committed_write(
+    warehouse_location: tuple[str, str],
+) -> None:
+    """The cache keys on the data version, which every committed transaction changes (and a
+    rolled back one does not), on both engines."""
+    from observatoire.store import open_warehouse
+    from observatoire.web.cache import AnswerCache
+
+    warehouse = open_warehouse(*warehouse_location)
+    try:
+        warehouse.migrate()
+        cache = AnswerCache(warehouse, size=2)
+        built: list[int] = []
+
+        def build() -> int:
+            built.append(1)
+            return len(built)
+
+        assert cache.get(("a",), build) == 1 and cache.get(("a",), build) == 1
+        with warehouse.transaction() as tx:
+            tx.execute("INSERT INTO meta (key, value) VALUES ('x', 'y')")
+        assert cache.get(("a",), build) == 2
+        with pytest.raises(RuntimeError), warehouse.transaction() as tx:
+            tx.execute("DELETE FROM meta WHERE key = 'x'")
+            raise RuntimeError("rolled back")
+        assert cache.get(("a",), build) == 2  # nothing committed: same answer
+        for key in ("b", "c", "d"):
+            cache.get((key,), build)
+        assert len(cache) == 2  # bounded
+    finally:
+        warehouse.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ import pandas as pd
 from observatoire import __version__
 from observatoire.catalog.indicators import THEMES, Catalogue, Indicator, themes_in
 from observatoire.errors import InputError, ObservatoireError
+from observatoire.home import resolve_home
 from observatoire.ingest.pipeline import ImportReport
 from observatoire.observatory import Observatory
 from observatoire.stats.neighbours import DEFAULT_CONTEXT
@@ -1271,25 +1273,35 @@ def zoning_map(ctx: _Context, name: str, output: str) -> None:
     click.echo(f"Carte écrite : {path}")
 
 
-def _serve(obs: Observatory, host: str, port: int) -> None:
-    """Run the web application on ``host:port`` until interrupted."""
+def _serve(home: Path, host: str, port: int, workers: int = 1) -> None:
+    """Run the web application of ``home`` on ``host:port`` until interrupted, in ``workers``
+    processes (each opens the base read-only)."""
     import uvicorn
 
     from observatoire.web import create_app
 
+    Observatory.open(home).close()  # a clear error now rather than in every worker
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"Attention : le serveur écoute sur {host}, accessible depuis le réseau.",
                    err=True)  # fmt: skip
     click.echo(f"Observatoire servi sur http://{host}:{port}/ (Ctrl+C pour arrêter)")
-    uvicorn.run(create_app(obs), host=host, port=port, log_level="warning")
+    if workers > 1:
+        os.environ["OBSERVATOIRE_HOME"] = str(home)
+        uvicorn.run("observatoire.web.app:app_from_environment", factory=True, host=host,
+                    port=port, workers=workers, log_level="warning")  # fmt: skip
+        return
+    with Observatory.open(home) as obs:
+        uvicorn.run(create_app(obs), host=host, port=port, log_level="warning")
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Adresse d'écoute (127.0.0.1 : cette machine seulement).")  # fmt: skip
 @click.option("--port", default=8000, show_default=True, type=int, help="Port d'écoute.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Processus serveurs (un par cœur, par exemple).")  # fmt: skip
 @pass_ctx
-def serve(ctx: _Context, host: str, port: int) -> None:
+def serve(ctx: _Context, host: str, port: int, workers: int) -> None:
     """Sert l'extranet et l'API de l'observatoire (pages en français, API sous /api/v1).
 
     Les visiteurs voient les données ouvertes au public, secret statistique appliqué.
@@ -1300,8 +1312,7 @@ def serve(ctx: _Context, host: str, port: int) -> None:
     Exemple :
       observatoire --home mon-observatoire serve --port 8000
     """
-    with ctx.open() as obs:
-        _serve(obs, host, port)
+    _serve(resolve_home(ctx.home), host, port, workers)
 
 
 @cli.command()
@@ -1349,8 +1360,7 @@ def demo(ctx: click.Context, demo_home: str, fresh: bool, serving: bool, host: s
     click.echo(f"\nCarte du zonage : {result.map_png}")
     click.echo(f"Résumé : {result.summary_file}")
     if serving:
-        with Observatory.open(result.home) as obs:
-            _serve(obs, host, port)
+        _serve(result.home, host, port)
 
 
 def main() -> None:

@@ -380,17 +380,21 @@ class Observatory:
             "JOIN (SELECT DISTINCT indicator FROM indicator_variable) i "
             "ON i.indicator = v.indicator ORDER BY v.indicator, v.level"
         )
-        levels = self.warehouse.query(
-            "SELECT DISTINCT s.variable, COALESCE(b.confidentiality, 'public') AS c "
-            "FROM series s JOIN import_batch b ON b.id = s.batch WHERE b.status = 'active'"
-        )
-        refused = set(levels.variable[~levels.c.isin(READABLE[reader])])
+        refused = self._refused_variables(reader)
         catalogue = self.catalogue()
         out: dict[str, list[str]] = {}
         for ident, level in zip(computed.indicator, computed.level, strict=True):
             if ident in catalogue and not refused & set(catalogue.variables_of(ident)):
                 out.setdefault(ident, []).append(level)
         return out
+
+    def _refused_variables(self, audience: Audience) -> set[str]:
+        """The variables of imports in force that ``audience`` may not read (one query)."""
+        levels = self.warehouse.query(
+            "SELECT DISTINCT s.variable, COALESCE(b.confidentiality, 'public') AS c "
+            "FROM series s JOIN import_batch b ON b.id = s.batch WHERE b.status = 'active'"
+        )
+        return set(levels.variable[~levels.c.isin(READABLE[audience])])
 
     def profile(self, territory: str, *, audience: str = "analyst") -> pd.DataFrame:
         """Every stored indicator of one territory (``93066``, ``departement:93``…), with its
@@ -415,13 +419,9 @@ class Observatory:
 
     def _profile_for(self, rows: pd.DataFrame, audience: Audience) -> pd.DataFrame:
         """Rows of a profile ``audience`` may see: readable datasets, secret applied."""
-        keep = []
-        for ident in rows.indicator.unique():
-            try:
-                self._check_readable(ident, audience)
-            except AccessError:
-                continue
-            keep.append(ident)
+        refused = self._refused_variables(audience)
+        catalogue = self.catalogue()
+        keep = [i for i in rows.indicator.unique() if not refused & catalogue.variables_of(i)]
         rows = rows[rows.indicator.isin(keep)].copy()
         secret = rows.indicator.map(lambda i: self._under_secret(i, audience)).astype(bool)
         pending = secret & ~rows.secret_ready

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
+from uuid import uuid4
 
 import pandas as pd
 
@@ -46,6 +47,12 @@ class Transaction(ABC):
         """Delete the rows matching ``where`` (all rows if empty), then insert ``frame``."""
         self.execute(f"DELETE FROM {table}" + (f" WHERE {where}" if where else ""), params)
         return self.insert(table, frame)
+
+    def stamp(self) -> None:
+        """Record a new data version (see :meth:`Warehouse.data_version`); the backends call it
+        last in every transaction that commits."""
+        self.execute("DELETE FROM meta WHERE key = 'data_version'")
+        self.execute("INSERT INTO meta (key, value) VALUES ('data_version', ?)", [uuid4().hex])
 
 
 class Warehouse(ABC):
@@ -111,6 +118,19 @@ class Warehouse(ABC):
     @abstractmethod
     def refresh_statistics(self, tables: Sequence[str]) -> None:
         """Bring the planner's statistics of ``tables`` up to date after a large write."""
+
+    def data_version(self) -> str:
+        """A token that changes with every committed write, from any process: answers built
+        from the data may be cached under it."""
+        rows = self.query("SELECT value FROM meta WHERE key = 'data_version'")
+        return "" if rows.empty else str(rows.value.iloc[0])
+
+    def _stamp_if_ready(self, tx: Transaction) -> None:
+        """:meth:`Transaction.stamp`, once the schema holds ``meta``."""
+        if not getattr(self, "_has_meta", False):
+            self._has_meta = self.has_table("meta")
+        if self._has_meta:
+            tx.stamp()
 
     def meta(self) -> dict[str, str]:
         frame = self.query("SELECT key, value FROM meta")

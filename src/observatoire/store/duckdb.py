@@ -118,7 +118,9 @@ class DuckDBWarehouse(Warehouse):
             raise StorageError("connexion en lecture seule : écriture impossible")
         self.con.execute("BEGIN TRANSACTION")
         try:
-            yield _DuckTransaction(self.con)
+            tx = _DuckTransaction(self.con)
+            yield tx
+            self._stamp_if_ready(tx)
         except BaseException:
             self.con.execute("ROLLBACK")
             raise

@@ -111,7 +111,9 @@ class PostgresWarehouse(Warehouse):
         if self._read_only:
             raise StorageError("connexion en lecture seule : écriture impossible")
         with self.con.transaction():
-            yield _PgTransaction(self.con)
+            tx = _PgTransaction(self.con)
+            yield tx
+            self._stamp_if_ready(tx)
 
     def refresh_statistics(self, tables: Sequence[str]) -> None:
         """ANALYZE: autovacuum may not have seen an import that just ended, and a planner

@@ -17,7 +17,7 @@ from observatoire.observatory import Observatory
 from observatoire.secret.rules import Audience
 from observatoire.store.territories import territory_card
 from observatoire.web import content
-from observatoire.web.app import audience_of, cached_response, csv_response, respond
+from observatoire.web.app import answer, audience_of, cached_response, csv_response, respond
 
 __all__ = ["router"]
 
@@ -129,6 +129,20 @@ def values(
     ``compare`` is given."""
     obs = _obs(request)
     scope = obs.resolve(within, below=level) if within else None
+    key = ("values", ident, level, within, period, compare, reader)
+    rows = answer(request, key, lambda: _values(obs, ident, level, scope, period, compare, reader))
+    return _page(request, rows, limit, offset, format, f"{ident}_{level}")
+
+
+def _values(
+    obs: Observatory,
+    ident: str,
+    level: str,
+    scope: tuple[str, str] | None,
+    period: str | None,
+    compare: str | None,
+    reader: Audience,
+) -> list[dict[str, Any]]:
     if compare:
         frame = obs.compare(
             ident,
@@ -142,15 +156,19 @@ def values(
         frame = obs.indicator(
             ident, level=level, within=scope, period=period, audience=reader.value
         )
-    return _page(request, content.records(frame), limit, offset, format, f"{ident}_{level}")
+    return content.records(frame)
 
 
 @router.get("/geometries/{level}", summary="Contours simplifiés (GeoJSON, EPSG:4326)")
 def geometries(request: Request, level: str, within: Within = None) -> Response:
     obs = _obs(request)
     scope = obs.resolve(within, below=level) if within else None
-    frame = obs.geometries(level=level, within=scope)[["code", "name", "geometry"]]
-    body = json.dumps(json.loads(frame.to_json(drop_id=True)), separators=(",", ":")).encode()
+
+    def build() -> bytes:
+        frame = obs.geometries(level=level, within=scope)[["code", "name", "geometry"]]
+        return json.dumps(json.loads(frame.to_json(drop_id=True)), separators=(",", ":")).encode()
+
+    body = answer(request, ("geometries", level, scope), build)
     return cached_response(request, body, "application/geo+json", 3600)
 
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import xstatic.pkg.leaflet as leaflet
 from fastapi import FastAPI, Request
@@ -42,10 +43,12 @@ from observatoire.errors import (
 )
 from observatoire.observatory import Observatory
 from observatoire.secret.rules import Audience
+from observatoire.web.cache import AnswerCache
 
-__all__ = ["audience_of", "cached_response", "create_app", "csv_response", "respond"]
+__all__ = ["answer", "audience_of", "cached_response", "create_app", "csv_response", "respond"]
 
 HERE = Path(__file__).parent
+T = TypeVar("T")
 
 
 def create_app(observatory: Observatory) -> FastAPI:
@@ -61,6 +64,7 @@ def create_app(observatory: Observatory) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
     )
     app.state.observatory = observatory
+    app.state.cache = AnswerCache(observatory.warehouse)
     app.state.templates = _templates()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.mount("/vendor/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
@@ -68,6 +72,18 @@ def create_app(observatory: Observatory) -> FastAPI:
     app.include_router(pages.router)
     app.add_exception_handler(ObservatoireError, _error)  # type: ignore[arg-type]
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The application of the home named by ``$OBSERVATOIRE_HOME`` (``serve --workers N``:
+    each worker process builds its own, with its own read-only connection)."""
+    return create_app(Observatory.open())
+
+
+def answer(request: Request, key: tuple[Any, ...], build: Callable[[], T]) -> T:
+    """``build()``, or the answer cached under the current data version (web.cache)."""
+    cache: AnswerCache = request.app.state.cache
+    return cache.get(key, build)
 
 
 def audience_of(request: Request) -> Audience:

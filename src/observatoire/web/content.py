@@ -34,6 +34,21 @@ __all__ = [
 ]
 
 USABLE = ("ok", "partial")
+# The figures a social observatory puts first (home page), when they have values; other
+# themes' first rates fill up to :data:`KEY_COUNT`.
+KEY_INDICATORS = (
+    "population",
+    "taux_pauvrete",
+    "niveau_vie_median",
+    "part_allocataires_rsa",
+    "taux_chomage_15_64",
+    "part_familles_monoparentales",
+    "part_locataires_hlm",
+    "part_65_ans_plus",
+    "part_sans_diplome",
+    "part_allocataires_aah",
+)
+KEY_COUNT = 8
 # References shown next to a territory's figures, finest first.
 REFERENCE_LEVELS = ("epci", "departement", "region", "pays")
 LEVEL_LABELS = {
@@ -208,6 +223,7 @@ def territory_view(obs: Observatory, level: str, code: str, *, audience: str) ->
         columns.append((ref, rows.set_index(["indicator", "period"])))
     catalogue = obs.catalogue()
     themes: dict[str, list[dict[str, Any]]] = {}
+    missing: dict[str, int] = {}
     for row in records(own):
         indicator = catalogue.get(row["indicator"])
         compared = []
@@ -216,11 +232,23 @@ def territory_view(obs: Observatory, level: str, code: str, *, audience: str) ->
             value = rows.value.get(key) if key in rows.index else None
             status = rows.status.get(key) if key in rows.index else None
             compared.append({"code": ref["code"], "value": _plain(value), "status": status})
+        known = row["status"] in USABLE or any(c["status"] in USABLE for c in compared)
+        if not known:  # nothing to read on this line: counted, not shown
+            missing[indicator.theme] = missing.get(indicator.theme, 0) + 1
+            continue
         themes.setdefault(indicator.theme, []).append(
-            {**row, "label": indicator.label, "unit": indicator.unit, "references": compared}
+            {
+                **row,
+                "label": indicator.label,
+                "unit": indicator.unit,
+                "theme": indicator.theme,
+                "references": compared,
+            }
         )
     ordered = [
-        {"id": t, "label": THEMES[t], "indicators": themes[t]} for t in THEMES if t in themes
+        {"id": t, "label": THEMES[t], "indicators": themes[t], "without_value": missing.get(t, 0)}
+        for t in THEMES
+        if t in themes
     ]
     return {
         "territory": card,
@@ -242,10 +270,23 @@ def home(obs: Observatory, *, audience: str) -> dict[str, Any]:
         view = territory_view(
             obs, about["territory"]["level"], about["territory"]["code"], audience=audience
         )
-        for theme in view["themes"]:
-            usable = [i for i in theme["indicators"] if i["status"] in USABLE]
-            rates = [i for i in usable if i["unit"] == "%"] or usable
-            key += [{**i, "theme_label": theme["label"]} for i in rates[:2]]
+        usable = {
+            i["indicator"]: {**i, "theme_label": theme["label"]}
+            for theme in view["themes"]
+            for i in theme["indicators"]
+            if i["status"] in USABLE
+        }
+        key = [usable[i] for i in KEY_INDICATORS if i in usable]
+        for theme in view["themes"]:  # then one rate per theme not represented yet
+            shown = {k["theme"] for k in key}
+            rates = [
+                usable[i["indicator"]]
+                for i in theme["indicators"]
+                if i["indicator"] in usable and i["unit"] == "%"
+            ]
+            if rates and theme["id"] not in shown:
+                key.append(rates[0])
+        key = key[:KEY_COUNT]
         about["references"] = view["references"]
     return {
         **about,

@@ -16,7 +16,7 @@ from observatoire.errors import InputError
 from observatoire.observatory import Observatory
 from observatoire.secret.rules import Audience
 from observatoire.web import content
-from observatoire.web.app import audience_of, csv_response, respond
+from observatoire.web.app import answer, audience_of, csv_response, respond
 from observatoire.web.charts import line_chart
 
 __all__ = ["router"]
@@ -46,7 +46,7 @@ def _render(
         return respond(request, data)
     if fmt != "html":
         raise InputError(f"format {fmt} non proposé pour cette page (html, json)")
-    site = data.get("site") or content.site(_obs(request))
+    site = answer(request, ("site",), lambda: content.site(_obs(request)))
     templates = request.app.state.templates
     html = templates.get_template(template).render(
         request=request,
@@ -71,7 +71,9 @@ def _twin(request: Request, suffix: str) -> str:
 @router.get("/index.json")
 def home_page(request: Request, reader: Reader) -> Response:
     fmt = "json" if request.url.path.endswith(".json") else "html"
-    data = content.home(_obs(request), audience=reader.value)
+    data = answer(
+        request, ("home", reader), lambda: content.home(_obs(request), audience=reader.value)
+    )
     return _render(request, "home.html", data, fmt, data["name"])
 
 
@@ -79,7 +81,11 @@ def home_page(request: Request, reader: Reader) -> Response:
 @router.get("/recherche.json")
 def search_page(request: Request, reader: Reader, q: str = "") -> Response:
     fmt = "json" if request.url.path.endswith(".json") else "html"
-    data = content.search(_obs(request), q, audience=reader.value)
+    data = answer(
+        request,
+        ("search", q, reader),
+        lambda: content.search(_obs(request), q, audience=reader.value),
+    )
     return _render(request, "search.html", data, fmt, f"Recherche « {q} »")
 
 
@@ -89,8 +95,12 @@ def catalogue_page(
     request: Request, reader: Reader, q: str = "", theme: str = "", disponibles: bool = False
 ) -> Response:
     fmt = "json" if request.url.path.endswith(".json") else "html"
-    data = content.catalogue(
-        _obs(request), audience=reader.value, query=q, theme=theme, available=disponibles
+    data = answer(
+        request,
+        ("catalogue", q, theme, disponibles, reader),
+        lambda: content.catalogue(
+            _obs(request), audience=reader.value, query=q, theme=theme, available=disponibles
+        ),
     )
     return _render(request, "catalogue.html", data, fmt, "Catalogue des indicateurs")
 
@@ -108,16 +118,20 @@ def indicator_page(
     methode: str = "quantiles",
 ) -> Response:
     ident, fmt = _split(name)
-    data = content.indicator_view(
-        _obs(request),
-        ident,
-        audience=reader.value,
-        level=niveau,
-        within=dans or None,
-        period=periode or None,
-        reference=reference,
-        method=methode,
-        classes=classes,
+    data = answer(
+        request,
+        ("indicator", ident, niveau, dans, periode, reference, methode, classes, reader),
+        lambda: content.indicator_view(
+            _obs(request),
+            ident,
+            audience=reader.value,
+            level=niveau,
+            within=dans or None,
+            period=periode or None,
+            reference=reference,
+            method=methode,
+            classes=classes,
+        ),
     )
     if fmt == "csv":
         return csv_response(request, _values_csv(data), f"{ident}.csv")
@@ -246,7 +260,11 @@ def _values_csv(data: dict[str, Any]) -> str:
 @router.get("/territoires/{level}/{name}")
 def territory_page(request: Request, reader: Reader, level: str, name: str) -> Response:
     code, fmt = _split(name)
-    data = content.territory_view(_obs(request), level, code, audience=reader.value)
+    data = answer(
+        request,
+        ("territory", level, code, reader),
+        lambda: content.territory_view(_obs(request), level, code, audience=reader.value),
+    )
     return _render(request, "territory.html", data, fmt, data["territory"]["name"])
 
 
@@ -256,5 +274,9 @@ def territories_page(
     request: Request, reader: Reader, niveau: str = "departement", dans: str | None = None
 ) -> Response:
     fmt = "json" if request.url.path.endswith(".json") else "html"
-    data = content.territory_list(_obs(request), level=niveau, within=dans or None)
+    data = answer(
+        request,
+        ("territories", niveau, dans),
+        lambda: content.territory_list(_obs(request), level=niveau, within=dans or None),
+    )
     return _render(request, "territories.html", data, fmt, f"Territoires : {data['label']}")

