@@ -31,6 +31,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_secret.py
 	$(BIN)/python benchmarks/bench_france.py
+	$(BIN)/python benchmarks/bench_web.py
 
 clean:
 	rm -rf $(VENV) observatoire-demo .pytest_cache .mypy_cache .ruff_cache

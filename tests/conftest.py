@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,13 @@ def warehouse_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     if request.param == "duckdb":
         yield "duckdb", str(tmp_path / "w.duckdb")
         return
+    with postgres_schema() as location:
+        yield "postgres", location
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A DSN whose search path is a new schema of the test server, dropped afterwards."""
     dsn = os.environ.get("OBSERVATOIRE_TEST_PG")
     if not dsn:
         if os.environ.get("CI"):
@@ -99,6 +107,6 @@ def warehouse_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     with psycopg.connect(dsn, autocommit=True) as con:
         con.execute(f"CREATE SCHEMA {schema}")
     sep = "&" if "?" in dsn else "?"
-    yield "postgres", f"{dsn}{sep}options=-csearch_path%3D{schema}"
+    yield f"{dsn}{sep}options=-csearch_path%3D{schema}"
     with psycopg.connect(dsn, autocommit=True) as con:
         con.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import pandas as pd
@@ -16,10 +17,13 @@ import pandas as pd
 from observatoire import __version__
 from observatoire.catalog.indicators import THEMES, Catalogue, Indicator, themes_in
 from observatoire.errors import InputError, ObservatoireError
-from observatoire.home import resolve_home
+from observatoire.home import Home, resolve_home
 from observatoire.ingest.pipeline import ImportReport
 from observatoire.observatory import Observatory
 from observatoire.stats.neighbours import DEFAULT_CONTEXT
+
+if TYPE_CHECKING:
+    from observatoire.accounts import Accounts
 
 FORMATS = click.Choice(["table", "csv", "json"])
 AUDIENCE_OPTION = click.option(
@@ -676,7 +680,6 @@ def indicators() -> None:
 
 
 def _catalogue(ctx: _Context) -> Catalogue:
-    from observatoire.home import resolve_home
     from observatoire.ingest.indicators import load_catalogue
 
     home = resolve_home(ctx.home)
@@ -1145,6 +1148,146 @@ def evolution_cmd(
 
 # -- zoning ---------------------------------------------------------------------------------
 @cli.group()
+def users() -> None:
+    """Comptes de l'extranet : création, rôles, mots de passe, jetons d'API, journal.
+
+    Rôles : admin (administrateur), analyst (chargé d'études), partner (producteur
+    partenaire, rattaché à un organisme), member (membre). Aucun mot de passe par défaut :
+    le premier administrateur se crée ici.
+
+    \b
+    Exemple :
+      observatoire users create admin@cd93.fr --admin --name "Camille Martin"
+      observatoire users list
+    """
+
+
+def _accounts(ctx: _Context) -> Accounts:
+    from observatoire.accounts import Accounts
+    from observatoire.store.appdb import open_appdb
+
+    home = Home.load(resolve_home(ctx.home))
+    return Accounts(open_appdb(home.path, home.backend, home.location))
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(click.prompt("Mot de passe", hide_input=True, confirmation_prompt=True))
+
+
+@users.command("create")
+@click.argument("email")
+@click.option(
+    "--role",
+    default="member",
+    show_default=True,
+    type=click.Choice(["admin", "analyst", "partner", "member"]),
+    help="Rôle du compte.",
+)
+@click.option("--admin", "is_admin", is_flag=True, help="Raccourci pour --role admin.")
+@click.option("--name", default="", help="Nom affiché.")
+@click.option("--organisation", help="Organisme (obligatoire pour un partenaire).")
+@click.option("--password-stdin", is_flag=True, help="Lit le mot de passe sur l'entrée standard.")
+@pass_ctx
+def users_create(ctx: _Context, email: str, role: str, is_admin: bool, name: str,
+                 organisation: str | None, password_stdin: bool) -> None:  # fmt: skip
+    """Crée un compte ; le mot de passe (12 caractères au moins) est demandé deux fois.
+
+    \b
+    Exemple :
+      observatoire users create admin@cd93.fr --admin
+      observatoire users create caf@caf93.fr --role partner --organisation "CAF 93"
+    """
+    from observatoire.accounts import parse_role
+
+    chosen = parse_role("admin" if is_admin else role)
+    password = _new_password(password_stdin)
+    user = _accounts(ctx).create_user(
+        email, password, role=chosen, name=name, organisation=organisation, actor="cli"
+    )
+    click.echo(f"Compte créé : {user.email} ({user.role_label})")
+
+
+@users.command("list")
+@pass_ctx
+def users_list(ctx: _Context) -> None:
+    """Liste les comptes.
+
+    \b
+    Exemple :
+      observatoire users list
+    """
+    for user in _accounts(ctx).users():
+        state = "" if user.active else " (désactivé)"
+        org = f" — {user.organisation}" if user.organisation else ""
+        click.echo(f"{user.email:<32} {user.role_label:<22} {user.name}{org}{state}")
+
+
+@users.command("password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Lit le mot de passe sur l'entrée standard.")
+@pass_ctx
+def users_password(ctx: _Context, email: str, password_stdin: bool) -> None:
+    """Change le mot de passe d'un compte (ses sessions sont fermées).
+
+    \b
+    Exemple :
+      observatoire users password admin@cd93.fr
+    """
+    _accounts(ctx).set_password(email, _new_password(password_stdin), actor="cli")
+    click.echo(f"Mot de passe changé pour {email}")
+
+
+@users.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["admin", "analyst", "partner", "member"]))
+@pass_ctx
+def users_role(ctx: _Context, email: str, role: str) -> None:
+    """Change le rôle d'un compte (inscrit au journal).
+
+    \b
+    Exemple :
+      observatoire users role membre@ville.fr analyst
+    """
+    from observatoire.accounts import parse_role
+
+    _accounts(ctx).set_role(email, parse_role(role), actor="cli")
+    click.echo(f"{email} : rôle {role}")
+
+
+@users.command("token")
+@click.argument("email")
+@click.option("--label", default="", help="À quoi sert le jeton (script, tableau de bord…).")
+@pass_ctx
+def users_token(ctx: _Context, email: str, label: str) -> None:
+    """Crée un jeton d'API pour un compte ; il n'est affiché qu'une fois.
+
+    \b
+    Exemple :
+      observatoire users token analyste@cd93.fr --label "tableau de bord"
+      curl -H "Authorization: Bearer obs_…" http://127.0.0.1:8000/api/v1/zonings
+    """
+    click.echo(_accounts(ctx).create_token(email, label, actor="cli"))
+
+
+@users.command("audit")
+@click.option("--limit", default=50, show_default=True, type=int, help="Nombre de lignes.")
+@pass_ctx
+def users_audit(ctx: _Context, limit: int) -> None:
+    """Journal : connexions, échecs, téléchargements, comptes et droits, du plus récent.
+
+    \b
+    Exemple :
+      observatoire users audit --limit 20
+    """
+    for row in _accounts(ctx).audit_log(limit):
+        parts = [str(row["at"]), str(row["actor"] or "-"), str(row["action"])]
+        parts += [str(row[k]) for k in ("target", "detail", "client") if row[k]]
+        click.echo("  ".join(parts))
+
+
+@cli.group()
 def zoning() -> None:
     """Zonages propres à l'observatoire (territoires d'action sociale…).
 
@@ -1360,6 +1503,13 @@ def demo(ctx: click.Context, demo_home: str, fresh: bool, serving: bool, host: s
     click.echo(f"\nCarte du zonage : {result.map_png}")
     click.echo(f"Résumé : {result.summary_file}")
     if serving:
+        from observatoire.demo import demo_accounts
+
+        click.echo(
+            "\nComptes de démonstration (mots de passe valables jusqu'au prochain lancement) :"
+        )
+        for email, role, password in demo_accounts(result.home):
+            click.echo(f"  {role:<22} {email:<26} {password}")
         _serve(result.home, host, port)
 
 

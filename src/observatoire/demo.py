@@ -476,9 +476,12 @@ def _secret_section(obs: Observatory) -> str:
     small = analyst.value.between(1, (rule.threshold(Audience.PUBLIC) if rule else 5) - 1)
     zones = obs.indicator(ident, level=DEMO_ZONING, period="2024", audience="public")
     ratio = obs.indicator(
-        "part_allocataires_etudiants", level="commune", within=within, period="2024",
+        "part_allocataires_etudiants",
+        level="commune",
+        within=within,
+        period="2024",
         audience="public",
-    )  # fmt: skip
+    )
     example = analyst[masked & small].head(1)
     lines = [
         "Secret statistique (données CNAF SYNTHÉTIQUES, --audience public|member|analyst)",
@@ -511,3 +514,44 @@ def _secret_section(obs: Observatory) -> str:
 def _n(value: float) -> str:
     """French thousands separator (narrow no-break space)."""
     return f"{value:,.0f}".replace(",", "\u202f")
+
+
+DEMO_ACCOUNTS = (
+    ("admin@demo.invalid", "admin", "Administratrice (démo)", None),
+    ("analyste@demo.invalid", "analyst", "Chargé d'études (démo)", None),
+    ("partenaire@demo.invalid", "partner", "Producteur CAF (démo)", "CAF (fictive, démonstration)"),
+    ("membre@demo.invalid", "member", "Membre (démo)", None),
+)
+
+
+def demo_accounts(home: Path) -> list[tuple[str, str, str]]:
+    """One account per role on the demo home, each with a NEW random password (the demo's
+    only: no password is fixed anywhere). Returns (email, role label, password)."""
+    import secrets
+
+    from observatoire.accounts import Accounts, parse_role
+    from observatoire.home import Home
+    from observatoire.store.appdb import open_appdb
+
+    loaded = Home.load(home)
+    accounts = Accounts(open_appdb(loaded.path, loaded.backend, loaded.location))
+    known = {u.email for u in accounts.users()}
+    out = []
+    try:
+        for email, role, name, organisation in DEMO_ACCOUNTS:
+            password = secrets.token_urlsafe(12)
+            if email in known:
+                accounts.set_password(email, password, actor="demo")
+            else:
+                accounts.create_user(
+                    email,
+                    password,
+                    role=parse_role(role),
+                    name=name,
+                    organisation=organisation,
+                    actor="demo",
+                )
+            out.append((email, accounts.get(email).role_label, password))
+    finally:
+        accounts.db.close()
+    return out

@@ -17,7 +17,8 @@ from observatoire.observatory import Observatory
 from observatoire.secret.rules import Audience
 from observatoire.store.territories import territory_card
 from observatoire.web import content
-from observatoire.web.app import answer, audience_of, cached_response, csv_response, respond
+from observatoire.web.app import answer, cached_response, csv_response, respond
+from observatoire.web.auth import audience_of
 
 __all__ = ["router"]
 

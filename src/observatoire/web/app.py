@@ -26,10 +26,11 @@ from typing import Any, TypeVar
 
 import xstatic.pkg.leaflet as leaflet
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from observatoire.accounts import Accounts
 from observatoire.catalog.statuses import ValueStatus
 from observatoire.errors import (
     AccessError,
@@ -42,10 +43,10 @@ from observatoire.errors import (
     UnknownNameError,
 )
 from observatoire.observatory import Observatory
-from observatoire.secret.rules import Audience
+from observatoire.store.appdb import open_appdb
 from observatoire.web.cache import AnswerCache
 
-__all__ = ["answer", "audience_of", "cached_response", "create_app", "csv_response", "respond"]
+__all__ = ["answer", "cached_response", "create_app", "csv_response", "respond"]
 
 HERE = Path(__file__).parent
 T = TypeVar("T")
@@ -53,7 +54,7 @@ T = TypeVar("T")
 
 def create_app(observatory: Observatory) -> FastAPI:
     """The application serving ``observatory`` (opened by the caller, closed by it too)."""
-    from observatoire.web import api, pages
+    from observatoire.web import api, auth, pages
 
     app = FastAPI(
         title="observatoire",
@@ -65,10 +66,13 @@ def create_app(observatory: Observatory) -> FastAPI:
     )
     app.state.observatory = observatory
     app.state.cache = AnswerCache(observatory.warehouse)
+    home = observatory.home
+    app.state.accounts = Accounts(open_appdb(home.path, home.backend, home.location))
     app.state.templates = _templates()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.mount("/vendor/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
     app.include_router(api.router)
+    app.include_router(auth.router)
     app.include_router(pages.router)
     app.add_exception_handler(ObservatoireError, _error)  # type: ignore[arg-type]
     return app
@@ -84,11 +88,6 @@ def answer(request: Request, key: tuple[Any, ...], build: Callable[[], T]) -> T:
     """``build()``, or the answer cached under the current data version (web.cache)."""
     cache: AnswerCache = request.app.state.cache
     return cache.get(key, build)
-
-
-def audience_of(request: Request) -> Audience:
-    """Who is asking. Accounts are not there yet: every visitor is the public."""
-    return Audience.PUBLIC
 
 
 def _templates() -> Jinja2Templates:
@@ -138,13 +137,31 @@ def respond(request: Request, payload: Any, *, max_age: int = 60) -> Response:
 
 def cached_response(request: Request, body: bytes, media_type: str, max_age: int) -> Response:
     tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {"ETag": tag, "Cache-Control": f"public, max-age={max_age}"}
+    signed_in = getattr(request.state, "user", None) is not None
+    # what a signed-in visitor receives is its own: a shared cache must not keep it
+    scope = "private" if signed_in else "public"
+    headers = {
+        "ETag": tag,
+        "Cache-Control": f"{scope}, max-age={max_age}",
+        "Vary": "Cookie, Authorization",
+    }
     if request.headers.get("if-none-match") == tag:
         return Response(status_code=304, headers=headers)
     return Response(content=body, media_type=media_type, headers=headers)
 
 
 def csv_response(request: Request, text: str, filename: str) -> Response:
+    """A CSV download (recorded in the audit log: who, what, from where)."""
+    user = getattr(request.state, "user", None)
+    accounts: Accounts = request.app.state.accounts
+    query = f"?{request.url.query}" if request.url.query else ""
+    accounts.record(
+        user.email if user is not None else None,
+        "téléchargement",
+        filename,
+        request.url.path + query,
+        request.client.host if request.client else None,
+    )
     response = cached_response(request, text.encode("utf-8-sig"), "text/csv; charset=utf-8", 60)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -169,9 +186,7 @@ async def _error(request: Request, exc: ObservatoireError) -> Response:
     path = request.url.path
     if path.startswith("/api/") or path.endswith((".json", ".csv", ".geojson")):
         return JSONResponse({"error": str(exc), "status": status}, status_code=status)
-    templates: Jinja2Templates = request.app.state.templates
-    from observatoire.web.content import site
+    from observatoire.web.pages import render_page
 
-    context = {"site": site(request.app.state.observatory), "message": str(exc), "status": status}
-    html = templates.get_template("error.html").render(request=request, **context)
-    return HTMLResponse(html, status_code=status)
+    data = {"message": str(exc), "status": status}
+    return render_page(request, "error.html", data, "Erreur", status=status)

@@ -16,7 +16,8 @@ from observatoire.errors import InputError
 from observatoire.observatory import Observatory
 from observatoire.secret.rules import Audience
 from observatoire.web import content
-from observatoire.web.app import answer, audience_of, csv_response, respond
+from observatoire.web.app import answer, csv_response, respond
+from observatoire.web.auth import audience_of, csrf_token, set_csrf_cookie, viewer
 from observatoire.web.charts import line_chart
 
 __all__ = ["router"]
@@ -46,7 +47,15 @@ def _render(
         return respond(request, data)
     if fmt != "html":
         raise InputError(f"format {fmt} non proposé pour cette page (html, json)")
+    return render_page(request, template, data, title, **extra)
+
+
+def render_page(request: Request, template: str, data: dict[str, Any], title: str, *,
+                status: int = 200, **extra: Any) -> HTMLResponse:  # fmt: skip
+    """A page of the site: the observatory, the visitor, a CSRF token for its forms."""
     site = answer(request, ("site",), lambda: content.site(_obs(request)))
+    token, new = csrf_token(request)
+    user = viewer(request)
     templates = request.app.state.templates
     html = templates.get_template(template).render(
         request=request,
@@ -55,9 +64,16 @@ def _render(
         title=title,
         json_url=_twin(request, "json"),
         csv_url=_twin(request, "csv"),
+        user=user,
+        csrf=token,
         **extra,
     )
-    return HTMLResponse(html)
+    response = HTMLResponse(html, status_code=status)
+    if new:
+        set_csrf_cookie(request, response, token)
+    # a signed-in visitor's pages are its own: never kept by a shared cache
+    response.headers["Cache-Control"] = "private, no-store" if user else "no-cache"
+    return response
 
 
 def _twin(request: Request, suffix: str) -> str:

@@ -1,0 +1,146 @@
+"""The application database: accounts, sessions, API tokens, login attempts, audit log.
+
+Kept apart from the statistics: SQLite (a file in the home, WAL journal so that several server
+processes share it) by default; PostgreSQL in server mode (tables prefixed ``app_`` in the
+warehouse's database). Both are driven with the same portable SQL (``?`` placeholders) and
+migrated by numbered steps recorded in ``app_meta``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from observatoire.errors import StorageError
+
+__all__ = ["APP_MIGRATIONS", "AppDatabase", "open_appdb"]
+
+# Each step: statements run once, in order, inside one transaction.
+APP_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE app_meta (key TEXT PRIMARY KEY, value TEXT)",
+        "CREATE TABLE app_user (id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT, "
+        "role TEXT NOT NULL, organisation TEXT, password_hash TEXT NOT NULL, "
+        "active INTEGER NOT NULL, created_at TEXT NOT NULL)",
+        "CREATE TABLE app_session (token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, "
+        "created_at TEXT NOT NULL, expires_at TEXT NOT NULL)",
+        "CREATE TABLE app_token (token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, "
+        "label TEXT, created_at TEXT NOT NULL, last_used TEXT)",
+        "CREATE TABLE app_login_attempt (login TEXT NOT NULL, client TEXT NOT NULL, "
+        "at TEXT NOT NULL)",
+        "CREATE INDEX idx_app_login_attempt ON app_login_attempt (login, at)",
+        "CREATE TABLE app_audit (at TEXT NOT NULL, actor TEXT, action TEXT NOT NULL, "
+        "target TEXT, detail TEXT, client TEXT)",
+        "CREATE INDEX idx_app_audit_at ON app_audit (at)",
+    ),
+)
+
+
+class AppDatabase:
+    """A small SQL store with ``?`` placeholders, thread-safe, all-or-nothing transactions."""
+
+    dialect: str
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._lock = threading.RLock()
+        if url.startswith("sqlite:///"):
+            self.dialect = "sqlite"
+            self._path = Path(url.removeprefix("sqlite:///"))
+            self._con: Any = self._sqlite()
+        elif url.startswith(("postgresql://", "postgres://")):
+            self.dialect = "postgres"
+            import psycopg
+
+            try:
+                self._con = psycopg.connect(url, autocommit=True)
+            except psycopg.Error as exc:
+                raise StorageError(f"base applicative PostgreSQL injoignable : {exc}") from None
+        else:
+            raise StorageError(f"adresse de base applicative non reconnue : {url}")
+
+    def _sqlite(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA busy_timeout=5000")
+        return con
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.dialect == "sqlite" else sql.replace("%", "%%").replace("?", "%s")
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        with self._lock:
+            cursor = self._con.execute(self._sql(sql), list(params))
+            columns = [d[0] for d in cursor.description] if cursor.description else []
+            return pd.DataFrame(cursor.fetchall(), columns=columns)
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        with self.transaction() as run:
+            run(sql, params)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """Yields ``run(sql, params)``; everything run commits together or not at all."""
+        with self._lock:
+            if self.dialect == "sqlite":
+                self._con.execute("BEGIN IMMEDIATE")
+                try:
+                    yield lambda sql, params=(): self._con.execute(sql, list(params))
+                except BaseException:
+                    self._con.execute("ROLLBACK")
+                    raise
+                self._con.execute("COMMIT")
+            else:
+                with self._con.transaction():
+                    yield lambda sql, params=(): self._con.execute(self._sql(sql), list(params))
+
+    def migrate(self) -> int:
+        """Apply the steps of :data:`APP_MIGRATIONS` not yet applied; the version reached."""
+        with self.transaction() as run:
+            exists = self._has_meta()
+            current = 0
+            if exists:
+                found = self._con.execute(
+                    self._sql("SELECT value FROM app_meta WHERE key = 'version'")
+                ).fetchone()
+                current = int(found[0]) if found else 0
+            for step in APP_MIGRATIONS[current:]:
+                for statement in step:
+                    run(statement)
+            if current < len(APP_MIGRATIONS):
+                run("DELETE FROM app_meta WHERE key = 'version'")
+                run(
+                    "INSERT INTO app_meta (key, value) VALUES ('version', ?)",
+                    [str(len(APP_MIGRATIONS))],
+                )
+        return len(APP_MIGRATIONS)
+
+    def _has_meta(self) -> bool:
+        if self.dialect == "sqlite":
+            sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'app_meta'"
+        else:
+            sql = (
+                "SELECT COUNT(*) FROM information_schema.tables "
+                "WHERE table_schema = current_schema() AND table_name = 'app_meta'"
+            )
+        row = self._con.execute(sql).fetchone()
+        return bool(row and row[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+
+def open_appdb(home: Path, backend: str, dsn: str | None = None) -> AppDatabase:
+    """The application database of a home: ``application.sqlite`` in it, or the PostgreSQL
+    database ``dsn`` when the warehouse is there too. Migrated on opening."""
+    url = f"sqlite:///{home / 'application.sqlite'}" if backend != "postgres" else str(dsn)
+    database = AppDatabase(url)
+    database.migrate()
+    return database

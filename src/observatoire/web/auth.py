@@ -1,0 +1,123 @@
+"""Who is asking, and the login pages.
+
+A visitor is identified by the session cookie (``obs_session``: HttpOnly, SameSite=Lax, Secure
+over HTTPS) or by an API token (``Authorization: Bearer obs_…``); otherwise it is the public.
+Every form carries a CSRF token equal to the ``obs_csrf`` cookie (double submit), checked on
+every POST. Failed logins are throttled by :class:`observatoire.accounts.Accounts`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from observatoire.accounts import Accounts, ThrottledError, User
+from observatoire.errors import AccessError
+from observatoire.secret.rules import Audience
+
+__all__ = ["CSRF_COOKIE", "SESSION_COOKIE", "check_csrf", "csrf_token", "router", "viewer"]
+
+SESSION_COOKIE = "obs_session"
+CSRF_COOKIE = "obs_csrf"
+
+router = APIRouter(include_in_schema=False)
+
+
+def accounts_of(request: Request) -> Accounts:
+    found: Accounts = request.app.state.accounts
+    return found
+
+
+def viewer(request: Request) -> User | None:
+    """The signed-in user (session cookie or API token), None for the public; once per
+    request."""
+    if hasattr(request.state, "user"):
+        return request.state.user
+    user = None
+    accounts = accounts_of(request)
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        user = accounts.token_user(header[7:].strip())
+        if user is None:
+            raise AccessError("jeton d'API inconnu ou révoqué")
+    elif SESSION_COOKIE in request.cookies:
+        user = accounts.session_user(request.cookies[SESSION_COOKIE])
+    request.state.user = user
+    return user
+
+
+def audience_of(request: Request) -> Audience:
+    """What the visitor may read: the audience of its role, or the public."""
+    user = viewer(request)
+    return Audience.PUBLIC if user is None else user.audience
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def csrf_token(request: Request) -> tuple[str, bool]:
+    """The visitor's CSRF token, and whether it is new (then set it as a cookie)."""
+    existing = request.cookies.get(CSRF_COOKIE)
+    return (existing, False) if existing else (secrets.token_urlsafe(24), True)
+
+
+def set_csrf_cookie(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")  # fmt: skip
+
+
+def check_csrf(request: Request, form: Any) -> None:
+    """Refuse a form whose token does not match the cookie."""
+    sent = str(form.get("csrf", ""))
+    expected = request.cookies.get(CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(sent, expected):
+        raise AccessError("formulaire expiré ou d'origine inconnue : rechargez la page")
+
+
+def _login_page(request: Request, *, message: str = "", email: str = "",
+                status: int = 200) -> Response:  # fmt: skip
+    from observatoire.web.pages import render_page
+
+    return render_page(request, "login.html", {"message": message, "email": email},
+                       "Connexion", status=status)  # fmt: skip
+
+
+@router.get("/connexion")
+def login_form(request: Request) -> Response:
+    return _login_page(request)
+
+
+@router.post("/connexion")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    check_csrf(request, form)
+    email = str(form.get("email", ""))
+    try:
+        _, token = accounts_of(request).login(
+            email, str(form.get("password", "")), client=client_of(request)
+        )
+    except ThrottledError as refused:
+        return _login_page(request, message=str(refused), email=email, status=429)
+    except AccessError as refused:
+        return _login_page(request, message=str(refused), email=email, status=401)
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https", max_age=7 * 24 * 3600)  # fmt: skip
+    return response
+
+
+@router.post("/deconnexion")
+async def logout(request: Request) -> Response:
+    form = await request.form()
+    check_csrf(request, form)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        accounts_of(request).logout(token, client=client_of(request))
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
