@@ -3,7 +3,9 @@ receives, API tokens, the audit log, and the authorisation matrix over every API
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,8 @@ from observatoire.accounts import Role
 from observatoire.demo import build_demo, demo_accounts
 from observatoire.observatory import Observatory
 from observatoire.web import create_app
+
+from .conftest import DATA, SCREENSHOTS, needs_data, serving
 
 SECRET = "allocataires_etudiants"  # small synthetic counts, masked for the public and members
 ROLES = ("public", "member", "partner", "analyst", "admin")
@@ -41,7 +45,7 @@ def credentials(demo: Path) -> dict[str, tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def app(demo: Path, credentials: dict[str, tuple[str, str]]) -> Iterator[FastAPI]:
-    with Observatory.open(demo) as obs:
+    with Observatory.open(demo, write=True) as obs:  # as `serve` does: deposits write
         yield create_app(obs)
 
 
@@ -192,3 +196,161 @@ def _no_small_count(payload: Any, small: set[tuple[str, float]], path: str) -> N
             continue
         code = row.get("code", "93066")
         assert (code, row["value"]) not in small, (path, row)
+
+
+def _csrf(client: TestClient) -> str:
+    return str(client.cookies["obs_csrf"])
+
+
+@needs_data
+def test_deposit_validate_confirm_and_roll_back_a_real_insee_file(
+    app: FastAPI, clients: dict[str, TestClient], demo: Path
+) -> None:
+    filosofi = DATA / "filosofi" / "FILO2019_DISP_DEP.csv"  # INSEE, every département
+    assert clients["public"].get("/imports").status_code == 403
+    assert clients["member"].get("/imports").status_code == 403
+    analyst = clients["analyst"]
+    obs = app.state.observatory
+    before = obs.warehouse.count("import_batch")
+    assert "niveau_vie_median" not in analyst.get("/api/v1/indicators?available=true").text
+    with filosofi.open("rb") as handle:
+        report = analyst.post(
+            "/imports",
+            data={"csrf": _csrf(analyst)},
+            files={"fichier": (filosofi.name, handle, "text/csv")},
+        )
+    assert report.status_code == 200, report.text[:500]
+    assert "Rapport de validation" in report.text and "insee.filosofi" in report.text
+    assert obs.warehouse.count("import_batch") == before  # validated, nothing written
+    found = re.search(r'name="depot" value="([^"]+)"', report.text)
+    assert found is not None
+    deposit = found.group(1)
+    done = analyst.post(
+        "/imports/confirmer",
+        data={"csrf": _csrf(analyst), "depot": deposit, "action": "confirmer"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    batch = int(done.headers["location"].rsplit("/", 1)[1])
+    assert obs.warehouse.count("import_batch") == before + 1
+    detail = analyst.get(f"/imports/{batch}.json").json()
+    assert detail["import"]["status"] == "active" and detail["report"]["rows_imported"] == 98
+    # the values are served at once (the import changed the data version), as published
+    url = "/api/v1/indicators/niveau_vie_median/values?level=departement"
+    median = analyst.get(url).json()
+    seine = next(r for r in median["rows"] if r["code"] == "93")
+    assert seine["value"] == 18070  # INSEE Filosofi 2019, Seine-Saint-Denis (Q219)
+    assert clients["public"].get(url).json()["count"] > 90  # a public dataset
+    # a partner sees its organisation's imports only, and may not roll back
+    partner = clients["partner"]
+    history = partner.get("/imports.json").json()["imports"]
+    assert all(i["partner"] == "caf93" for i in history)
+    assert partner.get(f"/imports/{batch}").status_code == 403
+    refused = partner.post(f"/imports/{batch}/retirer", data={"csrf": _csrf(partner)})
+    assert refused.status_code == 403
+    # a file that is not a table of values: refused with its line and columns, nothing written
+    bad = partner.post(
+        "/imports",
+        data={"csrf": _csrf(partner)},
+        files={"fichier": ("saisie.csv", b"truc;machin\n1;2\n", "text/csv")},
+    )
+    assert bad.status_code == 400 and "ligne 1" in bad.text and "truc, machin" in bad.text
+    assert obs.warehouse.count("import_batch") == before + 1
+    assert not any((demo / "depots").glob("*/saisie.csv"))
+    # roll back: the values are gone again
+    back = analyst.post(
+        f"/imports/{batch}/retirer", data={"csrf": _csrf(analyst)}, follow_redirects=False
+    )
+    assert back.status_code == 303
+    assert analyst.get(f"/imports/{batch}.json").json()["import"]["status"] != "active"
+    gone = analyst.get(url)
+    assert gone.status_code in (403, 404) or all(r["value"] is None for r in gone.json()["rows"])
+    actions = [r["action"] for r in app.state.accounts.audit_log()]
+    for action in ("dépôt", "import", "dépôt refusé", "retour arrière"):
+        assert action in actions
+
+
+def test_administration_accounts_roles_and_journal(clients: dict[str, TestClient]) -> None:
+    admin = clients["admin"]
+    for role in ("public", "member", "partner", "analyst"):
+        assert clients[role].get("/administration").status_code == 403
+    page = admin.get("/administration")
+    assert page.status_code == 200 and "Journal" in page.text and "Créer un compte" in page.text
+    created = admin.post(
+        "/administration/comptes",
+        data={
+            "csrf": _csrf(admin),
+            "email": "ccas@ville.fr",
+            "name": "CCAS",
+            "role": "member",
+            "password": "un mot de passe long",
+        },
+        follow_redirects=False,
+    )
+    assert created.status_code == 303
+    changed = admin.post(
+        "/administration/comptes/role",
+        data={"csrf": _csrf(admin), "email": "ccas@ville.fr", "role": "analyst"},
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303
+    forged = admin.post(
+        "/administration/comptes/role",
+        data={"csrf": "forged", "email": "ccas@ville.fr", "role": "admin"},
+    )
+    assert forged.status_code == 403
+    data = admin.get("/administration.json").json()
+    ccas = next(u for u in data["users"] if u["email"] == "ccas@ville.fr")
+    assert ccas["role"] == "analyst" and "password_hash" not in json.dumps(data)
+    assert "$argon2" not in json.dumps(data)
+    actions = [(a["action"], a["target"]) for a in data["audit"]]
+    assert ("changement de droits", "ccas@ville.fr") in actions
+
+
+@pytest.fixture(scope="module")
+def served(
+    demo: Path, credentials: dict[str, tuple[str, str]], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The demo served by ``observatoire serve`` (a copy: this module holds the demo open)."""
+    copy = tmp_path_factory.mktemp("served") / "demo"
+    shutil.copytree(demo, copy)
+    with serving(copy, copy.parent / "serve.log") as base:
+        yield base
+
+
+@needs_data
+def test_in_a_browser_login_upload_report_confirm_and_compare(
+    served: str, browser: Any, credentials: dict[str, tuple[str, str]]
+) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(served + "/connexion")
+    page.screenshot(path=SCREENSHOTS / "connexion.png", full_page=True)
+    email, password = credentials["analyst"]
+    page.get_by_label("Adresse électronique").fill(email)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(served + "/")
+    assert "Chargé d'études (démo)" in page.content()
+    page.get_by_role("link", name="Imports").click()
+    page.set_input_files("#fichier", str(DATA / "filosofi" / "FILO2019_DISP_DEP.csv"))
+    page.get_by_role("button", name="Vérifier le fichier").click()
+    page.wait_for_selector("text=Rapport de validation")
+    assert "insee.filosofi" in page.content() and "Rien n'a encore été écrit" in page.content()
+    page.screenshot(path=SCREENSHOTS / "rapport_validation.png", full_page=True)
+    page.get_by_role("button", name="Confirmer l'import").click()
+    page.wait_for_selector("text=en vigueur")
+    assert "FILO2019_DISP_DEP.csv" in page.content()
+    page.screenshot(path=SCREENSHOTS / "import.png", full_page=True)
+    page.goto(
+        served + "/comparer?territoires=93066,93008,TAS2,departement:93"
+        "&indicateurs=part_allocataires_rsa&indicateurs=part_allocataires_aah"
+        "&indicateurs=allocataires_etudiants"
+    )
+    assert page.locator("table tbody tr").count() == 3
+    page.screenshot(path=SCREENSHOTS / "comparaison_demo.png", full_page=True)
+    page.get_by_role("button", name="Se déconnecter").click()
+    page.wait_for_selector("text=Se connecter")
+    assert errors == []

@@ -4,13 +4,8 @@ under a secret rule for the public) and the demo's labels. A real server is star
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +17,7 @@ from fastapi.testclient import TestClient
 from observatoire.observatory import Observatory
 from observatoire.web import create_app
 
-from .conftest import DATA, needs_data, run
+from .conftest import DATA, SCREENSHOTS, needs_data, run, serving
 from .test_secret import BIRTHS_RULE
 
 PAGES = [
@@ -36,6 +31,10 @@ PAGES = [
     "/territoires/departement/93",
     "/territoires/commune/93066",
     "/territoires?niveau=commune&dans=93",
+    "/comparer",
+    "/comparer?territoires=93066,93008,departement:93&indicateurs=part_naissances"
+    "&indicateurs=naissances_annuelles",
+    "/connexion",
 ]
 
 
@@ -134,6 +133,14 @@ def test_the_public_never_receives_a_masked_value(client: TestClient, web_home: 
     assert births and all(b["value"] is None and b["status"] == "secret" for b in births)
     rows = client.get(f"/api/v1/territories/commune/{code}/indicators").json()["rows"]
     assert all(r["value"] is None for r in rows if r["indicator"] == "naissances_annuelles")
+    # nor in a comparison with its département
+    compared = client.get(
+        "/comparer.json",
+        params={"territoires": f"{code}, departement:04", "indicateurs": "naissances_annuelles"},
+    ).json()
+    cells = compared["indicators"][0]["cells"]
+    assert cells[0]["value"] is None and cells[0]["status"] == "secret"
+    assert cells[1]["value"] is not None
 
 
 @needs_data
@@ -198,12 +205,6 @@ def test_errors_are_french_sentences_with_the_right_status(client: TestClient) -
     assert client.get("/api/v1/territories?level=commune&limit=0").status_code == 422
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @needs_data
 def test_observatoire_serve_answers_over_http(server: str) -> None:
     answer = httpx.get(server + "/", timeout=10)
@@ -213,58 +214,11 @@ def test_observatoire_serve_answers_over_http(server: str) -> None:
 
 
 # -- in a real browser (Debian's chromium driven by Playwright) -----------------------------------
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
 @pytest.fixture(scope="module")
 def server(web_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``observatoire serve`` on a free loopback port; yields its base URL."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "observatoire", "--home", str(web_home), "serve",
-             "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(base + "/static/style.css", timeout=5)
-                break
-            except httpx.ConnectError:
-                assert process.poll() is None, log.read_text(encoding="utf-8")
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
+    """``observatoire serve`` on a free loopback port (read-only: the tests hold the base)."""
+    with serving(web_home, tmp_path_factory.mktemp("serve") / "serve.log") as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("chromium absent: run the tests with `make test`")
-        pytest.skip("chromium absent (apt-get install chromium; `make test` does it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        yield launched
-        launched.close()
 
 
 @needs_data
@@ -296,6 +250,13 @@ def test_in_a_browser_map_table_download_and_keyboard(server: str, browser: Any)
 
     for name, url in (
         ("catalogue", "/indicateurs?q=pauvrete"),
+        (
+            "comparaison",
+            "/comparer?territoires=93066,93008,departement:93,region:11"
+            "&indicateurs=part_naissances&indicateurs=taux_chomage_15_64"
+            "&indicateurs=part_logements_vacants",
+        ),
+        ("connexion", "/connexion"),
         ("territoire", "/territoires/commune/93066"),
         ("departement", "/territoires/departement/93"),
     ):

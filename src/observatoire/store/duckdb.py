@@ -75,9 +75,11 @@ class DuckDBWarehouse(Warehouse):
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
         self._read_only = read_only
-        # A connection is not to be shared between threads: the thread that opened it uses it
-        # (and sees its own transaction), any other thread reads through a cursor of its own.
-        self._owner = threading.get_ident()
+        # A connection is not to be shared between threads. The thread inside a transaction
+        # uses the connection (and sees its own writes); every other read goes through a
+        # cursor of its own thread (committed data). One transaction at a time.
+        self._writer: int | None = None
+        self._write_lock = threading.Lock()
         self._local = threading.local()
         if read_only and not path.exists():
             raise HomeError(f"base introuvable : {path} (lancez « observatoire init »)")
@@ -99,7 +101,7 @@ class DuckDBWarehouse(Warehouse):
         return self._reader().execute(sql, list(params)).df()
 
     def _reader(self) -> duckdb.DuckDBPyConnection:
-        if threading.get_ident() == self._owner:
+        if threading.get_ident() == self._writer:
             return self.con
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
@@ -107,15 +109,25 @@ class DuckDBWarehouse(Warehouse):
         return cursor
 
     def has_table(self, name: str) -> bool:
-        rows = self.con.execute(
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = ?", [name]
-        ).fetchone()
+        rows = (
+            self._reader()
+            .execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = ?", [name])
+            .fetchone()
+        )
         return bool(rows and rows[0])
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         if self._read_only:
             raise StorageError("connexion en lecture seule : écriture impossible")
+        with self._write_lock:
+            self._writer = threading.get_ident()
+            try:
+                yield from self._transaction()
+            finally:
+                self._writer = None
+
+    def _transaction(self) -> Iterator[Transaction]:
         self.con.execute("BEGIN TRANSACTION")
         try:
             tx = _DuckTransaction(self.con)

@@ -54,7 +54,7 @@ T = TypeVar("T")
 
 def create_app(observatory: Observatory) -> FastAPI:
     """The application serving ``observatory`` (opened by the caller, closed by it too)."""
-    from observatoire.web import api, auth, pages
+    from observatoire.web import admin, api, auth, imports, pages
 
     app = FastAPI(
         title="observatoire",
@@ -73,6 +73,8 @@ def create_app(observatory: Observatory) -> FastAPI:
     app.mount("/vendor/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
     app.include_router(api.router)
     app.include_router(auth.router)
+    app.include_router(imports.router)
+    app.include_router(admin.router)
     app.include_router(pages.router)
     app.add_exception_handler(ObservatoireError, _error)  # type: ignore[arg-type]
     return app
@@ -81,7 +83,11 @@ def create_app(observatory: Observatory) -> FastAPI:
 def app_from_environment() -> FastAPI:
     """The application of the home named by ``$OBSERVATOIRE_HOME`` (``serve --workers N``:
     each worker process builds its own, with its own read-only connection)."""
-    return create_app(Observatory.open())
+    from observatoire.home import Home, resolve_home
+
+    # DuckDB has one writer per file: several workers read; PostgreSQL workers all write.
+    backend = Home.load(resolve_home(None)).backend
+    return create_app(Observatory.open(write=backend == "postgres"))
 
 
 def answer(request: Request, key: tuple[Any, ...], build: Callable[[], T]) -> T:

@@ -23,6 +23,7 @@ from observatoire.territories.levels import LEVELS, is_official
 
 __all__ = [
     "catalogue",
+    "compare_view",
     "home",
     "indicator_meta",
     "indicator_view",
@@ -438,4 +439,59 @@ def territory_list(obs: Observatory, *, level: str, within: str | None = None) -
         "within": None if scope is None else _named(obs, *scope),
         "levels": [{"id": lv, "label": LEVEL_LABELS.get(lv, lv)} for lv in obs.levels()],
         "territories": records(frame[["code", "name", "population"]]),
+    }
+
+
+def compare_view(
+    obs: Observatory, territories: list[str], indicators: list[str], *, audience: str
+) -> dict[str, Any]:
+    """Several territories × several indicators side by side: for each indicator the latest
+    period known for every territory (else each territory's latest, said per cell)."""
+    catalogue = obs.catalogue()
+    available = obs.available(audience=audience)
+    chosen_territories = []
+    for text in territories:
+        level, code = obs.resolve(text)
+        chosen_territories.append(_named(obs, level, code))
+    for ident in indicators:
+        catalogue.get(ident)  # unknown: a clear error with suggestions
+    profiles = [
+        obs.profile(f"{t['level']}:{t['code']}", audience=audience) for t in chosen_territories
+    ]
+    rows = []
+    for ident in indicators:
+        indicator = catalogue.get(ident)
+        known = [
+            p[(p.indicator == ident) & p.status.isin(USABLE)].set_index("period") for p in profiles
+        ]
+        common = set.intersection(*(set(k.index) for k in known)) if known else set()
+        period = max(common) if common else None
+        cells: list[dict[str, Any]] = []
+        for frame, profile in zip(known, profiles, strict=True):
+            at = period if period is not None else (max(frame.index) if len(frame) else None)
+            if at is None:
+                mine = profile[profile.indicator == ident]
+                status = str(mine.status.iloc[-1]) if len(mine) else "missing"
+                cells.append({"period": None, "value": None, "status": status})
+                continue
+            row = frame.loc[at]
+            cells.append(
+                {
+                    "period": str(at),
+                    "value": _plain(row.value),
+                    "status": str(row.status),
+                    "ci_low": _plain(row.ci_low),
+                    "ci_high": _plain(row.ci_high),
+                }
+            )
+        rows.append({**_summary(indicator), "period": period, "cells": cells})
+    return {
+        "territories": chosen_territories,
+        "indicators": rows,
+        "choices": [
+            {**_summary(catalogue.get(i)), "levels": lv}
+            for i, lv in sorted(available.items(), key=lambda kv: catalogue.get(kv[0]).label)
+        ],
+        "chosen": indicators,
+        "query": ", ".join(territories),
     }

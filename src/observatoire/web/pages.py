@@ -273,6 +273,28 @@ def _values_csv(data: dict[str, Any]) -> str:
     return buffer.getvalue()
 
 
+@router.get("/comparer")
+@router.get("/comparer.json")
+def compare_page(
+    request: Request,
+    reader: Reader,
+    territoires: str = "",
+    indicateurs: Annotated[list[str] | None, Query()] = None,
+) -> Response:
+    """Territories (comma-separated: ``93066, 93008, departement:93``) × indicators."""
+    fmt = "json" if request.url.path.endswith(".json") else "html"
+    places = [t.strip() for t in territoires.split(",") if t.strip()]
+    chosen = [i for i in (indicateurs or []) if i]
+    if len(places) > 12 or len(chosen) > 30:
+        raise InputError("comparaison limitée à 12 territoires et 30 indicateurs")
+    data = answer(
+        request,
+        ("compare", tuple(places), tuple(chosen), reader),
+        lambda: content.compare_view(_obs(request), places, chosen, audience=reader.value),
+    )
+    return _render(request, "compare.html", data, fmt, "Comparer des territoires")
+
+
 @router.get("/territoires/{level}/{name}")
 def territory_page(request: Request, reader: Reader, level: str, name: str) -> Response:
     code, fmt = _split(name)

@@ -1,0 +1,82 @@
+"""Administration pages (administrators only): accounts, their roles, and the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from observatoire.accounts import ROLE_LABELS, Accounts, Role, parse_role
+from observatoire.errors import AccessError
+from observatoire.web.app import respond
+from observatoire.web.auth import check_csrf, viewer
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+def _admin(request: Request) -> tuple[Accounts, str]:
+    user = viewer(request)
+    if user is None or user.role is not Role.ADMIN:
+        raise AccessError("page réservée aux administrateurs")
+    accounts: Accounts = request.app.state.accounts
+    return accounts, user.email
+
+
+def _data(accounts: Accounts, message: str = "") -> dict[str, Any]:
+    return {
+        "users": [
+            {**asdict(u), "role": u.role.value, "role_label": u.role_label}
+            for u in accounts.users()
+        ],
+        "roles": [{"id": r.value, "label": label} for r, label in ROLE_LABELS.items()],
+        "audit": accounts.audit_log(100),
+        "message": message,
+    }
+
+
+def _page(request: Request, data: dict[str, Any], status: int = 200) -> Response:
+    from observatoire.web.pages import render_page
+
+    if request.url.path.endswith(".json"):
+        return respond(request, data)
+    return render_page(request, "admin.html", data, "Administration", status=status)
+
+
+@router.get("/administration")
+@router.get("/administration.json")
+def admin_page(request: Request) -> Response:
+    accounts, _ = _admin(request)
+    return _page(request, _data(accounts))
+
+
+@router.post("/administration/comptes")
+async def create_account(request: Request) -> Response:
+    form = await request.form()
+    check_csrf(request, form)
+    accounts, actor = _admin(request)
+    email = str(form.get("email", ""))
+    accounts.create_user(
+        email,
+        str(form.get("password", "")),
+        role=parse_role(str(form.get("role", ""))),
+        name=str(form.get("name", "")),
+        organisation=str(form.get("organisation", "")) or None,
+        actor=actor,
+    )
+    return RedirectResponse("/administration", status_code=303)
+
+
+@router.post("/administration/comptes/role")
+async def change_role(request: Request) -> Response:
+    form = await request.form()
+    check_csrf(request, form)
+    accounts, actor = _admin(request)
+    email = str(form.get("email", ""))
+    if email == actor:
+        raise AccessError("un administrateur ne change pas son propre rôle")
+    accounts.set_role(email, parse_role(str(form.get("role", ""))), actor=actor)
+    return RedirectResponse("/administration", status_code=303)

@@ -1,0 +1,227 @@
+"""Import pages: deposit a file, read its validation report, confirm, history, rollback.
+
+Who may do what::
+
+    deposit, confirm     admin, analyst, partner (a partner's imports are its organisation's)
+    history, details     admin, analyst (all); partner (its organisation's only)
+    rollback             admin, analyst
+
+A deposit is first imported with ``dry_run`` (nothing written): the report says what the file
+holds and what would be rejected, line and column. Confirming imports it for good (atomic), then
+recomputes the indicators it made stale. Every step is in the audit log.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from observatoire.accounts import Accounts, Role, User
+from observatoire.errors import AccessError, InputError, StorageError
+from observatoire.observatory import Observatory
+from observatoire.web import content
+from observatoire.web.app import respond
+from observatoire.web.auth import check_csrf, client_of, viewer
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+DEPOSITS = "depots"
+IMPORTERS = (Role.ADMIN, Role.ANALYST, Role.PARTNER)
+MAX_UPLOAD = 512 * 1024**2
+_DEPOSIT_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def _obs(request: Request) -> Observatory:
+    observatory: Observatory = request.app.state.observatory
+    return observatory
+
+
+def _require(request: Request, roles: tuple[Role, ...]) -> User:
+    user = viewer(request)
+    if user is None:
+        raise AccessError("connectez-vous pour accéder aux imports")
+    if user.role not in roles:
+        raise AccessError(f"action réservée aux rôles : {', '.join(r.value for r in roles)}")
+    return user
+
+
+def _writable(request: Request) -> Observatory:
+    obs = _obs(request)
+    if obs.warehouse.read_only:
+        raise StorageError(
+            "ce serveur a ouvert la base en lecture seule (plusieurs processus DuckDB) : "
+            "importez avec « observatoire import », ou servez avec un seul processus"
+        )
+    return obs
+
+
+def _history(obs: Observatory, user: User) -> list[dict[str, Any]]:
+    frame = obs.warehouse.query(
+        "SELECT id, status, dataset, edition, level, periods, file_name, rows_read, "
+        "rows_imported, rows_rejected, imported_at, imported_by, partner FROM import_batch "
+        "ORDER BY id DESC"
+    )
+    if user.role is Role.PARTNER:
+        frame = frame[frame.partner == user.organisation]
+    return content.records(frame)
+
+
+def _page(
+    request: Request, template: str, data: dict[str, Any], title: str, status: int = 200
+) -> Response:
+    from observatoire.web.pages import render_page
+
+    if request.url.path.endswith(".json"):
+        return respond(request, data)
+    return render_page(request, template, data, title, status=status)
+
+
+@router.get("/imports")
+@router.get("/imports.json")
+def imports_page(request: Request) -> Response:
+    user = _require(request, IMPORTERS)
+    obs = _obs(request)
+    data = {
+        "imports": _history(obs, user),
+        "writable": not obs.warehouse.read_only,
+        "can_rollback": user.role in (Role.ADMIN, Role.ANALYST),
+    }
+    return _page(request, "imports.html", data, "Imports")
+
+
+@router.post("/imports")
+async def deposit(request: Request) -> Response:
+    """Save the uploaded file and show what importing it would do (nothing written yet)."""
+    async with request.form() as form:  # closes the uploaded file's spool
+        check_csrf(request, form)
+        user = _require(request, IMPORTERS)
+        obs = _writable(request)
+        upload = form.get("fichier")
+        if upload is None or isinstance(upload, str) or not upload.filename:
+            raise InputError("choisissez un fichier à déposer")
+        name = Path(upload.filename).name
+        token = secrets.token_urlsafe(18)
+        folder = obs.home.path / DEPOSITS / token
+        folder.mkdir(parents=True)
+        target = folder / name
+        with target.open("wb") as out:
+            shutil.copyfileobj(upload.file, out, length=1024**2)
+    if target.stat().st_size > MAX_UPLOAD:
+        shutil.rmtree(folder)
+        raise InputError(f"fichier de plus de {MAX_UPLOAD // 1024**2} Mo : découpez-le")
+    try:  # reading a file takes time: off the event loop
+        report = await run_in_threadpool(
+            obs.import_file, target, dry_run=True, partner=_partner(user)
+        )
+    except InputError as refused:
+        shutil.rmtree(folder)
+        _accounts(request).record(
+            user.email, "dépôt refusé", name, str(refused), client_of(request)
+        )
+        data = {
+            "imports": _history(obs, user),
+            "writable": True,
+            "error": str(refused),
+            "can_rollback": user.role in (Role.ADMIN, Role.ANALYST),
+        }
+        return _page(request, "imports.html", data, "Imports", status=400)
+    _accounts(request).record(user.email, "dépôt", name, report.dataset, client_of(request))
+    data = {"deposit": token, "file": name, "report": asdict(report)}
+    return _page(request, "import_report.html", data, f"Validation de {name}")
+
+
+@router.post("/imports/confirmer")
+async def confirm(request: Request) -> Response:
+    """Import a deposit for good, then recompute the indicators it made stale."""
+    form = await request.form()
+    check_csrf(request, form)
+    user = _require(request, IMPORTERS)
+    obs = _writable(request)
+    token = str(form.get("depot", ""))
+    folder = obs.home.path / DEPOSITS / token
+    files = list(folder.iterdir()) if _DEPOSIT_ID.match(token) and folder.is_dir() else []
+    if len(files) != 1:
+        raise InputError("dépôt introuvable ou déjà traité : déposez le fichier à nouveau")
+    if str(form.get("action", "")) == "annuler":
+        shutil.rmtree(folder)
+        return RedirectResponse("/imports", status_code=303)
+    report = await run_in_threadpool(
+        obs.import_file, files[0], user=user.email, partner=_partner(user)
+    )
+    _accounts(request).record(
+        user.email,
+        "import",
+        files[0].name,
+        f"n° {report.batch} ({report.dataset})",
+        client_of(request),
+    )
+    begin = time.perf_counter()
+    await run_in_threadpool(obs.compute)
+    _accounts(request).record(
+        user.email,
+        "calcul des indicateurs",
+        f"n° {report.batch}",
+        f"{time.perf_counter() - begin:.1f} s",
+    )
+    return RedirectResponse(f"/imports/{report.batch}", status_code=303)
+
+
+@router.get("/imports/{name}")
+def import_page(request: Request, name: str) -> Response:
+    user = _require(request, IMPORTERS)
+    stem = name.removesuffix(".json")
+    if not stem.isdigit():
+        raise InputError(f"numéro d'import attendu : « {stem} »")
+    details = _obs(request).import_details(int(stem))
+    if user.role is Role.PARTNER and details.get("partner") != user.organisation:
+        raise AccessError("cet import n'est pas celui de votre organisme")
+    data = {
+        "import": {k: v for k, v in details.items() if k != "report"},
+        "report": details.get("report"),
+        "can_rollback": user.role in (Role.ADMIN, Role.ANALYST),
+    }
+    return _page(request, "import_detail.html", content_safe(data), f"Import n° {stem}")
+
+
+@router.post("/imports/{batch}/retirer")
+async def withdraw(request: Request, batch: int) -> Response:
+    """Roll an import back (the version it replaced, if any, is in force again)."""
+    form = await request.form()
+    check_csrf(request, form)
+    user = _require(request, (Role.ADMIN, Role.ANALYST))
+    obs = _writable(request)
+    _, restored = await run_in_threadpool(obs.rollback, batch)
+    detail = f"version n° {restored} rétablie" if restored else None
+    _accounts(request).record(
+        user.email, "retour arrière", f"n° {batch}", detail, client_of(request)
+    )
+    await run_in_threadpool(obs.compute)
+    return RedirectResponse("/imports", status_code=303)
+
+
+def _partner(user: User) -> str | None:
+    """A partner's imports are registered under its organisation (a partner code)."""
+    return user.organisation if user.role is Role.PARTNER else None
+
+
+def _accounts(request: Request) -> Accounts:
+    found: Accounts = request.app.state.accounts
+    return found
+
+
+def content_safe(data: dict[str, Any]) -> dict[str, Any]:
+    """Plain JSON values (numpy scalars and NaN made plain)."""
+    import json
+
+    plain: dict[str, Any] = json.loads(json.dumps(data, default=str))
+    return plain
