@@ -52,6 +52,9 @@ def test_demo_is_served_with_its_synthetic_data_labelled(tmp_path: Path) -> None
         zones = client.get("/indicateurs/part_allocataires_aah.json?niveau=tas93").json()
         assert len(zones["values"]) == 5 and all("fictif" in z["name"] for z in zones["values"])
         assert "FICTIFS" in client.get("/indicateurs/part_allocataires_aah?niveau=tas93").text
+        zoning = client.get("/zonages/tas93.json").json()
+        assert len(zoning["zones"]) == 5 and sum(len(z["units"]) for z in zoning["zones"]) == 39
+        assert "FICTIFS" in client.get("/zonages/tas93").text
         # the members-only dataset of the demo (CPAM) is not shown to the public
         refused = client.get("/api/v1/variables/cpam.C2S/values?level=commune&within=93")
         assert refused.status_code == 403 and "membres" in refused.json()["error"]

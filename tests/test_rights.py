@@ -159,10 +159,11 @@ def _sample(path: str) -> str:
 def test_authorisation_matrix_over_every_api_route(
     app: FastAPI, clients: dict[str, TestClient]
 ) -> None:
-    from observatoire.web.api import router
+    from observatoire.web import api, imports
 
-    routes = [r for r in router.routes if isinstance(r, APIRoute) and "GET" in r.methods]
-    assert len(routes) >= 10
+    every = [*api.router.routes, *imports.api.routes]
+    routes = [r for r in every if isinstance(r, APIRoute) and "GET" in r.methods]
+    assert len(routes) >= 11
     truth = (
         clients["analyst"]
         .get(f"/api/v1/indicators/{SECRET}/values?level=commune&within=93&period=2024")
@@ -204,7 +205,10 @@ def _csrf(client: TestClient) -> str:
 
 @needs_data
 def test_deposit_validate_confirm_and_roll_back_a_real_insee_file(
-    app: FastAPI, clients: dict[str, TestClient], demo: Path
+    app: FastAPI,
+    clients: dict[str, TestClient],
+    demo: Path,
+    credentials: dict[str, tuple[str, str]],
 ) -> None:
     filosofi = DATA / "filosofi" / "FILO2019_DISP_DEP.csv"  # INSEE, every département
     assert clients["public"].get("/imports").status_code == 403
@@ -268,6 +272,24 @@ def test_deposit_validate_confirm_and_roll_back_a_real_insee_file(
     actions = [r["action"] for r in app.state.accounts.audit_log()]
     for action in ("dépôt", "import", "dépôt refusé", "retour arrière"):
         assert action in actions
+    # the same through the API, for a script with a token (a session cookie is not enough)
+    token = app.state.accounts.create_token(credentials["analyst"][0], "dépôts", actor="test")
+    script = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    with filosofi.open("rb") as handle:
+        checked = script.post(
+            "/api/v1/imports?dry_run=true", files={"fichier": (filosofi.name, handle, "text/csv")}
+        )
+    assert checked.status_code == 200 and checked.json()["rows_imported"] == 98
+    assert checked.json()["batch"] is None
+    with filosofi.open("rb") as handle:
+        cookie = analyst.post("/api/v1/imports", files={"fichier": (filosofi.name, handle)})
+    assert cookie.status_code == 403
+    with filosofi.open("rb") as handle:
+        done = script.post("/api/v1/imports", files={"fichier": (filosofi.name, handle)})
+    assert done.status_code == 201 and done.json()["batch"] > batch
+    assert any(
+        i["id"] == done.json()["batch"] for i in script.get("/api/v1/imports").json()["imports"]
+    )
 
 
 def test_administration_accounts_roles_and_journal(clients: dict[str, TestClient]) -> None:
@@ -276,6 +298,7 @@ def test_administration_accounts_roles_and_journal(clients: dict[str, TestClient
         assert clients[role].get("/administration").status_code == 403
     page = admin.get("/administration")
     assert page.status_code == 200 and "Journal" in page.text and "Créer un compte" in page.text
+    assert "caf93" in page.text and "departement93.rsa" in page.text  # partners, datasets
     created = admin.post(
         "/administration/comptes",
         data={
@@ -351,6 +374,10 @@ def test_in_a_browser_login_upload_report_confirm_and_compare(
     )
     assert page.locator("table tbody tr").count() == 3
     page.screenshot(path=SCREENSHOTS / "comparaison_demo.png", full_page=True)
+    page.goto(served + "/zonages/tas93")
+    page.wait_for_selector("path.leaflet-interactive")
+    assert page.locator("path.leaflet-interactive").count() == 5
+    page.screenshot(path=SCREENSHOTS / "zonage.png", full_page=True)
     page.get_by_role("button", name="Se déconnecter").click()
     page.wait_for_selector("text=Se connecter")
     assert errors == []

@@ -32,6 +32,7 @@ PAGES = [
     "/territoires/commune/93066",
     "/territoires?niveau=commune&dans=93",
     "/comparer",
+    "/zonages",
     "/comparer?territoires=93066,93008,departement:93&indicateurs=part_naissances"
     "&indicateurs=naissances_annuelles",
     "/connexion",

@@ -10,6 +10,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from observatoire.accounts import ROLE_LABELS, Accounts, Role, parse_role
 from observatoire.errors import AccessError
+from observatoire.store.partners import list_partners, partner_details
+from observatoire.web import content
 from observatoire.web.app import respond
 from observatoire.web.auth import check_csrf, viewer
 
@@ -26,15 +28,21 @@ def _admin(request: Request) -> tuple[Accounts, str]:
     return accounts, user.email
 
 
-def _data(accounts: Accounts, message: str = "") -> dict[str, Any]:
+def _data(request: Request, accounts: Accounts) -> dict[str, Any]:
+    obs = request.app.state.observatory
+    partners = []
+    for row in content.records(list_partners(obs.warehouse)):
+        agreements, _ = partner_details(obs.warehouse, str(row["code"]))
+        partners.append({**row, "agreements_list": content.records(agreements)})
     return {
+        "partners": partners,
+        "datasets": content.records(obs.datasets()),
         "users": [
             {**asdict(u), "role": u.role.value, "role_label": u.role_label}
             for u in accounts.users()
         ],
         "roles": [{"id": r.value, "label": label} for r, label in ROLE_LABELS.items()],
         "audit": accounts.audit_log(100),
-        "message": message,
     }
 
 
@@ -50,7 +58,7 @@ def _page(request: Request, data: dict[str, Any], status: int = 200) -> Response
 @router.get("/administration.json")
 def admin_page(request: Request) -> Response:
     accounts, _ = _admin(request)
-    return _page(request, _data(accounts))
+    return _page(request, _data(request, accounts))
 
 
 @router.post("/administration/comptes")

@@ -74,6 +74,7 @@ def create_app(observatory: Observatory) -> FastAPI:
     app.include_router(api.router)
     app.include_router(auth.router)
     app.include_router(imports.router)
+    app.include_router(imports.api)
     app.include_router(admin.router)
     app.include_router(pages.router)
     app.add_exception_handler(ObservatoireError, _error)  # type: ignore[arg-type]

@@ -32,6 +32,8 @@ __all__ = [
     "site",
     "territory_list",
     "territory_view",
+    "zoning_view",
+    "zonings_view",
 ]
 
 USABLE = ("ok", "partial")
@@ -494,4 +496,35 @@ def compare_view(
         ],
         "chosen": indicators,
         "query": ", ".join(territories),
+    }
+
+
+def zonings_view(obs: Observatory) -> dict[str, Any]:
+    """The observatory's zonings and their version in force."""
+    return {"zonings": records(obs.zonings())}
+
+
+def zoning_view(obs: Observatory, name: str) -> dict[str, Any]:
+    """One zoning: its zones (population, area, units), its versions."""
+    zones, members = obs.zoning(name)
+    territories = obs.territories(level=name).set_index("code")
+    units = members.groupby("zone_code").unit_code.apply(lambda s: sorted(s)).to_dict()
+    rows = []
+    for code, label in zip(zones.code, zones.name, strict=True):
+        known = code in territories.index
+        rows.append(
+            {
+                "code": code,
+                "name": label,
+                "population": _plain(territories.population.get(code)) if known else None,
+                "area_km2": _plain(territories.area_km2.get(code)) if known else None,
+                "units": units.get(code, []),
+            }
+        )
+    about = obs.zonings()
+    about = about[about.name == name]
+    return {
+        "zoning": records(about)[0] if len(about) else {"name": name},
+        "zones": rows,
+        "versions": records(obs.zoning_versions(name)),
     }

@@ -32,7 +32,7 @@ from observatoire.web import content
 from observatoire.web.app import respond
 from observatoire.web.auth import check_csrf, client_of, viewer
 
-__all__ = ["router"]
+__all__ = ["api", "router"]
 
 router = APIRouter(include_in_schema=False)
 DEPOSITS = "depots"
@@ -225,3 +225,55 @@ def content_safe(data: dict[str, Any]) -> dict[str, Any]:
 
     plain: dict[str, Any] = json.loads(json.dumps(data, default=str))
     return plain
+
+
+api = APIRouter(prefix="/api/v1", tags=["api"])
+
+
+def _scripted(request: Request) -> User:
+    """An import through the API: identified by an API token (a cookie would need CSRF)."""
+    if not request.headers.get("authorization", "").lower().startswith("bearer "):
+        raise AccessError(
+            "import par l'API : identifiez-vous avec un jeton (Authorization: Bearer)"
+        )
+    return _require(request, IMPORTERS)
+
+
+@api.get("/imports", summary="Historique des imports (selon le rôle)")
+def api_imports(request: Request) -> Response:
+    return respond(request, {"imports": _history(_obs(request), _scripted(request))})
+
+
+@api.post("/imports", summary="Déposer un fichier : rapport de validation, puis import")
+async def api_import(request: Request, dry_run: bool = False) -> Response:
+    """Multipart field ``fichier``. With ``dry_run=true`` nothing is written: the validation
+    report only. Otherwise the file is imported (atomic), the indicators it touches are
+    recomputed, and the report says the import's number (201)."""
+    user = _scripted(request)
+    obs = _writable(request)
+    async with request.form() as form:
+        upload = form.get("fichier")
+        if upload is None or isinstance(upload, str) or not upload.filename:
+            raise InputError("champ « fichier » absent : envoyez le fichier en multipart")
+        folder = obs.home.path / DEPOSITS / secrets.token_urlsafe(18)
+        folder.mkdir(parents=True)
+        target = folder / Path(upload.filename).name
+        with target.open("wb") as out:
+            shutil.copyfileobj(upload.file, out, length=1024**2)
+    try:
+        report = await run_in_threadpool(
+            obs.import_file, target, dry_run=dry_run, user=user.email, partner=_partner(user)
+        )
+    except InputError:
+        shutil.rmtree(folder)
+        raise
+    if dry_run:
+        shutil.rmtree(folder)
+    else:
+        _accounts(request).record(
+            user.email, "import", target.name, f"n° {report.batch} (API)", client_of(request)
+        )
+        await run_in_threadpool(obs.compute)
+    response = respond(request, content_safe(asdict(report)), max_age=0)
+    response.status_code = 200 if dry_run else 201
+    return response

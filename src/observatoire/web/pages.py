@@ -50,8 +50,15 @@ def _render(
     return render_page(request, template, data, title, **extra)
 
 
-def render_page(request: Request, template: str, data: dict[str, Any], title: str, *,
-                status: int = 200, **extra: Any) -> HTMLResponse:  # fmt: skip
+def render_page(
+    request: Request,
+    template: str,
+    data: dict[str, Any],
+    title: str,
+    *,
+    status: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
     """A page of the site: the observatory, the visitor, a CSRF token for its forms."""
     site = answer(request, ("site",), lambda: content.site(_obs(request)))
     token, new = csrf_token(request)
@@ -293,6 +300,56 @@ def compare_page(
         lambda: content.compare_view(_obs(request), places, chosen, audience=reader.value),
     )
     return _render(request, "compare.html", data, fmt, "Comparer des territoires")
+
+
+@router.get("/zonages")
+@router.get("/zonages.json")
+def zonings_page(request: Request) -> Response:
+    fmt = "json" if request.url.path.endswith(".json") else "html"
+    data = answer(request, ("zonings",), lambda: content.zonings_view(_obs(request)))
+    return _render(request, "zonings.html", data, fmt, "Zonages")
+
+
+@router.get("/zonages/{name}")
+def zoning_page(request: Request, name: str) -> Response:
+    ident, fmt = _split(name)
+    data = answer(request, ("zoning", ident), lambda: content.zoning_view(_obs(request), ident))
+    label = data["zoning"].get("label") or ident
+    return _render(request, "zoning.html", data, fmt, label, map_data=_zones_map(ident, data))
+
+
+# Colour-blind-safe qualitative palette (Okabe–Ito), then more.
+ZONE_COLOURS = [
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#999999",
+    "#4E79A7",
+    "#F28E2B",
+    "#59A14F",
+    "#EDC948",
+    "#B07AA1",
+    "#FF9DA7",
+]
+
+
+def _zones_map(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Map of the zones, one colour each; the tooltip gives the population."""
+    zones = data["zones"]
+    return {
+        "geometries": f"/api/v1/geometries/{name}",
+        "unit": "hab.",
+        "breaks": [],
+        "colours": [ZONE_COLOURS[i % len(ZONE_COLOURS)] for i in range(len(zones))],
+        "values": {
+            z["code"]: {"name": z["name"], "value": z["population"], "class": i, "status": "ok"}
+            for i, z in enumerate(zones)
+        },
+    }
 
 
 @router.get("/territoires/{level}/{name}")
