@@ -249,6 +249,9 @@ def test_in_a_browser_map_table_download_and_keyboard(server: str, browser: Any)
     saved = download.value.path()
     assert saved is not None and Path(saved).read_text(encoding="utf-8-sig").startswith("code;")
 
+    page.goto(server + "/territoires/departement/93")
+    page.wait_for_selector("path.leaflet-interactive")
+    assert page.locator("path.leaflet-interactive").count() == 39  # its communes
     for name, url in (
         ("catalogue", "/indicateurs?q=pauvrete"),
         (

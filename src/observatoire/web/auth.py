@@ -67,8 +67,9 @@ def csrf_token(request: Request) -> tuple[str, bool]:
 
 
 def set_csrf_cookie(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")  # fmt: skip
+    response.set_cookie(
+        CSRF_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
 
 
 def check_csrf(request: Request, form: Any) -> None:
@@ -79,17 +80,47 @@ def check_csrf(request: Request, form: Any) -> None:
         raise AccessError("formulaire expiré ou d'origine inconnue : rechargez la page")
 
 
-def _login_page(request: Request, *, message: str = "", email: str = "",
-                status: int = 200) -> Response:  # fmt: skip
+def _login_page(
+    request: Request, *, message: str = "", email: str = "", status: int = 200
+) -> Response:
     from observatoire.web.pages import render_page
 
-    return render_page(request, "login.html", {"message": message, "email": email},
-                       "Connexion", status=status)  # fmt: skip
+    return render_page(
+        request, "login.html", {"message": message, "email": email}, "Connexion", status=status
+    )
 
 
 @router.get("/connexion")
 def login_form(request: Request) -> Response:
     return _login_page(request)
+
+
+@router.get("/connexion.json")
+def whoami(request: Request) -> Response:
+    """The login page's twin: who the visitor is, and how to sign in."""
+    from observatoire.web.app import respond
+
+    user = viewer(request)
+    return respond(
+        request,
+        {
+            "user": None
+            if user is None
+            else {
+                "email": user.email,
+                "name": user.name,
+                "role": user.role.value,
+                "organisation": user.organisation,
+            },
+            "audience": audience_of(request).value,
+            "login": {
+                "action": "/connexion",
+                "method": "POST",
+                "fields": ["email", "password", "csrf"],
+            },
+        },
+        max_age=0,
+    )
 
 
 @router.post("/connexion")
@@ -106,8 +137,14 @@ async def login(request: Request) -> Response:
     except AccessError as refused:
         return _login_page(request, message=str(refused), email=email, status=401)
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", max_age=7 * 24 * 3600)  # fmt: skip
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=7 * 24 * 3600,
+    )
     return response
 
 

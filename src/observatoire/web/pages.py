@@ -15,6 +15,7 @@ from markupsafe import Markup
 from observatoire.errors import InputError
 from observatoire.observatory import Observatory
 from observatoire.secret.rules import Audience
+from observatoire.stats.classify import breaks, classify
 from observatoire.web import content
 from observatoire.web.app import answer, csv_response, respond
 from observatoire.web.auth import audience_of, csrf_token, set_csrf_cookie, viewer
@@ -360,7 +361,54 @@ def territory_page(request: Request, reader: Reader, level: str, name: str) -> R
         ("territory", level, code, reader),
         lambda: content.territory_view(_obs(request), level, code, audience=reader.value),
     )
-    return _render(request, "territory.html", data, fmt, data["territory"]["name"])
+    map_data = None
+    if fmt == "html":
+        map_data = answer(
+            request, ("children-map", level, code), lambda: _children_map(_obs(request), data)
+        )
+    return _render(
+        request, "territory.html", data, fmt, data["territory"]["name"], map_data=map_data
+    )
+
+
+# The sub-territories drawn on a territory's page: the next level down that has contours.
+CHILD_LEVEL = {
+    "pays": "region",
+    "region": "departement",
+    "departement": "commune",
+    "epci": "commune",
+    "commune": "iris",
+}
+
+
+def _children_map(obs: Any, data: dict[str, Any]) -> dict[str, Any] | None:
+    """Its sub-territories coloured by population (quantiles), or None when it has none."""
+    territory = data["territory"]
+    child = CHILD_LEVEL.get(territory["level"], "commune")
+    if child not in territory["children"]:
+        return None
+    within = f"{territory['level']}:{territory['code']}"
+    frame = obs.territories(level=child, within=(territory["level"], territory["code"]))
+    if frame.empty or len(frame) > 2000:
+        return None
+    values = frame.population.astype(float).to_numpy()
+    bounds = breaks(values, "quantiles", 5)
+    found = classify(values, bounds)
+    return {
+        "geometries": f"/api/v1/geometries/{child}?within={within}",
+        "level": child,
+        "unit": "hab.",
+        "breaks": bounds,
+        "colours": _spread(RAMPS["neutral"], len(bounds)),
+        "values": {
+            c: {"name": n, "value": _number(v), "class": k, "status": "ok"}
+            for c, n, v, k in zip(frame.code, frame.name, values, found, strict=True)
+        },
+    }
+
+
+def _number(value: float) -> float | None:
+    return None if value != value else float(value)
 
 
 @router.get("/territoires")
