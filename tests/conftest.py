@@ -182,3 +182,29 @@ def browser() -> Iterator[Any]:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
         yield launched
         launched.close()
+
+
+# What every page must pass in the browser (RGAA-minded, automatable part): one h1, a lang,
+# every form control labelled, every image and drawn chart named, no empty link or button.
+A11Y_CHECK = """() => {
+  const problems = [];
+  const named = (el) => (el.textContent || '').trim() || el.getAttribute('aria-label')
+    || el.getAttribute('title');
+  document.querySelectorAll('input:not([type=hidden]), select, textarea').forEach((el) => {
+    if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+      problems.push('unlabelled ' + el.outerHTML.slice(0, 80));
+  });
+  document.querySelectorAll('img').forEach((el) => {
+    if (!el.hasAttribute('alt')) problems.push('img without alt ' + el.src);
+  });
+  document.querySelectorAll('svg[role=img]').forEach((el) => {
+    if (!el.querySelector('title')) problems.push('chart without title');
+  });
+  const h1 = document.querySelectorAll('h1').length;
+  if (h1 !== 1) problems.push(h1 + ' h1');
+  if (!document.documentElement.lang) problems.push('no lang');
+  document.querySelectorAll('a[href], button').forEach((el) => {
+    if (!named(el)) problems.push('unnamed ' + el.outerHTML.slice(0, 80));
+  });
+  return problems;
+}"""

@@ -20,7 +20,7 @@ from observatoire.demo import build_demo, demo_accounts
 from observatoire.observatory import Observatory
 from observatoire.web import create_app
 
-from .conftest import DATA, SCREENSHOTS, needs_data, serving
+from .conftest import A11Y_CHECK, DATA, SCREENSHOTS, needs_data, serving
 
 SECRET = "allocataires_etudiants"  # small synthetic counts, masked for the public and members
 ROLES = ("public", "member", "partner", "analyst", "admin")
@@ -351,6 +351,7 @@ def test_in_a_browser_login_upload_report_confirm_and_compare(
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(served + "/connexion")
     page.screenshot(path=SCREENSHOTS / "connexion.png", full_page=True)
+    assert page.evaluate(A11Y_CHECK) == [], "connexion"
     email, password = credentials["analyst"]
     page.get_by_label("Adresse électronique").fill(email)
     page.get_by_label("Mot de passe").fill(password)
@@ -363,10 +364,12 @@ def test_in_a_browser_login_upload_report_confirm_and_compare(
     page.wait_for_selector("text=Rapport de validation")
     assert "insee.filosofi" in page.content() and "Rien n'a encore été écrit" in page.content()
     page.screenshot(path=SCREENSHOTS / "rapport_validation.png", full_page=True)
+    assert page.evaluate(A11Y_CHECK) == [], "rapport_validation"
     page.get_by_role("button", name="Confirmer l'import").click()
     page.wait_for_selector("text=en vigueur")
     assert "FILO2019_DISP_DEP.csv" in page.content()
     page.screenshot(path=SCREENSHOTS / "import.png", full_page=True)
+    assert page.evaluate(A11Y_CHECK) == [], "import"
     page.goto(
         served + "/comparer?territoires=93066,93008,TAS2,departement:93"
         "&indicateurs=part_allocataires_rsa&indicateurs=part_allocataires_aah"
@@ -374,10 +377,59 @@ def test_in_a_browser_login_upload_report_confirm_and_compare(
     )
     assert page.locator("table tbody tr").count() == 3
     page.screenshot(path=SCREENSHOTS / "comparaison_demo.png", full_page=True)
+    assert page.evaluate(A11Y_CHECK) == [], "comparaison_demo"
     page.goto(served + "/zonages/tas93")
     page.wait_for_selector("path.leaflet-interactive")
     assert page.locator("path.leaflet-interactive").count() == 5
     page.screenshot(path=SCREENSHOTS / "zonage.png", full_page=True)
+    assert page.evaluate(A11Y_CHECK) == [], "zonage"
     page.get_by_role("button", name="Se déconnecter").click()
     page.wait_for_selector("text=Se connecter")
     assert errors == []
+
+
+@needs_data
+def test_the_extranet_in_server_mode_on_postgresql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Warehouse and application database on the PostgreSQL server: accounts, a deposit of a
+    real INSEE file through the pages, values served at once, the public kept out."""
+    from .conftest import postgres_schema
+
+    with postgres_schema() as dsn:
+        monkeypatch.setenv("OBSERVATOIRE_DATABASE_URL", dsn)
+        obs, _ = Observatory.init(
+            tmp_path / "pg", name="PG 93", territory="departement:93", backend="postgres"
+        )
+        with obs:
+            obs.build_referential()
+            app = create_app(obs)
+            assert app.state.accounts.db.dialect == "postgres"
+            app.state.accounts.create_user("a@pg.fr", "un mot de passe long", role=Role.ANALYST)
+            analyst = signed_in(app, "a@pg.fr", "un mot de passe long")
+            filosofi = DATA / "filosofi" / "FILO2019_DISP_DEP.csv"
+            with filosofi.open("rb") as handle:
+                report = analyst.post(
+                    "/imports",
+                    data={"csrf": _csrf(analyst)},
+                    files={"fichier": (filosofi.name, handle)},
+                )
+            assert report.status_code == 200 and "insee.filosofi" in report.text
+            found = re.search(r'name="depot" value="([^"]+)"', report.text)
+            assert found is not None
+            done = analyst.post(
+                "/imports/confirmer",
+                follow_redirects=False,
+                data={"csrf": _csrf(analyst), "depot": found.group(1), "action": "confirmer"},
+            )
+            assert done.status_code == 303
+            url = "/api/v1/indicators/niveau_vie_median/values?level=departement"
+            rows = analyst.get(url).json()["rows"]
+            assert next(r for r in rows if r["code"] == "93")["value"] == 18070
+            public = TestClient(app)
+            assert next(r for r in public.get(url).json()["rows"] if r["code"] == "93")["value"]
+            assert public.get("/imports").status_code == 403
+            page = public.get("/indicateurs/niveau_vie_median?niveau=departement")
+            assert page.status_code == 200 and "Seine-Saint-Denis" in page.text
+            assert "connexion" in [r["action"] for r in app.state.accounts.audit_log()]
+            app.state.accounts.db.close()

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from observatoire.observatory import Observatory
 from observatoire.web import create_app
 
-from .conftest import DATA, SCREENSHOTS, needs_data, run, serving
+from .conftest import A11Y_CHECK, DATA, SCREENSHOTS, needs_data, run, serving
 from .test_secret import BIRTHS_RULE
 
 PAGES = [
@@ -231,6 +231,7 @@ def test_in_a_browser_map_table_download_and_keyboard(server: str, browser: Any)
     page.on("requestfailed", lambda request: errors.append(request.url))
     page.goto(server + "/")
     page.screenshot(path=SCREENSHOTS / "accueil.png", full_page=True)
+    assert page.evaluate(A11Y_CHECK) == []
     page.keyboard.press("Tab")  # the first stop is the skip link
     assert page.evaluate("document.activeElement.getAttribute('href')") == "#contenu"
 
@@ -238,6 +239,7 @@ def test_in_a_browser_map_table_download_and_keyboard(server: str, browser: Any)
     page.wait_for_selector("path.leaflet-interactive")
     assert page.locator("path.leaflet-interactive").count() == 39
     page.screenshot(path=SCREENSHOTS / "indicateur.png", full_page=True)
+    assert page.evaluate(A11Y_CHECK) == []
     page.get_by_role("button", name="Valeur", exact=True).click()
     values = page.locator("table.sortable tbody td:nth-child(2)").evaluate_all(
         "cells => cells.map(c => c.dataset.sort).filter(v => v !== '').map(Number)"
@@ -266,6 +268,7 @@ def test_in_a_browser_map_table_download_and_keyboard(server: str, browser: Any)
     ):
         page.goto(server + url)
         page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+        assert page.evaluate(A11Y_CHECK) == [], url
     assert errors == []
 
     phone = browser.new_page(viewport={"width": 375, "height": 800})

@@ -26,10 +26,17 @@ def _sql(sql: str) -> str:
     return _PLACEHOLDER.sub("%s", sql.replace("%", "%%"))
 
 
+# PostgreSQL type OIDs of real numbers: float4, float8, numeric.
+_REAL = {700, 701, 1700}
+
+
 def _frame(cursor: Any) -> pd.DataFrame:
     columns = [d.name for d in cursor.description] if cursor.description else []
     rows = cursor.fetchall() if cursor.description else []
     frame = pd.DataFrame(rows, columns=columns)
+    for i, d in enumerate(cursor.description or ()):  # NULL reals are NaN, as in DuckDB
+        if d.type_code in _REAL and frame.iloc[:, i].dtype == object:
+            frame.isetitem(i, frame.iloc[:, i].astype("float64"))
     for column in frame.columns:  # BYTEA comes back as memoryview
         if len(frame) and isinstance(frame[column].iloc[0], memoryview):
             frame[column] = [bytes(v) if v is not None else None for v in frame[column]]
