@@ -309,3 +309,14 @@ def test_answers_are_rebuilt_after_every_committed_write(
         assert len(cache) == 2  # bounded
     finally:
         warehouse.close()
+
+
+@needs_data
+def test_territory_page_counts_references_and_sub_territories(client: TestClient) -> None:
+    data = client.get("/territoires/departement/93.json").json()
+    assert data["territory"]["name"] == "Seine-Saint-Denis"
+    assert {"level": "commune", "label": "communes", "count": 39} in data["children"]
+    assert [r["code"] for r in data["references"]] == ["11", "FR"]  # région, France
+    html = client.get("/territoires/departement/93").text
+    assert "<strong>39</strong> communes" in html and 'id="map-data"' in html
+    assert "/api/v1/geometries/commune?within=departement:93" in html

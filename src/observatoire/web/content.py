@@ -63,6 +63,16 @@ LEVEL_LABELS = {
     "region": "Régions",
     "pays": "France",
 }
+# "39 communes", "614 IRIS": how a count of territories of a level reads.
+COUNTED = {
+    "iris": "IRIS",
+    "commune": "communes",
+    "arm": "arrondissements municipaux",
+    "epci": "EPCI",
+    "departement": "départements",
+    "region": "régions",
+    "pays": "pays",
+}
 REFERENCE_LABELS = {
     "epci": "son EPCI",
     "departement": "son département",
@@ -216,6 +226,8 @@ def territory_view(obs: Observatory, level: str, code: str, *, audience: str) ->
     """A territory: its card, its latest figures by theme next to its references' (same
     period), and its sub-territories by level."""
     card = territory_card(obs.warehouse, level, code)
+    known = obs.zonings()
+    zonings = dict(zip(known.name, known.label, strict=True))
     references = [
         p for p in card["parents"] if p["level"] in REFERENCE_LEVELS and p["code"] != "FRM"
     ]
@@ -258,7 +270,11 @@ def territory_view(obs: Observatory, level: str, code: str, *, audience: str) ->
         "references": references,
         "themes": ordered,
         "children": [
-            {"level": lv, "label": LEVEL_LABELS.get(lv, lv), "count": n}
+            {
+                "level": lv,
+                "label": COUNTED.get(lv) or f"zones de « {zonings.get(lv, lv)} »",
+                "count": n,
+            }
             for lv, n in card["children"].items()
         ],
     }
