@@ -129,6 +129,30 @@ def test_each_role_receives_what_it_may_see(clients: dict[str, TestClient]) -> N
     assert clients["public"].get(url).headers["cache-control"].startswith("public")
 
 
+def test_a_partner_reads_its_own_organisation_s_deposits(
+    app: FastAPI, clients: dict[str, TestClient]
+) -> None:
+    """The Département's partners-only dataset, once deposited under caf93's name, is read by
+    caf93's producer, and still by no member nor any other partner."""
+    warehouse = app.state.observatory.warehouse
+    app.state.accounts.create_user(
+        "autre@part.fr", "un mot de passe long", role=Role.PARTNER, organisation="autre"
+    )
+    other = signed_in(app, "autre@part.fr", "un mot de passe long")
+    url = "/api/v1/variables/departement93.RSA_SUIVIS/values?level=commune&within=93"
+    assert clients["partner"].get(url).status_code == 403
+    with warehouse.transaction() as tx:
+        tx.execute("UPDATE import_batch SET partner = 'caf93' WHERE dataset = 'departement93.rsa'")
+    try:
+        own = clients["partner"].get(url)
+        assert own.status_code == 200 and own.json()["count"] == 39
+        assert clients["member"].get(url).status_code == 403
+        assert other.get(url).status_code == 403  # answers are cached per organisation too
+    finally:
+        with warehouse.transaction() as tx:
+            tx.execute("UPDATE import_batch SET partner = NULL WHERE dataset = 'departement93.rsa'")
+
+
 def test_api_tokens_and_the_audit_log(
     app: FastAPI, demo: Path, credentials: dict[str, tuple[str, str]]
 ) -> None:

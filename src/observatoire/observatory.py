@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,6 +57,15 @@ class Observatory:
         self.home = home
         self.warehouse = warehouse
         self._catalogue: Catalogue | None = None
+        # A partner producer reads its own organisation's deposits whatever their diffusion.
+        self._organisation: str | None = None
+
+    def for_organisation(self, organisation: str | None) -> Observatory:
+        """The same observatory read on behalf of a partner ``organisation`` (partner code):
+        the datasets it deposited are readable by it, whatever their diffusion level."""
+        view = copy.copy(self)
+        view._organisation = organisation
+        return view
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
@@ -329,8 +339,8 @@ class Observatory:
 
     def _check_readable(self, ident: str, audience: Audience) -> None:
         """AccessError when ``ident`` reads a dataset ``audience`` may not see."""
-        levels = confidentiality_of(self.warehouse, self.catalogue().variables_of(ident))
-        refused = levels - READABLE[audience]
+        variables = self.catalogue().variables_of(ident) & self._refused_variables(audience)
+        refused = confidentiality_of(self.warehouse, variables) - READABLE[audience]
         if refused:
             raise AccessError(
                 f"indicateur {ident} : calculé à partir de données à diffusion restreinte "
@@ -389,12 +399,16 @@ class Observatory:
         return out
 
     def _refused_variables(self, audience: Audience) -> set[str]:
-        """The variables of imports in force that ``audience`` may not read (one query)."""
+        """The variables of imports in force that ``audience`` may not read (one query); a
+        partner organisation reads its own deposits."""
         levels = self.warehouse.query(
-            "SELECT DISTINCT s.variable, COALESCE(b.confidentiality, 'public') AS c "
+            "SELECT DISTINCT s.variable, COALESCE(b.confidentiality, 'public') AS c, b.partner "
             "FROM series s JOIN import_batch b ON b.id = s.batch WHERE b.status = 'active'"
         )
-        return set(levels.variable[~levels.c.isin(READABLE[audience])])
+        refused = ~levels.c.isin(READABLE[audience])
+        if self._organisation is not None:
+            refused &= levels.partner.ne(self._organisation) | levels.partner.isna()
+        return set(levels.variable[refused])
 
     def profile(self, territory: str, *, audience: str = "analyst") -> pd.DataFrame:
         """Every stored indicator of one territory (``93066``, ``departement:93``…), with its
@@ -582,7 +596,8 @@ class Observatory:
                 f"variable {variable} soumise au secret statistique pour "
                 f"{AUDIENCE_LABELS[audience]} : lisez l'indicateur {counts[0]}"
             )
-        refused = confidentiality_of(self.warehouse, [variable]) - READABLE[audience]
+        held = {variable} & self._refused_variables(audience)
+        refused = confidentiality_of(self.warehouse, held) - READABLE[audience]
         if refused:
             raise AccessError(
                 f"variable {variable} : données à diffusion restreinte "

@@ -14,16 +14,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from observatoire.observatory import Observatory
-from observatoire.secret.rules import Audience
 from observatoire.store.territories import territory_card
-from observatoire.web import content
+from observatoire.web import auth, content
 from observatoire.web.app import answer, cached_response, csv_response, respond
 from observatoire.web.auth import audience_of
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
-Reader = Annotated[Audience, Depends(audience_of)]
+Reader = Annotated[auth.Reader, Depends(audience_of)]
 Limit = Annotated[int, Query(ge=1, le=10_000, description="Lignes par page")]
 Offset = Annotated[int, Query(ge=0, description="Première ligne (0 = la première)")]
 Format = Annotated[Literal["json", "csv"], Query(description="json ou csv")]
@@ -33,8 +32,7 @@ Within = Annotated[
 
 
 def _obs(request: Request) -> Observatory:
-    observatory: Observatory = request.app.state.observatory
-    return observatory
+    return auth.observatory_for(request)
 
 
 def _page(
@@ -142,7 +140,7 @@ def _values(
     scope: tuple[str, str] | None,
     period: str | None,
     compare: str | None,
-    reader: Audience,
+    reader: auth.Reader,
 ) -> list[dict[str, Any]]:
     if compare:
         frame = obs.compare(

@@ -10,16 +10,28 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from observatoire.accounts import Accounts, ThrottledError, User
+from observatoire.accounts import Accounts, Role, ThrottledError, User
 from observatoire.errors import AccessError
+from observatoire.observatory import Observatory
 from observatoire.secret.rules import Audience
 
-__all__ = ["CSRF_COOKIE", "SESSION_COOKIE", "check_csrf", "csrf_token", "router", "viewer"]
+__all__ = [
+    "CSRF_COOKIE",
+    "SESSION_COOKIE",
+    "Reader",
+    "audience_of",
+    "check_csrf",
+    "csrf_token",
+    "observatory_for",
+    "router",
+    "viewer",
+]
 
 SESSION_COOKIE = "obs_session"
 CSRF_COOKIE = "obs_csrf"
@@ -50,10 +62,33 @@ def viewer(request: Request) -> User | None:
     return user
 
 
-def audience_of(request: Request) -> Audience:
+@dataclass(frozen=True)
+class Reader:
+    """Who reads, as far as values go: an audience, and for a partner producer its
+    organisation (it reads its own deposits). Part of every cache key of an answer."""
+
+    audience: Audience
+    organisation: str | None = None
+
+    @property
+    def value(self) -> str:
+        return self.audience.value
+
+
+def audience_of(request: Request) -> Reader:
     """What the visitor may read: the audience of its role, or the public."""
     user = viewer(request)
-    return Audience.PUBLIC if user is None else user.audience
+    if user is None:
+        return Reader(Audience.PUBLIC)
+    partner = user.organisation if user.role is Role.PARTNER else None
+    return Reader(user.audience, partner)
+
+
+def observatory_for(request: Request) -> Observatory:
+    """The observatory as the visitor reads it (a partner: with its organisation's
+    deposits readable)."""
+    observatory: Observatory = request.app.state.observatory
+    return observatory.for_organisation(audience_of(request).organisation)
 
 
 def client_of(request: Request) -> str:

@@ -14,9 +14,8 @@ from markupsafe import Markup
 
 from observatoire.errors import InputError
 from observatoire.observatory import Observatory
-from observatoire.secret.rules import Audience
 from observatoire.stats.classify import breaks, classify
-from observatoire.web import content
+from observatoire.web import auth, content
 from observatoire.web.app import answer, csv_response, respond
 from observatoire.web.auth import audience_of, csrf_token, set_csrf_cookie, viewer
 from observatoire.web.charts import line_chart
@@ -24,13 +23,12 @@ from observatoire.web.charts import line_chart
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-Reader = Annotated[Audience, Depends(audience_of)]
+Reader = Annotated[auth.Reader, Depends(audience_of)]
 FORMATS = ("html", "json", "csv")
 
 
 def _obs(request: Request) -> Observatory:
-    observatory: Observatory = request.app.state.observatory
-    return observatory
+    return auth.observatory_for(request)
 
 
 def _split(name: str) -> tuple[str, str]:
