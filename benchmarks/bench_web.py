@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -87,23 +88,25 @@ def sequential(base: str, path: str, count: int) -> list[float]:
     return timings
 
 
-async def load(base: str, users: int, seconds: float, think: float) -> tuple[list[float], int]:
+async def load(
+    base: str, users: int, seconds: float, think: float
+) -> tuple[list[float], Counter[str]]:
     timings: list[float] = []
-    errors = 0
+    errors: Counter[str] = Counter()
     stop = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=users)
 
     async def user(client: httpx.AsyncClient, seed: int) -> None:
-        nonlocal errors
         rng = random.Random(seed)
         while time.monotonic() < stop:
             begin = time.perf_counter()
+            page = rng.choice(PAGES)
             try:
-                answer = await client.get(rng.choice(PAGES))
+                answer = await client.get(page)
                 if answer.status_code != 200:
-                    errors += 1
-            except httpx.HTTPError:
-                errors += 1
+                    errors[f"{answer.status_code} {page}"] += 1
+            except httpx.HTTPError as failure:
+                errors[f"{type(failure).__name__} {page}"] += 1
             timings.append(time.perf_counter() - begin)
             await asyncio.sleep(rng.uniform(0, 2 * think))
 
@@ -144,10 +147,12 @@ def main() -> None:
                 print(
                     f"{args.users} users, {think:.1f} s between pages, for {args.seconds:.0f} s: "
                     f"{len(timings)} requests "
-                    f"({len(timings) / args.seconds:.0f}/s), {errors} errors (target 0), p95 "
-                    f"{p95(timings):.0f} ms (target ≤ 300 ms), median "
+                    f"({len(timings) / args.seconds:.0f}/s), {errors.total()} errors (target 0), "
+                    f"p95 {p95(timings):.0f} ms (target ≤ 300 ms), median "
                     f"{statistics.median(timings) * 1000:.0f} ms"
                 )
+                for kind, count in errors.most_common():
+                    print(f"    {count} × {kind}")
         finally:
             process.terminate()
             process.wait(timeout=20)

@@ -1439,6 +1439,11 @@ def zoning_map(ctx: _Context, name: str, output: str) -> None:
     click.echo(f"Carte écrite : {path}")
 
 
+# Idle keep-alive connections are kept longer than uvicorn's 5 s: a client (or a reverse
+# proxy) reusing one just as the server closes it gets a read error (seen under load).
+KEEP_ALIVE = 65
+
+
 def _serve(home: Path, host: str, port: int, workers: int = 1) -> None:
     """Run the web application of ``home`` on ``host:port`` until interrupted, in ``workers``
     processes (each opens the base read-only)."""
@@ -1461,6 +1466,7 @@ def _serve(home: Path, host: str, port: int, workers: int = 1) -> None:
             port=port,
             workers=workers,
             log_level="warning",
+            timeout_keep_alive=KEEP_ALIVE,
         )
         return
     # One process: it is the writer too (deposits from the import pages), readers use cursors;
@@ -1475,7 +1481,13 @@ def _serve(home: Path, host: str, port: int, workers: int = 1) -> None:
         )
         obs = Observatory.open(home)
     with obs:
-        uvicorn.run(create_app(obs), host=host, port=port, log_level="warning")
+        uvicorn.run(
+            create_app(obs),
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_keep_alive=KEEP_ALIVE,
+        )
 
 
 @cli.command()
