@@ -244,10 +244,16 @@ class Accounts:
 
     def session_user(self, token: str) -> User | None:
         """The user of a live session token, else None."""
+        return self._holder(
+            "app_session t", "AND t.expires_at > ?", [_digest(token), _stamp(_now())]
+        )
+
+    def _holder(self, table: str, where: str, params: list[object]) -> User | None:
+        """The active user holding a token of ``table`` (aliased ``t``), else None."""
         rows = self.db.query(
-            "SELECT u.id, u.email, u.name, u.role, u.organisation, u.active FROM app_session s "
-            "JOIN app_user u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?",
-            [_digest(token), _stamp(_now())],
+            f"SELECT u.id, u.email, u.name, u.role, u.organisation, u.active FROM {table} "
+            f"JOIN app_user u ON u.id = t.user_id WHERE t.token_hash = ? {where}",
+            params,
         )
         if rows.empty or not bool(rows.active.iloc[0]):
             return None
@@ -275,14 +281,8 @@ class Accounts:
         return token
 
     def token_user(self, token: str) -> User | None:
-        rows = self.db.query(
-            "SELECT u.id, u.email, u.name, u.role, u.organisation, u.active FROM app_token t "
-            "JOIN app_user u ON u.id = t.user_id WHERE t.token_hash = ?",
-            [_digest(token)],
-        )
-        if rows.empty or not bool(rows.active.iloc[0]):
-            return None
-        return _user(rows.iloc[0])
+        """The user of an API token, else None."""
+        return self._holder("app_token t", "", [_digest(token)])
 
     # -- audit ------------------------------------------------------------------------------
     def record(

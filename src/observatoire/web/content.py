@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from observatoire.catalog.indicators import THEMES, Indicator, fold, themes_in
+from observatoire.catalog.indicators import THEMES, Catalogue, Indicator, fold, themes_in
 from observatoire.errors import AccessError, InputError, ReferentialError
 from observatoire.observatory import Observatory
 from observatoire.stats.classify import METHODS, breaks, classify
@@ -125,12 +125,7 @@ def indicator_meta(indicator: Indicator) -> dict[str, Any]:
     """An indicator's metadata, as the catalogue declares it."""
     formula = indicator.formula
     return {
-        "id": indicator.id,
-        "label": indicator.label,
-        "theme": indicator.theme,
-        "theme_label": indicator.theme_label,
-        "unit": indicator.unit,
-        "definition": indicator.definition,
+        **_summary(indicator),
         "method": indicator.method,
         "aggregation": indicator.aggregation.value,
         "polarity": indicator.polarity.value,
@@ -161,14 +156,17 @@ def catalogue(
         "query": query,
         "theme": theme,
         "available": available,
-        "themes": [
-            {"id": t, "label": THEMES[t], "count": n}
-            for t, n in themes_in(list(cat.indicators.values())).items()
-        ],
+        "themes": _themes(cat),
         "count": len(items),
         "with_values": sum(1 for i in items if i["levels"]),
         "indicators": items,
     }
+
+
+def _themes(cat: Catalogue) -> list[dict[str, Any]]:
+    """The catalogue's themes with their number of indicators."""
+    counts = themes_in(list(cat.indicators.values()))
+    return [{"id": t, "label": THEMES[t], "count": n} for t, n in counts.items()]
 
 
 def _summary(indicator: Indicator) -> dict[str, Any]:
@@ -314,10 +312,7 @@ def home(obs: Observatory, *, audience: str) -> dict[str, Any]:
             "count": len(cat.indicators),
             "with_values": len(obs.available(audience=audience)),
         },
-        "themes": [
-            {"id": t, "label": THEMES[t], "count": n}
-            for t, n in themes_in(list(cat.indicators.values())).items()
-        ],
+        "themes": _themes(cat),
         "zonings": records(obs.zonings()[["name", "label", "fictitious", "zones"]]),
     }
 

@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from observatoire.errors import InputError
 from observatoire.observatory import Observatory
+from observatoire.outputs.maps import PALETTE
 from observatoire.stats.classify import breaks, classify
 from observatoire.web import auth, content
 from observatoire.web.app import answer, csv_response, respond
@@ -317,25 +318,6 @@ def zoning_page(request: Request, name: str) -> Response:
     return _render(request, "zoning.html", data, fmt, label, map_data=_zones_map(ident, data))
 
 
-# Colour-blind-safe qualitative palette (Okabe–Ito), then more.
-ZONE_COLOURS = [
-    "#E69F00",
-    "#56B4E9",
-    "#009E73",
-    "#F0E442",
-    "#0072B2",
-    "#D55E00",
-    "#CC79A7",
-    "#999999",
-    "#4E79A7",
-    "#F28E2B",
-    "#59A14F",
-    "#EDC948",
-    "#B07AA1",
-    "#FF9DA7",
-]
-
-
 def _zones_map(name: str, data: dict[str, Any]) -> dict[str, Any]:
     """Map of the zones, one colour each; the tooltip gives the population."""
     zones = data["zones"]
@@ -343,7 +325,7 @@ def _zones_map(name: str, data: dict[str, Any]) -> dict[str, Any]:
         "geometries": f"/api/v1/geometries/{name}",
         "unit": "hab.",
         "breaks": [],
-        "colours": [ZONE_COLOURS[i % len(ZONE_COLOURS)] for i in range(len(zones))],
+        "colours": [PALETTE[i % len(PALETTE)] for i in range(len(zones))],
         "values": {
             z["code"]: {"name": z["name"], "value": z["population"], "class": i, "status": "ok"}
             for i, z in enumerate(zones)
