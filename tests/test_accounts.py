@@ -88,6 +88,24 @@ def test_accounts_passwords_sessions_tokens_and_audit(accounts: Accounts) -> Non
         parse_role("superuser")
 
 
+def test_disabling_an_account_and_closing_its_sessions(accounts: Accounts) -> None:
+    accounts.create_user("m@ville.fr", PASSWORD, role=Role.MEMBER)
+    sessions = [accounts.login("m@ville.fr", PASSWORD)[1] for _ in range(3)]
+    api = accounts.create_token("m@ville.fr", "script")
+    assert accounts.revoke_sessions("m@ville.fr", actor="admin") == 3
+    assert all(accounts.session_user(s) is None for s in sessions)
+    assert accounts.token_user(api) is not None  # a sign-out everywhere keeps API tokens
+    _, live = accounts.login("m@ville.fr", PASSWORD)
+    accounts.set_active("m@ville.fr", False, actor="admin")
+    assert accounts.session_user(live) is None and accounts.token_user(api) is None
+    with pytest.raises(AccessError):
+        accounts.login("m@ville.fr", PASSWORD)
+    accounts.set_active("m@ville.fr", True, actor="admin")
+    assert accounts.login("m@ville.fr", PASSWORD)[0].active
+    assert accounts.token_user(api) is None  # revoked tokens stay revoked
+    assert accounts.revoke_sessions("m@ville.fr") == 1
+
+
 def test_failed_logins_are_throttled(accounts: Accounts) -> None:
     accounts.create_user("m@ville.fr", PASSWORD, role=Role.MEMBER)
     for _ in range(MAX_FAILURES):

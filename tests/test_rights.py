@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from observatoire.accounts import Role
 from observatoire.demo import build_demo, demo_accounts
+from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
 from observatoire.web import create_app
 
@@ -173,10 +174,13 @@ def test_api_tokens_and_the_audit_log(
     assert {"connexion", "échec de connexion"} <= {r["action"] for r in log}
 
 
-def _sample(path: str) -> str:
-    """A representative URL for an API route."""
+def _sample(path: str, masked: list[str]) -> str:
+    """A representative URL for an API route; comparisons ask for communes whose value of the
+    secret indicator is masked."""
     values = {"level": "commune", "code": "93066", "ident": SECRET, "name": "caf.ARSAS"}
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
+    if path.endswith("/comparisons"):
+        return f"{url}?territories={','.join(masked[:12])}&indicators={SECRET}"
     return url + "?within=93"
 
 
@@ -200,7 +204,7 @@ def test_authorisation_matrix_over_every_api_route(
     seen: dict[tuple[str, str], int] = {}
     for route in routes:
         for role in ROLES:
-            answer = clients[role].get(_sample(route.path))
+            answer = clients[role].get(_sample(route.path, sorted(c for c, _ in small)))
             seen[(route.path, role)] = answer.status_code
             assert answer.status_code in (200, 403, 404), (route.path, role, answer.text[:200])
             if role in ("public", "member", "partner") and answer.status_code == 200:
@@ -352,6 +356,63 @@ def test_administration_accounts_roles_and_journal(clients: dict[str, TestClient
     assert "$argon2" not in json.dumps(data)
     actions = [(a["action"], a["target"]) for a in data["audit"]]
     assert ("changement de droits", "ccas@ville.fr") in actions
+
+
+def test_administration_partners_agreements_and_locking_an_account_out(
+    app: FastAPI, clients: dict[str, TestClient]
+) -> None:
+    admin = clients["admin"]
+
+    def post(path: str, **fields: str) -> Any:
+        return admin.post(path, data={"csrf": _csrf(admin), **fields}, follow_redirects=False)
+
+    assert post("/administration/partenaires", code="cpam93", name="CPAM 93").status_code == 303
+    assert post("/administration/partenaires", code="pas bon!", name="x").status_code == 400
+    agreement = {"partner": "cpam93", "reference": "CONV-2026-01", "scope": "ALD par commune"}
+    saved = post("/administration/conventions", **agreement, valid_from="2026-01-01")
+    assert saved.status_code == 303
+    backwards = post(
+        "/administration/conventions", **agreement, valid_from="2026-01-01", valid_to="2025-01-01"
+    )
+    assert backwards.status_code == 400 and "finit avant de commencer" in backwards.text
+    data = admin.get("/administration.json").json()
+    cpam = next(p for p in data["partners"] if p["code"] == "cpam93")
+    assert [a["reference"] for a in cpam["agreements_list"]] == ["CONV-2026-01"]
+    assert clients["analyst"].post("/administration/partenaires", data={}).status_code == 403
+
+    accounts = app.state.accounts
+    accounts.create_user("temp@ville.fr", "un mot de passe long", role=Role.ANALYST, actor="t")
+    one, two = (
+        signed_in(app, "temp@ville.fr", "un mot de passe long"),
+        signed_in(app, "temp@ville.fr", "un mot de passe long"),
+    )
+    token = accounts.create_token("temp@ville.fr", "script")
+    script = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    assert one.get("/connexion.json").json()["user"]["email"] == "temp@ville.fr"
+    assert post("/administration/comptes/sessions", email="temp@ville.fr").status_code == 303
+    assert one.get("/connexion.json").json()["user"] is None
+    assert two.get("/connexion.json").json()["user"] is None
+    assert script.get("/api/v1/zonings").status_code == 200  # tokens survive a sign-out
+    again = signed_in(app, "temp@ville.fr", "un mot de passe long")
+    assert (
+        post("/administration/comptes/etat", email="temp@ville.fr", active="0").status_code == 303
+    )
+    assert again.get("/connexion.json").json()["user"] is None
+    assert script.get("/imports.json").status_code == 403  # the token is revoked
+    with pytest.raises(AccessError):
+        accounts.login("temp@ville.fr", "un mot de passe long")
+    assert (
+        post("/administration/comptes/etat", email="temp@ville.fr", active="1").status_code == 303
+    )
+    assert accounts.login("temp@ville.fr", "un mot de passe long")[0].active
+    log = {(a["action"], a["target"]) for a in admin.get("/administration.json").json()["audit"]}
+    assert {
+        ("création de partenaire", "cpam93"),
+        ("enregistrement de convention", "cpam93"),
+        ("fermeture des sessions", "temp@ville.fr"),
+        ("désactivation", "temp@ville.fr"),
+        ("réactivation", "temp@ville.fr"),
+    } <= log
 
 
 @pytest.fixture(scope="module")

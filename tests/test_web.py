@@ -320,3 +320,31 @@ def test_territory_page_counts_references_and_sub_territories(client: TestClient
     html = client.get("/territoires/departement/93").text
     assert "<strong>39</strong> communes" in html and 'id="map-data"' in html
     assert "/api/v1/geometries/commune?within=departement:93" in html
+
+
+def test_api_comparisons_several_territories_and_indicators(client: TestClient) -> None:
+    url = (
+        "/api/v1/comparisons?territories=93066,93008,departement:93"
+        "&indicators=part_naissances&indicators=taux_chomage_15_64"
+    )
+    answer = client.get(url)
+    assert answer.status_code == 200, answer.text
+    rows = answer.json()["rows"]
+    assert [(r["indicator"], r["code"]) for r in rows][:3] == [
+        ("part_naissances", "93066"),
+        ("part_naissances", "93008"),
+        ("part_naissances", "93"),
+    ]
+    assert len(rows) == 6 and len({r["period"] for r in rows[:3]}) == 1
+    page = client.get(
+        url.replace("/api/v1/comparisons?territories", "/comparer.json?territoires").replace(
+            "indicators=", "indicateurs="
+        )
+    )
+    cells = page.json()["indicators"][0]["cells"]
+    assert [c["value"] for c in cells] == [r["value"] for r in rows[:3]]
+    csv = client.get(url + "&format=csv")
+    assert csv.status_code == 200 and csv.text.lstrip("\ufeff").startswith("indicator;label;unit")
+    assert client.get("/api/v1/comparisons?territories=93066&indicators=inconnu").status_code == 404
+    too_many = ",".join(["93066"] * 13)
+    assert client.get(f"/api/v1/comparisons?territories={too_many}&indicators=x").status_code == 400

@@ -174,6 +174,29 @@ class Accounts:
                 run, actor, "changement de droits", email, f"{user.role.value} → {role.value}"
             )
 
+    def set_active(self, email: str, active: bool, *, actor: str | None = None) -> None:
+        """Disable (or enable again) an account; disabling closes its sessions and revokes its
+        API tokens, so it is locked out at once, on every server process."""
+        user = self.get(email)
+        with self.db.transaction() as run:
+            run("UPDATE app_user SET active = ? WHERE id = ?", [1 if active else 0, user.id])
+            if not active:
+                run("DELETE FROM app_session WHERE user_id = ?", [user.id])
+                run("DELETE FROM app_token WHERE user_id = ?", [user.id])
+            self._audit(run, actor, "réactivation" if active else "désactivation", email)
+
+    def revoke_sessions(self, email: str, *, actor: str | None = None) -> int:
+        """Close every open session of ``email`` (a lost phone, a shared computer); returns how
+        many were closed. API tokens are kept."""
+        user = self.get(email)
+        with self.db.transaction() as run:
+            count = self.db.query(
+                "SELECT COUNT(*) AS n FROM app_session WHERE user_id = ?", [user.id]
+            ).n.iloc[0]
+            run("DELETE FROM app_session WHERE user_id = ?", [user.id])
+            self._audit(run, actor, "fermeture des sessions", email, f"{int(count)} session(s)")
+        return int(count)
+
     def get(self, email: str) -> User:
         rows = self.db.query(
             "SELECT id, email, name, role, organisation, active FROM app_user WHERE email = ?",

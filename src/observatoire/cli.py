@@ -1279,6 +1279,48 @@ def users_role(ctx: _Context, email: str, role: str) -> None:
     click.echo(f"{email} : rôle {role}")
 
 
+@users.command("disable")
+@click.argument("email")
+@pass_ctx
+def users_disable(ctx: _Context, email: str) -> None:
+    """Désactive un compte : ses sessions sont fermées et ses jetons d'API révoqués.
+
+    \b
+    Exemple :
+      observatoire users disable ancien@caf93.fr
+    """
+    _accounts(ctx).set_active(email, False, actor="cli")
+    click.echo(f"{email} : compte désactivé")
+
+
+@users.command("enable")
+@click.argument("email")
+@pass_ctx
+def users_enable(ctx: _Context, email: str) -> None:
+    """Réactive un compte désactivé (il devra se reconnecter ; ses jetons restent révoqués).
+
+    \b
+    Exemple :
+      observatoire users enable ancien@caf93.fr
+    """
+    _accounts(ctx).set_active(email, True, actor="cli")
+    click.echo(f"{email} : compte réactivé")
+
+
+@users.command("logout")
+@click.argument("email")
+@pass_ctx
+def users_logout(ctx: _Context, email: str) -> None:
+    """Ferme toutes les sessions ouvertes d'un compte (ordinateur partagé, téléphone perdu).
+
+    \b
+    Exemple :
+      observatoire users logout analyste@cd93.fr
+    """
+    closed = _accounts(ctx).revoke_sessions(email, actor="cli")
+    click.echo(f"{email} : {closed} session(s) fermée(s)")
+
+
 @users.command("token")
 @click.argument("email")
 @click.option("--label", default="", help="À quoi sert le jeton (script, tableau de bord…).")

@@ -49,6 +49,10 @@ def add_agreement(
 ) -> None:
     """Record (or replace) a data-sharing agreement of ``partner``."""
     partner = require_partner(warehouse, partner)
+    if not reference.strip():
+        raise InputError("référence de convention manquante")
+    if not valid_from:
+        raise InputError("date de début de la convention manquante (AAAA-MM-JJ)")
     for label, value in (("début", valid_from), ("fin", valid_to)):
         if value:
             try:

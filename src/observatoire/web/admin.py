@@ -1,4 +1,6 @@
-"""Administration pages (administrators only): accounts, their roles, and the audit log."""
+"""Administration pages (administrators only): accounts (creation, role, deactivation, sessions),
+partners and their agreements, datasets due, and the audit log. Every change is a POST with its
+CSRF token and is written to the audit log."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from observatoire.accounts import ROLE_LABELS, Accounts, Role, parse_role
+from observatoire.catalog.datasets import CONFIDENTIALITY
 from observatoire.errors import AccessError
-from observatoire.store.partners import list_partners, partner_details
+from observatoire.store.partners import add_agreement, list_partners, partner_details, save_partner
 from observatoire.web import content
 from observatoire.web.app import respond
 from observatoire.web.auth import check_csrf, viewer
@@ -42,6 +45,7 @@ def _data(request: Request, accounts: Accounts) -> dict[str, Any]:
             for u in accounts.users()
         ],
         "roles": [{"id": r.value, "label": label} for r, label in ROLE_LABELS.items()],
+        "confidentiality": list(CONFIDENTIALITY),
         "audit": accounts.audit_log(100),
     }
 
@@ -88,3 +92,66 @@ async def change_role(request: Request) -> Response:
         raise AccessError("un administrateur ne change pas son propre rôle")
     accounts.set_role(email, parse_role(str(form.get("role", ""))), actor=actor)
     return RedirectResponse("/administration", status_code=303)
+
+
+@router.post("/administration/comptes/etat")
+async def change_state(request: Request) -> Response:
+    """Disable an account (sessions closed, tokens revoked) or enable it again."""
+    form = await request.form()
+    check_csrf(request, form)
+    accounts, actor = _admin(request)
+    email = str(form.get("email", ""))
+    if email == actor:
+        raise AccessError("un administrateur ne désactive pas son propre compte")
+    accounts.set_active(email, str(form.get("active", "")) == "1", actor=actor)
+    return RedirectResponse("/administration", status_code=303)
+
+
+@router.post("/administration/comptes/sessions")
+async def close_sessions(request: Request) -> Response:
+    """Close every open session of an account."""
+    form = await request.form()
+    check_csrf(request, form)
+    accounts, actor = _admin(request)
+    accounts.revoke_sessions(str(form.get("email", "")), actor=actor)
+    return RedirectResponse("/administration", status_code=303)
+
+
+@router.post("/administration/partenaires")
+async def create_partner(request: Request) -> Response:
+    """Create (or rename) a partner organisation."""
+    form = await request.form()
+    check_csrf(request, form)
+    accounts, actor = _admin(request)
+    code = str(form.get("code", ""))
+    created = save_partner(
+        request.app.state.observatory.warehouse,
+        code=code,
+        name=str(form.get("name", "")).strip() or code,
+        kind=str(form.get("kind", "")).strip(),
+    )
+    accounts.record(
+        actor, "création de partenaire" if created else "modification de partenaire", code
+    )
+    return RedirectResponse("/administration#partenaires", status_code=303)
+
+
+@router.post("/administration/conventions")
+async def create_agreement(request: Request) -> Response:
+    """Record (or replace) a data-sharing agreement of a partner."""
+    form = await request.form()
+    check_csrf(request, form)
+    accounts, actor = _admin(request)
+    partner = str(form.get("partner", ""))
+    reference = str(form.get("reference", "")).strip()
+    add_agreement(
+        request.app.state.observatory.warehouse,
+        partner=partner,
+        reference=reference,
+        scope=str(form.get("scope", "")).strip(),
+        valid_from=str(form.get("valid_from", "")),
+        valid_to=str(form.get("valid_to", "")) or None,
+        confidentiality=str(form.get("confidentiality", "membres")),
+    )
+    accounts.record(actor, "enregistrement de convention", partner, reference)
+    return RedirectResponse("/administration#partenaires", status_code=303)

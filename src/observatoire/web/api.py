@@ -13,6 +13,7 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from observatoire.errors import InputError
 from observatoire.observatory import Observatory
 from observatoire.store.territories import territory_card
 from observatoire.web import auth, content
@@ -156,6 +157,46 @@ def _values(
             ident, level=level, within=scope, period=period, audience=reader.value
         )
     return content.records(frame)
+
+
+@router.get("/comparisons", summary="Plusieurs territoires × plusieurs indicateurs")
+def comparisons(
+    request: Request,
+    reader: Reader,
+    territories: Annotated[
+        str,
+        Query(description="Territoires séparés par des virgules : « 93066,93008,departement:93 »"),
+    ],
+    indicators: Annotated[list[str], Query(description="Indicateurs (paramètre répété)")],
+    format: Format = "json",
+) -> Response:
+    """One row per (indicator, territory): the latest period known for every territory chosen
+    (else the territory's own latest), its value, status and 95 % interval. At most 12
+    territories and 30 indicators."""
+    places = [t.strip() for t in territories.split(",") if t.strip()]
+    chosen = [i for i in indicators if i]
+    if not places or not chosen or len(places) > 12 or len(chosen) > 30:
+        raise InputError("de 1 à 12 territoires et de 1 à 30 indicateurs")
+    obs = _obs(request)
+    data = answer(
+        request,
+        ("compare", tuple(places), tuple(chosen), reader),
+        lambda: content.compare_view(obs, places, chosen, audience=reader.value),
+    )
+    rows = [
+        {
+            "indicator": ind["id"],
+            "label": ind["label"],
+            "unit": ind["unit"],
+            "level": place["level"],
+            "code": place["code"],
+            "name": place["name"],
+            **{k: cell.get(k) for k in ("period", "value", "status", "ci_low", "ci_high")},
+        }
+        for ind in data["indicators"]
+        for place, cell in zip(data["territories"], ind["cells"], strict=True)
+    ]
+    return _page(request, rows, len(rows) or 1, 0, format, "comparaison")
 
 
 @router.get("/geometries/{level}", summary="Contours simplifiés (GeoJSON, EPSG:4326)")
