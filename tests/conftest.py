@@ -71,6 +71,29 @@ def built_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
+@pytest.fixture(scope="session")
+def census_home(tmp_path_factory: pytest.TempPathFactory, built_home: Path) -> Path:
+    """The built home with INSEE's census comparator (RP 2018, every commune) imported and
+    computed, births masked for the public below 5, Seine-Saint-Denis as the observatory's
+    territory. Read-only for tests: copy it to write."""
+    from .test_secret import BIRTHS_RULE
+
+    home = tmp_path_factory.mktemp("census") / "obs"
+    shutil.copytree(built_home, home)
+    settings = home / "observatoire.toml"
+    text = settings.read_text(encoding="utf-8").replace(
+        'territory = ""', 'territory = "departement:93"'
+    )
+    settings.write_text(text, encoding="utf-8")
+    (home / "indicateurs").mkdir()
+    (home / "indicateurs" / "secret.yaml").write_text(BIRTHS_RULE, encoding="utf-8")
+    code, out = run("import", str(DATA / "census/base_cc_comparateur_csv_RP2018.zip"), home=home)
+    assert code in (0, 3), out
+    code, out = run("compute", home=home)
+    assert code == 0, out
+    return home
+
+
 @pytest.fixture
 def home(built_home: Path, tmp_path: Path) -> Path:
     """A private, writable copy of the built home."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,7 @@ from fastapi.testclient import TestClient
 from observatoire.observatory import Observatory
 from observatoire.web import create_app
 
-from .conftest import A11Y_CHECK, DATA, SCREENSHOTS, needs_data, run, serving
-from .test_secret import BIRTHS_RULE
+from .conftest import A11Y_CHECK, SCREENSHOTS, needs_data, serving
 
 PAGES = [
     "/",
@@ -40,23 +38,8 @@ PAGES = [
 
 
 @pytest.fixture(scope="module")
-def web_home(tmp_path_factory: pytest.TempPathFactory, built_home: Path) -> Path:
-    """The built home with the census comparator imported and computed, births masked for the
-    public below 5, Seine-Saint-Denis as the observatory's territory."""
-    home = tmp_path_factory.mktemp("web") / "obs"
-    shutil.copytree(built_home, home)
-    settings = home / "observatoire.toml"
-    text = settings.read_text(encoding="utf-8").replace(
-        'territory = ""', 'territory = "departement:93"'
-    )
-    settings.write_text(text, encoding="utf-8")
-    (home / "indicateurs").mkdir()
-    (home / "indicateurs" / "secret.yaml").write_text(BIRTHS_RULE, encoding="utf-8")
-    code, out = run("import", str(DATA / "census/base_cc_comparateur_csv_RP2018.zip"), home=home)
-    assert code in (0, 3), out
-    code, out = run("compute", home=home)
-    assert code == 0, out
-    return home
+def web_home(census_home: Path) -> Path:
+    return census_home
 
 
 @pytest.fixture(scope="module")
@@ -267,6 +250,7 @@ def test_in_a_browser_map_table_download_and_keyboard(server: str, browser: Any)
         ("departement", "/territoires/departement/93"),
     ):
         page.goto(server + url)
+        page.wait_for_load_state("networkidle")  # the map's contours are fetched after load
         page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
         assert page.evaluate(A11Y_CHECK) == [], url
     assert errors == []
@@ -348,3 +332,27 @@ def test_api_comparisons_several_territories_and_indicators(client: TestClient) 
     assert client.get("/api/v1/comparisons?territories=93066&indicators=inconnu").status_code == 404
     too_many = ",".join(["93066"] * 13)
     assert client.get(f"/api/v1/comparisons?territories={too_many}&indicators=x").status_code == 400
+
+
+@needs_data
+def test_indicator_page_classes_palettes_and_map_files(client: TestClient) -> None:
+    base = "/indicateurs/part_naissances.json?dans=93"
+    plain = client.get(base).json()
+    assert sum(e["count"] for e in plain["legend"] if e["kind"] == "class") == 39
+    diverging = client.get(base + "&methode=stddev&classes=4&palette=divergente").json()
+    assert diverging["centre"] is not None and diverging["breaks"][1] == diverging["centre"]
+    assert diverging["colours"][1] != diverging["colours"][2]  # below / above the département
+    manual = client.get(base + "&methode=manual&seuils=60,70").json()
+    assert manual["breaks"][:2] == [60.0, 70.0]
+    assert client.get(base.replace(".json", "") + "&methode=manual&seuils=7,x").status_code == 400
+    html = client.get("/indicateurs/part_naissances?dans=93&methode=jenks&classes=4").text
+    link = re.search(r'href="(/indicateurs/part_naissances/carte\.svg[^"]*)"', html)
+    assert link is not None and "methode=jenks" in link.group(1)
+    svg = client.get(link.group(1).replace("&amp;", "&"))
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    assert "jenks-fisher" in svg.text and "Seine-Saint-Denis" in svg.text
+    png = client.get("/indicateurs/part_naissances/carte.png?dans=93")
+    assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    public = client.get("/indicateurs/naissances_annuelles/carte.svg?dans=04&symboles=false")
+    assert "secret statistique (" in public.text  # the anonymous visitor's map
+    assert client.get("/indicateurs/part_naissances/carte.pdf").status_code == 400

@@ -1481,6 +1481,114 @@ def zoning_map(ctx: _Context, name: str, output: str) -> None:
     click.echo(f"Carte écrite : {path}")
 
 
+@cli.command("map")
+@click.argument("indicator")
+@click.option(
+    "--level", default="commune", show_default=True, help="Niveau cartographié (ou un zonage)."
+)
+@click.option("--within", help="Territoire englobant : 93, departement:93, region:11, tas93:NORD…")
+@click.option("--period", help="Période (par défaut la plus récente).")
+@click.option(
+    "--method",
+    default="quantiles",
+    show_default=True,
+    type=click.Choice(["quantiles", "equal", "jenks", "stddev", "manual"]),
+    help="Discrétisation : quantiles, intervalles égaux, seuils naturels (Jenks-Fisher), "
+    "écarts-types autour de la référence, seuils choisis (--breaks).",
+)
+@click.option(
+    "--classes", default=5, show_default=True, type=click.IntRange(2, 9), help="Nombre de classes."
+)
+@click.option("--breaks", help="Seuils choisis, croissants : « 10,20,30 » (avec --method manual).")
+@click.option(
+    "--palette",
+    default="sequentielle",
+    show_default=True,
+    type=click.Choice(["sequentielle", "divergente"]),
+    help="Palette ; divergente : centrée sur la valeur de référence.",
+)
+@click.option("--reference", help="Territoire de référence (par défaut --within, sinon la France).")
+@click.option(
+    "--symbols/--no-symbols",
+    default=None,
+    help="Cercles proportionnels (par défaut pour les effectifs) ou aplats de couleur.",
+)
+@click.option(
+    "--audience",
+    default="analyst",
+    show_default=True,
+    type=click.Choice(["public", "member", "analyst"]),
+    help="Public de la carte : le secret statistique de ce public s'applique.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "outputs",
+    required=True,
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Fichier .svg ou .png (option répétable).",
+)
+@pass_ctx
+def map_command(
+    ctx: _Context,
+    indicator: str,
+    level: str,
+    within: str | None,
+    period: str | None,
+    method: str,
+    classes: int,
+    breaks: str | None,
+    palette: str,
+    reference: str | None,
+    symbols: bool | None,
+    audience: str,
+    outputs: tuple[str, ...],
+) -> None:
+    """Dessine la carte d'un indicateur pour les territoires d'un niveau (SVG ou PNG).
+
+    La légende compte les territoires de chaque classe et distingue « secret statistique »,
+    « non disponible » et « pas de donnée » ; les territoires sans contour sont signalés.
+
+    \b
+    Exemples :
+      observatoire map part_allocataires_rsa --within 93 -o rsa.svg
+      observatoire map part_allocataires_rsa --within 93 --method stddev \\
+        --palette divergente -o rsa.png
+      observatoire map allocataires_caf --within 93 --symbols -o caf.svg
+      observatoire map part_allocataires_rsa --level tas93 --method manual \\
+        --breaks 5,10,15 -o tas.svg
+    """
+    from observatoire.outputs.indicator_map import MapRequest, draw_indicator_map
+    from observatoire.stats.classify import parse_breaks
+
+    manual = parse_breaks(breaks) if breaks else ()
+    if method == "manual" and not manual:
+        raise InputError('--method manual demande --breaks (ex. --breaks "10 20 30")')
+    request = MapRequest(
+        indicator=indicator,
+        level=level,
+        within=within,
+        period=period,
+        method=method,
+        classes=classes,
+        palette=palette,
+        reference=reference,
+        manual=manual,
+        symbols=symbols,
+        audience=audience,
+    )
+    with ctx.open() as obs:
+        decided, paths = draw_indicator_map(obs, request, outputs)
+    counts = ", ".join(
+        f"{label} : {n}"
+        for label, n in zip(decided.classes.labels, decided.classes.counts, strict=True)
+    )
+    click.echo(f"{decided.text.title} — {counts}")
+    for path in paths:
+        click.echo(f"Carte écrite : {path}")
+
+
 # Idle keep-alive connections are kept longer than uvicorn's 5 s: a client (or a reverse
 # proxy) reusing one just as the server closes it gets a read error (seen under load).
 KEEP_ALIVE = 65

@@ -604,6 +604,23 @@ class Observatory:
                 f"({', '.join(sorted(refused))}), non visibles pour {AUDIENCE_LABELS[audience]}"
             )
 
+    def card(self, level: str, code: str) -> dict[str, object]:
+        """One territory: name, population, area, named parents, counts of sub-territories."""
+        return queries.territory_card(self.warehouse, self._level(level), code)
+
+    def freeze_date(self, ident: str | None = None) -> str | None:
+        """When the figures were frozen: the latest computation of ``ident`` (of any
+        indicator when None), else the latest import; None when nothing was computed."""
+        where, params = ("WHERE indicator = ?", [ident]) if ident else ("", [])
+        found = self.warehouse.query(
+            f"SELECT MAX(computed_at) AS last FROM indicator_value {where}", params
+        )["last"]
+        if found.isna().all():
+            found = self.warehouse.query(
+                "SELECT MAX(imported_at) AS last FROM import_batch WHERE status = 'active'"
+            )["last"]
+        return None if found.isna().all() else str(found.iloc[0])[:10]
+
     def summary(self) -> dict[str, object]:
         """Counts and provenance, for ``observatoire status`` and the demo."""
         counts = self.warehouse.query(

@@ -56,7 +56,7 @@ def render_zoning_map(
     output = Path(output)
     if output.suffix.lower() not in {".png", ".svg"}:
         raise InputError(f"format de carte non pris en charge « {output.suffix} » : .png ou .svg")
-    projected_units = units.to_crs("EPSG:2154") if _metropolitan(units) else units
+    projected_units = units.to_crs("EPSG:2154") if metropolitan(units) else units
     projected_zones = zones.to_crs(projected_units.crs)
     colours = {code: PALETTE[i % len(PALETTE)] for i, code in enumerate(sorted(zones.code))}
     fig, ax = plt.subplots(figsize=(9, 9), dpi=110)
@@ -110,7 +110,7 @@ def render_zoning_map(
     return output
 
 
-def _metropolitan(frame: geopandas.GeoDataFrame) -> bool:
+def metropolitan(frame: geopandas.GeoDataFrame) -> bool:
     minx, miny, maxx, maxy = frame.total_bounds
     return bool(minx >= -6 and maxx <= 10 and miny >= 41 and maxy <= 52)
 

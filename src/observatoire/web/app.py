@@ -43,6 +43,7 @@ from observatoire.errors import (
     UnknownNameError,
 )
 from observatoire.observatory import Observatory
+from observatoire.outputs.text import french_number
 from observatoire.store.appdb import open_appdb
 from observatoire.web.cache import AnswerCache
 
@@ -118,24 +119,6 @@ _LEVEL_NAMES = {
 STATUS_LABELS = {s.value: ("" if s is ValueStatus.OK else s.label) for s in ValueStatus}
 
 
-def french_number(value: object, digits: int | None = None) -> str:
-    """``12345.678`` → ``12 345,7`` (narrow no-break space between thousands).
-
-    >>> french_number(12345.678)
-    '12\\u202f345,7'
-    >>> french_number(None)
-    '–'
-    """
-    if value is None or not isinstance(value, int | float):
-        return "–"
-    if digits is None:
-        digits = 0 if float(value).is_integer() or abs(value) >= 1000 else 1
-        if abs(value) < 1 and value != 0:
-            digits = 2
-    text = f"{value:,.{digits}f}"
-    return text.replace(",", "\u202f").replace(".", ",")
-
-
 def respond(request: Request, payload: Any, *, max_age: int = 60) -> Response:
     """``payload`` as JSON with an ETag (304 when the client has it) and caching headers."""
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
@@ -159,6 +142,11 @@ def cached_response(request: Request, body: bytes, media_type: str, max_age: int
 
 def csv_response(request: Request, text: str, filename: str) -> Response:
     """A CSV download (recorded in the audit log: who, what, from where)."""
+    return download(request, text.encode("utf-8-sig"), "text/csv; charset=utf-8", filename)
+
+
+def download(request: Request, body: bytes, media_type: str, filename: str) -> Response:
+    """A file download, recorded in the audit log (who, what, from where)."""
     user = getattr(request.state, "user", None)
     accounts: Accounts = request.app.state.accounts
     query = f"?{request.url.query}" if request.url.query else ""
@@ -169,7 +157,7 @@ def csv_response(request: Request, text: str, filename: str) -> Response:
         request.url.path + query,
         request.client.host if request.client else None,
     )
-    response = cached_response(request, text.encode("utf-8-sig"), "text/csv; charset=utf-8", 60)
+    response = cached_response(request, body, media_type, 60)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

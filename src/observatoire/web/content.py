@@ -17,7 +17,9 @@ import pandas as pd
 from observatoire.catalog.indicators import THEMES, Catalogue, Indicator, fold, themes_in
 from observatoire.errors import AccessError, InputError, ReferentialError
 from observatoire.observatory import Observatory
-from observatoire.stats.classify import METHODS, breaks, classify
+from observatoire.outputs.palettes import PALETTES
+from observatoire.outputs.thematic import classes_for
+from observatoire.stats.classify import METHODS
 from observatoire.store.territories import territory_card
 from observatoire.territories.levels import LEVELS, is_official
 
@@ -328,10 +330,13 @@ def indicator_view(
     reference: str = "departement",
     method: str = "quantiles",
     classes: int = 5,
+    palette: str = "sequentielle",
+    manual: tuple[float, ...] = (),
 ) -> dict[str, Any]:
     """An indicator at one level inside one territory: values with statuses, intervals and
-    the comparison to ``reference``, the periods, class breaks for the map, the series of
-    the territory ``within`` and its references."""
+    the comparison to ``reference``, the periods, the classes of the map (as every map of the
+    platform: :func:`observatoire.outputs.thematic.classes_for`), the series of the territory
+    ``within`` and its references."""
     indicator = obs.catalogue().get(ident)
     levels = obs.available(audience=audience).get(ident, [])
     about = site(obs)
@@ -339,6 +344,7 @@ def indicator_view(
         "indicator": indicator_meta(indicator),
         "levels": [{"id": lv, "label": LEVEL_LABELS.get(lv, lv)} for lv in levels],
         "methods": [{"id": m, "label": label} for m, label in METHODS.items()],
+        "palettes": [{"id": p, "label": label} for p, label in PALETTES.items()],
         "references": [{"id": r, "label": REFERENCE_LABELS[r]} for r in REFERENCE_LABELS],
         "values": [],
     }
@@ -367,10 +373,32 @@ def indicator_view(
     if period is not None and period not in periods:
         raise InputError(f"période inconnue : {period} (disponibles : {', '.join(periods)})")
     shown = frame[(frame.period == period) | frame.period.isna()]
-    values = shown.value.where(shown.status.isin(USABLE)).to_numpy(dtype=float)
-    bounds = breaks(values, method, classes)
+    series = _series(obs, ident, scope, audience)
+    where = scope if scope is not None else ("pays", "FR")
+    centre = next(
+        (
+            point["value"]
+            for line in series
+            if (line["level"], line["code"]) == where
+            for point in line["points"]
+            if point["period"] == period
+        ),
+        None,
+    )
+    mapped = classes_for(
+        shown.value.to_numpy(dtype=float),
+        [str(s) for s in shown.status],
+        method=method,
+        k=classes,
+        polarity=indicator.polarity.value,
+        palette=palette,
+        reference=centre if palette == "divergente" or method == "stddev" else None,
+        reference_label="France" if scope is None else _named(obs, *scope)["name"],
+        manual=manual or None,
+        unit=indicator.unit,
+    )
     rows = records(shown.drop(columns=["trend_slope", "trend_p"], errors="ignore"))
-    for row, found in zip(rows, classify(values, bounds), strict=True):
+    for row, found in zip(rows, mapped.classes, strict=True):
         row["class"] = found
     out.update(
         level=level,
@@ -380,9 +408,14 @@ def indicator_view(
         periods=periods,
         reference=reference,
         method=method,
-        breaks=bounds,
+        palette=palette,
+        manual=list(manual),
+        breaks=mapped.bounds,
+        colours=mapped.colours,
+        legend=mapped.legend(),
+        centre=mapped.reference,
         values=rows,
-        series=_series(obs, ident, scope, audience),
+        series=series,
     )
     return out
 

@@ -15,9 +15,11 @@ from markupsafe import Markup
 from observatoire.errors import InputError
 from observatoire.observatory import Observatory
 from observatoire.outputs.maps import PALETTE
-from observatoire.stats.classify import breaks, classify
+from observatoire.outputs.palettes import colours
+from observatoire.outputs.thematic import status_style
+from observatoire.stats.classify import breaks, classify, parse_breaks
 from observatoire.web import auth, content
-from observatoire.web.app import answer, csv_response, respond
+from observatoire.web.app import answer, csv_response, download, respond
 from observatoire.web.auth import audience_of, csrf_token, set_csrf_cookie, viewer
 from observatoire.web.charts import line_chart
 
@@ -139,11 +141,15 @@ def indicator_page(
     reference: str = "departement",
     classes: Annotated[int, Query(ge=2, le=9)] = 5,
     methode: str = "quantiles",
+    palette: str = "sequentielle",
+    seuils: str = "",
 ) -> Response:
     ident, fmt = _split(name)
+    manual = parse_breaks(seuils) if seuils.strip() else ()
+    key = ("indicator", ident, niveau, dans, periode, reference, methode, classes, palette, manual)
     data = answer(
         request,
-        ("indicator", ident, niveau, dans, periode, reference, methode, classes, reader),
+        (*key, reader),
         lambda: content.indicator_view(
             _obs(request),
             ident,
@@ -154,6 +160,8 @@ def indicator_page(
             reference=reference,
             method=methode,
             classes=classes,
+            palette=palette,
+            manual=manual,
         ),
     )
     if fmt == "csv":
@@ -172,7 +180,74 @@ def indicator_page(
         data["indicator"]["label"],
         chart=Markup(chart),
         map_data=_map_data(data),
+        map_file_url=f"/indicateurs/{ident}/carte",
+        map_query=_map_query(data, classes, seuils),
     )
+
+
+def _map_query(data: dict[str, Any], classes: int, seuils: str) -> str:
+    """The query of the page's map as a file: the same level, territory, period and classes."""
+    from urllib.parse import urlencode
+
+    within = data.get("within")
+    params = {
+        "niveau": data.get("level", ""),
+        "dans": f"{within['level']}:{within['code']}" if within else "",
+        "periode": data.get("period") or "",
+        "methode": data.get("method", "quantiles"),
+        "classes": classes,
+        "palette": data.get("palette", "sequentielle"),
+        "seuils": seuils,
+    }
+    return "?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
+
+
+@router.get("/indicateurs/{name}/carte.{suffix}")
+def indicator_map_file(
+    request: Request,
+    reader: Reader,
+    name: str,
+    suffix: str,
+    niveau: str = "commune",
+    dans: str | None = None,
+    periode: str | None = None,
+    classes: Annotated[int, Query(ge=2, le=9)] = 5,
+    methode: str = "quantiles",
+    palette: str = "sequentielle",
+    seuils: str = "",
+    symboles: bool | None = None,
+) -> Response:
+    """The map of the indicator page as a file for a report (SVG or PNG), drawn for the
+    visitor's audience with the same classes as the page."""
+    import tempfile
+    from pathlib import Path
+
+    from observatoire.outputs.indicator_map import MapRequest, draw_indicator_map
+
+    if suffix not in ("svg", "png"):
+        raise InputError(f"format de carte « {suffix} » : svg ou png")
+    wanted = MapRequest(
+        indicator=name,
+        level=niveau,
+        within=dans or None,
+        period=periode or None,
+        method=methode,
+        classes=classes,
+        palette=palette,
+        manual=parse_breaks(seuils) if seuils.strip() else (),
+        symbols=symboles,
+        audience=reader.value,
+    )
+
+    def draw() -> bytes:
+        with tempfile.TemporaryDirectory() as folder:
+            target = Path(folder) / f"carte.{suffix}"
+            draw_indicator_map(_obs(request), wanted, [target])
+            return target.read_bytes()
+
+    body = answer(request, ("map-file", wanted, suffix, reader), draw)
+    media = "image/svg+xml" if suffix == "svg" else "image/png"
+    return download(request, body, media, f"{name}_{niveau}.{suffix}")
 
 
 def _map_data(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -184,12 +259,13 @@ def _map_data(data: dict[str, Any]) -> dict[str, Any] | None:
     url = f"/api/v1/geometries/{data['level']}"
     if within:
         url += f"?within={within['level']}:{within['code']}"
-    polarity = data["indicator"]["polarity"]
     return {
         "geometries": url,
         "unit": data["indicator"]["unit"],
         "breaks": data["breaks"],
-        "colours": _spread(RAMPS.get(polarity, RAMPS["neutral"]), len(data["breaks"])),
+        "colours": data["colours"],
+        "legend": data["legend"],
+        "styles": {k: str(status_style(k)["colour"]) for k in ("secret", "unavailable", "missing")},
         "values": {
             r["code"]: {
                 "name": r["name"],
@@ -200,52 +276,6 @@ def _map_data(data: dict[str, Any]) -> dict[str, Any] | None:
             for r in data["values"]
         },
     }
-
-
-# Sequential ramps (ColorBrewer), light to dark: blues when neutral, reds when more is worse,
-# greens when more is better.
-RAMPS = {
-    "neutral": [
-        "#eff3ff",
-        "#c6dbef",
-        "#9ecae1",
-        "#6baed6",
-        "#4292c6",
-        "#2171b5",
-        "#08519c",
-        "#08306b",
-        "#041f4a",
-    ],
-    "lower_is_better": [
-        "#fff5eb",
-        "#fee6ce",
-        "#fdd0a2",
-        "#fdae6b",
-        "#fd8d3c",
-        "#f16913",
-        "#d94801",
-        "#a63603",
-        "#7f2704",
-    ],
-    "higher_is_better": [
-        "#f7fcf5",
-        "#e5f5e0",
-        "#c7e9c0",
-        "#a1d99b",
-        "#74c476",
-        "#41ab5d",
-        "#238b45",
-        "#006d2c",
-        "#00441b",
-    ],
-}
-
-
-def _spread(ramp: list[str], k: int) -> list[str]:
-    """``k`` colours taken evenly from ``ramp``, skipping the palest."""
-    if k <= 1:
-        return [ramp[len(ramp) // 2]]
-    return [ramp[1 + round(i * (len(ramp) - 2) / (k - 1))] for i in range(k)]
 
 
 CSV_COLUMNS = [
@@ -379,7 +409,7 @@ def _children_map(obs: Any, data: dict[str, Any]) -> dict[str, Any] | None:
         "level": child,
         "unit": "hab.",
         "breaks": bounds,
-        "colours": _spread(RAMPS["neutral"], len(bounds)),
+        "colours": colours(bounds),
         "values": {
             c: {"name": n, "value": _number(v), "class": k, "status": "ok"}
             for c, n, v, k in zip(frame.code, frame.name, values, found, strict=True)

@@ -16,9 +16,18 @@
       style: (feature) => {
         const found = data.values[feature.properties.code];
         const k = found ? found.class : null;
+        if (k !== null && k !== undefined) {
+          return { color: "#ffffff", weight: 1, fillOpacity: 0.9, fillColor: data.colours[k] };
+        }
+        // No classed value: secret (dashed outline), not available (grey), no data (white).
+        const status = found ? found.status : "missing";
+        const kind = status === "secret" ? "secret"
+          : ["nd", "ns", "so", "undefined"].includes(status) ? "unavailable" : "missing";
+        const styles = data.styles || {};
         return {
-          color: "#ffffff", weight: 1, fillOpacity: 0.9,
-          fillColor: k === null || k === undefined ? "#d9d9d9" : data.colours[k],
+          color: kind === "secret" ? "#636363" : "#969696", weight: 1, fillOpacity: 0.9,
+          dashArray: kind === "secret" ? "3 3" : null,
+          fillColor: styles[kind] || "#d9d9d9",
         };
       },
       onEachFeature: (feature, shape) => {
