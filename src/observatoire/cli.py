@@ -1589,6 +1589,61 @@ def map_command(
         click.echo(f"Carte écrite : {path}")
 
 
+@cli.command("export")
+@click.argument("indicator")
+@click.option("--level", default="commune", show_default=True, help="Niveau (ou un zonage).")
+@click.option("--within", help="Territoire englobant : 93, departement:93, region:11…")
+@click.option("--period", help="Une période (par défaut toutes).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "csv-plain", "xlsx", "parquet", "geojson", "gpkg"]),
+    help="Format (par défaut déduit de l'extension de -o). csv : pour tableur français "
+    "(UTF-8 avec BOM, ;, virgule décimale) ; csv-plain : , et point décimal.",
+)
+@click.option(
+    "--audience",
+    default="analyst",
+    show_default=True,
+    type=click.Choice(["public", "member", "analyst"]),
+    help="Public de l'export : ses droits et son secret statistique s'appliquent.",
+)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Fichier.")
+@pass_ctx
+def export_command(
+    ctx: _Context,
+    indicator: str,
+    level: str,
+    within: str | None,
+    period: str | None,
+    fmt: str | None,
+    audience: str,
+    output: str,
+) -> None:
+    """Exporte les valeurs d'un indicateur (CSV, XLSX avec métadonnées, Parquet, GeoJSON,
+    GeoPackage). Les cellules qui commenceraient par = + - @ sont neutralisées.
+
+    \b
+    Exemples :
+      observatoire export part_allocataires_rsa --within 93 -o rsa.xlsx
+      observatoire export part_allocataires_rsa --within 93 --audience public -o rsa.csv
+      observatoire export allocataires_caf --level commune --within 93 -o caf.gpkg
+    """
+    from observatoire.outputs.indicator_export import export_indicator, format_for
+
+    chosen = format_for(output, fmt)
+    with ctx.open() as obs:
+        done = export_indicator(
+            obs, indicator, chosen, level=level, within=within, period=period, audience=audience
+        )
+    target = Path(output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partiel")
+    partial.write_bytes(done.body)
+    partial.replace(target)  # never a half-written file under the final name
+    click.echo(f"{done.rows} lignes exportées ({chosen}) : {target}")
+
+
 # Idle keep-alive connections are kept longer than uvicorn's 5 s: a client (or a reverse
 # proxy) reusing one just as the server closes it gets a read error (seen under load).
 KEEP_ALIVE = 65

@@ -17,7 +17,7 @@ from observatoire.errors import InputError
 from observatoire.observatory import Observatory
 from observatoire.store.territories import territory_card
 from observatoire.web import auth, content
-from observatoire.web.app import answer, cached_response, csv_response, respond
+from observatoire.web.app import answer, cached_response, csv_response, download, respond
 from observatoire.web.auth import audience_of
 
 __all__ = ["router"]
@@ -157,6 +157,40 @@ def _values(
             ident, level=level, within=scope, period=period, audience=reader.value
         )
     return content.records(frame)
+
+
+@router.get("/indicators/{ident}/export", summary="Export d'un indicateur (fichier)")
+def export(
+    request: Request,
+    reader: Reader,
+    ident: str,
+    format: Annotated[
+        Literal["csv", "csv-plain", "xlsx", "parquet", "geojson", "gpkg"],
+        Query(description="csv (tableur français), csv-plain, xlsx, parquet, geojson, gpkg"),
+    ] = "csv",
+    level: str = "commune",
+    within: Within = None,
+    period: str | None = None,
+) -> Response:
+    """Every value of an indicator at ``level`` (inside ``within``) as a file, with its
+    metadata (a sheet of the XLSX, Parquet key-value metadata, a GeoJSON member, a GeoPackage
+    table). The caller's rights and secret apply."""
+    from observatoire.outputs.indicator_export import export_indicator
+
+    done = answer(
+        request,
+        ("export", ident, format, level, within, period, reader),
+        lambda: export_indicator(
+            _obs(request),
+            ident,
+            format,
+            level=level,
+            within=within,
+            period=period,
+            audience=reader.value,
+        ),
+    )
+    return download(request, done.body, done.media_type, done.filename)
 
 
 @router.get("/comparisons", summary="Plusieurs territoires × plusieurs indicateurs")

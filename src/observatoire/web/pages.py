@@ -182,7 +182,24 @@ def indicator_page(
         map_data=_map_data(data),
         map_file_url=f"/indicateurs/{ident}/carte",
         map_query=_map_query(data, classes, seuils),
+        exports=_exports(ident, data),
     )
+
+
+def _exports(ident: str, data: dict[str, Any]) -> list[dict[str, str]]:
+    """Download links of the page's values in every export format."""
+    from urllib.parse import urlencode
+
+    from observatoire.outputs.exports import FORMATS
+
+    within = data.get("within")
+    base = {"niveau": data.get("level", "")}
+    if within:
+        base["dans"] = f"{within['level']}:{within['code']}"
+    return [
+        {"label": label, "url": f"/indicateurs/{ident}/export?" + urlencode({**base, "format": f})}
+        for f, (_, _, label) in FORMATS.items()
+    ]
 
 
 def _map_query(data: dict[str, Any], classes: int, seuils: str) -> str:
@@ -248,6 +265,37 @@ def indicator_map_file(
     body = answer(request, ("map-file", wanted, suffix, reader), draw)
     media = "image/svg+xml" if suffix == "svg" else "image/png"
     return download(request, body, media, f"{name}_{niveau}.{suffix}")
+
+
+@router.get("/indicateurs/{name}/export")
+def indicator_export_file(
+    request: Request,
+    reader: Reader,
+    name: str,
+    format: str = "csv",
+    niveau: str = "commune",
+    dans: str | None = None,
+    periode: str | None = None,
+) -> Response:
+    """The values of the indicator page as a file (every format of
+    :mod:`observatoire.outputs.exports`), for the visitor's audience."""
+    from observatoire.outputs.indicator_export import export_indicator
+
+    key = ("export", name, format, niveau, dans, periode, reader)
+    done = answer(
+        request,
+        key,
+        lambda: export_indicator(
+            _obs(request),
+            name,
+            format,
+            level=niveau,
+            within=dans or None,
+            period=periode or None,
+            audience=reader.value,
+        ),
+    )
+    return download(request, done.body, done.media_type, done.filename)
 
 
 def _map_data(data: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,0 +1,123 @@
+"""The export of an indicator for an audience: its values at a level inside a territory, with
+French column names and a metadata block (definition, sources, method, audience, secret,
+data-freeze date), in any format of :mod:`observatoire.outputs.exports`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from observatoire.catalog.statuses import ValueStatus
+from observatoire.errors import InputError
+from observatoire.outputs.exports import FORMATS, GEO_FORMATS, export_table
+from observatoire.secret.rules import AUDIENCE_LABELS, parse_audience
+from observatoire.territories.levels import LEVELS
+
+if TYPE_CHECKING:
+    from observatoire.observatory import Observatory
+
+__all__ = ["COLUMNS", "Export", "export_indicator", "format_for"]
+
+# Engine column → exported column (French, plain ASCII: safe in every tool).
+COLUMNS = {
+    "code": "code",
+    "name": "nom",
+    "period": "periode",
+    "value": "valeur",
+    "status": "statut",
+    "coverage": "couverture",
+    "ci_low": "ic95_bas",
+    "ci_high": "ic95_haut",
+    "note": "note",
+}
+COLUMNS_NOTE = (
+    "ic95_bas / ic95_haut : intervalle de confiance à 95 % ; couverture : part de la "
+    "population des territoires membres qui ont une valeur (agrégats)"
+)
+DEMO_NOTE = "Démonstration : valeurs FICTIVES (seuls les territoires et populations sont réels)."
+
+
+@dataclass(frozen=True)
+class Export:
+    """An export ready to be written or sent."""
+
+    body: bytes
+    filename: str
+    media_type: str
+    rows: int
+
+
+def format_for(path: str, given: str | None = None) -> str:
+    """The export format: ``given``, else from the file's suffix.
+
+    >>> format_for("rsa.xlsx"), format_for("rsa.csv"), format_for("x.csv", "csv-plain")
+    ('xlsx', 'csv', 'csv-plain')
+    """
+    if given:
+        return given
+    suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    for fmt, (ext, _, _) in FORMATS.items():
+        if ext == suffix:
+            return fmt
+    known = sorted({ext for ext, _, _ in FORMATS.values()})
+    raise InputError(f"format d'export inconnu pour « {path} » ; suffixes : {', '.join(known)}")
+
+
+def export_indicator(
+    obs: Observatory,
+    ident: str,
+    fmt: str,
+    *,
+    level: str = "commune",
+    within: str | None = None,
+    period: str | None = None,
+    audience: str = "analyst",
+) -> Export:
+    """Indicator ``ident`` for ``audience`` (its secret applied: a masked cell is empty with
+    status ``secret``) in format ``fmt``."""
+    if fmt not in FORMATS:
+        raise InputError(f"format d'export inconnu « {fmt} » ; formats : {', '.join(FORMATS)}")
+    indicator = obs.catalogue().get(ident)
+    scope = obs.resolve(within, below=level) if within else None
+    frame = obs.indicator(ident, level=level, within=scope, period=period, audience=audience)
+    frame = frame[[c for c in COLUMNS if c in frame.columns]].rename(columns=COLUMNS)
+    meta = obs.warehouse.meta()
+    reader = parse_audience(audience)
+    where = "France entière" if scope is None else str(obs.card(*scope)["name"])
+    periods = sorted(str(p) for p in frame.periode.dropna().unique())
+    secret = int((frame.statut == ValueStatus.SECRET.value).sum())
+    freeze = obs.freeze_date(ident)
+    metadata = [
+        ("Indicateur", indicator.id),
+        ("Libellé", indicator.label),
+        ("Définition", indicator.definition),
+        ("Unité", indicator.unit),
+        ("Méthode", indicator.method),
+        ("Sources", ", ".join(indicator.sources)),
+        ("Niveau", LEVELS[level].plural if level in LEVELS else level),
+        ("Territoire", where),
+        ("Périodes", ", ".join(periods)),
+        ("Public", AUDIENCE_LABELS[reader]),
+        (
+            "Secret statistique",
+            f"{secret} valeur(s) sous secret pour ce public : cellule vide, statut « secret »."
+            if secret
+            else "aucune valeur masquée pour ce public",
+        ),
+        ("Statuts", ", ".join(f"{s.value} = {s.label}" for s in ValueStatus)),
+        ("Colonnes", COLUMNS_NOTE),
+        ("Données arrêtées le", freeze or ""),
+        ("Exporté le", date.today().isoformat()),
+        ("Producteur", str(obs.home.settings["name"])),
+        ("Contours", f"{meta.get('referential_source', '')} (COG {meta.get('referential_cog')})"),
+    ]
+    if "demo" in meta:
+        metadata.insert(0, ("Avertissement", DEMO_NOTE))
+    geometries = None
+    if fmt in GEO_FORMATS:
+        geometries = obs.geometries(level=level, within=scope, simplified=False)
+    body = export_table(frame, fmt, metadata=metadata, sheet=indicator.label, geometries=geometries)
+    suffix, media, _ = FORMATS[fmt]
+    place = "france" if scope is None else f"{scope[0]}_{scope[1]}"
+    return Export(body, f"{ident}_{level}_{place}{suffix}", media, len(frame))
