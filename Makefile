@@ -16,6 +16,7 @@ test:
 install: $(BIN)/observatoire
 
 $(BIN)/observatoire: pyproject.toml
+	bash scripts/system-deps.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e .

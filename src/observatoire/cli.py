@@ -1644,6 +1644,95 @@ def export_command(
     click.echo(f"{done.rows} lignes exportées ({chosen}) : {target}")
 
 
+@cli.command("portrait")
+@click.argument("territory", required=False)
+@click.option("--level", help="Niveau du territoire (commune, epci, departement, un zonage…).")
+@click.option("--all", "every", is_flag=True, help="Tous les territoires de --level dans --within.")
+@click.option("--within", help="Avec --all : territoire englobant (93, departement:93…).")
+@click.option(
+    "--format",
+    "fmt",
+    default="pdf",
+    show_default=True,
+    type=click.Choice(["html", "pdf", "xlsx"]),
+    help="HTML autonome, PDF (A4) ou XLSX (chiffres, séries, métadonnées).",
+)
+@click.option(
+    "--audience",
+    default="public",
+    show_default=True,
+    type=click.Choice(["public", "member", "analyst"]),
+    help="Public du portrait : ses droits et son secret statistique s'appliquent.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(),
+    help="Fichier (un portrait) ou dossier (--all).",
+)
+@pass_ctx
+def portrait_command(
+    ctx: _Context,
+    territory: str | None,
+    level: str | None,
+    every: bool,
+    within: str | None,
+    fmt: str,
+    audience: str,
+    output: str,
+) -> None:
+    """Produit le portrait social d'un territoire, ou de tous les territoires d'un niveau.
+
+    Un portrait a une partie par thème : chiffres clés comparés aux références (avec les
+    écarts significatifs), phrases de constat écrites par des règles, évolutions, position
+    parmi les territoires comparables, carte ; puis sources, millésimes et méthodes. Il se
+    personnalise par le fichier portrait.yaml du dossier de l'observatoire.
+
+    \b
+    Exemples :
+      observatoire portrait 93066 --format pdf -o saint-denis.pdf
+      observatoire portrait 93 --level departement --format html -o 93.html
+      observatoire portrait --all --level commune --within 93 --format pdf -o portraits/
+    """
+    from observatoire.outputs.portrait_batch import write_portraits
+
+    if every == bool(territory):
+        raise InputError("donnez un territoire, ou --all avec --level (et --within)")
+    if every and not level:
+        raise InputError("--all demande --level (ex. --level commune --within 93)")
+    with ctx.open() as obs:
+        if not every:
+            (path,) = write_portraits(
+                obs,
+                [str(territory)],
+                fmt,
+                Path(output),
+                level=level,
+                audience=audience,
+                single=True,
+            )
+            click.echo(f"Portrait écrit : {path}")
+            return
+        assert level is not None
+        codes = obs.territories(level=level, within=within).code.astype(str).tolist()
+        if not codes:
+            raise InputError(
+                f"aucun territoire de niveau {level}" + (f" dans {within}" if within else "")
+            )
+        with click.progressbar(length=len(codes), label="Portraits", file=sys.stderr) as bar:
+            paths = write_portraits(
+                obs,
+                codes,
+                fmt,
+                Path(output),
+                level=level,
+                audience=audience,
+                on_done=lambda _: bar.update(1),
+            )
+    click.echo(f"{len(paths)} portraits écrits dans {output}")
+
+
 # Idle keep-alive connections are kept longer than uvicorn's 5 s: a client (or a reverse
 # proxy) reusing one just as the server closes it gets a read error (seen under load).
 KEEP_ALIVE = 65

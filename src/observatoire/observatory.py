@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -290,12 +290,11 @@ class Observatory:
                 )
             return self._audience_view(ident, level, self._within(within, level), period, reader)
         if published and threshold == DEFAULT_THRESHOLD:
-            stored = read_computed(self.warehouse, ident, level)
+            scope = self._within(within, level)
+            stored = read_computed(self.warehouse, ident, level, period=period, within=scope)
             if stored is not None:  # computed by « observatoire compute », still in force
-                if period is not None:
-                    stored = stored[stored.period == period]
                 frame = stored.drop(columns=["indicator", "level", "computed_at"])
-                return complete_frame(self.warehouse, frame, level, self._within(within, level))
+                return complete_frame(self.warehouse, frame, level, scope)
         return compute_indicator(
             self.warehouse,
             self.catalogue(),
@@ -317,14 +316,12 @@ class Observatory:
     ) -> pd.DataFrame:
         """The stored values of ``ident`` as a restricted ``audience`` may see them."""
         self._check_readable(ident, audience)
-        stored = read_computed(self.warehouse, ident, level)
+        stored = read_computed(self.warehouse, ident, level, period=period, within=within)
         if stored is None:
             raise ReferentialError(
                 f"indicateur {ident} au niveau {level} : valeurs non calculées, lancez "
                 "« observatoire compute » (le secret statistique s'applique aux valeurs calculées)"
             )
-        if period is not None:
-            stored = stored[stored.period == period]
         frame = stored.drop(columns=["indicator", "level", "computed_at"])
         if self._under_secret(ident, audience):
             frame = mask_for(self.warehouse, frame, ident, level, audience.value)
@@ -604,7 +601,7 @@ class Observatory:
                 f"({', '.join(sorted(refused))}), non visibles pour {AUDIENCE_LABELS[audience]}"
             )
 
-    def card(self, level: str, code: str) -> dict[str, object]:
+    def card(self, level: str, code: str) -> dict[str, Any]:
         """One territory: name, population, area, named parents, counts of sub-territories."""
         return queries.territory_card(self.warehouse, self._level(level), code)
 

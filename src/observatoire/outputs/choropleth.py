@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import textwrap
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,6 +54,8 @@ def render_choropleth(
     text: MapText,
     *,
     symbols: bool = False,
+    highlight: Sequence[str] = (),
+    size: tuple[float, float] = (9, 9.6),
 ) -> Path:
     """Draw ``units`` (code, name, geometry; EPSG:4326) with their ``values`` (same order)
     coloured by ``classes``, or as circles whose area is proportional to the value when
@@ -75,7 +78,7 @@ def render_choropleth(
             {"svg.fonttype": "none", "font.family": "DejaVu Sans", "hatch.color": "#636363"}
         ),
     ):
-        fig, ax = plt.subplots(figsize=(9, 9.6), dpi=150)
+        fig, ax = plt.subplots(figsize=size, dpi=150)
         for hatch in sorted(set(hatches)):
             part = shown[[h == hatch for h in hatches]]
             colours = [f for f, h in zip(fills, hatches, strict=True) if h == hatch]
@@ -83,6 +86,9 @@ def render_choropleth(
         empty = shown[[f == "#ffffff" for f in fills]]
         if len(empty):
             empty.boundary.plot(ax=ax, color="#969696", linewidth=0.5)
+        marked = shown[shown.code.isin(set(highlight))]
+        if len(marked):
+            marked.boundary.plot(ax=ax, color="#111111", linewidth=2.2)
         handles = _class_handles(classes, symbols)
         if symbols:
             handles = _symbols(ax, shown, values) + handles

@@ -19,25 +19,64 @@ PALETTES = {
 # worse, greens when more is better.
 SEQUENTIAL = {
     "neutral": [
-        "#eff3ff", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6",
-        "#2171b5", "#08519c", "#08306b", "#041f4a",
+        "#eff3ff",
+        "#c6dbef",
+        "#9ecae1",
+        "#6baed6",
+        "#4292c6",
+        "#2171b5",
+        "#08519c",
+        "#08306b",
+        "#041f4a",
     ],
     "lower_is_better": [
-        "#fff5eb", "#fee6ce", "#fdd0a2", "#fdae6b", "#fd8d3c",
-        "#f16913", "#d94801", "#a63603", "#7f2704",
+        "#fff5eb",
+        "#fee6ce",
+        "#fdd0a2",
+        "#fdae6b",
+        "#fd8d3c",
+        "#f16913",
+        "#d94801",
+        "#a63603",
+        "#7f2704",
     ],
     "higher_is_better": [
-        "#f7fcf5", "#e5f5e0", "#c7e9c0", "#a1d99b", "#74c476",
-        "#41ab5d", "#238b45", "#006d2c", "#00441b",
+        "#f7fcf5",
+        "#e5f5e0",
+        "#c7e9c0",
+        "#a1d99b",
+        "#74c476",
+        "#41ab5d",
+        "#238b45",
+        "#006d2c",
+        "#00441b",
     ],
-}  # fmt: skip
+}
 
 # Diverging ramps (ColorBrewer, colour-blind safe), from the low side to the high side, the
 # middle colour for the class that holds the reference. Red marks the unfavourable side.
-_RDBU = ["#b2182b", "#d6604d", "#f4a582", "#fddbc7", "#f7f7f7",
-         "#d1e5f0", "#92c5de", "#4393c3", "#2166ac"]  # fmt: skip
-_PUOR = ["#b35806", "#e08214", "#fdb863", "#fee0b6", "#f7f7f7",
-         "#d8daeb", "#b2abd2", "#8073ac", "#542788"]  # fmt: skip
+_RDBU = [
+    "#b2182b",
+    "#d6604d",
+    "#f4a582",
+    "#fddbc7",
+    "#f7f7f7",
+    "#d1e5f0",
+    "#92c5de",
+    "#4393c3",
+    "#2166ac",
+]
+_PUOR = [
+    "#b35806",
+    "#e08214",
+    "#fdb863",
+    "#fee0b6",
+    "#f7f7f7",
+    "#d8daeb",
+    "#b2abd2",
+    "#8073ac",
+    "#542788",
+]
 DIVERGING = {
     "neutral": _PUOR,
     "higher_is_better": _RDBU,  # low values red

@@ -124,9 +124,30 @@ def confidentiality_of(warehouse: Warehouse, variables: Iterable[str]) -> set[st
     return set(rows.c)
 
 
-def read_computed(warehouse: Warehouse, ident: str, level: str) -> pd.DataFrame | None:
-    """Stored values of indicator ``ident`` at ``level`` (None when not computed)."""
-    rows = warehouse.query(
-        "SELECT * FROM indicator_value WHERE indicator = ? AND level = ?", [ident, level]
-    )
-    return None if rows.empty else rows
+def read_computed(
+    warehouse: Warehouse,
+    ident: str,
+    level: str,
+    *,
+    period: str | None = None,
+    within: tuple[str, str] | None = None,
+) -> pd.DataFrame | None:
+    """Stored values of indicator ``ident`` at ``level`` (None when not computed), of one
+    ``period`` and inside ``within`` only when given (a département's communes, not France's)."""
+    if not warehouse.query(
+        "SELECT 1 AS found FROM indicator_value WHERE indicator = ? AND level = ? LIMIT 1",
+        [ident, level],
+    ).shape[0]:
+        return None
+    sql = "SELECT * FROM indicator_value WHERE indicator = ? AND level = ?"
+    params: list[object] = [ident, level]
+    if period is not None:
+        sql += " AND period = ?"
+        params.append(period)
+    if within is not None:
+        sql += (
+            " AND code IN (SELECT code FROM territory_parent WHERE level = ? "
+            "AND parent_level = ? AND parent_code = ?)"
+        )
+        params += [level, *within]
+    return warehouse.query(sql, params)

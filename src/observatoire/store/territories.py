@@ -182,18 +182,31 @@ def geometries(
     import geopandas
 
     frame = list_territories(warehouse, level=level, within=within, zoning=zoning)
-    shapes_by_code = geometry_map(warehouse, level, simplified=simplified)
+    shapes_by_code = geometry_map(warehouse, level, simplified=simplified, within=within)
     shapes = [shapes_by_code.get(c) for c in frame.code]
     return geopandas.GeoDataFrame(frame, geometry=shapes, crs="EPSG:4326")
 
 
-def geometry_map(warehouse: Warehouse, level: str, *, simplified: bool = False) -> dict[str, Any]:
-    """Code → shapely geometry for every territory of ``level`` that has one."""
+def geometry_map(
+    warehouse: Warehouse,
+    level: str,
+    *,
+    simplified: bool = False,
+    within: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """Code → shapely geometry for every territory of ``level`` (inside ``within``) that has
+    one."""
     import shapely
 
-    geoms = warehouse.query(
-        "SELECT code, geom, geom_display FROM territory_geometry WHERE level = ?", [level]
-    )
+    sql = "SELECT code, geom, geom_display FROM territory_geometry WHERE level = ?"
+    params: list[object] = [level]
+    if within is not None:
+        sql += (
+            " AND code IN (SELECT code FROM territory_parent WHERE level = ? "
+            "AND parent_level = ? AND parent_code = ?)"
+        )
+        params += [level, *within]
+    geoms = warehouse.query(sql, params)
     out: dict[str, Any] = {}
     for code, full, light in zip(geoms.code, geoms.geom, geoms.geom_display, strict=True):
         chosen = light if simplified and _present(light) else full

