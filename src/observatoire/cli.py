@@ -1863,6 +1863,7 @@ def demo(
     click.echo("")
     click.echo(result.summary)
     click.echo(f"\nCarte du zonage : {result.map_png}")
+    click.echo(f"Portraits sociaux : {len(result.portraits)} PDF dans {result.home / 'portraits'}")
     click.echo(f"Résumé : {result.summary_file}")
     if serving:
         from observatoire.demo import demo_accounts

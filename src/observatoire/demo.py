@@ -35,6 +35,7 @@ class DemoResult:
     summary_file: Path
     map_png: Path
     map_svg: Path
+    portraits: list[Path]
 
 
 def fictitious_sectors(communes: pd.DataFrame, sectors: int = 5) -> pd.DataFrame:
@@ -111,7 +112,24 @@ def build_demo(
         png, svg = draw_zoning_map(
             reader, DEMO_ZONING, [home / f"carte_{DEMO_ZONING}.{ext}" for ext in ("png", "svg")]
         )
-    return DemoResult(home, summary, summary_file, png, svg)
+        portraits = _portraits(reader, home, echo)
+    return DemoResult(home, summary, summary_file, png, svg, portraits)
+
+
+def _portraits(obs: Observatory, home: Path, echo: Callable[[str], None]) -> list[Path]:
+    """The public portraits (PDF) of the département, its communes and the fictitious zones,
+    in ``portraits/`` (each also served by the territory's page)."""
+    from observatoire.outputs.portrait_batch import write_portraits
+
+    folder = home / "portraits"
+    communes = obs.territories(level="commune", within="93").code.astype(str).tolist()
+    zones = obs.territories(level=DEMO_ZONING).code.astype(str).tolist()
+    echo(f"Portraits sociaux (PDF) : département, {len(communes)} communes, {len(zones)} zones…")
+    written = write_portraits(obs, ["departement:93"], "pdf", folder)
+    written += write_portraits(obs, communes, "pdf", folder, level="commune")
+    written += write_portraits(obs, zones, "pdf", folder, level=DEMO_ZONING)
+    echo(f"  {len(written)} portraits dans {folder}")
+    return written
 
 
 def _summary(obs: Observatory) -> str:

@@ -488,9 +488,9 @@ def complete_frame(
     warehouse: Warehouse, frame: pd.DataFrame, level: str, within: tuple[str, str] | None
 ) -> pd.DataFrame:
     """Every territory of the level (inside ``within``), named, even those without a value."""
-    from observatoire.store.territories import list_territories
+    from observatoire.store.territories import territory_names
 
-    territories = list_territories(warehouse, level=level, within=within)[["code", "name"]]
+    territories = territory_names(warehouse, level=level, within=within)
     note = frame.attrs.get("note")
     if frame.empty:
         out = territories.assign(

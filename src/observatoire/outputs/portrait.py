@@ -280,6 +280,16 @@ def build_portrait(
         sections.append(section)
     meta = obs.warehouse.meta()
     used = {f.indicator for s in sections for f in s.figures}
+    # a reference without any value in the portrait (no data at that level) is left out
+    shown = [
+        i
+        for i in range(len(refs))
+        if any(f.references[i]["value"] is not None for s in sections for f in s.figures)
+    ]
+    refs = [refs[i] for i in shown]
+    for section in sections:
+        for figure in section.figures:
+            figure.references = [figure.references[i] for i in shown]
     return Portrait(
         territory=card,
         level_label=LEVELS[lv].label if lv in LEVELS else _zoning_label(obs, lv),
@@ -419,7 +429,7 @@ def _figure(
         )
     )
     spine, spine_label = "", ""
-    if peers_scope is not None and not count:
+    if level != "pays" and not count:
         frame = _values(obs, memo, indicator.id, level, peers_scope, period, audience)
         peers = [] if frame is None else [float(v) for v in frame[frame.status.isin(USABLE)].value]
         main = next((r["value"] for r in references if r["value"] is not None), None)

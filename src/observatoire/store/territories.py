@@ -97,6 +97,25 @@ def resolve_territory(
     return str(level), str(code)
 
 
+def territory_names(
+    warehouse: Warehouse, *, level: str, within: tuple[str, str] | None = None
+) -> pd.DataFrame:
+    """Code and name of the territories of ``level`` (inside ``within``): the light read of
+    :func:`list_territories`."""
+    sql = "SELECT code, name FROM territory WHERE level = ?"
+    params: list[object] = [level]
+    if within is not None:
+        sql += (
+            " AND code IN (SELECT code FROM territory_parent WHERE level = ? "
+            "AND parent_level = ? AND parent_code = ?)"
+        )
+        params += [level, *within]
+    frame = warehouse.query(sql + " ORDER BY code", params)
+    if frame.empty:  # an unknown level: the full read says so, with the known ones
+        return list_territories(warehouse, level=level, within=within)[["code", "name"]]
+    return frame
+
+
 def list_territories(
     warehouse: Warehouse,
     *,
