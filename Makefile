@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_secret.py
 	$(BIN)/python benchmarks/bench_france.py
 	$(BIN)/python benchmarks/bench_web.py
+	$(BIN)/python benchmarks/bench_portrait.py
 
 clean:
 	rm -rf $(VENV) observatoire-demo .pytest_cache .mypy_cache .ruff_cache
