@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import subprocess
 
-from observatoire.demo import DEMO_ZONING, build_demo
+import pytest
+
+from observatoire.demo import DEMO_ZONING, DemoResult, build_demo
 from observatoire.observatory import Observatory
 
 
-def test_demo_builds_and_shows_the_zoning(tmp_path: Path) -> None:
-    result = build_demo(tmp_path / "demo", echo=lambda _: None)
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    return build_demo(tmp_path_factory.mktemp("demo") / "demo", echo=lambda _: None)
+
+
+def test_demo_builds_and_shows_the_zoning(built: DemoResult) -> None:
+    result = built
     assert "FICTIF" in result.summary
     assert "39 communes" in result.summary
     assert "SYNTHÉTIQUES" in result.summary
@@ -34,16 +41,26 @@ def test_demo_builds_and_shows_the_zoning(tmp_path: Path) -> None:
         communes = obs.territories(level="commune", within="93", zoning=DEMO_ZONING)
         assert communes.zone.notna().all()
         assert zones.population.sum() == communes.population.sum()
-    again = build_demo(tmp_path / "demo", echo=lambda _: None)  # running it twice is harmless
+    names = sorted(p.name for p in result.portraits)
+    assert len(names) == 1 + 39 + 5 and "portrait_commune_93066_saint-denis.pdf" in names
+    assert "portrait_tas93_TAS2_tas-saint-denis-fictif.pdf" in names
+    cover = subprocess.run(
+        ["pdftotext", "-l", "1", str(result.home / "portraits" / names[0]), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "FICTIVES" in cover
+    again = build_demo(result.home, echo=lambda _: None)  # running it twice is harmless
     assert again.summary == result.summary
 
 
-def test_demo_is_served_with_its_synthetic_data_labelled(tmp_path: Path) -> None:
+def test_demo_is_served_with_its_synthetic_data_labelled(built: DemoResult) -> None:
     from fastapi.testclient import TestClient
 
     from observatoire.web import create_app
 
-    result = build_demo(tmp_path / "demo", echo=lambda _: None)
+    result = built
     with Observatory.open(result.home) as obs, TestClient(create_app(obs)) as client:
         home = client.get("/")
         assert home.status_code == 200
@@ -60,3 +77,10 @@ def test_demo_is_served_with_its_synthetic_data_labelled(tmp_path: Path) -> None
         assert refused.status_code == 403 and "membres" in refused.json()["error"]
         raw = client.get("/api/v1/variables/caf.ARSAS/values?level=commune&within=93")
         assert raw.status_code == 403 and "secret statistique" in raw.json()["error"]
+        boards = client.get("/tableaux-de-bord.json").json()["dashboards"]
+        assert boards[0]["id"] == "pilotage" and len(boards) > 1  # declared, then per theme
+        board = client.get("/tableaux-de-bord/pilotage")
+        assert board.status_code == 200 and "FICTIVES" in board.text
+        assert board.text.count('class="svgmap"') == 2
+        portrait = client.get("/territoires/tas93/TAS2/portrait")
+        assert portrait.status_code == 200 and "FICTIVES" in portrait.text

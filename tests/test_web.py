@@ -246,6 +246,7 @@ def test_in_a_browser_map_table_download_and_keyboard(server: str, browser: Any)
             "&indicateurs=part_logements_vacants",
         ),
         ("connexion", "/connexion"),
+        ("tableau-de-bord", "/tableaux-de-bord/theme-emploi-insertion"),
         ("territoire", "/territoires/commune/93066"),
         ("departement", "/territoires/departement/93"),
     ):

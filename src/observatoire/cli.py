@@ -1733,6 +1733,68 @@ def portrait_command(
     click.echo(f"{len(paths)} portraits écrits dans {output}")
 
 
+@cli.group()
+def dashboard() -> None:
+    """Tableaux de bord de pilotage (tableaux/*.yaml, et un par thème par défaut)."""
+
+
+@dashboard.command("list")
+@pass_ctx
+def dashboard_list(ctx: _Context) -> None:
+    """Liste les tableaux de bord.
+
+    \b
+    Exemple :
+      observatoire dashboard list
+    """
+    from observatoire.outputs.dashboard import dashboard_specs
+
+    with ctx.open() as obs:
+        for spec in dashboard_specs(obs):
+            click.echo(f"{spec.id:<36} {spec.title} ({len(spec.tiles)} tuiles, {spec.origin})")
+
+
+@dashboard.command("export")
+@click.argument("name")
+@click.option("--territory", help="Territoire (par défaut celui de l'observatoire).")
+@click.option(
+    "--audience",
+    default="public",
+    show_default=True,
+    type=click.Choice(["public", "member", "analyst"]),
+    help="Public : ses droits et son secret statistique s'appliquent.",
+)
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help=".pdf ou .html"
+)
+@pass_ctx
+def dashboard_export(
+    ctx: _Context, name: str, territory: str | None, audience: str, output: str
+) -> None:
+    """Exporte un tableau de bord en PDF (A4 paysage) ou en page HTML autonome.
+
+    \b
+    Exemples :
+      observatoire dashboard export theme-social -o social.pdf
+      observatoire dashboard export pilotage --territory tas93:TAS2 -o tas2.html
+    """
+    from observatoire.outputs.dashboard import build_dashboard, dashboard_html, find_spec
+    from observatoire.outputs.portrait_render import html_to_pdf
+
+    target = Path(output)
+    if target.suffix.lower() not in (".pdf", ".html"):
+        raise InputError(f"format « {target.suffix} » : .pdf ou .html")
+    with ctx.open() as obs:
+        board = build_dashboard(obs, find_spec(obs, name), territory=territory, audience=audience)
+    html = dashboard_html(board)
+    body = html_to_pdf(html) if target.suffix.lower() == ".pdf" else html.encode("utf-8")
+    partial = target.with_name(target.name + ".partiel")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_bytes(body)
+    partial.replace(target)
+    click.echo(f"Tableau de bord « {board.spec.title} » ({board.territory['name']}) : {target}")
+
+
 # Idle keep-alive connections are kept longer than uvicorn's 5 s: a client (or a reverse
 # proxy) reusing one just as the server closes it gets a read error (seen under load).
 KEEP_ALIVE = 65

@@ -104,6 +104,7 @@ def build_demo(
                 _secret_section(obs),
             ]
         )
+    _dashboard(home)
     summary_file = home / "resume.txt"
     summary_file.write_text(summary + "\n", encoding="utf-8")
     from observatoire.outputs.zoning_map import draw_zoning_map
@@ -114,6 +115,37 @@ def build_demo(
         )
         portraits = _portraits(reader, home, echo)
     return DemoResult(home, summary, summary_file, png, svg, portraits)
+
+
+PILOTAGE = """\
+# Tableau de bord déclaré par l'observatoire (démonstration : valeurs FICTIVES).
+id: pilotage
+titre: Pilotage de l'action sociale
+description: Minima sociaux et prestations de la CAF, par commune (données SYNTHÉTIQUES).
+tuiles:
+  - type: chiffre
+    indicateur: part_allocataires_rsa
+  - type: chiffre
+    indicateur: part_allocataires_aah
+  - type: chiffre
+    indicateur: part_allocataires_prime_activite
+  - type: chiffre
+    indicateur: allocataires_caf
+  - type: carte
+    indicateur: part_allocataires_rsa
+  - type: carte
+    indicateur: part_allocataires_aah
+  - type: tableau
+    indicateurs: [part_allocataires_rsa, part_allocataires_aah, part_allocataires_prime_activite,
+                  part_allocataires_aides_logement]
+"""
+
+
+def _dashboard(home: Path) -> None:
+    """A declared dashboard (the themes' default ones exist without declaration)."""
+    folder = home / "tableaux"
+    folder.mkdir(exist_ok=True)
+    (folder / "pilotage.yaml").write_text(PILOTAGE, encoding="utf-8")
 
 
 def _portraits(obs: Observatory, home: Path, echo: Callable[[str], None]) -> list[Path]:

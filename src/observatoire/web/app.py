@@ -99,8 +99,17 @@ def answer(request: Request, key: tuple[Any, ...], build: Callable[[], T]) -> T:
 
 
 def _templates() -> Jinja2Templates:
+    import jinja2
+
     templates = Jinja2Templates(directory=HERE / "templates")
     env = templates.env
+    # the tiles of dashboards are the same markup on the site and in their PDF
+    env.loader = jinja2.ChoiceLoader(
+        [
+            jinja2.FileSystemLoader(HERE / "templates"),
+            jinja2.PackageLoader("observatoire.outputs", "templates"),
+        ]
+    )
     env.filters["num"] = french_number
     env.filters["level_label"] = lambda level: _LEVEL_NAMES.get(level, level)
     env.globals["status_label"] = STATUS_LABELS

@@ -462,6 +462,64 @@ def portrait_page(request: Request, reader: Reader, level: str, code: str, name:
     return download(request, body, media, filename)
 
 
+@router.get("/tableaux-de-bord")
+@router.get("/tableaux-de-bord.json")
+def dashboards_page(request: Request) -> Response:
+    """The observatory's dashboards and the default one of each theme."""
+    from observatoire.outputs.dashboard import dashboard_specs
+
+    fmt = "json" if request.url.path.endswith(".json") else "html"
+
+    def listed() -> dict[str, Any]:
+        return {
+            "dashboards": [
+                {
+                    "id": s.id,
+                    "title": s.title,
+                    "description": s.description,
+                    "tiles": len(s.tiles),
+                    "origin": s.origin,
+                }
+                for s in dashboard_specs(_obs(request))
+            ]
+        }
+
+    data = answer(request, ("dashboards",), listed)
+    return _render(request, "dashboards.html", data, fmt, "Tableaux de bord")
+
+
+@router.get("/tableaux-de-bord/{name}")
+def dashboard_page(
+    request: Request, reader: Reader, name: str, territoire: str | None = None
+) -> Response:
+    """One dashboard for a territory (the observatory's by default): HTML, ``.json``, or
+    ``.pdf`` (A4 landscape), for the visitor's audience."""
+    from dataclasses import asdict
+
+    from observatoire.outputs.dashboard import build_dashboard, dashboard_html, find_spec
+    from observatoire.outputs.portrait_render import html_to_pdf
+
+    stem, _, suffix = name.partition(".")
+    fmt = suffix or "html"
+    if fmt not in ("html", "json", "pdf"):
+        raise UnknownNameError("format", fmt, ["html", "json", "pdf"])
+    obs = _obs(request)
+    key = ("dashboard", stem, territoire, reader)
+    board = answer(
+        request,
+        key,
+        lambda: build_dashboard(
+            obs, find_spec(obs, stem), territory=territoire or None, audience=reader.value
+        ),
+    )
+    if fmt == "pdf":
+        body = answer(request, (*key, "pdf"), lambda: html_to_pdf(dashboard_html(board)))
+        return download(request, body, "application/pdf", f"tableau_{stem}.pdf")
+    query = f"?territoire={territoire}" if territoire else ""
+    data = {"dashboard": asdict(board), "territory_query": territoire or "", "query": query}
+    return _render(request, "dashboard.html", data, fmt, board.spec.title)
+
+
 # The sub-territories drawn on a territory's page: the next level down that has contours.
 CHILD_LEVEL = {
     "pays": "region",

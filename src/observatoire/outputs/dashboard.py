@@ -1,0 +1,413 @@
+"""Steering dashboards: declarative pages of tiles — a key figure with its trend and
+reference, an evolution chart, a map, a table of sub-territories — for one territory.
+
+A dashboard is declared in YAML (``tableaux/*.yaml`` in the observatory's home); a default
+one exists for every theme that has values. :func:`build_dashboard` decides the tiles' data
+for an audience (its secret applied); the web app shows them, ``dashboard_html`` writes a
+standalone page that WeasyPrint lays out as PDF.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import yaml
+
+from observatoire.catalog.indicators import THEMES, Aggregation
+from observatoire.errors import AccessError, InputError, ReferentialError, UnknownNameError
+from observatoire.outputs.charts import line_chart
+from observatoire.outputs.svgmap import svg_map
+from observatoire.outputs.text import french_number, with_unit
+from observatoire.outputs.thematic import USABLE, classes_for, status_style
+from observatoire.secret.rules import AUDIENCE_LABELS, parse_audience
+from observatoire.territories.levels import LEVELS
+
+if TYPE_CHECKING:
+    from observatoire.observatory import Observatory
+
+__all__ = ["TILE_KINDS", "Dashboard", "DashboardSpec", "build_dashboard", "dashboard_specs"]
+
+FOLDER = "tableaux"
+TILE_KINDS = {
+    "chiffre": "chiffre clé, sa tendance et sa référence",
+    "courbe": "évolution comparée",
+    "carte": "carte des territoires qu'il contient",
+    "tableau": "tableau des territoires qu'il contient",
+}
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# The level drawn and tabulated inside a territory of each level.
+CHILD = {
+    "pays": "region",
+    "region": "departement",
+    "departement": "commune",
+    "epci": "commune",
+    "commune": "iris",
+}
+DEMO_NOTE = "Démonstration : valeurs FICTIVES (seuls les territoires et populations sont réels)."
+
+
+@dataclass(frozen=True)
+class DashboardSpec:
+    """A dashboard as declared: its tiles are dicts with ``type`` and ``indicateur(s)``."""
+
+    id: str
+    title: str
+    description: str
+    territory: str | None
+    tiles: tuple[dict[str, Any], ...]
+    origin: str = "par défaut"
+
+
+@dataclass
+class Dashboard:
+    spec: DashboardSpec
+    territory: dict[str, Any]
+    audience: str
+    tiles: list[dict[str, Any]]
+    freeze_date: str | None
+    generated: str
+    note: str = ""
+    observatory: str = ""
+
+
+def dashboard_specs(obs: Observatory) -> list[DashboardSpec]:
+    """The observatory's dashboards (``tableaux/*.yaml``), then one default per theme with
+    values."""
+    catalogue = obs.catalogue()
+    declared = []
+    folder = obs.home.path / FOLDER
+    for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
+        declared.append(_load(path, catalogue))
+    known = {d.id for d in declared}
+    available = obs.available(audience="analyst")
+    for theme, label in THEMES.items():
+        ident = f"theme-{theme}"
+        if ident in known:
+            continue
+        chosen = [
+            i for i in catalogue.indicators if i in available and catalogue.get(i).theme == theme
+        ]
+        if not chosen:
+            continue
+        rates = [i for i in chosen if catalogue.get(i).aggregation is not Aggregation.SUM]
+        counts = [i for i in chosen if i not in rates]
+        first = (rates + counts)[:4]
+        tiles: list[dict[str, Any]] = [{"type": "chiffre", "indicateur": i} for i in first]
+        tiles.append({"type": "courbe", "indicateur": first[0]})
+        tiles.append({"type": "carte", "indicateur": (rates or counts)[0]})
+        tiles.append({"type": "tableau", "indicateurs": (rates + counts)[:5]})
+        declared.append(
+            DashboardSpec(
+                ident,
+                label,
+                f"Tableau de bord par défaut du thème « {label} ».",
+                None,
+                tuple(tiles),
+            )
+        )
+    return declared
+
+
+def _load(path: Path, catalogue: Any) -> DashboardSpec:
+    """One declared dashboard; an error names the file and the field."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" ligne {mark.line + 1}, colonne {mark.column + 1}" if mark else ""
+        raise InputError(f"{path}{where} : YAML illisible") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{path} : attendu un dictionnaire (id, titre, tuiles)")
+    ident = str(raw.get("id") or path.stem)
+    if not _ID.match(ident):
+        raise InputError(f"{path} : id « {ident} » invalide (minuscules, chiffres et -)")
+    tiles = raw.get("tuiles")
+    if not isinstance(tiles, list) or not tiles:
+        raise InputError(f"{path} : « tuiles » doit être une liste non vide")
+    checked = []
+    for i, tile in enumerate(tiles, start=1):
+        where = f"{path} : tuiles[{i}]"
+        if not isinstance(tile, dict) or tile.get("type") not in TILE_KINDS:
+            raise InputError(f"{where}.type doit être l'un de : {', '.join(TILE_KINDS)}")
+        names = tile.get("indicateurs") if tile["type"] == "tableau" else [tile.get("indicateur")]
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            field_name = "indicateurs (liste)" if tile["type"] == "tableau" else "indicateur"
+            raise InputError(f"{where}.{field_name} manquant")
+        for name in names:
+            try:
+                catalogue.get(name)
+            except UnknownNameError as exc:
+                raise InputError(f"{where} : {exc}") from None
+        checked.append(dict(tile))
+    return DashboardSpec(
+        id=ident,
+        title=str(raw.get("titre") or ident),
+        description=str(raw.get("description") or ""),
+        territory=str(raw["territoire"]) if raw.get("territoire") else None,
+        tiles=tuple(checked),
+        origin=path.name,
+    )
+
+
+def find_spec(obs: Observatory, ident: str) -> DashboardSpec:
+    specs = dashboard_specs(obs)
+    for spec in specs:
+        if spec.id == ident:
+            return spec
+    raise UnknownNameError("tableau de bord", ident, [s.id for s in specs])
+
+
+def build_dashboard(
+    obs: Observatory, spec: DashboardSpec, *, territory: str | None = None, audience: str = "public"
+) -> Dashboard:
+    """The tiles of ``spec`` for ``territory`` (else the dashboard's, else the observatory's,
+    else France), as ``audience`` may see them."""
+    chosen = territory or spec.territory or _home_territory(obs) or "pays:FR"
+    level, code = ("pays", "FR") if chosen in ("pays:FR", "FR") else obs.resolve(chosen)
+    card = obs.card(level, code)
+    catalogue = obs.catalogue()
+    own = obs.profile(f"{level}:{code}", audience=audience)
+    parents = [
+        p
+        for p in card["parents"]
+        if p["level"] in ("departement", "region", "pays") and p["code"] != "FRM"
+    ]
+    reference = parents[0] if parents else None
+    ref_profile = (
+        obs.profile(f"{reference['level']}:{reference['code']}", audience=audience)
+        if reference
+        else None
+    )
+    tiles = []
+    for tile in spec.tiles:
+        kind = tile["type"]
+        if kind == "tableau":
+            tiles.append(_table(obs, catalogue, tile, level, code, audience))
+            continue
+        indicator = catalogue.get(tile["indicateur"])
+        rows = own[(own.indicator == indicator.id) & own.status.isin(USABLE)].sort_values("period")
+        base = {
+            "type": kind,
+            "indicator": indicator.id,
+            "label": indicator.label,
+            "unit": indicator.unit,
+        }
+        if kind == "chiffre":
+            tiles.append({**base, **_figure(rows, ref_profile, reference, indicator)})
+        elif kind == "courbe":
+            series = []
+            if len(rows):
+                series.append({"name": card["name"], "points": _points(rows)})
+            for parent in parents[:2]:
+                profile = obs.profile(f"{parent['level']}:{parent['code']}", audience=audience)
+                mine = profile[(profile.indicator == indicator.id) & profile.status.isin(USABLE)]
+                if len(mine) and indicator.aggregation is not Aggregation.SUM:
+                    series.append(
+                        {"name": parent["name"], "points": _points(mine.sort_values("period"))}
+                    )
+            several = any(len(s["points"]) > 1 for s in series)
+            chart = (
+                line_chart(
+                    series,
+                    title=f"Évolution : {indicator.label}",
+                    unit=indicator.unit,
+                    ident=f"tile-{len(tiles)}",
+                )
+                if several
+                else ""
+            )
+            tiles.append({**base, "svg": chart, "series": series})
+        else:
+            tiles.append({**base, **_map(obs, indicator, level, code, tile, audience, len(tiles))})
+    meta = obs.warehouse.meta()
+    return Dashboard(
+        spec=spec,
+        territory=card,
+        audience=AUDIENCE_LABELS[parse_audience(audience)],
+        tiles=tiles,
+        freeze_date=obs.freeze_date(),
+        generated=date.today().isoformat(),
+        note=DEMO_NOTE if "demo" in meta else "",
+        observatory=str(obs.home.settings["name"]),
+    )
+
+
+def _home_territory(obs: Observatory) -> str | None:
+    text = str(obs.home.settings.get("territory") or "")
+    return text or None
+
+
+def _points(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {"period": str(p), "value": float(v)} for p, v in zip(rows.period, rows.value, strict=True)
+    ]
+
+
+def _figure(
+    rows: pd.DataFrame,
+    ref_profile: pd.DataFrame | None,
+    reference: dict[str, Any] | None,
+    indicator: Any,
+) -> dict[str, Any]:
+    """A key figure: latest value, change since the previous period, the reference's value."""
+    if rows.empty:
+        return {"value": None, "period": None, "text": "non disponible pour ce public"}
+    last = rows.iloc[-1]
+    inline = indicator.unit in ("%", "‰", "€")
+    out: dict[str, Any] = {
+        "value": float(last.value),
+        "period": str(last.period),
+        "text": with_unit(
+            float(last.value), indicator.unit, 1 if indicator.unit in ("%", "‰") else None
+        )
+        if inline
+        else french_number(float(last.value)),
+        "unit_text": "" if inline else indicator.unit,
+        "trend": None,
+    }
+    if len(rows) > 1:
+        before = rows.iloc[-2]
+        change = float(last.value) - float(before.value)
+        arrow = "↗" if change > 0 else ("↘" if change < 0 else "→")
+        sign = "+" if change >= 0 else "−"
+        if indicator.unit in ("%", "‰"):
+            said = f"{sign}{french_number(abs(change), 1)} pt"
+        elif before.value:
+            relative = abs(change) / abs(float(before.value)) * 100
+            said = f"{sign}{french_number(relative, 1)} %"
+        else:
+            said = ""
+        out["trend"] = f"{arrow} {said} depuis {before.period}".strip()
+    if (
+        ref_profile is not None
+        and reference is not None
+        and indicator.aggregation is not Aggregation.SUM
+    ):
+        at = ref_profile[
+            (ref_profile.indicator == indicator.id)
+            & (ref_profile.period == last.period)
+            & ref_profile.status.isin(USABLE)
+        ]
+        if len(at):
+            value = float(at.value.iloc[0])
+            out["reference"] = {
+                "name": reference["name"],
+                "value": value,
+                "text": with_unit(
+                    value, indicator.unit, 1 if indicator.unit in ("%", "‰") else None
+                ),
+            }
+    return out
+
+
+def _map(
+    obs: Observatory,
+    indicator: Any,
+    level: str,
+    code: str,
+    tile: dict[str, Any],
+    audience: str,
+    n: int,
+) -> dict[str, Any]:
+    child = str(tile.get("niveau") or CHILD.get(level, "commune"))
+    try:
+        frame = obs.indicator(indicator.id, level=child, within=(level, code), audience=audience)
+    except (AccessError, ReferentialError, InputError):
+        return {"svg": "", "caption": "pas de valeurs à ce niveau pour ce public"}
+    usable = frame[frame.status.isin(USABLE)]
+    period = str(usable.period.max()) if len(usable) else None
+    frame = frame[(frame.period.astype(str) == period) | frame.period.isna()].drop_duplicates(
+        "code"
+    )
+    units = obs.geometries(level=child, within=(level, code))
+    units = units[units.geometry.notna()]
+    if units.empty or len(units) > 1500:
+        return {"svg": "", "caption": "pas de contours à ce niveau"}
+    merged = units[["code", "name", "geometry"]].merge(
+        frame[["code", "value", "status"]], on="code", how="left"
+    )
+    values = [None if pd.isna(v) else float(v) for v in merged.value]
+    statuses = [s if isinstance(s, str) else "missing" for s in merged.status]
+    classes = classes_for(values, statuses, polarity=indicator.polarity.value, unit=indicator.unit)
+    fills = [
+        classes.colours[c] if c is not None else str(status_style(k)["colour"])
+        for c, k in zip(classes.classes, classes.kinds, strict=True)
+    ]
+    labels = [
+        f"{name} : {with_unit(v, indicator.unit) if v is not None else status_style(k)['label']}"
+        for name, v, k in zip(merged.name, values, classes.kinds, strict=True)
+    ]
+    svg = svg_map(
+        merged,
+        fills,
+        kinds=classes.kinds,
+        labels=labels,
+        title=f"Carte : {indicator.label} en {period}",
+        ident=f"tile-{n}",
+        width=420,
+    )
+    plural = LEVELS[child].plural if child in LEVELS else child
+    return {
+        "svg": svg,
+        "caption": f"{plural.capitalize()}, {period} (quantiles)",
+        "legend": classes.legend(),
+    }
+
+
+def _table(
+    obs: Observatory, catalogue: Any, tile: dict[str, Any], level: str, code: str, audience: str
+) -> dict[str, Any]:
+    """Sub-territories × indicators, latest period of each."""
+    child = str(tile.get("niveau") or CHILD.get(level, "commune"))
+    columns = []
+    rows: dict[str, dict[str, Any]] = {}
+    for ident in tile["indicateurs"]:
+        indicator = catalogue.get(ident)
+        try:
+            frame = obs.indicator(ident, level=child, within=(level, code), audience=audience)
+        except (AccessError, ReferentialError, InputError):
+            continue
+        usable = frame[frame.status.isin(USABLE)]
+        period = str(usable.period.max()) if len(usable) else None
+        columns.append(
+            {"id": ident, "label": indicator.label, "unit": indicator.unit, "period": period}
+        )
+        latest = frame[(frame.period.astype(str) == period) | frame.period.isna()].drop_duplicates(
+            "code"
+        )
+        for r in latest.itertuples():
+            row = rows.setdefault(
+                str(r.code), {"code": str(r.code), "name": str(r.name), "cells": {}}
+            )
+            shown = r.status in USABLE and not pd.isna(r.value)
+            row["cells"][ident] = {
+                "value": float(r.value) if shown else None,
+                "text": with_unit(
+                    float(r.value), indicator.unit, 1 if indicator.unit in ("%", "‰") else None
+                )
+                if shown
+                else ("secret" if r.status == "secret" else "–"),
+            }
+    return {
+        "type": "tableau",
+        "level": child,
+        "columns": columns,
+        "rows": sorted(rows.values(), key=lambda r: r["name"]),
+    }
+
+
+def dashboard_html(dashboard: Dashboard) -> str:
+    """A standalone page of the dashboard (for its PDF)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("observatoire.outputs", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+    )
+    css = env.loader.get_source(env, "dashboard.css")[0]  # type: ignore[union-attr]
+    return env.get_template("dashboard_page.html").render(d=dashboard, css=css)
