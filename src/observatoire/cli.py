@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import pandas as pd
@@ -26,13 +26,27 @@ if TYPE_CHECKING:
     from observatoire.accounts import Accounts
 
 FORMATS = click.Choice(["table", "csv", "json"])
-AUDIENCE_OPTION = click.option(
-    "--audience",
-    type=click.Choice(["public", "member", "analyst"]),
-    default="analyst",
-    show_default=True,
-    help="Pour qui : public, membres (member) ou chargé d'études (analyst, qui voit tout).",
-)
+F = TypeVar("F", bound=Callable[..., Any])
+AUDIENCE_HELP = "Pour qui : public, membres (member) ou chargé d'études (analyst, qui voit tout)."
+
+
+def audience_option(default: str = "analyst", what: str = "") -> Callable[[F], F]:
+    """``--audience``: whose rights and statistical secret apply (to ``what`` is produced)."""
+    text = (
+        f"Public {what} : ses droits et son secret statistique s'appliquent."
+        if what
+        else AUDIENCE_HELP
+    )
+    return click.option(
+        "--audience",
+        type=click.Choice(["public", "member", "analyst"]),
+        default=default,
+        show_default=True,
+        help=text,
+    )
+
+
+AUDIENCE_OPTION = audience_option()
 
 
 class _Context:
@@ -1513,13 +1527,7 @@ def zoning_map(ctx: _Context, name: str, output: str) -> None:
     default=None,
     help="Cercles proportionnels (par défaut pour les effectifs) ou aplats de couleur.",
 )
-@click.option(
-    "--audience",
-    default="analyst",
-    show_default=True,
-    type=click.Choice(["public", "member", "analyst"]),
-    help="Public de la carte : le secret statistique de ce public s'applique.",
-)
+@audience_option("analyst", "de la carte")
 @click.option(
     "-o",
     "--output",
@@ -1601,13 +1609,7 @@ def map_command(
     help="Format (par défaut déduit de l'extension de -o). csv : pour tableur français "
     "(UTF-8 avec BOM, ;, virgule décimale) ; csv-plain : , et point décimal.",
 )
-@click.option(
-    "--audience",
-    default="analyst",
-    show_default=True,
-    type=click.Choice(["public", "member", "analyst"]),
-    help="Public de l'export : ses droits et son secret statistique s'appliquent.",
-)
+@audience_option("analyst", "de l'export")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Fichier.")
 @pass_ctx
 def export_command(
@@ -1657,13 +1659,7 @@ def export_command(
     type=click.Choice(["html", "pdf", "xlsx"]),
     help="HTML autonome, PDF (A4) ou XLSX (chiffres, séries, métadonnées).",
 )
-@click.option(
-    "--audience",
-    default="public",
-    show_default=True,
-    type=click.Choice(["public", "member", "analyst"]),
-    help="Public du portrait : ses droits et son secret statistique s'appliquent.",
-)
+@audience_option("public", "du portrait")
 @click.option(
     "-o",
     "--output",
@@ -1757,13 +1753,7 @@ def dashboard_list(ctx: _Context) -> None:
 @dashboard.command("export")
 @click.argument("name")
 @click.option("--territory", help="Territoire (par défaut celui de l'observatoire).")
-@click.option(
-    "--audience",
-    default="public",
-    show_default=True,
-    type=click.Choice(["public", "member", "analyst"]),
-    help="Public : ses droits et son secret statistique s'appliquent.",
-)
+@audience_option("public", "")
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help=".pdf ou .html"
 )

@@ -211,17 +211,9 @@ def _parse(raw: bytes, path: Path) -> dict[str, Any]:
             f"descripteur illisible : enregistrez-le en UTF-8 ({exc})", path=path
         ) from None
     if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
+        from observatoire.yamlfile import load_yaml
 
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise InputError(
-                f"descripteur YAML illisible ({problem})", path=path, line=line
-            ) from None
+        data = load_yaml(text, path, "descripteur YAML")
     else:
         try:
             data = tomllib.loads(text)

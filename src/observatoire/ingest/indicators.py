@@ -36,17 +36,9 @@ def read_catalogue_file(text: str, origin: str) -> tuple[list[Indicator], dict[s
     """The indicators of one YAML file and its secret rules by source (``secret_by_source:
     {caf: 5}``), which apply to every additive count of that source without a rule of its
     own."""
-    import yaml
+    from observatoire.yamlfile import load_yaml
 
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(
-            f"fichier d'indicateurs illisible ({getattr(exc, 'problem', exc)})",
-            path=origin,
-            line=mark.line + 1 if mark is not None else None,
-        ) from None
+    data = load_yaml(text, origin, "fichier d'indicateurs")
     if not isinstance(data, dict) or not isinstance(data.get("indicators"), list):
         raise InputError("attendu « theme: … » et une liste « indicators: »", path=origin)
     theme = str(data.get("theme", ""))

@@ -16,16 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import yaml
 
 from observatoire.catalog.indicators import THEMES, Aggregation
 from observatoire.errors import AccessError, InputError, ReferentialError, UnknownNameError
 from observatoire.outputs.charts import line_chart
-from observatoire.outputs.svgmap import svg_map
+from observatoire.outputs.svgmap import indicator_svg_map
 from observatoire.outputs.text import french_number, with_unit
-from observatoire.outputs.thematic import USABLE, classes_for, status_style
+from observatoire.outputs.thematic import USABLE
 from observatoire.secret.rules import AUDIENCE_LABELS, parse_audience
 from observatoire.territories.levels import LEVELS
+from observatoire.yamlfile import load_yaml
 
 if TYPE_CHECKING:
     from observatoire.observatory import Observatory
@@ -115,12 +115,7 @@ def dashboard_specs(obs: Observatory) -> list[DashboardSpec]:
 
 def _load(path: Path, catalogue: Any) -> DashboardSpec:
     """One declared dashboard; an error names the file and the field."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" ligne {mark.line + 1}, colonne {mark.column + 1}" if mark else ""
-        raise InputError(f"{path}{where} : YAML illisible") from None
+    raw = load_yaml(path.read_text(encoding="utf-8"), path, "tableau de bord") or {}
     if not isinstance(raw, dict):
         raise InputError(f"{path} : attendu un dictionnaire (id, titre, tuiles)")
     ident = str(raw.get("id") or path.stem)
@@ -328,34 +323,14 @@ def _map(
     units = units[units.geometry.notna()]
     if units.empty or len(units) > 1500:
         return {"svg": "", "caption": "pas de contours à ce niveau"}
-    merged = units[["code", "name", "geometry"]].merge(
-        frame[["code", "value", "status"]], on="code", how="left"
-    )
-    values = [None if pd.isna(v) else float(v) for v in merged.value]
-    statuses = [s if isinstance(s, str) else "missing" for s in merged.status]
-    classes = classes_for(values, statuses, polarity=indicator.polarity.value, unit=indicator.unit)
-    fills = [
-        classes.colours[c] if c is not None else str(status_style(k)["colour"])
-        for c, k in zip(classes.classes, classes.kinds, strict=True)
-    ]
-    labels = [
-        f"{name} : {with_unit(v, indicator.unit) if v is not None else status_style(k)['label']}"
-        for name, v, k in zip(merged.name, values, classes.kinds, strict=True)
-    ]
-    svg = svg_map(
-        merged,
-        fills,
-        kinds=classes.kinds,
-        labels=labels,
-        title=f"Carte : {indicator.label} en {period}",
-        ident=f"tile-{n}",
-        width=420,
+    svg, legend = indicator_svg_map(
+        units, frame, indicator, period=period, ident=f"tile-{n}", width=420
     )
     plural = LEVELS[child].plural if child in LEVELS else child
     return {
         "svg": svg,
         "caption": f"{plural.capitalize()}, {period} (quantiles)",
-        "legend": classes.legend(),
+        "legend": legend,
     }
 
 

@@ -15,17 +15,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import yaml
 
 from observatoire.catalog.indicators import THEMES, Aggregation, Indicator
 from observatoire.errors import AccessError, InputError, ReferentialError
 from observatoire.outputs.charts import line_chart, spine_chart
 from observatoire.outputs.sentences import Compared, comparison, count_sentence, evolution, where
-from observatoire.outputs.svgmap import svg_map
+from observatoire.outputs.svgmap import indicator_svg_map
 from observatoire.outputs.text import with_unit
-from observatoire.outputs.thematic import USABLE, classes_for, status_style
+from observatoire.outputs.thematic import USABLE
 from observatoire.secret.rules import AUDIENCE_LABELS, parse_audience
 from observatoire.territories.levels import LEVELS
+from observatoire.yamlfile import load_yaml
 
 if TYPE_CHECKING:
     from observatoire.observatory import Observatory
@@ -76,12 +76,7 @@ class PortraitConfig:
         path = home / CONFIG_FILE
         if not path.is_file():
             return cls()
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where_ = f" ligne {mark.line + 1}, colonne {mark.column + 1}" if mark else ""
-            raise InputError(f"{path}{where_} : YAML illisible ({exc})") from None
+        raw = load_yaml(path.read_text(encoding="utf-8"), path, "réglages du portrait") or {}
         if not isinstance(raw, dict):
             raise InputError(f"{path} : attendu un dictionnaire (titre, sections…)")
         known = {
@@ -537,33 +532,16 @@ def _map(
     units = units[units.geometry.notna()]
     if units.empty or len(units) > 1500:
         return "", "", []
-    merged = units[["code", "name", "geometry"]].merge(
-        frame[["code", "value", "status"]], on="code", how="left"
-    )
-    values = [None if pd.isna(v) else float(v) for v in merged.value]
-    statuses = [s if isinstance(s, str) else "missing" for s in merged.status]
     indicator = obs.catalogue().get(chosen.indicator)
-    classes = classes_for(
-        values, statuses, k=5, polarity=indicator.polarity.value, unit=chosen.unit
-    )
-    fills = [
-        classes.colours[c] if c is not None else str(status_style(k)["colour"])
-        for c, k in zip(classes.classes, classes.kinds, strict=True)
-    ]
-    labels = [
-        f"{n} : {with_unit(v, chosen.unit) if v is not None else status_style(k)['label']}"
-        for n, v, k in zip(merged.name, values, classes.kinds, strict=True)
-    ]
-    svg = svg_map(
-        merged,
-        fills,
-        kinds=classes.kinds,
-        labels=labels,
+    svg, legend = indicator_svg_map(
+        units,
+        frame,
+        indicator,
+        period=chosen.period,
         highlight=[code],
-        title=f"Carte : {chosen.label} en {chosen.period}",
         ident=f"map-{chosen.indicator}",
     )
-    return svg, f"{caption} — {chosen.label}, {chosen.period} (quantiles)", classes.legend()
+    return svg, f"{caption} — {chosen.label}, {chosen.period} (quantiles)", legend
 
 
 def _sources(

@@ -11,11 +11,16 @@ from typing import TYPE_CHECKING
 
 from observatoire.outputs.maps import metropolitan
 from observatoire.outputs.palettes import SECRET
+from observatoire.outputs.text import with_unit
+from observatoire.outputs.thematic import classes_for, status_style
 
 if TYPE_CHECKING:
     import geopandas
+    import pandas as pd
 
-__all__ = ["svg_map"]
+    from observatoire.catalog.indicators import Indicator
+
+__all__ = ["indicator_svg_map", "svg_map"]
 
 
 def svg_map(
@@ -85,3 +90,45 @@ def svg_map(
     out += outlines
     out.append("</svg>")
     return "".join(out)
+
+
+def indicator_svg_map(
+    units: geopandas.GeoDataFrame,
+    frame: pd.DataFrame,
+    indicator: Indicator,
+    *,
+    period: str | None,
+    highlight: Sequence[str] = (),
+    ident: str = "map",
+    width: int = 460,
+) -> tuple[str, list[dict[str, object]]]:
+    """``units`` (with contours) coloured by the values of ``frame`` (code, value, status):
+    the SVG and its legend entries (quantiles, polarity-aware colours)."""
+    import pandas as pd
+
+    merged = units[["code", "name", "geometry"]].merge(
+        frame[["code", "value", "status"]], on="code", how="left"
+    )
+    values = [None if pd.isna(v) else float(v) for v in merged.value]
+    statuses = [s if isinstance(s, str) else "missing" for s in merged.status]
+    unit = indicator.unit
+    classes = classes_for(values, statuses, polarity=indicator.polarity.value, unit=unit)
+    fills = [
+        classes.colours[c] if c is not None else str(status_style(k)["colour"])
+        for c, k in zip(classes.classes, classes.kinds, strict=True)
+    ]
+    labels = [
+        f"{name} : {with_unit(v, unit) if v is not None else status_style(k)['label']}"
+        for name, v, k in zip(merged.name, values, classes.kinds, strict=True)
+    ]
+    svg = svg_map(
+        merged,
+        fills,
+        kinds=classes.kinds,
+        labels=labels,
+        highlight=highlight,
+        title=f"Carte : {indicator.label} en {period}",
+        ident=ident,
+        width=width,
+    )
+    return svg, classes.legend()

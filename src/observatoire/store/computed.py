@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.territories import within_clause
 
 __all__ = [
     "PENDING_NOTE",
@@ -144,10 +145,5 @@ def read_computed(
     if period is not None:
         sql += " AND period = ?"
         params.append(period)
-    if within is not None:
-        sql += (
-            " AND code IN (SELECT code FROM territory_parent WHERE level = ? "
-            "AND parent_level = ? AND parent_code = ?)"
-        )
-        params += [level, *within]
-    return warehouse.query(sql, params)
+    inside, inside_params = within_clause(level, within)
+    return warehouse.query(sql + inside, params + inside_params)

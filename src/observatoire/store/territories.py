@@ -97,20 +97,30 @@ def resolve_territory(
     return str(level), str(code)
 
 
+def within_clause(level: str, within: tuple[str, str] | None) -> tuple[str, list[object]]:
+    """SQL keeping the rows whose ``code`` of ``level`` lies inside ``within``, and its
+    parameters (nothing when ``within`` is None).
+
+    >>> within_clause("commune", ("departement", "93"))[1]
+    ['commune', 'departement', '93']
+    """
+    if within is None:
+        return "", []
+    return (
+        " AND code IN (SELECT code FROM territory_parent WHERE level = ? "
+        "AND parent_level = ? AND parent_code = ?)",
+        [level, *within],
+    )
+
+
 def territory_names(
     warehouse: Warehouse, *, level: str, within: tuple[str, str] | None = None
 ) -> pd.DataFrame:
     """Code and name of the territories of ``level`` (inside ``within``): the light read of
     :func:`list_territories`."""
     sql = "SELECT code, name FROM territory WHERE level = ?"
-    params: list[object] = [level]
-    if within is not None:
-        sql += (
-            " AND code IN (SELECT code FROM territory_parent WHERE level = ? "
-            "AND parent_level = ? AND parent_code = ?)"
-        )
-        params += [level, *within]
-    frame = warehouse.query(sql + " ORDER BY code", params)
+    inside, params = within_clause(level, within)
+    frame = warehouse.query(sql + inside + " ORDER BY code", [level, *params])
     if frame.empty:  # an unknown level: the full read says so, with the known ones
         return list_territories(warehouse, level=level, within=within)[["code", "name"]]
     return frame
@@ -131,13 +141,7 @@ def list_territories(
     """
     sql = "SELECT t.* FROM territory t WHERE t.level = ?"
     params: list[object] = [level]
-    inside, inside_params = "", []
-    if within is not None:
-        inside = (
-            " AND code IN (SELECT code FROM territory_parent WHERE level = ? "
-            "AND parent_level = ? AND parent_code = ?)"
-        )
-        inside_params = [level, *within]
+    inside, inside_params = within_clause(level, within)
     frame = warehouse.query(sql + inside + " ORDER BY t.code", params + inside_params)
     if frame.empty and level not in known_levels(warehouse):
         raise ReferentialError(
@@ -218,14 +222,8 @@ def geometry_map(
     import shapely
 
     sql = "SELECT code, geom, geom_display FROM territory_geometry WHERE level = ?"
-    params: list[object] = [level]
-    if within is not None:
-        sql += (
-            " AND code IN (SELECT code FROM territory_parent WHERE level = ? "
-            "AND parent_level = ? AND parent_code = ?)"
-        )
-        params += [level, *within]
-    geoms = warehouse.query(sql, params)
+    inside, params = within_clause(level, within)
+    geoms = warehouse.query(sql + inside, [level, *params])
     out: dict[str, Any] = {}
     for code, full, light in zip(geoms.code, geoms.geom, geoms.geom_display, strict=True):
         chosen = light if simplified and _present(light) else full

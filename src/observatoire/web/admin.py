@@ -31,6 +31,14 @@ def _admin(request: Request) -> tuple[Accounts, str]:
     return accounts, user.email
 
 
+async def _admin_form(request: Request) -> tuple[Any, Accounts, str]:
+    """The posted form of an administrator, its CSRF token checked."""
+    form = await request.form()
+    check_csrf(request, form)
+    accounts, actor = _admin(request)
+    return form, accounts, actor
+
+
 def _data(request: Request, accounts: Accounts) -> dict[str, Any]:
     obs = request.app.state.observatory
     partners = []
@@ -67,9 +75,7 @@ def admin_page(request: Request) -> Response:
 
 @router.post("/administration/comptes")
 async def create_account(request: Request) -> Response:
-    form = await request.form()
-    check_csrf(request, form)
-    accounts, actor = _admin(request)
+    form, accounts, actor = await _admin_form(request)
     email = str(form.get("email", ""))
     accounts.create_user(
         email,
@@ -84,9 +90,7 @@ async def create_account(request: Request) -> Response:
 
 @router.post("/administration/comptes/role")
 async def change_role(request: Request) -> Response:
-    form = await request.form()
-    check_csrf(request, form)
-    accounts, actor = _admin(request)
+    form, accounts, actor = await _admin_form(request)
     email = str(form.get("email", ""))
     if email == actor:
         raise AccessError("un administrateur ne change pas son propre rôle")
@@ -97,9 +101,7 @@ async def change_role(request: Request) -> Response:
 @router.post("/administration/comptes/etat")
 async def change_state(request: Request) -> Response:
     """Disable an account (sessions closed, tokens revoked) or enable it again."""
-    form = await request.form()
-    check_csrf(request, form)
-    accounts, actor = _admin(request)
+    form, accounts, actor = await _admin_form(request)
     email = str(form.get("email", ""))
     if email == actor:
         raise AccessError("un administrateur ne désactive pas son propre compte")
@@ -110,9 +112,7 @@ async def change_state(request: Request) -> Response:
 @router.post("/administration/comptes/sessions")
 async def close_sessions(request: Request) -> Response:
     """Close every open session of an account."""
-    form = await request.form()
-    check_csrf(request, form)
-    accounts, actor = _admin(request)
+    form, accounts, actor = await _admin_form(request)
     accounts.revoke_sessions(str(form.get("email", "")), actor=actor)
     return RedirectResponse("/administration", status_code=303)
 
@@ -120,9 +120,7 @@ async def close_sessions(request: Request) -> Response:
 @router.post("/administration/partenaires")
 async def create_partner(request: Request) -> Response:
     """Create (or rename) a partner organisation."""
-    form = await request.form()
-    check_csrf(request, form)
-    accounts, actor = _admin(request)
+    form, accounts, actor = await _admin_form(request)
     code = str(form.get("code", ""))
     created = save_partner(
         request.app.state.observatory.warehouse,
@@ -139,9 +137,7 @@ async def create_partner(request: Request) -> Response:
 @router.post("/administration/conventions")
 async def create_agreement(request: Request) -> Response:
     """Record (or replace) a data-sharing agreement of a partner."""
-    form = await request.form()
-    check_csrf(request, form)
-    accounts, actor = _admin(request)
+    form, accounts, actor = await _admin_form(request)
     partner = str(form.get("partner", ""))
     reference = str(form.get("reference", "")).strip()
     add_agreement(
