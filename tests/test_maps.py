@@ -208,6 +208,7 @@ def test_maps_by_the_command_line_svg_png_symbols_and_missing_contours(census: P
     assert code == 0, printed
     text = (out / "m.svg").read_text(encoding="utf-8")
     assert "1 territoire(s) sans contour" in text and "Saint-Denis" in text
+    assert "sans contour, non cartographié (1)" in text  # in the legend too
     assert "38 territoires" in text
 
     code, printed = run(

@@ -172,6 +172,15 @@ def _class_handles(classes: MapClasses, symbols: bool) -> list[object]:
         handles.append(
             Patch(facecolor=str(entry["colour"]), edgecolor=edge, hatch=hatch, label=label)
         )
+    if classes.without_contour:  # not drawn: said in the legend, named under the map
+        handles.append(
+            Patch(
+                facecolor="none",
+                edgecolor="#969696",
+                linestyle="--",
+                label=f"sans contour, non cartographié ({len(classes.without_contour)})",
+            )
+        )
     return handles
 
 
