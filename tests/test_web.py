@@ -223,6 +223,9 @@ def test_in_a_browser_map_table_download_and_keyboard(server: str, browser: Any)
     assert page.locator("path.leaflet-interactive").count() == 39
     page.screenshot(path=SCREENSHOTS / "indicateur.png", full_page=True)
     assert page.evaluate(A11Y_CHECK) == []
+    page.goto(server + "/indicateurs/naissances_annuelles?dans=93")  # a count: circles
+    page.wait_for_function("document.querySelectorAll('path.leaflet-interactive').length >= 78")
+    page.screenshot(path=SCREENSHOTS / "cercles.png", full_page=True)
     page.get_by_role("button", name="Valeur", exact=True).click()
     values = page.locator("table.sortable tbody td:nth-child(2)").evaluate_all(
         "cells => cells.map(c => c.dataset.sort).filter(v => v !== '').map(Number)"
@@ -357,3 +360,19 @@ def test_indicator_page_classes_palettes_and_map_files(client: TestClient) -> No
     public = client.get("/indicateurs/naissances_annuelles/carte.svg?dans=04&symboles=false")
     assert "secret statistique (" in public.text  # the anonymous visitor's map
     assert client.get("/indicateurs/part_naissances/carte.pdf").status_code == 400
+
+
+@needs_data
+def test_counts_are_drawn_as_proportional_circles_unless_asked(client: TestClient) -> None:
+    def map_data(url: str) -> dict[str, Any]:
+        html = client.get(url).text
+        found = re.search(
+            r'<script type="application/json" id="map-data">(.*?)</script>', html, re.S
+        )
+        assert found is not None, url
+        return dict(json.loads(found.group(1)))
+
+    assert map_data("/indicateurs/naissances_annuelles?dans=93")["symbols"] is True
+    assert map_data("/indicateurs/naissances_annuelles?dans=93&symboles=false")["symbols"] is False
+    assert map_data("/indicateurs/part_naissances?dans=93&symboles=")["symbols"] is False
+    assert map_data("/indicateurs/part_naissances?dans=93&symboles=true")["symbols"] is True

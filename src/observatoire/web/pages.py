@@ -143,6 +143,7 @@ def indicator_page(
     methode: str = "quantiles",
     palette: str = "sequentielle",
     seuils: str = "",
+    symboles: str = "",
 ) -> Response:
     ident, fmt = _split(name)
     manual = parse_breaks(seuils) if seuils.strip() else ()
@@ -179,9 +180,9 @@ def indicator_page(
         fmt,
         data["indicator"]["label"],
         chart=Markup(chart),
-        map_data=_map_data(data),
+        map_data=_map_data(data, _symbols(data, {"true": True, "false": False}.get(symboles))),
         map_file_url=f"/indicateurs/{ident}/carte",
-        map_query=_map_query(data, classes, seuils),
+        map_query=_map_query(data, classes, seuils, symboles),
         exports=_exports(ident, data),
     )
 
@@ -202,7 +203,7 @@ def _exports(ident: str, data: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
-def _map_query(data: dict[str, Any], classes: int, seuils: str) -> str:
+def _map_query(data: dict[str, Any], classes: int, seuils: str, symboles: str = "") -> str:
     """The query of the page's map as a file: the same level, territory, period and classes."""
     from urllib.parse import urlencode
 
@@ -215,6 +216,7 @@ def _map_query(data: dict[str, Any], classes: int, seuils: str) -> str:
         "classes": classes,
         "palette": data.get("palette", "sequentielle"),
         "seuils": seuils,
+        "symboles": symboles if symboles in ("true", "false") else "",
     }
     return "?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
 
@@ -298,7 +300,19 @@ def indicator_export_file(
     return download(request, done.body, done.media_type, done.filename)
 
 
-def _map_data(data: dict[str, Any]) -> dict[str, Any] | None:
+def _symbols(data: dict[str, Any], asked: bool | None) -> bool:
+    """Circles for a count (an additive variable), colours otherwise, unless asked."""
+    if asked is not None:
+        return asked
+    indicator = data.get("indicator", {})
+    return (
+        indicator.get("aggregation") == "sum"
+        and indicator.get("variables") is not None
+        and (indicator.get("unit") not in ("%", "‰", "€"))
+    )
+
+
+def _map_data(data: dict[str, Any], symbols: bool = False) -> dict[str, Any] | None:
     """What the map script needs: the contours' URL, each territory's value and class, the
     class breaks and their colours (darker is more; red when more is worse)."""
     if not data.get("values") or not data.get("breaks"):
@@ -313,6 +327,7 @@ def _map_data(data: dict[str, Any]) -> dict[str, Any] | None:
         "breaks": data["breaks"],
         "colours": data["colours"],
         "legend": data["legend"],
+        "symbols": symbols,
         "styles": {k: str(status_style(k)["colour"]) for k in ("secret", "unavailable", "missing")},
         "values": {
             r["code"]: {

@@ -16,6 +16,9 @@
       style: (feature) => {
         const found = data.values[feature.properties.code];
         const k = found ? found.class : null;
+        if (data.symbols && (!found || found.status !== "secret")) {  // circles drawn on top
+          return { color: "#ffffff", weight: 1, fillOpacity: 1, fillColor: "#eef1f4" };
+        }
         if (k !== null && k !== undefined) {
           return { color: "#ffffff", weight: 1, fillOpacity: 0.9, fillColor: data.colours[k] };
         }
@@ -39,5 +42,21 @@
       },
     }).addTo(map);
     map.fitBounds(layer.getBounds(), { padding: [8, 8] });
+    if (data.symbols) {  // proportional symbols: the area of each circle is the count
+      const top = Math.max(0, ...Object.values(data.values).map((v) => v.value || 0));
+      const circles = [];
+      layer.eachLayer((shape) => {
+        const found = data.values[shape.feature.properties.code];
+        if (!found || !found.value || top <= 0) return;
+        circles.push([found.value, shape.getBounds().getCenter(), shape.feature.properties.name]);
+      });
+      circles.sort((a, b) => b[0] - a[0]);  // the largest first, the small ones stay visible
+      for (const [value, centre, name] of circles) {
+        L.circleMarker(centre, {
+          radius: 26 * Math.sqrt(value / top), color: "#ffffff", weight: 1,
+          fillColor: "#2166ac", fillOpacity: 0.75,
+        }).bindTooltip(name + " : " + format(value)).addTo(map);
+      }
+    }
   }).catch(() => { holder.textContent = "Les contours n'ont pas pu être chargés ; les valeurs sont dans le tableau."; });
 })();
