@@ -1731,7 +1731,13 @@ def portrait_command(
 
 @cli.group()
 def dashboard() -> None:
-    """Tableaux de bord de pilotage (tableaux/*.yaml, et un par thème par défaut)."""
+    """Tableaux de bord de pilotage (tableaux/*.yaml, et un par thème par défaut).
+
+    \b
+    Exemples :
+      observatoire dashboard list
+      observatoire dashboard export pilotage -o pilotage.pdf
+    """
 
 
 @dashboard.command("list")
