@@ -202,3 +202,21 @@ def _png() -> bytes:
     buffer = io.BytesIO()
     plt.imsave(buffer, np.zeros((8, 8, 3)), format="png")
     return buffer.getvalue()
+
+
+@needs_data
+@pytest.mark.parametrize("audience", ["public", "analyst"])
+def test_peers_read_at_once_equal_the_indicator_read(census_home: Path, audience: str) -> None:
+    """The one-read profiles of a département's communes (used for peers and maps) give the
+    same values and statuses as the indicator read, secret included."""
+    with Observatory.open(census_home) as obs:
+        every = obs.profiles("commune", ("departement", "04"), audience=audience)
+        for ident in ("naissances_annuelles", "part_naissances", "taux_chomage_15_64"):
+            one = obs.indicator(ident, level="commune", within="04", audience=audience)
+            one = one[one.status != "missing"].set_index(["code", "period"]).sort_index()
+            mine = every[every.indicator == ident].set_index(["code", "period"]).sort_index()
+            assert list(mine.index) == list(one.index)
+            assert list(mine.status) == list(one.status)
+            assert np.allclose(mine.value.astype(float), one.value.astype(float), equal_nan=True)
+    if audience == "public":
+        assert (every[every.indicator == "naissances_annuelles"].status == "secret").sum() > 20

@@ -428,13 +428,35 @@ class Observatory:
         rows.insert(2, "theme", [catalogue.indicators[i].theme for i in rows.indicator])
         return rows.reset_index(drop=True)
 
+    def profiles(
+        self, level: str, within: tuple[str, str] | None, *, audience: str = "analyst"
+    ) -> pd.DataFrame:
+        """Every stored indicator of every territory of ``level`` inside ``within`` in one
+        read (code, indicator, period, value, status…), as ``audience`` may see them."""
+        from observatoire.store.computed import territory_profile
+
+        reader = parse_audience(audience)
+        restricted = reader is not Audience.ANALYST
+        rows = territory_profile(
+            self.warehouse,
+            self._level(level),
+            None,
+            audience=reader.value if restricted else None,
+            within=within,
+        )
+        rows = rows[rows.indicator.isin(set(self.catalogue().indicators))]
+        if restricted:
+            rows = self._profile_for(rows, reader)
+        return rows.reset_index(drop=True)
+
     def _profile_for(self, rows: pd.DataFrame, audience: Audience) -> pd.DataFrame:
         """Rows of a profile ``audience`` may see: readable datasets, secret applied."""
         refused = self._refused_variables(audience)
         catalogue = self.catalogue()
         keep = [i for i in rows.indicator.unique() if not refused & catalogue.variables_of(i)]
         rows = rows[rows.indicator.isin(keep)].copy()
-        secret = rows.indicator.map(lambda i: self._under_secret(i, audience)).astype(bool)
+        under = {i: self._under_secret(i, audience) for i in rows.indicator.unique()}
+        secret = rows.indicator.map(under).astype(bool)
         pending = secret & ~rows.secret_ready
         rows.loc[pending, ["value", "coverage", "ci_low", "ci_high"]] = float("nan")
         rows.loc[pending, "note"] = PENDING_NOTE

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from observatoire.catalog.indicators import THEMES, Aggregation, Indicator
-from observatoire.errors import AccessError, InputError, ReferentialError
+from observatoire.errors import InputError
 from observatoire.outputs.charts import line_chart, spine_chart
 from observatoire.outputs.sentences import Compared, comparison, count_sentence, evolution, where
 from observatoire.outputs.svgmap import indicator_svg_map
@@ -490,16 +490,14 @@ def _values(
     period: str,
     audience: str,
 ) -> pd.DataFrame | None:
-    """The indicator for the territories of ``level`` inside ``scope`` (read once per run)."""
-
-    def read() -> pd.DataFrame | None:
-        try:
-            return obs.indicator(ident, level=level, within=scope, period=period, audience=audience)
-        except (AccessError, ReferentialError, InputError):
-            return None
-
-    found: pd.DataFrame | None = memo.get(("values", ident, level, scope, period, audience), read)
-    return found
+    """The indicator for the territories of ``level`` inside ``scope`` at ``period`` (code,
+    value, status): every indicator of those territories is read once per run."""
+    every: pd.DataFrame = memo.get(
+        ("profiles", level, scope, audience),
+        lambda: obs.profiles(level, scope, audience=audience),
+    )
+    chosen = every[(every.indicator == ident) & (every.period.astype(str) == period)]
+    return None if chosen.empty else chosen[["code", "value", "status"]]
 
 
 def _map(

@@ -43,16 +43,31 @@ def invalidate(tx: Transaction, *, variables: Iterable[str] = (), level: str | N
 
 
 def territory_profile(
-    warehouse: Warehouse, level: str, code: str, *, audience: str | None = None
+    warehouse: Warehouse,
+    level: str,
+    code: str | None,
+    *,
+    audience: str | None = None,
+    within: tuple[str, str] | None = None,
 ) -> pd.DataFrame:
     """Every stored indicator of one territory (one read by (level, code)): indicator, period,
     value, status, coverage, ci_low, ci_high, note; for a restricted ``audience``, with the
-    masks of the secret applied and ``secret_ready`` (whether they are up to date)."""
+    masks of the secret applied and ``secret_ready`` (whether they are up to date).
+
+    With ``code`` None: every territory of ``level`` inside ``within`` at once (a ``code``
+    column added) — the peers of a territory in one read."""
+    if code is None:
+        where, params = within_clause(level, within, "v.code")
+        where = "WHERE v.level = ?" + where
+        params = [level, *params]
+        columns = "v.code, "
+    else:
+        where, params, columns = "WHERE v.level = ? AND v.code = ?", [level, code], ""
     if audience is None:
         return warehouse.query(
-            "SELECT indicator, period, value, status, coverage, ci_low, ci_high, note "
-            "FROM indicator_value WHERE level = ? AND code = ? ORDER BY indicator, period",
-            [level, code],
+            f"SELECT {columns}v.indicator, v.period, v.value, v.status, v.coverage, v.ci_low, "
+            f"v.ci_high, v.note FROM indicator_value v {where} ORDER BY v.indicator, v.period",
+            params,
         )
     # masked and ready joined in the same statement: one round trip, no pandas re-indexing
     hidden = "m.indicator IS NOT NULL"
@@ -62,7 +77,7 @@ def territory_profile(
         for c in ("coverage", "ci_low", "ci_high")
     )
     rows = warehouse.query(
-        "SELECT v.indicator, v.period, "
+        f"SELECT {columns}v.indicator, v.period, "
         f"CASE WHEN {hidden} THEN NULL ELSE v.value END AS value, "
         f"CASE WHEN {relabel} THEN 'secret' ELSE v.status END AS status, {blank}, "
         f"CASE WHEN {relabel} THEN ? ELSE v.note END AS note, "
@@ -71,8 +86,8 @@ def territory_profile(
         "LEFT JOIN value_mask m ON m.audience = ? AND m.level = v.level AND m.code = v.code "
         "AND m.indicator = v.indicator AND m.period = v.period "
         "LEFT JOIN secret_state s ON s.audience = ? AND s.indicator = v.indicator "
-        "WHERE v.level = ? AND v.code = ? ORDER BY v.indicator, v.period",
-        [SECRET_NOTE, audience, audience, level, code],
+        f"{where} ORDER BY v.indicator, v.period",
+        [SECRET_NOTE, audience, audience, *params],
     )
     rows["secret_ready"] = rows.secret_ready.astype(bool)
     return rows

@@ -97,9 +97,11 @@ def resolve_territory(
     return str(level), str(code)
 
 
-def within_clause(level: str, within: tuple[str, str] | None) -> tuple[str, list[object]]:
-    """SQL keeping the rows whose ``code`` of ``level`` lies inside ``within``, and its
-    parameters (nothing when ``within`` is None).
+def within_clause(
+    level: str, within: tuple[str, str] | None, column: str = "code"
+) -> tuple[str, list[object]]:
+    """SQL keeping the rows whose ``column`` (a code of ``level``) lies inside ``within``, and
+    its parameters (nothing when ``within`` is None).
 
     >>> within_clause("commune", ("departement", "93"))[1]
     ['commune', 'departement', '93']
@@ -107,7 +109,7 @@ def within_clause(level: str, within: tuple[str, str] | None) -> tuple[str, list
     if within is None:
         return "", []
     return (
-        " AND code IN (SELECT code FROM territory_parent WHERE level = ? "
+        f" AND {column} IN (SELECT code FROM territory_parent WHERE level = ? "
         "AND parent_level = ? AND parent_code = ?)",
         [level, *within],
     )
