@@ -121,9 +121,10 @@ def render_choropleth(
         )
         fig.subplots_adjust(left=0.02, right=0.72, top=0.9, bottom=0.03 + 0.022 * len(caption))
         output.parent.mkdir(parents=True, exist_ok=True)
+        partial = output.with_name(output.name + ".partiel")
         if output.suffix.lower() == ".svg":
             fig.savefig(
-                output,
+                partial,
                 format="svg",
                 metadata={"Title": text.title, "Date": None},
                 bbox_inches="tight",
@@ -131,13 +132,14 @@ def render_choropleth(
             )
         else:
             fig.savefig(
-                output,
+                partial,
                 format="png",
                 metadata={"Title": text.title},
                 bbox_inches="tight",
                 pad_inches=0.3,
             )
         plt.close(fig)
+    partial.replace(output)  # the map appears whole, or not at all
     return output
 
 

@@ -101,12 +101,14 @@ def render_zoning_map(
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.text(0.02, 0.015, caption, fontsize=8, color="#333333")
     output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(output.name + ".partiel")
     fig.savefig(
-        output,
+        partial,
         format=output.suffix.lower().lstrip("."),
         metadata={"Title": title} if output.suffix.lower() == ".svg" else None,
     )
     plt.close(fig)
+    partial.replace(output)  # whole, or not at all
     return output
 
 
