@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from observatoire.catalog.indicators import Aggregation
+from observatoire.catalog.indicators import Aggregation, Indicator
 from observatoire.errors import InputError
 from observatoire.outputs.choropleth import MapText, render_choropleth
 from observatoire.outputs.thematic import USABLE, MapClasses, classes_for
@@ -98,11 +98,7 @@ def indicator_map(obs: Observatory, request: MapRequest) -> IndicatorMap:
     values = [None if pd.isna(v) else float(v) for v in merged.value]
     statuses = [str(s) if isinstance(s, str) else "missing" for s in merged.status]
     ref_value, ref_label = _reference(obs, indicator.id, request, scope, period)
-    symbols = (
-        request.symbols
-        if request.symbols is not None
-        else (indicator.formula.kind == "variable" and indicator.aggregation is Aggregation.SUM)
-    )
+    symbols = request.symbols if request.symbols is not None else drawn_as_circles(indicator)
     classes = classes_for(
         values,
         statuses,
@@ -137,6 +133,11 @@ def indicator_map(obs: Observatory, request: MapRequest) -> IndicatorMap:
         unit=indicator.unit,
     )
     return IndicatorMap(request, merged, values, classes, text, period, bool(symbols))
+
+
+def drawn_as_circles(indicator: Indicator) -> bool:
+    """A count (an additive variable) is drawn as proportional circles by default."""
+    return indicator.formula.kind == "variable" and indicator.aggregation is Aggregation.SUM
 
 
 def draw_indicator_map(

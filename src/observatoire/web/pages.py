@@ -180,7 +180,9 @@ def indicator_page(
         fmt,
         data["indicator"]["label"],
         chart=Markup(chart),
-        map_data=_map_data(data, _symbols(data, {"true": True, "false": False}.get(symboles))),
+        map_data=_map_data(
+            data, _symbols(_obs(request), ident, {"true": True, "false": False}.get(symboles))
+        ),
         map_file_url=f"/indicateurs/{ident}/carte",
         map_query=_map_query(data, classes, seuils, symboles),
         exports=_exports(ident, data),
@@ -300,16 +302,11 @@ def indicator_export_file(
     return download(request, done.body, done.media_type, done.filename)
 
 
-def _symbols(data: dict[str, Any], asked: bool | None) -> bool:
-    """Circles for a count (an additive variable), colours otherwise, unless asked."""
-    if asked is not None:
-        return asked
-    indicator = data.get("indicator", {})
-    return (
-        indicator.get("aggregation") == "sum"
-        and indicator.get("variables") is not None
-        and (indicator.get("unit") not in ("%", "‰", "€"))
-    )
+def _symbols(obs: Observatory, ident: str, asked: bool | None) -> bool:
+    """Circles for a count, colours otherwise (the rule of the static maps), unless asked."""
+    from observatoire.outputs.indicator_map import drawn_as_circles
+
+    return asked if asked is not None else drawn_as_circles(obs.catalogue().get(ident))
 
 
 def _map_data(data: dict[str, Any], symbols: bool = False) -> dict[str, Any] | None:
