@@ -1934,6 +1934,17 @@ def demo(
         _serve(result.home, host, port)
 
 
+def _register() -> None:
+    """Command groups kept in their own modules."""
+    from observatoire.cli_records import completeness, records
+
+    cli.add_command(records)
+    cli.add_command(completeness)
+
+
+_register()
+
+
 def main() -> None:
     """Entry point: domain errors become a French message and exit code 2 (input) or 1."""
     try:

@@ -21,6 +21,8 @@ DEFAULT_HOME = "observatoire-data"
 SETTINGS_FILE = "observatoire.toml"
 DUCKDB_FILE = "entrepot.duckdb"
 DATABASE_URL_ENV = "OBSERVATOIRE_DATABASE_URL"
+PSEUDONYM_KEY_ENV = "OBSERVATOIRE_PSEUDONYM_KEY"
+PSEUDONYM_KEY_FILE = ".cle-pseudonymisation"
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,23 @@ class Home:
         if not dsn:
             raise HomeError(f"moteur postgres : définissez {DATABASE_URL_ENV} (DSN PostgreSQL)")
         return dsn
+
+    def pseudonym_key(self) -> bytes:
+        """The key that turns identifiers into pseudonyms (HMAC): from the environment
+        (``OBSERVATOIRE_PSEUDONYM_KEY``), else a random key created once in the home, readable
+        by its owner only. Losing it only means new pseudonyms no longer match old ones."""
+        text = os.environ.get(PSEUDONYM_KEY_ENV)
+        if text:
+            return text.encode()
+        file = self.path / PSEUDONYM_KEY_FILE
+        if not file.exists():
+            import secrets
+
+            tmp = file.with_suffix(".tmp")
+            tmp.write_text(secrets.token_hex(32), encoding="ascii")
+            tmp.chmod(0o600)
+            tmp.replace(file)
+        return file.read_text(encoding="ascii").strip().encode()
 
     @classmethod
     def load(cls, path: Path) -> Home:

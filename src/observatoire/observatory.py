@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,19 +16,33 @@ import pandas as pd
 
 from observatoire.catalog.indicators import Catalogue
 from observatoire.engine.compare import NEIGHBOURS, STRATUM, Fetch
+from observatoire.engine.completeness import RecordsPolicy
 from observatoire.engine.compute import (
     DEFAULT_THRESHOLD,
     check_threshold,
     complete_frame,
     compute_indicator,
 )
-from observatoire.errors import AccessError, HomeError, InputError, ReferentialError
+from observatoire.errors import (
+    AccessError,
+    HomeError,
+    InputError,
+    ReferentialError,
+    UnknownNameError,
+)
 from observatoire.home import Home, resolve_home
 from observatoire.ingest.cog import CogImportReport, import_cog
 from observatoire.ingest.iris import IrisImportReport, import_iris
 from observatoire.ingest.pipeline import ImportReport, import_file, rollback
+from observatoire.ingest.records import (
+    RecordsReport,
+    import_records,
+    load_collections,
+    rollback_records,
+)
 from observatoire.ingest.referential import BuildReport, build_into
 from observatoire.ingest.zoning import ZoningImportReport, import_zoning, zoning_members
+from observatoire.quality.schema import CollectionSchema
 from observatoire.secret.rules import AUDIENCE_LABELS, READABLE, Audience, parse_audience
 from observatoire.stats.neighbours import DEFAULT_CONTEXT, nearest
 from observatoire.store import Warehouse, open_warehouse
@@ -47,6 +61,8 @@ from observatoire.territories.vintages import Conversion, Vintages, convert
 if TYPE_CHECKING:
     import geopandas
 
+    from observatoire.outputs.restitution import Restitution
+
 __all__ = ["Observatory"]
 
 
@@ -57,6 +73,7 @@ class Observatory:
         self.home = home
         self.warehouse = warehouse
         self._catalogue: Catalogue | None = None
+        self._collections: dict[str, CollectionSchema] | None = None
         # A partner producer reads its own organisation's deposits whatever their diffusion.
         self._organisation: str | None = None
 
@@ -239,7 +256,126 @@ class Observatory:
         return import_file(self.warehouse, path, **options)  # type: ignore[arg-type]
 
     def rollback(self, batch: int) -> tuple[int, int | None]:
+        rows = self.warehouse.query("SELECT dataset FROM import_batch WHERE id = ?", [batch])
+        if len(rows) and str(rows.dataset.iloc[0]).startswith("enregistrements."):
+            collection = self.collection(str(rows.dataset.iloc[0]).partition(".")[2])
+            _, restored = rollback_records(self.warehouse, batch, collection)
+            return batch, (restored[0] if restored else None)
         return rollback(self.warehouse, batch)
+
+    # -- operators' records ----------------------------------------------------------------
+    def collections(self) -> dict[str, CollectionSchema]:
+        """The collections of operators' records declared in ``<home>/collections/``."""
+        if self._collections is None:
+            self._collections = load_collections(self.home.path)
+        return self._collections
+
+    def collection(self, name: str) -> CollectionSchema:
+        found = self.collections()
+        if name not in found:
+            raise UnknownNameError("collection", name, list(found))
+        return found[name]
+
+    def import_records(self, path: str | Path, collection: str, **options: object) -> RecordsReport:
+        """Import an operators' extract (see :func:`observatoire.ingest.records.import_records`)."""
+        self._require_referential()
+        return import_records(
+            self.warehouse,
+            path,
+            self.collection(collection),
+            key=self.home.pseudonym_key(),
+            **options,  # type: ignore[arg-type]
+        )
+
+    def completeness(
+        self,
+        collection: str,
+        *,
+        by: Sequence[str] = ("operator",),
+        level: str | None = None,
+        within: str | tuple[str, str] | None = None,
+        operators: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The completeness cube of ``collection`` grouped ``by`` operator, territory (of
+        ``level``, default: commune), month, quarter, year and/or field; restricted to the
+        communes ``within`` a territory and to ``operators`` (see
+        :func:`observatoire.store.records.completeness_table`)."""
+        from observatoire.store.records import completeness_table, operators_of, read_cube
+
+        schema = self.collection(collection)
+        if "territory" in by:
+            level = self._level(level or "commune")
+        elif level is not None:
+            raise InputError("--level sert au regroupement par territoire (--by territory)")
+        scope = self._scope_of(within)
+        cube = read_cube(
+            self.warehouse,
+            schema.name,
+            level=level if "territory" in by else None,
+            within=scope,
+            operators=operators,
+        )
+        table = completeness_table(cube, schema, list(by))
+        if "operator" in table:
+            names = operators_of(self.warehouse, schema.name).set_index("code").name
+            table.insert(
+                table.columns.get_loc("operator") + 1, "operator_name", table.operator.map(names)
+            )
+        if "territory" in table and level is not None:
+            found = queries.territory_names(self.warehouse, level=level).set_index("code").name
+            table.insert(
+                table.columns.get_loc("territory") + 1, "territory_name", table.territory.map(found)
+            )
+        return table
+
+    def _scope_of(self, within: str | tuple[str, str] | None) -> tuple[str, str] | None:
+        if within is None or isinstance(within, tuple):
+            return within
+        return self.resolve(within)
+
+    def territory_name(self, level: str, code: str) -> str:
+        rows = self.warehouse.query(
+            "SELECT name FROM territory WHERE level = ? AND code = ?", [level, code]
+        )
+        return str(rows.name.iloc[0]) if len(rows) else code
+
+    def restitution(
+        self,
+        collection: str,
+        *,
+        territory: str | None = None,
+        operator: str | None = None,
+        analyst: bool = True,
+    ) -> Restitution:
+        """The restitution report of a territory's operators, or of one operator (see
+        :mod:`observatoire.outputs.restitution`)."""
+        from observatoire.outputs.restitution import build_restitution
+
+        schema = self.collection(collection)
+        place = None
+        if territory is not None:
+            level, code = self.resolve(territory)
+            place = (level, code, self.territory_name(level, code))
+        if operator is not None:
+            from observatoire.store.records import operators_of
+
+            known = set(operators_of(self.warehouse, schema.name).code)
+            if operator not in known:
+                raise UnknownNameError("opérateur", operator, sorted(known))
+        return build_restitution(
+            self.warehouse,
+            schema,
+            territory=place,
+            operator=operator,
+            observatory=self.home.settings["name"],
+            analyst=analyst,
+        )
+
+    def records_policies(self) -> dict[str, RecordsPolicy]:
+        return {
+            name: RecordsPolicy(schema.threshold, schema.withhold)
+            for name, schema in self.collections().items()
+        }
 
     def imports(self) -> pd.DataFrame:
         return values_store.list_imports(self.warehouse)
@@ -376,6 +512,7 @@ class Observatory:
             levels=[self._level(lvl) for lvl in levels] if levels else None,
             force=force,
             on_step=on_step,
+            policies=self.records_policies(),
         )
 
     def available(self, *, audience: str = "analyst") -> dict[str, list[str]]:

@@ -505,7 +505,9 @@ def complete_frame(
     absent = out.period.isna()
     out.loc[absent, "status"] = ValueStatus.MISSING.value
     out.loc[absent, "note"] = "aucune valeur pour ce territoire"
-    return out[COLUMNS].sort_values(["code", "period"]).reset_index(drop=True)
+    # values drawn from operators' records carry their completeness
+    extra = ["completeness"] if "completeness" in out and out.completeness.notna().any() else []
+    return out[COLUMNS + extra].sort_values(["code", "period"]).reset_index(drop=True)
 
 
 def check_threshold(threshold: float) -> float:

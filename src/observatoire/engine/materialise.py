@@ -11,12 +11,13 @@ what is missing (incremental), and applies the statistical secret to what it sto
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import pandas as pd
 
 from observatoire.catalog.indicators import Catalogue
 from observatoire.engine.batch import compute_level, plan_level
+from observatoire.engine.completeness import RecordsPolicy, annotate_completeness
 from observatoire.engine.compute import stored_levels
 from observatoire.engine.secrecy import apply_secret
 from observatoire.store.base import Transaction, Warehouse
@@ -42,12 +43,16 @@ def compute_all(
     levels: Iterable[str] | None = None,
     force: bool = False,
     on_step: Callable[[str], None] = lambda _: None,
+    policies: Mapping[str, RecordsPolicy] | None = None,
 ) -> dict[str, int]:
     """Compute and store indicators for every level; returns rows stored per indicator.
 
     Level by level, every indicator at once (:mod:`observatoire.engine.batch`), one transaction
     per level. Without ``force``, an (indicator, level) already stored is skipped: after an
     import only the indicators it touched are recomputed.
+
+    ``policies``: for the collections of operators' records, the completeness below which a
+    value drawn from them is flagged or withheld (:mod:`observatoire.engine.completeness`).
     """
     stored_variables = set(warehouse.query("SELECT DISTINCT variable FROM series").variable)
     chosen = [i.id for i in catalogue.computable(stored_variables)]
@@ -71,6 +76,8 @@ def compute_all(
         with warehouse.transaction() as tx:
             _delete(tx, "indicator_value", "indicator", todo, "AND level = ?", [level])
             compute_level(tx, warehouse, catalogue, plan, stamp=stamp, stored=stored)
+            if policies:
+                annotate_completeness(tx, catalogue, todo, level, policies)
             # their masks, and those of every indicator masked with them, are to redo
             stale = sorted({*todo, *(f for i in todo for f in followers.get(i, ()))})
             _delete(tx, "secret_state", "indicator", stale)

@@ -59,6 +59,27 @@ def read_catalogue_file(text: str, origin: str) -> tuple[list[Indicator], dict[s
     return out, rules
 
 
+def _collection_entries(
+    home: Path,
+) -> list[tuple[Indicator, tuple[str, SecretRule | None]]]:
+    """The indicators declared by the collections of operators' records, with the secret
+    rule of each collection's counts."""
+    from observatoire.ingest.records import load_collections
+
+    out = []
+    for schema in load_collections(home).values():
+        rule = None
+        if schema.secret is not None:
+            try:
+                rule = SecretRule.parse(schema.secret, where="secret")
+            except InputError as error:
+                raise InputError(str(error), path=schema.origin) from None
+        for entry in schema.indicators:
+            indicator = indicator_from_dict(dict(entry), theme=schema.theme, origin=schema.origin)
+            out.append((indicator, (schema.name, rule)))
+    return out
+
+
 def load_catalogue(home: Path | None = None) -> Catalogue:
     """The built-in catalogue, plus the observatory's own indicators when ``home`` is given."""
     catalogue = Catalogue()
@@ -77,6 +98,11 @@ def load_catalogue(home: Path | None = None) -> Catalogue:
             for indicator in found:
                 catalogue.add(indicator, replace=True)
             rules.update(own_rules)  # the observatory's own policy wins
+    if home is not None:
+        for indicator, (source, rule) in _collection_entries(home):
+            catalogue.add(indicator, replace=True)
+            if rule is not None:
+                rules[source] = rule
     catalogue.apply_source_rules(rules)
     catalogue.check()
     return catalogue

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-__all__ = ["PALETTE", "line_chart", "spine_chart"]
+__all__ = ["PALETTE", "bar_chart", "line_chart", "spine_chart"]
 
 PALETTE = ["#1f4e79", "#c0504d", "#4f8a3d", "#7f6000", "#6a3d9a"]
 
@@ -152,3 +152,67 @@ def spine_chart(
     )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def bar_chart(
+    bars: list[dict[str, Any]],
+    *,
+    title: str,
+    unit: str = "%",
+    maximum: float = 100.0,
+    reference_name: str = "",
+    width: int = 640,
+    ident: str = "bars",
+) -> str:
+    """Horizontal bars ({label, value, reference?}), with the reference of each bar as a tick
+    (e.g. the median of the other operators); empty string when there is nothing to draw."""
+    drawn = [b for b in bars if b.get("value") is not None and b["value"] == b["value"]]
+    if not drawn:
+        return ""
+    left, right, row = 190, 56, 22
+    height = 28 + row * len(drawn) + (20 if reference_name else 0)
+    span = width - left - right
+
+    def x(value: float) -> float:
+        return left + max(min(value, maximum), 0) * span / maximum
+
+    described = "; ".join(f"{b['label']} : {_short(b['value'])} {unit}" for b in drawn)
+    parts = [
+        f'<svg class="chart bars" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-labelledby="{ident}-title {ident}-desc" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{ident}-title">{escape(title)}</title>',
+        f'<desc id="{ident}-desc">{escape(described)}</desc>',
+    ]
+    for n, bar in enumerate(drawn):
+        top = 8 + n * row
+        parts.append(
+            f'<text x="{left - 6}" y="{top + 14}" text-anchor="end" class="tick">'
+            f"{escape(str(bar['label'])[:30])}</text>"
+        )
+        parts.append(f'<rect x="{left}" y="{top + 3}" width="{span}" height="14" fill="#eef2f6"/>')
+        colour = PALETTE[0] if bar.get("alert") is not True else PALETTE[1]
+        parts.append(
+            f'<rect x="{left}" y="{top + 3}" width="{x(bar["value"]) - left:.1f}" height="14" '
+            f'fill="{colour}"/>'
+        )
+        parts.append(
+            f'<text x="{x(bar["value"]) + 4:.1f}" y="{top + 14}" class="tick">'
+            f"{escape(_short(bar['value']))}</text>"
+        )
+        reference = bar.get("reference")
+        if reference is not None and reference == reference:
+            parts.append(
+                f'<line x1="{x(reference):.1f}" x2="{x(reference):.1f}" y1="{top}" '
+                f'y2="{top + 20}" stroke="#c0504d" stroke-width="2"/>'
+            )
+    if reference_name:
+        y = height - 8
+        parts.append(
+            f'<line x1="{left}" x2="{left + 14}" y1="{y - 4}" y2="{y - 4}" stroke="#c0504d" '
+            'stroke-width="2"/>'
+        )
+        parts.append(
+            f'<text x="{left + 18}" y="{y}" class="legend">{escape(reference_name)}</text>'
+        )
+    parts.append("</svg>")
+    return "\n".join(parts)

@@ -284,6 +284,9 @@ _COMPUTED_TABLES = (
             ("ci_high", "double"),
             ("note", "text"),
             ("computed_at", "text"),
+            # Added by schema 7: for an indicator drawn from operators' records, the share (%)
+            # of the records behind the value whose fields it needs were filled.
+            ("completeness", "double"),
         ),
         ("indicator", "level", "code", "period"),
         indexes=(("level", "code"),),
@@ -316,7 +319,86 @@ _COMPUTED_TABLES = (
         ("indicator", "audience"),
     ),
 )
-TABLES.update({t.name: t for t in (*_VALUES_TABLES, *_SERIES_TABLES, *_COMPUTED_TABLES)})
+_GROUP = (("batch", "bigint"), ("operator", "text"), ("commune", "text"), ("month", "text"))
+# Operators' records (issue 7): an import of records is an import_batch (connector
+# 'enregistrements', dataset 'enregistrements.<collection>'); its cube of counts by operator,
+# commune and month is computed once, at import, against the collection's schema; the records
+# themselves are kept with their keys only (duplicates, drill-down).
+_RECORD_TABLES = (
+    TableDef(
+        "record",
+        (
+            ("batch", "bigint"),
+            ("line", "bigint"),
+            ("operator", "text"),
+            ("commune", "text"),
+            ("day", "text"),
+            ("person", "text"),
+        ),
+        ("batch", "line"),
+        indexes=(("person",),),
+        scoped_by="batch",
+    ),
+    # The (operator, month) each import covers: a new import replaces those it covers whole.
+    TableDef(
+        "record_scope",
+        (("batch", "bigint"), ("collection", "text"), ("operator", "text"), ("month", "text")),
+        ("batch", "operator", "month"),
+        indexes=(("collection",),),
+        scoped_by="batch",
+    ),
+    TableDef(
+        "record_group",
+        (*_GROUP, ("records", "bigint")),
+        ("batch", "operator", "commune", "month"),
+        scoped_by="batch",
+    ),
+    TableDef(
+        "record_cell",
+        (
+            *_GROUP,
+            ("field", "text"),
+            ("expected", "bigint"),
+            ("filled", "bigint"),
+            ("invalid", "bigint"),
+        ),
+        ("batch", "operator", "commune", "month", "field"),
+        scoped_by="batch",
+    ),
+    TableDef(
+        "record_rule",
+        (*_GROUP, ("rule", "text"), ("judged", "bigint"), ("violated", "bigint")),
+        ("batch", "operator", "commune", "month", "rule"),
+        scoped_by="batch",
+    ),
+    TableDef(
+        "record_measure",
+        (*_GROUP, ("measure", "text"), ("value", "double"), ("evaluable", "bigint")),
+        ("batch", "operator", "commune", "month", "measure"),
+        scoped_by="batch",
+    ),
+    # Operators of a collection: their name, and the partner organisation that may read them.
+    TableDef(
+        "record_operator",
+        (("collection", "text"), ("code", "text"), ("name", "text"), ("partner", "text")),
+        ("collection", "code"),
+    ),
+    # Restitution meetings: completeness is compared before and after each.
+    TableDef(
+        "record_meeting",
+        (
+            ("collection", "text"),
+            ("day", "text"),
+            ("level", "text"),
+            ("code", "text"),
+            ("label", "text"),
+        ),
+        ("collection", "day", "level", "code"),
+    ),
+)
+TABLES.update(
+    {t.name: t for t in (*_VALUES_TABLES, *_SERIES_TABLES, *_COMPUTED_TABLES, *_RECORD_TABLES)}
+)
 
 _SERIES_KEY = "batch, variable, level, period, dims, geography"
 # Version N applies MIGRATIONS[N-1]: table names to create, then SQL statements (portable between
@@ -325,7 +407,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     tuple(
         t
         for t in TABLES
-        if t not in {v.name for v in (*_VALUES_TABLES, *_SERIES_TABLES, *_COMPUTED_TABLES)}
+        if t
+        not in {
+            v.name for v in (*_VALUES_TABLES, *_SERIES_TABLES, *_COMPUTED_TABLES, *_RECORD_TABLES)
+        }
     ),
     tuple(t.name for t in _VALUES_TABLES),
     (
@@ -348,6 +433,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     ("indicator_value", "indicator_variable"),
     ("value_mask", "secret_state"),
+    (
+        *(t.name for t in _RECORD_TABLES),
+        "ALTER TABLE indicator_value ADD COLUMN IF NOT EXISTS completeness FLOAT8",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,386 @@
+"""Commands for operators' records: ``observatoire records …`` and ``observatoire
+completeness …`` (registered on the main group by :mod:`observatoire.cli`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from observatoire.cli import FORMATS, _Context, _emit, _progress_bar, pass_ctx
+from observatoire.errors import InputError
+from observatoire.ingest.records import RecordsReport
+
+__all__ = ["completeness", "records"]
+
+
+@click.group()
+def records() -> None:
+    """Enregistrements des opérateurs (hébergement, insertion…) : import, opérateurs, réunions.
+
+    Une collection (ex. demandes d'hébergement) est décrite par un fichier YAML dans
+    collections/ du dossier de l'observatoire : champs, nomenclatures, obligations, poids,
+    règles de cohérence, mesures publiées (voir docs/completude.md).
+
+    \b
+    Exemples :
+      observatoire records collections
+      observatoire records import extraction_2025.csv --collection demandes
+      observatoire records meeting --collection demandes --date 2025-06-12 --territory 93
+    """
+
+
+@records.command("collections")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def collections_cmd(ctx: _Context, fmt: str) -> None:
+    """Liste les collections déclarées, leurs champs et les enregistrements en vigueur.
+
+    \b
+    Exemple :
+      observatoire records collections --format json
+    """
+    with ctx.open() as obs:
+        rows = []
+        for name, schema in obs.collections().items():
+            counts = obs.warehouse.query(
+                "SELECT COUNT(*) AS imports, COALESCE(SUM(rows_imported), 0) AS records "
+                "FROM import_batch WHERE status = 'active' AND dataset = ?",
+                [f"enregistrements.{name}"],
+            )
+            rows.append(
+                {
+                    "collection": name,
+                    "libelle": schema.label,
+                    "champs": len(schema.fields),
+                    "regles": len(schema.rules),
+                    "mesures": len(schema.measures),
+                    "imports": int(counts.imports.iloc[0]),
+                    "enregistrements": int(counts.records.iloc[0]),
+                    "fictive": schema.fictitious,
+                }
+            )
+    if not rows and fmt == "table":
+        click.echo("Aucune collection : déclarez-en une dans collections/ (docs/completude.md).")
+        return
+    _emit(pd.DataFrame(rows), fmt)
+
+
+@records.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--collection", required=True, help="Collection (nom déclaré dans collections/).")
+@click.option("--partner", help="Partenaire qui dépose (ses opérateurs lui sont rattachés).")
+@click.option("--dry-run", is_flag=True, help="Valide et affiche le rapport sans rien écrire.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@pass_ctx
+def records_import(
+    ctx: _Context,
+    files: tuple[str, ...],
+    collection: str,
+    partner: str | None,
+    dry_run: bool,
+    fmt: str,
+) -> None:
+    """Importe des extractions d'opérateurs (CSV ou XLSX), tout ou rien.
+
+    Les identifiants directs (noms, NIR, téléphones, courriels) font refuser le fichier, sauf
+    les colonnes déclarées « identifiant: hacher », remplacées par un pseudonyme. Les
+    enregistrements sans opérateur, commune ou date lisible sont rejetés, ligne par ligne.
+    Un import qui couvre tous les (opérateur, mois) d'un import précédent le remplace
+    (« observatoire imports rollback N » le rétablit). Statut de sortie 3 si des
+    enregistrements ont été rejetés.
+
+    \b
+    Exemples :
+      observatoire records import siao_2025.csv --collection demandes --dry-run
+      observatoire records import op1.xlsx op2.csv --collection demandes
+    """
+    reports = []
+    with ctx.open(write=not dry_run) as obs:
+        for file in files:
+            if fmt == "text":
+                click.echo(f"== {file}")
+            with _progress_bar(Path(file), show=fmt == "text") as on_progress:
+                report = obs.import_records(
+                    file, collection, dry_run=dry_run, partner=partner, on_progress=on_progress
+                )
+            reports.append(report)
+            if fmt == "text":
+                _print_records_report(report)
+    if fmt == "json":
+        click.echo("[" + ",\n".join(r.to_json() for r in reports) + "]")
+    if any(r.records_rejected for r in reports):
+        sys.exit(3)
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} %".replace(".", ",")
+
+
+def _print_records_report(report: RecordsReport) -> None:
+    verb = "seraient importés" if report.dry_run else "importés"
+    click.echo(
+        f"  {report.rows_read} lignes lues : {report.records_kept} enregistrements {verb}, "
+        f"{report.records_rejected} rejetés"
+    )
+    click.echo(
+        f"  Opérateurs : {', '.join(report.operators)} ; mois : "
+        + (f"{report.months[0]} à {report.months[-1]}" if report.months else "-")
+    )
+    click.echo(f"  Score de complétude pondéré : {_percent(report.score)}")
+    for name, value in report.completeness.items():
+        click.echo(f"    {name:<24} {_percent(value):>8}")
+    if report.rejections:
+        click.echo("  Rejets :")
+        for reason, n in report.rejections.items():
+            click.echo(f"    {reason} : {n}")
+        for example in report.examples[:10]:
+            click.echo(
+                f"    ligne {example['line']}, colonne « {example['column']} » : "
+                f"« {example['value']} » ({example['reason']})"
+            )
+    if report.invalid_cells:
+        click.echo("  Valeurs invalides (comptées comme manquantes) :")
+        for name, n in report.invalid_cells.items():
+            click.echo(f"    {name} : {n}")
+        for example in report.invalid_examples[:10]:
+            click.echo(
+                f"    ligne {example['line']}, colonne « {example['column']} » : "
+                f"« {example['value']} » ({example['reason']})"
+            )
+    if any(report.violations.values()):
+        click.echo(
+            "  Règles non respectées : "
+            + ", ".join(f"{k} ({v})" for k, v in report.violations.items() if v)
+        )
+    if report.absent_fields:
+        click.echo(
+            f"  Champs absents du fichier (comptés manquants) : {', '.join(report.absent_fields)}"
+        )
+    if report.ignored_columns:
+        click.echo(f"  Colonnes ignorées : {', '.join(report.ignored_columns)}")
+    if report.hashed_columns:
+        click.echo(f"  Colonnes pseudonymisées : {', '.join(report.hashed_columns)}")
+    if report.unchanged:
+        click.echo(f"  Fichier identique à l'import n° {report.batch}, déjà en vigueur.")
+    elif report.batch is not None:
+        replaced = (
+            f" (remplace l'import n° {', '.join(map(str, report.replaced))})"
+            if report.replaced
+            else ""
+        )
+        click.echo(f"  Import n° {report.batch}{replaced}.")
+
+
+@records.command("operators")
+@click.option("--collection", required=True, help="Collection.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def operators_cmd(ctx: _Context, collection: str, fmt: str) -> None:
+    """Liste les opérateurs d'une collection et le partenaire auquel chacun est rattaché.
+
+    \b
+    Exemple :
+      observatoire records operators --collection demandes
+    """
+    from observatoire.store.records import operators_of
+
+    with ctx.open() as obs:
+        _emit(operators_of(obs.warehouse, obs.collection(collection).name), fmt)
+
+
+@records.command("link")
+@click.argument("operator")
+@click.argument("partner")
+@click.option("--collection", required=True, help="Collection.")
+@pass_ctx
+def link_cmd(ctx: _Context, operator: str, partner: str, collection: str) -> None:
+    """Rattache un opérateur à un partenaire : ses comptes partenaires verront sa complétude.
+
+    \b
+    Exemple :
+      observatoire records link OP12 asso_horizon --collection demandes
+    """
+    from observatoire.store.partners import require_partner
+
+    with ctx.open(write=True) as obs:
+        name = obs.collection(collection).name
+        partner = require_partner(obs.warehouse, partner)
+        found = obs.warehouse.count(
+            "record_operator", "collection = ? AND code = ?", [name, operator]
+        )
+        if not found:
+            raise InputError(f"opérateur {operator} inconnu dans la collection {name}")
+        with obs.warehouse.transaction() as tx:
+            tx.execute(
+                "UPDATE record_operator SET partner = ? WHERE collection = ? AND code = ?",
+                [partner, name, operator],
+            )
+    click.echo(f"Opérateur {operator} rattaché au partenaire {partner}.")
+
+
+@records.command("meeting")
+@click.option("--collection", required=True, help="Collection.")
+@click.option("--date", "day", required=True, help="Date de la réunion (AAAA-MM-JJ).")
+@click.option("--territory", required=True, help="Territoire réuni (93, arrondissement…).")
+@click.option("--label", default="", help="Libellé (ex. « réunion de l'arrondissement »).")
+@pass_ctx
+def meeting_cmd(ctx: _Context, collection: str, day: str, territory: str, label: str) -> None:
+    """Enregistre une réunion de restitution : les rapports comparent la complétude avant et
+    après elle.
+
+    \b
+    Exemple :
+      observatoire records meeting --collection demandes --date 2025-06-12 --territory 93
+    """
+    import datetime as dt
+
+    try:
+        dt.date.fromisoformat(day)
+    except ValueError:
+        raise InputError(f"date « {day} » : attendu AAAA-MM-JJ") from None
+    with ctx.open(write=True) as obs:
+        name = obs.collection(collection).name
+        level, code = obs.resolve(territory)
+        with obs.warehouse.transaction() as tx:
+            tx.replace(
+                "record_meeting",
+                pd.DataFrame(
+                    [{"collection": name, "day": day, "level": level, "code": code, "label": label}]
+                ),
+                "collection = ? AND day = ? AND level = ? AND code = ?",
+                [name, day, level, code],
+            )
+    click.echo(f"Réunion du {day} enregistrée ({level} {code}).")
+
+
+@click.group(invoke_without_command=True)
+@click.option("--collection", help="Collection.")
+@click.option(
+    "--by",
+    default="operator",
+    show_default=True,
+    help="Regroupement (virgules) : operator, territory, month, quarter, year, field.",
+)
+@click.option("--level", help="Niveau des territoires avec --by territory (défaut : commune).")
+@click.option("--within", metavar="TERRITOIRE", help="Seulement les communes de ce territoire.")
+@click.option("--operator", "operators", multiple=True, help="Seulement cet opérateur.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@click.pass_context
+def completeness(
+    click_ctx: click.Context,
+    collection: str | None,
+    by: str,
+    level: str | None,
+    within: str | None,
+    operators: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Complétude des enregistrements : par opérateur, territoire, période et champ.
+
+    Une ligne par groupe : enregistrements, score pondéré (%), part des enregistrements
+    incohérents (règles), complétude de chaque champ (%). Avec « field » dans --by, une
+    ligne par champ : attendus, renseignés, invalides, complétude.
+
+    \b
+    Exemples :
+      observatoire completeness --collection demandes --by operator,quarter
+      observatoire completeness --collection demandes --by operator,territory,month --format csv
+      observatoire completeness --collection demandes --by territory --level epci --within 93
+      observatoire completeness report --collection demandes --territory 93 -o restitution.pdf
+    """
+    if click_ctx.invoked_subcommand is not None:
+        return
+    if collection is None:
+        raise click.UsageError("précisez --collection (voir « observatoire records collections »)")
+    ctx = click_ctx.find_object(_Context)
+    assert ctx is not None
+    keys = [b.strip() for b in by.split(",") if b.strip()]
+    with ctx.open() as obs:
+        table = obs.completeness(
+            collection, by=keys, level=level, within=within, operators=list(operators) or None
+        )
+    _emit(table.round(2), fmt, output)
+
+
+@completeness.command("report")
+@click.option("--collection", required=True, help="Collection.")
+@click.option("--territory", help="Territoire de la réunion (sinon : toute la collection).")
+@click.option("--operator", help="Rapport propre à cet opérateur (médiane anonyme des autres).")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Fichier .pdf ou .html."
+)
+@pass_ctx
+def report_cmd(
+    ctx: _Context, collection: str, territory: str | None, operator: str | None, output: str
+) -> None:
+    """Rapport de restitution (HTML ou PDF) pour la réunion d'un territoire ou pour un opérateur.
+
+    \b
+    Exemples :
+      observatoire completeness report --collection demandes --territory 93 -o r.pdf
+      observatoire completeness report --collection demandes --operator OP12 -o op12.html
+    """
+    from observatoire.outputs.restitution import FORMATS as REPORT_FORMATS
+    from observatoire.outputs.restitution import render_restitution
+
+    target = Path(output)
+    fmt = target.suffix.lower().lstrip(".")
+    if fmt not in REPORT_FORMATS:
+        raise InputError(f"{output} : extension .pdf ou .html attendue")
+    with ctx.open() as obs:
+        report = obs.restitution(collection, territory=territory, operator=operator)
+        body = render_restitution(report, fmt, home=obs.home.path)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_bytes(body)
+    tmp.replace(target)
+    click.echo(
+        f"{target} : {report.records} enregistrements, score {_percent(report.score)}, "
+        f"{len(report.operators)} opérateur(s)"
+    )
+
+
+@completeness.command("jumps")
+@click.option("--collection", required=True, help="Collection.")
+@click.option("--all", "show_all", is_flag=True, help="Tous les mois, pas seulement les sauts.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def jumps_cmd(ctx: _Context, collection: str, show_all: bool, fmt: str) -> None:
+    """Volumes inhabituels : les mois où un opérateur saisit beaucoup plus ou moins que
+    d'habitude (score z modifié, |z| > 3,5).
+
+    \b
+    Exemple :
+      observatoire completeness jumps --collection demandes
+    """
+    from observatoire.store.records import read_cube, volume_jumps
+
+    with ctx.open() as obs:
+        table = volume_jumps(read_cube(obs.warehouse, obs.collection(collection).name))
+    _emit((table if show_all else table[table.jump]).round(2), fmt)
+
+
+@completeness.command("duplicates")
+@click.option("--collection", required=True, help="Collection.")
+@click.option("--days", type=int, help="Écart maximal en jours (défaut : celui de la collection).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def duplicates_cmd(ctx: _Context, collection: str, days: int | None, fmt: str) -> None:
+    """Doublons probables : une même personne (pseudonyme) saisie par deux opérateurs.
+
+    \b
+    Exemple :
+      observatoire completeness duplicates --collection demandes --days 15
+    """
+    from observatoire.store.records import duplicates
+
+    with ctx.open() as obs:
+        schema = obs.collection(collection)
+        table = duplicates(obs.warehouse, schema.name, days=days or schema.duplicate_days)
+    _emit(table, fmt)

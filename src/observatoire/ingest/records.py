@@ -1,0 +1,675 @@
+"""Importing operators' extracts (CSV/XLSX) into a collection of records.
+
+Steps: read the collection's schema (``<home>/collections/*.yaml``) → stream the file in chunks
+→ refuse direct identifiers (names, NIR, phones, e-mails; :mod:`observatoire.quality.identifiers`),
+hash the columns declared ``identifiant: hacher`` → read each record against the schema
+(:mod:`observatoire.quality.evaluate`); records without operator, commune or a readable date are
+rejected, line by line → add the chunk to the cube (counts by operator, commune and month) →
+write the import, its records (keys only), its cube, and republish the collection's measures as
+variables of the indicator engine. One transaction: a failure or a kill leaves the base as it was.
+
+Versioning: an import covers (operator, month) pairs. An earlier import in force whose pairs the
+new file covers entirely is *replaced* (and comes back with :func:`rollback_records`); a file
+that covers an earlier import only in part is refused, naming it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from itertools import chain
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from observatoire.errors import FileFormatError, InputError, ReferentialError
+from observatoire.ingest.pipeline import MAX_FILE_BYTES, _next_id, _sniff, _user, check_archive
+from observatoire.ingest.pipeline import file_digest as digest_of
+from observatoire.ingest.tables import CHUNK_ROWS, find_column, open_table
+from observatoire.quality.evaluate import Evaluated, evaluate_chunk
+from observatoire.quality.identifiers import find_identifiers, pseudonymise
+from observatoire.quality.schema import RECORDS_VARIABLE, CollectionSchema, schema_from_dict
+from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.computed import invalidate
+from observatoire.store.partners import require_partner
+
+__all__ = [
+    "COLLECTIONS_DIRECTORY",
+    "RecordsReport",
+    "import_records",
+    "load_collections",
+    "publish_measures",
+    "rollback_records",
+]
+
+COLLECTIONS_DIRECTORY = "collections"
+CONNECTOR = "enregistrements"
+EXAMPLES = 20
+
+
+def dataset_of(collection: str) -> str:
+    return f"{CONNECTOR}.{collection}"
+
+
+def measures_dataset(collection: str) -> str:
+    return f"mesures.{collection}"
+
+
+def load_collections(home: Path) -> dict[str, CollectionSchema]:
+    """The collections declared in ``<home>/collections/*.yaml``, by name."""
+    from observatoire.yamlfile import load_yaml
+
+    out: dict[str, CollectionSchema] = {}
+    directory = home / COLLECTIONS_DIRECTORY
+    if not directory.is_dir():
+        return out
+    for path in sorted(directory.glob("*.y*ml")):
+        data = load_yaml(path.read_text(encoding="utf-8"), path, "collection", located=True)
+        schema = schema_from_dict(data, str(path))
+        if schema.name in out:
+            raise InputError(
+                f"collection {schema.name} déjà déclarée dans {out[schema.name].origin}", path=path
+            )
+        out[schema.name] = schema
+    return out
+
+
+@dataclass
+class RecordsReport:
+    """What an import of records did (or would do with ``dry_run``). Serialisable as JSON."""
+
+    file: str
+    sha256: str
+    size: int
+    collection: str
+    rows_read: int = 0
+    records_kept: int = 0
+    records_rejected: int = 0
+    rejections: dict[str, int] = field(default_factory=dict)
+    examples: list[dict[str, object]] = field(default_factory=list)
+    invalid_cells: dict[str, int] = field(default_factory=dict)
+    invalid_examples: list[dict[str, object]] = field(default_factory=list)
+    completeness: dict[str, float | None] = field(default_factory=dict)
+    score: float | None = None
+    violations: dict[str, int] = field(default_factory=dict)
+    operators: list[str] = field(default_factory=list)
+    months: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    absent_fields: list[str] = field(default_factory=list)
+    hashed_columns: list[str] = field(default_factory=list)
+    batch: int | None = None
+    replaced: list[int] = field(default_factory=list)
+    dry_run: bool = False
+    unchanged: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False, indent=1)
+
+    @property
+    def connector(self) -> str:
+        return CONNECTOR
+
+
+# -- reading the file ------------------------------------------------------------------------
+def _map_columns(schema: CollectionSchema, header: list[str], path: Path) -> dict[str, str]:
+    """Role and field name → the file's column (case and accents ignored)."""
+    from observatoire.errors import MissingColumnError
+
+    mapped: dict[str, str] = {}
+    for role, wanted in schema.columns.items():
+        found = find_column(header, [wanted])
+        if found is None:
+            raise MissingColumnError([wanted], header, path=path)
+        mapped[role] = found
+    for spec in schema.fields:
+        found = find_column(header, [spec.column, spec.name])
+        if found is not None:
+            mapped[spec.name] = found
+    return mapped
+
+
+def _communes(warehouse: Warehouse) -> Callable[[pd.Series], pd.Series]:
+    """Codes → current commune: current codes, municipal arrondissements (Paris, Lyon,
+    Marseille) and former communes (déléguées, associées); Excel's lost leading zero restored."""
+    current = warehouse.query("SELECT code FROM territory WHERE level = 'commune'").code
+    table = {c: c for c in current}
+    arm = warehouse.query(
+        "SELECT code, parent_code FROM territory_parent WHERE level = 'arm' "
+        "AND parent_level = 'commune'"
+    )
+    table.update(zip(arm.code, arm.parent_code, strict=True))
+    parts = warehouse.query("SELECT code, current_code FROM commune_part")
+    for code, now in zip(parts.code, parts.current_code, strict=True):
+        table.setdefault(code, now)
+
+    def resolve(codes: pd.Series) -> pd.Series:
+        found, uniques = pd.factorize(codes)
+        mapped = []
+        for code in uniques:
+            text = str(code).strip().upper()
+            if len(text) == 4 and text.isdigit():
+                text = "0" + text
+            mapped.append(table.get(text))
+        out = np.array([*mapped, None], dtype=object)
+        return pd.Series(out[np.where(found < 0, len(uniques), found)], index=codes.index)
+
+    return resolve
+
+
+class _Cube:
+    """The counts of an import by operator, commune and month, summed chunk after chunk."""
+
+    def __init__(self, schema: CollectionSchema) -> None:
+        self.schema = schema
+        self.parts: list[pd.DataFrame] = []
+        self.names: dict[str, str] = {}
+
+    def add(self, ev: Evaluated) -> None:
+        keys = ev.keys
+        if not len(keys):
+            return
+        wide = {"records": np.ones(len(keys), dtype=np.int64)}
+        for name, values in ev.expected.items():
+            wide[f"e|{name}"] = values.astype(np.int64)
+            wide[f"f|{name}"] = (values & ev.filled[name]).astype(np.int64)
+            wide[f"i|{name}"] = (values & ev.invalid[name]).astype(np.int64)
+        for name in ev.judged:
+            wide[f"j|{name}"] = ev.judged[name].astype(np.int64)
+            wide[f"v|{name}"] = ev.violated[name].astype(np.int64)
+        for name in ev.measure_value:
+            wide[f"m|{name}"] = ev.measure_value[name]
+            wide[f"n|{name}"] = ev.measure_evaluable[name].astype(np.int64)
+        frame = pd.DataFrame(wide)
+        frame[["operator", "commune", "month"]] = keys[["operator", "commune", "month"]]
+        self.parts.append(frame.groupby(["operator", "commune", "month"], sort=False).sum())
+        named = keys.dropna(subset=["operator_name"]).drop_duplicates("operator")
+        self.names.update(zip(named.operator, named.operator_name, strict=True))
+
+    def total(self) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame()
+        whole = pd.concat(self.parts).groupby(level=[0, 1, 2], sort=True).sum()
+        self.parts = [whole]
+        return whole
+
+    def tables(self, batch: int) -> dict[str, pd.DataFrame]:
+        """The long tables record_group, record_cell, record_rule, record_measure."""
+        whole = self.total()
+        if whole.empty:
+            return {}
+        keys = whole.index.to_frame(index=False)
+        keys.insert(0, "batch", batch)
+        out = {"record_group": keys.assign(records=whole.records.to_numpy())}
+
+        def long(
+            prefixes: tuple[str, str, str],
+            names: list[str],
+            label: str,
+            columns: tuple[str, str, str],
+        ) -> pd.DataFrame:
+            parts = []
+            for name in names:
+                part = keys.assign(**{label: name})
+                for prefix, column in zip(prefixes, columns, strict=True):
+                    if prefix:
+                        part[column] = whole[f"{prefix}|{name}"].to_numpy()
+                parts.append(part)
+            return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+        measured = [f.name for f in self.schema.measured]
+        out["record_cell"] = long(
+            ("e", "f", "i"), measured, "field", ("expected", "filled", "invalid")
+        )
+        out["record_rule"] = long(
+            ("j", "v", ""), [r.id for r in self.schema.rules], "rule", ("judged", "violated", "")
+        )
+        out["record_measure"] = long(
+            ("m", "n", ""),
+            [m.id for m in self.schema.measures],
+            "measure",
+            ("value", "evaluable", ""),
+        )
+        return {k: v for k, v in out.items() if not v.empty}
+
+
+# -- the import ------------------------------------------------------------------------------
+def import_records(
+    warehouse: Warehouse,
+    path: str | Path,
+    schema: CollectionSchema,
+    *,
+    key: bytes,
+    dry_run: bool = False,
+    partner: str | None = None,
+    user: str | None = None,
+    on_progress: Callable[[float], None] = lambda _: None,
+    chunk_rows: int = CHUNK_ROWS,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> RecordsReport:
+    """Import one extract of ``schema``'s collection (see the module docstring).
+
+    ``key``: the observatory's pseudonymisation key (identifier columns are hashed with it).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError("fichier introuvable", path=path)
+    if warehouse.count("territory", "level = 'commune'") == 0:
+        raise ReferentialError("référentiel absent : lancez « observatoire init »")
+    if partner is not None:
+        partner = require_partner(warehouse, partner)
+    if path.stat().st_size > max_bytes:
+        raise FileFormatError(f"fichier de plus de {max_bytes / 1024**3:.0f} Go", path=path)
+    _sniff(path)
+    sha256, size = digest_of(path)
+    if path.suffix.lower() == ".zip":
+        check_archive(path, max_bytes)
+    stream = open_table(path, expect=list(schema.columns.values()), chunk_rows=chunk_rows)
+    chunks: Iterator = iter(stream)
+    first = next(chunks)
+    header = [str(c) for c in first.frame.columns]
+    columns = _map_columns(schema, header, path)
+    report = RecordsReport(path.name, sha256, size, schema.name, dry_run=dry_run)
+    report.absent_fields = [f.name for f in schema.fields if f.name not in columns]
+    used = set(columns.values())
+    report.ignored_columns = [c for c in header if c not in used]
+    hashed = [columns[f.name] for f in schema.fields if f.identifier and f.name in columns]
+    if "personne" in columns:
+        hashed.append(columns["personne"])
+    report.hashed_columns = hashed
+    keys_checked = [columns[r] for r in ("commune", "date")]
+    # a declared field whose values are checked (codes, numbers, dates) is not judged by name
+    typed = [
+        columns[f.name]
+        for f in schema.fields
+        if f.name in columns and not f.identifier and f.kind.value != "texte"
+    ]
+    same = warehouse.query(
+        "SELECT id FROM import_batch WHERE dataset = ? AND status = 'active' AND sha256 = ?",
+        [dataset_of(schema.name), sha256],
+    )
+    unchanged = not dry_run and len(same) > 0
+    writing = not (dry_run or unchanged)
+    resolve = _communes(warehouse)
+    cube = _Cube(schema)
+    scope: set[tuple[str, str]] = set()
+
+    def hash_values(values: pd.Series) -> pd.Series:
+        return pseudonymise(values, key)
+
+    with warehouse.transaction() if writing else nullcontext() as tx:
+        batch = _next_id(tx, "import_batch") if tx is not None else None
+        for table in chain([first], chunks):
+            frame = table.frame
+            report.rows_read += len(frame)
+            findings = find_identifiers(
+                frame,
+                first_line=table.first_line,
+                skip_content=[*hashed, *keys_checked],
+                skip_header=[
+                    *hashed,
+                    *typed,
+                    *(columns[r] for r in schema.columns if r != "personne"),
+                ],
+            )
+            if findings:
+                raise _identifier_error(findings, path)
+            ev = evaluate_chunk(
+                schema,
+                frame,
+                columns,
+                first_line=table.first_line,
+                communes=resolve,
+                pseudonymise=hash_values,
+            )
+            _tally(report, ev)
+            cube.add(ev)
+            scope.update(zip(ev.keys.operator, ev.keys.month, strict=True))
+            if tx is not None and len(ev.keys):
+                tx.insert(
+                    "record",
+                    ev.keys[["line", "operator", "commune", "person"]].assign(
+                        batch=batch, day=ev.keys.day.dt.strftime("%Y-%m-%d")
+                    ),
+                    checked=True,
+                )
+            on_progress(stream.fraction)
+        _summarise(report, cube, schema)
+        if not report.records_kept:
+            raise InputError(
+                "aucun enregistrement valide (opérateur, commune et date sont obligatoires) : "
+                + "; ".join(f"{k} ({n})" for k, n in report.rejections.items()),
+                path=path,
+            )
+        replaced = _covered(warehouse if tx is None else tx, schema.name, scope, path)
+        report.replaced = replaced
+        if unchanged:
+            report.batch, report.unchanged = int(same.id.iloc[0]), True
+        if tx is not None and batch is not None:
+            report.batch = batch
+            _write(tx, schema, report, cube, scope, partner=partner, user=user)
+    return report
+
+
+def _identifier_error(findings: list, path: Path) -> InputError:
+    first = findings[0]
+    listed = "; ".join(f.message for f in findings)
+    return InputError(
+        f"identifiants directs dans l'extraction ({listed}). Les enregistrements doivent être "
+        "pseudonymisés : supprimez ces colonnes, ou déclarez-les « identifiant: hacher » dans "
+        "le schéma de la collection pour qu'elles soient remplacées par un pseudonyme",
+        path=path,
+        line=first.line,
+        column=first.column,
+    )
+
+
+def _tally(report: RecordsReport, ev: Evaluated) -> None:
+    report.records_kept += len(ev.keys)
+    report.records_rejected += len(ev.rejected)
+    for line, column, value, reason in ev.rejected:
+        report.rejections[reason] = report.rejections.get(reason, 0) + 1
+        if sum(1 for e in report.examples if e["reason"] == reason) < EXAMPLES:
+            report.examples.append(
+                {"line": line, "column": column, "value": value, "reason": reason}
+            )
+    for name, invalid in ev.invalid.items():
+        count = int(invalid.sum())
+        if count:
+            report.invalid_cells[name] = report.invalid_cells.get(name, 0) + count
+    for line, column, value, reason in ev.invalid_examples:
+        if len(report.invalid_examples) < 4 * EXAMPLES:
+            report.invalid_examples.append(
+                {"line": line, "column": column, "value": value, "reason": reason}
+            )
+    for name, violated in ev.violated.items():
+        report.violations[name] = report.violations.get(name, 0) + int(violated.sum())
+
+
+def _summarise(report: RecordsReport, cube: _Cube, schema: CollectionSchema) -> None:
+    whole = cube.total()
+    if whole.empty:
+        return
+    expected_total, filled_total = 0.0, 0.0
+    for spec in schema.measured:
+        expected = float(whole[f"e|{spec.name}"].sum())
+        filled = float(whole[f"f|{spec.name}"].sum())
+        report.completeness[spec.name] = round(100 * filled / expected, 2) if expected else None
+        expected_total += spec.weight * expected
+        filled_total += spec.weight * filled
+    report.score = round(100 * filled_total / expected_total, 2) if expected_total else None
+    report.operators = sorted(whole.index.get_level_values(0).unique())
+    report.months = sorted(whole.index.get_level_values(2).unique())
+
+
+def _covered(
+    reader: Warehouse | Transaction, collection: str, scope: set[tuple[str, str]], path: Path
+) -> list[int]:
+    """Imports in force that the new file replaces (it covers all their (operator, month));
+    an error if it covers one only in part."""
+    rows = reader.query(
+        "SELECT s.batch, s.operator, s.month FROM record_scope s JOIN import_batch b "
+        "ON b.id = s.batch WHERE b.status = 'active' AND s.collection = ?",
+        [collection],
+    )
+    replaced = []
+    for batch, part in rows.groupby("batch"):
+        pairs = set(zip(part.operator, part.month, strict=True))
+        common = pairs & scope
+        if not common:
+            continue
+        if pairs <= scope:
+            replaced.append(int(batch))
+            continue
+        operator, month = sorted(common)[0]
+        outside = sorted(pairs - scope)[0]
+        raise InputError(
+            f"le fichier recouvre en partie l'import n° {batch} (par ex. {operator}, {month}), "
+            f"qui couvre aussi {outside[0]}, {outside[1]} : importez un fichier couvrant tout "
+            f"l'import n° {batch}, ou annulez-le d'abord (« observatoire imports rollback "
+            f"{batch} »)",
+            path=path,
+        )
+    return sorted(replaced)
+
+
+def _write(
+    tx: Transaction,
+    schema: CollectionSchema,
+    report: RecordsReport,
+    cube: _Cube,
+    scope: set[tuple[str, str]],
+    *,
+    partner: str | None,
+    user: str | None,
+) -> None:
+    batch = report.batch
+    assert batch is not None
+    for old in report.replaced:
+        tx.execute("UPDATE import_batch SET status = 'replaced' WHERE id = ?", [old])
+    _operators(tx, schema.name, cube.names, sorted({o for o, _ in scope}), partner)
+    months = report.months
+    edition = f"{months[0]}…{months[-1]}" if months[0] != months[-1] else months[0]
+    schema_text = Path(schema.origin).read_bytes() if Path(schema.origin).is_file() else b""
+    tx.insert(
+        "import_batch",
+        pd.DataFrame(
+            [
+                {
+                    "id": batch,
+                    "dataset": dataset_of(schema.name),
+                    "edition": edition,
+                    "connector": CONNECTOR,
+                    "producer": ", ".join(report.operators[:5])
+                    + (" …" if len(report.operators) > 5 else ""),
+                    "partner": partner,
+                    "level": "commune",
+                    "periods": " ".join(sorted({m[:4] for m in months})),
+                    "file_name": report.file,
+                    "sha256": report.sha256,
+                    "size": report.size,
+                    "descriptor": f"{schema.origin} (sha256 "
+                    f"{hashlib.sha256(schema_text).hexdigest()[:12]})",
+                    "imported_by": user or _user(),
+                    "imported_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+                    "status": "active",
+                    "rows_read": report.rows_read,
+                    "rows_imported": report.records_kept,
+                    "rows_rejected": report.records_rejected,
+                    "geography_year": None,
+                    "report": report.to_json(),
+                    "confidentiality": "partenaire",
+                    "licence": "",
+                    "frequency": "",
+                }
+            ]
+        ),
+    )
+    tx.insert(
+        "record_scope",
+        pd.DataFrame(sorted(scope), columns=["operator", "month"]).assign(
+            batch=batch, collection=schema.name
+        ),
+    )
+    for table, frame in cube.tables(batch).items():
+        tx.insert(table, frame, checked=True)
+    publish_measures(tx, schema)
+
+
+def _operators(
+    tx: Transaction,
+    collection: str,
+    names: dict[str, str],
+    codes: list[str],
+    partner: str | None,
+) -> None:
+    """Register the file's operators (name, partner organisation); a partner may deposit only
+    the records of operators that are its own or not yet anyone's."""
+    known = tx.query(
+        "SELECT code, name, partner FROM record_operator WHERE collection = ?", [collection]
+    ).set_index("code")
+    partners = set(tx.query("SELECT code FROM partner").code)
+    rows = []
+    for code in codes:
+        owner = known.partner.get(code) if code in known.index else None
+        owner = None if pd.isna(owner) else owner
+        if partner is not None and owner not in (None, partner):
+            raise InputError(
+                f"l'opérateur {code} relève du partenaire {owner} : le partenaire {partner} ne "
+                "peut pas déposer ses enregistrements"
+            )
+        owner = owner or partner or (code if code in partners else None)
+        name = names.get(code) or (known.name.get(code) if code in known.index else None) or code
+        rows.append({"collection": collection, "code": code, "name": name, "partner": owner})
+    marks = ", ".join("?" for _ in codes)
+    tx.execute(
+        f"DELETE FROM record_operator WHERE collection = ? AND code IN ({marks})",
+        [collection, *codes],
+    )
+    tx.insert("record_operator", pd.DataFrame(rows))
+
+
+def publish_measures(tx: Transaction, schema: CollectionSchema) -> None:
+    """Republish the collection's measures (and its count of records) as variables of the
+    indicator engine, per commune and year, from the imports of records in force."""
+    dataset = measures_dataset(schema.name)
+    old = tx.query("SELECT id FROM import_batch WHERE dataset = ?", [dataset]).id.tolist()
+    variables = [
+        schema.variable(RECORDS_VARIABLE),
+        *(schema.variable(m.id) for m in schema.measures),
+    ]
+    invalidate(tx, variables=variables)
+    for batch in old:
+        tx.execute(
+            "DELETE FROM series_value WHERE series IN (SELECT id FROM series WHERE batch = ?)",
+            [batch],
+        )
+        for table, column in (
+            ("series", "batch"),
+            ("batch_column", "batch"),
+            ("import_batch", "id"),
+        ):
+            tx.execute(f"DELETE FROM {table} WHERE {column} = ?", [batch])
+    active = "batch IN (SELECT id FROM import_batch WHERE status = 'active' AND dataset = ?)"
+    counts = tx.query(
+        f"SELECT commune AS code, SUBSTR(month, 1, 4) AS period, '{RECORDS_VARIABLE}' AS measure,"
+        f" SUM(records) AS value FROM record_group WHERE {active} GROUP BY 1, 2",
+        [dataset_of(schema.name)],
+    )
+    measures = tx.query(
+        "SELECT commune AS code, SUBSTR(month, 1, 4) AS period, measure, SUM(value) AS value "
+        f"FROM record_measure WHERE {active} GROUP BY 1, 2, 3",
+        [dataset_of(schema.name)],
+    )
+    values = pd.concat([counts, measures], ignore_index=True)
+    values = values[values.measure.isin([RECORDS_VARIABLE, *(m.id for m in schema.measures)])]
+    if values.empty:
+        return
+    batch = _next_id(tx, "import_batch")
+    first_series = _next_id(tx, "series")
+    values["variable"] = schema.name + "." + values.measure
+    keys = values[["variable", "period"]].drop_duplicates().sort_values(["variable", "period"])
+    keys = keys.reset_index(drop=True)
+    keys["id"] = first_series + keys.index
+    tx.insert(
+        "series",
+        keys.assign(batch=batch, level="commune", dims="", geography="current"),
+    )
+    cells = values.merge(keys, on=["variable", "period"])
+    tx.insert(
+        "series_value",
+        pd.DataFrame(
+            {
+                "series": cells.id,
+                "code": cells.code,
+                "value": cells.value.astype(float),
+                "status": "ok",
+                "note": None,
+            }
+        ),
+        checked=True,
+    )
+    periods = sorted(keys.period.unique())
+    tx.insert(
+        "import_batch",
+        pd.DataFrame(
+            [
+                {
+                    "id": batch,
+                    "dataset": dataset,
+                    "edition": periods[-1],
+                    "connector": "mesures",
+                    "producer": schema.label,
+                    "level": "commune",
+                    "periods": " ".join(periods),
+                    "file_name": f"(enregistrements de la collection {schema.name})",
+                    "imported_by": "observatoire",
+                    "imported_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+                    "status": "active",
+                    "rows_imported": len(cells),
+                    "confidentiality": schema.diffusion,
+                    "licence": "",
+                    "frequency": "annuelle",
+                }
+            ]
+        ),
+    )
+    labels = {RECORDS_VARIABLE: f"Enregistrements ({schema.label})"} | {
+        m.id: m.label for m in schema.measures
+    }
+    tx.execute(
+        "DELETE FROM variable WHERE id IN (" + ", ".join("?" for _ in variables) + ")", variables
+    )
+    tx.insert(
+        "variable",
+        pd.DataFrame(
+            [
+                {
+                    "id": schema.variable(m),
+                    "source": schema.name,
+                    "code": m,
+                    "label": label,
+                    "additive": True,
+                    "producer": schema.label,
+                    "kind": "amount" if _is_total(schema, m) else "count",
+                    "unit": "",
+                }
+                for m, label in labels.items()
+            ]
+        ),
+    )
+    tx.insert(
+        "batch_column",
+        keys.assign(batch=batch, column_name=keys.variable + "@" + keys.period)[
+            ["batch", "column_name", "variable", "period"]
+        ],
+    )
+
+
+def _is_total(schema: CollectionSchema, measure: str) -> bool:
+    return any(m.id == measure and m.total for m in schema.measures)
+
+
+def rollback_records(
+    warehouse: Warehouse, batch: int, schema: CollectionSchema
+) -> tuple[int, list[int]]:
+    """Withdraw import ``batch`` of records; the imports it replaced come back in force."""
+    rows = warehouse.query("SELECT status, report FROM import_batch WHERE id = ?", [batch])
+    if rows.empty:
+        raise InputError(f"import n° {batch} inconnu (voir « observatoire imports list »)")
+    if rows.status.iloc[0] != "active":
+        raise InputError(f"l'import n° {batch} n'est pas en vigueur ({rows.status.iloc[0]})")
+    replaced = [int(b) for b in json.loads(rows.report.iloc[0] or "{}").get("replaced", [])]
+    with warehouse.transaction() as tx:
+        tx.execute("UPDATE import_batch SET status = 'rolled_back' WHERE id = ?", [batch])
+        for old in replaced:
+            tx.execute(
+                "UPDATE import_batch SET status = 'active' WHERE id = ? AND status = 'replaced'",
+                [old],
+            )
+        publish_measures(tx, schema)
+    return batch, replaced
