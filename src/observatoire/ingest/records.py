@@ -18,11 +18,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import multiprocessing
+import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,9 +34,10 @@ import pandas as pd
 from observatoire.errors import FileFormatError, InputError, ReferentialError
 from observatoire.ingest.pipeline import MAX_FILE_BYTES, _next_id, _sniff, _user, check_archive
 from observatoire.ingest.pipeline import file_digest as digest_of
-from observatoire.ingest.tables import CHUNK_ROWS, find_column, open_table
-from observatoire.quality.evaluate import Evaluated, evaluate_chunk
-from observatoire.quality.identifiers import find_identifiers, pseudonymise
+from observatoire.ingest.pseudonyms import hash_values, secret_of
+from observatoire.ingest.tables import CHUNK_ROWS, Table, find_column, open_table
+from observatoire.quality.evaluate import Evaluated, evaluate_chunk, fold, iso_text
+from observatoire.quality.identifiers import find_identifiers
 from observatoire.quality.schema import RECORDS_VARIABLE, CollectionSchema, schema_from_dict
 from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.computed import invalidate
@@ -49,6 +54,7 @@ __all__ = [
 
 COLLECTIONS_DIRECTORY = "collections"
 CONNECTOR = "enregistrements"
+PARALLEL_BYTES = 20 * 1024**2  # above, pseudonyms are computed by a worker process
 EXAMPLES = 20
 
 
@@ -173,20 +179,36 @@ class _Cube:
         keys = ev.keys
         if not len(keys):
             return
-        wide = {"records": np.ones(len(keys), dtype=np.int64)}
+        # one group number per (operator, commune, month), then a weighted count per column
+        parts = [
+            pd.factorize(keys[c].to_numpy(dtype=object)) for c in ("operator", "commune", "month")
+        ]
+        combined = np.zeros(len(keys), dtype=np.int64)
+        for codes, uniques in parts:
+            combined = combined * len(uniques) + codes
+        found, group = np.unique(combined, return_inverse=True)
+        levels, remainder = [], found
+        for _codes, uniques in reversed(parts):
+            levels.append(np.asarray(uniques, dtype=object)[remainder % len(uniques)])
+            remainder = remainder // len(uniques)
+        index = pd.MultiIndex.from_arrays(levels[::-1], names=["operator", "commune", "month"])
+        size = len(index)
+
+        def count(values: np.ndarray) -> np.ndarray:
+            return np.bincount(group, weights=values, minlength=size)
+
+        wide = {"records": np.bincount(group, minlength=size).astype(float)}
         for name, values in ev.expected.items():
-            wide[f"e|{name}"] = values.astype(np.int64)
-            wide[f"f|{name}"] = (values & ev.filled[name]).astype(np.int64)
-            wide[f"i|{name}"] = (values & ev.invalid[name]).astype(np.int64)
+            wide[f"e|{name}"] = count(values)
+            wide[f"f|{name}"] = count(values & ev.filled[name])
+            wide[f"i|{name}"] = count(values & ev.invalid[name])
         for name in ev.judged:
-            wide[f"j|{name}"] = ev.judged[name].astype(np.int64)
-            wide[f"v|{name}"] = ev.violated[name].astype(np.int64)
+            wide[f"j|{name}"] = count(ev.judged[name])
+            wide[f"v|{name}"] = count(ev.violated[name])
         for name in ev.measure_value:
-            wide[f"m|{name}"] = ev.measure_value[name]
-            wide[f"n|{name}"] = ev.measure_evaluable[name].astype(np.int64)
-        frame = pd.DataFrame(wide)
-        frame[["operator", "commune", "month"]] = keys[["operator", "commune", "month"]]
-        self.parts.append(frame.groupby(["operator", "commune", "month"], sort=False).sum())
+            wide[f"m|{name}"] = count(ev.measure_value[name])
+            wide[f"n|{name}"] = count(ev.measure_evaluable[name])
+        self.parts.append(pd.DataFrame(wide, index=index))
         named = keys.dropna(subset=["operator_name"]).drop_duplicates("operator")
         self.names.update(zip(named.operator, named.operator_name, strict=True))
 
@@ -194,6 +216,8 @@ class _Cube:
         if not self.parts:
             return pd.DataFrame()
         whole = pd.concat(self.parts).groupby(level=[0, 1, 2], sort=True).sum()
+        counts = [c for c in whole.columns if not c.startswith("m|")]
+        whole[counts] = whole[counts].round().astype(np.int64)
         self.parts = [whole]
         return whole
 
@@ -237,6 +261,91 @@ class _Cube:
         return {k: v for k, v in out.items() if not v.empty}
 
 
+class _Reading:
+    """One extract being read, chunk after chunk: its columns, the identifier check, each
+    record read against the schema, the counts for the report and the cube."""
+
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        schema: CollectionSchema,
+        path: Path,
+        first: Table,
+        key: bytes,
+        report: RecordsReport,
+    ) -> None:
+        header = [str(c) for c in first.frame.columns]
+        columns = _map_columns(schema, header, path)
+        self.schema, self.path, self.columns, self.report = schema, path, columns, report
+        report.absent_fields = [f.name for f in schema.fields if f.name not in columns]
+        used = set(columns.values())
+        report.ignored_columns = [c for c in header if c not in used]
+        hashed = [columns[f.name] for f in schema.fields if f.identifier and f.name in columns]
+        if "personne" in columns:
+            hashed.append(columns["personne"])
+        self.hashed = report.hashed_columns = hashed
+        self.skip_content = [*hashed, *(columns[r] for r in ("commune", "date"))]
+        # a declared field whose values are checked (codes, numbers, dates) is not judged by
+        # its name; the key columns neither
+        self.skip_header = [
+            *hashed,
+            *(
+                columns[f.name]
+                for f in schema.fields
+                if f.name in columns and not f.identifier and f.kind.value != "texte"
+            ),
+            *(columns[r] for r in schema.columns if r != "personne"),
+        ]
+        self.resolve = _communes(warehouse)
+        self.cube = _Cube(schema)
+        self.scope: set[tuple[str, str]] = set()
+        self.secret, self.markers = secret_of(key), sorted({fold(m) for m in schema.missing})
+
+    def submit(
+        self, pool: ProcessPoolExecutor | _Inline, table: Table
+    ) -> dict[str, Future[np.ndarray]]:
+        """Start hashing the identifier columns of ``table``."""
+        return {
+            column: pool.submit(
+                hash_values, table.frame[column].to_numpy(dtype=object), self.secret, self.markers
+            )
+            for column in self.hashed
+        }
+
+    def read(self, table: Table, jobs: dict[str, Future[np.ndarray]]) -> Evaluated:
+        frame = table.frame
+        self.report.rows_read += len(frame)
+        factorize = _factorizer(frame)
+        findings = find_identifiers(
+            frame,
+            first_line=table.first_line,
+            skip_content=self.skip_content,
+            skip_header=self.skip_header,
+            factorize=factorize,
+        )
+        if findings:
+            raise _identifier_error(findings, self.path)
+
+        def pseudonyms(values: pd.Series) -> pd.Series:
+            hashed = pd.Series(jobs[str(values.name)].result(), index=frame.index, dtype=object)
+            return hashed if len(hashed) == len(values) else hashed.loc[values.index]
+
+        ev = evaluate_chunk(
+            self.schema,
+            frame,
+            self.columns,
+            first_line=table.first_line,
+            communes=self.resolve,
+            pseudonymise=pseudonyms,
+            factorize=factorize,
+        )
+        _tally(self.report, ev)
+        self.cube.add(ev)
+        pairs = ev.keys[["operator", "month"]].drop_duplicates()
+        self.scope.update(zip(pairs.operator, pairs.month, strict=True))
+        return ev
+
+
 # -- the import ------------------------------------------------------------------------------
 def import_records(
     warehouse: Warehouse,
@@ -265,79 +374,80 @@ def import_records(
     if path.stat().st_size > max_bytes:
         raise FileFormatError(f"fichier de plus de {max_bytes / 1024**3:.0f} Go", path=path)
     _sniff(path)
+    # Pseudonyms of a large file are computed by a worker process (the second core), one chunk
+    # ahead: while the main process reads chunk k + 1, the worker hashes it. The worker starts
+    # now, while the file's digest is computed.
+    parallel = path.stat().st_size > PARALLEL_BYTES and (os.cpu_count() or 1) > 1
+    workers: ProcessPoolExecutor | _Inline = (
+        ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        if parallel
+        else _Inline()
+    )
+    workers.submit(hash_values, np.array([], dtype=object), b"", [])
+    with workers as pool:
+        return _import(
+            warehouse,
+            path,
+            schema,
+            key,
+            pool,
+            dry_run=dry_run,
+            partner=partner,
+            user=user,
+            on_progress=on_progress,
+            chunk_rows=chunk_rows,
+            max_bytes=max_bytes,
+        )
+
+
+def _import(
+    warehouse: Warehouse,
+    path: Path,
+    schema: CollectionSchema,
+    key: bytes,
+    pool: ProcessPoolExecutor | _Inline,
+    *,
+    dry_run: bool,
+    partner: str | None,
+    user: str | None,
+    on_progress: Callable[[float], None],
+    chunk_rows: int,
+    max_bytes: int,
+) -> RecordsReport:
     sha256, size = digest_of(path)
     if path.suffix.lower() == ".zip":
         check_archive(path, max_bytes)
     stream = open_table(path, expect=list(schema.columns.values()), chunk_rows=chunk_rows)
-    chunks: Iterator = iter(stream)
+    chunks: Iterator[Table] = iter(stream)
     first = next(chunks)
-    header = [str(c) for c in first.frame.columns]
-    columns = _map_columns(schema, header, path)
     report = RecordsReport(path.name, sha256, size, schema.name, dry_run=dry_run)
-    report.absent_fields = [f.name for f in schema.fields if f.name not in columns]
-    used = set(columns.values())
-    report.ignored_columns = [c for c in header if c not in used]
-    hashed = [columns[f.name] for f in schema.fields if f.identifier and f.name in columns]
-    if "personne" in columns:
-        hashed.append(columns["personne"])
-    report.hashed_columns = hashed
-    keys_checked = [columns[r] for r in ("commune", "date")]
-    # a declared field whose values are checked (codes, numbers, dates) is not judged by name
-    typed = [
-        columns[f.name]
-        for f in schema.fields
-        if f.name in columns and not f.identifier and f.kind.value != "texte"
-    ]
+    reading = _Reading(warehouse, schema, path, first, key, report)
     same = warehouse.query(
         "SELECT id FROM import_batch WHERE dataset = ? AND status = 'active' AND sha256 = ?",
         [dataset_of(schema.name), sha256],
     )
     unchanged = not dry_run and len(same) > 0
     writing = not (dry_run or unchanged)
-    resolve = _communes(warehouse)
-    cube = _Cube(schema)
-    scope: set[tuple[str, str]] = set()
-
-    def hash_values(values: pd.Series) -> pd.Series:
-        return pseudonymise(values, key)
-
+    cube = reading.cube
     with warehouse.transaction() if writing else nullcontext() as tx:
         batch = _next_id(tx, "import_batch") if tx is not None else None
-        for table in chain([first], chunks):
-            frame = table.frame
-            report.rows_read += len(frame)
-            findings = find_identifiers(
-                frame,
-                first_line=table.first_line,
-                skip_content=[*hashed, *keys_checked],
-                skip_header=[
-                    *hashed,
-                    *typed,
-                    *(columns[r] for r in schema.columns if r != "personne"),
-                ],
-            )
-            if findings:
-                raise _identifier_error(findings, path)
-            ev = evaluate_chunk(
-                schema,
-                frame,
-                columns,
-                first_line=table.first_line,
-                communes=resolve,
-                pseudonymise=hash_values,
-            )
-            _tally(report, ev)
-            cube.add(ev)
-            scope.update(zip(ev.keys.operator, ev.keys.month, strict=True))
+        current: Table | None = first
+        jobs = reading.submit(pool, first)
+        for following in chain(chunks, [None]):
+            following_jobs = reading.submit(pool, following) if following is not None else {}
+            assert current is not None
+            ev = reading.read(current, jobs)
             if tx is not None and len(ev.keys):
                 tx.insert(
                     "record",
                     ev.keys[["line", "operator", "commune", "person"]].assign(
-                        batch=batch, day=ev.keys.day.dt.strftime("%Y-%m-%d")
+                        batch=batch, day=iso_text(ev.keys.day.to_numpy())
                     ),
                     checked=True,
                 )
             on_progress(stream.fraction)
+            current, jobs = following, following_jobs
+        scope = reading.scope
         _summarise(report, cube, schema)
         if not report.records_kept:
             raise InputError(
@@ -353,6 +463,33 @@ def import_records(
             report.batch = batch
             _write(tx, schema, report, cube, scope, partner=partner, user=user)
     return report
+
+
+def _factorizer(frame: pd.DataFrame) -> Callable[[str], tuple[np.ndarray, Any]]:
+    """Each column of a chunk factorised once (codes, distinct values), on demand."""
+    done: dict[str, tuple[np.ndarray, Any]] = {}
+
+    def factorize(column: str) -> tuple[np.ndarray, Any]:
+        if column not in done:
+            done[column] = pd.factorize(frame[column])
+        return done[column]
+
+    return factorize
+
+
+class _Inline:
+    """An executor that runs each task at once (small files: no worker process to start)."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, function: Callable[..., np.ndarray], *args: object) -> Future[np.ndarray]:
+        future: Future[np.ndarray] = Future()
+        future.set_result(function(*args))
+        return future
 
 
 def _identifier_error(findings: list, path: Path) -> InputError:

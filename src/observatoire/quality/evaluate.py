@@ -17,13 +17,14 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from observatoire.quality.schema import CollectionSchema, FieldKind, FieldSpec
 
-__all__ = ["Evaluated", "evaluate_chunk", "parse_dates"]
+__all__ = ["Evaluated", "evaluate_chunk", "iso_text", "parse_dates"]
 
 _MIN_DATE = np.datetime64("1990-01-01", "ns")
 _INTEGER = re.compile(r"^[+-]?\d+(?:[.,]0+)?$")
@@ -65,6 +66,17 @@ def _date(text: str) -> np.datetime64 | None:
     if text.isdigit() and 25_000 <= int(text) <= 80_000:
         return np.datetime64("1899-12-30", "ns") + np.timedelta64(int(text), "D")
     return None
+
+
+def iso_text(dates: np.ndarray, unit: str = "M8[D]") -> np.ndarray:
+    """Dates as ISO text (``2024-03-01``; ``2024-03`` with unit ``M8[M]``), formatting each
+    distinct date once.
+
+    >>> iso_text(np.array(["2024-03-01", "2024-03-01"], dtype="M8[ns]"), "M8[M]").tolist()
+    ['2024-03', '2024-03']
+    """
+    codes, uniques = pd.factorize(dates.astype(unit))
+    return np.asarray(uniques.astype(str), dtype=object)[codes]
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
@@ -122,8 +134,10 @@ class _Parsed:
     invalid: np.ndarray  # present but unreadable
 
 
-def _parse_field(spec: FieldSpec, cells: pd.Series) -> _Parsed:
-    codes, uniques = pd.factorize(cells)
+def _parse_field(
+    spec: FieldSpec, cells: pd.Series, factorized: tuple[np.ndarray, Any] | None = None
+) -> _Parsed:
+    codes, uniques = factorized if factorized is not None else pd.factorize(cells)
     missing_tokens = {fold(m) for m in spec.missing}
     labels = {fold(k): k for k in spec.values} | {fold(v): k for k, v in spec.values.items()}
     n_unique = len(uniques)
@@ -180,14 +194,28 @@ class Evaluated:
     invalid_examples: list[tuple[int, str, str, str]] = field(default_factory=list)
 
 
+def fold_all(values: pd.Series) -> pd.Series:
+    """:func:`fold` over a whole series (vectorised)."""
+    return (
+        values.astype(str)
+        .str.normalize("NFKD")
+        .str.encode("ascii", "ignore")
+        .str.decode("ascii")
+        .str.lower()
+        .str.split()
+        .str.join(" ")
+    )
+
+
 def _key_text(cells: pd.Series, missing: set[str]) -> pd.Series:
     """Stripped text; empty or "unknown" markers as None."""
     codes, uniques = pd.factorize(cells)
-    cleaned = np.array(
-        [None if not str(u).strip() or fold(str(u)) in missing else str(u).strip() for u in uniques]
-        + [None],
-        dtype=object,
-    )
+    text = pd.Series(np.asarray(uniques, dtype=object)).astype(str).str.strip()
+    longest = max((len(m) for m in missing), default=0) + 2
+    short = text.str.len() <= longest  # only short cells can be an "unknown" marker
+    unknown = text == ""
+    unknown[short] |= fold_all(text[short]).isin(missing)
+    cleaned = np.array([*text.where(~unknown, None), None], dtype=object)
     return pd.Series(cleaned[np.where(codes < 0, len(uniques), codes)], index=cells.index)
 
 
@@ -201,10 +229,13 @@ def evaluate_chunk(
     pseudonymise: Callable[[pd.Series], pd.Series] | None = None,
     today: dt.date | None = None,
     examples: int = 5,
+    factorize: Callable[[str], tuple[np.ndarray, Any]] | None = None,
 ) -> Evaluated:
     """Read one chunk. ``columns`` maps each role and field name to the chunk's column (absent:
     the column is not in the file, every value missing); ``communes`` turns codes into current
-    commune codes (None when unknown); ``pseudonymise`` hashes identifier columns."""
+    commune codes (None when unknown); ``pseudonymise`` turns identifier cells into pseudonyms
+    (None for an empty or "unknown" cell). ``factorize``: the chunk's columns already factorised
+    (codes, distinct values), shared with the identifier check."""
     n = len(frame)
     lines = first_line + np.arange(n)
     empty = pd.Series([None] * n, index=frame.index, dtype=object)
@@ -243,10 +274,11 @@ def evaluate_chunk(
                 )
             keep &= ~bad
     kept = frame.index[keep]
+    subset = frame if keep.all() else frame[keep]
     name_column = columns.get("nom_operateur")
     person_column = columns.get("personne")
     person = (
-        pseudonymise(_key_text(frame.loc[kept, person_column], missing))
+        pseudonymise(subset[person_column])
         if person_column is not None and pseudonymise is not None
         else pd.Series([None] * len(kept), index=kept, dtype=object)
     )
@@ -256,27 +288,31 @@ def evaluate_chunk(
             "line": lines[keep],
             "operator": operator[keep].to_numpy(),
             "operator_name": (
-                _key_text(frame.loc[kept, name_column], missing).to_numpy()
+                _key_text(subset[name_column], missing).to_numpy()
                 if name_column is not None
                 else None
             ),
             "commune": commune[keep].to_numpy(),
             "day": days.to_numpy(),
-            "month": days.dt.strftime("%Y-%m").to_numpy(),
+            "month": iso_text(days.to_numpy(), "M8[M]"),
             "person": person.to_numpy(),
         }
     )
     typed: dict[str, pd.Series] = {}
     for spec in schema.fields:
-        source = cells(spec.name).loc[kept]
+        column = columns.get(spec.name)
+        source = subset[column] if column is not None else empty[keep]
         if spec.identifier:
             typed[spec.name] = (
-                pseudonymise(_key_text(source, missing)).reset_index(drop=True)
+                pseudonymise(source).reset_index(drop=True)
                 if pseudonymise is not None
                 else pd.Series([None] * len(kept), dtype=object)
             )
             continue
-        parsed = _parse_field(spec, source)
+        known = factorize(column) if factorize is not None and column is not None else None
+        if known is not None and not keep.all():
+            known = (known[0][keep], known[1])
+        parsed = _parse_field(spec, source, known)
         typed[spec.name] = parsed.values.reset_index(drop=True)
         out.filled[spec.name] = ~(parsed.missing | parsed.invalid)
         out.invalid[spec.name] = parsed.invalid

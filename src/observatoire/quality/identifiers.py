@@ -5,9 +5,9 @@ phone numbers or e-mail addresses in clear: :func:`find_identifiers` looks for t
 name (``nom``, ``prenom``, ``telephone``, ``nir``, ``courriel``…) and by content (a NIR with its
 structure, a French phone number, an e-mail address, in any column), and the import refuses the
 file, naming the column and the first line. A column the schema declares ``identifiant: hacher``
-is replaced by a keyed hash (:func:`pseudonymise`): the same person gets the same pseudonym in
-every extract of the observatory (which finds duplicates across operators), and the clear value
-is never stored.
+is replaced by a keyed hash (:mod:`observatoire.ingest.pseudonyms`): the same person gets the
+same pseudonym in every extract of the observatory (which finds duplicates across operators),
+and the clear value is never stored.
 
 >>> is_nir("1 84 12 76 451 089 46"), is_nir("2 84 12 76 451 089 47"), is_phone("06.12.34.56.78")
 (True, False, True)
@@ -17,17 +17,16 @@ is never stored.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Finding", "find_identifiers", "is_email", "is_nir", "is_phone", "mask", "pseudonymise"]
+__all__ = ["Finding", "find_identifiers", "header_kind", "is_email", "is_nir", "is_phone", "mask"]
 
 _NIR = re.compile(r"^([1278])(\d{2})(0[1-9]|1[0-2]|[2-9]\d)(\d{2}|2[AB])(\d{3})(\d{3})(\d{2})?$")
 _PHONE = re.compile(r"^(?:\+33|0033|0)[1-9]\d{8}$")
@@ -135,6 +134,7 @@ def find_identifiers(
     first_line: int,
     skip_content: Iterable[str] = (),
     skip_header: Iterable[str] = (),
+    factorize: Callable[[str], tuple[np.ndarray, Any]] | None = None,
 ) -> list[Finding]:
     """Columns of ``frame`` (text cells) holding direct identifiers, one finding per column.
 
@@ -149,13 +149,16 @@ def find_identifiers(
             continue
         if column in no_content:
             continue
-        values = frame[column]
-        distinct = pd.unique(values[values.notna()].to_numpy())
-        candidates = [v for v in distinct if isinstance(v, str) and _plausible(v)]
-        for value in candidates:
+        codes, distinct = (
+            factorize(str(column)) if factorize is not None else pd.factorize(frame[column])
+        )
+        candidates = [
+            (i, v) for i, v in enumerate(distinct) if isinstance(v, str) and _plausible(v)
+        ]
+        for i, value in candidates:
             kind = _content_kind(value)
             if kind is not None:
-                position = int(np.argmax((values == value).to_numpy()))
+                position = int(np.argmax(codes == i))
                 findings.append(Finding(str(column), kind, first_line + position, mask(value)))
                 break
     return findings
@@ -164,18 +167,3 @@ def find_identifiers(
 def _plausible(value: str) -> bool:
     """Cheap pre-filter: identifiers have at least 9 digits, or an @."""
     return "@" in value or sum(ch.isdigit() for ch in value) >= 9
-
-
-def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:
-    """A keyed hash (HMAC-SHA-256, 20 hex characters) of each value, normalised first (case,
-    accents, spaces and separators ignored); missing values stay missing.
-
-    >>> a, b, c = pseudonymise(pd.Series(["1 84 12", "18412", None]), b"k")
-    >>> a == b, len(a), c
-    (True, 20, None)
-    """
-    out: dict[str, str] = {}
-    for value in pd.unique(values[values.notna()].to_numpy()):
-        normal = _fold(str(value)).replace("_", "").upper()
-        out[value] = hmac.new(key, normal.encode(), hashlib.sha256).hexdigest()[:20]
-    return values.map(out).astype(object).where(values.notna(), None)

@@ -1,0 +1,220 @@
+"""The demo's collection of operators' records: fictitious accommodation requests.
+
+Eight fictitious operators of Seine-Saint-Denis (their names say FICTIF) record requests for
+emergency accommodation over eighteen months. Their entries are complete to very different
+degrees, one of them improves markedly after the restitution meeting of June 2025, one stops
+entering for a month (a volume jump), and two of them record some of the same households
+(probable duplicates). The communes are real; every record is invented (seeded, reproducible).
+:func:`synthetic_records` also feeds the benchmark (a million records).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["COLLECTION", "COLLECTION_YAML", "MEETING", "OPERATORS", "synthetic_records"]
+
+COLLECTION = "demandes_hebergement"
+MEETING = "2025-06-16"
+COLLECTION_YAML = """\
+# Collection FICTIVE de la démonstration : demandes d'hébergement d'urgence saisies par les
+# opérateurs (voir docs/completude.md). Les opérateurs et les enregistrements sont inventés.
+collection: demandes_hebergement
+libelle: Demandes d'hébergement d'urgence (FICTIF)
+fictif: oui
+theme: social
+diffusion: public
+secret: 5
+colonnes:
+  operateur: code_structure
+  nom_operateur: structure
+  commune: commune
+  date: date_demande
+  personne: id_menage
+valeurs_manquantes: [non renseigné, non renseignée, inconnu, inconnue, NSP, ne sait pas, "?"]
+champs:
+  - {nom: sexe, libelle: Sexe du demandeur, type: code, valeurs: {F: Femme, M: Homme},
+     obligatoire: oui}
+  - {nom: age, libelle: Âge du demandeur, type: entier, obligatoire: oui, poids: 2}
+  - nom: composition
+    libelle: Composition du ménage
+    type: code
+    valeurs: {seul: Personne seule, couple: Couple sans enfant,
+              monoparentale: Famille monoparentale, couple_enfants: Couple avec enfants}
+    obligatoire: oui
+    poids: 2
+  - {nom: nb_enfants, libelle: Nombre d'enfants, type: entier,
+     obligatoire_si: 'composition dans ("monoparentale", "couple_enfants")'}
+  - {nom: taille_menage, libelle: Taille du ménage, type: entier, obligatoire: oui}
+  - nom: ressources
+    libelle: Principale ressource
+    type: code
+    valeurs: {aucune: Aucune, rsa: RSA, salaire: Salaire, are: Allocation chômage,
+              aah: AAH, autre: Autre}
+    obligatoire: oui
+  - nom: situation
+    libelle: Situation au moment de la demande
+    type: code
+    valeurs: {rue: À la rue, tiers: Hébergé par un tiers, hotel: À l'hôtel,
+              expulsion: Sortie de logement, institution: Sortie d'institution}
+    obligatoire: oui
+  - nom: issue
+    libelle: Suite donnée
+    type: code
+    valeurs: {orientee: Orientée vers une place, sans_solution: Sans solution,
+              annulee: Annulée}
+    obligatoire: oui
+    poids: 2
+  - {nom: date_orientation, libelle: Date d'orientation, type: date,
+     obligatoire_si: 'issue == "orientee"'}
+  - {nom: nationalite, libelle: Nationalité, type: code,
+     valeurs: {francaise: Française, ue: Union européenne, hors_ue: Hors Union européenne},
+     poids: 0.5}
+  - {nom: nir, libelle: NIR du demandeur, identifiant: hacher}
+regles:
+  - {id: age_plausible, libelle: Âge entre 0 et 110 ans, condition: "0 <= age <= 110"}
+  - {id: menage_coherent, libelle: Ménage plus grand que le nombre d'enfants,
+     condition: "taille_menage > nb_enfants"}
+  - {id: orientation_apres_demande, libelle: Orientation après la demande,
+     condition: "date_orientation >= date"}
+mesures:
+  - {id: FAMILLES, libelle: Demandes de familles avec enfants,
+     si: 'composition dans ("monoparentale", "couple_enfants")'}
+  - {id: SANS_SOLUTION, libelle: Demandes restées sans solution, si: 'issue == "sans_solution"'}
+  - {id: PERSONNES, libelle: Personnes concernées, somme: taille_menage}
+indicateurs:
+  - id: demandes_hebergement
+    label: Demandes d'hébergement d'urgence (FICTIF)
+    unit: demandes
+    formula: {variable: demandes_hebergement.ENREGISTREMENTS}
+    aggregation: sum
+    definition: Demandes enregistrées par les opérateurs dans l'année (données fictives).
+    sources: [Opérateurs de l'hébergement (démonstration, FICTIF)]
+  - id: part_demandes_sans_solution
+    label: Part des demandes d'hébergement restées sans solution (FICTIF)
+    unit: "%"
+    polarity: lower_is_better
+    formula: {numerator: demandes_hebergement.SANS_SOLUTION,
+              denominator: demandes_hebergement.ENREGISTREMENTS, multiplier: 100}
+    definition: Demandes sans solution parmi les demandes enregistrées (données fictives).
+    sources: [Opérateurs de l'hébergement (démonstration, FICTIF)]
+  - id: part_demandes_familles
+    label: Part des demandes venant de familles avec enfants (FICTIF)
+    unit: "%"
+    formula: {numerator: demandes_hebergement.FAMILLES,
+              denominator: demandes_hebergement.ENREGISTREMENTS, multiplier: 100}
+    sources: [Opérateurs de l'hébergement (démonstration, FICTIF)]
+completude: {seuil: 80, sous_le_seuil: signaler, alerte: 70}
+doublons: {fenetre_jours: 30}
+"""
+
+
+@dataclass(frozen=True)
+class Operator:
+    code: str
+    name: str
+    missing: float  # share of optional answers left out, before the meeting
+    after: float  # the same after the meeting
+    volume: int  # records a month
+
+
+OPERATORS = (
+    Operator("OP01", "Accueil Horizon (FICTIF)", 0.02, 0.02, 60),
+    Operator("OP02", "Le Relais du Canal (FICTIF)", 0.08, 0.06, 45),
+    Operator("OP03", "Toit Solidaire (FICTIF)", 0.42, 0.12, 40),
+    Operator("OP04", "Escale 93 (FICTIF)", 0.25, 0.18, 35),
+    Operator("OP05", "La Passerelle (FICTIF)", 0.38, 0.36, 30),
+    Operator("OP06", "Maison d'accueil de l'Est (FICTIF)", 0.10, 0.08, 40),
+    Operator("OP07", "Antenne SIAO Nord (FICTIF)", 0.15, 0.10, 50),
+    Operator("OP08", "Abri de nuit (FICTIF)", 0.22, 0.20, 25),
+)
+_FIELDS = ("sexe", "age", "composition", "nb_enfants", "taille_menage", "ressources",
+           "situation", "issue", "date_orientation", "nationalite")  # fmt: skip
+_MISSING_MARKS = np.array(["", "", "non renseigné", "NSP", "inconnu"])
+
+
+def _months(first: str, count: int) -> list[str]:
+    start = pd.Period(first, freq="M")
+    return [str(start + i) for i in range(count)]
+
+
+def synthetic_records(
+    communes: Sequence[str],
+    *,
+    operators: Sequence[Operator] = OPERATORS,
+    first_month: str = "2024-07",
+    months: int = 18,
+    scale: float = 1.0,
+    seed: int = 93,
+) -> pd.DataFrame:
+    """Fictitious records as an operator's software would export them (text cells, French
+    dates). ``scale`` multiplies every volume (the benchmark asks for a million records)."""
+    rng = np.random.default_rng(seed)
+    home = {op.code: rng.choice(communes, size=min(3, len(communes)), replace=False)
+            for op in operators}  # fmt: skip
+    meeting = MEETING[:7]
+    frames = []
+    for op in operators:
+        for month in _months(first_month, months):
+            n = int(op.volume * scale * rng.uniform(0.85, 1.15))
+            if op.code == "OP06" and month == "2025-03":
+                n = max(1, n // 15)  # stopped entering for a month: a volume jump
+            missing = op.after if month > meeting else op.missing
+            frames.append(_month(rng, op, month, n, home[op.code], missing))
+    records = pd.concat(frames, ignore_index=True)
+    # some households asked two operators within a few days: probable duplicates
+    shared = records.index[(records.code_structure == "OP08")][::12]
+    donors = records.index[(records.code_structure == "OP01")][: len(shared)]
+    records.loc[shared[: len(donors)], "id_menage"] = records.loc[donors, "id_menage"].to_numpy()
+    return records
+
+
+def _month(
+    rng: np.random.Generator,
+    op: Operator,
+    month: str,
+    n: int,
+    communes: np.ndarray,
+    missing: float,
+) -> pd.DataFrame:
+    year, mon = int(month[:4]), int(month[5:])
+    days = pd.Timestamp(year=year, month=mon, day=1) + pd.to_timedelta(
+        rng.integers(0, 28, n), unit="D"
+    )
+    composition = rng.choice(["seul", "couple", "monoparentale", "couple_enfants"], n,
+                             p=[0.48, 0.12, 0.28, 0.12])  # fmt: skip
+    family = np.isin(composition, ["monoparentale", "couple_enfants"])
+    children = np.where(family, rng.integers(1, 5, n), 0)
+    adults = np.where(np.isin(composition, ["couple", "couple_enfants"]), 2, 1)
+    issue = rng.choice(["orientee", "sans_solution", "annulee"], n, p=[0.55, 0.38, 0.07])
+    oriented = days + pd.to_timedelta(rng.integers(0, 20, n), unit="D")
+    frame = pd.DataFrame(
+        {
+            "code_structure": op.code,
+            "structure": op.name,
+            "commune": rng.choice(communes, n),
+            "date_demande": days.strftime("%d/%m/%Y"),
+            "id_menage": [f"{op.code}-{month}-{i}" for i in range(n)],
+            "sexe": rng.choice(["F", "M"], n, p=[0.46, 0.54]),
+            "age": rng.integers(18, 75, n).astype(str),
+            "composition": composition,
+            "nb_enfants": np.where(family, children.astype(str), ""),
+            "taille_menage": (adults + children).astype(str),
+            "ressources": rng.choice(["aucune", "rsa", "salaire", "are", "aah", "autre"], n),
+            "situation": rng.choice(["rue", "tiers", "hotel", "expulsion", "institution"], n),
+            "issue": issue,
+            "date_orientation": np.where(issue == "orientee", oriented.strftime("%Y-%m-%d"), ""),
+            "nationalite": rng.choice(["francaise", "ue", "hors_ue"], n),
+            "nir": "",
+        }
+    )
+    for name in _FIELDS:
+        gaps = rng.random(n) < missing * (1.6 if name in ("ressources", "nationalite") else 1)
+        frame.loc[gaps, name] = rng.choice(_MISSING_MARKS, int(gaps.sum()))
+    odd = rng.random(n) < 0.004  # a few typing errors: ages of 150
+    frame.loc[odd, "age"] = "150"
+    return frame
