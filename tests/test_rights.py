@@ -43,7 +43,12 @@ def credentials(demo: Path) -> dict[str, tuple[str, str]]:
         "producteur partenaire": "partner",
         "membre": "member",
     }
-    return {roles[label]: (email, pw) for email, label, pw in demo_accounts(demo)}
+    found = {}
+    for email, label, password in demo_accounts(demo):
+        # the demo's second partner account is an operator's (issue 7): "operator" here
+        role = "operator" if email.startswith("operateur@") else roles[label]
+        found[role] = (email, password)
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -428,6 +433,47 @@ def test_administration_partners_agreements_and_locking_an_account_out(
     } <= log
 
 
+def test_completeness_pages_for_each_role(
+    clients: dict[str, TestClient], app: FastAPI, credentials: dict[str, tuple[str, str]]
+) -> None:
+    """The State service sees every operator; an operator its own records only, against the
+    anonymous median of the others; members and the public nothing."""
+    base = "/completude/demandes_hebergement"
+    operator = signed_in(app, *credentials["operator"])
+    for role in ("public", "member"):
+        for url in ("/completude", base, f"{base}.json", f"{base}/operateurs/OP03"):
+            assert clients[role].get(url).status_code == 403, (role, url)
+    assert clients["partner"].get("/completude.json").json() == {"collections": []}
+    assert clients["partner"].get(f"{base}/operateurs/OP03").status_code == 403
+    everyone = clients["analyst"].get(f"{base}.json").json()
+    assert [r["operator"] for r in everyone["rows"]][:1] == ["OP01"]  # ranked, best first
+    assert len(everyone["rows"]) == 8 and everyone["duplicates"] == 18
+    assert [j["operator"] for j in everyone["jumps"]] == ["OP06"]  # March 2025, almost nothing
+    own = operator.get(f"{base}.json").json()
+    assert [r["operator"] for r in own["rows"]] == ["OP03"] and "duplicates" not in own
+    report = operator.get(f"{base}/operateurs/OP03.json").json()
+    assert [o["name"] for o in report["operators"]] == [
+        "Toit Solidaire (FICTIF)",
+        "Médiane des 7 autres opérateurs",
+    ]
+    assert report["meeting"]["change"] > 20  # it improved after the June meeting
+    assert "Accueil Horizon" not in operator.get(f"{base}/operateurs/OP03").text
+    for url in (
+        f"{base}/operateurs/OP01",
+        f"{base}/operateurs/OP01/restitution.pdf",
+        f"{base}/restitution.pdf?territoire=93",
+    ):
+        assert operator.get(url).status_code == 403, url
+    pdf = operator.get(f"{base}/operateurs/OP03/restitution.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    whole = clients["analyst"].get(f"{base}/restitution.pdf?territoire=93")
+    assert whole.status_code == 200 and whole.content.startswith(b"%PDF")
+    table = clients["analyst"].get(f"{base}.csv?par=quarter").text
+    assert table.lstrip("\ufeff").startswith("quarter;records;score")
+    log = [r["target"] for r in app.state.accounts.audit_log(50)]
+    assert "restitution_demandes_hebergement_OP03.pdf" in log
+
+
 @pytest.fixture(scope="module")
 def served(
     demo: Path, credentials: dict[str, tuple[str, str]], tmp_path_factory: pytest.TempPathFactory
@@ -481,6 +527,17 @@ def test_in_a_browser_login_upload_report_confirm_and_compare(
     assert page.locator("path.leaflet-interactive").count() == 5
     page.screenshot(path=SCREENSHOTS / "zonage.png", full_page=True)
     assert page.evaluate(A11Y_CHECK) == [], "zonage"
+    page.get_by_role("link", name="Complétude").click()
+    page.get_by_role("link", name="Demandes d'hébergement d'urgence (FICTIF)").click()
+    page.wait_for_selector("text=Doublons probables entre opérateurs")
+    assert page.locator("table").first.locator("tbody tr").count() == 8
+    page.screenshot(path=SCREENSHOTS / "completude.png", full_page=True)
+    assert page.evaluate(A11Y_CHECK) == [], "completude"
+    page.get_by_role("link", name="Toit Solidaire (FICTIF)").click()
+    page.wait_for_selector("text=Médiane des 7 autres opérateurs")
+    assert page.locator("svg.bars").count() == 1 and "Depuis la réunion" in page.content()
+    page.screenshot(path=SCREENSHOTS / "completude_operateur.png", full_page=True)
+    assert page.evaluate(A11Y_CHECK) == [], "completude_operateur"
     page.get_by_role("button", name="Se déconnecter").click()
     page.wait_for_selector("text=Se connecter")
     assert errors == []

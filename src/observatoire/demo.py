@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from observatoire.demo_records import import_demo_records, restitution_reports
 from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
 from observatoire.secret.rules import Audience
@@ -98,6 +99,7 @@ def build_demo(
                 _described_import(obs, home),
                 _jobseekers_import(obs, home),
                 _departement_import(obs, home),
+                import_demo_records(obs, home, echo),
                 _datasets(obs),
                 _catalogue_section(obs),
                 _computed_section(obs),
@@ -114,6 +116,8 @@ def build_demo(
             reader, DEMO_ZONING, [home / f"carte_{DEMO_ZONING}.{ext}" for ext in ("png", "svg")]
         )
         portraits = _portraits(reader, home, echo)
+        restitutions = restitution_reports(reader, home)
+    echo(f"Restitutions de complétude (PDF) : {', '.join(p.name for p in restitutions)}")
     return DemoResult(home, summary, summary_file, png, svg, portraits)
 
 
@@ -570,6 +574,7 @@ DEMO_ACCOUNTS = (
     ("admin@demo.invalid", "admin", "Administratrice (démo)", None),
     ("analyste@demo.invalid", "analyst", "Chargé d'études (démo)", None),
     ("partenaire@demo.invalid", "partner", "Producteur CAF (démo)", "caf93"),
+    ("operateur@demo.invalid", "partner", "Opérateur Toit Solidaire (démo)", "op03"),
     ("membre@demo.invalid", "member", "Membre (démo)", None),
 )
 

@@ -10,13 +10,28 @@ entering for a month (a volume jump), and two of them record some of the same ho
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["COLLECTION", "COLLECTION_YAML", "MEETING", "OPERATORS", "synthetic_records"]
+if TYPE_CHECKING:
+    from observatoire.observatory import Observatory
+
+__all__ = [
+    "COLLECTION",
+    "COLLECTION_YAML",
+    "MEETING",
+    "OPERATORS",
+    "OWN_OPERATOR",
+    "import_demo_records",
+    "restitution_reports",
+    "synthetic_records",
+]
+OWN_OPERATOR = "OP03"  # the demo's operator account (partner « op03 ») sees this one's records
 
 COLLECTION = "demandes_hebergement"
 MEETING = "2025-06-16"
@@ -166,10 +181,13 @@ def synthetic_records(
             missing = op.after if month > meeting else op.missing
             frames.append(_month(rng, op, month, n, home[op.code], missing))
     records = pd.concat(frames, ignore_index=True)
-    # some households asked two operators within a few days: probable duplicates
-    shared = records.index[(records.code_structure == "OP08")][::12]
-    donors = records.index[(records.code_structure == "OP01")][: len(shared)]
-    records.loc[shared[: len(donors)], "id_menage"] = records.loc[donors, "id_menage"].to_numpy()
+    # some households asked two operators the same month: probable duplicates
+    month = records.date_demande.str[3:]
+    for period in month.unique()[::2]:
+        shared = records.index[(records.code_structure == "OP08") & (month == period)][:2]
+        donors = records.index[(records.code_structure == "OP01") & (month == period)][:2]
+        count = min(len(shared), len(donors))
+        records.loc[shared[:count], "id_menage"] = records.loc[donors[:count], "id_menage"].values
     return records
 
 
@@ -218,3 +236,74 @@ def _month(
     odd = rng.random(n) < 0.004  # a few typing errors: ages of 150
     frame.loc[odd, "age"] = "150"
     return frame
+
+
+def import_demo_records(obs: Observatory, home: Path, echo: Callable[[str], None]) -> str:
+    """Declare the collection, write one FICTITIOUS extract per operator and import them; record
+    the restitution meeting. Returns the summary's section."""
+    from observatoire.store.partners import save_partner
+
+    folder = home / "collections"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{COLLECTION}.yaml").write_text(COLLECTION_YAML, encoding="utf-8")
+    obs.reload_declarations()  # read the collection just written
+    own = next(op for op in OPERATORS if op.code == OWN_OPERATOR)
+    save_partner(obs.warehouse, code=OWN_OPERATOR, name=own.name, kind="Opérateur (FICTIF)")
+    communes = obs.territories(level="commune", within="93").code.astype(str).tolist()
+    records = synthetic_records(communes)
+    extracts = home / "extractions"
+    extracts.mkdir(exist_ok=True)
+    kept, rejected = 0, 0
+    for code, part in records.groupby("code_structure"):
+        path = extracts / f"extraction_{code}_FICTIVE.csv"
+        part.to_csv(path, sep=";", index=False, encoding="utf-8")
+        report = obs.import_records(path, COLLECTION)
+        kept, rejected = kept + report.records_kept, rejected + report.records_rejected
+    with obs.warehouse.transaction() as tx:
+        tx.replace(
+            "record_meeting",
+            pd.DataFrame(
+                [
+                    {
+                        "collection": COLLECTION,
+                        "day": MEETING,
+                        "level": "departement",
+                        "code": "93",
+                        "label": "réunion départementale (FICTIVE)",
+                    }
+                ]
+            ),
+            "collection = ?",
+            [COLLECTION],
+        )
+    table = obs.completeness(COLLECTION, by=["operator"]).sort_values("score", ascending=False)
+    echo(f"Enregistrements FICTIFS : {kept} demandes de {len(table)} opérateurs importées")
+    lines = [
+        f"Complétude des enregistrements (collection FICTIVE {COLLECTION}, observatoire "
+        "completeness) : "
+        f"{kept} demandes importées, {rejected} rejetées, réunion de restitution le {MEETING}",
+        *(
+            f"  {row.operator_name} : score {row.score:.1f} %, {row.records} demandes"
+            for row in table.itertuples()
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def restitution_reports(obs: Observatory, home: Path) -> list[Path]:
+    """The restitution reports (PDF) of the département's meeting and of the operator of the
+    demo's operator account, in ``restitutions/``."""
+    from observatoire.outputs.restitution import render_restitution
+
+    folder = home / "restitutions"
+    folder.mkdir(exist_ok=True)
+    written = []
+    for name, territory, operator in (
+        ("restitution_93_FICTIVE.pdf", "departement:93", None),
+        (f"restitution_{OWN_OPERATOR}_FICTIVE.pdf", None, OWN_OPERATOR),
+    ):
+        report = obs.restitution(COLLECTION, territory=territory, operator=operator)
+        path = folder / name
+        path.write_bytes(render_restitution(report, "pdf", home=obs.home.path))
+        written.append(path)
+    return written

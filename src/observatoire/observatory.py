@@ -270,6 +270,11 @@ class Observatory:
             self._collections = load_collections(self.home.path)
         return self._collections
 
+    def reload_declarations(self) -> None:
+        """Read the catalogue and the collections again (after their files changed)."""
+        self._catalogue = None
+        self._collections = None
+
     def collection(self, name: str) -> CollectionSchema:
         found = self.collections()
         if name not in found:

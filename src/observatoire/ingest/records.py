@@ -659,7 +659,7 @@ def _operators(
                 f"l'opérateur {code} relève du partenaire {owner} : le partenaire {partner} ne "
                 "peut pas déposer ses enregistrements"
             )
-        owner = owner or partner or (code if code in partners else None)
+        owner = owner or partner or (code.lower() if code.lower() in partners else None)
         name = names.get(code) or (known.name.get(code) if code in known.index else None) or code
         rows.append({"collection": collection, "code": code, "name": name, "partner": owner})
     marks = ", ".join("?" for _ in codes)
@@ -706,6 +706,7 @@ def publish_measures(tx: Transaction, schema: CollectionSchema) -> None:
     values = values[values.measure.isin([RECORDS_VARIABLE, *(m.id for m in schema.measures)])]
     if values.empty:
         return
+    values = _with_zeros(tx, values)
     batch = _next_id(tx, "import_batch")
     first_series = _next_id(tx, "series")
     values["variable"] = schema.name + "." + values.measure
@@ -785,6 +786,30 @@ def publish_measures(tx: Transaction, schema: CollectionSchema) -> None:
             ["batch", "column_name", "variable", "period"]
         ],
     )
+
+
+def _with_zeros(tx: Transaction, values: pd.DataFrame) -> pd.DataFrame:
+    """Every commune of the départements where the operators work, 0 where no record was made:
+    a commune without a request had none (it is not a missing value), so that the départements'
+    totals and ratios are computed, not refused for want of coverage."""
+    communes = sorted(values.code.unique())
+    marks = ", ".join("?" for _ in communes)
+    covered = tx.query(
+        "SELECT code FROM territory_parent WHERE level = 'commune' AND parent_level = "
+        "'departement' AND parent_code IN (SELECT parent_code FROM territory_parent WHERE "
+        f"level = 'commune' AND parent_level = 'departement' AND code IN ({marks}))",
+        communes,
+    ).code
+    grid = pd.MultiIndex.from_product(
+        [
+            sorted(set(covered) | set(communes)),
+            sorted(values.period.unique()),
+            sorted(values.measure.unique()),
+        ],
+        names=["code", "period", "measure"],
+    )
+    full = values.set_index(["code", "period", "measure"]).value.reindex(grid, fill_value=0.0)
+    return full.reset_index()
 
 
 def _is_total(schema: CollectionSchema, measure: str) -> bool:

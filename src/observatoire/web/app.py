@@ -55,7 +55,7 @@ T = TypeVar("T")
 
 def create_app(observatory: Observatory) -> FastAPI:
     """The application serving ``observatory`` (opened by the caller, closed by it too)."""
-    from observatoire.web import admin, api, auth, imports, pages
+    from observatoire.web import admin, api, auth, imports, pages, records
 
     app = FastAPI(
         title="observatoire",
@@ -77,6 +77,7 @@ def create_app(observatory: Observatory) -> FastAPI:
     app.include_router(imports.router)
     app.include_router(imports.api)
     app.include_router(admin.router)
+    app.include_router(records.router)
     app.include_router(pages.router)
     app.add_exception_handler(ObservatoireError, _error)  # type: ignore[arg-type]
     return app

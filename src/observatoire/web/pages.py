@@ -348,6 +348,7 @@ CSV_COLUMNS = [
     "ci_low",
     "ci_high",
     "note",
+    "completeness",
     "reference_code",
     "reference_name",
     "reference_value",

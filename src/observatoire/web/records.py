@@ -1,0 +1,210 @@
+"""Completeness pages: how complete the operators' records are, for the State service and
+analysts (every operator) and for each operator (its own records only).
+
+Who may see what::
+
+    /completude, /completude/{collection}       admin, analyst: every operator
+                                                partner: the operators linked to its organisation,
+                                                against the anonymous median of the others
+    /completude/{collection}/operateurs/{code}  admin, analyst; partner: its own operators only
+    …/restitution.pdf|.html                     the same rules (a territory's report: analysts)
+
+Members and the public never see records: they are the operators' working data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from observatoire.accounts import Role, User
+from observatoire.errors import AccessError, InputError
+from observatoire.observatory import Observatory
+from observatoire.outputs.restitution import render_restitution
+from observatoire.quality.completeness import BY_CHOICES
+from observatoire.store.records import operators_of
+from observatoire.web import content
+from observatoire.web.app import csv_response, download, respond
+from observatoire.web.auth import viewer
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+GROUPINGS = {k: v for k, v in BY_CHOICES.items() if k != "field"}
+
+
+def _obs(request: Request) -> Observatory:
+    observatory: Observatory = request.app.state.observatory
+    return observatory
+
+
+def _reader(request: Request) -> User:
+    user = viewer(request)
+    if user is None:
+        raise AccessError("connectez-vous pour voir la complétude des enregistrements")
+    if user.role not in (Role.ADMIN, Role.ANALYST, Role.PARTNER):
+        raise AccessError(
+            "la complétude des enregistrements est réservée aux chargés d'études, aux "
+            "administrateurs et aux opérateurs (pour leurs propres saisies)"
+        )
+    return user
+
+
+def _own(obs: Observatory, user: User, collection: str) -> list[str] | None:
+    """The operators ``user`` may see (None: all of them)."""
+    if user.role is not Role.PARTNER:
+        return None
+    return operators_of(obs.warehouse, collection, partner=user.organisation).code.tolist()
+
+
+def _page(request: Request, template: str, data: dict[str, Any], title: str) -> Response:
+    from observatoire.web.pages import render_page
+
+    if request.url.path.endswith(".json"):
+        return respond(request, data, max_age=0)
+    return render_page(request, template, data, title)
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return content.records(frame.round(1))
+
+
+@router.get("/completude")
+@router.get("/completude.json")
+def collections_page(request: Request) -> Response:
+    user = _reader(request)
+    obs = _obs(request)
+    listed = []
+    for name, schema in obs.collections().items():
+        own = _own(obs, user, name)
+        if own is not None and not own:
+            continue
+        table = obs.completeness(name, by=[], operators=own)
+        months = obs.completeness(name, by=["month"], operators=own).month
+        listed.append(
+            {
+                "name": name,
+                "label": schema.label,
+                "fictitious": schema.fictitious,
+                "records": int(table.records.iloc[0]) if len(table) else 0,
+                "score": _rows(table)[0].get("score") if len(table) else None,
+                "operators": len(own)
+                if own is not None
+                else len(operators_of(obs.warehouse, name)),
+                "first_month": str(months.min()) if len(months) else "",
+                "last_month": str(months.max()) if len(months) else "",
+            }
+        )
+    return _page(request, "completude.html", {"collections": listed}, "Complétude des saisies")
+
+
+def _grouping(request: Request) -> tuple[str, str | None]:
+    by = request.query_params.get("par", "operator")
+    if by not in GROUPINGS:
+        raise InputError(f"regroupement « {by} » inconnu ; possibles : {', '.join(GROUPINGS)}")
+    level = request.query_params.get("niveau") or None
+    return by, (level if by == "territory" else None)
+
+
+@router.get("/completude/{collection}")
+@router.get("/completude/{collection}.json")
+@router.get("/completude/{collection}.csv")
+def collection_page(request: Request, collection: str) -> Response:
+    user = _reader(request)
+    obs = _obs(request)
+    name = collection.removesuffix(".json").removesuffix(".csv")
+    schema = obs.collection(name)
+    own = _own(obs, user, name)
+    by, level = _grouping(request)
+    table = obs.completeness(name, by=[by], level=level, operators=own)
+    if by == "operator":
+        table = table.sort_values("score", ascending=False, na_position="last")
+        table["rank"] = table.score.rank(ascending=False, method="min")
+        table["alert"] = table.score < schema.alert
+    if request.url.path.endswith(".csv"):
+        return csv_response(
+            request,
+            table.round(2).to_csv(index=False, sep=";", decimal=","),
+            f"completude_{name}_{by}.csv",
+        )
+    fields = obs.completeness(name, by=["field"], operators=own).sort_values("completeness")
+    data: dict[str, Any] = {
+        "collection": {
+            "name": name,
+            "label": schema.label,
+            "fictitious": schema.fictitious,
+            "alert": schema.alert,
+            "threshold": schema.threshold,
+        },
+        "by": by,
+        "level": level,
+        "groupings": GROUPINGS,
+        "field_labels": {f.name: f.label for f in schema.measured},
+        "rows": _rows(table),
+        "fields": _rows(fields),
+        "own": own,
+    }
+    if own is None:  # the service sees who stands out, and who enters the same households
+        from observatoire.store.records import duplicates, read_cube, volume_jumps
+
+        jumps = volume_jumps(read_cube(obs.warehouse, name))
+        names = operators_of(obs.warehouse, name).set_index("code").name
+        flagged = jumps[jumps.jump].assign(operator_name=lambda f: f.operator.map(names))
+        data["jumps"] = _rows(flagged)
+        data["duplicates"] = len(duplicates(obs.warehouse, name, days=schema.duplicate_days))
+    title = f"Complétude : {schema.label}"
+    return _page(request, "completude_collection.html", data, title)
+
+
+def _operator(request: Request, collection: str, code: str) -> tuple[Observatory, str, User]:
+    user = _reader(request)
+    obs = _obs(request)
+    name = obs.collection(collection).name
+    own = _own(obs, user, name)
+    if own is not None and code not in own:
+        raise AccessError(f"l'opérateur {code} n'est pas rattaché à votre organisation")
+    return obs, name, user
+
+
+@router.get("/completude/{collection}/operateurs/{code}")
+@router.get("/completude/{collection}/operateurs/{code}.json")
+def operator_page(request: Request, collection: str, code: str) -> Response:
+    code = code.removesuffix(".json")
+    obs, name, user = _operator(request, collection, code)
+    report = obs.restitution(name, operator=code, analyst=user.role is not Role.PARTNER)
+    data = {**report.to_dict(), "charts": report.charts}
+    if request.url.path.endswith(".json"):
+        data.pop("charts")
+    return _page(request, "completude_operator.html", data, f"Complétude : {report.operator}")
+
+
+@router.get("/completude/{collection}/operateurs/{code}/restitution.{fmt}")
+def operator_report(request: Request, collection: str, code: str, fmt: str) -> Response:
+    obs, name, user = _operator(request, collection, code)
+    report = obs.restitution(name, operator=code, analyst=user.role is not Role.PARTNER)
+    return _report(request, report, fmt, f"restitution_{name}_{code}")
+
+
+@router.get("/completude/{collection}/restitution.{fmt}")
+def territory_report(request: Request, collection: str, fmt: str) -> Response:
+    user = _reader(request)
+    if user.role is Role.PARTNER:
+        raise AccessError(
+            "le rapport d'un territoire montre tous ses opérateurs : il est réservé aux "
+            "chargés d'études ; votre rapport est celui de votre opérateur"
+        )
+    territory = request.query_params.get("territoire") or None
+    report = _obs(request).restitution(collection, territory=territory)
+    suffix = f"_{territory.replace(':', '-')}" if territory else ""
+    return _report(request, report, fmt, f"restitution_{collection}{suffix}")
+
+
+def _report(request: Request, report: Any, fmt: str, stem: str) -> Response:
+    if fmt not in ("pdf", "html"):
+        raise InputError(f"format « {fmt} » : pdf ou html")
+    body = render_restitution(report, fmt, home=_obs(request).home.path)
+    media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
+    return download(request, body, media, f"{stem}.{fmt}")
