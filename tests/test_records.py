@@ -567,3 +567,68 @@ def test_same_cube_on_both_engines(warehouse_location: tuple[str, str], tmp_path
         "sejours.FAMILLES": 4 * 4 * 6,
         "sejours.SANS_SOLUTION": 3 * 6 * 3 + 3 * 3,  # D's unknown issues are not counted
     }
+
+
+def test_awkward_extracts_read_the_same(records_home: tuple[Path, Path], tmp_path: Path) -> None:
+    """One operator's spreadsheet (a title row above the header, no operator nor household
+    column, real dates and numbers, labels instead of codes, other casing) and a Latin-1 CSV
+    with commas: the same records, the same figures."""
+    import datetime as dt
+
+    import openpyxl
+
+    home, _ = records_home
+    rows = [r for r in _rows() if r[0] == "C"]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Extraction de la structure C — données de test"])
+    sheet.append(
+        [
+            "COMMUNE",
+            "Date d'ENTREE",
+            "Sexe",
+            "AGE",
+            "Composition",
+            "nb_enfants",
+            "Ressources",
+            "Issue",
+        ]
+    )
+    labels = {"seul": "Personne seule", "couple": "couple", "famille": "FAMILLE AVEC ENFANTS"}
+    for r in rows:
+        day = dt.datetime.strptime(r[3], "%d/%m/%Y")
+        age = int(r[6]) if r[6].isdigit() else r[6]
+        children = int(r[8]) if r[8].isdigit() else r[8]
+        money = float(r[9].replace(",", ".")) if r[9] else None
+        sheet.append([int(r[2]), day, r[5], age, labels[r[7]], children, money, r[10]])
+    workbook = tmp_path / "structure_C.xlsx"
+    book.save(workbook)
+    latin = tmp_path / "structure_C_latin1.csv"
+    with latin.open("w", encoding="latin-1", newline="") as handle:
+        writer = csv.writer(handle, delimiter=",")
+        writer.writerow(
+            [
+                "Commune",
+                "Date d'entrée",
+                "sexe",
+                "age",
+                "composition",
+                "nb_enfants",
+                "ressources",
+                "issue",
+            ]
+        )
+        for r in rows:
+            writer.writerow([r[2], r[3], r[5], r[6], r[7], r[8], r[9], r[10]])
+    reference = _expected(rows)["C"]
+    with Observatory.open(home, write=True) as obs:
+        with pytest.raises(InputError, match="Code structure"):
+            obs.import_records(workbook, "sejours")  # whose records? say it
+        for path in (workbook, latin):
+            report = obs.import_records(path, "sejours", operator="C", dry_run=True)
+            assert report.records_kept == 60 and report.records_rejected == 0, path
+            assert report.absent_fields == ["nir"] and report.hashed_columns == []
+            for name, (expected, filled) in reference.items():
+                assert report.completeness[name] == pytest.approx(100 * filled / expected, abs=0.01)
+        report = obs.import_records(workbook, "sejours", operator="C")
+        assert report.operators == ["C"] and report.months[0] == "2025-01"

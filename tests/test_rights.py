@@ -474,6 +474,52 @@ def test_completeness_pages_for_each_role(
     assert "restitution_demandes_hebergement_OP03.pdf" in log
 
 
+def test_an_operator_deposits_its_extract(
+    app: FastAPI, credentials: dict[str, tuple[str, str]], demo: Path, tmp_path: Path
+) -> None:
+    """Through the imports page: a file without operator column is the operator's own; the
+    report shows before anything is written; another operator's records are refused."""
+    operator = signed_in(app, *credentials["operator"])
+    extract = pd.read_csv(
+        demo / "extractions" / "extraction_OP03_FICTIVE.csv",
+        sep=";",
+        dtype=str,
+        keep_default_na=False,
+    )
+    january = extract.head(30).assign(date_demande="15/01/2026").drop(columns=["code_structure"])
+    january.loc[:, "sexe"] = "F"  # all filled this time
+    body = january.to_csv(sep=";", index=False).encode()
+
+    def deposit(data: bytes, name: str) -> Any:
+        return operator.post(
+            "/imports",
+            data={"csrf": operator.cookies["obs_csrf"], "collection": "demandes_hebergement"},
+            files={"fichier": (name, data, "text/csv")},
+        )
+
+    page = deposit(body, "janvier.csv")
+    assert page.status_code == 200 and "Enregistrements à importer" in page.text, page.text[:500]
+    token = re.search(r'name="depot" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    done = operator.post(
+        "/imports/confirmer",
+        data={
+            "csrf": operator.cookies["obs_csrf"],
+            "depot": token,
+            "collection": "demandes_hebergement",
+            "action": "confirmer",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    detail = operator.get(done.headers["location"])
+    assert detail.status_code == 200 and "OP03" in detail.text and "2026-01" in detail.text
+    months = operator.get("/completude/demandes_hebergement.json?par=month").json()["rows"]
+    assert months[-1]["month"] == "2026-01" and months[-1]["records"] == 30
+    other = extract.head(5).assign(code_structure="OP01").to_csv(sep=";", index=False).encode()
+    refused = deposit(other, "autre.csv")
+    assert refused.status_code == 400 and "aucun partenaire" in refused.text
+
+
 @pytest.fixture(scope="module")
 def served(
     demo: Path, credentials: dict[str, tuple[str, str]], tmp_path_factory: pytest.TempPathFactory

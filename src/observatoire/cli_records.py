@@ -72,6 +72,11 @@ def collections_cmd(ctx: _Context, fmt: str) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--collection", required=True, help="Collection (nom déclaré dans collections/).")
 @click.option("--partner", help="Partenaire qui dépose (ses opérateurs lui sont rattachés).")
+@click.option(
+    "--operator",
+    help="Opérateur de tous les enregistrements (extraction d'un seul opérateur, sans colonne "
+    "d'opérateur).",
+)
 @click.option("--dry-run", is_flag=True, help="Valide et affiche le rapport sans rien écrire.")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -82,6 +87,7 @@ def records_import(
     files: tuple[str, ...],
     collection: str,
     partner: str | None,
+    operator: str | None,
     dry_run: bool,
     fmt: str,
 ) -> None:
@@ -98,6 +104,7 @@ def records_import(
     Exemples :
       observatoire records import siao_2025.csv --collection demandes --dry-run
       observatoire records import op1.xlsx op2.csv --collection demandes
+      observatoire records import horizon.xlsx --collection demandes --operator OP01
     """
     reports = []
     with ctx.open(write=not dry_run) as obs:
@@ -106,7 +113,12 @@ def records_import(
                 click.echo(f"== {file}")
             with _progress_bar(Path(file), show=fmt == "text") as on_progress:
                 report = obs.import_records(
-                    file, collection, dry_run=dry_run, partner=partner, on_progress=on_progress
+                    file,
+                    collection,
+                    dry_run=dry_run,
+                    partner=partner,
+                    operator=operator,
+                    on_progress=on_progress,
                 )
             reports.append(report)
             if fmt == "text":
@@ -138,20 +150,12 @@ def _print_records_report(report: RecordsReport) -> None:
         click.echo("  Rejets :")
         for reason, n in report.rejections.items():
             click.echo(f"    {reason} : {n}")
-        for example in report.examples[:10]:
-            click.echo(
-                f"    ligne {example['line']}, colonne « {example['column']} » : "
-                f"« {example['value']} » ({example['reason']})"
-            )
+        _print_examples(report.examples)
     if report.invalid_cells:
         click.echo("  Valeurs invalides (comptées comme manquantes) :")
         for name, n in report.invalid_cells.items():
             click.echo(f"    {name} : {n}")
-        for example in report.invalid_examples[:10]:
-            click.echo(
-                f"    ligne {example['line']}, colonne « {example['column']} » : "
-                f"« {example['value']} » ({example['reason']})"
-            )
+        _print_examples(report.invalid_examples)
     if any(report.violations.values()):
         click.echo(
             "  Règles non respectées : "
@@ -174,6 +178,14 @@ def _print_records_report(report: RecordsReport) -> None:
             else ""
         )
         click.echo(f"  Import n° {report.batch}{replaced}.")
+
+
+def _print_examples(examples: list[dict[str, object]]) -> None:
+    for example in examples[:10]:
+        click.echo(
+            f"    ligne {example['line']}, colonne « {example['column']} » : "
+            f"« {example['value']} » ({example['reason']})"
+        )
 
 
 @records.command("operators")

@@ -257,6 +257,11 @@ class Observatory:
 
     def rollback(self, batch: int) -> tuple[int, int | None]:
         rows = self.warehouse.query("SELECT dataset FROM import_batch WHERE id = ?", [batch])
+        if len(rows) and str(rows.dataset.iloc[0]).startswith("mesures."):
+            raise InputError(
+                f"l'import n° {batch} est dérivé des enregistrements en vigueur : retirez "
+                "l'import d'enregistrements en cause, les mesures sont republiées"
+            )
         if len(rows) and str(rows.dataset.iloc[0]).startswith("enregistrements."):
             collection = self.collection(str(rows.dataset.iloc[0]).partition(".")[2])
             _, restored = rollback_records(self.warehouse, batch, collection)

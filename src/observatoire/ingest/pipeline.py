@@ -80,6 +80,29 @@ def _sniff(path: Path) -> None:
         )
 
 
+def check_deposit(
+    warehouse: Warehouse, path: str | Path, partner: str | None, max_bytes: int
+) -> tuple[Path, str | None]:
+    """What every import checks first: the file exists and is not too large, the referential
+    is built, the partner is known (its canonical code is returned)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError("fichier introuvable", path=path)
+    if warehouse.count("territory", "level = 'commune'") == 0:
+        raise ReferentialError("référentiel absent : lancez « observatoire init »")
+    if partner is not None:
+        partner = require_partner(warehouse, partner)
+    size_on_disk = path.stat().st_size
+    if size_on_disk > max_bytes:
+        raise FileFormatError(
+            f"fichier de {size_on_disk / 1024**3:.1f} Go : au-delà de "
+            f"{max_bytes / 1024**3:.0f} Go, découpez-le (par année ou par département) "
+            "avant de l'importer",
+            path=path,
+        )
+    return path, partner
+
+
 def check_archive(path: Path, max_bytes: int = MAX_FILE_BYTES) -> None:
     """Refuse zips with too many members or an implausible compression ratio (zip bombs)."""
     try:
@@ -118,21 +141,7 @@ def import_file(
 
     ``on_step`` receives the name of each step, ``on_progress`` the share of the file read.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileFormatError("fichier introuvable", path=path)
-    if warehouse.count("territory", "level = 'commune'") == 0:
-        raise ReferentialError("référentiel absent : lancez « observatoire init »")
-    if partner is not None:
-        partner = require_partner(warehouse, partner)
-    size_on_disk = path.stat().st_size
-    if size_on_disk > max_bytes:
-        raise FileFormatError(
-            f"fichier de {size_on_disk / 1024**3:.1f} Go : au-delà de "
-            f"{max_bytes / 1024**3:.0f} Go, découpez-le (par année ou par département) "
-            "avant de l'importer",
-            path=path,
-        )
+    path, partner = check_deposit(warehouse, path, partner, max_bytes)
     if is_geofile(path):
         raise FileFormatError(
             "fichier géographique, pas un tableau de valeurs : des contours IRIS s'importent "

@@ -31,17 +31,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from observatoire.errors import FileFormatError, InputError, ReferentialError
-from observatoire.ingest.pipeline import MAX_FILE_BYTES, _next_id, _sniff, _user, check_archive
+from observatoire.errors import InputError
+from observatoire.ingest.pipeline import (
+    MAX_FILE_BYTES,
+    _next_id,
+    _sniff,
+    _user,
+    check_archive,
+    check_deposit,
+)
 from observatoire.ingest.pipeline import file_digest as digest_of
 from observatoire.ingest.pseudonyms import hash_values, secret_of
 from observatoire.ingest.tables import CHUNK_ROWS, Table, find_column, open_table
 from observatoire.quality.evaluate import Evaluated, evaluate_chunk, fold, iso_text
 from observatoire.quality.identifiers import find_identifiers
-from observatoire.quality.schema import RECORDS_VARIABLE, CollectionSchema, schema_from_dict
+from observatoire.quality.schema import (
+    KEY_ROLES,
+    RECORDS_VARIABLE,
+    CollectionSchema,
+    schema_from_dict,
+)
 from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.computed import invalidate
-from observatoire.store.partners import require_partner
 
 __all__ = [
     "COLLECTIONS_DIRECTORY",
@@ -122,16 +133,26 @@ class RecordsReport:
 
 
 # -- reading the file ------------------------------------------------------------------------
-def _map_columns(schema: CollectionSchema, header: list[str], path: Path) -> dict[str, str]:
-    """Role and field name → the file's column (case and accents ignored)."""
+OPERATOR_COLUMN = "(opérateur du dépôt)"
+
+
+def _map_columns(
+    schema: CollectionSchema, header: list[str], path: Path, *, operator: str | None = None
+) -> dict[str, str]:
+    """Role and field name → the file's column (case and accents ignored). The operator's
+    column may be absent when the extract is one operator's (``operator`` given); the optional
+    roles (operator's name, person) may be absent."""
     from observatoire.errors import MissingColumnError
 
     mapped: dict[str, str] = {}
     for role, wanted in schema.columns.items():
         found = find_column(header, [wanted])
-        if found is None:
+        if found is None and role == "operateur" and operator is not None:
+            found = OPERATOR_COLUMN
+        elif found is None and role in KEY_ROLES:
             raise MissingColumnError([wanted], header, path=path)
-        mapped[role] = found
+        if found is not None:
+            mapped[role] = found
     for spec in schema.fields:
         found = find_column(header, [spec.column, spec.name])
         if found is not None:
@@ -273,9 +294,12 @@ class _Reading:
         first: Table,
         key: bytes,
         report: RecordsReport,
+        operator: str | None = None,
     ) -> None:
         header = [str(c) for c in first.frame.columns]
-        columns = _map_columns(schema, header, path)
+        columns = _map_columns(schema, header, path, operator=operator)
+        # one operator's extract without an operator column: every record is that operator's
+        self.constant = operator if columns["operateur"] == OPERATOR_COLUMN else None
         self.schema, self.path, self.columns, self.report = schema, path, columns, report
         report.absent_fields = [f.name for f in schema.fields if f.name not in columns]
         used = set(columns.values())
@@ -284,7 +308,7 @@ class _Reading:
         if "personne" in columns:
             hashed.append(columns["personne"])
         self.hashed = report.hashed_columns = hashed
-        self.skip_content = [*hashed, *(columns[r] for r in ("commune", "date"))]
+        self.skip_content = [*hashed, *(columns[r] for r in ("commune", "date")), OPERATOR_COLUMN]
         # a declared field whose values are checked (codes, numbers, dates) is not judged by
         # its name; the key columns neither
         self.skip_header = [
@@ -294,7 +318,7 @@ class _Reading:
                 for f in schema.fields
                 if f.name in columns and not f.identifier and f.kind.value != "texte"
             ),
-            *(columns[r] for r in schema.columns if r != "personne"),
+            *(columns[r] for r in schema.columns if r != "personne" and r in columns),
         ]
         self.resolve = _communes(warehouse)
         self.cube = _Cube(schema)
@@ -314,6 +338,8 @@ class _Reading:
 
     def read(self, table: Table, jobs: dict[str, Future[np.ndarray]]) -> Evaluated:
         frame = table.frame
+        if self.constant is not None:
+            frame = frame.assign(**{OPERATOR_COLUMN: self.constant})
         self.report.rows_read += len(frame)
         factorize = _factorizer(frame)
         findings = find_identifiers(
@@ -355,6 +381,7 @@ def import_records(
     key: bytes,
     dry_run: bool = False,
     partner: str | None = None,
+    operator: str | None = None,
     user: str | None = None,
     on_progress: Callable[[float], None] = lambda _: None,
     chunk_rows: int = CHUNK_ROWS,
@@ -363,16 +390,12 @@ def import_records(
     """Import one extract of ``schema``'s collection (see the module docstring).
 
     ``key``: the observatory's pseudonymisation key (identifier columns are hashed with it).
+    ``operator``: the operator of every record, for one operator's extract that has no
+    operator column.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileFormatError("fichier introuvable", path=path)
-    if warehouse.count("territory", "level = 'commune'") == 0:
-        raise ReferentialError("référentiel absent : lancez « observatoire init »")
-    if partner is not None:
-        partner = require_partner(warehouse, partner)
-    if path.stat().st_size > max_bytes:
-        raise FileFormatError(f"fichier de plus de {max_bytes / 1024**3:.0f} Go", path=path)
+    if operator is not None and not operator.strip():
+        raise InputError("code d'opérateur vide")
+    path, partner = check_deposit(warehouse, path, partner, max_bytes)
     _sniff(path)
     # Pseudonyms of a large file are computed by a worker process (the second core), one chunk
     # ahead: while the main process reads chunk k + 1, the worker hashes it. The worker starts
@@ -393,6 +416,7 @@ def import_records(
             pool,
             dry_run=dry_run,
             partner=partner,
+            operator=operator.strip() if operator else None,
             user=user,
             on_progress=on_progress,
             chunk_rows=chunk_rows,
@@ -409,6 +433,7 @@ def _import(
     *,
     dry_run: bool,
     partner: str | None,
+    operator: str | None,
     user: str | None,
     on_progress: Callable[[float], None],
     chunk_rows: int,
@@ -421,7 +446,7 @@ def _import(
     chunks: Iterator[Table] = iter(stream)
     first = next(chunks)
     report = RecordsReport(path.name, sha256, size, schema.name, dry_run=dry_run)
-    reading = _Reading(warehouse, schema, path, first, key, report)
+    reading = _Reading(warehouse, schema, path, first, key, report, operator)
     same = warehouse.query(
         "SELECT id FROM import_batch WHERE dataset = ? AND status = 'active' AND sha256 = ?",
         [dataset_of(schema.name), sha256],
@@ -455,7 +480,9 @@ def _import(
                 + "; ".join(f"{k} ({n})" for k, n in report.rejections.items()),
                 path=path,
             )
-        replaced = _covered(warehouse if tx is None else tx, schema.name, scope, path)
+        reader = warehouse if tx is None else tx
+        _check_owners(reader, schema.name, sorted({o for o, _ in scope}), partner, path)
+        replaced = _covered(reader, schema.name, scope, path)
         report.replaced = replaced
         if unchanged:
             report.batch, report.unchanged = int(same.id.iloc[0]), True
@@ -637,6 +664,35 @@ def _write(
     publish_measures(tx, schema)
 
 
+def _check_owners(
+    reader: Warehouse | Transaction,
+    collection: str,
+    codes: list[str],
+    partner: str | None,
+    path: Path,
+) -> None:
+    """A partner may deposit only the records of its own operators, or of operators never seen
+    before (they become its own) — checked before anything else is said of the file."""
+    if partner is None:
+        return
+    known = reader.query(
+        "SELECT code, partner FROM record_operator WHERE collection = ?", [collection]
+    ).set_index("code")
+    for code in codes:
+        if code not in known.index:
+            continue
+        owner = known.partner.get(code)
+        owner = None if pd.isna(owner) else owner
+        if owner != partner:
+            whose = f"du partenaire {owner}" if owner else "d'aucun partenaire"
+            raise InputError(
+                f"l'opérateur {code} est déjà connu et relève {whose} : le partenaire {partner} "
+                "ne peut pas déposer ses enregistrements (un chargé d'études peut le rattacher : "
+                "« observatoire records link »)",
+                path=path,
+            )
+
+
 def _operators(
     tx: Transaction,
     collection: str,
@@ -644,8 +700,7 @@ def _operators(
     codes: list[str],
     partner: str | None,
 ) -> None:
-    """Register the file's operators (name, partner organisation); a partner may deposit only
-    the records of operators that are its own or not yet anyone's."""
+    """Register the file's operators (name, partner organisation; see :func:`_check_owners`)."""
     known = tx.query(
         "SELECT code, name, partner FROM record_operator WHERE collection = ?", [collection]
     ).set_index("code")
@@ -654,11 +709,6 @@ def _operators(
     for code in codes:
         owner = known.partner.get(code) if code in known.index else None
         owner = None if pd.isna(owner) else owner
-        if partner is not None and owner not in (None, partner):
-            raise InputError(
-                f"l'opérateur {code} relève du partenaire {owner} : le partenaire {partner} ne "
-                "peut pas déposer ses enregistrements"
-            )
         owner = owner or partner or (code.lower() if code.lower() in partners else None)
         name = names.get(code) or (known.name.get(code) if code in known.index else None) or code
         rows.append({"collection": collection, "code": code, "name": name, "partner": owner})

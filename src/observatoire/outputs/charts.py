@@ -86,6 +86,11 @@ def line_chart(
     return "\n".join(parts)
 
 
+def _clip(text: str, size: int) -> str:
+    """``text`` cut to ``size`` characters, with an ellipsis when cut."""
+    return text if len(text) <= size else text[: size - 1].rstrip() + "…"
+
+
 def _short(value: float) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}".replace(",", "\u202f")
@@ -169,7 +174,7 @@ def bar_chart(
     drawn = [b for b in bars if b.get("value") is not None and b["value"] == b["value"]]
     if not drawn:
         return ""
-    left, right, row = 190, 56, 22
+    left, right, row = 250, 56, 22
     height = 28 + row * len(drawn) + (20 if reference_name else 0)
     span = width - left - right
 
@@ -187,7 +192,7 @@ def bar_chart(
         top = 8 + n * row
         parts.append(
             f'<text x="{left - 6}" y="{top + 14}" text-anchor="end" class="tick">'
-            f"{escape(str(bar['label'])[:30])}</text>"
+            f"{escape(_clip(str(bar['label']), 34))}</text>"
         )
         parts.append(f'<rect x="{left}" y="{top + 3}" width="{span}" height="14" fill="#eef2f6"/>')
         colour = PALETTE[0] if bar.get("alert") is not True else PALETTE[1]

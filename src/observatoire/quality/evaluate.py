@@ -305,7 +305,7 @@ def evaluate_chunk(
         if spec.identifier:
             typed[spec.name] = (
                 pseudonymise(source).reset_index(drop=True)
-                if pseudonymise is not None
+                if pseudonymise is not None and column is not None
                 else pd.Series([None] * len(kept), dtype=object)
             )
             continue

@@ -13,6 +13,7 @@ recomputes the indicators it made stale. Every step is in the audit log.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import shutil
@@ -95,8 +96,30 @@ def imports_page(request: Request) -> Response:
         "imports": _history(obs, user),
         "writable": not obs.warehouse.read_only,
         "can_rollback": user.role in (Role.ADMIN, Role.ANALYST),
+        "collections": _collections(obs),
     }
     return _page(request, "imports.html", data, "Imports")
+
+
+def _collections(obs: Observatory) -> list[dict[str, str]]:
+    return [{"name": n, "label": s.label} for n, s in obs.collections().items()]
+
+
+def _importer(obs: Observatory, user: User, collection: str) -> Any:
+    """What imports a deposit: the producers' pipeline, or a collection of operators' records
+    (a partner's file then counts as its operator's when it has exactly one)."""
+    if not collection:
+        return functools.partial(obs.import_file, partner=_partner(user))
+    name = obs.collection(collection).name
+    operator = None
+    if user.role is Role.PARTNER:
+        from observatoire.store.records import operators_of
+
+        own = operators_of(obs.warehouse, name, partner=user.organisation).code.tolist()
+        operator = own[0] if len(own) == 1 else None
+    return functools.partial(
+        obs.import_records, collection=name, partner=_partner(user), operator=operator
+    )
 
 
 @router.post("/imports")
@@ -109,6 +132,8 @@ async def deposit(request: Request) -> Response:
         upload = form.get("fichier")
         if upload is None or isinstance(upload, str) or not upload.filename:
             raise InputError("choisissez un fichier à déposer")
+        collection = str(form.get("collection", "") or "")
+        importer = _importer(obs, user, collection)
         name = Path(upload.filename).name
         token = secrets.token_urlsafe(18)
         folder = obs.home.path / DEPOSITS / token
@@ -120,9 +145,7 @@ async def deposit(request: Request) -> Response:
         shutil.rmtree(folder)
         raise InputError(f"fichier de plus de {MAX_UPLOAD // 1024**2} Mo : découpez-le")
     try:  # reading a file takes time: off the event loop
-        report = await run_in_threadpool(
-            obs.import_file, target, dry_run=True, partner=_partner(user)
-        )
+        report = await run_in_threadpool(importer, target, dry_run=True)
     except InputError as refused:
         shutil.rmtree(folder)
         _accounts(request).record(
@@ -133,10 +156,12 @@ async def deposit(request: Request) -> Response:
             "writable": True,
             "error": str(refused),
             "can_rollback": user.role in (Role.ADMIN, Role.ANALYST),
+            "collections": _collections(obs),
         }
         return _page(request, "imports.html", data, "Imports", status=400)
-    _accounts(request).record(user.email, "dépôt", name, report.dataset, client_of(request))
-    data = {"deposit": token, "file": name, "report": asdict(report)}
+    dataset = f"enregistrements.{collection}" if collection else getattr(report, "dataset", "")
+    _accounts(request).record(user.email, "dépôt", name, dataset, client_of(request))
+    data = {"deposit": token, "file": name, "report": asdict(report), "collection": collection}
     return _page(request, "import_report.html", data, f"Validation de {name}")
 
 
@@ -155,15 +180,12 @@ async def confirm(request: Request) -> Response:
     if str(form.get("action", "")) == "annuler":
         shutil.rmtree(folder)
         return RedirectResponse("/imports", status_code=303)
-    report = await run_in_threadpool(
-        obs.import_file, files[0], user=user.email, partner=_partner(user)
-    )
+    collection = str(form.get("collection", "") or "")
+    importer = _importer(obs, user, collection)
+    report = await run_in_threadpool(importer, files[0], user=user.email)
+    dataset = f"enregistrements.{collection}" if collection else getattr(report, "dataset", "")
     _accounts(request).record(
-        user.email,
-        "import",
-        files[0].name,
-        f"n° {report.batch} ({report.dataset})",
-        client_of(request),
+        user.email, "import", files[0].name, f"n° {report.batch} ({dataset})", client_of(request)
     )
     begin = time.perf_counter()
     await run_in_threadpool(obs.compute)

@@ -178,7 +178,8 @@ def operator_page(request: Request, collection: str, code: str) -> Response:
     data = {**report.to_dict(), "charts": report.charts}
     if request.url.path.endswith(".json"):
         data.pop("charts")
-    return _page(request, "completude_operator.html", data, f"Complétude : {report.operator}")
+    name = report.operator["name"] if report.operator else code
+    return _page(request, "completude_operator.html", data, f"Complétude : {name}")
 
 
 @router.get("/completude/{collection}/operateurs/{code}/restitution.{fmt}")
