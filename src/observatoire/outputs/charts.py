@@ -27,7 +27,7 @@ def line_chart(
     values = [p["value"] for s in series for p in s["points"]]
     if not periods or not values:
         return ""
-    left, right, top, bottom = 76, 16, 16, 56
+    left, right, top, bottom = 76, 30, 16, 56
     low, high = min(values), max(values)
     if low == high:
         low, high = low - 1, high + 1
@@ -58,7 +58,8 @@ def line_chart(
             f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end" '
             f'class="tick">{escape(_short(value))}</text>'
         )
-    for period in periods:
+    step = -(-len(periods) // 8)  # at most eight labels on the axis: one period in ``step``
+    for period in periods[::-1][::step][::-1]:
         parts.append(
             f'<text x="{x(period):.1f}" y="{height - bottom + 18}" '
             f'text-anchor="middle" class="tick">{escape(period)}</text>'
@@ -80,7 +81,7 @@ def line_chart(
         )
         parts.append(
             f'<text x="{legend_x + 16:.1f}" y="{height - 12}" class="legend">'
-            f"{escape(line['name'][:28])}</text>"
+            f"{escape(_clip(line['name'], 34))}</text>"
         )
     parts.append("</svg>")
     return "\n".join(parts)
@@ -192,7 +193,7 @@ def bar_chart(
         top = 8 + n * row
         parts.append(
             f'<text x="{left - 6}" y="{top + 14}" text-anchor="end" class="tick">'
-            f"{escape(_clip(str(bar['label']), 34))}</text>"
+            f"{escape(_clip(str(bar['label']), 28))}</text>"
         )
         parts.append(f'<rect x="{left}" y="{top + 3}" width="{span}" height="14" fill="#eef2f6"/>')
         colour = PALETTE[0] if bar.get("alert") is not True else PALETTE[1]
