@@ -422,6 +422,24 @@ def test_duplicates_jumps_and_restitution(records_home: tuple[Path, Path], tmp_p
     names = [o["name"] for o in report.operators]
     assert names == ["Structure C", "Médiane des 3 autres opérateurs"]
     assert report.duplicates is None and report.jumps == []  # not in an operator's own report
+    # C: per month 46 of 54 weighted answers (age invalid twice, nb_enfants never given)
+    assert report.findings[0] == (
+        "Le score de complétude de Structure C est de 85,2 %, au-dessus du seuil d'alerte "
+        "de 70,0 %."
+    )
+    assert (
+        "inférieur de" in report.findings[1]
+        and "médiane des autres opérateurs (90,7 %)" in (report.findings[1])
+    )  # A 100 %, B and D 49/54 and 294/324: both 90,7 %
+    assert "Depuis la réunion de restitution du 2025-03-31, il est resté stable (85,2 %)." in (
+        report.findings
+    )
+    assert any(
+        f.startswith(
+            "Les champs attendus les plus souvent manquants : nb_enfants (0,0 %), âge (80,0 %)"
+        )
+        for f in report.findings
+    )
     fields = {f["name"]: f for f in report.fields}
     assert fields["age"]["completeness"] == 80.0 and fields["age"]["benchmark"] == 100.0
     assert fields["nb_enfants"]["completeness"] == 0.0
@@ -632,3 +650,52 @@ def test_awkward_extracts_read_the_same(records_home: tuple[Path, Path], tmp_pat
                 assert report.completeness[name] == pytest.approx(100 * filled / expected, abs=0.01)
         report = obs.import_records(workbook, "sejours", operator="C")
         assert report.operators == ["C"] and report.months[0] == "2025-01"
+
+
+@pytest.mark.parametrize("delay", [1.0, 2.5])
+def test_kill_9_during_a_large_records_import(home: Path, tmp_path: Path, delay: float) -> None:
+    """SIGKILL while a large extract is imported (its pseudonyms hashed by a worker process):
+    the base holds all of it or none of it, and takes the next import."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from observatoire.demo_records import COLLECTION, COLLECTION_YAML, synthetic_records
+
+    (home / "collections").mkdir()
+    (home / "collections" / f"{COLLECTION}.yaml").write_text(COLLECTION_YAML, encoding="utf-8")
+    with Observatory.open(home) as obs:
+        communes = obs.territories(level="commune", within="93").code.tolist()
+    records = synthetic_records(communes, scale=50)  # about 290,000 records, 35 MB
+    extract = tmp_path / "grande_extraction.csv"
+    records.to_csv(extract, sep=";", index=False)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "observatoire",
+            "--home",
+            str(home),
+            "records",
+            "import",
+            str(extract),
+            "--collection",
+            COLLECTION,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(delay)
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    time.sleep(0.5)  # the orphaned worker notices its parent is gone
+    with Observatory.open(home, write=True) as obs:
+        stored = obs.warehouse.count("record")
+        batches = obs.warehouse.count("import_batch", "dataset LIKE 'enregistrements.%'")
+        assert (stored, batches) in ((0, 0), (len(records), 1)), (stored, batches)
+        report = obs.import_records(extract, COLLECTION)
+        assert report.records_kept == len(records)
+        assert obs.warehouse.count("record") == len(records)

@@ -449,6 +449,9 @@ def test_completeness_pages_for_each_role(
     assert [r["operator"] for r in everyone["rows"]][:1] == ["OP01"]  # ranked, best first
     assert len(everyone["rows"]) == 8 and everyone["duplicates"] == 18
     assert [j["operator"] for j in everyone["jumps"]] == ["OP06"]  # March 2025, almost nothing
+    zones = clients["analyst"].get(f"{base}.json?par=territory&niveau=tas93").json()["rows"]
+    assert sum(z["records"] for z in zones) == sum(r["records"] for r in everyone["rows"])
+    assert {z["territory"] for z in zones} <= {f"TAS{i}" for i in range(1, 6)}
     own = operator.get(f"{base}.json").json()
     assert [r["operator"] for r in own["rows"]] == ["OP03"] and "duplicates" not in own
     report = operator.get(f"{base}/operateurs/OP03.json").json()

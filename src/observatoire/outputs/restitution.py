@@ -65,6 +65,7 @@ class Restitution:
     duplicates: int | None = None
     benchmark: bool = False
     series: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
     charts: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -155,8 +156,79 @@ def build_restitution(
         report.duplicates = len(
             duplicates(warehouse, schema.name, days=schema.duplicate_days, operators=inside)
         )
+    report.findings = findings(report)
     report.charts = _charts(report)
     return report
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{french_number(value, 1)} %"
+
+
+def _points(change: float) -> str:
+    return f"{'+' if change > 0 else ''}{french_number(change, 1)} points"
+
+
+def _lower(label: str) -> str:
+    return label[:1].lower() + label[1:]
+
+
+def findings(report: Restitution) -> list[str]:
+    """What to say first at the meeting, in sentences written by rules from the figures."""
+    out = []
+    own = report.operator is not None
+    subject = f"de {report.operator['name']}" if report.operator else "de l'ensemble des saisies"
+    if report.score is not None:
+        side = "sous" if report.score < report.alert else "au-dessus du"
+        out.append(
+            f"Le score de complétude {subject} est de {_pct(report.score)}, {side} "
+            f"{'le ' if side == 'sous' else ''}seuil d'alerte de {_pct(report.alert)}."
+        )
+    others = next((o for o in report.operators if o.get("benchmark")), None)
+    if own and others and others["score"] is not None and report.score is not None:
+        gap = report.score - others["score"]
+        if abs(gap) >= 1:
+            out.append(
+                f"Il est {'supérieur' if gap > 0 else 'inférieur'} de "
+                f"{french_number(abs(gap), 1)} points à la médiane des autres opérateurs "
+                f"({_pct(others['score'])})."
+            )
+    meeting = report.meeting
+    if meeting and meeting.get("change") is not None:
+        since = f"Depuis la réunion de restitution du {meeting['day']}"
+        if abs(meeting["change"]) < 0.5:
+            out.append(f"{since}, il est resté stable ({_pct(meeting['after'])}).")
+        else:
+            out.append(
+                f"{since}, il est passé de {_pct(meeting['before'])} à "
+                f"{_pct(meeting['after'])} ({_points(meeting['change'])})."
+            )
+    if not own:
+        alerts = [o["name"] for o in report.operators if o["alert"]]
+        if alerts:
+            out.append(
+                f"{len(alerts)} opérateur(s) sur {len(report.operators)} sous le seuil "
+                f"d'alerte : {', '.join(alerts)}."
+            )
+    missing = [f for f in report.fields if f["completeness"] is not None and f["weight"] > 0][:3]
+    if missing:
+        listed = ", ".join(f"{_lower(f['label'])} ({_pct(f['completeness'])})" for f in missing)
+        out.append(f"Les champs attendus les plus souvent manquants : {listed}.")
+    broken = max(report.rules, key=lambda r: r["rate"] or 0, default=None)
+    if broken and broken["violated"]:
+        out.append(
+            f"Règle la plus souvent enfreinte : « {broken['label']} » ({_pct(broken['rate'])} "
+            "des vérifications)."
+        )
+    if report.jumps:
+        months = ", ".join(f"{j['operator']} en {j['month']}" for j in report.jumps[:3])
+        out.append(f"Volumes inhabituels : {months}.")
+    if report.duplicates:
+        out.append(
+            f"{french_number(report.duplicates)} paire(s) d'enregistrements d'une même personne "
+            "saisis par deux opérateurs : des doublons probables à vérifier."
+        )
+    return out
 
 
 def _quarters(cells: pd.DataFrame) -> tuple[str, str] | None:
