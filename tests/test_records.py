@@ -388,6 +388,53 @@ def test_duplicates_jumps_and_restitution(records_home: tuple[Path, Path], tmp_p
         home=home,
     )
     assert code == 0, out
+    code, out = run(
+        "completeness",
+        "evolution",
+        "--collection",
+        "sejours",
+        "--since-meeting",
+        "--format",
+        "json",
+        home=home,
+    )
+    change = {r["operator"]: r for r in json.loads(out)}
+    # D's issue unknown before the meeting (Jan–Feb), known after (Apr–Jun): 44/54 → 100 %
+    assert change["D"]["before"] == pytest.approx(100 * 44 / 54, abs=0.01)
+    assert change["D"]["after"] == 100.0 and change["D"]["from"] == "avant le 2025-03-31"
+    assert change["A"]["change"] == 0.0
+    code, out = run(
+        "completeness",
+        "evolution",
+        "--collection",
+        "sejours",
+        "--by",
+        "operator",
+        "--period",
+        "quarter",
+        "--format",
+        "json",
+        home=home,
+    )
+    rows = {r["operator"]: r for r in json.loads(out)}
+    assert (rows["D"]["from"], rows["D"]["to"]) == ("2025-T1", "2025-T2")
+    assert rows["D"]["change"] == pytest.approx(100 - 100 * 44 / 54, abs=0.01)
+    assert rows["C"]["alert"] is False and rows["D"]["alert"] is False
+    code, out = run(
+        "completeness",
+        "--collection",
+        "sejours",
+        "--by",
+        "operator,rule",
+        "--format",
+        "json",
+        home=home,
+    )
+    rules = {(r["operator"], r["rule"]): r for r in json.loads(out)}
+    assert (
+        rules[("C", "age_plausible")]["violated"] == 6
+        and rules[("C", "age_plausible")]["judged"] == 48
+    )
     html = tmp_path / "paris.html"
     code, out = run(
         "completeness",

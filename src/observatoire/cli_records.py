@@ -358,6 +358,54 @@ def report_cmd(
     )
 
 
+@completeness.command("evolution")
+@click.option("--collection", required=True, help="Collection.")
+@click.option(
+    "--by",
+    default="operator",
+    show_default=True,
+    help="Regroupement : operator, territory (virgules pour plusieurs).",
+)
+@click.option("--level", help="Niveau des territoires avec --by territory.")
+@click.option(
+    "--period",
+    type=click.Choice(["month", "quarter", "year"]),
+    default="quarter",
+    show_default=True,
+    help="Compare les deux dernières périodes.",
+)
+@click.option(
+    "--since-meeting",
+    is_flag=True,
+    help="Compare les trois mois avant la dernière réunion de restitution et ceux d'après.",
+)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def evolution_cmd(
+    ctx: _Context,
+    collection: str,
+    by: str,
+    level: str | None,
+    period: str,
+    since_meeting: bool,
+    fmt: str,
+) -> None:
+    """Évolution du score : dernière période contre la précédente, ou avant et après la
+    dernière réunion de restitution (la complétude s'est-elle améliorée ?).
+
+    \b
+    Exemples :
+      observatoire completeness evolution --collection demandes --period quarter
+      observatoire completeness evolution --collection demandes --since-meeting
+    """
+    keys = [b.strip() for b in by.split(",") if b.strip()]
+    with ctx.open() as obs:
+        table = obs.completeness_evolution(
+            collection, by=keys, period=period, since_meeting=since_meeting, level=level
+        )
+    _emit(table.round(2), fmt)
+
+
 @completeness.command("jumps")
 @click.option("--collection", required=True, help="Collection.")
 @click.option("--all", "show_all", is_flag=True, help="Tous les mois, pas seulement les sauts.")

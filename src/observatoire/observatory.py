@@ -310,7 +310,7 @@ class Observatory:
         ``level``, default: commune), month, quarter, year and/or field; restricted to the
         communes ``within`` a territory and to ``operators`` (see
         :func:`observatoire.store.records.completeness_table`)."""
-        from observatoire.store.records import completeness_table, operators_of, read_cube
+        from observatoire.store.records import completeness_table, read_cube
 
         schema = self.collection(collection)
         if "territory" in by:
@@ -326,6 +326,19 @@ class Observatory:
             operators=operators,
         )
         table = completeness_table(cube, schema, list(by))
+        return self._named(table, schema, level)
+
+    def _named(
+        self, table: pd.DataFrame, schema: CollectionSchema, level: str | None
+    ) -> pd.DataFrame:
+        """Operators' and territories' names next to their codes; the alert flag."""
+        from observatoire.store.records import operators_of
+
+        for column in ("score", "after"):
+            if column in table:
+                table.insert(table.columns.get_loc(column) + 1, "alert",
+                             table[column] < schema.alert)  # fmt: skip
+                break
         if "operator" in table:
             names = operators_of(self.warehouse, schema.name).set_index("code").name
             table.insert(
@@ -337,6 +350,37 @@ class Observatory:
                 table.columns.get_loc("territory") + 1, "territory_name", table.territory.map(found)
             )
         return table
+
+    def completeness_evolution(
+        self,
+        collection: str,
+        *,
+        by: Sequence[str] = ("operator",),
+        period: str = "quarter",
+        since_meeting: bool = False,
+        level: str | None = None,
+        operators: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The score of each group of ``by`` over the last two periods (``month``, ``quarter``,
+        ``year``) and its change in points; with ``since_meeting``, over the three months
+        before the latest restitution meeting and the (at most three) months after it."""
+        from observatoire.store.records import evolution_table, meetings, read_cube
+
+        schema = self.collection(collection)
+        if "territory" in by:
+            level = self._level(level or "commune")
+        cube = read_cube(self.warehouse, schema.name, level=level, operators=operators)
+        meeting = None
+        if since_meeting:
+            held = meetings(self.warehouse, schema.name)
+            if held.empty:
+                raise InputError(
+                    f"aucune réunion de restitution enregistrée pour {schema.name} : "
+                    "« observatoire records meeting »"
+                )
+            meeting = str(held.day.iloc[-1])
+        table = evolution_table(cube, schema, list(by), period=period, meeting=meeting)
+        return self._named(table, schema, level)
 
     def _scope_of(self, within: str | tuple[str, str] | None) -> tuple[str, str] | None:
         if within is None or isinstance(within, tuple):

@@ -47,6 +47,7 @@ BY_CHOICES = {
     "quarter": "trimestre",
     "year": "année",
     "field": "champ",
+    "rule": "règle",
 }
 PERIODS = ("month", "quarter", "year")
 

@@ -19,9 +19,11 @@ from observatoire.quality.completeness import (
     BY_CHOICES,
     OUTLIER_Z,
     PERIODS,
+    evolution,
     field_rates,
     modified_z,
     period_of,
+    rule_rates,
     score,
 )
 from observatoire.quality.schema import CollectionSchema
@@ -125,7 +127,9 @@ def _keys(by: Sequence[str]) -> list[str]:
     periods = [b for b in by if b in PERIODS]
     if len(periods) > 1:
         raise InputError("un seul découpage du temps à la fois (month, quarter ou year)")
-    return [b for b in by if b != "field"]
+    if "field" in by and "rule" in by:
+        raise InputError("par champ ou par règle, pas les deux à la fois")
+    return [b for b in by if b not in ("field", "rule")]
 
 
 def _with_period(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
@@ -141,7 +145,8 @@ def completeness_table(cube: Cube, schema: CollectionSchema, by: Sequence[str]) 
     weighted score, rule violations (% of the rule checks made that failed, all rules
     together: ``violations``), then the
     completeness of each field (one column each). With ``field`` in ``by``: one row per group
-    and field instead (expected, filled, invalid, completeness, weight)."""
+    and field instead (expected, filled, invalid, completeness, weight); with ``rule``: one
+    row per group and rule (judged, violated, rate %)."""
     keys = _keys(by)
     groups, cells, rules = (_with_period(f, keys) for f in (cube.groups, cube.cells, cube.rules))
     if "field" in by:
@@ -150,6 +155,10 @@ def completeness_table(cube: Cube, schema: CollectionSchema, by: Sequence[str]) 
         out.insert(len(keys) + 1, "label", out.field.map(labels))
         out["weight"] = out.field.map({f.name: f.weight for f in schema.measured})
         out["requirement"] = out.field.map({f.name: f.requirement for f in schema.measured})
+        return out
+    if "rule" in by:
+        out = rule_rates(rules, keys)
+        out.insert(len(keys) + 1, "label", out.rule.map({r.id: r.label for r in schema.rules}))
         return out
     if keys:
         records = groups.groupby(keys, sort=True)["records"].sum().reset_index()
@@ -195,6 +204,53 @@ def completeness_table(cube: Cube, schema: CollectionSchema, by: Sequence[str]) 
             else pd.concat([out.reset_index(drop=True), wide.reset_index(drop=True)], axis=1)
         )
     return out
+
+
+def evolution_table(
+    cube: Cube,
+    schema: CollectionSchema,
+    by: Sequence[str],
+    *,
+    period: str = "quarter",
+    meeting: str | None = None,
+) -> pd.DataFrame:
+    """Score of each group of ``by`` before and after, and the change in points: the last two
+    ``period`` s of the cube, or, given a ``meeting`` date, the three months before its month
+    and the (at most three) months after it (its own month left out)."""
+    keys = _keys(by)
+    if any(k in PERIODS for k in keys):
+        raise InputError("l'évolution compare des périodes : ne regroupez pas aussi par période")
+    cells = cube.cells
+    months = sorted(cells.month.unique())
+    if meeting is not None:
+        month = meeting[:7]
+        windows = ([m for m in months if m < month][-3:], [m for m in months if m > month][:3])
+        labels = (f"avant le {meeting}", f"après le {meeting}")
+    else:
+        if period not in PERIODS:
+            raise InputError(f"période « {period} » : month, quarter ou year")
+        found = sorted(period_of(cells.month, period).unique()) if len(cells) else []
+        if len(found) < 2:
+            raise InputError("il faut au moins deux périodes pour parler d'évolution")
+        grains = period_of(cells.month, period)
+        windows = tuple(sorted(set(cells.month[grains == p])) for p in found[-2:])  # type: ignore[assignment]
+        labels = (found[-2], found[-1])
+    groups = keys or ["all"]
+    scores = pd.concat(
+        [
+            score(cells[cells.month.isin(window)].assign(all=""), schema.weights, groups).assign(
+                window=label
+            )
+            for window, label in zip(windows, labels, strict=True)
+        ],
+        ignore_index=True,
+    )
+    out = evolution(scores, groups, "window", before=labels[0], after=labels[1])
+    if not keys:
+        out = out.drop(columns=["all"])
+    out.insert(len(keys), "from", labels[0])
+    out.insert(len(keys) + 1, "to", labels[1])
+    return out.sort_values("change", ascending=False, na_position="last").reset_index(drop=True)
 
 
 def volume_jumps(cube: Cube, *, threshold: float = OUTLIER_Z) -> pd.DataFrame:

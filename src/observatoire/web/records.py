@@ -33,7 +33,7 @@ from observatoire.web.auth import viewer
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-GROUPINGS = {k: v for k, v in BY_CHOICES.items() if k != "field"}
+GROUPINGS = {k: v for k, v in BY_CHOICES.items() if k not in ("field", "rule")}
 
 
 def _obs(request: Request) -> Observatory:
@@ -120,10 +120,19 @@ def collection_page(request: Request, collection: str) -> Response:
     own = _own(obs, user, name)
     by, level = _grouping(request)
     table = obs.completeness(name, by=[by], level=level, operators=own)
+    quarters: tuple[str, str] | None = None
     if by == "operator":
         table = table.sort_values("score", ascending=False, na_position="last")
         table["rank"] = table.score.rank(ascending=False, method="min")
-        table["alert"] = table.score < schema.alert
+        try:
+            change = obs.completeness_evolution(name, by=["operator"], operators=own)
+        except InputError:  # a single quarter: no evolution to show
+            change = None
+        if change is not None and len(change):
+            quarters = (str(change["from"].iloc[0]), str(change["to"].iloc[0]))
+            table = table.merge(
+                change[["operator", "before", "after", "change"]], on="operator", how="left"
+            )
     if request.url.path.endswith(".csv"):
         return csv_response(
             request,
@@ -141,6 +150,7 @@ def collection_page(request: Request, collection: str) -> Response:
         },
         "by": by,
         "level": level,
+        "quarters": quarters,
         "groupings": GROUPINGS,
         "field_labels": {f.name: f.label for f in schema.measured},
         "rows": _rows(table),
