@@ -276,7 +276,7 @@ def meeting_cmd(ctx: _Context, collection: str, day: str, territory: str, label:
     "--by",
     default="operator",
     show_default=True,
-    help="Regroupement (virgules) : operator, territory, month, quarter, year, field.",
+    help="Regroupement (virgules) : operator, territory, month, quarter, year, field, rule.",
 )
 @click.option("--level", help="Niveau des territoires avec --by territory (défaut : commune).")
 @click.option("--within", metavar="TERRITOIRE", help="Seulement les communes de ce territoire.")
