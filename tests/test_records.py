@@ -339,6 +339,9 @@ def test_rejected_records_name_their_line(records_home: tuple[Path, Path], tmp_p
     rows[2][0] = ""  # no operator: line 4
     rows[4][2] = "99999"  # unknown commune: line 6
     rows[5][2] = "1001"  # Excel lost the leading zero of 01001: accepted
+    rows[8][2] = "93066 - Saint-Denis"  # code and name: the code is read
+    rows[9][3] = "1er mars 2025"  # a worded French date
+    rows[9][5] = "NC"  # a marker of the unknown, not a value of the nomenclature
     rows[6][3] = "31/02/2025"  # no such date: line 8
     rows[7][3] = "2087-01-01"  # implausible: line 9
     extract = _write(tmp_path / "rejets.csv", rows)
@@ -354,8 +357,12 @@ def test_rejected_records_name_their_line(records_home: tuple[Path, Path], tmp_p
     ):
         assert text in out, text
     with Observatory.open(home) as obs:
-        communes = obs.completeness("sejours", by=["territory"]).territory.tolist()
-    assert "01001" in communes
+        communes = obs.completeness("sejours", by=["territory"]).set_index("territory")
+        months = obs.completeness("sejours", by=["month"]).month.tolist()
+        sexes = obs.completeness("sejours", by=["field"]).set_index("field")
+    assert "01001" in communes.index and communes.at["93066", "records"] == 5
+    assert "2025-03" in months
+    assert sexes.at["sexe", "filled"] == 5  # 6 records kept, one with « NC »
 
 
 def test_duplicates_jumps_and_restitution(records_home: tuple[Path, Path], tmp_path: Path) -> None:

@@ -181,6 +181,8 @@ def _communes(warehouse: Warehouse) -> Callable[[pd.Series], pd.Series]:
             text = str(code).strip().upper()
             if len(text) == 4 and text.isdigit():
                 text = "0" + text
+            elif len(text) > 6 and text[5] in " -–:" and text[:5] in table:
+                text = text[:5]  # « 93066 - Saint-Denis »
             mapped.append(table.get(text))
         out = np.array([*mapped, None], dtype=object)
         return pd.Series(out[np.where(found < 0, len(uniques), found)], index=codes.index)

@@ -47,8 +47,45 @@ def fold(text: str) -> str:
     )
 
 
+_MONTHS = {
+    "janvier": 1,
+    "janv": 1,
+    "jan": 1,
+    "fevrier": 2,
+    "fevr": 2,
+    "fev": 2,
+    "mars": 3,
+    "mar": 3,
+    "avril": 4,
+    "avr": 4,
+    "mai": 5,
+    "juin": 6,
+    "juillet": 7,
+    "juil": 7,
+    "aout": 8,
+    "septembre": 9,
+    "sept": 9,
+    "sep": 9,
+    "octobre": 10,
+    "oct": 10,
+    "novembre": 11,
+    "nov": 11,
+    "decembre": 12,
+    "dec": 12,
+}
+_WORDED = re.compile(r"^(\d{1,2})(?:er)?[ ./-]+([a-z]+)\.?[ ./-]+(\d{4})$")
+
+
 def _date(text: str) -> np.datetime64 | None:
     text = text.strip()
+    if text[:1].isdigit() and any(c.isalpha() for c in text[:12]):  # « 3 janvier 2025 »
+        worded = _WORDED.match(fold(text))
+        if worded and worded.group(2) in _MONTHS:
+            try:
+                day = dt.date(int(worded.group(3)), _MONTHS[worded.group(2)], int(worded.group(1)))
+            except ValueError:
+                return None
+            return np.datetime64(day, "ns")
     for pattern, order in _DATE_PATTERNS:
         match = pattern.match(text)
         if match is None:
@@ -83,9 +120,10 @@ def parse_dates(values: pd.Series) -> pd.Series:
     """Dates written as French producers write them (ISO, 31/12/2024, 31-12-24, 20241231,
     a spreadsheet's day number); NaT where unreadable.
 
-    >>> dates = parse_dates(pd.Series(["2024-03-01", "01/03/2024", "1/3/24", "45352", "31/2/24"]))
+    >>> dates = parse_dates(pd.Series(["2024-03-01", "01/03/2024", "1/3/24", "45352", "31/2/24",
+    ...                                "1er mars 2024", "01-mars-2024"]))
     >>> [d.date().isoformat() if d == d else None for d in dates]
-    ['2024-03-01', '2024-03-01', '2024-03-01', '2024-03-01', None]
+    ['2024-03-01', '2024-03-01', '2024-03-01', '2024-03-01', None, '2024-03-01', '2024-03-01']
     """
     codes, uniques = pd.factorize(values)
     parsed = np.array(
@@ -138,7 +176,8 @@ def _parse_field(
     spec: FieldSpec, cells: pd.Series, factorized: tuple[np.ndarray, Any] | None = None
 ) -> _Parsed:
     codes, uniques = factorized if factorized is not None else pd.factorize(cells)
-    missing_tokens = {fold(m) for m in spec.missing}
+    # a value of the field's nomenclature is an answer, even when it looks like a marker
+    missing_tokens = {fold(m) for m in spec.missing} - {fold(k) for k in spec.values}
     labels = {fold(k): k for k in spec.values} | {fold(v): k for k, v in spec.values.items()}
     n_unique = len(uniques)
     unique_missing = np.zeros(n_unique + 1, dtype=bool)
