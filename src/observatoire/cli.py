@@ -1936,10 +1936,12 @@ def demo(
 
 def _register() -> None:
     """Command groups kept in their own modules."""
+    from observatoire.cli_catalog import catalog
     from observatoire.cli_records import completeness, records
 
     cli.add_command(records)
     cli.add_command(completeness)
+    cli.add_command(catalog)
 
 
 _register()

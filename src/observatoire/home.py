@@ -41,6 +41,12 @@ SETTINGS: tuple[Setting, ...] = (
         "utilisé par défaut dans les résumés et les cartes.",
     ),
     Setting(
+        "url",
+        "",
+        "Adresse publique de l'extranet (ex. « https://observatoire.cd93.fr ») : base des "
+        "adresses stables des métadonnées ouvertes (DCAT).",
+    ),
+    Setting(
         "backend",
         "duckdb",
         "Moteur de l'entrepôt : « duckdb » (fichier embarqué) ou "

@@ -569,6 +569,54 @@ class Observatory:
             policies=self.records_policies(),
         )
 
+    def open_metadata(self, base: str | None = None) -> list[Any]:
+        """The public catalogue as DCAT-AP resources (:mod:`observatoire.catalog.dcat`): the
+        datasets in force the public may see, and the indicators it can read (computed), with
+        stable URLs under ``base`` (default: the ``url`` setting)."""
+        from observatoire.catalog.dcat import build_catalog
+
+        base = base or self.home.settings.get("url") or ""
+        if not base.startswith(("http://", "https://")):
+            raise InputError(
+                "adresse publique de l'extranet inconnue : donnez --base-url "
+                "https://… ou le paramètre « url » dans observatoire.toml"
+            )
+        datasets = self.datasets()
+        public = datasets[datasets.confidentiality == "public"]
+        fed = self.warehouse.query(
+            "SELECT DISTINCT s.variable, b.dataset FROM series s JOIN import_batch b "
+            "ON b.id = s.batch WHERE b.status = 'active'"
+        )
+        by_variable: dict[str, set[str]] = {}
+        for variable, dataset in zip(fed.variable, fed.dataset, strict=True):
+            by_variable.setdefault(variable, set()).add(dataset)
+        catalogue = self.catalogue()
+        indicators = []
+        for ident in sorted(self.available(audience="public")):
+            indicator = catalogue.get(ident)
+            indicators.append(
+                {
+                    "id": ident,
+                    "label": indicator.label,
+                    "definition": indicator.definition,
+                    "method": indicator.method,
+                    "theme": indicator.theme_label,
+                    "keywords": list(indicator.keywords),
+                    "sources": list(indicator.sources),
+                    "datasets": sorted(
+                        {d for v in catalogue.variables_of(ident) for d in by_variable.get(v, ())}
+                    ),
+                }
+            )
+        return build_catalog(
+            base=base,
+            title=self.home.settings["name"],
+            publisher=self.home.settings["name"],
+            datasets=public.to_dict("records"),
+            indicators=indicators,
+            modified=str(datasets.last_import.max()) if len(datasets) else None,
+        )
+
     def available(self, *, audience: str = "analyst") -> dict[str, list[str]]:
         """The indicators ``audience`` can read, computed (``compute``), with their levels:
         those fed only by datasets it may see."""

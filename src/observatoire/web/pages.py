@@ -130,6 +130,26 @@ def catalogue_page(
     return _render(request, "catalogue.html", data, fmt, "Catalogue des indicateurs")
 
 
+@router.get("/catalogue")
+@router.get("/catalogue.jsonld")
+@router.get("/catalogue.ttl")
+@router.get("/catalogue.csv")
+def open_catalogue(request: Request) -> Response:
+    """The public catalogue as open metadata: DCAT-AP in JSON-LD (``/catalogue``,
+    ``.jsonld``) or Turtle (``.ttl``), or a flat CSV — for harvesters such as data.gouv.fr."""
+    from observatoire.catalog.dcat import dumps_jsonld, to_csv, to_turtle
+
+    obs = _obs(request)
+    base = obs.home.settings.get("url") or str(request.base_url)
+    resources = answer(request, ("dcat", base), lambda: obs.open_metadata(base))
+    path = request.url.path
+    if path.endswith(".ttl"):
+        return Response(to_turtle(resources), media_type="text/turtle; charset=utf-8")
+    if path.endswith(".csv"):
+        return csv_response(request, to_csv(resources), "catalogue.csv")
+    return Response(dumps_jsonld(resources), media_type="application/ld+json")
+
+
 @router.get("/indicateurs/{name}")
 def indicator_page(
     request: Request,
