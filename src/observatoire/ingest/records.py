@@ -42,17 +42,16 @@ from observatoire.ingest.pipeline import (
 )
 from observatoire.ingest.pipeline import file_digest as digest_of
 from observatoire.ingest.pseudonyms import hash_values, secret_of
+from observatoire.ingest.record_measures import CONNECTOR, dataset_of, publish_measures
 from observatoire.ingest.tables import CHUNK_ROWS, Table, find_column, open_table
 from observatoire.quality.evaluate import Evaluated, evaluate_chunk, fold, iso_text
 from observatoire.quality.identifiers import find_identifiers
 from observatoire.quality.schema import (
     KEY_ROLES,
-    RECORDS_VARIABLE,
     CollectionSchema,
     schema_from_dict,
 )
 from observatoire.store.base import Transaction, Warehouse
-from observatoire.store.computed import invalidate
 
 __all__ = [
     "COLLECTIONS_DIRECTORY",
@@ -64,17 +63,8 @@ __all__ = [
 ]
 
 COLLECTIONS_DIRECTORY = "collections"
-CONNECTOR = "enregistrements"
 PARALLEL_BYTES = 20 * 1024**2  # above, pseudonyms are computed by a worker process
 EXAMPLES = 20
-
-
-def dataset_of(collection: str) -> str:
-    return f"{CONNECTOR}.{collection}"
-
-
-def measures_dataset(collection: str) -> str:
-    return f"mesures.{collection}"
 
 
 def load_collections(home: Path) -> dict[str, CollectionSchema]:
@@ -720,152 +710,6 @@ def _operators(
         [collection, *codes],
     )
     tx.insert("record_operator", pd.DataFrame(rows))
-
-
-def publish_measures(tx: Transaction, schema: CollectionSchema) -> None:
-    """Republish the collection's measures (and its count of records) as variables of the
-    indicator engine, per commune and year, from the imports of records in force."""
-    dataset = measures_dataset(schema.name)
-    old = tx.query("SELECT id FROM import_batch WHERE dataset = ?", [dataset]).id.tolist()
-    variables = [
-        schema.variable(RECORDS_VARIABLE),
-        *(schema.variable(m.id) for m in schema.measures),
-    ]
-    invalidate(tx, variables=variables)
-    for batch in old:
-        tx.execute(
-            "DELETE FROM series_value WHERE series IN (SELECT id FROM series WHERE batch = ?)",
-            [batch],
-        )
-        for table, column in (
-            ("series", "batch"),
-            ("batch_column", "batch"),
-            ("import_batch", "id"),
-        ):
-            tx.execute(f"DELETE FROM {table} WHERE {column} = ?", [batch])
-    active = "batch IN (SELECT id FROM import_batch WHERE status = 'active' AND dataset = ?)"
-    counts = tx.query(
-        f"SELECT commune AS code, SUBSTR(month, 1, 4) AS period, '{RECORDS_VARIABLE}' AS measure,"
-        f" SUM(records) AS value FROM record_group WHERE {active} GROUP BY 1, 2",
-        [dataset_of(schema.name)],
-    )
-    measures = tx.query(
-        "SELECT commune AS code, SUBSTR(month, 1, 4) AS period, measure, SUM(value) AS value "
-        f"FROM record_measure WHERE {active} GROUP BY 1, 2, 3",
-        [dataset_of(schema.name)],
-    )
-    values = pd.concat([counts, measures], ignore_index=True)
-    values = values[values.measure.isin([RECORDS_VARIABLE, *(m.id for m in schema.measures)])]
-    if values.empty:
-        return
-    values = _with_zeros(tx, values)
-    batch = _next_id(tx, "import_batch")
-    first_series = _next_id(tx, "series")
-    values["variable"] = schema.name + "." + values.measure
-    keys = values[["variable", "period"]].drop_duplicates().sort_values(["variable", "period"])
-    keys = keys.reset_index(drop=True)
-    keys["id"] = first_series + keys.index
-    tx.insert(
-        "series",
-        keys.assign(batch=batch, level="commune", dims="", geography="current"),
-    )
-    cells = values.merge(keys, on=["variable", "period"])
-    tx.insert(
-        "series_value",
-        pd.DataFrame(
-            {
-                "series": cells.id,
-                "code": cells.code,
-                "value": cells.value.astype(float),
-                "status": "ok",
-                "note": None,
-            }
-        ),
-        checked=True,
-    )
-    periods = sorted(keys.period.unique())
-    tx.insert(
-        "import_batch",
-        pd.DataFrame(
-            [
-                {
-                    "id": batch,
-                    "dataset": dataset,
-                    "edition": periods[-1],
-                    "connector": "mesures",
-                    "producer": schema.label,
-                    "level": "commune",
-                    "periods": " ".join(periods),
-                    "file_name": f"(enregistrements de la collection {schema.name})",
-                    "imported_by": "observatoire",
-                    "imported_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
-                    "status": "active",
-                    "rows_imported": len(cells),
-                    "confidentiality": schema.diffusion,
-                    "licence": "",
-                    "frequency": "annuelle",
-                }
-            ]
-        ),
-    )
-    labels = {RECORDS_VARIABLE: f"Enregistrements ({schema.label})"} | {
-        m.id: m.label for m in schema.measures
-    }
-    tx.execute(
-        "DELETE FROM variable WHERE id IN (" + ", ".join("?" for _ in variables) + ")", variables
-    )
-    tx.insert(
-        "variable",
-        pd.DataFrame(
-            [
-                {
-                    "id": schema.variable(m),
-                    "source": schema.name,
-                    "code": m,
-                    "label": label,
-                    "additive": True,
-                    "producer": schema.label,
-                    "kind": "amount" if _is_total(schema, m) else "count",
-                    "unit": "",
-                }
-                for m, label in labels.items()
-            ]
-        ),
-    )
-    tx.insert(
-        "batch_column",
-        keys.assign(batch=batch, column_name=keys.variable + "@" + keys.period)[
-            ["batch", "column_name", "variable", "period"]
-        ],
-    )
-
-
-def _with_zeros(tx: Transaction, values: pd.DataFrame) -> pd.DataFrame:
-    """Every commune of the départements where the operators work, 0 where no record was made:
-    a commune without a request had none (it is not a missing value), so that the départements'
-    totals and ratios are computed, not refused for want of coverage."""
-    communes = sorted(values.code.unique())
-    marks = ", ".join("?" for _ in communes)
-    covered = tx.query(
-        "SELECT code FROM territory_parent WHERE level = 'commune' AND parent_level = "
-        "'departement' AND parent_code IN (SELECT parent_code FROM territory_parent WHERE "
-        f"level = 'commune' AND parent_level = 'departement' AND code IN ({marks}))",
-        communes,
-    ).code
-    grid = pd.MultiIndex.from_product(
-        [
-            sorted(set(covered) | set(communes)),
-            sorted(values.period.unique()),
-            sorted(values.measure.unique()),
-        ],
-        names=["code", "period", "measure"],
-    )
-    full = values.set_index(["code", "period", "measure"]).value.reindex(grid, fill_value=0.0)
-    return full.reset_index()
-
-
-def _is_total(schema: CollectionSchema, measure: str) -> bool:
-    return any(m.id == measure and m.total for m in schema.measures)
 
 
 def rollback_records(
