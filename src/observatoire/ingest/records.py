@@ -117,10 +117,6 @@ class RecordsReport:
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), ensure_ascii=False, indent=1)
 
-    @property
-    def connector(self) -> str:
-        return CONNECTOR
-
 
 # -- reading the file ------------------------------------------------------------------------
 OPERATOR_COLUMN = "(opérateur du dépôt)"

@@ -21,7 +21,7 @@ import pandas as pd
 from observatoire.outputs.charts import bar_chart, line_chart
 from observatoire.outputs.portrait_render import _environment, html_to_pdf
 from observatoire.outputs.text import french_number
-from observatoire.quality.completeness import period_of, rule_rates, score
+from observatoire.quality.completeness import meeting_windows, period_of, rule_rates, score
 from observatoire.quality.schema import CollectionSchema
 from observatoire.store.base import Warehouse
 from observatoire.store.records import (
@@ -406,11 +406,8 @@ def _meeting(
     if held.empty:
         return
     last = held.iloc[-1]
-    month = str(last.day)[:7]
     mine = cells[cells.operator == operator] if operator else cells
-    months = sorted(mine.month.unique())
-    before = [m for m in months if m < month][-3:]
-    after = [m for m in months if m > month][:3]
+    before, after = meeting_windows(mine.month.unique(), str(last.day))
     if not before or not after:
         report.meeting = {
             "day": str(last.day),

@@ -31,6 +31,7 @@ __all__ = [
     "OUTLIER_Z",
     "evolution",
     "field_rates",
+    "meeting_windows",
     "modified_z",
     "period_of",
     "rank",
@@ -132,6 +133,18 @@ def evolution(
     out = pd.concat([first, last], axis=1).reset_index()
     out["change"] = out.after - out.before
     return out
+
+
+def meeting_windows(months: Sequence[str], day: str) -> tuple[list[str], list[str]]:
+    """The months compared around a restitution meeting held on ``day``: the three before its
+    month and the (at most three) after it; the meeting's own month is left out.
+
+    >>> meeting_windows(["2025-01", "2025-02", "2025-03", "2025-04", "2025-05"], "2025-03-31")
+    (['2025-01', '2025-02'], ['2025-04', '2025-05'])
+    """
+    month = day[:7]
+    ordered = sorted(months)
+    return [m for m in ordered if m < month][-3:], [m for m in ordered if m > month][:3]
 
 
 def modified_z(values: pd.Series) -> pd.Series:

@@ -26,11 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Finding", "find_identifiers", "header_kind", "is_email", "is_nir", "is_phone", "mask"]
+__all__ = ["Finding", "find_identifiers", "header_kind", "is_nir", "is_phone", "mask"]
 
 _NIR = re.compile(r"^([1278])(\d{2})(0[1-9]|1[0-2]|[2-9]\d)(\d{2}|2[AB])(\d{3})(\d{3})(\d{2})?$")
 _PHONE = re.compile(r"^(?:\+33|0033|0)[1-9]\d{8}$")
-_EMAIL = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[A-Za-z]{2,}$")
 _EMAIL_INSIDE = re.compile(r"[^@\s;,]+@[^@\s;,]+\.[A-Za-z]{2,}")
 _SEPARATORS = re.compile(r"[\s.\-()/]")
 # the same, written inside a longer text (a comment field)
@@ -79,10 +78,6 @@ def is_nir(text: str) -> bool:
 
 def is_phone(text: str) -> bool:
     return _PHONE.match(_SEPARATORS.sub("", text)) is not None
-
-
-def is_email(text: str) -> bool:
-    return _EMAIL.match(text.strip()) is not None
 
 
 def mask(text: str) -> str:

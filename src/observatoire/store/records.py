@@ -21,6 +21,7 @@ from observatoire.quality.completeness import (
     PERIODS,
     evolution,
     field_rates,
+    meeting_windows,
     modified_z,
     period_of,
     rule_rates,
@@ -221,10 +222,8 @@ def evolution_table(
     if any(k in PERIODS for k in keys):
         raise InputError("l'évolution compare des périodes : ne regroupez pas aussi par période")
     cells = cube.cells
-    months = sorted(cells.month.unique())
     if meeting is not None:
-        month = meeting[:7]
-        windows = ([m for m in months if m < month][-3:], [m for m in months if m > month][:3])
+        windows = meeting_windows(cells.month.unique(), meeting)
         labels = (f"avant le {meeting}", f"après le {meeting}")
     else:
         if period not in PERIODS:
