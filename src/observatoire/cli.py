@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,6 +24,7 @@ from observatoire.stats.neighbours import DEFAULT_CONTEXT
 
 if TYPE_CHECKING:
     from observatoire.accounts import Accounts
+    from observatoire.registry import Registry
 
 FORMATS = click.Choice(["table", "csv", "json"])
 F = TypeVar("F", bound=Callable[..., Any])
@@ -1667,6 +1668,14 @@ def export_command(
     type=click.Path(),
     help="Fichier (un portrait) ou dossier (--all).",
 )
+@click.option(
+    "--file/--no-file",
+    "filed",
+    default=True,
+    show_default=True,
+    help="Classer les portraits dans la bibliothèque de documents (chacun remplace son "
+    "édition précédente).",
+)
 @pass_ctx
 def portrait_command(
     ctx: _Context,
@@ -1677,6 +1686,7 @@ def portrait_command(
     fmt: str,
     audience: str,
     output: str,
+    filed: bool,
 ) -> None:
     """Produit le portrait social d'un territoire, ou de tous les territoires d'un niveau.
 
@@ -1697,6 +1707,7 @@ def portrait_command(
         raise InputError("donnez un territoire, ou --all avec --level (et --within)")
     if every and not level:
         raise InputError("--all demande --level (ex. --level commune --within 93)")
+    written: list[tuple[Path, Mapping[str, object]]] = []
     with ctx.open() as obs:
         if not every:
             (path,) = write_portraits(
@@ -1707,8 +1718,10 @@ def portrait_command(
                 level=level,
                 audience=audience,
                 single=True,
+                on_done=lambda path, card: written.append((path, card)),
             )
             click.echo(f"Portrait écrit : {path}")
+            _file_portraits(obs, written, audience, filed)
             return
         assert level is not None
         codes = obs.territories(level=level, within=within).code.astype(str).tolist()
@@ -1717,6 +1730,11 @@ def portrait_command(
                 f"aucun territoire de niveau {level}" + (f" dans {within}" if within else "")
             )
         with click.progressbar(length=len(codes), label="Portraits", file=sys.stderr) as bar:
+
+            def done(path: Path, card: Mapping[str, object]) -> None:
+                bar.update(1)
+                written.append((path, card))
+
             paths = write_portraits(
                 obs,
                 codes,
@@ -1724,9 +1742,31 @@ def portrait_command(
                 Path(output),
                 level=level,
                 audience=audience,
-                on_done=lambda _: bar.update(1),
+                on_done=done,
             )
-    click.echo(f"{len(paths)} portraits écrits dans {output}")
+        click.echo(f"{len(paths)} portraits écrits dans {output}")
+        _file_portraits(obs, written, audience, filed)
+
+
+def _file_portraits(
+    obs: Observatory,
+    written: list[tuple[Path, Mapping[str, object]]],
+    audience: str,
+    filed: bool,
+) -> None:
+    if filed and written:
+        with registry_of(obs) as registry:
+            count = registry.file_portraits(written, audience, actor="cli")
+        click.echo(f"{count} portrait(s) classé(s) dans la bibliothèque de documents")
+
+
+def registry_of(obs: Observatory) -> Registry:
+    """The inventory of the opened observatory (its application database)."""
+    from observatoire.registry import Registry
+    from observatoire.store.appdb import open_appdb
+
+    home = obs.home
+    return Registry(obs, open_appdb(home.path, home.backend, home.location))
 
 
 @cli.group()
@@ -1937,11 +1977,15 @@ def demo(
 def _register() -> None:
     """Command groups kept in their own modules."""
     from observatoire.cli_catalog import catalog
+    from observatoire.cli_inventory import documents, needs, sources
     from observatoire.cli_records import completeness, records
 
     cli.add_command(records)
     cli.add_command(completeness)
     cli.add_command(catalog)
+    cli.add_command(sources)
+    cli.add_command(documents)
+    cli.add_command(needs)
 
 
 _register()

@@ -583,16 +583,10 @@ class Observatory:
             )
         datasets = self.datasets()
         public = datasets[datasets.confidentiality == "public"]
-        fed = self.warehouse.query(
-            "SELECT DISTINCT s.variable, b.dataset FROM series s JOIN import_batch b "
-            "ON b.id = s.batch WHERE b.status = 'active'"
-        )
-        by_variable: dict[str, set[str]] = {}
-        for variable, dataset in zip(fed.variable, fed.dataset, strict=True):
-            by_variable.setdefault(variable, set()).add(dataset)
+        fed = self.datasets_of_indicators(audience="public")
         catalogue = self.catalogue()
         indicators = []
-        for ident in sorted(self.available(audience="public")):
+        for ident in sorted(fed):
             indicator = catalogue.get(ident)
             indicators.append(
                 {
@@ -603,9 +597,7 @@ class Observatory:
                     "theme": indicator.theme_label,
                     "keywords": list(indicator.keywords),
                     "sources": list(indicator.sources),
-                    "datasets": sorted(
-                        {d for v in catalogue.variables_of(ident) for d in by_variable.get(v, ())}
-                    ),
+                    "datasets": fed[ident],
                 }
             )
         return build_catalog(
@@ -616,6 +608,24 @@ class Observatory:
             indicators=indicators,
             modified=str(datasets.last_import.max()) if len(datasets) else None,
         )
+
+    def datasets_of_indicators(self, *, audience: str = "analyst") -> dict[str, list[str]]:
+        """For each indicator computed for ``audience``, the datasets in force it is drawn
+        from (through the variables it reads)."""
+        fed = self.warehouse.query(
+            "SELECT DISTINCT s.variable, b.dataset FROM series s JOIN import_batch b "
+            "ON b.id = s.batch WHERE b.status = 'active'"
+        )
+        by_variable: dict[str, set[str]] = {}
+        for variable, dataset in zip(fed.variable, fed.dataset, strict=True):
+            by_variable.setdefault(variable, set()).add(dataset)
+        catalogue = self.catalogue()
+        return {
+            ident: sorted(
+                {d for v in catalogue.variables_of(ident) for d in by_variable.get(v, ())}
+            )
+            for ident in sorted(self.available(audience=audience))
+        }
 
     def available(self, *, audience: str = "analyst") -> dict[str, list[str]]:
         """The indicators ``audience`` can read, computed (``compute``), with their levels:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,14 +42,15 @@ def write_portraits(
     level: str | None = None,
     audience: str = "public",
     single: bool = False,
-    on_done: Callable[[Path], None] = lambda _: None,
+    on_done: Callable[[Path, Mapping[str, object]], None] = lambda _path, _card: None,
     workers: int | None = None,
 ) -> list[Path]:
     """The portraits of ``territories`` in format ``fmt``: into the file ``output`` when
     ``single``, else into the folder ``output`` (named by :func:`portrait_file_name`).
 
     Several PDFs are laid out by ``workers`` processes (default: one per core) while this
-    process reads the figures of the next portraits."""
+    process reads the figures of the next portraits. ``on_done`` is told of each file written
+    and the territory card of its portrait (level, code, name)."""
     config = PortraitConfig.load(obs.home.path)
     memo = SharedReads()
     if not single:
@@ -73,7 +74,7 @@ def write_portraits(
             written.append(
                 _write(target_of(portrait), render_portrait(portrait, fmt, home=obs.home.path))
             )
-            on_done(written[-1])
+            on_done(written[-1], portrait.territory)
         return written
     context = multiprocessing.get_context("spawn")  # no fork of a process holding the base
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
@@ -81,11 +82,13 @@ def write_portraits(
         for territory in territories:
             portrait = build(territory)
             html = render_html(portrait, home=obs.home.path)
-            pending.append((target_of(portrait), pool.submit(html_to_pdf, html)))
+            pending.append(
+                (target_of(portrait), portrait.territory, pool.submit(html_to_pdf, html))
+            )
         written = []
-        for target, future in pending:
+        for target, card, future in pending:
             written.append(_write(target, future.result()))
-            on_done(written[-1])
+            on_done(written[-1], card)
     return written
 
 

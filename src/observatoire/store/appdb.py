@@ -39,6 +39,25 @@ APP_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "target TEXT, detail TEXT, client TEXT)",
         "CREATE INDEX idx_app_audit_at ON app_audit (at)",
     ),
+    # 2: the inventory (sources, observation needs, work programme actions, documents), kept
+    # here because analysts edit it from the web while several server processes read it.
+    (
+        "CREATE TABLE app_source (id TEXT PRIMARY KEY, body TEXT NOT NULL, "
+        "updated_at TEXT NOT NULL, updated_by TEXT)",
+        "CREATE TABLE app_need (id TEXT PRIMARY KEY, body TEXT NOT NULL, "
+        "updated_at TEXT NOT NULL, updated_by TEXT)",
+        "CREATE TABLE app_action (id TEXT PRIMARY KEY, body TEXT NOT NULL, "
+        "updated_at TEXT NOT NULL, updated_by TEXT)",
+        "CREATE TABLE app_document (id TEXT PRIMARY KEY, body TEXT NOT NULL, "
+        "file_name TEXT NOT NULL, stored_as TEXT NOT NULL, media_type TEXT NOT NULL, "
+        "size BIGINT NOT NULL, origin TEXT UNIQUE, pages INTEGER NOT NULL, "
+        "updated_at TEXT NOT NULL, updated_by TEXT)",
+        "CREATE TABLE app_document_page (document TEXT NOT NULL, page INTEGER NOT NULL, "
+        "text TEXT NOT NULL, PRIMARY KEY (document, page))",
+        "CREATE TABLE app_document_term (term TEXT NOT NULL, document TEXT NOT NULL, "
+        "weight INTEGER NOT NULL, PRIMARY KEY (term, document))",
+        "CREATE INDEX idx_app_document_term_document ON app_document_term (document)",
+    ),
 )
 
 

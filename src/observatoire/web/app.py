@@ -55,7 +55,8 @@ T = TypeVar("T")
 
 def create_app(observatory: Observatory) -> FastAPI:
     """The application serving ``observatory`` (opened by the caller, closed by it too)."""
-    from observatoire.web import admin, api, auth, imports, pages, records
+    from observatoire.registry import Registry
+    from observatoire.web import admin, api, auth, imports, inventory, pages, records
 
     app = FastAPI(
         title="observatoire",
@@ -69,6 +70,7 @@ def create_app(observatory: Observatory) -> FastAPI:
     app.state.cache = AnswerCache(observatory.warehouse)
     home = observatory.home
     app.state.accounts = Accounts(open_appdb(home.path, home.backend, home.location))
+    app.state.registry = Registry(observatory, app.state.accounts.db)
     app.state.templates = _templates()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.mount("/vendor/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
@@ -78,6 +80,7 @@ def create_app(observatory: Observatory) -> FastAPI:
     app.include_router(imports.api)
     app.include_router(admin.router)
     app.include_router(records.router)
+    app.include_router(inventory.router)
     app.include_router(pages.router)
     app.add_exception_handler(ObservatoireError, _error)  # type: ignore[arg-type]
     return app

@@ -1,0 +1,111 @@
+"""Inventory entries read from a file an analyst keeps (YAML, or CSV from a spreadsheet), each
+with the line it comes from, so that an error names the file, line and field.
+
+YAML: a list of entries, or a mapping of sections (``sources:``, ``besoins:``, ``programme:``)
+to lists. CSV: one entry per row, the header giving the field keys; ``;`` or ``,`` separated,
+UTF-8 (or Windows-1252, as Excel writes it).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from observatoire.errors import FileFormatError
+from observatoire.inventory.fields import Located
+from observatoire.yamlfile import load_yaml
+
+__all__ = ["read_entries", "write_csv"]
+
+
+def read_entries(path: Path, sections: Sequence[str]) -> dict[str, list[Located]]:
+    """The entries of ``path`` by section (a CSV, or a YAML list, fills the first one)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise FileFormatError(f"fichier illisible ({exc.strerror})", path=path) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+    out: dict[str, list[Located]] = {s: [] for s in sections}
+    if path.suffix.lower() == ".csv":
+        out[sections[0]] = _csv(text, path)
+        return out
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        raise FileFormatError("fichier .yaml, .yml ou .csv attendu", path=path)
+    data = load_yaml(text, path, located=True)
+    if isinstance(data, list):
+        data = {sections[0]: data}
+    if not isinstance(data, dict):
+        raise FileFormatError(
+            f"liste d'entrées ou sections {', '.join(sections)} attendues", path=path, line=1
+        )
+    for key in data:
+        if key not in sections:
+            raise FileFormatError(
+                f"section « {key} » inconnue ; sections : {', '.join(sections)}",
+                path=path,
+                line=getattr(data, "line", None),
+            )
+    for section in sections:
+        items = data.get(section) or []
+        if not isinstance(items, list):
+            raise FileFormatError(
+                f"« {section} » : liste attendue", path=path, line=getattr(data, "line", None)
+            )
+        for item in items:
+            if not isinstance(item, dict):
+                raise FileFormatError(
+                    f"« {section} » : chaque entrée est un dictionnaire (clé: valeur)", path=path
+                )
+            out[section].append(
+                Located(
+                    {str(k): v for k, v in item.items()}, str(path), getattr(item, "line", None)
+                )
+            )
+    return out
+
+
+def _csv(text: str, path: Path) -> list[Located]:
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") >= first.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    if not reader.fieldnames:
+        raise FileFormatError("fichier vide (ligne d'en-tête attendue)", path=path, line=1)
+    entries = []
+    try:
+        start = 2
+        for row in reader:
+            if None in row:
+                raise FileFormatError("plus de cellules que de colonnes", path=path, line=start)
+            if any((v or "").strip() for v in row.values()):
+                cleaned = {k.strip(): v for k, v in row.items() if k and k.strip()}
+                entries.append(Located(cleaned, str(path), start))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise FileFormatError(f"CSV illisible ({exc})", path=path, line=reader.line_num) from None
+    return entries
+
+
+def write_csv(entries: Sequence[dict[str, object]], keys: Sequence[str]) -> str:
+    """Entries as a CSV a spreadsheet opens (``;``, lists joined by « ; » inside a cell) and
+    :func:`read_entries` reads back."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(keys)
+    for entry in entries:
+        row = []
+        for key in keys:
+            value = entry.get(key)
+            row.append(
+                "; ".join(map(str, value))
+                if isinstance(value, list)
+                else ""
+                if value is None
+                else str(value)
+            )
+        writer.writerow(row)
+    return buffer.getvalue()

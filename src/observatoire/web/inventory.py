@@ -1,0 +1,529 @@
+"""Inventory pages: sources and information systems, the document library, observation needs
+and the work programme. Each page has its JSON twin (``.json``), tables their CSV.
+
+Who may do what::
+
+    /sources, /sources/{id}              everyone (contacts: signed-in; notes: analysts)
+    /documents, /documents/{id}[/fichier] everyone, each document by its access level
+    /besoins, /besoins/non-couverts,      signed-in accounts
+    /besoins/{id}, /programme[/{année}]
+    propose a need                        signed-in accounts (status « exprimé »)
+    edit sources, documents, needs,       admin, analyst
+    the programme
+
+Every change is a POST with its CSRF token, written to the audit log.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from observatoire.accounts import Accounts, Role, User
+from observatoire.errors import AccessError, InputError
+from observatoire.ingest.inventory_files import write_csv
+from observatoire.inventory.documents import DOCUMENT_FIELDS, DOCUMENT_KINDS
+from observatoire.inventory.fields import Entry, Field, Located, label_of
+from observatoire.inventory.needs import ACTION_FIELDS, NEED_FIELDS, STATUSES
+from observatoire.inventory.sources import KINDS, SOURCE_FIELDS
+from observatoire.registry import Registry
+from observatoire.store.inventory import DocumentRow
+from observatoire.web.app import download, respond
+from observatoire.web.auth import check_csrf, client_of, observatory_for, viewer
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+EDITORS = (Role.ADMIN, Role.ANALYST)
+MAX_DOCUMENT = 200 * 1024**2
+PROPOSED = ("question", "theme", "territoire", "priorite")  # what a reader may propose
+
+
+def _registry(request: Request) -> Registry:
+    registry: Registry = request.app.state.registry
+    return registry
+
+
+def _editor(request: Request) -> User:
+    user = viewer(request)
+    if user is None or user.role not in EDITORS:
+        raise AccessError("modification réservée aux chargés d'études et aux administrateurs")
+    return user
+
+
+def _signed_in(request: Request) -> User:
+    user = viewer(request)
+    if user is None:
+        raise AccessError("connectez-vous pour voir les besoins d'observation et le programme")
+    return user
+
+
+def _reader(request: Request) -> tuple[str, str | None]:
+    user = viewer(request)
+    if user is None:
+        return "public", None
+    return user.audience.value, user.organisation
+
+
+def _page(request: Request, template: str, data: dict[str, Any], title: str) -> Response:
+    from observatoire.web.pages import render_page
+
+    if request.url.path.endswith(".json"):
+        return respond(request, data, max_age=0)
+    return render_page(request, template, data, title)
+
+
+def _csv(request: Request, rows: Sequence[Entry], fields: Sequence[Field], name: str) -> Response:
+    keys = [f.key for f in fields]
+    return download(
+        request, write_csv(rows, keys).encode("utf-8-sig"), "text/csv; charset=utf-8", name
+    )
+
+
+def _audit(request: Request, user: User, action: str, target: str) -> None:
+    accounts: Accounts = request.app.state.accounts
+    accounts.record(user.email, action, target, None, client_of(request))
+
+
+def _form_fields(
+    fields: Sequence[Field], entry: Entry | None, only: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    out = []
+    for f in fields:
+        if only and f.key not in only:
+            continue
+        value = (entry or {}).get(f.key)
+        shown = (
+            "; ".join(map(str, value))
+            if isinstance(value, list)
+            else ""
+            if value is None
+            else str(value)
+        )
+        out.append(
+            {
+                "key": f.key,
+                "label": f.label,
+                "kind": f.kind,
+                "required": f.required,
+                "choices": list(f.choices),
+                "help": f.help,
+                "value": shown,
+            }
+        )
+    return out
+
+
+def _form_page(
+    request: Request,
+    title: str,
+    action: str,
+    fields: list[dict[str, Any]],
+    back: str,
+    upload: bool = False,
+) -> Response:
+    data = {"action": action, "fields": fields, "back": back, "upload": upload, "heading": title}
+    return _page(request, "inventory_form.html", data, title)
+
+
+async def _posted(request: Request) -> dict[str, str]:
+    form = await request.form()
+    check_csrf(request, form)
+    return {k: str(v) for k, v in form.items() if k != "csrf" and isinstance(v, str)}
+
+
+# -- sources ---------------------------------------------------------------------------------
+def _source_view(request: Request, entry: dict[str, Any], user: User | None) -> dict[str, Any]:
+    """What a visitor sees of a source: contacts to signed-in accounts; notes, imports and
+    the datasets it may not read to analysts; only the indicators it may read."""
+    shown = dict(entry)
+    shown["type_label"] = label_of(SOURCE_FIELDS[2], entry.get("type"))
+    if user is None:
+        shown.pop("contact", None)
+    if user is not None and user.role in EDITORS:
+        return shown
+    for key in ("notes", "imports_detail", "jeux_lies"):
+        shown.pop(key, None)
+    readable = ("public",) if user is None else ("public", "membres")
+    organisation = user.organisation if user is not None else None
+    shown["jeux_detail"] = [
+        d
+        for d in shown.get("jeux_detail", [])
+        if d.get("confidentiality") in readable
+        or (organisation and d.get("partner") == organisation)
+    ]
+    if "indicateurs_detail" in shown:
+        available = observatory_for(request).available(
+            audience="public" if user is None else user.audience.value
+        )
+        shown["indicateurs_detail"] = [
+            i for i in shown["indicateurs_detail"] if i["id"] in available
+        ]
+    return shown
+
+
+@router.get("/sources")
+@router.get("/sources.json")
+@router.get("/sources.csv")
+def sources_page(request: Request) -> Response:
+    params = request.query_params
+    user = viewer(request)
+    rows = _registry(request).sources(
+        params.get("q", ""),
+        kind=params.get("type") or None,
+        theme=params.get("theme") or None,
+        overdue=params.get("retard") == "1",
+    )
+    rows = [_source_view(request, r, user) for r in rows]
+    if request.url.path.endswith(".csv"):
+        fields = [
+            f
+            for f in SOURCE_FIELDS
+            if (user is not None and user.role in EDITORS) or f.key not in ("contact", "notes")
+        ]
+        return _csv(request, rows, fields, "sources.csv")
+    themes = sorted({t for r in _registry(request).sources() for t in r.get("themes") or []})
+    data = {
+        "sources": rows,
+        "query": params.get("q", ""),
+        "kind": params.get("type", ""),
+        "theme": params.get("theme", ""),
+        "overdue": params.get("retard") == "1",
+        "kinds": list(KINDS),
+        "themes": themes,
+        "editable": user is not None and user.role in EDITORS,
+    }
+    return _page(request, "sources.html", data, "Sources et systèmes d'information")
+
+
+@router.get("/sources/nouvelle")
+def new_source_form(request: Request) -> Response:
+    _editor(request)
+    fields = _form_fields(SOURCE_FIELDS, None)
+    return _form_page(request, "Nouvelle source", "/sources", fields, "/sources")
+
+
+@router.post("/sources")
+async def save_source(request: Request) -> Response:
+    raw = await _posted(request)
+    user = _editor(request)
+    (entry,) = _registry(request).save_sources([Located(raw)], user.email)
+    _audit(request, user, "inventaire : source enregistrée", entry["identifiant"])
+    return RedirectResponse(f"/sources/{entry['identifiant']}", status_code=303)
+
+
+@router.get("/sources/{ident}/modifier")
+def edit_source_form(request: Request, ident: str) -> Response:
+    _editor(request)
+    entry = _registry(request).source_entry(ident)
+    if entry is None:
+        _registry(request).source(ident)  # the unknown-name error
+    fields = _form_fields(SOURCE_FIELDS, entry)
+    return _form_page(
+        request, f"Modifier la source {ident}", "/sources", fields, f"/sources/{ident}"
+    )
+
+
+@router.post("/sources/{ident}/supprimer")
+async def remove_source(request: Request, ident: str) -> Response:
+    await _posted(request)
+    user = _editor(request)
+    _registry(request).remove_source(ident)
+    _audit(request, user, "inventaire : source retirée", ident)
+    return RedirectResponse("/sources", status_code=303)
+
+
+@router.get("/sources/{ident}")
+def source_page(request: Request, ident: str) -> Response:
+    user = viewer(request)
+    name = ident.removesuffix(".json")
+    source = _source_view(request, _registry(request).source(name), user)
+    if user is None:  # the needs register is for signed-in accounts
+        source["besoins"] = []
+    source["editable"] = user is not None and user.role in EDITORS
+    return _page(request, "source.html", source, str(source["nom"]))
+
+
+# -- documents -------------------------------------------------------------------------------
+def _document_view(row: DocumentRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        **row.entry,
+        "type_label": label_of(DOCUMENT_FIELDS[1], row.entry.get("type")),
+        "acces_label": label_of(DOCUMENT_FIELDS[7], row.entry.get("acces")),
+        "fichier": row.file_name,
+        "taille": row.size,
+        "pages": row.pages,
+        "url": f"/documents/{row.id}",
+        "fichier_url": f"/documents/{row.id}/fichier",
+    }
+
+
+@router.get("/documents")
+@router.get("/documents.json")
+def documents_page(request: Request) -> Response:
+    params = request.query_params
+    audience, organisation = _reader(request)
+    registry = _registry(request)
+    query = params.get("q", "").strip()
+    results: list[dict[str, Any]] = []
+    if query:
+        for hit in registry.search_documents(query, audience=audience, organisation=organisation):
+            kept = not params.get("type") or hit.document.entry.get("type") == params.get("type")
+            if kept:
+                results.append(
+                    {
+                        **_document_view(hit.document),
+                        "score": hit.score,
+                        "page": hit.page,
+                        "extrait": list(hit.excerpt or []),
+                    }
+                )
+    else:
+        rows = registry.documents(
+            audience=audience,
+            organisation=organisation,
+            kind=params.get("type") or None,
+            theme=params.get("theme") or None,
+            territory=params.get("territoire") or None,
+        )
+        results = [_document_view(r) for r in rows]
+    user = viewer(request)
+    data = {
+        "query": query,
+        "kind": params.get("type", ""),
+        "kinds": list(DOCUMENT_KINDS),
+        "documents": results,
+        "editable": user is not None and user.role in EDITORS,
+    }
+    return _page(request, "documents.html", data, "Documents")
+
+
+@router.get("/documents/nouveau")
+def new_document_form(request: Request) -> Response:
+    _editor(request)
+    fields = _form_fields(DOCUMENT_FIELDS, {"acces": "interne"})
+    return _form_page(
+        request, "Classer un document", "/documents", fields, "/documents", upload=True
+    )
+
+
+@router.post("/documents")
+async def add_document(request: Request) -> Response:
+    """File an uploaded document: its text extracted and indexed (nothing kept if the file
+    cannot be read)."""
+    async with request.form() as form:
+        check_csrf(request, form)
+        user = _editor(request)
+        upload = form.get("fichier")
+        if upload is None or isinstance(upload, str) or not upload.filename:
+            raise InputError("aucun fichier reçu")
+        raw = {
+            k: str(v)
+            for k, v in form.items()
+            if k not in ("csrf", "fichier") and isinstance(v, str)
+        }
+        name = Path(upload.filename).name
+        with tempfile.TemporaryDirectory() as folder:
+            target = Path(folder) / ("depot" + Path(name).suffix.lower())
+            with target.open("wb") as out:
+                shutil.copyfileobj(upload.file, out, length=1024**2)
+            if target.stat().st_size > MAX_DOCUMENT:
+                raise InputError(f"{name} : fichier de plus de {MAX_DOCUMENT // 1024**2} Mo")
+            row = _registry(request).add_document(target, raw, user.email, file_name=name)
+    _audit(request, user, "bibliothèque : document classé", row.id)
+    return RedirectResponse(f"/documents/{row.id}", status_code=303)
+
+
+@router.get("/documents/{ident}/modifier")
+def edit_document_form(request: Request, ident: str) -> Response:
+    _editor(request)
+    row = _registry(request).document(ident, audience="analyst")
+    fields = _form_fields(DOCUMENT_FIELDS, row.entry)
+    return _form_page(
+        request, f"Modifier la fiche {ident}", f"/documents/{ident}", fields, f"/documents/{ident}"
+    )
+
+
+@router.post("/documents/{ident}")
+async def update_document(request: Request, ident: str) -> Response:
+    raw = await _posted(request)
+    user = _editor(request)
+    _registry(request).update_document(ident, raw, user.email)
+    _audit(request, user, "bibliothèque : fiche modifiée", ident)
+    return RedirectResponse(f"/documents/{ident}", status_code=303)
+
+
+@router.post("/documents/{ident}/supprimer")
+async def remove_document(request: Request, ident: str) -> Response:
+    await _posted(request)
+    user = _editor(request)
+    _registry(request).remove_document(ident)
+    _audit(request, user, "bibliothèque : document retiré", ident)
+    return RedirectResponse("/documents", status_code=303)
+
+
+@router.get("/documents/{ident}/fichier")
+def document_file(request: Request, ident: str) -> Response:
+    audience, organisation = _reader(request)
+    registry = _registry(request)
+    row = registry.document(ident, audience=audience, organisation=organisation)
+    accounts: Accounts = request.app.state.accounts
+    user = viewer(request)
+    accounts.record(
+        user.email if user else None,
+        "téléchargement",
+        row.file_name,
+        request.url.path,
+        client_of(request),
+    )
+    disposition = "inline" if row.media_type == "application/pdf" else "attachment"
+    return FileResponse(
+        registry.document_file(row),
+        media_type=row.media_type,
+        filename=row.file_name,
+        content_disposition_type=disposition,
+        headers={"Cache-Control": "private, no-store" if user else "public, max-age=300"},
+    )
+
+
+@router.get("/documents/{ident}")
+def document_page(request: Request, ident: str) -> Response:
+    audience, organisation = _reader(request)
+    name = ident.removesuffix(".json")
+    row = _registry(request).document(name, audience=audience, organisation=organisation)
+    user = viewer(request)
+    data = {**_document_view(row), "editable": user is not None and user.role in EDITORS}
+    return _page(request, "document.html", data, str(row.entry.get("titre")))
+
+
+# -- needs and the work programme ------------------------------------------------------------
+def _need_view(entry: Entry) -> dict[str, Any]:
+    return {
+        **entry,
+        "statut_label": label_of(NEED_FIELDS[7], entry.get("statut")),
+        "priorite_label": label_of(NEED_FIELDS[6], entry.get("priorite")),
+    }
+
+
+@router.get("/besoins")
+@router.get("/besoins.json")
+@router.get("/besoins.csv")
+@router.get("/besoins/non-couverts")
+@router.get("/besoins/non-couverts.json")
+@router.get("/besoins/non-couverts.csv")
+def needs_page(request: Request) -> Response:
+    user = _signed_in(request)
+    uncovered = "/non-couverts" in request.url.path
+    status = request.query_params.get("statut") or None
+    rows = _registry(request).needs(open_only=uncovered, status=status)
+    if request.url.path.endswith(".csv"):
+        return _csv(
+            request, rows, NEED_FIELDS, "besoins-non-couverts.csv" if uncovered else "besoins.csv"
+        )
+    data = {
+        "needs": [_need_view(n) for n in rows],
+        "uncovered": uncovered,
+        "status": status or "",
+        "statuses": list(STATUSES),
+        "editable": user.role in EDITORS,
+    }
+    title = "Besoins non couverts" if uncovered else "Besoins d'observation"
+    return _page(request, "needs.html", data, title)
+
+
+@router.get("/besoins/nouveau")
+def new_need_form(request: Request) -> Response:
+    user = _signed_in(request)
+    only = () if user.role in EDITORS else PROPOSED
+    fields = _form_fields(NEED_FIELDS, {"priorite": "moyenne"}, only)
+    return _form_page(request, "Exprimer un besoin d'observation", "/besoins", fields, "/besoins")
+
+
+@router.post("/besoins")
+async def save_need(request: Request) -> Response:
+    """An analyst records or edits any need; another account proposes one (« exprimé », in
+    its organisation's name)."""
+    raw: dict[str, object] = dict(await _posted(request))
+    user = _signed_in(request)
+    if user.role not in EDITORS:
+        raw = {k: v for k, v in raw.items() if k in PROPOSED}
+        raw["demandeur"] = user.organisation or user.name or user.email
+        raw["statut"] = "exprime"
+    (entry,), _ = _registry(request).save_needs([Located(raw)], user.email)
+    _audit(request, user, "besoins : besoin enregistré", entry["identifiant"])
+    return RedirectResponse(f"/besoins/{entry['identifiant']}", status_code=303)
+
+
+@router.get("/besoins/{ident}/modifier")
+def edit_need_form(request: Request, ident: str) -> Response:
+    _editor(request)
+    entry = _registry(request).need(ident)
+    fields = _form_fields(NEED_FIELDS, entry)
+    return _form_page(
+        request, f"Modifier le besoin {ident}", "/besoins", fields, f"/besoins/{ident}"
+    )
+
+
+@router.post("/besoins/{ident}/supprimer")
+async def remove_need(request: Request, ident: str) -> Response:
+    await _posted(request)
+    user = _editor(request)
+    _registry(request).remove_need(ident)
+    _audit(request, user, "besoins : besoin retiré", ident)
+    return RedirectResponse("/besoins", status_code=303)
+
+
+@router.get("/besoins/{ident}")
+def need_page(request: Request, ident: str) -> Response:
+    user = _signed_in(request)
+    need = _need_view(_registry(request).need(ident.removesuffix(".json")))
+    need["editable"] = user.role in EDITORS
+    return _page(request, "need.html", need, f"Besoin {need['identifiant']}")
+
+
+@router.get("/programme")
+@router.get("/programme.json")
+@router.get("/programme/{year}")
+def programme_page(request: Request, year: str | None = None) -> Response:
+    user = _signed_in(request)
+    registry = _registry(request)
+    years = registry.programme_years()
+    if year is None:
+        chosen = years[-1] if years else None
+    else:
+        text = year.removesuffix(".json")
+        if not text.isdigit():
+            raise InputError(f"année « {text} » invalide (AAAA)")
+        chosen = int(text)
+    actions = registry.programme(chosen) if chosen is not None else []
+    for action in actions:
+        action["type_label"] = label_of(ACTION_FIELDS[3], action.get("type"))
+        action["statut_label"] = label_of(ACTION_FIELDS[7], action.get("statut"))
+        action["besoins"] = [_need_view(n) for n in action["besoins"]]
+    data = {"year": chosen, "years": years, "actions": actions, "editable": user.role in EDITORS}
+    return _page(request, "programme.html", data, f"Programme de travail {chosen or ''}".strip())
+
+
+@router.get("/programme-actions/nouvelle")
+def new_action_form(request: Request) -> Response:
+    _editor(request)
+    fields = _form_fields(ACTION_FIELDS, None)
+    return _form_page(
+        request, "Nouvelle action du programme", "/programme-actions", fields, "/programme"
+    )
+
+
+@router.post("/programme-actions")
+async def save_action(request: Request) -> Response:
+    raw = await _posted(request)
+    user = _editor(request)
+    _, (action,) = _registry(request).save_needs([], user.email, actions=[Located(raw)])
+    _audit(request, user, "programme : action enregistrée", action["identifiant"])
+    return RedirectResponse(f"/programme/{action['annee']}", status_code=303)
