@@ -477,6 +477,91 @@ def test_completeness_pages_for_each_role(
     assert "restitution_demandes_hebergement_OP03.pdf" in log
 
 
+INVENTORY_EXPECTED = {
+    # route: the roles that get 200 (every other one gets 403)
+    "/sources": ROLES,
+    "/sources.json": ROLES,
+    "/sources.csv": ROLES,
+    "/sources/nouvelle": ("analyst", "admin"),
+    "/sources/{ident}": ROLES,
+    "/sources/{ident}/modifier": ("analyst", "admin"),
+    "/documents": ROLES,
+    "/documents.json": ROLES,
+    "/documents/nouveau": ("analyst", "admin"),
+    "/documents/{ident}": ROLES,
+    "/documents/{ident}/modifier": ("analyst", "admin"),
+    "/documents/{ident}/fichier": ROLES,
+    "/besoins": ROLES[1:],
+    "/besoins.json": ROLES[1:],
+    "/besoins.csv": ROLES[1:],
+    "/besoins/non-couverts": ROLES[1:],
+    "/besoins/non-couverts.json": ROLES[1:],
+    "/besoins/non-couverts.csv": ROLES[1:],
+    "/besoins/nouveau": ROLES[1:],
+    "/besoins/{ident}": ROLES[1:],
+    "/besoins/{ident}/modifier": ("analyst", "admin"),
+    "/programme": ROLES[1:],
+    "/programme.json": ROLES[1:],
+    "/programme/{year}": ROLES[1:],
+    "/programme-actions/nouvelle": ("analyst", "admin"),
+}
+
+
+def test_authorisation_matrix_over_every_inventory_route(
+    app: FastAPI, clients: dict[str, TestClient], credentials: dict[str, tuple[str, str]]
+) -> None:
+    """Every page of the inventory, for every role: the public reads sources and public
+    documents; needs and the programme are for signed-in accounts; edits for analysts; a
+    document reserved to one operator is read by that operator and the analysts only, and
+    its words are found by no one else's search."""
+    from observatoire.web import inventory
+
+    routes = [r for r in inventory.router.routes if isinstance(r, APIRoute) and "GET" in r.methods]
+    assert {r.path for r in routes} == set(INVENTORY_EXPECTED)
+    portrait = clients["public"].get("/documents.json", params={"type": "portrait"}).json()
+    public_doc = portrait["documents"][0]["id"]
+    values = {"ident": public_doc, "year": "2027"}
+    for route in routes:
+        for role in ROLES:
+            path = route.path
+            if path.startswith("/sources/"):
+                path = path.replace("{ident}", "caf-allocataires")
+            elif path.startswith("/besoins/"):
+                path = path.replace("{ident}", "B2026-004")
+            url = path.format(**values)
+            answer = clients[role].get(url)
+            wanted = 200 if role in INVENTORY_EXPECTED[route.path] else 403
+            assert answer.status_code == wanted, (url, role, answer.status_code)
+    every = clients["analyst"].get("/documents.json").json()["documents"]
+    restitution = next(d for d in every if d["acces"] == "partenaire")
+    assert restitution["partenaire"] == "op03"
+    operator = signed_in(app, *credentials["operator"])
+    for client, wanted in (
+        (clients["public"], 403),
+        (clients["member"], 403),
+        (clients["partner"], 403),  # the CAF's account: another organisation
+        (operator, 200),
+        (clients["analyst"], 200),
+    ):
+        for suffix in ("", "/fichier"):
+            assert client.get(restitution["url"] + suffix).status_code == wanted
+        found = client.get("/documents.json", params={"q": "restitution operateurs"}).json()
+        titles = [d["titre"] for d in found["documents"]]
+        assert (restitution["titre"] in titles) == (wanted == 200), titles
+    # what the public sees of a source: no contact, no internal notes, no import history
+    caf = clients["public"].get("/sources/departement-rsa.json").json()
+    assert {"contact", "notes", "imports_detail"}.isdisjoint(caf)
+    assert caf["jeux_detail"] == []  # the Département's dataset is for its partners only
+    assert clients["analyst"].get("/sources/departement-rsa.json").json()["imports_detail"]
+    # forms: refused without the CSRF token, and to members
+    member = clients["member"]
+    assert (
+        member.post("/sources", data={"csrf": _csrf(member), "identifiant": "x"}).status_code == 403
+    )
+    refused = clients["analyst"].post("/sources", data={"identifiant": "x", "nom": "X"})
+    assert refused.status_code == 403
+
+
 def test_an_operator_deposits_its_extract(
     app: FastAPI, credentials: dict[str, tuple[str, str]], demo: Path, tmp_path: Path
 ) -> None:
@@ -589,6 +674,67 @@ def test_in_a_browser_login_upload_report_confirm_and_compare(
     assert page.evaluate(A11Y_CHECK) == [], "completude_operateur"
     page.get_by_role("button", name="Se déconnecter").click()
     page.wait_for_selector("text=Se connecter")
+    assert errors == []
+
+
+def test_in_a_browser_the_library_the_sources_and_the_needs(
+    served: str, browser: Any, credentials: dict[str, tuple[str, str]], tmp_path: Path
+) -> None:
+    from weasyprint import HTML
+
+    study = tmp_path / "etude_expulsions.pdf"
+    HTML(string="<p>Les procédures d'expulsion locative ont augmenté à Bobigny.</p>").write_pdf(
+        study
+    )
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(served + "/connexion")
+    email, password = credentials["analyst"]
+    page.get_by_label("Adresse électronique").fill(email)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(served + "/")
+    nav = page.get_by_role("navigation", name="Navigation principale")
+    nav.get_by_role("link", name="Documents").click()
+    page.get_by_role("link", name="Classer un document").click()
+    page.set_input_files("#f-fichier", str(study))
+    page.get_by_label("Titre").fill("Étude sur les expulsions locatives")
+    page.get_by_label("Accès").select_option("public")
+    page.get_by_role("button", name="Enregistrer").click()
+    page.wait_for_selector("text=Modifier la fiche")
+    nav.get_by_role("link", name="Documents").click()
+    page.get_by_label("Rechercher dans les documents").fill("EXPULSIONS procedure")
+    page.get_by_label("Rechercher dans les documents").press("Enter")
+    page.wait_for_selector("mark")
+    assert page.locator("li.document-hit").count() == 1
+    assert page.locator("mark").first.inner_text() == "procédures"  # the first word found
+    page.get_by_label("Rechercher dans les documents").fill("allocataires RSA")
+    page.get_by_label("Rechercher dans les documents").press("Enter")
+    page.wait_for_selector("text=Portrait social")
+    page.screenshot(path=SCREENSHOTS / "documents.png", full_page=True)
+    assert page.evaluate(A11Y_CHECK) == [], "documents"
+    nav.get_by_role("link", name="Sources").click()
+    page.get_by_label("Éditions en retard").check()
+    page.locator("form.filters button").click()
+    page.wait_for_selector("text=Recensement de la population")
+    assert page.locator("table tbody tr").count() == 1
+    page.screenshot(path=SCREENSHOTS / "sources.png", full_page=True)
+    assert page.evaluate(A11Y_CHECK) == [], "sources"
+    page.goto(served + "/sources/caf-allocataires")
+    page.wait_for_selector("text=Indicateurs alimentés")
+    assert "cnaf.allocataires.commune" in page.content()
+    page.screenshot(path=SCREENSHOTS / "source.png", full_page=True)
+    assert page.evaluate(A11Y_CHECK) == [], "source"
+    nav.get_by_role("link", name="Besoins").click()
+    page.get_by_role("link", name="Non couverts").click()
+    page.wait_for_selector("text=Quels délais d'attente")
+    page.screenshot(path=SCREENSHOTS / "besoins.png", full_page=True)
+    assert page.evaluate(A11Y_CHECK) == [], "besoins"
+    page.get_by_role("link", name="Programme de travail").click()
+    page.wait_for_selector("text=Groupe de travail : complétude des saisies SI-SIAO")
+    page.screenshot(path=SCREENSHOTS / "programme.png", full_page=True)
+    assert page.evaluate(A11Y_CHECK) == [], "programme"
     assert errors == []
 
 

@@ -179,7 +179,7 @@ def source_export(ctx: _Context, fmt: str, output: str | None) -> None:
 
     keys = [f.key for f in SOURCE_FIELDS]
     with _registry(ctx) as registry:
-        rows = [{k: e.get(k) for k in keys} for e in registry.sources()]
+        rows = [{k: e.get(k) for k in keys} for e in registry.source_entries()]
     if fmt == "csv":
         text = write_csv(rows, keys)
     else:

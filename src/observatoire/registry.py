@@ -133,8 +133,12 @@ class Registry:
         last = pd.Timestamp(str(active.imported_at.max())).date() if len(active) else None
         expected = expected_edition(entry, last)
         indicators = sorted({i for d in mine.dataset for i in by_dataset.get(str(d), [])})
+        editions = sorted({e for row in mine.editions for e in str(row).split()})
         described = {
             **entry,
+            # the periods the catalogue holds, where the inventory does not say
+            "periode_debut": entry.get("periode_debut") or (editions[0] if editions else None),
+            "periode_fin": entry.get("periode_fin") or (editions[-1] if editions else None),
             "jeux_lies": mine.dataset.astype(str).tolist(),
             "imports": len(active),
             "dernier_import": last.isoformat() if last else None,
@@ -190,6 +194,10 @@ class Registry:
         if entry is None:
             raise UnknownNameError("source", ident, self._sources.ids() or ["(inventaire vide)"])
         return self._describe(entry, self._links(), today or date.today(), full=True)
+
+    def source_entries(self) -> list[Entry]:
+        """The sources as the inventory holds them (nothing derived from the catalogue)."""
+        return self._sources.all()
 
     def source_entry(self, ident: str) -> Entry | None:
         return self._sources.get(ident)
