@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import shutil
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import run
+from observatoire.store.appdb import AppDatabase
+
+from .conftest import postgres_schema, run
 
 SOURCES = """\
 sources:
@@ -391,3 +394,50 @@ def test_web_pages_by_role(inv_home: Path, tmp_path: Path) -> None:
             == 403
         )
         assert member.get("/programme").status_code == 200
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def appdb(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AppDatabase]:
+    if request.param == "sqlite":
+        database = AppDatabase(f"sqlite:///{tmp_path / 'application.sqlite'}")
+        database.migrate()
+        yield database
+        database.close()
+        return
+    with postgres_schema() as location:
+        database = AppDatabase(location)
+        database.migrate()
+        yield database
+        database.close()
+
+
+def test_the_library_index_on_each_application_database(appdb: AppDatabase) -> None:
+    from observatoire.store.inventory import DocumentRow, DocumentStore, EntryTable
+
+    store = DocumentStore(appdb)
+
+    def row(ident: str, title: str, access: str) -> DocumentRow:
+        entry = {"titre": title, "acces": access}
+        return DocumentRow(
+            ident, entry, f"{ident}.pdf", f"{ident}.pdf", "application/pdf", 10, None, 1, "", None
+        )
+
+    store.put(row("D1", "Précarité énergétique", "public"), ["Les ménages chauffés au fioul."], "t")
+    store.put(row("D2", "Note 100 % interne", "interne"), ["Chauffage collectif, 50 %."], "t")
+    everything = store.all()
+    hits = store.search(["chauff"], everything)
+    assert [h.document.id for h in hits] == ["D1", "D2"] or [h.document.id for h in hits] == [
+        "D2",
+        "D1",
+    ]
+    assert [h.document.id for h in store.search(["precarite", "menage"], everything)] == ["D1"]
+    assert store.search(["chauff"], [d for d in everything if d.id == "D1"])[0].document.id == "D1"
+    store.delete("D1")
+    assert [h.document.id for h in store.search(["chauff"], store.all())] == ["D2"]
+    # a batch of entries is stored whole or not at all
+    table = EntryTable(appdb, "app_need")
+    with pytest.raises(KeyError):
+        table.put([{"identifiant": "B1", "question": "?"}, {"question": "sans identifiant"}], "t")
+    assert table.all() == []
+    table.put([{"identifiant": "B1", "question": "?"}], "t")
+    assert [e["identifiant"] for e in table.all()] == ["B1"]

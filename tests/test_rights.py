@@ -194,9 +194,9 @@ def _sample(path: str, masked: list[str]) -> str:
 def test_authorisation_matrix_over_every_api_route(
     app: FastAPI, clients: dict[str, TestClient]
 ) -> None:
-    from observatoire.web import api, imports
+    from observatoire.web import api, api_inventory, imports
 
-    every = [*api.router.routes, *imports.api.routes]
+    every = [*api.router.routes, *imports.api.routes, *api_inventory.api.routes]
     routes = [r for r in every if isinstance(r, APIRoute) and "GET" in r.methods]
     assert len(routes) >= 11
     truth = (
@@ -220,6 +220,7 @@ def test_authorisation_matrix_over_every_api_route(
     assert seen[("/api/v1/variables/{name}/values", "public")] == 403
     assert seen[("/api/v1/variables/{name}/values", "member")] == 403
     assert seen[("/api/v1/variables/{name}/values", "analyst")] == 200
+    assert seen[("/api/v1/needs", "public")] == 403 and seen[("/api/v1/needs", "member")] == 200
 
 
 def _payload(answer: Any) -> Any:
@@ -548,6 +549,14 @@ def test_authorisation_matrix_over_every_inventory_route(
         found = client.get("/documents.json", params={"q": "restitution operateurs"}).json()
         titles = [d["titre"] for d in found["documents"]]
         assert (restitution["titre"] in titles) == (wanted == 200), titles
+    # the same through the API
+    api_hits = clients["analyst"].get("/api/v1/documents", params={"q": "restitution operateurs"})
+    assert restitution["id"] in [d["id"] for d in api_hits.json()["rows"]]
+    api_public = clients["public"].get("/api/v1/documents", params={"q": "restitution operateurs"})
+    assert api_public.json()["rows"] == []
+    assert clients["public"].get(f"/api/v1/documents/{restitution['id']}").status_code == 403
+    uncovered = clients["member"].get("/api/v1/needs", params={"uncovered": "true"}).json()
+    assert "B2026-002" not in [n["identifiant"] for n in uncovered["rows"]]  # covered
     # what the public sees of a source: no contact, no internal notes, no import history
     caf = clients["public"].get("/sources/departement-rsa.json").json()
     assert {"contact", "notes", "imports_detail"}.isdisjoint(caf)

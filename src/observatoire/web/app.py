@@ -56,7 +56,7 @@ T = TypeVar("T")
 def create_app(observatory: Observatory) -> FastAPI:
     """The application serving ``observatory`` (opened by the caller, closed by it too)."""
     from observatoire.registry import Registry
-    from observatoire.web import admin, api, auth, imports, inventory, pages, records
+    from observatoire.web import admin, api, api_inventory, auth, imports, inventory, pages, records
 
     app = FastAPI(
         title="observatoire",
@@ -75,6 +75,7 @@ def create_app(observatory: Observatory) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.mount("/vendor/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
     app.include_router(api.router)
+    app.include_router(api_inventory.api)
     app.include_router(auth.router)
     app.include_router(imports.router)
     app.include_router(imports.api)

@@ -45,7 +45,7 @@ MAX_DOCUMENT = 200 * 1024**2
 PROPOSED = ("question", "theme", "territoire", "priorite")  # what a reader may propose
 
 
-def _registry(request: Request) -> Registry:
+def registry_of(request: Request) -> Registry:
     registry: Registry = request.app.state.registry
     return registry
 
@@ -57,14 +57,14 @@ def _editor(request: Request) -> User:
     return user
 
 
-def _signed_in(request: Request) -> User:
+def signed_in(request: Request) -> User:
     user = viewer(request)
     if user is None:
         raise AccessError("connectez-vous pour voir les besoins d'observation et le programme")
     return user
 
 
-def _reader(request: Request) -> tuple[str, str | None]:
+def reader_of(request: Request) -> tuple[str, str | None]:
     user = viewer(request)
     if user is None:
         return "public", None
@@ -139,7 +139,7 @@ async def _posted(request: Request) -> dict[str, str]:
 
 
 # -- sources ---------------------------------------------------------------------------------
-def _source_view(request: Request, entry: dict[str, Any], user: User | None) -> dict[str, Any]:
+def source_view(request: Request, entry: dict[str, Any], user: User | None) -> dict[str, Any]:
     """What a visitor sees of a source: contacts to signed-in accounts; notes, imports and
     the datasets it may not read to analysts; only the indicators it may read."""
     shown = dict(entry)
@@ -174,13 +174,13 @@ def _source_view(request: Request, entry: dict[str, Any], user: User | None) -> 
 def sources_page(request: Request) -> Response:
     params = request.query_params
     user = viewer(request)
-    rows = _registry(request).sources(
+    rows = registry_of(request).sources(
         params.get("q", ""),
         kind=params.get("type") or None,
         theme=params.get("theme") or None,
         overdue=params.get("retard") == "1",
     )
-    rows = [_source_view(request, r, user) for r in rows]
+    rows = [source_view(request, r, user) for r in rows]
     if request.url.path.endswith(".csv"):
         fields = [
             f
@@ -188,7 +188,7 @@ def sources_page(request: Request) -> Response:
             if (user is not None and user.role in EDITORS) or f.key not in ("contact", "notes")
         ]
         return _csv(request, rows, fields, "sources.csv")
-    themes = sorted({t for r in _registry(request).sources() for t in r.get("themes") or []})
+    themes = sorted({t for r in registry_of(request).sources() for t in r.get("themes") or []})
     data = {
         "sources": rows,
         "query": params.get("q", ""),
@@ -213,7 +213,7 @@ def new_source_form(request: Request) -> Response:
 async def save_source(request: Request) -> Response:
     raw = await _posted(request)
     user = _editor(request)
-    (entry,) = _registry(request).save_sources([Located(raw)], user.email)
+    (entry,) = registry_of(request).save_sources([Located(raw)], user.email)
     _audit(request, user, "inventaire : source enregistrée", entry["identifiant"])
     return RedirectResponse(f"/sources/{entry['identifiant']}", status_code=303)
 
@@ -221,9 +221,9 @@ async def save_source(request: Request) -> Response:
 @router.get("/sources/{ident}/modifier")
 def edit_source_form(request: Request, ident: str) -> Response:
     _editor(request)
-    entry = _registry(request).source_entry(ident)
+    entry = registry_of(request).source_entry(ident)
     if entry is None:
-        _registry(request).source(ident)  # the unknown-name error
+        registry_of(request).source(ident)  # the unknown-name error
     fields = _form_fields(SOURCE_FIELDS, entry)
     return _form_page(
         request, f"Modifier la source {ident}", "/sources", fields, f"/sources/{ident}"
@@ -234,7 +234,7 @@ def edit_source_form(request: Request, ident: str) -> Response:
 async def remove_source(request: Request, ident: str) -> Response:
     await _posted(request)
     user = _editor(request)
-    _registry(request).remove_source(ident)
+    registry_of(request).remove_source(ident)
     _audit(request, user, "inventaire : source retirée", ident)
     return RedirectResponse("/sources", status_code=303)
 
@@ -243,7 +243,7 @@ async def remove_source(request: Request, ident: str) -> Response:
 def source_page(request: Request, ident: str) -> Response:
     user = viewer(request)
     name = ident.removesuffix(".json")
-    source = _source_view(request, _registry(request).source(name), user)
+    source = source_view(request, registry_of(request).source(name), user)
     if user is None:  # the needs register is for signed-in accounts
         source["besoins"] = []
     source["editable"] = user is not None and user.role in EDITORS
@@ -251,7 +251,7 @@ def source_page(request: Request, ident: str) -> Response:
 
 
 # -- documents -------------------------------------------------------------------------------
-def _document_view(row: DocumentRow) -> dict[str, Any]:
+def document_view(row: DocumentRow) -> dict[str, Any]:
     return {
         "id": row.id,
         **row.entry,
@@ -269,8 +269,8 @@ def _document_view(row: DocumentRow) -> dict[str, Any]:
 @router.get("/documents.json")
 def documents_page(request: Request) -> Response:
     params = request.query_params
-    audience, organisation = _reader(request)
-    registry = _registry(request)
+    audience, organisation = reader_of(request)
+    registry = registry_of(request)
     query = params.get("q", "").strip()
     results: list[dict[str, Any]] = []
     if query:
@@ -279,7 +279,7 @@ def documents_page(request: Request) -> Response:
             if kept:
                 results.append(
                     {
-                        **_document_view(hit.document),
+                        **document_view(hit.document),
                         "score": hit.score,
                         "page": hit.page,
                         "extrait": list(hit.excerpt or []),
@@ -293,7 +293,7 @@ def documents_page(request: Request) -> Response:
             theme=params.get("theme") or None,
             territory=params.get("territoire") or None,
         )
-        results = [_document_view(r) for r in rows]
+        results = [document_view(r) for r in rows]
     user = viewer(request)
     data = {
         "query": query,
@@ -336,7 +336,7 @@ async def add_document(request: Request) -> Response:
                 shutil.copyfileobj(upload.file, out, length=1024**2)
             if target.stat().st_size > MAX_DOCUMENT:
                 raise InputError(f"{name} : fichier de plus de {MAX_DOCUMENT // 1024**2} Mo")
-            row = _registry(request).add_document(target, raw, user.email, file_name=name)
+            row = registry_of(request).add_document(target, raw, user.email, file_name=name)
     _audit(request, user, "bibliothèque : document classé", row.id)
     return RedirectResponse(f"/documents/{row.id}", status_code=303)
 
@@ -344,7 +344,7 @@ async def add_document(request: Request) -> Response:
 @router.get("/documents/{ident}/modifier")
 def edit_document_form(request: Request, ident: str) -> Response:
     _editor(request)
-    row = _registry(request).document(ident, audience="analyst")
+    row = registry_of(request).document(ident, audience="analyst")
     fields = _form_fields(DOCUMENT_FIELDS, row.entry)
     return _form_page(
         request, f"Modifier la fiche {ident}", f"/documents/{ident}", fields, f"/documents/{ident}"
@@ -355,7 +355,7 @@ def edit_document_form(request: Request, ident: str) -> Response:
 async def update_document(request: Request, ident: str) -> Response:
     raw = await _posted(request)
     user = _editor(request)
-    _registry(request).update_document(ident, raw, user.email)
+    registry_of(request).update_document(ident, raw, user.email)
     _audit(request, user, "bibliothèque : fiche modifiée", ident)
     return RedirectResponse(f"/documents/{ident}", status_code=303)
 
@@ -364,15 +364,15 @@ async def update_document(request: Request, ident: str) -> Response:
 async def remove_document(request: Request, ident: str) -> Response:
     await _posted(request)
     user = _editor(request)
-    _registry(request).remove_document(ident)
+    registry_of(request).remove_document(ident)
     _audit(request, user, "bibliothèque : document retiré", ident)
     return RedirectResponse("/documents", status_code=303)
 
 
 @router.get("/documents/{ident}/fichier")
 def document_file(request: Request, ident: str) -> Response:
-    audience, organisation = _reader(request)
-    registry = _registry(request)
+    audience, organisation = reader_of(request)
+    registry = registry_of(request)
     row = registry.document(ident, audience=audience, organisation=organisation)
     accounts: Accounts = request.app.state.accounts
     user = viewer(request)
@@ -395,16 +395,16 @@ def document_file(request: Request, ident: str) -> Response:
 
 @router.get("/documents/{ident}")
 def document_page(request: Request, ident: str) -> Response:
-    audience, organisation = _reader(request)
+    audience, organisation = reader_of(request)
     name = ident.removesuffix(".json")
-    row = _registry(request).document(name, audience=audience, organisation=organisation)
+    row = registry_of(request).document(name, audience=audience, organisation=organisation)
     user = viewer(request)
-    data = {**_document_view(row), "editable": user is not None and user.role in EDITORS}
+    data = {**document_view(row), "editable": user is not None and user.role in EDITORS}
     return _page(request, "document.html", data, str(row.entry.get("titre")))
 
 
 # -- needs and the work programme ------------------------------------------------------------
-def _need_view(entry: Entry) -> dict[str, Any]:
+def need_view(entry: Entry) -> dict[str, Any]:
     return {
         **entry,
         "statut_label": label_of(NEED_FIELDS[7], entry.get("statut")),
@@ -419,16 +419,16 @@ def _need_view(entry: Entry) -> dict[str, Any]:
 @router.get("/besoins/non-couverts.json")
 @router.get("/besoins/non-couverts.csv")
 def needs_page(request: Request) -> Response:
-    user = _signed_in(request)
+    user = signed_in(request)
     uncovered = "/non-couverts" in request.url.path
     status = request.query_params.get("statut") or None
-    rows = _registry(request).needs(open_only=uncovered, status=status)
+    rows = registry_of(request).needs(open_only=uncovered, status=status)
     if request.url.path.endswith(".csv"):
         return _csv(
             request, rows, NEED_FIELDS, "besoins-non-couverts.csv" if uncovered else "besoins.csv"
         )
     data = {
-        "needs": [_need_view(n) for n in rows],
+        "needs": [need_view(n) for n in rows],
         "uncovered": uncovered,
         "status": status or "",
         "statuses": list(STATUSES),
@@ -440,7 +440,7 @@ def needs_page(request: Request) -> Response:
 
 @router.get("/besoins/nouveau")
 def new_need_form(request: Request) -> Response:
-    user = _signed_in(request)
+    user = signed_in(request)
     only = () if user.role in EDITORS else PROPOSED
     fields = _form_fields(NEED_FIELDS, {"priorite": "moyenne"}, only)
     return _form_page(request, "Exprimer un besoin d'observation", "/besoins", fields, "/besoins")
@@ -451,12 +451,12 @@ async def save_need(request: Request) -> Response:
     """An analyst records or edits any need; another account proposes one (« exprimé », in
     its organisation's name)."""
     raw: dict[str, object] = dict(await _posted(request))
-    user = _signed_in(request)
+    user = signed_in(request)
     if user.role not in EDITORS:
         raw = {k: v for k, v in raw.items() if k in PROPOSED}
         raw["demandeur"] = user.organisation or user.name or user.email
         raw["statut"] = "exprime"
-    (entry,), _ = _registry(request).save_needs([Located(raw)], user.email)
+    (entry,), _ = registry_of(request).save_needs([Located(raw)], user.email)
     _audit(request, user, "besoins : besoin enregistré", entry["identifiant"])
     return RedirectResponse(f"/besoins/{entry['identifiant']}", status_code=303)
 
@@ -464,7 +464,7 @@ async def save_need(request: Request) -> Response:
 @router.get("/besoins/{ident}/modifier")
 def edit_need_form(request: Request, ident: str) -> Response:
     _editor(request)
-    entry = _registry(request).need(ident)
+    entry = registry_of(request).need(ident)
     fields = _form_fields(NEED_FIELDS, entry)
     return _form_page(
         request, f"Modifier le besoin {ident}", "/besoins", fields, f"/besoins/{ident}"
@@ -475,15 +475,15 @@ def edit_need_form(request: Request, ident: str) -> Response:
 async def remove_need(request: Request, ident: str) -> Response:
     await _posted(request)
     user = _editor(request)
-    _registry(request).remove_need(ident)
+    registry_of(request).remove_need(ident)
     _audit(request, user, "besoins : besoin retiré", ident)
     return RedirectResponse("/besoins", status_code=303)
 
 
 @router.get("/besoins/{ident}")
 def need_page(request: Request, ident: str) -> Response:
-    user = _signed_in(request)
-    need = _need_view(_registry(request).need(ident.removesuffix(".json")))
+    user = signed_in(request)
+    need = need_view(registry_of(request).need(ident.removesuffix(".json")))
     need["editable"] = user.role in EDITORS
     return _page(request, "need.html", need, f"Besoin {need['identifiant']}")
 
@@ -492,8 +492,8 @@ def need_page(request: Request, ident: str) -> Response:
 @router.get("/programme.json")
 @router.get("/programme/{year}")
 def programme_page(request: Request, year: str | None = None) -> Response:
-    user = _signed_in(request)
-    registry = _registry(request)
+    user = signed_in(request)
+    registry = registry_of(request)
     years = registry.programme_years()
     if year is None:
         chosen = years[-1] if years else None
@@ -506,7 +506,7 @@ def programme_page(request: Request, year: str | None = None) -> Response:
     for action in actions:
         action["type_label"] = label_of(ACTION_FIELDS[3], action.get("type"))
         action["statut_label"] = label_of(ACTION_FIELDS[7], action.get("statut"))
-        action["besoins"] = [_need_view(n) for n in action["besoins"]]
+        action["besoins"] = [need_view(n) for n in action["besoins"]]
     data = {"year": chosen, "years": years, "actions": actions, "editable": user.role in EDITORS}
     return _page(request, "programme.html", data, f"Programme de travail {chosen or ''}".strip())
 
@@ -524,6 +524,6 @@ def new_action_form(request: Request) -> Response:
 async def save_action(request: Request) -> Response:
     raw = await _posted(request)
     user = _editor(request)
-    _, (action,) = _registry(request).save_needs([], user.email, actions=[Located(raw)])
+    _, (action,) = registry_of(request).save_needs([], user.email, actions=[Located(raw)])
     _audit(request, user, "programme : action enregistrée", action["identifiant"])
     return RedirectResponse(f"/programme/{action['annee']}", status_code=303)
