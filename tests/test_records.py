@@ -471,6 +471,10 @@ def test_duplicates_jumps_and_restitution(records_home: tuple[Path, Path], tmp_p
         home=home,
     )
     assert code == 0 and own.read_bytes().startswith(b"%PDF"), out
+    # both reports are filed in the library: the operator's, with no partner, internal
+    code, out = run("documents", "list", "--type", "restitution", "--format", "json", home=home)
+    filed = {d["titre"].split(" — ")[-1].split(" (")[0]: d["acces"] for d in json.loads(out)}
+    assert filed == {"opérateur C": "interne", "territoire 75": "interne"}, out
     with Observatory.open(home) as obs:
         report = obs.restitution("sejours", operator="C")
     names = [o["name"] for o in report.operators]

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from observatoire.cli import FORMATS, _Context, _emit, _progress_bar, pass_ctx
+from observatoire.cli import FORMATS, _Context, _emit, _progress_bar, pass_ctx, registry_of
 from observatoire.errors import InputError
 from observatoire.ingest.records import RecordsReport
 
@@ -328,9 +328,22 @@ def completeness(
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Fichier .pdf ou .html."
 )
+@click.option(
+    "--file/--no-file",
+    "filed",
+    default=True,
+    show_default=True,
+    help="Classer le rapport dans la bibliothèque de documents (celui d'un opérateur, pour "
+    "son organisation).",
+)
 @pass_ctx
 def report_cmd(
-    ctx: _Context, collection: str, territory: str | None, operator: str | None, output: str
+    ctx: _Context,
+    collection: str,
+    territory: str | None,
+    operator: str | None,
+    output: str,
+    filed: bool,
 ) -> None:
     """Rapport de restitution (HTML ou PDF) pour la réunion d'un territoire ou pour un opérateur.
 
@@ -349,9 +362,19 @@ def report_cmd(
     with ctx.open() as obs:
         report = obs.restitution(collection, territory=territory, operator=operator)
         body = render_restitution(report, fmt, home=obs.home.path)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(body)
-    tmp.replace(target)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(body)
+        tmp.replace(target)
+        if filed:
+            with registry_of(obs) as registry:
+                row = registry.file_restitution(
+                    target,
+                    collection=collection,
+                    operator=operator,
+                    territory=territory,
+                    actor="cli",
+                )
+            click.echo(f"classé dans la bibliothèque : {row.id} (accès {row.entry['acces']})")
     click.echo(
         f"{target} : {report.records} enregistrements, score {_percent(report.score)}, "
         f"{len(report.operators)} opérateur(s)"

@@ -126,7 +126,10 @@ def build_demo(
         inventory = build_demo_inventory(
             reader,
             cards,
-            [(p, OWN_OPERATOR.lower() if OWN_OPERATOR in p.name else None) for p in restitutions],
+            [
+                (p, OWN_OPERATOR, None) if OWN_OPERATOR in p.name else (p, None, "departement:93")
+                for p in restitutions
+            ],
         )
     echo(inventory)
     summary += "\n\n" + inventory

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from observatoire.demo_records import COLLECTION
 from observatoire.inventory.fields import Located
 from observatoire.observatory import Observatory
 from observatoire.registry import Registry
@@ -239,32 +240,19 @@ NEEDS: list[dict[str, object]] = [
 def build_demo_inventory(
     obs: Observatory,
     portraits: Sequence[tuple[Path, Mapping[str, object]]],
-    restitutions: Sequence[tuple[Path, str | None]],
+    restitutions: Sequence[tuple[Path, str | None, str | None]],
 ) -> str:
     """Store the demo's sources, needs and programme; file its portraits and restitutions
-    (``(file, operator's partner or None)``). Returns the summary's paragraph."""
+    (``(file, operator, territory)``). Returns the summary's paragraph."""
     home = obs.home
     with Registry(obs, open_appdb(home.path, home.backend, home.location)) as registry:
         sources = registry.save_sources([Located(s) for s in SOURCES], actor="demo")
         actions = [Located(a) for a in PROGRAMME]
         needs, _ = registry.save_needs([Located(n) for n in NEEDS], "demo", actions=actions)
         filed = registry.file_portraits(portraits, "public", actor="demo")
-        for path, partner in restitutions:
-            registry.add_document(
-                path,
-                {
-                    "titre": "Restitution de complétude — "
-                    + (f"opérateur {partner.upper()}" if partner else "département")
-                    + " (FICTIVE)",
-                    "type": "restitution",
-                    "auteurs": ["Observatoire"],
-                    "themes": ["hébergement", "complétude"],
-                    "territoires": ["departement:93"],
-                    "acces": "partenaire" if partner else "interne",
-                    "partenaire": partner,
-                },
-                "demo",
-                origin=f"restitution:{path.name}",
+        for path, operator, territory in restitutions:
+            registry.file_restitution(
+                path, collection=COLLECTION, operator=operator, territory=territory, actor="demo"
             )
         overdue = [s["identifiant"] for s in registry.sources(overdue=True)]
         uncovered = registry.needs(open_only=True)

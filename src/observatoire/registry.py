@@ -488,5 +488,50 @@ class Registry:
             )
         return len(written)
 
+    def file_restitution(
+        self,
+        path: Path,
+        *,
+        collection: str,
+        operator: str | None = None,
+        territory: str | None = None,
+        actor: str | None,
+    ) -> DocumentRow:
+        """File a completeness restitution report: an operator's is for its partner
+        organisation (and the analysts), a territory's or the whole collection's internal.
+        A report made again the same day replaces that day's."""
+        from observatoire.store.records import operators_of
+
+        partner = None
+        if operator:
+            found = operators_of(self.obs.warehouse, collection)
+            linked = found.partner[found.code == operator].dropna()
+            partner = str(linked.iloc[0]) if len(linked) else None
+        who = (
+            f"opérateur {operator}"
+            if operator
+            else f"territoire {territory}"
+            if territory
+            else "tous les opérateurs"
+        )
+        today = date.today().isoformat()
+        return self.add_document(
+            path,
+            {
+                "titre": f"Restitution de complétude — {self.obs.collection(collection).label} "
+                f"— {who} ({today})",
+                "type": "restitution",
+                "auteurs": [self.obs.home.settings.get("name") or "Observatoire"],
+                "date": today,
+                "themes": ["complétude"],
+                "territoires": [territory] if territory else [],
+                "acces": "partenaire" if partner else "interne",
+                "partenaire": partner,
+            },
+            actor,
+            origin=f"restitution:{collection}:{operator or territory or '*'}:{today}:"
+            f"{path.suffix.lstrip('.')}",
+        )
+
     def document_slug(self, row: DocumentRow) -> str:
         return slug(row.entry.get("titre") or row.id) or row.id
