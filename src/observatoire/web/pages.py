@@ -111,7 +111,30 @@ def search_page(request: Request, reader: Reader, q: str = "") -> Response:
         ("search", q, reader),
         lambda: content.search(_obs(request), q, audience=reader.value),
     )
-    return _render(request, "search.html", data, fmt, f"Recherche « {q} »")
+    return _render(
+        request, "search.html", {**data, **_inventory_hits(request, q)}, fmt, f"Recherche « {q} »"
+    )
+
+
+def _inventory_hits(request: Request, query: str) -> dict[str, Any]:
+    """The documents and sources a search finds, for this visitor (not cached: the library
+    changes without the statistics changing)."""
+    from observatoire.web.inventory import document_view, reader_of, registry_of, source_view
+
+    if not query.strip():
+        return {"documents": [], "sources": []}
+    registry = registry_of(request)
+    audience, organisation = reader_of(request)
+    hits = registry.search_documents(query, audience=audience, organisation=organisation)
+    user = viewer(request)
+    return {
+        "documents": [
+            {**document_view(h.document), "page": h.page, "extrait": list(h.excerpt or [])}
+            for h in hits[:10]
+        ],
+        "documents_count": len(hits),
+        "sources": [source_view(request, s, user) for s in registry.sources(query)[:10]],
+    }
 
 
 @router.get("/indicateurs")
