@@ -233,21 +233,30 @@ class DocumentStore:
         allowed = {d.id: d for d in readable}
         if not wanted or not allowed:
             return []
-        clause = " OR ".join("term LIKE ?" for _ in wanted)
+        # a prefix search the index answers: GLOB in SQLite (case-sensitive, so it uses the
+        # primary key); LIKE in PostgreSQL (terms are lowercase ASCII: nothing to escape)
+        operator, wildcard = ("GLOB", "*") if self.db.dialect == "sqlite" else ("LIKE", "%")
+        clause = " OR ".join(f"term {operator} ?" for _ in wanted)
         found = self.db.query(
             f"SELECT term, document, weight FROM app_document_term WHERE {clause}",
-            [f"{w}%" for w in wanted],
+            [w + wildcard for w in wanted],
         )
-        found = found[found.document.isin(list(allowed))]
+        weights: dict[tuple[str, str], int] = {}
+        for term, document, weight in zip(found.term, found.document, found.weight, strict=True):
+            if document not in allowed:
+                continue
+            for want in wanted:
+                if term.startswith(want):
+                    key = (want, document)
+                    weights[key] = weights.get(key, 0) + int(weight)
         total = max(len(allowed), 1)
+        spread = {w: sum(1 for k in weights if k[0] == w) for w in wanted}
         scores: dict[str, float] = {}
-        matched: dict[str, set[str]] = {}
-        for want in wanted:
-            hits = found[found.term.str.startswith(want)].groupby("document").weight.sum()
-            idf = math.log(1 + total / max(len(hits), 1))
-            for document, weight in hits.items():
-                scores[str(document)] = scores.get(str(document), 0.0) + math.log1p(weight) * idf
-                matched.setdefault(str(document), set()).add(want)
-        complete = [d for d in scores if len(matched[d]) == len(wanted)]
+        matched: dict[str, int] = {}
+        for (want, document), weight in weights.items():
+            idf = math.log(1 + total / max(spread[want], 1))
+            scores[document] = scores.get(document, 0.0) + math.log1p(weight) * idf
+            matched[document] = matched.get(document, 0) + 1
+        complete = [d for d in scores if matched[d] == len(wanted)]
         ranked = sorted(complete, key=lambda d: (-scores[d], allowed[d].entry.get("titre", "")))
         return [Hit(allowed[d], round(scores[d], 3)) for d in ranked]
