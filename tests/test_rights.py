@@ -505,6 +505,7 @@ INVENTORY_EXPECTED = {
     "/programme.json": ROLES[1:],
     "/programme/{year}": ROLES[1:],
     "/programme-actions/nouvelle": ("analyst", "admin"),
+    "/programme-actions/{ident}/modifier": ("analyst", "admin"),
 }
 
 
@@ -529,6 +530,8 @@ def test_authorisation_matrix_over_every_inventory_route(
                 path = path.replace("{ident}", "caf-allocataires")
             elif path.startswith("/besoins/"):
                 path = path.replace("{ident}", "B2026-004")
+            elif path.startswith("/programme-actions/"):
+                path = path.replace("{ident}", "P2027-001")
             url = path.format(**values)
             answer = clients[role].get(url)
             wanted = 200 if role in INVENTORY_EXPECTED[route.path] else 403

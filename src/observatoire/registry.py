@@ -301,6 +301,12 @@ class Registry:
             if year is None or a.get("annee") == year
         ]
 
+    def action_entry(self, ident: str) -> Entry:
+        entry = self._actions.get(ident)
+        if entry is None:
+            raise UnknownNameError("action", ident, self._actions.ids() or ["(programme vide)"])
+        return entry
+
     def programme_years(self) -> list[int]:
         return sorted({int(a["annee"]) for a in self._actions.all()})
 

@@ -94,6 +94,8 @@ def _audit(request: Request, user: User, action: str, target: str) -> None:
 def _form_fields(
     fields: Sequence[Field], entry: Entry | None, only: Sequence[str] = ()
 ) -> list[dict[str, Any]]:
+    """The fields of a form, filled from ``entry`` (whose identifier is then fixed: an edit
+    replaces the entry, it does not copy it under another name)."""
     out = []
     for f in fields:
         if only and f.key not in only:
@@ -115,6 +117,7 @@ def _form_fields(
                 "choices": list(f.choices),
                 "help": f.help,
                 "value": shown,
+                "readonly": f.key == "identifiant" and bool((entry or {}).get("identifiant")),
             }
         )
     return out
@@ -518,6 +521,15 @@ def new_action_form(request: Request) -> Response:
     return _form_page(
         request, "Nouvelle action du programme", "/programme-actions", fields, "/programme"
     )
+
+
+@router.get("/programme-actions/{ident}/modifier")
+def edit_action_form(request: Request, ident: str) -> Response:
+    _editor(request)
+    entry = registry_of(request).action_entry(ident)
+    fields = _form_fields(ACTION_FIELDS, entry)
+    back = f"/programme/{entry['annee']}"
+    return _form_page(request, f"Modifier l'action {ident}", "/programme-actions", fields, back)
 
 
 @router.post("/programme-actions")
