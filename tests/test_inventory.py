@@ -291,6 +291,8 @@ def test_web_pages_by_role(inv_home: Path, tmp_path: Path) -> None:
         assert page.status_code == 200 and "SI-SIAO" in page.text and "en retard" in page.text
         detail = public.get("/sources/si-siao.json").json()
         assert "contact" not in detail and "notes" not in detail and "imports_detail" not in detail
+        # the territory's page lists its filed portrait
+        assert "Portrait social — Saint-Denis" in public.get("/territoires/commune/93066").text
         assert public.get("/besoins").status_code == 403
         assert public.get("/sources/nouvelle").status_code == 403
         found = public.get("/documents", params={"q": "hotel"})

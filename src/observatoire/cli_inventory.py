@@ -5,7 +5,7 @@ systems, the document library, the observation needs and the work programme (reg
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -145,15 +145,6 @@ def source_list(
     _emit(_table(rows, columns, fmt) if fmt == "table" else pd.DataFrame(rows), fmt)
 
 
-@sources.command("show")
-@click.argument("ident")
-@pass_ctx
-def source_show(ctx: _Context, ident: str) -> None:
-    """Une source, ses jeux, ses imports, ses indicateurs et les besoins qu'elle couvre."""
-    with _registry(ctx) as registry:
-        _show(registry.source(ident))
-
-
 @sources.command("set")
 @click.argument("ident")
 @click.argument("pairs", nargs=-1, required=True)
@@ -199,16 +190,6 @@ def _write(text: str, output: str | None, count: int) -> None:
     partial.write_text(text, encoding="utf-8")
     partial.replace(target)
     click.echo(f"{count} entrée(s) écrite(s) dans {target}", err=True)
-
-
-@sources.command("remove")
-@click.argument("ident")
-@pass_ctx
-def source_remove(ctx: _Context, ident: str) -> None:
-    """Retire une source de l'inventaire (refusé si un besoin la cite)."""
-    with _registry(ctx) as registry:
-        registry.remove_source(ident)
-    click.echo(f"source {ident} retirée")
 
 
 # -- documents -------------------------------------------------------------------------------
@@ -384,16 +365,6 @@ def _write_bytes(body: bytes, output: Path) -> None:
     partial.replace(output)
 
 
-@documents.command("remove")
-@click.argument("ident")
-@pass_ctx
-def document_remove(ctx: _Context, ident: str) -> None:
-    """Retire un document de la bibliothèque (et son fichier)."""
-    with _registry(ctx) as registry:
-        registry.remove_document(ident)
-    click.echo(f"document {ident} retiré")
-
-
 @documents.command("reindex")
 @pass_ctx
 def document_reindex(ctx: _Context) -> None:
@@ -510,25 +481,6 @@ def need_uncovered(ctx: _Context, fmt: str) -> None:
     _emit(_table(rows, NEED_COLUMNS, fmt), fmt)
 
 
-@needs.command("show")
-@click.argument("ident")
-@pass_ctx
-def need_show(ctx: _Context, ident: str) -> None:
-    """Un besoin, ce qui le couvre et l'action qui le prend en charge."""
-    with _registry(ctx) as registry:
-        _show(registry.need(ident))
-
-
-@needs.command("remove")
-@click.argument("ident")
-@pass_ctx
-def need_remove(ctx: _Context, ident: str) -> None:
-    """Retire un besoin du registre."""
-    with _registry(ctx) as registry:
-        registry.remove_need(ident)
-    click.echo(f"besoin {ident} retiré")
-
-
 @needs.command("programme")
 @click.argument("year", type=int, required=False)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
@@ -541,3 +493,58 @@ def need_programme(ctx: _Context, year: int | None, fmt: str) -> None:
     rows = [{**a, "besoins": [n["identifiant"] for n in a["besoins"]]} for a in actions]
     columns = ["identifiant", "annee", "titre", "type", "pilote", "echeance", "statut", "besoins"]
     _emit(_table(rows, columns, fmt), fmt)
+
+
+def _entry_commands(
+    group: click.Group,
+    show: Callable[[Registry, str], dict[str, Any]] | None,
+    helps: tuple[str, str],
+    remove: Callable[[Registry, str], None],
+    removed: str,
+) -> None:
+    """The ``show ID`` (when given) and ``remove ID`` commands of ``group``."""
+    if show is not None:
+
+        @group.command("show", help=helps[0])
+        @click.argument("ident")
+        @pass_ctx
+        def show_command(ctx: _Context, ident: str) -> None:
+            with _registry(ctx) as registry:
+                _show(show(registry, ident))
+
+    @group.command("remove", help=helps[1])
+    @click.argument("ident")
+    @pass_ctx
+    def remove_command(ctx: _Context, ident: str) -> None:
+        with _registry(ctx) as registry:
+            remove(registry, ident)
+        click.echo(removed.format(ident=ident))
+
+
+_entry_commands(
+    sources,
+    Registry.source,
+    (
+        "Une source, ses jeux, ses imports, ses indicateurs et les besoins qu'elle couvre.",
+        "Retire une source de l'inventaire (refusé si un besoin la cite).",
+    ),
+    Registry.remove_source,
+    "source {ident} retirée",
+)
+_entry_commands(
+    documents,
+    None,
+    ("", "Retire un document de la bibliothèque (et son fichier)."),
+    Registry.remove_document,
+    "document {ident} retiré",
+)
+_entry_commands(
+    needs,
+    Registry.need,
+    (
+        "Un besoin, ce qui le couvre et l'action qui le prend en charge.",
+        "Retire un besoin du registre.",
+    ),
+    Registry.remove_need,
+    "besoin {ident} retiré",
+)

@@ -351,9 +351,11 @@ class Registry:
                     column="partenaire",
                 )
         pages = extract_pages(path)
-        body = path.read_bytes()
-        digest = hashlib.sha256(body).hexdigest()
-        stored_as = digest + suffix
+        digest = hashlib.sha256()
+        with path.open("rb") as read:
+            for block in iter(lambda: read.read(1024**2), b""):
+                digest.update(block)
+        stored_as = digest.hexdigest() + suffix
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.folder / stored_as
         if not target.exists():  # content-addressed: written whole, then renamed
@@ -373,7 +375,7 @@ class Registry:
             file_name=file_name,
             stored_as=stored_as,
             media_type=MEDIA_TYPES[suffix],
-            size=len(body),
+            size=path.stat().st_size,
             origin=origin,
             pages=len(pages),
             updated_at="",
@@ -426,8 +428,10 @@ class Registry:
         kind: str | None = None,
         theme: str | None = None,
         territory: str | None = None,
+        indicator: str | None = None,
     ) -> list[DocumentRow]:
-        """The documents a reader may see, newest first, filtered by type, theme, territory."""
+        """The documents a reader may see, newest first, filtered by type, theme, territory
+        (``commune:93066``) or indicator."""
         rows = [d for d in self._documents.all() if may_read(d.entry, audience, organisation)]
         if kind:
             rows = [d for d in rows if d.entry.get("type") == kind]
@@ -437,6 +441,8 @@ class Registry:
             ]
         if territory:
             rows = [d for d in rows if territory in (d.entry.get("territoires") or [])]
+        if indicator:
+            rows = [d for d in rows if indicator in (d.entry.get("indicateurs") or [])]
         return sorted(rows, key=lambda d: (d.entry.get("date") or "", d.id), reverse=True)
 
     def document(

@@ -16,9 +16,8 @@ Every change is a POST with its CSRF token, written to the audit log.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -233,15 +232,6 @@ def edit_source_form(request: Request, ident: str) -> Response:
     )
 
 
-@router.post("/sources/{ident}/supprimer")
-async def remove_source(request: Request, ident: str) -> Response:
-    await _posted(request)
-    user = _editor(request)
-    registry_of(request).remove_source(ident)
-    _audit(request, user, "inventaire : source retirée", ident)
-    return RedirectResponse("/sources", status_code=303)
-
-
 @router.get("/sources/{ident}")
 def source_page(request: Request, ident: str) -> Response:
     user = viewer(request)
@@ -336,9 +326,14 @@ async def add_document(request: Request) -> Response:
         with tempfile.TemporaryDirectory() as folder:
             target = Path(folder) / ("depot" + Path(name).suffix.lower())
             with target.open("wb") as out:
-                shutil.copyfileobj(upload.file, out, length=1024**2)
-            if target.stat().st_size > MAX_DOCUMENT:
-                raise InputError(f"{name} : fichier de plus de {MAX_DOCUMENT // 1024**2} Mo")
+                received = 0
+                for block in iter(lambda: upload.file.read(1024**2), b""):
+                    received += len(block)
+                    if received > MAX_DOCUMENT:
+                        raise InputError(
+                            f"{name} : fichier de plus de {MAX_DOCUMENT // 1024**2} Mo"
+                        )
+                    out.write(block)
             row = registry_of(request).add_document(target, raw, user.email, file_name=name)
     _audit(request, user, "bibliothèque : document classé", row.id)
     return RedirectResponse(f"/documents/{row.id}", status_code=303)
@@ -361,15 +356,6 @@ async def update_document(request: Request, ident: str) -> Response:
     registry_of(request).update_document(ident, raw, user.email)
     _audit(request, user, "bibliothèque : fiche modifiée", ident)
     return RedirectResponse(f"/documents/{ident}", status_code=303)
-
-
-@router.post("/documents/{ident}/supprimer")
-async def remove_document(request: Request, ident: str) -> Response:
-    await _posted(request)
-    user = _editor(request)
-    registry_of(request).remove_document(ident)
-    _audit(request, user, "bibliothèque : document retiré", ident)
-    return RedirectResponse("/documents", status_code=303)
 
 
 @router.get("/documents/{ident}/fichier")
@@ -474,15 +460,6 @@ def edit_need_form(request: Request, ident: str) -> Response:
     )
 
 
-@router.post("/besoins/{ident}/supprimer")
-async def remove_need(request: Request, ident: str) -> Response:
-    await _posted(request)
-    user = _editor(request)
-    registry_of(request).remove_need(ident)
-    _audit(request, user, "besoins : besoin retiré", ident)
-    return RedirectResponse("/besoins", status_code=303)
-
-
 @router.get("/besoins/{ident}")
 def need_page(request: Request, ident: str) -> Response:
     user = signed_in(request)
@@ -539,3 +516,21 @@ async def save_action(request: Request) -> Response:
     _, (action,) = registry_of(request).save_needs([], user.email, actions=[Located(raw)])
     _audit(request, user, "programme : action enregistrée", action["identifiant"])
     return RedirectResponse(f"/programme/{action['annee']}", status_code=303)
+
+
+def _removal(prefix: str, remove: Callable[[Registry, str], None], action: str) -> None:
+    """``POST {prefix}/{ident}/supprimer``: an editor removes an entry (audited)."""
+
+    async def removed(request: Request, ident: str) -> Response:
+        await _posted(request)
+        user = _editor(request)
+        remove(registry_of(request), ident)
+        _audit(request, user, action, ident)
+        return RedirectResponse(prefix, status_code=303)
+
+    router.add_api_route(f"{prefix}/{{ident}}/supprimer", removed, methods=["POST"])
+
+
+_removal("/sources", Registry.remove_source, "inventaire : source retirée")
+_removal("/documents", Registry.remove_document, "bibliothèque : document retiré")
+_removal("/besoins", Registry.remove_need, "besoins : besoin retiré")

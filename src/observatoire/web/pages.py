@@ -229,6 +229,7 @@ def indicator_page(
         map_file_url=f"/indicateurs/{ident}/carte",
         map_query=_map_query(data, classes, seuils, symboles),
         exports=_exports(ident, data),
+        library=_library(request, indicator=ident) if fmt == "html" else [],
     )
 
 
@@ -481,8 +482,24 @@ def territory_page(request: Request, reader: Reader, level: str, name: str) -> R
             request, ("children-map", level, code), lambda: _children_map(_obs(request), data)
         )
     return _render(
-        request, "territory.html", data, fmt, data["territory"]["name"], map_data=map_data
+        request,
+        "territory.html",
+        data,
+        fmt,
+        data["territory"]["name"],
+        map_data=map_data,
+        library=_library(request, territory=f"{level}:{code}") if fmt == "html" else [],
     )
+
+
+def _library(request: Request, **about: str) -> list[dict[str, Any]]:
+    """The documents of the library about a territory or an indicator, that the visitor may
+    read (newest first, ten at most)."""
+    from observatoire.web.inventory import document_view, reader_of, registry_of
+
+    audience, organisation = reader_of(request)
+    rows = registry_of(request).documents(audience=audience, organisation=organisation, **about)
+    return [document_view(r) for r in rows[:10]]
 
 
 @router.get("/territoires/{level}/{code}/{name}")
