@@ -16,7 +16,7 @@ from observatoire.accounts import (
 )
 from observatoire.errors import AccessError, InputError, UnknownNameError
 from observatoire.secret.rules import Audience
-from observatoire.store.appdb import AppDatabase
+from observatoire.store.appdb import APP_MIGRATIONS, AppDatabase
 
 from .conftest import postgres_schema
 
@@ -30,14 +30,14 @@ def accounts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Account
     if request.param == "sqlite":
         database = AppDatabase(f"sqlite:///{tmp_path / 'application.sqlite'}")
         database.migrate()
-        assert database.migrate() == 1  # idempotent
+        assert database.migrate() == len(APP_MIGRATIONS)  # idempotent
         yield Accounts(database)
         database.close()
         return
     with postgres_schema() as url:
         database = AppDatabase(url)
         database.migrate()
-        assert database.migrate() == 1
+        assert database.migrate() == len(APP_MIGRATIONS)
         yield Accounts(database)
         database.close()
 

@@ -98,7 +98,12 @@ def sources() -> None:
 
 @sources.command("fields")
 def source_fields() -> None:
-    """Les champs d'une source (colonnes du CSV, clés du YAML)."""
+    """Les champs d'une source (colonnes du CSV, clés du YAML).
+
+    \b
+    Exemple :
+      observatoire sources fields
+    """
     click.echo(_fields_text(SOURCE_FIELDS))
 
 
@@ -109,6 +114,10 @@ def source_import(ctx: _Context, file: Path) -> None:
     """Charge des sources depuis un fichier YAML (liste, ou section « sources: ») ou CSV
     (une ligne par source, en-têtes = champs : voir « sources fields »). Une source déjà
     connue est remplacée. Tout ou rien : une erreur nomme le fichier, la ligne et le champ.
+
+    \b
+    Exemple :
+      observatoire sources import inventaire.yaml
     """
     from observatoire.ingest.inventory_files import read_entries
 
@@ -128,7 +137,12 @@ def source_import(ctx: _Context, file: Path) -> None:
 def source_list(
     ctx: _Context, query: str, kind: str | None, theme: str | None, overdue: bool, fmt: str
 ) -> None:
-    """Liste les sources, avec leurs imports, leurs indicateurs et leur prochaine édition."""
+    """Liste les sources, avec leurs imports, leurs indicateurs et leur prochaine édition.
+
+    \b
+    Exemple :
+      observatoire sources list -q hébergement --retard
+    """
     with _registry(ctx) as registry:
         rows = registry.sources(query, kind=kind, theme=theme, overdue=overdue)
     columns = [
@@ -150,7 +164,12 @@ def source_list(
 @click.argument("pairs", nargs=-1, required=True)
 @pass_ctx
 def source_set(ctx: _Context, ident: str, pairs: tuple[str, ...]) -> None:
-    """Modifie des champs d'une source : champ=valeur (listes séparées par « ; »)."""
+    """Modifie des champs d'une source : champ=valeur (listes séparées par « ; »).
+
+    \b
+    Exemple :
+      observatoire sources set si-siao prochaine_edition=2027-01-31
+    """
     with _registry(ctx) as registry:
         registry.save_sources(
             [_merged(registry.source_entry(ident), "source", ident, pairs)], "cli"
@@ -165,7 +184,12 @@ def source_set(ctx: _Context, ident: str, pairs: tuple[str, ...]) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Fichier (sinon l'écran).")
 @pass_ctx
 def source_export(ctx: _Context, fmt: str, output: str | None) -> None:
-    """Exporte l'inventaire (CSV pour un tableur, ou YAML), relisible par « sources import »."""
+    """Exporte l'inventaire (CSV pour un tableur, ou YAML), relisible par « sources import ».
+
+    \b
+    Exemple :
+      observatoire sources export -o inventaire.csv
+    """
     from observatoire.ingest.inventory_files import write_csv
 
     keys = [f.key for f in SOURCE_FIELDS]
@@ -230,7 +254,12 @@ def _document_options(fn: Any) -> Any:
 @pass_ctx
 def document_add(ctx: _Context, file: Path, **fields: str | None) -> None:
     """Classe un fichier (PDF, Word, Excel, PowerPoint, OpenDocument, HTML, texte) dans la
-    bibliothèque : son texte est extrait et indexé. Accès « interne » par défaut."""
+    bibliothèque : son texte est extrait et indexé. Accès « interne » par défaut.
+
+    \b
+    Exemple :
+      observatoire documents add etude.pdf --titre "Les familles à l'hôtel" --acces public
+    """
     raw = {k: v for k, v in fields.items() if v is not None}
     with _registry(ctx) as registry:
         row = registry.add_document(file, raw, actor="cli")
@@ -242,7 +271,12 @@ def document_add(ctx: _Context, file: Path, **fields: str | None) -> None:
 @click.argument("pairs", nargs=-1, required=True)
 @pass_ctx
 def document_set(ctx: _Context, ident: str, pairs: tuple[str, ...]) -> None:
-    """Modifie la fiche d'un document : champ=valeur (ex. acces=public)."""
+    """Modifie la fiche d'un document : champ=valeur (ex. acces=public).
+
+    \b
+    Exemple :
+      observatoire documents set D2026-004 acces=membres
+    """
     with _registry(ctx) as registry:
         row = registry.document(ident, audience="analyst")
         merged = _merged(row.entry, "document", ident, pairs)
@@ -273,7 +307,12 @@ def document_list(
     organisation: str | None,
     fmt: str,
 ) -> None:
-    """Liste les documents (les plus récents d'abord)."""
+    """Liste les documents (les plus récents d'abord).
+
+    \b
+    Exemple :
+      observatoire documents list --type portrait --territoire commune:93066
+    """
     with _registry(ctx) as registry:
         rows = registry.documents(
             audience=audience,
@@ -308,7 +347,12 @@ def document_search(
     ctx: _Context, query: str, audience: str, organisation: str | None, fmt: str
 ) -> None:
     """Cherche dans le texte et la fiche des documents (tous les mots ; accents, majuscules
-    et pluriels ignorés ; un début de mot suffit)."""
+    et pluriels ignorés ; un début de mot suffit).
+
+    \b
+    Exemple :
+      observatoire documents search "hébergement d'urgence"
+    """
     with _registry(ctx) as registry:
         hits = registry.search_documents(query, audience=audience, organisation=organisation)
     rows = [
@@ -330,7 +374,12 @@ def document_search(
 @click.argument("ident")
 @pass_ctx
 def document_show(ctx: _Context, ident: str) -> None:
-    """La fiche d'un document."""
+    """La fiche d'un document.
+
+    \b
+    Exemple :
+      observatoire documents show D2026-004
+    """
     with _registry(ctx) as registry:
         row = registry.document(ident, audience="analyst")
     _show(
@@ -352,7 +401,12 @@ def document_show(ctx: _Context, ident: str) -> None:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @pass_ctx
 def document_get(ctx: _Context, ident: str, output: Path) -> None:
-    """Copie le fichier d'un document."""
+    """Copie le fichier d'un document.
+
+    \b
+    Exemple :
+      observatoire documents get D2026-004 -o etude.pdf
+    """
     with _registry(ctx) as registry:
         source = registry.document_file(registry.document(ident, audience="analyst"))
         _write_bytes(source.read_bytes(), output)
@@ -368,7 +422,12 @@ def _write_bytes(body: bytes, output: Path) -> None:
 @documents.command("reindex")
 @pass_ctx
 def document_reindex(ctx: _Context) -> None:
-    """Extrait à nouveau le texte de chaque document et refait l'index de recherche."""
+    """Extrait à nouveau le texte de chaque document et refait l'index de recherche.
+
+    \b
+    Exemple :
+      observatoire documents reindex
+    """
     with _registry(ctx) as registry:
         count = registry.reindex_documents(actor="cli")
     click.echo(f"{count} document(s) réindexé(s)")
@@ -396,7 +455,12 @@ def needs() -> None:
 
 @needs.command("fields")
 def need_fields() -> None:
-    """Les champs d'un besoin et d'une action du programme."""
+    """Les champs d'un besoin et d'une action du programme.
+
+    \b
+    Exemple :
+      observatoire needs fields
+    """
     click.echo("Besoin (section « besoins: ») :\n" + _fields_text(NEED_FIELDS))
     click.echo("\nAction du programme (section « programme: ») :\n" + _fields_text(ACTION_FIELDS))
 
@@ -406,7 +470,12 @@ def need_fields() -> None:
 @pass_ctx
 def need_import(ctx: _Context, file: Path) -> None:
     """Charge des besoins et des actions du programme : YAML (sections « besoins: » et
-    « programme: ») ou CSV (un besoin par ligne). Tout ou rien."""
+    « programme: ») ou CSV (un besoin par ligne). Tout ou rien.
+
+    \b
+    Exemple :
+      observatoire needs import besoins.yaml
+    """
     from observatoire.ingest.inventory_files import read_entries
 
     read = read_entries(file, ("besoins", "programme"))
@@ -425,7 +494,12 @@ def _need_options(fn: Any) -> Any:
 @_need_options
 @pass_ctx
 def need_add(ctx: _Context, **fields: str | None) -> None:
-    """Enregistre un besoin (identifiant attribué s'il n'est pas donné)."""
+    """Enregistre un besoin (identifiant attribué s'il n'est pas donné).
+
+    \b
+    Exemple :
+      observatoire needs add --question "Délais en PMI ?" --demandeur "Direction de la PMI"
+    """
     raw = {k: v for k, v in fields.items() if v is not None}
     with _registry(ctx) as registry:
         (saved,), _ = registry.save_needs([Located(raw)], "cli")
@@ -437,7 +511,12 @@ def need_add(ctx: _Context, **fields: str | None) -> None:
 @click.argument("pairs", nargs=-1, required=True)
 @pass_ctx
 def need_set(ctx: _Context, ident: str, pairs: tuple[str, ...]) -> None:
-    """Modifie des champs d'un besoin : champ=valeur (listes séparées par « ; »)."""
+    """Modifie des champs d'un besoin : champ=valeur (listes séparées par « ; »).
+
+    \b
+    Exemple :
+      observatoire needs set B2026-004 statut=couvert indicateurs=part_allocataires_rsa
+    """
     with _registry(ctx) as registry:
         entry = registry.need_entry(ident)
         registry.save_needs([_merged(entry, "besoin", ident, pairs)], "cli")
@@ -464,7 +543,12 @@ NEED_COLUMNS = [
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
 def need_list(ctx: _Context, statut: str | None, fmt: str) -> None:
-    """Le registre des besoins."""
+    """Le registre des besoins.
+
+    \b
+    Exemple :
+      observatoire needs list --statut exprime
+    """
     with _registry(ctx) as registry:
         rows = registry.needs(status=statut)
     _emit(_table(rows, NEED_COLUMNS, fmt), fmt)
@@ -475,7 +559,12 @@ def need_list(ctx: _Context, statut: str | None, fmt: str) -> None:
 @pass_ctx
 def need_uncovered(ctx: _Context, fmt: str) -> None:
     """Les besoins non couverts (ni couverts ni abandonnés), par priorité puis ancienneté :
-    la liste du comité de pilotage."""
+    la liste du comité de pilotage.
+
+    \b
+    Exemple :
+      observatoire needs uncovered --format csv
+    """
     with _registry(ctx) as registry:
         rows = registry.needs(open_only=True)
     _emit(_table(rows, NEED_COLUMNS, fmt), fmt)
@@ -487,7 +576,12 @@ def need_uncovered(ctx: _Context, fmt: str) -> None:
 @pass_ctx
 def need_programme(ctx: _Context, year: int | None, fmt: str) -> None:
     """Le programme de travail d'une année (toutes sinon) : ses actions et les besoins
-    qu'elles prennent en charge."""
+    qu'elles prennent en charge.
+
+    \b
+    Exemple :
+      observatoire needs programme 2027
+    """
     with _registry(ctx) as registry:
         actions = registry.programme(year)
     rows = [{**a, "besoins": [n["identifiant"] for n in a["besoins"]]} for a in actions]
@@ -525,8 +619,10 @@ _entry_commands(
     sources,
     Registry.source,
     (
-        "Une source, ses jeux, ses imports, ses indicateurs et les besoins qu'elle couvre.",
-        "Retire une source de l'inventaire (refusé si un besoin la cite).",
+        "Une source, ses jeux, ses imports, ses indicateurs et les besoins qu'elle couvre."
+        "\n\n\b\nExemple :\n  observatoire sources show si-siao",
+        "Retire une source de l'inventaire (refusé si un besoin la cite)."
+        "\n\n\b\nExemple :\n  observatoire sources remove ancienne-source",
     ),
     Registry.remove_source,
     "source {ident} retirée",
@@ -534,7 +630,11 @@ _entry_commands(
 _entry_commands(
     documents,
     None,
-    ("", "Retire un document de la bibliothèque (et son fichier)."),
+    (
+        "",
+        "Retire un document de la bibliothèque (et son fichier)."
+        "\n\n\b\nExemple :\n  observatoire documents remove D2026-004",
+    ),
     Registry.remove_document,
     "document {ident} retiré",
 )
@@ -542,8 +642,9 @@ _entry_commands(
     needs,
     Registry.need,
     (
-        "Un besoin, ce qui le couvre et l'action qui le prend en charge.",
-        "Retire un besoin du registre.",
+        "Un besoin, ce qui le couvre et l'action qui le prend en charge."
+        "\n\n\b\nExemple :\n  observatoire needs show B2026-004",
+        "Retire un besoin du registre.\n\n\b\nExemple :\n  observatoire needs remove B2026-004",
     ),
     Registry.remove_need,
     "besoin {ident} retiré",
