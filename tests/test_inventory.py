@@ -293,6 +293,9 @@ def test_web_pages_by_role(inv_home: Path, tmp_path: Path) -> None:
         assert "contact" not in detail and "notes" not in detail and "imports_detail" not in detail
         # the territory's page lists its filed portrait
         assert "Portrait social — Saint-Denis" in public.get("/territoires/commune/93066").text
+        listed = public.get("/documents.json").json()
+        assert listed["pages"] == 1 and listed["total"] == len(listed["documents"])
+        assert public.get("/documents?page=2").status_code == 400
         assert public.get("/besoins").status_code == 403
         assert public.get("/sources/nouvelle").status_code == 403
         found = public.get("/documents", params={"q": "hotel"})

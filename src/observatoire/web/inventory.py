@@ -41,6 +41,7 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 EDITORS = (Role.ADMIN, Role.ANALYST)
 MAX_DOCUMENT = 200 * 1024**2
+PER_PAGE = 50  # documents listed per page (a search shows its best 50)
 PROPOSED = ("question", "theme", "territoire", "priorite")  # what a reader may propose
 
 
@@ -278,6 +279,7 @@ def documents_page(request: Request) -> Response:
                         "extrait": list(hit.excerpt or []),
                     }
                 )
+        total, number, count = len(results), 1, 1
     else:
         rows = registry.documents(
             audience=audience,
@@ -286,13 +288,23 @@ def documents_page(request: Request) -> Response:
             theme=params.get("theme") or None,
             territory=params.get("territoire") or None,
         )
-        results = [document_view(r) for r in rows]
+        total, count = len(rows), max(1, -(-len(rows) // PER_PAGE))
+        wanted = params.get("page", "1")
+        if not wanted.isdigit() or not 1 <= int(wanted) <= count:
+            raise InputError(f"page « {wanted} » inexistante (1 à {count})")
+        number = int(wanted)
+        results = [document_view(r) for r in rows[(number - 1) * PER_PAGE : number * PER_PAGE]]
     user = viewer(request)
     data = {
         "query": query,
         "kind": params.get("type", ""),
         "kinds": list(DOCUMENT_KINDS),
         "documents": results,
+        "total": total,
+        "page": number,
+        "pages": count,
+        "previous": str(request.url.include_query_params(page=number - 1)) if number > 1 else None,
+        "next": str(request.url.include_query_params(page=number + 1)) if number < count else None,
         "editable": user is not None and user.role in EDITORS,
     }
     return _page(request, "documents.html", data, "Documents")
