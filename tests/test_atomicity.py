@@ -57,3 +57,86 @@ def test_kill_9_during_iris_import(home: Path, tmp_path: Path, delay: float) -> 
     process.wait()
     after = _state(home)
     assert after == empty or (after[0] == 49406 and after[2] == 614 and after[1] > 49406), after
+
+
+@pytest.fixture(scope="module")
+def long_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 300-page PDF: long enough to be killed while its text is extracted or indexed."""
+    from weasyprint import HTML
+
+    words = " ".join(f"terme{j}" for j in range(400))
+    pages = "".join(
+        f"<p style='page-break-after: always'>Page {i} : hébergement d'urgence. {words}</p>"
+        for i in range(300)
+    )
+    target = tmp_path_factory.mktemp("pdf") / "etude_longue.pdf"
+    HTML(string=f"<html lang='fr'><body>{pages}</body></html>").write_pdf(target)
+    return target
+
+
+def _library(home: Path) -> list[tuple[str, int]]:
+    """The library's documents and page counts, after checking that every record is whole:
+    its file is there, its pages and terms all written, nothing left of any other."""
+    from observatoire.store.appdb import AppDatabase
+
+    db = AppDatabase(f"sqlite:///{home / 'application.sqlite'}")
+    try:
+        documents = db.query("SELECT id, stored_as, pages FROM app_document ORDER BY id")
+        pages = db.query("SELECT document, COUNT(*) AS n FROM app_document_page GROUP BY document")
+        terms = db.query("SELECT DISTINCT document FROM app_document_term")
+    finally:
+        db.close()
+    counted = dict(zip(pages.document, pages.n, strict=True))
+    for ident, stored, count in documents.itertuples(index=False):
+        assert (home / "documents" / stored).is_file(), ident
+        assert counted.get(ident) == count, (ident, counted.get(ident), count)
+    assert set(counted) <= set(documents.id) and set(terms.document) <= set(documents.id)
+    return [(str(i), int(n)) for i, n in zip(documents.id, documents.pages, strict=True)]
+
+
+@pytest.mark.parametrize("delay", [0.9, 1.3, 1.7, 2.1])
+def test_kill_9_while_filing_a_document(
+    home: Path, long_study: Path, tmp_path: Path, delay: float
+) -> None:
+    small = tmp_path / "note.txt"
+    small.write_text("Une note sur la précarité énergétique.", encoding="utf-8")
+    run_cli = [sys.executable, "-m", "observatoire", "--home", str(home), "documents", "add"]
+    subprocess.run([*run_cli, str(small), "--titre", "Note"], check=True, capture_output=True)
+    before = _library(home)
+    assert [n for _, n in before] == [1]
+    process = subprocess.Popen(
+        [*run_cli, str(long_study), "--titre", "Étude longue"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(delay)
+    killed = process.poll() is None
+    if killed:
+        os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    after = _library(home)
+    assert after == before or (len(after) == 2 and after[1][1] >= 300), (killed, after)
+    # the library still takes documents and finds them
+    subprocess.run(
+        [*run_cli, str(long_study), "--titre", "Étude longue"], check=True, capture_output=True
+    )
+    found = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "observatoire",
+            "--home",
+            str(home),
+            "documents",
+            "search",
+            "hebergement urgence",
+            "--format",
+            "json",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert "Étude longue" in found.stdout
+    leftovers = [p.name for p in (home / "documents").iterdir() if p.name.endswith(".partiel")]
+    assert len(leftovers) <= 1  # at most the copy a kill interrupted, never referenced
