@@ -446,3 +446,69 @@ def test_the_library_index_on_each_application_database(appdb: AppDatabase) -> N
     assert table.all() == []
     table.put([{"identifiant": "B1", "question": "?"}], "t")
     assert [e["identifiant"] for e in table.all()] == ["B1"]
+
+
+MALFORMED = [
+    ("syntax.yaml", b"sources:\n  - identifiant: a\n    nom: [unclosed\n", "ligne 4"),
+    ("cells.csv", b"identifiant;nom;type;producteur\na;A;donnees;P;en trop\n", "ligne 2"),
+    ("empty.csv", b"", "fichier vide"),
+    ("scalar.yaml", b"juste un texte\n", "liste d'entr"),
+    ("notlist.yaml", b"sources: 3\n", "liste attendue"),
+    ("section.yaml", b"autre:\n  - a: 1\n", "section « autre » inconnue"),
+    ("item.yaml", b"- 3\n", "dictionnaire"),
+    ("garbage.csv", bytes(range(256)) * 8, "garbage.csv"),
+    (
+        "cp1252.csv",
+        "identifiant;nom;type;producteur\nx;Été;donnée;P\n".encode("cp1252"),
+        "« donnée » inconnu",
+    ),
+    ("inventaire.xlsx", b"PK\x03\x04", "fichier .yaml, .yml ou .csv attendu"),
+]
+
+
+@pytest.mark.parametrize(("name", "body", "said"), MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_inventory_files_are_refused_clearly(
+    inv_home: Path, tmp_path: Path, name: str, body: bytes, said: str
+) -> None:
+    before = _json("sources", "list", home=inv_home)
+    path = tmp_path / name
+    path.write_bytes(body)
+    code, out = run("sources", "import", str(path), home=inv_home)
+    assert code == 2 and name in out and said in out, out
+    assert _json("sources", "list", home=inv_home) == before
+
+
+def _zip(members: dict[str, str]) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+MALFORMED_DOCUMENTS = [
+    ("vide.docx", _zip({"x.xml": "<a/>"}), "fichier bureautique illisible"),
+    ("abime.docx", _zip({"word/document.xml": "<w:document><ouvert>"}), "illisible"),
+    ("faux.xlsx", b"ce n'est pas un zip", "fichier bureautique illisible"),
+    ("tronque.pdf", b"%PDF-1.4\n1 0 obj\n<<", "PDF illisible"),
+    ("programme.exe", b"MZ\x90\x00", "type de fichier non pris en charge"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "said"), MALFORMED_DOCUMENTS, ids=[m[0] for m in MALFORMED_DOCUMENTS]
+)
+def test_malformed_documents_are_refused_and_nothing_is_kept(
+    inv_home: Path, tmp_path: Path, name: str, body: bytes, said: str
+) -> None:
+    folder = inv_home / "documents"
+    files = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    listed = _json("documents", "list", home=inv_home)
+    path = tmp_path / name
+    path.write_bytes(body)
+    code, out = run("documents", "add", str(path), "--titre", "Malformé", home=inv_home)
+    assert code == 2 and name in out and said in out, out
+    assert _json("documents", "list", home=inv_home) == listed
+    assert (sorted(p.name for p in folder.iterdir()) if folder.exists() else []) == files
