@@ -155,8 +155,9 @@ BROWSER_ARGS = [
 
 
 @contextmanager
-def serving(home: Path, log: Path) -> Iterator[str]:
-    """``observatoire serve`` for ``home`` on a free 127.0.0.1 port; yields its base URL."""
+def serving(home: Path, log: Path, *options: str) -> Iterator[str]:
+    """``observatoire serve`` for ``home`` on a free 127.0.0.1 port (with ``options``, e.g.
+    ``--workers 2``); yields its base URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
@@ -171,6 +172,7 @@ def serving(home: Path, log: Path) -> Iterator[str]:
                 "serve",
                 "--port",
                 str(port),
+                *options,
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from observatoire.store.appdb import AppDatabase
 
-from .conftest import postgres_schema, run
+from .conftest import postgres_schema, run, serving
 
 SOURCES = """\
 sources:
@@ -512,3 +512,52 @@ def test_malformed_documents_are_refused_and_nothing_is_kept(
     assert code == 2 and name in out and said in out, out
     assert _json("documents", "list", home=inv_home) == listed
     assert (sorted(p.name for p in folder.iterdir()) if folder.exists() else []) == files
+
+
+def test_several_server_processes_read_the_library_while_it_is_written(
+    inv_home: Path, tmp_path: Path
+) -> None:
+    """Two server processes answer searches and the inventory while the command line files
+    documents and loads sources: every answer is whole (bounded: 4 readers × 25 requests)."""
+    import subprocess
+    import sys
+    import threading
+
+    import httpx
+
+    sources = tmp_path / "s.yaml"
+    sources.write_text(SOURCES, encoding="utf-8")
+    assert run("sources", "import", str(sources), home=inv_home)[0] == 0
+    failures: list[str] = []
+    with serving(inv_home, tmp_path / "serve.log", "--workers", "2") as base:
+
+        def read() -> None:
+            with httpx.Client(base_url=base, timeout=30) as client:
+                for n in range(25):
+                    url = "/documents.json?q=hotel" if n % 2 else "/sources.json"
+                    answer = client.get(url)
+                    if answer.status_code != 200:
+                        failures.append(f"{url} {answer.status_code} {answer.text[:200]}")
+                    else:
+                        answer.json()
+
+        readers = [threading.Thread(target=read) for _ in range(4)]
+        for thread in readers:
+            thread.start()
+        cli = [sys.executable, "-m", "observatoire", "--home", str(inv_home)]
+        for n in range(3):
+            note = tmp_path / f"note{n}.txt"
+            note.write_text(f"Compte rendu {n} : hébergement à l'hôtel, réunion {n}.", "utf-8")
+            subprocess.run(
+                [*cli, "documents", "add", str(note), "--titre", f"CR {n}", "--acces", "public"],
+                check=True,
+                capture_output=True,
+            )
+            subprocess.run(
+                [*cli, "sources", "import", str(sources)], check=True, capture_output=True
+            )
+        for thread in readers:
+            thread.join(timeout=120)
+        assert failures == []
+        found = httpx.get(base + "/documents.json", params={"q": "compte rendu hotel"}).json()
+        assert {f"CR {n}" for n in range(3)} <= {d["titre"] for d in found["documents"]}
