@@ -74,6 +74,9 @@ class Registry:
         self._actions = EntryTable(db, "app_action")
         self._documents = DocumentStore(db)
         self.folder = obs.home.path / DOCUMENTS
+        self._cached_links: (
+            tuple[str, tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]] | None
+        ) = None
 
     def close(self) -> None:
         self.db.close()
@@ -107,6 +110,16 @@ class Registry:
         return entries
 
     def _links(self) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
+        """Datasets in force, imports, and the indicators of each dataset: read once per
+        data version (the site's search asks for them at every query)."""
+        version = self.obs.warehouse.data_version()
+        if self._cached_links is not None and self._cached_links[0] == version:
+            return self._cached_links[1]
+        links = self._read_links()
+        self._cached_links = (version, links)
+        return links
+
+    def _read_links(self) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
         datasets = self.obs.datasets()
         imports = self.obs.warehouse.query(
             "SELECT id, dataset, edition, file_name, imported_at, imported_by, status, "
