@@ -11,10 +11,11 @@ need=()
 [ -f /usr/share/postgresql/15/extension/postgis.control ] || need+=(postgresql-15-postgis-3)
 # Headless browser for the end-to-end tests (driven by Playwright, never `playwright install`).
 [ -x /usr/bin/chromium ] || need+=(chromium chromium-driver)
-# PDF portraits: pango for WeasyPrint; pdftoppm/pdftotext to look at the pages in the tests.
+# PDF portraits: pango for WeasyPrint; pdftotext for the document library (and pdftoppm to
+# look at the pages in the tests).
 ldconfig -p | grep -q libpango-1.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 ldconfig -p | grep -q libharfbuzz-subset || need+=(libharfbuzz-subset0)
-[ -x /usr/bin/pdftoppm ] || need+=(poppler-utils)
+{ [ -x /usr/bin/pdftoppm ] && [ -x /usr/bin/pdftotext ]; } || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "== apt-get install ${need[*]}"
