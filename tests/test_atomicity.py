@@ -140,3 +140,67 @@ def test_kill_9_while_filing_a_document(
     assert "Étude longue" in found.stdout
     leftovers = [p.name for p in (home / "documents").iterdir() if p.name.endswith(".partiel")]
     assert len(leftovers) <= 1  # at most the copy a kill interrupted, never referenced
+
+
+COMMITTER = """
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from observatoire.store.duckdb import DuckDBWarehouse
+
+warehouse = DuckDBWarehouse(Path(sys.argv[1]))
+small = pd.DataFrame({"level": "x", "code": np.arange(50_000).astype(str), "v": 1.0})
+large = pd.DataFrame({"level": "x", "code": np.arange(300_000).astype(str), "v": 2.0})
+with warehouse.transaction() as tx:
+    tx.execute("DELETE FROM a WHERE level = 'x'")
+    tx.insert("a", small)
+    tx.execute("DELETE FROM b WHERE level = 'x'")
+    tx.insert("b", large)
+    print("commit", flush=True)
+"""
+
+
+def test_kill_9_while_committing_a_large_transaction_leaves_it_whole_or_absent(
+    tmp_path: Path,
+) -> None:
+    """DuckDB writes a large append to the file before COMMIT unless told not to; killed
+    while committing, it came back with that table's rows and without the others' (3 times
+    in 60). The warehouse turns this off: the transaction is whole or absent."""
+    import random
+    import shutil
+
+    import duckdb
+
+    base = tmp_path / "base.duckdb"
+    with duckdb.connect(str(base)) as con:
+        for table, rows in (("a", 100_000), ("b", 500_000)):
+            con.execute(f"CREATE TABLE {table} (level TEXT, code TEXT, v DOUBLE)")
+            con.execute(f"INSERT INTO {table} SELECT 'y', i::TEXT, 0 FROM range({rows}) t(i)")
+    target = tmp_path / "w.duckdb"
+    rng = random.Random(2026)
+    outcomes = []
+    for _ in range(20):
+        for stale in (target, target.with_name(target.name + ".wal")):
+            stale.unlink(missing_ok=True)
+        shutil.copy(base, target)
+        with subprocess.Popen(
+            [sys.executable, "-c", COMMITTER, str(target)], stdout=subprocess.PIPE, text=True
+        ) as process:
+            assert process.stdout is not None
+            while process.stdout.readline().strip() != "commit":
+                assert process.poll() is None, "the committing process ended early"
+            # inside COMMIT (the window where the rows written early came back: 5 to 15 ms)
+            time.sleep(rng.uniform(0, 0.03))
+            if process.poll() is None:
+                os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+        with duckdb.connect(str(target), read_only=True) as con:
+            counts = tuple(
+                con.execute(f"SELECT COUNT(*) FROM {t} WHERE level = 'x'").fetchone()[0]  # type: ignore[index]
+                for t in ("a", "b")
+            )
+        outcomes.append(counts)
+    assert set(outcomes) <= {(0, 0), (50_000, 300_000)}, outcomes
