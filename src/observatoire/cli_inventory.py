@@ -13,6 +13,7 @@ from typing import Any
 import click
 import pandas as pd
 
+from observatoire.atomic import copy_whole, write_whole
 from observatoire.cli import FORMATS, _Context, _emit, pass_ctx, registry_of
 from observatoire.errors import InputError
 from observatoire.inventory.documents import DOCUMENT_FIELDS
@@ -209,11 +210,8 @@ def _write(text: str, output: str | None, count: int) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    target = Path(output)
-    partial = target.with_name(target.name + ".partiel")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(target)
-    click.echo(f"{count} entrée(s) écrite(s) dans {target}", err=True)
+    write_whole(Path(output), text)
+    click.echo(f"{count} entrée(s) écrite(s) dans {output}", err=True)
 
 
 # -- documents -------------------------------------------------------------------------------
@@ -234,23 +232,28 @@ def documents() -> None:
     """
 
 
-def _document_options(fn: Any) -> Any:
-    for field in reversed(DOCUMENT_FIELDS):
-        fn = click.option(
-            f"--{field.key}",
-            field.key,
-            default=None,
-            help=field.label
-            + (f" ({', '.join(v for v, _ in field.choices)})" if field.choices else "")
-            + (" ; plusieurs séparés par « ; »" if field.kind == "liste" else "")
-            + (f" ; {field.help}" if field.help else ""),
-        )(fn)
-    return fn
+def _field_options(fields: Sequence[Field]) -> Callable[[Any], Any]:
+    """One ``--key`` option per field (a command taking an entry's fields)."""
+
+    def decorate(fn: Any) -> Any:
+        for field in reversed(fields):
+            fn = click.option(
+                f"--{field.key}",
+                field.key,
+                default=None,
+                help=field.label
+                + (f" ({', '.join(v for v, _ in field.choices)})" if field.choices else "")
+                + (" ; plusieurs séparés par « ; »" if field.kind == "liste" else "")
+                + (f" ; {field.help}" if field.help else ""),
+            )(fn)
+        return fn
+
+    return decorate
 
 
 @documents.command("add")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_document_options
+@_field_options(DOCUMENT_FIELDS)
 @pass_ctx
 def document_add(ctx: _Context, file: Path, **fields: str | None) -> None:
     """Classe un fichier (PDF, Word, Excel, PowerPoint, OpenDocument, HTML, texte) dans la
@@ -408,15 +411,8 @@ def document_get(ctx: _Context, ident: str, output: Path) -> None:
       observatoire documents get D2026-004 -o etude.pdf
     """
     with _registry(ctx) as registry:
-        source = registry.document_file(registry.document(ident, audience="analyst"))
-        _write_bytes(source.read_bytes(), output)
+        copy_whole(registry.document_file(registry.document(ident, audience="analyst")), output)
     click.echo(f"{output} écrit")
-
-
-def _write_bytes(body: bytes, output: Path) -> None:
-    partial = output.with_name(output.name + ".partiel")
-    partial.write_bytes(body)
-    partial.replace(output)
 
 
 @documents.command("reindex")
@@ -484,14 +480,8 @@ def need_import(ctx: _Context, file: Path) -> None:
     click.echo(f"{len(saved)} besoin(s) et {len(actions)} action(s) enregistré(e)s")
 
 
-def _need_options(fn: Any) -> Any:
-    for field in reversed(NEED_FIELDS):
-        fn = click.option(f"--{field.key}", field.key, default=None, help=field.label)(fn)
-    return fn
-
-
 @needs.command("add")
-@_need_options
+@_field_options(NEED_FIELDS)
 @pass_ctx
 def need_add(ctx: _Context, **fields: str | None) -> None:
     """Enregistre un besoin (identifiant attribué s'il n'est pas donné).

@@ -11,7 +11,6 @@ indicators, partners) and read under each reader's rights. Used by the CLI and t
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from observatoire.atomic import copy_whole
 from observatoire.catalog.indicators import fold
 from observatoire.errors import AccessError, InputError, InvalidValueError, UnknownNameError
 from observatoire.ingest.documents import extract_pages
@@ -28,7 +28,7 @@ from observatoire.inventory.documents import (
     check_document,
     may_read,
 )
-from observatoire.inventory.fields import Entry, Field, Located, clean_entry, new_identifier, slug
+from observatoire.inventory.fields import Entry, Field, Located, clean_entry, new_identifier
 from observatoire.inventory.needs import (
     ACTION_FIELDS,
     NEED_FIELDS,
@@ -371,10 +371,8 @@ class Registry:
         stored_as = digest.hexdigest() + suffix
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.folder / stored_as
-        if not target.exists():  # content-addressed: written whole, then renamed
-            partial = target.with_name(target.name + ".partiel")
-            shutil.copyfile(path, partial)
-            partial.replace(target)
+        if not target.exists():  # content-addressed: a file already there is this one
+            copy_whole(path, target)
         previous = self._documents.by_origin(origin) if origin else None
         if ident is None:
             ident = (
@@ -445,7 +443,9 @@ class Registry:
     ) -> list[DocumentRow]:
         """The documents a reader may see, newest first, filtered by type, theme, territory
         (``commune:93066``) or indicator."""
-        rows = [d for d in self._documents.all() if may_read(d.entry, audience, organisation)]
+        # a territory's or an indicator's page asks at every view: only its documents are read
+        rows = self._documents.all(mentioning=territory or indicator)
+        rows = [d for d in rows if may_read(d.entry, audience, organisation)]
         if kind:
             rows = [d for d in rows if d.entry.get("type") == kind]
         if theme:
@@ -478,9 +478,10 @@ class Registry:
         wanted = query_terms(query)
         readable = self.documents(audience=audience, organisation=organisation)
         hits = self._documents.search(wanted, readable)[:limit]
+        texts = self._documents.pages_of([h.document.id for h in hits])  # one read for all
         out = []
         for hit in hits:
-            for number, text in enumerate(self._documents.pages(hit.document.id), start=1):
+            for number, text in enumerate(texts.get(hit.document.id, []), start=1):
                 passage = excerpt(text, wanted)
                 if passage is not None:
                     out.append(Hit(hit.document, hit.score, number, passage))
@@ -557,6 +558,3 @@ class Registry:
             origin=f"restitution:{collection}:{operator or territory or '*'}:{today}:"
             f"{path.suffix.lstrip('.')}",
         )
-
-    def document_slug(self, row: DocumentRow) -> str:
-        return slug(row.entry.get("titre") or row.id) or row.id

@@ -17,7 +17,7 @@ from typing import Any
 from observatoire.catalog.indicators import fold
 from observatoire.errors import InputError, InvalidValueError
 
-__all__ = ["Entry", "Field", "Located", "clean_entry", "label_of", "new_identifier", "slug"]
+__all__ = ["Entry", "Field", "Located", "clean_entry", "label_of", "new_identifier"]
 
 Entry = dict[str, Any]
 KINDS = ("texte", "long", "liste", "date", "annee", "choix", "url")
@@ -156,15 +156,6 @@ def label_of(field: Field, value: object) -> str:
     'Couvert'
     """
     return dict(field.choices).get(str(value), "" if value is None else str(value))
-
-
-def slug(text: str) -> str:
-    """An identifier made of a name: « SI-SIAO (93) » → « si-siao-93 ».
-
-    >>> slug("Données CAF : allocataires")
-    'donnees-caf-allocataires'
-    """
-    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")[:60]
 
 
 def new_identifier(prefix: str, taken: Sequence[str]) -> str:

@@ -11,6 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from observatoire.atomic import write_whole
 from observatoire.outputs.portrait import Portrait, PortraitConfig, SharedReads, build_portrait
 from observatoire.outputs.portrait_render import FORMATS, html_to_pdf, render_html, render_portrait
 
@@ -72,7 +73,7 @@ def write_portraits(
         for territory in territories:
             portrait = build(territory)
             written.append(
-                _write(target_of(portrait), render_portrait(portrait, fmt, home=obs.home.path))
+                write_whole(target_of(portrait), render_portrait(portrait, fmt, home=obs.home.path))
             )
             on_done(written[-1], portrait.territory)
         return written
@@ -87,15 +88,6 @@ def write_portraits(
             )
         written = []
         for target, card, future in pending:
-            written.append(_write(target, future.result()))
+            written.append(write_whole(target, future.result()))
             on_done(written[-1], card)
     return written
-
-
-def _write(target: Path, body: bytes) -> Path:
-    """``body`` into ``target``, whole or not at all."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partiel")
-    partial.write_bytes(body)
-    partial.replace(target)
-    return target

@@ -146,8 +146,12 @@ class DocumentStore:
             for r in frame.itertuples()
         ]
 
-    def all(self) -> list[DocumentRow]:
-        return self._rows()
+    def all(self, mentioning: str | None = None) -> list[DocumentRow]:
+        """Every document, or those whose metadata may hold the value ``mentioning`` (a
+        prefilter in SQL: the caller checks the field)."""
+        if mentioning is None:
+            return self._rows()
+        return self._rows("WHERE body LIKE ?", [f'%"{mentioning}"%'])
 
     def get(self, ident: str) -> DocumentRow | None:
         found = self._rows("WHERE id = ?", [ident])
@@ -226,6 +230,21 @@ class DocumentStore:
             "SELECT text FROM app_document_page WHERE document = ? ORDER BY page", [ident]
         )
         return [str(t) for t in frame.text]
+
+    def pages_of(self, idents: Sequence[str]) -> dict[str, list[str]]:
+        """The text of each page of several documents, in one query."""
+        if not idents:
+            return {}
+        marks = ", ".join("?" for _ in idents)
+        frame = self.db.query(
+            f"SELECT document, text FROM app_document_page WHERE document IN ({marks}) "
+            "ORDER BY document, page",
+            list(idents),
+        )
+        out: dict[str, list[str]] = {}
+        for document, text in zip(frame.document, frame.text, strict=True):
+            out.setdefault(str(document), []).append(str(text))
+        return out
 
     def search(self, wanted: Sequence[str], readable: Iterable[DocumentRow]) -> list[Hit]:
         """The ``readable`` documents holding every query term of ``wanted`` (as the start of

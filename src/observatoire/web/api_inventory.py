@@ -13,6 +13,7 @@ from observatoire.web.app import respond
 from observatoire.web.auth import viewer
 from observatoire.web.inventory import (
     document_view,
+    found_documents,
     need_view,
     reader_of,
     registry_of,
@@ -43,28 +44,22 @@ def sources(
 @api.get("/sources/{ident}", summary="Une source : jeux, imports, indicateurs, besoins")
 def source(request: Request, ident: str) -> Response:
     user = viewer(request)
-    shown = source_view(request, registry_of(request).source(ident), user)
-    if user is None:
-        shown["besoins"] = []
-    return respond(request, shown, max_age=0)
+    return respond(
+        request, source_view(request, registry_of(request).source(ident), user), max_age=0
+    )
 
 
 @api.get("/documents", summary="Documents lisibles, ou recherche plein texte (q)")
 def documents(
     request: Request, q: Words = "", kind: Annotated[str | None, Query()] = None
 ) -> Response:
-    audience, organisation = reader_of(request)
-    registry = registry_of(request)
     if q.strip():
-        hits = registry.search_documents(q, audience=audience, organisation=organisation)
-        rows = [
-            {**document_view(h.document), "score": h.score, "page": h.page,
-             "extrait": list(h.excerpt or [])}
-            for h in hits
-            if not kind or h.document.entry.get("type") == kind
-        ]  # fmt: skip
+        rows = found_documents(request, q, kind)
     else:
-        listed = registry.documents(audience=audience, organisation=organisation, kind=kind)
+        audience, organisation = reader_of(request)
+        listed = registry_of(request).documents(
+            audience=audience, organisation=organisation, kind=kind
+        )
         rows = [document_view(r) for r in listed]
     return respond(request, {"count": len(rows), "rows": rows}, max_age=0)
 

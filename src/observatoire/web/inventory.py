@@ -32,6 +32,7 @@ from observatoire.inventory.fields import Entry, Field, Located, label_of
 from observatoire.inventory.needs import ACTION_FIELDS, NEED_FIELDS, STATUSES
 from observatoire.inventory.sources import KINDS, SOURCE_FIELDS
 from observatoire.registry import Registry
+from observatoire.secret.rules import READABLE, Audience
 from observatoire.store.inventory import DocumentRow
 from observatoire.web.app import download, respond
 from observatoire.web.auth import check_csrf, client_of, observatory_for, viewer
@@ -153,8 +154,11 @@ def source_view(request: Request, entry: dict[str, Any], user: User | None) -> d
         return shown
     for key in ("notes", "imports_detail", "jeux_lies"):
         shown.pop(key, None)
-    readable = ("public",) if user is None else ("public", "membres")
+    audience = Audience.PUBLIC if user is None else user.audience
+    readable = READABLE[audience]
     organisation = user.organisation if user is not None else None
+    if user is None and "besoins" in shown:  # the needs register is for signed-in accounts
+        shown["besoins"] = []
     shown["jeux_detail"] = [
         d
         for d in shown.get("jeux_detail", [])
@@ -162,9 +166,7 @@ def source_view(request: Request, entry: dict[str, Any], user: User | None) -> d
         or (organisation and d.get("partner") == organisation)
     ]
     if "indicateurs_detail" in shown:
-        available = observatory_for(request).available(
-            audience="public" if user is None else user.audience.value
-        )
+        available = observatory_for(request).available(audience=audience.value)
         shown["indicateurs_detail"] = [
             i for i in shown["indicateurs_detail"] if i["id"] in available
         ]
@@ -238,8 +240,6 @@ def source_page(request: Request, ident: str) -> Response:
     user = viewer(request)
     name = ident.removesuffix(".json")
     source = source_view(request, registry_of(request).source(name), user)
-    if user is None:  # the needs register is for signed-in accounts
-        source["besoins"] = []
     source["editable"] = user is not None and user.role in EDITORS
     return _page(request, "source.html", source, str(source["nom"]))
 
@@ -259,6 +259,25 @@ def document_view(row: DocumentRow) -> dict[str, Any]:
     }
 
 
+def found_documents(request: Request, query: str, kind: str | None = None) -> list[dict[str, Any]]:
+    """The documents a search finds for this visitor (of type ``kind``), best first, each
+    with its score, and the page and passage where it was found."""
+    audience, organisation = reader_of(request)
+    hits = registry_of(request).search_documents(
+        query, audience=audience, organisation=organisation
+    )
+    return [
+        {
+            **document_view(h.document),
+            "score": h.score,
+            "page": h.page,
+            "extrait": list(h.excerpt or []),
+        }
+        for h in hits
+        if not kind or h.document.entry.get("type") == kind
+    ]
+
+
 @router.get("/documents")
 @router.get("/documents.json")
 def documents_page(request: Request) -> Response:
@@ -266,19 +285,8 @@ def documents_page(request: Request) -> Response:
     audience, organisation = reader_of(request)
     registry = registry_of(request)
     query = params.get("q", "").strip()
-    results: list[dict[str, Any]] = []
     if query:
-        for hit in registry.search_documents(query, audience=audience, organisation=organisation):
-            kept = not params.get("type") or hit.document.entry.get("type") == params.get("type")
-            if kept:
-                results.append(
-                    {
-                        **document_view(hit.document),
-                        "score": hit.score,
-                        "page": hit.page,
-                        "extrait": list(hit.excerpt or []),
-                    }
-                )
+        results = found_documents(request, query, params.get("type") or None)
         total, number, count = len(results), 1, 1
     else:
         rows = registry.documents(

@@ -119,21 +119,18 @@ def search_page(request: Request, reader: Reader, q: str = "") -> Response:
 def _inventory_hits(request: Request, query: str) -> dict[str, Any]:
     """The documents and sources a search finds, for this visitor (not cached: the library
     changes without the statistics changing)."""
-    from observatoire.web.inventory import document_view, reader_of, registry_of, source_view
+    from observatoire.web.inventory import found_documents, registry_of, source_view
 
     if not query.strip():
         return {"documents": [], "sources": []}
-    registry = registry_of(request)
-    audience, organisation = reader_of(request)
-    hits = registry.search_documents(query, audience=audience, organisation=organisation)
+    found = found_documents(request, query)
     user = viewer(request)
     return {
-        "documents": [
-            {**document_view(h.document), "page": h.page, "extrait": list(h.excerpt or [])}
-            for h in hits[:10]
+        "documents": found[:10],
+        "documents_count": len(found),
+        "sources": [
+            source_view(request, s, user) for s in registry_of(request).sources(query)[:10]
         ],
-        "documents_count": len(hits),
-        "sources": [source_view(request, s, user) for s in registry.sources(query)[:10]],
     }
 
 
