@@ -131,7 +131,6 @@ def build_demo(
                 for p in restitutions
             ],
         )
-    echo(inventory)
     summary += "\n\n" + inventory
     summary_file.write_text(summary + "\n", encoding="utf-8")
     return DemoResult(home, summary, summary_file, png, svg, portraits)
