@@ -33,9 +33,11 @@ bench: install
 	$(BIN)/python benchmarks/bench_secret.py
 	$(BIN)/python benchmarks/bench_france.py
 	$(BIN)/python benchmarks/bench_web.py
+	$(BIN)/python benchmarks/bench_login.py
 	$(BIN)/python benchmarks/bench_portrait.py
 	$(BIN)/python benchmarks/bench_records.py
 	$(BIN)/python benchmarks/bench_documents.py
+	$(BIN)/python benchmarks/bench_hostile.py
 
 clean:
 	rm -rf $(VENV) observatoire-demo .pytest_cache .mypy_cache .ruff_cache

@@ -17,16 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
 import httpx
+from serving import start
 
 from observatoire.demo import build_demo
 
@@ -43,38 +41,6 @@ PAGES = [
 
 def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[18] * 1000
-
-
-def start(home: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "observatoire",
-            "--home",
-            str(home),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(base + "/static/style.css", timeout=5)
-            return process, base
-        except httpx.ConnectError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the server did not start") from None
-            time.sleep(0.2)
 
 
 def sequential(base: str, path: str, count: int) -> list[float]:
@@ -133,7 +99,7 @@ def main() -> None:
         home = args.home
         if home is None:
             home = build_demo(Path(tmp) / "demo", echo=lambda _: None).home
-        process, base = start(home, args.workers)
+        process, base = start(home, "--workers", str(args.workers))
         try:
             static = sequential(base, "/static/style.css", args.requests)
             values = sequential(base, VALUES, args.requests)

@@ -141,6 +141,31 @@ def postgres_schema() -> Iterator[str]:
         con.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
+# -- accounts and their clients ------------------------------------------------------------------
+PASSWORD = "Vq8#t2Lm!pZr4w-obs"  # passes the password policy (issue 18)
+
+
+def signed_in(app: Any, email: str, password: str = PASSWORD) -> Any:
+    """A test client of ``app`` signed in as ``email`` through the login form (CSRF included)."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app)
+    client.get("/connexion")
+    answer = client.post(
+        "/connexion",
+        data={"email": email, "password": password, "csrf": client.cookies["obs_csrf"]},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text[:300]
+    return client
+
+
+def new_account(app: Any, email: str, role: Any, **options: Any) -> Any:
+    """Create an account of ``role`` (``options``: name, organisation…) and sign it in."""
+    app.state.accounts.create_user(email, PASSWORD, role=role, actor="test", **options)
+    return signed_in(app, email)
+
+
 # -- a real server and a real browser ------------------------------------------------------------
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "build" / "screenshots"

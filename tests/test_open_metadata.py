@@ -122,3 +122,38 @@ def test_served_at_a_stable_address(census_home: Path) -> None:
     assert isomorphic(graph, _graph(turtle.text, "turtle"))
     assert (rdflib.URIRef("http://testserver/catalogue"), RDF.type, DCAT.Catalog) in graph
     assert table.status_code == 200 and "taux_chomage_15_64" in table.text
+
+
+def test_the_public_catalogue_is_the_same_whoever_reads_it_first(
+    census_home: Path, tmp_path: Path
+) -> None:
+    """A partner reads its own restricted deposits; the catalogue it is served must still be
+    the public one, or a cache would hand its restricted indicators' titles to the public
+    (issue 18, item 8)."""
+    import shutil
+
+    from observatoire.accounts import Role
+    from observatoire.store.partners import save_partner
+
+    from .conftest import DATA, new_account
+
+    home = tmp_path / "obs"
+    shutil.copytree(census_home, home)
+    with Observatory.open(home, write=True) as obs:
+        save_partner(obs.warehouse, code="pa", name="Partenaire A", kind="CAF")
+        report = obs.import_file(DATA / "caf" / "data_CAF_2018_IRIS.csv", partner="pa")
+        with obs.warehouse.transaction() as tx:  # the partner's agreement: its eyes only
+            tx.execute(
+                "UPDATE import_batch SET confidentiality = 'partenaire' WHERE id = ?",
+                [report.batch],
+            )
+        obs.compute(indicators=["part_allocataires_rsa"], levels=["commune", "departement"])
+        app = create_app(obs)
+        partner = new_account(app, "a@pa.invalid", Role.PARTNER, organisation="pa")
+        assert partner.get("/indicateurs/part_allocataires_rsa.json").status_code == 200
+        first = partner.get("/catalogue.csv")
+        public = TestClient(app).get("/catalogue.csv")
+    assert first.status_code == public.status_code == 200
+    assert "part_allocataires_rsa" not in public.text
+    assert "part_allocataires_rsa" not in first.text  # the public catalogue, for the partner too
+    assert "taux_chomage_15_64" in public.text

@@ -23,7 +23,7 @@ from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
 from observatoire.web import create_app
 
-from .conftest import A11Y_CHECK, DATA, SCREENSHOTS, needs_data, serving
+from .conftest import A11Y_CHECK, DATA, SCREENSHOTS, needs_data, serving, signed_in
 
 SECRET = "allocataires_etudiants"  # small synthetic counts, masked for the public and members
 ROLES = ("public", "member", "partner", "analyst", "admin")
@@ -57,18 +57,6 @@ def app(demo: Path, credentials: dict[str, tuple[str, str]]) -> Iterator[FastAPI
         yield create_app(obs)
 
 
-def signed_in(app: FastAPI, email: str, password: str) -> TestClient:
-    client = TestClient(app)
-    client.get("/connexion")
-    answer = client.post(
-        "/connexion",
-        data={"email": email, "password": password, "csrf": client.cookies["obs_csrf"]},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text[:300]
-    return client
-
-
 @pytest.fixture(scope="module")
 def clients(app: FastAPI, credentials: dict[str, tuple[str, str]]) -> dict[str, TestClient]:
     out = {"public": TestClient(app)}
@@ -98,7 +86,7 @@ def test_login_logout_csrf_and_throttling(
     again = TestClient(app, cookies={"obs_session": session})
     assert "Se connecter" in again.get("/").text  # the session is gone server-side
     target = "cible@demo.invalid"  # an account of its own: the others stay usable
-    app.state.accounts.create_user(target, "x" * 16, role=Role.MEMBER, actor="test")
+    app.state.accounts.create_user(target, "un mot de passe long", role=Role.MEMBER, actor="test")
     attacker = TestClient(app)
     attacker.get("/connexion")
     codes = [

@@ -224,7 +224,9 @@ def test_in_a_browser_map_table_download_and_keyboard(server: str, browser: Any)
     page.screenshot(path=SCREENSHOTS / "indicateur.png", full_page=True)
     assert page.evaluate(A11Y_CHECK) == []
     page.goto(server + "/indicateurs/naissances_annuelles?dans=93")  # a count: circles
-    page.wait_for_function("document.querySelectorAll('path.leaflet-interactive').length >= 78")
+    page.wait_for_function(
+        "() => document.querySelectorAll('path.leaflet-interactive').length >= 78"
+    )
     page.screenshot(path=SCREENSHOTS / "cercles.png", full_page=True)
     page.get_by_role("button", name="Valeur", exact=True).click()
     values = page.locator("table.sortable tbody td:nth-child(2)").evaluate_all(

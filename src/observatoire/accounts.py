@@ -2,7 +2,8 @@
 throttling and the audit log, over the application database (:mod:`observatoire.store.appdb`).
 
 A password hash never leaves this module: :class:`User` has none. Session and API tokens are
-random, given to the client once, and stored only as their SHA-256.
+random, given to the client once, and stored only as their SHA-256. The password policy is
+:mod:`observatoire.passwords`.
 
 Roles and what they read (the audience of :mod:`observatoire.secret.rules`)::
 
@@ -11,6 +12,14 @@ Roles and what they read (the audience of :mod:`observatoire.secret.rules`)::
     partner   partenaire         member    (its own organisation's deposits: with uploads)
     member    membre             member
     (none)    public             public
+
+Logging in is three steps, so that a server runs the slow one off its event loop:
+:meth:`Accounts.begin_login` (the throttle: refused before any hash is computed),
+:meth:`PendingLogin.check` (argon2, as costly for an unknown address as for a known one) and
+:meth:`Accounts.finish_login`; :meth:`Accounts.login` chains them. The throttle
+(:mod:`observatoire.store.logins`) counts attempts, successes too, and failures, per account and
+per client address; its bounds on an account as a whole never refuse an address the account has
+already signed in from, so nobody can lock an account out by failing on purpose elsewhere.
 """
 
 from __future__ import annotations
@@ -20,30 +29,40 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from observatoire.errors import AccessError, InputError, UnknownNameError
+from observatoire.passwords import check_password
 from observatoire.secret.rules import Audience
 from observatoire.store.appdb import AppDatabase
+from observatoire.store.logins import LoginThrottle
 
 __all__ = [
     "ROLE_LABELS",
     "Accounts",
+    "ApiToken",
+    "PendingLogin",
     "Role",
     "ThrottledError",
     "User",
 ]
 
 SESSION_DAYS = 7
-MIN_PASSWORD = 12
-# Failed logins allowed per account within the window before refusing, and per client (an
-# office behind one address holds many users: a higher bound, against password spraying).
-MAX_FAILURES = 5
-MAX_CLIENT_FAILURES = 20
-FAILURE_WINDOW = timedelta(minutes=15)
+# Open sessions per account: a new one closes the oldest beyond this.
+MAX_SESSIONS = 10
+TOKEN_DAYS = 365
+MAX_TOKEN_DAYS = 5 * 365
+# What an unknown address is checked against, so that it costs what a known one does: an argon2
+# hash of a random password, made with the hasher's default parameters (made again at first use
+# if these ever change).
+_DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$DVhDh/jvRqPuo72ZRYjkrw$"
+    "cGvM6D3vHsuUaecpvBRtyE19akCcK7gw6FoHCuLIfZ0"
+)
 
 
 class Role(StrEnum):
@@ -68,7 +87,7 @@ ROLE_LABELS = {
 
 
 class ThrottledError(AccessError):
-    """Too many failed logins: wait before trying again."""
+    """Too many logins: wait before trying again."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +110,50 @@ class User:
         return ROLE_LABELS[self.role]
 
 
+@dataclass(frozen=True)
+class ApiToken:
+    """An API token as it is listed: never the token itself. Dates are ISO 8601 (UTC);
+    ``state`` is « actif », « expiré » or « révoqué »."""
+
+    id: str
+    email: str
+    label: str
+    created_at: str
+    last_used: str | None
+    expires_at: str
+    revoked_at: str | None
+    state: str
+
+
+class PendingLogin:
+    """A login the throttle let through: :meth:`check` the password (argon2, the slow part),
+    then :meth:`Accounts.finish_login`. An unknown address is checked against a dummy hash, a
+    disabled account against its own: each costs one argon2 verification."""
+
+    def __init__(
+        self, email: str, client: str, user: User | None, stored: str, hasher: PasswordHasher
+    ) -> None:
+        self.email = email
+        self.client = client
+        self.user = user
+        self._stored = stored
+        self._hasher = hasher
+        self._verified = False
+
+    def check(self, password: str) -> bool:
+        """Whether ``password`` opens the account (CPU-bound: run it off an event loop)."""
+        try:
+            matched = bool(self._hasher.verify(self._stored, password))
+        except (VerificationError, InvalidHashError):
+            matched = False
+        self._verified = matched and self.user is not None and self.user.active
+        return self._verified
+
+    @property
+    def verified(self) -> bool:
+        return self._verified
+
+
 def parse_role(text: str) -> Role:
     try:
         return Role(text)
@@ -102,8 +165,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
+def _stamp(moment: datetime, timespec: str = "seconds") -> str:
+    return moment.isoformat(timespec=timespec)
 
 
 def _digest(token: str) -> str:
@@ -113,9 +176,12 @@ def _digest(token: str) -> str:
 class Accounts:
     """The accounts of one observatory."""
 
-    def __init__(self, database: AppDatabase) -> None:
+    def __init__(self, database: AppDatabase, *, hasher: PasswordHasher | None = None) -> None:
+        """``hasher``: argon2 with its default parameters unless given (cheaper in tests)."""
         self.db = database
-        self._hasher = PasswordHasher()
+        self.throttle = LoginThrottle(database)
+        self._hasher = hasher or PasswordHasher()
+        self._dummy = _DUMMY_HASH
 
     # -- users ------------------------------------------------------------------------------
     def create_user(
@@ -127,12 +193,15 @@ class Accounts:
         name: str = "",
         organisation: str | None = None,
         actor: str | None = None,
+        observatory: str = "",
     ) -> User:
-        """A new account. The password is checked (length) and only its argon2 hash kept."""
+        """A new account. The password is checked (:func:`observatoire.passwords.
+        check_password`, against the address and the ``observatory``'s name) and only its
+        argon2 hash kept."""
         email = email.strip().lower()
         if "@" not in email or len(email) < 3:
             raise InputError(f"adresse électronique invalide : « {email} »")
-        check_password(password)
+        check_password(password, email=email, observatory=observatory)
         if not self.db.query("SELECT id FROM app_user WHERE email = ?", [email]).empty:
             raise InputError(f"un compte existe déjà pour {email}")
         if role is Role.PARTNER and not organisation:
@@ -155,16 +224,22 @@ class Accounts:
             self._audit(run, actor, "création de compte", email, f"rôle {role.value}")
         return user
 
-    def set_password(self, email: str, password: str, *, actor: str | None = None) -> None:
-        check_password(password)
+    def set_password(
+        self, email: str, password: str, *, actor: str | None = None, observatory: str = ""
+    ) -> None:
+        """A new password: every session of the account is closed and every API token
+        revoked (whoever knew the old password may have made one)."""
         user = self.get(email)
+        check_password(password, email=user.email, observatory=observatory)
         with self.db.transaction() as run:
             run(
                 "UPDATE app_user SET password_hash = ? WHERE id = ?",
                 [self._hasher.hash(password), user.id],
             )
             run("DELETE FROM app_session WHERE user_id = ?", [user.id])
-            self._audit(run, actor, "changement de mot de passe", email)
+            revoked = self._revoke_tokens(run, user.id)
+            detail = f"{revoked} jeton(s) d'API révoqué(s)"
+            self._audit(run, actor, "changement de mot de passe", user.email, detail)
 
     def set_role(self, email: str, role: Role, *, actor: str | None = None) -> None:
         user = self.get(email)
@@ -182,7 +257,7 @@ class Accounts:
             run("UPDATE app_user SET active = ? WHERE id = ?", [1 if active else 0, user.id])
             if not active:
                 run("DELETE FROM app_session WHERE user_id = ?", [user.id])
-                run("DELETE FROM app_token WHERE user_id = ?", [user.id])
+                self._revoke_tokens(run, user.id)
             self._audit(run, actor, "réactivation" if active else "désactivation", email)
 
     def revoke_sessions(self, email: str, *, actor: str | None = None) -> int:
@@ -215,20 +290,19 @@ class Accounts:
     # -- logging in -------------------------------------------------------------------------
     def login(self, email: str, password: str, *, client: str = "") -> tuple[User, str]:
         """The user and a new session token, or :class:`AccessError` (the same message for an
-        unknown account and a wrong password). Refused with :class:`ThrottledError` after
-        :data:`MAX_FAILURES` failures within :data:`FAILURE_WINDOW` for the account, or
-        :data:`MAX_CLIENT_FAILURES` from the client."""
-        email = email.strip().lower()
-        since = _stamp(_now() - FAILURE_WINDOW)
-        failures = self.db.query(
-            "SELECT SUM(CASE WHEN login = ? THEN 1 ELSE 0 END) AS account, COUNT(*) AS client "
-            "FROM app_login_attempt WHERE (login = ? OR client = ?) AND at >= ?",
-            [email, email, client or "-", since],
-        )
-        account = int(failures.account.fillna(0).iloc[0])
-        if account >= MAX_FAILURES or int(failures.client.iloc[0]) >= MAX_CLIENT_FAILURES:
-            with self.db.transaction() as run:
-                self._audit(run, email, "connexion refusée (trop d'essais)", email, None, client)
+        unknown account and a wrong password), or :class:`ThrottledError` (see the module's
+        docstring). The three steps in one call, for the command line and tests."""
+        pending = self.begin_login(email, client=client)
+        pending.check(password)
+        return self.finish_login(pending)
+
+    def begin_login(self, email: str, *, client: str = "") -> PendingLogin:
+        """Admit a login attempt of ``email`` from ``client`` (an IP address), recording it, or
+        refuse it with :class:`ThrottledError` before any password is hashed."""
+        email, client = email.strip().lower(), client or "-"
+        refused = self.throttle.admit(email, client, _now())
+        if refused is not None:
+            self.record(email, "connexion refusée (trop d'essais)", email, refused, client)
             raise ThrottledError(
                 "trop de tentatives de connexion : réessayez dans quelques minutes"
             )
@@ -237,46 +311,59 @@ class Accounts:
             "WHERE email = ?",
             [email],
         )
-        if rows.empty or not bool(rows.active.iloc[0]) or not self._verify(rows, password):
+        if rows.empty:
+            return PendingLogin(email, client, None, self._dummy_hash(), self._hasher)
+        stored = str(rows.password_hash.iloc[0])
+        return PendingLogin(email, client, _user(rows.iloc[0]), stored, self._hasher)
+
+    def _dummy_hash(self) -> str:
+        if self._hasher.check_needs_rehash(self._dummy):
+            self._dummy = self._hasher.hash(secrets.token_urlsafe(32))
+        return self._dummy
+
+    def finish_login(self, pending: PendingLogin) -> tuple[User, str]:
+        """The user and a new session token once :meth:`PendingLogin.check` succeeded, else
+        :class:`AccessError` (the failure recorded). At most :data:`MAX_SESSIONS` sessions stay
+        open: the oldest are closed; expired ones are purged."""
+        email, client, user = pending.email, pending.client, pending.user
+        if user is None or not pending.verified:
             with self.db.transaction() as run:
-                run(
-                    "INSERT INTO app_login_attempt (login, client, at) VALUES (?, ?, ?)",
-                    [email, client or "-", _stamp(_now())],
-                )
+                self.throttle.failed(run, email, client, _now())
                 self._audit(run, email, "échec de connexion", email, None, client)
             raise AccessError("adresse ou mot de passe incorrect")
-        user = _user(rows.iloc[0])
         token = secrets.token_urlsafe(32)
         now = _now()
         with self.db.transaction() as run:
+            run("DELETE FROM app_session WHERE expires_at <= ?", [_stamp(now)])
+            older = self.db.query(
+                "SELECT token_hash FROM app_session WHERE user_id = ? "
+                "ORDER BY created_at DESC, token_hash",
+                [user.id],
+            ).token_hash.tolist()
+            for closed in older[MAX_SESSIONS - 1 :]:
+                run("DELETE FROM app_session WHERE token_hash = ?", [closed])
             run(
                 "INSERT INTO app_session (token_hash, user_id, created_at, expires_at) "
                 "VALUES (?, ?, ?, ?)",
-                [_digest(token), user.id, _stamp(now), _stamp(now + timedelta(days=SESSION_DAYS))],
+                [
+                    _digest(token),
+                    user.id,
+                    _stamp(now, "microseconds"),
+                    _stamp(now + timedelta(days=SESSION_DAYS)),
+                ],
             )
-            run("DELETE FROM app_login_attempt WHERE login = ?", [email])
-            self._audit(run, email, "connexion", email, None, client)
+            self.throttle.succeeded(run, email, user.id, client, now)
+            closed = len(older[MAX_SESSIONS - 1 :])
+            detail = f"{closed} session(s) parmi les plus anciennes fermée(s)" if closed else None
+            self._audit(run, email, "connexion", email, detail, client)
         return user, token
-
-    def _verify(self, rows: object, password: str) -> bool:
-        stored = str(rows.password_hash.iloc[0])  # type: ignore[attr-defined]
-        try:
-            return bool(self._hasher.verify(stored, password))
-        except (VerificationError, InvalidHashError):
-            return False
 
     def session_user(self, token: str) -> User | None:
         """The user of a live session token, else None."""
-        return self._holder(
-            "app_session t", "AND t.expires_at > ?", [_digest(token), _stamp(_now())]
-        )
-
-    def _holder(self, table: str, where: str, params: list[object]) -> User | None:
-        """The active user holding a token of ``table`` (aliased ``t``), else None."""
         rows = self.db.query(
-            f"SELECT u.id, u.email, u.name, u.role, u.organisation, u.active FROM {table} "
-            f"JOIN app_user u ON u.id = t.user_id WHERE t.token_hash = ? {where}",
-            params,
+            "SELECT u.id, u.email, u.name, u.role, u.organisation, u.active FROM app_session t "
+            "JOIN app_user u ON u.id = t.user_id WHERE t.token_hash = ? AND t.expires_at > ?",
+            [_digest(token), _stamp(_now())],
         )
         if rows.empty or not bool(rows.active.iloc[0]):
             return None
@@ -290,22 +377,123 @@ class Accounts:
                 self._audit(run, user.email, "déconnexion", user.email, None, client)
 
     # -- API tokens -------------------------------------------------------------------------
-    def create_token(self, email: str, label: str = "", *, actor: str | None = None) -> str:
-        """A new API token for ``email`` (shown once; only its digest is kept)."""
+    def create_token(
+        self,
+        email: str,
+        label: str,
+        *,
+        expire_days: int = TOKEN_DAYS,
+        actor: str | None = None,
+    ) -> str:
+        """A new API token for ``email``, named ``label`` (what it is for), valid
+        ``expire_days`` days. Shown once: only its digest is kept (see :meth:`tokens`)."""
+        label = label.strip()
+        if not label:
+            raise InputError("un jeton d'API porte un nom (--label) : à quoi sert-il ?")
+        if not 1 <= expire_days <= MAX_TOKEN_DAYS:
+            raise InputError(f"durée de validité d'un jeton : de 1 à {MAX_TOKEN_DAYS} jours")
         user = self.get(email)
         token = "obs_" + secrets.token_urlsafe(32)
+        now = _now()
+        expires = _stamp(now + timedelta(days=expire_days))
         with self.db.transaction() as run:
             run(
-                "INSERT INTO app_token (token_hash, user_id, label, created_at) "
-                "VALUES (?, ?, ?, ?)",
-                [_digest(token), user.id, label, _stamp(_now())],
+                "INSERT INTO app_token (token_hash, id, user_id, label, created_at, expires_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [_digest(token), secrets.token_hex(6), user.id, label, _stamp(now), expires],
             )
-            self._audit(run, actor, "création de jeton d'API", user.email, label)
+            detail = f"{label} (jusqu'au {expires[:10]})"
+            self._audit(run, actor, "création de jeton d'API", user.email, detail)
         return token
 
+    def tokens(self, email: str | None = None, *, token: str | None = None) -> list[ApiToken]:
+        """The API tokens of ``email`` (of every account when None; the one ``token`` is when
+        given), newest first."""
+        where, params = "", []
+        if email is not None:
+            where, params = "WHERE u.id = ?", [self.get(email).id]
+        elif token is not None:
+            where, params = "WHERE t.token_hash = ?", [_digest(token)]
+        rows = self.db.query(
+            "SELECT t.id, u.email, t.label, t.created_at, t.last_used, t.expires_at, "
+            f"t.revoked_at FROM app_token t JOIN app_user u ON u.id = t.user_id {where} "
+            "ORDER BY t.created_at DESC, t.id",
+            params,
+        )
+        now = _stamp(_now())
+        found = []
+        for row in rows.astype(object).where(rows.notna(), None).to_dict("records"):
+            state = "révoqué" if row["revoked_at"] else "actif"
+            if not row["revoked_at"] and str(row["expires_at"]) <= now:
+                state = "expiré"
+            found.append(ApiToken(**{str(k): v for k, v in row.items()}, state=state))
+        return found
+
+    def revoke_token(self, email: str, token_id: str, *, actor: str | None = None) -> ApiToken:
+        """Revoke the token number ``token_id`` of ``email`` (see :meth:`tokens`)."""
+        user = self.get(email)
+        found = [t for t in self.tokens(user.email) if t.id == token_id.strip()]
+        if not found:
+            raise InputError(
+                f"aucun jeton d'API n° {token_id} pour {user.email} "
+                f"(voir « observatoire users tokens {user.email} »)"
+            )
+        if found[0].revoked_at:
+            raise InputError(f"le jeton n° {token_id} est déjà révoqué ({found[0].revoked_at})")
+        with self.db.transaction() as run:
+            run(
+                "UPDATE app_token SET revoked_at = ? WHERE id = ? AND user_id = ?",
+                [_stamp(_now()), found[0].id, user.id],
+            )
+            detail = f"n° {found[0].id} « {found[0].label} »"
+            self._audit(run, actor, "révocation de jeton d'API", user.email, detail)
+        return next(t for t in self.tokens(user.email) if t.id == found[0].id)
+
+    def _revoke_tokens(self, run: Any, user_id: str) -> int:
+        """Revoke every live token of an account (inside a transaction); how many."""
+        live = self.db.query(
+            "SELECT COUNT(*) AS n FROM app_token WHERE user_id = ? AND revoked_at IS NULL",
+            [user_id],
+        ).n.iloc[0]
+        run(
+            "UPDATE app_token SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+            [_stamp(_now()), user_id],
+        )
+        return int(live)
+
+    def token_holder(self, token: str) -> User:
+        """The user of an API token, or :class:`AccessError` saying why not (unknown, revoked,
+        expired, account disabled). Records when the token was last used (to the minute)."""
+        rows = self.db.query(
+            "SELECT u.id, u.email, u.name, u.role, u.organisation, u.active, t.expires_at, "
+            "t.revoked_at, t.last_used FROM app_token t JOIN app_user u ON u.id = t.user_id "
+            "WHERE t.token_hash = ?",
+            [_digest(token)],
+        )
+        if rows.empty:
+            raise AccessError("jeton d'API inconnu : vérifiez l'en-tête « Authorization »")
+        row = rows.astype(object).where(rows.notna(), None).iloc[0]
+        now = _now()
+        again = "demandez un nouveau jeton à un administrateur"
+        if row["revoked_at"]:
+            raise AccessError(f"jeton d'API révoqué le {str(row['revoked_at'])[:10]} : {again}")
+        if str(row["expires_at"]) <= _stamp(now):
+            raise AccessError(f"jeton d'API expiré le {str(row['expires_at'])[:10]} : {again}")
+        if not bool(row["active"]):
+            raise AccessError("jeton d'API d'un compte désactivé")
+        if not row["last_used"] or str(row["last_used"]) < _stamp(now - timedelta(minutes=1)):
+            self.db.execute(
+                "UPDATE app_token SET last_used = ? WHERE token_hash = ?",
+                [_stamp(now), _digest(token)],
+            )
+        return _user(row)
+
     def token_user(self, token: str) -> User | None:
-        """The user of an API token, else None."""
-        return self._holder("app_token t", "", [_digest(token)])
+        """The user of a usable API token, else None."""
+        try:
+            return self.token_holder(token)
+        except AccessError:
+            return None
 
     # -- audit ------------------------------------------------------------------------------
     def record(
@@ -322,14 +510,14 @@ class Accounts:
 
     @staticmethod
     def _audit(
-        run: object,
+        run: Any,
         actor: str | None,
         action: str,
         target: str | None = None,
         detail: str | None = None,
         client: str | None = None,
     ) -> None:
-        run(  # type: ignore[operator]
+        run(
             "INSERT INTO app_audit (at, actor, action, target, detail, client) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             [_stamp(_now()), actor, action, target, detail, client],
@@ -342,12 +530,6 @@ class Accounts:
         )
         records = rows.astype(object).where(rows.notna(), None).to_dict("records")
         return [{str(k): v for k, v in r.items()} for r in records]
-
-
-def check_password(password: str) -> None:
-    """Refuse a password shorter than :data:`MIN_PASSWORD` characters."""
-    if len(password) < MIN_PASSWORD:
-        raise InputError(f"mot de passe trop court : au moins {MIN_PASSWORD} caractères")
 
 
 def _user(row: pd.Series) -> User:

@@ -62,8 +62,12 @@ pass_ctx = click.make_pass_decorator(_Context)
 
 
 def _emit(frame: pd.DataFrame, fmt: str, output: str | None = None) -> None:
+    """``frame`` on the screen or in ``output``: a table, JSON, or plain CSV (``,``, decimal
+    point; formulas neutralised by :mod:`observatoire.csvfile`)."""
     if fmt == "csv":
-        text = frame.to_csv(index=False).rstrip("\n")
+        from observatoire.csvfile import PLAIN, csv_text
+
+        text = csv_text(frame, PLAIN).rstrip("\r\n")
     elif fmt == "json":
         text = frame.to_json(orient="records", force_ascii=False, indent=1)
     else:
@@ -1184,7 +1188,8 @@ def users() -> None:
 
     Rôles : admin (administrateur), analyst (chargé d'études), partner (producteur
     partenaire, rattaché à un organisme), member (membre). Aucun mot de passe par défaut :
-    le premier administrateur se crée ici.
+    le premier administrateur se crée ici. Un mot de passe compte 12 caractères au moins et
+    n'est ni courant, ni une répétition ou une suite, ni l'adresse ou le nom de l'observatoire.
 
     \b
     Exemple :
@@ -1199,6 +1204,11 @@ def _accounts(ctx: _Context) -> Accounts:
 
     home = Home.load(resolve_home(ctx.home))
     return Accounts(open_appdb(home.path, home.backend, home.location))
+
+
+def _observatory_name(ctx: _Context) -> str:
+    """The observatory's name (a password may not contain it)."""
+    return Home.load(resolve_home(ctx.home)).settings["name"]
 
 
 def _new_password(from_stdin: bool) -> str:
@@ -1242,7 +1252,13 @@ def users_create(
     chosen = parse_role("admin" if is_admin else role)
     password = _new_password(password_stdin)
     user = _accounts(ctx).create_user(
-        email, password, role=chosen, name=name, organisation=organisation, actor="cli"
+        email,
+        password,
+        role=chosen,
+        name=name,
+        organisation=organisation,
+        actor="cli",
+        observatory=_observatory_name(ctx),
     )
     click.echo(f"Compte créé : {user.email} ({user.role_label})")
 
@@ -1267,13 +1283,16 @@ def users_list(ctx: _Context) -> None:
 @click.option("--password-stdin", is_flag=True, help="Lit le mot de passe sur l'entrée standard.")
 @pass_ctx
 def users_password(ctx: _Context, email: str, password_stdin: bool) -> None:
-    """Change le mot de passe d'un compte (ses sessions sont fermées).
+    """Change le mot de passe d'un compte (ses sessions sont fermées, ses jetons d'API
+    révoqués).
 
     \b
     Exemple :
       observatoire users password admin@cd93.fr
     """
-    _accounts(ctx).set_password(email, _new_password(password_stdin), actor="cli")
+    _accounts(ctx).set_password(
+        email, _new_password(password_stdin), actor="cli", observatory=_observatory_name(ctx)
+    )
     click.echo(f"Mot de passe changé pour {email}")
 
 
@@ -1338,17 +1357,68 @@ def users_logout(ctx: _Context, email: str) -> None:
 
 @users.command("token")
 @click.argument("email")
-@click.option("--label", default="", help="À quoi sert le jeton (script, tableau de bord…).")
+@click.option("--label", required=True, help="À quoi sert le jeton (script, tableau de bord…).")
+@click.option(
+    "--expire-days",
+    default=365,
+    show_default=True,
+    type=click.IntRange(1, 5 * 365),
+    help="Durée de validité, en jours.",
+)
 @pass_ctx
-def users_token(ctx: _Context, email: str, label: str) -> None:
-    """Crée un jeton d'API pour un compte ; il n'est affiché qu'une fois.
+def users_token(ctx: _Context, email: str, label: str, expire_days: int) -> None:
+    """Crée un jeton d'API nommé pour un compte ; il n'est affiché qu'une fois (sur la sortie
+    standard ; son numéro et son expiration sur la sortie d'erreur).
 
     \b
     Exemple :
-      observatoire users token analyste@cd93.fr --label "tableau de bord"
+      observatoire users token analyste@cd93.fr --label "tableau de bord" --expire-days 90
       curl -H "Authorization: Bearer obs_…" http://127.0.0.1:8000/api/v1/zonings
     """
-    click.echo(_accounts(ctx).create_token(email, label, actor="cli"))
+    accounts = _accounts(ctx)
+    token = accounts.create_token(email, label, expire_days=expire_days, actor="cli")
+    made = accounts.tokens(token=token)[0]
+    click.echo(token)
+    click.echo(
+        f"Jeton n° {made.id} « {made.label} » pour {made.email}, "
+        f"valable jusqu'au {made.expires_at[:10]}",
+        err=True,
+    )
+
+
+@users.command("tokens")
+@click.argument("email", required=False)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def users_tokens(ctx: _Context, email: str | None, fmt: str) -> None:
+    """Liste les jetons d'API d'un compte (de tous sans adresse) : numéro, nom, création,
+    dernier usage, expiration, état. Jamais les jetons eux-mêmes.
+
+    \b
+    Exemple :
+      observatoire users tokens analyste@cd93.fr
+      observatoire users tokens --format json
+    """
+    from dataclasses import asdict
+
+    found = [asdict(t) for t in _accounts(ctx).tokens(email)]
+    columns = ["id", "email", "label", "created_at", "last_used", "expires_at", "state"]
+    _emit(pd.DataFrame(found, columns=columns), fmt)
+
+
+@users.command("revoke-token")
+@click.argument("email")
+@click.argument("token_id", metavar="NUMERO")
+@pass_ctx
+def users_revoke_token(ctx: _Context, email: str, token_id: str) -> None:
+    """Révoque un jeton d'API d'un compte, par son numéro (voir « users tokens »).
+
+    \b
+    Exemple :
+      observatoire users revoke-token analyste@cd93.fr 3f9a0c1e52b4
+    """
+    revoked = _accounts(ctx).revoke_token(email, token_id, actor="cli")
+    click.echo(f"Jeton n° {revoked.id} « {revoked.label} » de {revoked.email} révoqué")
 
 
 @users.command("audit")
@@ -1836,6 +1906,16 @@ def dashboard_export(
 KEEP_ALIVE = 65
 
 
+def proxy_options(home: Home) -> dict[str, Any]:
+    """uvicorn's options for ``X-Forwarded-For``: read only from the reverse proxies of the
+    ``proxies`` setting; none set, the header is ignored (uvicorn would otherwise trust it from
+    127.0.0.1, and anyone on the machine could pass for another address)."""
+    proxies = [p.strip() for p in home.settings["proxies"].split(",") if p.strip()]
+    if not proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(proxies)}
+
+
 def _serve(home: Path, host: str, port: int, workers: int = 1) -> None:
     """Run the web application of ``home`` on ``host:port`` until interrupted, in ``workers``
     processes (each opens the base read-only)."""
@@ -1844,6 +1924,7 @@ def _serve(home: Path, host: str, port: int, workers: int = 1) -> None:
     from observatoire.web import create_app
 
     Observatory.open(home).close()  # a clear error now rather than in every worker
+    proxies = proxy_options(Home.load(home))
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(
             f"Attention : le serveur écoute sur {host}, accessible depuis le réseau.", err=True
@@ -1859,6 +1940,7 @@ def _serve(home: Path, host: str, port: int, workers: int = 1) -> None:
             workers=workers,
             log_level="warning",
             timeout_keep_alive=KEEP_ALIVE,
+            **proxies,
         )
         return
     # One process: it is the writer too (deposits from the import pages), readers use cursors;
@@ -1879,6 +1961,7 @@ def _serve(home: Path, host: str, port: int, workers: int = 1) -> None:
             port=port,
             log_level="warning",
             timeout_keep_alive=KEEP_ALIVE,
+            **proxies,
         )
 
 

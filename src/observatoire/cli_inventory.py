@@ -191,13 +191,14 @@ def source_export(ctx: _Context, fmt: str, output: str | None) -> None:
     Exemple :
       observatoire sources export -o inventaire.csv
     """
-    from observatoire.ingest.inventory_files import write_csv
+    from observatoire.csvfile import SPREADSHEET, csv_text
+    from observatoire.ingest.inventory_files import entries_table
 
     keys = [f.key for f in SOURCE_FIELDS]
     with _registry(ctx) as registry:
         rows = [{k: e.get(k) for k in keys} for e in registry.source_entries()]
     if fmt == "csv":
-        text = write_csv(rows, keys)
+        text = csv_text(entries_table(rows, keys), SPREADSHEET)
     else:
         import yaml
 

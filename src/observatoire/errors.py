@@ -10,6 +10,7 @@ Every error the platform raises on purpose derives from :class:`ObservatoireErro
     │   │   └── UnknownCodeError              a territory code that no vintage of the COG knows
     │   ├── DuplicateUnitError                a unit listed twice in one zoning
     │   ├── MissingCRSError                   a geographic file without a CRS
+    │   ├── TooLargeError                     a file or a request beyond its size limit
     │   └── UnknownNameError                  an unknown name (level, zoning, backend…)
     ├── AccessError                           a value its audience may not see
     ├── HomeError                             home missing, not initialised, or locked
@@ -39,9 +40,25 @@ __all__ = [
     "ObservatoireError",
     "ReferentialError",
     "StorageError",
+    "TooLargeError",
     "UnknownCodeError",
     "UnknownNameError",
+    "printable",
 ]
+
+
+# every control character but the line feed
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if c != 0x0A}
+
+
+def printable(text: str) -> str:
+    r"""``text`` with its control characters shown as escapes: a value quoted from a file
+    never drives the terminal that prints the message (colours, title, clearing).
+
+    >>> printable("code « \x1b]0;pirate\x07 »")
+    'code « \\x1b]0;pirate\\x07 »'
+    """
+    return text.translate(_CONTROLS)
 
 
 class ObservatoireError(Exception):
@@ -81,7 +98,7 @@ class InputError(ObservatoireError, ValueError):
 
     def _render(self) -> str:
         where = self.location()
-        return f"{where} : {self.message}" if where else self.message
+        return printable(f"{where} : {self.message}" if where else self.message)
 
 
 class FileFormatError(InputError):
@@ -142,6 +159,10 @@ class DuplicateUnitError(InputError):
 
 class MissingCRSError(InputError):
     """A geographic file that does not say its coordinate reference system."""
+
+
+class TooLargeError(InputError):
+    """A file or a request beyond its size limit (refused before it is read whole)."""
 
 
 class UnknownNameError(InputError):

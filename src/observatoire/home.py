@@ -52,6 +52,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Moteur de l'entrepôt : « duckdb » (fichier embarqué) ou "
         "« postgres » (DSN lu dans OBSERVATOIRE_DATABASE_URL).",
     ),
+    Setting(
+        "proxies",
+        "",
+        "Adresses des mandataires inverses de confiance (ex. « 127.0.0.1, 10.0.0.5 »), séparées "
+        "par des virgules : l'en-tête X-Forwarded-For n'est lu que s'il vient de l'une d'elles. "
+        "Vide : l'adresse du client est celle de la connexion.",
+    ),
 )
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 

@@ -20,15 +20,27 @@ syntax; pure: values in, text out.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-__all__ = ["PREFIXES", "Resource", "build_catalog", "to_csv", "to_jsonld", "to_turtle"]
+from observatoire.csvfile import SPREADSHEET, csv_text
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "CSV_COLUMNS",
+    "PREFIXES",
+    "Resource",
+    "build_catalog",
+    "to_csv",
+    "to_jsonld",
+    "to_table",
+    "to_turtle",
+]
 
 PREFIXES = {
     "dcat": "http://www.w3.org/ns/dcat#",
@@ -258,9 +270,26 @@ def to_turtle(resources: Sequence[Resource]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_csv(resources: Sequence[Resource]) -> str:
-    """One row per dataset: type (jeu de données, indicateur), identifier, title, description,
-    keywords, publisher, frequency, licence, page, download."""
+CSV_COLUMNS = [
+    "type",
+    "identifiant",
+    "titre",
+    "description",
+    "mots_cles",
+    "producteur",
+    "frequence",
+    "licence",
+    "page",
+    "telechargement",
+    "uri",
+]
+
+
+def to_table(resources: Sequence[Resource]) -> pd.DataFrame:
+    """One row per dataset (:data:`CSV_COLUMNS`): type (jeu de données, indicateur),
+    identifier, title, description, keywords, publisher, frequency, licence, page, download."""
+    import pandas as pd
+
     by_iri = {r.iri: r for r in resources}
 
     def first(resource: Resource, prop: str) -> str:
@@ -275,29 +304,13 @@ def to_csv(resources: Sequence[Resource]) -> str:
             return value.iri
         return value.value
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(
-        [
-            "type",
-            "identifiant",
-            "titre",
-            "description",
-            "mots_cles",
-            "producteur",
-            "frequence",
-            "licence",
-            "page",
-            "telechargement",
-            "uri",
-        ]
-    )
+    rows = []
     for resource in resources:
         if resource.kind != "dcat:Dataset":
             continue
         indicator = "/indicateurs/" in resource.iri
         distribution = by_iri.get(first(resource, "dcat:distribution"))
-        writer.writerow(
+        rows.append(
             [
                 "indicateur" if indicator else "jeu de données",
                 first(resource, "dct:identifier"),
@@ -316,7 +329,12 @@ def to_csv(resources: Sequence[Resource]) -> str:
                 resource.iri,
             ]
         )
-    return buffer.getvalue()
+    return pd.DataFrame(rows, columns=CSV_COLUMNS, dtype=object)
+
+
+def to_csv(resources: Sequence[Resource]) -> str:
+    """:func:`to_table` as CSV text for a spreadsheet (``;``), formulas neutralised."""
+    return csv_text(to_table(resources), SPREADSHEET)
 
 
 def dumps_jsonld(resources: Sequence[Resource]) -> str:

@@ -17,7 +17,7 @@ from observatoire.catalog.statuses import MARKERS, ValueStatus
 
 __all__ = ["ParsedColumn", "parse_numbers"]
 
-_SPACES = r"[\s\u00a0\u202f']"
+_SPACES = r"[ \u00a0\u202f']"  # thousands separators: not tabs, not line or form feeds
 
 
 @dataclass(frozen=True)

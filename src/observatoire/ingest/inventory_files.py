@@ -12,12 +12,17 @@ import csv
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from observatoire.csvfile import restore_cell
 from observatoire.errors import FileFormatError
 from observatoire.inventory.fields import Located
 from observatoire.yamlfile import load_yaml
 
-__all__ = ["read_entries", "write_csv"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["entries_table", "read_entries"]
 
 
 def read_entries(path: Path, sections: Sequence[str]) -> dict[str, list[Located]]:
@@ -82,7 +87,9 @@ def _csv(text: str, path: Path) -> list[Located]:
             if None in row:
                 raise FileFormatError("plus de cellules que de colonnes", path=path, line=start)
             if any((v or "").strip() for v in row.values()):
-                cleaned = {k.strip(): v for k, v in row.items() if k and k.strip()}
+                cleaned = {
+                    k.strip(): restore_cell(v) for k, v in row.items() if k and k.strip()
+                }
                 entries.append(Located(cleaned, str(path), start))
             start = reader.line_num + 1
     except csv.Error as exc:
@@ -90,22 +97,26 @@ def _csv(text: str, path: Path) -> list[Located]:
     return entries
 
 
-def write_csv(entries: Sequence[dict[str, object]], keys: Sequence[str]) -> str:
-    """Entries as a CSV a spreadsheet opens (``;``, lists joined by « ; » inside a cell) and
-    :func:`read_entries` reads back."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(keys)
-    for entry in entries:
-        row = []
-        for key in keys:
-            value = entry.get(key)
-            row.append(
-                "; ".join(map(str, value))
-                if isinstance(value, list)
-                else ""
-                if value is None
-                else str(value)
-            )
-        writer.writerow(row)
-    return buffer.getvalue()
+def entries_table(entries: Sequence[dict[str, object]], keys: Sequence[str]) -> pd.DataFrame:
+    """Entries as a table, one column per key (lists joined by « ; » inside a cell): written by
+    :mod:`observatoire.csvfile`, it opens in a spreadsheet and :func:`read_entries` reads it
+    back (a cell the writer prefixed with ``'`` comes back as it was).
+
+    >>> from observatoire.csvfile import csv_text
+    >>> table = entries_table([{"id": "a", "notes": "-à relancer", "themes": ["x", "y"]}],
+    ...                       ["id", "notes", "themes"])
+    >>> for line in csv_text(table).splitlines():
+    ...     print(line)
+    id;notes;themes
+    a;'-à relancer;"x; y"
+    """
+    import pandas as pd
+
+    rows = [
+        [
+            "; ".join(map(str, value)) if isinstance(value, list) else value
+            for value in (entry.get(key) for key in keys)
+        ]
+        for entry in entries
+    ]
+    return pd.DataFrame(rows, columns=list(keys), dtype=object)

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.errors import FileFormatError, InputError, InvalidValueError, ReferentialError
+from observatoire.ingest.archives import MAX_FILE_BYTES, check_archive
 from observatoire.ingest.checks import (
     SERIES_KEY,
     VALUE_COLUMNS,
@@ -40,6 +41,8 @@ from observatoire.ingest.checks import (
 )
 from observatoire.ingest.connectors import CODE_COLUMNS, Connector, Layout, recognise
 from observatoire.ingest.geofiles import is_geofile
+from observatoire.ingest.ownership import check_dictionary, check_owner
+from observatoire.ingest.rawtext import sniff
 from observatoire.ingest.report import ImportReport, Rejection, Tally
 from observatoire.ingest.tables import CHUNK_ROWS, Table, find_column, open_table, read_table
 from observatoire.store.base import Transaction, Warehouse
@@ -50,13 +53,6 @@ from observatoire.territories.vintages import convert_long
 
 __all__ = ["ImportReport", "Rejection", "import_file", "rollback"]
 
-# Files are streamed, so size is a matter of time, not memory: about a million values a second.
-# Beyond this size an import would take hours; the file is refused with a clear message.
-MAX_FILE_BYTES = 4 * 1024**3
-MAX_ZIP_MEMBERS = 200
-MAX_ZIP_RATIO = 200  # uncompressed / compressed; beyond, a zip bomb is suspected
-
-
 def file_digest(path: Path) -> tuple[str, int]:
     """SHA-256 and size, streamed (a 2 GB file is never held in memory for this)."""
     digest = hashlib.sha256()
@@ -66,18 +62,6 @@ def file_digest(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
-
-
-def _sniff(path: Path) -> None:
-    """Refuse a binary file from its first bytes, before reading it whole."""
-    if path.suffix.lower() in (".zip", ".xlsx", ".xlsm"):
-        return
-    with path.open("rb") as handle:
-        head = handle.read(4096)
-    if b"\x00" in head:
-        raise FileFormatError(
-            "fichier binaire ou encodé en UTF-16 : enregistrez-le en CSV UTF-8", path=path
-        )
 
 
 def check_deposit(
@@ -101,25 +85,6 @@ def check_deposit(
             path=path,
         )
     return path, partner
-
-
-def check_archive(path: Path, max_bytes: int = MAX_FILE_BYTES) -> None:
-    """Refuse zips with too many members or an implausible compression ratio (zip bombs)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-    except zipfile.BadZipFile as exc:
-        raise FileFormatError(f"archive zip illisible ({exc})", path=path) from None
-    if len(infos) > MAX_ZIP_MEMBERS:
-        raise FileFormatError(f"archive de {len(infos)} fichiers : trop de membres", path=path)
-    packed = sum(i.compress_size for i in infos) or 1
-    unpacked = sum(i.file_size for i in infos)
-    if unpacked > max_bytes or unpacked / packed > MAX_ZIP_RATIO:
-        raise FileFormatError(
-            f"archive suspecte : {unpacked / 1e6:.0f} Mo décompressés pour {packed / 1e6:.1f} Mo "
-            "(bombe zip ?)",
-            path=path,
-        )
 
 
 def import_file(
@@ -149,7 +114,7 @@ def import_file(
             "zonage avec « observatoire zoning import NOM FICHIER »",
             path=path,
         )
-    _sniff(path)
+    sniff(path)
     on_step("empreinte du fichier")
     sha256, size = file_digest(path)
     if path.suffix.lower() == ".zip":
@@ -164,6 +129,7 @@ def import_file(
     chunks = iter(stream)
     first = next(chunks)
     if first.has("COD_VAR") and first.has("LIB_VAR"):
+        check_dictionary(partner, path)
         whole = pd.concat([first.frame, *(c.frame for c in chunks)], ignore_index=True)
         table = Table(first.path, whole, first.first_line)
         return _import_dictionary(warehouse, table, sha256, size, dry_run=dry_run)
@@ -175,6 +141,10 @@ def import_file(
         layout.level = level
     _set_period(layout, period, path)
     _check_unique_variables(layout, path)
+    variables = sorted({c.variable for c in layout.columns})
+    check_owner(
+        warehouse, dataset=layout.dataset, variables=variables, partner=partner, path=path
+    )
     on_step(f"format reconnu : {layout.connector} ({layout.level})")
     same = warehouse.query(
         "SELECT id FROM import_batch WHERE dataset = ? AND status = 'active' AND sha256 = ?",
@@ -182,7 +152,6 @@ def import_file(
     )
     unchanged = not dry_run and len(same) > 0  # the very same file is in force: validate only
     existing = set(warehouse.query("SELECT id FROM variable").id)
-    variables = sorted({c.variable for c in layout.columns})
     run = _Run(warehouse, layout, ReferenceCodes(warehouse, layout.level))
     writing = not (dry_run or unchanged)
     with warehouse.transaction() if writing else nullcontext() as tx:
@@ -195,14 +164,45 @@ def import_file(
         on_step("conversion vers la géographie actuelle" if run.tally.past_codes else "écriture")
         run.finish(tx)
         report = run.report(path, sha256, size)
+        _check_something_read(report, path)
         report.dry_run = dry_run
         report.variables_created = [v for v in variables if v not in existing]
         report.variables_updated = [v for v in variables if v in existing]
         if unchanged:
             report.batch, report.unchanged = int(same.id.iloc[0]), True
-        if tx is not None:
+        if tx is not None:  # again, in the transaction: a concurrent import may have come first
+            check_owner(tx, dataset=layout.dataset, variables=variables, partner=partner, path=path)
             _record(tx, layout, report, _labels_of(layout, path), partner=partner, user=user)
     return report
+
+
+def _check_something_read(report: ImportReport, path: Path) -> None:
+    """Refuse a file of which nothing could be read: no row under the header, every row
+    rejected, or every value cell (nothing would be imported but an empty edition over the
+    one in force)."""
+    if report.rows_read == 0:
+        notes = len(report.footer_lines)
+        why = (
+            f" : ses {notes} ligne(s) se lisent comme des notes d'une seule cellule (séparateur "
+            "différent de celui de l'en-tête ?)"
+            if notes
+            else ""
+        )
+        raise FileFormatError(
+            f"aucune ligne de données sous l'en-tête{why} ; rien n'a été importé", path=path
+        )
+    nothing_ok = report.statuses.get("ok", 0) == 0 and report.cells_rejected > 0
+    if report.rows_imported == 0 or nothing_ok:
+        first = report.examples[0] if report.examples else None
+        what = "ligne" if report.rows_imported == 0 else "valeur"
+        raise InvalidValueError(
+            f"aucune {what} importable : {report.rows_rejected or report.cells_rejected} "
+            f"rejet(s), le premier ici (« {first.value if first else ''} » : "
+            f"{first.reason if first else 'illisible'}) ; rien n'a été importé",
+            path=path,
+            line=first.line if first else None,
+            column=first.column if first else None,
+        )
 
 
 def _check_unique_variables(layout: Layout, path: Path) -> None:

@@ -31,17 +31,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from observatoire.errors import InputError
+from observatoire.errors import InputError, printable
+from observatoire.ingest.archives import MAX_FILE_BYTES, check_archive
 from observatoire.ingest.pipeline import (
-    MAX_FILE_BYTES,
     _next_id,
-    _sniff,
     _user,
-    check_archive,
     check_deposit,
 )
 from observatoire.ingest.pipeline import file_digest as digest_of
 from observatoire.ingest.pseudonyms import hash_values, secret_of
+from observatoire.ingest.rawtext import sniff
 from observatoire.ingest.record_measures import CONNECTOR, dataset_of, publish_measures
 from observatoire.ingest.tables import CHUNK_ROWS, Table, find_column, open_table
 from observatoire.quality.evaluate import Evaluated, evaluate_chunk, fold, iso_text
@@ -384,7 +383,7 @@ def import_records(
     if operator is not None and not operator.strip():
         raise InputError("code d'opérateur vide")
     path, partner = check_deposit(warehouse, path, partner, max_bytes)
-    _sniff(path)
+    sniff(path)
     # Pseudonyms of a large file are computed by a worker process (the second core), one chunk
     # ahead: while the main process reads chunk k + 1, the worker hashes it. The worker starts
     # now, while the file's digest is computed.
@@ -527,7 +526,7 @@ def _tally(report: RecordsReport, ev: Evaluated) -> None:
         report.rejections[reason] = report.rejections.get(reason, 0) + 1
         if sum(1 for e in report.examples if e["reason"] == reason) < EXAMPLES:
             report.examples.append(
-                {"line": line, "column": column, "value": value, "reason": reason}
+                {"line": line, "column": column, "value": printable(str(value)), "reason": reason}
             )
     for name, invalid in ev.invalid.items():
         count = int(invalid.sum())
@@ -536,7 +535,7 @@ def _tally(report: RecordsReport, ev: Evaluated) -> None:
     for line, column, value, reason in ev.invalid_examples:
         if len(report.invalid_examples) < 4 * EXAMPLES:
             report.invalid_examples.append(
-                {"line": line, "column": column, "value": value, "reason": reason}
+                {"line": line, "column": column, "value": printable(str(value)), "reason": reason}
             )
     for name, violated in ev.violated.items():
         report.violations[name] = report.violations.get(name, 0) + int(violated.sum())

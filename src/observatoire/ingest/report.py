@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from observatoire.errors import printable
+
 __all__ = ["EXAMPLES_PER_REASON", "ImportReport", "Rejection", "Tally"]
 
 EXAMPLES_PER_REASON = 20
@@ -79,7 +81,8 @@ class Tally:
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
         if self._shown.get(reason, 0) < EXAMPLES_PER_REASON:
             self._shown[reason] = self._shown.get(reason, 0) + 1
-            self.examples.append(Rejection(line, column, value or "", reason))
+            shown = Rejection(line, printable(column), printable(value or ""), reason)
+            self.examples.append(shown)
 
     def wants_example(self, reason: str) -> bool:
         return self._shown.get(reason, 0) < EXAMPLES_PER_REASON

@@ -12,7 +12,6 @@ with the file. :func:`read_table` reads a whole (small) file in one :class:`Tabl
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
@@ -26,16 +25,17 @@ from typing import IO, cast
 import pandas as pd
 
 from observatoire.errors import FileFormatError, MissingColumnError
+from observatoire.ingest.archives import check_archive, check_workbook
+from observatoire.ingest.rawtext import Counting, Progress, check_last_line, scan_text
 
 __all__ = ["Table", "TableStream", "find_column", "open_table", "read_table"]
 
 _DELIMITERS = (";", ",", "\t", "|")
 _MAX_PREAMBLE = 30
-_READ_BLOCK = 1 << 20
-# A UTF-8 two-byte sequence of a Latin letter (é = C3 A9, « = C2 AB): its presence in a file
-# that is not valid UTF-8 means that two encodings were mixed.
-_UTF8_LATIN = re.compile(rb"[\xc2\xc3][\x80-\xbf]")
 CHUNK_ROWS = 200_000
+MAX_COLUMNS = 5_000  # the widest INSEE base has a few hundred
+# A workbook is read whole in memory (openpyxl): beyond this, CSV (streamed) is asked for.
+MAX_XLSX_BYTES = 256 * 1024**2
 
 
 @dataclass
@@ -86,40 +86,6 @@ def find_column(columns: Sequence[object], names: Sequence[str]) -> str | None:
     return None
 
 
-class _Progress:
-    """Bytes read so far out of the total, shared by a stream and its readers."""
-
-    def __init__(self, total: int) -> None:
-        self.total = max(total, 1)
-        self.done = 0
-
-    @property
-    def fraction(self) -> float:
-        return min(self.done / self.total, 1.0)
-
-
-class _Counting(io.RawIOBase):
-    """A binary stream that counts what is read through it."""
-
-    def __init__(self, inner: IO[bytes], progress: _Progress) -> None:
-        self._inner = inner
-        self._progress = progress
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self._inner.read(len(buffer))
-        buffer[: len(data)] = data
-        self._progress.done += len(data)
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._inner.close()
-        super().close()
-
-
 class TableStream:
     """A table whose rows are read chunk by chunk (see :func:`open_table`).
 
@@ -135,7 +101,7 @@ class TableStream:
         *,
         encoding: str | None,
         delimiter: str | None,
-        progress: _Progress | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.path = path
         self.encoding = encoding
@@ -203,7 +169,7 @@ def open_table(
     if suffix == ".zip":
         return _open_zip(path, expect=expect, member=member, chunk_rows=chunk_rows)
     if suffix in {".xlsx", ".xlsm"}:
-        return _single(_read_xlsx(path, path.read_bytes(), expect=expect))
+        return _single(_read_xlsx(path, _xlsx_bytes(path), expect=expect))
     return _open_csv(
         path, lambda: path.open("rb"), path.stat().st_size, expect=expect, chunk_rows=chunk_rows
     )
@@ -216,6 +182,7 @@ def _single(table: Table) -> TableStream:
 def _open_zip(
     path: Path, *, expect: Sequence[str], member: str | None, chunk_rows: int | None
 ) -> TableStream:
+    check_archive(path)
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -276,61 +243,6 @@ class _ZipMember(io.RawIOBase):
         super().close()
 
 
-def _detect_encoding(path: Path, opener: Callable[[], IO[bytes]]) -> str:
-    """UTF-8 (with or without BOM) if the whole file decodes so, else CP1252 (or ISO-8859-1).
-
-    Streamed over the file. Binary files, UTF-16, and files mixing UTF-8 and another encoding
-    are refused with the line where the problem shows.
-    """
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    line, high_seen, bom = 1, False, False
-    with opener() as handle:
-        block = handle.read(_READ_BLOCK)
-        if not block.strip():
-            raise FileFormatError("fichier vide", path=path)
-        if b"\x00" in block[:4096]:
-            raise FileFormatError(
-                "fichier binaire ou encodé en UTF-16 : enregistrez-le en CSV UTF-8", path=path
-            )
-        bom = block.startswith(codecs.BOM_UTF8)
-        while block:
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                bad_line = line + block[: exc.start].count(b"\n")
-                before = block[: exc.start]
-                mixed = high_seen or bool(_UTF8_LATIN.search(before))
-                rest = block[exc.end :]
-                while not mixed and rest:
-                    mixed = bool(_UTF8_LATIN.search(rest))
-                    rest = handle.read(_READ_BLOCK)
-                if mixed or bom:
-                    raise FileFormatError(
-                        "encodages mélangés : le fichier commence en UTF-8 mais contient un "
-                        f"octet {block[exc.start]:#x} qui n'en est pas ; enregistrez-le d'un seul "
-                        "tenant en UTF-8",
-                        path=path,
-                        line=bad_line,
-                    ) from None
-                return _single_byte_encoding(opener)
-            high_seen = high_seen or not block.isascii()
-            line += block.count(b"\n")
-            block = handle.read(_READ_BLOCK)
-    return "utf-8-sig" if bom else "utf-8"
-
-
-def _single_byte_encoding(opener: Callable[[], IO[bytes]]) -> str:
-    """CP1252, the encoding of Excel's French CSV files, unless bytes undefined in it occur."""
-    decoder = codecs.getincrementaldecoder("cp1252")()
-    with opener() as handle:
-        while block := handle.read(_READ_BLOCK):
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError:
-                return "iso-8859-1"
-    return "cp1252"
-
-
 def _header_index(lines: Sequence[str], expect: Sequence[str], path: Path) -> int:
     if not expect:
         return 0
@@ -359,7 +271,7 @@ def _open_csv(
     expect: Sequence[str],
     chunk_rows: int | None,
 ) -> TableStream:
-    encoding = _detect_encoding(path, opener)
+    encoding = scan_text(path, opener)
     with _text(opener, encoding) as handle:
         lines = []
         for _ in range(_MAX_PREAMBLE):
@@ -369,14 +281,23 @@ def _open_csv(
             lines.append(line.rstrip("\r\n"))
     if not any(line.strip() for line in lines):
         raise FileFormatError("fichier vide", path=path)
+    for number, line in enumerate(lines, start=1):
+        width = max(line.count(d) for d in _DELIMITERS) + 1
+        if width > MAX_COLUMNS:
+            raise FileFormatError(
+                f"ligne de {width} colonnes : au-delà de {MAX_COLUMNS}, ce n'est pas un tableau "
+                "de producteur (découpez-le)",
+                path=path,
+                line=number,
+            )
     start = _header_index(lines, expect, path)
     delimiter = max(_DELIMITERS, key=lines[start].count)
-    progress = _Progress(size)
+    progress = Progress(size)
 
     def counted() -> IO[bytes]:
-        return cast(IO[bytes], io.BufferedReader(_Counting(opener(), progress)))
+        return cast(IO[bytes], io.BufferedReader(Counting(opener(), progress)))
 
-    chunks = _csv_chunks(path, counted, encoding, delimiter, start, chunk_rows)
+    chunks = _csv_chunks(path, counted, encoding, delimiter, start, chunk_rows, progress)
     return TableStream(path, chunks, encoding=encoding, delimiter=delimiter, progress=progress)
 
 
@@ -387,6 +308,7 @@ def _csv_chunks(
     delimiter: str,
     start: int,
     chunk_rows: int | None,
+    progress: Progress,
 ) -> Iterator[Table]:
     with ExitStack() as stack:
         handle = stack.enter_context(_text(opener, encoding))
@@ -416,22 +338,35 @@ def _csv_chunks(
                     yield pending
                 pending = chunk
         except pd.errors.ParserError as exc:
-            raise FileFormatError(_parser_message(str(exc), start), path=path) from None
+            raise _parser_error(str(exc), start, path) from None
         except pd.errors.EmptyDataError:
             raise FileFormatError("aucune ligne de données", path=path, line=start + 1) from None
         if pending is not None:
+            assert shape is not None
+            check_last_line(path, progress, encoding, delimiter, shape.names)
             yield _trim_footer(pending)
 
 
-def _parser_message(message: str, offset: int) -> str:
+def _parser_error(message: str, offset: int, path: Path) -> FileFormatError:
+    """pandas' parser error, told as the line of the file where it is."""
+    unclosed = re.search(r"EOF inside string starting at row (\d+)", message)
+    if unclosed:
+        return FileFormatError(
+            "guillemet ouvert jamais fermé jusqu'à la fin du fichier (fichier tronqué, ou "
+            "guillemet mal placé)",
+            path=path,
+            line=int(unclosed.group(1)) + offset + 1,
+        )
     match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
     if match:
         expected, line, saw = (int(g) for g in match.groups())
-        return (
-            f"ligne {line + offset} : {saw} champs au lieu de {expected} "
-            "(ligne tronquée, séparateur ou guillemet mal placé)"
+        return FileFormatError(
+            f"{saw} champs au lieu de {expected} (ligne tronquée, séparateur ou guillemet mal "
+            "placé)",
+            path=path,
+            line=line + offset,
         )
-    return f"CSV illisible ({message.strip()})"
+    return FileFormatError(f"CSV illisible ({message.strip()})", path=path)
 
 
 @dataclass
@@ -493,7 +428,20 @@ def _trim_footer(table: Table) -> Table:
     )
 
 
+def _xlsx_bytes(path: Path) -> bytes:
+    size = path.stat().st_size
+    if size > MAX_XLSX_BYTES:
+        raise FileFormatError(
+            f"classeur de {size / 1e6:.0f} Mo : au-delà de {MAX_XLSX_BYTES // 1024**2} Mo, "
+            "enregistrez la feuille en CSV (lu par blocs)",
+            path=path,
+        )
+    return path.read_bytes()
+
+
 def _read_xlsx(path: Path, data: bytes, *, expect: Sequence[str]) -> Table:
+    """The first sheet of a workbook (checked first for bombs: :mod:`.archives`)."""
+    check_workbook(path, data)
     import openpyxl
 
     try:

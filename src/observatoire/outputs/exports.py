@@ -2,9 +2,9 @@
 decimal comma) or plain CSV, XLSX with a metadata sheet, Parquet, GeoJSON and GeoPackage.
 
 Every text cell that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
-``@``, a tab or a carriage return) is neutralised: prefixed with ``'`` in CSV, stored as a
-plain string in XLSX. Rights and the secret are applied before: these functions write what
-they are given.
+``@``, a tab or a carriage return) is neutralised: prefixed with ``'`` in CSV (written by
+:mod:`observatoire.csvfile`, as every CSV is), stored as a plain string in XLSX. Rights and the
+secret are applied before: these functions write what they are given.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from observatoire.csvfile import PLAIN, SPREADSHEET, csv_bytes
 from observatoire.errors import UnknownNameError
 
 if TYPE_CHECKING:
     import geopandas
 
-__all__ = ["FORMATS", "GEO_FORMATS", "export_table", "neutralise"]
+__all__ = ["FORMATS", "GEO_FORMATS", "export_table"]
 
 # format → (file suffix, media type, label)
 FORMATS: dict[str, tuple[str, str, str]] = {
@@ -38,25 +39,6 @@ FORMATS: dict[str, tuple[str, str, str]] = {
     "gpkg": (".gpkg", "application/geopackage+sqlite3", "GeoPackage (couche cartographique)"),
 }
 GEO_FORMATS = ("geojson", "gpkg")
-_RISKY = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy whose text cells cannot run as spreadsheet formulas (prefixed with ``'``).
-
-    >>> neutralise(pd.DataFrame({"a": ["=1+1", "ok", "-x"], "b": [-1.5, 2, 3]})).a.tolist()
-    ["'=1+1", 'ok', "'-x"]
-    """
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(_RISKY) else v
-            )
-    out.columns = [
-        "'" + c if isinstance(c, str) and c.startswith(_RISKY) else c for c in out.columns
-    ]
-    return out
 
 
 def export_table(
@@ -73,9 +55,9 @@ def export_table(
     if fmt not in FORMATS:
         raise UnknownNameError("format d'export", fmt, list(FORMATS))
     if fmt == "csv":
-        return neutralise(frame).to_csv(sep=";", decimal=",", index=False).encode("utf-8-sig")
+        return csv_bytes(frame, SPREADSHEET)
     if fmt == "csv-plain":
-        return neutralise(frame).to_csv(index=False).encode("utf-8")
+        return csv_bytes(frame, PLAIN)
     if fmt == "xlsx":
         return _xlsx(frame, metadata, sheet)
     if fmt == "parquet":

@@ -58,6 +58,25 @@ APP_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "weight INTEGER NOT NULL, PRIMARY KEY (term, document))",
         "CREATE INDEX idx_app_document_term_document ON app_document_term (document)",
     ),
+    # 3: logins throttled per account and per client, successes counted too (the rows of
+    # migration 1 were failures); the addresses each account signed in from; API tokens with a
+    # number, an expiry (tokens created before: one year after their creation) and a date of
+    # revocation (a revoked token is refused with its date rather than as unknown).
+    (
+        "ALTER TABLE app_login_attempt ADD COLUMN kind TEXT NOT NULL DEFAULT 'failure'",
+        "CREATE INDEX idx_app_login_attempt_client ON app_login_attempt (client, at)",
+        "CREATE TABLE app_known_client (user_id TEXT NOT NULL, client TEXT NOT NULL, "
+        "last_at TEXT NOT NULL, PRIMARY KEY (user_id, client))",
+        "CREATE INDEX idx_app_session_user ON app_session (user_id)",
+        "ALTER TABLE app_token ADD COLUMN id TEXT",
+        "ALTER TABLE app_token ADD COLUMN expires_at TEXT",
+        "ALTER TABLE app_token ADD COLUMN revoked_at TEXT",
+        "UPDATE app_token SET id = substr(token_hash, 1, 12), expires_at = replace("
+        "CAST(CAST(substr(created_at, 1, 4) AS INTEGER) + 1 AS TEXT) || substr(created_at, 5), "
+        "'-02-29T', '-02-28T')",
+        "CREATE UNIQUE INDEX idx_app_token_id ON app_token (id)",
+        "CREATE INDEX idx_app_token_user ON app_token (user_id)",
+    ),
 )
 
 

@@ -1,6 +1,7 @@
-"""Administration pages (administrators only): accounts (creation, role, deactivation, sessions),
-partners and their agreements, datasets due, and the audit log. Every change is a POST with its
-CSRF token and is written to the audit log."""
+"""Administration pages (administrators only): accounts (creation, role, deactivation, sessions,
+API tokens: listed without the tokens themselves, revoked one by one), partners and their
+agreements, datasets due, and the audit log. Every change is a POST with its CSRF token and is
+written to the audit log."""
 
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ def _data(request: Request, accounts: Accounts) -> dict[str, Any]:
             {**asdict(u), "role": u.role.value, "role_label": u.role_label}
             for u in accounts.users()
         ],
+        "tokens": [asdict(t) for t in accounts.tokens()],
         "roles": [{"id": r.value, "label": label} for r, label in ROLE_LABELS.items()],
         "confidentiality": list(CONFIDENTIALITY),
         "audit": accounts.audit_log(100),
@@ -84,6 +86,7 @@ async def create_account(request: Request) -> Response:
         name=str(form.get("name", "")),
         organisation=str(form.get("organisation", "")) or None,
         actor=actor,
+        observatory=request.app.state.observatory.home.settings["name"],
     )
     return RedirectResponse("/administration", status_code=303)
 
@@ -115,6 +118,14 @@ async def close_sessions(request: Request) -> Response:
     form, accounts, actor = await _admin_form(request)
     accounts.revoke_sessions(str(form.get("email", "")), actor=actor)
     return RedirectResponse("/administration", status_code=303)
+
+
+@router.post("/administration/jetons/revoquer")
+async def revoke_token(request: Request) -> Response:
+    """Revoke one API token of an account (by its number)."""
+    form, accounts, actor = await _admin_form(request)
+    accounts.revoke_token(str(form.get("email", "")), str(form.get("id", "")), actor=actor)
+    return RedirectResponse("/administration#jetons", status_code=303)
 
 
 @router.post("/administration/partenaires")

@@ -5,7 +5,6 @@ audience: what leaves has passed the secret rules."""
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Annotated, Any, Literal
 
@@ -42,9 +41,7 @@ def _page(
     """One page of ``rows``: JSON with the count and the next page's URL, or CSV."""
     chunk = rows[offset : offset + limit]
     if fmt == "csv":
-        buffer = io.StringIO()
-        pd.DataFrame(chunk).to_csv(buffer, sep=";", decimal=",", index=False)
-        return csv_response(request, buffer.getvalue(), f"{name}.csv")
+        return csv_response(request, pd.DataFrame(chunk), f"{name}.csv")
     following = None
     if offset + limit < len(rows):
         following = str(request.url.include_query_params(offset=offset + limit))

@@ -10,6 +10,7 @@ for tables) are in :mod:`observatoire.web.pages`; the API under ``/api/v1`` in
 HTTP status codes are decided here, from the exception tree (:mod:`observatoire.errors`):
 
     UnknownNameError, UnknownCodeError   404
+    TooLargeError                        413
     InputError                           400
     AccessError                          403
     ReferentialError                     404 (nothing computed or imported yet)
@@ -20,18 +21,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import xstatic.pkg.leaflet as leaflet
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from observatoire.accounts import Accounts
 from observatoire.catalog.statuses import ValueStatus
+from observatoire.csvfile import SPREADSHEET, Dialect, csv_bytes
 from observatoire.errors import (
     AccessError,
     HomeError,
@@ -39,6 +42,7 @@ from observatoire.errors import (
     ObservatoireError,
     ReferentialError,
     StorageError,
+    TooLargeError,
     UnknownCodeError,
     UnknownNameError,
 )
@@ -46,8 +50,21 @@ from observatoire.observatory import Observatory
 from observatoire.outputs.text import french_number
 from observatoire.store.appdb import open_appdb
 from observatoire.web.cache import AnswerCache
+from observatoire.web.headers import API_DOCS_HTML, SecurityHeaders, swagger_files
+from observatoire.web.uploads import MIB, BodyLimit
 
-__all__ = ["answer", "cached_response", "create_app", "csv_response", "respond"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "answer",
+    "cached_response",
+    "create_app",
+    "csv_response",
+    "public_message",
+    "respond",
+    "status_of",
+]
 
 HERE = Path(__file__).parent
 T = TypeVar("T")
@@ -62,7 +79,7 @@ def create_app(observatory: Observatory) -> FastAPI:
         title="observatoire",
         summary="API de l'observatoire social : territoires, indicateurs, valeurs.",
         version="1",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served below from the package's files, not a CDN
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
@@ -74,6 +91,8 @@ def create_app(observatory: Observatory) -> FastAPI:
     app.state.templates = _templates()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.mount("/vendor/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
+    app.mount("/vendor/swagger-ui", StaticFiles(directory=swagger_files()), name="swagger-ui")
+    app.add_api_route("/api/v1/docs", _api_docs, include_in_schema=False)
     app.include_router(api.router)
     app.include_router(api_inventory.api)
     app.include_router(auth.router)
@@ -84,7 +103,23 @@ def create_app(observatory: Observatory) -> FastAPI:
     app.include_router(inventory.router)
     app.include_router(pages.router)
     app.add_exception_handler(ObservatoireError, _error)  # type: ignore[arg-type]
+    # Every request body bounded (uploads by their own limit), every answer with its headers.
+    upload_limit = imports.MAX_UPLOAD + MIB
+    app.add_middleware(
+        BodyLimit,
+        limits={
+            "/imports": upload_limit,
+            "/api/v1/imports": upload_limit,
+            "/documents": inventory.MAX_DOCUMENT + MIB,
+        },
+        default=MIB,
+    )
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+def _api_docs() -> HTMLResponse:
+    return HTMLResponse(API_DOCS_HTML)
 
 
 def app_from_environment() -> FastAPI:
@@ -154,9 +189,12 @@ def cached_response(request: Request, body: bytes, media_type: str, max_age: int
     return Response(content=body, media_type=media_type, headers=headers)
 
 
-def csv_response(request: Request, text: str, filename: str) -> Response:
-    """A CSV download (recorded in the audit log: who, what, from where)."""
-    return download(request, text.encode("utf-8-sig"), "text/csv; charset=utf-8", filename)
+def csv_response(
+    request: Request, table: pd.DataFrame, filename: str, dialect: Dialect = SPREADSHEET
+) -> Response:
+    """``table`` as a CSV download, for a French spreadsheet unless ``dialect`` says otherwise,
+    formulas neutralised (:mod:`observatoire.csvfile`); recorded in the audit log."""
+    return download(request, csv_bytes(table, dialect), "text/csv; charset=utf-8", filename)
 
 
 def download(request: Request, body: bytes, media_type: str, filename: str) -> Response:
@@ -176,9 +214,12 @@ def download(request: Request, body: bytes, media_type: str, filename: str) -> R
     return response
 
 
-def _status(exc: ObservatoireError) -> int:
+def status_of(exc: ObservatoireError) -> int:
+    """The HTTP status of an error of the tree (the one place that decides it)."""
     if isinstance(exc, UnknownNameError | UnknownCodeError):
         return 404
+    if isinstance(exc, TooLargeError):
+        return 413
     if isinstance(exc, InputError):
         return 400
     if isinstance(exc, AccessError):
@@ -190,12 +231,26 @@ def _status(exc: ObservatoireError) -> int:
     return 500
 
 
+_DEPOSIT_FOLDER = re.compile(r"[^\s«»:]*depots/[A-Za-z0-9_-]{16,64}/")
+
+
+def public_message(request: Request, exc: Exception) -> str:
+    """``str(exc)`` without the server's paths: a file deposited is named by its own name,
+    anything else of the observatory's folder relative to it."""
+    text = _DEPOSIT_FOLDER.sub("", str(exc))
+    home: Path = request.app.state.observatory.home.path
+    for prefix in {str(home.resolve()), str(home)}:
+        text = text.replace(prefix + "/", "")
+    return text
+
+
 async def _error(request: Request, exc: ObservatoireError) -> Response:
-    status = _status(exc)
+    status = status_of(exc)
+    message = public_message(request, exc)
     path = request.url.path
     if path.startswith("/api/") or path.endswith((".json", ".csv", ".geojson")):
-        return JSONResponse({"error": str(exc), "status": status}, status_code=status)
+        return JSONResponse({"error": message, "status": status}, status_code=status)
     from observatoire.web.pages import render_page
 
-    data = {"message": str(exc), "status": status}
+    data = {"message": message, "status": status}
     return render_page(request, "error.html", data, "Erreur", status=status)

@@ -3,18 +3,28 @@
 A visitor is identified by the session cookie (``obs_session``: HttpOnly, SameSite=Lax, Secure
 over HTTPS) or by an API token (``Authorization: Bearer obs_…``); otherwise it is the public.
 Every form carries a CSRF token equal to the ``obs_csrf`` cookie (double submit), checked on
-every POST. Failed logins are throttled by :class:`observatoire.accounts.Accounts`.
+every POST. Logins are throttled by :class:`observatoire.accounts.Accounts` before any hash is
+computed; the password check (argon2, ~0.15 s of CPU) runs in a worker thread, at most
+:data:`HASHING_SLOTS` at once per process, so that the event loop and the other cores keep
+serving pages while someone signs in.
+
+``/compte`` shows the signed-in account and its API tokens (label, dates, state: never the
+token), and revokes one.
 """
 
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
+import anyio
+from anyio.lowlevel import RunVar
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from observatoire.accounts import Accounts, Role, ThrottledError, User
 from observatoire.errors import AccessError
@@ -38,6 +48,21 @@ CSRF_COOKIE = "obs_csrf"
 
 router = APIRouter(include_in_schema=False)
 
+# Password checks running at once in one server process: half the cores (one hash keeps one core
+# busy), so that pages are still served while logins pour in.
+HASHING_SLOTS = max(1, (os.cpu_count() or 2) // 2)
+_HASHING: RunVar[anyio.CapacityLimiter] = RunVar("observatoire_hashing")
+
+
+def _hashing_limiter() -> anyio.CapacityLimiter:
+    """The limiter of password checks of the running event loop."""
+    try:
+        return _HASHING.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(HASHING_SLOTS)
+        _HASHING.set(limiter)
+        return limiter
+
 
 def accounts_of(request: Request) -> Accounts:
     found: Accounts = request.app.state.accounts
@@ -53,9 +78,8 @@ def viewer(request: Request) -> User | None:
     accounts = accounts_of(request)
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        user = accounts.token_user(header[7:].strip())
-        if user is None:
-            raise AccessError("jeton d'API inconnu ou révoqué")
+        request.state.user = None  # a refused token: its error page is rendered for the public
+        user = accounts.token_holder(header[7:].strip())  # or AccessError saying why not
     elif SESSION_COOKIE in request.cookies:
         user = accounts.session_user(request.cookies[SESSION_COOKIE])
     request.state.user = user
@@ -163,10 +187,12 @@ async def login(request: Request) -> Response:
     form = await request.form()
     check_csrf(request, form)
     email = str(form.get("email", ""))
+    accounts = accounts_of(request)
     try:
-        _, token = accounts_of(request).login(
-            email, str(form.get("password", "")), client=client_of(request)
-        )
+        pending = await run_in_threadpool(accounts.begin_login, email, client=client_of(request))
+        password = str(form.get("password", ""))
+        await anyio.to_thread.run_sync(pending.check, password, limiter=_hashing_limiter())
+        _, token = await run_in_threadpool(accounts.finish_login, pending)
     except ThrottledError as refused:
         return _login_page(request, message=str(refused), email=email, status=429)
     except AccessError as refused:
@@ -193,3 +219,44 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+def _account_data(request: Request) -> dict[str, Any]:
+    user = viewer(request)
+    if user is None:
+        raise AccessError("connectez-vous pour voir votre compte")
+    return {
+        "user": {
+            "email": user.email,
+            "name": user.name,
+            "role": user.role.value,
+            "role_label": user.role_label,
+            "organisation": user.organisation,
+        },
+        "tokens": [asdict(t) for t in accounts_of(request).tokens(user.email)],
+    }
+
+
+@router.get("/compte")
+@router.get("/compte.json")
+def account_page(request: Request) -> Response:
+    """The signed-in account and its API tokens (never the tokens themselves)."""
+    from observatoire.web.app import respond
+    from observatoire.web.pages import render_page
+
+    data = _account_data(request)
+    if request.url.path.endswith(".json"):
+        return respond(request, data, max_age=0)
+    return render_page(request, "compte.html", data, "Mon compte")
+
+
+@router.post("/compte/jetons/revoquer")
+async def revoke_own_token(request: Request) -> Response:
+    """Revoke one of the signed-in account's API tokens."""
+    form = await request.form()
+    check_csrf(request, form)
+    user = viewer(request)
+    if user is None:
+        raise AccessError("connectez-vous pour révoquer un jeton")
+    accounts_of(request).revoke_token(user.email, str(form.get("id", "")), actor=user.email)
+    return RedirectResponse("/compte#jetons", status_code=303)

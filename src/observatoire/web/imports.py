@@ -14,6 +14,7 @@ recomputes the indicators it made stale. Every step is in the audit log.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import secrets
 import shutil
@@ -30,13 +31,13 @@ from observatoire.accounts import Accounts, Role, User
 from observatoire.errors import AccessError, InputError, StorageError
 from observatoire.observatory import Observatory
 from observatoire.web import content
-from observatoire.web.app import respond
+from observatoire.web.app import public_message, respond, status_of
 from observatoire.web.auth import check_csrf, client_of, viewer
+from observatoire.web.uploads import DEPOSITS, Upload, purge_stale, receive_upload
 
 __all__ = ["api", "router"]
 
 router = APIRouter(include_in_schema=False)
-DEPOSITS = "depots"
 IMPORTERS = (Role.ADMIN, Role.ANALYST, Role.PARTNER)
 MAX_UPLOAD = 512 * 1024**2
 _DEPOSIT_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -122,70 +123,124 @@ def _importer(obs: Observatory, user: User, collection: str) -> Any:
     )
 
 
+def _deposits(obs: Observatory) -> Path:
+    """The folder of pending deposits (each validated, waiting for its confirmation); those
+    older than a day are removed whenever a new one comes."""
+    folder = obs.home.path / DEPOSITS
+    purge_stale(folder)
+    return folder
+
+
+def _ticket(folder: Path) -> Path:
+    """Who made a pending deposit, and for which collection (beside its folder)."""
+    return folder.with_name(folder.name + ".json")
+
+
+def _forget(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    _ticket(folder).unlink(missing_ok=True)
+
+
+async def _receive(request: Request, obs: Observatory, *, csrf: bool) -> Upload:
+    """The uploaded file, written while received in a new deposit folder (bounded)."""
+
+    def before_file(fields: Any) -> None:
+        if csrf:  # the token precedes the file in the form: checked before a byte is written
+            check_csrf(request, fields)
+
+    upload = await receive_upload(
+        request,
+        folder=_deposits(obs) / secrets.token_urlsafe(18),
+        max_bytes=MAX_UPLOAD,
+        before_file=before_file,
+    )
+    try:
+        if csrf:
+            check_csrf(request, upload.fields)
+        if upload.path is None:
+            raise InputError("choisissez un fichier à déposer (champ « fichier »)")
+    except BaseException:
+        upload.discard()
+        raise
+    return upload
+
+
 @router.post("/imports")
 async def deposit(request: Request) -> Response:
-    """Save the uploaded file and show what importing it would do (nothing written yet)."""
-    async with request.form() as form:  # closes the uploaded file's spool
-        check_csrf(request, form)
-        user = _require(request, IMPORTERS)
-        obs = _writable(request)
-        upload = form.get("fichier")
-        if upload is None or isinstance(upload, str) or not upload.filename:
-            raise InputError("choisissez un fichier à déposer")
-        collection = str(form.get("collection", "") or "")
-        importer = _importer(obs, user, collection)
-        name = Path(upload.filename).name
-        token = secrets.token_urlsafe(18)
-        folder = obs.home.path / DEPOSITS / token
-        folder.mkdir(parents=True)
-        target = folder / name
-        with target.open("wb") as out:
-            shutil.copyfileobj(upload.file, out, length=1024**2)
-    if target.stat().st_size > MAX_UPLOAD:
-        shutil.rmtree(folder)
-        raise InputError(f"fichier de plus de {MAX_UPLOAD // 1024**2} Mo : découpez-le")
+    """Receive the file and show what importing it would do (nothing written yet)."""
+    user = _require(request, IMPORTERS)
+    obs = _writable(request)
+    upload = await _receive(request, obs, csrf=True)
+    assert upload.path is not None and upload.folder is not None
+    collection = upload.fields.get("collection", "")
     try:  # reading a file takes time: off the event loop
-        report = await run_in_threadpool(importer, target, dry_run=True)
-    except InputError as refused:
-        shutil.rmtree(folder)
+        importer = _importer(obs, user, collection)
+        report = await run_in_threadpool(importer, upload.path, dry_run=True)
+    except (InputError, AccessError) as refused:
+        upload.discard()
+        message = public_message(request, refused)
         _accounts(request).record(
-            user.email, "dépôt refusé", name, str(refused), client_of(request)
+            user.email, "dépôt refusé", upload.name, message, client_of(request)
         )
         data = {
             "imports": _history(obs, user),
             "writable": True,
-            "error": str(refused),
+            "error": message,
             "can_rollback": user.role in (Role.ADMIN, Role.ANALYST),
             "collections": _collections(obs),
         }
-        return _page(request, "imports.html", data, "Imports", status=400)
+        return _page(request, "imports.html", data, "Imports", status=status_of(refused))
+    except BaseException:
+        upload.discard()
+        raise
+    ticket = {"user": user.email, "collection": collection}
+    _ticket(upload.folder).write_text(json.dumps(ticket), encoding="utf-8")
     dataset = f"enregistrements.{collection}" if collection else getattr(report, "dataset", "")
-    _accounts(request).record(user.email, "dépôt", name, dataset, client_of(request))
-    data = {"deposit": token, "file": name, "report": asdict(report), "collection": collection}
-    return _page(request, "import_report.html", data, f"Validation de {name}")
+    _accounts(request).record(user.email, "dépôt", upload.name, dataset, client_of(request))
+    data = {
+        "deposit": upload.folder.name,
+        "file": upload.name,
+        "report": asdict(report),
+        "collection": collection,
+    }
+    return _page(request, "import_report.html", data, f"Validation de {upload.name}")
+
+
+def _pending(obs: Observatory, token: str, user: User) -> tuple[Path, Path, str]:
+    """A pending deposit of ``user``: its folder, its file and its collection."""
+    folder = obs.home.path / DEPOSITS / token
+    ticket = _ticket(folder)
+    if not (_DEPOSIT_ID.match(token) and folder.is_dir() and ticket.is_file()):
+        raise InputError("dépôt introuvable ou déjà traité : déposez le fichier à nouveau")
+    made = json.loads(ticket.read_text(encoding="utf-8"))
+    if made.get("user") != user.email:
+        raise AccessError("ce dépôt a été fait par un autre compte")
+    files = list(folder.iterdir())
+    if len(files) != 1:
+        raise InputError("dépôt introuvable ou déjà traité : déposez le fichier à nouveau")
+    return folder, files[0], str(made.get("collection") or "")
 
 
 @router.post("/imports/confirmer")
 async def confirm(request: Request) -> Response:
-    """Import a deposit for good, then recompute the indicators it made stale."""
+    """Import a deposit for good, then recompute the indicators it made stale. The deposit
+    is removed whatever happens (imported, refused, cancelled)."""
     form = await request.form()
     check_csrf(request, form)
     user = _require(request, IMPORTERS)
     obs = _writable(request)
-    token = str(form.get("depot", ""))
-    folder = obs.home.path / DEPOSITS / token
-    files = list(folder.iterdir()) if _DEPOSIT_ID.match(token) and folder.is_dir() else []
-    if len(files) != 1:
-        raise InputError("dépôt introuvable ou déjà traité : déposez le fichier à nouveau")
+    folder, file, collection = _pending(obs, str(form.get("depot", "")), user)
     if str(form.get("action", "")) == "annuler":
-        shutil.rmtree(folder)
+        _forget(folder)
         return RedirectResponse("/imports", status_code=303)
-    collection = str(form.get("collection", "") or "")
-    importer = _importer(obs, user, collection)
-    report = await run_in_threadpool(importer, files[0], user=user.email)
+    try:
+        importer = _importer(obs, user, collection)
+        report = await run_in_threadpool(importer, file, user=user.email)
+    finally:
+        _forget(folder)
     dataset = f"enregistrements.{collection}" if collection else getattr(report, "dataset", "")
     _accounts(request).record(
-        user.email, "import", files[0].name, f"n° {report.batch} ({dataset})", client_of(request)
+        user.email, "import", file.name, f"n° {report.batch} ({dataset})", client_of(request)
     )
     begin = time.perf_counter()
     await run_in_threadpool(obs.compute)
@@ -270,30 +325,25 @@ def api_imports(request: Request) -> Response:
 async def api_import(request: Request, dry_run: bool = False) -> Response:
     """Multipart field ``fichier``. With ``dry_run=true`` nothing is written: the validation
     report only. Otherwise the file is imported (atomic), the indicators it touches are
-    recomputed, and the report says the import's number (201)."""
+    recomputed, and the report says the import's number (201). The file is received within
+    the deposit limit and removed once read, whatever the outcome."""
     user = _scripted(request)
     obs = _writable(request)
-    async with request.form() as form:
-        upload = form.get("fichier")
-        if upload is None or isinstance(upload, str) or not upload.filename:
-            raise InputError("champ « fichier » absent : envoyez le fichier en multipart")
-        folder = obs.home.path / DEPOSITS / secrets.token_urlsafe(18)
-        folder.mkdir(parents=True)
-        target = folder / Path(upload.filename).name
-        with target.open("wb") as out:
-            shutil.copyfileobj(upload.file, out, length=1024**2)
+    upload = await _receive(request, obs, csrf=False)
+    assert upload.path is not None
     try:
         report = await run_in_threadpool(
-            obs.import_file, target, dry_run=dry_run, user=user.email, partner=_partner(user)
+            obs.import_file,
+            upload.path,
+            dry_run=dry_run,
+            user=user.email,
+            partner=_partner(user),
         )
-    except InputError:
-        shutil.rmtree(folder)
-        raise
-    if dry_run:
-        shutil.rmtree(folder)
-    else:
+    finally:
+        upload.discard()
+    if not dry_run:
         _accounts(request).record(
-            user.email, "import", target.name, f"n° {report.batch} (API)", client_of(request)
+            user.email, "import", upload.name, f"n° {report.batch} (API)", client_of(request)
         )
         await run_in_threadpool(obs.compute)
     response = respond(request, content_safe(asdict(report)), max_age=0)

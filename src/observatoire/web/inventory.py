@@ -16,17 +16,17 @@ Every change is a POST with its CSRF token, written to the audit log.
 
 from __future__ import annotations
 
-import tempfile
+import secrets
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from observatoire.accounts import Accounts, Role, User
 from observatoire.errors import AccessError, InputError
-from observatoire.ingest.inventory_files import write_csv
+from observatoire.ingest.inventory_files import entries_table
 from observatoire.inventory.documents import DOCUMENT_FIELDS, DOCUMENT_KINDS
 from observatoire.inventory.fields import Entry, Field, Located, label_of
 from observatoire.inventory.needs import ACTION_FIELDS, NEED_FIELDS, STATUSES
@@ -34,8 +34,9 @@ from observatoire.inventory.sources import KINDS, SOURCE_FIELDS
 from observatoire.registry import Registry
 from observatoire.secret.rules import READABLE, Audience
 from observatoire.store.inventory import DocumentRow
-from observatoire.web.app import download, respond
+from observatoire.web.app import csv_response, respond
 from observatoire.web.auth import check_csrf, client_of, observatory_for, viewer
+from observatoire.web.uploads import DEPOSITS, receive_upload
 
 __all__ = ["router"]
 
@@ -81,10 +82,7 @@ def _page(request: Request, template: str, data: dict[str, Any], title: str) -> 
 
 
 def _csv(request: Request, rows: Sequence[Entry], fields: Sequence[Field], name: str) -> Response:
-    keys = [f.key for f in fields]
-    return download(
-        request, write_csv(rows, keys).encode("utf-8-sig"), "text/csv; charset=utf-8", name
-    )
+    return csv_response(request, entries_table(rows, [f.key for f in fields]), name)
 
 
 def _audit(request: Request, user: User, action: str, target: str) -> None:
@@ -330,31 +328,26 @@ def new_document_form(request: Request) -> Response:
 @router.post("/documents")
 async def add_document(request: Request) -> Response:
     """File an uploaded document: its text extracted and indexed (nothing kept if the file
-    cannot be read)."""
-    async with request.form() as form:
-        check_csrf(request, form)
-        user = _editor(request)
-        upload = form.get("fichier")
-        if upload is None or isinstance(upload, str) or not upload.filename:
+    cannot be read). The file is received within :data:`MAX_DOCUMENT`, checked for its CSRF
+    token before a byte is written, and its deposit removed once filed or refused."""
+    user = _editor(request)
+    deposits = request.app.state.observatory.home.path / DEPOSITS
+    upload = await receive_upload(
+        request,
+        folder=deposits / secrets.token_urlsafe(18),
+        max_bytes=MAX_DOCUMENT,
+        before_file=lambda fields: check_csrf(request, fields),
+    )
+    try:
+        check_csrf(request, upload.fields)
+        if upload.path is None:
             raise InputError("aucun fichier reçu")
-        raw = {
-            k: str(v)
-            for k, v in form.items()
-            if k not in ("csrf", "fichier") and isinstance(v, str)
-        }
-        name = Path(upload.filename).name
-        with tempfile.TemporaryDirectory() as folder:
-            target = Path(folder) / ("depot" + Path(name).suffix.lower())
-            with target.open("wb") as out:
-                received = 0
-                for block in iter(lambda: upload.file.read(1024**2), b""):
-                    received += len(block)
-                    if received > MAX_DOCUMENT:
-                        raise InputError(
-                            f"{name} : fichier de plus de {MAX_DOCUMENT // 1024**2} Mo"
-                        )
-                    out.write(block)
-            row = registry_of(request).add_document(target, raw, user.email, file_name=name)
+        raw = {k: v for k, v in upload.fields.items() if k != "csrf"}
+        row = await run_in_threadpool(
+            registry_of(request).add_document, upload.path, raw, user.email, file_name=upload.name
+        )
+    finally:
+        upload.discard()
     _audit(request, user, "bibliothèque : document classé", row.id)
     return RedirectResponse(f"/documents/{row.id}", status_code=303)
 

@@ -4,7 +4,6 @@ data (for the visitor's audience), and renders it."""
 
 from __future__ import annotations
 
-import io
 from typing import Annotated, Any
 
 import pandas as pd
@@ -157,16 +156,18 @@ def catalogue_page(
 def open_catalogue(request: Request) -> Response:
     """The public catalogue as open metadata: DCAT-AP in JSON-LD (``/catalogue``,
     ``.jsonld``) or Turtle (``.ttl``), or a flat CSV — for harvesters such as data.gouv.fr."""
-    from observatoire.catalog.dcat import dumps_jsonld, to_csv, to_turtle
+    from observatoire.catalog.dcat import dumps_jsonld, to_table, to_turtle
 
-    obs = _obs(request)
+    # The public catalogue whoever asks: never a partner's view of it (its own deposits),
+    # which a cache keyed without the reader would then serve to everyone.
+    obs: Observatory = request.app.state.observatory
     base = obs.home.settings.get("url") or str(request.base_url)
     resources = answer(request, ("dcat", base), lambda: obs.open_metadata(base))
     path = request.url.path
     if path.endswith(".ttl"):
         return Response(to_turtle(resources), media_type="text/turtle; charset=utf-8")
     if path.endswith(".csv"):
-        return csv_response(request, to_csv(resources), "catalogue.csv")
+        return csv_response(request, to_table(resources), "catalogue.csv")
     return Response(dumps_jsonld(resources), media_type="application/ld+json")
 
 
@@ -206,7 +207,7 @@ def indicator_page(
         ),
     )
     if fmt == "csv":
-        return csv_response(request, _values_csv(data), f"{ident}.csv")
+        return csv_response(request, _values_table(data), f"{ident}.csv")
     chart = ""
     if fmt == "html" and data.get("series"):
         unit = data["indicator"]["unit"]
@@ -402,14 +403,10 @@ CSV_COLUMNS = [
 ]
 
 
-def _values_csv(data: dict[str, Any]) -> str:
-    """The table of an indicator page (semicolon-separated, decimal comma: opens as is in a
-    French spreadsheet)."""
+def _values_table(data: dict[str, Any]) -> pd.DataFrame:
+    """The table of an indicator page, as its CSV twin gives it."""
     frame = pd.DataFrame(data["values"])
-    frame = frame[[c for c in CSV_COLUMNS if c in frame]] if not frame.empty else frame
-    buffer = io.StringIO()
-    frame.to_csv(buffer, sep=";", decimal=",", index=False)
-    return buffer.getvalue()
+    return frame[[c for c in CSV_COLUMNS if c in frame]] if not frame.empty else frame
 
 
 @router.get("/comparer")

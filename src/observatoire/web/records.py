@@ -134,11 +134,7 @@ def collection_page(request: Request, collection: str) -> Response:
                 change[["operator", "before", "after", "change"]], on="operator", how="left"
             )
     if request.url.path.endswith(".csv"):
-        return csv_response(
-            request,
-            table.round(2).to_csv(index=False, sep=";", decimal=","),
-            f"completude_{name}_{by}.csv",
-        )
+        return csv_response(request, table.round(2), f"completude_{name}_{by}.csv")
     fields = obs.completeness(name, by=["field"], operators=own).sort_values("completeness")
     data: dict[str, Any] = {
         "collection": {
