@@ -144,6 +144,11 @@ def test_disabling_an_account_and_closing_its_sessions(accounts: Accounts) -> No
         ("bonjourmarseille", "courant"),
         ("qwertyuiop12", "courant"),
         ("P@ssw0rd2024!", "courant"),
+        # a word padded with digits and symbols (found by the audit of issue 18)
+        ("Azerty123456!", "mot courant complété"),
+        ("Soleil2024!!", "mot courant complété"),
+        ("Bonjour2024!!!", "mot courant complété"),
+        ("Juillet2024!!", "mot courant complété"),
         ("camille.martin2024", "adresse électronique"),
         ("Observatoire-Social-2026", "nom de l'observatoire"),
         ("court", "trop court"),
@@ -152,6 +157,11 @@ def test_disabling_an_account_and_closing_its_sessions(accounts: Accounts) -> No
 def test_easy_passwords_are_refused_saying_why(password: str, reason: str) -> None:
     with pytest.raises(InputError, match=reason):
         check_password(password, email="camille.martin@cd93.fr", observatory="Observatoire social")
+
+
+def test_the_observatorys_territory_padded_with_digits_is_refused() -> None:
+    with pytest.raises(InputError, match="mot courant complété"):
+        check_password("Seinesaintdenis93", observatory="Observatoire de la Seine-Saint-Denis")
 
 
 def test_the_policy_applies_to_new_accounts_and_new_passwords(accounts: Accounts) -> None:
@@ -263,6 +273,23 @@ def test_a_spray_from_one_address_throttles_that_address_only(accounts: Accounts
             accounts.login(f"m{n}@ville.fr", PASSWORD, client="10.6.6.6")
         assert accounts.login(f"m{n}@ville.fr", PASSWORD, client="10.0.0.2")[0].active
     assert "connexion refusée (trop d'essais)" in [r["action"] for r in accounts.audit_log()]
+
+
+def test_a_spray_behind_a_shared_address_does_not_lock_out_its_usual_accounts(
+    accounts: Accounts,
+) -> None:
+    """An office (or an undeclared proxy) puts everyone behind one address: failures sprayed
+    from it throttle the address for accounts never seen there, not for those who sign in from
+    it as usual."""
+    accounts.create_user("agent@cd93.fr", PASSWORD, role=Role.ANALYST)
+    accounts.create_user("nouveau@cd93.fr", PASSWORD, role=Role.MEMBER)
+    accounts.login("agent@cd93.fr", PASSWORD, client="10.1.1.1")  # its usual address
+    for n in range(MAX_CLIENT_FAILURES):
+        with pytest.raises(AccessError, match="incorrect"):
+            accounts.login(f"inconnu{n}@cd93.fr", WRONG, client="10.1.1.1")
+    assert accounts.login("agent@cd93.fr", PASSWORD, client="10.1.1.1")[0].active
+    with pytest.raises(ThrottledError):
+        accounts.login("nouveau@cd93.fr", PASSWORD, client="10.1.1.1")
 
 
 def test_sessions_are_capped_per_account_and_expired_ones_purged(

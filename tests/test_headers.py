@@ -64,6 +64,20 @@ def test_every_kind_of_answer_carries_the_headers(census_home: Path) -> None:
     assert answers["swagger"].status_code == 200 and len(answers["swagger"].content) > 500_000
 
 
+def test_a_server_error_carries_the_headers_too(census_home: Path) -> None:
+    with Observatory.open(census_home) as obs:
+        app = create_app(obs)
+
+        @app.get("/panne")
+        def broken() -> None:
+            raise RuntimeError("panne simulée")
+
+        answer = TestClient(app, raise_server_exceptions=False).get("/panne")
+    assert answer.status_code == 500
+    for header, value in EXPECTED.items():
+        assert answer.headers.get(header) == value, (header, answer.headers)
+
+
 def test_pages_run_under_the_policy_and_load_nothing_from_elsewhere(
     census_home: Path, tmp_path: Path, browser: Any
 ) -> None:

@@ -141,7 +141,8 @@ def test_the_public_catalogue_is_the_same_whoever_reads_it_first(
     shutil.copytree(census_home, home)
     with Observatory.open(home, write=True) as obs:
         save_partner(obs.warehouse, code="pa", name="Partenaire A", kind="CAF")
-        report = obs.import_file(DATA / "caf" / "data_CAF_2018_IRIS.csv", partner="pa")
+        caf = DATA / "caf" / "data_CAF_2018_IRIS.csv"
+        report = obs.import_file(caf, partner="pa", accepted=True)  # its proposal, accepted
         with obs.warehouse.transaction() as tx:  # the partner's agreement: its eyes only
             tx.execute(
                 "UPDATE import_batch SET confidentiality = 'partenaire' WHERE id = ?",

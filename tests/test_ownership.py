@@ -1,7 +1,10 @@
 """Who may replace a dataset (issue 18, item 1): a dataset belongs to whoever first imported
-it; a partner may create datasets and replace only its organisation's own, through the web
-deposit, the API and the command line's ``--partner`` alike. Refusals name the owner and come
-before anything is written; the values served stay those of the owner's file.
+it. A partner writes directly only its organisation's datasets and its own tables (in its
+namespace); a file that would create or replace a producer's (INSEE, CNAF) or the
+observatory's dataset becomes a proposal, written only once an analyst accepts it; another
+partner's dataset or variables are refused, naming the owner. The same through the web
+deposit, the API and the command line's ``--partner``; nothing is written before a decision,
+and the values served stay those of the owner's file.
 
 Real files: CNAF households by IRIS 2018 and INSEE Filosofi 2019 by département
 (../shared/data, see its README).
@@ -9,6 +12,7 @@ Real files: CNAF households by IRIS 2018 and INSEE Filosofi 2019 by département
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,10 +86,11 @@ def _deposit(client: TestClient, path: Path) -> tuple[int, str]:
             data={"csrf": client.cookies["obs_csrf"]},
             files={"fichier": (path.name, handle, "text/csv")},
         )
-    return answer.status_code, answer.text
+    return answer.status_code, html.unescape(answer.text)
 
 
-def _confirm(client: TestClient, text: str) -> int:
+def _confirm(client: TestClient, text: str) -> str:
+    """Confirm a validated deposit; the page it leads to (an import, or a proposal)."""
     found = re.search(r'name="depot" value="([^"]+)"', text)
     assert found is not None, text[:500]
     done = client.post(
@@ -94,13 +99,30 @@ def _confirm(client: TestClient, text: str) -> int:
         follow_redirects=False,
     )
     assert done.status_code == 303, done.text[:500]
-    return int(done.headers["location"].rsplit("/", 1)[1])
+    return str(done.headers["location"])
+
+
+def _batch(location: str) -> int:
+    assert location.startswith("/imports/") and location.rsplit("/", 1)[1].isdigit(), location
+    return int(location.rsplit("/", 1)[1])
+
+
+def _decide(client: TestClient, location: str, decision: str) -> str:
+    assert location.startswith("/imports/propositions/"), location
+    done = client.post(
+        f"{location}/{decision}", data={"csrf": client.cookies["obs_csrf"]}, follow_redirects=False
+    )
+    assert done.status_code == 303, done.text[:500]
+    return str(done.headers["location"])
 
 
 @needs_data
-def test_a_partner_cannot_replace_the_observatorys_dataset(
+def test_a_partners_file_over_the_observatorys_dataset_waits_for_an_analyst(
     served: tuple[FastAPI, dict[str, TestClient], dict[str, str]], home: Path, tmp_path: Path
 ) -> None:
+    """The audit's case: partner B uploads the observatory's CNAF file with one cell changed
+    and confirms. Today nothing is served before an analyst decides, and the refusal keeps the
+    observatory's value."""
     app, clients, tokens = served
     obs: Observatory = app.state.observatory
     imported = obs.import_file(CAF)  # the observatory's own import (an analyst's)
@@ -109,51 +131,73 @@ def test_a_partner_cannot_replace_the_observatorys_dataset(
     batches = obs.warehouse.count("import_batch")
     forged = _changed(CAF, tmp_path / CAF.name, IRIS, "ARSAS", "9999")
 
-    # the web deposit: refused at validation, naming the owner, nothing kept
+    # the web deposit: validated, announced as a proposal; confirming files it, nothing written
     status, text = _deposit(clients["pb"], forged)
-    assert status == 403, text[:500]
-    assert "appartient à l&#39;observatoire" in text and "cnaf.allocataires.iris" in text
-    assert not any((home / "depots").glob("*/*.csv"))
-    # the API, with the partner's token: refused too (dry run or not)
+    assert status == 200 and "sera proposé à l'observatoire" in text, text[:500]
+    proposal = _confirm(clients["pb"], text)
+    assert proposal.startswith("/imports/propositions/")
+    assert obs.warehouse.count("import_batch") == batches
+    assert _raw(obs, "caf.ARSAS", IRIS, "iris") == arsas != 9999
+    # partner A does not see it; the analyst does, and refuses it: nothing left, nothing written
+    assert clients["pa"].get(proposal).status_code == 403
+    assert clients["pb"].get(proposal).status_code == 200
+    listed = clients["analyst"].get("/imports.json").json()["proposals"]
+    assert [p["organisation"] for p in listed] == ["pb"]
+    assert clients["pb"].post(f"{proposal}/accepter", data={
+        "csrf": clients["pb"].cookies["obs_csrf"]}).status_code == 403  # fmt: skip
+    _decide(clients["analyst"], proposal, "refuser")
+    assert clients["analyst"].get("/imports.json").json()["proposals"] == []
+    assert not any((home / "propositions").iterdir())
+    assert obs.warehouse.count("import_batch") == batches
+    # the API: a dry run says « proposal »; a real deposit is filed (202), not imported
     api = TestClient(app)
+    answers = {}
     for dry in ("true", "false"):
         with forged.open("rb") as handle:
-            answer = api.post(
+            answers[dry] = api.post(
                 f"/api/v1/imports?dry_run={dry}",
                 headers={"Authorization": f"Bearer {tokens['pb']}"},
                 files={"fichier": (forged.name, handle, "text/csv")},
             )
-        assert answer.status_code == 403, answer.text[:300]
-        assert "appartient à l'observatoire" in answer.json()["error"]
-    # the command line on the partner's behalf: the same rule
+    assert answers["true"].status_code == 200 and answers["true"].json()["proposal"] is True
+    assert answers["false"].status_code == 202, answers["false"].text[:300]
+    filed = answers["false"].json()["adresse"]
+    assert obs.warehouse.count("import_batch") == batches
+    # accepted: imported on the partner's behalf, and served
+    batch = _batch(_decide(clients["analyst"], filed, "accepter"))
+    row = obs.warehouse.query("SELECT partner, imported_by FROM import_batch WHERE id = ?", [batch])
+    assert row.partner.iloc[0] == "pb" and "analyste@test.invalid" in row.imported_by.iloc[0]
+    assert _raw(obs, "caf.ARSAS", IRIS, "iris") == 9999
+    actions = [r["action"] for r in app.state.accounts.audit_log()]
+    assert {"proposition", "proposition refusée", "proposition acceptée"} <= set(actions)
+    # the command line on the partner's behalf: the same rule, unless the analyst accepts
+    obs.rollback(batch)
     obs.close()  # the command line needs the base for itself
     code, out = run("import", str(forged), "--partner", "pb", home=home)
-    assert code != 0 and "appartient à l'observatoire" in out, out
+    assert code != 0 and "--accepter" in out, out
     with Observatory.open(home) as again:
-        assert again.warehouse.count("import_batch") == batches
-        assert _raw(again, "caf.ARSAS", IRIS, "iris") == arsas != 9999
-    # without --partner the command line is the observatory: it may replace its own dataset
-    code, out = run("import", str(forged), home=home)
-    assert code == 3 and "remplace l'import n° 1" in out, out  # 3: 4 unknown IRIS rejected
+        assert _raw(again, "caf.ARSAS", IRIS, "iris") == arsas
+    code, out = run("import", str(forged), "--partner", "pb", "--accepter", home=home)
+    assert code == 3, out  # 3: 4 unknown IRIS rejected
     with Observatory.open(home) as again:
         assert _raw(again, "caf.ARSAS", IRIS, "iris") == 9999
 
 
 @needs_data
-def test_partner_b_cannot_replace_partner_as_import(
+def test_partner_b_cannot_replace_partner_as_dataset(
     served: tuple[FastAPI, dict[str, TestClient], dict[str, str]], tmp_path: Path
 ) -> None:
     app, clients, tokens = served
     obs: Observatory = app.state.observatory
+    # A's first Filosofi file is a producer's format: a proposal, accepted by the analyst
     status, text = _deposit(clients["pa"], FILOSOFI)
     assert status == 200, text[:500]
-    first = _confirm(clients["pa"], text)
-    assert obs.warehouse.query(
-        "SELECT partner FROM import_batch WHERE id = ?", [first]
-    ).partner.iloc[0] == "pa"
-    median = _raw(obs, "filosofi.DISP_Q2", "93", "departement")
-    assert median == 18070  # Filosofi 2019, Seine-Saint-Denis
+    first = _batch(_decide(clients["analyst"], _confirm(clients["pa"], text), "accepter"))
+    owner = obs.warehouse.query("SELECT partner FROM import_batch WHERE id = ?", [first])
+    assert owner.partner.iloc[0] == "pa"
+    assert _raw(obs, "filosofi.DISP_Q2", "93", "departement") == 18070  # Filosofi 2019, 93
     forged = _changed(FILOSOFI, tmp_path / FILOSOFI.name, "93", "Q219", "99999")
+    # B: refused at validation, naming A, through the web and the API
     status, text = _deposit(clients["pb"], forged)
     assert status == 403 and "pa" in text and "Partenaire A" in text, text[:800]
     with forged.open("rb") as handle:
@@ -164,14 +208,15 @@ def test_partner_b_cannot_replace_partner_as_import(
         )
     assert answer.status_code == 403 and "Partenaire A" in answer.json()["error"]
     assert _raw(obs, "filosofi.DISP_Q2", "93", "departement") == 18070
-    # partner A replaces its own dataset; the observatory may too; A still owns it
+    assert not any((obs.home.path / "propositions").iterdir())
+    # A now replaces its own dataset directly; the observatory may too; A still owns it
     status, text = _deposit(clients["pa"], forged)
-    assert status == 200, text[:500]
-    _confirm(clients["pa"], text)
+    assert status == 200 and "sera proposé" not in text, text[:500]
+    _batch(_confirm(clients["pa"], text))
     assert _raw(obs, "filosofi.DISP_Q2", "93", "departement") == 99999
     status, text = _deposit(clients["analyst"], FILOSOFI)
     assert status == 200, text[:500]
-    _confirm(clients["analyst"], text)
+    _batch(_confirm(clients["analyst"], text))
     assert _raw(obs, "filosofi.DISP_Q2", "93", "departement") == 18070
     status, text = _deposit(clients["pb"], FILOSOFI)
     assert status == 403 and "Partenaire A" in text
@@ -183,13 +228,13 @@ def test_a_dataset_whose_imports_were_all_withdrawn_belongs_to_nobody(
 ) -> None:
     app, clients, _ = served
     obs: Observatory = app.state.observatory
-    report = obs.import_file(FILOSOFI, partner="pa")
+    report = obs.import_file(FILOSOFI, partner="pa", accepted=True)
     status, _ = _deposit(clients["pb"], FILOSOFI)
     assert status == 403
     obs.rollback(report.batch)
-    status, text = _deposit(clients["pb"], FILOSOFI)
-    assert status == 200, text[:500]
-    batch = _confirm(clients["pb"], text)
+    status, text = _deposit(clients["pb"], FILOSOFI)  # free again: a proposal, like any other
+    assert status == 200 and "sera proposé" in text, text[:500]
+    batch = _batch(_decide(clients["analyst"], _confirm(clients["pb"], text), "accepter"))
     owner = obs.warehouse.query("SELECT partner FROM import_batch WHERE id = ?", [batch])
     assert owner.partner.iloc[0] == "pb"
     status, _ = _deposit(clients["pa"], FILOSOFI)
@@ -197,31 +242,73 @@ def test_a_dataset_whose_imports_were_all_withdrawn_belongs_to_nobody(
 
 
 @needs_data
-def test_a_partner_cannot_feed_another_owners_variables_nor_relabel_them(
+def test_partners_own_tables_live_in_their_namespace_and_others_variables_are_refused(
     served: tuple[FastAPI, dict[str, TestClient], dict[str, str]], tmp_path: Path
 ) -> None:
     app, clients, _ = served
     obs: Observatory = app.state.observatory
-    # two long files of two partners, different names, the same measure column « nombre »
-    first = tmp_path / "suivi_pa.csv"
-    pd.DataFrame(
-        {"CODGEO": ["93066", "93008"], "periode": ["2024-T1"] * 2, "nombre": ["10", "20"]}
-    ).to_csv(first, sep=";", index=False)
-    second = tmp_path / "suivi_pb.csv"
-    pd.DataFrame(
-        {"CODGEO": ["93066", "93008"], "periode": ["2024-T1"] * 2, "nombre": ["1", "2"]}
-    ).to_csv(second, sep=";", index=False)
-    report = obs.import_file(first, partner="pa")
-    variable = report.variables_created[0]
-    assert variable == "donnees.NOMBRE"
-    batches = obs.warehouse.count("import_batch")
-    status, text = _deposit(clients["pb"], second)
-    assert status == 403, text[:500]
-    assert "donnees.NOMBRE" in text and "Partenaire A" in text
-    assert obs.warehouse.count("import_batch") == batches
+    # two partners' tables with a column of the same name: each in its own namespace, direct
+    values = {"pa": ["10", "20"], "pb": ["1", "2"]}
+    for partner, counts in values.items():
+        table = tmp_path / partner / "suivi.csv"
+        table.parent.mkdir()
+        pd.DataFrame(
+            {"CODGEO": ["93066", "93008"], "periode": ["2024-T1"] * 2, "nombre": counts}
+        ).to_csv(table, sep=";", index=False)
+        status, text = _deposit(clients[partner], table)
+        assert status == 200 and "sera proposé" not in text, text[:500]
+        _batch(_confirm(clients[partner], text))
+    for partner, counts in values.items():
+        frame = obs.values(f"{partner}.NOMBRE", level="commune", audience="analyst")
+        assert sorted(frame.value.tolist()) == sorted(float(c) for c in counts)
+    datasets = set(obs.warehouse.query("SELECT dataset FROM import_batch").dataset)
+    assert {"pa.suivi.commune", "pb.suivi.commune"} <= datasets
+    # A owns the Filosofi key figures (which write filosofi.MED); B's census comparator would
+    # write filosofi.MED too: refused, naming A
+    obs.import_file(DATA / "filosofi" / "cc_filosofi_2021_COM.csv", partner="pa", accepted=True)
+    census = DATA / "census" / "base_cc_comparateur_csv_RP2018.zip"
+    with census.open("rb") as handle:
+        refused = clients["pb"].post(
+            "/imports",
+            data={"csrf": clients["pb"].cookies["obs_csrf"]},
+            files={"fichier": (census.name, handle, "application/zip")},
+        )
+    assert refused.status_code == 403, refused.text[:500]
+    assert "filosofi." in refused.text and "Partenaire A" in refused.text
     # an INSEE dictionary relabels every dataset's variables: the observatory's only
     dictionary = DATA / "filosofi" / "meta_BASE_TD_FILO_IRIS_2021_DISP.csv"
     status, text = _deposit(clients["pb"], dictionary)
     assert status == 403 and "dictionnaire" in text, text[:500]
     status, text = _deposit(clients["analyst"], dictionary)
     assert status == 200, text[:500]
+
+
+@needs_data
+def test_a_partner_cannot_deposit_another_partners_operator_under_another_spelling(
+    home: Path, tmp_path: Path
+) -> None:
+    """Operators' records: « op01 » is the operator « OP01 » (refused to another partner, and
+    asked to be written alike to its own); a code written with look-alike letters (a Cyrillic
+    « О ») is rejected, not taken for a new operator."""
+    from observatoire.errors import InputError
+
+    from .test_records import SCHEMA, _rows, _write
+
+    (home / "collections").mkdir()
+    (home / "collections" / "sejours.yaml").write_text(SCHEMA, encoding="utf-8")
+    rows = [r for r in _rows() if r[0] == "A"]
+    mine = _write(tmp_path / "a.csv", [["OPA", *r[1:]] for r in rows])
+    lower = _write(tmp_path / "b.csv", [["opa", *r[1:]] for r in rows])
+    cyrillic = _write(tmp_path / "c.csv", [["\u041ePA", *r[1:]] for r in rows])
+    with Observatory.open(home, write=True) as obs:
+        for code, name in (("pa", "Partenaire A"), ("pb", "Hébergeur B")):
+            save_partner(obs.warehouse, code=code, name=name, kind="test")
+        obs.import_records(mine, "sejours", partner="pa")
+        batches = obs.warehouse.count("import_batch")
+        with pytest.raises(InputError, match="relève du partenaire pa"):
+            obs.import_records(lower, "sejours", partner="pb", dry_run=True)
+        with pytest.raises(InputError, match="connu sous le code « OPA »"):
+            obs.import_records(lower, "sejours", partner="pa", dry_run=True)
+        with pytest.raises(InputError, match=r"code opérateur invalide .* \(60\)"):
+            obs.import_records(cyrillic, "sejours", partner="pb", dry_run=True)
+        assert obs.warehouse.count("import_batch") == batches

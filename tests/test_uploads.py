@@ -135,6 +135,9 @@ def test_uploads_are_bounded_while_received_on_every_route(
         ("/documents", _session(client), 3),
         ("/connexion", _session(client), 1),  # any form: 1 MiB
         ("/besoins", _session(client), 1),
+        ("/imports/confirmer", _session(client), 1),  # under an upload route: a form still
+        ("/imports/1/retirer", _session(client), 1),
+        ("/documents/doc-x", _session(client), 1),
     ):
         status, pulled, body = _pull(app, route, dict(headers), total=60 * MIB)
         assert status == 413, (route, status, body[:300])
@@ -220,6 +223,33 @@ def test_refused_failed_cancelled_and_dry_run_deposits_leave_no_folder(
     assert list(deposits.iterdir()) == []
 
 
+@needs_data
+def test_malformed_multipart_forms_are_clear_400s(
+    served: tuple[FastAPI, TestClient, str], home: Path
+) -> None:
+    app, _, token = served
+    api = TestClient(app)
+    auth = {"Authorization": f"Bearer {token}"}
+    body = b'--b\r\nContent-Disposition: form-data; name="fichier"; filename="a.csv"\r\n\r\nx'
+    for headers, content, expected in (
+        ({"Content-Type": "multipart/form-data; boundary=" + "b" * 300}, body, "multipart"),
+        ({"Content-Type": "multipart/form-data; boundary=b"}, body, "envoi interrompu"),
+        ({"Content-Type": "multipart/form-data"}, body, "multipart/form-data"),
+        ({"Content-Type": "text/csv"}, b"CODGEO;X\n93001;1\n", "multipart/form-data"),
+        (
+            {"Content-Type": "multipart/form-data; boundary=b"},
+            body + b"\r\n--b\r\nContent-Disposition: form-data; name=\"fichier\"; "
+            b'filename="b.csv"\r\n\r\ny\r\n--b--\r\n',
+            "un seul fichier",
+        ),
+    ):
+        answer = api.post("/api/v1/imports?dry_run=true", headers={**auth, **headers},
+                          content=content)  # fmt: skip
+        assert answer.status_code == 400, (headers, answer.status_code, answer.text[:200])
+        assert expected in answer.json()["error"]
+    assert not (home / "depots").exists() or list((home / "depots").iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
@@ -228,6 +258,7 @@ def test_refused_failed_cancelled_and_dry_run_deposits_leave_no_folder(
         ("x" * 296 + ".csv", "nom de fichier trop long"),
         ("rapports/../..", "nom de fichier invalide"),
         ("C:\\Users\\..", "nom de fichier invalide"),
+        ("\u202evsc.exe", "caractères de contrôle"),  # shown « exe.csv »
     ],
 )
 @needs_data
@@ -322,3 +353,41 @@ def test_a_filosofi_file_cut_in_a_line_is_refused_with_nothing_written(
     # the whole file, with or without its final line break, imports
     code, out = run("import", str(FILOSOFI), "--dry-run", home=home)
     assert code == 0, out
+
+
+@needs_data
+def test_a_zip_deposit_decompresses_within_the_deposit_limit_and_pending_ones_are_capped(
+    served: tuple[FastAPI, TestClient, str], home: Path
+) -> None:
+    """A small zip whose CSV is larger than a deposit may be (5 MiB here) is refused from its
+    directory, before it is read; an account keeps at most 3 deposits waiting."""
+    import io
+    import random
+    import zipfile
+
+    _, client, _ = served
+    rows = random.Random(7)
+    text = "CODGEO;NBMEN19;NBPERS19;Q219\n" + "".join(
+        f"930{rows.randrange(100):02d};{rows.randrange(10**6)};{rows.randrange(10**6)};"
+        f"{rows.randrange(10**5)}\n"
+        for _ in range(350_000)
+    )
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("gros.csv", text)
+    assert len(packed.getvalue()) < 5 * MIB < len(text)
+    answer = client.post(
+        "/imports",
+        data={"csrf": client.cookies["obs_csrf"]},
+        files={"fichier": ("gros.zip", packed.getvalue(), "application/zip")},
+    )
+    assert answer.status_code == 400 and "décompressés" in answer.text, answer.text[:300]
+    for _ in range(5):
+        with FILOSOFI.open("rb") as handle:
+            report = client.post(
+                "/imports",
+                data={"csrf": client.cookies["obs_csrf"]},
+                files={"fichier": (FILOSOFI.name, handle, "text/csv")},
+            )
+        assert report.status_code == 200
+    assert len([p for p in (home / "depots").iterdir() if p.is_dir()]) == 3

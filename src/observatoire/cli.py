@@ -471,6 +471,13 @@ def check_codes_cmd(ctx: _Context, file: str, column: str, level: str) -> None:
     "--period", help="Période des valeurs quand le fichier ne la dit pas (ex. 2024, 2024-T3)."
 )
 @click.option("--partner", help="Organisation productrice (partenaire).")
+@click.option(
+    "--accepter",
+    "accepted",
+    is_flag=True,
+    help="Avec --partner : accepte la proposition du partenaire (un jeu d'un producteur ou de "
+    "l'observatoire) et l'importe en son nom.",
+)
 @click.option("--dry-run", is_flag=True, help="Valide et affiche le rapport sans rien écrire.")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -484,6 +491,7 @@ def import_cmd(
     level: str | None,
     period: str | None,
     partner: str | None,
+    accepted: bool,
     dry_run: bool,
     fmt: str,
 ) -> None:
@@ -498,6 +506,11 @@ def import_cmd(
       observatoire import base_cc_comparateur_csv_RP2018.zip data_CAF_2018_IRIS.csv
       observatoire import FILO2019_DISP_COM.csv --format json
       observatoire import c2s_2024.csv --descriptor cpam_c2s.toml
+      observatoire import data_CAF_2024_IRIS.csv --partner caf93 --accepter
+
+    Avec --partner, le fichier est importé au nom de cet organisme et suit ses règles : il ne
+    remplace pas le jeu d'un autre organisme ; un jeu d'un producteur ou de l'observatoire
+    n'est écrit qu'avec --accepter (docs/securite.md).
     """
     from observatoire.ingest.connectors import Connector
     from observatoire.ingest.descriptors import DescriptorConnector, load_descriptor
@@ -520,6 +533,7 @@ def import_cmd(
                     level=level,
                     period=period,
                     partner=partner,
+                    accepted=accepted,
                     on_step=(lambda step: click.echo(f"  … {step}"))
                     if fmt == "text"
                     else (lambda _: None),

@@ -129,7 +129,16 @@ def check_password(password: str, *, email: str = "", observatory: str = "") -> 
     if len(name) >= 3 and name in plain:
         raise InputError("mot de passe refusé : il contient le nom de l'observatoire")
     personal = [w for w in _words(email.partition("@")[0]) + _words(observatory) if len(w) >= 3]
-    estimate = zxcvbn(password[:ESTIMATED_LENGTH], user_inputs=[*FRENCH_WORDS, *personal])
+    inputs = [*FRENCH_WORDS, *personal]
+    core = "".join(c for c in plain if c.isalpha())
+    padded = any(not (c.isalpha() or c.isspace()) for c in password)
+    if core and padded and _one_word(core, inputs):  # one word, padded with digits or symbols
+        raise InputError(
+            "mot de passe trop facile à deviner : c'est un mot courant complété de chiffres ou "
+            "de symboles (Soleil2024!) ; préférez une phrase de plusieurs mots sans rapport "
+            "entre eux"
+        )
+    estimate = zxcvbn(password[:ESTIMATED_LENGTH], user_inputs=inputs)
     if int(estimate["score"]) >= MIN_SCORE:
         return
     matches = [m for m in estimate["sequence"] if m["pattern"] != "bruteforce"]
@@ -139,6 +148,19 @@ def check_password(password: str, *, email: str = "", observatory: str = "") -> 
         f"mot de passe trop facile à deviner : {reason} ; "
         "préférez une phrase de plusieurs mots sans rapport entre eux"
     )
+
+
+def _one_word(core: str, inputs: list[str]) -> bool:
+    """Whether ``core`` (the letters of a password) is one word the guessers try first: a
+    common password or word, a keyboard walk, or names taken from the account (``inputs``)
+    put together (``seinesaintdenis``)."""
+    if core in FRENCH_WORDS or len(core) < 4:
+        return True
+    matches = zxcvbn(core[:ESTIMATED_LENGTH], user_inputs=inputs)["sequence"]
+    guessed = [m for m in matches if m["pattern"] in ("dictionary", "spatial", "repeat")]
+    covered = sum(len(m["token"]) for m in guessed)
+    from_account = all(m.get("dictionary_name") == "user_inputs" for m in guessed)
+    return covered == len(core) and (len(guessed) == 1 or from_account)
 
 
 def _words(text: str) -> list[str]:

@@ -13,10 +13,12 @@ spends minutes building them.
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import zipfile
 import zlib
 from pathlib import Path
+from xml.etree import ElementTree
 
 from observatoire.errors import FileFormatError
 
@@ -40,8 +42,10 @@ MAX_ZIP_RATIO = 200  # uncompressed / compressed; beyond, a zip bomb is suspecte
 MAX_CELLS = 5_000_000
 SMALL_SHEET = 200_000
 CELLS_PER_BYTE = 10
-_SHEET = re.compile(r"xl/worksheets/sheet\d*\.xml")
-_PREFIXED_CELL = re.compile(rb"<\w+:c[\s>/]")
+# a cell element, with or without a namespace prefix, whatever whitespace follows its name
+_ELEMENT_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+_ELEMENT_STRING = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s/>]")
+MAX_INDEX_PART = 4 * 1024**2  # a workbook's index or relationships: never larger
 
 
 def check_archive(path: Path, max_bytes: int = MAX_FILE_BYTES) -> None:
@@ -76,22 +80,24 @@ def _check_members(archive: zipfile.ZipFile, path: Path, max_bytes: int) -> None
 
 
 def check_workbook(path: Path, data: bytes, max_bytes: int = MAX_FILE_BYTES) -> None:
-    """Refuse an XLSX whose decompressed size or cell count is out of proportion with its
-    size: the ratio of a zip, then the cells of its first sheet counted while streaming."""
+    """Refuse an XLSX whose decompressed size or element count is out of proportion with its
+    size: the ratio of a zip, then the cells of the sheet openpyxl reads (found as it finds
+    it, through the package's relationships) and the shared strings, counted while they
+    decompress."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             _check_members(archive, path, max_bytes)
-            sheets = sorted(
-                (i for i in archive.infolist() if _SHEET.fullmatch(i.filename)),
-                key=lambda i: (len(i.filename), i.filename),
-            )
-            if not sheets:
-                return  # openpyxl says what is wrong with it
-            cells = _count_cells(archive, sheets[0].filename, path)
+            names = set(archive.namelist())
+            sheet = _first_sheet(archive, names)
+            parts = [sheet] if sheet else [n for n in names if n.lower().endswith(".xml")]
+            allowed = min(MAX_CELLS, SMALL_SHEET + CELLS_PER_BYTE * len(data))
+            counted = [(part, _ELEMENT_CELL) for part in parts]
+            if "xl/sharedStrings.xml" in names:
+                counted.append(("xl/sharedStrings.xml", _ELEMENT_STRING))
+            elements = sum(_count(archive, p, pattern, allowed, path) for p, pattern in counted)
     except zipfile.BadZipFile as exc:
         raise FileFormatError(f"classeur XLSX illisible ({exc})", path=path) from None
-    allowed = min(MAX_CELLS, SMALL_SHEET + CELLS_PER_BYTE * len(data))
-    if cells > allowed:
+    if elements > allowed:
         raise FileFormatError(
             f"classeur suspect : plus de {allowed:,} cellules pour {len(data) / 1e6:.1f} Mo "
             "(bombe XLSX ?) ; enregistrez la feuille en CSV".replace(",", " "),
@@ -99,23 +105,71 @@ def check_workbook(path: Path, data: bytes, max_bytes: int = MAX_FILE_BYTES) -> 
         )
 
 
-def _count_cells(archive: zipfile.ZipFile, name: str, path: Path) -> int:
-    """The cells (``<c`` elements, with or without a namespace prefix) of a sheet, counted
-    block by block as it decompresses; stops past the cap."""
+def _xml(archive: zipfile.ZipFile, name: str) -> ElementTree.Element | None:
+    """A small XML part (the package's relationships, the workbook), or None."""
+    try:
+        if archive.getinfo(name).file_size > MAX_INDEX_PART:
+            return None
+        return ElementTree.fromstring(archive.read(name))
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, zlib.error):
+        return None
+
+
+def _target(archive: zipfile.ZipFile, part: str, wanted: str) -> str | None:
+    """The part that ``part``'s relationship of type (or id) ``wanted`` points to."""
+    folder, _, name = part.rpartition("/")
+    rels = _xml(archive, f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels")
+    if rels is None:
+        return None
+    for rel in rels:
+        if rel.get("Id") == wanted or str(rel.get("Type", "")).endswith("/" + wanted):
+            target = str(rel.get("Target", ""))
+            if target.startswith("/"):
+                return target.lstrip("/")
+            return posixpath.normpath(posixpath.join(folder, target)) if folder else target
+    return None
+
+
+def _first_sheet(archive: zipfile.ZipFile, names: set[str]) -> str | None:
+    """The first sheet of the workbook, as openpyxl finds it: the package's office document,
+    its first ``<sheet>``, that sheet's relationship."""
+    workbook = _target(archive, "", "officeDocument")
+    root = _xml(archive, workbook) if workbook in names else None
+    if workbook is None or root is None:
+        return None
+    sheet = next((e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "sheet"), None)
+    ident = None
+    if sheet is not None:
+        ident = next((v for k, v in sheet.attrib.items() if k.rsplit("}", 1)[-1] == "id"), None)
+    found = _target(archive, workbook, ident) if ident else None
+    return found if found in names else None
+
+
+def _count(
+    archive: zipfile.ZipFile, name: str, pattern: re.Pattern[bytes], allowed: int, path: Path
+) -> int:
+    """The elements matching ``pattern`` in a part, counted block by block as it decompresses
+    (a cheap upper bound first, the exact count only past it); stops past ``allowed``."""
     count, carry = 0, b""
     try:
         with archive.open(name) as handle:
             while block := handle.read(1 << 22):
                 text = carry + block
-                count += _cells_in(text) - _cells_in(carry)  # the carry was counted already
-                carry = text[-16:]
-                if count > MAX_CELLS:
+                found = _bound(text, pattern) - _bound(carry, pattern)
+                if count + found > allowed:  # perhaps: count exactly
+                    found = len(pattern.findall(text)) - len(pattern.findall(carry))
+                count += found
+                carry = text[-64:]
+                if count > allowed:
                     break
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise FileFormatError(f"classeur XLSX abîmé ({exc})", path=path) from None
     return count
 
 
-def _cells_in(text: bytes) -> int:
-    plain = text.count(b"<c ") + text.count(b"<c>") + text.count(b"<c/")
-    return plain + (len(_PREFIXED_CELL.findall(text)) if b":c" in text else 0)
+def _bound(text: bytes, pattern: re.Pattern[bytes]) -> int:
+    """At least as many as ``pattern`` finds: every such element holds « <c » or « :c » (a
+    cell), « <si » or « :si » (a shared string)."""
+    if pattern is _ELEMENT_CELL:
+        return text.count(b"<c") + text.count(b":c")
+    return text.count(b"<si") + text.count(b":si")

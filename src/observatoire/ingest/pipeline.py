@@ -41,7 +41,13 @@ from observatoire.ingest.checks import (
 )
 from observatoire.ingest.connectors import CODE_COLUMNS, Connector, Layout, recognise
 from observatoire.ingest.geofiles import is_geofile
-from observatoire.ingest.ownership import check_dictionary, check_owner
+from observatoire.ingest.ownership import (
+    Verdict,
+    check_dictionary,
+    judge,
+    own_namespace,
+    proposal_needed,
+)
 from observatoire.ingest.rawtext import sniff
 from observatoire.ingest.report import ImportReport, Rejection, Tally
 from observatoire.ingest.tables import CHUNK_ROWS, Table, find_column, open_table, read_table
@@ -96,6 +102,7 @@ def import_file(
     level: str | None = None,
     period: str | None = None,
     partner: str | None = None,
+    accepted: bool = False,
     user: str | None = None,
     on_step: Callable[[str], None] = lambda _: None,
     on_progress: Callable[[float], None] = lambda _: None,
@@ -104,7 +111,9 @@ def import_file(
 ) -> ImportReport:
     """Import one file (see the module docstring); returns its report.
 
-    ``on_step`` receives the name of each step, ``on_progress`` the share of the file read.
+    ``partner``: the organisation the file is imported for (:mod:`.ownership` judges what it
+    may write; a proposal is only validated, unless ``accepted`` by an analyst). ``on_step``
+    receives the name of each step, ``on_progress`` the share of the file read.
     """
     path, partner = check_deposit(warehouse, path, partner, max_bytes)
     if is_geofile(path):
@@ -139,12 +148,15 @@ def import_file(
     layout = recognise(first, connector=connector)
     if level is not None:
         layout.level = level
+    own = True
+    if partner is not None:
+        layout, own = own_namespace(layout, partner)
     _set_period(layout, period, path)
     _check_unique_variables(layout, path)
     variables = sorted({c.variable for c in layout.columns})
-    check_owner(
-        warehouse, dataset=layout.dataset, variables=variables, partner=partner, path=path
-    )
+    verdict = judge(warehouse, layout=layout, partner=partner, own=own, path=path)
+    if verdict is Verdict.PROPOSAL and not (dry_run or accepted):
+        raise proposal_needed(layout.dataset, path)
     on_step(f"format reconnu : {layout.connector} ({layout.level})")
     same = warehouse.query(
         "SELECT id FROM import_batch WHERE dataset = ? AND status = 'active' AND sha256 = ?",
@@ -170,8 +182,11 @@ def import_file(
         report.variables_updated = [v for v in variables if v in existing]
         if unchanged:
             report.batch, report.unchanged = int(same.id.iloc[0]), True
+        report.proposal = verdict is Verdict.PROPOSAL and not accepted
         if tx is not None:  # again, in the transaction: a concurrent import may have come first
-            check_owner(tx, dataset=layout.dataset, variables=variables, partner=partner, path=path)
+            again = judge(tx, layout=layout, partner=partner, own=own, path=path)
+            if again is Verdict.PROPOSAL and not accepted:
+                raise proposal_needed(layout.dataset, path)
             _record(tx, layout, report, _labels_of(layout, path), partner=partner, user=user)
     return report
 

@@ -664,18 +664,29 @@ def _check_owners(
         return
     known = reader.query(
         "SELECT code, partner FROM record_operator WHERE collection = ?", [collection]
-    ).set_index("code")
+    )
+    # codes compared without case: « op01 » is the operator « OP01 », not a new one
+    owners = {
+        str(code).casefold(): (str(code), None if pd.isna(owner) else str(owner))
+        for code, owner in zip(known.code, known.partner, strict=True)
+    }
     for code in codes:
-        if code not in known.index:
+        if code.casefold() not in owners:
             continue
-        owner = known.partner.get(code)
-        owner = None if pd.isna(owner) else owner
+        spelled, owner = owners[code.casefold()]
         if owner != partner:
             whose = f"du partenaire {owner}" if owner else "d'aucun partenaire"
+            also = f" (écrit « {spelled} »)" if spelled != code else ""
             raise InputError(
-                f"l'opérateur {code} est déjà connu et relève {whose} : le partenaire {partner} "
-                "ne peut pas déposer ses enregistrements (un chargé d'études peut le rattacher : "
-                "« observatoire records link »)",
+                f"l'opérateur {code} est déjà connu{also} et relève {whose} : le partenaire "
+                f"{partner} ne peut pas déposer ses enregistrements (un chargé d'études peut le "
+                "rattacher : « observatoire records link »)",
+                path=path,
+            )
+        if spelled != code:
+            raise InputError(
+                f"l'opérateur « {code} » est connu sous le code « {spelled} » : écrivez-le à "
+                "l'identique, ou l'import créerait un second opérateur",
                 path=path,
             )
 

@@ -52,6 +52,8 @@ class ImportReport:
     replaced: int | None = None
     dry_run: bool = False
     unchanged: bool = False
+    # a partner's file that an analyst must accept before it is imported (ingest.ownership)
+    proposal: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1)

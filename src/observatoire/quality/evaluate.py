@@ -258,6 +258,20 @@ def _key_text(cells: pd.Series, missing: set[str]) -> pd.Series:
     return pd.Series(cleaned[np.where(codes < 0, len(uniques), codes)], index=cells.index)
 
 
+_OPERATOR_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _./-]{0,63}")
+
+
+def _valid_codes(codes: pd.Series) -> np.ndarray:
+    """Whether each operator code is plain (Latin letters, digits…): a code written with
+    look-alike letters (Cyrillic « О ») or invisible characters would pass for another
+    operator's."""
+    index, uniques = pd.factorize(codes)
+    valid = np.array(
+        [bool(_OPERATOR_CODE.fullmatch(str(u))) for u in uniques] + [True], dtype=bool
+    )
+    return valid[np.where(index < 0, len(uniques), index)]
+
+
 def evaluate_chunk(
     schema: CollectionSchema,
     frame: pd.DataFrame,
@@ -292,6 +306,11 @@ def evaluate_chunk(
     plausible = (day.to_numpy() >= _MIN_DATE) & (day.to_numpy() <= latest)
     reasons = [
         (operator.isna().to_numpy(), "operateur", "opérateur manquant"),
+        (
+            operator.notna().to_numpy() & ~_valid_codes(operator),
+            "operateur",
+            "code opérateur invalide (lettres latines, chiffres, espace, - _ . /)",
+        ),
         (commune_text.isna().to_numpy(), "commune", "commune manquante"),
         (
             commune_text.notna().to_numpy() & commune.isna().to_numpy(),

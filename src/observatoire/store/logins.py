@@ -10,9 +10,12 @@ password is hashed, once one of these bounds is reached:
 - failures on the account from the client: :data:`MAX_FAILURES`;
 - attempts on the account from the client: :data:`MAX_ATTEMPTS`;
 - failures on the account from any client: :data:`MAX_ACCOUNT_FAILURES` (guessing spread over
-  many addresses), and attempts on it from any client: :data:`MAX_ATTEMPTS` — these two only
-  for an address the account has never signed in from. Whoever fails on purpose on an account
-  throttles their own address, never its owner's usual ones.
+  many addresses), and attempts on it from any client: :data:`MAX_ATTEMPTS`.
+
+The bounds on a client as a whole and on an account as a whole never refuse an account at an
+address it has already signed in from (judged there by the counts of that pair only): whoever
+fails on purpose throttles their own address, never an account's owner at its usual one, even
+behind an address shared with the attacker (an office, a proxy not declared in ``proxies``).
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ class LoginThrottle:
         for key, bound, what in bounds:
             if n[key] < bound:
                 continue
-            if key.startswith("account_") and self._known(login, client):
+            if not key.startswith("pair_") and self._known(login, client):
                 continue  # the account's usual address: judged by its own counts only
             window = "en une minute" if key.endswith("attempts") else "en un quart d'heure"
             return f"{n[key]} {what} {window}"

@@ -31,6 +31,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp
 
 from observatoire.accounts import Accounts
 from observatoire.catalog.statuses import ValueStatus
@@ -73,9 +74,19 @@ T = TypeVar("T")
 def create_app(observatory: Observatory) -> FastAPI:
     """The application serving ``observatory`` (opened by the caller, closed by it too)."""
     from observatoire.registry import Registry
-    from observatoire.web import admin, api, api_inventory, auth, imports, inventory, pages, records
+    from observatoire.web import (
+        admin,
+        api,
+        api_inventory,
+        auth,
+        imports,
+        inventory,
+        pages,
+        proposals,
+        records,
+    )
 
-    app = FastAPI(
+    app = _Application(
         title="observatoire",
         summary="API de l'observatoire social : territoires, indicateurs, valeurs.",
         version="1",
@@ -97,6 +108,7 @@ def create_app(observatory: Observatory) -> FastAPI:
     app.include_router(api_inventory.api)
     app.include_router(auth.router)
     app.include_router(imports.router)
+    app.include_router(proposals.router)
     app.include_router(imports.api)
     app.include_router(admin.router)
     app.include_router(records.router)
@@ -107,15 +119,22 @@ def create_app(observatory: Observatory) -> FastAPI:
     upload_limit = imports.MAX_UPLOAD + MIB
     app.add_middleware(
         BodyLimit,
-        limits={
+        limits={  # the upload routes, by exact path; every other form: 1 MiB
             "/imports": upload_limit,
             "/api/v1/imports": upload_limit,
             "/documents": inventory.MAX_DOCUMENT + MIB,
         },
         default=MIB,
     )
-    app.add_middleware(SecurityHeaders)
     return app
+
+
+class _Application(FastAPI):
+    """FastAPI whose outermost layer adds the security headers: every answer has them, the
+    server error page (built by the outermost of Starlette's own layers) included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def _api_docs() -> HTMLResponse:
@@ -231,7 +250,7 @@ def status_of(exc: ObservatoireError) -> int:
     return 500
 
 
-_DEPOSIT_FOLDER = re.compile(r"[^\s«»:]*depots/[A-Za-z0-9_-]{16,64}/")
+_DEPOSIT_FOLDER = re.compile(r"[^\s«»:]*(?:depots|propositions)/[A-Za-z0-9_-]{16,64}/?")
 
 
 def public_message(request: Request, exc: Exception) -> str:

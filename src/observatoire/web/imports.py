@@ -8,16 +8,15 @@ Who may do what::
 
 A deposit is first imported with ``dry_run`` (nothing written): the report says what the file
 holds and what would be rejected, line and column. Confirming imports it for good (atomic), then
-recomputes the indicators it made stale. Every step is in the audit log.
+recomputes the indicators it made stale. A partner's file that would create or replace a
+producer's or the observatory's dataset is not imported when confirmed: it becomes a proposal
+an analyst accepts or refuses (:mod:`observatoire.web.proposals`). Every step is in the audit
+log. Deposits and proposals are kept by :class:`observatoire.deposits.Deposits`.
 """
 
 from __future__ import annotations
 
 import functools
-import json
-import re
-import secrets
-import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -28,19 +27,19 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from observatoire.accounts import Accounts, Role, User
+from observatoire.deposits import Deposits
 from observatoire.errors import AccessError, InputError, StorageError
 from observatoire.observatory import Observatory
 from observatoire.web import content
 from observatoire.web.app import public_message, respond, status_of
 from observatoire.web.auth import check_csrf, client_of, viewer
-from observatoire.web.uploads import DEPOSITS, Upload, purge_stale, receive_upload
+from observatoire.web.uploads import Upload, receive_upload
 
-__all__ = ["api", "router"]
+__all__ = ["api", "router", "writable"]
 
 router = APIRouter(include_in_schema=False)
 IMPORTERS = (Role.ADMIN, Role.ANALYST, Role.PARTNER)
 MAX_UPLOAD = 512 * 1024**2
-_DEPOSIT_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 def _obs(request: Request) -> Observatory:
@@ -57,7 +56,8 @@ def _require(request: Request, roles: tuple[Role, ...]) -> User:
     return user
 
 
-def _writable(request: Request) -> Observatory:
+def writable(request: Request) -> Observatory:
+    """The observatory, if this server may write it."""
     obs = _obs(request)
     if obs.warehouse.read_only:
         raise StorageError(
@@ -93,13 +93,23 @@ def _page(
 def imports_page(request: Request) -> Response:
     user = _require(request, IMPORTERS)
     obs = _obs(request)
-    data = {
+    return _page(request, "imports.html", _listing(request, obs, user), "Imports")
+
+
+def _listing(
+    request: Request, obs: Observatory, user: User, **extra: object
+) -> dict[str, Any]:
+    """What the imports page shows ``user``: history, proposals, the deposit form."""
+    from observatoire.web.proposals import proposals_view
+
+    return {
         "imports": _history(obs, user),
+        "proposals": proposals_view(request, user),
         "writable": not obs.warehouse.read_only,
         "can_rollback": user.role in (Role.ADMIN, Role.ANALYST),
         "collections": _collections(obs),
+        **extra,
     }
-    return _page(request, "imports.html", data, "Imports")
 
 
 def _collections(obs: Observatory) -> list[dict[str, str]]:
@@ -110,7 +120,7 @@ def _importer(obs: Observatory, user: User, collection: str) -> Any:
     """What imports a deposit: the producers' pipeline, or a collection of operators' records
     (a partner's file then counts as its operator's when it has exactly one)."""
     if not collection:
-        return functools.partial(obs.import_file, partner=_partner(user))
+        return functools.partial(obs.import_file, partner=_partner(user), max_bytes=MAX_UPLOAD)
     name = obs.collection(collection).name
     operator = None
     if user.role is Role.PARTNER:
@@ -119,26 +129,16 @@ def _importer(obs: Observatory, user: User, collection: str) -> Any:
         own = operators_of(obs.warehouse, name, partner=user.organisation).code.tolist()
         operator = own[0] if len(own) == 1 else None
     return functools.partial(
-        obs.import_records, collection=name, partner=_partner(user), operator=operator
+        obs.import_records,
+        collection=name,
+        partner=_partner(user),
+        operator=operator,
+        max_bytes=MAX_UPLOAD,
     )
 
 
-def _deposits(obs: Observatory) -> Path:
-    """The folder of pending deposits (each validated, waiting for its confirmation); those
-    older than a day are removed whenever a new one comes."""
-    folder = obs.home.path / DEPOSITS
-    purge_stale(folder)
-    return folder
-
-
-def _ticket(folder: Path) -> Path:
-    """Who made a pending deposit, and for which collection (beside its folder)."""
-    return folder.with_name(folder.name + ".json")
-
-
-def _forget(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
-    _ticket(folder).unlink(missing_ok=True)
+def _deposits(obs: Observatory) -> Deposits:
+    return Deposits(obs.home.path)
 
 
 async def _receive(request: Request, obs: Observatory, *, csrf: bool) -> Upload:
@@ -150,7 +150,7 @@ async def _receive(request: Request, obs: Observatory, *, csrf: bool) -> Upload:
 
     upload = await receive_upload(
         request,
-        folder=_deposits(obs) / secrets.token_urlsafe(18),
+        folder=_deposits(obs).new_folder(),
         max_bytes=MAX_UPLOAD,
         before_file=before_file,
     )
@@ -169,7 +169,7 @@ async def _receive(request: Request, obs: Observatory, *, csrf: bool) -> Upload:
 async def deposit(request: Request) -> Response:
     """Receive the file and show what importing it would do (nothing written yet)."""
     user = _require(request, IMPORTERS)
-    obs = _writable(request)
+    obs = writable(request)
     upload = await _receive(request, obs, csrf=True)
     assert upload.path is not None and upload.folder is not None
     collection = upload.fields.get("collection", "")
@@ -182,19 +182,13 @@ async def deposit(request: Request) -> Response:
         _accounts(request).record(
             user.email, "dépôt refusé", upload.name, message, client_of(request)
         )
-        data = {
-            "imports": _history(obs, user),
-            "writable": True,
-            "error": message,
-            "can_rollback": user.role in (Role.ADMIN, Role.ANALYST),
-            "collections": _collections(obs),
-        }
+        data = _listing(request, obs, user, error=message)
         return _page(request, "imports.html", data, "Imports", status=status_of(refused))
     except BaseException:
         upload.discard()
         raise
-    ticket = {"user": user.email, "collection": collection}
-    _ticket(upload.folder).write_text(json.dumps(ticket), encoding="utf-8")
+    proposal = bool(getattr(report, "proposal", False))
+    _deposits(obs).hold(upload.folder, user=user.email, collection=collection, proposal=proposal)
     dataset = f"enregistrements.{collection}" if collection else getattr(report, "dataset", "")
     _accounts(request).record(user.email, "dépôt", upload.name, dataset, client_of(request))
     data = {
@@ -202,23 +196,9 @@ async def deposit(request: Request) -> Response:
         "file": upload.name,
         "report": asdict(report),
         "collection": collection,
+        "proposal": proposal,
     }
     return _page(request, "import_report.html", data, f"Validation de {upload.name}")
-
-
-def _pending(obs: Observatory, token: str, user: User) -> tuple[Path, Path, str]:
-    """A pending deposit of ``user``: its folder, its file and its collection."""
-    folder = obs.home.path / DEPOSITS / token
-    ticket = _ticket(folder)
-    if not (_DEPOSIT_ID.match(token) and folder.is_dir() and ticket.is_file()):
-        raise InputError("dépôt introuvable ou déjà traité : déposez le fichier à nouveau")
-    made = json.loads(ticket.read_text(encoding="utf-8"))
-    if made.get("user") != user.email:
-        raise AccessError("ce dépôt a été fait par un autre compte")
-    files = list(folder.iterdir())
-    if len(files) != 1:
-        raise InputError("dépôt introuvable ou déjà traité : déposez le fichier à nouveau")
-    return folder, files[0], str(made.get("collection") or "")
 
 
 @router.post("/imports/confirmer")
@@ -228,16 +208,20 @@ async def confirm(request: Request) -> Response:
     form = await request.form()
     check_csrf(request, form)
     user = _require(request, IMPORTERS)
-    obs = _writable(request)
-    folder, file, collection = _pending(obs, str(form.get("depot", "")), user)
+    obs = writable(request)
+    deposits = _deposits(obs)
+    folder, file, ticket = deposits.pending(str(form.get("depot", "")), user=user.email)
+    collection = str(ticket.get("collection") or "")
     if str(form.get("action", "")) == "annuler":
-        _forget(folder)
+        deposits.forget(folder)
         return RedirectResponse("/imports", status_code=303)
+    if ticket.get("proposal") and user.role is Role.PARTNER and user.organisation:
+        return await _propose(request, obs, user, folder, file)
     try:
         importer = _importer(obs, user, collection)
         report = await run_in_threadpool(importer, file, user=user.email)
     finally:
-        _forget(folder)
+        deposits.forget(folder)
     dataset = f"enregistrements.{collection}" if collection else getattr(report, "dataset", "")
     _accounts(request).record(
         user.email, "import", file.name, f"n° {report.batch} ({dataset})", client_of(request)
@@ -251,6 +235,32 @@ async def confirm(request: Request) -> Response:
         f"{time.perf_counter() - begin:.1f} s",
     )
     return RedirectResponse(f"/imports/{report.batch}", status_code=303)
+
+
+async def _propose(
+    request: Request, obs: Observatory, user: User, folder: Path, file: Path
+) -> Response:
+    """File a partner's deposit as a proposal (validated again: the base may have changed)."""
+    deposits = _deposits(obs)
+    try:
+        report = await run_in_threadpool(
+            obs.import_file, file, dry_run=True, partner=user.organisation, max_bytes=MAX_UPLOAD
+        )
+        assert user.organisation is not None
+        ident = deposits.propose(
+            folder,
+            organisation=user.organisation,
+            user=user.email,
+            dataset=report.dataset,
+            report=content_safe(asdict(report)),
+        )
+    except BaseException:
+        deposits.forget(folder)
+        raise
+    _accounts(request).record(
+        user.email, "proposition", file.name, f"{report.dataset} (n° {ident})", client_of(request)
+    )
+    return RedirectResponse(f"/imports/propositions/{ident}", status_code=303)
 
 
 @router.get("/imports/{name}")
@@ -276,7 +286,7 @@ async def withdraw(request: Request, batch: int) -> Response:
     form = await request.form()
     check_csrf(request, form)
     user = _require(request, (Role.ADMIN, Role.ANALYST))
-    obs = _writable(request)
+    obs = writable(request)
     _, restored = await run_in_threadpool(obs.rollback, batch)
     detail = f"version n° {restored} rétablie" if restored else None
     _accounts(request).record(
@@ -328,17 +338,25 @@ async def api_import(request: Request, dry_run: bool = False) -> Response:
     recomputed, and the report says the import's number (201). The file is received within
     the deposit limit and removed once read, whatever the outcome."""
     user = _scripted(request)
-    obs = _writable(request)
+    obs = writable(request)
     upload = await _receive(request, obs, csrf=False)
-    assert upload.path is not None
+    assert upload.path is not None and upload.folder is not None
+    partner = _partner(user)
     try:
         report = await run_in_threadpool(
             obs.import_file,
             upload.path,
-            dry_run=dry_run,
+            dry_run=dry_run or partner is not None,  # a partner's file: validated first
             user=user.email,
-            partner=_partner(user),
+            partner=partner,
+            max_bytes=MAX_UPLOAD,
         )
+        if not dry_run and partner is not None:
+            if report.proposal:
+                return _proposed(request, user, upload, content_safe(asdict(report)))
+            report = await run_in_threadpool(
+                obs.import_file, upload.path, user=user.email, partner=partner, max_bytes=MAX_UPLOAD
+            )
     finally:
         upload.discard()
     if not dry_run:
@@ -348,4 +366,29 @@ async def api_import(request: Request, dry_run: bool = False) -> Response:
         await run_in_threadpool(obs.compute)
     response = respond(request, content_safe(asdict(report)), max_age=0)
     response.status_code = 200 if dry_run else 201
+    return response
+
+
+def _proposed(request: Request, user: User, upload: Upload, report: dict[str, Any]) -> Response:
+    """A partner's file filed as a proposal through the API (202: waiting for an analyst)."""
+    assert upload.folder is not None and user.organisation is not None
+    ident = _deposits(_obs(request)).propose(
+        upload.folder,
+        organisation=user.organisation,
+        user=user.email,
+        dataset=str(report["dataset"]),
+        report=report,
+    )
+    _accounts(request).record(
+        user.email, "proposition", upload.name, f"{report['dataset']} (n° {ident}, API)",
+        client_of(request),
+    )  # fmt: skip
+    body = {
+        "proposition": ident,
+        "statut": "en attente de la décision d'un chargé d'études",
+        "adresse": f"/imports/propositions/{ident}",
+        "rapport": report,
+    }
+    response = respond(request, body, max_age=0)
+    response.status_code = 202
     return response

@@ -16,7 +16,6 @@ Every change is a POST with its CSRF token, written to the audit log.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,6 +24,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from observatoire.accounts import Accounts, Role, User
+from observatoire.deposits import Deposits
 from observatoire.errors import AccessError, InputError
 from observatoire.ingest.inventory_files import entries_table
 from observatoire.inventory.documents import DOCUMENT_FIELDS, DOCUMENT_KINDS
@@ -36,7 +36,7 @@ from observatoire.secret.rules import READABLE, Audience
 from observatoire.store.inventory import DocumentRow
 from observatoire.web.app import csv_response, respond
 from observatoire.web.auth import check_csrf, client_of, observatory_for, viewer
-from observatoire.web.uploads import DEPOSITS, receive_upload
+from observatoire.web.uploads import receive_upload
 
 __all__ = ["router"]
 
@@ -331,10 +331,9 @@ async def add_document(request: Request) -> Response:
     cannot be read). The file is received within :data:`MAX_DOCUMENT`, checked for its CSRF
     token before a byte is written, and its deposit removed once filed or refused."""
     user = _editor(request)
-    deposits = request.app.state.observatory.home.path / DEPOSITS
     upload = await receive_upload(
         request,
-        folder=deposits / secrets.token_urlsafe(18),
+        folder=Deposits(request.app.state.observatory.home.path).new_folder(),
         max_bytes=MAX_DOCUMENT,
         before_file=lambda fields: check_csrf(request, fields),
     )

@@ -16,7 +16,6 @@ error the folder is removed: a refused upload leaves nothing behind.
 from __future__ import annotations
 
 import shutil
-import time
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,12 +29,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from observatoire.errors import InputError, TooLargeError
 
-__all__ = [
-    "DEPOSITS",
-    "MAX_NAME", "BodyLimit", "Upload", "purge_stale", "receive_upload", "safe_file_name"]
+__all__ = ["MAX_NAME", "BodyLimit", "Upload", "receive_upload", "safe_file_name"]
 
 MIB = 1024**2
-DEPOSITS = "depots"  # the folder of the home where uploads are received
 MAX_NAME = 200  # characters of an uploaded file's name
 MAX_FIELD = 64 * 1024  # bytes of one ordinary form field
 MAX_FIELDS = 50
@@ -52,7 +48,9 @@ def safe_file_name(raw: str) -> str:
     observatoire.errors.InputError: nom de fichier invalide « .. » : renommez le fichier
     """
     name = raw.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    if any(unicodedata.category(ch) == "Cc" for ch in name):
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+        # control characters, and format ones: a right-to-left override shows « exe.csv »
+        # as « vsc.exe », a zero-width space hides in a name
         raise InputError("nom de fichier avec des caractères de contrôle : renommez le fichier")
     if name in ("", ".", ".."):
         raise InputError(f"nom de fichier invalide « {name} » : renommez le fichier")
@@ -107,7 +105,7 @@ class _Receiver:
         self._field: str | None = None
         self._data = bytearray()
         self._out: Any = None
-        self.error: Exception | None = None
+        self.ended = False  # the closing boundary was read
 
     def on_part_begin(self) -> None:
         self._disposition, self._field, self._data = b"", None, bytearray()
@@ -168,6 +166,9 @@ class _Receiver:
         elif self._field is not None:
             self.upload.fields[self._field] = self._data.decode(self.charset, "replace")
 
+    def on_end(self) -> None:
+        self.ended = True
+
     def close(self) -> None:
         if self._out is not None:
             self._out.close()
@@ -202,13 +203,16 @@ async def receive_upload(
             "on_header_value",
             "on_header_end",
             "on_headers_finished",
+            "on_end",
         )
     }
-    parser = MultipartParser(boundary, callbacks, max_size=max_bytes + MIB)
     try:
+        parser = MultipartParser(boundary, callbacks, max_size=max_bytes + MIB)
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
+        if not receiver.ended:
+            raise InputError("envoi interrompu : le formulaire n'est pas arrivé en entier")
     except FormParserError:
         receiver.close()
         receiver.upload.discard()
@@ -221,42 +225,18 @@ async def receive_upload(
     return receiver.upload
 
 
-def purge_stale(parent: Path, max_age: float = 24 * 3600) -> int:
-    """Remove what ``parent`` holds older than ``max_age`` seconds (deposits validated and
-    never confirmed nor cancelled, with their tickets); returns how many entries."""
-    if not parent.is_dir():
-        return 0
-    limit = time.time() - max_age
-    removed = 0
-    for entry in parent.iterdir():
-        try:
-            if entry.stat().st_mtime >= limit:
-                continue
-            if entry.is_dir():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
-            removed += 1
-        except FileNotFoundError:
-            continue
-    return removed
-
-
 class BodyLimit:
-    """ASGI middleware: a request body is bounded by its route's limit (the longest prefix
-    of ``limits`` that starts its path, else ``default``): refused with 413 when its
+    """ASGI middleware: a request body is bounded by its route's limit (``limits``, by exact
+    path: the upload routes; ``default`` for every other): refused with 413 when its
     ``Content-Length`` is larger, cut off at the limit otherwise."""
 
     def __init__(self, app: ASGIApp, *, limits: Mapping[str, int], default: int) -> None:
         self.app = app
-        self.limits = sorted(limits.items(), key=lambda kv: -len(kv[0]))
+        self.limits = dict(limits)
         self.default = default
 
     def limit_of(self, path: str) -> int:
-        for prefix, limit in self.limits:
-            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
-                return limit
-        return self.default
+        return self.limits.get(path.rstrip("/") or "/", self.default)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
