@@ -16,7 +16,9 @@ import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 from fastapi import FastAPI
@@ -140,7 +142,8 @@ def test_a_partners_file_over_the_observatorys_dataset_waits_for_an_analyst(
     assert _raw(obs, "caf.ARSAS", IRIS, "iris") == arsas != 9999
     # partner A does not see it; the analyst does, and refuses it: nothing left, nothing written
     assert clients["pa"].get(proposal).status_code == 403
-    assert clients["pb"].get(proposal).status_code == 200
+    shown = clients["pb"].get(proposal + ".json").json()
+    assert [r["id"] for r in shown["replaces"]] == [imported.batch]
     listed = clients["analyst"].get("/imports.json").json()["proposals"]
     assert [p["organisation"] for p in listed] == ["pb"]
     assert clients["pb"].post(f"{proposal}/accepter", data={
@@ -312,3 +315,61 @@ def test_a_partner_cannot_deposit_another_partners_operator_under_another_spelli
         with pytest.raises(InputError, match=r"code opérateur invalide .* \(60\)"):
             obs.import_records(cyrillic, "sejours", partner="pb", dry_run=True)
         assert obs.warehouse.count("import_batch") == batches
+
+
+@needs_data
+def test_in_a_browser_a_partner_proposes_and_an_analyst_accepts(
+    home: Path, tmp_path: Path, browser: Any
+) -> None:
+    """The proposal, end to end in Chromium: the partner's deposit of an INSEE file is
+    announced as a proposal and filed; the analyst finds it on the Imports page, reads its
+    report and accepts it; the values are then served. Each page passes the accessibility
+    check."""
+    from observatoire.accounts import Accounts
+    from observatoire.store.appdb import open_appdb
+
+    from .conftest import A11Y_CHECK, PASSWORD, SCREENSHOTS, serving
+
+    with Observatory.open(home, write=True) as obs:
+        save_partner(obs.warehouse, code="pa", name="Partenaire A", kind="test")
+        accounts = Accounts(open_appdb(home, obs.home.backend, obs.home.location))
+        accounts.create_user("a@pa.invalid", PASSWORD, role=Role.PARTNER, organisation="pa")
+        accounts.create_user("analyste@test.invalid", PASSWORD, role=Role.ANALYST)
+        accounts.db.close()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with serving(home, tmp_path / "serve.log") as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+
+        def sign_in(email: str) -> None:
+            page.goto(base + "/connexion")
+            page.get_by_label("Adresse électronique").fill(email)
+            page.get_by_label("Mot de passe").fill(PASSWORD)
+            page.get_by_role("button", name="Se connecter").click()
+            page.wait_for_url(base + "/")
+
+        sign_in("a@pa.invalid")
+        page.goto(base + "/imports")
+        page.set_input_files("#fichier", str(FILOSOFI))
+        page.get_by_role("button", name="Vérifier le fichier").click()
+        page.wait_for_selector("text=Ce fichier sera proposé à l'observatoire")
+        assert page.evaluate(A11Y_CHECK) == [], "rapport (proposition)"
+        page.get_by_role("button", name="Proposer à l'observatoire").click()
+        page.wait_for_selector("h1:has-text('Proposition de pa')")
+        assert page.evaluate(A11Y_CHECK) == [], "proposition (partenaire)"
+        assert page.get_by_role("button", name="Accepter et importer").count() == 0
+        page.get_by_role("button", name="Se déconnecter").click()
+        sign_in("analyste@test.invalid")
+        page.goto(base + "/imports")
+        page.get_by_role("link", name="examiner").click()
+        page.wait_for_selector("text=Accepter et importer")
+        assert "ce serait le premier" in page.content()
+        page.screenshot(path=SCREENSHOTS / "proposition.png", full_page=True)
+        assert page.evaluate(A11Y_CHECK) == [], "proposition (chargé d'études)"
+        page.get_by_role("button", name="Accepter et importer").click()
+        page.wait_for_selector("text=en vigueur")
+        assert "Organisme : pa" in page.content()
+        values = httpx.get(
+            base + "/api/v1/indicators/niveau_vie_median/values?level=departement", timeout=60
+        ).json()
+        assert next(r for r in values["rows"] if r["code"] == "93")["value"] == 18070
+        page.close()

@@ -88,11 +88,25 @@ def proposal_page(request: Request, ident: str) -> Response:
         "proposal": {k: v for k, v in asdict(found).items() if k not in ("file", "report")},
         "file": found.file.name,
         "report": found.report,
+        "replaces": _in_force(request, found),
         "can_decide": user.role in DECIDERS,
     }
     if ident.endswith(".json"):
         return respond(request, data, max_age=0)
     return render_page(request, "proposal.html", data, f"Proposition de {found.organisation}")
+
+
+def _in_force(request: Request, found: Proposal) -> list[dict[str, Any]]:
+    """The imports in force that accepting the proposal would replace (same dataset, one of
+    its periods), with their owner."""
+    from observatoire.web import content
+
+    observatory: Observatory = request.app.state.observatory
+    rows = observatory.imports()
+    periods = {str(p) for p in found.report.get("periods") or []}
+    mine = rows[(rows.dataset == found.dataset) & (rows.status == "active")]
+    mine = mine[[str(e) in periods for e in mine.edition]]
+    return content.records(mine)
 
 
 @router.post("/imports/propositions/{ident}/accepter")
