@@ -23,6 +23,7 @@ def test_demo_builds_and_shows_the_zoning(built: DemoResult) -> None:
     assert "fusion de 93059, 93066" in result.summary
     assert "41 communes" not in result.summary
     assert "format natif CNAF" in result.summary and "cnaf.allocataires" in result.summary
+    assert "Proposition d'un partenaire en attente" in result.summary
     assert "descripteur" in result.summary and "cpam.C2S" in result.summary
     assert "0 cellule(s) rejetée(s)" in result.summary
     assert "long.periodique" in result.summary and "2025-T1, 2025-T2" in result.summary
@@ -53,6 +54,7 @@ def test_demo_builds_and_shows_the_zoning(built: DemoResult) -> None:
     assert "FICTIVES" in cover
     again = build_demo(result.home, echo=lambda _: None)  # running it twice is harmless
     assert again.summary == result.summary
+    assert len(list((result.home / "propositions").glob("*.json"))) == 1
 
 
 def test_demo_is_served_with_its_synthetic_data_labelled(built: DemoResult) -> None:
@@ -84,3 +86,17 @@ def test_demo_is_served_with_its_synthetic_data_labelled(built: DemoResult) -> N
         assert board.text.count('class="svgmap"') == 2
         portrait = client.get("/territoires/tas93/TAS2/portrait")
         assert portrait.status_code == 200 and "FICTIVES" in portrait.text
+    # the CAF partner's proposal waits for an analyst, who sees it with its report
+    from observatoire.accounts import Role
+
+    from .conftest import new_account
+
+    with Observatory.open(result.home, write=True) as obs:
+        app = create_app(obs)
+        analyst = new_account(app, "relecteur@demo.invalid", Role.ANALYST)
+        waiting = analyst.get("/imports.json").json()["proposals"]
+        assert [(p["organisation"], p["dataset"]) for p in waiting] == [
+            ("caf93", "cnaf.allocataires.commune")
+        ]
+        page = analyst.get(f"/imports/propositions/{waiting[0]['id']}")
+        assert page.status_code == 200 and "SYNTHETIQUES_CAF_2025" in page.text

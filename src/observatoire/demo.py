@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.demo_inventory import build_demo_inventory
+from observatoire.demo_proposal import propose_next_edition
 from observatoire.demo_records import OWN_OPERATOR, import_demo_records, restitution_reports
 from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
@@ -101,6 +102,7 @@ def build_demo(
                 _summary(obs),
                 _conversion_example(obs, home),
                 _partner_import(obs, home),
+                propose_next_edition(obs, home, home / CAF_FILE, "caf93"),
                 _described_import(obs, home),
                 _jobseekers_import(obs, home),
                 _departement_import(obs, home),
@@ -269,6 +271,9 @@ def _conversion_example(obs: Observatory, home: Path) -> str:
     )
 
 
+CAF_FILE = "donnees_SYNTHETIQUES_CAF_2024_COM.csv"
+
+
 def _partner_import(obs: Observatory, home: Path) -> str:
     """A SYNTHETIC CNAF file of the 93 in the CNAF's native layout (CODGEO;LIBGEO;A;PERCOU;…),
     imported through the same pipeline as real files (recognised with zero configuration)."""
@@ -293,7 +298,7 @@ def _partner_import(obs: Observatory, home: Path) -> str:
         }
     )
     table.loc[table.A < 2000, "ARSAS"] = -1  # marked secret below, as the CNAF does
-    path = home / "donnees_SYNTHETIQUES_CAF_2024_COM.csv"
+    path = home / CAF_FILE
     text = table.to_csv(sep=";", index=False).replace(";-1\n", ";\n")
     path.write_text(text, encoding="utf-8")
     report = obs.import_file(path, user="demo")

@@ -154,8 +154,10 @@ def _one_word(core: str, inputs: list[str]) -> bool:
     """Whether ``core`` (the letters of a password) is one word the guessers try first: a
     common password or word, a keyboard walk, or names taken from the account (``inputs``)
     put together (``seinesaintdenis``)."""
-    if core in FRENCH_WORDS or len(core) < 4:
+    if core in FRENCH_WORDS:
         return True
+    if len(core) < 4:
+        return False  # a few letters among digits and symbols: zxcvbn judges the whole
     matches = zxcvbn(core[:ESTIMATED_LENGTH], user_inputs=inputs)["sequence"]
     guessed = [m for m in matches if m["pattern"] in ("dictionary", "spatial", "repeat")]
     covered = sum(len(m["token"]) for m in guessed)
