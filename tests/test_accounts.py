@@ -375,3 +375,15 @@ def test_migration_3_numbers_and_dates_the_tokens_made_before(
     assert rows.expires_at.tolist() == ["2026-03-01T10:00:00+00:00", "2025-02-28T08:00:00+00:00"]
     assert database.query("SELECT kind FROM app_login_attempt").kind.tolist() == ["failure"]
     database.close()
+
+
+def test_a_partner_belongs_to_an_organisation_written_as_its_code(accounts: Accounts) -> None:
+    """A partner without an organisation would import for no one, hence as the observatory
+    (second audit): a member cannot be made a partner without one; codes are stored as the
+    partners' registry writes them."""
+    accounts.create_user("m@ville.fr", PASSWORD, role=Role.MEMBER)
+    with pytest.raises(InputError, match="aucun organisme"):
+        accounts.set_role("m@ville.fr", Role.PARTNER, actor="admin")
+    assert accounts.get("m@ville.fr").role is Role.MEMBER
+    made = accounts.create_user("p@caf.fr", PASSWORD, role=Role.PARTNER, organisation=" CAF93 ")
+    assert made.organisation == "caf93" and accounts.get("p@caf.fr").organisation == "caf93"

@@ -143,7 +143,7 @@ def test_a_partners_file_over_the_observatorys_dataset_waits_for_an_analyst(
     # partner A does not see it; the analyst does, and refuses it: nothing left, nothing written
     assert clients["pa"].get(proposal).status_code == 403
     shown = clients["pb"].get(proposal + ".json").json()
-    assert [r["id"] for r in shown["replaces"]] == [imported.batch]
+    assert shown["replaces"] == [{"id": imported.batch, "edition": "2018"}]  # no file, author
     listed = clients["analyst"].get("/imports.json").json()["proposals"]
     assert [p["organisation"] for p in listed] == ["pb"]
     assert clients["pb"].post(f"{proposal}/accepter", data={
@@ -226,22 +226,37 @@ def test_partner_b_cannot_replace_partner_as_dataset(
 
 
 @needs_data
-def test_a_dataset_whose_imports_were_all_withdrawn_belongs_to_nobody(
-    served: tuple[FastAPI, dict[str, TestClient], dict[str, str]],
+def test_a_dataset_keeps_its_owner_when_its_imports_are_withdrawn(
+    served: tuple[FastAPI, dict[str, TestClient], dict[str, str]], home: Path, tmp_path: Path
 ) -> None:
+    """Withdrawing the first import never hands a dataset to whoever was accepted since (the
+    second audit: the observatory's import withdrawn, then the partner replaced its data); an
+    administrator gives a dataset to another owner explicitly."""
     app, clients, _ = served
     obs: Observatory = app.state.observatory
-    report = obs.import_file(FILOSOFI, partner="pa", accepted=True)
-    status, _ = _deposit(clients["pb"], FILOSOFI)
-    assert status == 403
-    obs.rollback(report.batch)
-    status, text = _deposit(clients["pb"], FILOSOFI)  # free again: a proposal, like any other
-    assert status == 200 and "sera proposé" in text, text[:500]
-    batch = _batch(_decide(clients["analyst"], _confirm(clients["pb"], text), "accepter"))
-    owner = obs.warehouse.query("SELECT partner FROM import_batch WHERE id = ?", [batch])
-    assert owner.partner.iloc[0] == "pb"
-    status, _ = _deposit(clients["pa"], FILOSOFI)
-    assert status == 403  # now B's
+    forged = _changed(FILOSOFI, tmp_path / FILOSOFI.name, "93", "Q219", "99999")
+    first = obs.import_file(FILOSOFI)  # the observatory's
+    accepted = obs.import_file(forged, partner="pa", accepted=True)  # pa's proposal, accepted
+    obs.rollback(accepted.batch)
+    obs.rollback(first.batch)  # nothing of the observatory's in force any more
+    obs.import_file(forged, partner="pa", accepted=True)
+    status, text = _deposit(clients["pa"], FILOSOFI)
+    assert status == 200 and "sera proposé" in text, text[:500]  # still the observatory's
+    status, text = _deposit(clients["pb"], FILOSOFI)
+    assert status == 200 and "sera proposé" in text
+    obs.close()
+    code, out = run("imports", "owner", "insee.filosofi.disp.departement", home=home)
+    assert code == 0 and "l'observatoire" in out, out
+    code, out = run(
+        "imports", "owner", "insee.filosofi.disp.departement", "--partner", "pa", home=home
+    )
+    assert code == 0 and "→ l'organisme « pa »" in out, out
+    with Observatory.open(home) as again:
+        from observatoire.store.ownership import dataset_owners
+
+        assert dataset_owners(again.warehouse, ["insee.filosofi.disp.departement"]) == {
+            "insee.filosofi.disp.departement": "pa"
+        }
 
 
 @needs_data
@@ -373,3 +388,39 @@ def test_in_a_browser_a_partner_proposes_and_an_analyst_accepts(
         ).json()
         assert next(r for r in values["rows"] if r["code"] == "93")["value"] == 18070
         page.close()
+
+
+@needs_data
+def test_no_organisation_takes_a_producers_namespace(
+    served: tuple[FastAPI, dict[str, TestClient], dict[str, str]], home: Path, tmp_path: Path
+) -> None:
+    """An organisation coded like a producer's source (« caf », « filosofi ») would name its
+    tables' variables « caf.X »: such codes are refused; and an organisation whose namespace
+    holds someone else's variables (given away by an administrator) proposes its tables."""
+    from observatoire.catalog.datasets import RESERVED_SOURCES
+    from observatoire.errors import InputError
+
+    app, clients, _ = served
+    obs: Observatory = app.state.observatory
+    for code in ("caf", "filosofi", "FranceTravail", "donnees"):
+        with pytest.raises(InputError, match="réservé"):
+            save_partner(obs.warehouse, code=code, name="x")
+    # the sources the shipped catalogue reads are all reserved
+    catalogue = obs.catalogue()
+    read = {v.split(".", 1)[0] for i in catalogue.indicators.values() for v in i.formula.variables}
+    assert read - {"sejours", "demandes_hebergement"} <= RESERVED_SOURCES, read
+    table = tmp_path / "suivi.csv"
+    pd.DataFrame(
+        {"CODGEO": ["93066", "93008"], "periode": ["2024-T1"] * 2, "nombre": ["1", "2"]}
+    ).to_csv(table, sep=";", index=False)
+    status, text = _deposit(clients["pb"], table)
+    assert status == 200 and "sera proposé" not in text
+    _batch(_confirm(clients["pb"], text))
+    obs.close()
+    code, out = run("imports", "owner", "pb.suivi.commune", "--observatoire", home=home)
+    assert code == 0, out
+    with Observatory.open(home) as again:
+        again_table = tmp_path / "autre.csv"
+        table.rename(again_table)
+        report = again.import_file(again_table, partner="pb", dry_run=True)
+        assert report.proposal and report.dataset == "donnees.autre.commune"

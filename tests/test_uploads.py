@@ -27,7 +27,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from observatoire.accounts import Role
-from observatoire.errors import FileFormatError
+from observatoire.errors import AccessError, FileFormatError
 from observatoire.observatory import Observatory
 from observatoire.web import create_app, imports, inventory
 
@@ -391,3 +391,97 @@ def test_a_zip_deposit_decompresses_within_the_deposit_limit_and_pending_ones_ar
             )
         assert report.status_code == 200
     assert len([p for p in (home / "depots").iterdir() if p.is_dir()]) == 3
+
+
+def test_a_deposit_or_a_proposal_is_acted_upon_once(tmp_path: Path) -> None:
+    """Two confirmations of one deposit, or an acceptance racing a refusal (second audit):
+    the first takes it, the second finds it gone."""
+    from observatoire.deposits import Deposits
+    from observatoire.errors import InputError
+
+    deposits = Deposits(tmp_path)
+    folder = deposits.new_folder()
+    folder.mkdir(parents=True)
+    (folder / "f.csv").write_text("a;b\n1;2\n", encoding="utf-8")
+    deposits.hold(folder, user="a@x.fr", collection="", proposal=True)
+    with pytest.raises(AccessError):
+        deposits.claim(folder.name, user="b@x.fr")
+    taken, file, ticket = deposits.claim(folder.name, user="a@x.fr")
+    assert ticket["proposal"] is True and file.name == "f.csv"
+    with pytest.raises(InputError, match="déjà traité"):
+        deposits.claim(folder.name, user="a@x.fr")
+    ident = deposits.propose(taken, organisation="pa", user="a@x.fr", dataset="d", report={})
+    assert [p.id for p in deposits.proposals()] == [ident]
+    deposits.take(ident)
+    assert deposits.proposals() == []  # under examination: listed no more
+    with pytest.raises(InputError, match="déjà examinée"):
+        deposits.take(ident)
+    deposits.release(ident)  # the import failed: it waits again
+    deposits.take(ident)
+    deposits.decide(ident)
+    assert list((tmp_path / "propositions").iterdir()) == []
+    assert list((tmp_path / "depots").iterdir()) == []
+
+
+@needs_data
+def test_one_deposit_at_a_time_per_account_and_a_silent_upload_is_cut_off(
+    served: tuple[FastAPI, TestClient, str], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An account's second deposit while its first is still coming is refused, and an upload
+    that sends nothing for IDLE_SECONDS is cut off: a partner cannot hold the disk with uploads
+    it never finishes."""
+    from observatoire.web import uploads
+
+    monkeypatch.setattr(uploads, "IDLE_SECONDS", 1.0)
+    app, _, token = served
+    head = (
+        b'--b\r\nContent-Disposition: form-data; name="fichier"; filename="lent.csv"\r\n\r\n'
+        b"CODGEO;X\r\n"
+    )
+    answers: list[tuple[int, bytes]] = []
+
+    async def call(stall: float) -> None:
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": head, "more_body": True}
+            await asyncio.sleep(stall)
+            return {"type": "http.request", "body": b"93001;1\r\n--b--\r\n", "more_body": False}
+
+        status: dict[str, Any] = {"body": b""}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            elif message["type"] == "http.response.body":
+                status["body"] += message.get("body", b"")
+
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": "POST", "scheme": "http", "path": "/api/v1/imports",
+            "raw_path": b"/api/v1/imports", "query_string": b"dry_run=true",
+            "headers": [
+                (b"content-type", b"multipart/form-data; boundary=b"),
+                (b"authorization", f"Bearer {token}".encode()),
+            ],
+            "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80),
+        }  # fmt: skip
+        await app(scope, receive, send)
+        answers.append((int(status["code"]), bytes(status["body"])))
+
+    async def both() -> None:
+        first = asyncio.create_task(call(stall=5.0))  # silent for 5 s: cut off after 1
+        await asyncio.sleep(0.3)
+        await call(stall=0.0)  # meanwhile, the same account's second deposit
+        await first
+
+    worker = threading.Thread(target=lambda: asyncio.run(both()))
+    worker.start()
+    worker.join()
+    (second, said), (first, cut) = answers
+    assert second == 400 and "en cours" in said.decode(), said[:300]
+    assert first == 400 and "plus rien reçu" in cut.decode(), cut[:300]
+    assert list((home / "depots").iterdir()) == []

@@ -204,6 +204,7 @@ class Accounts:
         check_password(password, email=email, observatory=observatory)
         if not self.db.query("SELECT id FROM app_user WHERE email = ?", [email]).empty:
             raise InputError(f"un compte existe déjà pour {email}")
+        organisation = organisation.strip().lower() if organisation else None
         if role is Role.PARTNER and not organisation:
             raise InputError("un producteur partenaire appartient à un organisme (--organisation)")
         user = User(secrets.token_hex(8), email, name or email, role, organisation, True)
@@ -242,7 +243,14 @@ class Accounts:
             self._audit(run, actor, "changement de mot de passe", user.email, detail)
 
     def set_role(self, email: str, role: Role, *, actor: str | None = None) -> None:
+        """A new role; a partner must belong to an organisation (set when the account was
+        created): without one, it would act for no organisation, hence for the observatory."""
         user = self.get(email)
+        if role is Role.PARTNER and not user.organisation:
+            raise InputError(
+                f"{email} n'est rattaché à aucun organisme : un producteur partenaire en a un "
+                "(créez-lui un compte avec --organisation CODE)"
+            )
         with self.db.transaction() as run:
             run("UPDATE app_user SET role = ? WHERE id = ?", [role.value, user.id])
             self._audit(

@@ -682,6 +682,46 @@ def imports_rollback(ctx: _Context, batch: int) -> None:
     )
 
 
+@imports.command("owner")
+@click.argument("dataset")
+@click.option("--partner", help="Donne le jeu à cet organisme partenaire.")
+@click.option("--observatoire", "observatory", is_flag=True, help="Rend le jeu à l'observatoire.")
+@pass_ctx
+def imports_owner(ctx: _Context, dataset: str, partner: str | None, observatory: bool) -> None:
+    """Dit à qui appartient un jeu de données, ou le donne à un autre propriétaire.
+
+    Un jeu appartient à celui qui l'a importé le premier : un partenaire ne remplace que les
+    siens (docs/securite.md). Un administrateur corrige ici une erreur (une proposition
+    acceptée à tort, un organisme qui change de code).
+
+    
+    Exemples :
+      observatoire imports owner cnaf.allocataires.iris
+      observatoire imports owner cnaf.allocataires.iris --partner caf93
+      observatoire imports owner insee.filosofi.disp.commune --observatoire
+    """
+    from observatoire.ingest.ownership import owner_label
+    from observatoire.store.ownership import dataset_owners, partner_names, set_owner
+    from observatoire.store.partners import require_partner
+
+    if partner and observatory:
+        raise InputError("--partner ou --observatoire, pas les deux")
+    with ctx.open(write=partner is not None or observatory) as obs:
+        names = partner_names(obs.warehouse)
+        if partner is None and not observatory:
+            owners = dataset_owners(obs.warehouse, [dataset])
+            if dataset not in owners:
+                raise InputError(f"le jeu « {dataset} » n'a jamais été importé")
+            click.echo(f"{dataset} : {owner_label(owners[dataset], names)}")
+            return
+        new = require_partner(obs.warehouse, partner) if partner else None
+        at = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+        before = set_owner(obs.warehouse, dataset, new, at=at, by="cli")
+    click.echo(
+        f"{dataset} : {owner_label(before, names)} → {owner_label(new, names)}"
+    )
+
+
 @cli.command("datasets")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
@@ -1259,7 +1299,7 @@ def users_create(
     \b
     Exemple :
       observatoire users create admin@cd93.fr --admin
-      observatoire users create caf@caf93.fr --role partner --organisation "CAF 93"
+      observatoire users create caf@caf93.fr --role partner --organisation caf93
     """
     from observatoire.accounts import parse_role
 

@@ -14,6 +14,10 @@ are removed when a new one comes, and an account keeps at most :data:`MAX_PENDIN
 A proposal is moved (one rename) to ``propositions/<token>/`` with its ticket; proposals are
 never removed but by an analyst's decision, and an organisation has at most
 :data:`MAX_PROPOSALS` of them waiting.
+
+Confirming a deposit and deciding a proposal first **claim** it: its ticket is renamed
+(``<token>.json.examen``), which one request only can do; a second confirmation, or an
+acceptance racing a refusal, finds it gone and does nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ PROPOSALS = "propositions"
 MAX_PENDING = 3  # deposits validated and waiting, per account
 MAX_PROPOSALS = 10  # proposals waiting for a decision, per organisation
 STALE = 24 * 3600  # seconds after which an unconfirmed deposit is removed
+CLAIMED = ".examen"  # a ticket being acted upon
+_GONE = "dépôt introuvable ou déjà traité : déposez le fichier à nouveau"
+_DECIDED = "proposition introuvable ou déjà examinée"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
@@ -58,9 +65,23 @@ def _ticket(folder: Path) -> Path:
     return folder.with_name(folder.name + ".json")
 
 
+def _claimed(folder: Path) -> Path:
+    return folder.with_name(folder.name + ".json" + CLAIMED)
+
+
 def _remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     _ticket(folder).unlink(missing_ok=True)
+    _claimed(folder).unlink(missing_ok=True)
+
+
+def _claim(folder: Path, gone: str) -> dict[str, Any]:
+    """Take ``folder``'s ticket for this request (one rename: one request only wins)."""
+    try:
+        _ticket(folder).rename(_claimed(folder))
+    except FileNotFoundError:
+        raise InputError(gone) from None
+    return Deposits._read(_claimed(folder))
 
 
 class Deposits:
@@ -89,18 +110,19 @@ class Deposits:
         for old in mine[: max(len(mine) - MAX_PENDING, 0)]:
             _remove(old.with_suffix(""))
 
-    def pending(self, token: str, *, user: str) -> tuple[Path, Path, dict[str, Any]]:
-        """A deposit of ``user`` waiting for confirmation: its folder, its file, its ticket."""
+    def claim(self, token: str, *, user: str) -> tuple[Path, Path, dict[str, Any]]:
+        """A deposit of ``user`` waiting for confirmation, taken for this request (a second
+        confirmation finds it gone): its folder, its file, its ticket."""
         folder = self.folder / token
-        ticket = _ticket(folder)
-        if not (_TOKEN.match(token) and folder.is_dir() and ticket.is_file()):
-            raise InputError("dépôt introuvable ou déjà traité : déposez le fichier à nouveau")
-        made = self._read(ticket)
-        if made.get("user") != user:
+        if not (_TOKEN.match(token) and folder.is_dir() and _ticket(folder).is_file()):
+            raise InputError(_GONE)
+        if self._read(_ticket(folder)).get("user") != user:
             raise AccessError("ce dépôt a été fait par un autre compte")
-        files = list(folder.iterdir())
+        made = _claim(folder, _GONE)
+        files = list(folder.iterdir()) if folder.is_dir() else []
         if len(files) != 1:
-            raise InputError("dépôt introuvable ou déjà traité : déposez le fichier à nouveau")
+            _remove(folder)
+            raise InputError(_GONE)
         return folder, files[0], made
 
     def forget(self, folder: Path) -> None:
@@ -157,6 +179,7 @@ class Deposits:
         write_whole(_ticket(target), json.dumps(ticket, ensure_ascii=False, default=str))
         folder.rename(target)  # one step: the proposal is whole or absent
         _ticket(folder).unlink(missing_ok=True)
+        _claimed(folder).unlink(missing_ok=True)
         return target.name
 
     def proposals(self, *, organisation: str | None = None) -> list[Proposal]:
@@ -192,6 +215,21 @@ class Deposits:
                     return found
         raise InputError(f"proposition « {ident} » introuvable ou déjà examinée")
 
+    def take(self, ident: str) -> Proposal:
+        """A proposal taken for a decision (an acceptance racing a refusal: one wins, the
+        other finds it gone). Then :meth:`decide`, or :meth:`release` if the decision failed."""
+        found = self.proposal(ident)
+        _claim(self.proposals_folder / found.id, f"« {ident} » : {_DECIDED}")
+        return found
+
+    def release(self, ident: str) -> None:
+        """Put a taken proposal back (its import failed): it waits again."""
+        folder = self.proposals_folder / ident
+        if _TOKEN.match(ident) and _claimed(folder).is_file():
+            _claimed(folder).rename(_ticket(folder))
+
     def decide(self, ident: str) -> None:
-        """Remove a proposal once an analyst accepted or refused it."""
-        _remove(self.proposals_folder / self.proposal(ident).id)
+        """Remove a taken proposal once accepted (imported) or refused."""
+        if not _TOKEN.match(ident):
+            raise InputError(f"« {ident} » : {_DECIDED}")
+        _remove(self.proposals_folder / ident)

@@ -23,7 +23,7 @@ from zxcvbn import zxcvbn
 
 from observatoire.errors import InputError
 
-__all__ = ["FRENCH_WORDS", "MIN_PASSWORD", "MIN_SCORE", "check_password"]
+__all__ = ["FRENCH_WORDS", "MIN_PASSWORD", "MIN_SCORE", "PLACES", "check_password"]
 
 MIN_PASSWORD = 12
 # zxcvbn's scale: 0 (< 10^3 guesses) … 3 (< 10^10: safely unguessable online) … 4.
@@ -97,6 +97,28 @@ FRENCH_WORDS = (
     "rugby",
 )
 
+# The names of the départements (lower case, letters only): a territory's name padded with its
+# number (« Seinesaintdenis93 ») is among the first guesses against an observatory's accounts.
+PLACES = frozenset(
+    (
+        "ain", "aisne", "allier", "alpesdehauteprovence", "alpesmaritimes", "ardeche", "ardennes",
+        "ariege", "aube", "aude", "aveyron", "basrhin", "bouchesdurhone", "calvados", "cantal",
+        "charente", "charentemaritime", "cher", "correze", "corsedusud", "cotedor", "cotesdarmor",
+        "creuse", "deuxsevres", "dordogne", "doubs", "drome", "essonne", "eure", "eureetloir",
+        "finistere", "gard", "gers", "gironde", "guadeloupe", "guyane", "hautecorse",
+        "hautegaronne", "hauteloire", "hautemarne", "hautesalpes", "hautesaone", "hautesavoie",
+        "hautespyrenees", "hautevienne", "hautrhin", "hautsdeseine", "herault", "illeetvilaine",
+        "indre", "indreetloire", "isere", "jura", "landes", "lareunion", "loire", "loireatlantique",
+        "loiret", "loiretcher", "lot", "lotetgaronne", "lozere", "maineetloire", "manche", "marne",
+        "martinique", "mayenne", "mayotte", "meurtheetmoselle", "meuse", "morbihan", "moselle",
+        "nievre", "nord", "oise", "orne", "paris", "pasdecalais", "puydedome",
+        "pyreneesatlantiques", "pyreneesorientales", "rhone", "saoneetloire", "sarthe", "savoie",
+        "seineetmarne", "seinemaritime", "seinesaintdenis", "somme", "tarn", "tarnetgaronne",
+        "territoiredebelfort", "valdemarne", "valdoise", "var", "vaucluse", "vendee", "vienne",
+        "vosges", "yonne", "yvelines",
+    )
+)
+
 # Why a password is easy to guess, by zxcvbn's name of the pattern that covers most of it.
 _REASONS = {
     "repeat": "il répète les mêmes caractères",
@@ -154,7 +176,7 @@ def _one_word(core: str, inputs: list[str]) -> bool:
     """Whether ``core`` (the letters of a password) is one word the guessers try first: a
     common password or word, a keyboard walk, or names taken from the account (``inputs``)
     put together (``seinesaintdenis``)."""
-    if core in FRENCH_WORDS:
+    if core in FRENCH_WORDS or core in PLACES:
         return True
     if len(core) < 4:
         return False  # a few letters among digits and symbols: zxcvbn judges the whole
@@ -162,7 +184,8 @@ def _one_word(core: str, inputs: list[str]) -> bool:
     guessed = [m for m in matches if m["pattern"] in ("dictionary", "spatial", "repeat")]
     covered = sum(len(m["token"]) for m in guessed)
     from_account = all(m.get("dictionary_name") == "user_inputs" for m in guessed)
-    return covered == len(core) and (len(guessed) == 1 or from_account)
+    # one or two words (a first name and another: « Jean-Pierre1975! »), or the account's
+    return covered == len(core) and (len(guessed) <= 2 or from_account)
 
 
 def _words(text: str) -> list[str]:

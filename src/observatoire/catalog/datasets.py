@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-__all__ = ["CONFIDENTIALITY", "FREQUENCIES", "OPEN_LICENCE", "due_date"]
+__all__ = ["CONFIDENTIALITY", "FREQUENCIES", "OPEN_LICENCE", "RESERVED_SOURCES", "due_date"]
 
 # Who may see a dataset's values, from the widest audience to the narrowest.
 CONFIDENTIALITY = ("public", "membres", "partenaire")
@@ -22,6 +22,28 @@ FREQUENCIES: dict[str, int | None] = {
 }
 
 OPEN_LICENCE = "Licence Ouverte / Etalab 2.0"
+
+# The producers' namespaces: sources of the variables the connectors write and the shipped
+# catalogue reads (``caf.ARSAS``, ``filosofi.DISP_MED``…), prefixes of their datasets, and the
+# platform's own. A partner organisation's code may not be one of them, since its own tables
+# are named after it (tests/test_ownership.py checks the catalogue and the connectors).
+RESERVED_SOURCES = frozenset(
+    {
+        "caf",
+        "cnaf",
+        "dictionnaire",
+        "donnees",
+        "enregistrements",
+        "etatcivil",
+        "filosofi",
+        "francetravail",
+        "insee",
+        "mesures",
+        "rp",
+        "sirene",
+        "statloc",
+    }
+)
 
 
 def due_date(last_import: date, frequency: str, *, grace_months: int = 1) -> date | None:

@@ -19,10 +19,16 @@ from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 
+from observatoire.catalog.datasets import RESERVED_SOURCES
 from observatoire.errors import AccessError
 from observatoire.ingest.connectors import Layout
 from observatoire.store.base import Transaction, Warehouse
-from observatoire.store.ownership import dataset_owners, partner_names, variable_owners
+from observatoire.store.ownership import (
+    dataset_owners,
+    partner_names,
+    source_owners,
+    variable_owners,
+)
 
 __all__ = [
     "OwnershipError",
@@ -65,15 +71,20 @@ def owner_label(owner: str | None, names: dict[str, str]) -> str:
     return f"l'organisme « {owner} »" + (f" ({name})" if name and name != owner else "")
 
 
-def own_namespace(layout: Layout, partner: str) -> tuple[Layout, bool]:
+def own_namespace(
+    warehouse: Warehouse | Transaction, layout: Layout, partner: str
+) -> tuple[Layout, bool]:
     """A generic table of ``partner`` in its organisation's namespace: its dataset and
     variables named after the organisation, so that two partners' columns of the same name
     never write the same variable; and whether the layout is the partner's own (a generic
     table, or one an analyst described for it with a descriptor). Other layouts are
-    returned as they are."""
+    returned as they are. An organisation whose code names a producer's source (``caf``), or
+    variables someone else imported, has no namespace of its own: its tables are proposals."""
     if layout.descriptor is not None:
         return layout, True
     if not layout.columns or any(c.source != GENERIC_SOURCE for c in layout.columns):
+        return layout, False
+    if partner in RESERVED_SOURCES or source_owners(warehouse, partner) - {partner}:
         return layout, False
     _, _, rest = layout.dataset.partition(".")
     renamed = replace(

@@ -53,6 +53,7 @@ from observatoire.ingest.report import ImportReport, Rejection, Tally
 from observatoire.ingest.tables import CHUNK_ROWS, Table, find_column, open_table, read_table
 from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.computed import invalidate
+from observatoire.store.ownership import claim_dataset
 from observatoire.store.partners import require_partner
 from observatoire.store.territories import fallback_passage, load_vintages
 from observatoire.territories.vintages import convert_long
@@ -150,7 +151,7 @@ def import_file(
         layout.level = level
     own = True
     if partner is not None:
-        layout, own = own_namespace(layout, partner)
+        layout, own = own_namespace(warehouse, layout, partner)
     _set_period(layout, period, path)
     _check_unique_variables(layout, path)
     variables = sorted({c.variable for c in layout.columns})
@@ -532,6 +533,8 @@ def _record(
         report.replaced = int(previous.id.iloc[0])
         tx.execute("UPDATE import_batch SET status = 'replaced' WHERE id = ?", [report.replaced])
     invalidate(tx, variables=[c.variable for c in layout.columns])
+    imported_at = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+    claim_dataset(tx, layout.dataset, partner, imported_at, user or _user())
     tx.insert(
         "import_batch",
         pd.DataFrame(
@@ -550,7 +553,7 @@ def _record(
                     "size": report.size,
                     "descriptor": layout.descriptor,
                     "imported_by": user or _user(),
-                    "imported_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+                    "imported_at": imported_at,
                     "status": "active",
                     "rows_read": report.rows_read,
                     "rows_imported": report.rows_imported,

@@ -1,12 +1,13 @@
-"""Who owns what was imported.
+"""Who owns what was imported (table ``dataset_owner``).
 
 A dataset belongs to whoever first imported it: the observatory (an import without a partner:
-an analyst's, or the command line's without ``--partner``) or a partner organisation. The
-variables a dataset writes belong to the owner of that dataset. Imports that were rolled back
-do not count: a dataset whose every import was withdrawn belongs to nobody again.
+an analyst's, or the command line's without ``--partner``) or a partner organisation. It is
+recorded with that first import and kept whatever happens to its imports (withdrawn, replaced:
+an import accepted from a partner never makes it the partner's); only an administrator gives
+it to another owner (:func:`set_owner`). The variables a dataset writes belong to its owner.
 
     dataset_owners(warehouse, ["cnaf.allocataires.iris"])   # {dataset: partner or None}
-    variable_owners(warehouse, ["cnaf.ARSAS"])               # rows: variable, dataset, owner
+    variable_owners(warehouse, ["caf.ARSAS"])                # rows: variable, dataset, owner
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ import pandas as pd
 
 from observatoire.store.base import Transaction, Warehouse
 
-__all__ = ["dataset_owners", "partner_names", "variable_owners"]
+__all__ = [
+    "claim_dataset",
+    "dataset_owners",
+    "partner_names",
+    "set_owner",
+    "source_owners",
+    "variable_owners",
+]
 
-# The first import in force or replaced (not withdrawn) of each dataset: its owner.
-_FIRST = (
-    "SELECT b.dataset, b.partner FROM import_batch b JOIN ("
-    "SELECT dataset, MIN(id) AS id FROM import_batch WHERE status <> 'rolled_back' "
-    "GROUP BY dataset) f ON f.id = b.id"
-)
 
 
 def _placeholders(values: Sequence[object]) -> str:
@@ -40,8 +42,7 @@ def dataset_owners(warehouse: Readable, datasets: Sequence[str]) -> dict[str, st
     if not datasets:
         return {}
     rows = warehouse.query(
-        f"SELECT dataset, partner FROM ({_FIRST}) o WHERE dataset IN "
-        f"({_placeholders(datasets)})",
+        f"SELECT dataset, partner FROM dataset_owner WHERE dataset IN ({_placeholders(datasets)})",
         list(datasets),
     )
     return {
@@ -51,15 +52,15 @@ def dataset_owners(warehouse: Readable, datasets: Sequence[str]) -> dict[str, st
 
 
 def variable_owners(warehouse: Readable, variables: Sequence[str]) -> pd.DataFrame:
-    """The datasets (not withdrawn) that write each of ``variables``, with their owner:
-    columns ``variable``, ``dataset``, ``owner`` (None: the observatory)."""
+    """The datasets that write (or wrote) each of ``variables``, with their owner: columns
+    ``variable``, ``dataset``, ``owner`` (None: the observatory)."""
     if not variables:
         return pd.DataFrame(columns=["variable", "dataset", "owner"])
     rows = warehouse.query(
         "SELECT DISTINCT c.variable, b.dataset, o.partner AS owner FROM batch_column c "
         "JOIN import_batch b ON b.id = c.batch "
-        f"JOIN ({_FIRST}) o ON o.dataset = b.dataset "
-        f"WHERE b.status <> 'rolled_back' AND c.variable IN ({_placeholders(variables)}) "
+        "JOIN dataset_owner o ON o.dataset = b.dataset "
+        f"WHERE c.variable IN ({_placeholders(variables)}) "
         "ORDER BY c.variable, b.dataset",
         list(variables),
     )
@@ -67,7 +68,51 @@ def variable_owners(warehouse: Readable, variables: Sequence[str]) -> pd.DataFra
     return rows
 
 
+def source_owners(warehouse: Readable, source: str) -> set[str | None]:
+    """The owners of the datasets that write variables of ``source`` (``caf`` for
+    ``caf.ARSAS``)."""
+    rows = warehouse.query(
+        "SELECT DISTINCT o.partner FROM variable v JOIN batch_column c ON c.variable = v.id "
+        "JOIN import_batch b ON b.id = c.batch JOIN dataset_owner o ON o.dataset = b.dataset "
+        "WHERE v.source = ?",
+        [source],
+    )
+    return {None if pd.isna(p) else str(p) for p in rows.partner}
+
+
 def partner_names(warehouse: Readable) -> dict[str, str]:
     """Each partner's name by its code."""
     rows = warehouse.query("SELECT code, name FROM partner")
     return {str(c): str(n) for c, n in zip(rows.code, rows.name, strict=True)}
+
+
+def claim_dataset(
+    tx: Transaction, dataset: str, partner: str | None, at: str, by: str | None
+) -> None:
+    """Record the owner of ``dataset`` at its first import (nothing if it has one)."""
+    if tx.query("SELECT dataset FROM dataset_owner WHERE dataset = ?", [dataset]).empty:
+        tx.insert(
+            "dataset_owner",
+            pd.DataFrame([{"dataset": dataset, "partner": partner, "since": at, "decided_by": by}]),
+        )
+
+
+def set_owner(
+    warehouse: Warehouse, dataset: str, partner: str | None, *, at: str, by: str
+) -> str | None:
+    """Give ``dataset`` (already imported) to ``partner`` (None: the observatory); returns
+    its previous owner."""
+    from observatoire.errors import UnknownNameError
+
+    known = warehouse.query("SELECT dataset, partner FROM dataset_owner ORDER BY dataset")
+    if dataset not in set(known.dataset):
+        raise UnknownNameError("jeu de données", dataset, known.dataset.tolist()[:40])
+    before = known.partner[known.dataset == dataset].iloc[0]
+    with warehouse.transaction() as tx:
+        tx.replace(
+            "dataset_owner",
+            pd.DataFrame([{"dataset": dataset, "partner": partner, "since": at, "decided_by": by}]),
+            "dataset = ?",
+            [dataset],
+        )
+    return None if pd.isna(before) else str(before)

@@ -6,7 +6,7 @@ from datetime import date
 
 import pandas as pd
 
-from observatoire.catalog.datasets import CONFIDENTIALITY
+from observatoire.catalog.datasets import CONFIDENTIALITY, RESERVED_SOURCES
 from observatoire.errors import InputError, UnknownNameError
 from observatoire.store.base import Warehouse
 
@@ -16,8 +16,13 @@ __all__ = ["CONFIDENTIALITY", "add_agreement", "list_partners", "partner_details
 def save_partner(warehouse: Warehouse, *, code: str, name: str, kind: str = "") -> bool:
     """Create or rename a partner; returns whether it was created."""
     code = code.strip().lower()
-    if not code.replace("-", "").replace("_", "").isalnum():
+    if not code.replace("-", "").replace("_", "").isalnum() or not code.isascii():
         raise InputError(f"code partenaire invalide « {code} » (lettres, chiffres, - et _)")
+    if code in RESERVED_SOURCES:
+        raise InputError(
+            f"code partenaire « {code} » réservé : c'est le nom d'une source de producteur "
+            f"({', '.join(sorted(RESERVED_SOURCES))}) ; choisissez par exemple « {code}93 »"
+        )
     with warehouse.transaction() as tx:
         existed = len(tx.query("SELECT code FROM partner WHERE code = ?", [code])) > 0
         tx.replace(

@@ -153,6 +153,13 @@ _VALUES_TABLES = (
         ),
         ("partner", "reference"),
     ),
+    # Who owns each dataset (schema 8): its first importer (partner NULL: the observatory),
+    # kept when imports are withdrawn; changed only by an administrator.
+    TableDef(
+        "dataset_owner",
+        (("dataset", "text"), ("partner", "text"), ("since", "text"), ("decided_by", "text")),
+        ("dataset",),
+    ),
     # One import of one file: its provenance and its validation report (JSON).
     TableDef(
         "import_batch",
@@ -436,6 +443,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         *(t.name for t in _RECORD_TABLES),
         "ALTER TABLE indicator_value ADD COLUMN IF NOT EXISTS completeness FLOAT8",
+    ),
+    (
+        "dataset_owner",
+        "INSERT INTO dataset_owner (dataset, partner, since, decided_by) "
+        "SELECT b.dataset, b.partner, b.imported_at, b.imported_by FROM import_batch b JOIN "
+        "(SELECT dataset, MIN(id) AS id FROM import_batch GROUP BY dataset) f ON f.id = b.id",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,7 +14,13 @@ from fastapi.responses import RedirectResponse, Response
 from observatoire.accounts import ROLE_LABELS, Accounts, Role, parse_role
 from observatoire.catalog.datasets import CONFIDENTIALITY
 from observatoire.errors import AccessError
-from observatoire.store.partners import add_agreement, list_partners, partner_details, save_partner
+from observatoire.store.partners import (
+    add_agreement,
+    list_partners,
+    partner_details,
+    require_partner,
+    save_partner,
+)
 from observatoire.web import content
 from observatoire.web.app import respond
 from observatoire.web.auth import check_csrf, viewer
@@ -79,12 +85,16 @@ def admin_page(request: Request) -> Response:
 async def create_account(request: Request) -> Response:
     form, accounts, actor = await _admin_form(request)
     email = str(form.get("email", ""))
+    role = parse_role(str(form.get("role", "")))
+    organisation = str(form.get("organisation", "")).strip() or None
+    if role is Role.PARTNER and organisation:  # a known partner's code, as the registry has it
+        organisation = require_partner(request.app.state.observatory.warehouse, organisation)
     accounts.create_user(
         email,
         str(form.get("password", "")),
-        role=parse_role(str(form.get("role", ""))),
+        role=role,
         name=str(form.get("name", "")),
-        organisation=str(form.get("organisation", "")) or None,
+        organisation=organisation,
         actor=actor,
         observatory=request.app.state.observatory.home.settings["name"],
     )

@@ -33,7 +33,7 @@ from observatoire.observatory import Observatory
 from observatoire.web import content
 from observatoire.web.app import public_message, respond, status_of
 from observatoire.web.auth import check_csrf, client_of, viewer
-from observatoire.web.uploads import Upload, receive_upload
+from observatoire.web.uploads import Upload, one_at_a_time, receive_upload
 
 __all__ = ["api", "router", "writable"]
 
@@ -169,6 +169,11 @@ async def _receive(request: Request, obs: Observatory, *, csrf: bool) -> Upload:
 async def deposit(request: Request) -> Response:
     """Receive the file and show what importing it would do (nothing written yet)."""
     user = _require(request, IMPORTERS)
+    async with one_at_a_time(request, user.email):
+        return await _deposit(request, user)
+
+
+async def _deposit(request: Request, user: User) -> Response:
     obs = writable(request)
     upload = await _receive(request, obs, csrf=True)
     assert upload.path is not None and upload.folder is not None
@@ -210,12 +215,12 @@ async def confirm(request: Request) -> Response:
     user = _require(request, IMPORTERS)
     obs = writable(request)
     deposits = _deposits(obs)
-    folder, file, ticket = deposits.pending(str(form.get("depot", "")), user=user.email)
+    folder, file, ticket = deposits.claim(str(form.get("depot", "")), user=user.email)
     collection = str(ticket.get("collection") or "")
     if str(form.get("action", "")) == "annuler":
         deposits.forget(folder)
         return RedirectResponse("/imports", status_code=303)
-    if ticket.get("proposal") and user.role is Role.PARTNER and user.organisation:
+    if ticket.get("proposal") and _partner(user) is not None:
         return await _propose(request, obs, user, folder, file)
     try:
         importer = _importer(obs, user, collection)
@@ -297,8 +302,13 @@ async def withdraw(request: Request, batch: int) -> Response:
 
 
 def _partner(user: User) -> str | None:
-    """A partner's imports are registered under its organisation (a partner code)."""
-    return user.organisation if user.role is Role.PARTNER else None
+    """A partner's imports are registered under its organisation (a partner code); a
+    partner's account without one may import nothing (it would act for the observatory)."""
+    if user.role is not Role.PARTNER:
+        return None
+    if not user.organisation:
+        raise AccessError("compte partenaire sans organisme : demandez-en un à l'administrateur")
+    return user.organisation
 
 
 def _accounts(request: Request) -> Accounts:
@@ -338,6 +348,11 @@ async def api_import(request: Request, dry_run: bool = False) -> Response:
     recomputed, and the report says the import's number (201). The file is received within
     the deposit limit and removed once read, whatever the outcome."""
     user = _scripted(request)
+    async with one_at_a_time(request, user.email):
+        return await _api_import(request, user, dry_run)
+
+
+async def _api_import(request: Request, user: User, dry_run: bool) -> Response:
     obs = writable(request)
     upload = await _receive(request, obs, csrf=False)
     assert upload.path is not None and upload.folder is not None

@@ -36,7 +36,7 @@ from observatoire.secret.rules import READABLE, Audience
 from observatoire.store.inventory import DocumentRow
 from observatoire.web.app import csv_response, respond
 from observatoire.web.auth import check_csrf, client_of, observatory_for, viewer
-from observatoire.web.uploads import receive_upload
+from observatoire.web.uploads import one_at_a_time, receive_upload
 
 __all__ = ["router"]
 
@@ -331,6 +331,11 @@ async def add_document(request: Request) -> Response:
     cannot be read). The file is received within :data:`MAX_DOCUMENT`, checked for its CSRF
     token before a byte is written, and its deposit removed once filed or refused."""
     user = _editor(request)
+    async with one_at_a_time(request, user.email):
+        return await _add_document(request, user)
+
+
+async def _add_document(request: Request, user: User) -> Response:
     upload = await receive_upload(
         request,
         folder=Deposits(request.app.state.observatory.home.path).new_folder(),

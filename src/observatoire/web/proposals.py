@@ -55,6 +55,8 @@ def _deposits(request: Request) -> Deposits:
 def proposals_view(request: Request, user: User) -> list[dict[str, Any]]:
     """The proposals ``user`` may see (a partner: its organisation's), as listed."""
     organisation = user.organisation if user.role is Role.PARTNER else None
+    if user.role is Role.PARTNER and not organisation:
+        return []  # an account of no organisation sees no one's
     return [
         {
             "id": p.id,
@@ -88,7 +90,7 @@ def proposal_page(request: Request, ident: str) -> Response:
         "proposal": {k: v for k, v in asdict(found).items() if k not in ("file", "report")},
         "file": found.file.name,
         "report": found.report,
-        "replaces": _in_force(request, found),
+        "replaces": _in_force(request, found, details=user.role in DECIDERS),
         "can_decide": user.role in DECIDERS,
     }
     if ident.endswith(".json"):
@@ -96,17 +98,20 @@ def proposal_page(request: Request, ident: str) -> Response:
     return render_page(request, "proposal.html", data, f"Proposition de {found.organisation}")
 
 
-def _in_force(request: Request, found: Proposal) -> list[dict[str, Any]]:
+def _in_force(request: Request, found: Proposal, *, details: bool) -> list[dict[str, Any]]:
     """The imports in force that accepting the proposal would replace (same dataset, one of
-    its periods), with their owner."""
+    its periods): their number and edition, and for an analyst their file and author (a
+    partner does not read other organisations' imports)."""
     from observatoire.web import content
 
     observatory: Observatory = request.app.state.observatory
     rows = observatory.imports()
+    if rows.empty:
+        return []
     periods = {str(p) for p in found.report.get("periods") or []}
     mine = rows[(rows.dataset == found.dataset) & (rows.status == "active")]
     mine = mine[[str(e) in periods for e in mine.edition]]
-    return content.records(mine)
+    return content.records(mine if details else mine[["id", "edition"]])
 
 
 @router.post("/imports/propositions/{ident}/accepter")
@@ -119,14 +124,18 @@ async def accept(request: Request, ident: str) -> Response:
 
     obs = writable(request)
     deposits = _deposits(request)
-    found = deposits.proposal(ident)
-    report = await run_in_threadpool(
-        obs.import_file,
-        found.file,
-        user=f"{found.user} (accepté par {user.email})",
-        partner=found.organisation,
-        accepted=True,
-    )
+    found = deposits.take(ident)  # an acceptance racing a refusal: one of them only
+    try:
+        report = await run_in_threadpool(
+            obs.import_file,
+            found.file,
+            user=f"{found.user} (accepté par {user.email})",
+            partner=found.organisation,
+            accepted=True,
+        )
+    except BaseException:
+        deposits.release(ident)
+        raise
     deposits.decide(ident)
     accounts = request.app.state.accounts
     accounts.record(
@@ -152,7 +161,7 @@ async def refuse(request: Request, ident: str) -> Response:
     check_csrf(request, form)
     user = _decider(request)
     deposits = _deposits(request)
-    found = deposits.proposal(ident)
+    found = deposits.take(ident)
     deposits.decide(ident)
     reason = str(form.get("motif", ""))[:500]
     request.app.state.accounts.record(

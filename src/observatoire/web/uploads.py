@@ -15,9 +15,11 @@ error the folder is removed: a refused upload leaves nothing behind.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,12 +31,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from observatoire.errors import InputError, TooLargeError
 
-__all__ = ["MAX_NAME", "BodyLimit", "Upload", "receive_upload", "safe_file_name"]
+__all__ = [
+    "MAX_NAME",
+    "BodyLimit",
+    "Upload",
+    "one_at_a_time",
+    "receive_upload",
+    "safe_file_name",
+]
 
 MIB = 1024**2
 MAX_NAME = 200  # characters of an uploaded file's name
 MAX_FIELD = 64 * 1024  # bytes of one ordinary form field
 MAX_FIELDS = 50
+IDLE_SECONDS = 60.0  # an upload that sends nothing for this long is cut off
 
 
 def safe_file_name(raw: str) -> str:
@@ -208,7 +218,16 @@ async def receive_upload(
     }
     try:
         parser = MultipartParser(boundary, callbacks, max_size=max_bytes + MIB)
-        async for chunk in request.stream():
+        stream = request.stream().__aiter__()
+        while True:
+            try:
+                chunk = await asyncio.wait_for(stream.__anext__(), timeout=IDLE_SECONDS)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise InputError(
+                    f"envoi interrompu : plus rien reçu depuis {IDLE_SECONDS:.0f} s"
+                ) from None
             parser.write(chunk)
         parser.finalize()
         if not receiver.ended:
@@ -223,6 +242,24 @@ async def receive_upload(
         raise
     receiver.close()
     return receiver.upload
+
+
+@asynccontextmanager
+async def one_at_a_time(request: Request, account: str) -> AsyncIterator[None]:
+    """A deposit of ``account`` at a time in this server process (received, then validated):
+    several at once would hold disk and processor for one account."""
+    busy: set[str] = getattr(request.app.state, "depositing", set())
+    request.app.state.depositing = busy
+    if account in busy:
+        raise InputError(
+            "un autre dépôt de votre compte est en cours de réception ou de vérification : "
+            "attendez qu'il finisse"
+        )
+    busy.add(account)
+    try:
+        yield
+    finally:
+        busy.discard(account)
 
 
 class BodyLimit:
