@@ -37,8 +37,8 @@ import pandas as pd
 
 from observatoire.catalog.indicators import Catalogue, indicator_from_dict
 from observatoire.engine.batch import compute_level, plan_level
-from observatoire.engine.compute import stored_levels
 from observatoire.engine.materialise import compute_all
+from observatoire.engine.parts import stored_levels
 from observatoire.ingest.cog import import_cog
 from observatoire.ingest.iris import import_iris
 from observatoire.ingest.referential import build_into

@@ -240,7 +240,7 @@ class Observatory:
         associées of the referential (:func:`~observatoire.store.territories.fallback_passage`).
         """
         if self.has_cog:
-            passage = self.vintages().passage(year, codes=sorted(set(values[code])))
+            passage = self.vintages().passage_into(year, sorted(set(values[code])))
         else:
             passage = queries.fallback_passage(self.warehouse)
         return convert(values, passage, code=code, additive=additive, non_additive=non_additive)

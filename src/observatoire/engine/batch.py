@@ -41,10 +41,17 @@ from observatoire.engine.compute import (
     DEFAULT_THRESHOLD,
     compute_indicator,
     population_of,
-    resolve,
-    stored_levels,
     zone_members,
     zoning_unit,
+)
+from observatoire.engine.parts import (
+    Stored,
+    available,
+    candidate_levels,
+    part_key,
+    source_order,
+    stored_levels,
+    terms,
 )
 from observatoire.engine.relations import facts, table, to_sql
 from observatoire.store.base import Transaction, Warehouse
@@ -55,36 +62,51 @@ OUTPUT = ["indicator", "level", "code", "period", "value", "status", "coverage",
           "ci_high", "note", "computed_at"]  # fmt: skip
 
 
-CountRow = tuple[str, str]  # indicator, variable
+CountRow = tuple[str, str]  # indicator, part
 RatioRow = tuple[str, str, str, float, str | None]  # indicator, num, den, multiplier, interval
 
 
 @dataclass
 class LevelPlan:
-    """How each indicator of a level is computed."""
+    """How each indicator of a level is computed.
+
+    An indicator may be read at several levels (its *candidates*: published for the
+    territory, summed over communes, over IRIS…); every candidate is computed, and for each
+    territory and period the best one that gives a row is kept (:mod:`.parts`)."""
 
     level: str
-    counts: dict[str, list[CountRow]] = field(default_factory=dict)  # source → (id, var)
+    counts: dict[str, list[CountRow]] = field(default_factory=dict)  # source → (id, part)
     # source → (id, numerator, denominator, multiplier, interval method)
     ratios: dict[str, list[RatioRow]] = field(default_factory=dict)
     combined: list[str] = field(default_factory=list)  # differences and quotients, in order
     one_by_one: list[str] = field(default_factory=list)  # by compute_indicator
+    parts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # part key → alternatives
+    several: set[str] = field(default_factory=set)  # indicators with several candidate levels
 
     def variables(self, source: str) -> list[str]:
+        """The parts read at ``source`` (their keys)."""
         names = {v for _, v in self.counts.get(source, [])}
         names |= {v for _, n, d, _, _ in self.ratios.get(source, []) for v in (n, d)}
         return sorted(names)
 
     @property
     def sources(self) -> list[str]:
-        return sorted(set(self.counts) | set(self.ratios))
+        order = [self.level, *source_order(self.level)]
+        found = set(self.counts) | set(self.ratios)
+        return [s for s in order if s in found] + sorted(found - set(order))
+
+    def rank(self, source: str) -> int:
+        """Preference of a level: the territory's own published value first, then its
+        members at each finer level in order."""
+        order = [self.level, *source_order(self.level)]
+        return order.index(source) if source in order else len(order)
 
 
 def plan_level(
     catalogue: Catalogue,
     idents: Iterable[str],
     level: str,
-    stored: dict[str, dict[str, int]],
+    stored: Stored,
 ) -> LevelPlan:
     """Sort indicators ``idents`` by the way they are computed at ``level``; an indicator with
     nothing to read there is left out (it has no value to store)."""
@@ -97,24 +119,30 @@ def plan_level(
             combined.append(ident)
         elif formula.variable:
             aggregate = indicator.aggregation is Aggregation.SUM
-            part = resolve(formula.variable, level, stored, aggregate=aggregate)
-            if part is None:
-                continue
-            if len(part.terms) > 1:
-                plan.one_by_one.append(ident)
-            else:
-                plan.counts.setdefault(part.level, []).append((ident, part.terms[0]))
+            sources = candidate_levels(formula.variable, level, stored, aggregate=aggregate)
+            key = part_key(formula.variable)
+            plan.parts[key] = formula.variable
+            for source in sources:
+                plan.counts.setdefault(source, []).append((ident, key))
+            if len(sources) > 1:
+                plan.several.add(ident)
         else:
-            num = resolve(formula.numerator, level, stored, aggregate=True)
-            den = resolve(formula.denominator, level, stored, aggregate=True)
-            if num is None or den is None:
+            num = candidate_levels(formula.numerator, level, stored, aggregate=True)
+            den = candidate_levels(formula.denominator, level, stored, aggregate=True)
+            if not num or not den:
                 continue
-            if len(num.terms) > 1 or len(den.terms) > 1 or num.level != den.level:
+            common = [source for source in num if source in den]
+            if not common:
                 plan.one_by_one.append(ident)
-            else:
-                plan.ratios.setdefault(num.level, []).append(
-                    (ident, num.terms[0], den.terms[0], formula.multiplier, indicator.ci)
+                continue
+            n_key, d_key = part_key(formula.numerator), part_key(formula.denominator)
+            plan.parts[n_key], plan.parts[d_key] = formula.numerator, formula.denominator
+            for source in common:
+                plan.ratios.setdefault(source, []).append(
+                    (ident, n_key, d_key, formula.multiplier, indicator.ci)
                 )
+            if len(common) > 1:
+                plan.several.add(ident)
     plan.combined = _dependency_order(catalogue, combined)
     return plan
 
@@ -180,19 +208,77 @@ def _fill(tx: Transaction, name: str, columns: dict[str, str], frame: pd.DataFra
         _analyse(tx, dialect, name)
 
 
-def _values(variables: list[str], source: str, stored: dict[str, dict[str, int]]) -> ir.Table:
-    """variable, code, period, value, status of ``variables`` at ``source``; deduplicated only
-    where several imports in force hold a variable there (the costly window is skipped
-    otherwise)."""
+_ALT = {"part": "string", "alternative": "string", "alt": "int64", "variable": "string",
+        "n_terms": "int64", "single": "int64"}  # fmt: skip
+
+
+def _alternatives(plan: LevelPlan, keys: list[str], source: str, stored: Stored) -> pd.DataFrame:
+    """One row per (part, alternative stored at ``source``, term): the map from the variables
+    to the parts they give (see :data:`_ALT`)."""
+    rows = []
+    for key in keys:
+        usable = available(plan.parts[key], source, stored)
+        single = int(len(usable) == 1 and len(terms(usable[0])) == 1)
+        for rank, alternative in enumerate(usable):
+            names = terms(alternative)
+            rows += [(key, alternative, rank, name, len(names), single) for name in names]
+    return pd.DataFrame(rows, columns=[*_ALT])
+
+
+def _facts(variables: list[str], source: str, stored: Stored) -> ir.Table:
+    """variable, code, period, value, status, batch of ``variables`` at ``source``;
+    deduplicated only where several imports in force hold a variable there (the costly window
+    is skipped otherwise)."""
     several = [v for v in variables if stored[v][source] > 1]
     single = [v for v in variables if stored[v][source] <= 1]
-    columns = ["variable", "code", "period", "value", "status"]
+    columns = ["variable", "code", "period", "value", "status", "batch"]
     parts = [
         facts(names, source, dedupe=dedupe).select(*columns)
         for names, dedupe in ((single, False), (several, True))
         if names
     ]
     return parts[0] if len(parts) == 1 else parts[0].union(parts[1])
+
+
+def _resolved(variables: list[str], source: str, stored: Stored) -> ir.Table:
+    """variable (the part's key), code, period, value, status of the parts mapped in ``_alt``,
+    at ``source``: for each territory and period the winning alternative (as
+    :func:`~observatoire.engine.parts.part_values` decides), in one pass over the facts."""
+    rows = _facts(variables, source, stored)
+    alt = _temp("_alt", _ALT)
+    columns = ["variable", "code", "period", "value", "status"]
+    direct = rows.join(alt.filter(alt.single == 1), "variable")
+    direct = direct.select(variable=direct.part, code=direct.code, period=direct.period,
+                           value=direct.value, status=direct.status)  # fmt: skip
+    mixed = rows.join(alt.filter(alt.single == 0), "variable")
+    grouped = mixed.group_by(["part", "alternative", "alt", "n_terms", "code", "period"]).aggregate(
+        total=mixed.value.sum(),
+        first=mixed.value.max(),
+        one_status=mixed.status.max(),
+        ok=(mixed.status == ValueStatus.OK.value).cast("int32").sum(),
+        secret=(mixed.status == ValueStatus.SECRET.value).cast("int32").sum(),
+        rows=mixed.code.count(),
+        batch=mixed.batch.max(),
+    )
+    whole = grouped.ok == grouped.n_terms
+    one = grouped.n_terms == 1
+    grouped = grouped.mutate(
+        v=ibis.cases((one, grouped.first), (whole, grouped.total), else_=ibis.null()),
+        s=ibis.cases(
+            (one, grouped.one_status), (whole, ValueStatus.OK.value),
+            (grouped.secret > 0, ValueStatus.SECRET.value), else_=ValueStatus.MISSING.value,
+        ),
+        complete=(grouped.rows == grouped.n_terms).cast("int32"),
+    )
+    window = ibis.window(
+        group_by=[grouped.part, grouped.code, grouped.period],
+        order_by=[ibis.desc(grouped.complete), ibis.desc(grouped.batch), grouped.alt],
+    )
+    ranked = grouped.mutate(winner=ibis.row_number().over(window))
+    chosen = ranked.filter(ranked.winner == 0)
+    chosen = chosen.select(variable=chosen.part, code=chosen.code, period=chosen.period,
+                           value=chosen.v.cast("float64"), status=chosen.s)  # fmt: skip
+    return direct.select(*columns).union(chosen.select(*columns))
 
 
 # -- the computation of one level ---------------------------------------------------------------
@@ -204,13 +290,13 @@ def compute_level(
     *,
     stamp: str,
     threshold: float = DEFAULT_THRESHOLD,
-    stored: dict[str, dict[str, int]] | None = None,
+    stored: Stored | None = None,
 ) -> None:
     """Insert the rows of every indicator of ``plan`` into ``indicator_value`` (the caller has
     deleted the old ones, in the same transaction). ``stored``: :func:`stored_levels`, when
     the caller has it already."""
     stored = stored if stored is not None else stored_levels(warehouse)
-    run = _LevelRun(tx, warehouse, plan.level, stamp, threshold, stored)
+    run = _LevelRun(tx, warehouse, plan, stamp, threshold, stored)
     if warehouse.dialect == "duckdb":  # rows need no order: let inserts run on every core
         tx.execute("SET preserve_insertion_order = false")
     try:
@@ -220,16 +306,23 @@ def compute_level(
             tx.execute("RESET preserve_insertion_order")
 
 
+_WORK = ("_plan_count", "_plan_ratio", "_pub", "_targets", "_agg", "_periods", "_pairs", "_alt",
+         "_res", "_stage", "_several")  # fmt: skip
+
+
 def _compute_level(run: _LevelRun, warehouse: Warehouse, catalogue: Catalogue,
                    plan: LevelPlan) -> None:  # fmt: skip
     tx, stamp, threshold = run.tx, run.stamp, run.threshold
+    run.stage()
     for source in plan.sources:
         counts = plan.counts.get(source, [])
         ratios = plan.ratios.get(source, [])
+        run.resolve(source, plan.variables(source))
         if source == plan.level:
-            run.published(plan.variables(source), counts, ratios)
+            run.published(counts, ratios)
         else:
-            run.aggregated(source, plan.variables(source), counts, ratios)
+            run.aggregated(source, counts, ratios)
+    run.flush()
     for ident in plan.one_by_one:
         frame = compute_indicator(warehouse, catalogue, ident, level=plan.level,
                                   threshold=threshold)  # fmt: skip
@@ -242,18 +335,26 @@ def _compute_level(run: _LevelRun, warehouse: Warehouse, catalogue: Catalogue,
         formula = catalogue.get(ident).formula
         first, second = formula.indicators
         run.insert(_combination(ident, first, second, not formula.difference, run.level, stamp))
-    for name in ("_plan_count", "_plan_ratio", "_pub", "_targets", "_agg", "_periods", "_pairs"):
+    for name in _WORK:
         tx.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-class _LevelRun:
-    """The statements of one level, in one transaction."""
+_RES = {"variable": "string", "code": "string", "period": "string", "value": "float64",
+        "status": "string"}  # fmt: skip
 
-    def __init__(self, tx: Transaction, warehouse: Warehouse, level: str, stamp: str,
-                 threshold: float, stored: dict[str, dict[str, int]]) -> None:  # fmt: skip
-        self.tx, self.dialect, self.level = tx, warehouse.dialect, level
+
+class _LevelRun:
+    """The statements of one level, in one transaction.
+
+    Each candidate level of an indicator writes its rows to ``_stage`` with its rank;
+    :meth:`flush` keeps, for each territory and period, the best-ranked row."""
+
+    def __init__(self, tx: Transaction, warehouse: Warehouse, plan: LevelPlan, stamp: str,
+                 threshold: float, stored: Stored) -> None:  # fmt: skip
+        self.tx, self.dialect, self.plan, self.level = tx, warehouse.dialect, plan, plan.level
         self.stamp, self.threshold, self.stored = stamp, threshold, stored
-        self.zoning = zoning_unit(warehouse, level)
+        self.zoning = zoning_unit(warehouse, plan.level)
+        self.rank = 0
         if self.dialect == "postgres":  # big sorts and hashes in memory; no JIT for one-offs
             tx.execute("SET LOCAL work_mem = '256MB'")
             tx.execute("SET LOCAL jit = off")
@@ -261,18 +362,55 @@ class _LevelRun:
     def insert(self, expression: ir.Table | str, into: str = "indicator_value") -> None:
         """INSERT the rows of ``expression`` (or the name of a statement of :data:`_FIXED`).
 
-        On DuckDB (no index) the rows of each statement are written in code order: a
-        territory's rows then sit in a few row groups that a read by (level, code) finds from
-        their zone maps instead of scanning the level (a commune's profile among 20 M values:
-        116 ms → 5 ms, for ~50 % more time on the sort of the commune level)."""
+        Into ``_stage``, the rows carry the rank of the level being read."""
         columns = f" ({', '.join(OUTPUT)})" if into == "indicator_value" else ""
         if isinstance(expression, str):
             sql = fixed_sql(expression, self.dialect, self.level, self.stamp, self.threshold)
         else:
             sql = to_sql(expression, self.dialect)
-        if self.dialect == "duckdb" and into == "indicator_value":
+        if into == "_stage":
+            sql = f"SELECT computed.*, {int(self.rank)} AS lvl_rank FROM ({sql}) AS computed"
+        elif self.dialect == "duckdb" and into == "indicator_value":
             sql = f"SELECT * FROM ({sql}) AS computed ORDER BY code"
         self.tx.execute(f"INSERT INTO {into}{columns} {sql}")
+
+    def stage(self) -> None:
+        kinds = {c: "string" for c in OUTPUT} | {c: "float64" for c in
+                                                 ("value", "coverage", "ci_low", "ci_high")}
+        _fill(self.tx, "_stage", kinds | {"lvl_rank": "int64"},
+              pd.DataFrame(columns=[*kinds, "lvl_rank"]))
+        several = pd.DataFrame({"indicator": sorted(self.plan.several)})
+        _fill(self.tx, "_several", {"indicator": "string"}, several)
+
+    def flush(self) -> None:
+        """Into ``indicator_value``: the staged rows, for each indicator, territory and period
+        the one of the best level (a window only for indicators read at several levels).
+
+        On DuckDB (no index) the rows are written in code order: a territory's rows then sit
+        in a few row groups that a read by (level, code) finds from their zone maps instead of
+        scanning the level (a commune's profile among 20 M values: 116 ms → 5 ms)."""
+        columns = ", ".join(OUTPUT)
+        order = " ORDER BY code" if self.dialect == "duckdb" else ""
+        self.tx.execute(
+            f"INSERT INTO indicator_value ({columns}) SELECT {columns} FROM _stage "
+            f"WHERE indicator NOT IN (SELECT indicator FROM _several){order}"
+        )
+        if self.plan.several:
+            self.tx.execute(
+                f"INSERT INTO indicator_value ({columns}) SELECT {columns} FROM ("
+                f"SELECT *, ROW_NUMBER() OVER (PARTITION BY indicator, code, period "
+                f"ORDER BY lvl_rank) AS winner FROM _stage "
+                f"WHERE indicator IN (SELECT indicator FROM _several)) AS best "
+                f"WHERE winner = 1{order}"
+            )
+
+    def resolve(self, source: str, keys: list[str]) -> None:
+        """``_res``: the parts ``keys`` at ``source``, resolved per territory and period."""
+        self.rank = self.plan.rank(source)
+        alternatives = _alternatives(self.plan, keys, source, self.stored)
+        _fill(self.tx, "_alt", _ALT, alternatives, self.dialect)
+        variables = sorted(set(alternatives.variable))
+        _create(self.tx, self.dialect, "_res", _resolved(variables, source, self.stored))
 
     def plans(self, counts: list[CountRow] | None = None,
               ratios: list[RatioRow] | None = None) -> None:  # fmt: skip
@@ -283,26 +421,24 @@ class _LevelRun:
             frame = pd.DataFrame(ratios, columns=[*_RATIO_PLAN])
             _fill(self.tx, "_plan_ratio", _RATIO_PLAN, frame, self.dialect)
 
-    def published(self, variables: list[str], counts: list[CountRow],
-                  ratios: list[RatioRow]) -> None:  # fmt: skip
+    def published(self, counts: list[CountRow], ratios: list[RatioRow]) -> None:
         """Values published for the territories of the level itself, and their ratios."""
-        values = _values(variables, self.level, self.stored)
+        values = _temp("_res", _RES)
         _create(self.tx, self.dialect, "_pub", _published(values, self.level))
         self.plans(counts, ratios)
-        self.insert("published counts")
-        self.insert("published ratios")
+        self.insert("published counts", into="_stage")
+        self.insert("published ratios", into="_stage")
 
-    def aggregated(self, source: str, variables: list[str], counts: list[CountRow],
-                   ratios: list[RatioRow]) -> None:  # fmt: skip
+    def aggregated(self, source: str, counts: list[CountRow], ratios: list[RatioRow]) -> None:
         """Sums over the members of level ``source``, and ratios of sums."""
         tx, dialect = self.tx, self.dialect
         members = zone_members(source, self.level, self.zoning)
-        values = _values(variables, source, self.stored)
+        values = _temp("_res", _RES)
         _create(tx, dialect, "_targets", _targets(members, source, self.level))
         _create(tx, dialect, "_agg", _aggregates(members, values, source))
         _create(tx, dialect, "_periods", values.select("variable", "period").distinct())
         self.plans(counts)
-        self.insert("aggregated counts")
+        self.insert("aggregated counts", into="_stage")
         if not ratios:
             return
         known = _fully_known(tx, dialect)
@@ -314,12 +450,10 @@ class _LevelRun:
             self.insert("complete pairs", into="_pairs")
         if paired:
             self.plans(ratios=paired)
-            sides = sorted({v for row in paired for v in row[1:3]})
-            self.insert(_paired_sums(members, _values(sides, source, self.stored), source),
-                        into="_pairs")  # fmt: skip
+            self.insert(_paired_sums(members, values, source), into="_pairs")
         _analyse(tx, dialect, "_pairs")
         self.plans(ratios=ratios)
-        self.insert("aggregated ratios")
+        self.insert("aggregated ratios", into="_stage")
 
 
 def _row(indicator: ir.Value, level: str, code: ir.Value, period: ir.Value, value: ir.Value,
@@ -625,15 +759,15 @@ def _published_counts(level: str, stamp: str) -> ir.Table:
 
 def _published_ratios(level: str, stamp: str, threshold: float) -> ir.Table:
     """Ratios of two values published for the territory itself: one row per known
-    denominator."""
+    denominator whose numerator is published too (elsewhere the members' sums answer)."""
     plan = _temp("_plan_ratio", _RATIO_PLAN)
     den = _temp("_pub", _PUB).select(d_var="variable", d_code="code", d_period="period",
                                     d_value="value", d_status="status")  # fmt: skip
     num = _temp("_pub", _PUB).select(n_var="variable", n_code="code", n_period="period",
                                     n_value="value", n_status="status")  # fmt: skip
     rows = plan.join(den, plan.den == den.d_var).filter(lambda r: r.d_status == "ok")
-    joined = rows.left_join(num, [rows.num == num.n_var, rows.d_code == num.n_code,
-                                  rows.d_period == num.n_period])  # fmt: skip
+    joined = rows.join(num, [rows.num == num.n_var, rows.d_code == num.n_code,
+                             rows.d_period == num.n_period])  # fmt: skip
     joined = joined.mutate(period=joined.d_period)
     both = joined.n_status.fill_null("") == ValueStatus.OK.value
     den = joined.d_value

@@ -21,8 +21,6 @@ only one row per territory and period comes back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import ibis
 import ibis.expr.types as ir
 import numpy as np
@@ -31,7 +29,8 @@ import pandas as pd
 from observatoire.catalog.indicators import Aggregation, Catalogue, Indicator
 from observatoire.catalog.intervals import byar, wilson
 from observatoire.catalog.statuses import ValueStatus
-from observatoire.engine.relations import facts, members, table, to_sql
+from observatoire.engine.parts import Part, Stored, candidate_levels, part_values, stored_levels
+from observatoire.engine.relations import members, table, to_sql
 from observatoire.errors import InputError
 from observatoire.store.base import Warehouse
 from observatoire.territories.levels import LEVELS
@@ -42,29 +41,12 @@ __all__ = [
     "complete_frame",
     "compute_indicator",
     "population_of",
-    "resolve",
-    "stored_levels",
     "zone_members",
     "zoning_unit",
 ]
 
 COLUMNS = ["code", "name", "period", "value", "status", "coverage", "ci_low", "ci_high", "note"]
 DEFAULT_THRESHOLD = 0.8  # below this coverage an aggregate is withheld
-_FINER = ("iris", "arm", "commune", "epci", "departement", "region", "pays")
-
-
-@dataclass(frozen=True)
-class _Part:
-    """One side of a formula, resolved: the alternative used and the level it is read at."""
-
-    alternative: str  # "rp.POP" or "rp.POP7589 + rp.POP90P"
-    level: str
-    dedupe: bool = True  # several imports in force hold one of its variables at this level
-
-    @property
-    def terms(self) -> list[str]:
-        return self.alternative.split(" + ")
-
 
 def compute_indicator(
     warehouse: Warehouse,
@@ -100,71 +82,22 @@ def compute_indicator(
     return complete_frame(warehouse, frame, level, within)
 
 
-# -- resolving the parts of a formula -----------------------------------------------------------
-def stored_levels(warehouse: Warehouse) -> dict[str, dict[str, int]]:
-    """Variable → level → number of imports in force holding it there (current geography)."""
-    rows = warehouse.query(
-        "SELECT variable, level, COUNT(DISTINCT batch) AS n FROM series "
-        "WHERE geography = 'current' AND dims = '' "
-        "AND batch IN (SELECT id FROM import_batch WHERE status = 'active') "
-        "GROUP BY variable, level"
-    )
-    out: dict[str, dict[str, int]] = {}
-    for variable, lvl, n in zip(rows.variable, rows.level, rows.n, strict=True):
-        out.setdefault(str(variable), {})[str(lvl)] = int(n)
-    return out
+# -- the parts of a formula, level by level ---------------------------------------------------
+def _part_values(part: Part, stored: Stored) -> ir.Table:
+    """code, period, value, status of a part at its level (see :mod:`.parts`)."""
+    return part_values(part, stored).select("code", "period", "value", "status")
 
 
-def resolve(
-    alternatives: tuple[str, ...],
-    target: str,
-    stored: dict[str, dict[str, int]],
-    *,
-    aggregate: bool,
-) -> _Part | None:
-    """The alternative to read, at the target level if published there, else (if the
-    indicator aggregates) at the finest level below it where it is stored."""
-
-    def levels_of(alternative: str) -> set[str]:
-        sets = [set(stored.get(t, {})) for t in alternative.split(" + ")]
-        return set.intersection(*sets) if sets else set()
-
-    def part(alternative: str, level: str) -> _Part:
-        several = any(stored[t][level] > 1 for t in alternative.split(" + "))
-        return _Part(alternative, level, several)
-
-    for alternative in alternatives:
-        if target in levels_of(alternative):
-            return part(alternative, target)
-    if not aggregate:
-        return None
-    below = _FINER[: _FINER.index(target)] if target in _FINER else ("iris", "commune")
-    for source in ("commune", "iris", *below):  # communes first: the most complete files
-        if source not in below:
-            continue
-        for alternative in alternatives:
-            if source in levels_of(alternative):
-                return part(alternative, source)
-    return None
-
-
-def _part_values(part: _Part) -> ir.Table:
-    """code, period, value, status of a part at its level (a sum of variables is ``ok`` only
-    when every term is)."""
-    values = facts(part.terms, part.level, dedupe=part.dedupe)
-    if len(part.terms) == 1:
-        return values.select("code", "period", "value", "status")
-    grouped = values.group_by(["code", "period"]).aggregate(
-        value=values.value.sum(),
-        ok=(values.status == "ok").cast("int32").sum(),
-        secret=(values.status == "secret").cast("int32").sum(),
-        n=values.value.count(),
-    )
-    complete = grouped.ok == len(part.terms)
-    status = ibis.cases((complete, "ok"), (grouped.secret > 0, "secret"), else_="missing")
-    return grouped.select(
-        "code", "period", value=ibis.ifelse(complete, grouped.value, ibis.null()), status=status
-    )
+def _first_of(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """For each territory and period, the row of the first frame that has one (the frames
+    come best level first: published, then sums over each finer level)."""
+    full = [f for f in frames if len(f)]
+    if not full:
+        return frames[0]
+    if len(full) == 1:
+        return full[0]
+    joined = pd.concat(full, ignore_index=True)
+    return joined.drop_duplicates(["code", "period"], keep="first").reset_index(drop=True)
 
 
 def zoning_unit(warehouse: Warehouse, level: str) -> tuple[int, str] | None:
@@ -197,8 +130,8 @@ def _run(warehouse: Warehouse, expression: ir.Expr) -> pd.DataFrame:
 
 
 # -- the three forms ----------------------------------------------------------------------------
-def _published(warehouse: Warehouse, part: _Part) -> pd.DataFrame:
-    frame = _run(warehouse, _part_values(part))
+def _published(warehouse: Warehouse, part: Part, stored: Stored) -> pd.DataFrame:
+    frame = _run(warehouse, _part_values(part, stored))
     frame["coverage"] = np.where(frame.status == "ok", 1.0, np.nan)
     frame["note"] = None
     return frame
@@ -215,21 +148,32 @@ def _single(
     indicator: Indicator,
     level: str,
     zoning: tuple[int, str] | None,
-    stored: dict[str, dict[str, int]],
+    stored: Stored,
     threshold: float,
 ) -> pd.DataFrame:
     aggregate = indicator.aggregation is Aggregation.SUM
-    part = resolve(indicator.formula.variable, level, stored, aggregate=aggregate)
-    if part is None:
+    alternatives = indicator.formula.variable
+    sources = candidate_levels(alternatives, level, stored, aggregate=aggregate)
+    if not sources:
         if indicator.aggregation is Aggregation.NOT_AGGREGABLE:
             return _not_available(
                 "non agrégeable (médiane, décile, taux publié sans effectifs) : "
                 "disponible seulement aux niveaux où il est publié"
             )
         return _not_available("aucune donnée importée pour cet indicateur")
-    if part.level == level:
-        return _published(warehouse, part)
-    values = _part_values(part)
+    frames = [
+        _published(warehouse, Part(alternatives, source), stored)
+        if source == level
+        else _summed(warehouse, Part(alternatives, source), level, zoning, stored, threshold)
+        for source in sources
+    ]
+    return _first_of(frames)
+
+
+def _summed(warehouse: Warehouse, part: Part, level: str, zoning: tuple[int, str] | None,
+            stored: Stored, threshold: float) -> pd.DataFrame:  # fmt: skip
+    """Sum of the part over the members (of its level) of each territory of ``level``."""
+    values = _part_values(part, stored)
     grid = _grid(zone_members(part.level, level, zoning), values.select("period").distinct())
     joined = _with_population(_attach(grid, values, "v"), part.level)
     ok = (joined.v_status == "ok").fill_null(False)  # an absent member is not known
@@ -261,17 +205,37 @@ def _ratio(
     indicator: Indicator,
     level: str,
     zoning: tuple[int, str] | None,
-    stored: dict[str, dict[str, int]],
+    stored: Stored,
     threshold: float,
 ) -> pd.DataFrame:
+    """The ratio for each territory and period from the first level where both sides are
+    read (both published for the territory, else the members knowing both); parts held at
+    different levels only are each summed over their own members."""
     formula = indicator.formula
-    numerator = resolve(formula.numerator, level, stored, aggregate=True)
-    denominator = resolve(formula.denominator, level, stored, aggregate=True)
-    if numerator is None or denominator is None:
+    num_levels = candidate_levels(formula.numerator, level, stored, aggregate=True)
+    den_levels = candidate_levels(formula.denominator, level, stored, aggregate=True)
+    if not num_levels or not den_levels:
         return _not_available("aucune donnée importée pour le numérateur ou le dénominateur")
-    num, den = _part_values(numerator), _part_values(denominator)
+    common = [source for source in num_levels if source in den_levels]
+    pairs = [(source, source) for source in common] or [(num_levels[0], den_levels[0])]
+    frames = [
+        _ratio_at(warehouse, indicator, Part(formula.numerator, n), Part(formula.denominator, d),
+                  level, zoning, stored, threshold)
+        for n, d in pairs
+    ]  # fmt: skip
+    return _first_of(frames)
+
+
+def _ratio_at(warehouse: Warehouse, indicator: Indicator, numerator: Part, denominator: Part,
+              level: str, zoning: tuple[int, str] | None, stored: Stored,
+              threshold: float) -> pd.DataFrame:  # fmt: skip
+    formula = indicator.formula
+    num, den = _part_values(numerator, stored), _part_values(denominator, stored)
     if numerator.level == denominator.level == level:  # both published for the territory
-        joined = _attach(den.select("code", "period"), num, "n")
+        known = num.select(k_code="code", k_period="period")
+        rows = den.select("code", "period")
+        rows = rows.join(known, [rows.code == known.k_code, rows.period == known.k_period])
+        joined = _attach(rows.select("code", "period"), num, "n")
         joined = _attach(joined, den, "d")
         both = ((joined.n_status == "ok") & (joined.d_status == "ok")).fill_null(False)
         expression = joined.select(
@@ -340,7 +304,7 @@ def _interval(indicator: Indicator, k: np.ndarray, n: np.ndarray) -> tuple[np.nd
     return np.full(len(k), np.nan), np.full(len(k), np.nan)
 
 
-def _separate(numerator: _Part, denominator: _Part, num: ir.Table, den: ir.Table, level: str,
+def _separate(numerator: Part, denominator: Part, num: ir.Table, den: ir.Table, level: str,
               zoning: tuple[int, str] | None) -> ir.Table:  # fmt: skip
     """Numerator and denominator at different levels: each summed over its members; a side
     with a missing member makes the whole ratio partial (coverage 0 for it)."""

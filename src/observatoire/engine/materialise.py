@@ -18,7 +18,7 @@ import pandas as pd
 from observatoire.catalog.indicators import Catalogue
 from observatoire.engine.batch import compute_level, plan_level
 from observatoire.engine.completeness import RecordsPolicy, annotate_completeness
-from observatoire.engine.compute import stored_levels
+from observatoire.engine.parts import stored_levels
 from observatoire.engine.secrecy import apply_secret
 from observatoire.store.base import Transaction, Warehouse
 

@@ -43,7 +43,7 @@ def facts(variables: list[str], level: str, *, dedupe: bool = True) -> ir.Table:
     """Stored values of ``variables`` at ``level`` in the current geography, from imports in
     force, the latest import winning for each (variable, code, period) when several imports
     in force hold the variable (``dedupe``); totals only (no dimensions). Columns: variable,
-    level, code, period, value, status."""
+    level, code, period, value, status, batch (the import)."""
     series = table("series")
     cells = table("series_value")
     batches = table("import_batch").filter(lambda b: b.status == "active").select("id")
@@ -58,13 +58,13 @@ def facts(variables: list[str], level: str, *, dedupe: bool = True) -> ir.Table:
         "variable", "level", "code", "period", "value", "status", "batch"
     )
     if not dedupe:
-        return joined.drop("batch")
+        return joined
     window = ibis.window(
         group_by=[joined.variable, joined.level, joined.code, joined.period],
         order_by=ibis.desc(joined.batch),
     )
     ranked = joined.mutate(rank=ibis.row_number().over(window))
-    return ranked.filter(ranked.rank == 0).drop("rank", "batch")
+    return ranked.filter(ranked.rank == 0).drop("rank")
 
 
 def members(source: str, target: str, *, zoning_version: int | None = None,

@@ -358,11 +358,12 @@ class _Run:
         if self.warehouse.count("cog_event"):
             vintages = load_vintages(self.warehouse)
             year = vintages.infer_year(codes)
-            passage = vintages.passage(year, codes=codes)
+            passage = vintages.passage_into(year, codes)
             self.converted_from = year
         else:
             passage = fallback_passage(self.warehouse)
-            passage = passage[passage.old_code.isin(codes)]
+            reached = set(passage.new_code[passage.old_code.isin(codes)])
+            passage = passage[passage.new_code.isin(reached)]
         sources = passage.groupby("new_code").old_code.transform("size")
         moved = (passage.old_code != passage.new_code) | (passage.weight != 1) | (sources > 1)
         changed = passage[passage.new_code.isin(set(passage.new_code[moved]))]

@@ -200,6 +200,17 @@ class Vintages:
                 rows.append((old, new, weight, estimated))
         return pd.DataFrame(rows, columns=["old_code", "new_code", "weight", "estimated"])
 
+    def passage_into(self, year: int, codes: Iterable[str]) -> pd.DataFrame:
+        """The passage of ``codes`` (geography of ``year``) and of every other commune of that
+        geography that went into the same current communes: a current commune's parts are
+        then all listed, those a file leaves out included (its sum is incomplete, its median
+        not one part's)."""
+        own = self.passage(year, codes=codes)
+        everyone = self.passage(year)
+        others = everyone[everyone.new_code.isin(set(own.new_code))]
+        joined = pd.concat([own, others], ignore_index=True)
+        return joined.drop_duplicates(["old_code", "new_code"]).reset_index(drop=True)
+
     def successors(self, code: str) -> list[tuple[str, str, list[str]]]:
         """The dated events through which ``code`` passed: (date, code, codes it went to)."""
         out = []
@@ -308,8 +319,10 @@ def convert_long(long: pd.DataFrame, passage: pd.DataFrame, *, additive: set[str
     """Vectorised conversion of long values (code, variable, period, value, status).
 
     Additive variables are summed with the passage weights when every source of the current
-    territory is present with a value; otherwise the result takes the first non-"ok" status met
-    (a secret part keeps the total secret). Non-additive variables keep their value only where
+    territory is present with a value. A current territory some of whose parts the file leaves
+    out gets the sum of the others, ``partial``, with a note naming the parts left out; a part
+    present without a value gives the first non-"ok" status met (a secret part keeps the total
+    secret). Non-additive variables keep their value only where
     the current territory is one whole old territory, and are "nd" otherwise. Returns the same
     columns, coded in the current geography, plus ``note`` (how each value was made).
     """
@@ -331,23 +344,32 @@ def convert_long(long: pd.DataFrame, passage: pd.DataFrame, *, additive: set[str
         olds=("old_code", lambda s: " ".join(sorted(s))),
     ).reset_index()
     out = out.join(sources, on="new_code")
+    every = passage.groupby("new_code").old_code.agg(lambda s: sorted(set(s)))
+    short = (out.parts < out.n_sources).to_numpy()
+    out["missing_parts"] = ""
+    out.loc[short, "missing_parts"] = [
+        ", ".join(c for c in every[new] if c not in olds.split())
+        for new, olds in zip(out.new_code[short], out.olds[short], strict=True)
+    ]
     is_additive = out.variable.isin(additive)
     complete = (out.parts == out.n_sources) & out.all_ok
     whole = out.whole.fillna(False).astype(bool) & (out.parts == 1)
     status = np.where(
         is_additive,
-        np.where(complete, "ok", np.where(out.all_ok, "missing", out.first_status)),
+        np.where(complete, "ok", np.where(out.all_ok, "partial", out.first_status)),
         np.where(whole, out.single_status, "nd"),
     )
     value = np.where(
-        is_additive, np.where(complete, out.value, np.nan), np.where(whole, out.single, np.nan)
+        is_additive,
+        np.where(out.all_ok, out.value, np.nan),  # parts left out: the sum of the others
+        np.where(whole, out.single, np.nan),
     )
     nothing = np.full(len(out), None, dtype=object)
     merged_note: np.ndarray = np.where(out.n_sources > 1, "fusion de " + out.olds, nothing)
     merged_note = np.where(~is_additive & ~whole, NOT_CONVERTIBLE, merged_note)
     merged_note = np.where(
         is_additive & ~complete & (out.parts < out.n_sources),
-        "incomplet : sources absentes du fichier",
+        "incomplet : " + out.missing_parts + " absente(s) du fichier",
         merged_note,
     )
     return pd.DataFrame(

@@ -1,0 +1,192 @@
+"""Each figure resolved per territory and period: every vintage of a series kept whatever the
+names its files give it, an official supra-communal value used only for the territories and
+years it covers, the members' sum everywhere else (issue 19, item 1).
+
+Real files of ../shared/data: Filosofi communes 2016 and 2019 (``DISP_Q2``/``NBMEN``
+layout), "chiffres clés" 2021 (``MED``/``NBMENFISC``), the official département file of 2019.
+The vintages 2014, 2018 and 2020 are not in the folder: they are built from the real files of
+another year (renamed columns, shifted figures, so that a value read from the wrong file
+shows), as :func:`vintage` says.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from observatoire.observatory import Observatory
+
+from .conftest import DATA, needs_data
+
+pytestmark = needs_data
+FILOSOFI = DATA / "filosofi"
+ARRONDISSEMENT = r"^(751\d\d|6938\d|132\d\d)$"
+YEARS = ["2014", "2016", "2018", "2019", "2020", "2021"]
+
+
+def read_raw(path: Path) -> pd.DataFrame:
+    """A Filosofi file as pandas reads it: codes as text, decimal comma, secret → NaN."""
+    return pd.read_csv(path, sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+
+
+def number(column: pd.Series) -> pd.Series:
+    return pd.to_numeric(column.str.replace(",", ".").str.replace(" ", ""), errors="coerce")
+
+
+def vintage(source: Path, target: Path, old: str, new: str) -> Path:
+    """The file of year ``new`` built from the real file of year ``old``: every column
+    suffixed with the year renamed, each median + 100 €, each count of households + 1 (a
+    synthetic vintage: its own figures, the shape and the codes of a real one)."""
+    frame = read_raw(source)
+    renamed = {c: re.sub(f"(20)?{old}$", lambda m: (m.group(1) or "") + new, c)
+               for c in frame.columns if c not in ("CODGEO", "LIBGEO")}  # fmt: skip
+    frame = frame.rename(columns=renamed)
+    for column in frame.columns:
+        values = number(frame[column])
+        if column.startswith(("Q2", "MED")):
+            frame[column] = (values + 100).map(lambda v: "" if pd.isna(v) else f"{v:.0f}")
+        elif column.startswith("NBMEN"):
+            frame[column] = (values + 1).map(lambda v: "" if pd.isna(v) else f"{v:.0f}")
+    frame.to_csv(target, sep=";", index=False, encoding="utf-8")
+    return target
+
+
+FILES = {  # year → (file, median column, households column)
+    "2014": ("FILO2014_DISP_COM.csv", "Q214", "NBMEN14"),
+    "2016": ("FILO2016_DISP_COM.csv", "Q216", "NBMEN16"),
+    "2018": ("FILO2018_DISP_COM.csv", "Q218", "NBMEN18"),
+    "2019": ("FILO2019_DISP_COM.csv", "Q219", "NBMEN19"),
+    "2020": ("cc_filosofi_2020_COM.csv", "MED20", "NBMENFISC20"),
+    "2021": ("cc_filosofi_2021_COM.csv", "MED21", "NBMENFISC21"),
+}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("vintages")
+    return {
+        "2014": vintage(FILOSOFI / "FILO2016_DISP_COM.csv", folder / FILES["2014"][0], "16", "14"),
+        "2016": FILOSOFI / "FILO2016_DISP_COM.csv",
+        "2018": vintage(FILOSOFI / "FILO2019_DISP_COM.csv", folder / FILES["2018"][0], "19", "18"),
+        "2019": FILOSOFI / "FILO2019_DISP_COM.csv",
+        "2020": vintage(FILOSOFI / "cc_filosofi_2021_COM.csv", folder / FILES["2020"][0], "21",
+                        "20"),  # fmt: skip
+        "2021": FILOSOFI / "cc_filosofi_2021_COM.csv",
+    }
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory, built_home: Path,
+         files: dict[str, Path]) -> Path:  # fmt: skip
+    home = tmp_path_factory.mktemp("resolution") / "obs"
+    shutil.copytree(built_home, home)
+    with Observatory.open(home, write=True) as obs:
+        for year in YEARS:
+            obs.import_file(files[year])
+        obs.import_file(FILOSOFI / "FILO2019_DISP_DEP.csv")
+        obs.compute(indicators=["niveau_vie_median", "menages_fiscaux"],
+                    levels=["commune", "departement", "pays"])  # fmt: skip
+    return home
+
+
+def stored(home: Path, indicator: str, level: str) -> pd.DataFrame:
+    with Observatory.open(home) as obs:
+        return obs.indicator(indicator, level=level)
+
+
+def expected_current(home: Path, raw: pd.DataFrame, column: str, file_name: str, *,
+                     additive: bool) -> pd.Series:  # fmt: skip
+    """The file's values in today's communes, by pandas: each current commune is the sum of
+    the file's codes that went into it (by INSEE's passage table for the file's geography),
+    given only when every one of them has a value; a median only where the commune is one
+    whole code of the file."""
+    with Observatory.open(home) as obs:
+        year = obs.warehouse.query("SELECT geography_year FROM import_batch WHERE file_name = ?",
+                                   [file_name]).geography_year.iloc[0]  # fmt: skip
+        values = pd.Series(number(raw[column]).to_numpy(), index=raw.CODGEO)
+        values = values[~values.index.str.match(ARRONDISSEMENT)]  # their own level
+        passage = obs.vintages().passage_into(int(year), list(values.index))
+    passage["value"] = passage.old_code.map(values) * passage.weight
+    groups = passage.groupby("new_code")
+    complete = groups.value.count() == groups.size()
+    if additive:
+        return groups.value.sum()[complete]
+    whole = (groups.size() == 1) & (groups.weight.first() == 1)
+    return groups.value.first()[complete & whole]
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_every_vintage_of_the_median_and_households_is_kept(
+    home: Path, files: dict[str, Path], year: str
+) -> None:
+    """Per commune and year, the median and the households are the file's of that year
+    (pandas over the raw file), whatever the file calls them. A commune made of several codes
+    of the file has the sum of their households (partial when one is left out) and no
+    median: never one part's value as the whole's."""
+    file_name, median_column, households_column = FILES[year]
+    raw = read_raw(files[year])
+    for indicator, column in (("niveau_vie_median", median_column),
+                              ("menages_fiscaux", households_column)):  # fmt: skip
+        values = stored(home, indicator, "commune")
+        mine = values[values.period == year].set_index("code")
+        expected = expected_current(home, raw, column, file_name,
+                                    additive=indicator == "menages_fiscaux")  # fmt: skip
+        ok = mine[mine.status == "ok"]
+        assert len(expected) > 29_000
+        assert set(ok.index) == set(expected.index), (
+            indicator, year, sorted(set(ok.index) ^ set(expected.index))[:6],
+        )  # fmt: skip
+        np.testing.assert_allclose(ok.value, expected.loc[ok.index], rtol=1e-12)
+
+
+def test_a_file_of_one_year_never_hides_another(home: Path) -> None:
+    """Six vintages, two naming schemes: each year has its values (the defect fixed: the
+    first name found at a level was read for every year, and 2014–2018 vanished)."""
+    for indicator in ("niveau_vie_median", "menages_fiscaux"):
+        values = stored(home, indicator, "commune")
+        counts = values[values.status == "ok"].groupby("period").size()
+        assert set(YEARS) <= set(counts.index), (indicator, counts.to_dict())
+        assert counts.min() > 29_000, counts.to_dict()
+
+
+def test_official_departement_value_where_published_members_sum_elsewhere(
+    home: Path, files: dict[str, Path]
+) -> None:
+    """The 2019 département file gives 2019 for the départements it lists; every other year of
+    a département is the sum of its communes with its coverage (pandas: the file's communes
+    in today's geography, whole ones only, grouped by département), never "nd" for want of
+    an official figure."""
+    official = read_raw(FILOSOFI / "FILO2019_DISP_DEP.csv")
+    published = pd.Series(number(official.NBMEN19).to_numpy(), index=official.CODGEO)
+    values = stored(home, "menages_fiscaux", "departement")
+    for year in YEARS:
+        rows = values[values.period == year].set_index("code")
+        assert len(rows) == 101, (year, len(rows))
+        if year == "2019":
+            listed = rows.loc[published.index]
+            assert (listed.status == "ok").all()
+            np.testing.assert_allclose(listed.value, published, rtol=1e-12)
+            continue
+        raw = read_raw(files[year])
+        communes = expected_current(home, raw, FILES[year][2], FILES[year][0], additive=True)
+        code = communes.index.to_series()
+        expected = communes.groupby(code.str[:2].where(~code.str.startswith("97"), code.str[:3]))
+        expected = expected.sum()
+        shown = rows[rows.status.isin(["ok", "partial"])]
+        assert len(shown) >= 95, (year, rows.status.value_counts().to_dict())
+        np.testing.assert_allclose(shown.value, expected.loc[shown.index], rtol=1e-9)
+        # Seine-Saint-Denis: every commune is in every file
+        assert rows.loc["93", "status"] == "ok"
+
+
+def test_france_is_summed_every_year_and_the_median_not_invented(home: Path) -> None:
+    households = stored(home, "menages_fiscaux", "pays")
+    assert set(YEARS) <= set(households.period), households.to_dict("records")
+    assert households.value.notna().all()
+    median = stored(home, "niveau_vie_median", "pays")
+    assert median.value.isna().all()  # no file gives France's median: never averaged
