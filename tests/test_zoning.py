@@ -137,3 +137,53 @@ def test_overlapping_polygons_in_a_zipped_shapefile(home: Path, tmp_path: Path) 
         report = obs.import_zoning("chevauchement", archive)
     assert any("ambiguë" in note and "93066" in note for note in report.notes)
     assert any("hors de toute zone" in note for note in report.notes)
+
+
+def test_a_version_starting_later_is_not_applied_today(home: Path, tmp_path: Path) -> None:
+    """``zoning import … --valid-from <next year>``: today's figures stay those of the version
+    in force (the defect fixed: the newest version was applied whatever its start); the new
+    one takes over once its date has come, and every read says which version it shows."""
+    from datetime import date, timedelta
+
+    from observatoire.engine.materialise import compute_all
+    from observatoire.ingest.zoning import refresh_zonings
+
+    from .conftest import DATA, run
+
+    v1 = _write(tmp_path / "v1.csv",
+                "code_commune;code_zone\n93066;N\n93001;N\n93005;E\n93006;E\n")  # fmt: skip
+    v2 = _write(tmp_path / "v2.csv",
+                "code_commune;code_zone\n93066;N\n93001;E\n93005;E\n93006;E\n")  # fmt: skip
+    later = (date.today() + timedelta(days=365)).isoformat()
+    with Observatory.open(home, write=True) as obs:
+        obs.import_file(DATA / "filosofi/FILO2019_DISP_COM.csv")
+        obs.import_zoning("tas", v1, valid_from="2025-01-01")
+        obs.compute(indicators=["menages_fiscaux"], levels=["tas"])
+        report = obs.import_zoning("tas", v2, valid_from=later)
+        assert report.version == 2 and any(f"à partir du {later}" in n for n in report.notes)
+        communes = obs.indicator("menages_fiscaux", level="commune", period="2019")
+        households = dict(zip(communes.code, communes.value, strict=True))
+        north = obs.indicator("menages_fiscaux", level="tas", period="2019").set_index("code")
+        assert north.at["N", "value"] == households["93066"] + households["93001"]
+        assert list(obs.zonings().version) == [1]
+        _, members = obs.zoning("tas")
+        assert set(members.unit_code[members.zone_code == "N"]) == {"93066", "93001"}
+        _, coming = obs.zoning("tas", at=later)
+        assert set(coming.unit_code[coming.zone_code == "N"]) == {"93066"}
+        assert refresh_zonings(obs.warehouse) == []  # nothing has begun yet
+        # the day comes: the version in force changes, its figures are recomputed
+        assert refresh_zonings(obs.warehouse, today=later) == [
+            f"zonage tas : version 2 en vigueur depuis le {later}"
+        ]
+        stored = obs.warehouse.count("indicator_value", "level = 'tas'")
+        assert stored == 0  # the stale figures are gone with the old version
+        compute_all(obs.warehouse, obs.catalogue(), indicators=["menages_fiscaux"],
+                    levels=["tas"])  # fmt: skip  (obs.compute would refresh as of today)
+        north = obs.indicator("menages_fiscaux", level="tas", period="2019").set_index("code")
+        assert north.at["N", "value"] == households["93066"]
+        assert list(obs.zonings().version) == [2]
+        # and as long as the date has not come, `compute` puts back the version in force
+        obs.compute(indicators=["menages_fiscaux"], levels=["tas"])
+        assert list(obs.zonings().version) == [1]
+    code, out = run("zoning", "show", "tas", home=home)
+    assert code == 0 and later in out

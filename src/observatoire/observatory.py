@@ -200,14 +200,17 @@ class Observatory:
         return queries.known_levels(self.warehouse)
 
     def zonings(self) -> pd.DataFrame:
-        """Zonings with their current version and counts."""
-        return self.warehouse.query(
+        """Zonings with the version in force (whose zones are their territories) and counts;
+        a zoning none of whose versions has begun is not listed."""
+        rows = self.warehouse.query(
             "SELECT z.name, z.label, z.fictitious, v.version, v.unit_level, v.valid_from, "
             "(SELECT COUNT(*) FROM zoning_zone zz WHERE zz.zoning = z.name AND zz.version = "
             "v.version) AS zones, (SELECT COUNT(*) FROM zoning_member m WHERE m.zoning = z.name "
             "AND m.version = v.version) AS units FROM zoning z JOIN zoning_version v "
-            "ON v.zoning = z.name AND v.valid_to IS NULL ORDER BY z.name"
+            "ON v.zoning = z.name ORDER BY z.name, v.version"
         )
+        shown = {name: queries.shown_version(self.warehouse, name) for name in set(rows.name)}
+        return rows[[shown[n] == v for n, v in zip(rows.name, rows.version, strict=True)]]
 
     def zoning_versions(self, name: str) -> pd.DataFrame:
         return self.warehouse.query(
@@ -558,7 +561,10 @@ class Observatory:
         """Compute and store the indicators fed by the data for every level and zoning; only
         what an import or a zoning change made stale, unless ``force``."""
         from observatoire.engine.materialise import compute_all
+        from observatoire.ingest.zoning import refresh_zonings
 
+        for change in refresh_zonings(self.warehouse):
+            on_step(change)
         return compute_all(
             self.warehouse,
             self.catalogue(),

@@ -101,17 +101,22 @@ def _first_of(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def zoning_unit(warehouse: Warehouse, level: str) -> tuple[int, str] | None:
-    """(current version, unit level) when ``level`` is a custom zoning."""
+    """(version in force, unit level) when ``level`` is a custom zoning: the version whose
+    zones are the level's territories (:func:`~observatoire.store.territories.shown_version`)."""
     if level in LEVELS:
         return None
+    from observatoire.errors import UnknownNameError
+    from observatoire.store.territories import shown_version
+
+    version = shown_version(warehouse, level)
     rows = warehouse.query(
-        "SELECT version, unit_level FROM zoning_version WHERE zoning = ? ORDER BY version DESC",
-        [level],
+        "SELECT version, unit_level FROM zoning_version WHERE zoning = ? AND version = ?",
+        [level, version if version is not None else -1],
     )
     if rows.empty:
-        from observatoire.errors import UnknownNameError
-
         zonings = warehouse.query("SELECT name FROM zoning ORDER BY name").name.tolist()
+        if level in zonings:
+            raise InputError(f"zonage {level} : aucune version en vigueur aujourd'hui")
         raise UnknownNameError("niveau", level, [*LEVELS, *zonings])
     return int(rows.version.iloc[0]), str(rows.unit_level.iloc[0])
 

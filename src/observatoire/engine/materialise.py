@@ -32,7 +32,8 @@ _READ = ("series", "series_value", "import_batch", "territory", "territory_paren
 def _levels(warehouse: Warehouse) -> list[str]:
     zonings = warehouse.query("SELECT name FROM zoning ORDER BY name").name.tolist()
     present = set(warehouse.query("SELECT DISTINCT level FROM territory").level)
-    return [lvl for lvl in OFFICIAL if lvl in present] + zonings
+    # a zoning none of whose versions is in force yet has no territories: nothing to compute
+    return [lvl for lvl in OFFICIAL if lvl in present] + [z for z in zonings if z in present]
 
 
 def compute_all(

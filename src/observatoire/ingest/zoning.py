@@ -22,13 +22,24 @@ from observatoire.ingest.geofiles import is_geofile, read_geofile
 from observatoire.ingest.tables import find_column, read_table
 from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.computed import invalidate
-from observatoire.store.territories import codebook, geometry_map, load_vintages
+from observatoire.store.territories import (
+    SHOWN,
+    codebook,
+    geometry_map,
+    load_vintages,
+    shown_version,
+)
 from observatoire.territories.geometry import simplify_for_display, to_wkb
 from observatoire.territories.levels import check_zoning_name
 from observatoire.territories.vintages import Vintages
-from observatoire.territories.zoning import ZoningDraft, draft_from_polygons, draft_from_table
+from observatoire.territories.zoning import (
+    ZoningDraft,
+    draft_from_polygons,
+    draft_from_table,
+    version_in_force,
+)
 
-__all__ = ["ZoningImportReport", "import_zoning", "zoning_members"]
+__all__ = ["ZoningImportReport", "import_zoning", "refresh_zonings", "zoning_members"]
 
 UNIT_COLUMNS = (
     "code_commune",
@@ -104,7 +115,7 @@ def import_zoning(
         )
     checksum = draft.checksum()
     versions = warehouse.query(
-        "SELECT version, valid_from, checksum FROM zoning_version WHERE zoning = ? "
+        "SELECT version, valid_from, valid_to, checksum FROM zoning_version WHERE zoning = ? "
         "ORDER BY version",
         [name],
     )
@@ -126,8 +137,15 @@ def import_zoning(
             f"({versions.valid_from.iloc[-1]}) : précisez --valid-from"
         )
     version = int(versions.version.max()) + 1 if len(versions) else 1
+    today = date.today().isoformat()
+    if start > today:
+        in_force = version_in_force(versions, today) if len(versions) else None
+        draft.notes.append(
+            f"version {version} en vigueur à partir du {start} : jusque-là, les chiffres du "
+            + (f"zonage restent ceux de la version {in_force}" if in_force is not None
+               else "zonage ne sont pas calculés (aucune version en vigueur)")
+        )  # fmt: skip
     with warehouse.transaction() as tx:
-        invalidate(tx, level=name)  # indicators stored for the previous version
         existing = tx.query("SELECT label FROM zoning WHERE name = ?", [name])
         zoning_label = label or (existing.label.iloc[0] if len(existing) else name)
         tx.replace(
@@ -157,7 +175,9 @@ def import_zoning(
         )
         tx.insert("zoning_zone", draft.zones.assign(zoning=name, version=version))
         tx.insert("zoning_member", draft.members.assign(zoning=name, version=version))
-        _materialise(tx, name, draft)
+        if start <= today:
+            invalidate(tx, level=name)  # indicators stored for the previous version
+            _materialise(tx, name, draft, version)
     return ZoningImportReport(
         name,
         version,
@@ -272,8 +292,38 @@ def _draft_from_polygons(
     )
 
 
-def _materialise(tx: Transaction, name: str, draft: ZoningDraft) -> None:
-    """Write the current version as territories of level ``name`` (replacing the previous)."""
+def refresh_zonings(warehouse: Warehouse, today: str | None = None) -> list[str]:
+    """Make each zoning's territories those of the version in force ``today``: a version
+    imported ahead of its start date takes over once the date has come (its stored
+    indicators are then recomputed). Returns what changed, in French."""
+    today = today or date.today().isoformat()
+    versions = warehouse.query("SELECT * FROM zoning_version ORDER BY zoning, version")
+    changed = []
+    for name, own in versions.groupby("zoning", sort=True):
+        shown = shown_version(warehouse, str(name))
+        in_force = version_in_force(own, today)
+        if in_force is None or in_force == shown:
+            continue
+        row = own[own.version == in_force].iloc[0]
+        with warehouse.transaction() as tx:
+            zones = tx.query("SELECT code, name FROM zoning_zone WHERE zoning = ? AND version = ? "
+                             "ORDER BY code", [name, in_force])  # fmt: skip
+            members = tx.query(
+                "SELECT zone_code, unit_code, weight FROM zoning_member WHERE zoning = ? "
+                "AND version = ? ORDER BY zone_code, unit_code", [name, in_force],
+            )  # fmt: skip
+            draft = ZoningDraft(str(row.unit_level), zones, members)
+            invalidate(tx, level=str(name))
+            _materialise(tx, str(name), draft, in_force)
+        changed.append(f"zonage {name} : version {in_force} en vigueur depuis le {row.valid_from}")
+    return changed
+
+
+def _materialise(tx: Transaction, name: str, draft: ZoningDraft, version: int) -> None:
+    """Write version ``version`` (the one in force) as territories of level ``name``
+    (replacing the previous), and remember which version they are."""
+    tx.execute("DELETE FROM meta WHERE key = ?", [SHOWN + name])
+    tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [SHOWN + name, str(version)])
     members = draft.members
     level = draft.unit_level
     units = tx.query("SELECT code, population, area_km2 FROM territory WHERE level = ?", [level])
@@ -417,7 +467,12 @@ def zoning_members(
         if valid.empty:
             raise InputError(f"aucune version du zonage {name} en vigueur le {at}")
         version = int(valid.version.iloc[0])
-    version = int(version if version is not None else versions.version.max())
+    if version is None:
+        version = shown_version(warehouse, name)
+        if version is None:
+            raise InputError(f"aucune version du zonage {name} en vigueur aujourd'hui : "
+                             "précisez la date (--at) ou la version")  # fmt: skip
+    version = int(version)
     if version not in set(versions.version):
         raise InputError(
             f"version {version} inconnue ; versions : " + ", ".join(map(str, versions.version))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import geopandas
 
 __all__ = [
+    "SHOWN",
     "codebook",
     "fallback_passage",
     "geometries",
@@ -30,6 +31,7 @@ __all__ = [
     "list_territories",
     "load_vintages",
     "resolve_territory",
+    "shown_version",
     "territory_card",
 ]
 
@@ -262,6 +264,21 @@ def codebook(warehouse: Warehouse, level: str) -> CodeBook:
             }
         )
     return CodeBook(level, current, past)
+
+
+SHOWN = "zoning_version:"  # meta key: the version of a zoning its territories are made of
+
+
+def shown_version(warehouse: Warehouse, name: str) -> int | None:
+    """The version of zoning ``name`` whose zones are the territories of its level (the one
+    in force when they were last refreshed); None when no version is in force yet."""
+    rows = warehouse.query("SELECT value FROM meta WHERE key = ?", [SHOWN + name])
+    if len(rows):
+        return int(rows.value.iloc[0])
+    # a home made before versions were dated: its latest version, whatever its start
+    rows = warehouse.query("SELECT MAX(version) AS v FROM zoning_version WHERE zoning = ?", [name])
+    known = rows.v.iloc[0] if len(rows) else None
+    return None if known is None or pd.isna(known) else int(known)
 
 
 def fallback_passage(warehouse: Warehouse) -> pd.DataFrame:

@@ -18,7 +18,28 @@ import shapely
 from observatoire.errors import DuplicateUnitError, InvalidValueError, UnknownCodeError
 from observatoire.territories.codes import CodeBook, CodeStatus, normalise_code
 
-__all__ = ["ZoningDraft", "draft_from_polygons", "draft_from_table"]
+__all__ = ["ZoningDraft", "draft_from_polygons", "draft_from_table", "version_in_force"]
+
+
+def version_in_force(versions: pd.DataFrame, at: str) -> int | None:
+    """The version of a zoning in force on ``at`` (ISO date): the latest one begun on or before
+    that day and not ended by it; None before the first one begins.
+
+    A version imported today to start next year is not in force today: the figures of this
+    year are still those of the version it will replace.
+
+    >>> versions = pd.DataFrame({"version": [1, 2], "valid_from": ["2025-01-01", "2027-01-01"],
+    ...                          "valid_to": ["2027-01-01", None]})
+    >>> version_in_force(versions, "2026-12-04"), version_in_force(versions, "2027-01-01")
+    (1, 2)
+    >>> version_in_force(versions, "2024-06-30") is None
+    True
+    """
+    ends = versions.valid_to.astype(object).where(versions.valid_to.notna(), "9999")
+    ended = ends.astype(str) <= at
+    begun = versions.valid_from.astype(str) <= at
+    valid = versions[begun & ~ended]
+    return int(valid.version.max()) if len(valid) else None
 
 
 @dataclass
