@@ -301,7 +301,8 @@ def test_batched_compute_equals_indicator_by_indicator(
     """``compute`` works level by level, every indicator at once, in the database; each row it
     stores is the row :func:`compute_indicator` gives, for every way of computing (published
     counts and ratios, sums of members, ratios of sums with every member known or paired
-    member by member, sums of variables, differences), on both engines."""
+    member by member, sums of variables, differences, several vintages read at several
+    levels, published values of other boundaries), on both engines."""
     from observatoire.engine.batch import plan_level
     from observatoire.engine.materialise import compute_all
     from observatoire.engine.parts import stored_levels
@@ -311,13 +312,14 @@ def test_batched_compute_equals_indicator_by_indicator(
 
     backend, location = warehouse_location
     catalogue = load_catalogue()
-    levels = ["commune", "departement", "tas"]
+    levels = ["commune", "departement", "epci", "tas"]
     with open_warehouse(backend, location) as wh:
         wh.migrate()
         build_into(wh)
         import_cog(wh, COG_2026)
         import_iris(wh, IRIS_REFERENCE)
         for name in ("filosofi/FILO2019_DISP_COM.csv", "filosofi/FILO2019_DISP_DEP.csv",
+                     "filosofi/FILO2016_DISP_COM.csv", "filosofi/FILO2019_DISP_EPCI.csv",
                      "caf/data_CAF_2018_IRIS.csv",
                      "census/base_cc_comparateur_csv_RP2018.zip"):  # fmt: skip
             import_file(wh, DATA / name)
@@ -346,6 +348,12 @@ def test_batched_compute_equals_indicator_by_indicator(
                 ways.setdefault(key, set()).update(f"{level}:{r[0]}" for r in ratios)
             ways.setdefault("combined", set()).update(f"{level}:{i}" for i in plan.combined)
             ways.setdefault("one by one", set()).update(f"{level}:{i}" for i in plan.one_by_one)
+            ways.setdefault("several levels", set()).update(f"{level}:{i}" for i in plan.several)
+        perimeter = wh.query("SELECT DISTINCT level, indicator FROM indicator_value "
+                             "WHERE status = 'perimetre'")  # fmt: skip
+        ways["other boundaries"] = {f"{lvl}:{i}" for lvl, i in
+                                    zip(perimeter.level, perimeter.indicator, strict=True)}
+        ways["other boundaries"] |= {"epci:menages_fiscaux"}  # summed where they are
         assert all(ways.values()), {k: len(v) for k, v in ways.items()}
         # a few of each way, ratios of sums all (some with members knowing one side only)
         chosen = sorted({x for key, v in ways.items()

@@ -216,3 +216,82 @@ def test_an_old_geography_converts_exactly_without_importing_the_cog(
     # every household of the file is in a current commune (whole or partial sums)
     assert stored.value.sum() == pytest.approx(households.sum(), rel=1e-12)
     assert set(stored.status) >= {"ok", "partial"}
+
+
+# -- official figures for other boundaries (item 2) ---------------------------------------------
+@pytest.fixture(scope="module")
+def supra(tmp_path_factory: pytest.TempPathFactory, built_home: Path,
+          files: dict[str, Path]) -> Path:  # fmt: skip
+    """Communes 2014 and 2019, the official EPCI and département files of 2019, and a
+    département file of 2014 built from the 2014 communes in their own (2017) geography: a
+    file of other boundaries for Loire-Atlantique and Maine-et-Loire (Freigné went from 49 to
+    44 on 2018-01-01, Le Fresne-sur-Loire from 44 to 49 on 2015-12-31)."""
+    home = tmp_path_factory.mktemp("supra") / "obs"
+    shutil.copytree(built_home, home)
+    raw = read_raw(files["2014"])
+    raw = raw[~raw.CODGEO.str.match(ARRONDISSEMENT)]
+    departement = raw.CODGEO.str[:2].where(~raw.CODGEO.str.startswith("97"), raw.CODGEO.str[:3])
+    path = vintage(FILOSOFI / "FILO2019_DISP_DEP.csv", home.parent / "FILO2014_DISP_DEP.csv",
+                   "19", "14")  # fmt: skip
+    dep2014 = read_raw(path)
+    for column in ("NBMEN14", "NBPERS14", "NBUC14"):  # the counts: sums of the communes
+        sums = number(raw[column]).groupby(departement).sum()
+        dep2014[column] = dep2014.CODGEO.map(sums).map(lambda v: f"{v:.1f}".replace(".", ","))
+    dep2014.to_csv(path, sep=";", index=False, encoding="utf-8")
+    with Observatory.open(home, write=True) as obs:
+        for name in (files["2014"], files["2019"], FILOSOFI / "FILO2019_DISP_EPCI.csv",
+                     FILOSOFI / "FILO2019_DISP_DEP.csv", path):  # fmt: skip
+            obs.import_file(name)
+        obs.compute(indicators=["niveau_vie_median", "menages_fiscaux"],
+                    levels=["epci", "departement"])  # fmt: skip
+    return home
+
+
+def test_an_epci_recomposed_since_its_file_is_not_given_the_file_value(supra: Path) -> None:
+    """CC Loire et Allier (245801063): INSEE's 2019 file counts its households in its 2020
+    perimeter, which differs from the sum over its communes of today (pandas); the engine
+    gives the sum over today's communes, and the published median with status
+    ``perimetre``. An EPCI whose communes add up keeps the published figures as ``ok``."""
+    epci = read_raw(FILOSOFI / "FILO2019_DISP_EPCI.csv").set_index("CODGEO")
+    communes = read_raw(FILOSOFI / "FILO2019_DISP_COM.csv").set_index("CODGEO")
+    with Observatory.open(supra) as obs:
+        for code, changed in (("245801063", True), ("200033090", False)):
+            members = obs.territories(level="commune", within=f"epci:{code}").code
+            summed = number(communes.NBMEN19).reindex(members)
+            published = float(number(epci.NBMEN19)[code])
+            assert bool(abs(summed.sum() - published) > 10) == changed, (code, summed.sum())
+            households = obs.indicator("menages_fiscaux", level="epci", period="2019")
+            row = households.set_index("code").loc[code]
+            median = obs.indicator("niveau_vie_median", level="epci", period="2019")
+            shown = median.set_index("code").loc[code]
+            assert shown.value == float(number(epci.Q219)[code])
+            if changed:
+                assert summed.notna().all() and row.status == "ok"
+                assert row.value == summed.sum()
+                assert shown.status == "perimetre" and "périmètre de 2020" in shown.note
+            else:
+                assert (row.status, row.value) == ("ok", published)
+                assert shown.status == "ok"
+        statuses = obs.indicator("niveau_vie_median", level="epci", period="2019").status
+        assert 20 <= (statuses == "perimetre").sum() <= 60  # a few dozen of 1,254 EPCI
+
+
+def test_departements_a_commune_left_since_the_file(supra: Path) -> None:
+    """2014 figures of Loire-Atlantique (44) and Maine-et-Loire (49), published in their
+    boundaries of then: the households are the sum over today's communes (coverage
+    included), the median is given as ``perimetre``; Seine-Saint-Denis (no change) keeps its
+    published values; 2019 (after the moves) is published as is."""
+    with Observatory.open(supra) as obs:
+        households = obs.indicator("menages_fiscaux", level="departement").set_index(
+            ["code", "period"])  # fmt: skip
+        summed = obs.indicator("menages_fiscaux", level="departement", published=False)
+        summed = summed.set_index(["code", "period"])
+        median = obs.indicator("niveau_vie_median", level="departement").set_index(
+            ["code", "period"])  # fmt: skip
+    for code in ("44", "49"):
+        assert households.loc[(code, "2014"), "value"] == summed.loc[(code, "2014"), "value"]
+        assert median.loc[(code, "2014"), "status"] == "perimetre"
+        assert median.loc[(code, "2019"), "status"] == "ok"
+    raw = read_raw(FILOSOFI / "FILO2019_DISP_DEP.csv").set_index("CODGEO")
+    assert median.loc[("93", "2014"), "status"] == "ok"
+    assert median.loc[("93", "2014"), "value"] == float(number(raw.Q219)["93"]) + 100

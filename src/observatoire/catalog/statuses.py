@@ -25,6 +25,9 @@ class ValueStatus(StrEnum):
     # its coverage), and a ratio whose denominator is zero.
     PARTIAL = "partial"
     UNDEFINED = "undefined"
+    # A value published for the territory in the boundaries of another year (an EPCI since
+    # recomposed, a commune since moved to another département): not today's territory's.
+    OTHER_BOUNDARIES = "perimetre"
 
     @property
     def label(self) -> str:
@@ -40,6 +43,7 @@ _LABELS = {
     ValueStatus.MISSING: "absent",
     ValueStatus.PARTIAL: "couverture partielle",
     ValueStatus.UNDEFINED: "non défini (dénominateur nul)",
+    ValueStatus.OTHER_BOUNDARIES: "périmètre d'une autre année",
 }
 
 MARKERS: dict[str, ValueStatus] = {

@@ -53,6 +53,7 @@ from observatoire.engine.parts import (
     stored_levels,
     terms,
 )
+from observatoire.engine.perimeter import changed_perimeters, note_for
 from observatoire.engine.relations import facts, table, to_sql
 from observatoire.store.base import Transaction, Warehouse
 
@@ -307,7 +308,7 @@ def compute_level(
 
 
 _WORK = ("_plan_count", "_plan_ratio", "_pub", "_targets", "_agg", "_periods", "_pairs", "_alt",
-         "_res", "_stage", "_several")  # fmt: skip
+         "_res", "_stage", "_several", "_moved")  # fmt: skip
 
 
 def _compute_level(run: _LevelRun, warehouse: Warehouse, catalogue: Catalogue,
@@ -322,6 +323,8 @@ def _compute_level(run: _LevelRun, warehouse: Warehouse, catalogue: Catalogue,
             run.published(counts, ratios)
         else:
             run.aggregated(source, counts, ratios)
+    if plan.level in plan.sources:  # values published for the level: of today's boundaries?
+        run.perimeters(changed_perimeters(warehouse, catalogue, plan.level, run.stored))
     run.flush()
     for ident in plan.one_by_one:
         frame = compute_indicator(warehouse, catalogue, ident, level=plan.level,
@@ -403,6 +406,26 @@ class _LevelRun:
                 f"WHERE indicator IN (SELECT indicator FROM _several)) AS best "
                 f"WHERE winner = 1{order}"
             )
+
+    def perimeters(self, flags: pd.DataFrame) -> None:
+        """Published values of other boundaries (:mod:`.perimeter`): where the indicator is
+        also summed over the members, the sum answers; elsewhere the published value stays,
+        with status ``perimetre`` and a note giving its year."""
+        if flags.empty:
+            return
+        frame = flags.assign(note=flags.year.map(note_for))[["code", "period", "note"]]
+        _fill(self.tx, "_moved", {"code": "string", "period": "string", "note": "string"}, frame)
+        moved = ("EXISTS (SELECT 1 FROM _moved m WHERE m.code = _stage.code "
+                 "AND m.period = _stage.period)")  # fmt: skip
+        summed = ("EXISTS (SELECT 1 FROM _stage s WHERE s.indicator = _stage.indicator "
+                  "AND s.code = _stage.code AND s.period = _stage.period AND s.lvl_rank > 0)")
+        self.tx.execute(f"DELETE FROM _stage WHERE lvl_rank = 0 AND {moved} AND {summed}")
+        self.tx.execute(
+            "UPDATE _stage SET status = ?, note = (SELECT m.note FROM _moved m "
+            "WHERE m.code = _stage.code AND m.period = _stage.period) "
+            f"WHERE lvl_rank = 0 AND status = ? AND {moved}",
+            [ValueStatus.OTHER_BOUNDARIES.value, ValueStatus.OK.value],
+        )  # fmt: skip
 
     def resolve(self, source: str, keys: list[str]) -> None:
         """``_res``: the parts ``keys`` at ``source``, resolved per territory and period."""

@@ -30,6 +30,7 @@ from observatoire.catalog.indicators import Aggregation, Catalogue, Indicator
 from observatoire.catalog.intervals import byar, wilson
 from observatoire.catalog.statuses import ValueStatus
 from observatoire.engine.parts import Part, Stored, candidate_levels, part_values, stored_levels
+from observatoire.engine.perimeter import changed_perimeters, note_for
 from observatoire.engine.relations import members, table, to_sql
 from observatoire.errors import InputError
 from observatoire.store.base import Warehouse
@@ -74,12 +75,31 @@ def compute_indicator(
     if formula.indicators:
         frame = _combine(warehouse, catalogue, indicator, level, within, period, threshold)
     elif formula.variable:
-        frame = _single(warehouse, indicator, level, zoning, stored, threshold)
+        frame = _single(warehouse, catalogue, indicator, level, zoning, stored, threshold)
     else:
-        frame = _ratio(warehouse, indicator, level, zoning, stored, threshold)
+        frame = _ratio(warehouse, catalogue, indicator, level, zoning, stored, threshold)
     if period is not None:
         frame = frame[frame.period == period]
     return complete_frame(warehouse, frame, level, within)
+
+
+def _other_boundaries(published: pd.DataFrame, others: list[pd.DataFrame],
+                      flags: pd.DataFrame) -> pd.DataFrame:  # fmt: skip
+    keys = pd.MultiIndex.from_frame(flags[["code", "period"]].astype(str))
+    own = pd.MultiIndex.from_frame(published[["code", "period"]].astype(str))
+    moved = own.isin(keys)
+    summed = np.zeros(len(published), dtype=bool)
+    for other in others:
+        if len(other):
+            summed |= own.isin(pd.MultiIndex.from_frame(other[["code", "period"]].astype(str)))
+    kept = published[~(moved & summed)].copy()
+    marked = own[~(moved & summed)].isin(keys) & (kept.status == ValueStatus.OK.value).to_numpy()
+    notes = dict(zip(zip(flags.code.astype(str), flags.period.astype(str), strict=True),
+                     flags.year.map(note_for), strict=True))  # fmt: skip
+    kept.loc[marked, "status"] = ValueStatus.OTHER_BOUNDARIES.value
+    kept.loc[marked, "note"] = [notes[(str(c), str(p))] for c, p in
+                                zip(kept.code[marked], kept.period[marked], strict=True)]
+    return kept
 
 
 # -- the parts of a formula, level by level ---------------------------------------------------
@@ -88,9 +108,15 @@ def _part_values(part: Part, stored: Stored) -> ir.Table:
     return part_values(part, stored).select("code", "period", "value", "status")
 
 
-def _first_of(frames: list[pd.DataFrame]) -> pd.DataFrame:
+def _first_of(frames: list[pd.DataFrame], flags: pd.DataFrame | None = None) -> pd.DataFrame:
     """For each territory and period, the row of the first frame that has one (the frames
-    come best level first: published, then sums over each finer level)."""
+    come best level first: published, then sums over each finer level).
+
+    ``flags`` (code, period, year): published values (in the first frame) of other
+    boundaries (:mod:`.perimeter`): the members' sum answers where there is one; elsewhere the
+    published value is kept with status ``perimetre``."""
+    if flags is not None and len(flags) and len(frames[0]):
+        frames = [_other_boundaries(frames[0], frames[1:], flags), *frames[1:]]
     full = [f for f in frames if len(f)]
     if not full:
         return frames[0]
@@ -150,6 +176,7 @@ def _not_available(note: str) -> pd.DataFrame:
 
 def _single(
     warehouse: Warehouse,
+    catalogue: Catalogue,
     indicator: Indicator,
     level: str,
     zoning: tuple[int, str] | None,
@@ -172,7 +199,8 @@ def _single(
         else _summed(warehouse, Part(alternatives, source), level, zoning, stored, threshold)
         for source in sources
     ]
-    return _first_of(frames)
+    flags = changed_perimeters(warehouse, catalogue, level, stored) if sources[0] == level else None
+    return _first_of(frames, flags)
 
 
 def _summed(warehouse: Warehouse, part: Part, level: str, zoning: tuple[int, str] | None,
@@ -207,6 +235,7 @@ def _member_share(
 
 def _ratio(
     warehouse: Warehouse,
+    catalogue: Catalogue,
     indicator: Indicator,
     level: str,
     zoning: tuple[int, str] | None,
@@ -228,7 +257,9 @@ def _ratio(
                   level, zoning, stored, threshold)
         for n, d in pairs
     ]  # fmt: skip
-    return _first_of(frames)
+    first = pairs[0] == (level, level)
+    flags = changed_perimeters(warehouse, catalogue, level, stored) if first else None
+    return _first_of(frames, flags)
 
 
 def _ratio_at(warehouse: Warehouse, indicator: Indicator, numerator: Part, denominator: Part,

@@ -29,7 +29,7 @@ from observatoire.store.base import Warehouse
 
 __all__ = ["apply_secret", "count_table", "relations"]
 
-_PUBLISHED = ("ok", "partial")
+_PUBLISHED = ("ok", "partial", "perimetre")  # shown: each is a cell the secret must guard
 # for a level, the finer levels its territories are sums of, the most direct first
 _PARTS = {
     "commune": ("iris", "arm"),

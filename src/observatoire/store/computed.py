@@ -71,7 +71,7 @@ def territory_profile(
         )
     # masked and ready joined in the same statement: one round trip, no pandas re-indexing
     hidden = "m.indicator IS NOT NULL"
-    relabel = f"{hidden} AND v.status IN ('ok', 'partial')"
+    relabel = f"{hidden} AND v.status IN ('ok', 'partial', 'perimetre')"
     blank = ", ".join(
         f"CASE WHEN {hidden} THEN NULL ELSE v.{c} END AS {c}"
         for c in ("coverage", "ci_low", "ci_high")
@@ -118,7 +118,7 @@ def _hide(frame: pd.DataFrame, hidden: np.ndarray, note: str) -> pd.DataFrame:
     frame = frame.copy()
     columns = [c for c in ("value", "coverage", "ci_low", "ci_high") if c in frame]
     frame.loc[hidden, columns] = np.nan
-    relabel = hidden & frame.status.isin(["ok", "partial"]).to_numpy()
+    relabel = hidden & frame.status.isin(["ok", "partial", "perimetre"]).to_numpy()
     frame.loc[relabel, "status"] = "secret"
     frame.loc[relabel, "note"] = note
     return frame
