@@ -11,6 +11,7 @@ shows), as :func:`vintage` says.
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 from pathlib import Path
@@ -295,3 +296,44 @@ def test_departements_a_commune_left_since_the_file(supra: Path) -> None:
     raw = read_raw(FILOSOFI / "FILO2019_DISP_DEP.csv").set_index("CODGEO")
     assert median.loc[("93", "2014"), "status"] == "ok"
     assert median.loc[("93", "2014"), "value"] == float(number(raw.Q219)["93"]) + 100
+
+
+# -- provenance (item 5) ------------------------------------------------------------------------
+def provenance_of(home: Path, *args: str) -> pd.DataFrame:
+    from .conftest import run
+
+    code, out = run("values", *args, "--format", "json", home=home)
+    assert code == 0, out
+    return pd.read_json(io.StringIO(out), dtype={"code": str, "period": str})
+
+
+def test_every_value_says_where_it_comes_from(supra: Path, home: Path) -> None:
+    """``values --format json``: for each value, how it was made, the variables read and the
+    imports (number, dataset, edition, file) it comes from; published, summed with coverage,
+    converted from another geography (with its codes) or estimated from a scission."""
+    departements = provenance_of(supra, "menages_fiscaux", "--level", "departement")
+    row = departements.set_index(["code", "period"])
+    published = row.loc[("93", "2019")]
+    assert published.methode == "publiée"
+    assert published.variables == "filosofi.DISP_NBMEN"
+    assert "FILO2019_DISP_DEP.csv" in published.sources and "édition 2019" in published.sources
+    summed = row.loc[("93", "2014")]  # the 2014 file of 93 is published too (synthetic DEP)
+    assert summed.methode == "publiée" and "FILO2014_DISP_DEP.csv" in summed.sources
+    moved = row.loc[("44", "2014")]  # other boundaries: the sum of today's communes
+    assert moved.methode.startswith("somme sur ") and "communes" in moved.methode
+    assert "FILO2014_DISP_COM.csv" in moved.sources and moved.coverage <= 1
+    medians = provenance_of(supra, "niveau_vie_median", "--level", "epci", "--period", "2019")
+    other = medians.set_index("code").loc["245801063"]
+    assert (other.status, other.methode) == ("perimetre", "publiée")
+    assert "FILO2019_DISP_EPCI.csv" in other.sources
+    communes = provenance_of(home, "menages_fiscaux", "--within", "93", "--period", "2019")
+    saint_denis = communes.set_index("code").loc["93066"]  # Pierrefitte merged in 2025
+    assert "convertie : fusion de 93059 93066" in saint_denis.methode
+    estimated = provenance_of(home, "menages_fiscaux", "--within", "14", "--period", "2016")
+    share = estimated.set_index("code").loc["14666"]  # a share of 14712, split since
+    assert "estimé" in share.methode and "14712" in share.methode
+    # counts carry no float noise (28305216.999999996): at most the millionths of the
+    # households shared by population after a scission
+    france = provenance_of(home, "menages_fiscaux", "--level", "pays")
+    assert all(round(float(v), 6) == float(v) for v in france.value.dropna())
+    assert france.methode.str.contains(r"dont \d+ convertie", regex=True).all()

@@ -1073,6 +1073,7 @@ def values(
                 period=period,
                 threshold=threshold,
                 audience=audience,
+                provenance=fmt != "table",  # a file says where each value comes from
             )
         elif reference:
             raise click.UsageError("--compare s'applique aux indicateurs du catalogue")
@@ -1125,18 +1126,25 @@ def compute_cmd(
 @click.argument("territory")
 @click.option("--theme", type=click.Choice(list(THEMES)), help="Un seul thème.")
 @AUDIENCE_OPTION
+@click.option(
+    "--provenance", is_flag=True,
+    help="Dit pour chaque valeur comment elle est faite (publiée, somme…), de quelles "
+    "variables et de quels imports.",
+)  # fmt: skip
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
-def profile_cmd(ctx: _Context, territory: str, theme: str | None, audience: str, fmt: str) -> None:
+def profile_cmd(ctx: _Context, territory: str, theme: str | None, audience: str,
+                provenance: bool, fmt: str) -> None:  # fmt: skip
     """Tous les indicateurs calculés d'un territoire (après « observatoire compute »).
 
     \b
     Exemples :
       observatoire profile 93066
       observatoire profile departement:93 --theme social
+      observatoire profile departement:93 --provenance --format csv
     """
     with ctx.open() as obs:
-        frame = obs.profile(territory, audience=audience)
+        frame = obs.profile(territory, audience=audience, provenance=provenance)
     if theme is not None:
         frame = frame[frame.theme == theme]
     _emit(frame, fmt)

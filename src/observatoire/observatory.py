@@ -219,7 +219,8 @@ class Observatory:
             "ON v.zoning = z.name ORDER BY z.name, v.version"
         )
         shown = {name: queries.shown_version(self.warehouse, name) for name in set(rows.name)}
-        return rows[[shown[n] == v for n, v in zip(rows.name, rows.version, strict=True)]]
+        keep = [shown[n] == v for n, v in zip(rows.name, rows.version, strict=True)]
+        return rows[pd.Series(keep, index=rows.index, dtype=bool)].reset_index(drop=True)
 
     def zoning_versions(self, name: str) -> pd.DataFrame:
         return self.warehouse.query(
@@ -476,13 +477,20 @@ class Observatory:
         threshold: float = DEFAULT_THRESHOLD,
         published: bool = True,
         audience: str = "analyst",
+        provenance: bool = False,
     ) -> pd.DataFrame:
         """Indicator ``ident`` for every territory of ``level`` (custom zonings included):
-        code, name, period, value, status, coverage, note (see :mod:`observatoire.engine`).
+        code, name, period, value, status, coverage, note (see :mod:`observatoire.engine`);
+        with ``provenance``, how each value was made, from which variables and imports
+        (:meth:`provenance`).
 
         ``audience`` (``public``, ``member``, ``analyst``): what that audience may see. A
         restricted one reads the stored values (``compute``) with the statistical secret
         applied, and never sees a dataset it is not entitled to."""
+        if provenance:
+            frame = self.indicator(ident, level=level, within=within, period=period,
+                                   threshold=threshold, published=published, audience=audience)
+            return self.provenance(ident, self._level(level), frame)  # fmt: skip
         level = self._level(level)
         self.catalogue().get(ident)  # an unknown name fails here, with suggestions
         reader = parse_audience(audience)
@@ -509,6 +517,33 @@ class Observatory:
             threshold=check_threshold(threshold),
             published=published,
         )
+
+    def provenance(self, ident: str, level: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` (rows of indicator ``ident`` at ``level``) with how each value was made
+        (``methode``), the variables read (``variables``) and the imports they come from
+        (``sources``: number, dataset, edition, file)."""
+        from observatoire.engine.provenance import explain
+
+        out = explain(self.warehouse, self.catalogue(), ident, level, frame)
+        imports = self.warehouse.query(
+            "SELECT id, dataset, edition, file_name FROM import_batch ORDER BY id"
+        )
+        described = {
+            str(i): f"n° {i} : {d}" + (f", édition {e}" if e else "") + f" ({f})"
+            for i, d, e, f in zip(imports.id, imports.dataset, imports.edition,
+                                  imports.file_name, strict=True)
+        }  # fmt: skip
+
+        def sources(text: object) -> object:
+            if not isinstance(text, str):
+                return None
+            numbers = [n for part in text.split(", ") for n in part.split("–")]
+            if len(numbers) > 4:  # a range of many imports: its ends
+                numbers = [numbers[0], numbers[-1]]
+            return " ; ".join(described.get(n, f"n° {n}") for n in dict.fromkeys(numbers))
+
+        out["sources"] = out.imports.map(sources)
+        return out.drop(columns=["imports"])
 
     def _audience_view(
         self,
@@ -673,10 +708,12 @@ class Observatory:
             refused &= levels.partner.ne(self._organisation) | levels.partner.isna()
         return set(levels.variable[refused])
 
-    def profile(self, territory: str, *, audience: str = "analyst") -> pd.DataFrame:
+    def profile(self, territory: str, *, audience: str = "analyst",
+                provenance: bool = False) -> pd.DataFrame:  # fmt: skip
         """Every stored indicator of one territory (``93066``, ``departement:93``…), with its
         label and theme: one indexed read (and the masks of the secret, for a restricted
-        ``audience``, which sees only the indicators of datasets it may read)."""
+        ``audience``, which sees only the indicators of datasets it may read); with
+        ``provenance``, how each value was made (a few queries per indicator)."""
         from observatoire.store.computed import territory_profile
 
         level, code = self.resolve(territory)
@@ -692,7 +729,14 @@ class Observatory:
             rows = self._profile_for(rows, reader)
         rows.insert(1, "label", [catalogue.indicators[i].label for i in rows.indicator])
         rows.insert(2, "theme", [catalogue.indicators[i].theme for i in rows.indicator])
-        return rows.reset_index(drop=True)
+        rows = rows.reset_index(drop=True)
+        if provenance and len(rows):
+            explained = [
+                self.provenance(str(ident), level, group.assign(code=code))
+                for ident, group in rows.groupby("indicator", sort=False)
+            ]
+            rows = pd.concat(explained).drop(columns=["code"]).sort_index()
+        return rows
 
     def profiles(
         self, level: str, within: tuple[str, str] | None, *, audience: str = "analyst"

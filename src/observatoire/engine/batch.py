@@ -588,7 +588,8 @@ def _aggregated_counts(level: str, stamp: str, threshold: float) -> ir.Table:
         joined.covered.fill_null(0) / joined.pop_all,
         n_ok.cast("float64") / joined.n.cast("float64"),
     )
-    judged = _judged(joined.value.fill_null(0), share, threshold)
+    # a sum of counts is a count: float noise (28305216.999999996) rounded off
+    judged = _judged(joined.value.fill_null(0).round(6), share, threshold)
     return joined.select(**_row(joined.indicator, level, joined.target_code, joined.period,
                                 judged["value"], judged["status"], judged["coverage"], None,
                                 judged["note"], stamp))  # fmt: skip

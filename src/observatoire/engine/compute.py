@@ -222,7 +222,8 @@ def _summed(warehouse: Warehouse, part: Part, level: str, zoning: tuple[int, str
     )
     frame = _run(warehouse, aggregated).rename(columns={"target_code": "code"})
     coverage = _member_share(frame.covered, frame.total, frame.n_ok, frame.n)
-    return _judge(frame.assign(coverage=coverage), frame.value, threshold)
+    # a sum of counts is a count: float noise (28305216.999999996) rounded off
+    return _judge(frame.assign(coverage=coverage), frame.value.astype(float).round(6), threshold)
 
 
 def _member_share(

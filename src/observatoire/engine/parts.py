@@ -120,7 +120,8 @@ class Part:
 
 
 def part_values(part: Part, stored: Stored) -> ir.Table:
-    """code, period, value, status, source (the alternative), batch (the import) of the part
+    """code, period, value, status, source (the alternative), batch (the import), note (how a
+    converted value was made) of the part
     at its level: for each territory and period, the winning alternative's value (see the
     module's rules). A sum of variables is ``ok`` only when every term is."""
     usable = available(part.alternatives, part.level, stored)
@@ -147,7 +148,7 @@ def _alternative(alternative: str, rank: int, level: str, stored: Stored) -> ir.
     if len(names) == 1:
         return values.select(
             "code", "period", "value", "status",
-            source=ibis.literal(alternative), batch=values.batch.cast("int64"),
+            source=ibis.literal(alternative), batch=values.batch.cast("int64"), note=values.note,
             rank=ibis.literal(rank), complete=ibis.literal(True),
         )  # fmt: skip
     grouped = values.group_by(["code", "period"]).aggregate(
@@ -165,6 +166,7 @@ def _alternative(alternative: str, rank: int, level: str, stored: Stored) -> ir.
     )  # fmt: skip
     return grouped.select(
         "code", "period", value=ibis.ifelse(ok, grouped.value, ibis.null()), status=status,
-        source=ibis.literal(alternative), batch=grouped.batch, rank=ibis.literal(rank),
+        source=ibis.literal(alternative), batch=grouped.batch,
+        note=ibis.null().cast("string"), rank=ibis.literal(rank),
         complete=grouped.rows == len(names),
     )  # fmt: skip

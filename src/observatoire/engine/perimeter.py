@@ -93,8 +93,8 @@ def _published_periods(level: str, stored: Stored) -> ir.Table:
 def _not_adding_up(variables: list[str], level: str, stored: Stored) -> ir.Table:
     """Where a count published at ``level`` is not the sum of the current communes', every
     one of them known."""
-    published = facts(variables, level, dedupe=True)
-    below = facts(variables, "commune", dedupe=True)
+    published = _facts(variables, level, stored)
+    below = _facts(variables, "commune", stored)
     links = members("commune", level)
     joined = links.join(below, links.code == below.code)
     ok = (joined.status == ValueStatus.OK.value).cast("int32")
@@ -118,6 +118,16 @@ def _not_adding_up(variables: list[str], level: str, stored: Stored) -> ir.Table
     batches = table("import_batch").select(b_id="id", b_year="geography_year")
     dated = differ.join(batches, differ.p_batch == batches.b_id)
     return dated.select(code=dated.p_code, period=dated.p_period, year=dated.b_year).distinct()
+
+
+def _facts(variables: list[str], level: str, stored: Stored) -> ir.Table:
+    """The facts of ``variables`` at ``level``, deduplicated (a window over every row) only
+    for those several imports in force hold there."""
+    several = [v for v in variables if stored[v][level] > 1]
+    single = [v for v in variables if stored[v][level] <= 1]
+    parts = [facts(names, level, dedupe=dedupe)
+             for names, dedupe in ((single, False), (several, True)) if names]  # fmt: skip
+    return parts[0] if len(parts) == 1 else parts[0].union(parts[1])
 
 
 def _by_cog(warehouse: Warehouse, level: str, stored: Stored) -> pd.DataFrame:

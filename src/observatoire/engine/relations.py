@@ -43,7 +43,8 @@ def facts(variables: list[str], level: str, *, dedupe: bool = True) -> ir.Table:
     """Stored values of ``variables`` at ``level`` in the current geography, from imports in
     force, the latest import winning for each (variable, code, period) when several imports
     in force hold the variable (``dedupe``); totals only (no dimensions). Columns: variable,
-    level, code, period, value, status, batch (the import)."""
+    level, code, period, value, status, batch (the import), note (how a converted value was
+    made)."""
     series = table("series")
     cells = table("series_value")
     batches = table("import_batch").filter(lambda b: b.status == "active").select("id")
@@ -55,7 +56,7 @@ def facts(variables: list[str], level: str, *, dedupe: bool = True) -> ir.Table:
         series.batch.isin(batches.id),
     )
     joined = cells.join(chosen, cells.series == chosen.id).select(
-        "variable", "level", "code", "period", "value", "status", "batch"
+        "variable", "level", "code", "period", "value", "status", "batch", "note"
     )
     if not dedupe:
         return joined

@@ -30,10 +30,15 @@ COLUMNS = {
     "ci_low": "ic95_bas",
     "ci_high": "ic95_haut",
     "note": "note",
+    "methode": "methode",
+    "variables": "variables",
+    "sources": "sources",
 }
 COLUMNS_NOTE = (
     "ic95_bas / ic95_haut : intervalle de confiance à 95 % ; couverture : part de la "
-    "population des territoires membres qui ont une valeur (agrégats)"
+    "population des territoires membres qui ont une valeur (agrégats) ; methode : valeur "
+    "publiée (convertie ou estimée le cas échéant), somme ou rapport des sommes de ses membres ; "
+    "variables : les variables lues ; sources : les imports dont viennent les valeurs"
 )
 DEMO_NOTE = "Démonstration : valeurs FICTIVES (seuls les territoires et populations sont réels)."
 
@@ -80,7 +85,8 @@ def export_indicator(
         raise InputError(f"format d'export inconnu « {fmt} » ; formats : {', '.join(FORMATS)}")
     indicator = obs.catalogue().get(ident)
     scope = obs.resolve(within, below=level) if within else None
-    frame = obs.indicator(ident, level=level, within=scope, period=period, audience=audience)
+    frame = obs.indicator(ident, level=level, within=scope, period=period, audience=audience,
+                          provenance=True)  # fmt: skip
     frame = frame[[c for c in COLUMNS if c in frame.columns]].rename(columns=COLUMNS)
     meta = obs.warehouse.meta()
     reader = parse_audience(audience)

@@ -36,6 +36,7 @@ __all__ = [
     "describe_method",
 ]
 
+ESTIMATED = "estimé : scission répartie au prorata de la population"
 NOT_CONVERTIBLE = "non disponible après conversion"
 _EVENT_COLUMNS = ("date_eff", "typecom_av", "com_av", "typecom_ap", "com_ap")
 _HISTORY_COLUMNS = ("typecom", "code", "date_start", "date_end")
@@ -342,6 +343,7 @@ def convert_long(long: pd.DataFrame, passage: pd.DataFrame, *, additive: set[str
         single=("value", "first"),
         single_status=("status", "first"),
         olds=("old_code", lambda s: " ".join(sorted(s))),
+        estimated=("estimated", "any"),
     ).reset_index()
     out = out.join(sources, on="new_code")
     every = passage.groupby("new_code").old_code.agg(lambda s: sorted(set(s)))
@@ -361,12 +363,17 @@ def convert_long(long: pd.DataFrame, passage: pd.DataFrame, *, additive: set[str
     )
     value = np.where(
         is_additive,
-        np.where(out.all_ok, out.value, np.nan),  # parts left out: the sum of the others
+        np.where(out.all_ok, out.value.round(6), np.nan),  # parts left out: the others' sum
         np.where(whole, out.single, np.nan),
     )
     nothing = np.full(len(out), None, dtype=object)
     merged_note: np.ndarray = np.where(out.n_sources > 1, "fusion de " + out.olds, nothing)
     merged_note = np.where(~is_additive & ~whole, NOT_CONVERTIBLE, merged_note)
+    merged_note = np.where(  # a share of a commune split since: an estimate
+        is_additive & out.estimated.to_numpy() & (status == "ok"),
+        ESTIMATED + " (" + out.olds + ")",
+        merged_note,
+    )
     merged_note = np.where(
         is_additive & ~complete & (out.parts < out.n_sources),
         "incomplet : " + out.missing_parts + " absente(s) du fichier",

@@ -151,8 +151,9 @@ def _values(
         )
     else:
         frame = obs.indicator(
-            ident, level=level, within=scope, period=period, audience=reader.value
-        )
+            ident, level=level, within=scope, period=period, audience=reader.value,
+            provenance=True,
+        )  # fmt: skip
     return content.records(frame)
 
 

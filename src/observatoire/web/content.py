@@ -400,6 +400,10 @@ def indicator_view(
     rows = records(shown.drop(columns=["trend_slope", "trend_p"], errors="ignore"))
     for row, found in zip(rows, mapped.classes, strict=True):
         row["class"] = found
+    origins = obs.provenance(ident, level, shown[["code", "period", "status"]])
+    for row, how, names, sources in zip(rows, origins.methode, origins.variables,
+                                        origins.sources, strict=True):  # fmt: skip
+        row.update(methode=how, variables=names, sources=sources)
     out.update(
         level=level,
         level_label=LEVEL_LABELS.get(level, level),
@@ -416,8 +420,23 @@ def indicator_view(
         centre=mapped.reference,
         values=rows,
         series=series,
+        provenance=_provenance_summary(origins),
     )
     return out
+
+
+def _provenance_summary(origins: pd.DataFrame) -> list[dict[str, Any]]:
+    """How the values shown were made, by kind (published, sum over the members…), variables
+    and imports, with the number of territories of each."""
+    made = origins[origins.methode.notna()]
+    kind = made.methode.str.replace(r"sur \d+ ", "sur leurs ", regex=True).str.replace(
+        r"\(dont \d+ ", "(dont certaines ", regex=True)  # fmt: skip
+    groups = made.assign(kind=kind).groupby(["kind", "variables", "sources"], dropna=False)
+    summary = [
+        {"methode": k, "variables": v, "sources": s, "territories": len(g)}
+        for (k, v, s), g in groups
+    ]
+    return sorted(summary, key=lambda item: -item["territories"])
 
 
 def _scope(
