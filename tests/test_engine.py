@@ -17,6 +17,7 @@ from observatoire.ingest.pipeline import import_file
 from observatoire.ingest.referential import build_into
 from observatoire.observatory import Observatory
 from observatoire.store import open_warehouse
+from observatoire.store.computed import stale_indicators
 
 from .conftest import COG_2026, DATA, IRIS_REFERENCE, needs_data, run
 
@@ -179,8 +180,13 @@ def test_cli_values_of_an_indicator(computed: Path) -> None:
     frame = pd.read_csv(pd.io.common.StringIO(out), dtype={"code": str})
     assert list(frame.columns) == [
         "code", "name", "period", "value", "status", "coverage", "ci_low", "ci_high", "note",
+        "methode", "variables", "sources",
     ]  # fmt: skip
     assert len(frame) == 39
+    valued = frame[frame.value.notna()]  # where a value is given, where it comes from
+    assert len(valued) >= 30 and valued.methode.str.startswith("rapport des sommes sur ").all()
+    assert valued.variables.eq("caf.ARSAS / caf.A").all()
+    assert valued.sources.str.contains("data_CAF_2018_IRIS.csv").all()
     code, out = run("values", "taux_pauvrete", "--level", "departement", home=computed)
     assert code == 0 and "non agrégeable" in out
 
@@ -258,8 +264,8 @@ def test_evolution_between_censuses(computed: Path) -> None:
 
 
 def test_stored_indicators_stay_consistent_with_the_data(computed: Path, tmp_path: Path) -> None:
-    """compute stores; an import or a rollback removes what it makes stale, in its own
-    transaction; compute then redoes only that."""
+    """compute stores; an import marks what it makes stale, which is read as it was until
+    compute redoes only that, at once; a rollback removes what it makes wrong."""
     home = tmp_path / "obs"
     shutil.copytree(computed, home)
     chosen = ["menages_fiscaux", "part_allocataires_rsa"]
@@ -282,10 +288,17 @@ def test_stored_indicators_stay_consistent_with_the_data(computed: Path, tmp_pat
         text = (DATA / "filosofi" / "FILO2019_DISP_COM.csv").read_text(encoding="utf-8-sig")
         edited.write_text(text.replace("\n93066;", "\n93066;", 1) + "\n", encoding="utf-8")
         report = obs.import_file(edited)
+        # no gap: the values in force are read until compute replaces them, at once
         kept = set(obs.warehouse.query("SELECT DISTINCT indicator FROM indicator_value").indicator)
-        assert kept == {"part_allocataires_rsa", *sources}
+        assert kept == {*chosen, *sources}
+        assert stale_indicators(obs.warehouse) == {"menages_fiscaux"}
+        assert obs.profile("93066").set_index("indicator").at["menages_fiscaux", "value"] == (
+            51_132
+        )
         redone = obs.compute(indicators=chosen, levels=["commune", "departement", "tas"])
         assert set(redone) == {"menages_fiscaux"}  # only what the import made stale
+        assert stale_indicators(obs.warehouse) == set()
+        assert obs.compute(indicators=chosen, levels=["commune", "departement", "tas"]) == {}
         obs.rollback(report.batch)
         kept = set(obs.warehouse.query("SELECT DISTINCT indicator FROM indicator_value").indicator)
         assert kept == {"part_allocataires_rsa", *sources}
@@ -381,3 +394,58 @@ TAS = "code_commune;code_zone;nom_zone\n93066;N;Nord\n93001;N;Nord\n93005;E;Est\
 
 def _variables(wh: object) -> list[str]:
     return list(wh.query("SELECT DISTINCT variable FROM series").variable)  # type: ignore[attr-defined]
+
+
+def test_readers_never_see_a_gap_while_compute_runs(
+    warehouse_location: tuple[str, str], tmp_path: Path
+) -> None:
+    """An import keeps the values in force readable (marked stale); ``compute`` replaces them
+    in one transaction with their secret: a reader polling during the whole recomputation
+    always finds every value, the old ones then the new ones, never a missing or half-written
+    level, and the data version changes once (the defect fixed: an import deleted them, and
+    until compute ended readers got « valeurs non calculées »). On both engines; the reader
+    has its own connection."""
+    import threading
+
+    from observatoire.engine.materialise import compute_all
+
+    backend, location = warehouse_location
+    catalogue = load_catalogue()
+    chosen = ["menages_fiscaux", "niveau_vie_median"]
+    count = ("SELECT COUNT(*) AS n FROM indicator_value WHERE indicator = 'menages_fiscaux' "
+             "AND level IN ('commune', 'departement')")  # fmt: skip
+    edited = tmp_path / "FILO2019_DISP_COM.csv"
+    text = (DATA / "filosofi" / "FILO2019_DISP_COM.csv").read_text(encoding="utf-8-sig")
+    edited.write_text(text.replace("\n93066;Saint-Denis;", "\n93066;Saint-Denis;", 1) + "\n",
+                      encoding="utf-8")  # fmt: skip
+    with open_warehouse(backend, location) as wh:
+        wh.migrate()
+        build_into(wh)
+        import_file(wh, DATA / "filosofi" / "FILO2019_DISP_COM.csv")
+        compute_all(wh, catalogue, indicators=chosen, levels=["commune", "departement"])
+        full = int(wh.query(count).n.iloc[0])
+        assert full > 30_000
+        import_file(wh, edited)  # a new edition: the households are stale, still readable
+        assert int(wh.query(count).n.iloc[0]) == full
+        reader = wh if backend == "duckdb" else open_warehouse(backend, location)
+        seen: list[tuple[int, str]] = []
+        stop = threading.Event()
+
+        def poll() -> None:  # the DuckDB reader thread reads through a cursor of its own
+            while not stop.is_set():
+                seen.append((int(reader.query(count).n.iloc[0]), reader.data_version()))
+
+        thread = threading.Thread(target=poll)
+        thread.start()
+        try:
+            compute_all(wh, catalogue, indicators=chosen, levels=["commune", "departement"],
+                        force=True)  # fmt: skip
+        finally:
+            stop.set()
+            thread.join()
+            if reader is not wh:
+                reader.close()
+        assert len(seen) > 3
+        assert {n for n, _ in seen} == {full}, sorted({n for n, _ in seen})
+        assert len({v for _, v in seen}) <= 2  # before, then after: one switch
+        assert stale_indicators(wh) == set()

@@ -1,12 +1,13 @@
 """Computed indicators stored for fast reads, and kept consistent with the data.
 
 ``compute`` stores every computable indicator for every level (and custom zoning) in
-``indicator_value``, one transaction per indicator. An import, a rollback or a new version of a
-zoning deletes, in its own transaction, the rows it makes stale
-(:func:`observatoire.store.computed.invalidate`), so a read
-never returns a value computed from data no longer in force; ``compute`` then recomputes only
-what is missing (incremental), and applies the statistical secret to what it stored
-(:mod:`observatoire.engine.secrecy`).
+``indicator_value``, in **one transaction** with the statistical secret applied to what it
+stored (:mod:`observatoire.engine.secrecy`): readers keep the values in force until the new
+ones are committed, then switch at once. An import marks the indicators it changes as stale
+(:func:`observatoire.store.computed.mark_stale`): they are read as they were until
+``compute`` replaces them; a rollback or a new version of a zoning deletes the rows it makes
+wrong at once (:func:`observatoire.store.computed.invalidate`). ``compute`` recomputes only
+what is missing or stale (incremental).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from observatoire.engine.completeness import RecordsPolicy, annotate_completenes
 from observatoire.engine.parts import stored_levels
 from observatoire.engine.secrecy import apply_secret
 from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.computed import stale_indicators
 
 __all__ = ["compute_all"]
 
@@ -48,9 +50,9 @@ def compute_all(
 ) -> dict[str, int]:
     """Compute and store indicators for every level; returns rows stored per indicator.
 
-    Level by level, every indicator at once (:mod:`observatoire.engine.batch`), one transaction
-    per level. Without ``force``, an (indicator, level) already stored is skipped: after an
-    import only the indicators it touched are recomputed.
+    Level by level, every indicator at once (:mod:`observatoire.engine.batch`), all of it and
+    the secret in one transaction. Without ``force``, an (indicator, level) already stored and
+    not stale is skipped: after an import only the indicators it touched are recomputed.
 
     ``policies``: for the collections of operators' records, the completeness below which a
     value drawn from them is flagged or withheld (:mod:`observatoire.engine.completeness`).
@@ -64,12 +66,33 @@ def compute_all(
     targets = list(levels) if levels is not None else _levels(warehouse)
     done = warehouse.query("SELECT DISTINCT indicator, level FROM indicator_value")
     already = set(zip(done.indicator, done.level, strict=True))
+    stale = stale_indicators(warehouse)
     stamp = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     stored = stored_levels(warehouse)
     warehouse.refresh_statistics(_READ)
     counts: dict[str, int] = {}
+    # One transaction for every level and the secret: readers keep the values in force until
+    # the new ones are committed, then switch at once (one data version).
+    with warehouse.transaction() as whole:
+        _compute_levels(warehouse, catalogue, chosen, targets, already, stale, force, stamp,
+                        stored, followers, policies, counts, on_step)  # fmt: skip
+        gone = sorted(stale - set(chosen)) if indicators is None else []
+        _delete(whole, "indicator_value", "indicator", gone)  # no longer computable
+        # fresh again: recomputed at every level it is stored at
+        fresh = [i for i in stale & set(chosen)
+                 if {lvl for (j, lvl) in already if j == i} <= set(targets)]  # fmt: skip
+        _delete(whole, "indicator_stale", "indicator", sorted({*fresh, *gone}))
+        apply_secret(warehouse, catalogue, on_step=on_step)
+    return counts
+
+
+def _compute_levels(warehouse: Warehouse, catalogue: Catalogue, chosen: list[str],
+                    targets: list[str], already: set[tuple[str, str]], stale: set[str],
+                    force: bool, stamp: str, stored: dict[str, dict[str, int]],
+                    followers: dict[str, set[str]], policies: Mapping[str, RecordsPolicy] | None,
+                    counts: dict[str, int], on_step: Callable[[str], None]) -> None:  # fmt: skip
     for level in targets:
-        todo = [i for i in chosen if force or (i, level) not in already]
+        todo = [i for i in chosen if force or (i, level) not in already or i in stale]
         if not todo:
             continue
         on_step(f"{level} : {len(todo)} indicateur(s)")
@@ -80,8 +103,8 @@ def compute_all(
             if policies:
                 annotate_completeness(tx, catalogue, todo, level, policies)
             # their masks, and those of every indicator masked with them, are to redo
-            stale = sorted({*todo, *(f for i in todo for f in followers.get(i, ()))})
-            _delete(tx, "secret_state", "indicator", stale)
+            redo = sorted({*todo, *(f for i in todo for f in followers.get(i, ()))})
+            _delete(tx, "secret_state", "indicator", redo)
             _delete(tx, "indicator_variable", "indicator", todo)
             tx.insert(
                 "indicator_variable",
@@ -100,8 +123,6 @@ def compute_all(
                 counts[ident] = counts.get(ident, 0) + int(n)
         for ident in todo:
             counts.setdefault(ident, 0)
-    apply_secret(warehouse, catalogue, on_step=on_step)
-    return counts
 
 
 def _delete(tx: Transaction, table: str, column: str, keys: list[str], where: str = "",

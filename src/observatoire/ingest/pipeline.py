@@ -52,7 +52,7 @@ from observatoire.ingest.rawtext import sniff
 from observatoire.ingest.report import ImportReport, Rejection, Tally
 from observatoire.ingest.tables import CHUNK_ROWS, Table, find_column, open_table, read_table
 from observatoire.store.base import Transaction, Warehouse
-from observatoire.store.computed import invalidate
+from observatoire.store.computed import invalidate, mark_stale
 from observatoire.store.ownership import claim_dataset
 from observatoire.store.partners import require_partner
 from observatoire.store.territories import fallback_passage, load_vintages
@@ -533,7 +533,8 @@ def _record(
     if len(previous):
         report.replaced = int(previous.id.iloc[0])
         tx.execute("UPDATE import_batch SET status = 'replaced' WHERE id = ?", [report.replaced])
-    invalidate(tx, variables=[c.variable for c in layout.columns])
+    # what it changes is read as it was until `compute` replaces it, at once
+    mark_stale(tx, [c.variable for c in layout.columns])
     imported_at = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     claim_dataset(tx, layout.dataset, partner, imported_at, user or _user())
     tx.insert(

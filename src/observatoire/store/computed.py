@@ -16,8 +16,10 @@ __all__ = [
     "SECRET_NOTE",
     "confidentiality_of",
     "invalidate",
+    "mark_stale",
     "mask_for",
     "read_computed",
+    "stale_indicators",
     "territory_profile",
 ]
 
@@ -40,6 +42,28 @@ def invalidate(tx: Transaction, *, variables: Iterable[str] = (), level: str | N
         # a zoning is one more set of relations: every suppression pattern is to redo
         tx.execute("DELETE FROM value_mask")
         tx.execute("DELETE FROM secret_state")
+
+
+def mark_stale(tx: Transaction, variables: Iterable[str]) -> None:
+    """Mark the stored indicators computed from ``variables`` as stale (an import changed
+    them): they stay readable, with their secret masks, until ``compute`` replaces them in
+    one transaction (no reader ever finds them missing)."""
+    names = sorted(set(variables))
+    if not names:
+        return
+    marks = ", ".join("?" for _ in names)
+    since = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+    tx.execute(
+        "INSERT INTO indicator_stale (indicator, since) SELECT DISTINCT indicator, ? FROM "
+        f"indicator_variable WHERE variable IN ({marks}) "
+        "AND indicator NOT IN (SELECT indicator FROM indicator_stale)",
+        [since, *names],
+    )
+
+
+def stale_indicators(warehouse: Warehouse) -> set[str]:
+    """The stored indicators whose data changed since they were computed."""
+    return set(warehouse.query("SELECT indicator FROM indicator_stale").indicator)
 
 
 def territory_profile(

@@ -87,6 +87,7 @@ class DuckDBWarehouse(Warehouse):
         # uses the connection (and sees its own writes); every other read goes through a
         # cursor of its own thread (committed data). One transaction at a time.
         self._writer: int | None = None
+        self._open: Transaction | None = None  # the transaction in progress
         self._write_lock = threading.Lock()
         self._local = threading.local()
         if read_only and not path.exists():
@@ -126,19 +127,25 @@ class DuckDBWarehouse(Warehouse):
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
+        """One transaction; a transaction opened inside another (same thread) is part of it:
+        everything commits, or nothing, with the outermost."""
         if self._read_only:
             raise StorageError("connexion en lecture seule : écriture impossible")
+        if self._writer == threading.get_ident() and self._open is not None:
+            yield self._open
+            return
         with self._write_lock:
             self._writer = threading.get_ident()
             try:
                 yield from self._transaction()
             finally:
                 self._writer = None
+                self._open = None
 
     def _transaction(self) -> Iterator[Transaction]:
         self.con.execute("BEGIN TRANSACTION")
         try:
-            tx = _DuckTransaction(self.con)
+            tx = self._open = _DuckTransaction(self.con)
             yield tx
             self._stamp_if_ready(tx)
         except BaseException:

@@ -275,7 +275,8 @@ _SERIES_TABLES = (
     ),
 )
 # Indicators computed for every territory (observatoire compute), read back without computing.
-# An import, a rollback or a new zoning version deletes the rows it makes stale.
+# A rollback or a new zoning version deletes the rows it makes stale; an import marks them
+# (indicator_stale): they are read until `compute` replaces them, all at once.
 _COMPUTED_TABLES = (
     TableDef(
         "indicator_value",
@@ -304,6 +305,8 @@ _COMPUTED_TABLES = (
         (("indicator", "text"), ("variable", "text")),
         ("indicator", "variable"),
     ),
+    # Added by schema 9: the stored indicators whose data changed since they were computed
+    TableDef("indicator_stale", (("indicator", "text"), ("since", "text")), ("indicator",)),
     # Statistical secret: the cells each audience may not see (primary or secondary
     # suppression), and, per indicator and audience, that the masks are up to date: a value
     # of an indicator under secret is shown to a restricted audience only when they are.
@@ -450,6 +453,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "SELECT b.dataset, b.partner, b.imported_at, b.imported_by FROM import_batch b JOIN "
         "(SELECT dataset, MIN(id) AS id FROM import_batch GROUP BY dataset) f ON f.id = b.id",
     ),
+    ("indicator_stale",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
