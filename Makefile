@@ -32,6 +32,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_secret.py
 	$(BIN)/python benchmarks/bench_france.py
+	$(BIN)/python benchmarks/bench_national.py
 	$(BIN)/python benchmarks/bench_web.py
 	$(BIN)/python benchmarks/bench_login.py
 	$(BIN)/python benchmarks/bench_portrait.py
