@@ -115,7 +115,8 @@ def test_every_vintage_of_the_median_and_households_is_kept(
         assert set(ok.index) == set(expected.index), (
             indicator, year, sorted(set(ok.index) ^ set(expected.index))[:6],
         )  # fmt: skip
-        np.testing.assert_allclose(ok.value, expected.loc[ok.index], rtol=1e-12)
+        # exact, but for the millionths of households shared out by a scission
+        np.testing.assert_allclose(ok.value, expected.loc[ok.index], rtol=1e-12, atol=1e-6)
 
 
 def test_a_file_of_one_year_never_hides_another(home: Path) -> None:
