@@ -20,6 +20,7 @@ from observatoire.secret.attack import feasible_intervals, is_protected
 from observatoire.secret.rules import Audience, SecretRule
 from observatoire.secret.suppression import suppress
 from observatoire.secret.tables import CellTable
+from observatoire.store.computed import stale_indicators
 
 from .conftest import DATA, needs_data, run
 
@@ -262,3 +263,32 @@ def test_secret_on_both_engines(warehouse_location: tuple[str, str]) -> None:
     hidden = numbered.code.isin(set(masks.code)).to_numpy()
     sample = np.flatnonzero(hidden & numbered.value.between(1, 4).to_numpy())[::200]
     assert _exposed(table, hidden, sample, 5.0) == []
+
+
+@needs_data
+def test_computing_a_masked_count_alone_recomputes_its_stale_followers(
+    births: Path, tmp_path: Path
+) -> None:
+    """After a new edition of the data, ``compute --indicator`` of a count under secret also
+    recomputes the stale indicators masked with it: new masks are never laid over old values
+    (found in review: the share of births kept its old values under the new masks)."""
+    import zipfile
+
+    home = tmp_path / "obs"
+    shutil.copytree(births, home)
+    edition = tmp_path / "base_cc_comparateur_csv_RP2018.zip"
+    with zipfile.ZipFile(DATA / "census/base_cc_comparateur_csv_RP2018.zip") as source, \
+            zipfile.ZipFile(edition, "w", zipfile.ZIP_DEFLATED) as target:  # fmt: skip
+        for item in source.infolist():
+            target.writestr(item, source.read(item.filename) + b"\r\n")  # another file
+    with Observatory.open(home, write=True) as obs:
+        stored = set(obs.warehouse.query("SELECT DISTINCT indicator FROM indicator_value")
+                     .indicator)  # fmt: skip
+        followers = {i for i in stored if "naissances_annuelles" in
+                     obs.catalogue().secret_sources(i)} - {"naissances_annuelles"}  # fmt: skip
+        assert "part_naissances" in followers
+        obs.import_file(edition)
+        assert followers <= stale_indicators(obs.warehouse)
+        counts = obs.compute(indicators=["naissances_annuelles"])
+        assert {"naissances_annuelles", *followers} <= set(counts)
+        assert not followers & stale_indicators(obs.warehouse)

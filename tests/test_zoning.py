@@ -187,3 +187,26 @@ def test_a_version_starting_later_is_not_applied_today(home: Path, tmp_path: Pat
         assert list(obs.zonings().version) == [1]
     code, out = run("zoning", "show", "tas", home=home)
     assert code == 0 and later in out
+
+
+def test_a_first_version_starting_later_waits_for_its_date(home: Path, tmp_path: Path) -> None:
+    """A new zoning whose only version begins next year has no territories yet, is not
+    listed nor computed; the day comes, it is (the defect found in review: it was shown at
+    once, then never materialised)."""
+    from datetime import date, timedelta
+
+    from observatoire.ingest.zoning import refresh_zonings
+
+    later = (date.today() + timedelta(days=30)).isoformat()
+    v1 = _write(tmp_path / "v1.csv", "code_commune;code_zone\n93066;N\n93001;N\n93005;E\n")
+    with Observatory.open(home, write=True) as obs:
+        obs.import_zoning("tas", v1, valid_from=later)
+        assert obs.zonings().empty and "tas" not in obs.levels()
+        with pytest.raises(InputError, match="aucune version"):
+            obs.zoning("tas")
+        assert refresh_zonings(obs.warehouse) == []
+        assert refresh_zonings(obs.warehouse, today=later) == [
+            f"zonage tas : version 1 en vigueur depuis le {later}"
+        ]
+        assert list(obs.zonings().version) == [1]
+        assert set(obs.territories(level="tas").code) == {"N", "E"}

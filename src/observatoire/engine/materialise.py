@@ -57,23 +57,29 @@ def compute_all(
     ``policies``: for the collections of operators' records, the completeness below which a
     value drawn from them is flagged or withheld (:mod:`observatoire.engine.completeness`).
     """
-    stored_variables = set(warehouse.query("SELECT DISTINCT variable FROM series").variable)
-    chosen = [i.id for i in catalogue.computable(stored_variables)]
-    if indicators is not None:  # with the counts whose secret they follow
-        wanted = set(indicators) | {s for i in indicators for s in catalogue.secret_sources(i)}
-        chosen = [i for i in chosen if i in wanted]
-    followers = _followers(catalogue)
-    targets = list(levels) if levels is not None else _levels(warehouse)
-    done = warehouse.query("SELECT DISTINCT indicator, level FROM indicator_value")
-    already = set(zip(done.indicator, done.level, strict=True))
-    stale = stale_indicators(warehouse)
-    stamp = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
-    stored = stored_levels(warehouse)
     warehouse.refresh_statistics(_READ)
     counts: dict[str, int] = {}
     # One transaction for every level and the secret: readers keep the values in force until
-    # the new ones are committed, then switch at once (one data version).
+    # the new ones are committed, then switch at once (one data version). The plan is read in
+    # it too: an import committed meanwhile cannot change what it computes from.
     with warehouse.transaction() as whole:
+        in_force = whole.query(
+            "SELECT DISTINCT variable FROM series WHERE batch IN "
+            "(SELECT id FROM import_batch WHERE status = 'active')"
+        )
+        chosen = [i.id for i in catalogue.computable(set(in_force.variable))]
+        stale = stale_indicators(warehouse)
+        followers = _followers(catalogue)
+        if indicators is not None:  # with the counts whose secret they follow
+            wanted = set(indicators) | {s for i in indicators for s in catalogue.secret_sources(i)}
+            # and the stale indicators masked with them: new masks never go over old values
+            wanted |= {f for i in wanted for f in followers.get(i, ()) if f in stale}
+            chosen = [i for i in chosen if i in wanted]
+        targets = list(levels) if levels is not None else _levels(warehouse)
+        done = whole.query("SELECT DISTINCT indicator, level FROM indicator_value")
+        already = set(zip(done.indicator, done.level, strict=True))
+        stamp = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+        stored = stored_levels(warehouse)
         _compute_levels(warehouse, catalogue, chosen, targets, already, stale, force, stamp,
                         stored, followers, policies, counts, on_step)  # fmt: skip
         gone = sorted(stale - set(chosen)) if indicators is None else []

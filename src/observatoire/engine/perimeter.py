@@ -148,13 +148,15 @@ def _by_cog(warehouse: Warehouse, level: str, stored: Stored) -> pd.DataFrame:
         events.assign(departement=events.com_av.map(_departement)),
         events.assign(departement=events.com_ap.map(_departement)),
     ])  # fmt: skip
-    if level == "region":
+    if level == "region":  # a move between two départements of one région changes neither
         regions = warehouse.query(
             "SELECT code, parent_code FROM territory_parent WHERE level = 'departement' "
             "AND parent_level = 'region'"
         )
-        sides = sides.merge(regions, left_on="departement", right_on="code")
-        sides["territory"] = sides.parent_code
+        region = dict(zip(regions.code, regions.parent_code, strict=True))
+        before = sides.com_av.map(_departement).map(region)
+        after = sides.com_ap.map(_departement).map(region)
+        sides = sides.assign(territory=sides.departement.map(region))[before != after]
     else:
         sides["territory"] = sides.departement
     published = warehouse.query(to_sql(_published_periods(level, stored), warehouse.dialect))

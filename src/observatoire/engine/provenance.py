@@ -74,6 +74,8 @@ def explain(warehouse: Warehouse, catalogue: Catalogue, ident: str, level: str,
         return warehouse.query(to_sql(values, warehouse.dialect)).assign(source=source)
 
     sides = _sides(indicator, level, stored)
+    if not sides:  # nothing in force to read (values stored before, to recompute)
+        return out
     candidates: list[pd.DataFrame] = []
     for rank, pair in enumerate(sides):
         parts = [origins(alternatives, source) for alternatives, source in pair]

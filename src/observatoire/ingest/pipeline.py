@@ -533,8 +533,14 @@ def _record(
     if len(previous):
         report.replaced = int(previous.id.iloc[0])
         tx.execute("UPDATE import_batch SET status = 'replaced' WHERE id = ?", [report.replaced])
-    # what it changes is read as it was until `compute` replaces it, at once
-    mark_stale(tx, [c.variable for c in layout.columns])
+    # what it changes (its variables, and those of the import it replaces) is read as it was
+    # until `compute` replaces it, at once
+    changed = [c.variable for c in layout.columns]
+    if report.replaced is not None:
+        former = tx.query("SELECT DISTINCT variable FROM batch_column WHERE batch = ?",
+                          [report.replaced])  # fmt: skip
+        changed += former.variable.tolist()
+    mark_stale(tx, changed)
     imported_at = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     claim_dataset(tx, layout.dataset, partner, imported_at, user or _user())
     tx.insert(

@@ -138,6 +138,7 @@ def import_zoning(
         )
     version = int(versions.version.max()) + 1 if len(versions) else 1
     today = date.today().isoformat()
+    shown = shown_version(warehouse, name) if len(versions) else None  # before this one
     if start > today:
         in_force = version_in_force(versions, today) if len(versions) else None
         draft.notes.append(
@@ -178,6 +179,8 @@ def import_zoning(
         if start <= today:
             invalidate(tx, level=name)  # indicators stored for the previous version
             _materialise(tx, name, draft, version)
+        else:  # say which version its territories are (none yet for a first version)
+            _remember(tx, name, shown)
     return ZoningImportReport(
         name,
         version,
@@ -319,11 +322,17 @@ def refresh_zonings(warehouse: Warehouse, today: str | None = None) -> list[str]
     return changed
 
 
+def _remember(tx: Transaction, name: str, version: int | None) -> None:
+    """Record which version the territories of zoning ``name`` are (none: empty)."""
+    tx.execute("DELETE FROM meta WHERE key = ?", [SHOWN + name])
+    shown = "" if version is None else str(version)
+    tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [SHOWN + name, shown])
+
+
 def _materialise(tx: Transaction, name: str, draft: ZoningDraft, version: int) -> None:
     """Write version ``version`` (the one in force) as territories of level ``name``
     (replacing the previous), and remember which version they are."""
-    tx.execute("DELETE FROM meta WHERE key = ?", [SHOWN + name])
-    tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [SHOWN + name, str(version)])
+    _remember(tx, name, version)
     members = draft.members
     level = draft.unit_level
     units = tx.query("SELECT code, population, area_km2 FROM territory WHERE level = ?", [level])

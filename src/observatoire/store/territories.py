@@ -273,8 +273,8 @@ def shown_version(warehouse: Warehouse, name: str) -> int | None:
     """The version of zoning ``name`` whose zones are the territories of its level (the one
     in force when they were last refreshed); None when no version is in force yet."""
     rows = warehouse.query("SELECT value FROM meta WHERE key = ?", [SHOWN + name])
-    if len(rows):
-        return int(rows.value.iloc[0])
+    if len(rows):  # empty: none of its versions has begun
+        return int(rows.value.iloc[0]) if rows.value.iloc[0] else None
     # a home made before versions were dated: its latest version, whatever its start
     rows = warehouse.query("SELECT MAX(version) AS v FROM zoning_version WHERE zoning = ?", [name])
     known = rows.v.iloc[0] if len(rows) else None
