@@ -53,7 +53,7 @@ from observatoire.engine.parts import (
     stored_levels,
     terms,
 )
-from observatoire.engine.perimeter import changed_perimeters, note_for
+from observatoire.engine.perimeter import CHECKED, changed_perimeters, note_for
 from observatoire.engine.relations import facts, table, to_sql
 from observatoire.store.base import Transaction, Warehouse
 
@@ -213,13 +213,20 @@ _ALT = {"part": "string", "alternative": "string", "alt": "int64", "variable": "
         "n_terms": "int64", "single": "int64"}  # fmt: skip
 
 
-def _alternatives(plan: LevelPlan, keys: list[str], source: str, stored: Stored) -> pd.DataFrame:
+def _alternatives(plan: LevelPlan, keys: list[str], source: str, stored: Stored,
+                  periods: dict[str, set[str]]) -> pd.DataFrame:  # fmt: skip
     """One row per (part, alternative stored at ``source``, term): the map from the variables
-    to the parts they give (see :data:`_ALT`)."""
+    to the parts they give (see :data:`_ALT`). A part is read without choosing (``single``)
+    when its alternatives are single variables that never give the same period (Filosofi's
+    ``DISP_Q2`` for 2014–2019, ``MED`` for 2020–2021): at most one row per territory and
+    period, the one the choice would keep."""
     rows = []
     for key in keys:
         usable = available(plan.parts[key], source, stored)
-        single = int(len(usable) == 1 and len(terms(usable[0])) == 1)
+        simple = all(len(terms(a)) == 1 for a in usable)
+        seen = [periods.get(a, set()) for a in usable]
+        disjoint = sum(len(p) for p in seen) == len(set().union(*seen))
+        single = int(simple and disjoint)
         for rank, alternative in enumerate(usable):
             names = terms(alternative)
             rows += [(key, alternative, rank, name, len(names), single) for name in names]
@@ -251,26 +258,32 @@ def _resolved(variables: list[str], source: str, stored: Stored) -> ir.Table:
     direct = rows.join(alt.filter(alt.single == 1), "variable")
     direct = direct.select(variable=direct.part, code=direct.code, period=direct.period,
                            value=direct.value, status=direct.status)  # fmt: skip
-    mixed = rows.join(alt.filter(alt.single == 0), "variable")
+    # alternatives of one variable: no grouping, the row is the alternative's value
+    plain = rows.join(alt.filter((alt.single == 0) & (alt.n_terms == 1)), "variable")
+    plain = plain.select(
+        part=plain.part, alt=plain.alt, code=plain.code, period=plain.period,
+        v=plain.value, s=plain.status, batch=plain.batch, complete=ibis.literal(1).cast("int32"),
+    )  # fmt: skip
+    # sums of variables: grouped by alternative, ok only when every term is
+    mixed = rows.join(alt.filter((alt.single == 0) & (alt.n_terms > 1)), "variable")
     grouped = mixed.group_by(["part", "alternative", "alt", "n_terms", "code", "period"]).aggregate(
         total=mixed.value.sum(),
-        first=mixed.value.max(),
-        one_status=mixed.status.max(),
         ok=(mixed.status == ValueStatus.OK.value).cast("int32").sum(),
         secret=(mixed.status == ValueStatus.SECRET.value).cast("int32").sum(),
         rows=mixed.code.count(),
         batch=mixed.batch.max(),
     )
     whole = grouped.ok == grouped.n_terms
-    one = grouped.n_terms == 1
-    grouped = grouped.mutate(
-        v=ibis.cases((one, grouped.first), (whole, grouped.total), else_=ibis.null()),
+    summed = grouped.select(
+        part=grouped.part, alt=grouped.alt, code=grouped.code, period=grouped.period,
+        v=ibis.ifelse(whole, grouped.total, ibis.null()),
         s=ibis.cases(
-            (one, grouped.one_status), (whole, ValueStatus.OK.value),
-            (grouped.secret > 0, ValueStatus.SECRET.value), else_=ValueStatus.MISSING.value,
+            (whole, ValueStatus.OK.value), (grouped.secret > 0, ValueStatus.SECRET.value),
+            else_=ValueStatus.MISSING.value,
         ),
-        complete=(grouped.rows == grouped.n_terms).cast("int32"),
-    )
+        batch=grouped.batch, complete=(grouped.rows == grouped.n_terms).cast("int32"),
+    )  # fmt: skip
+    grouped = plain.union(summed)
     window = ibis.window(
         group_by=[grouped.part, grouped.code, grouped.period],
         order_by=[ibis.desc(grouped.complete), ibis.desc(grouped.batch), grouped.alt],
@@ -361,6 +374,9 @@ class _LevelRun:
         # every indicator read at one level, none published for the level itself (no value of
         # other boundaries to set aside): rows go straight to indicator_value, not staged
         self.direct = not plan.several and plan.level not in plan.sources
+        # a level whose published values are never set aside (no perimeter check): they
+        # go straight to indicator_value; only the members' sums wait for the flush
+        self.checked = plan.level in CHECKED
         if self.dialect == "postgres":  # big sorts and hashes in memory; no JIT for one-offs
             tx.execute("SET LOCAL work_mem = '256MB'")
             tx.execute("SET LOCAL jit = off")
@@ -369,7 +385,7 @@ class _LevelRun:
         """INSERT the rows of ``expression`` (or the name of a statement of :data:`_FIXED`).
 
         Into ``_stage``, the rows carry the rank of the level being read."""
-        if into == "_stage" and self.direct:
+        if into == "_stage" and (self.direct or (self.rank == 0 and not self.checked)):
             into = "indicator_value"
         columns = f" ({', '.join(OUTPUT)})" if into == "indicator_value" else ""
         if isinstance(expression, str):
@@ -405,14 +421,21 @@ class _LevelRun:
             f"INSERT INTO indicator_value ({columns}) SELECT {columns} FROM _stage "
             f"WHERE indicator NOT IN (SELECT indicator FROM _several){order}"
         )
-        if self.plan.several:
-            self.tx.execute(
-                f"INSERT INTO indicator_value ({columns}) SELECT {columns} FROM ("
-                f"SELECT *, ROW_NUMBER() OVER (PARTITION BY indicator, code, period "
-                f"ORDER BY lvl_rank) AS winner FROM _stage "
-                f"WHERE indicator IN (SELECT indicator FROM _several)) AS best "
-                f"WHERE winner = 1{order}"
-            )
+        if not self.plan.several:
+            return
+        # published values written already (unchecked level) answer first
+        written = ("" if self.checked else
+                   " AND NOT EXISTS (SELECT 1 FROM indicator_value v WHERE v.level = ? "
+                   "AND v.indicator = best.indicator AND v.code = best.code "
+                   "AND v.period = best.period)")  # fmt: skip
+        self.tx.execute(
+            f"INSERT INTO indicator_value ({columns}) SELECT {columns} FROM ("
+            f"SELECT *, ROW_NUMBER() OVER (PARTITION BY indicator, code, period "
+            f"ORDER BY lvl_rank) AS winner FROM _stage "
+            f"WHERE indicator IN (SELECT indicator FROM _several)) AS best "
+            f"WHERE winner = 1{written}{order}",
+            [] if self.checked else [self.level],
+        )
 
     def perimeters(self, flags: pd.DataFrame) -> None:
         """Published values of other boundaries (:mod:`.perimeter`): where the indicator is
@@ -437,10 +460,21 @@ class _LevelRun:
     def resolve(self, source: str, keys: list[str]) -> None:
         """``_res``: the parts ``keys`` at ``source``, resolved per territory and period."""
         self.rank = self.plan.rank(source)
-        alternatives = _alternatives(self.plan, keys, source, self.stored)
+        held = self.tx.query(
+            "SELECT DISTINCT variable, period FROM series WHERE level = ? "
+            "AND geography = 'current' AND dims = '' "
+            "AND batch IN (SELECT id FROM import_batch WHERE status = 'active')",
+            [source],
+        )
+        periods = held.groupby("variable").period.agg(set).to_dict()
+        alternatives = _alternatives(self.plan, keys, source, self.stored, periods)
         _fill(self.tx, "_alt", _ALT, alternatives, self.dialect)
         variables = sorted(set(alternatives.variable))
-        _create(self.tx, self.dialect, "_res", _resolved(variables, source, self.stored))
+        resolved = _resolved(variables, source, self.stored)
+        if source == self.level:  # the territories' own values: straight into _pub
+            _create(self.tx, self.dialect, "_pub", _published(resolved, self.level))
+        else:
+            _create(self.tx, self.dialect, "_res", resolved)
 
     def plans(self, counts: list[CountRow] | None = None,
               ratios: list[RatioRow] | None = None) -> None:  # fmt: skip
@@ -452,9 +486,8 @@ class _LevelRun:
             _fill(self.tx, "_plan_ratio", _RATIO_PLAN, frame, self.dialect)
 
     def published(self, counts: list[CountRow], ratios: list[RatioRow]) -> None:
-        """Values published for the territories of the level itself, and their ratios."""
-        values = _temp("_res", _RES)
-        _create(self.tx, self.dialect, "_pub", _published(values, self.level))
+        """Values published for the territories of the level itself (``_pub``, made by
+        :meth:`resolve`), and their ratios."""
         self.plans(counts, ratios)
         self.insert("published counts", into="_stage")
         self.insert("published ratios", into="_stage")

@@ -31,10 +31,10 @@ from observatoire.engine.parts import Stored
 from observatoire.engine.relations import facts, members, table, to_sql
 from observatoire.store.base import Warehouse
 
-__all__ = ["FLAG_COLUMNS", "changed_perimeters", "note_for"]
+__all__ = ["CHECKED", "FLAG_COLUMNS", "changed_perimeters", "note_for"]
 
 FLAG_COLUMNS = ["code", "period", "year"]
-_CHECKED = ("epci", "departement", "region")
+CHECKED = ("epci", "departement", "region")  # the levels whose published values are checked
 _MOVES = ("41",)  # change of département
 _FUSIONS = ("31", "32", "33", "34")  # a fusion may join communes of two départements
 
@@ -62,7 +62,7 @@ def changed_perimeters(warehouse: Warehouse, catalogue: Catalogue, level: str,
                        stored: Stored) -> pd.DataFrame:  # fmt: skip
     """code, period, year of the territories of ``level`` whose published values for that
     period are of other boundaries (empty for a level that is not checked)."""
-    if level not in _CHECKED:
+    if level not in CHECKED:
         return pd.DataFrame(columns=FLAG_COLUMNS)
     frames = [_by_cog(warehouse, level, stored)]
     counted = [v for v in counted_variables(catalogue)

@@ -6,6 +6,7 @@ A second writer gets a clear :class:`~observatoire.errors.HomeError` instead of 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -75,6 +76,10 @@ class _DuckTransaction(Transaction):
 # reproduced with three tables, 3 kills in 60). Kept in memory until COMMIT instead, the
 # transaction is whole or absent (0 in 150). tests/test_atomicity.py kills imports to check it.
 CONFIG: dict[str, str | bool | int | float | list[str]] = {"enable_optimistic_write": False}
+# DuckDB takes 80 % of the machine by default and keeps what a transaction writes in memory;
+# bounded, it spills to disk instead: `compute` on every real national file at 1 GB takes 3 %
+# longer than unbounded and peaks at 1.4 GB instead of 5.2 (benchmarks/bench_national.py).
+MEMORY_LIMIT = os.environ.get("OBSERVATOIRE_DUCKDB_MEMORY", "1GB")
 
 
 class DuckDBWarehouse(Warehouse):
@@ -93,7 +98,9 @@ class DuckDBWarehouse(Warehouse):
         if read_only and not path.exists():
             raise HomeError(f"base introuvable : {path} (lancez « observatoire init »)")
         try:
-            self.con = duckdb.connect(str(path), read_only=read_only, config=CONFIG)
+            self.con = duckdb.connect(
+                str(path), read_only=read_only, config={**CONFIG, "memory_limit": MEMORY_LIMIT}
+            )
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise HomeError(
