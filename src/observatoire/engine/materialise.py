@@ -101,8 +101,10 @@ def _compute_levels(warehouse: Warehouse, catalogue: Catalogue, chosen: list[str
         todo = [i for i in chosen if force or (i, level) not in already or i in stale]
         if not todo:
             continue
-        on_step(f"{level} : {len(todo)} indicateur(s)")
         plan = plan_level(catalogue, todo, level, stored)
+        if not plan.sources and not plan.one_by_one:  # nothing read at this level
+            continue
+        on_step(f"{level} : {len(todo)} indicateur(s)")
         with warehouse.transaction() as tx:
             _delete(tx, "indicator_value", "indicator", todo, "AND level = ?", [level])
             compute_level(tx, warehouse, catalogue, plan, stamp=stamp, stored=stored)
