@@ -396,7 +396,18 @@ class _LevelRun:
             sql = f"SELECT computed.*, {int(self.rank)} AS lvl_rank FROM ({sql}) AS computed"
         elif self.dialect == "duckdb" and into == "indicator_value":
             sql = f"SELECT * FROM ({sql}) AS computed ORDER BY code"
-        self.tx.execute(f"INSERT INTO {into}{columns} {sql}")
+        self.insert_rows(f"INSERT INTO {into}{columns} ", sql)
+
+    def insert_rows(self, insert: str, select: str, params: list[object] | None = None) -> None:
+        """``insert`` + ``select``, run only when the SELECT gives a row.
+
+        DuckDB 1.5.6: inside a transaction, an INSERT … SELECT that inserts no row (from a
+        temporary table, or with ORDER BY) makes the rows inserted later in the same
+        transaction vanish, even after COMMIT (reproduced: a level with nothing stored, then
+        the next level's 1.2 M rows gone). Skipping empty inserts avoids it."""
+        probe = self.tx.query(f"SELECT 1 AS found FROM ({select}) AS probe LIMIT 1", params or [])
+        if len(probe):
+            self.tx.execute(insert + select, params or [])
 
     def stage(self) -> None:
         kinds = {c: "string" for c in OUTPUT} | {c: "float64" for c in
@@ -417,9 +428,10 @@ class _LevelRun:
             return
         columns = ", ".join(OUTPUT)
         order = " ORDER BY code" if self.dialect == "duckdb" else ""
-        self.tx.execute(
-            f"INSERT INTO indicator_value ({columns}) SELECT {columns} FROM _stage "
-            f"WHERE indicator NOT IN (SELECT indicator FROM _several){order}"
+        self.insert_rows(
+            f"INSERT INTO indicator_value ({columns}) ",
+            f"SELECT {columns} FROM _stage "
+            f"WHERE indicator NOT IN (SELECT indicator FROM _several){order}",
         )
         if not self.plan.several:
             return
@@ -428,8 +440,9 @@ class _LevelRun:
                    " AND NOT EXISTS (SELECT 1 FROM indicator_value v WHERE v.level = ? "
                    "AND v.indicator = best.indicator AND v.code = best.code "
                    "AND v.period = best.period)")  # fmt: skip
-        self.tx.execute(
-            f"INSERT INTO indicator_value ({columns}) SELECT {columns} FROM ("
+        self.insert_rows(
+            f"INSERT INTO indicator_value ({columns}) ",
+            f"SELECT {columns} FROM ("
             f"SELECT *, ROW_NUMBER() OVER (PARTITION BY indicator, code, period "
             f"ORDER BY lvl_rank) AS winner FROM _stage "
             f"WHERE indicator IN (SELECT indicator FROM _several)) AS best "

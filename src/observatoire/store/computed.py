@@ -53,12 +53,14 @@ def mark_stale(tx: Transaction, variables: Iterable[str]) -> None:
         return
     marks = ", ".join("?" for _ in names)
     since = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
-    tx.execute(
-        "INSERT INTO indicator_stale (indicator, since) SELECT DISTINCT indicator, ? FROM "
-        f"indicator_variable WHERE variable IN ({marks}) "
+    stale = tx.query(
+        f"SELECT DISTINCT indicator FROM indicator_variable WHERE variable IN ({marks}) "
         "AND indicator NOT IN (SELECT indicator FROM indicator_stale)",
-        [since, *names],
+        names,
     )
+    # inserted from a frame, never by an INSERT … SELECT that may give no row (a DuckDB 1.5
+    # defect loses the rest of the transaction then: see engine.batch._LevelRun.insert_rows)
+    tx.insert("indicator_stale", stale.assign(since=since))
 
 
 def stale_indicators(warehouse: Warehouse) -> set[str]:
