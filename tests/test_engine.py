@@ -449,3 +449,30 @@ def test_readers_never_see_a_gap_while_compute_runs(
         assert {n for n, _ in seen} == {full}, sorted({n for n, _ in seen})
         assert len({v for _, v in seen}) <= 2  # before, then after: one switch
         assert stale_indicators(wh) == set()
+
+
+def test_an_empty_level_does_not_lose_the_next_one(census_home: Path, tmp_path: Path) -> None:
+    """DuckDB 1.5.6 loses the rows inserted after an INSERT … SELECT that inserts none, in
+    the same transaction. ``compute`` writes every level in one transaction: a level with
+    nothing to store (the IRIS of a home holding census values by commune only, whose
+    differences of indicators give no row) must not empty the next (found by the CSV tests:
+    every commune value gone, then duplicated)."""
+    from observatoire.engine.batch import compute_level, plan_level
+    from observatoire.engine.parts import stored_levels
+
+    home = tmp_path / "obs"
+    shutil.copytree(census_home, home)
+    with Observatory.open(home, write=True) as obs:
+        wh, catalogue = obs.warehouse, obs.catalogue()
+        expected = wh.count("indicator_value", "level = 'commune'")
+        assert expected > 1_000_000
+        stored = stored_levels(wh)
+        todo = [i.id for i in catalogue.computable(set(stored))]
+        iris = plan_level(catalogue, todo, "iris", stored)
+        assert not iris.sources and iris.combined  # nothing read, differences attempted
+        with wh.transaction() as tx:
+            tx.execute("DELETE FROM indicator_value")
+            compute_level(tx, wh, catalogue, iris, stamp="t", stored=stored)
+            compute_level(tx, wh, catalogue, plan_level(catalogue, todo, "commune", stored),
+                          stamp="t", stored=stored)  # fmt: skip
+        assert wh.count("indicator_value", "level = 'commune'") == expected
