@@ -392,22 +392,32 @@ class _LevelRun:
             sql = fixed_sql(expression, self.dialect, self.level, self.stamp, self.threshold)
         else:
             sql = to_sql(expression, self.dialect)
+        unordered = None
         if into == "_stage":
             sql = f"SELECT computed.*, {int(self.rank)} AS lvl_rank FROM ({sql}) AS computed"
         elif self.dialect == "duckdb" and into == "indicator_value":
+            unordered = sql
             sql = f"SELECT * FROM ({sql}) AS computed ORDER BY code"
-        self.insert_rows(f"INSERT INTO {into}{columns} ", sql)
+        self.insert_rows(f"INSERT INTO {into}{columns} ", sql, probe=unordered)
 
-    def insert_rows(self, insert: str, select: str, params: list[object] | None = None) -> None:
+    def insert_rows(self, insert: str, select: str, params: list[object] | None = None, *,
+                    probe: str | None = None) -> None:  # fmt: skip
         """``insert`` + ``select``, run only when the SELECT gives a row.
 
         DuckDB 1.5.6: inside a transaction, an INSERT … SELECT that inserts no row (from a
         temporary table, or with ORDER BY) makes the rows inserted later in the same
         transaction vanish, even after COMMIT (reproduced: a level with nothing stored, then
         the next level's 1.2 M rows gone). Skipping empty inserts avoids it."""
-        probe = self.tx.query(f"SELECT 1 AS found FROM ({select}) AS probe LIMIT 1", params or [])
-        if len(probe):
+        if self.dialect != "duckdb":
             self.tx.execute(insert + select, params or [])
+            return
+        # the rows once, unsorted (``probe``), then inserted (sorted as asked) if any
+        self.tx.execute("DROP TABLE IF EXISTS _rows")
+        self.tx.execute(f"CREATE TEMPORARY TABLE _rows AS {probe or select}", params or [])
+        if int(self.tx.query("SELECT COUNT(*) AS n FROM _rows").n.iloc[0]):
+            order = " ORDER BY code" if select.endswith(" ORDER BY code") else ""
+            self.tx.execute(f"{insert}SELECT * FROM _rows{order}")
+        self.tx.execute("DROP TABLE _rows")
 
     def stage(self) -> None:
         kinds = {c: "string" for c in OUTPUT} | {c: "float64" for c in
@@ -428,11 +438,9 @@ class _LevelRun:
             return
         columns = ", ".join(OUTPUT)
         order = " ORDER BY code" if self.dialect == "duckdb" else ""
-        self.insert_rows(
-            f"INSERT INTO indicator_value ({columns}) ",
-            f"SELECT {columns} FROM _stage "
-            f"WHERE indicator NOT IN (SELECT indicator FROM _several){order}",
-        )
+        rest = (f"SELECT {columns} FROM _stage "
+                "WHERE indicator NOT IN (SELECT indicator FROM _several)")  # fmt: skip
+        self.insert_rows(f"INSERT INTO indicator_value ({columns}) ", rest + order, probe=rest)
         if not self.plan.several:
             return
         # published values written already (unchecked level) answer first
@@ -440,15 +448,13 @@ class _LevelRun:
                    " AND NOT EXISTS (SELECT 1 FROM indicator_value v WHERE v.level = ? "
                    "AND v.indicator = best.indicator AND v.code = best.code "
                    "AND v.period = best.period)")  # fmt: skip
-        self.insert_rows(
-            f"INSERT INTO indicator_value ({columns}) ",
-            f"SELECT {columns} FROM ("
-            f"SELECT *, ROW_NUMBER() OVER (PARTITION BY indicator, code, period "
-            f"ORDER BY lvl_rank) AS winner FROM _stage "
-            f"WHERE indicator IN (SELECT indicator FROM _several)) AS best "
-            f"WHERE winner = 1{written}{order}",
-            [] if self.checked else [self.level],
-        )
+        best = (f"SELECT {columns} FROM ("
+                f"SELECT *, ROW_NUMBER() OVER (PARTITION BY indicator, code, period "
+                f"ORDER BY lvl_rank) AS winner FROM _stage "
+                f"WHERE indicator IN (SELECT indicator FROM _several)) AS best "
+                f"WHERE winner = 1{written}")  # fmt: skip
+        self.insert_rows(f"INSERT INTO indicator_value ({columns}) ", best + order,
+                         [] if self.checked else [self.level], probe=best)  # fmt: skip
 
     def perimeters(self, flags: pd.DataFrame) -> None:
         """Published values of other boundaries (:mod:`.perimeter`): where the indicator is
