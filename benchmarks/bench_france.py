@@ -192,7 +192,8 @@ def reads(warehouse: Warehouse, cat: Catalogue) -> dict[str, float]:
     from observatoire.store.computed import read_computed
 
     def fetch(level: str, within: tuple[str, str] | None, period: str | None) -> pd.DataFrame:
-        stored = read_computed(warehouse, "r_c3", level)
+        # as Observatory reads them: one level, inside ``within``, of one period when asked
+        stored = read_computed(warehouse, "r_c3", level, period=period, within=within)
         assert stored is not None
         frame = stored.drop(columns=["indicator", "level", "computed_at"])
         return complete_frame(warehouse, frame, level, within)

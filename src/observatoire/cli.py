@@ -1095,21 +1095,30 @@ def values(
 @click.option("--indicator", "indicators", multiple=True, help="Seulement cet indicateur.")
 @click.option("--level", "levels", multiple=True, help="Seulement ce niveau ou zonage.")
 @click.option("--force", is_flag=True, help="Tout recalculer, même ce qui est à jour.")
+@click.option("--within", metavar="TERRITOIRE",
+              help="Seulement ce territoire (ex. departement:57), ses territoires de référence, "
+                   "ceux qu'il contient et ceux qui le chevauchent (défaut : le paramètre "
+                   "compute_within).")  # fmt: skip
+@click.option("--everywhere", is_flag=True,
+              help="Tous les territoires, malgré le paramètre compute_within.")
 @pass_ctx
-def compute_cmd(
-    ctx: _Context, indicators: tuple[str, ...], levels: tuple[str, ...], force: bool
-) -> None:
+def compute_cmd(ctx: _Context, indicators: tuple[str, ...], levels: tuple[str, ...], force: bool,
+                within: str | None, everywhere: bool) -> None:  # fmt: skip
     """Calcule et enregistre les indicateurs alimentés par les données, pour chaque niveau et
     chaque zonage : les lectures (values, profile) sont ensuite immédiates.
 
-    Un import, un retour arrière ou une nouvelle version de zonage retire les valeurs qu'il
-    rend périmées ; « compute » ne recalcule que celles-là (sauf --force).
+    Un import marque périmées les valeurs qu'il change : elles restent lisibles jusqu'à ce
+    que « compute » les remplace, toutes à la fois ; un retour arrière ou une nouvelle
+    version de zonage les retire. « compute » ne recalcule que celles-là (sauf --force).
 
     \b
     Exemples :
       observatoire compute
       observatoire compute --indicator part_allocataires_rsa --level commune --level tas93
+      observatoire compute --within departement:57
     """
+    if within and everywhere:
+        raise click.UsageError("--within et --everywhere s'excluent")
     started = time.perf_counter()
     with ctx.open(write=True) as obs:
         counts = obs.compute(
@@ -1117,6 +1126,8 @@ def compute_cmd(
             levels=list(levels) or None,
             force=force,
             on_step=lambda step: click.echo(f"  [{time.perf_counter() - started:5.1f} s] {step}"),
+            within=within,
+            everywhere=everywhere,
         )
     click.echo(
         f"{len(counts)} indicateur(s) calculé(s), {sum(counts.values())} valeurs enregistrées "

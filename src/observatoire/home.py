@@ -41,6 +41,14 @@ SETTINGS: tuple[Setting, ...] = (
         "utilisé par défaut dans les résumés et les cartes.",
     ),
     Setting(
+        "compute_within",
+        "",
+        "Territoire auquel « compute » se limite par défaut : « territoire » (celui de "
+        "l'observatoire) ou un territoire (ex. « departement:57 ») ; sont calculés ce "
+        "territoire, ses territoires de référence (région, France), les territoires qu'il "
+        "contient et ceux qui le chevauchent. Vide : tous les territoires.",
+    ),
+    Setting(
         "url",
         "",
         "Adresse publique de l'extranet (ex. « https://observatoire.cd93.fr ») : base des "

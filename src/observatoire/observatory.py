@@ -508,7 +508,11 @@ class Observatory:
             stored = read_computed(self.warehouse, ident, level, period=period, within=scope)
             if stored is not None:  # computed by « observatoire compute », still in force
                 frame = stored.drop(columns=["indicator", "level", "computed_at"])
-                return complete_frame(self.warehouse, frame, level, scope)
+                frame = complete_frame(self.warehouse, frame, level, scope)
+                inside = self._computed_codes(level)
+                if inside is None or frame.code.isin(inside).all():
+                    return frame
+                # territories outside a limited compute (compute_within): computed now
         return compute_indicator(
             self.warehouse,
             self.catalogue(),
@@ -566,7 +570,35 @@ class Observatory:
         frame = stored.drop(columns=["indicator", "level", "computed_at"])
         if self._under_secret(ident, audience):
             frame = mask_for(self.warehouse, frame, ident, level, audience.value)
-        return complete_frame(self.warehouse, frame, level, within)
+        frame = complete_frame(self.warehouse, frame, level, within)
+        inside = self._computed_codes(level)
+        if inside is not None:  # compute limited to a territory: the others have no value
+            frame = frame[frame.code.isin(inside)].reset_index(drop=True)
+            if frame.empty:
+                raise ReferentialError(self._outside_scope(f"indicateur {ident} au niveau {level}"))
+        return frame
+
+    def _computed_codes(self, level: str) -> set[str] | None:
+        """The codes of ``level`` whose values are computed when ``compute`` was limited to a
+        territory (``--within``, the ``compute_within`` setting); None: every territory."""
+        from observatoire.store.computed import computed_scope
+        from observatoire.store.territories import scope_of
+
+        key = computed_scope(self.warehouse)
+        if not key:
+            return None
+        scope_level, _, scope_code = key.partition(":")
+        inside = scope_of(self.warehouse, scope_level, scope_code)
+        return set(inside[inside.level == level].code)
+
+    def _outside_scope(self, what: str) -> str:
+        from observatoire.store.computed import computed_scope
+
+        return (
+            f"{what} : hors du périmètre de calcul ({computed_scope(self.warehouse)}, "
+            "paramètre compute_within) ; lancez « observatoire compute --everywhere » pour "
+            "calculer tous les territoires"
+        )
 
     def _under_secret(self, ident: str, audience: Audience) -> bool:
         catalogue = self.catalogue()
@@ -605,14 +637,34 @@ class Observatory:
         levels: list[str] | None = None,
         force: bool = False,
         on_step: Callable[[str], None] = lambda _: None,
+        within: str | None = None,
+        everywhere: bool = False,
     ) -> dict[str, int]:
         """Compute and store the indicators fed by the data for every level and zoning; only
-        what an import or a zoning change made stale, unless ``force``."""
-        from observatoire.engine.materialise import compute_all
+        what an import or a zoning change made stale, unless ``force``.
+
+        ``within``: only for that territory, its references (ancestors), the territories
+        inside it and those across its border; default: the ``compute_within`` setting
+        (« territoire »: the observatory's), unless ``everywhere``."""
+        from observatoire.engine.materialise import Scope, compute_all
         from observatoire.ingest.zoning import refresh_zonings
+        from observatoire.store.territories import resolve_territory, scope_of
 
         for change in refresh_zonings(self.warehouse):
             on_step(change)
+        wanted = "" if everywhere else (within or self.home.settings.get("compute_within", ""))
+        if wanted.strip().lower() == "territoire":
+            wanted = self.home.settings.get("territory", "")
+            if not wanted:
+                raise InputError(
+                    "compute_within = « territoire », mais le territoire de l'observatoire "
+                    "n'est pas donné : ajoutez territory = \"departement:93\" à observatoire.toml"
+                )
+        scope = None
+        if wanted.strip():
+            level, code = resolve_territory(self.warehouse, wanted)
+            scope = Scope(f"{level}:{code}", scope_of(self.warehouse, level, code))
+            on_step(f"limité à {level}:{code} ({len(scope.territories)} territoires)")
         return compute_all(
             self.warehouse,
             self.catalogue(),
@@ -621,6 +673,7 @@ class Observatory:
             force=force,
             on_step=on_step,
             policies=self.records_policies(),
+            scope=scope,
         )
 
     def open_metadata(self, base: str | None = None) -> list[Any]:
@@ -724,6 +777,10 @@ class Observatory:
         rows = territory_profile(
             self.warehouse, level, code, audience=reader.value if restricted else None
         )
+        if rows.empty:
+            inside = self._computed_codes(level)
+            if inside is not None and code not in inside:
+                raise ReferentialError(self._outside_scope(f"territoire {level}:{code}"))
         catalogue = self.catalogue()
         known = rows.indicator.isin(set(catalogue.indicators))
         rows = rows[known]

@@ -61,7 +61,7 @@ from observatoire.engine.perimeter import CHECKED, changed_perimeters, note_for
 from observatoire.engine.relations import facts, table, to_sql
 from observatoire.store.base import Transaction, Warehouse
 
-__all__ = ["LevelPlan", "compute_level", "plan_level"]
+__all__ = ["LevelPlan", "compute_level", "limit_to", "plan_level"]
 
 OUTPUT = ["indicator", "level", "code", "period", "value", "status", "coverage", "ci_low",
           "ci_high", "note", "computed_at"]  # fmt: skip
@@ -309,12 +309,14 @@ def compute_level(
     stamp: str,
     threshold: float = DEFAULT_THRESHOLD,
     stored: Stored | None = None,
+    scoped: bool = False,
 ) -> None:
     """Insert the rows of every indicator of ``plan`` into ``indicator_value`` (the caller has
     deleted the old ones, in the same transaction). ``stored``: :func:`stored_levels`, when
-    the caller has it already."""
+    the caller has it already. ``scoped``: only for the territories of ``_scope`` (see
+    :func:`limit_to`)."""
     stored = stored if stored is not None else stored_levels(warehouse)
-    run = _LevelRun(tx, warehouse, plan, stamp, threshold, stored)
+    run = _LevelRun(tx, warehouse, plan, stamp, threshold, stored, scoped)
     if warehouse.dialect == "duckdb":  # rows need no order: let inserts run on every core
         tx.execute("SET preserve_insertion_order = false")
     try:
@@ -343,10 +345,14 @@ def _compute_level(run: _LevelRun, warehouse: Warehouse, catalogue: Catalogue,
     if plan.level in plan.sources:  # values published for the level: of today's boundaries?
         run.perimeters(changed_perimeters(warehouse, catalogue, plan.level, run.stored))
     run.flush()
+    inside = (set(tx.query("SELECT code FROM _scope WHERE level = ?", [plan.level]).code)
+              if run.scoped and plan.one_by_one else None)  # fmt: skip
     for ident in plan.one_by_one:
         frame = compute_indicator(warehouse, catalogue, ident, level=plan.level,
                                   threshold=threshold)  # fmt: skip
         frame = frame[frame.period.notna()].drop(columns=["name"])
+        if inside is not None:
+            frame = frame[frame.code.isin(inside)]
         rows = frame.assign(indicator=ident, level=plan.level, computed_at=stamp)
         tx.insert("indicator_value", rows[OUTPUT].sort_values("code", kind="stable"))
     if plan.combined:  # read back from the rows just stored
@@ -370,9 +376,10 @@ class _LevelRun:
     :meth:`flush` keeps, for each territory and period, the best-ranked row."""
 
     def __init__(self, tx: Transaction, warehouse: Warehouse, plan: LevelPlan, stamp: str,
-                 threshold: float, stored: Stored) -> None:  # fmt: skip
+                 threshold: float, stored: Stored, scoped: bool = False) -> None:  # fmt: skip
         self.tx, self.dialect, self.plan, self.level = tx, warehouse.dialect, plan, plan.level
         self.stamp, self.threshold, self.stored = stamp, threshold, stored
+        self.scoped = scoped
         self.zoning = zoning_unit(warehouse, plan.level)
         self.rank = 0
         # every indicator read at one level, none published for the level itself (no value of
@@ -495,7 +502,7 @@ class _LevelRun:
         variables = sorted(set(alternatives.variable))
         resolved = _resolved(variables, source, self.stored)
         if source == self.level:  # the territories' own values: straight into _pub
-            _create(self.tx, self.dialect, "_pub", _published(resolved, self.level))
+            _create(self.tx, self.dialect, "_pub", _published(resolved, self.level, self.scoped))
         else:
             _create(self.tx, self.dialect, "_res", resolved)
 
@@ -519,8 +526,11 @@ class _LevelRun:
         """Sums over the members of level ``source``, and ratios of sums."""
         tx, dialect = self.tx, self.dialect
         members = zone_members(source, self.level, self.zoning)
+        if self.scoped:  # the targets of the scope only
+            own = _own(self.level, scoped=True)
+            members = members.join(own, members.target_code == own.t_code).drop("t_code")
         values = _temp("_res", _RES)
-        _create(tx, dialect, "_targets", _targets(members, source, self.level))
+        _create(tx, dialect, "_targets", _targets(members, source, self.level, self.scoped))
         _create(tx, dialect, "_agg", _aggregates(members, values, source))
         _create(tx, dialect, "_periods", values.select("variable", "period").distinct())
         self.plans(counts)
@@ -562,18 +572,36 @@ def _row(indicator: ir.Value, level: str, code: ir.Value, period: ir.Value, valu
     }
 
 
-def _published(values: ir.Table, level: str) -> ir.Table:
+_SCOPE = {"level": "string", "code": "string"}
+
+
+def limit_to(tx: Transaction, dialect: str, territories: pd.DataFrame | None) -> None:
+    """``_scope``: the territories (level, code) the levels computed next are limited to
+    (``compute_level(…, scoped=True)``); None drops it."""
+    if territories is None:
+        tx.execute("DROP TABLE IF EXISTS _scope")
+    else:
+        _fill(tx, "_scope", _SCOPE, territories, dialect)
+
+
+def _own(level: str, *, scoped: bool) -> ir.Table:
+    """The codes (``t_code``) of the territories of ``level`` computed: all, or the scope's."""
+    source = _temp("_scope", _SCOPE) if scoped else table("territory")
+    return source.filter(source.level == level).select(t_code=source.code)
+
+
+def _published(values: ir.Table, level: str, scoped: bool = False) -> ir.Table:
     """The values stored at the level itself, for the territories of the level."""
-    own = table("territory").filter(lambda t: t.level == level).select(t_code="code")
+    own = _own(level, scoped=scoped)
     joined = values.join(own, values.code == own.t_code)
     return joined.select(*_PUB)
 
 
-def _targets(members: ir.Table, source: str, level: str) -> ir.Table:
+def _targets(members: ir.Table, source: str, level: str, scoped: bool = False) -> ir.Table:
     """Each target territory with its members' population (weighted) and number."""
     people = population_of(source)
     joined = members.left_join(people, members.code == people.p_code)
-    own = table("territory").filter(lambda t: t.level == level).select(t_code="code")
+    own = _own(level, scoped=scoped)
     joined = joined.join(own, joined.target_code == own.t_code)
     return joined.group_by("target_code").aggregate(
         pop_all=(joined.population.fill_null(0) * joined.weight).sum(),

@@ -13,18 +13,20 @@ what is missing or stale (incremental).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 import pandas as pd
 
 from observatoire.catalog.indicators import Catalogue
-from observatoire.engine.batch import compute_level, plan_level
+from observatoire.engine.batch import compute_level, limit_to, plan_level
 from observatoire.engine.completeness import RecordsPolicy, annotate_completeness
 from observatoire.engine.parts import stored_levels
 from observatoire.engine.secrecy import apply_secret
+from observatoire.errors import InputError
 from observatoire.store.base import Transaction, Warehouse
-from observatoire.store.computed import stale_indicators
+from observatoire.store.computed import computed_scope, remember_scope, stale_indicators
 
-__all__ = ["compute_all"]
+__all__ = ["Scope", "compute_all"]
 
 OFFICIAL = ("iris", "commune", "epci", "departement", "region", "pays")
 _READ = ("series", "series_value", "import_batch", "territory", "territory_parent",
@@ -38,6 +40,15 @@ def _levels(warehouse: Warehouse) -> list[str]:
     return [lvl for lvl in OFFICIAL if lvl in present] + [z for z in zonings if z in present]
 
 
+@dataclass(frozen=True)
+class Scope:
+    """A computation limited to one territory: its name (``level:code``) and the territories
+    stored (columns level, code: see :func:`observatoire.store.territories.scope_of`)."""
+
+    key: str
+    territories: pd.DataFrame
+
+
 def compute_all(
     warehouse: Warehouse,
     catalogue: Catalogue,
@@ -47,8 +58,13 @@ def compute_all(
     force: bool = False,
     on_step: Callable[[str], None] = lambda _: None,
     policies: Mapping[str, RecordsPolicy] | None = None,
+    scope: Scope | None = None,
 ) -> dict[str, int]:
     """Compute and store indicators for every level; returns rows stored per indicator.
+
+    ``scope``: only the territories of one (its own, its ancestors, those inside it or across
+    its border); the values stored for an indicator and level are then exactly those. Another
+    scope than the last one recomputes everything.
 
     Level by level, every indicator at once (:mod:`observatoire.engine.batch`), all of it and
     the secret in one transaction. Without ``force``, an (indicator, level) already stored and
@@ -63,6 +79,16 @@ def compute_all(
     # the new ones are committed, then switch at once (one data version). The plan is read in
     # it too: an import committed meanwhile cannot change what it computes from.
     with warehouse.transaction() as whole:
+        key = scope.key if scope is not None else ""
+        before = computed_scope(whole)
+        if key != before:  # the values stored are of another scope: all to redo
+            if indicators is not None or levels is not None:
+                raise InputError(
+                    f"le calcul était limité à « {before or 'tout le territoire'} » : changer "
+                    "de périmètre recalcule tout, sans --indicator ni --level"
+                )
+            force = True
+        limit_to(whole, warehouse.dialect, scope.territories if scope is not None else None)
         in_force = whole.query(
             "SELECT DISTINCT variable FROM series WHERE batch IN "
             "(SELECT id FROM import_batch WHERE status = 'active')"
@@ -81,7 +107,8 @@ def compute_all(
         stamp = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
         stored = stored_levels(warehouse)
         _compute_levels(warehouse, catalogue, chosen, targets, already, stale, force, stamp,
-                        stored, followers, policies, counts, on_step)  # fmt: skip
+                        stored, followers, policies, counts, on_step,
+                        scoped=scope is not None)  # fmt: skip
         gone = sorted(stale - set(chosen)) if indicators is None else []
         _delete(whole, "indicator_value", "indicator", gone)  # no longer computable
         # fresh again: recomputed at every level it is stored at
@@ -89,6 +116,9 @@ def compute_all(
                  if {lvl for (j, lvl) in already if j == i} <= set(targets)]  # fmt: skip
         _delete(whole, "indicator_stale", "indicator", sorted({*fresh, *gone}))
         apply_secret(warehouse, catalogue, on_step=on_step)
+        limit_to(whole, warehouse.dialect, None)
+        if key != before:
+            remember_scope(whole, key)
     return counts
 
 
@@ -96,7 +126,8 @@ def _compute_levels(warehouse: Warehouse, catalogue: Catalogue, chosen: list[str
                     targets: list[str], already: set[tuple[str, str]], stale: set[str],
                     force: bool, stamp: str, stored: dict[str, dict[str, int]],
                     followers: dict[str, set[str]], policies: Mapping[str, RecordsPolicy] | None,
-                    counts: dict[str, int], on_step: Callable[[str], None]) -> None:  # fmt: skip
+                    counts: dict[str, int], on_step: Callable[[str], None], *,
+                    scoped: bool = False) -> None:  # fmt: skip
     for level in targets:
         todo = [i for i in chosen if force or (i, level) not in already or i in stale]
         if not todo:
@@ -107,7 +138,8 @@ def _compute_levels(warehouse: Warehouse, catalogue: Catalogue, chosen: list[str
         on_step(f"{level} : {len(todo)} indicateur(s)")
         with warehouse.transaction() as tx:
             _delete(tx, "indicator_value", "indicator", todo, "AND level = ?", [level])
-            compute_level(tx, warehouse, catalogue, plan, stamp=stamp, stored=stored)
+            compute_level(tx, warehouse, catalogue, plan, stamp=stamp, stored=stored,
+                          scoped=scoped)  # fmt: skip
             if policies:
                 annotate_completeness(tx, catalogue, todo, level, policies)
             # their masks, and those of every indicator masked with them, are to redo

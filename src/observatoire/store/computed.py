@@ -14,11 +14,13 @@ from observatoire.store.territories import within_clause
 __all__ = [
     "PENDING_NOTE",
     "SECRET_NOTE",
+    "computed_scope",
     "confidentiality_of",
     "invalidate",
     "mark_stale",
     "mask_for",
     "read_computed",
+    "remember_scope",
     "stale_indicators",
     "territory_profile",
 ]
@@ -61,6 +63,20 @@ def mark_stale(tx: Transaction, variables: Iterable[str]) -> None:
     # inserted from a frame, never by an INSERT … SELECT that may give no row (a DuckDB 1.5
     # defect loses the rest of the transaction then: see engine.batch._LevelRun.insert_rows)
     tx.insert("indicator_stale", stale.assign(since=since))
+
+
+SCOPE = "compute_within"  # meta key: the territory the stored values are limited to
+
+
+def computed_scope(tx: Warehouse | Transaction) -> str:
+    """The territory (``level:code``) the last ``compute`` was limited to; '' for all."""
+    rows = tx.query("SELECT value FROM meta WHERE key = ?", [SCOPE])
+    return str(rows.value.iloc[0] or "") if len(rows) else ""
+
+
+def remember_scope(tx: Transaction, scope: str) -> None:
+    tx.execute("DELETE FROM meta WHERE key = ?", [SCOPE])
+    tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [SCOPE, scope])
 
 
 def stale_indicators(warehouse: Warehouse) -> set[str]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from observatoire.errors import ReferentialError, UnknownCodeError
-from observatoire.store.base import Warehouse
+from observatoire.store.base import Transaction, Warehouse
 from observatoire.territories.codes import CodeBook, normalise_code
 from observatoire.territories.levels import LEVELS, is_official
 from observatoire.territories.vintages import Vintages
@@ -31,6 +31,7 @@ __all__ = [
     "list_territories",
     "load_vintages",
     "resolve_territory",
+    "scope_of",
     "shown_version",
     "territory_card",
 ]
@@ -279,6 +280,27 @@ def shown_version(warehouse: Warehouse, name: str) -> int | None:
     rows = warehouse.query("SELECT MAX(version) AS v FROM zoning_version WHERE zoning = ?", [name])
     known = rows.v.iloc[0] if len(rows) else None
     return None if known is None or pd.isna(known) else int(known)
+
+
+def scope_of(warehouse: Warehouse | Transaction, level: str, code: str) -> pd.DataFrame:
+    """level, code of every territory a computation limited to ``level:code`` stores: the
+    territory, its ancestors (its references), every territory inside it at every level, and
+    every territory sharing one of its communes (an EPCI or a zone across its border, the
+    départements of an EPCI)."""
+    return warehouse.query(
+        "WITH inside AS (SELECT level, code FROM territory_parent "
+        "WHERE parent_level = ? AND parent_code = ? UNION SELECT ?, ?), "
+        "units AS (SELECT code FROM inside WHERE level = 'commune') "
+        "SELECT level, code FROM inside "
+        "UNION SELECT parent_level, parent_code FROM territory_parent "
+        "WHERE level = ? AND code = ? "
+        "UNION SELECT parent_level, parent_code FROM territory_parent "
+        "WHERE level = 'commune' AND code IN (SELECT code FROM units) "
+        "UNION SELECT level, code FROM territory_parent "
+        "WHERE parent_level = 'commune' AND parent_code IN (SELECT code FROM units) "
+        "ORDER BY 1, 2",
+        [level, code, level, code, level, code],
+    )
 
 
 def fallback_passage(warehouse: Warehouse) -> pd.DataFrame:

@@ -1,0 +1,135 @@
+"""``compute`` limited to one territory (``--within``, the ``compute_within`` setting): the
+territory, its references, what it contains and what crosses its border are stored, with the
+figures a whole computation gives; nothing else. On both engines."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from observatoire.engine import compute_indicator
+from observatoire.engine.materialise import Scope, compute_all
+from observatoire.errors import InputError, ReferentialError
+from observatoire.ingest.cog import import_cog
+from observatoire.ingest.indicators import load_catalogue
+from observatoire.ingest.pipeline import import_file
+from observatoire.ingest.referential import build_into
+from observatoire.observatory import Observatory
+from observatoire.store import open_warehouse
+from observatoire.store.computed import computed_scope
+from observatoire.store.territories import scope_of
+
+from .conftest import COG_2026, DATA, needs_data, run
+
+pytestmark = needs_data
+
+FILES = (
+    "filosofi/FILO2019_DISP_COM.csv",
+    "filosofi/FILO2019_DISP_DEP.csv",
+    "filosofi/FILO2019_DISP_EPCI.csv",
+    "census/base_cc_comparateur_csv_RP2018.zip",
+)
+CHECKED = ("menages_fiscaux", "niveau_vie_median", "population", "taux_chomage_15_64")
+
+
+def _stored(wh: object) -> dict[str, set[str]]:
+    rows = wh.query("SELECT DISTINCT level, code FROM indicator_value")  # type: ignore[attr-defined]
+    return rows.groupby("level").code.agg(set).to_dict()
+
+
+def test_compute_within_a_departement(warehouse_location: tuple[str, str]) -> None:
+    backend, location = warehouse_location
+    catalogue = load_catalogue()
+    with open_warehouse(backend, location) as wh:
+        wh.migrate()
+        build_into(wh)
+        import_cog(wh, COG_2026)
+        for name in FILES:
+            import_file(wh, DATA / name)
+        scope = Scope("departement:93", scope_of(wh, "departement", "93"))
+        counts = compute_all(wh, catalogue, scope=scope)
+        assert sum(counts.values()) > 1_000
+        assert computed_scope(wh) == "departement:93"
+        # what is stored, from the referential read independently
+        links = wh.query("SELECT level, code, parent_level, parent_code FROM territory_parent")
+        communes = set(links[(links.level == "commune") & (links.parent_level == "departement")
+                             & (links.parent_code == "93")].code)  # fmt: skip
+        assert len(communes) == 39
+        crossing = links[(links.level == "commune") & links.code.isin(communes)]
+        epcis = set(crossing[crossing.parent_level == "epci"].parent_code)
+        stored = _stored(wh)
+        assert stored["commune"] == communes
+        assert stored["epci"] == epcis == {"200054781"}  # the Métropole du Grand Paris, across
+        assert stored["departement"] == {"93"}
+        assert stored["region"] == {"11"}
+        assert "FR" in stored["pays"]
+        # the figures are those of a whole computation, France's included (all its communes)
+        for ident in CHECKED:
+            for level, codes in stored.items():
+                whole = compute_indicator(wh, catalogue, ident, level=level)
+                whole = whole[whole.period.notna() & whole.code.isin(codes)]
+                mine = wh.query(
+                    "SELECT * FROM indicator_value WHERE indicator = ? AND level = ?",
+                    [ident, level],
+                )
+                assert len(mine) == len(whole), (ident, level)
+                left, right = (
+                    f[["code", "period", "value", "status", "coverage"]]
+                    .sort_values(["code", "period"]).reset_index(drop=True)
+                    .astype({"value": float, "coverage": float})
+                    for f in (mine, whole)
+                )  # fmt: skip
+                pd.testing.assert_frame_equal(left, right, check_dtype=False, rtol=1e-9,
+                                              obj=f"{ident} {level}")
+        france = wh.query(
+            "SELECT value FROM indicator_value WHERE indicator = 'population' "
+            "AND level = 'pays' AND code = 'FR' AND period = '2018'"
+        ).value
+        assert float(france.iloc[0]) > 64_000_000  # every commune of France, not 93's only
+        # another scope redoes everything: never with a part of the indicators only
+        with pytest.raises(InputError, match="changer de périmètre"):
+            compute_all(wh, catalogue, indicators=["population"])
+        if backend == "duckdb":  # every commune of France: long to store on PostgreSQL
+            compute_all(wh, catalogue)
+            assert computed_scope(wh) == ""
+            assert len(_stored(wh)["commune"]) > 34_000
+
+
+def test_the_home_setting_and_the_command(census_home: Path, tmp_path: Path) -> None:
+    home = tmp_path / "obs"
+    shutil.copytree(census_home, home)
+    settings = home / "observatoire.toml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(text.replace('compute_within = ""', 'compute_within = "territoire"'),
+                        encoding="utf-8")  # fmt: skip
+    code, out = run("compute", home=home)
+    assert code == 0, out
+    assert "limité à departement:93" in out
+    with Observatory.open(home) as obs:
+        communes = obs.warehouse.query(
+            "SELECT DISTINCT code FROM indicator_value WHERE level = 'commune'"
+        ).code
+        assert set(communes.str[:2]) == {"93"} and len(communes) == 39
+        # communes outside: computed on demand for the analyst, refused to the others
+        metz = obs.values("population", level="commune", within=("departement", "57"))
+        assert len(metz.code.unique()) > 700 and (metz.status == "ok").all()
+        whole = compute_indicator(obs.warehouse, obs.catalogue(), "population", level="commune")
+        assert metz.set_index(["code", "period"]).value.to_dict() == (
+            whole[whole.code.str.startswith("57")].set_index(["code", "period"]).value.to_dict()
+        )
+        with pytest.raises(ReferentialError, match="hors du périmètre de calcul"):
+            obs.values("population", level="commune", within=("departement", "57"),
+                       audience="public")  # fmt: skip
+        with pytest.raises(ReferentialError, match="hors du périmètre de calcul"):
+            obs.profile("57463")
+        assert len(obs.profile("93066")) > 10
+    code, out = run("compute", "--within", "93", "--everywhere", home=home)
+    assert code == 2 and "s'excluent" in out
+    code, out = run("compute", "--everywhere", home=home)
+    assert code == 0, out
+    with Observatory.open(home) as obs:
+        assert obs.warehouse.count("indicator_value", "level = 'commune' AND indicator = ?",
+                                   ["population"]) > 34_000  # fmt: skip
