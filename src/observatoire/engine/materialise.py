@@ -31,6 +31,7 @@ __all__ = ["Scope", "compute_all"]
 OFFICIAL = ("iris", "commune", "epci", "departement", "region", "pays")
 _READ = ("series", "series_value", "import_batch", "territory", "territory_parent",
          "zoning_member")  # fmt: skip
+_WRITTEN = ("indicator_value", "value_mask", "secret_state", "indicator_variable")
 
 
 def _levels(warehouse: Warehouse) -> list[str]:
@@ -119,6 +120,9 @@ def compute_all(
         limit_to(whole, warehouse.dialect, None)
         if key != before:
             remember_scope(whole, key)
+    # PostgreSQL's planner, told of the new rows: a département's communes are then read by
+    # the primary key (1 ms), not by scanning the level (1.1 s at 1/10 of France)
+    warehouse.refresh_statistics(_WRITTEN)
     return counts
 
 
