@@ -61,7 +61,7 @@ from observatoire.engine.perimeter import CHECKED, changed_perimeters, note_for
 from observatoire.engine.relations import facts, table, to_sql
 from observatoire.store.base import Transaction, Warehouse
 
-__all__ = ["LevelPlan", "compute_level", "limit_to", "plan_level"]
+__all__ = ["LevelPlan", "compute_level", "forget", "limit_to", "plan_level"]
 
 OUTPUT = ["indicator", "level", "code", "period", "value", "status", "coverage", "ci_low",
           "ci_high", "note", "computed_at"]  # fmt: skip
@@ -310,13 +310,15 @@ def compute_level(
     threshold: float = DEFAULT_THRESHOLD,
     stored: Stored | None = None,
     scoped: bool = False,
+    resolved: dict[str, object] | None = None,
 ) -> None:
     """Insert the rows of every indicator of ``plan`` into ``indicator_value`` (the caller has
     deleted the old ones, in the same transaction). ``stored``: :func:`stored_levels`, when
     the caller has it already. ``scoped``: only for the territories of ``_scope`` (see
-    :func:`limit_to`)."""
+    :func:`limit_to`). ``resolved``: kept from level to level by the caller, the members'
+    values resolved once for every level read from them (drop them with :func:`forget`)."""
     stored = stored if stored is not None else stored_levels(warehouse)
-    run = _LevelRun(tx, warehouse, plan, stamp, threshold, stored, scoped)
+    run = _LevelRun(tx, warehouse, plan, stamp, threshold, stored, scoped, resolved)
     if warehouse.dialect == "duckdb":  # rows need no order: let inserts run on every core
         tx.execute("SET preserve_insertion_order = false")
     try:
@@ -324,6 +326,15 @@ def compute_level(
     finally:
         if warehouse.dialect == "duckdb":
             tx.execute("RESET preserve_insertion_order")
+    if resolved is None:  # kept by nobody: dropped with the level
+        forget(tx, run.resolved)
+
+
+def forget(tx: Transaction, resolved: dict[str, object]) -> None:
+    """Drop the resolved values kept across levels (see :func:`compute_level`)."""
+    for name in resolved:
+        tx.execute(f"DROP TABLE IF EXISTS {name}")
+    resolved.clear()
 
 
 _WORK = ("_plan_count", "_plan_ratio", "_pub", "_targets", "_agg", "_periods", "_pairs", "_alt",
@@ -376,10 +387,14 @@ class _LevelRun:
     :meth:`flush` keeps, for each territory and period, the best-ranked row."""
 
     def __init__(self, tx: Transaction, warehouse: Warehouse, plan: LevelPlan, stamp: str,
-                 threshold: float, stored: Stored, scoped: bool = False) -> None:  # fmt: skip
+                 threshold: float, stored: Stored, scoped: bool = False,
+                 resolved: dict[str, object] | None = None) -> None:  # fmt: skip
         self.tx, self.dialect, self.plan, self.level = tx, warehouse.dialect, plan, plan.level
         self.stamp, self.threshold, self.stored = stamp, threshold, stored
         self.scoped = scoped
+        # temporary table → the alternatives it resolves, across the levels of one compute
+        self.resolved: dict[str, object] = resolved if resolved is not None else {}
+        self.res = "_res"
         self.zoning = zoning_unit(warehouse, plan.level)
         self.rank = 0
         # every indicator read at one level, none published for the level itself (no value of
@@ -488,7 +503,9 @@ class _LevelRun:
         )  # fmt: skip
 
     def resolve(self, source: str, keys: list[str]) -> None:
-        """``_res``: the parts ``keys`` at ``source``, resolved per territory and period."""
+        """The parts ``keys`` at ``source``, resolved per territory and period: into ``_pub``
+        for the level's own territories, else into ``_res_<source>`` (:attr:`res`), kept for
+        the next levels read from the same source with the same parts (``resolved``)."""
         self.rank = self.plan.rank(source)
         held = self.tx.query(
             "SELECT DISTINCT variable, period FROM series WHERE level = ? "
@@ -498,13 +515,18 @@ class _LevelRun:
         )
         periods = held.groupby("variable").period.agg(set).to_dict()
         alternatives = _alternatives(self.plan, keys, source, self.stored, periods)
+        key = tuple(map(tuple, alternatives.itertuples(index=False)))
+        self.res = f"_res_{''.join(c for c in source if c.isalnum())}"
+        if source != self.level and self.resolved.get(self.res) == key:
+            return  # resolved for a previous level: the same rows
         _fill(self.tx, "_alt", _ALT, alternatives, self.dialect)
         variables = sorted(set(alternatives.variable))
         resolved = _resolved(variables, source, self.stored)
         if source == self.level:  # the territories' own values: straight into _pub
             _create(self.tx, self.dialect, "_pub", _published(resolved, self.level, self.scoped))
         else:
-            _create(self.tx, self.dialect, "_res", resolved)
+            _create(self.tx, self.dialect, self.res, resolved)
+            self.resolved[self.res] = key
 
     def plans(self, counts: list[CountRow] | None = None,
               ratios: list[RatioRow] | None = None) -> None:  # fmt: skip
@@ -529,7 +551,7 @@ class _LevelRun:
         if self.scoped:  # the targets of the scope only
             own = _own(self.level, scoped=True)
             members = members.join(own, members.target_code == own.t_code).drop("t_code")
-        values = _temp("_res", _RES)
+        values = _temp(self.res, _RES)
         _create(tx, dialect, "_targets", _targets(members, source, self.level, self.scoped))
         _create(tx, dialect, "_agg", _aggregates(members, values, source))
         _create(tx, dialect, "_periods", values.select("variable", "period").distinct())

@@ -13,12 +13,12 @@ what is missing or stale (incremental).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from observatoire.catalog.indicators import Catalogue
-from observatoire.engine.batch import compute_level, limit_to, plan_level
+from observatoire.engine.batch import compute_level, forget, limit_to, plan_level
 from observatoire.engine.completeness import RecordsPolicy, annotate_completeness
 from observatoire.engine.parts import stored_levels
 from observatoire.engine.secrecy import apply_secret
@@ -107,9 +107,9 @@ def compute_all(
         already = set(zip(done.indicator, done.level, strict=True))
         stamp = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
         stored = stored_levels(warehouse)
-        _compute_levels(warehouse, catalogue, chosen, targets, already, stale, force, stamp,
-                        stored, followers, policies, counts, on_step,
-                        scoped=scope is not None)  # fmt: skip
+        run = _Levels(warehouse, catalogue, chosen, already, stale, force, stamp, stored,
+                      followers, policies, counts, on_step, scoped=scope is not None)
+        _compute_levels(run, targets)
         gone = sorted(stale - set(chosen)) if indicators is None else []
         _delete(whole, "indicator_value", "indicator", gone)  # no longer computable
         # fresh again: recomputed at every level it is stored at
@@ -126,47 +126,73 @@ def compute_all(
     return counts
 
 
-def _compute_levels(warehouse: Warehouse, catalogue: Catalogue, chosen: list[str],
-                    targets: list[str], already: set[tuple[str, str]], stale: set[str],
-                    force: bool, stamp: str, stored: dict[str, dict[str, int]],
-                    followers: dict[str, set[str]], policies: Mapping[str, RecordsPolicy] | None,
-                    counts: dict[str, int], on_step: Callable[[str], None], *,
-                    scoped: bool = False) -> None:  # fmt: skip
-    for level in targets:
-        todo = [i for i in chosen if force or (i, level) not in already or i in stale]
-        if not todo:
-            continue
-        plan = plan_level(catalogue, todo, level, stored)
-        if not plan.sources and not plan.one_by_one:  # nothing read at this level
-            continue
-        on_step(f"{level} : {len(todo)} indicateur(s)")
-        with warehouse.transaction() as tx:
-            _delete(tx, "indicator_value", "indicator", todo, "AND level = ?", [level])
-            compute_level(tx, warehouse, catalogue, plan, stamp=stamp, stored=stored,
-                          scoped=scoped)  # fmt: skip
-            if policies:
-                annotate_completeness(tx, catalogue, todo, level, policies)
-            # their masks, and those of every indicator masked with them, are to redo
-            redo = sorted({*todo, *(f for i in todo for f in followers.get(i, ()))})
-            _delete(tx, "secret_state", "indicator", redo)
-            _delete(tx, "indicator_variable", "indicator", todo)
-            tx.insert(
-                "indicator_variable",
-                pd.DataFrame(
-                    [(i, v) for i in todo for v in sorted(catalogue.variables_of(i))],
-                    columns=["indicator", "variable"],
-                ),
-            )
-            rows = tx.query(
-                "SELECT indicator, COUNT(*) AS n FROM indicator_value WHERE level = ? "
-                "GROUP BY indicator",
-                [level],
-            )
-        for ident, n in zip(rows.indicator, rows.n, strict=True):
-            if ident in todo:
-                counts[ident] = counts.get(ident, 0) + int(n)
-        for ident in todo:
-            counts.setdefault(ident, 0)
+@dataclass
+class _Levels:
+    """What every level of one ``compute`` shares."""
+
+    warehouse: Warehouse
+    catalogue: Catalogue
+    chosen: list[str]
+    already: set[tuple[str, str]]
+    stale: set[str]
+    force: bool
+    stamp: str
+    stored: dict[str, dict[str, int]]
+    followers: dict[str, set[str]]
+    policies: Mapping[str, RecordsPolicy] | None
+    counts: dict[str, int]
+    on_step: Callable[[str], None]
+    scoped: bool
+    # the members' values resolved once for every level read from them (engine.batch)
+    resolved: dict[str, object] = field(default_factory=dict)
+
+
+def _compute_levels(run: _Levels, targets: list[str]) -> None:
+    try:
+        for level in targets:
+            _compute_level(run, level)
+    finally:
+        with run.warehouse.transaction() as tx:
+            forget(tx, run.resolved)
+
+
+def _compute_level(run: _Levels, level: str) -> None:
+    catalogue, counts = run.catalogue, run.counts
+    todo = [i for i in run.chosen
+            if run.force or (i, level) not in run.already or i in run.stale]  # fmt: skip
+    if not todo:
+        return
+    plan = plan_level(catalogue, todo, level, run.stored)
+    if not plan.sources and not plan.one_by_one:  # nothing read at this level
+        return
+    run.on_step(f"{level} : {len(todo)} indicateur(s)")
+    with run.warehouse.transaction() as tx:
+        _delete(tx, "indicator_value", "indicator", todo, "AND level = ?", [level])
+        compute_level(tx, run.warehouse, catalogue, plan, stamp=run.stamp, stored=run.stored,
+                      scoped=run.scoped, resolved=run.resolved)  # fmt: skip
+        if run.policies:
+            annotate_completeness(tx, catalogue, todo, level, run.policies)
+        # their masks, and those of every indicator masked with them, are to redo
+        redo = sorted({*todo, *(f for i in todo for f in run.followers.get(i, ()))})
+        _delete(tx, "secret_state", "indicator", redo)
+        _delete(tx, "indicator_variable", "indicator", todo)
+        tx.insert(
+            "indicator_variable",
+            pd.DataFrame(
+                [(i, v) for i in todo for v in sorted(catalogue.variables_of(i))],
+                columns=["indicator", "variable"],
+            ),
+        )
+        rows = tx.query(
+            "SELECT indicator, COUNT(*) AS n FROM indicator_value WHERE level = ? "
+            "GROUP BY indicator",
+            [level],
+        )
+    for ident, n in zip(rows.indicator, rows.n, strict=True):
+        if ident in todo:
+            counts[ident] = counts.get(ident, 0) + int(n)
+    for ident in todo:
+        counts.setdefault(ident, 0)
 
 
 def _delete(tx: Transaction, table: str, column: str, keys: list[str], where: str = "",
