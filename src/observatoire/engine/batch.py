@@ -424,10 +424,12 @@ class _LevelRun:
         elif self.dialect == "duckdb" and into == "indicator_value":
             unordered = sql
             sql = f"SELECT * FROM ({sql}) AS computed ORDER BY code"
-        self.insert_rows(f"INSERT INTO {into}{columns} ", sql, probe=unordered)
+        streaming = isinstance(expression, str) and expression in _STREAMING
+        self.insert_rows(f"INSERT INTO {into}{columns} ", sql, probe=unordered,
+                         streaming=streaming)  # fmt: skip
 
     def insert_rows(self, insert: str, select: str, params: list[object] | None = None, *,
-                    probe: str | None = None) -> None:  # fmt: skip
+                    probe: str | None = None, streaming: bool = False) -> None:  # fmt: skip
         """``insert`` + ``select``, run only when the SELECT gives a row.
 
         DuckDB 1.5.6: inside a transaction, an INSERT … SELECT that inserts no row (from a
@@ -436,6 +438,12 @@ class _LevelRun:
         the next level's 1.2 M rows gone). Skipping empty inserts avoids it."""
         if self.dialect != "duckdb":
             self.tx.execute(insert + select, params or [])
+            return
+        if streaming:  # a join of stored rows: its first row is found without computing all
+            first = self.tx.query(f"SELECT 1 AS found FROM ({probe or select}) AS p LIMIT 1",
+                                  params or [])  # fmt: skip
+            if len(first):
+                self.tx.execute(insert + select, params or [])
             return
         # the rows once, unsorted (``probe``), then inserted (sorted as asked) if any
         self.tx.execute("DROP TABLE IF EXISTS _rows")
@@ -958,6 +966,11 @@ _FIXED = {
     "complete pairs": lambda level, stamp, threshold: _complete_pairs(),
 }
 _LEVEL, _STAMP, _THRESHOLD = "obs_level_stand_in", "obs_stamp_stand_in", 0.314159265
+
+
+# Fixed statements whose rows stream from a join with a small table (no aggregate, no window,
+# no large build side): whether they give a row is known from their first one.
+_STREAMING = ("published counts",)
 
 
 @cache

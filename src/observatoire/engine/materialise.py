@@ -82,7 +82,8 @@ def compute_all(
     with warehouse.transaction() as whole:
         key = scope.key if scope is not None else ""
         before = computed_scope(whole)
-        if key != before:  # the values stored are of another scope: all to redo
+        nothing = whole.query("SELECT 1 AS found FROM indicator_value LIMIT 1").empty
+        if key != before and not nothing:  # the values stored are of another scope: redo all
             if indicators is not None or levels is not None:
                 raise InputError(
                     f"le calcul était limité à « {before or 'tout le territoire'} » : changer "
@@ -148,12 +149,11 @@ class _Levels:
 
 
 def _compute_levels(run: _Levels, targets: list[str]) -> None:
-    try:
-        for level in targets:
-            _compute_level(run, level)
-    finally:
-        with run.warehouse.transaction() as tx:
-            forget(tx, run.resolved)
+    for level in targets:
+        _compute_level(run, level)
+    # on an error, the rollback drops them (a DROP in an aborted transaction would hide it)
+    with run.warehouse.transaction() as tx:
+        forget(tx, run.resolved)
 
 
 def _compute_level(run: _Levels, level: str) -> None:
