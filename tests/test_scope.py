@@ -1,6 +1,7 @@
-"""``compute`` limited to one territory (``--within``, the ``compute_within`` setting): the
-territory, its references, what it contains and what crosses its border are stored, with the
-figures a whole computation gives; nothing else. On both engines."""
+"""``compute`` limited to what is needed: to one territory (``--within``, the
+``compute_within`` setting) — the territory, its references, what it contains and what crosses
+its border are stored, with the figures a whole computation gives; nothing else — and, after a
+new edition of a file, to the periods it touched. On both engines."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from observatoire.ingest.pipeline import import_file
 from observatoire.ingest.referential import build_into
 from observatoire.observatory import Observatory
 from observatoire.store import open_warehouse
-from observatoire.store.computed import computed_scope
+from observatoire.store.computed import computed_scope, stale_periods
 from observatoire.store.territories import scope_of
 
 from .conftest import COG_2026, DATA, needs_data, run
+from .vintages import number, read_raw, vintage
 
 pytestmark = needs_data
 
@@ -133,3 +135,56 @@ def test_the_home_setting_and_the_command(census_home: Path, tmp_path: Path) -> 
     with Observatory.open(home) as obs:
         assert obs.warehouse.count("indicator_value", "level = 'commune' AND indicator = ?",
                                    ["population"]) > 34_000  # fmt: skip
+
+
+def test_a_new_edition_recomputes_its_periods_only(
+    warehouse_location: tuple[str, str], tmp_path: Path
+) -> None:
+    backend, location = warehouse_location
+    catalogue = load_catalogue()
+    # every commune of France is long to store on PostgreSQL: the levels above there
+    levels = ["departement", "region", "pays", *(["commune"] if backend == "duckdb" else [])]
+    key = ["indicator", "level", "code", "period"]
+
+    def stored(wh: object) -> pd.DataFrame:
+        rows = wh.query("SELECT * FROM indicator_value")  # type: ignore[attr-defined]
+        return rows.sort_values(key).reset_index(drop=True)
+
+    with open_warehouse(backend, location) as wh:
+        wh.migrate()
+        build_into(wh)
+        import_cog(wh, COG_2026)
+        for name in ("filosofi/FILO2016_DISP_COM.csv", "filosofi/FILO2019_DISP_COM.csv"):
+            import_file(wh, DATA / name)
+        compute_all(wh, catalogue, levels=levels)
+        before = stored(wh)
+        # a new edition of 2019: other figures (medians + 100, households + 1)
+        edition = vintage(DATA / "filosofi/FILO2019_DISP_COM.csv",
+                          tmp_path / "FILO2019_DISP_COM.csv", "19", "19")  # fmt: skip
+        import_file(wh, edition)
+        redo = stale_periods(wh)
+        assert redo and all(periods == {"2019"} for periods in redo.values()), redo
+        steps: list[str] = []
+        compute_all(wh, catalogue, levels=levels, on_step=steps.append)
+        assert any("période(s) 2019" in step for step in steps), steps
+        assert not stale_periods(wh)
+        after = stored(wh)
+        # the other years: the very rows stored before (not recomputed)
+        old = before[before.period != "2019"].reset_index(drop=True)
+        kept = after[after.period != "2019"].reset_index(drop=True)
+        pd.testing.assert_frame_equal(kept, old)
+        # the year of the edition: what a whole computation gives, and the new figures
+        compute_all(wh, catalogue, levels=levels, force=True)
+        whole = stored(wh)
+        columns = [*key, "value", "status", "coverage", "note"]
+        pd.testing.assert_frame_equal(after[columns], whole[columns], check_dtype=False)
+        raw = read_raw(edition)
+        households = number(raw[raw.CODGEO.str.startswith("93")].NBMEN19).sum()
+        mine = after[(after.indicator == "menages_fiscaux") & (after.level == "departement")
+                     & (after.code == "93") & (after.period == "2019")]  # fmt: skip
+        assert mine.status.tolist() == ["ok"]
+        assert mine.value.iloc[0] == pytest.approx(households, abs=1e-6)
+        first = read_raw(DATA / "filosofi/FILO2019_DISP_COM.csv")
+        first = number(first[first.CODGEO.str.startswith("93")].NBMEN19)
+        # one more household in each of its communes: the new edition is the one read
+        assert households == first.sum() + first.notna().sum()

@@ -237,7 +237,8 @@ def _alternatives(plan: LevelPlan, keys: list[str], source: str, stored: Stored,
     return pd.DataFrame(rows, columns=[*_ALT])
 
 
-def _facts(variables: list[str], source: str, stored: Stored) -> ir.Table:
+def _facts(variables: list[str], source: str, stored: Stored,
+           periods: tuple[str, ...] | None = None) -> ir.Table:  # fmt: skip
     """variable, code, period, value, status, batch of ``variables`` at ``source``;
     deduplicated only where several imports in force hold a variable there (the costly window
     is skipped otherwise)."""
@@ -245,18 +246,19 @@ def _facts(variables: list[str], source: str, stored: Stored) -> ir.Table:
     single = [v for v in variables if stored[v][source] <= 1]
     columns = ["variable", "code", "period", "value", "status", "batch"]
     parts = [
-        facts(names, source, dedupe=dedupe).select(*columns)
+        facts(names, source, dedupe=dedupe, periods=periods).select(*columns)
         for names, dedupe in ((single, False), (several, True))
         if names
     ]
     return parts[0] if len(parts) == 1 else parts[0].union(parts[1])
 
 
-def _resolved(variables: list[str], source: str, stored: Stored) -> ir.Table:
+def _resolved(variables: list[str], source: str, stored: Stored,
+              periods: tuple[str, ...] | None = None) -> ir.Table:  # fmt: skip
     """variable (the part's key), code, period, value, status of the parts mapped in ``_alt``,
     at ``source``: for each territory and period the winning alternative (as
     :func:`~observatoire.engine.parts.part_values` decides), in one pass over the facts."""
-    rows = _facts(variables, source, stored)
+    rows = _facts(variables, source, stored, periods)
     alt = _temp("_alt", _ALT)
     columns = ["variable", "code", "period", "value", "status"]
     direct = rows.join(alt.filter(alt.single == 1), "variable")
@@ -311,14 +313,17 @@ def compute_level(
     stored: Stored | None = None,
     scoped: bool = False,
     resolved: dict[str, object] | None = None,
+    periods: tuple[str, ...] | None = None,
 ) -> None:
     """Insert the rows of every indicator of ``plan`` into ``indicator_value`` (the caller has
     deleted the old ones, in the same transaction). ``stored``: :func:`stored_levels`, when
     the caller has it already. ``scoped``: only for the territories of ``_scope`` (see
     :func:`limit_to`). ``resolved``: kept from level to level by the caller, the members'
-    values resolved once for every level read from them (drop them with :func:`forget`)."""
+    values resolved once for every level read from them (drop them with :func:`forget`).
+    ``periods``: only the rows of those periods (the caller deleted those only)."""
     stored = stored if stored is not None else stored_levels(warehouse)
     run = _LevelRun(tx, warehouse, plan, stamp, threshold, stored, scoped, resolved)
+    run.periods = periods
     if warehouse.dialect == "duckdb":  # rows need no order: let inserts run on every core
         tx.execute("SET preserve_insertion_order = false")
     try:
@@ -364,6 +369,8 @@ def _compute_level(run: _LevelRun, warehouse: Warehouse, catalogue: Catalogue,
         frame = frame[frame.period.notna()].drop(columns=["name"])
         if inside is not None:
             frame = frame[frame.code.isin(inside)]
+        if run.periods is not None:
+            frame = frame[frame.period.isin(run.periods)]
         rows = frame.assign(indicator=ident, level=plan.level, computed_at=stamp)
         tx.insert("indicator_value", rows[OUTPUT].sort_values("code", kind="stable"))
     if plan.combined:  # read back from the rows just stored
@@ -371,7 +378,8 @@ def _compute_level(run: _LevelRun, warehouse: Warehouse, catalogue: Catalogue,
     for ident in plan.combined:
         formula = catalogue.get(ident).formula
         first, second = formula.indicators
-        run.insert(_combination(ident, first, second, not formula.difference, run.level, stamp))
+        run.insert(_combination(ident, first, second, not formula.difference, run.level, stamp,
+                                run.periods))  # fmt: skip
     for name in _WORK:
         tx.execute(f"DROP TABLE IF EXISTS {name}")
 
@@ -395,6 +403,7 @@ class _LevelRun:
         # temporary table → the alternatives it resolves, across the levels of one compute
         self.resolved: dict[str, object] = resolved if resolved is not None else {}
         self.res = "_res"
+        self.periods: tuple[str, ...] | None = None  # only these periods (None: all)
         self.zoning = zoning_unit(warehouse, plan.level)
         self.rank = 0
         # every indicator read at one level, none published for the level itself (no value of
@@ -523,13 +532,13 @@ class _LevelRun:
         )
         periods = held.groupby("variable").period.agg(set).to_dict()
         alternatives = _alternatives(self.plan, keys, source, self.stored, periods)
-        key = tuple(map(tuple, alternatives.itertuples(index=False)))
+        key = (self.periods, tuple(map(tuple, alternatives.itertuples(index=False))))
         self.res = f"_res_{''.join(c for c in source if c.isalnum())}"
         if source != self.level and self.resolved.get(self.res) == key:
             return  # resolved for a previous level: the same rows
         _fill(self.tx, "_alt", _ALT, alternatives, self.dialect)
         variables = sorted(set(alternatives.variable))
-        resolved = _resolved(variables, source, self.stored)
+        resolved = _resolved(variables, source, self.stored, self.periods)
         if source == self.level:  # the territories' own values: straight into _pub
             _create(self.tx, self.dialect, "_pub", _published(resolved, self.level, self.scoped))
         else:
@@ -925,9 +934,12 @@ def _published_ratios(level: str, stamp: str, threshold: float) -> ir.Table:
 
 
 def _combination(ident: str, first: str, second: str, quotient: bool, level: str,
-                 stamp: str) -> ir.Table:  # fmt: skip
-    """A difference or quotient of two indicators already stored for the level."""
+                 stamp: str, periods: tuple[str, ...] | None = None) -> ir.Table:  # fmt: skip
+    """A difference or quotient of two indicators already stored for the level (of
+    ``periods`` only, when given)."""
     stored = table("indicator_value")
+    if periods is not None:
+        stored = stored.filter(stored.period.isin(list(periods)))
     a = stored.filter(lambda r: (r.indicator == first) & (r.level == level))
     b = stored.filter(lambda r: (r.indicator == second) & (r.level == level)).select(
         b_code="code", b_period="period", b_value="value", b_status="status",

@@ -23,8 +23,14 @@ from observatoire.engine.completeness import RecordsPolicy, annotate_completenes
 from observatoire.engine.parts import stored_levels
 from observatoire.engine.secrecy import apply_secret
 from observatoire.errors import InputError
-from observatoire.store.base import Transaction, Warehouse
-from observatoire.store.computed import computed_scope, remember_scope, stale_indicators
+from observatoire.store.base import Warehouse
+from observatoire.store.computed import (
+    computed_scope,
+    delete_rows,
+    remember_scope,
+    stale_indicators,
+    stale_periods,
+)
 
 __all__ = ["Scope", "compute_all"]
 
@@ -97,6 +103,7 @@ def compute_all(
         )
         chosen = [i.id for i in catalogue.computable(set(in_force.variable))]
         stale = stale_indicators(warehouse)
+        to_redo = stale_periods(whole)  # a stale indicator's periods to redo (None: all)
         followers = _followers(catalogue)
         if indicators is not None:  # with the counts whose secret they follow
             wanted = set(indicators) | {s for i in indicators for s in catalogue.secret_sources(i)}
@@ -109,14 +116,16 @@ def compute_all(
         stamp = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
         stored = stored_levels(warehouse)
         run = _Levels(warehouse, catalogue, chosen, already, stale, force, stamp, stored,
-                      followers, policies, counts, on_step, scoped=scope is not None)
+                      followers, policies, counts, on_step, scoped=scope is not None,
+                      to_redo=to_redo)  # fmt: skip
         _compute_levels(run, targets)
         gone = sorted(stale - set(chosen)) if indicators is None else []
-        _delete(whole, "indicator_value", "indicator", gone)  # no longer computable
+        delete_rows(whole, "indicator_value", "indicator", gone)  # no longer computable
         # fresh again: recomputed at every level it is stored at
         fresh = [i for i in stale & set(chosen)
                  if {lvl for (j, lvl) in already if j == i} <= set(targets)]  # fmt: skip
-        _delete(whole, "indicator_stale", "indicator", sorted({*fresh, *gone}))
+        for table in ("indicator_stale", "indicator_stale_period"):
+            delete_rows(whole, table, "indicator", sorted({*fresh, *gone}))
         apply_secret(warehouse, catalogue, on_step=on_step)
         limit_to(whole, warehouse.dialect, None)
         if key != before:
@@ -144,6 +153,7 @@ class _Levels:
     counts: dict[str, int]
     on_step: Callable[[str], None]
     scoped: bool
+    to_redo: dict[str, set[str] | None]  # stale indicator → its periods to redo (None: all)
     # the members' values resolved once for every level read from them (engine.batch)
     resolved: dict[str, object] = field(default_factory=dict)
 
@@ -157,25 +167,58 @@ def _compute_levels(run: _Levels, targets: list[str]) -> None:
 
 
 def _compute_level(run: _Levels, level: str) -> None:
-    catalogue, counts = run.catalogue, run.counts
     todo = [i for i in run.chosen
             if run.force or (i, level) not in run.already or i in run.stale]  # fmt: skip
     if not todo:
         return
+    whole, some = _split(run, level, todo)
+    if whole:
+        _compute_group(run, level, whole, None)
+    if some:
+        periods = tuple(sorted(set().union(*(run.to_redo[i] or set() for i in some))))
+        _compute_group(run, level, some, periods)
+
+
+def _split(run: _Levels, level: str, todo: list[str]) -> tuple[list[str], list[str]]:
+    """The indicators to redo for every period, and those to redo for the periods an import
+    touched only (stored at the level, stale for listed periods: each value of a period is
+    made from that period's data alone). A difference or quotient is redone with its parts."""
+    if run.force or run.policies:
+        return todo, []
+    whole = {i for i in todo
+             if i not in run.stale or run.to_redo.get(i) is None
+             or (i, level) not in run.already}  # fmt: skip
+    grown = True
+    while grown:  # the parts of what is redone whole are redone whole
+        parts = {p for i in whole for p in run.catalogue.get(i).formula.indicators} & set(todo)
+        grown = not parts <= whole
+        whole |= parts
+    return [i for i in todo if i in whole], [i for i in todo if i not in whole]
+
+
+def _compute_group(run: _Levels, level: str, todo: list[str],
+                   periods: tuple[str, ...] | None) -> None:  # fmt: skip
+    catalogue, counts = run.catalogue, run.counts
     plan = plan_level(catalogue, todo, level, run.stored)
     if not plan.sources and not plan.one_by_one:  # nothing read at this level
         return
-    run.on_step(f"{level} : {len(todo)} indicateur(s)")
+    run.on_step(f"{level} : {len(todo)} indicateur(s)"
+                + (f", période(s) {', '.join(periods)}" if periods is not None else ""))
     with run.warehouse.transaction() as tx:
-        _delete(tx, "indicator_value", "indicator", todo, "AND level = ?", [level])
+        if periods is None:
+            delete_rows(tx, "indicator_value", "indicator", todo, "AND level = ?", [level])
+        else:
+            marks = ", ".join("?" for _ in periods)
+            delete_rows(tx, "indicator_value", "indicator", todo,
+                        f"AND level = ? AND period IN ({marks})", [level, *periods])  # fmt: skip
         compute_level(tx, run.warehouse, catalogue, plan, stamp=run.stamp, stored=run.stored,
-                      scoped=run.scoped, resolved=run.resolved)  # fmt: skip
+                      scoped=run.scoped, resolved=run.resolved, periods=periods)  # fmt: skip
         if run.policies:
             annotate_completeness(tx, catalogue, todo, level, run.policies)
         # their masks, and those of every indicator masked with them, are to redo
         redo = sorted({*todo, *(f for i in todo for f in run.followers.get(i, ()))})
-        _delete(tx, "secret_state", "indicator", redo)
-        _delete(tx, "indicator_variable", "indicator", todo)
+        delete_rows(tx, "secret_state", "indicator", redo)
+        delete_rows(tx, "indicator_variable", "indicator", todo)
         tx.insert(
             "indicator_variable",
             pd.DataFrame(
@@ -193,17 +236,6 @@ def _compute_level(run: _Levels, level: str) -> None:
             counts[ident] = counts.get(ident, 0) + int(n)
     for ident in todo:
         counts.setdefault(ident, 0)
-
-
-def _delete(tx: Transaction, table: str, column: str, keys: list[str], where: str = "",
-            params: list[object] | None = None) -> None:  # fmt: skip
-    """DELETE the rows of ``table`` whose ``column`` is one of ``keys`` (in chunks)."""
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        tx.execute(
-            f"DELETE FROM {table} WHERE {column} IN ({marks}) {where}", [*chunk, *(params or [])]
-        )
 
 
 def _followers(catalogue: Catalogue) -> dict[str, set[str]]:

@@ -7,6 +7,7 @@ expression, every engine Ibis supports. Nothing here runs a query.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 import ibis
@@ -39,12 +40,13 @@ def to_sql(expression: ir.Expr, dialect: str) -> str:
     return str(ibis.to_sql(expression, dialect=dialect))
 
 
-def facts(variables: list[str], level: str, *, dedupe: bool = True) -> ir.Table:
+def facts(variables: list[str], level: str, *, dedupe: bool = True,
+          periods: Sequence[str] | None = None) -> ir.Table:  # fmt: skip
     """Stored values of ``variables`` at ``level`` in the current geography, from imports in
     force, the latest import winning for each (variable, code, period) when several imports
     in force hold the variable (``dedupe``); totals only (no dimensions). Columns: variable,
     level, code, period, value, status, batch (the import), note (how a converted value was
-    made)."""
+    made). ``periods``: of those periods only."""
     series = table("series")
     cells = table("series_value")
     batches = table("import_batch").filter(lambda b: b.status == "active").select("id")
@@ -55,6 +57,8 @@ def facts(variables: list[str], level: str, *, dedupe: bool = True) -> ir.Table:
         series.dims == "",
         series.batch.isin(batches.id),
     )
+    if periods is not None:
+        chosen = chosen.filter(chosen.period.isin(list(periods)))
     joined = cells.join(chosen, cells.series == chosen.id).select(
         "variable", "level", "code", "period", "value", "status", "batch", "note"
     )

@@ -538,11 +538,17 @@ def _record(
     # what it changes (its variables, and those of the import it replaces) is read as it was
     # until `compute` replaces it, at once
     changed = [c.variable for c in layout.columns]
+    batches = [batch]
     if report.replaced is not None:
         former = tx.query("SELECT DISTINCT variable FROM batch_column WHERE batch = ?",
                           [report.replaced])  # fmt: skip
         changed += former.variable.tolist()
-    mark_stale(tx, changed)
+        batches.append(report.replaced)
+    # of the periods both hold only (a new edition of 2019 leaves the other years alone)
+    marks = ", ".join("?" for _ in batches)
+    held = tx.query(f"SELECT DISTINCT period FROM series WHERE batch IN ({marks})", batches)
+    periods = None if held.period.isna().any() else held.period.astype(str).tolist()
+    mark_stale(tx, changed, periods)
     imported_at = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     claim_dataset(tx, layout.dataset, partner, imported_at, user or _user())
     tx.insert(

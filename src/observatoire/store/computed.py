@@ -16,12 +16,14 @@ __all__ = [
     "SECRET_NOTE",
     "computed_scope",
     "confidentiality_of",
+    "delete_rows",
     "invalidate",
     "mark_stale",
     "mask_for",
     "read_computed",
     "remember_scope",
     "stale_indicators",
+    "stale_periods",
     "territory_profile",
 ]
 
@@ -46,23 +48,55 @@ def invalidate(tx: Transaction, *, variables: Iterable[str] = (), level: str | N
         tx.execute("DELETE FROM secret_state")
 
 
-def mark_stale(tx: Transaction, variables: Iterable[str]) -> None:
+def mark_stale(tx: Transaction, variables: Iterable[str],
+               periods: Iterable[str] | None = None) -> None:  # fmt: skip
     """Mark the stored indicators computed from ``variables`` as stale (an import changed
     them): they stay readable, with their secret masks, until ``compute`` replaces them in
-    one transaction (no reader ever finds them missing)."""
+    one transaction (no reader ever finds them missing). ``periods``: the only periods the
+    change touched (``compute`` then redoes those); None: every period."""
     names = sorted(set(variables))
     if not names:
         return
     marks = ", ".join("?" for _ in names)
     since = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
-    stale = tx.query(
-        f"SELECT DISTINCT indicator FROM indicator_variable WHERE variable IN ({marks}) "
-        "AND indicator NOT IN (SELECT indicator FROM indicator_stale)",
-        names,
-    )
-    # inserted from a frame, never by an INSERT … SELECT that may give no row (a DuckDB 1.5
+    touched = set(tx.query(
+        f"SELECT DISTINCT indicator FROM indicator_variable WHERE variable IN ({marks})", names
+    ).indicator)  # fmt: skip
+    stale = set(tx.query("SELECT indicator FROM indicator_stale").indicator)
+    listed = set(tx.query("SELECT DISTINCT indicator FROM indicator_stale_period").indicator)
+    fresh = sorted(touched - stale)
+    # inserted from frames, never by an INSERT … SELECT that may give no row (a DuckDB 1.5
     # defect loses the rest of the transaction then: see engine.batch._LevelRun.insert_rows)
-    tx.insert("indicator_stale", stale.assign(since=since))
+    tx.insert("indicator_stale", pd.DataFrame({"indicator": fresh, "since": since}))
+    if periods is None:  # every period: no list
+        delete_rows(tx, "indicator_stale_period", "indicator", sorted(touched & listed))
+        return
+    # newly stale, or stale for listed periods only: add these (stale for all: nothing to add)
+    some = sorted({*fresh, *(touched & stale & listed)})
+    known = tx.query("SELECT indicator, period FROM indicator_stale_period")
+    have = set(zip(known.indicator, known.period, strict=True))
+    rows = [(i, p) for i in some for p in sorted(set(periods)) if (i, p) not in have]
+    tx.insert("indicator_stale_period", pd.DataFrame(rows, columns=["indicator", "period"]))
+
+
+def delete_rows(tx: Transaction, table: str, column: str, keys: list[str], where: str = "",
+                params: list[object] | None = None) -> None:  # fmt: skip
+    """DELETE the rows of ``table`` whose ``column`` is one of ``keys`` (in chunks), and
+    ``where`` (with ``params``)."""
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        tx.execute(
+            f"DELETE FROM {table} WHERE {column} IN ({marks}) {where}", [*chunk, *(params or [])]
+        )
+
+
+def stale_periods(warehouse: Warehouse | Transaction) -> dict[str, set[str] | None]:
+    """Each stale indicator with the periods to redo (None: every period)."""
+    stale = warehouse.query("SELECT indicator FROM indicator_stale").indicator
+    listed = warehouse.query("SELECT indicator, period FROM indicator_stale_period")
+    periods = listed.groupby("indicator").period.agg(set).to_dict()
+    return {str(i): periods.get(i) for i in stale}
 
 
 SCOPE = "compute_within"  # meta key: the territory the stored values are limited to

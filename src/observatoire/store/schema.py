@@ -307,6 +307,12 @@ _COMPUTED_TABLES = (
     ),
     # Added by schema 9: the stored indicators whose data changed since they were computed
     TableDef("indicator_stale", (("indicator", "text"), ("since", "text")), ("indicator",)),
+    # Added by schema 10: the periods of a stale indicator an import changed (none listed: all)
+    TableDef(
+        "indicator_stale_period",
+        (("indicator", "text"), ("period", "text")),
+        ("indicator", "period"),
+    ),
     # Statistical secret: the cells each audience may not see (primary or secondary
     # suppression), and, per indicator and audience, that the masks are up to date: a value
     # of an indicator under secret is shown to a restricted audience only when they are.
@@ -454,6 +460,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "(SELECT dataset, MIN(id) AS id FROM import_batch GROUP BY dataset) f ON f.id = b.id",
     ),
     ("indicator_stale",),
+    ("indicator_stale_period",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
