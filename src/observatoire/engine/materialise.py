@@ -111,7 +111,8 @@ def compute_all(
             wanted |= {f for i in wanted for f in followers.get(i, ()) if f in stale}
             chosen = [i for i in chosen if i in wanted]
         targets = list(levels) if levels is not None else _levels(warehouse)
-        done = whole.query("SELECT DISTINCT indicator, level FROM indicator_value")
+        done = whole.query("SELECT DISTINCT indicator, level FROM indicator_value "
+                           "UNION SELECT indicator, level FROM indicator_computed")  # fmt: skip
         already = set(zip(done.indicator, done.level, strict=True))
         stamp = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
         stored = stored_levels(warehouse)
@@ -120,7 +121,8 @@ def compute_all(
                       to_redo=to_redo)  # fmt: skip
         _compute_levels(run, targets)
         gone = sorted(stale - set(chosen)) if indicators is None else []
-        delete_rows(whole, "indicator_value", "indicator", gone)  # no longer computable
+        for table in ("indicator_value", "indicator_computed"):  # no longer computable
+            delete_rows(whole, table, "indicator", gone)
         # fresh again: recomputed at every level it is stored at
         fresh = [i for i in stale & set(chosen)
                  if {lvl for (j, lvl) in already if j == i} <= set(targets)]  # fmt: skip
@@ -219,6 +221,8 @@ def _compute_group(run: _Levels, level: str, todo: list[str],
         redo = sorted({*todo, *(f for i in todo for f in run.followers.get(i, ()))})
         delete_rows(tx, "secret_state", "indicator", redo)
         delete_rows(tx, "indicator_variable", "indicator", todo)
+        delete_rows(tx, "indicator_computed", "indicator", todo, "AND level = ?", [level])
+        tx.insert("indicator_computed", pd.DataFrame({"indicator": todo, "level": level}))
         tx.insert(
             "indicator_variable",
             pd.DataFrame(

@@ -39,10 +39,11 @@ def invalidate(tx: Transaction, *, variables: Iterable[str] = (), level: str | N
     if names:
         marks = ", ".join("?" for _ in names)
         stale = f"SELECT DISTINCT indicator FROM indicator_variable WHERE variable IN ({marks})"
-        for table in ("value_mask", "secret_state", "indicator_value"):
+        for table in ("value_mask", "secret_state", "indicator_value", "indicator_computed"):
             tx.execute(f"DELETE FROM {table} WHERE indicator IN ({stale})", names)
     if level is not None:
         tx.execute("DELETE FROM indicator_value WHERE level = ?", [level])
+        tx.execute("DELETE FROM indicator_computed WHERE level = ?", [level])
         # a zoning is one more set of relations: every suppression pattern is to redo
         tx.execute("DELETE FROM value_mask")
         tx.execute("DELETE FROM secret_state")

@@ -313,6 +313,13 @@ _COMPUTED_TABLES = (
         (("indicator", "text"), ("period", "text")),
         ("indicator", "period"),
     ),
+    # Added by schema 10: the levels each indicator was computed for, rows or none (an
+    # indicator that gives nothing at a level is not tried again at every compute)
+    TableDef(
+        "indicator_computed",
+        (("indicator", "text"), ("level", "text")),
+        ("indicator", "level"),
+    ),
     # Statistical secret: the cells each audience may not see (primary or secondary
     # suppression), and, per indicator and audience, that the masks are up to date: a value
     # of an indicator under secret is shown to a restricted audience only when they are.
@@ -460,7 +467,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "(SELECT dataset, MIN(id) AS id FROM import_batch GROUP BY dataset) f ON f.id = b.id",
     ),
     ("indicator_stale",),
-    ("indicator_stale_period",),
+    ("indicator_stale_period", "indicator_computed"),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
