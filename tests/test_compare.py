@@ -81,3 +81,27 @@ def test_neighbours_on_real_populations(obs: Observatory) -> None:
     mine = found[found.code == "93066"]  # Saint-Denis: the closest sizes
     sizes = (communes.population - communes.population["93066"]).abs().drop("93066")
     assert set(mine.neighbour) == set(sizes.nsmallest(2).index)
+
+
+@pytest.mark.parametrize("ident", ["taux_chomage_15_64", "naissances"])
+def test_a_stored_comparison_ranks_in_the_database_as_in_pandas(
+    census_home: object, ident: str
+) -> None:
+    """The analyst's comparison reads the stored values and lets the database rank the
+    communes among all of France's (the level is not read): every column equals the
+    comparison computed from scratch and ranked by pandas (real census values)."""
+    with Observatory.open(census_home) as obs:  # type: ignore[arg-type]
+        fast = obs.compare(ident, level="commune", within="93", reference="departement")
+        slow = compare_indicator(obs.warehouse, obs.catalogue(), ident, level="commune",
+                                 reference="departement", within=("departement", "93"))  # fmt: skip
+        for period in ("2018", None):
+            one = obs.compare(ident, level="commune", within="93", reference="departement",
+                              period=period)  # fmt: skip
+            assert len(one) == len(fast if period is None else fast[fast.period == period])
+    assert len(fast) >= 39 and fast["rank"].notna().any() and fast["rank"].max() > 1000
+    columns = ["code", "period", "value", "status", "rank", "percentile", "reference_value",
+               "gap", "index", "assessment", "alert"]  # fmt: skip
+    left, right = (
+        f[columns].sort_values(["code", "period"]).reset_index(drop=True) for f in (fast, slow)
+    )
+    pd.testing.assert_frame_equal(left, right, check_dtype=False, rtol=1e-9)

@@ -863,9 +863,31 @@ class Observatory:
             within=self._within(within, level),
             period=period,
             threshold=check_threshold(threshold),
-            fetch=self._fetch(ident, audience, threshold),
             neighbours=found,
+            **self._stored_comparison(ident, level, audience, threshold),
         )
+
+    def _stored_comparison(self, ident: str, level: str, audience: str,
+                           threshold: float) -> dict[str, Any]:  # fmt: skip
+        """How a comparison reads its values: for the analyst, the stored ones (as
+        :meth:`indicator` reads them) ranked by the database when the whole level is
+        computed; for another audience, its own view (:meth:`_fetch`)."""
+        from observatoire.engine.compare import USABLE
+        from observatoire.store.computed import rank_computed
+
+        fetch = self._fetch(ident, audience, threshold)
+        whole = self._computed_codes(level) is None
+        if (fetch is not None or threshold != DEFAULT_THRESHOLD or not whole
+                or read_computed(self.warehouse, ident, level, period="") is None):  # fmt: skip
+            return {"fetch": fetch}
+
+        def stored(lvl: str, within: tuple[str, str] | None, period: str | None) -> pd.DataFrame:
+            return self.indicator(ident, level=lvl, within=within, period=period)
+
+        def ranks(lvl: str, within: tuple[str, str] | None, period: str | None) -> pd.DataFrame:
+            return rank_computed(self.warehouse, ident, lvl, within, period, USABLE)
+
+        return {"fetch": stored, "ranks": ranks}
 
     def neighbours(
         self,

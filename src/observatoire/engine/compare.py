@@ -35,7 +35,7 @@ __all__ = ["NEIGHBOURS", "STRATUM", "Fetch", "compare_indicator", "evolution", "
 STRATUM = "strate"  # the communes of the same population class
 NEIGHBOURS = "voisins"  # the statistical neighbours
 
-_USABLE = ("ok", "partial")
+USABLE = ("ok", "partial")  # the statuses ranked and compared
 
 
 def compare_indicator(
@@ -50,6 +50,7 @@ def compare_indicator(
     threshold: float = DEFAULT_THRESHOLD,
     fetch: Fetch | None = None,
     neighbours: pd.DataFrame | None = None,
+    ranks: Ranks | None = None,
 ) -> pd.DataFrame:
     """The indicator's values for ``level`` with, for each territory, its reference, gap,
     index, significance, rank, percentile, trend over every period and the alert
@@ -59,20 +60,28 @@ def compare_indicator(
     (the mean of the territories of its population class) or ``voisins`` (the mean of its
     statistical ``neighbours``: code, neighbour). ``fetch(level, within, period)`` gives the
     values compared (by default computed; an audience's own view for a restricted one: ranks
-    are then among what it sees)."""
+    are then among what it sees). ``ranks(level, within, period)``: the ranks and shares of
+    the territories inside ``within`` among the whole level, when the database gives them
+    (then the level is not read: see :func:`observatoire.store.computed.rank_computed`)."""
     indicator = catalogue.get(ident)
     get = fetch or _computing(warehouse, catalogue, ident, threshold)
-    series = get(level, None, None)
-    everyone = series if period is None else series[series.period == period]
-    frame = _ranked(everyone)
-    if within is not None:
-        inside = get(level, within, period)
-        frame = frame[frame.code.isin(set(inside.code))]
-    if reference in (STRATUM, NEIGHBOURS):
+    pooled = reference in (STRATUM, NEIGHBOURS)
+    if ranks is not None and within is not None and not pooled:
+        series = get(level, within, None)  # every period of the territories shown: trends
+        shown = series if period is None else series[series.period == period]
+        frame = _with_ranks(shown, ranks(level, within, period))
+    else:
+        series = get(level, None, None)
+        everyone = series if period is None else series[series.period == period]
+        frame = _ranked(everyone)
+        if within is not None:
+            inside = get(level, within, period)
+            frame = frame[frame.code.isin(set(inside.code))]
+    if pooled:
         frame = _pooled_reference(warehouse, frame, everyone, level, str(reference), neighbours)
     else:
         frame = _territory_reference(warehouse, frame, level, reference, period, get)
-    usable = frame.status.isin(_USABLE) & frame.reference_status.isin(_USABLE)
+    usable = frame.status.isin(USABLE) & frame.reference_status.isin(USABLE)
     gap = (frame.value - frame.reference_value).where(usable)
     frame["gap"] = gap
     frame["index"] = (
@@ -143,7 +152,7 @@ def _pooled_reference(
     neighbours: pd.DataFrame | None,
 ) -> pd.DataFrame:
     """The mean of the usable values of each territory's size class or neighbours."""
-    usable = everyone[everyone.status.isin(_USABLE) & everyone.value.notna()]
+    usable = everyone[everyone.status.isin(USABLE) & everyone.value.notna()]
     if reference == STRATUM:
         population = warehouse.query(
             "SELECT code, population FROM territory WHERE level = ?", [level]
@@ -179,7 +188,7 @@ def _pooled_reference(
 
 def _trends(series: pd.DataFrame) -> pd.DataFrame:
     """Mann–Kendall trend of each territory over the periods it has usable values for."""
-    usable = series[series.status.isin(_USABLE) & series.value.notna()]
+    usable = series[series.status.isin(USABLE) & series.value.notna()]
     periods = sorted(usable.period.unique())
     origin = periods[0] if periods else None
     times = {p: years_between(origin, p) for p in periods} if origin else {}
@@ -208,6 +217,7 @@ def _alert(frame: pd.DataFrame, polarity: Polarity) -> pd.Series:
 
 
 Fetch = Callable[[str, tuple[str, str] | None, str | None], pd.DataFrame]
+Ranks = Callable[[str, tuple[str, str] | None, str | None], pd.DataFrame]
 
 
 def _computing(warehouse: Warehouse, catalogue: Catalogue, ident: str, threshold: float) -> Fetch:
@@ -220,10 +230,21 @@ def _computing(warehouse: Warehouse, catalogue: Catalogue, ident: str, threshold
     return fetch
 
 
+def _with_ranks(frame: pd.DataFrame, ranks: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the rank and percentile the database gave (as :func:`_ranked` makes
+    them: none for a value that is not usable)."""
+    ranks = ranks.assign(
+        rank=ranks["rank"].astype(float), percentile=(ranks.share.astype(float) * 100).round(1)
+    )[["code", "period", "rank", "percentile"]]
+    out = frame.merge(ranks, on=["code", "period"], how="left")
+    out.index = frame.index
+    return out
+
+
 def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
     """Rank (1 = highest) and percentile (share of territories at or below) per period."""
     frame = frame.copy()
-    usable = frame.status.isin(_USABLE) & frame.value.notna()
+    usable = frame.status.isin(USABLE) & frame.value.notna()
     values = frame.value.where(usable)
     frame["rank"] = values.groupby(frame.period).rank(ascending=False, method="min")
     frame["percentile"] = (values.groupby(frame.period).rank(pct=True, method="max") * 100).round(1)
@@ -296,7 +317,7 @@ def evolution(
     statuses = pd.DataFrame(
         {"a": first.status.to_numpy(), "b": last.status.reindex(first.index).to_numpy()}
     )
-    usable = (statuses.a.isin(_USABLE) & statuses.b.isin(_USABLE)).to_numpy()
+    usable = (statuses.a.isin(USABLE) & statuses.b.isin(USABLE)).to_numpy()
     out["absolute"] = np.where(usable, out.value_end - out.value_start, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = out.value_end / out.value_start.where(out.value_start != 0)

@@ -20,6 +20,7 @@ __all__ = [
     "invalidate",
     "mark_stale",
     "mask_for",
+    "rank_computed",
     "read_computed",
     "remember_scope",
     "stale_indicators",
@@ -239,3 +240,32 @@ def read_computed(
         params.append(period)
     inside, inside_params = within_clause(level, within)
     return warehouse.query(sql + inside, params + inside_params)
+
+
+def rank_computed(
+    warehouse: Warehouse,
+    ident: str,
+    level: str,
+    within: tuple[str, str] | None,
+    period: str | None,
+    usable: Iterable[str],
+) -> pd.DataFrame:
+    """code, period, rank (1 = highest), share (of the territories at or below, 0–1) of the
+    stored values of ``ident`` inside ``within``, ranked among every territory of ``level``
+    per period, over the values of status ``usable``: by the database, without reading the
+    level (a département's communes among all of France's)."""
+    statuses = sorted(set(usable))
+    where = (f"indicator = ? AND level = ? AND value IS NOT NULL "
+             f"AND status IN ({', '.join('?' for _ in statuses)})")  # fmt: skip
+    params: list[object] = [ident, level, *statuses]
+    if period is not None:
+        where += " AND period = ?"
+        params.append(period)
+    inside, inside_params = within_clause(level, within)
+    return warehouse.query(
+        "SELECT code, period, rank, share FROM (SELECT code, period, "
+        "RANK() OVER (PARTITION BY period ORDER BY value DESC) AS rank, "
+        "CUME_DIST() OVER (PARTITION BY period ORDER BY value) AS share "
+        f"FROM indicator_value WHERE {where}) AS ranked WHERE 1 = 1{inside}",
+        params + inside_params,
+    )
