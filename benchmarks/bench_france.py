@@ -187,9 +187,9 @@ def engine_level(warehouse: Warehouse, cat: Catalogue, idents: list[str]) -> flo
 
 
 def reads(warehouse: Warehouse, cat: Catalogue) -> dict[str, float]:
-    from observatoire.engine.compare import compare_indicator
+    from observatoire.engine.compare import USABLE, compare_indicator
     from observatoire.engine.compute import complete_frame
-    from observatoire.store.computed import read_computed
+    from observatoire.store.computed import rank_computed, read_computed
 
     def fetch(level: str, within: tuple[str, str] | None, period: str | None) -> pd.DataFrame:
         # as Observatory reads them: one level, inside ``within``, of one period when asked
@@ -214,8 +214,11 @@ def reads(warehouse: Warehouse, cat: Catalogue) -> dict[str, float]:
     )
     out["un indicateur, communes du 93 (ms)"] = (time.perf_counter() - start) * 1000
     start = time.perf_counter()
+    # as Observatory.compare does: the ranks among every commune of France by the database
     compare_indicator(warehouse, cat, "r_c3", level="commune", within=("departement", "93"),
-                      reference="departement", fetch=fetch)  # fmt: skip
+                      reference="departement", fetch=fetch,
+                      ranks=lambda lvl, w, p: rank_computed(warehouse, "r_c3", lvl, w, p,
+                                                            USABLE))  # fmt: skip
     out["comparaison au département, communes du 93 (ms)"] = (time.perf_counter() - start) * 1000
     return out
 

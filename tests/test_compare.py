@@ -83,22 +83,40 @@ def test_neighbours_on_real_populations(obs: Observatory) -> None:
     assert set(mine.neighbour) == set(sizes.nsmallest(2).index)
 
 
-@pytest.mark.parametrize("ident", ["taux_chomage_15_64", "naissances"])
+@pytest.mark.parametrize(
+    ("ident", "audience"),
+    [
+        ("taux_chomage_15_64", "analyst"),
+        ("naissances", "analyst"),
+        ("taux_chomage_15_64", "public"),
+        ("naissances_annuelles", "public"),
+    ],
+)
 def test_a_stored_comparison_ranks_in_the_database_as_in_pandas(
-    census_home: object, ident: str
+    census_home: object, ident: str, audience: str
 ) -> None:
-    """The analyst's comparison reads the stored values and lets the database rank the
-    communes among all of France's (the level is not read): every column equals the
-    comparison computed from scratch and ranked by pandas (real census values)."""
+    """A comparison reads the stored values and lets the database rank the communes among
+    all of France's (the level is not read): every column equals the comparison ranked by
+    pandas over the whole level — computed from scratch for the analyst, the audience's own
+    view for the public (births under secret: masked cells ranked by neither) — on real
+    census values."""
+    from observatoire.engine.compute import DEFAULT_THRESHOLD
+
     with Observatory.open(census_home) as obs:  # type: ignore[arg-type]
-        fast = obs.compare(ident, level="commune", within="93", reference="departement")
+        fast = obs.compare(ident, level="commune", within="93", reference="departement",
+                           audience=audience)  # fmt: skip
         slow = compare_indicator(obs.warehouse, obs.catalogue(), ident, level="commune",
-                                 reference="departement", within=("departement", "93"))  # fmt: skip
+                                 reference="departement", within=("departement", "93"),
+                                 fetch=obs._fetch(ident, audience, DEFAULT_THRESHOLD))  # fmt: skip
         for period in ("2018", None):
             one = obs.compare(ident, level="commune", within="93", reference="departement",
-                              period=period)  # fmt: skip
+                              period=period, audience=audience)  # fmt: skip
             assert len(one) == len(fast if period is None else fast[fast.period == period])
+        masked = obs.warehouse.count("value_mask", "indicator = ? AND level = 'commune' AND "
+                                     "audience = 'public'", [ident])  # fmt: skip
     assert len(fast) >= 39 and fast["rank"].notna().any() and fast["rank"].max() > 1000
+    if ident == "naissances_annuelles":  # births masked for the public elsewhere: not ranked
+        assert masked > 1000
     columns = ["code", "period", "value", "status", "rank", "percentile", "reference_value",
                "gap", "index", "assessment", "alert"]  # fmt: skip
     left, right = (

@@ -869,25 +869,35 @@ class Observatory:
 
     def _stored_comparison(self, ident: str, level: str, audience: str,
                            threshold: float) -> dict[str, Any]:  # fmt: skip
-        """How a comparison reads its values: for the analyst, the stored ones (as
-        :meth:`indicator` reads them) ranked by the database when the whole level is
-        computed; for another audience, its own view (:meth:`_fetch`)."""
+        """How a comparison reads its values: the stored ones, ranked by the database (the
+        level is not read) — for the analyst when the whole level is computed (as
+        :meth:`indicator` reads them), for another audience in its own view (masked cells
+        left out of the ranks, as of the values)."""
         from observatoire.engine.compare import USABLE
-        from observatoire.store.computed import rank_computed
+        from observatoire.store.computed import masks_ready, rank_computed
 
         fetch = self._fetch(ident, audience, threshold)
-        whole = self._computed_codes(level) is None
-        if (fetch is not None or threshold != DEFAULT_THRESHOLD or not whole
-                or read_computed(self.warehouse, ident, level, period="") is None):  # fmt: skip
-            return {"fetch": fetch}
+        reader = parse_audience(audience)
+        if reader is Audience.ANALYST:
+            whole = self._computed_codes(level) is None
+            if (threshold != DEFAULT_THRESHOLD or not whole
+                    or read_computed(self.warehouse, ident, level, period="") is None):  # fmt: skip
+                return {"fetch": fetch}
 
-        def stored(lvl: str, within: tuple[str, str] | None, period: str | None) -> pd.DataFrame:
-            return self.indicator(ident, level=lvl, within=within, period=period)
+            def stored(lvl: str, within: tuple[str, str] | None,
+                       period: str | None) -> pd.DataFrame:  # fmt: skip
+                return self.indicator(ident, level=lvl, within=within, period=period)
+
+            fetch = stored
+        masked = self._under_secret(ident, reader)
+        if masked and not masks_ready(self.warehouse, ident, reader.value):
+            return {"fetch": fetch}  # masks not up to date: every value hidden, nothing ranked
 
         def ranks(lvl: str, within: tuple[str, str] | None, period: str | None) -> pd.DataFrame:
-            return rank_computed(self.warehouse, ident, lvl, within, period, USABLE)
+            return rank_computed(self.warehouse, ident, lvl, within, period, USABLE,
+                                 masked_for=reader.value if masked else None)  # fmt: skip
 
-        return {"fetch": stored, "ranks": ranks}
+        return {"fetch": fetch, "ranks": ranks}
 
     def neighbours(
         self,

@@ -20,6 +20,7 @@ __all__ = [
     "invalidate",
     "mark_stale",
     "mask_for",
+    "masks_ready",
     "rank_computed",
     "read_computed",
     "remember_scope",
@@ -177,10 +178,7 @@ def mask_for(
     """``frame`` (code, period, value, …) of indicator ``ident`` at ``level`` as ``audience``
     may see it, the indicator being under secret for it: masked cells, and everything when the
     masks are not up to date."""
-    ready = warehouse.query(
-        "SELECT 1 AS ok FROM secret_state WHERE indicator = ? AND audience = ?", [ident, audience]
-    )
-    if ready.empty:
+    if not masks_ready(warehouse, ident, audience):
         return _hide(frame, np.ones(len(frame), dtype=bool), PENDING_NOTE)
     masks = warehouse.query(
         "SELECT code, period FROM value_mask WHERE indicator = ? AND level = ? AND audience = ?",
@@ -189,6 +187,13 @@ def mask_for(
     key = pd.MultiIndex.from_frame(frame[["code", "period"]].astype(object))
     hidden = key.isin(pd.MultiIndex.from_frame(masks[["code", "period"]].astype(object)))
     return _hide(frame, hidden, SECRET_NOTE)
+
+
+def masks_ready(warehouse: Warehouse, ident: str, audience: str) -> bool:
+    """Whether the masks of ``ident`` for ``audience`` are up to date (else all is hidden)."""
+    return not warehouse.query(
+        "SELECT 1 AS ok FROM secret_state WHERE indicator = ? AND audience = ?", [ident, audience]
+    ).empty
 
 
 def _hide(frame: pd.DataFrame, hidden: np.ndarray, note: str) -> pd.DataFrame:
@@ -249,11 +254,15 @@ def rank_computed(
     within: tuple[str, str] | None,
     period: str | None,
     usable: Iterable[str],
+    *,
+    masked_for: str | None = None,
 ) -> pd.DataFrame:
     """code, period, rank (1 = highest), share (of the territories at or below, 0–1) of the
     stored values of ``ident`` inside ``within``, ranked among every territory of ``level``
     per period, over the values of status ``usable``: by the database, without reading the
-    level (a département's communes among all of France's)."""
+    level (a département's communes among all of France's). ``masked_for``: an audience whose
+    masked cells are left out (ranked among what it sees; the caller checks the masks are
+    up to date)."""
     statuses = sorted(set(usable))
     where = (f"indicator = ? AND level = ? AND value IS NOT NULL "
              f"AND status IN ({', '.join('?' for _ in statuses)})")  # fmt: skip
@@ -261,11 +270,16 @@ def rank_computed(
     if period is not None:
         where += " AND period = ?"
         params.append(period)
+    if masked_for is not None:
+        where += (" AND NOT EXISTS (SELECT 1 FROM value_mask m WHERE m.indicator = v.indicator "
+                  "AND m.level = v.level AND m.code = v.code AND m.period = v.period "
+                  "AND m.audience = ?)")  # fmt: skip
+        params.append(masked_for)
     inside, inside_params = within_clause(level, within)
     return warehouse.query(
         "SELECT code, period, rank, share FROM (SELECT code, period, "
         "RANK() OVER (PARTITION BY period ORDER BY value DESC) AS rank, "
         "CUME_DIST() OVER (PARTITION BY period ORDER BY value) AS share "
-        f"FROM indicator_value WHERE {where}) AS ranked WHERE 1 = 1{inside}",
+        f"FROM indicator_value v WHERE {where}) AS ranked WHERE 1 = 1{inside}",
         params + inside_params,
     )
