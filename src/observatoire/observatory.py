@@ -1,4 +1,4 @@
-# Size (970 lines): the façade every edge (CLI, web, API) calls; its reading, importing and
+# Size (1,060 lines): the façade every edge (CLI, web, API) calls; its reading, importing and
 # publishing groups are to become mixins or services of their own (issue 20).
 """The Python entry point: an observatory home and what can be asked of it.
 

@@ -1,4 +1,4 @@
-# Size (930 lines): the set-based statements of one level share their temporary tables and
+# Size (1,000 lines): the set-based statements of one level share their temporary tables and
 # stand-in compilation; the next split is the resolution of alternatives (_alternatives,
 # _facts, _resolved) and the staging/flush (_LevelRun.stage/flush/perimeters) into modules of
 # their own, with the equality test against compute.py kept as the guard (issue 19, item 6).
