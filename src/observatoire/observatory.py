@@ -1,5 +1,6 @@
-# Size (1,060 lines): the façade every edge (CLI, web, API) calls; its reading, importing and
-# publishing groups are to become mixins or services of their own (issue 20).
+# Size (1,070 lines): the façade every edge (CLI, web, API) calls; its reading, importing and
+# publishing groups are to become services of their own (read authorisation and masking first,
+# with the scope checks added for compute --within): issue 20, the next issue, is that split.
 """The Python entry point: an observatory home and what can be asked of it.
 
 >>> obs = Observatory.open("observatoire-data")                     # doctest: +SKIP
@@ -874,14 +875,14 @@ class Observatory:
         :meth:`indicator` reads them), for another audience in its own view (masked cells
         left out of the ranks, as of the values)."""
         from observatoire.engine.compare import USABLE
-        from observatoire.store.computed import masks_ready, rank_computed
+        from observatoire.store.computed import is_computed, masks_ready, rank_computed
 
         fetch = self._fetch(ident, audience, threshold)
         reader = parse_audience(audience)
         if reader is Audience.ANALYST:
             whole = self._computed_codes(level) is None
             if (threshold != DEFAULT_THRESHOLD or not whole
-                    or read_computed(self.warehouse, ident, level, period="") is None):  # fmt: skip
+                    or not is_computed(self.warehouse, ident, level)):  # fmt: skip
                 return {"fetch": fetch}
 
             def stored(lvl: str, within: tuple[str, str] | None,

@@ -18,6 +18,7 @@ __all__ = [
     "confidentiality_of",
     "delete_rows",
     "invalidate",
+    "is_computed",
     "mark_stale",
     "mask_for",
     "masks_ready",
@@ -223,6 +224,14 @@ def confidentiality_of(warehouse: Warehouse, variables: Iterable[str]) -> set[st
     return set(rows.c)
 
 
+def is_computed(warehouse: Warehouse, ident: str, level: str) -> bool:
+    """Whether ``compute`` stored values of indicator ``ident`` at ``level``."""
+    return bool(warehouse.query(
+        "SELECT 1 AS found FROM indicator_value WHERE indicator = ? AND level = ? LIMIT 1",
+        [ident, level],
+    ).shape[0])  # fmt: skip
+
+
 def read_computed(
     warehouse: Warehouse,
     ident: str,
@@ -233,10 +242,7 @@ def read_computed(
 ) -> pd.DataFrame | None:
     """Stored values of indicator ``ident`` at ``level`` (None when not computed), of one
     ``period`` and inside ``within`` only when given (a département's communes, not France's)."""
-    if not warehouse.query(
-        "SELECT 1 AS found FROM indicator_value WHERE indicator = ? AND level = ? LIMIT 1",
-        [ident, level],
-    ).shape[0]:
+    if not is_computed(warehouse, ident, level):
         return None
     sql = "SELECT * FROM indicator_value WHERE indicator = ? AND level = ?"
     params: list[object] = [ident, level]
