@@ -208,7 +208,7 @@ def reads(warehouse: Warehouse, cat: Catalogue) -> dict[str, float]:
     out["profil d'une commune (médiane, ms)"] = statistics.median(timings) * 1000
     start = time.perf_counter()
     warehouse.query(
-        "SELECT * FROM indicator_value WHERE indicator = 'r_c3' AND level = 'commune' "
+        "SELECT * FROM indicator_result WHERE indicator = 'r_c3' AND level = 'commune' "
         "AND code IN (SELECT code FROM territory_parent WHERE level = 'commune' "
         "AND parent_level = 'departement' AND parent_code = '93')"
     )

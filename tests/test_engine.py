@@ -289,7 +289,7 @@ def test_stored_indicators_stay_consistent_with_the_data(computed: Path, tmp_pat
         edited.write_text(text.replace("\n93066;", "\n93066;", 1) + "\n", encoding="utf-8")
         report = obs.import_file(edited)
         # no gap: the values in force are read until compute replaces them, at once
-        kept = set(obs.warehouse.query("SELECT DISTINCT indicator FROM indicator_value").indicator)
+        kept = set(obs.warehouse.query("SELECT DISTINCT indicator FROM indicator_result").indicator)
         assert kept == {*chosen, *sources}
         assert stale_indicators(obs.warehouse) == {"menages_fiscaux"}
         assert obs.profile("93066").set_index("indicator").at["menages_fiscaux", "value"] == (
@@ -300,7 +300,7 @@ def test_stored_indicators_stay_consistent_with_the_data(computed: Path, tmp_pat
         assert stale_indicators(obs.warehouse) == set()
         assert obs.compute(indicators=chosen, levels=["commune", "departement", "tas"]) == {}
         obs.rollback(report.batch)
-        kept = set(obs.warehouse.query("SELECT DISTINCT indicator FROM indicator_value").indicator)
+        kept = set(obs.warehouse.query("SELECT DISTINCT indicator FROM indicator_result").indicator)
         assert kept == {"part_allocataires_rsa", *sources}
     code, out = run("compute", "--indicator", "menages_fiscaux", "--level", "tas", home=home)
     assert code == 0 and "1 indicateur(s) calculé(s)" in out
@@ -350,7 +350,7 @@ def test_batched_compute_equals_indicator_by_indicator(
         compute_all(wh, catalogue, levels=["commune"], indicators=sorted(few))
         ways: dict[str, set[str]] = {}
         for level in levels:
-            done = wh.query("SELECT DISTINCT indicator FROM indicator_value WHERE level = ?",
+            done = wh.query("SELECT DISTINCT indicator FROM indicator_result WHERE level = ?",
                             [level]).indicator  # fmt: skip
             plan = plan_level(catalogue, sorted(set(done)), level, stored)
             for source, rows in plan.counts.items():
@@ -362,7 +362,7 @@ def test_batched_compute_equals_indicator_by_indicator(
             ways.setdefault("combined", set()).update(f"{level}:{i}" for i in plan.combined)
             ways.setdefault("one by one", set()).update(f"{level}:{i}" for i in plan.one_by_one)
             ways.setdefault("several levels", set()).update(f"{level}:{i}" for i in plan.several)
-        perimeter = wh.query("SELECT DISTINCT level, indicator FROM indicator_value "
+        perimeter = wh.query("SELECT DISTINCT level, indicator FROM indicator_result "
                              "WHERE status = 'perimetre'")  # fmt: skip
         ways["other boundaries"] = {f"{lvl}:{i}" for lvl, i in
                                     zip(perimeter.level, perimeter.indicator, strict=True)}
@@ -376,7 +376,7 @@ def test_batched_compute_equals_indicator_by_indicator(
             fresh = compute_indicator(wh, catalogue, ident, level=level)
             fresh = fresh[fresh.period.notna()].drop(columns=["name"])
             mine = wh.query(
-                "SELECT * FROM indicator_value WHERE indicator = ? AND level = ?", [ident, level]
+                "SELECT * FROM indicator_result WHERE indicator = ? AND level = ?", [ident, level]
             )[fresh.columns]
             fresh, mine = (
                 f.sort_values(["code", "period"])
@@ -412,7 +412,7 @@ def test_readers_never_see_a_gap_while_compute_runs(
     backend, location = warehouse_location
     catalogue = load_catalogue()
     chosen = ["menages_fiscaux", "niveau_vie_median"]
-    count = ("SELECT COUNT(*) AS n FROM indicator_value WHERE indicator = 'menages_fiscaux' "
+    count = ("SELECT COUNT(*) AS n FROM indicator_result WHERE indicator = 'menages_fiscaux' "
              "AND level IN ('commune', 'departement')")  # fmt: skip
     edited = tmp_path / "FILO2019_DISP_COM.csv"
     text = (DATA / "filosofi" / "FILO2019_DISP_COM.csv").read_text(encoding="utf-8-sig")
@@ -464,7 +464,7 @@ def test_an_empty_level_does_not_lose_the_next_one(census_home: Path, tmp_path: 
     shutil.copytree(census_home, home)
     with Observatory.open(home, write=True) as obs:
         wh, catalogue = obs.warehouse, obs.catalogue()
-        expected = wh.count("indicator_value", "level = 'commune'")
+        expected = wh.count("indicator_result", "level = 'commune'")
         assert expected > 1_000_000
         stored = stored_levels(wh)
         todo = [i.id for i in catalogue.computable(set(stored))]
@@ -472,7 +472,8 @@ def test_an_empty_level_does_not_lose_the_next_one(census_home: Path, tmp_path: 
         assert not iris.sources and iris.combined  # nothing read, differences attempted
         with wh.transaction() as tx:
             tx.execute("DELETE FROM indicator_value")
+            tx.execute("DELETE FROM indicator_link")
             compute_level(tx, wh, catalogue, iris, stamp="t", stored=stored)
             compute_level(tx, wh, catalogue, plan_level(catalogue, todo, "commune", stored),
                           stamp="t", stored=stored)  # fmt: skip
-        assert wh.count("indicator_value", "level = 'commune'") == expected
+        assert wh.count("indicator_result", "level = 'commune'") == expected

@@ -38,7 +38,7 @@ CHECKED = ("menages_fiscaux", "niveau_vie_median", "population", "taux_chomage_1
 
 
 def _stored(wh: object) -> dict[str, set[str]]:
-    rows = wh.query("SELECT DISTINCT level, code FROM indicator_value")  # type: ignore[attr-defined]
+    rows = wh.query("SELECT DISTINCT level, code FROM indicator_result")  # type: ignore[attr-defined]
     return rows.groupby("level").code.agg(set).to_dict()
 
 
@@ -74,7 +74,7 @@ def test_compute_within_a_departement(warehouse_location: tuple[str, str]) -> No
                 whole = compute_indicator(wh, catalogue, ident, level=level)
                 whole = whole[whole.period.notna() & whole.code.isin(codes)]
                 mine = wh.query(
-                    "SELECT * FROM indicator_value WHERE indicator = ? AND level = ?",
+                    "SELECT * FROM indicator_result WHERE indicator = ? AND level = ?",
                     [ident, level],
                 )
                 assert len(mine) == len(whole), (ident, level)
@@ -87,7 +87,7 @@ def test_compute_within_a_departement(warehouse_location: tuple[str, str]) -> No
                 pd.testing.assert_frame_equal(left, right, check_dtype=False, rtol=1e-9,
                                               obj=f"{ident} {level}")
         france = wh.query(
-            "SELECT value FROM indicator_value WHERE indicator = 'population' "
+            "SELECT value FROM indicator_result WHERE indicator = 'population' "
             "AND level = 'pays' AND code = 'FR' AND period = '2018'"
         ).value
         assert float(france.iloc[0]) > 64_000_000  # every commune of France, not 93's only
@@ -112,7 +112,7 @@ def test_the_home_setting_and_the_command(census_home: Path, tmp_path: Path) -> 
     assert "limité à departement:93" in out
     with Observatory.open(home) as obs:
         communes = obs.warehouse.query(
-            "SELECT DISTINCT code FROM indicator_value WHERE level = 'commune'"
+            "SELECT DISTINCT code FROM indicator_result WHERE level = 'commune'"
         ).code
         assert set(communes.str[:2]) == {"93"} and len(communes) == 39
         # communes outside: computed on demand for the analyst, refused to the others
@@ -133,7 +133,7 @@ def test_the_home_setting_and_the_command(census_home: Path, tmp_path: Path) -> 
     code, out = run("compute", "--everywhere", home=home)
     assert code == 0, out
     with Observatory.open(home) as obs:
-        assert obs.warehouse.count("indicator_value", "level = 'commune' AND indicator = ?",
+        assert obs.warehouse.count("indicator_result", "level = 'commune' AND indicator = ?",
                                    ["population"]) > 34_000  # fmt: skip
 
 
@@ -147,7 +147,7 @@ def test_a_new_edition_recomputes_its_periods_only(
     key = ["indicator", "level", "code", "period"]
 
     def stored(wh: object) -> pd.DataFrame:
-        rows = wh.query("SELECT * FROM indicator_value")  # type: ignore[attr-defined]
+        rows = wh.query("SELECT * FROM indicator_result")  # type: ignore[attr-defined]
         return rows.sort_values(key).reset_index(drop=True)
 
     with open_warehouse(backend, location) as wh:

@@ -155,7 +155,7 @@ def births(tmp_path_factory: pytest.TempPathFactory, built_home: Path) -> Path:
 def test_real_births_no_masked_commune_can_be_recovered(births: Path) -> None:
     with Observatory.open(births) as obs:
         stored = obs.warehouse.query(
-            "SELECT level, code, period, value, status FROM indicator_value "
+            "SELECT level, code, period, value, status FROM indicator_result "
             "WHERE indicator = 'naissances_annuelles'"
         )
         links = relations(obs.warehouse, stored.level.unique())
@@ -251,7 +251,7 @@ def test_secret_on_both_engines(warehouse_location: tuple[str, str]) -> None:
             [births.id, "public"],
         )
         values = wh.query(
-            "SELECT level, code, period, value, status FROM indicator_value WHERE indicator = ?",
+            "SELECT level, code, period, value, status FROM indicator_result WHERE indicator = ?",
             [births.id],
         )
         links = relations(wh, ["commune", "departement"])
@@ -282,7 +282,7 @@ def test_computing_a_masked_count_alone_recomputes_its_stale_followers(
         for item in source.infolist():
             target.writestr(item, source.read(item.filename) + b"\r\n")  # another file
     with Observatory.open(home, write=True) as obs:
-        stored = set(obs.warehouse.query("SELECT DISTINCT indicator FROM indicator_value")
+        stored = set(obs.warehouse.query("SELECT DISTINCT indicator FROM indicator_result")
                      .indicator)  # fmt: skip
         followers = {i for i in stored if "naissances_annuelles" in
                      obs.catalogue().secret_sources(i)} - {"naissances_annuelles"}  # fmt: skip

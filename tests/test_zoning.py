@@ -175,7 +175,7 @@ def test_a_version_starting_later_is_not_applied_today(home: Path, tmp_path: Pat
         assert refresh_zonings(obs.warehouse, today=later) == [
             f"zonage tas : version 2 en vigueur depuis le {later}"
         ]
-        stored = obs.warehouse.count("indicator_value", "level = 'tas'")
+        stored = obs.warehouse.count("indicator_result", "level = 'tas'")
         assert stored == 0  # the stale figures are gone with the old version
         compute_all(obs.warehouse, obs.catalogue(), indicators=["menages_fiscaux"],
                     levels=["tas"])  # fmt: skip  (obs.compute would refresh as of today)

@@ -20,6 +20,7 @@ from observatoire.demo_records import OWN_OPERATOR, import_demo_records, restitu
 from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
 from observatoire.secret.rules import Audience
+from observatoire.store.computed import RESULT
 from observatoire.store.partners import save_partner
 
 __all__ = ["DEMO_ZONING", "DemoResult", "build_demo", "fictitious_sectors"]
@@ -532,7 +533,7 @@ def _computed_section(obs: Observatory) -> str:
     )
     obs.compute(levels=["commune", "epci", "departement", "region", "pays", DEMO_ZONING])
     stored = obs.warehouse.query(
-        "SELECT COUNT(DISTINCT indicator) AS n, COUNT(*) AS v FROM indicator_value"
+        f"SELECT COUNT(DISTINCT indicator) AS n, COUNT(*) AS v FROM {RESULT}"
     )
     profile = obs.profile("93066")
     lines.append(

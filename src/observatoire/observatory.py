@@ -53,6 +53,7 @@ from observatoire.store import territories as queries
 from observatoire.store import values as values_store
 from observatoire.store.computed import (
     PENDING_NOTE,
+    RESULT,
     confidentiality_of,
     mask_for,
     read_computed,
@@ -740,7 +741,7 @@ class Observatory:
         those fed only by datasets it may see."""
         reader = parse_audience(audience)
         computed = self.warehouse.query(
-            "SELECT DISTINCT v.indicator, v.level FROM indicator_value v "
+            f"SELECT DISTINCT v.indicator, v.level FROM {RESULT} v "
             "JOIN (SELECT DISTINCT indicator FROM indicator_variable) i "
             "ON i.indicator = v.indicator ORDER BY v.indicator, v.level"
         )
@@ -1034,7 +1035,7 @@ class Observatory:
         indicator when None), else the latest import; None when nothing was computed."""
         where, params = ("WHERE indicator = ?", [ident]) if ident else ("", [])
         found = self.warehouse.query(
-            f"SELECT MAX(computed_at) AS last FROM indicator_value {where}", params
+            f"SELECT MAX(computed_at) AS last FROM {RESULT} {where}", params
         )["last"]
         if found.isna().all():
             found = self.warehouse.query(

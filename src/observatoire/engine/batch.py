@@ -59,8 +59,9 @@ from observatoire.engine.parts import (
     terms,
 )
 from observatoire.engine.perimeter import CHECKED, changed_perimeters, note_for
-from observatoire.engine.relations import facts, table, to_sql
+from observatoire.engine.relations import facts, result, table, to_sql
 from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.computed import RESULT
 
 __all__ = ["LevelPlan", "compute_level", "forget", "limit_to", "plan_level"]
 
@@ -315,16 +316,19 @@ def compute_level(
     scoped: bool = False,
     resolved: dict[str, object] | None = None,
     periods: tuple[str, ...] | None = None,
+    copied: frozenset[str] = frozenset(),
 ) -> None:
-    """Insert the rows of every indicator of ``plan`` into ``indicator_value`` (the caller has
-    deleted the old ones, in the same transaction). ``stored``: :func:`stored_levels`, when
+    """Insert the rows of every indicator of ``plan`` into ``indicator_value``, or link the
+    series it reads where they are stored (``indicator_link``; the caller has deleted the old
+    ones, in the same transaction). ``stored``: :func:`stored_levels`, when
     the caller has it already. ``scoped``: only for the territories of ``_scope`` (see
     :func:`limit_to`). ``resolved``: kept from level to level by the caller, the members'
     values resolved once for every level read from them (drop them with :func:`forget`).
-    ``periods``: only the rows of those periods (the caller deleted those only)."""
+    ``periods``: only the rows of those periods (the caller deleted those only). ``copied``:
+    indicators whose rows are always copied, never linked (the caller rewrites them)."""
     stored = stored if stored is not None else stored_levels(warehouse)
     run = _LevelRun(tx, warehouse, plan, stamp, threshold, stored, scoped, resolved)
-    run.periods = periods
+    run.periods, run.copied = periods, copied
     if warehouse.dialect == "duckdb":  # rows need no order: let inserts run on every core
         tx.execute("SET preserve_insertion_order = false")
     try:
@@ -354,7 +358,13 @@ def _compute_level(run: _LevelRun, warehouse: Warehouse, catalogue: Catalogue,
     for source in plan.sources:
         counts = plan.counts.get(source, [])
         ratios = plan.ratios.get(source, [])
-        run.resolve(source, plan.variables(source))
+        keys = plan.variables(source)
+        if source == plan.level and run.linking:
+            counts = run.link(counts)
+            keys = sorted({k for _, k in counts} | {k for r in ratios for k in r[1:3]})
+            if not keys:
+                continue
+        run.resolve(source, keys)
         if source == plan.level:
             run.published(counts, ratios)
         else:
@@ -413,6 +423,11 @@ class _LevelRun:
         # a level whose published values are never set aside (no perimeter check): they
         # go straight to indicator_value; only the members' sums wait for the flush
         self.checked = plan.level in CHECKED
+        self.copied: frozenset[str] = frozenset()
+        # a count published for the level's own territories is linked to its series, not
+        # copied; not when limited to a scope (the view does not know it), nor where the
+        # published values may be set aside (other boundaries)
+        self.linking = not scoped and not self.checked
         if self.dialect == "postgres":  # big sorts and hashes in memory; no JIT for one-offs
             tx.execute("SET LOCAL work_mem = '256MB'")
             tx.execute("SET LOCAL jit = off")
@@ -489,7 +504,7 @@ class _LevelRun:
             return
         # published values written already (unchecked level) answer first
         written = ("" if self.checked else
-                   " AND NOT EXISTS (SELECT 1 FROM indicator_value v WHERE v.level = ? "
+                   f" AND NOT EXISTS (SELECT 1 FROM {RESULT} v WHERE v.level = ? "
                    "AND v.indicator = best.indicator AND v.code = best.code "
                    "AND v.period = best.period)")  # fmt: skip
         best = (f"SELECT {columns} FROM ("
@@ -545,6 +560,48 @@ class _LevelRun:
         else:
             _create(self.tx, self.dialect, self.res, resolved)
             self.resolved[self.res] = key
+
+    def link(self, counts: list[CountRow]) -> list[CountRow]:
+        """Link the counts published for the level's own territories to the series holding
+        them (``indicator_link``: read where stored, not copied); returns the counts still to
+        copy. Linked: an indicator whose part is one variable per period at the level, read
+        without choosing (one import in force per variable and period, alternatives giving
+        other periods), every code of whose series is a territory of the level."""
+        level, stored = self.level, self.stored
+        candidates: dict[str, list[str]] = {}
+        for ident, key in counts:
+            usable = available(self.plan.parts[key], level, stored)
+            if (ident not in self.copied and usable
+                    and all(len(terms(a)) == 1 and stored[a][level] <= 1 for a in usable)):
+                candidates[ident] = usable
+        if not candidates:
+            return counts
+        names = sorted({v for usable in candidates.values() for v in usable})
+        where = ("level = ? AND geography = 'current' AND dims = '' AND batch IN "
+                 "(SELECT id FROM import_batch WHERE status = 'active') "
+                 f"AND variable IN ({', '.join('?' for _ in names)})")  # fmt: skip
+        params: list[object] = [level, *names]
+        if self.periods is not None:
+            where += f" AND period IN ({', '.join('?' for _ in self.periods)})"
+            params += list(self.periods)
+        series = self.tx.query(f"SELECT id, variable, period FROM series WHERE {where}", params)
+        # a series with a code that is no territory of the level: copied (and filtered)
+        foreign = set(self.tx.query(
+            "SELECT DISTINCT v.series FROM series_value v WHERE v.series IN "
+            f"(SELECT id FROM series WHERE {where}) AND NOT EXISTS (SELECT 1 FROM territory t "
+            "WHERE t.level = ? AND t.code = v.code)", [*params, level],
+        ).series)  # fmt: skip
+        rows: list[tuple[str, int]] = []
+        linked: set[str] = set()
+        for ident, usable in candidates.items():
+            mine = series[series.variable.isin(usable)]
+            if mine.empty or mine.period.duplicated().any() or foreign & set(mine.id):
+                continue  # two variables for one period: chosen per territory, copied
+            linked.add(ident)
+            rows += [(ident, int(i)) for i in mine.id]
+        frame = pd.DataFrame(rows, columns=["indicator", "series"])
+        self.tx.insert("indicator_link", frame.assign(level=level, computed_at=self.stamp))
+        return [row for row in counts if row[0] not in linked]
 
     def plans(self, counts: list[CountRow] | None = None,
               ratios: list[RatioRow] | None = None) -> None:  # fmt: skip
@@ -938,7 +995,7 @@ def _combination(ident: str, first: str, second: str, quotient: bool, level: str
                  stamp: str, periods: tuple[str, ...] | None = None) -> ir.Table:  # fmt: skip
     """A difference or quotient of two indicators already stored for the level (of
     ``periods`` only, when given)."""
-    stored = table("indicator_value")
+    stored = result()
     if periods is not None:
         stored = stored.filter(stored.period.isin(list(periods)))
     a = stored.filter(lambda r: (r.indicator == first) & (r.level == level))

@@ -25,8 +25,10 @@ from observatoire.engine.secrecy import apply_secret
 from observatoire.errors import InputError
 from observatoire.store.base import Warehouse
 from observatoire.store.computed import (
+    RESULT,
     computed_scope,
     delete_rows,
+    delete_values,
     remember_scope,
     stale_indicators,
     stale_periods,
@@ -37,7 +39,8 @@ __all__ = ["Scope", "compute_all"]
 OFFICIAL = ("iris", "commune", "epci", "departement", "region", "pays")
 _READ = ("series", "series_value", "import_batch", "territory", "territory_parent",
          "zoning_member")  # fmt: skip
-_WRITTEN = ("indicator_value", "value_mask", "secret_state", "indicator_variable")
+_WRITTEN = ("indicator_value", "indicator_link", "value_mask", "secret_state",
+            "indicator_variable")  # fmt: skip
 
 
 def _levels(warehouse: Warehouse) -> list[str]:
@@ -88,7 +91,7 @@ def compute_all(
     with warehouse.transaction() as whole:
         key = scope.key if scope is not None else ""
         before = computed_scope(whole)
-        nothing = whole.query("SELECT 1 AS found FROM indicator_value LIMIT 1").empty
+        nothing = whole.query(f"SELECT 1 AS found FROM {RESULT} LIMIT 1").empty
         if key != before and not nothing:  # the values stored are of another scope: redo all
             if indicators is not None or levels is not None:
                 raise InputError(
@@ -111,7 +114,7 @@ def compute_all(
             wanted |= {f for i in wanted for f in followers.get(i, ()) if f in stale}
             chosen = [i for i in chosen if i in wanted]
         targets = list(levels) if levels is not None else _levels(warehouse)
-        done = whole.query("SELECT DISTINCT indicator, level FROM indicator_value "
+        done = whole.query(f"SELECT DISTINCT indicator, level FROM {RESULT} "
                            "UNION SELECT indicator, level FROM indicator_computed")  # fmt: skip
         already = set(zip(done.indicator, done.level, strict=True))
         stamp = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
@@ -121,8 +124,8 @@ def compute_all(
                       to_redo=to_redo)  # fmt: skip
         _compute_levels(run, targets)
         gone = sorted(stale - set(chosen)) if indicators is None else []
-        for table in ("indicator_value", "indicator_computed"):  # no longer computable
-            delete_rows(whole, table, "indicator", gone)
+        delete_values(whole, gone)  # no longer computable
+        delete_rows(whole, "indicator_computed", "indicator", gone)
         # fresh again: recomputed at every level it is stored at
         fresh = [i for i in stale & set(chosen)
                  if {lvl for (j, lvl) in already if j == i} <= set(targets)]  # fmt: skip
@@ -207,14 +210,14 @@ def _compute_group(run: _Levels, level: str, todo: list[str],
     run.on_step(f"{level} : {len(todo)} indicateur(s)"
                 + (f", période(s) {', '.join(periods)}" if periods is not None else ""))
     with run.warehouse.transaction() as tx:
-        if periods is None:
-            delete_rows(tx, "indicator_value", "indicator", todo, "AND level = ?", [level])
-        else:
-            marks = ", ".join("?" for _ in periods)
-            delete_rows(tx, "indicator_value", "indicator", todo,
-                        f"AND level = ? AND period IN ({marks})", [level, *periods])  # fmt: skip
+        delete_values(tx, todo, level, periods)
+        # values drawn from operators' records get their completeness written on the rows
+        policies = run.policies or {}
+        copied = frozenset(i for i in todo if any(
+            v.partition(".")[0] in policies for v in catalogue.variables_of(i)))  # fmt: skip
         compute_level(tx, run.warehouse, catalogue, plan, stamp=run.stamp, stored=run.stored,
-                      scoped=run.scoped, resolved=run.resolved, periods=periods)  # fmt: skip
+                      scoped=run.scoped, resolved=run.resolved, periods=periods,
+                      copied=copied)  # fmt: skip
         if run.policies:
             annotate_completeness(tx, catalogue, todo, level, run.policies)
         # their masks, and those of every indicator masked with them, are to redo
@@ -231,7 +234,7 @@ def _compute_group(run: _Levels, level: str, todo: list[str],
             ),
         )
         rows = tx.query(
-            "SELECT indicator, COUNT(*) AS n FROM indicator_value WHERE level = ? "
+            f"SELECT indicator, COUNT(*) AS n FROM {RESULT} WHERE level = ? "
             "GROUP BY indicator",
             [level],
         )

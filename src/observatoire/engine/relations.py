@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 
 from observatoire.store.schema import TABLES
 
-__all__ = ["facts", "members", "table", "to_sql"]
+__all__ = ["facts", "members", "result", "table", "to_sql"]
 
 _IBIS_TYPES = {
     "text": "string",
@@ -33,6 +33,15 @@ def table(name: str) -> ir.Table:
     definition = TABLES[name]
     schema = {column: _IBIS_TYPES[kind] for column, kind in definition.columns}
     return ibis.table(schema, name=name)
+
+
+@cache
+def result() -> ir.Table:
+    """Every value of every indicator: the view ``indicator_result`` (the rows ``compute``
+    stored and the series it linked, see :mod:`observatoire.store.computed`)."""
+    definition = TABLES["indicator_value"]
+    schema = {column: _IBIS_TYPES[kind] for column, kind in definition.columns}
+    return ibis.table(schema, name="indicator_result")
 
 
 def to_sql(expression: ir.Expr, dialect: str) -> str:

@@ -26,6 +26,7 @@ from observatoire.engine.relations import to_sql
 from observatoire.secret.suppression import Pattern, suppress
 from observatoire.secret.tables import CellTable
 from observatoire.store.base import Warehouse
+from observatoire.store.computed import RESULT
 
 __all__ = ["apply_secret", "count_table", "relations"]
 
@@ -156,7 +157,7 @@ def count_masks(warehouse: Warehouse, catalogue: Catalogue, ident: str) -> pd.Da
     rule = catalogue.get(ident).secret
     assert rule is not None
     stored = warehouse.query(
-        "SELECT level, code, period, value, status FROM indicator_value WHERE indicator = ?",
+        f"SELECT level, code, period, value, status FROM {RESULT} WHERE indicator = ?",
         [ident],
     )
     columns = ["level", "code", "period", "audience", "reason"]
@@ -200,7 +201,7 @@ def apply_secret(
 ) -> dict[str, int]:
     """Masks for every stored indicator under secret whose masks are not up to date (all of
     them with ``force``); returns the number of masked cells per indicator."""
-    stored = set(warehouse.query("SELECT DISTINCT indicator FROM indicator_value").indicator)
+    stored = set(warehouse.query(f"SELECT DISTINCT indicator FROM {RESULT}").indicator)
     state = warehouse.query("SELECT indicator, audience FROM secret_state")
     current = set(zip(state.indicator, state.audience, strict=True))
     todo: dict[str, list[str]] = {}

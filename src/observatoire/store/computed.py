@@ -1,5 +1,10 @@
-"""Stored indicator values (``indicator_value``): reads, the masks of the statistical secret
-applied for an audience, and the invalidation that keeps them consistent with the data."""
+"""Stored indicator values: reads, the masks of the statistical secret applied for an
+audience, and the invalidation that keeps them consistent with the data.
+
+Values are read from the view ``indicator_result`` (:data:`RESULT`): the rows ``compute``
+stored (``indicator_value``) and the series it linked (``indicator_link``: counts published
+for the territories themselves, read where the import stored them). Only ``compute`` and the
+invalidation below write the two tables."""
 
 from __future__ import annotations
 
@@ -13,10 +18,13 @@ from observatoire.store.territories import within_clause
 
 __all__ = [
     "PENDING_NOTE",
+    "RESULT",
     "SECRET_NOTE",
+    "VALUE_TABLES",
     "computed_scope",
     "confidentiality_of",
     "delete_rows",
+    "delete_values",
     "invalidate",
     "is_computed",
     "mark_stale",
@@ -30,6 +38,8 @@ __all__ = [
     "territory_profile",
 ]
 
+RESULT = "indicator_result"  # every value of every indicator (read it, never the tables)
+VALUE_TABLES = ("indicator_value", "indicator_link")  # the two tables behind it
 SECRET_NOTE = "secret statistique"
 PENDING_NOTE = "secret statistique en cours d'application (lancez « observatoire compute »)"
 
@@ -42,11 +52,11 @@ def invalidate(tx: Transaction, *, variables: Iterable[str] = (), level: str | N
     if names:
         marks = ", ".join("?" for _ in names)
         stale = f"SELECT DISTINCT indicator FROM indicator_variable WHERE variable IN ({marks})"
-        for table in ("value_mask", "secret_state", "indicator_value", "indicator_computed"):
+        for table in ("value_mask", "secret_state", *VALUE_TABLES, "indicator_computed"):
             tx.execute(f"DELETE FROM {table} WHERE indicator IN ({stale})", names)
     if level is not None:
-        tx.execute("DELETE FROM indicator_value WHERE level = ?", [level])
-        tx.execute("DELETE FROM indicator_computed WHERE level = ?", [level])
+        for table in (*VALUE_TABLES, "indicator_computed"):
+            tx.execute(f"DELETE FROM {table} WHERE level = ?", [level])
         # a zoning is one more set of relations: every suppression pattern is to redo
         tx.execute("DELETE FROM value_mask")
         tx.execute("DELETE FROM secret_state")
@@ -93,6 +103,24 @@ def delete_rows(tx: Transaction, table: str, column: str, keys: list[str], where
         tx.execute(
             f"DELETE FROM {table} WHERE {column} IN ({marks}) {where}", [*chunk, *(params or [])]
         )
+
+
+def delete_values(tx: Transaction, indicators: list[str], level: str | None = None,
+                  periods: Iterable[str] | None = None) -> None:  # fmt: skip
+    """DELETE the values of ``indicators`` (at ``level``, of ``periods`` when given): the rows
+    stored and the series linked."""
+    where, params = ("AND level = ?", [level]) if level is not None else ("", [])
+    if periods is None:
+        for table in VALUE_TABLES:
+            delete_rows(tx, table, "indicator", indicators, where, list(params))
+        return
+    listed = sorted(set(periods))
+    marks = ", ".join("?" for _ in listed)
+    delete_rows(tx, "indicator_value", "indicator", indicators,
+                f"{where} AND period IN ({marks})", [*params, *listed])  # fmt: skip
+    delete_rows(tx, "indicator_link", "indicator", indicators,
+                f"{where} AND series IN (SELECT id FROM series WHERE period IN ({marks}))",
+                [*params, *listed])  # fmt: skip
 
 
 def stale_periods(warehouse: Warehouse | Transaction) -> dict[str, set[str] | None]:
@@ -146,7 +174,7 @@ def territory_profile(
     if audience is None:
         return warehouse.query(
             f"SELECT {columns}v.indicator, v.period, v.value, v.status, v.coverage, v.ci_low, "
-            f"v.ci_high, v.note FROM indicator_value v {where} ORDER BY v.indicator, v.period",
+            f"v.ci_high, v.note FROM indicator_result v {where} ORDER BY v.indicator, v.period",
             params,
         )
     # masked and ready joined in the same statement: one round trip, no pandas re-indexing
@@ -162,7 +190,7 @@ def territory_profile(
         f"CASE WHEN {relabel} THEN 'secret' ELSE v.status END AS status, {blank}, "
         f"CASE WHEN {relabel} THEN ? ELSE v.note END AS note, "
         "s.indicator IS NOT NULL AS secret_ready "
-        "FROM indicator_value v "
+        "FROM indicator_result v "
         "LEFT JOIN value_mask m ON m.audience = ? AND m.level = v.level AND m.code = v.code "
         "AND m.indicator = v.indicator AND m.period = v.period "
         "LEFT JOIN secret_state s ON s.audience = ? AND s.indicator = v.indicator "
@@ -227,7 +255,7 @@ def confidentiality_of(warehouse: Warehouse, variables: Iterable[str]) -> set[st
 def is_computed(warehouse: Warehouse, ident: str, level: str) -> bool:
     """Whether ``compute`` stored values of indicator ``ident`` at ``level``."""
     return bool(warehouse.query(
-        "SELECT 1 AS found FROM indicator_value WHERE indicator = ? AND level = ? LIMIT 1",
+        "SELECT 1 AS found FROM indicator_result WHERE indicator = ? AND level = ? LIMIT 1",
         [ident, level],
     ).shape[0])  # fmt: skip
 
@@ -244,7 +272,7 @@ def read_computed(
     ``period`` and inside ``within`` only when given (a département's communes, not France's)."""
     if not is_computed(warehouse, ident, level):
         return None
-    sql = "SELECT * FROM indicator_value WHERE indicator = ? AND level = ?"
+    sql = "SELECT * FROM indicator_result WHERE indicator = ? AND level = ?"
     params: list[object] = [ident, level]
     if period is not None:
         sql += " AND period = ?"
@@ -286,6 +314,6 @@ def rank_computed(
         "SELECT code, period, rank, share FROM (SELECT code, period, "
         "RANK() OVER (PARTITION BY period ORDER BY value DESC) AS rank, "
         "CUME_DIST() OVER (PARTITION BY period ORDER BY value) AS share "
-        f"FROM indicator_value v WHERE {where}) AS ranked WHERE 1 = 1{inside}",
+        f"FROM indicator_result v WHERE {where}) AS ranked WHERE 1 = 1{inside}",
         params + inside_params,
     )

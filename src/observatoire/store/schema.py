@@ -320,6 +320,14 @@ _COMPUTED_TABLES = (
         (("indicator", "text"), ("level", "text")),
         ("indicator", "level"),
     ),
+    # Added by schema 11: an indicator whose values at a level are those of stored series
+    # (a count published for the territories themselves) is not copied: each of its series is
+    # linked here, and its values are read where they are stored (view ``indicator_result``).
+    TableDef(
+        "indicator_link",
+        (("indicator", "text"), ("level", "text"), ("series", "bigint"), ("computed_at", "text")),
+        ("indicator", "level", "series"),
+    ),
     # Statistical secret: the cells each audience may not see (primary or secondary
     # suppression), and, per indicator and audience, that the masks are up to date: a value
     # of an indicator under secret is shown to a restricted audience only when they are.
@@ -424,6 +432,19 @@ TABLES.update(
 )
 
 _SERIES_KEY = "batch, variable, level, period, dims, geography"
+# Every value of every indicator: the rows computed and stored (indicator_value) and the values
+# of the linked series (indicator_link), read where the import stored them. Readers read this;
+# only ``compute`` writes the two tables behind it.
+RESULT_VIEW = (
+    "CREATE VIEW indicator_result AS "
+    "SELECT indicator, level, code, period, value, status, coverage, ci_low, ci_high, note, "
+    "computed_at, completeness FROM indicator_value UNION ALL "
+    "SELECT l.indicator, l.level, v.code, s.period, v.value, v.status, "
+    "CASE WHEN v.status = 'ok' THEN CAST(1 AS FLOAT8) END, CAST(NULL AS FLOAT8), "
+    "CAST(NULL AS FLOAT8), CAST(NULL AS TEXT), l.computed_at, CAST(NULL AS FLOAT8) "
+    "FROM indicator_link l JOIN series s ON s.id = l.series "
+    "JOIN series_value v ON v.series = l.series"
+)
 # Version N applies MIGRATIONS[N-1]: table names to create, then SQL statements (portable between
 # DuckDB and PostgreSQL). Append, never edit a released step.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -468,6 +489,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     ("indicator_stale",),
     ("indicator_stale_period", "indicator_computed"),
+    ("indicator_link", "DROP VIEW IF EXISTS indicator_result", RESULT_VIEW),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
