@@ -316,7 +316,7 @@ def test_batched_compute_equals_indicator_by_indicator(
     counts and ratios, sums of members, ratios of sums with every member known or paired
     member by member, sums of variables, differences, several vintages read at several
     levels, published values of other boundaries), on both engines."""
-    from observatoire.engine.batch import plan_level
+    from observatoire.engine.batch import ROLL_UP, nests, plan_level
     from observatoire.engine.materialise import compute_all
     from observatoire.engine.parts import stored_levels
     from observatoire.ingest.cog import import_cog
@@ -325,7 +325,7 @@ def test_batched_compute_equals_indicator_by_indicator(
 
     backend, location = warehouse_location
     catalogue = load_catalogue()
-    levels = ["commune", "departement", "epci", "tas"]
+    levels = ["commune", "departement", "epci", "region", "pays", "tas"]
     with open_warehouse(backend, location) as wh:
         wh.migrate()
         build_into(wh)
@@ -371,6 +371,15 @@ def test_batched_compute_equals_indicator_by_indicator(
         # a few of each way, ratios of sums all (some with members knowing one side only)
         chosen = sorted({x for key, v in ways.items()
                          for x in sorted(v)[: 12 if key == "ratio of sums" else 3]})  # fmt: skip
+        # régions and France add up the sums of their départements and régions (kept by the
+        # same compute): every member of each in exactly one part
+        with wh.transaction() as tx:
+            assert nests(tx, "commune", "departement", "region")
+            assert nests(tx, "commune", "region", "pays")
+            assert not nests(tx, "commune", "epci", "departement")
+        chosen += sorted({x for key in ("sum of members", "ratio of sums")
+                          for lvl in ROLL_UP for x in sorted(
+                              i for i in ways[key] if i.startswith(f"{lvl}:"))[:6]})  # fmt: skip
         for item in chosen:
             level, ident = item.split(":")
             fresh = compute_indicator(wh, catalogue, ident, level=level)

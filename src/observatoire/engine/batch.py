@@ -63,7 +63,7 @@ from observatoire.engine.relations import facts, result, table, to_sql
 from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.computed import RESULT
 
-__all__ = ["LevelPlan", "compute_level", "forget", "limit_to", "plan_level"]
+__all__ = ["ROLL_UP", "LevelPlan", "compute_level", "forget", "limit_to", "nests", "plan_level"]
 
 OUTPUT = ["indicator", "level", "code", "period", "value", "status", "coverage", "ci_low",
           "ci_high", "note", "computed_at"]  # fmt: skip
@@ -620,33 +620,136 @@ class _LevelRun:
         self.insert("published ratios", into="_stage")
 
     def aggregated(self, source: str, counts: list[CountRow], ratios: list[RatioRow]) -> None:
-        """Sums over the members of level ``source``, and ratios of sums."""
+        """Sums over the members of level ``source``, and ratios of sums: read from the
+        members, or rolled up from the sums of a finer level kept by this compute."""
         tx, dialect = self.tx, self.dialect
         members = zone_members(source, self.level, self.zoning)
         if self.scoped:  # the targets of the scope only
             own = _own(self.level, scoped=True)
             members = members.join(own, members.target_code == own.t_code).drop("t_code")
         values = _temp(self.res, _RES)
-        _create(tx, dialect, "_targets", _targets(members, source, self.level, self.scoped))
-        _create(tx, dialect, "_agg", _aggregates(members, values, source))
+        finer = self.finer(source)
+        if finer is not None:  # the finer level's sums, added up by parent
+            _create(tx, dialect, "_targets", _rolled(_kept("_targets", source), _TARGETS, [],
+                                                     finer, self.level))  # fmt: skip
+            _create(tx, dialect, "_agg", _rolled(_kept("_agg", source), _AGG,
+                                                 ["variable", "period"], finer, self.level))
+        else:
+            _create(tx, dialect, "_targets", _targets(members, source, self.level, self.scoped))
+            _create(tx, dialect, "_agg", _aggregates(members, values, source))
         _create(tx, dialect, "_periods", values.select("variable", "period").distinct())
         self.plans(counts)
         self.insert("aggregated counts", into="_stage")
-        if not ratios:
-            return
-        known = _fully_known(tx, dialect)
-        full = [row for row in ratios if known(row[1], row[2])]
-        paired = [row for row in ratios if not known(row[1], row[2])]
+        if ratios:
+            self.pairs(source, members, ratios, finer)
+            self.plans(ratios=ratios)
+            self.insert("aggregated ratios", into="_stage")
+        self.keep(source, ratios)
+
+    def pairs(self, source: str, members: ir.Table, ratios: list[RatioRow],
+              finer: str | None) -> None:  # fmt: skip
+        """``_pairs``: the sums of each ratio's sides over the members known on both."""
+        tx, dialect = self.tx, self.dialect
         _fill(tx, "_pairs", _PAIRS, pd.DataFrame(columns=[*_PAIRS]))
-        if full:
-            self.plans(ratios=full)
-            self.insert("complete pairs", into="_pairs")
-        if paired:
-            self.plans(ratios=paired)
-            self.insert(_paired_sums(members, values, source), into="_pairs")
+        wanted = {row[0] for row in ratios}
+        held = self.kept.get(f"_keep_pairs_{_name(source)}")
+        if finer is not None and isinstance(held, tuple) and wanted <= held[2]:
+            rolled = _rolled(_kept("_pairs", source), _PAIRS, ["indicator", "period"], finer,
+                             self.level)  # fmt: skip
+            self.insert(rolled.filter(rolled.indicator.isin(sorted(wanted))).select(*_PAIRS),
+                        into="_pairs")  # fmt: skip
+        else:
+            known = _fully_known(tx, dialect)
+            full = [row for row in ratios if known(row[1], row[2])]
+            paired = [row for row in ratios if not known(row[1], row[2])]
+            values = _temp(self.res, _RES)
+            if full:
+                self.plans(ratios=full)
+                self.insert("complete pairs", into="_pairs")
+            if paired:
+                self.plans(ratios=paired)
+                self.insert(_paired_sums(members, values, source), into="_pairs")
         _analyse(tx, dialect, "_pairs")
-        self.plans(ratios=ratios)
-        self.insert("aggregated ratios", into="_stage")
+
+    @property
+    def kept(self) -> dict[str, object]:
+        """The sums kept for a coarser level: table → (level, resolution, ratios)."""
+        return self.resolved
+
+    def finer(self, source: str) -> str | None:
+        """The finer level whose sums over ``source`` this level adds up (same values
+        resolved, every member of a territory in exactly one of its parts), or None."""
+        finer = ROLL_UP.get(self.level)
+        held = self.kept.get(f"_keep_agg_{_name(source)}")
+        if (finer is None or self.scoped or self.zoning is not None or not isinstance(held, tuple)
+                or held[0] != finer or held[1] != self.resolved.get(self.res)):  # fmt: skip
+            return None
+        return finer if nests(self.tx, source, finer, self.level) else None
+
+    def keep(self, source: str, ratios: list[RatioRow]) -> None:
+        """Keep this level's sums over ``source`` for the coarser level that adds them up."""
+        if self.level not in ROLL_UP.values() or self.scoped or self.zoning is not None:
+            return
+        mark = (self.level, self.resolved.get(self.res), frozenset(row[0] for row in ratios))
+        for work in ("_targets", "_agg", "_pairs"):
+            name = f"_keep{work}_{_name(source)}"
+            self.tx.execute(f"DROP TABLE IF EXISTS {name}")
+            if work == "_pairs" and not ratios:
+                _fill(self.tx, name, _PAIRS, pd.DataFrame(columns=[*_PAIRS]))
+            else:
+                self.tx.execute(f"CREATE TEMPORARY TABLE {name} AS SELECT * FROM {work}")
+            self.kept[name] = mark
+
+
+# A coarser level → the finer one whose sums it adds up (every member of a région is in
+# exactly one of its départements: checked by :func:`nests` before each use)
+ROLL_UP = {"region": "departement", "pays": "region"}
+
+
+def _name(level: str) -> str:
+    return "".join(c for c in level if c.isalnum())
+
+
+def _kept(work: str, source: str) -> ir.Table:
+    columns = {"_targets": _TARGETS, "_agg": _AGG, "_pairs": _PAIRS}[work]
+    return _temp(f"_keep{work}_{_name(source)}", columns)
+
+
+def _rolled(kept: ir.Table, columns: dict[str, str], keys: list[str], finer: str,
+            level: str) -> ir.Table:  # fmt: skip
+    """The sums ``kept`` of the territories of level ``finer``, added up by their parent of
+    ``level`` (every other column of ``columns`` is a sum)."""
+    parents = table("territory_parent")
+    parents = parents.filter(parents.level == finer, parents.parent_level == level)
+    own = _own(level, scoped=False)
+    joined = kept.join(parents, kept.target_code == parents.code)
+    joined = joined.join(own, joined.parent_code == own.t_code)
+    sums = {c: joined[c].sum().cast(kind) for c, kind in columns.items()
+            if c not in keys and c != "target_code"}  # fmt: skip
+    rolled = joined.group_by([joined.parent_code.name("target_code"), *keys]).aggregate(**sums)
+    return rolled.select(*columns)
+
+
+def nests(tx: Transaction, source: str, finer: str, level: str) -> bool:
+    """Whether the members (``source``) of each territory of ``level`` are exactly those of
+    its parts of level ``finer``, each once, with weight 1 (sums of parts are then sums of
+    members)."""
+    sql = (
+        "WITH direct AS (SELECT code, parent_code AS t FROM territory_parent "
+        "WHERE level = ? AND parent_level = ? AND weight = 1), "
+        "via AS (SELECT a.code, b.parent_code AS t FROM territory_parent a "
+        "JOIN territory f ON f.level = ? AND f.code = a.parent_code "
+        "JOIN territory_parent b ON b.level = ? AND b.code = a.parent_code "
+        "AND b.parent_level = ? AND b.weight = 1 "
+        "WHERE a.level = ? AND a.parent_level = ? AND a.weight = 1) "
+        "SELECT (SELECT COUNT(*) FROM (SELECT * FROM direct EXCEPT ALL SELECT * FROM via) d) "
+        "+ (SELECT COUNT(*) FROM (SELECT * FROM via EXCEPT ALL SELECT * FROM direct) v) "
+        "+ (SELECT COUNT(*) FROM territory_parent WHERE weight <> 1 AND ((level = ? AND "
+        "parent_level IN (?, ?)) OR (level = ? AND parent_level = ?))) AS n"
+    )
+    params = [source, level, finer, finer, level, source, finer, source, finer, level, finer,
+              level]  # fmt: skip
+    return int(tx.query(sql, params).n.iloc[0]) == 0
 
 
 def _row(indicator: ir.Value, level: str, code: ir.Value, period: ir.Value, value: ir.Value,
