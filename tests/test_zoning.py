@@ -210,3 +210,98 @@ def test_a_first_version_starting_later_waits_for_its_date(home: Path, tmp_path:
         ]
         assert list(obs.zonings().version) == [1]
         assert set(obs.territories(level="tas").code) == {"N", "E"}
+
+
+SECRET_HOUSEHOLDS = """theme: social
+indicators:
+  - id: uc_sous_secret
+    label: "Unités de consommation (sous secret, test)"
+    unit: unités
+    formula: {variable: ["filosofi.NBUC"]}
+    aggregation: sum
+    secret: {min_count: 5, audiences: [public, member]}
+"""
+
+
+def test_values_of_a_zoning_at_a_date(home: Path, tmp_path: Path) -> None:
+    """``values … --zoning tas --at DATE``: the zones of the version in force that day,
+    computed now (sums of the real FILO2019 households of their communes), named as they
+    were; today's from the stored values; every read says which version it gives. A
+    restricted audience gets an indicator under secret for today's zones only."""
+    import pandas as pd
+
+    from observatoire.errors import AccessError
+
+    from .conftest import DATA, run
+
+    v1 = _write(tmp_path / "v1.csv", "code_commune;code_zone;nom_zone\n93066;N;Nord\n"
+                "93001;N;Nord\n93005;E;Est\n93006;E;Est\n93007;O;Ouest\n")  # fmt: skip
+    v2 = _write(tmp_path / "v2.csv", "code_commune;code_zone;nom_zone\n93066;N;Nord réduit\n"
+                "93001;E;Est élargi\n93005;E;Est élargi\n93006;E;Est élargi\n")  # fmt: skip
+    (home / "indicateurs").mkdir()
+    (home / "indicateurs" / "secret.yaml").write_text(SECRET_HOUSEHOLDS, encoding="utf-8")
+    raw = pd.read_csv(DATA / "filosofi/FILO2019_DISP_COM.csv", sep=";", dtype={"CODGEO": str})
+    households = raw.set_index("CODGEO").NBMEN19.astype(float).to_dict()
+    # Pierrefitte-sur-Seine (93059) merged into Saint-Denis (93066) on 2025-01-01 (COG)
+    households["93066"] += households["93059"]
+    with Observatory.open(home, write=True) as obs:
+        obs.import_file(DATA / "filosofi/FILO2019_DISP_COM.csv")
+        obs.import_zoning("tas", v1, valid_from="2024-01-01")
+        obs.import_zoning("tas", v2, valid_from="2025-06-01")
+        obs.compute(indicators=["menages_fiscaux", "uc_sous_secret"])
+        past = obs.indicator("menages_fiscaux", level="tas", period="2019", at="2024-06-30")
+        past = past.set_index("code")
+        assert list(past.index) == ["E", "N", "O"]
+        assert past.name.to_dict() == {"E": "Est", "N": "Nord", "O": "Ouest"}
+        assert past.at["N", "value"] == households["93066"] + households["93001"]
+        assert past.at["E", "value"] == households["93005"] + households["93006"]
+        assert past.at["O", "value"] == households["93007"]
+        assert (past.status == "ok").all()
+        today = obs.indicator("menages_fiscaux", level="tas", period="2019").set_index("code")
+        assert today.at["N", "value"] == households["93066"]
+        assert today.at["E", "name"] == "Est élargi"
+        # the date of today's version: the stored values, the same as without --at
+        same = obs.indicator("menages_fiscaux", level="tas", period="2019", at="2026-01-01")
+        pd.testing.assert_frame_equal(same.set_index("code"), today)
+        assert "version 1" in str(obs.zoning_shown("tas", "2024-06-30"))
+        assert "version 2" in str(obs.zoning_shown("tas"))
+        # the public: a count without secret is computed for it; one under secret is not
+        public = obs.indicator("menages_fiscaux", level="tas", period="2019", at="2024-06-30",
+                               audience="public")  # fmt: skip
+        pd.testing.assert_frame_equal(public.set_index("code"), past)
+        with pytest.raises(AccessError, match="secret"):
+            obs.indicator("uc_sous_secret", level="tas", at="2024-06-30", audience="public")
+        assert len(obs.indicator("uc_sous_secret", level="tas", at="2024-06-30")) == 3
+        for at, message in (("2023-12-31", "aucune version"), ("2024-13-01", "AAAA-MM-JJ"),
+                            ("30/06/2024", "AAAA-MM-JJ")):  # fmt: skip
+            with pytest.raises(InputError, match=message):
+                obs.indicator("menages_fiscaux", level="tas", at=at)
+        with pytest.raises(InputError, match="pas un zonage"):
+            obs.indicator("menages_fiscaux", level="commune", at="2024-06-30")
+    from fastapi.testclient import TestClient
+
+    from observatoire.web import create_app
+
+    with Observatory.open(home) as obs, TestClient(create_app(obs)) as client:
+        api = "/api/v1/indicators/menages_fiscaux/values?level=tas&period=2019"
+        rows = client.get(api + "&at=2024-06-30").json()
+        got = {r["code"]: r["value"] for r in rows["rows"]}
+        assert got == {"E": households["93005"] + households["93006"],
+                       "N": households["93066"] + households["93001"],
+                       "O": households["93007"]}  # fmt: skip
+        refused = client.get(api.replace("menages_fiscaux", "uc_sous_secret") + "&at=2024-06-30")
+        assert refused.status_code == 403
+        assert client.get(api + "&at=2024-06-30&compare=departement").status_code in (400, 422)
+        page = client.get("/indicateurs/menages_fiscaux?niveau=tas").text
+        assert "zonage tas, version 2, en vigueur du 2025-06-01 (aujourd&#39;hui)" in page or (
+            "zonage tas, version 2, en vigueur du 2025-06-01 (aujourd'hui)" in page)
+    code, out = run("values", "menages_fiscaux", "--zoning", "tas", "--at", "2024-06-30",
+                    "--period", "2019", "--format", "csv", home=home)  # fmt: skip
+    assert code == 0, out
+    assert "zonage tas, version 1, en vigueur du 2024-01-01 au 2025-06-01" in out
+    assert f"O,Ouest,2019,{households['93007']:.1f},ok" in out
+    code, out = run("values", "menages_fiscaux", "--zoning", "tas", home=home)
+    assert code == 0 and "version 2" in out and "(aujourd'hui)" in out
+    code, out = run("values", "menages_fiscaux", "--level", "departement", "--at", "2024-06-30",
+                    home=home)  # fmt: skip
+    assert code == 2 and "pas un zonage" in out

@@ -1015,6 +1015,9 @@ def variables(ctx: _Context, source: str | None, fmt: str) -> None:
     help="Valeurs telles que publiées dans une géographie passée (non converties).",
 )
 @click.option("--zoning", metavar="ZONAGE", help="Zonage propre (équivaut à --level ZONAGE).")
+@click.option("--at", metavar="AAAA-MM-JJ",
+              help="Zonage propre : ses zones telles qu'en vigueur à cette date (une version "
+                   "passée ou à venir), calculées à la demande.")  # fmt: skip
 @AUDIENCE_OPTION
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False))
@@ -1029,6 +1032,7 @@ def values(
     reference: str | None,
     published: bool,
     zoning: str | None,
+    at: str | None,
     audience: str,
     fmt: str,
     output: str | None,
@@ -1050,14 +1054,25 @@ def values(
       observatoire values filosofi.DISP_Q2 --level commune --within 93 --period 2019
       observatoire values caf.ARSAS --level iris --within commune:93066 --format csv
       observatoire values allocataires_rsa --zoning tas93 --audience public
+      observatoire values population --zoning tas93 --at 2024-06-30
 
     Avec --audience public ou member, seules les valeurs que ce public peut voir sont données :
     secret statistique appliqué (cellules « secret »), jeux de données réservés refusés.
+    Pour un zonage, la version dont les zones sont données est rappelée (sur la sortie
+    d'erreur) : celle en vigueur aujourd'hui, ou à la date --at.
     """
     if zoning:
         level = zoning
     with ctx.open() as obs:
-        if "." not in variable and variable in obs.catalogue() and reference:
+        indicator = "." not in variable and variable in obs.catalogue()
+        if at and (reference or not indicator):
+            raise click.UsageError("--at s'applique aux valeurs d'un indicateur du catalogue, "
+                                   "sans --compare")  # fmt: skip
+        shown = obs.zoning_shown(level, at)
+        if indicator and at:
+            frame = obs.indicator(variable, level=level, within=within, period=period,
+                                  threshold=threshold, audience=audience, at=at)  # fmt: skip
+        elif "." not in variable and variable in obs.catalogue() and reference:
             frame = obs.compare(
                 variable,
                 level=level,
@@ -1088,6 +1103,8 @@ def values(
                 published=published,
                 audience=audience,
             ).drop(columns=["batch"])
+    if shown:
+        click.echo(shown, err=True)
     _emit(frame, fmt, output)
 
 

@@ -482,6 +482,7 @@ class Observatory:
         published: bool = True,
         audience: str = "analyst",
         provenance: bool = False,
+        at: str | None = None,
     ) -> pd.DataFrame:
         """Indicator ``ident`` for every territory of ``level`` (custom zonings included):
         code, name, period, value, status, coverage, note (see :mod:`observatoire.engine`);
@@ -490,7 +491,14 @@ class Observatory:
 
         ``audience`` (``public``, ``member``, ``analyst``): what that audience may see. A
         restricted one reads the stored values (``compute``) with the statistical secret
-        applied, and never sees a dataset it is not entitled to."""
+        applied, and never sees a dataset it is not entitled to.
+
+        ``at`` (AAAA-MM-JJ, a custom zoning): the zones of the version in force that day,
+        computed now when it is not today's (the secret is applied to today's zones only:
+        an indicator under secret is refused to a restricted audience then)."""
+        if at is not None and self._past_version(self._level(level), at) is not None:
+            return self._indicator_at(ident, self._level(level), at, within, period, threshold,
+                                      published, parse_audience(audience), provenance)  # fmt: skip
         if provenance:
             frame = self.indicator(ident, level=level, within=within, period=period,
                                    threshold=threshold, published=published, audience=audience)
@@ -525,6 +533,64 @@ class Observatory:
             threshold=check_threshold(threshold),
             published=published,
         )
+
+    def _past_version(self, level: str, at: str) -> int | None:
+        """The version of zoning ``level`` in force on ``at`` when it is not today's."""
+        from observatoire.store.territories import shown_version, version_at
+
+        if level in LEVELS:
+            raise InputError(f"--at {at} : date d'une version de zonage ; {level} n'est pas un "
+                             "zonage propre")  # fmt: skip
+        version = version_at(self.warehouse, level, at)
+        if version is None:
+            raise InputError(f"zonage {level} : aucune version en vigueur le {at}")
+        return None if version == shown_version(self.warehouse, level) else version
+
+    def _indicator_at(self, ident: str, level: str, at: str, within: str | tuple[str, str] | None,
+                      period: str | None, threshold: float, published: bool, reader: Audience,
+                      provenance: bool) -> pd.DataFrame:  # fmt: skip
+        """Indicator ``ident`` for the zones of a past or future version of zoning ``level``."""
+        self.catalogue().get(ident)
+        if provenance:
+            raise InputError(f"zonage {level} au {at} : la provenance détaillée n'est donnée que "
+                             "pour la version en vigueur aujourd'hui")  # fmt: skip
+        if reader is not Audience.ANALYST:
+            if not published or threshold != DEFAULT_THRESHOLD:
+                raise AccessError("un seuil de couverture ou des agrégats recalculés sont "
+                                  "réservés au chargé d'études (public analyst)")  # fmt: skip
+            self._check_readable(ident, reader)
+            if self._under_secret(ident, reader):
+                raise AccessError(
+                    f"indicateur {ident} : soumis au secret statistique pour "
+                    f"{AUDIENCE_LABELS[reader]}, appliqué aux zones en vigueur aujourd'hui "
+                    f"seulement ; pas de valeurs pour le zonage {level} au {at}"
+                )
+        return compute_indicator(self.warehouse, self.catalogue(), ident, level=level,
+                                 within=self._within(within, level), period=period,
+                                 threshold=check_threshold(threshold), published=published,
+                                 at=at)  # fmt: skip
+
+    def zoning_shown(self, level: str, at: str | None = None) -> str | None:
+        """Which version of zoning ``level`` values are given for (None for an official
+        level): « zonage tas93, version 2, en vigueur depuis le 2025-01-01 »."""
+        from observatoire.store.territories import version_at
+
+        level = self._level(level)
+        if level in LEVELS:
+            if at is not None:
+                self._past_version(level, at)  # refused, with the reason
+            return None
+        version = version_at(self.warehouse, level, at)
+        rows = self.warehouse.query(
+            "SELECT valid_from, valid_to FROM zoning_version WHERE zoning = ? AND version = ?",
+            [level, version if version is not None else -1],
+        )
+        if rows.empty:
+            return None
+        start, end = rows.valid_from.iloc[0], rows.valid_to.iloc[0]
+        until = f" au {end}" if isinstance(end, str) and end else ""
+        return f"zonage {level}, version {version}, en vigueur du {start}{until}" + (
+            f" (au {at})" if at else " (aujourd'hui)")  # fmt: skip
 
     def provenance(self, ident: str, level: str, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` (rows of indicator ``ident`` at ``level``) with how each value was made

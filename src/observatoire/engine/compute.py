@@ -34,6 +34,7 @@ from observatoire.engine.perimeter import changed_perimeters, note_for
 from observatoire.engine.relations import members, table, to_sql
 from observatoire.errors import InputError
 from observatoire.store.base import Warehouse
+from observatoire.store.territories import shown_version, version_at, zones_of
 from observatoire.territories.levels import LEVELS
 
 __all__ = [
@@ -59,27 +60,34 @@ def compute_indicator(
     period: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     published: bool = True,
+    at: str | None = None,
 ) -> pd.DataFrame:
     """Values of indicator ``ident`` for every territory of ``level`` (inside ``within``):
     code, name, period, value, status, coverage, note.
 
     ``published=False`` ignores the values published at ``level`` itself and aggregates the
-    members' (to check a published figure against its parts).
+    members' (to check a published figure against its parts). ``at`` (a custom zoning): its
+    zones as they were on that date (AAAA-MM-JJ), not today's.
     """
     indicator = catalogue.get(ident)
-    zoning = zoning_unit(warehouse, level)
+    zoning = zoning_unit(warehouse, level, at)
     stored = stored_levels(warehouse)
     if not published:
         stored = {v: {k: n for k, n in lvls.items() if k != level} for v, lvls in stored.items()}
     formula = indicator.formula
     if formula.indicators:
-        frame = _combine(warehouse, catalogue, indicator, level, within, period, threshold)
+        frame = _combine(warehouse, catalogue, indicator, level, within, period, threshold, at)
     elif formula.variable:
         frame = _single(warehouse, catalogue, indicator, level, zoning, stored, threshold)
     else:
         frame = _ratio(warehouse, catalogue, indicator, level, zoning, stored, threshold)
     if period is not None:
         frame = frame[frame.period == period]
+    if zoning is not None and at is not None and zoning[0] != shown_version(warehouse, level):
+        if within is not None:  # the zones of another version are not territories of today
+            raise InputError(f"zonage {level} au {at} : --within ne s'applique qu'à la "
+                             "version en vigueur aujourd'hui")  # fmt: skip
+        return _completed(frame, zones_of(warehouse, level, zoning[0]))
     return complete_frame(warehouse, frame, level, within)
 
 
@@ -126,15 +134,16 @@ def _first_of(frames: list[pd.DataFrame], flags: pd.DataFrame | None = None) -> 
     return joined.drop_duplicates(["code", "period"], keep="first").reset_index(drop=True)
 
 
-def zoning_unit(warehouse: Warehouse, level: str) -> tuple[int, str] | None:
+def zoning_unit(warehouse: Warehouse, level: str,
+                at: str | None = None) -> tuple[int, str] | None:  # fmt: skip
     """(version in force, unit level) when ``level`` is a custom zoning: the version whose
-    zones are the level's territories (:func:`~observatoire.store.territories.shown_version`)."""
+    zones are the level's territories (:func:`~observatoire.store.territories.shown_version`),
+    or the one in force on ``at`` (AAAA-MM-JJ)."""
     if level in LEVELS:
         return None
     from observatoire.errors import UnknownNameError
-    from observatoire.store.territories import shown_version
 
-    version = shown_version(warehouse, level)
+    version = version_at(warehouse, level, at)
     rows = warehouse.query(
         "SELECT version, unit_level FROM zoning_version WHERE zoning = ? AND version = ?",
         [level, version if version is not None else -1],
@@ -142,7 +151,8 @@ def zoning_unit(warehouse: Warehouse, level: str) -> tuple[int, str] | None:
     if rows.empty:
         zonings = warehouse.query("SELECT name FROM zoning ORDER BY name").name.tolist()
         if level in zonings:
-            raise InputError(f"zonage {level} : aucune version en vigueur aujourd'hui")
+            when = "aujourd'hui" if at is None else f"le {at}"
+            raise InputError(f"zonage {level} : aucune version en vigueur {when}")
         raise UnknownNameError("niveau", level, [*LEVELS, *zonings])
     return int(rows.version.iloc[0]), str(rows.unit_level.iloc[0])
 
@@ -459,11 +469,12 @@ def _combine(
     within: tuple[str, str] | None,
     period: str | None,
     threshold: float,
+    at: str | None = None,
 ) -> pd.DataFrame:
     """A difference or quotient of two indicators, territory by territory."""
     first, second = (
         compute_indicator(warehouse, catalogue, i, level=level, within=within, period=period,
-                          threshold=threshold)
+                          threshold=threshold, at=at)
         for i in indicator.formula.indicators
     )  # fmt: skip
     merged = first.merge(second, on=["code", "period"], suffixes=("", "_b"))
@@ -491,7 +502,11 @@ def complete_frame(
     """Every territory of the level (inside ``within``), named, even those without a value."""
     from observatoire.store.territories import territory_names
 
-    territories = territory_names(warehouse, level=level, within=within)
+    return _completed(frame, territory_names(warehouse, level=level, within=within))
+
+
+def _completed(frame: pd.DataFrame, territories: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` for every territory of ``territories`` (code, name)."""
     note = frame.attrs.get("note")
     if frame.empty:
         out = territories.assign(

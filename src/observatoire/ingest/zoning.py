@@ -28,6 +28,7 @@ from observatoire.store.territories import (
     geometry_map,
     load_vintages,
     shown_version,
+    version_at,
 )
 from observatoire.territories.geometry import simplify_for_display, to_wkb
 from observatoire.territories.levels import check_zoning_name
@@ -470,12 +471,9 @@ def zoning_members(
 
         raise UnknownNameError("zonage", name, known)
     if version is None and at is not None:
-        valid = versions[
-            (versions.valid_from <= at) & (versions.valid_to.isna() | (versions.valid_to > at))
-        ]
-        if valid.empty:
+        version = version_at(warehouse, name, at)
+        if version is None:
             raise InputError(f"aucune version du zonage {name} en vigueur le {at}")
-        version = int(valid.version.iloc[0])
     if version is None:
         version = shown_version(warehouse, name)
         if version is None:

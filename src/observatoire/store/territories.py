@@ -8,15 +8,17 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from observatoire.errors import ReferentialError, UnknownCodeError
+from observatoire.errors import InputError, ReferentialError, UnknownCodeError
 from observatoire.store.base import Transaction, Warehouse
 from observatoire.territories.codes import CodeBook, normalise_code
 from observatoire.territories.levels import LEVELS, is_official
 from observatoire.territories.vintages import Vintages
+from observatoire.territories.zoning import version_in_force
 
 if TYPE_CHECKING:
     import geopandas
@@ -34,6 +36,8 @@ __all__ = [
     "scope_of",
     "shown_version",
     "territory_card",
+    "version_at",
+    "zones_of",
 ]
 
 UPPER_COLUMNS = ("epci", "departement", "region")
@@ -280,6 +284,32 @@ def shown_version(warehouse: Warehouse, name: str) -> int | None:
     rows = warehouse.query("SELECT MAX(version) AS v FROM zoning_version WHERE zoning = ?", [name])
     known = rows.v.iloc[0] if len(rows) else None
     return None if known is None or pd.isna(known) else int(known)
+
+
+def version_at(warehouse: Warehouse, name: str, at: str | None) -> int | None:
+    """The version of zoning ``name`` in force on ``at`` (ISO date, AAAA-MM-JJ); with ``at``
+    None, the one whose zones are its territories today (:func:`shown_version`). None when
+    no version is in force then."""
+    if at is None:
+        return shown_version(warehouse, name)
+    try:
+        valid = bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", at)) and bool(date.fromisoformat(at))
+    except ValueError:
+        valid = False
+    if not valid:
+        raise InputError(f"date {at!r} : attendu une date AAAA-MM-JJ (--at)")
+    versions = warehouse.query(
+        "SELECT version, valid_from, valid_to FROM zoning_version WHERE zoning = ?", [name]
+    )
+    return version_in_force(versions, at) if len(versions) else None
+
+
+def zones_of(warehouse: Warehouse, name: str, version: int) -> pd.DataFrame:
+    """Code and name of the zones of a version of zoning ``name``."""
+    return warehouse.query(
+        "SELECT code, name FROM zoning_zone WHERE zoning = ? AND version = ? ORDER BY code",
+        [name, version],
+    )
 
 
 def scope_of(warehouse: Warehouse | Transaction, level: str, code: str) -> pd.DataFrame:

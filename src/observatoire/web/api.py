@@ -117,17 +117,25 @@ def values(
         str | None,
         Query(description="Référence : epci, departement, region, pays, strate, ou un territoire"),
     ] = None,
+    at: Annotated[
+        str | None,
+        Query(description="Zonage propre : ses zones en vigueur à cette date (AAAA-MM-JJ)"),
+    ] = None,
     limit: Limit = 1000,
     offset: Offset = 0,
     format: Format = "json",
 ) -> Response:
     """Values for every territory of ``level`` (inside ``within``): code, name, period,
     value, status, coverage, ci_low, ci_high, note, and the comparison columns when
-    ``compare`` is given."""
+    ``compare`` is given. For a custom zoning, ``at`` gives the zones of the version in
+    force that day (without ``compare``)."""
     obs = _obs(request)
     scope = obs.resolve(within, below=level) if within else None
-    key = ("values", ident, level, within, period, compare, reader)
-    rows = answer(request, key, lambda: _values(obs, ident, level, scope, period, compare, reader))
+    if at is not None and compare:
+        raise InputError("at : les comparaisons portent sur la version en vigueur du zonage")
+    key = ("values", ident, level, within, period, compare, at, reader)
+    rows = answer(request, key, lambda: _values(obs, ident, level, scope, period, compare,
+                                                reader, at))  # fmt: skip
     return _page(request, rows, limit, offset, format, f"{ident}_{level}")
 
 
@@ -139,8 +147,12 @@ def _values(
     period: str | None,
     compare: str | None,
     reader: auth.Reader,
+    at: str | None = None,
 ) -> list[dict[str, Any]]:
-    if compare:
+    if at is not None:  # the zones of that day (provenance given for today's only)
+        frame = obs.indicator(ident, level=level, within=scope, period=period,
+                              audience=reader.value, at=at)  # fmt: skip
+    elif compare:
         frame = obs.compare(
             ident,
             level=level,

@@ -407,6 +407,7 @@ def indicator_view(
     out.update(
         level=level,
         level_label=LEVEL_LABELS.get(level, level),
+        zoning=obs.zoning_shown(level),  # which version of a zoning the page shows
         within=None if scope is None else _named(obs, *scope),
         period=period,
         periods=periods,
