@@ -316,9 +316,10 @@ def test_batched_compute_equals_indicator_by_indicator(
     counts and ratios, sums of members, ratios of sums with every member known or paired
     member by member, sums of variables, differences, several vintages read at several
     levels, published values of other boundaries), on both engines."""
-    from observatoire.engine.batch import ROLL_UP, nests, plan_level
+    from observatoire.engine.batch import plan_level
     from observatoire.engine.materialise import compute_all
     from observatoire.engine.parts import stored_levels
+    from observatoire.engine.rollup import ROLL_UP, nests
     from observatoire.ingest.cog import import_cog
     from observatoire.ingest.iris import import_iris
     from observatoire.ingest.zoning import import_zoning

@@ -1,8 +1,8 @@
-# Size (1,010 lines): the set-based statements of one level share their temporary tables and
-# stand-in compilation; the next split is the resolution of alternatives (_alternatives,
-# _facts, _resolved) and the staging/flush (_LevelRun.stage/flush/perimeters) into modules of
-# their own, with the equality test against compute.py kept as the guard. Not split yet: the
-# roll-up redesign still open in issue 19 (item 6) will reshape both, so the split waits for it.
+# Size (1,130 lines): the set-based statements of one level share their temporary tables and
+# stand-in compilation. The roll-ups went to engine/rollup.py; the next split is the
+# resolution of alternatives (_alternatives, _facts, _resolved) and the staging/flush/link
+# steps (_LevelRun.stage/flush/perimeters/link) into modules of their own, with the equality
+# test against compute.py kept as the guard (issue 20).
 """Every indicator of one level in a few set-based statements, written where it is stored.
 
 :func:`compute_indicator` answers one indicator at a time and brings its rows back to Python.
@@ -14,11 +14,15 @@ planned first, then done by the database, set-wise:
    :func:`~observatoire.engine.compute.resolve` does);
 2. for each level read from (a *source*: the communes, the IRIS…), **one** aggregate of every
    variable needed, member by member up to the target territories, is kept in a temporary
-   table: sum of the known values, population covered, number of members known;
+   table: sum of the known values, population covered, number of members known; a région
+   and France add up those kept for their départements and régions instead
+   (:mod:`observatoire.engine.rollup`);
 3. counts, and ratios whose members all know both sides, are derived from those aggregates and
-   inserted into ``indicator_value`` by one ``INSERT … SELECT`` per form; values published at
-   the level itself are copied the same way (ratios of published values included);
-4. differences and quotients of indicators are made from the rows just stored.
+   inserted into ``indicator_value`` by one ``INSERT … SELECT`` per form; a count published
+   for the level's own territories is not copied: its series are linked
+   (``indicator_link``, read through the view ``indicator_result``); ratios of published
+   values are computed and stored;
+4. differences and quotients of indicators are made from the values just stored.
 
 A ratio some of whose members know only one side needs the member-by-member pairing of
 :func:`compute_indicator`; so do sums of variables and parts read at different levels. Those
@@ -60,10 +64,11 @@ from observatoire.engine.parts import (
 )
 from observatoire.engine.perimeter import CHECKED, changed_perimeters, note_for
 from observatoire.engine.relations import facts, result, table, to_sql
+from observatoire.engine.rollup import ROLL_UP, nests, rolled
 from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.computed import RESULT
 
-__all__ = ["ROLL_UP", "LevelPlan", "compute_level", "forget", "limit_to", "nests", "plan_level"]
+__all__ = ["LevelPlan", "compute_level", "forget", "limit_to", "plan_level"]
 
 OUTPUT = ["indicator", "level", "code", "period", "value", "status", "coverage", "ci_low",
           "ci_high", "note", "computed_at"]  # fmt: skip
@@ -630,9 +635,9 @@ class _LevelRun:
         values = _temp(self.res, _RES)
         finer = self.finer(source)
         if finer is not None:  # the finer level's sums, added up by parent
-            _create(tx, dialect, "_targets", _rolled(_kept("_targets", source), _TARGETS, [],
+            _create(tx, dialect, "_targets", rolled(_kept("_targets", source), _TARGETS, [],
                                                      finer, self.level))  # fmt: skip
-            _create(tx, dialect, "_agg", _rolled(_kept("_agg", source), _AGG,
+            _create(tx, dialect, "_agg", rolled(_kept("_agg", source), _AGG,
                                                  ["variable", "period"], finer, self.level))
         else:
             _create(tx, dialect, "_targets", _targets(members, source, self.level, self.scoped))
@@ -654,9 +659,9 @@ class _LevelRun:
         wanted = {row[0] for row in ratios}
         held = self.kept.get(f"_keep_pairs_{_name(source)}")
         if finer is not None and isinstance(held, tuple) and wanted <= held[2]:
-            rolled = _rolled(_kept("_pairs", source), _PAIRS, ["indicator", "period"], finer,
-                             self.level)  # fmt: skip
-            self.insert(rolled.filter(rolled.indicator.isin(sorted(wanted))).select(*_PAIRS),
+            summed = rolled(_kept("_pairs", source), _PAIRS, ["indicator", "period"], finer,
+                            self.level)  # fmt: skip
+            self.insert(summed.filter(summed.indicator.isin(sorted(wanted))).select(*_PAIRS),
                         into="_pairs")  # fmt: skip
         else:
             known = _fully_known(tx, dialect)
@@ -701,11 +706,6 @@ class _LevelRun:
             self.kept[name] = mark
 
 
-# A coarser level → the finer one whose sums it adds up (every member of a région is in
-# exactly one of its départements: checked by :func:`nests` before each use)
-ROLL_UP = {"region": "departement", "pays": "region"}
-
-
 def _name(level: str) -> str:
     return "".join(c for c in level if c.isalnum())
 
@@ -713,43 +713,6 @@ def _name(level: str) -> str:
 def _kept(work: str, source: str) -> ir.Table:
     columns = {"_targets": _TARGETS, "_agg": _AGG, "_pairs": _PAIRS}[work]
     return _temp(f"_keep{work}_{_name(source)}", columns)
-
-
-def _rolled(kept: ir.Table, columns: dict[str, str], keys: list[str], finer: str,
-            level: str) -> ir.Table:  # fmt: skip
-    """The sums ``kept`` of the territories of level ``finer``, added up by their parent of
-    ``level`` (every other column of ``columns`` is a sum)."""
-    parents = table("territory_parent")
-    parents = parents.filter(parents.level == finer, parents.parent_level == level)
-    own = _own(level, scoped=False)
-    joined = kept.join(parents, kept.target_code == parents.code)
-    joined = joined.join(own, joined.parent_code == own.t_code)
-    sums = {c: joined[c].sum().cast(kind) for c, kind in columns.items()
-            if c not in keys and c != "target_code"}  # fmt: skip
-    rolled = joined.group_by([joined.parent_code.name("target_code"), *keys]).aggregate(**sums)
-    return rolled.select(*columns)
-
-
-def nests(tx: Transaction, source: str, finer: str, level: str) -> bool:
-    """Whether the members (``source``) of each territory of ``level`` are exactly those of
-    its parts of level ``finer``, each once, with weight 1 (sums of parts are then sums of
-    members)."""
-    sql = (
-        "WITH direct AS (SELECT code, parent_code AS t FROM territory_parent "
-        "WHERE level = ? AND parent_level = ? AND weight = 1), "
-        "via AS (SELECT a.code, b.parent_code AS t FROM territory_parent a "
-        "JOIN territory f ON f.level = ? AND f.code = a.parent_code "
-        "JOIN territory_parent b ON b.level = ? AND b.code = a.parent_code "
-        "AND b.parent_level = ? AND b.weight = 1 "
-        "WHERE a.level = ? AND a.parent_level = ? AND a.weight = 1) "
-        "SELECT (SELECT COUNT(*) FROM (SELECT * FROM direct EXCEPT ALL SELECT * FROM via) d) "
-        "+ (SELECT COUNT(*) FROM (SELECT * FROM via EXCEPT ALL SELECT * FROM direct) v) "
-        "+ (SELECT COUNT(*) FROM territory_parent WHERE weight <> 1 AND ((level = ? AND "
-        "parent_level IN (?, ?)) OR (level = ? AND parent_level = ?))) AS n"
-    )
-    params = [source, level, finer, finer, level, source, finer, source, finer, level, finer,
-              level]  # fmt: skip
-    return int(tx.query(sql, params).n.iloc[0]) == 0
 
 
 def _row(indicator: ir.Value, level: str, code: ir.Value, period: ir.Value, value: ir.Value,
