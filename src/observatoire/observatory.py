@@ -80,6 +80,8 @@ class Observatory:
         self._collections: dict[str, CollectionSchema] | None = None
         # A partner producer reads its own organisation's deposits whatever their diffusion.
         self._organisation: str | None = None
+        # (data version, scope) → level → the codes computed in a scope (compute_within)
+        self._scopes: dict[tuple[str, str], dict[str, set[str]]] = {}
 
     def for_organisation(self, organisation: str | None) -> Observatory:
         """The same observatory read on behalf of a partner ``organisation`` (partner code):
@@ -655,9 +657,12 @@ class Observatory:
         key = computed_scope(self.warehouse)
         if not key:
             return None
-        scope_level, _, scope_code = key.partition(":")
-        inside = scope_of(self.warehouse, scope_level, scope_code)
-        return set(inside[inside.level == level].code)
+        cache = (self.warehouse.data_version(), key)
+        if cache not in self._scopes:  # read once per data version, not at every request
+            scope_level, _, scope_code = key.partition(":")
+            inside = scope_of(self.warehouse, scope_level, scope_code)
+            self._scopes = {cache: inside.groupby("level").code.agg(set).to_dict()}
+        return set(self._scopes[cache].get(level, set()))
 
     def _outside_scope(self, what: str) -> str:
         from observatoire.store.computed import computed_scope
