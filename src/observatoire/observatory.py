@@ -55,7 +55,6 @@ from observatoire.store.computed import (
     PENDING_NOTE,
     RESULT,
     confidentiality_of,
-    mask_for,
     read_computed,
 )
 from observatoire.store.schema import SCHEMA_VERSION
@@ -631,15 +630,15 @@ class Observatory:
     ) -> pd.DataFrame:
         """The stored values of ``ident`` as a restricted ``audience`` may see them."""
         self._check_readable(ident, audience)
-        stored = read_computed(self.warehouse, ident, level, period=period, within=within)
+        secret = audience.value if self._under_secret(ident, audience) else None
+        stored = read_computed(self.warehouse, ident, level, period=period, within=within,
+                               masked_for=secret)  # fmt: skip
         if stored is None:
             raise ReferentialError(
                 f"indicateur {ident} au niveau {level} : valeurs non calculées, lancez "
                 "« observatoire compute » (le secret statistique s'applique aux valeurs calculées)"
             )
         frame = stored.drop(columns=["indicator", "level", "computed_at"])
-        if self._under_secret(ident, audience):
-            frame = mask_for(self.warehouse, frame, ident, level, audience.value)
         frame = complete_frame(self.warehouse, frame, level, within)
         inside = self._computed_codes(level)
         if inside is not None:  # compute limited to a territory: the others have no value

@@ -28,7 +28,6 @@ __all__ = [
     "invalidate",
     "is_computed",
     "mark_stale",
-    "mask_for",
     "masks_ready",
     "rank_computed",
     "read_computed",
@@ -201,23 +200,6 @@ def territory_profile(
     return rows
 
 
-def mask_for(
-    warehouse: Warehouse, frame: pd.DataFrame, ident: str, level: str, audience: str
-) -> pd.DataFrame:
-    """``frame`` (code, period, value, …) of indicator ``ident`` at ``level`` as ``audience``
-    may see it, the indicator being under secret for it: masked cells, and everything when the
-    masks are not up to date."""
-    if not masks_ready(warehouse, ident, audience):
-        return _hide(frame, np.ones(len(frame), dtype=bool), PENDING_NOTE)
-    masks = warehouse.query(
-        "SELECT code, period FROM value_mask WHERE indicator = ? AND level = ? AND audience = ?",
-        [ident, level, audience],
-    )
-    key = pd.MultiIndex.from_frame(frame[["code", "period"]].astype(object))
-    hidden = key.isin(pd.MultiIndex.from_frame(masks[["code", "period"]].astype(object)))
-    return _hide(frame, hidden, SECRET_NOTE)
-
-
 def masks_ready(warehouse: Warehouse, ident: str, audience: str) -> bool:
     """Whether the masks of ``ident`` for ``audience`` are up to date (else all is hidden)."""
     return not warehouse.query(
@@ -267,18 +249,40 @@ def read_computed(
     *,
     period: str | None = None,
     within: tuple[str, str] | None = None,
+    masked_for: str | None = None,
 ) -> pd.DataFrame | None:
     """Stored values of indicator ``ident`` at ``level`` (None when not computed), of one
-    ``period`` and inside ``within`` only when given (a département's communes, not France's)."""
+    ``period`` and inside ``within`` only when given (a département's communes, not France's).
+
+    ``masked_for``: an audience the indicator is under secret for; its masks are read in the
+    same statement as the values (a ``compute`` committing between two reads could otherwise
+    pair new values with old masks) and applied; everything is hidden while they are not up
+    to date."""
     if not is_computed(warehouse, ident, level):
         return None
-    sql = "SELECT * FROM indicator_result WHERE indicator = ? AND level = ?"
-    params: list[object] = [ident, level]
+    params: list[object] = []
+    columns, joins = "v.*", ""
+    if masked_for is not None:
+        columns += (", m.indicator IS NOT NULL AS masked_cell, "
+                    "s.indicator IS NOT NULL AS masks_ready")  # fmt: skip
+        joins = (" LEFT JOIN value_mask m ON m.audience = ? AND m.indicator = v.indicator "
+                 "AND m.level = v.level AND m.code = v.code AND m.period = v.period "
+                 "LEFT JOIN secret_state s ON s.audience = ? AND s.indicator = v.indicator")
+        params += [masked_for, masked_for]
+    sql = f"SELECT {columns} FROM {RESULT} v{joins} WHERE v.indicator = ? AND v.level = ?"
+    params += [ident, level]
     if period is not None:
-        sql += " AND period = ?"
+        sql += " AND v.period = ?"
         params.append(period)
-    inside, inside_params = within_clause(level, within)
-    return warehouse.query(sql + inside, params + inside_params)
+    inside, inside_params = within_clause(level, within, "v.code")
+    frame = warehouse.query(sql + inside, params + inside_params)
+    if masked_for is None:
+        return frame
+    ready = frame.pop("masks_ready").astype(bool).to_numpy()
+    masked = frame.pop("masked_cell").astype(bool).to_numpy()
+    if len(frame) and not ready.all():
+        return _hide(frame, np.ones(len(frame), dtype=bool), PENDING_NOTE)
+    return _hide(frame, masked, SECRET_NOTE)
 
 
 def rank_computed(
