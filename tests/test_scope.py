@@ -140,15 +140,31 @@ def test_the_home_setting_and_the_command(census_home: Path, tmp_path: Path) -> 
 def test_a_new_edition_recomputes_its_periods_only(
     warehouse_location: tuple[str, str], tmp_path: Path
 ) -> None:
+    """A new edition of one year: only that year's values, and their secret masks, are made
+    again; the other years' rows and masks are those stored before; everything equals a
+    whole computation."""
+    from dataclasses import replace
+
+    from observatoire.secret.rules import SecretRule
+
     backend, location = warehouse_location
     catalogue = load_catalogue()
     # every commune of France is long to store on PostgreSQL: the levels above there
     levels = ["departement", "region", "pays", *(["commune"] if backend == "duckdb" else [])]
+    # under secret: communes of fewer than 500 households masked (départements below 60,000
+    # where the communes are not computed)
+    households = catalogue.get("menages_fiscaux")
+    rule = SecretRule.parse(500 if "commune" in levels else 60_000)
+    catalogue.indicators[households.id] = replace(households, secret=rule)
     key = ["indicator", "level", "code", "period"]
 
     def stored(wh: object) -> pd.DataFrame:
         rows = wh.query("SELECT * FROM indicator_result")  # type: ignore[attr-defined]
         return rows.sort_values(key).reset_index(drop=True)
+
+    def masks(wh: object) -> pd.DataFrame:
+        rows = wh.query("SELECT * FROM value_mask")  # type: ignore[attr-defined]
+        return rows.sort_values([*key, "audience"]).reset_index(drop=True)
 
     with open_warehouse(backend, location) as wh:
         wh.migrate()
@@ -157,7 +173,8 @@ def test_a_new_edition_recomputes_its_periods_only(
         for name in ("filosofi/FILO2016_DISP_COM.csv", "filosofi/FILO2019_DISP_COM.csv"):
             import_file(wh, DATA / name)
         compute_all(wh, catalogue, levels=levels)
-        before = stored(wh)
+        before, masked = stored(wh), masks(wh)
+        assert len(masked[masked.period == "2016"]) > 10
         # a new edition of 2019: other figures (medians + 100, households + 1)
         edition = vintage(DATA / "filosofi/FILO2019_DISP_COM.csv",
                           tmp_path / "FILO2019_DISP_COM.csv", "19", "19")  # fmt: skip
@@ -167,17 +184,23 @@ def test_a_new_edition_recomputes_its_periods_only(
         steps: list[str] = []
         compute_all(wh, catalogue, levels=levels, on_step=steps.append)
         assert any("période(s) 2019" in step for step in steps), steps
+        assert "secret menages_fiscaux, période(s) 2019" in steps, steps
         assert not stale_periods(wh)
-        after = stored(wh)
-        # the other years: the very rows stored before (not recomputed)
+        after, masked_after = stored(wh), masks(wh)
+        # the other years: the very rows and masks stored before (not recomputed)
         old = before[before.period != "2019"].reset_index(drop=True)
         kept = after[after.period != "2019"].reset_index(drop=True)
         pd.testing.assert_frame_equal(kept, old)
+        pd.testing.assert_frame_equal(
+            masked_after[masked_after.period != "2019"].reset_index(drop=True),
+            masked[masked.period != "2019"].reset_index(drop=True),
+        )
         # the year of the edition: what a whole computation gives, and the new figures
         compute_all(wh, catalogue, levels=levels, force=True)
         whole = stored(wh)
         columns = [*key, "value", "status", "coverage", "note"]
         pd.testing.assert_frame_equal(after[columns], whole[columns], check_dtype=False)
+        pd.testing.assert_frame_equal(masked_after, masks(wh))
         raw = read_raw(edition)
         households = number(raw[raw.CODGEO.str.startswith("93")].NBMEN19).sum()
         mine = after[(after.indicator == "menages_fiscaux") & (after.level == "departement")

@@ -119,6 +119,8 @@ def compute_all(
         already = set(zip(done.indicator, done.level, strict=True))
         stamp = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
         stored = stored_levels(warehouse)
+        # masks up to date before: only the periods redone need them again
+        masked = set(whole.query("SELECT DISTINCT indicator FROM secret_state").indicator)
         run = _Levels(warehouse, catalogue, chosen, already, stale, force, stamp, stored,
                       followers, policies, counts, on_step, scoped=scope is not None,
                       to_redo=to_redo)  # fmt: skip
@@ -131,7 +133,8 @@ def compute_all(
                  if {lvl for (j, lvl) in already if j == i} <= set(targets)]  # fmt: skip
         for table in ("indicator_stale", "indicator_stale_period"):
             delete_rows(whole, table, "indicator", sorted({*fresh, *gone}))
-        apply_secret(warehouse, catalogue, on_step=on_step)
+        redone = {i: p for i, p in run.redone.items() if i in masked}
+        apply_secret(warehouse, catalogue, on_step=on_step, periods=redone)
         limit_to(whole, warehouse.dialect, None)
         if key != before:
             remember_scope(whole, key)
@@ -161,6 +164,8 @@ class _Levels:
     to_redo: dict[str, set[str] | None]  # stale indicator → its periods to redo (None: all)
     # the members' values resolved once for every level read from them (engine.batch)
     resolved: dict[str, object] = field(default_factory=dict)
+    # indicator → the periods recomputed (None: all), for the masks to redo
+    redone: dict[str, set[str] | None] = field(default_factory=dict)
 
 
 def _compute_levels(run: _Levels, targets: list[str]) -> None:
@@ -223,6 +228,10 @@ def _compute_group(run: _Levels, level: str, todo: list[str],
         # their masks, and those of every indicator masked with them, are to redo
         redo = sorted({*todo, *(f for i in todo for f in run.followers.get(i, ()))})
         delete_rows(tx, "secret_state", "indicator", redo)
+        for ident in redo:
+            before = run.redone.get(ident, set())
+            run.redone[ident] = (None if periods is None or before is None
+                                 else before | set(periods))  # fmt: skip
         delete_rows(tx, "indicator_variable", "indicator", todo)
         delete_rows(tx, "indicator_computed", "indicator", todo, "AND level = ?", [level])
         tx.insert("indicator_computed", pd.DataFrame({"indicator": todo, "level": level}))

@@ -15,7 +15,7 @@ row exists (see :mod:`observatoire.store.computed`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ from observatoire.engine.relations import to_sql
 from observatoire.secret.suppression import Pattern, suppress
 from observatoire.secret.tables import CellTable
 from observatoire.store.base import Warehouse
-from observatoire.store.computed import RESULT
+from observatoire.store.computed import RESULT, delete_rows
 
 __all__ = ["apply_secret", "count_table", "relations"]
 
@@ -151,15 +151,20 @@ def _pattern_rows(cells: pd.DataFrame, pattern: Pattern) -> pd.DataFrame:
     )
 
 
-def count_masks(warehouse: Warehouse, catalogue: Catalogue, ident: str) -> pd.DataFrame:
+def count_masks(warehouse: Warehouse, catalogue: Catalogue, ident: str,
+                periods: Iterable[str] | None = None) -> pd.DataFrame:  # fmt: skip
     """The masks of count ``ident`` (under a secret rule): level, code, period, audience,
-    reason, for every period and restricted audience; plus ``attrs["solved"]``."""
+    reason, for every period (or those of ``periods``) and restricted audience; plus
+    ``attrs["solved"]``."""
     rule = catalogue.get(ident).secret
     assert rule is not None
-    stored = warehouse.query(
-        f"SELECT level, code, period, value, status FROM {RESULT} WHERE indicator = ?",
-        [ident],
-    )
+    sql = f"SELECT level, code, period, value, status FROM {RESULT} WHERE indicator = ?"
+    params: list[object] = [ident]
+    if periods is not None:
+        listed = sorted(set(periods))
+        sql += f" AND period IN ({', '.join('?' for _ in listed)})" if listed else " AND 1 = 0"
+        params += listed
+    stored = warehouse.query(sql, params)
     columns = ["level", "code", "period", "audience", "reason"]
     if stored.empty:
         return pd.DataFrame(columns=columns)
@@ -182,6 +187,23 @@ def count_masks(warehouse: Warehouse, catalogue: Catalogue, ident: str) -> pd.Da
     return frame
 
 
+def _periods_of(
+    ident: str, sources: list[str], periods: Mapping[str, set[str] | None] | None
+) -> frozenset[str] | None:
+    """The periods whose masks ``ident`` needs again: those ``compute`` redid for it and for
+    the counts it is masked with (None: every period)."""
+    if periods is None or ident not in periods:
+        return None
+    found: set[str] = set()
+    for name in {ident, *sources}:
+        if name in periods:
+            redone = periods[name]
+            if redone is None:
+                return None
+            found |= redone
+    return frozenset(found)
+
+
 def _rules(catalogue: Catalogue, sources: list[str]) -> dict[str, str]:
     """Restricted audience → the rules restricting it, in words."""
     out: dict[str, list[str]] = {}
@@ -198,9 +220,15 @@ def apply_secret(
     *,
     force: bool = False,
     on_step: Callable[[str], None] = lambda _: None,
+    periods: Mapping[str, set[str] | None] | None = None,
 ) -> dict[str, int]:
     """Masks for every stored indicator under secret whose masks are not up to date (all of
-    them with ``force``); returns the number of masked cells per indicator."""
+    them with ``force``); returns the number of masked cells per indicator.
+
+    ``periods``: for an indicator whose masks were up to date before ``compute`` redid some
+    of its periods (and of the counts it is masked with), those periods; only their masks are
+    made again (a period's pattern depends on that period's values alone). An indicator not
+    listed, or listed with None, gets the masks of every period."""
     stored = set(warehouse.query(f"SELECT DISTINCT indicator FROM {RESULT}").indicator)
     state = warehouse.query("SELECT indicator, audience FROM secret_state")
     current = set(zip(state.indicator, state.audience, strict=True))
@@ -210,23 +238,29 @@ def apply_secret(
         audiences = sorted(_rules(catalogue, sources))
         if audiences and (force or any((ident, a) not in current for a in audiences)):
             todo[ident] = sources
-    patterns: dict[str, pd.DataFrame] = {}
+    patterns: dict[tuple[str, frozenset[str] | None], pd.DataFrame] = {}
     counts: dict[str, int] = {}
     stamp = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     for ident, sources in todo.items():
         if any(s not in stored for s in sources):
             continue  # a count it depends on is not computed: stays hidden from restricted reads
+        only = None if force else _periods_of(ident, sources, periods)
         for source in sources:
-            if source not in patterns:
-                on_step(f"secret {source}")
-                patterns[source] = count_masks(warehouse, catalogue, source)
-        masks = pd.concat([patterns[s] for s in sources], ignore_index=True)
+            if (source, only) not in patterns:
+                on_step(f"secret {source}" + (f", période(s) {', '.join(sorted(only))}"
+                                              if only is not None else ""))  # fmt: skip
+                patterns[source, only] = count_masks(warehouse, catalogue, source, only)
+        masks = pd.concat([patterns[s, only] for s in sources], ignore_index=True)
         masks = masks.sort_values("reason").drop_duplicates(
             ["level", "code", "period", "audience"]
         )  # « primaire » before « secondaire »
         rules = _rules(catalogue, sources)
         with warehouse.transaction() as tx:
-            tx.execute("DELETE FROM value_mask WHERE indicator = ?", [ident])
+            if only is None:
+                tx.execute("DELETE FROM value_mask WHERE indicator = ?", [ident])
+            else:
+                delete_rows(tx, "value_mask", "period", sorted(only), "AND indicator = ?",
+                            [ident])  # fmt: skip
             tx.execute("DELETE FROM secret_state WHERE indicator = ?", [ident])
             if len(masks):
                 tx.insert("value_mask", masks.assign(indicator=ident))
