@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.schema import LINKED_VALUES, RESULT_COLUMNS
 from observatoire.store.territories import within_clause
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "rank_computed",
     "read_computed",
     "remember_scope",
+    "result_rows",
     "stale_indicators",
     "stale_periods",
     "territory_profile",
@@ -41,6 +43,17 @@ RESULT = "indicator_result"  # every value of every indicator (read it, never th
 VALUE_TABLES = ("indicator_value", "indicator_link")  # the two tables behind it
 SECRET_NOTE = "secret statistique"
 PENDING_NOTE = "secret statistique en cours d'application (lancez « observatoire compute »)"
+
+
+def result_rows(where: str, params: list[object]) -> tuple[str, list[object]]:
+    """The rows of ``indicator_result`` satisfying ``where`` (on its columns, unqualified), as
+    a subquery and its parameters: the condition applied to each of its two parts. A reader
+    keeping the territories inside another one (a semi-join) goes through this: PostgreSQL
+    does not push such a join into the view's UNION and scans every stored value (a
+    département's communes: 460 ms instead of 2 ms at 1/10 of France)."""
+    sql = (f"(SELECT {RESULT_COLUMNS} FROM indicator_value WHERE {where} UNION ALL "
+           f"SELECT * FROM ({LINKED_VALUES}) AS linked WHERE {where})")  # fmt: skip
+    return sql, [*params, *params]
 
 
 def invalidate(tx: Transaction, *, variables: Iterable[str] = (), level: str | None = None) -> None:
@@ -164,16 +177,16 @@ def territory_profile(
     With ``code`` None: every territory of ``level`` inside ``within`` at once (a ``code``
     column added) — the peers of a territory in one read."""
     if code is None:
-        where, params = within_clause(level, within, "v.code")
-        where = "WHERE v.level = ?" + where
-        params = [level, *params]
+        inside, inside_params = within_clause(level, within)
+        source, params = result_rows("level = ?" + inside, [level, *inside_params])
         columns = "v.code, "
     else:
-        where, params, columns = "WHERE v.level = ? AND v.code = ?", [level, code], ""
+        source, params = result_rows("level = ? AND code = ?", [level, code])
+        columns = ""
     if audience is None:
         return warehouse.query(
             f"SELECT {columns}v.indicator, v.period, v.value, v.status, v.coverage, v.ci_low, "
-            f"v.ci_high, v.note FROM indicator_result v {where} ORDER BY v.indicator, v.period",
+            f"v.ci_high, v.note FROM {source} v ORDER BY v.indicator, v.period",
             params,
         )
     # masked and ready joined in the same statement: one round trip, no pandas re-indexing
@@ -189,12 +202,12 @@ def territory_profile(
         f"CASE WHEN {relabel} THEN 'secret' ELSE v.status END AS status, {blank}, "
         f"CASE WHEN {relabel} THEN ? ELSE v.note END AS note, "
         "s.indicator IS NOT NULL AS secret_ready "
-        "FROM indicator_result v "
+        f"FROM {source} v "
         "LEFT JOIN value_mask m ON m.audience = ? AND m.level = v.level AND m.code = v.code "
         "AND m.indicator = v.indicator AND m.period = v.period "
         "LEFT JOIN secret_state s ON s.audience = ? AND s.indicator = v.indicator "
-        f"{where} ORDER BY v.indicator, v.period",
-        [SECRET_NOTE, audience, audience, *params],
+        "ORDER BY v.indicator, v.period",
+        [SECRET_NOTE, *params, audience, audience],
     )
     rows["secret_ready"] = rows.secret_ready.astype(bool)
     return rows
@@ -269,13 +282,13 @@ def read_computed(
                  "AND m.level = v.level AND m.code = v.code AND m.period = v.period "
                  "LEFT JOIN secret_state s ON s.audience = ? AND s.indicator = v.indicator")
         params += [masked_for, masked_for]
-    sql = f"SELECT {columns} FROM {RESULT} v{joins} WHERE v.indicator = ? AND v.level = ?"
-    params += [ident, level]
+    where, keys = "indicator = ? AND level = ?", [ident, level]
     if period is not None:
-        sql += " AND v.period = ?"
-        params.append(period)
-    inside, inside_params = within_clause(level, within, "v.code")
-    frame = warehouse.query(sql + inside, params + inside_params)
+        where += " AND period = ?"
+        keys.append(period)
+    inside, inside_params = within_clause(level, within)
+    rows, rows_params = result_rows(where + inside, [*keys, *inside_params])
+    frame = warehouse.query(f"SELECT {columns} FROM {rows} v{joins}", rows_params + params)
     if masked_for is None:
         return frame
     ready = frame.pop("masks_ready").astype(bool).to_numpy()

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "TableDef", "create_sql"]
+__all__ = ["LINKED_VALUES", "MIGRATIONS", "RESULT_COLUMNS", "SCHEMA_VERSION", "TABLES", "TableDef",
+           "create_sql"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -435,15 +436,19 @@ _SERIES_KEY = "batch, variable, level, period, dims, geography"
 # Every value of every indicator: the rows computed and stored (indicator_value) and the values
 # of the linked series (indicator_link), read where the import stored them. Readers read this;
 # only ``compute`` writes the two tables behind it.
-RESULT_VIEW = (
-    "CREATE VIEW indicator_result AS "
-    "SELECT indicator, level, code, period, value, status, coverage, ci_low, ci_high, note, "
-    "computed_at, completeness FROM indicator_value UNION ALL "
+RESULT_COLUMNS = ("indicator, level, code, period, value, status, coverage, ci_low, ci_high, "
+                  "note, computed_at, completeness")  # fmt: skip
+LINKED_VALUES = (
     "SELECT l.indicator, l.level, v.code, s.period, v.value, v.status, "
-    "CASE WHEN v.status = 'ok' THEN CAST(1 AS FLOAT8) END, CAST(NULL AS FLOAT8), "
-    "CAST(NULL AS FLOAT8), CAST(NULL AS TEXT), l.computed_at, CAST(NULL AS FLOAT8) "
+    "CASE WHEN v.status = 'ok' THEN CAST(1 AS FLOAT8) END AS coverage, "
+    "CAST(NULL AS FLOAT8) AS ci_low, CAST(NULL AS FLOAT8) AS ci_high, "
+    "CAST(NULL AS TEXT) AS note, l.computed_at, CAST(NULL AS FLOAT8) AS completeness "
     "FROM indicator_link l JOIN series s ON s.id = l.series "
     "JOIN series_value v ON v.series = l.series"
+)
+RESULT_VIEW = (
+    f"CREATE VIEW indicator_result AS SELECT {RESULT_COLUMNS} FROM indicator_value "
+    f"UNION ALL {LINKED_VALUES}"
 )
 # Version N applies MIGRATIONS[N-1]: table names to create, then SQL statements (portable between
 # DuckDB and PostgreSQL). Append, never edit a released step.
