@@ -1,6 +1,7 @@
-# Size (1,070 lines): the façade every edge (CLI, web, API) calls; its reading, importing and
+# Size (1,130 lines): the façade every edge (CLI, web, API) calls; its reading, importing and
 # publishing groups are to become services of their own (read authorisation and masking first,
-# with the scope checks added for compute --within): issue 20, the next issue, is that split.
+# with the scope checks of compute --within and the zoning versions of --at): issue 20, the
+# next issue, is that split.
 """The Python entry point: an observatory home and what can be asked of it.
 
 >>> obs = Observatory.open("observatoire-data")                     # doctest: +SKIP
