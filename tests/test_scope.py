@@ -201,6 +201,22 @@ def test_a_new_edition_recomputes_its_periods_only(
         columns = [*key, "value", "status", "coverage", "note"]
         pd.testing.assert_frame_equal(after[columns], whole[columns], check_dtype=False)
         pd.testing.assert_frame_equal(masked_after, masks(wh))
+        # a rule extended to members since the masks were made: every period for them
+        threshold = 500 if "commune" in levels else 60_000
+        only_public = SecretRule.parse({"min_count": threshold, "audiences": ["public"]})
+        catalogue.indicators[households.id] = replace(households, secret=only_public)
+        compute_all(wh, catalogue, levels=levels, force=True)
+        assert set(masks(wh).audience) == {"public"}
+        catalogue.indicators[households.id] = replace(households, secret=rule)
+        import_file(wh, DATA / "filosofi/FILO2019_DISP_COM.csv")  # 2019 changes again
+        steps = []
+        compute_all(wh, catalogue, levels=levels, on_step=steps.append)
+        assert "secret menages_fiscaux" in steps, steps  # every period, not 2019 only
+        extended = masks(wh)
+        members_2016 = extended[(extended.audience == "member") & (extended.period == "2016")]
+        assert len(members_2016) > 0
+        compute_all(wh, catalogue, levels=levels, force=True)
+        pd.testing.assert_frame_equal(extended, masks(wh))
         raw = read_raw(edition)
         households = number(raw[raw.CODGEO.str.startswith("93")].NBMEN19).sum()
         mine = after[(after.indicator == "menages_fiscaux") & (after.level == "departement")

@@ -561,6 +561,13 @@ class Observatory:
                 raise AccessError("un seuil de couverture ou des agrégats recalculés sont "
                                   "réservés au chargé d'études (public analyst)")  # fmt: skip
             self._check_readable(ident, reader)
+            policies = self.records_policies()
+            if any(v.partition(".")[0] in policies for v in self.catalogue().variables_of(ident)):
+                raise AccessError(
+                    f"indicateur {ident} : tiré de saisies d'opérateurs dont la complétude "
+                    "n'est appliquée qu'aux zones en vigueur aujourd'hui ; pas de valeurs pour "
+                    f"le zonage {level} au {at}"
+                )
             if self._under_secret(ident, reader):
                 raise AccessError(
                     f"indicateur {ident} : soumis au secret statistique pour "

@@ -119,8 +119,9 @@ def compute_all(
         already = set(zip(done.indicator, done.level, strict=True))
         stamp = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
         stored = stored_levels(warehouse)
-        # masks up to date before: only the periods redone need them again
-        masked = set(whole.query("SELECT DISTINCT indicator FROM secret_state").indicator)
+        # masks up to date before, per audience: only the periods redone need them again
+        state = whole.query("SELECT indicator, audience FROM secret_state")
+        masked = set(zip(state.indicator, state.audience, strict=True))
         run = _Levels(warehouse, catalogue, chosen, already, stale, force, stamp, stored,
                       followers, policies, counts, on_step, scoped=scope is not None,
                       to_redo=to_redo)  # fmt: skip
@@ -133,8 +134,7 @@ def compute_all(
                  if {lvl for (j, lvl) in already if j == i} <= set(targets)]  # fmt: skip
         for table in ("indicator_stale", "indicator_stale_period"):
             delete_rows(whole, table, "indicator", sorted({*fresh, *gone}))
-        redone = {i: p for i, p in run.redone.items() if i in masked}
-        apply_secret(warehouse, catalogue, on_step=on_step, periods=redone)
+        apply_secret(warehouse, catalogue, on_step=on_step, periods=run.redone, before=masked)
         limit_to(whole, warehouse.dialect, None)
         if key != before:
             remember_scope(whole, key)

@@ -221,14 +221,18 @@ def apply_secret(
     force: bool = False,
     on_step: Callable[[str], None] = lambda _: None,
     periods: Mapping[str, set[str] | None] | None = None,
+    before: set[tuple[str, str]] | None = None,
 ) -> dict[str, int]:
     """Masks for every stored indicator under secret whose masks are not up to date (all of
     them with ``force``); returns the number of masked cells per indicator.
 
     ``periods``: for an indicator whose masks were up to date before ``compute`` redid some
     of its periods (and of the counts it is masked with), those periods; only their masks are
-    made again (a period's pattern depends on that period's values alone). An indicator not
-    listed, or listed with None, gets the masks of every period."""
+    made again (a period's pattern depends on that period's values alone), provided its
+    masks were up to date for every audience its rules restrict (``before``: the (indicator,
+    audience) pairs up to date when ``compute`` began; an audience added to a rule since gets
+    every period). An indicator not listed, or listed with None, gets the masks of every
+    period."""
     stored = set(warehouse.query(f"SELECT DISTINCT indicator FROM {RESULT}").indicator)
     state = warehouse.query("SELECT indicator, audience FROM secret_state")
     current = set(zip(state.indicator, state.audience, strict=True))
@@ -244,7 +248,9 @@ def apply_secret(
     for ident, sources in todo.items():
         if any(s not in stored for s in sources):
             continue  # a count it depends on is not computed: stays hidden from restricted reads
-        only = None if force else _periods_of(ident, sources, periods)
+        rules = _rules(catalogue, sources)
+        complete = before is not None and all((ident, a) in before for a in rules)
+        only = _periods_of(ident, sources, periods) if complete and not force else None
         for source in sources:
             if (source, only) not in patterns:
                 on_step(f"secret {source}" + (f", période(s) {', '.join(sorted(only))}"
@@ -254,7 +260,6 @@ def apply_secret(
         masks = masks.sort_values("reason").drop_duplicates(
             ["level", "code", "period", "audience"]
         )  # « primaire » before « secondaire »
-        rules = _rules(catalogue, sources)
         with warehouse.transaction() as tx:
             if only is None:
                 tx.execute("DELETE FROM value_mask WHERE indicator = ?", [ident])
