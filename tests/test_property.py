@@ -31,8 +31,8 @@ from hypothesis import strategies as st
 from observatoire.observatory import Observatory
 
 from .conftest import DATA, needs_data
-from .test_resolution import FILES, expected_current
-from .vintages import number, read_raw, vintage
+from .test_resolution import FILES, expected_current, filosofi_years
+from .vintages import number, read_raw
 
 pytestmark = needs_data
 FILOSOFI = DATA / "filosofi"
@@ -47,16 +47,7 @@ def idf_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Every file of the draw, cut to Île-de-France: year → commune file, level → supra."""
     folder = tmp_path_factory.mktemp("idf")
     full = tmp_path_factory.mktemp("full")
-    sources = {
-        "2014": vintage(FILOSOFI / "FILO2016_DISP_COM.csv", full / FILES["2014"][0], "16", "14"),
-        "2016": FILOSOFI / "FILO2016_DISP_COM.csv",
-        "2018": vintage(FILOSOFI / "FILO2019_DISP_COM.csv", full / FILES["2018"][0], "19", "18"),
-        "2019": FILOSOFI / "FILO2019_DISP_COM.csv",
-        "2020": vintage(FILOSOFI / "cc_filosofi_2021_COM.csv", full / FILES["2020"][0],
-                        "21", "20"),
-        "2021": FILOSOFI / "cc_filosofi_2021_COM.csv",
-        **{level: FILOSOFI / name for level, name in SUPRA.items()},
-    }  # fmt: skip
+    sources = {**filosofi_years(full), **{level: FILOSOFI / name for level, name in SUPRA.items()}}
     out = {}
     for key, source in sources.items():
         raw = read_raw(source)

@@ -40,9 +40,9 @@ FILES = {  # year → (file, median column, households column)
 }
 
 
-@pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("vintages")
+def filosofi_years(folder: Path) -> dict[str, Path]:
+    """Year → Filosofi commune file: the real ones, and the vintages built from them into
+    ``folder``."""
     return {
         "2014": vintage(FILOSOFI / "FILO2016_DISP_COM.csv", folder / FILES["2014"][0], "16", "14"),
         "2016": FILOSOFI / "FILO2016_DISP_COM.csv",
@@ -52,6 +52,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                         "21", "20"),
         "2021": FILOSOFI / "cc_filosofi_2021_COM.csv",
     }
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return filosofi_years(tmp_path_factory.mktemp("vintages"))
 
 
 @pytest.fixture(scope="module")

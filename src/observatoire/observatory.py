@@ -1,4 +1,4 @@
-# Size (1,130 lines): the façade every edge (CLI, web, API) calls; its reading, importing and
+# Size (1,140 lines): the façade every edge (CLI, web, API) calls; its reading, importing and
 # publishing groups are to become services of their own (read authorisation and masking first,
 # with the scope checks of compute --within and the zoning versions of --at): issue 20, the
 # next issue, is that split.

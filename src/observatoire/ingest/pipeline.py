@@ -1,4 +1,4 @@
-# Size (660 lines): the steps of one import share one atomic transaction and its tally; the
+# Size (661 lines): the steps of one import share one atomic transaction and its tally; the
 # conversion to the current geography (_convert) is the piece to move out next.
 """The import pipeline: a producer's file in, a validation report out, values stored atomically.
 
