@@ -1,5 +1,4 @@
-"""``observatoire catalog …``: the catalogue as open metadata (registered by
-:mod:`observatoire.cli`)."""
+"""``observatoire catalog …``: the catalogue as open metadata."""
 
 from __future__ import annotations
 
@@ -7,9 +6,7 @@ from pathlib import Path
 
 import click
 
-from observatoire.cli import _Context, pass_ctx
-
-__all__ = ["catalog"]
+from observatoire.cli._common import Context, pass_ctx
 
 WRITERS = {"dcat": ".jsonld", "turtle": ".ttl", "csv": ".csv"}
 
@@ -36,7 +33,7 @@ def catalog() -> None:
 @click.option("--base-url", help="Adresse publique de l'extranet (sinon le paramètre « url »).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Fichier (sinon l'écran).")
 @pass_ctx
-def export_cmd(ctx: _Context, fmt: str, base_url: str | None, output: str | None) -> None:
+def export_cmd(ctx: Context, fmt: str, base_url: str | None, output: str | None) -> None:
     """Exporte le catalogue public : les jeux de données en vigueur visibles du public et les
     indicateurs calculés qu'il peut lire, chacun avec son adresse stable, sa page et son
     téléchargement CSV (DCAT-AP, JSON-LD ou Turtle ; ou CSV).
@@ -61,3 +58,6 @@ def export_cmd(ctx: _Context, fmt: str, base_url: str | None, output: str | None
     tmp.replace(target)
     datasets = sum(1 for r in resources if r.kind == "dcat:Dataset")
     click.echo(f"{target} : {datasets} jeux de données et indicateurs décrits ({fmt})")
+
+
+COMMANDS = [catalog]

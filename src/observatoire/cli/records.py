@@ -1,5 +1,5 @@
 """Commands for operators' records: ``observatoire records …`` and ``observatoire
-completeness …`` (registered on the main group by :mod:`observatoire.cli`)."""
+completeness …``."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from observatoire.cli import FORMATS, _Context, _emit, _progress_bar, pass_ctx, registry_of
+from observatoire.cli._common import FORMATS, Context, emit, pass_ctx, progress_bar, registry_of
 from observatoire.errors import InputError
 from observatoire.ingest.records import RecordsReport
-
-__all__ = ["completeness", "records"]
 
 
 @click.group()
@@ -35,7 +33,7 @@ def records() -> None:
 @records.command("collections")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
-def collections_cmd(ctx: _Context, fmt: str) -> None:
+def collections_cmd(ctx: Context, fmt: str) -> None:
     """Liste les collections déclarées, leurs champs et les enregistrements en vigueur.
 
     \b
@@ -65,7 +63,7 @@ def collections_cmd(ctx: _Context, fmt: str) -> None:
     if not rows and fmt == "table":
         click.echo("Aucune collection : déclarez-en une dans collections/ (docs/completude.md).")
         return
-    _emit(pd.DataFrame(rows), fmt)
+    emit(pd.DataFrame(rows), fmt)
 
 
 @records.command("import")
@@ -83,7 +81,7 @@ def collections_cmd(ctx: _Context, fmt: str) -> None:
 )
 @pass_ctx
 def records_import(
-    ctx: _Context,
+    ctx: Context,
     files: tuple[str, ...],
     collection: str,
     partner: str | None,
@@ -111,7 +109,7 @@ def records_import(
         for file in files:
             if fmt == "text":
                 click.echo(f"== {file}")
-            with _progress_bar(Path(file), show=fmt == "text") as on_progress:
+            with progress_bar(Path(file), show=fmt == "text") as on_progress:
                 report = obs.import_records(
                     file,
                     collection,
@@ -192,7 +190,7 @@ def _print_examples(examples: list[dict[str, object]]) -> None:
 @click.option("--collection", required=True, help="Collection.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
-def operators_cmd(ctx: _Context, collection: str, fmt: str) -> None:
+def operators_cmd(ctx: Context, collection: str, fmt: str) -> None:
     """Liste les opérateurs d'une collection et le partenaire auquel chacun est rattaché.
 
     \b
@@ -202,7 +200,7 @@ def operators_cmd(ctx: _Context, collection: str, fmt: str) -> None:
     from observatoire.store.records import operators_of
 
     with ctx.open() as obs:
-        _emit(operators_of(obs.warehouse, obs.collection(collection).name), fmt)
+        emit(operators_of(obs.warehouse, obs.collection(collection).name), fmt)
 
 
 @records.command("link")
@@ -210,7 +208,7 @@ def operators_cmd(ctx: _Context, collection: str, fmt: str) -> None:
 @click.argument("partner")
 @click.option("--collection", required=True, help="Collection.")
 @pass_ctx
-def link_cmd(ctx: _Context, operator: str, partner: str, collection: str) -> None:
+def link_cmd(ctx: Context, operator: str, partner: str, collection: str) -> None:
     """Rattache un opérateur à un partenaire : ses comptes partenaires verront sa complétude.
 
     \b
@@ -241,7 +239,7 @@ def link_cmd(ctx: _Context, operator: str, partner: str, collection: str) -> Non
 @click.option("--territory", required=True, help="Territoire réuni (93, arrondissement…).")
 @click.option("--label", default="", help="Libellé (ex. « réunion de l'arrondissement »).")
 @pass_ctx
-def meeting_cmd(ctx: _Context, collection: str, day: str, territory: str, label: str) -> None:
+def meeting_cmd(ctx: Context, collection: str, day: str, territory: str, label: str) -> None:
     """Enregistre une réunion de restitution : les rapports comparent la complétude avant et
     après elle.
 
@@ -311,14 +309,14 @@ def completeness(
         return
     if collection is None:
         raise click.UsageError("précisez --collection (voir « observatoire records collections »)")
-    ctx = click_ctx.find_object(_Context)
+    ctx = click_ctx.find_object(Context)
     assert ctx is not None
     keys = [b.strip() for b in by.split(",") if b.strip()]
     with ctx.open() as obs:
         table = obs.completeness(
             collection, by=keys, level=level, within=within, operators=list(operators) or None
         )
-    _emit(table.round(2), fmt, output)
+    emit(table.round(2), fmt, output)
 
 
 @completeness.command("report")
@@ -338,7 +336,7 @@ def completeness(
 )
 @pass_ctx
 def report_cmd(
-    ctx: _Context,
+    ctx: Context,
     collection: str,
     territory: str | None,
     operator: str | None,
@@ -405,7 +403,7 @@ def report_cmd(
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
 def evolution_cmd(
-    ctx: _Context,
+    ctx: Context,
     collection: str,
     by: str,
     level: str | None,
@@ -426,7 +424,7 @@ def evolution_cmd(
         table = obs.completeness_evolution(
             collection, by=keys, period=period, since_meeting=since_meeting, level=level
         )
-    _emit(table.round(2), fmt)
+    emit(table.round(2), fmt)
 
 
 @completeness.command("jumps")
@@ -434,7 +432,7 @@ def evolution_cmd(
 @click.option("--all", "show_all", is_flag=True, help="Tous les mois, pas seulement les sauts.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
-def jumps_cmd(ctx: _Context, collection: str, show_all: bool, fmt: str) -> None:
+def jumps_cmd(ctx: Context, collection: str, show_all: bool, fmt: str) -> None:
     """Volumes inhabituels : les mois où un opérateur saisit beaucoup plus ou moins que
     d'habitude (score z modifié, |z| > 3,5).
 
@@ -446,7 +444,7 @@ def jumps_cmd(ctx: _Context, collection: str, show_all: bool, fmt: str) -> None:
 
     with ctx.open() as obs:
         table = volume_jumps(read_cube(obs.warehouse, obs.collection(collection).name))
-    _emit((table if show_all else table[table.jump]).round(2), fmt)
+    emit((table if show_all else table[table.jump]).round(2), fmt)
 
 
 @completeness.command("duplicates")
@@ -454,7 +452,7 @@ def jumps_cmd(ctx: _Context, collection: str, show_all: bool, fmt: str) -> None:
 @click.option("--days", type=int, help="Écart maximal en jours (défaut : celui de la collection).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
-def duplicates_cmd(ctx: _Context, collection: str, days: int | None, fmt: str) -> None:
+def duplicates_cmd(ctx: Context, collection: str, days: int | None, fmt: str) -> None:
     """Doublons probables : une même personne (pseudonyme) saisie par deux opérateurs.
 
     \b
@@ -466,4 +464,7 @@ def duplicates_cmd(ctx: _Context, collection: str, days: int | None, fmt: str) -
     with ctx.open() as obs:
         schema = obs.collection(collection)
         table = duplicates(obs.warehouse, schema.name, days=days or schema.duplicate_days)
-    _emit(table, fmt)
+    emit(table, fmt)
+
+
+COMMANDS = [records, completeness]

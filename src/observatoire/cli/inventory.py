@@ -1,6 +1,5 @@
 """``observatoire sources|documents|needs …``: the inventory of sources and information
-systems, the document library, the observation needs and the work programme (registered by
-:mod:`observatoire.cli`)."""
+systems, the document library, the observation needs and the work programme."""
 
 from __future__ import annotations
 
@@ -14,7 +13,7 @@ import click
 import pandas as pd
 
 from observatoire.atomic import copy_whole, write_whole
-from observatoire.cli import FORMATS, _Context, _emit, pass_ctx, registry_of
+from observatoire.cli._common import FORMATS, Context, emit, pass_ctx, registry_of
 from observatoire.errors import InputError
 from observatoire.inventory.documents import DOCUMENT_FIELDS
 from observatoire.inventory.fields import Entry, Field, Located
@@ -22,13 +21,11 @@ from observatoire.inventory.needs import ACTION_FIELDS, NEED_FIELDS
 from observatoire.inventory.sources import SOURCE_FIELDS
 from observatoire.registry import Registry
 
-__all__ = ["documents", "needs", "sources"]
-
 READERS = click.Choice(["public", "member", "analyst"])
 
 
 @contextmanager
-def _registry(ctx: _Context) -> Iterator[Registry]:
+def _registry(ctx: Context) -> Iterator[Registry]:
     with ctx.open() as obs, registry_of(obs) as registry:
         yield registry
 
@@ -111,7 +108,7 @@ def source_fields() -> None:
 @sources.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_ctx
-def source_import(ctx: _Context, file: Path) -> None:
+def source_import(ctx: Context, file: Path) -> None:
     """Charge des sources depuis un fichier YAML (liste, ou section « sources: ») ou CSV
     (une ligne par source, en-têtes = champs : voir « sources fields »). Une source déjà
     connue est remplacée. Tout ou rien : une erreur nomme le fichier, la ligne et le champ.
@@ -136,7 +133,7 @@ def source_import(ctx: _Context, file: Path) -> None:
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
 def source_list(
-    ctx: _Context, query: str, kind: str | None, theme: str | None, overdue: bool, fmt: str
+    ctx: Context, query: str, kind: str | None, theme: str | None, overdue: bool, fmt: str
 ) -> None:
     """Liste les sources, avec leurs imports, leurs indicateurs et leur prochaine édition.
 
@@ -157,14 +154,14 @@ def source_list(
         "en_retard",
         "indicateurs_lies",
     ]
-    _emit(_table(rows, columns, fmt) if fmt == "table" else pd.DataFrame(rows), fmt)
+    emit(_table(rows, columns, fmt) if fmt == "table" else pd.DataFrame(rows), fmt)
 
 
 @sources.command("set")
 @click.argument("ident")
 @click.argument("pairs", nargs=-1, required=True)
 @pass_ctx
-def source_set(ctx: _Context, ident: str, pairs: tuple[str, ...]) -> None:
+def source_set(ctx: Context, ident: str, pairs: tuple[str, ...]) -> None:
     """Modifie des champs d'une source : champ=valeur (listes séparées par « ; »).
 
     \b
@@ -184,7 +181,7 @@ def source_set(ctx: _Context, ident: str, pairs: tuple[str, ...]) -> None:
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Fichier (sinon l'écran).")
 @pass_ctx
-def source_export(ctx: _Context, fmt: str, output: str | None) -> None:
+def source_export(ctx: Context, fmt: str, output: str | None) -> None:
     """Exporte l'inventaire (CSV pour un tableur, ou YAML), relisible par « sources import ».
 
     \b
@@ -256,7 +253,7 @@ def _field_options(fields: Sequence[Field]) -> Callable[[Any], Any]:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_field_options(DOCUMENT_FIELDS)
 @pass_ctx
-def document_add(ctx: _Context, file: Path, **fields: str | None) -> None:
+def document_add(ctx: Context, file: Path, **fields: str | None) -> None:
     """Classe un fichier (PDF, Word, Excel, PowerPoint, OpenDocument, HTML, texte) dans la
     bibliothèque : son texte est extrait et indexé. Accès « interne » par défaut.
 
@@ -274,7 +271,7 @@ def document_add(ctx: _Context, file: Path, **fields: str | None) -> None:
 @click.argument("ident")
 @click.argument("pairs", nargs=-1, required=True)
 @pass_ctx
-def document_set(ctx: _Context, ident: str, pairs: tuple[str, ...]) -> None:
+def document_set(ctx: Context, ident: str, pairs: tuple[str, ...]) -> None:
     """Modifie la fiche d'un document : champ=valeur (ex. acces=public).
 
     \b
@@ -303,7 +300,7 @@ def document_set(ctx: _Context, ident: str, pairs: tuple[str, ...]) -> None:
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
 def document_list(
-    ctx: _Context,
+    ctx: Context,
     kind: str | None,
     theme: str | None,
     territory: str | None,
@@ -325,7 +322,7 @@ def document_list(
             theme=theme,
             territory=territory,
         )
-    _emit(
+    emit(
         _table(
             [{"id": r.id, **r.entry, "fichier": r.file_name, "pages": r.pages} for r in rows],
             ["id", "titre", "type", "date", "acces", "fichier", "pages"],
@@ -348,7 +345,7 @@ def document_list(
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
 def document_search(
-    ctx: _Context, query: str, audience: str, organisation: str | None, fmt: str
+    ctx: Context, query: str, audience: str, organisation: str | None, fmt: str
 ) -> None:
     """Cherche dans le texte et la fiche des documents (tous les mots ; accents, majuscules
     et pluriels ignorés ; un début de mot suffit).
@@ -371,13 +368,13 @@ def document_search(
         }
         for h in hits
     ]
-    _emit(pd.DataFrame(rows, columns=["id", "titre", "score", "page", "extrait"]), fmt)
+    emit(pd.DataFrame(rows, columns=["id", "titre", "score", "page", "extrait"]), fmt)
 
 
 @documents.command("show")
 @click.argument("ident")
 @pass_ctx
-def document_show(ctx: _Context, ident: str) -> None:
+def document_show(ctx: Context, ident: str) -> None:
     """La fiche d'un document.
 
     \b
@@ -404,7 +401,7 @@ def document_show(ctx: _Context, ident: str) -> None:
 @click.argument("ident")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @pass_ctx
-def document_get(ctx: _Context, ident: str, output: Path) -> None:
+def document_get(ctx: Context, ident: str, output: Path) -> None:
     """Copie le fichier d'un document.
 
     \b
@@ -418,7 +415,7 @@ def document_get(ctx: _Context, ident: str, output: Path) -> None:
 
 @documents.command("reindex")
 @pass_ctx
-def document_reindex(ctx: _Context) -> None:
+def document_reindex(ctx: Context) -> None:
     """Extrait à nouveau le texte de chaque document et refait l'index de recherche.
 
     \b
@@ -465,7 +462,7 @@ def need_fields() -> None:
 @needs.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_ctx
-def need_import(ctx: _Context, file: Path) -> None:
+def need_import(ctx: Context, file: Path) -> None:
     """Charge des besoins et des actions du programme : YAML (sections « besoins: » et
     « programme: ») ou CSV (un besoin par ligne). Tout ou rien.
 
@@ -484,7 +481,7 @@ def need_import(ctx: _Context, file: Path) -> None:
 @needs.command("add")
 @_field_options(NEED_FIELDS)
 @pass_ctx
-def need_add(ctx: _Context, **fields: str | None) -> None:
+def need_add(ctx: Context, **fields: str | None) -> None:
     """Enregistre un besoin (identifiant attribué s'il n'est pas donné).
 
     \b
@@ -501,7 +498,7 @@ def need_add(ctx: _Context, **fields: str | None) -> None:
 @click.argument("ident")
 @click.argument("pairs", nargs=-1, required=True)
 @pass_ctx
-def need_set(ctx: _Context, ident: str, pairs: tuple[str, ...]) -> None:
+def need_set(ctx: Context, ident: str, pairs: tuple[str, ...]) -> None:
     """Modifie des champs d'un besoin : champ=valeur (listes séparées par « ; »).
 
     \b
@@ -533,7 +530,7 @@ NEED_COLUMNS = [
 @click.option("--statut", help="exprime, etude, programme, couvert ou abandonne.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
-def need_list(ctx: _Context, statut: str | None, fmt: str) -> None:
+def need_list(ctx: Context, statut: str | None, fmt: str) -> None:
     """Le registre des besoins.
 
     \b
@@ -542,13 +539,13 @@ def need_list(ctx: _Context, statut: str | None, fmt: str) -> None:
     """
     with _registry(ctx) as registry:
         rows = registry.needs(status=statut)
-    _emit(_table(rows, NEED_COLUMNS, fmt), fmt)
+    emit(_table(rows, NEED_COLUMNS, fmt), fmt)
 
 
 @needs.command("uncovered")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
-def need_uncovered(ctx: _Context, fmt: str) -> None:
+def need_uncovered(ctx: Context, fmt: str) -> None:
     """Les besoins non couverts (ni couverts ni abandonnés), par priorité puis ancienneté :
     la liste du comité de pilotage.
 
@@ -558,14 +555,14 @@ def need_uncovered(ctx: _Context, fmt: str) -> None:
     """
     with _registry(ctx) as registry:
         rows = registry.needs(open_only=True)
-    _emit(_table(rows, NEED_COLUMNS, fmt), fmt)
+    emit(_table(rows, NEED_COLUMNS, fmt), fmt)
 
 
 @needs.command("programme")
 @click.argument("year", type=int, required=False)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
-def need_programme(ctx: _Context, year: int | None, fmt: str) -> None:
+def need_programme(ctx: Context, year: int | None, fmt: str) -> None:
     """Le programme de travail d'une année (toutes sinon) : ses actions et les besoins
     qu'elles prennent en charge.
 
@@ -577,7 +574,7 @@ def need_programme(ctx: _Context, year: int | None, fmt: str) -> None:
         actions = registry.programme(year)
     rows = [{**a, "besoins": [n["identifiant"] for n in a["besoins"]]} for a in actions]
     columns = ["identifiant", "annee", "titre", "type", "pilote", "echeance", "statut", "besoins"]
-    _emit(_table(rows, columns, fmt), fmt)
+    emit(_table(rows, columns, fmt), fmt)
 
 
 def _entry_commands(
@@ -593,14 +590,14 @@ def _entry_commands(
         @group.command("show", help=helps[0])
         @click.argument("ident")
         @pass_ctx
-        def show_command(ctx: _Context, ident: str) -> None:
+        def show_command(ctx: Context, ident: str) -> None:
             with _registry(ctx) as registry:
                 _show(show(registry, ident))
 
     @group.command("remove", help=helps[1])
     @click.argument("ident")
     @pass_ctx
-    def remove_command(ctx: _Context, ident: str) -> None:
+    def remove_command(ctx: Context, ident: str) -> None:
         with _registry(ctx) as registry:
             remove(registry, ident)
         click.echo(removed.format(ident=ident))
@@ -640,3 +637,6 @@ _entry_commands(
     Registry.remove_need,
     "besoin {ident} retiré",
 )
+
+
+COMMANDS = [sources, documents, needs]

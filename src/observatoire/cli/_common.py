@@ -1,0 +1,119 @@
+"""What every command group shares: the context (the observatory's home), the output of a
+table (``emit``), the ``--format`` and ``--audience`` options, a progress bar, and the services
+opened beside the observatory (its inventory, its accounts)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+import pandas as pd
+
+from observatoire.home import Home, resolve_home
+from observatoire.observatory import Observatory
+
+if TYPE_CHECKING:
+    from observatoire.accounts import Accounts
+    from observatoire.registry import Registry
+
+FORMATS = click.Choice(["table", "csv", "json"])
+F = TypeVar("F", bound=Callable[..., Any])
+AUDIENCE_HELP = "Pour qui : public, membres (member) ou chargé d'études (analyst, qui voit tout)."
+
+
+def audience_option(default: str = "analyst", what: str = "") -> Callable[[F], F]:
+    """``--audience``: whose rights and statistical secret apply (to ``what`` is produced)."""
+    text = (
+        f"Public {what} : ses droits et son secret statistique s'appliquent."
+        if what
+        else AUDIENCE_HELP
+    )
+    return click.option(
+        "--audience",
+        type=click.Choice(["public", "member", "analyst"]),
+        default=default,
+        show_default=True,
+        help=text,
+    )
+
+
+AUDIENCE_OPTION = audience_option()
+
+
+class Context:
+    """The ``--home`` given to the main group; opens the observatory on demand."""
+
+    def __init__(self, home: str | None) -> None:
+        self.home = home
+
+    def open(self, *, write: bool = False) -> Observatory:
+        return Observatory.open(self.home, write=write)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def emit(frame: pd.DataFrame, fmt: str, output: str | None = None) -> None:
+    """``frame`` on the screen or in ``output``: a table, JSON, or plain CSV (``,``, decimal
+    point; formulas neutralised by :mod:`observatoire.csvfile`)."""
+    if fmt == "csv":
+        from observatoire.csvfile import PLAIN, csv_text
+
+        text = csv_text(frame, PLAIN).rstrip("\r\n")
+    elif fmt == "json":
+        text = frame.to_json(orient="records", force_ascii=False, indent=1)
+    else:
+        with pd.option_context(
+            "display.max_rows", 200, "display.width", 160, "display.max_columns", 20
+        ):
+            text = frame.to_string(index=False) if len(frame) else "(aucune ligne)"
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"{len(frame)} lignes écrites dans {output}", err=True)
+    else:
+        click.echo(text)
+
+
+def print_notes(notes: list[str]) -> None:
+    """Notes of a report, one per line, indented under it."""
+    for note in notes:
+        click.echo(f"  · {note}")
+
+
+PROGRESS_BAR_BYTES = 5 * 1024**2
+
+
+@contextmanager
+def progress_bar(path: Path, *, show: bool) -> Iterator[Callable[[float], None]]:
+    """A progress bar on stderr for files large enough to take a while (above 5 MB)."""
+    if not show or not path.is_file() or path.stat().st_size < PROGRESS_BAR_BYTES:
+        yield lambda _: None
+        return
+    with click.progressbar(length=1000, label="  lecture", file=sys.stderr) as bar:
+
+        def advance(fraction: float) -> None:
+            bar.update(max(int(fraction * 1000) - bar.pos, 0))
+
+        yield advance
+
+
+def registry_of(obs: Observatory) -> Registry:
+    """The inventory of the opened observatory (its application database)."""
+    from observatoire.registry import Registry
+    from observatoire.store.appdb import open_appdb
+
+    home = obs.home
+    return Registry(obs, open_appdb(home.path, home.backend, home.location))
+
+
+def accounts_of(ctx: Context) -> Accounts:
+    """The accounts of the observatory of ``ctx`` (its application database)."""
+    from observatoire.accounts import Accounts
+    from observatoire.store.appdb import open_appdb
+
+    home = Home.load(resolve_home(ctx.home))
+    return Accounts(open_appdb(home.path, home.backend, home.location))

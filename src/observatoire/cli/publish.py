@@ -1,0 +1,351 @@
+"""What the observatory publishes: ``map``, ``export``, ``portrait``, ``dashboard …``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from observatoire.errors import InputError
+from observatoire.observatory import Observatory
+
+if TYPE_CHECKING:
+    pass
+from observatoire.cli._common import (
+    Context,
+    audience_option,
+    pass_ctx,
+    registry_of,
+)
+
+
+@click.command("map")
+@click.argument("indicator")
+@click.option(
+    "--level", default="commune", show_default=True, help="Niveau cartographié (ou un zonage)."
+)
+@click.option("--within", help="Territoire englobant : 93, departement:93, region:11, tas93:NORD…")
+@click.option("--period", help="Période (par défaut la plus récente).")
+@click.option(
+    "--method",
+    default="quantiles",
+    show_default=True,
+    type=click.Choice(["quantiles", "equal", "jenks", "stddev", "manual"]),
+    help="Discrétisation : quantiles, intervalles égaux, seuils naturels (Jenks-Fisher), "
+    "écarts-types autour de la référence, seuils choisis (--breaks).",
+)
+@click.option(
+    "--classes", default=5, show_default=True, type=click.IntRange(2, 9), help="Nombre de classes."
+)
+@click.option("--breaks", help="Seuils choisis, croissants : « 10,20,30 » (avec --method manual).")
+@click.option(
+    "--palette",
+    default="sequentielle",
+    show_default=True,
+    type=click.Choice(["sequentielle", "divergente"]),
+    help="Palette ; divergente : centrée sur la valeur de référence.",
+)
+@click.option("--reference", help="Territoire de référence (par défaut --within, sinon la France).")
+@click.option(
+    "--symbols/--no-symbols",
+    default=None,
+    help="Cercles proportionnels (par défaut pour les effectifs) ou aplats de couleur.",
+)
+@audience_option("analyst", "de la carte")
+@click.option(
+    "-o",
+    "--output",
+    "outputs",
+    required=True,
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Fichier .svg ou .png (option répétable).",
+)
+@pass_ctx
+def map_command(
+    ctx: Context,
+    indicator: str,
+    level: str,
+    within: str | None,
+    period: str | None,
+    method: str,
+    classes: int,
+    breaks: str | None,
+    palette: str,
+    reference: str | None,
+    symbols: bool | None,
+    audience: str,
+    outputs: tuple[str, ...],
+) -> None:
+    """Dessine la carte d'un indicateur pour les territoires d'un niveau (SVG ou PNG).
+
+    La légende compte les territoires de chaque classe et distingue « secret statistique »,
+    « non disponible » et « pas de donnée » ; les territoires sans contour sont signalés.
+
+    \b
+    Exemples :
+      observatoire map part_allocataires_rsa --within 93 -o rsa.svg
+      observatoire map part_allocataires_rsa --within 93 --method stddev \\
+        --palette divergente -o rsa.png
+      observatoire map allocataires_caf --within 93 --symbols -o caf.svg
+      observatoire map part_allocataires_rsa --level tas93 --method manual \\
+        --breaks 5,10,15 -o tas.svg
+    """
+    from observatoire.outputs.indicator_map import MapRequest, draw_indicator_map
+    from observatoire.stats.classify import parse_breaks
+
+    manual = parse_breaks(breaks) if breaks else ()
+    if method == "manual" and not manual:
+        raise InputError('--method manual demande --breaks (ex. --breaks "10 20 30")')
+    request = MapRequest(
+        indicator=indicator,
+        level=level,
+        within=within,
+        period=period,
+        method=method,
+        classes=classes,
+        palette=palette,
+        reference=reference,
+        manual=manual,
+        symbols=symbols,
+        audience=audience,
+    )
+    with ctx.open() as obs:
+        decided, paths = draw_indicator_map(obs, request, outputs)
+    counts = ", ".join(
+        f"{label} : {n}"
+        for label, n in zip(decided.classes.labels, decided.classes.counts, strict=True)
+    )
+    click.echo(f"{decided.text.title} — {counts}")
+    for path in paths:
+        click.echo(f"Carte écrite : {path}")
+
+
+@click.command("export")
+@click.argument("indicator")
+@click.option("--level", default="commune", show_default=True, help="Niveau (ou un zonage).")
+@click.option("--within", help="Territoire englobant : 93, departement:93, region:11…")
+@click.option("--period", help="Une période (par défaut toutes).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "csv-plain", "xlsx", "parquet", "geojson", "gpkg"]),
+    help="Format (par défaut déduit de l'extension de -o). csv : pour tableur français "
+    "(UTF-8 avec BOM, ;, virgule décimale) ; csv-plain : , et point décimal.",
+)
+@audience_option("analyst", "de l'export")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Fichier.")
+@pass_ctx
+def export_command(
+    ctx: Context,
+    indicator: str,
+    level: str,
+    within: str | None,
+    period: str | None,
+    fmt: str | None,
+    audience: str,
+    output: str,
+) -> None:
+    """Exporte les valeurs d'un indicateur (CSV, XLSX avec métadonnées, Parquet, GeoJSON,
+    GeoPackage). Les cellules qui commenceraient par = + - @ sont neutralisées.
+
+    \b
+    Exemples :
+      observatoire export part_allocataires_rsa --within 93 -o rsa.xlsx
+      observatoire export part_allocataires_rsa --within 93 --audience public -o rsa.csv
+      observatoire export allocataires_caf --level commune --within 93 -o caf.gpkg
+    """
+    from observatoire.outputs.indicator_export import export_indicator, format_for
+
+    chosen = format_for(output, fmt)
+    with ctx.open() as obs:
+        done = export_indicator(
+            obs, indicator, chosen, level=level, within=within, period=period, audience=audience
+        )
+    target = Path(output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partiel")
+    partial.write_bytes(done.body)
+    partial.replace(target)  # never a half-written file under the final name
+    click.echo(f"{done.rows} lignes exportées ({chosen}) : {target}")
+
+
+@click.command("portrait")
+@click.argument("territory", required=False)
+@click.option("--level", help="Niveau du territoire (commune, epci, departement, un zonage…).")
+@click.option("--all", "every", is_flag=True, help="Tous les territoires de --level dans --within.")
+@click.option("--within", help="Avec --all : territoire englobant (93, departement:93…).")
+@click.option(
+    "--format",
+    "fmt",
+    default="pdf",
+    show_default=True,
+    type=click.Choice(["html", "pdf", "xlsx"]),
+    help="HTML autonome, PDF (A4) ou XLSX (chiffres, séries, métadonnées).",
+)
+@audience_option("public", "du portrait")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(),
+    help="Fichier (un portrait) ou dossier (--all).",
+)
+@click.option(
+    "--file/--no-file",
+    "filed",
+    default=True,
+    show_default=True,
+    help="Classer les portraits dans la bibliothèque de documents (chacun remplace son "
+    "édition précédente).",
+)
+@pass_ctx
+def portrait_command(
+    ctx: Context,
+    territory: str | None,
+    level: str | None,
+    every: bool,
+    within: str | None,
+    fmt: str,
+    audience: str,
+    output: str,
+    filed: bool,
+) -> None:
+    """Produit le portrait social d'un territoire, ou de tous les territoires d'un niveau.
+
+    Un portrait a une partie par thème : chiffres clés comparés aux références (avec les
+    écarts significatifs), phrases de constat écrites par des règles, évolutions, position
+    parmi les territoires comparables, carte ; puis sources, millésimes et méthodes. Il se
+    personnalise par le fichier portrait.yaml du dossier de l'observatoire.
+
+    \b
+    Exemples :
+      observatoire portrait 93066 --format pdf -o saint-denis.pdf
+      observatoire portrait 93 --level departement --format html -o 93.html
+      observatoire portrait --all --level commune --within 93 --format pdf -o portraits/
+    """
+    from observatoire.outputs.portrait_batch import write_portraits
+
+    if every == bool(territory):
+        raise InputError("donnez un territoire, ou --all avec --level (et --within)")
+    if every and not level:
+        raise InputError("--all demande --level (ex. --level commune --within 93)")
+    written: list[tuple[Path, Mapping[str, object]]] = []
+    with ctx.open() as obs:
+        if not every:
+            (path,) = write_portraits(
+                obs,
+                [str(territory)],
+                fmt,
+                Path(output),
+                level=level,
+                audience=audience,
+                single=True,
+                on_done=lambda path, card: written.append((path, card)),
+            )
+            click.echo(f"Portrait écrit : {path}")
+            _file_portraits(obs, written, audience, filed)
+            return
+        assert level is not None
+        codes = obs.territories(level=level, within=within).code.astype(str).tolist()
+        if not codes:
+            raise InputError(
+                f"aucun territoire de niveau {level}" + (f" dans {within}" if within else "")
+            )
+        with click.progressbar(length=len(codes), label="Portraits", file=sys.stderr) as bar:
+
+            def done(path: Path, card: Mapping[str, object]) -> None:
+                bar.update(1)
+                written.append((path, card))
+
+            paths = write_portraits(
+                obs,
+                codes,
+                fmt,
+                Path(output),
+                level=level,
+                audience=audience,
+                on_done=done,
+            )
+        click.echo(f"{len(paths)} portraits écrits dans {output}")
+        _file_portraits(obs, written, audience, filed)
+
+
+def _file_portraits(
+    obs: Observatory,
+    written: list[tuple[Path, Mapping[str, object]]],
+    audience: str,
+    filed: bool,
+) -> None:
+    if filed and written:
+        with registry_of(obs) as registry:
+            count = registry.file_portraits(written, audience, actor="cli")
+        click.echo(f"{count} portrait(s) classé(s) dans la bibliothèque de documents")
+
+
+@click.group()
+def dashboard() -> None:
+    """Tableaux de bord de pilotage (tableaux/*.yaml, et un par thème par défaut).
+
+    \b
+    Exemples :
+      observatoire dashboard list
+      observatoire dashboard export pilotage -o pilotage.pdf
+    """
+
+
+@dashboard.command("list")
+@pass_ctx
+def dashboard_list(ctx: Context) -> None:
+    """Liste les tableaux de bord.
+
+    \b
+    Exemple :
+      observatoire dashboard list
+    """
+    from observatoire.outputs.dashboard import dashboard_specs
+
+    with ctx.open() as obs:
+        for spec in dashboard_specs(obs):
+            click.echo(f"{spec.id:<36} {spec.title} ({len(spec.tiles)} tuiles, {spec.origin})")
+
+
+@dashboard.command("export")
+@click.argument("name")
+@click.option("--territory", help="Territoire (par défaut celui de l'observatoire).")
+@audience_option("public", "")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help=".pdf ou .html"
+)
+@pass_ctx
+def dashboard_export(
+    ctx: Context, name: str, territory: str | None, audience: str, output: str
+) -> None:
+    """Exporte un tableau de bord en PDF (A4 paysage) ou en page HTML autonome.
+
+    \b
+    Exemples :
+      observatoire dashboard export theme-social -o social.pdf
+      observatoire dashboard export pilotage --territory tas93:TAS2 -o tas2.html
+    """
+    from observatoire.outputs.dashboard import build_dashboard, dashboard_html, find_spec
+    from observatoire.outputs.portrait_render import html_to_pdf
+
+    target = Path(output)
+    if target.suffix.lower() not in (".pdf", ".html"):
+        raise InputError(f"format « {target.suffix} » : .pdf ou .html")
+    with ctx.open() as obs:
+        board = build_dashboard(obs, find_spec(obs, name), territory=territory, audience=audience)
+    html = dashboard_html(board)
+    body = html_to_pdf(html) if target.suffix.lower() == ".pdf" else html.encode("utf-8")
+    partial = target.with_name(target.name + ".partiel")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_bytes(body)
+    partial.replace(target)
+    click.echo(f"Tableau de bord « {board.spec.title} » ({board.territory['name']}) : {target}")
+
+
+COMMANDS = [map_command, export_command, portrait_command, dashboard]
