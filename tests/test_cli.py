@@ -114,6 +114,34 @@ def test_geo_convert_a_real_filosofi_file(built_home: Path, tmp_path: Path) -> N
 
 
 @needs_data
+def test_geo_convert_reads_numbers_as_producers_write_them(
+    built_home: Path, tmp_path: Path
+) -> None:
+    """Thousands separators and a decimal comma (« 1.234,5 », « 1 234 ») are numbers, not
+    missing values: the counts of the merged communes 93059 + 93066 add up exactly."""
+    import pandas as pd
+
+    source = tmp_path / "ecrit.csv"
+    source.write_text(
+        "CODGEO;MENAGES;MEDIANE\n93059;1.234,5;21 000\n93066;2 000;19.500,25\n93001;12;"
+        "22 100,5\n",
+        encoding="utf-8",
+    )
+    target = tmp_path / "converted.csv"
+    code, out = run(
+        "geo", "convert", str(source), "--from", "2019", "--additive", "MENAGES",
+        "--non-additive", "MEDIANE", "-o", str(target), home=built_home,
+    )
+    assert code == 0, out
+    result = pd.read_csv(target, dtype={"CODGEO": str}).set_index("CODGEO")
+    assert result.at["93066", "MENAGES"] == pytest.approx(1234.5 + 2000)
+    assert result.at["93001", "MENAGES"] == 12
+    assert result.at["93001", "MEDIANE"] == pytest.approx(22100.5)
+    assert pd.isna(result.at["93066", "MEDIANE"])
+    assert "3 codes en entrée" in out
+
+
+@needs_data
 def test_check_codes_on_an_old_vintage(built_home: Path) -> None:
     code, out = run(
         "geo",

@@ -259,23 +259,7 @@ def import_demo_records(obs: Observatory, home: Path, echo: Callable[[str], None
         part.to_csv(path, sep=";", index=False, encoding="utf-8")
         report = obs.import_records(path, COLLECTION)
         kept, rejected = kept + report.records_kept, rejected + report.records_rejected
-    with obs.warehouse.transaction() as tx:
-        tx.replace(
-            "record_meeting",
-            pd.DataFrame(
-                [
-                    {
-                        "collection": COLLECTION,
-                        "day": MEETING,
-                        "level": "departement",
-                        "code": "93",
-                        "label": "réunion départementale (FICTIVE)",
-                    }
-                ]
-            ),
-            "collection = ?",
-            [COLLECTION],
-        )
+    obs.save_meeting(COLLECTION, MEETING, "departement:93", "réunion départementale (FICTIVE)")
     table = obs.completeness(COLLECTION, by=["operator"]).sort_values("score", ascending=False)
     echo(f"Enregistrements FICTIFS : {kept} demandes de {len(table)} opérateurs importées")
     lines = [

@@ -35,6 +35,12 @@ from observatoire.errors import (
     UnknownNameError,
 )
 from observatoire.home import Home, resolve_home
+from observatoire.ingest.codefiles import (
+    CodeCheck,
+    ConvertedFile,
+    check_codes,
+    read_communal_values,
+)
 from observatoire.ingest.cog import CogImportReport, import_cog, import_shipped_cog
 from observatoire.ingest.iris import IrisImportReport, import_iris
 from observatoire.ingest.pipeline import ImportReport, import_file, rollback
@@ -50,6 +56,7 @@ from observatoire.quality.schema import CollectionSchema
 from observatoire.secret.rules import AUDIENCE_LABELS, READABLE, Audience, parse_audience
 from observatoire.stats.neighbours import DEFAULT_CONTEXT, nearest
 from observatoire.store import Warehouse, open_warehouse
+from observatoire.store import records as records_store
 from observatoire.store import territories as queries
 from observatoire.store import values as values_store
 from observatoire.store.computed import (
@@ -58,6 +65,7 @@ from observatoire.store.computed import (
     confidentiality_of,
     read_computed,
 )
+from observatoire.store.partners import require_partner
 from observatoire.store.schema import SCHEMA_VERSION
 from observatoire.territories.levels import LEVELS, get_level, is_official
 from observatoire.territories.vintages import Conversion, Vintages, convert
@@ -269,6 +277,30 @@ class Observatory:
     def has_cog(self) -> bool:
         return self.warehouse.count("cog_event") > 0
 
+    def check_codes(self, path: str | Path, *, column: str, level: str) -> CodeCheck:
+        """Classify the codes of ``column`` in a file: current, past (to convert) or unknown."""
+        return check_codes(path, queries.codebook(self.warehouse, level), column=column)
+
+    def convert_file(
+        self,
+        path: str | Path,
+        *,
+        year: int | None,
+        code: str,
+        additive: Sequence[str] = (),
+        non_additive: Sequence[str] = (),
+    ) -> ConvertedFile:
+        """Convert a communal file of an old geography (``year``, inferred from its codes when
+        None) to the current one (without an imported COG: the simplified passage of the
+        referential, year 0)."""
+        frame, name = read_communal_values(path, code=code, columns=[*additive, *non_additive])
+        if not year:
+            year = self.vintages().infer_year(frame[name]) if self.has_cog else 0
+        conversion = self.convert(
+            frame, year=year, code=name, additive=list(additive), non_additive=list(non_additive)
+        )
+        return ConvertedFile(conversion, year, len(frame))
+
     # -- imported values --------------------------------------------------------------------
     def import_file(self, path: str | Path, **options: object) -> ImportReport:
         """Import a producer's file (see :func:`observatoire.ingest.pipeline.import_file`)."""
@@ -306,6 +338,35 @@ class Observatory:
         if name not in found:
             raise UnknownNameError("collection", name, list(found))
         return found[name]
+
+    def records_in_force(self, collection: str) -> tuple[int, int]:
+        """(imports, records) in force for ``collection``."""
+        return records_store.imports_in_force(self.warehouse, self.collection(collection).name)
+
+    def link_operator(self, collection: str, operator: str, partner: str) -> str:
+        """Attach an operator of ``collection`` to a partner; returns the partner's code."""
+        code = require_partner(self.warehouse, partner)
+        name = self.collection(collection).name
+        records_store.link_operator(self.warehouse, name, operator, code)
+        return code
+
+    def save_meeting(
+        self, collection: str, day: str, territory: str, label: str = ""
+    ) -> tuple[str, str]:
+        """Record a restitution meeting with the operators of ``territory`` (AAAA-MM-JJ);
+        returns the territory's (level, code)."""
+        import datetime as dt
+
+        try:
+            dt.date.fromisoformat(day)
+        except ValueError:
+            raise InputError(f"date « {day} » : attendu AAAA-MM-JJ") from None
+        name = self.collection(collection).name
+        level, code = self.resolve(territory)
+        records_store.save_meeting(
+            self.warehouse, name, day=day, level=level, code=code, label=label
+        )
+        return level, code
 
     def import_records(self, path: str | Path, collection: str, **options: object) -> RecordsReport:
         """Import an operators' extract (see :func:`observatoire.ingest.records.import_records`)."""

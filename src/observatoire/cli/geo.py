@@ -7,7 +7,6 @@ import time
 from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
 from observatoire.errors import InputError
 
@@ -171,46 +170,22 @@ def convert_cmd(
       observatoire geo convert FILO2019_DISP_COM.csv --from 2021 --additive NBMEN19 \\
           --non-additive Q219 -o filo_geo2026.csv
     """
-    from observatoire.ingest.tables import read_table
-    from observatoire.territories.codes import normalise_code
-
     add = [c.strip() for c in additive.split(",") if c.strip()]
     non = [c.strip() for c in non_additive.split(",") if c.strip()]
-    table = read_table(file, expect=[code_column])
-    columns = [table.column(code_column), *(table.column(c) for c in add + non)]
-    frame = table.frame[columns].copy()
-    codes = []
-    for i, raw in enumerate(frame[columns[0]]):
-        try:
-            codes.append(normalise_code(raw, "commune"))
-        except InputError as exc:
-            raise InputError(
-                exc.message, path=file, line=table.line_of(i), column=columns[0]
-            ) from None
-    frame[columns[0]] = codes
-    for column in columns[1:]:
-        numbers = pd.to_numeric(
-            frame[column]
-            .str.replace(",", ".")
-            .str.replace(r"\s", "", regex=True)
-            .replace("", None),
-            errors="coerce",
-        )
-        frame[column] = numbers
     with ctx.open() as obs:
-        if obs.has_cog:
-            year = year or obs.vintages().infer_year(frame[columns[0]])
-        else:
+        if not obs.has_cog:
             click.echo(
                 "Aucun COG importé : table de passage simplifiée (fusions en communes nouvelles "
                 "seulement) ; importez le COG pour les scissions et changements de code.",
                 err=True,
             )
-            year = year or 0
-        result = obs.convert(frame, year=year, code=columns[0], additive=add, non_additive=non)
+        converted = obs.convert_file(
+            file, year=year, code=code_column, additive=add, non_additive=non
+        )
+    result = converted.conversion
     click.echo(
-        f"Géographie {year or 'ancienne'} → actuelle : {len(frame)} codes en entrée, "
-        f"{len(result.values)} communes actuelles, {len(result.notes)} valeurs non "
+        f"Géographie {converted.year or 'ancienne'} → actuelle : {converted.rows} codes en "
+        f"entrée, {len(result.values)} communes actuelles, {len(result.notes)} valeurs non "
         "convertibles ou incomplètes.",
         err=True,
     )
@@ -229,34 +204,10 @@ def check_codes_cmd(ctx: Context, file: str, column: str, level: str) -> None:
     Exemple :
       observatoire geo check-codes base_cc_comparateur.csv --column CODGEO
     """
-    from observatoire.ingest.tables import read_table
-    from observatoire.store.territories import codebook
-    from observatoire.territories.codes import CodeStatus, normalise_code
-
-    table = read_table(file, expect=[column])
-    name = table.column(column)
     with ctx.open() as obs:
-        book = codebook(obs.warehouse, level)
-    counts = {status: 0 for status in CodeStatus}
-    repaired = 0
-    problems = []
-    for i, raw in enumerate(table.frame[name]):
-        try:
-            code = normalise_code(raw, level)
-        except InputError as exc:
-            problems.append(f"{file}, ligne {table.line_of(i)} : {exc.message}")
-            continue
-        repaired += code != raw.strip()
-        verdict = book.classify(code)
-        counts[verdict.status] += 1
-        if verdict.status is CodeStatus.UNKNOWN:
-            hint = f" (proches : {', '.join(verdict.suggestions)})" if verdict.suggestions else ""
-            problems.append(f"{file}, ligne {table.line_of(i)} : code inconnu {code}{hint}")
-    click.echo(
-        f"{counts[CodeStatus.CURRENT]} codes actuels, {counts[CodeStatus.PAST]} codes "
-        f"d'anciens millésimes (à convertir), {counts[CodeStatus.UNKNOWN]} inconnus ; "
-        f"{repaired} codes réparés (zéros initiaux)."
-    )
+        check = obs.check_codes(file, column=column, level=level)
+    click.echo(check.summary)
+    problems = check.problems
     for problem in problems[:50]:
         click.echo(problem)
     if problems:

@@ -43,11 +43,7 @@ def collections_cmd(ctx: Context, fmt: str) -> None:
     with ctx.open() as obs:
         rows = []
         for name, schema in obs.collections().items():
-            counts = obs.warehouse.query(
-                "SELECT COUNT(*) AS imports, COALESCE(SUM(rows_imported), 0) AS records "
-                "FROM import_batch WHERE status = 'active' AND dataset = ?",
-                [f"enregistrements.{name}"],
-            )
+            imports, count = obs.records_in_force(name)
             rows.append(
                 {
                     "collection": name,
@@ -55,8 +51,8 @@ def collections_cmd(ctx: Context, fmt: str) -> None:
                     "champs": len(schema.fields),
                     "regles": len(schema.rules),
                     "mesures": len(schema.measures),
-                    "imports": int(counts.imports.iloc[0]),
-                    "enregistrements": int(counts.records.iloc[0]),
+                    "imports": imports,
+                    "enregistrements": count,
                     "fictive": schema.fictitious,
                 }
             )
@@ -215,21 +211,8 @@ def link_cmd(ctx: Context, operator: str, partner: str, collection: str) -> None
     Exemple :
       observatoire records link OP12 asso_horizon --collection demandes
     """
-    from observatoire.store.partners import require_partner
-
     with ctx.open(write=True) as obs:
-        name = obs.collection(collection).name
-        partner = require_partner(obs.warehouse, partner)
-        found = obs.warehouse.count(
-            "record_operator", "collection = ? AND code = ?", [name, operator]
-        )
-        if not found:
-            raise InputError(f"opérateur {operator} inconnu dans la collection {name}")
-        with obs.warehouse.transaction() as tx:
-            tx.execute(
-                "UPDATE record_operator SET partner = ? WHERE collection = ? AND code = ?",
-                [partner, name, operator],
-            )
+        partner = obs.link_operator(collection, operator, partner)
     click.echo(f"Opérateur {operator} rattaché au partenaire {partner}.")
 
 
@@ -247,24 +230,8 @@ def meeting_cmd(ctx: Context, collection: str, day: str, territory: str, label: 
     Exemple :
       observatoire records meeting --collection demandes --date 2025-06-12 --territory 93
     """
-    import datetime as dt
-
-    try:
-        dt.date.fromisoformat(day)
-    except ValueError:
-        raise InputError(f"date « {day} » : attendu AAAA-MM-JJ") from None
     with ctx.open(write=True) as obs:
-        name = obs.collection(collection).name
-        level, code = obs.resolve(territory)
-        with obs.warehouse.transaction() as tx:
-            tx.replace(
-                "record_meeting",
-                pd.DataFrame(
-                    [{"collection": name, "day": day, "level": level, "code": code, "label": label}]
-                ),
-                "collection = ? AND day = ? AND level = ? AND code = ?",
-                [name, day, level, code],
-            )
+        level, code = obs.save_meeting(collection, day, territory, label)
     click.echo(f"Réunion du {day} enregistrée ({level} {code}).")
 
 

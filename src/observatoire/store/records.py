@@ -352,3 +352,41 @@ def meetings(warehouse: Warehouse, collection: str) -> pd.DataFrame:
         "SELECT day, level, code, label FROM record_meeting WHERE collection = ? ORDER BY day",
         [collection],
     )
+
+
+def imports_in_force(warehouse: Warehouse, collection: str) -> tuple[int, int]:
+    """How many imports of ``collection`` are in force, and how many records they hold."""
+    counts = warehouse.query(
+        "SELECT COUNT(*) AS imports, COALESCE(SUM(rows_imported), 0) AS records "
+        "FROM import_batch WHERE status = 'active' AND dataset = ?",
+        [f"enregistrements.{collection}"],
+    )
+    return int(counts.imports.iloc[0]), int(counts.records.iloc[0])
+
+
+def link_operator(warehouse: Warehouse, collection: str, operator: str, partner: str) -> None:
+    """Attach ``operator`` of ``collection`` to ``partner`` (its accounts see its completeness).
+    The operator must have been seen in an import."""
+    where = "collection = ? AND code = ?"
+    if not warehouse.count("record_operator", where, [collection, operator]):
+        raise InputError(f"opérateur {operator} inconnu dans la collection {collection}")
+    with warehouse.transaction() as tx:
+        tx.execute(
+            "UPDATE record_operator SET partner = ? WHERE collection = ? AND code = ?",
+            [partner, collection, operator],
+        )
+
+
+def save_meeting(
+    warehouse: Warehouse, collection: str, *, day: str, level: str, code: str, label: str = ""
+) -> None:
+    """Record (or relabel) the restitution meeting of ``collection`` on ``day`` with the
+    operators of territory ``level``/``code``."""
+    row = {"collection": collection, "day": day, "level": level, "code": code, "label": label}
+    with warehouse.transaction() as tx:
+        tx.replace(
+            "record_meeting",
+            pd.DataFrame([row]),
+            "collection = ? AND day = ? AND level = ? AND code = ?",
+            [collection, day, level, code],
+        )
