@@ -16,16 +16,20 @@ from observatoire import __version__
 from observatoire.cli import (
     analysis,
     catalog,
+    completeness,
+    dashboards,
     demo,
+    documents,
     geo,
     home,
     imports,
     indicators,
-    inventory,
+    needs,
     partners,
     publish,
     records,
     serve,
+    sources,
     users,
     zonings,
 )
@@ -56,8 +60,8 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 for _module in (
-    home, geo, imports, indicators, analysis, partners, users, zonings, publish, records,
-    inventory, catalog, serve, demo,
+    home, geo, imports, indicators, analysis, partners, users, zonings, publish, dashboards,
+    records, completeness, sources, documents, needs, catalog, serve, demo,
 ):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

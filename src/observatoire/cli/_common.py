@@ -117,3 +117,8 @@ def accounts_of(ctx: Context) -> Accounts:
 
     home = Home.load(resolve_home(ctx.home))
     return Accounts(open_appdb(home.path, home.backend, home.location))
+
+
+def percent(value: float | None) -> str:
+    """A rate in French (``87,5 %``), a dash when there is none."""
+    return "–" if value is None else f"{value:.1f} %".replace(".", ",")
