@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatoire.demo_records import COLLECTION, COLLECTION_YAML, OPERATORS, synthetic_records
+from observatoire.demo.records import COLLECTION, COLLECTION_YAML, OPERATORS, synthetic_records
 from observatoire.observatory import Observatory
 from observatoire.store.records import completeness_table, read_cube
 

@@ -720,7 +720,7 @@ def test_kill_9_during_a_large_records_import(home: Path, tmp_path: Path, delay:
     import sys
     import time
 
-    from observatoire.demo_records import COLLECTION, COLLECTION_YAML, synthetic_records
+    from observatoire.demo.records import COLLECTION, COLLECTION_YAML, synthetic_records
 
     (home / "collections").mkdir()
     (home / "collections" / f"{COLLECTION}.yaml").write_text(COLLECTION_YAML, encoding="utf-8")

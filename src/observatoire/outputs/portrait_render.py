@@ -31,7 +31,9 @@ MARKERS = {
 }
 
 
-def _environment(home: Path | None) -> jinja2.Environment:
+def template_environment(home: Path | None) -> jinja2.Environment:
+    """The Jinja environment of the printed documents: the home's own templates
+    (``modeles/``) first, then the shipped ones."""
     loaders: list[jinja2.BaseLoader] = []
     if home is not None and (home / "modeles").is_dir():
         loaders.append(jinja2.FileSystemLoader(home / "modeles"))
@@ -43,7 +45,7 @@ def _environment(home: Path | None) -> jinja2.Environment:
 
 def render_html(portrait: Portrait, *, home: Path | None = None) -> str:
     """The portrait as one HTML file (styles, charts, maps and logo inside)."""
-    env = _environment(home)
+    env = template_environment(home)
     assert env.loader is not None
     css, _, _ = env.loader.get_source(env, "portrait.css")
     footer = f"{portrait.observatory} — {portrait.config.title} : {portrait.territory['name']}"

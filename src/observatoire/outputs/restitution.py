@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.outputs.charts import bar_chart, line_chart
-from observatoire.outputs.portrait_render import _environment, html_to_pdf
+from observatoire.outputs.portrait_render import html_to_pdf, template_environment
 from observatoire.outputs.text import french_number
 from observatoire.quality.completeness import meeting_windows, period_of, rule_rates, score
 from observatoire.quality.schema import CollectionSchema
@@ -492,7 +492,7 @@ def _charts(report: Restitution) -> dict[str, str]:
 
 def render_restitution(report: Restitution, fmt: str, *, home: Path | None = None) -> bytes:
     """The report as one HTML file or as an A4 PDF."""
-    env = _environment(home)
+    env = template_environment(home)
     html = env.get_template("restitution.html").render(r=report, pct=_percent, num=french_number)
     if fmt == "html":
         return html.encode("utf-8")

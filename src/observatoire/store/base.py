@@ -11,15 +11,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from pathlib import Path
 from uuid import uuid4
 
 import pandas as pd
 
-from observatoire.errors import UnknownNameError
 from observatoire.store.schema import MIGRATIONS, SCHEMA_VERSION, TABLES, create_sql
 
-__all__ = ["BACKENDS", "Transaction", "Warehouse", "open_warehouse"]
+__all__ = ["Transaction", "Warehouse", "iter_rows"]
 
 
 class Transaction(ABC):
@@ -141,31 +139,7 @@ class Warehouse(ABC):
         return int(self.query(sql, params).n.iloc[0])
 
 
-def _duckdb(location: str, read_only: bool) -> Warehouse:
-    from observatoire.store.duckdb import DuckDBWarehouse
-
-    return DuckDBWarehouse(Path(location), read_only=read_only)
-
-
-def _postgres(location: str, read_only: bool) -> Warehouse:
-    from observatoire.store.postgres import PostgresWarehouse
-
-    return PostgresWarehouse(location, read_only=read_only)
-
-
-BACKENDS = {"duckdb": _duckdb, "postgres": _postgres}
-
-
-def open_warehouse(backend: str, location: str, *, read_only: bool = False) -> Warehouse:
-    """Open the warehouse ``location`` (a file for DuckDB, a DSN for PostgreSQL)."""
-    try:
-        factory = BACKENDS[backend]
-    except KeyError:
-        raise UnknownNameError("moteur de stockage", backend, list(BACKENDS)) from None
-    return factory(location, read_only)
-
-
-def _iter_rows(frame: pd.DataFrame) -> Iterator[tuple[object, ...]]:
+def iter_rows(frame: pd.DataFrame) -> Iterator[tuple[object, ...]]:
     """Rows as plain Python values, NaN and NaT as None (for drivers that copy row by row)."""
     clean = frame.astype(object).where(frame.notna(), None)
     for row in clean.itertuples(index=False, name=None):

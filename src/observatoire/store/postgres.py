@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from observatoire.errors import StorageError
-from observatoire.store.base import Transaction, Warehouse, _iter_rows
+from observatoire.store.base import Transaction, Warehouse, iter_rows
 from observatoire.store.schema import TABLES
 
 __all__ = ["PostgresWarehouse"]
@@ -69,7 +69,7 @@ class _PgTransaction(Transaction):
         kinds = dict(TABLES[table].columns) if table in TABLES else {}
         integers = [i for i, c in enumerate(frame.columns) if kinds.get(c) in ("int", "bigint")]
         with self.con.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for row in _iter_rows(frame):
+            for row in iter_rows(frame):
                 if integers:  # pandas widens nullable integers to float
                     values = list(row)
                     for i in integers:

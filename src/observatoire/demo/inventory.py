@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from observatoire.demo_records import COLLECTION
+from observatoire.demo.records import COLLECTION
 from observatoire.inventory.fields import Located
 from observatoire.observatory import Observatory
 from observatoire.registry import Registry
