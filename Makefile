@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test test-fast install lint bench clean
 
 ## demo: create the environment, install, build the demo observatory and present it
 demo: install
@@ -12,6 +12,13 @@ demo: install
 ## test: install test needs (apt-get: PostgreSQL), start a throwaway PostgreSQL, run every test
 test:
 	bash scripts/test.sh
+
+## test-fast: the developer's lane, under a minute: unit tests and doctests (no referential
+## built, no PostgreSQL, no browser); `make test` stays the whole suite
+test-fast: install
+	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q -m "not slow and not postgres and not browser"
 
 install: $(BIN)/observatoire
 

@@ -55,6 +55,48 @@ def run(*args: str, home: Path | None = None) -> tuple[int, str]:
     return result.exit_code, output
 
 
+# -- test lanes -----------------------------------------------------------------------------------
+# Tests are marked from the fixtures they use (directly or through other fixtures), so a new test
+# lands in the right lane without anyone remembering to mark it:
+# - ``postgres``: runs on the throwaway PostgreSQL server (the postgres case of a parametrised
+#   warehouse or application database);
+# - ``browser``: drives headless Chromium;
+# - ``slow``: builds or copies an observatory with the whole French referential (its warehouse on
+#   each engine included), the demo, the large files of the corpus, a browser. A test slow for
+#   another reason (a server in a subprocess, a kill -9, a long property search) is marked so by
+#   hand.
+# ``make test-fast`` runs what is none of these (unit tests and doctests) in under a minute.
+SLOW_FIXTURES = frozenset(
+    {
+        "built_home",
+        "census_home",
+        "demo_home",
+        "browser",
+        "warehouse_location",  # each test builds the referential into it
+        "large",  # tests/test_corpus.py: files of a gigabyte and millions of lines
+        "files",  # tests/test_resolution.py: six vintages of Filosofi, every commune
+        "idf_files",  # tests/test_property.py: the same, cut to Île-de-France
+        "long_study",  # tests/test_atomicity.py: a 300-page PDF
+    }
+)
+POSTGRES_PARAMS = frozenset({"warehouse_location", "database_url", "appdb"})
+POSTGRES_FIXTURES = frozenset({"pg_dsn"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if used & POSTGRES_FIXTURES or any(
+            params.get(name) == "postgres" for name in POSTGRES_PARAMS
+        ):
+            item.add_marker(pytest.mark.postgres)
+        if "browser" in used:
+            item.add_marker(pytest.mark.browser)
+        if used & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def built_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home initialised through the CLI with the whole referential, the COG 2026 and the
@@ -94,6 +136,36 @@ def census_home(tmp_path_factory: pytest.TempPathFactory, built_home: Path) -> P
     return home
 
 
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The demo observatory (:func:`observatoire.demo.build_demo`), built once for the whole
+    session. Read-only for tests: take :func:`demo_copy` to write."""
+    if not DATA.is_dir():
+        pytest.skip("../shared/data absent")
+    from observatoire.demo import build_demo
+
+    return build_demo(tmp_path_factory.mktemp("demo") / "demo", echo=lambda _: None)
+
+
+def demo_copy(built: Any, target: Path) -> Any:
+    """A private copy of the built demo at ``target``, its result's paths moved with it."""
+    from dataclasses import replace
+
+    shutil.copytree(built.home, target)
+
+    def moved(path: Path) -> Path:
+        return target / path.relative_to(built.home)
+
+    return replace(
+        built,
+        home=target,
+        summary_file=moved(built.summary_file),
+        map_png=moved(built.map_png),
+        map_svg=moved(built.map_svg),
+        portraits=[moved(p) for p in built.portraits],
+    )
+
+
 @pytest.fixture
 def home(built_home: Path, tmp_path: Path) -> Path:
     """A private, writable copy of the built home."""
@@ -120,6 +192,13 @@ def warehouse_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         return
     with postgres_schema() as location:
         yield "postgres", location
+
+
+@pytest.fixture
+def pg_dsn() -> Iterator[str]:
+    """A DSN of a new schema of the test server (see :func:`postgres_schema`)."""
+    with postgres_schema() as dsn:
+        yield dsn
 
 
 @contextmanager

@@ -163,6 +163,7 @@ with warehouse.transaction() as tx:
 """
 
 
+@pytest.mark.slow  # a large transaction in a subprocess, killed
 def test_kill_9_while_committing_a_large_transaction_leaves_it_whole_or_absent(
     tmp_path: Path,
 ) -> None:

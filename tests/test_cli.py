@@ -31,6 +31,7 @@ def test_every_command_has_help_with_an_example(path: tuple[str, ...]) -> None:
     assert "Exemple" in out, f"observatoire {' '.join(path)} --help has no example"
 
 
+@pytest.mark.slow  # a fresh interpreter imports everything
 def test_python_dash_m_works() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "observatoire", "--help"], capture_output=True, text=True, check=True

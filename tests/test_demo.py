@@ -9,10 +9,13 @@ import pytest
 from observatoire.demo import DEMO_ZONING, DemoResult, build_demo
 from observatoire.observatory import Observatory
 
+from .conftest import demo_copy
+
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    return build_demo(tmp_path_factory.mktemp("demo") / "demo", echo=lambda _: None)
+def built(tmp_path_factory: pytest.TempPathFactory, demo_home: DemoResult) -> DemoResult:
+    """The session's demo, copied: these tests build it again over itself."""
+    return demo_copy(demo_home, tmp_path_factory.mktemp("demo") / "demo")
 
 
 def test_demo_builds_and_shows_the_zoning(built: DemoResult) -> None:

@@ -117,6 +117,7 @@ def _set_proxies(home: Path, proxies: str) -> None:
     settings.write_text(text.replace('proxies = ""', f'proxies = "{proxies}"'), encoding="utf-8")
 
 
+@pytest.mark.slow  # a server in a subprocess
 @pytest.mark.parametrize(
     ("proxies", "workers"), [("", "1"), ("", "2"), ("127.0.0.1", "1")], ids=["1", "2", "proxy"]
 )

@@ -18,20 +18,21 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from observatoire.accounts import Role
-from observatoire.demo import build_demo, demo_accounts
+from observatoire.demo import demo_accounts
 from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
 from observatoire.web import create_app
 
-from .conftest import A11Y_CHECK, DATA, SCREENSHOTS, needs_data, serving, signed_in
+from .conftest import A11Y_CHECK, DATA, SCREENSHOTS, demo_copy, needs_data, serving, signed_in
 
 SECRET = "allocataires_etudiants"  # small synthetic counts, masked for the public and members
 ROLES = ("public", "member", "partner", "analyst", "admin")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_demo(tmp_path_factory.mktemp("rights") / "demo", echo=lambda _: None).home
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_home: Any) -> Path:
+    """The session's demo, copied (these tests deposit files and change accounts)."""
+    return demo_copy(demo_home, tmp_path_factory.mktemp("rights") / "demo").home
 
 
 @pytest.fixture(scope="module")
@@ -741,46 +742,43 @@ def test_in_a_browser_the_library_the_sources_and_the_needs(
 
 @needs_data
 def test_the_extranet_in_server_mode_on_postgresql(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_dsn: str
 ) -> None:
     """Warehouse and application database on the PostgreSQL server: accounts, a deposit of a
     real INSEE file through the pages, values served at once, the public kept out."""
-    from .conftest import postgres_schema
-
-    with postgres_schema() as dsn:
-        monkeypatch.setenv("OBSERVATOIRE_DATABASE_URL", dsn)
-        obs, _ = Observatory.init(
-            tmp_path / "pg", name="PG 93", territory="departement:93", backend="postgres"
-        )
-        with obs:
-            obs.build_referential()
-            app = create_app(obs)
-            assert app.state.accounts.db.dialect == "postgres"
-            app.state.accounts.create_user("a@pg.fr", "un mot de passe long", role=Role.ANALYST)
-            analyst = signed_in(app, "a@pg.fr", "un mot de passe long")
-            filosofi = DATA / "filosofi" / "FILO2019_DISP_DEP.csv"
-            with filosofi.open("rb") as handle:
-                report = analyst.post(
-                    "/imports",
-                    data={"csrf": _csrf(analyst)},
-                    files={"fichier": (filosofi.name, handle)},
-                )
-            assert report.status_code == 200 and "insee.filosofi" in report.text
-            found = re.search(r'name="depot" value="([^"]+)"', report.text)
-            assert found is not None
-            done = analyst.post(
-                "/imports/confirmer",
-                follow_redirects=False,
-                data={"csrf": _csrf(analyst), "depot": found.group(1), "action": "confirmer"},
+    monkeypatch.setenv("OBSERVATOIRE_DATABASE_URL", pg_dsn)
+    obs, _ = Observatory.init(
+        tmp_path / "pg", name="PG 93", territory="departement:93", backend="postgres"
+    )
+    with obs:
+        obs.build_referential()
+        app = create_app(obs)
+        assert app.state.accounts.db.dialect == "postgres"
+        app.state.accounts.create_user("a@pg.fr", "un mot de passe long", role=Role.ANALYST)
+        analyst = signed_in(app, "a@pg.fr", "un mot de passe long")
+        filosofi = DATA / "filosofi" / "FILO2019_DISP_DEP.csv"
+        with filosofi.open("rb") as handle:
+            report = analyst.post(
+                "/imports",
+                data={"csrf": _csrf(analyst)},
+                files={"fichier": (filosofi.name, handle)},
             )
-            assert done.status_code == 303
-            url = "/api/v1/indicators/niveau_vie_median/values?level=departement"
-            rows = analyst.get(url).json()["rows"]
-            assert next(r for r in rows if r["code"] == "93")["value"] == 18070
-            public = TestClient(app)
-            assert next(r for r in public.get(url).json()["rows"] if r["code"] == "93")["value"]
-            assert public.get("/imports").status_code == 403
-            page = public.get("/indicateurs/niveau_vie_median?niveau=departement")
-            assert page.status_code == 200 and "Seine-Saint-Denis" in page.text
-            assert "connexion" in [r["action"] for r in app.state.accounts.audit_log()]
-            app.state.accounts.db.close()
+        assert report.status_code == 200 and "insee.filosofi" in report.text
+        found = re.search(r'name="depot" value="([^"]+)"', report.text)
+        assert found is not None
+        done = analyst.post(
+            "/imports/confirmer",
+            follow_redirects=False,
+            data={"csrf": _csrf(analyst), "depot": found.group(1), "action": "confirmer"},
+        )
+        assert done.status_code == 303
+        url = "/api/v1/indicators/niveau_vie_median/values?level=departement"
+        rows = analyst.get(url).json()["rows"]
+        assert next(r for r in rows if r["code"] == "93")["value"] == 18070
+        public = TestClient(app)
+        assert next(r for r in public.get(url).json()["rows"] if r["code"] == "93")["value"]
+        assert public.get("/imports").status_code == 403
+        page = public.get("/indicateurs/niveau_vie_median?niveau=departement")
+        assert page.status_code == 200 and "Seine-Saint-Denis" in page.text
+        assert "connexion" in [r["action"] for r in app.state.accounts.audit_log()]
+        app.state.accounts.db.close()

@@ -83,6 +83,7 @@ def _exposed(table: CellTable, masked: np.ndarray, cells: np.ndarray, level: flo
     return [c for c in cells if not is_protected(table.values[c], intervals[c], level)]
 
 
+@pytest.mark.slow  # 60 drawn hierarchies, each solved
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hierarchies(), st.sampled_from([3, 5, 11]))
 def test_no_masked_cell_can_be_narrowed_by_linear_programming(
