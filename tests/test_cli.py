@@ -12,7 +12,7 @@ import pytest
 
 from observatoire.cli import cli
 
-from .conftest import COG_2026, DATA, needs_data, run
+from .conftest import COG_2026, DATA, ROOT, needs_data, run
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -22,6 +22,19 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[st
         if isinstance(command, click.Group):
             out += _commands(command, (*prefix, name))
     return out
+
+
+def test_the_command_reference_is_generated_from_the_commands() -> None:
+    """docs/commandes.md is what the commands print: regenerate it after changing one
+    (``python -m observatoire.cli.reference > docs/commandes.md``)."""
+    from observatoire.cli.reference import reference
+
+    written = (ROOT / "docs" / "commandes.md").read_text(encoding="utf-8")
+    generated = reference()
+    assert written == generated, "docs/commandes.md is stale: regenerate it"
+    for path in _commands(cli):
+        assert f"`observatoire {' '.join(path)}`" in written, path
+    assert "geo convert" in written and "Exemple" in written
 
 
 @pytest.mark.parametrize("path", _commands(cli), ids=" ".join)
