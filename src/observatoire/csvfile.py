@@ -108,9 +108,10 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
 def csv_text(frame: pd.DataFrame, dialect: Dialect = SPREADSHEET) -> str:
     """``frame`` (without its index) as CSV text in ``dialect``, formulas neutralised; no BOM
     (see :func:`csv_bytes` for a file's bytes)."""
-    return neutralise(frame).to_csv(
+    text = neutralise(frame).to_csv(
         sep=dialect.separator, decimal=dialect.decimal, index=False, lineterminator="\r\n"
     )
+    return str(text)
 
 
 def csv_bytes(frame: pd.DataFrame, dialect: Dialect = SPREADSHEET) -> bytes:

@@ -93,4 +93,5 @@ def _parse_written(text: pd.Series) -> np.ndarray:
     cleaned = cleaned.mask(comma_last, cleaned.str.replace(".", "", regex=False))
     cleaned = cleaned.mask(both & ~comma_last, cleaned.str.replace(",", "", regex=False))
     cleaned = cleaned.str.replace(",", ".", regex=False)
-    return pd.to_numeric(cleaned.where(cleaned != ""), errors="coerce").to_numpy(dtype=float)
+    parsed = pd.to_numeric(cleaned.where(cleaned != ""), errors="coerce")
+    return np.asarray(parsed, dtype=float)

@@ -113,7 +113,7 @@ def iso_text(dates: np.ndarray, unit: str = "M8[D]") -> np.ndarray:
     ['2024-03', '2024-03']
     """
     codes, uniques = pd.factorize(dates.astype(unit))
-    return np.asarray(uniques.astype(str), dtype=object)[codes]
+    return np.asarray(np.asarray(uniques.astype(str), dtype=object)[codes], dtype=object)
 
 
 def parse_dates(values: pd.Series) -> pd.Series:

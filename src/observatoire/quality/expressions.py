@@ -307,8 +307,8 @@ def _values(term: _Field | _Const, frame: pd.DataFrame) -> np.ndarray | object:
     if isinstance(term, _Field):
         column = frame[term.name]
         if column.dtype == object:
-            return column.to_numpy(dtype=object)
-        return column.to_numpy()
+            return np.asarray(column.to_numpy(dtype=object))
+        return np.asarray(column.to_numpy())
     return term.value
 
 
@@ -322,11 +322,11 @@ def _eval(node: _Node, frame: pd.DataFrame) -> np.ndarray:
             result &= np.asarray(compared, dtype=bool) if np.ndim(compared) else bool(compared)
         return result
     if isinstance(node, _In):
-        return frame[node.term.name].isin(list(node.values)).to_numpy()
+        return np.asarray(frame[node.term.name].isin(list(node.values)), dtype=bool)
     if isinstance(node, _Not):
         return ~_eval(node.inner, frame)
     one, two = _eval(node.left, frame), _eval(node.right, frame)
-    return one & two if node.op == "et" else one | two
+    return np.asarray(one & two if node.op == "et" else one | two, dtype=bool)
 
 
 def parse_condition(text: object, where: str) -> Condition:

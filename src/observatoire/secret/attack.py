@@ -38,7 +38,7 @@ def component_labels(table: CellTable, masked: np.ndarray) -> np.ndarray:
     # bipartite graph cells + equations, edges for masked terms
     graph = sp.coo_matrix((np.ones(len(eq)), (cells, n + eq)), shape=(n + m, n + m))
     _, labels = connected_components(graph, directed=False)
-    out = labels[:n].copy()
+    out = np.asarray(labels[:n]).copy()
     out[~masked] = -1
     return out
 

@@ -61,7 +61,7 @@ class Pattern:
 
     @property
     def masked(self) -> np.ndarray:
-        return self.primary | self.secondary | self.unpublished
+        return np.asarray(self.primary | self.secondary | self.unpublished, dtype=bool)
 
 
 def suppress(table: CellTable, *, threshold: int, protection: float | None = None) -> Pattern:
@@ -199,7 +199,7 @@ def _cheapest_perturbation(
     if result.status != 0:
         return None
     moved = (result.x[:n] + result.x[n:]) > _EPSILON * max(1.0, float(np.abs(amount).max()))
-    return columns[moved]
+    return np.asarray(columns[moved])
 
 
 def _twins(table: CellTable) -> np.ndarray:
@@ -215,7 +215,8 @@ def _twins(table: CellTable) -> np.ndarray:
     sums = np.zeros(table.size, dtype=np.uint64)
     np.add.at(sums, table.cell, key)
     counts = np.bincount(table.cell, minlength=table.size)
-    return pd.factorize(pd.MultiIndex.from_arrays([sums, counts]))[0]
+    codes, _ = pd.factorize(pd.MultiIndex.from_arrays([sums, counts]))
+    return np.asarray(codes)
 
 
 def _twin_margin(
@@ -234,7 +235,7 @@ def _covered_by_twins(
     (value can move to and from them without changing any relation)."""
     hidden, _ = _twin_margin(twins, values, masked, primary)
     others = hidden.to_numpy()[twins] - values
-    return primary & (others >= level - 1e-9)
+    return np.asarray(primary & (others >= level - 1e-9), dtype=bool)
 
 
 def _pair(

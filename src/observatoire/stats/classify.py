@@ -164,7 +164,7 @@ def _jenks(data: np.ndarray, k: int) -> np.ndarray:
         """Sum of squared deviations of data[start:end] for each start."""
         count = end - start
         total = prefix[end] - prefix[start]
-        return squares[end] - squares[start] - total * total / count
+        return np.asarray(squares[end] - squares[start] - total * total / count, dtype=float)
 
     best = np.full((k + 1, n + 1), np.inf)
     cut = np.zeros((k + 1, n + 1), dtype=int)
