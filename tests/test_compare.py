@@ -100,14 +100,15 @@ def test_a_stored_comparison_ranks_in_the_database_as_in_pandas(
     pandas over the whole level — computed from scratch for the analyst, the audience's own
     view for the public (births under secret: masked cells ranked by neither) — on real
     census values."""
-    from observatoire.engine.compute import DEFAULT_THRESHOLD
+    from observatoire.secret.rules import parse_audience
 
     with Observatory.open(census_home) as obs:  # type: ignore[arg-type]
         fast = obs.compare(ident, level="commune", within="93", reference="departement",
                            audience=audience)  # fmt: skip
+        fetch = obs.access().fetcher(ident, parse_audience(audience), restricted_threshold=False)
         slow = compare_indicator(obs.warehouse, obs.catalogue(), ident, level="commune",
                                  reference="departement", within=("departement", "93"),
-                                 fetch=obs._fetch(ident, audience, DEFAULT_THRESHOLD))  # fmt: skip
+                                 fetch=fetch)  # fmt: skip
         for period in ("2018", None):
             one = obs.compare(ident, level="commune", within="93", reference="departement",
                               period=period, audience=audience)  # fmt: skip

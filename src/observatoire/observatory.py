@@ -19,16 +19,21 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from observatoire.catalog.indicators import Catalogue
-from observatoire.engine.compare import NEIGHBOURS, STRATUM, Fetch
+from observatoire.engine import analysis
+from observatoire.engine.access import ComputedScopes, ReadAccess
+from observatoire.engine.compare import NEIGHBOURS, STRATUM
 from observatoire.engine.completeness import RecordsPolicy
 from observatoire.engine.compute import (
     DEFAULT_THRESHOLD,
-    check_threshold,
-    complete_frame,
-    compute_indicator,
+)
+from observatoire.engine.reading import (
+    past_version,
+    read_indicator,
+    read_profile,
+    read_profiles,
+    with_provenance,
 )
 from observatoire.errors import (
-    AccessError,
     HomeError,
     InputError,
     ReferentialError,
@@ -53,18 +58,13 @@ from observatoire.ingest.records import (
 from observatoire.ingest.referential import BuildReport, build_into
 from observatoire.ingest.zoning import ZoningImportReport, import_zoning, zoning_members
 from observatoire.quality.schema import CollectionSchema
-from observatoire.secret.rules import AUDIENCE_LABELS, READABLE, Audience, parse_audience
-from observatoire.stats.neighbours import DEFAULT_CONTEXT, nearest
+from observatoire.secret.rules import Audience, parse_audience
+from observatoire.stats.neighbours import DEFAULT_CONTEXT
 from observatoire.store import Warehouse, open_warehouse
+from observatoire.store import computed as computed_store
 from observatoire.store import records as records_store
 from observatoire.store import territories as queries
 from observatoire.store import values as values_store
-from observatoire.store.computed import (
-    PENDING_NOTE,
-    RESULT,
-    confidentiality_of,
-    read_computed,
-)
 from observatoire.store.partners import require_partner
 from observatoire.store.schema import SCHEMA_VERSION
 from observatoire.territories.levels import LEVELS, get_level, is_official
@@ -88,8 +88,7 @@ class Observatory:
         self._collections: dict[str, CollectionSchema] | None = None
         # A partner producer reads its own organisation's deposits whatever their diffusion.
         self._organisation: str | None = None
-        # (data version, scope) → level → the codes computed in a scope (compute_within)
-        self._scopes: dict[tuple[str, str], dict[str, set[str]]] = {}
+        self._scopes = ComputedScopes()  # the codes computed in a scope (compute_within)
 
     def for_organisation(self, organisation: str | None) -> Observatory:
         """The same observatory read on behalf of a partner ``organisation`` (partner code):
@@ -97,6 +96,12 @@ class Observatory:
         view = copy.copy(self)
         view._organisation = organisation
         return view
+
+    def access(self) -> ReadAccess:
+        """Read authorisation over this observatory, for this organisation (see
+        :mod:`observatoire.engine.access`)."""
+        return ReadAccess(self.warehouse, self.catalogue(), organisation=self._organisation,
+                          scopes=self._scopes)  # fmt: skip
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
@@ -559,217 +564,27 @@ class Observatory:
         ``at`` (AAAA-MM-JJ, a custom zoning): the zones of the version in force that day,
         computed now when it is not today's (the secret is applied to today's zones only:
         an indicator under secret is refused to a restricted audience then)."""
-        if at is not None and self._past_version(self._level(level), at) is not None:
-            return self._indicator_at(ident, self._level(level), at, within, period, threshold,
-                                      published, parse_audience(audience), provenance)  # fmt: skip
-        if provenance:
-            frame = self.indicator(ident, level=level, within=within, period=period,
-                                   threshold=threshold, published=published, audience=audience)
-            return self.provenance(ident, self._level(level), frame)  # fmt: skip
         level = self._level(level)
-        self.catalogue().get(ident)  # an unknown name fails here, with suggestions
-        reader = parse_audience(audience)
-        if reader is not Audience.ANALYST:
-            if not published or threshold != DEFAULT_THRESHOLD:
-                raise AccessError(
-                    "un seuil de couverture ou des agrégats recalculés sont réservés au "
-                    "chargé d'études (public analyst)"
-                )
-            return self._audience_view(ident, level, self._within(within, level), period, reader)
-        if published and threshold == DEFAULT_THRESHOLD:
-            scope = self._within(within, level)
-            stored = read_computed(self.warehouse, ident, level, period=period, within=scope)
-            if stored is not None:  # computed by « observatoire compute », still in force
-                frame = stored.drop(columns=["indicator", "level", "computed_at"])
-                frame = complete_frame(self.warehouse, frame, level, scope)
-                inside = self._computed_codes(level)
-                if inside is None or frame.code.isin(inside).all():
-                    return frame
-                # territories outside a limited compute (compute_within): computed now
-        return compute_indicator(
-            self.warehouse,
-            self.catalogue(),
-            ident,
-            level=level,
-            within=self._within(within, level),
-            period=period,
-            threshold=check_threshold(threshold),
-            published=published,
-        )
-
-    def _past_version(self, level: str, at: str) -> int | None:
-        """The version of zoning ``level`` in force on ``at`` when it is not today's."""
-        from observatoire.store.territories import shown_version, version_at
-
-        if level in LEVELS:
-            raise InputError(f"--at {at} : date d'une version de zonage ; {level} n'est pas un "
-                             "zonage propre")  # fmt: skip
-        version = version_at(self.warehouse, level, at)
-        if version is None:
-            raise InputError(f"zonage {level} : aucune version en vigueur le {at}")
-        return None if version == shown_version(self.warehouse, level) else version
-
-    def _indicator_at(self, ident: str, level: str, at: str, within: str | tuple[str, str] | None,
-                      period: str | None, threshold: float, published: bool, reader: Audience,
-                      provenance: bool) -> pd.DataFrame:  # fmt: skip
-        """Indicator ``ident`` for the zones of a past or future version of zoning ``level``."""
-        self.catalogue().get(ident)
-        if provenance:
-            raise InputError(f"zonage {level} au {at} : la provenance détaillée n'est donnée que "
-                             "pour la version en vigueur aujourd'hui")  # fmt: skip
-        if reader is not Audience.ANALYST:
-            if not published or threshold != DEFAULT_THRESHOLD:
-                raise AccessError("un seuil de couverture ou des agrégats recalculés sont "
-                                  "réservés au chargé d'études (public analyst)")  # fmt: skip
-            self._check_readable(ident, reader)
-            policies = self.records_policies()
-            if any(v.partition(".")[0] in policies for v in self.catalogue().variables_of(ident)):
-                raise AccessError(
-                    f"indicateur {ident} : tiré de saisies d'opérateurs dont la complétude "
-                    "n'est appliquée qu'aux zones en vigueur aujourd'hui ; pas de valeurs pour "
-                    f"le zonage {level} au {at}"
-                )
-            if self._under_secret(ident, reader):
-                raise AccessError(
-                    f"indicateur {ident} : soumis au secret statistique pour "
-                    f"{AUDIENCE_LABELS[reader]}, appliqué aux zones en vigueur aujourd'hui "
-                    f"seulement ; pas de valeurs pour le zonage {level} au {at}"
-                )
-        return compute_indicator(self.warehouse, self.catalogue(), ident, level=level,
-                                 within=self._within(within, level), period=period,
-                                 threshold=check_threshold(threshold), published=published,
-                                 at=at)  # fmt: skip
+        return read_indicator(
+            self.access(), ident, level, within=self._within(within, level), period=period,
+            threshold=threshold, published=published, reader=parse_audience(audience), at=at,
+            policies=self.records_policies, provenance=provenance,
+        )  # fmt: skip
 
     def zoning_shown(self, level: str, at: str | None = None) -> str | None:
         """Which version of zoning ``level`` values are given for (None for an official
         level): « zonage tas93, version 2, en vigueur depuis le 2025-01-01 »."""
-        from observatoire.store.territories import version_at
-
         level = self._level(level)
         if level in LEVELS:
             if at is not None:
-                self._past_version(level, at)  # refused, with the reason
+                past_version(self.access(), level, at)  # refused, with the reason
             return None
-        version = version_at(self.warehouse, level, at)
-        rows = self.warehouse.query(
-            "SELECT valid_from, valid_to FROM zoning_version WHERE zoning = ? AND version = ?",
-            [level, version if version is not None else -1],
-        )
-        if rows.empty:
-            return None
-        start, end = rows.valid_from.iloc[0], rows.valid_to.iloc[0]
-        until = f" au {end}" if isinstance(end, str) and end else ""
-        return f"zonage {level}, version {version}, en vigueur du {start}{until}" + (
-            f" (au {at})" if at else " (aujourd'hui)")  # fmt: skip
+        return queries.version_shown(self.warehouse, level, at)
 
     def provenance(self, ident: str, level: str, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` (rows of indicator ``ident`` at ``level``) with how each value was made
-        (``methode``), the variables read (``variables``) and the imports they come from
-        (``sources``: number, dataset, edition, file)."""
-        from observatoire.engine.provenance import explain
-
-        out = explain(self.warehouse, self.catalogue(), ident, level, frame)
-        imports = self.warehouse.query(
-            "SELECT id, dataset, edition, file_name FROM import_batch ORDER BY id"
-        )
-        described = {
-            str(i): f"n° {i} : {d}" + (f", édition {e}" if e else "") + f" ({f})"
-            for i, d, e, f in zip(imports.id, imports.dataset, imports.edition,
-                                  imports.file_name, strict=True)
-        }  # fmt: skip
-
-        def sources(text: object) -> object:
-            if not isinstance(text, str):
-                return None
-            numbers = [n for part in text.split(", ") for n in part.split("–")]
-            if len(numbers) > 4:  # a range of many imports: its ends
-                numbers = [numbers[0], numbers[-1]]
-            return " ; ".join(described.get(n, f"n° {n}") for n in dict.fromkeys(numbers))
-
-        out["sources"] = out.imports.map(sources)
-        return out.drop(columns=["imports"])
-
-    def _audience_view(
-        self,
-        ident: str,
-        level: str,
-        within: tuple[str, str] | None,
-        period: str | None,
-        audience: Audience,
-    ) -> pd.DataFrame:
-        """The stored values of ``ident`` as a restricted ``audience`` may see them."""
-        self._check_readable(ident, audience)
-        secret = audience.value if self._under_secret(ident, audience) else None
-        stored = read_computed(self.warehouse, ident, level, period=period, within=within,
-                               masked_for=secret)  # fmt: skip
-        if stored is None:
-            raise ReferentialError(
-                f"indicateur {ident} au niveau {level} : valeurs non calculées, lancez "
-                "« observatoire compute » (le secret statistique s'applique aux valeurs calculées)"
-            )
-        frame = stored.drop(columns=["indicator", "level", "computed_at"])
-        frame = complete_frame(self.warehouse, frame, level, within)
-        inside = self._computed_codes(level)
-        if inside is not None:  # compute limited to a territory: the others have no value
-            frame = frame[frame.code.isin(inside)].reset_index(drop=True)
-            if frame.empty:
-                raise ReferentialError(self._outside_scope(f"indicateur {ident} au niveau {level}"))
-        return frame
-
-    def _computed_codes(self, level: str) -> set[str] | None:
-        """The codes of ``level`` whose values are computed when ``compute`` was limited to a
-        territory (``--within``, the ``compute_within`` setting); None: every territory."""
-        from observatoire.store.computed import computed_scope
-        from observatoire.store.territories import scope_of
-
-        key = computed_scope(self.warehouse)
-        if not key:
-            return None
-        cache = (self.warehouse.data_version(), key)
-        if cache not in self._scopes:  # read once per data version, not at every request
-            scope_level, _, scope_code = key.partition(":")
-            inside = scope_of(self.warehouse, scope_level, scope_code)
-            self._scopes = {cache: inside.groupby("level").code.agg(set).to_dict()}
-        return set(self._scopes[cache].get(level, set()))
-
-    def _outside_scope(self, what: str) -> str:
-        from observatoire.store.computed import computed_scope
-
-        return (
-            f"{what} : hors du périmètre de calcul ({computed_scope(self.warehouse)}, "
-            "paramètre compute_within) ; lancez « observatoire compute --everywhere » pour "
-            "calculer tous les territoires"
-        )
-
-    def _under_secret(self, ident: str, audience: Audience) -> bool:
-        catalogue = self.catalogue()
-        return any(
-            catalogue.get(s).secret.applies_to(audience)  # type: ignore[union-attr]
-            for s in catalogue.secret_sources(ident)
-        )
-
-    def _check_readable(self, ident: str, audience: Audience) -> None:
-        """AccessError when ``ident`` reads a dataset ``audience`` may not see."""
-        variables = self.catalogue().variables_of(ident) & self._refused_variables(audience)
-        refused = confidentiality_of(self.warehouse, variables) - READABLE[audience]
-        if refused:
-            raise AccessError(
-                f"indicateur {ident} : calculé à partir de données à diffusion restreinte "
-                f"({', '.join(sorted(refused))}), non visibles pour {AUDIENCE_LABELS[audience]}"
-            )
-
-    def _fetch(self, ident: str, audience: str, threshold: float) -> Fetch | None:
-        """How comparisons read values for ``audience`` (None: computed, for the analyst)."""
-        reader = parse_audience(audience)
-        if reader is Audience.ANALYST:
-            return None
-        if threshold != DEFAULT_THRESHOLD:
-            raise AccessError("un seuil de couverture est réservé au chargé d'études")
-
-        def fetch(level: str, within: tuple[str, str] | None, period: str | None) -> pd.DataFrame:
-            return self._audience_view(ident, level, within, period, reader)
-
-        return fetch
+        (see :func:`observatoire.engine.reading.with_provenance`)."""
+        return with_provenance(self.access(), ident, level, frame)
 
     def compute(
         self,
@@ -821,156 +636,41 @@ class Observatory:
         """The public catalogue as DCAT-AP resources (:mod:`observatoire.catalog.dcat`): the
         datasets in force the public may see, and the indicators it can read (computed), with
         stable URLs under ``base`` (default: the ``url`` setting)."""
-        from observatoire.catalog.dcat import build_catalog
+        from observatoire.catalog.dcat import catalog_of
 
-        base = base or self.home.settings.get("url") or ""
-        if not base.startswith(("http://", "https://")):
-            raise InputError(
-                "adresse publique de l'extranet inconnue : donnez --base-url "
-                "https://… ou le paramètre « url » dans observatoire.toml"
-            )
-        datasets = self.datasets()
-        public = datasets[datasets.confidentiality == "public"]
-        fed = self.datasets_of_indicators(audience="public")
-        catalogue = self.catalogue()
-        indicators = []
-        for ident in sorted(fed):
-            indicator = catalogue.get(ident)
-            indicators.append(
-                {
-                    "id": ident,
-                    "label": indicator.label,
-                    "definition": indicator.definition,
-                    "method": indicator.method,
-                    "theme": indicator.theme_label,
-                    "keywords": list(indicator.keywords),
-                    "sources": list(indicator.sources),
-                    "datasets": fed[ident],
-                }
-            )
-        return build_catalog(
-            base=base,
-            title=self.home.settings["name"],
-            publisher=self.home.settings["name"],
-            datasets=public.to_dict("records"),
-            indicators=indicators,
-            modified=str(datasets.last_import.max()) if len(datasets) else None,
+        return catalog_of(
+            base=base or self.home.settings.get("url") or "",
+            name=self.home.settings["name"],
+            datasets=self.datasets(),
+            catalogue=self.catalogue(),
+            fed=self.datasets_of_indicators(audience="public"),
         )
 
     def datasets_of_indicators(self, *, audience: str = "analyst") -> dict[str, list[str]]:
         """For each indicator computed for ``audience``, the datasets in force it is drawn
         from (through the variables it reads)."""
-        fed = self.warehouse.query(
-            "SELECT DISTINCT s.variable, b.dataset FROM series s JOIN import_batch b "
-            "ON b.id = s.batch WHERE b.status = 'active'"
-        )
-        by_variable: dict[str, set[str]] = {}
-        for variable, dataset in zip(fed.variable, fed.dataset, strict=True):
-            by_variable.setdefault(variable, set()).add(dataset)
-        catalogue = self.catalogue()
-        return {
-            ident: sorted(
-                {d for v in catalogue.variables_of(ident) for d in by_variable.get(v, ())}
-            )
-            for ident in sorted(self.available(audience=audience))
-        }
+        return self.access().datasets_of_indicators(parse_audience(audience))
 
     def available(self, *, audience: str = "analyst") -> dict[str, list[str]]:
         """The indicators ``audience`` can read, computed (``compute``), with their levels:
         those fed only by datasets it may see."""
-        reader = parse_audience(audience)
-        computed = self.warehouse.query(
-            f"SELECT DISTINCT v.indicator, v.level FROM {RESULT} v "
-            "JOIN (SELECT DISTINCT indicator FROM indicator_variable) i "
-            "ON i.indicator = v.indicator ORDER BY v.indicator, v.level"
-        )
-        refused = self._refused_variables(reader)
-        catalogue = self.catalogue()
-        out: dict[str, list[str]] = {}
-        for ident, level in zip(computed.indicator, computed.level, strict=True):
-            if ident in catalogue and not refused & set(catalogue.variables_of(ident)):
-                out.setdefault(ident, []).append(level)
-        return out
-
-    def _refused_variables(self, audience: Audience) -> set[str]:
-        """The variables of imports in force that ``audience`` may not read (one query); a
-        partner organisation reads its own deposits."""
-        levels = self.warehouse.query(
-            "SELECT DISTINCT s.variable, COALESCE(b.confidentiality, 'public') AS c, b.partner "
-            "FROM series s JOIN import_batch b ON b.id = s.batch WHERE b.status = 'active'"
-        )
-        refused = ~levels.c.isin(READABLE[audience])
-        if self._organisation is not None:
-            refused &= levels.partner.ne(self._organisation) | levels.partner.isna()
-        return set(levels.variable[refused])
+        return self.access().available(parse_audience(audience))
 
     def profile(self, territory: str, *, audience: str = "analyst",
                 provenance: bool = False) -> pd.DataFrame:  # fmt: skip
         """Every stored indicator of one territory (``93066``, ``departement:93``…), with its
-        label and theme: one indexed read (and the masks of the secret, for a restricted
-        ``audience``, which sees only the indicators of datasets it may read); with
-        ``provenance``, how each value was made (a few queries per indicator)."""
-        from observatoire.store.computed import territory_profile
-
+        label and theme, as ``audience`` may see it; with ``provenance``, how each value was
+        made (see :func:`observatoire.engine.reading.read_profile`)."""
         level, code = self.resolve(territory)
-        reader = parse_audience(audience)
-        restricted = reader is not Audience.ANALYST
-        rows = territory_profile(
-            self.warehouse, level, code, audience=reader.value if restricted else None
-        )
-        if rows.empty:
-            inside = self._computed_codes(level)
-            if inside is not None and code not in inside:
-                raise ReferentialError(self._outside_scope(f"territoire {level}:{code}"))
-        catalogue = self.catalogue()
-        known = rows.indicator.isin(set(catalogue.indicators))
-        rows = rows[known]
-        if restricted:
-            rows = self._profile_for(rows, reader)
-        rows.insert(1, "label", [catalogue.indicators[i].label for i in rows.indicator])
-        rows.insert(2, "theme", [catalogue.indicators[i].theme for i in rows.indicator])
-        rows = rows.reset_index(drop=True)
-        if provenance and len(rows):
-            explained = [
-                self.provenance(str(ident), level, group.assign(code=code))
-                for ident, group in rows.groupby("indicator", sort=False)
-            ]
-            rows = pd.concat(explained).drop(columns=["code"]).sort_index()
-        return rows
+        return read_profile(self.access(), level, code, parse_audience(audience),
+                            provenance=provenance)  # fmt: skip
 
     def profiles(
         self, level: str, within: tuple[str, str] | None, *, audience: str = "analyst"
     ) -> pd.DataFrame:
         """Every stored indicator of every territory of ``level`` inside ``within`` in one
         read (code, indicator, period, value, status…), as ``audience`` may see them."""
-        from observatoire.store.computed import territory_profile
-
-        reader = parse_audience(audience)
-        restricted = reader is not Audience.ANALYST
-        rows = territory_profile(
-            self.warehouse,
-            self._level(level),
-            None,
-            audience=reader.value if restricted else None,
-            within=within,
-        )
-        rows = rows[rows.indicator.isin(set(self.catalogue().indicators))]
-        if restricted:
-            rows = self._profile_for(rows, reader)
-        return rows.reset_index(drop=True)
-
-    def _profile_for(self, rows: pd.DataFrame, audience: Audience) -> pd.DataFrame:
-        """Rows of a profile ``audience`` may see: readable datasets, secret applied."""
-        refused = self._refused_variables(audience)
-        catalogue = self.catalogue()
-        keep = [i for i in rows.indicator.unique() if not refused & catalogue.variables_of(i)]
-        rows = rows[rows.indicator.isin(keep)].copy()
-        under = {i: self._under_secret(i, audience) for i in rows.indicator.unique()}
-        secret = rows.indicator.map(under).astype(bool)
-        pending = secret & ~rows.secret_ready
-        rows.loc[pending, ["value", "coverage", "ci_low", "ci_high"]] = float("nan")
-        rows.loc[pending, "note"] = PENDING_NOTE
-        return rows.drop(columns=["secret_ready"])
+        return read_profiles(self.access(), self._level(level), within, parse_audience(audience))
 
     def compare(
         self,
@@ -986,59 +686,14 @@ class Observatory:
     ) -> pd.DataFrame:
         """Indicator values with each territory's reference (a containing level, or a
         territory such as ``departement:93``), gap, index, significance, rank, percentile."""
-        from observatoire.engine.compare import compare_indicator
-
         level = self._level(level)
         chosen: str | tuple[str, str] = reference
-        found = None
-        if reference == NEIGHBOURS:
-            found = self.neighbours(level=level, k=k, audience=audience)
-        elif reference not in (*LEVELS, STRATUM):
+        if reference not in (*LEVELS, STRATUM, NEIGHBOURS):
             chosen = self.resolve(reference)
-        return compare_indicator(
-            self.warehouse,
-            self.catalogue(),
-            ident,
-            level=level,
-            reference=chosen,
-            within=self._within(within, level),
-            period=period,
-            threshold=check_threshold(threshold),
-            neighbours=found,
-            **self._stored_comparison(ident, level, audience, threshold),
-        )
-
-    def _stored_comparison(self, ident: str, level: str, audience: str,
-                           threshold: float) -> dict[str, Any]:  # fmt: skip
-        """How a comparison reads its values: the stored ones, ranked by the database (the
-        level is not read) — for the analyst when the whole level is computed (as
-        :meth:`indicator` reads them), for another audience in its own view (masked cells
-        left out of the ranks, as of the values)."""
-        from observatoire.engine.compare import USABLE
-        from observatoire.store.computed import is_computed, masks_ready, rank_computed
-
-        fetch = self._fetch(ident, audience, threshold)
-        reader = parse_audience(audience)
-        if reader is Audience.ANALYST:
-            whole = self._computed_codes(level) is None
-            if (threshold != DEFAULT_THRESHOLD or not whole
-                    or not is_computed(self.warehouse, ident, level)):  # fmt: skip
-                return {"fetch": fetch}
-
-            def stored(lvl: str, within: tuple[str, str] | None,
-                       period: str | None) -> pd.DataFrame:  # fmt: skip
-                return self.indicator(ident, level=lvl, within=within, period=period)
-
-            fetch = stored
-        masked = self._under_secret(ident, reader)
-        if masked and not masks_ready(self.warehouse, ident, reader.value):
-            return {"fetch": fetch}  # masks not up to date: every value hidden, nothing ranked
-
-        def ranks(lvl: str, within: tuple[str, str] | None, period: str | None) -> pd.DataFrame:
-            return rank_computed(self.warehouse, ident, lvl, within, period, USABLE,
-                                 masked_for=reader.value if masked else None)  # fmt: skip
-
-        return {"fetch": fetch, "ranks": ranks}
+        return analysis.compare(
+            self.access(), ident, level, chosen, within=self._within(within, level),
+            period=period, threshold=threshold, reader=parse_audience(audience), k=k,
+        )  # fmt: skip
 
     def neighbours(
         self,
@@ -1050,39 +705,11 @@ class Observatory:
         audience: str = "analyst",
     ) -> pd.DataFrame:
         """Each territory's ``k`` statistical neighbours at ``level`` on the ``context``
-        indicators (latest usable value of each): code, rank, neighbour, distance, with names
-        (only ``territory``'s when given). Context indicators known for less than half of the
-        territories are left out; ``attrs['context']`` says which were used."""
-        level = self._level(level)
-        columns = {}
-        catalogue = self.catalogue()
-        fed = {i.id for i in catalogue.computable(set(self.variables().id))}
-        for ident in context:
-            catalogue.get(ident)
-            if ident not in fed:
-                continue
-            values = self.indicator(ident, level=level, audience=audience)
-            usable = values[values.status.isin(["ok", "partial"]) & values.value.notna()]
-            if usable.code.nunique() * 2 >= values.code.nunique():
-                columns[ident] = usable.sort_values("period").groupby("code").value.last()
-        if not columns:
-            raise InputError(
-                f"voisins statistiques au niveau {level} : aucun des indicateurs de contexte "
-                f"({', '.join(context)}) n'est connu pour la moitié des territoires"
-            )
-        frame = pd.DataFrame(columns)
-        log = [c for c in context if self.catalogue().get(c).aggregation.value == "sum"]
-        found = nearest(frame, k=k, log=log)
-        names = self.territories(level=level).set_index("code").name if is_official(level) else None
-        if territory is not None:
-            _, code = self.resolve(territory)
-            found = found[found.code == code]
-        if names is not None:
-            found.insert(1, "name", found.code.map(names))
-            found.insert(4, "neighbour_name", found.neighbour.map(names))
-        found = found.reset_index(drop=True)
-        found.attrs["context"] = list(columns)
-        return found
+        indicators (see :func:`observatoire.engine.analysis.neighbours`); only
+        ``territory``'s when given."""
+        code = self.resolve(territory)[1] if territory is not None else None
+        return analysis.neighbours(self.access(), self._level(level), k=k, context=context,
+                                   code=code, reader=parse_audience(audience))  # fmt: skip
 
     def evolution(
         self,
@@ -1096,20 +723,12 @@ class Observatory:
         audience: str = "analyst",
     ) -> pd.DataFrame:
         """Evolution of an indicator between two periods, for every territory of ``level``."""
-        from observatoire.engine.compare import evolution
-
         level = self._level(level)
-        return evolution(
-            self.warehouse,
-            self.catalogue(),
-            ident,
-            level=level,
-            start=start,
-            end=end,
-            within=self._within(within, level),
-            threshold=check_threshold(threshold),
-            fetch=self._fetch(ident, audience, threshold),
-        )
+        return analysis.indicator_evolution(
+            self.access(), ident, level, start=start, end=end,
+            within=self._within(within, level), threshold=threshold,
+            reader=parse_audience(audience),
+        )  # fmt: skip
 
     def values(
         self,
@@ -1133,7 +752,7 @@ class Observatory:
             )
         reader = parse_audience(audience)
         if reader is not Audience.ANALYST:
-            self._check_raw_readable(variable, reader)
+            self.access().check_raw_readable(variable, reader)
         level = self._level(level)
         return values_store.read_values(
             self.warehouse,
@@ -1145,26 +764,6 @@ class Observatory:
             published=published,
         )
 
-    def _check_raw_readable(self, variable: str, audience: Audience) -> None:
-        catalogue = self.catalogue()
-        counts = [
-            i.id for i in catalogue.indicators.values()
-            if i.secret is not None and i.secret.applies_to(audience)
-            and variable in i.formula.variables
-        ]  # fmt: skip
-        if counts:
-            raise AccessError(
-                f"variable {variable} soumise au secret statistique pour "
-                f"{AUDIENCE_LABELS[audience]} : lisez l'indicateur {counts[0]}"
-            )
-        held = {variable} & self._refused_variables(audience)
-        refused = confidentiality_of(self.warehouse, held) - READABLE[audience]
-        if refused:
-            raise AccessError(
-                f"variable {variable} : données à diffusion restreinte "
-                f"({', '.join(sorted(refused))}), non visibles pour {AUDIENCE_LABELS[audience]}"
-            )
-
     def card(self, level: str, code: str) -> dict[str, Any]:
         """One territory: name, population, area, named parents, counts of sub-territories."""
         return queries.territory_card(self.warehouse, self._level(level), code)
@@ -1172,15 +771,7 @@ class Observatory:
     def freeze_date(self, ident: str | None = None) -> str | None:
         """When the figures were frozen: the latest computation of ``ident`` (of any
         indicator when None), else the latest import; None when nothing was computed."""
-        where, params = ("WHERE indicator = ?", [ident]) if ident else ("", [])
-        found = self.warehouse.query(
-            f"SELECT MAX(computed_at) AS last FROM {RESULT} {where}", params
-        )["last"]
-        if found.isna().all():
-            found = self.warehouse.query(
-                "SELECT MAX(imported_at) AS last FROM import_batch WHERE status = 'active'"
-            )["last"]
-        return None if found.isna().all() else str(found.iloc[0])[:10]
+        return computed_store.freeze_date(self.warehouse, ident)
 
     def summary(self) -> dict[str, object]:
         """Counts and provenance, for ``observatoire status`` and the demo."""

@@ -27,15 +27,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from observatoire.csvfile import SPREADSHEET, csv_text
+from observatoire.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from observatoire.catalog.indicators import Catalogue
 
 __all__ = [
     "CSV_COLUMNS",
     "PREFIXES",
     "Resource",
     "build_catalog",
+    "catalog_of",
     "to_csv",
     "to_jsonld",
     "to_table",
@@ -110,6 +114,49 @@ class Resource:
 
 def _url(base: str, *parts: str) -> str:
     return base.rstrip("/") + "/" + "/".join(quote(p, safe="") for p in parts)
+
+
+def catalog_of(
+    *,
+    base: str,
+    name: str,
+    datasets: pd.DataFrame,
+    catalogue: Catalogue,
+    fed: Mapping[str, Sequence[str]],
+) -> list[Resource]:
+    """The public catalogue of observatory ``name``: its datasets in force the public may see
+    (``datasets``: one row per dataset, with its ``confidentiality`` and ``last_import``) and
+    the indicators it can read, each with the datasets it is drawn from (``fed``), with
+    stable URLs under ``base``."""
+    if not base.startswith(("http://", "https://")):
+        raise InputError(
+            "adresse publique de l'extranet inconnue : donnez --base-url "
+            "https://… ou le paramètre « url » dans observatoire.toml"
+        )
+    public = datasets[datasets.confidentiality == "public"]
+    indicators = []
+    for ident in sorted(fed):
+        indicator = catalogue.get(ident)
+        indicators.append(
+            {
+                "id": ident,
+                "label": indicator.label,
+                "definition": indicator.definition,
+                "method": indicator.method,
+                "theme": indicator.theme_label,
+                "keywords": list(indicator.keywords),
+                "sources": list(indicator.sources),
+                "datasets": list(fed[ident]),
+            }
+        )
+    return build_catalog(
+        base=base,
+        title=name,
+        publisher=name,
+        datasets=public.to_dict("records"),
+        indicators=indicators,
+        modified=str(datasets.last_import.max()) if len(datasets) else None,
+    )
 
 
 def build_catalog(

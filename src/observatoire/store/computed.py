@@ -22,10 +22,12 @@ __all__ = [
     "RESULT",
     "SECRET_NOTE",
     "VALUE_TABLES",
+    "computed_indicator_levels",
     "computed_scope",
     "confidentiality_of",
     "delete_rows",
     "delete_values",
+    "freeze_date",
     "invalidate",
     "is_computed",
     "mark_stale",
@@ -37,6 +39,8 @@ __all__ = [
     "stale_indicators",
     "stale_periods",
     "territory_profile",
+    "variable_datasets",
+    "variable_diffusion",
 ]
 
 RESULT = "indicator_result"  # every value of every indicator (read it, never the tables)
@@ -334,3 +338,43 @@ def rank_computed(
         f"FROM indicator_result v WHERE {where}) AS ranked WHERE 1 = 1{inside}",
         params + inside_params,
     )
+
+
+def variable_diffusion(warehouse: Warehouse) -> pd.DataFrame:
+    """variable, c (its dataset's diffusion: public, membres, partenaire…) and partner (who
+    deposited it) of every series of an import in force."""
+    return warehouse.query(
+        "SELECT DISTINCT s.variable, COALESCE(b.confidentiality, 'public') AS c, b.partner "
+        "FROM series s JOIN import_batch b ON b.id = s.batch WHERE b.status = 'active'"
+    )
+
+
+def computed_indicator_levels(warehouse: Warehouse) -> pd.DataFrame:
+    """indicator, level: the stored (computed) indicators fed by variables, and their levels."""
+    return warehouse.query(
+        f"SELECT DISTINCT v.indicator, v.level FROM {RESULT} v "
+        "JOIN (SELECT DISTINCT indicator FROM indicator_variable) i "
+        "ON i.indicator = v.indicator ORDER BY v.indicator, v.level"
+    )
+
+
+def variable_datasets(warehouse: Warehouse) -> pd.DataFrame:
+    """variable, dataset: the datasets in force each variable is read from."""
+    return warehouse.query(
+        "SELECT DISTINCT s.variable, b.dataset FROM series s JOIN import_batch b "
+        "ON b.id = s.batch WHERE b.status = 'active'"
+    )
+
+
+def freeze_date(warehouse: Warehouse, ident: str | None = None) -> str | None:
+    """When the figures were frozen: the latest computation of ``ident`` (of any indicator
+    when None), else the latest import; None when nothing was computed nor imported."""
+    where, params = ("WHERE indicator = ?", [ident]) if ident else ("", [])
+    found = warehouse.query(f"SELECT MAX(computed_at) AS last FROM {RESULT} {where}", params)[
+        "last"
+    ]
+    if found.isna().all():
+        found = warehouse.query(
+            "SELECT MAX(imported_at) AS last FROM import_batch WHERE status = 'active'"
+        )["last"]
+    return None if found.isna().all() else str(found.iloc[0])[:10]

@@ -37,6 +37,7 @@ __all__ = [
     "shown_version",
     "territory_card",
     "version_at",
+    "version_shown",
     "zones_of",
 ]
 
@@ -302,6 +303,22 @@ def version_at(warehouse: Warehouse, name: str, at: str | None) -> int | None:
         "SELECT version, valid_from, valid_to FROM zoning_version WHERE zoning = ?", [name]
     )
     return version_in_force(versions, at) if len(versions) else None
+
+
+def version_shown(warehouse: Warehouse, name: str, at: str | None = None) -> str | None:
+    """« zonage tas93, version 2, en vigueur du 2025-01-01 (aujourd'hui) »: the version of
+    zoning ``name`` values are given for on ``at`` (today when None); None without one."""
+    version = version_at(warehouse, name, at)
+    rows = warehouse.query(
+        "SELECT valid_from, valid_to FROM zoning_version WHERE zoning = ? AND version = ?",
+        [name, version if version is not None else -1],
+    )
+    if rows.empty:
+        return None
+    start, end = rows.valid_from.iloc[0], rows.valid_to.iloc[0]
+    until = f" au {end}" if isinstance(end, str) and end else ""
+    when = f" (au {at})" if at else " (aujourd'hui)"
+    return f"zonage {name}, version {version}, en vigueur du {start}{until}{when}"
 
 
 def zones_of(warehouse: Warehouse, name: str, version: int) -> pd.DataFrame:
