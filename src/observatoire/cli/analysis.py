@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from observatoire.catalog.indicators import THEMES
-from observatoire.stats.neighbours import DEFAULT_CONTEXT
-
-if TYPE_CHECKING:
-    pass
 from observatoire.cli._common import (
     AUDIENCE_OPTION,
     FORMATS,
@@ -18,6 +12,7 @@ from observatoire.cli._common import (
     emit,
     pass_ctx,
 )
+from observatoire.stats.neighbours import DEFAULT_CONTEXT
 
 
 @click.command("profile")

@@ -184,10 +184,8 @@ def jumps_cmd(ctx: Context, collection: str, show_all: bool, fmt: str) -> None:
     Exemple :
       observatoire completeness jumps --collection demandes
     """
-    from observatoire.store.records import read_cube, volume_jumps
-
     with ctx.open() as obs:
-        table = volume_jumps(read_cube(obs.warehouse, obs.collection(collection).name))
+        table = obs.volume_jumps(collection)
     emit((table if show_all else table[table.jump]).round(2), fmt)
 
 
@@ -203,11 +201,8 @@ def duplicates_cmd(ctx: Context, collection: str, days: int | None, fmt: str) ->
     Exemple :
       observatoire completeness duplicates --collection demandes --days 15
     """
-    from observatoire.store.records import duplicates
-
     with ctx.open() as obs:
-        schema = obs.collection(collection)
-        table = duplicates(obs.warehouse, schema.name, days=days or schema.duplicate_days)
+        table = obs.record_duplicates(collection, days=days)
     emit(table, fmt)
 
 

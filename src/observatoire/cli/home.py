@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING
 
 import click
 
-from observatoire.observatory import Observatory
-
-if TYPE_CHECKING:
-    pass
 from observatoire.cli._common import (
     FORMATS,
     Context,
@@ -19,6 +14,7 @@ from observatoire.cli._common import (
     pass_ctx,
     print_notes,
 )
+from observatoire.observatory import Observatory
 
 
 @click.command()

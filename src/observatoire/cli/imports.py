@@ -6,16 +6,9 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
-from observatoire.errors import InputError
-from observatoire.ingest.pipeline import ImportReport
-
-if TYPE_CHECKING:
-    pass
 from observatoire.cli._common import (
     FORMATS,
     Context,
@@ -23,6 +16,8 @@ from observatoire.cli._common import (
     pass_ctx,
     progress_bar,
 )
+from observatoire.errors import InputError
+from observatoire.ingest.pipeline import ImportReport
 
 
 # -- imports --------------------------------------------------------------------------------
@@ -251,26 +246,16 @@ def imports_owner(ctx: Context, dataset: str, partner: str | None, observatory: 
       observatoire imports owner cnaf.allocataires.iris --partner caf93
       observatoire imports owner insee.filosofi.disp.commune --observatoire
     """
-    from observatoire.ingest.ownership import owner_label
-    from observatoire.store.ownership import dataset_owners, partner_names, set_owner
-    from observatoire.store.partners import require_partner
-
     if partner and observatory:
         raise InputError("--partner ou --observatoire, pas les deux")
     with ctx.open(write=partner is not None or observatory) as obs:
-        names = partner_names(obs.warehouse)
+        owners = obs.partners
         if partner is None and not observatory:
-            owners = dataset_owners(obs.warehouse, [dataset])
-            if dataset not in owners:
-                raise InputError(f"le jeu « {dataset} » n'a jamais été importé")
-            click.echo(f"{dataset} : {owner_label(owners[dataset], names)}")
+            click.echo(f"{dataset} : {owners.owner_label(owners.owner(dataset))}")
             return
-        new = require_partner(obs.warehouse, partner) if partner else None
-        at = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
-        before = set_owner(obs.warehouse, dataset, new, at=at, by="cli")
-    click.echo(
-        f"{dataset} : {owner_label(before, names)} → {owner_label(new, names)}"
-    )
+        before = owners.give(dataset, partner, by="cli")
+        new = owners.require(partner) if partner else None
+        click.echo(f"{dataset} : {owners.owner_label(before)} → {owners.owner_label(new)}")
 
 
 @click.command("datasets")

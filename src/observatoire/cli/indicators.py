@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import click
 import pandas as pd
 
 from observatoire.catalog.indicators import THEMES, Catalogue, Indicator, themes_in
-from observatoire.home import resolve_home
-
-if TYPE_CHECKING:
-    pass
 from observatoire.cli._common import (
     AUDIENCE_OPTION,
     FORMATS,
@@ -20,6 +15,7 @@ from observatoire.cli._common import (
     emit,
     pass_ctx,
 )
+from observatoire.home import resolve_home
 
 
 @click.group()

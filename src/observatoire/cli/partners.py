@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
-if TYPE_CHECKING:
-    pass
 from observatoire.cli._common import (
     FORMATS,
     Context,
@@ -40,10 +36,8 @@ def partners_add(ctx: Context, code: str, name: str, kind: str) -> None:
     Exemple :
       observatoire partners add caf93 --name "CAF de la Seine-Saint-Denis" --kind CAF
     """
-    from observatoire.store.partners import save_partner
-
     with ctx.open(write=True) as obs:
-        created = save_partner(obs.warehouse, code=code, name=name, kind=kind)
+        created = obs.partners.save(code, name, kind)
     click.echo(("Partenaire créé : " if created else "Partenaire mis à jour : ") + code.lower())
 
 
@@ -76,12 +70,9 @@ def partners_agreement(
       observatoire partners agreement caf93 --reference CONV-2025-01 \\
           --scope "Allocataires par IRIS" --from 2025-01-01 --to 2027-12-31
     """
-    from observatoire.store.partners import add_agreement
-
     with ctx.open(write=True) as obs:
-        add_agreement(
-            obs.warehouse,
-            partner=partner,
+        obs.partners.add_agreement(
+            partner,
             reference=reference,
             scope=scope,
             valid_from=valid_from,
@@ -101,10 +92,8 @@ def partners_list(ctx: Context, fmt: str) -> None:
     Exemple :
       observatoire partners list
     """
-    from observatoire.store.partners import list_partners
-
     with ctx.open() as obs:
-        emit(list_partners(obs.warehouse), fmt)
+        emit(obs.partners.table(), fmt)
 
 
 @partners.command("show")
@@ -117,10 +106,8 @@ def partners_show(ctx: Context, partner: str) -> None:
     Exemple :
       observatoire partners show caf93
     """
-    from observatoire.store.partners import partner_details
-
     with ctx.open() as obs:
-        agreements, datasets = partner_details(obs.warehouse, partner)
+        agreements, datasets = obs.partners.details(partner)
     click.echo("Conventions :")
     emit(agreements, "table")
     click.echo("\nJeux de données en vigueur :")

@@ -188,10 +188,8 @@ def operators_cmd(ctx: Context, collection: str, fmt: str) -> None:
     Exemple :
       observatoire records operators --collection demandes
     """
-    from observatoire.store.records import operators_of
-
     with ctx.open() as obs:
-        emit(operators_of(obs.warehouse, obs.collection(collection).name), fmt)
+        emit(obs.operators(collection), fmt)
 
 
 @records.command("link")

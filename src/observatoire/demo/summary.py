@@ -16,7 +16,6 @@ from observatoire.demo.fictitious import (
 from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
 from observatoire.secret.rules import Audience
-from observatoire.store.computed import RESULT
 
 
 def referential_summary(obs: Observatory) -> str:
@@ -164,13 +163,11 @@ def computed_section(obs: Observatory) -> str:
         "la France ne sont pas données (couverture insuffisante), jamais extrapolées."
     )
     obs.compute(levels=["commune", "epci", "departement", "region", "pays", DEMO_ZONING])
-    stored = obs.warehouse.query(
-        f"SELECT COUNT(DISTINCT indicator) AS n, COUNT(*) AS v FROM {RESULT}"
-    )
+    indicators, values = obs.stored_counts()
     profile = obs.profile("93066")
     lines.append(
-        f"  observatoire compute : {int(stored.n.iloc[0])} indicateurs enregistrés pour chaque "
-        f"niveau et le zonage ({thousands(stored.v.iloc[0])} valeurs) ; profil de Saint-Denis "
+        f"  observatoire compute : {indicators} indicateurs enregistrés pour chaque "
+        f"niveau et le zonage ({thousands(values)} valeurs) ; profil de Saint-Denis "
         f"(observatoire profile 93066) : {len(profile)} valeurs, dont"
     )
     for row in profile.head(3).itertuples():

@@ -134,6 +134,11 @@ class Warehouse(ABC):
         frame = self.query("SELECT key, value FROM meta")
         return dict(zip(frame.key, frame.value, strict=True))
 
+    def set_meta(self, key: str, value: str) -> None:
+        """Set one ``meta`` entry (the demo's notice, a setting stored with the data)."""
+        with self.transaction() as tx:
+            tx.replace("meta", pd.DataFrame({"key": [key], "value": [value]}), "key = ?", [key])
+
     def count(self, table: str, where: str = "", params: Sequence[object] = ()) -> int:
         sql = f"SELECT COUNT(*) AS n FROM {table}" + (f" WHERE {where}" if where else "")
         return int(self.query(sql, params).n.iloc[0])

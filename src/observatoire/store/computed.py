@@ -340,6 +340,12 @@ def rank_computed(
     )
 
 
+def stored_counts(warehouse: Warehouse) -> tuple[int, int]:
+    """How many indicators are stored (computed or linked), and how many values."""
+    rows = warehouse.query(f"SELECT COUNT(DISTINCT indicator) AS n, COUNT(*) AS v FROM {RESULT}")
+    return int(rows.n.iloc[0]), int(rows.v.iloc[0])
+
+
 def variable_diffusion(warehouse: Warehouse) -> pd.DataFrame:
     """variable, c (its dataset's diffusion: public, membres, partenaire…) and partner (who
     deposited it) of every series of an import in force."""

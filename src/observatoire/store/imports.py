@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from observatoire.store.base import Warehouse
 
-__all__ = ["import_descriptions"]
+__all__ = ["batch_dataset", "import_descriptions"]
 
 
 def import_descriptions(warehouse: Warehouse) -> dict[str, str]:
@@ -18,3 +18,9 @@ def import_descriptions(warehouse: Warehouse) -> dict[str, str]:
             imports.id, imports.dataset, imports.edition, imports.file_name, strict=True
         )
     }
+
+
+def batch_dataset(warehouse: Warehouse, batch: int) -> str | None:
+    """The dataset of import ``batch`` (None when there is no such import)."""
+    rows = warehouse.query("SELECT dataset FROM import_batch WHERE id = ?", [batch])
+    return str(rows.dataset.iloc[0]) if len(rows) else None

@@ -29,16 +29,21 @@ __all__ = [
     "fallback_passage",
     "geometries",
     "geometry_map",
+    "has_communes",
     "known_levels",
+    "level_counts",
     "list_territories",
+    "list_zonings",
     "load_vintages",
     "resolve_territory",
     "scope_of",
     "shown_version",
     "territory_card",
+    "territory_name",
     "version_at",
     "version_shown",
     "zones_of",
+    "zoning_versions",
 ]
 
 UPPER_COLUMNS = ("epci", "departement", "region")
@@ -319,6 +324,47 @@ def version_shown(warehouse: Warehouse, name: str, at: str | None = None) -> str
     until = f" au {end}" if isinstance(end, str) and end else ""
     when = f" (au {at})" if at else " (aujourd'hui)"
     return f"zonage {name}, version {version}, en vigueur du {start}{until}{when}"
+
+
+def list_zonings(warehouse: Warehouse) -> pd.DataFrame:
+    """Zonings with the version in force (whose zones are their territories) and counts;
+    a zoning none of whose versions has begun is not listed."""
+    rows = warehouse.query(
+        "SELECT z.name, z.label, z.fictitious, v.version, v.unit_level, v.valid_from, "
+        "(SELECT COUNT(*) FROM zoning_zone zz WHERE zz.zoning = z.name AND zz.version = "
+        "v.version) AS zones, (SELECT COUNT(*) FROM zoning_member m WHERE m.zoning = z.name "
+        "AND m.version = v.version) AS units FROM zoning z JOIN zoning_version v "
+        "ON v.zoning = z.name ORDER BY z.name, v.version"
+    )
+    shown = {name: shown_version(warehouse, name) for name in set(rows.name)}
+    keep = [shown[n] == v for n, v in zip(rows.name, rows.version, strict=True)]
+    return rows[pd.Series(keep, index=rows.index, dtype=bool)].reset_index(drop=True)
+
+
+def zoning_versions(warehouse: Warehouse, name: str) -> pd.DataFrame:
+    """The versions of zoning ``name``: dates, unit level, import date and source."""
+    return warehouse.query(
+        "SELECT version, unit_level, valid_from, valid_to, imported_at, source "
+        "FROM zoning_version WHERE zoning = ? ORDER BY version",
+        [name],
+    )
+
+
+def territory_name(warehouse: Warehouse, level: str, code: str) -> str:
+    """The name of territory ``level``/``code`` (its code when unknown)."""
+    rows = warehouse.query("SELECT name FROM territory WHERE level = ? AND code = ?", [level, code])
+    return str(rows.name.iloc[0]) if len(rows) else code
+
+
+def level_counts(warehouse: Warehouse) -> dict[str, int]:
+    """How many territories each level holds."""
+    counts = warehouse.query("SELECT level, COUNT(*) AS n FROM territory GROUP BY level")
+    return {str(level): int(n) for level, n in zip(counts.level, counts.n, strict=True)}
+
+
+def has_communes(warehouse: Warehouse) -> bool:
+    """Whether the referential is built (its communes are there)."""
+    return warehouse.count("territory", "level = 'commune'") > 0
 
 
 def zones_of(warehouse: Warehouse, name: str, version: int) -> pd.DataFrame:
