@@ -43,7 +43,7 @@ from observatoire.ingest.pseudonyms import hash_values, secret_of
 from observatoire.ingest.rawtext import sniff
 from observatoire.ingest.record_measures import CONNECTOR, dataset_of, publish_measures
 from observatoire.ingest.tables import CHUNK_ROWS, Table, find_column, open_table
-from observatoire.quality.evaluate import Evaluated, evaluate_chunk, fold, iso_text
+from observatoire.quality.evaluate import Evaluated, evaluate_chunk, iso_text
 from observatoire.quality.identifiers import find_identifiers
 from observatoire.quality.schema import (
     KEY_ROLES,
@@ -51,6 +51,7 @@ from observatoire.quality.schema import (
     schema_from_dict,
 )
 from observatoire.store.base import Transaction, Warehouse
+from observatoire.text import fold
 
 __all__ = [
     "COLLECTIONS_DIRECTORY",
@@ -310,7 +311,8 @@ class _Reading:
         self.resolve = _communes(warehouse)
         self.cube = _Cube(schema)
         self.scope: set[tuple[str, str]] = set()
-        self.secret, self.markers = secret_of(key), sorted({fold(m) for m in schema.missing})
+        self.secret = secret_of(key)
+        self.markers = sorted({fold(m, spaces=True) for m in schema.missing})
 
     def submit(
         self, pool: ProcessPoolExecutor | _Inline, table: Table

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from observatoire.catalog.indicators import fold
 from observatoire.errors import InputError, InvalidValueError
+from observatoire.text import fold
 
 __all__ = ["Entry", "Field", "Located", "clean_entry", "label_of", "new_identifier"]
 
