@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from observatoire.atomic import write_whole, writing
 from observatoire.errors import HomeError, InputError
 
 __all__ = ["DEFAULT_HOME", "SETTINGS", "Home", "Setting", "resolve_home"]
@@ -111,10 +112,9 @@ class Home:
         if not file.exists():
             import secrets
 
-            tmp = file.with_suffix(".tmp")
-            tmp.write_text(secrets.token_hex(32), encoding="ascii")
-            tmp.chmod(0o600)
-            tmp.replace(file)
+            with writing(file) as partial:
+                partial.write_text(secrets.token_hex(32), encoding="ascii")
+                partial.chmod(0o600)
         return file.read_text(encoding="ascii").strip().encode()
 
     @classmethod
@@ -155,7 +155,5 @@ class Home:
             lines.append(f"# {setting.help}")
             value = settings[setting.name].replace("\\", "\\\\").replace('"', '\\"')
             lines.append(f'{setting.name} = "{value}"')
-        tmp = file.with_suffix(".tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        tmp.replace(file)  # atomic: a home is initialised or not
+        write_whole(file, "\n".join(lines) + "\n")  # a home is initialised or not
         return cls(path, settings), True
