@@ -15,6 +15,7 @@ from pathlib import Path
 
 from observatoire.atomic import write_whole, writing
 from observatoire.errors import HomeError, InputError
+from observatoire.yamlfile import check_keys
 
 __all__ = ["DEFAULT_HOME", "SETTINGS", "Home", "Setting", "resolve_home"]
 
@@ -130,13 +131,8 @@ class Home:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"paramètres illisibles ({exc})", path=file) from None
         section = data.get("observatoire", {})
-        unknown = sorted(set(section) - set(_DEFAULTS))
-        if unknown:
-            raise InputError(
-                f"paramètre(s) inconnu(s) : {', '.join(unknown)} ; "
-                f"paramètres possibles : {', '.join(_DEFAULTS)}",
-                path=file,
-            )
+        message = "paramètre(s) inconnu(s) : {unknown} ; paramètres possibles : {allowed}"
+        check_keys(section, _DEFAULTS, message, path=file)
         settings = {**_DEFAULTS, **{k: str(v) for k, v in section.items()}}
         return cls(path, settings)
 
