@@ -34,10 +34,8 @@ __all__ = [
     "BatchRow",
     "BatchSlot",
     "check_deposit",
-    "current_user",
     "file_digest",
     "fingerprint",
-    "now_text",
     "open_batch",
     "withdrawing",
 ]
@@ -86,7 +84,7 @@ def fingerprint(path: Path, max_bytes: int) -> tuple[str, int]:
     return found
 
 
-def current_user() -> str:
+def _current_user() -> str:
     """Who runs the import, for the ledger when no user is given."""
     try:
         return getpass.getuser()
@@ -94,7 +92,7 @@ def current_user() -> str:
         return "inconnu"
 
 
-def now_text() -> str:
+def _now_text() -> str:
     """Now, in UTC, as the ledger writes it (``2025-06-12T09:30:00+00:00``)."""
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -126,10 +124,11 @@ def open_batch(
 
 
 # -- the import's row --------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass
 class BatchRow:
-    """One import's row of the ledger: what was imported, from which file, by whom, and its
-    validation report (JSON). Columns left None are stored as NULL."""
+    """One import's row of the ledger: what was imported, from which file, by whom (the
+    system's user when not given), and its validation report (JSON). Columns left None are
+    stored as NULL."""
 
     id: int
     dataset: str
@@ -139,11 +138,11 @@ class BatchRow:
     level: str
     periods: str
     file_name: str
-    imported_by: str
     confidentiality: str
     licence: str
     frequency: str
-    imported_at: str = field(default_factory=now_text)
+    imported_by: str | None = None
+    imported_at: str = field(default_factory=_now_text)
     status: str = "active"
     partner: str | None = None
     sha256: str | None = None
@@ -154,6 +153,9 @@ class BatchRow:
     rows_rejected: int | None = None
     geography_year: int | None = None
     report: str | None = None
+
+    def __post_init__(self) -> None:
+        self.imported_by = self.imported_by or _current_user()
 
     def write(self, tx: Transaction) -> None:
         insert_batch(tx, dataclasses.asdict(self))

@@ -32,7 +32,6 @@ from observatoire.ingest.archives import MAX_FILE_BYTES
 from observatoire.ingest.batch import (
     BatchRow,
     check_deposit,
-    current_user,
     fingerprint,
     open_batch,
     withdrawing,
@@ -520,7 +519,7 @@ def _record(
         sha256=report.sha256,
         size=report.size,
         descriptor=layout.descriptor,
-        imported_by=user or current_user(),
+        imported_by=user,
         rows_read=report.rows_read,
         rows_imported=report.rows_imported,
         rows_rejected=report.rows_rejected,

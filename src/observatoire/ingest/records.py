@@ -35,7 +35,6 @@ from observatoire.ingest.archives import MAX_FILE_BYTES
 from observatoire.ingest.batch import (
     BatchRow,
     check_deposit,
-    current_user,
     fingerprint,
     open_batch,
     withdrawing,
@@ -616,7 +615,7 @@ def _write(
         sha256=report.sha256,
         size=report.size,
         descriptor=f"{schema.origin} (sha256 {hashlib.sha256(schema_text).hexdigest()[:12]})",
-        imported_by=user or current_user(),
+        imported_by=user,
         rows_read=report.rows_read,
         rows_imported=report.records_kept,
         rows_rejected=report.records_rejected,
