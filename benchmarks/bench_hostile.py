@@ -33,7 +33,7 @@ from serving import start
 
 from observatoire.errors import FileFormatError
 from observatoire.ingest.archives import check_archive
-from observatoire.ingest.pipeline import file_digest
+from observatoire.ingest.batch import file_digest
 from observatoire.ingest.tables import read_table
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,7 +13,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from observatoire.atomic import write_whole, writing
 from observatoire.errors import HomeError, InputError
+from observatoire.yamlfile import check_keys
 
 __all__ = ["DEFAULT_HOME", "SETTINGS", "Home", "Setting", "resolve_home"]
 
@@ -111,10 +113,9 @@ class Home:
         if not file.exists():
             import secrets
 
-            tmp = file.with_suffix(".tmp")
-            tmp.write_text(secrets.token_hex(32), encoding="ascii")
-            tmp.chmod(0o600)
-            tmp.replace(file)
+            with writing(file) as partial:
+                partial.write_text(secrets.token_hex(32), encoding="ascii")
+                partial.chmod(0o600)
         return file.read_text(encoding="ascii").strip().encode()
 
     @classmethod
@@ -130,13 +131,8 @@ class Home:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"paramètres illisibles ({exc})", path=file) from None
         section = data.get("observatoire", {})
-        unknown = sorted(set(section) - set(_DEFAULTS))
-        if unknown:
-            raise InputError(
-                f"paramètre(s) inconnu(s) : {', '.join(unknown)} ; "
-                f"paramètres possibles : {', '.join(_DEFAULTS)}",
-                path=file,
-            )
+        message = "paramètre(s) inconnu(s) : {unknown} ; paramètres possibles : {allowed}"
+        check_keys(section, _DEFAULTS, message, path=file)
         settings = {**_DEFAULTS, **{k: str(v) for k, v in section.items()}}
         return cls(path, settings)
 
@@ -155,7 +151,5 @@ class Home:
             lines.append(f"# {setting.help}")
             value = settings[setting.name].replace("\\", "\\\\").replace('"', '\\"')
             lines.append(f'{setting.name} = "{value}"')
-        tmp = file.with_suffix(".tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        tmp.replace(file)  # atomic: a home is initialised or not
+        write_whole(file, "\n".join(lines) + "\n")  # a home is initialised or not
         return cls(path, settings), True

@@ -17,11 +17,10 @@ caractères ; préférez une phrase de plusieurs mots sans rapport entre eux
 
 from __future__ import annotations
 
-import unicodedata
-
 from zxcvbn import zxcvbn
 
 from observatoire.errors import InputError
+from observatoire.text import alnum
 
 __all__ = ["FRENCH_WORDS", "MIN_PASSWORD", "MIN_SCORE", "PLACES", "check_password"]
 
@@ -131,23 +130,16 @@ _REASONS = {
 }
 
 
-def _plain(text: str) -> str:
-    """Lower case, accents dropped, letters and digits only: ``Observatoire social`` →
-    ``observatoiresocial``."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c))
-
-
 def check_password(password: str, *, email: str = "", observatory: str = "") -> None:
     """Refuse (:class:`InputError`, saying why) a password that is too short, that contains
     the local part of ``email`` or the name ``observatory``, or that is easy to guess."""
     if len(password) < MIN_PASSWORD:
         raise InputError(f"mot de passe trop court : au moins {MIN_PASSWORD} caractères")
-    plain = _plain(password)
-    local = _plain(email.partition("@")[0])
+    plain = alnum(password)
+    local = alnum(email.partition("@")[0])
     if len(local) >= 3 and local in plain:
         raise InputError("mot de passe refusé : il contient l'adresse électronique du compte")
-    name = _plain(observatory)
+    name = alnum(observatory)
     if len(name) >= 3 and name in plain:
         raise InputError("mot de passe refusé : il contient le nom de l'observatoire")
     personal = [w for w in _words(email.partition("@")[0]) + _words(observatory) if len(w) >= 3]
@@ -191,4 +183,4 @@ def _one_word(core: str, inputs: list[str]) -> bool:
 def _words(text: str) -> list[str]:
     """The words of an address's local part or of a name, in plain form."""
     spaced = "".join(c if c.isalnum() else " " for c in text)
-    return [_plain(word) for word in spaced.split()]
+    return [alnum(word) for word in spaced.split()]

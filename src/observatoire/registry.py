@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from observatoire.atomic import copy_whole
-from observatoire.catalog.indicators import fold
 from observatoire.errors import AccessError, InputError, InvalidValueError, UnknownNameError
 from observatoire.ingest.documents import extract_pages
 from observatoire.inventory.documents import (
@@ -39,6 +38,7 @@ from observatoire.inventory.sources import SOURCE_FIELDS, check_source, expected
 from observatoire.inventory.textsearch import excerpt, query_terms
 from observatoire.store.appdb import AppDatabase
 from observatoire.store.inventory import DocumentRow, DocumentStore, EntryTable, Hit
+from observatoire.text import fold
 
 if TYPE_CHECKING:
     from observatoire.observatory import Observatory

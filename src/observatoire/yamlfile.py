@@ -1,14 +1,19 @@
 """Reading the YAML files people write (catalogue, descriptors, portrait and dashboard
-settings): a syntax error names the file, the line and the column."""
+settings): a syntax error names the file, the line and the column; a key that is not expected
+is refused by :func:`check_keys` (also for the TOML settings), naming the file and the field."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from observatoire.errors import InputError
 
-__all__ = ["LineDict", "load_yaml"]
+__all__ = ["LineDict", "check_keys", "load_yaml"]
+
+_PLACEHOLDER = re.compile(r"\{(first|unknown|allowed)\}")
 
 
 class LineDict(dict[Any, Any]):
@@ -64,3 +69,50 @@ def load_yaml(
             line=mark.line + 1 if mark is not None else None,
             column=str(mark.column + 1) if mark is not None else None,
         ) from None
+
+
+def check_keys(
+    data: Mapping[Any, object],
+    allowed: Iterable[str],
+    message: str,
+    *,
+    error: type[InputError] = InputError,
+    path: str | Path | None = None,
+    line: int | None = None,
+    column: str | None = None,
+) -> None:
+    """Refuse a mapping read from a file that holds a key not in ``allowed``: ``error`` with
+    ``message``, located at ``path``, ``line`` and ``column``.
+
+    In ``message`` and ``column``, ``{first}`` is the first unknown key (in the file's order),
+    ``{unknown}`` all of them (sorted) and ``{allowed}`` the keys allowed (in their order).
+
+    >>> check_keys({"titre": "A"}, ["titre", "logo"], "champ inconnu « {first} »")
+    >>> try:
+    ...     check_keys({"titre": "A", "logos": 1, "coleurs": 2}, ["titre", "logo"],
+    ...                "clé(s) inconnue(s) {unknown} ; possibles : {allowed}", path="p.yaml")
+    ... except InputError as exc:
+    ...     print(exc)
+    p.yaml : clé(s) inconnue(s) coleurs, logos ; possibles : titre, logo
+    >>> try:
+    ...     check_keys({"nmo": "?"}, ["nom"], "champ inconnu", line=3, column="{first}")
+    ... except InputError as exc:
+    ...     print(exc)
+    ligne 3, colonne « nmo » : champ inconnu
+    """
+    names = list(allowed)
+    unknown = [str(key) for key in data if str(key) not in names]
+    if not unknown:
+        return
+    words = {
+        "first": unknown[0],
+        "unknown": ", ".join(sorted(unknown)),
+        "allowed": ", ".join(names),
+    }
+
+    def fill(text: str) -> str:
+        return _PLACEHOLDER.sub(lambda found: words[found.group(1)], text)
+
+    raise error(
+        fill(message), path=path, line=line, column=fill(column) if column is not None else None
+    )

@@ -19,13 +19,13 @@ searches the catalogue; reading the files is :mod:`observatoire.ingest.indicator
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from observatoire.errors import InputError
 from observatoire.secret.rules import SecretRule
+from observatoire.text import fold
 
 __all__ = [
     "THEMES",
@@ -135,16 +135,6 @@ class Indicator:
     def text(self) -> str:
         """Everything a search looks into, folded (lowercase, no accents)."""
         return fold(" ".join([self.id, self.label, self.definition, *self.keywords]))
-
-
-def fold(text: str) -> str:
-    """Lowercase without accents: « Pauvreté » → « pauvrete ».
-
-    >>> fold("Ménages fiscaux imposés")
-    'menages fiscaux imposes'
-    """
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
 def _names(value: object, where: str, origin: str, *, pattern: re.Pattern[str]) -> tuple[str, ...]:

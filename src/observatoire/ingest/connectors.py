@@ -22,6 +22,7 @@ from observatoire.catalog.datasets import OPEN_LICENCE
 from observatoire.catalog.statuses import MARKERS, ValueStatus
 from observatoire.errors import FileFormatError, InvalidValueError
 from observatoire.ingest.tables import Table, find_column
+from observatoire.text import fold
 
 __all__ = [
     "ColumnSpec",
@@ -415,11 +416,7 @@ _COUNT_WORDS = ("nombre", "population", "effectif", "nb ", "total")
 
 
 def _slug(label: str) -> str:
-    import unicodedata
-
-    folded = unicodedata.normalize("NFKD", label)
-    folded = "".join(c for c in folded if not unicodedata.combining(c)).upper()
-    return re.sub(r"[^A-Z0-9]+", "_", folded).strip("_")[:60]
+    return re.sub(r"[^A-Z0-9]+", "_", fold(label).upper()).strip("_")[:60]
 
 
 class IndicatorExportConnector(Connector):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from observatoire.csvfile import restore_cell
 from observatoire.errors import FileFormatError
 from observatoire.inventory.fields import Located
-from observatoire.yamlfile import load_yaml
+from observatoire.yamlfile import check_keys, load_yaml
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,13 +48,14 @@ def read_entries(path: Path, sections: Sequence[str]) -> dict[str, list[Located]
         raise FileFormatError(
             f"liste d'entrées ou sections {', '.join(sections)} attendues", path=path, line=1
         )
-    for key in data:
-        if key not in sections:
-            raise FileFormatError(
-                f"section « {key} » inconnue ; sections : {', '.join(sections)}",
-                path=path,
-                line=getattr(data, "line", None),
-            )
+    check_keys(
+        data,
+        sections,
+        "section « {first} » inconnue ; sections : {allowed}",
+        error=FileFormatError,
+        path=path,
+        line=getattr(data, "line", None),
+    )
     for section in sections:
         items = data.get(section) or []
         if not isinstance(items, list):

@@ -1,5 +1,3 @@
-# Size (661 lines): the steps of one import share one atomic transaction and its tally; the
-# conversion to the current geography (_convert) is the piece to move out next.
 """The import pipeline: a producer's file in, a validation report out, values stored atomically.
 
 Steps: check the file (size, SHA-256, zip sanity) → open it as a stream of chunks
@@ -20,20 +18,24 @@ Re-importing the same dataset and edition creates a new version; the previous on
 from __future__ import annotations
 
 import dataclasses
-import getpass
-import hashlib
 import re
 import zipfile
 from collections.abc import Callable
-from contextlib import nullcontext
 from itertools import chain
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from observatoire.errors import FileFormatError, InputError, InvalidValueError, ReferentialError
-from observatoire.ingest.archives import MAX_FILE_BYTES, check_archive
+from observatoire.errors import FileFormatError, InvalidValueError
+from observatoire.ingest.archives import MAX_FILE_BYTES
+from observatoire.ingest.batch import (
+    BatchRow,
+    check_deposit,
+    fingerprint,
+    open_batch,
+    withdrawing,
+)
 from observatoire.ingest.checks import (
     SERIES_KEY,
     VALUE_COLUMNS,
@@ -54,47 +56,13 @@ from observatoire.ingest.rawtext import sniff
 from observatoire.ingest.report import ImportReport, Rejection, Tally
 from observatoire.ingest.tables import CHUNK_ROWS, Table, find_column, open_table, read_table
 from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.batches import active_batch, next_id, replaced_before, set_status
 from observatoire.store.computed import invalidate, mark_stale
 from observatoire.store.ownership import claim_dataset
-from observatoire.store.partners import require_partner
 from observatoire.store.territories import fallback_passage, load_vintages
 from observatoire.territories.vintages import convert_long
 
 __all__ = ["ImportReport", "Rejection", "import_file", "rollback"]
-
-def file_digest(path: Path) -> tuple[str, int]:
-    """SHA-256 and size, streamed (a 2 GB file is never held in memory for this)."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
-def check_deposit(
-    warehouse: Warehouse, path: str | Path, partner: str | None, max_bytes: int
-) -> tuple[Path, str | None]:
-    """What every import checks first: the file exists and is not too large, the referential
-    is built, the partner is known (its canonical code is returned)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileFormatError("fichier introuvable", path=path)
-    if warehouse.count("territory", "level = 'commune'") == 0:
-        raise ReferentialError("référentiel absent : lancez « observatoire init »")
-    if partner is not None:
-        partner = require_partner(warehouse, partner)
-    size_on_disk = path.stat().st_size
-    if size_on_disk > max_bytes:
-        raise FileFormatError(
-            f"fichier de {size_on_disk / 1024**3:.1f} Go : au-delà de "
-            f"{max_bytes / 1024**3:.0f} Go, découpez-le (par année ou par département) "
-            "avant de l'importer",
-            path=path,
-        )
-    return path, partner
-
 
 def import_file(
     warehouse: Warehouse,
@@ -128,9 +96,7 @@ def import_file(
         )
     sniff(path)
     on_step("empreinte du fichier")
-    sha256, size = file_digest(path)
-    if path.suffix.lower() == ".zip":
-        check_archive(path, max_bytes)
+    sha256, size = fingerprint(path, max_bytes)
     on_step("lecture")
     expect = (
         connector.header_names()
@@ -161,18 +127,13 @@ def import_file(
     if verdict is Verdict.PROPOSAL and not (dry_run or accepted):
         raise proposal_needed(layout.dataset, path)
     on_step(f"format reconnu : {layout.connector} ({layout.level})")
-    same = warehouse.query(
-        "SELECT id FROM import_batch WHERE dataset = ? AND status = 'active' AND sha256 = ?",
-        [layout.dataset, sha256],
-    )
-    unchanged = not dry_run and len(same) > 0  # the very same file is in force: validate only
     existing = set(warehouse.query("SELECT id FROM variable").id)
     run = _Run(warehouse, layout, ReferenceCodes(warehouse, layout.level))
-    writing = not (dry_run or unchanged)
-    with warehouse.transaction() if writing else nullcontext() as tx:
+    with open_batch(warehouse, dataset=layout.dataset, sha256=sha256, dry_run=dry_run) as slot:
+        tx = slot.tx
         if tx is not None:
-            run.batch = _next_id(tx, "import_batch")
-            run.next_series = _next_id(tx, "series")
+            run.batch = slot.batch
+            run.next_series = next_id(tx, "series")
         for table in chain([first], chunks):
             run.add(table, tx)
             on_progress(stream.fraction)
@@ -183,8 +144,8 @@ def import_file(
         report.dry_run = dry_run
         report.variables_created = [v for v in variables if v not in existing]
         report.variables_updated = [v for v in variables if v in existing]
-        if unchanged:
-            report.batch, report.unchanged = int(same.id.iloc[0]), True
+        if slot.unchanged is not None:  # the very same file is in force: validated only
+            report.batch, report.unchanged = slot.unchanged, True
         report.proposal = verdict is Verdict.PROPOSAL and not accepted
         if tx is not None:  # again, in the transaction: a concurrent import may have come first
             again = judge(tx, layout=layout, partner=partner, own=own, path=path)
@@ -277,10 +238,6 @@ def _referential_hint(table: Table) -> str | None:
             "--name-column LIBEPCI »"
         )
     return None
-
-
-def _next_id(tx: Transaction, table: str) -> int:
-    return int(tx.query(f"SELECT COALESCE(MAX(id), 0) + 1 AS n FROM {table}").n.iloc[0])
 
 
 class _Run:
@@ -531,13 +488,10 @@ def _record(
         else max(report.periods, default="")
     )
     batch = report.batch
-    previous = tx.query(
-        "SELECT id FROM import_batch WHERE dataset = ? AND edition = ? AND status = 'active'",
-        [layout.dataset, edition],
-    )
-    if len(previous):
-        report.replaced = int(previous.id.iloc[0])
-        tx.execute("UPDATE import_batch SET status = 'replaced' WHERE id = ?", [report.replaced])
+    assert batch is not None
+    report.replaced = active_batch(tx, layout.dataset, edition=edition)
+    if report.replaced is not None:
+        set_status(tx, report.replaced, "replaced")
     # what it changes (its variables, and those of the import it replaces) is read as it was
     # until `compute` replaces it, at once
     changed = [c.variable for c in layout.columns]
@@ -552,40 +506,31 @@ def _record(
     held = tx.query(f"SELECT DISTINCT period FROM series WHERE batch IN ({marks})", batches)
     periods = None if held.period.isna().any() else held.period.astype(str).tolist()
     mark_stale(tx, changed, periods)
-    imported_at = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
-    claim_dataset(tx, layout.dataset, partner, imported_at, user or _user())
-    tx.insert(
-        "import_batch",
-        pd.DataFrame(
-            [
-                {
-                    "id": batch,
-                    "dataset": layout.dataset,
-                    "edition": edition,
-                    "connector": layout.connector,
-                    "producer": layout.producer,
-                    "partner": partner,
-                    "level": layout.level,
-                    "periods": " ".join(layout.periods),
-                    "file_name": report.file,
-                    "sha256": report.sha256,
-                    "size": report.size,
-                    "descriptor": layout.descriptor,
-                    "imported_by": user or _user(),
-                    "imported_at": imported_at,
-                    "status": "active",
-                    "rows_read": report.rows_read,
-                    "rows_imported": report.rows_imported,
-                    "rows_rejected": report.rows_rejected,
-                    "geography_year": report.converted_from,
-                    "report": report.to_json(),
-                    "confidentiality": layout.confidentiality,
-                    "licence": layout.licence,
-                    "frequency": layout.frequency,
-                }
-            ]
-        ),
+    row = BatchRow(
+        id=batch,
+        dataset=layout.dataset,
+        edition=edition,
+        connector=layout.connector,
+        producer=layout.producer,
+        partner=partner,
+        level=layout.level,
+        periods=" ".join(layout.periods),
+        file_name=report.file,
+        sha256=report.sha256,
+        size=report.size,
+        descriptor=layout.descriptor,
+        imported_by=user,
+        rows_read=report.rows_read,
+        rows_imported=report.rows_imported,
+        rows_rejected=report.rows_rejected,
+        geography_year=report.converted_from,
+        report=report.to_json(),
+        confidentiality=layout.confidentiality,
+        licence=layout.licence,
+        frequency=layout.frequency,
     )
+    claim_dataset(tx, layout.dataset, partner, row.imported_at, row.imported_by)
+    row.write(tx)
     specs = {c.variable: c for c in layout.columns}
     stored = tx.query("SELECT id, label FROM variable")
     old_labels = dict(zip(stored.id, stored.label, strict=True))
@@ -623,39 +568,15 @@ def _record(
     _refresh_labels(tx)
 
 
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "inconnu"
-
-
 def rollback(warehouse: Warehouse, batch: int) -> tuple[int, int | None]:
     """Withdraw import ``batch``; the version it replaced (if any) becomes active again.
 
     Returns (batch, restored batch or None).
     """
-    rows = warehouse.query(
-        "SELECT dataset, edition, status FROM import_batch WHERE id = ?", [batch]
-    )
-    if rows.empty:
-        raise InputError(f"import n° {batch} inconnu (voir « observatoire imports list »)")
-    if rows.status.iloc[0] != "active":
-        raise InputError(
-            f"l'import n° {batch} n'est pas en vigueur (statut : {rows.status.iloc[0]})"
-        )
-    dataset, edition = rows.dataset.iloc[0], rows.edition.iloc[0]
-    with warehouse.transaction() as tx:
+    with withdrawing(warehouse, batch) as (tx, row):
         fed = tx.query("SELECT DISTINCT variable FROM batch_column WHERE batch = ?", [batch])
         invalidate(tx, variables=fed.variable.tolist())
-        tx.execute("UPDATE import_batch SET status = 'rolled_back' WHERE id = ?", [batch])
-        previous = tx.query(
-            "SELECT MAX(id) AS id FROM import_batch WHERE dataset = ? AND edition = ? "
-            "AND status = 'replaced' AND id < ?",
-            [dataset, edition, batch],
-        )
-        restored = previous.id.iloc[0]
-        if pd.notna(restored):
-            tx.execute("UPDATE import_batch SET status = 'active' WHERE id = ?", [int(restored)])
-            return batch, int(restored)
-    return batch, None
+        restored = replaced_before(tx, row.dataset, row.edition, batch)
+        if restored is not None:
+            set_status(tx, restored, "active")
+    return batch, restored

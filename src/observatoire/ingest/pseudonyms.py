@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Iterable
 
 import numpy as np
 
-from observatoire.quality.evaluate import fold
+from observatoire.text import fold
 
 __all__ = ["hash_values", "secret_of"]
 
@@ -60,13 +59,13 @@ def hash_values(values: np.ndarray, secret: bytes, missing: Iterable[str]) -> np
                 if short and text.isascii():
                     unknown = " ".join(text.lower().split()) in plain_markers
                 else:
-                    unknown = short and fold(text) in markers
+                    unknown = short and fold(text, spaces=True) in markers
                 if text and not unknown:
                     if text.isascii():
                         normal = text.upper().translate(_ASCII_PUNCTUATION)
                     else:
-                        plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore")
-                        normal = _PUNCTUATION.sub("", plain.decode("ascii").upper())
+                        plain = fold(text, ascii_only=True)
+                        normal = _PUNCTUATION.sub("", plain.upper())
                     digest = base.copy()
                     digest.update(normal.encode("ascii"))
                     found = digest.hexdigest()[:20]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from observatoire.ingest.pipeline import _next_id
+from observatoire.ingest.batch import BatchRow
 from observatoire.quality.schema import RECORDS_VARIABLE, CollectionSchema
 from observatoire.store.base import Transaction
+from observatoire.store.batches import next_id
 from observatoire.store.computed import invalidate
 
 __all__ = ["CONNECTOR", "dataset_of", "measures_dataset", "publish_measures"]
@@ -65,8 +66,8 @@ def publish_measures(tx: Transaction, schema: CollectionSchema) -> None:
     if values.empty:
         return
     values = _with_zeros(tx, values)
-    batch = _next_id(tx, "import_batch")
-    first_series = _next_id(tx, "series")
+    batch = next_id(tx, "import_batch")
+    first_series = next_id(tx, "series")
     values["variable"] = schema.name + "." + values.measure
     keys = values[["variable", "period"]].drop_duplicates().sort_values(["variable", "period"])
     keys = keys.reset_index(drop=True)
@@ -90,30 +91,21 @@ def publish_measures(tx: Transaction, schema: CollectionSchema) -> None:
         checked=True,
     )
     periods = sorted(keys.period.unique())
-    tx.insert(
-        "import_batch",
-        pd.DataFrame(
-            [
-                {
-                    "id": batch,
-                    "dataset": dataset,
-                    "edition": periods[-1],
-                    "connector": "mesures",
-                    "producer": schema.label,
-                    "level": "commune",
-                    "periods": " ".join(periods),
-                    "file_name": f"(enregistrements de la collection {schema.name})",
-                    "imported_by": "observatoire",
-                    "imported_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
-                    "status": "active",
-                    "rows_imported": len(cells),
-                    "confidentiality": schema.diffusion,
-                    "licence": "",
-                    "frequency": "annuelle",
-                }
-            ]
-        ),
-    )
+    BatchRow(
+        id=batch,
+        dataset=dataset,
+        edition=periods[-1],
+        connector="mesures",
+        producer=schema.label,
+        level="commune",
+        periods=" ".join(periods),
+        file_name=f"(enregistrements de la collection {schema.name})",
+        imported_by="observatoire",
+        rows_imported=len(cells),
+        confidentiality=schema.diffusion,
+        licence="",
+        frequency="annuelle",
+    ).write(tx)
     labels = {RECORDS_VARIABLE: f"Enregistrements ({schema.label})"} | {
         m.id: m.label for m in schema.measures
     }

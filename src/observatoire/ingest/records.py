@@ -22,7 +22,6 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -32,18 +31,19 @@ import numpy as np
 import pandas as pd
 
 from observatoire.errors import InputError, printable
-from observatoire.ingest.archives import MAX_FILE_BYTES, check_archive
-from observatoire.ingest.pipeline import (
-    _next_id,
-    _user,
+from observatoire.ingest.archives import MAX_FILE_BYTES
+from observatoire.ingest.batch import (
+    BatchRow,
     check_deposit,
+    fingerprint,
+    open_batch,
+    withdrawing,
 )
-from observatoire.ingest.pipeline import file_digest as digest_of
 from observatoire.ingest.pseudonyms import hash_values, secret_of
 from observatoire.ingest.rawtext import sniff
 from observatoire.ingest.record_measures import CONNECTOR, dataset_of, publish_measures
 from observatoire.ingest.tables import CHUNK_ROWS, Table, find_column, open_table
-from observatoire.quality.evaluate import Evaluated, evaluate_chunk, fold, iso_text
+from observatoire.quality.evaluate import Evaluated, evaluate_chunk, iso_text
 from observatoire.quality.identifiers import find_identifiers
 from observatoire.quality.schema import (
     KEY_ROLES,
@@ -51,6 +51,8 @@ from observatoire.quality.schema import (
     schema_from_dict,
 )
 from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.batches import set_status
+from observatoire.text import fold
 
 __all__ = [
     "COLLECTIONS_DIRECTORY",
@@ -310,7 +312,8 @@ class _Reading:
         self.resolve = _communes(warehouse)
         self.cube = _Cube(schema)
         self.scope: set[tuple[str, str]] = set()
-        self.secret, self.markers = secret_of(key), sorted({fold(m) for m in schema.missing})
+        self.secret = secret_of(key)
+        self.markers = sorted({fold(m, spaces=True) for m in schema.missing})
 
     def submit(
         self, pool: ProcessPoolExecutor | _Inline, table: Table
@@ -426,23 +429,16 @@ def _import(
     chunk_rows: int,
     max_bytes: int,
 ) -> RecordsReport:
-    sha256, size = digest_of(path)
-    if path.suffix.lower() == ".zip":
-        check_archive(path, max_bytes)
+    sha256, size = fingerprint(path, max_bytes)
     stream = open_table(path, expect=list(schema.columns.values()), chunk_rows=chunk_rows)
     chunks: Iterator[Table] = iter(stream)
     first = next(chunks)
     report = RecordsReport(path.name, sha256, size, schema.name, dry_run=dry_run)
     reading = _Reading(warehouse, schema, path, first, key, report, operator)
-    same = warehouse.query(
-        "SELECT id FROM import_batch WHERE dataset = ? AND status = 'active' AND sha256 = ?",
-        [dataset_of(schema.name), sha256],
-    )
-    unchanged = not dry_run and len(same) > 0
-    writing = not (dry_run or unchanged)
     cube = reading.cube
-    with warehouse.transaction() if writing else nullcontext() as tx:
-        batch = _next_id(tx, "import_batch") if tx is not None else None
+    dataset = dataset_of(schema.name)
+    with open_batch(warehouse, dataset=dataset, sha256=sha256, dry_run=dry_run) as slot:
+        tx, batch = slot.tx, slot.batch
         current: Table | None = first
         jobs = reading.submit(pool, first)
         for following in chain(chunks, [None]):
@@ -471,8 +467,8 @@ def _import(
         _check_owners(reader, schema.name, sorted({o for o, _ in scope}), partner, path)
         replaced = _covered(reader, schema.name, scope, path)
         report.replaced = replaced
-        if unchanged:
-            report.batch, report.unchanged = int(same.id.iloc[0]), True
+        if slot.unchanged is not None:
+            report.batch, report.unchanged = slot.unchanged, True
         if tx is not None and batch is not None:
             report.batch = batch
             _write(tx, schema, report, cube, scope, partner=partner, user=user)
@@ -601,45 +597,33 @@ def _write(
     batch = report.batch
     assert batch is not None
     for old in report.replaced:
-        tx.execute("UPDATE import_batch SET status = 'replaced' WHERE id = ?", [old])
+        set_status(tx, old, "replaced")
     _operators(tx, schema.name, cube.names, sorted({o for o, _ in scope}), partner)
     months = report.months
     edition = f"{months[0]}…{months[-1]}" if months[0] != months[-1] else months[0]
     schema_text = Path(schema.origin).read_bytes() if Path(schema.origin).is_file() else b""
-    tx.insert(
-        "import_batch",
-        pd.DataFrame(
-            [
-                {
-                    "id": batch,
-                    "dataset": dataset_of(schema.name),
-                    "edition": edition,
-                    "connector": CONNECTOR,
-                    "producer": ", ".join(report.operators[:5])
-                    + (" …" if len(report.operators) > 5 else ""),
-                    "partner": partner,
-                    "level": "commune",
-                    "periods": " ".join(sorted({m[:4] for m in months})),
-                    "file_name": report.file,
-                    "sha256": report.sha256,
-                    "size": report.size,
-                    "descriptor": f"{schema.origin} (sha256 "
-                    f"{hashlib.sha256(schema_text).hexdigest()[:12]})",
-                    "imported_by": user or _user(),
-                    "imported_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
-                    "status": "active",
-                    "rows_read": report.rows_read,
-                    "rows_imported": report.records_kept,
-                    "rows_rejected": report.records_rejected,
-                    "geography_year": None,
-                    "report": report.to_json(),
-                    "confidentiality": "partenaire",
-                    "licence": "",
-                    "frequency": "",
-                }
-            ]
-        ),
-    )
+    BatchRow(
+        id=batch,
+        dataset=dataset_of(schema.name),
+        edition=edition,
+        connector=CONNECTOR,
+        producer=", ".join(report.operators[:5]) + (" …" if len(report.operators) > 5 else ""),
+        partner=partner,
+        level="commune",
+        periods=" ".join(sorted({m[:4] for m in months})),
+        file_name=report.file,
+        sha256=report.sha256,
+        size=report.size,
+        descriptor=f"{schema.origin} (sha256 {hashlib.sha256(schema_text).hexdigest()[:12]})",
+        imported_by=user,
+        rows_read=report.rows_read,
+        rows_imported=report.records_kept,
+        rows_rejected=report.records_rejected,
+        report=report.to_json(),
+        confidentiality="partenaire",
+        licence="",
+        frequency="",
+    ).write(tx)
     tx.insert(
         "record_scope",
         pd.DataFrame(sorted(scope), columns=["operator", "month"]).assign(
@@ -722,18 +706,9 @@ def rollback_records(
     warehouse: Warehouse, batch: int, schema: CollectionSchema
 ) -> tuple[int, list[int]]:
     """Withdraw import ``batch`` of records; the imports it replaced come back in force."""
-    rows = warehouse.query("SELECT status, report FROM import_batch WHERE id = ?", [batch])
-    if rows.empty:
-        raise InputError(f"import n° {batch} inconnu (voir « observatoire imports list »)")
-    if rows.status.iloc[0] != "active":
-        raise InputError(f"l'import n° {batch} n'est pas en vigueur ({rows.status.iloc[0]})")
-    replaced = [int(b) for b in json.loads(rows.report.iloc[0] or "{}").get("replaced", [])]
-    with warehouse.transaction() as tx:
-        tx.execute("UPDATE import_batch SET status = 'rolled_back' WHERE id = ?", [batch])
+    with withdrawing(warehouse, batch) as (tx, row):
+        replaced = [int(b) for b in json.loads(row.report or "{}").get("replaced", [])]
         for old in replaced:
-            tx.execute(
-                "UPDATE import_batch SET status = 'active' WHERE id = ? AND status = 'replaced'",
-                [old],
-            )
+            set_status(tx, old, "active", if_status="replaced")
         publish_measures(tx, schema)
     return batch, replaced

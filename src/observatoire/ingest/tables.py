@@ -27,6 +27,7 @@ import pandas as pd
 from observatoire.errors import FileFormatError, MissingColumnError
 from observatoire.ingest.archives import check_archive, check_workbook
 from observatoire.ingest.rawtext import Counting, Progress, check_last_line, scan_text
+from observatoire.text import fold
 
 __all__ = ["Table", "TableStream", "find_column", "open_table", "read_table"]
 
@@ -69,18 +70,11 @@ class Table:
         return find_column(self.frame.columns, names) is not None
 
 
-def _fold(text: str) -> str:
-    import unicodedata
-
-    decomposed = unicodedata.normalize("NFKD", str(text).strip().lstrip("\ufeff"))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
-
-
 def find_column(columns: Sequence[object], names: Sequence[str]) -> str | None:
     """The first column of ``columns`` matching one of ``names``, ignoring case and accents."""
-    folded = {_fold(str(c)): str(c) for c in columns}
+    folded = {fold(str(c), trim=True): str(c) for c in columns}
     for name in names:
-        hit = folded.get(_fold(name))
+        hit = folded.get(fold(name, trim=True))
         if hit is not None:
             return hit
     return None
@@ -246,9 +240,9 @@ class _ZipMember(io.RawIOBase):
 def _header_index(lines: Sequence[str], expect: Sequence[str], path: Path) -> int:
     if not expect:
         return 0
-    wanted = {_fold(name) for name in expect}
+    wanted = {fold(name, trim=True) for name in expect}
     for index, line in enumerate(lines[:_MAX_PREAMBLE]):
-        cells = {_fold(c.strip().strip('"')) for c in _split_any(line)}
+        cells = {fold(c.strip().strip('"'), trim=True) for c in _split_any(line)}
         if cells & wanted:
             return index
     raise MissingColumnError(list(expect), _split_any(lines[0]) if lines else [], path=path)
@@ -460,9 +454,9 @@ def _read_xlsx(path: Path, data: bytes, *, expect: Sequence[str]) -> Table:
         raise FileFormatError("feuille vide", path=path)
     start = 0
     if expect:
-        wanted = {_fold(n) for n in expect}
+        wanted = {fold(n, trim=True) for n in expect}
         for index, row in enumerate(rows[:_MAX_PREAMBLE]):
-            if {_fold(c) for c in row} & wanted:
+            if {fold(c, trim=True) for c in row} & wanted:
                 start = index
                 break
         else:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from observatoire.catalog.indicators import fold
-from observatoire.errors import InputError, InvalidValueError
+from observatoire.errors import InvalidValueError
+from observatoire.text import fold
+from observatoire.yamlfile import check_keys
 
 __all__ = ["Entry", "Field", "Located", "clean_entry", "label_of", "new_identifier"]
 
@@ -125,21 +126,15 @@ def clean_entry(
     >>> spec = [Field("identifiant", "Identifiant", required=True), Field("nom", "Nom")]
     >>> clean_entry(spec, {"identifiant": "caf", "nom": " CAF "})
     {'identifiant': 'caf', 'nom': 'CAF'}
+    >>> from observatoire.errors import InputError
     >>> try:
     ...     clean_entry(spec, {"identifiant": "x", "nmo": "?"}, path="inv.csv", line=3)
     ... except InputError as exc:
     ...     print(exc.location(), "|", exc.message)
     inv.csv, ligne 3, colonne « nmo » | champ inconnu ; champs possibles : identifiant, nom
     """
-    known = {f.key: f for f in fields}
-    for key in raw:
-        if str(key) not in known:
-            raise InputError(
-                f"champ inconnu ; champs possibles : {', '.join(known)}",
-                path=path,
-                line=line,
-                column=str(key),
-            )
+    message = "champ inconnu ; champs possibles : {allowed}"
+    check_keys(raw, [f.key for f in fields], message, path=path, line=line, column="{first}")
     entry: Entry = {}
     for field in fields:
         try:

@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from observatoire.catalog.indicators import fold
+from observatoire.text import fold
 
 __all__ = ["excerpt", "query_terms", "stem", "terms"]
 

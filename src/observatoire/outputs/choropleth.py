@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from observatoire.atomic import writing
 from observatoire.errors import InputError
 from observatoire.outputs.maps import metropolitan
 from observatoire.outputs.text import french_number, with_unit
@@ -120,26 +121,24 @@ def render_choropleth(
             va="bottom",
         )
         fig.subplots_adjust(left=0.02, right=0.72, top=0.9, bottom=0.03 + 0.022 * len(caption))
-        output.parent.mkdir(parents=True, exist_ok=True)
-        partial = output.with_name(output.name + ".partiel")
-        if output.suffix.lower() == ".svg":
-            fig.savefig(
-                partial,
-                format="svg",
-                metadata={"Title": text.title, "Date": None},
-                bbox_inches="tight",
-                pad_inches=0.3,
-            )
-        else:
-            fig.savefig(
-                partial,
-                format="png",
-                metadata={"Title": text.title},
-                bbox_inches="tight",
-                pad_inches=0.3,
-            )
+        with writing(output) as partial:  # the map appears whole, or not at all
+            if output.suffix.lower() == ".svg":
+                fig.savefig(
+                    partial,
+                    format="svg",
+                    metadata={"Title": text.title, "Date": None},
+                    bbox_inches="tight",
+                    pad_inches=0.3,
+                )
+            else:
+                fig.savefig(
+                    partial,
+                    format="png",
+                    metadata={"Title": text.title},
+                    bbox_inches="tight",
+                    pad_inches=0.3,
+                )
         plt.close(fig)
-    partial.replace(output)  # the map appears whole, or not at all
     return output
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from observatoire.atomic import writing
 from observatoire.errors import InputError
 
 if TYPE_CHECKING:
@@ -100,15 +101,13 @@ def render_zoning_map(
         caption = f"{note}\n{caption}"
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.text(0.02, 0.015, caption, fontsize=8, color="#333333")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partiel")
-    fig.savefig(
-        partial,
-        format=output.suffix.lower().lstrip("."),
-        metadata={"Title": title} if output.suffix.lower() == ".svg" else None,
-    )
+    with writing(output) as partial:
+        fig.savefig(
+            partial,
+            format=output.suffix.lower().lstrip("."),
+            metadata={"Title": title} if output.suffix.lower() == ".svg" else None,
+        )
     plt.close(fig)
-    partial.replace(output)  # whole, or not at all
     return output
 
 

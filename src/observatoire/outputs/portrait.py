@@ -25,7 +25,7 @@ from observatoire.outputs.text import with_unit
 from observatoire.outputs.thematic import USABLE
 from observatoire.secret.rules import AUDIENCE_LABELS, parse_audience
 from observatoire.territories.levels import LEVELS
-from observatoire.yamlfile import load_yaml
+from observatoire.yamlfile import check_keys, load_yaml
 
 if TYPE_CHECKING:
     from observatoire.observatory import Observatory
@@ -90,11 +90,8 @@ class PortraitConfig:
             "sections",
             "avant_propos",
         }
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise InputError(
-                f"{path} : champ inconnu « {unknown[0]} » ; champs : {', '.join(sorted(known))}"
-            )
+        message = f"{path} : " + "champ inconnu « {first} » ; champs : {allowed}"
+        check_keys(raw, sorted(known), message)
         colours = raw.get("couleurs") or {}
         sections = []
         for i, item in enumerate(raw.get("sections") or [], start=1):

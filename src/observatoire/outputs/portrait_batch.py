@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 from observatoire.atomic import write_whole
 from observatoire.outputs.portrait import Portrait, PortraitConfig, SharedReads, build_portrait
 from observatoire.outputs.portrait_render import FORMATS, html_to_pdf, render_html, render_portrait
+from observatoire.text import slug
 
 if TYPE_CHECKING:
     from observatoire.observatory import Observatory
@@ -27,11 +27,7 @@ def portrait_file_name(level: str, code: str, name: str, fmt: str) -> str:
     >>> portrait_file_name("commune", "93066", "Saint-Denis", "pdf")
     'portrait_commune_93066_saint-denis.pdf'
     """
-    import unicodedata
-
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
-    return f"portrait_{level}_{code}_{slug}{FORMATS[fmt]}"
+    return f"portrait_{level}_{code}_{slug(name, ascii_only=True)}{FORMATS[fmt]}"
 
 
 def write_portraits(

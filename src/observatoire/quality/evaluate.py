@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.quality.schema import CollectionSchema, FieldKind, FieldSpec
+from observatoire.text import fold
 
 __all__ = ["Evaluated", "evaluate_chunk", "iso_text", "parse_dates"]
 
@@ -38,13 +38,6 @@ _DATE_PATTERNS = (
 )
 _TRUE = {"oui", "o", "vrai", "1", "true", "yes", "y"}
 _FALSE = {"non", "n", "faux", "0", "false", "no"}
-
-
-def fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.strip())
-    return " ".join(
-        "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower().split()
-    )
 
 
 _MONTHS = {
@@ -79,7 +72,7 @@ _WORDED = re.compile(r"^(\d{1,2})(?:er)?[ ./-]+([a-z]+)\.?[ ./-]+(\d{4})$")
 def _date(text: str) -> np.datetime64 | None:
     text = text.strip()
     if text[:1].isdigit() and any(c.isalpha() for c in text[:12]):  # « 3 janvier 2025 »
-        worded = _WORDED.match(fold(text))
+        worded = _WORDED.match(fold(text, spaces=True))
         if worded and worded.group(2) in _MONTHS:
             try:
                 day = dt.date(int(worded.group(3)), _MONTHS[worded.group(2)], int(worded.group(1)))
@@ -143,9 +136,9 @@ def _parse_unique(spec: FieldSpec, text: str, labels: Mapping[str, str]) -> obje
     if spec.kind is FieldKind.CODE:
         if compact in spec.values:
             return compact
-        return labels.get(fold(compact), _INVALID)
+        return labels.get(fold(compact, spaces=True), _INVALID)
     if spec.kind is FieldKind.BOOLEAN:
-        folded = fold(compact)
+        folded = fold(compact, spaces=True)
         return "oui" if folded in _TRUE else "non" if folded in _FALSE else _INVALID
     if spec.kind is FieldKind.DATE:
         parsed = _date(compact)
@@ -177,8 +170,9 @@ def _parse_field(
 ) -> _Parsed:
     codes, uniques = factorized if factorized is not None else pd.factorize(cells)
     # a value of the field's nomenclature is an answer, even when it looks like a marker
-    missing_tokens = {fold(m) for m in spec.missing} - {fold(k) for k in spec.values}
-    labels = {fold(k): k for k in spec.values} | {fold(v): k for k, v in spec.values.items()}
+    codes_of = {fold(k, spaces=True): k for k in spec.values}
+    missing_tokens = {fold(m, spaces=True) for m in spec.missing} - set(codes_of)
+    labels = codes_of | {fold(v, spaces=True): k for k, v in spec.values.items()}
     n_unique = len(uniques)
     unique_missing = np.zeros(n_unique + 1, dtype=bool)
     unique_invalid = np.zeros(n_unique + 1, dtype=bool)
@@ -186,7 +180,7 @@ def _parse_field(
     parsed: list[object] = []
     for i, raw in enumerate(uniques):
         text = str(raw)
-        if not text.strip() or fold(text) in missing_tokens:
+        if not text.strip() or fold(text, spaces=True) in missing_tokens:
             unique_missing[i] = True
             parsed.append(None)
             continue
@@ -233,19 +227,6 @@ class Evaluated:
     invalid_examples: list[tuple[int, str, str, str]] = field(default_factory=list)
 
 
-def fold_all(values: pd.Series) -> pd.Series:
-    """:func:`fold` over a whole series (vectorised)."""
-    return (
-        values.astype(str)
-        .str.normalize("NFKD")
-        .str.encode("ascii", "ignore")
-        .str.decode("ascii")
-        .str.lower()
-        .str.split()
-        .str.join(" ")
-    )
-
-
 def _key_text(cells: pd.Series, missing: set[str]) -> pd.Series:
     """Stripped text; empty or "unknown" markers as None."""
     codes, uniques = pd.factorize(cells)
@@ -253,7 +234,8 @@ def _key_text(cells: pd.Series, missing: set[str]) -> pd.Series:
     longest = max((len(m) for m in missing), default=0) + 2
     short = text.str.len() <= longest  # only short cells can be an "unknown" marker
     unknown = text == ""
-    unknown[short] |= fold_all(text[short]).isin(missing)
+    folded = text[short].map(lambda t: fold(t, spaces=True, ascii_only=True))
+    unknown[short] |= folded.isin(missing)
     cleaned = np.array([*text.where(~unknown, None), None], dtype=object)
     return pd.Series(cleaned[np.where(codes < 0, len(uniques), codes)], index=cells.index)
 
@@ -297,7 +279,7 @@ def evaluate_chunk(
         column = columns.get(name)
         return frame[column] if column is not None else empty
 
-    missing = {fold(m) for m in schema.missing}
+    missing = {fold(m, spaces=True) for m in schema.missing}
     operator = _key_text(cells("operateur"), missing)
     commune_text = _key_text(cells("commune"), missing)
     commune = communes(commune_text)

@@ -18,13 +18,14 @@ and the clear value is never stored.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from observatoire.text import slug
 
 __all__ = ["Finding", "find_identifiers", "header_kind", "is_nir", "is_phone", "mask"]
 
@@ -55,12 +56,6 @@ _HEADERS = {
         r"^(adresse|adresse_postale|rue|voie|numero_de_rue|libelle_voie)$"
     ),
 }
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", str(text).strip().lstrip("\ufeff"))
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
-    return re.sub(r"[^a-z0-9]+", "_", plain).strip("_")
 
 
 def is_nir(text: str) -> bool:
@@ -106,7 +101,7 @@ class Finding:
 
 def header_kind(column: str) -> str | None:
     """What a column's name says it holds, if it names a direct identifier."""
-    folded = _fold(column)
+    folded = slug(str(column), "_")
     for kind, pattern in _HEADERS.items():
         if pattern.search(folded):
             return kind

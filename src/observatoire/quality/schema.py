@@ -31,6 +31,7 @@ from enum import StrEnum
 
 from observatoire.errors import InputError
 from observatoire.quality.expressions import Condition, parse_condition
+from observatoire.yamlfile import check_keys
 
 __all__ = [
     "DEFAULT_MISSING",
@@ -214,14 +215,8 @@ def _fail(message: str, origin: str, data: object = None, where: str | None = No
 def _check_keys(
     data: Mapping[str, object], allowed: Sequence[str], where: str, origin: str
 ) -> None:
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise _fail(
-            f"clé(s) inconnue(s) {', '.join(map(str, unknown))} ; possibles : {', '.join(allowed)}",
-            origin,
-            data,
-            where,
-        )
+    message = "clé(s) inconnue(s) {unknown} ; possibles : {allowed}"
+    check_keys(data, allowed, message, path=origin or None, line=_line(data), column=where)
 
 
 def _yes(value: object, where: str, origin: str, data: object) -> bool:

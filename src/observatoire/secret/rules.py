@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from observatoire.errors import InputError
+from observatoire.yamlfile import check_keys
 
 __all__ = ["AUDIENCE_LABELS", "Audience", "SecretRule", "parse_audience"]
 
@@ -81,9 +82,8 @@ class SecretRule:
             data = {"min_count": data}
         if not isinstance(data, Mapping):
             raise InputError(f"{where} : entier positif ou table attendu")
-        unknown = set(data) - {"min_count", "audiences", "protection"}
-        if unknown:
-            raise InputError(f"{where} : clé inconnue {sorted(unknown)[0]}")
+        allowed = ("min_count", "audiences", "protection")
+        check_keys(data, allowed, where + " : clé inconnue {first}")
         counts = data.get("min_count")
         if isinstance(counts, Mapping):
             if "audiences" in data:

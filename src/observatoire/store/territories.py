@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from observatoire.territories.codes import CodeBook, normalise_code
 from observatoire.territories.levels import LEVELS, is_official
 from observatoire.territories.vintages import Vintages
 from observatoire.territories.zoning import version_in_force
+from observatoire.text import fold
 
 if TYPE_CHECKING:
     import geopandas
@@ -52,9 +52,7 @@ UPPER_COLUMNS = ("epci", "departement", "region")
 def _fold(text: str) -> str:
     """Case, accents, hyphens and a leading article ignored: « l'ile-saint-denis » matches
     « Île-Saint-Denis »."""
-    decomposed = unicodedata.normalize("NFKD", text.strip().lower().replace("’", "'"))
-    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).replace("-", " ")
-    return _ARTICLE.sub("", folded)
+    return _ARTICLE.sub("", fold(text.strip().replace("’", "'")).replace("-", " "))
 
 
 _ARTICLE = re.compile(r"^(l'|le |la |les |aux |las |los )")

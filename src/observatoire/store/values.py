@@ -13,6 +13,7 @@ import pandas as pd
 from observatoire.catalog.datasets import due_date
 from observatoire.errors import InputError, UnknownNameError
 from observatoire.store.base import Warehouse
+from observatoire.store.batches import batch_record
 
 __all__ = [
     "batch_values",
@@ -96,10 +97,8 @@ def list_datasets(warehouse: Warehouse, *, today: pd.Timestamp | None = None) ->
 
 def import_details(warehouse: Warehouse, batch: int) -> dict[str, object]:
     """Everything recorded about import ``batch``: provenance and validation report."""
-    rows = warehouse.query("SELECT * FROM import_batch WHERE id = ?", [batch])
-    if rows.empty:
-        raise InputError(f"import n° {batch} inconnu (voir « observatoire imports list »)")
-    record = {k: (None if pd.isna(v) else v) for k, v in rows.iloc[0].to_dict().items()}
+    row = batch_record(warehouse, batch)
+    record = {k: (None if pd.isna(v) else v) for k, v in row.to_dict().items()}
     record["report"] = json.loads(str(record["report"])) if record.get("report") else None
     return record
 

@@ -1,0 +1,63 @@
+"""Text compared without case and accents: one :func:`fold`, and the two shapes built on it
+(:func:`slug` for names and keys, :func:`alnum` for letters and digits only).
+
+Pure: text in, text out.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["alnum", "fold", "slug"]
+
+_BOM = "\ufeff"
+
+
+def fold(text: str, *, trim: bool = False, spaces: bool = False, ascii_only: bool = False) -> str:
+    """``text`` in lower case without accents: « Pauvreté » → « pauvrete ».
+
+    >>> fold("Ménages fiscaux imposés")
+    'menages fiscaux imposes'
+
+    ``trim``: the white space around it, then a byte-order mark, removed first (a column name
+    read from a file). ``spaces``: every run of white space one space, none at the ends (a cell
+    typed by a person). ``ascii_only``: what is still not ASCII once the accents are gone is
+    dropped (« œ », « – »).
+
+    >>> fold("\\ufeffLibellé ", trim=True), fold("  Non   renseigné ", spaces=True)
+    ('libelle', 'non renseigne')
+    >>> fold("Bœurs – Île", ascii_only=True)
+    'burs  ile'
+    """
+    if trim:
+        text = text.strip().lstrip(_BOM)
+    decomposed = unicodedata.normalize("NFKD", text)
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    if ascii_only:
+        folded = folded.encode("ascii", "ignore").decode("ascii")
+    return " ".join(folded.split()) if spaces else folded
+
+
+def slug(text: str, sep: str = "-", *, ascii_only: bool = False) -> str:
+    """:func:`fold`, with every run of characters other than ``a-z`` and ``0-9`` turned into
+    ``sep`` and none at the ends (``ascii_only`` as for :func:`fold`: what is not ASCII is
+    dropped rather than turned into ``sep``).
+
+    >>> slug("Saint-Denis (93)"), slug("Nom – Prénom", "_")
+    ('saint-denis-93', 'nom_prenom')
+    >>> slug("Bœurs-en-Othe", ascii_only=True)
+    'burs-en-othe'
+    """
+    folded = fold(text, ascii_only=ascii_only)
+    return re.sub(r"[^a-z0-9]+", sep, folded).strip(sep)
+
+
+def alnum(text: str) -> str:
+    """The letters and digits of :func:`fold` only, case folded fully (« ß » → « ss »):
+    ``Observatoire social`` → ``observatoiresocial``.
+
+    >>> alnum("Seine-Saint-Denis 93"), alnum("Straße")
+    ('seinesaintdenis93', 'strasse')
+    """
+    return "".join(c for c in fold(text.casefold()) if c.isalnum())
