@@ -1,7 +1,6 @@
-# Size (1,140 lines): the façade every edge (CLI, web, API) calls; its reading, importing and
-# publishing groups are to become services of their own (read authorisation and masking first,
-# with the scope checks of compute --within and the zoning versions of --at): issue 20, the
-# next issue, is that split.
+# Size (800 lines): the facade every edge calls, ~80 methods of 2 to 30 lines, each delegating
+# to the store, ingest, engine (access, reading, analysis) or a service (partners); the records
+# group (collections to restitutions, 200 lines) is the next to become a service (issue 20).
 """The Python entry point: an observatory home and what can be asked of it.
 
 >>> obs = Observatory.open("observatoire-data")                     # doctest: +SKIP
@@ -74,7 +73,7 @@ from observatoire.territories.vintages import Conversion, Vintages, convert
 if TYPE_CHECKING:
     import geopandas
 
-    from observatoire.outputs.restitution import Restitution
+    from observatoire.engine.restitution import Restitution
 
 __all__ = ["Observatory"]
 
@@ -493,7 +492,7 @@ class Observatory:
     ) -> Restitution:
         """The restitution report of a territory's operators, or of one operator (see
         :mod:`observatoire.outputs.restitution`)."""
-        from observatoire.outputs.restitution import build_restitution
+        from observatoire.engine.restitution import build_restitution
 
         schema = self.collection(collection)
         place = None

@@ -21,8 +21,8 @@ import numpy as np
 from observatoire.atomic import writing
 from observatoire.errors import InputError
 from observatoire.outputs.maps import metropolitan
-from observatoire.outputs.text import french_number, with_unit
 from observatoire.outputs.thematic import MapClasses, status_style
+from observatoire.text import french_number, with_unit
 
 if TYPE_CHECKING:
     import geopandas

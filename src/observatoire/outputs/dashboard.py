@@ -21,10 +21,10 @@ from observatoire.catalog.indicators import THEMES, Aggregation
 from observatoire.errors import AccessError, InputError, ReferentialError, UnknownNameError
 from observatoire.outputs.charts import line_chart
 from observatoire.outputs.svgmap import indicator_svg_map
-from observatoire.outputs.text import french_number, with_unit
 from observatoire.outputs.thematic import USABLE
 from observatoire.secret.rules import AUDIENCE_LABELS, parse_audience
 from observatoire.territories.levels import LEVELS
+from observatoire.text import french_number, with_unit
 from observatoire.yamlfile import load_yaml
 
 if TYPE_CHECKING:

@@ -21,10 +21,10 @@ from observatoire.errors import InputError
 from observatoire.outputs.charts import line_chart, spine_chart
 from observatoire.outputs.sentences import Compared, comparison, count_sentence, evolution, where
 from observatoire.outputs.svgmap import indicator_svg_map
-from observatoire.outputs.text import with_unit
 from observatoire.outputs.thematic import USABLE
 from observatoire.secret.rules import AUDIENCE_LABELS, parse_audience
 from observatoire.territories.levels import LEVELS
+from observatoire.text import with_unit
 from observatoire.yamlfile import check_keys, load_yaml
 
 if TYPE_CHECKING:

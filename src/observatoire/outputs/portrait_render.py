@@ -17,7 +17,7 @@ import jinja2
 
 from observatoire.errors import InputError
 from observatoire.outputs.portrait import Portrait
-from observatoire.outputs.text import french_number, with_unit
+from observatoire.text import french_number, with_unit
 
 __all__ = ["FORMATS", "html_to_pdf", "render_html", "render_pdf", "render_portrait", "render_xlsx"]
 

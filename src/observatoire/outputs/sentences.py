@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from observatoire.outputs.text import french_number, with_unit
+from observatoire.text import french_number, with_unit
 
 __all__ = ["Compared", "comparison", "count_sentence", "evolution", "noun", "relation", "where"]
 

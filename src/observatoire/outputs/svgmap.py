@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from observatoire.outputs.maps import metropolitan
 from observatoire.outputs.palettes import SECRET
-from observatoire.outputs.text import with_unit
 from observatoire.outputs.thematic import classes_for, status_style
+from observatoire.text import with_unit
 
 if TYPE_CHECKING:
     import geopandas

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from observatoire.outputs import palettes
-from observatoire.outputs.text import french_number
 from observatoire.stats.classify import breaks, classify, counts
+from observatoire.text import french_number
 
 __all__ = ["USABLE", "MapClasses", "classes_for", "status_style"]
 

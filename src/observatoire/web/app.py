@@ -48,8 +48,8 @@ from observatoire.errors import (
     UnknownNameError,
 )
 from observatoire.observatory import Observatory
-from observatoire.outputs.text import french_number
 from observatoire.store.appdb import open_appdb
+from observatoire.text import french_number
 from observatoire.web.cache import AnswerCache
 from observatoire.web.headers import API_DOCS_HTML, SecurityHeaders, swagger_files
 from observatoire.web.uploads import MIB, BodyLimit

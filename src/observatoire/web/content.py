@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from observatoire.catalog.indicators import THEMES, Catalogue, Indicator, fold, themes_in
+from observatoire.catalog.indicators import THEMES, Catalogue, Indicator, themes_in
 from observatoire.errors import AccessError, InputError, ReferentialError
 from observatoire.observatory import Observatory
 from observatoire.outputs.palettes import PALETTES
@@ -22,6 +22,7 @@ from observatoire.outputs.thematic import classes_for
 from observatoire.stats.classify import METHODS
 from observatoire.store.territories import territory_card
 from observatoire.territories.levels import LEVELS, is_official
+from observatoire.text import fold
 
 __all__ = [
     "catalogue",

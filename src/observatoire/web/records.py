@@ -23,7 +23,7 @@ from fastapi.responses import Response
 from observatoire.accounts import Role, User
 from observatoire.errors import AccessError, InputError
 from observatoire.observatory import Observatory
-from observatoire.outputs.restitution import render_restitution
+from observatoire.outputs.restitution import charts_of, render_restitution
 from observatoire.quality.completeness import BY_CHOICES
 from observatoire.store.records import operators_of
 from observatoire.web import content
@@ -181,7 +181,7 @@ def operator_page(request: Request, collection: str, code: str) -> Response:
     code = code.removesuffix(".json")
     obs, name, user = _operator(request, collection, code)
     report = obs.restitution(name, operator=code, analyst=user.role is not Role.PARTNER)
-    data = {**report.to_dict(), "charts": report.charts}
+    data = {**report.to_dict(), "charts": charts_of(report)}
     if request.url.path.endswith(".json"):
         data.pop("charts")
     name = report.operator["name"] if report.operator else code
