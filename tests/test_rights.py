@@ -14,7 +14,6 @@ from typing import Any
 import pandas as pd
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from observatoire.accounts import Role
@@ -23,7 +22,15 @@ from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
 from observatoire.web import create_app
 
-from .conftest import A11Y_CHECK, DATA, SCREENSHOTS, needs_data, serving, signed_in
+from .conftest import (
+    A11Y_CHECK,
+    DATA,
+    SCREENSHOTS,
+    needs_data,
+    serving,
+    signed_in,
+    walk_routes,
+)
 
 SECRET = "allocataires_etudiants"  # small synthetic counts, masked for the public and members
 ROLES = ("public", "member", "partner", "analyst", "admin")
@@ -182,10 +189,8 @@ def _sample(path: str, masked: list[str]) -> str:
 def test_authorisation_matrix_over_every_api_route(
     app: FastAPI, clients: dict[str, TestClient]
 ) -> None:
-    from observatoire.web import api, api_inventory, imports
-
-    every = [*api.router.routes, *imports.api.routes, *api_inventory.api.routes]
-    routes = [r for r in every if isinstance(r, APIRoute) and "GET" in r.methods]
+    every = [r for path, r in walk_routes(app.routes) if path.startswith("/api/v1")]
+    routes = [r for r in every if r.include_in_schema and "GET" in r.methods]
     assert len(routes) >= 11
     truth = (
         clients["analyst"]
@@ -473,11 +478,13 @@ INVENTORY_EXPECTED = {
     "/sources.csv": ROLES,
     "/sources/nouvelle": ("analyst", "admin"),
     "/sources/{ident}": ROLES,
+    "/sources/{ident}.json": ROLES,
     "/sources/{ident}/modifier": ("analyst", "admin"),
     "/documents": ROLES,
     "/documents.json": ROLES,
     "/documents/nouveau": ("analyst", "admin"),
     "/documents/{ident}": ROLES,
+    "/documents/{ident}.json": ROLES,
     "/documents/{ident}/modifier": ("analyst", "admin"),
     "/documents/{ident}/fichier": ROLES,
     "/besoins": ROLES[1:],
@@ -488,10 +495,12 @@ INVENTORY_EXPECTED = {
     "/besoins/non-couverts.csv": ROLES[1:],
     "/besoins/nouveau": ROLES[1:],
     "/besoins/{ident}": ROLES[1:],
+    "/besoins/{ident}.json": ROLES[1:],
     "/besoins/{ident}/modifier": ("analyst", "admin"),
     "/programme": ROLES[1:],
     "/programme.json": ROLES[1:],
     "/programme/{year}": ROLES[1:],
+    "/programme/{year}.json": ROLES[1:],
     "/programme-actions/nouvelle": ("analyst", "admin"),
     "/programme-actions/{ident}/modifier": ("analyst", "admin"),
 }
@@ -504,9 +513,9 @@ def test_authorisation_matrix_over_every_inventory_route(
     documents; needs and the programme are for signed-in accounts; edits for analysts; a
     document reserved to one operator is read by that operator and the analysts only, and
     its words are found by no one else's search."""
-    from observatoire.web import inventory
+    from observatoire.web.routes import inventory
 
-    routes = [r for r in inventory.router.routes if isinstance(r, APIRoute) and "GET" in r.methods]
+    routes = [r for _, r in walk_routes(inventory.router.routes) if "GET" in r.methods]
     assert {r.path for r in routes} == set(INVENTORY_EXPECTED)
     portrait = clients["public"].get("/documents.json", params={"type": "portrait"}).json()
     public_doc = portrait["documents"][0]["id"]
