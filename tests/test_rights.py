@@ -21,6 +21,7 @@ from observatoire.demo import build_demo, demo_accounts
 from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
 from observatoire.web import create_app
+from observatoire.web.schemas import ImportsPublic
 
 from .conftest import (
     A11Y_CHECK,
@@ -214,6 +215,39 @@ def test_authorisation_matrix_over_every_api_route(
     assert seen[("/api/v1/variables/{name}/values", "member")] == 403
     assert seen[("/api/v1/variables/{name}/values", "analyst")] == 200
     assert seen[("/api/v1/needs", "public")] == 403 and seen[("/api/v1/needs", "member")] == 200
+
+
+def test_every_api_answer_is_what_its_model_says(
+    app: FastAPI, clients: dict[str, TestClient], credentials: dict[str, tuple[str, str]]
+) -> None:
+    """Each JSON answer of every API route, for every role, validates against the model the
+    route documents in /api/v1/openapi.json (test_openapi.py); a token's history too."""
+    from pydantic import TypeAdapter
+
+    every = [r for path, r in walk_routes(app.routes) if path.startswith("/api/v1")]
+    routes = [r for r in every if r.include_in_schema and "GET" in r.methods]
+    document = clients["public"].get("/api/v1/documents").json()["rows"][0]["id"]
+    entries = {"sources": "caf-allocataires", "documents": document, "needs": "B2026-004"}
+    documented = {r.path for r in routes if r.response_model is not None}  # not a file
+    checked = set()
+    for route in routes:
+        if route.path not in documented:
+            continue
+        model = TypeAdapter(route.response_model)
+        url = _sample(route.path, ["93066"])
+        kind = route.path.split("/")[3]
+        if route.path.endswith("{ident}") and kind in entries:
+            url = route.path.replace("{ident}", entries[kind])
+        for role in ROLES:
+            answer = clients[role].get(url)
+            if answer.status_code == 200:
+                model.validate_python(answer.json())
+                checked.add(route.path)
+    token = app.state.accounts.create_token(credentials["analyst"][0], "modèles", actor="test")
+    history = TestClient(app, headers={"Authorization": f"Bearer {token}"}).get("/api/v1/imports")
+    assert history.status_code == 200 and history.json()["imports"]
+    TypeAdapter(ImportsPublic).validate_python(history.json())
+    assert checked == documented - {"/api/v1/imports"}, documented - checked  # read by tokens
 
 
 def _payload(answer: Any) -> Any:

@@ -1,7 +1,8 @@
 """The API under ``/api/v1`` (OpenAPI at ``/api/v1/openapi.json``, browsable at
 ``/api/v1/docs``): territories, zonings, indicators, values, geometries. JSON by default, CSV
 for tables with ``format=csv``; an ETag on every answer. Values are read for the caller's
-audience: what leaves has passed the secret rules."""
+audience: what leaves has passed the secret rules. Each answer is documented by its model
+(:mod:`observatoire.web.schemas`)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,27 @@ from fastapi.responses import Response
 
 from observatoire.errors import InputError
 from observatoire.observatory import Observatory
+from observatoire.outputs.exports import FORMATS as EXPORT_FORMATS
 from observatoire.store.territories import territory_card
 from observatoire.web import content
 from observatoire.web.deps import Answers, Reader, ReaderDep, VisitorObservatory
 from observatoire.web.responses import cached_response, download, paged, respond
+from observatoire.web.schemas import (
+    CSV_ANSWER,
+    CataloguePublic,
+    ComparisonsPublic,
+    GeoJSONResponse,
+    GeometriesPublic,
+    IndicatorPublic,
+    ProfilePublic,
+    TerritoriesPublic,
+    TerritoryPublic,
+    ValuesPublic,
+    VariablePublic,
+    VariableValuesPublic,
+    ZoningPublic,
+    file_answer,
+)
 
 __all__ = ["router"]
 
@@ -29,7 +47,12 @@ Within = Annotated[
 ]
 
 
-@router.get("/territories", summary="Territoires d'un niveau")
+@router.get(
+    "/territories",
+    summary="Territoires d'un niveau",
+    response_model=TerritoriesPublic,
+    responses=CSV_ANSWER,
+)
 def territories(
     request: Request,
     obs: VisitorObservatory,
@@ -44,13 +67,20 @@ def territories(
     return paged(request, content.records(frame), limit, offset, format, f"territoires_{level}")
 
 
-@router.get("/territories/{level}/{code}", summary="Un territoire, ses parents et enfants")
+@router.get(
+    "/territories/{level}/{code}",
+    summary="Un territoire, ses parents et enfants",
+    response_model=TerritoryPublic,
+)
 def territory(request: Request, obs: VisitorObservatory, level: str, code: str) -> Response:
     return respond(request, territory_card(obs.warehouse, level, code))
 
 
 @router.get(
-    "/territories/{level}/{code}/indicators", summary="Tous les indicateurs d'un territoire"
+    "/territories/{level}/{code}/indicators",
+    summary="Tous les indicateurs d'un territoire",
+    response_model=ProfilePublic,
+    responses=CSV_ANSWER,
 )
 def profile(
     request: Request,
@@ -65,12 +95,20 @@ def profile(
     return paged(request, rows, max(len(rows), 1), 0, format, f"profil_{level}_{code}")
 
 
-@router.get("/zonings", summary="Zonages propres et leur version en vigueur")
+@router.get(
+    "/zonings",
+    summary="Zonages propres et leur version en vigueur",
+    response_model=list[ZoningPublic],
+)
 def zonings(request: Request, obs: VisitorObservatory) -> Response:
     return respond(request, content.records(obs.zonings()))
 
 
-@router.get("/indicators", summary="Catalogue des indicateurs (recherche sans accents)")
+@router.get(
+    "/indicators",
+    summary="Catalogue des indicateurs (recherche sans accents)",
+    response_model=CataloguePublic,
+)
 def indicators(
     request: Request,
     reader: ReaderDep,
@@ -83,14 +121,21 @@ def indicators(
     return respond(request, data)
 
 
-@router.get("/indicators/{ident}", summary="Métadonnées d'un indicateur")
+@router.get(
+    "/indicators/{ident}", summary="Métadonnées d'un indicateur", response_model=IndicatorPublic
+)
 def indicator(request: Request, reader: ReaderDep, obs: VisitorObservatory, ident: str) -> Response:
     data = content.indicator_meta(obs.catalogue().get(ident))
     data["levels"] = obs.available(audience=reader.value).get(ident, [])
     return respond(request, data)
 
 
-@router.get("/indicators/{ident}/values", summary="Valeurs d'un indicateur")
+@router.get(
+    "/indicators/{ident}/values",
+    summary="Valeurs d'un indicateur",
+    response_model=ValuesPublic,
+    responses=CSV_ANSWER,
+)
 def values(
     request: Request,
     reader: ReaderDep,
@@ -155,7 +200,12 @@ def _values(
     return content.records(frame)
 
 
-@router.get("/indicators/{ident}/export", summary="Export d'un indicateur (fichier)")
+@router.get(
+    "/indicators/{ident}/export",
+    summary="Export d'un indicateur (fichier)",
+    response_class=Response,
+    responses=file_answer(*(media for _, media, _ in EXPORT_FORMATS.values())),
+)
 def export(
     request: Request,
     reader: ReaderDep,
@@ -184,7 +234,12 @@ def export(
     return download(request, done.body, done.media_type, done.filename)
 
 
-@router.get("/comparisons", summary="Plusieurs territoires × plusieurs indicateurs")
+@router.get(
+    "/comparisons",
+    summary="Plusieurs territoires × plusieurs indicateurs",
+    response_model=ComparisonsPublic,
+    responses=CSV_ANSWER,
+)
 def comparisons(
     request: Request,
     reader: ReaderDep,
@@ -224,7 +279,12 @@ def comparisons(
     return paged(request, rows, len(rows) or 1, 0, format, "comparaison")
 
 
-@router.get("/geometries/{level}", summary="Contours simplifiés (GeoJSON, EPSG:4326)")
+@router.get(
+    "/geometries/{level}",
+    summary="Contours simplifiés (GeoJSON, EPSG:4326)",
+    response_model=GeometriesPublic,
+    response_class=GeoJSONResponse,
+)
 def geometries(
     request: Request, obs: VisitorObservatory, answers: Answers, level: str, within: Within = None
 ) -> Response:
@@ -238,12 +298,21 @@ def geometries(
     return cached_response(request, body, "application/geo+json", 3600)
 
 
-@router.get("/variables", summary="Variables importées (source.CODE)")
+@router.get(
+    "/variables",
+    summary="Variables importées (source.CODE)",
+    response_model=list[VariablePublic],
+)
 def variables(request: Request, obs: VisitorObservatory, source: str | None = None) -> Response:
     return respond(request, content.records(obs.variables(source=source)))
 
 
-@router.get("/variables/{name}/values", summary="Valeurs importées d'une variable")
+@router.get(
+    "/variables/{name}/values",
+    summary="Valeurs importées d'une variable",
+    response_model=VariableValuesPublic,
+    responses=CSV_ANSWER,
+)
 def variable_values(
     request: Request,
     reader: ReaderDep,

@@ -34,6 +34,7 @@ from observatoire.web.importing import (
 )
 from observatoire.web.responses import respond
 from observatoire.web.routes.imports import SIGNED_OUT
+from observatoire.web.schemas import ImportReportPublic, ImportsPublic, ProposalFiledPublic
 from observatoire.web.uploads import Upload, one_at_a_time
 
 __all__ = ["router"]
@@ -54,12 +55,22 @@ def scripted(request: Request) -> User:
 Script = Annotated[User, Depends(scripted)]
 
 
-@router.get("/imports", summary="Historique des imports (selon le rôle)")
+@router.get(
+    "/imports", summary="Historique des imports (selon le rôle)", response_model=ImportsPublic
+)
 def api_imports(request: Request, obs: ObservatoryDep, user: Script) -> Response:
     return respond(request, {"imports": history(obs, user)})
 
 
-@router.post("/imports", summary="Déposer un fichier : rapport de validation, puis import")
+@router.post(
+    "/imports",
+    summary="Déposer un fichier : rapport de validation, puis import",
+    response_model=ImportReportPublic,
+    responses={
+        201: {"model": ImportReportPublic, "description": "Importé"},
+        202: {"model": ProposalFiledPublic, "description": "Proposition d'un partenaire"},
+    },
+)
 async def api_import(
     request: Request,
     user: Script,

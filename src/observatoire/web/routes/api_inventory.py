@@ -19,6 +19,15 @@ from observatoire.web.inventory_views import (
     source_view,
 )
 from observatoire.web.responses import respond
+from observatoire.web.schemas import (
+    DocumentPublic,
+    DocumentsPublic,
+    NeedPublic,
+    NeedsPublic,
+    ProgrammePublic,
+    SourcePublic,
+    SourcesPublic,
+)
 
 __all__ = ["router"]
 
@@ -26,7 +35,11 @@ router = APIRouter(prefix="/api/v1", tags=["inventaire"])
 Words = Annotated[str, Query(description="Mots cherchés (accents, majuscules, pluriels ignorés)")]
 
 
-@router.get("/sources", summary="Inventaire des sources et systèmes d'information")
+@router.get(
+    "/sources",
+    summary="Inventaire des sources et systèmes d'information",
+    response_model=SourcesPublic,
+)
 def sources(
     request: Request,
     user: CurrentUser,
@@ -42,14 +55,22 @@ def sources(
     return respond(request, {"count": len(rows), "rows": rows}, max_age=0)
 
 
-@router.get("/sources/{ident}", summary="Une source : jeux, imports, indicateurs, besoins")
+@router.get(
+    "/sources/{ident}",
+    summary="Une source : jeux, imports, indicateurs, besoins",
+    response_model=SourcePublic,
+)
 def source(
     request: Request, ident: str, user: CurrentUser, registry: RegistryDep, obs: VisitorObservatory
 ) -> Response:
     return respond(request, source_view(registry.source(ident), user, obs), max_age=0)
 
 
-@router.get("/documents", summary="Documents lisibles, ou recherche plein texte (q)")
+@router.get(
+    "/documents",
+    summary="Documents lisibles, ou recherche plein texte (q)",
+    response_model=DocumentsPublic,
+)
 def documents(
     request: Request,
     user: CurrentUser,
@@ -66,14 +87,16 @@ def documents(
     return respond(request, {"count": len(rows), "rows": rows}, max_age=0)
 
 
-@router.get("/documents/{ident}", summary="La fiche d'un document")
+@router.get("/documents/{ident}", summary="La fiche d'un document", response_model=DocumentPublic)
 def document(request: Request, ident: str, user: CurrentUser, registry: RegistryDep) -> Response:
     audience, organisation = library_reader(user)
     row = registry.document(ident, audience=audience, organisation=organisation)
     return respond(request, document_view(row), max_age=0)
 
 
-@router.get("/needs", summary="Besoins d'observation (comptes connectés)")
+@router.get(
+    "/needs", summary="Besoins d'observation (comptes connectés)", response_model=NeedsPublic
+)
 def needs(
     request: Request,
     _: SignedIn,
@@ -86,13 +109,19 @@ def needs(
 
 
 @router.get(
-    "/needs/{ident}", summary="Un besoin, ce qui le couvre, l'action qui le prend en charge"
+    "/needs/{ident}",
+    summary="Un besoin, ce qui le couvre, l'action qui le prend en charge",
+    response_model=NeedPublic,
 )
 def need(request: Request, ident: str, _: SignedIn, registry: RegistryDep) -> Response:
     return respond(request, need_view(registry.need(ident)), max_age=0)
 
 
-@router.get("/programme", summary="Programme de travail (comptes connectés)")
+@router.get(
+    "/programme",
+    summary="Programme de travail (comptes connectés)",
+    response_model=ProgrammePublic,
+)
 def programme(
     request: Request, _: SignedIn, registry: RegistryDep, year: int | None = None
 ) -> Response:
