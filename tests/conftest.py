@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute, Mount
 
 from observatoire.cli import cli
 from observatoire.observatory import Observatory
@@ -219,6 +221,20 @@ def postgres_schema() -> Iterator[str]:
     yield f"{dsn}{sep}options=-csearch_path%3D{schema}"
     with psycopg.connect(dsn, autocommit=True) as con:
         con.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+# -- routes ------------------------------------------------------------------------------------
+def walk_routes(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+    """(path, route) of every API route under ``routes``: FastAPI keeps an included router
+    as one entry holding the original (``original_router``); a mounted app has its own."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix + route.path, route
+        elif isinstance(route, Mount):
+            yield from walk_routes(route.routes, prefix + route.path)
+        elif (included := getattr(route, "original_router", None)) is not None:
+            context = getattr(route, "include_context", None)
+            yield from walk_routes(included.routes, prefix + getattr(context, "prefix", ""))
 
 
 # -- accounts and their clients ------------------------------------------------------------------

@@ -20,7 +20,7 @@ import inspect
 import io
 import re
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -28,15 +28,13 @@ import pandas as pd
 import pytest
 import yaml
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from starlette.routing import BaseRoute, Mount
 
 from observatoire.accounts import Role
 from observatoire.observatory import Observatory
 from observatoire.web import create_app
 
-from .conftest import needs_data, new_account, run
+from .conftest import needs_data, new_account, run, walk_routes
 from .test_records import HEADER, SCHEMA
 
 HOSTILE = [
@@ -91,7 +89,7 @@ COVERED: dict[str, list[tuple[str, str, bool]]] = {
     "/besoins.csv": [("member", "/besoins.csv", True)],
     "/besoins/non-couverts.csv": [("member", "/besoins/non-couverts.csv", True)],
     "/catalogue.csv": [("public", "/catalogue.csv", True)],
-    "/indicateurs/{name}": [("public", f"/indicateurs/{INDICATOR}.csv?niveau={ZONING}", True)],
+    "/indicateurs/{name}.csv": [("public", f"/indicateurs/{INDICATOR}.csv?niveau={ZONING}", True)],
     "/indicateurs/{name}/export": [
         ("public", f"/indicateurs/{INDICATOR}/export?format=csv&niveau={ZONING}", True),
         ("public", f"/indicateurs/{INDICATOR}/export?format=csv-plain&niveau={ZONING}", True),
@@ -231,23 +229,10 @@ def _runnable(rows: list[list[str]]) -> list[str]:
     ]
 
 
-def _walk(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
-    """(path, route) of every API route under ``routes``: FastAPI keeps an included router
-    as one entry holding the original (``original_router``); a mounted app has its own."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield prefix + route.path, route
-        elif isinstance(route, Mount):
-            yield from _walk(route.routes, prefix + route.path)
-        elif (included := getattr(route, "original_router", None)) is not None:
-            context = getattr(route, "include_context", None)
-            yield from _walk(included.routes, prefix + getattr(context, "prefix", ""))
-
-
 def csv_routes(app: FastAPI) -> dict[str, set[str]]:
     """Every handler that answers CSV (by name) → its paths: a path ending in ``.csv``, a
     ``format`` parameter, or a handler that writes CSV itself."""
-    walked = list(_walk(app.routes))
+    walked = list(walk_routes(app.routes))
     assert len(walked) > 60, "the walk lost routes"  # a FastAPI change must not hide them
     found: dict[str, set[str]] = {}
     for path, route in walked:
@@ -264,18 +249,34 @@ def csv_routes(app: FastAPI) -> dict[str, set[str]]:
     return found
 
 
+# the CSV twins of pages that have none: they answer 400, saying so (no CSV leaves them)
+NO_CSV = {
+    "/territoires/{level}/{name}.csv": "/territoires/commune/93066.csv",
+    "/zonages/{name}.csv": f"/zonages/{ZONING}.csv",
+}
+
+
 @needs_data
 def test_every_csv_route_is_covered(served: tuple[FastAPI, dict[str, TestClient]]) -> None:
-    app, _ = served
+    app, clients = served
     routes = csv_routes(app)
     every = set().union(*routes.values())
     missing = sorted(
-        {" | ".join(sorted(paths)) for paths in routes.values() if not paths & COVERED.keys()}
-        | {path for path in every if path.endswith(".csv") and path not in COVERED}
+        {
+            " | ".join(sorted(paths))
+            for paths in routes.values()
+            if not paths & (COVERED.keys() | NO_CSV.keys())
+        }
+        | {path for path in every if path.endswith(".csv") and path not in COVERED | NO_CSV}
     )
     assert not missing, f"CSV routes not checked for formulas: {missing}"
     assert set(COVERED) <= every, set(COVERED) - every  # no stale entry
     assert len(routes) >= 12
+    assert set(NO_CSV) <= every
+    for url in NO_CSV.values():
+        refused = clients["public"].get(url)
+        assert refused.status_code == 400, (url, refused.text[:300])
+        assert refused.json()["error"] == "format csv non proposé pour cette page (html, json)"
 
 
 @needs_data

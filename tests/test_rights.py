@@ -14,7 +14,6 @@ from typing import Any
 import pandas as pd
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from observatoire.accounts import Role
@@ -22,8 +21,18 @@ from observatoire.demo import demo_accounts
 from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
 from observatoire.web import create_app
+from observatoire.web.schemas import ImportsPublic
 
-from .conftest import A11Y_CHECK, DATA, SCREENSHOTS, demo_copy, needs_data, serving, signed_in
+from .conftest import (
+    A11Y_CHECK,
+    DATA,
+    SCREENSHOTS,
+    demo_copy,
+    needs_data,
+    serving,
+    signed_in,
+    walk_routes,
+)
 
 SECRET = "allocataires_etudiants"  # small synthetic counts, masked for the public and members
 ROLES = ("public", "member", "partner", "analyst", "admin")
@@ -183,10 +192,8 @@ def _sample(path: str, masked: list[str]) -> str:
 def test_authorisation_matrix_over_every_api_route(
     app: FastAPI, clients: dict[str, TestClient]
 ) -> None:
-    from observatoire.web import api, api_inventory, imports
-
-    every = [*api.router.routes, *imports.api.routes, *api_inventory.api.routes]
-    routes = [r for r in every if isinstance(r, APIRoute) and "GET" in r.methods]
+    every = [r for path, r in walk_routes(app.routes) if path.startswith("/api/v1")]
+    routes = [r for r in every if r.include_in_schema and "GET" in r.methods]
     assert len(routes) >= 11
     truth = (
         clients["analyst"]
@@ -210,6 +217,39 @@ def test_authorisation_matrix_over_every_api_route(
     assert seen[("/api/v1/variables/{name}/values", "member")] == 403
     assert seen[("/api/v1/variables/{name}/values", "analyst")] == 200
     assert seen[("/api/v1/needs", "public")] == 403 and seen[("/api/v1/needs", "member")] == 200
+
+
+def test_every_api_answer_is_what_its_model_says(
+    app: FastAPI, clients: dict[str, TestClient], credentials: dict[str, tuple[str, str]]
+) -> None:
+    """Each JSON answer of every API route, for every role, validates against the model the
+    route documents in /api/v1/openapi.json (test_openapi.py); a token's history too."""
+    from pydantic import TypeAdapter
+
+    every = [r for path, r in walk_routes(app.routes) if path.startswith("/api/v1")]
+    routes = [r for r in every if r.include_in_schema and "GET" in r.methods]
+    document = clients["public"].get("/api/v1/documents").json()["rows"][0]["id"]
+    entries = {"sources": "caf-allocataires", "documents": document, "needs": "B2026-004"}
+    documented = {r.path for r in routes if r.response_model is not None}  # not a file
+    checked = set()
+    for route in routes:
+        if route.path not in documented:
+            continue
+        model = TypeAdapter(route.response_model)
+        url = _sample(route.path, ["93066"])
+        kind = route.path.split("/")[3]
+        if route.path.endswith("{ident}") and kind in entries:
+            url = route.path.replace("{ident}", entries[kind])
+        for role in ROLES:
+            answer = clients[role].get(url)
+            if answer.status_code == 200:
+                model.validate_python(answer.json())
+                checked.add(route.path)
+    token = app.state.accounts.create_token(credentials["analyst"][0], "modèles", actor="test")
+    history = TestClient(app, headers={"Authorization": f"Bearer {token}"}).get("/api/v1/imports")
+    assert history.status_code == 200 and history.json()["imports"]
+    TypeAdapter(ImportsPublic).validate_python(history.json())
+    assert checked == documented - {"/api/v1/imports"}, documented - checked  # read by tokens
 
 
 def _payload(answer: Any) -> Any:
@@ -474,11 +514,13 @@ INVENTORY_EXPECTED = {
     "/sources.csv": ROLES,
     "/sources/nouvelle": ("analyst", "admin"),
     "/sources/{ident}": ROLES,
+    "/sources/{ident}.json": ROLES,
     "/sources/{ident}/modifier": ("analyst", "admin"),
     "/documents": ROLES,
     "/documents.json": ROLES,
     "/documents/nouveau": ("analyst", "admin"),
     "/documents/{ident}": ROLES,
+    "/documents/{ident}.json": ROLES,
     "/documents/{ident}/modifier": ("analyst", "admin"),
     "/documents/{ident}/fichier": ROLES,
     "/besoins": ROLES[1:],
@@ -489,10 +531,12 @@ INVENTORY_EXPECTED = {
     "/besoins/non-couverts.csv": ROLES[1:],
     "/besoins/nouveau": ROLES[1:],
     "/besoins/{ident}": ROLES[1:],
+    "/besoins/{ident}.json": ROLES[1:],
     "/besoins/{ident}/modifier": ("analyst", "admin"),
     "/programme": ROLES[1:],
     "/programme.json": ROLES[1:],
     "/programme/{year}": ROLES[1:],
+    "/programme/{year}.json": ROLES[1:],
     "/programme-actions/nouvelle": ("analyst", "admin"),
     "/programme-actions/{ident}/modifier": ("analyst", "admin"),
 }
@@ -505,9 +549,9 @@ def test_authorisation_matrix_over_every_inventory_route(
     documents; needs and the programme are for signed-in accounts; edits for analysts; a
     document reserved to one operator is read by that operator and the analysts only, and
     its words are found by no one else's search."""
-    from observatoire.web import inventory
+    from observatoire.web.routes import inventory
 
-    routes = [r for r in inventory.router.routes if isinstance(r, APIRoute) and "GET" in r.methods]
+    routes = [r for _, r in walk_routes(inventory.router.routes) if "GET" in r.methods]
     assert {r.path for r in routes} == set(INVENTORY_EXPECTED)
     portrait = clients["public"].get("/documents.json", params={"type": "portrait"}).json()
     public_doc = portrait["documents"][0]["id"]

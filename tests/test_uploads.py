@@ -29,7 +29,7 @@ from fastapi.testclient import TestClient
 from observatoire.accounts import Role
 from observatoire.errors import AccessError, FileFormatError
 from observatoire.observatory import Observatory
-from observatoire.web import create_app, imports, inventory
+from observatoire.web import create_app, uploads
 
 from .conftest import DATA, needs_data, new_account, run
 
@@ -43,8 +43,8 @@ def served(
 ) -> Iterator[tuple[FastAPI, TestClient, str]]:
     """The home served with small upload limits (5 MiB deposits, 3 MiB documents), an
     analyst signed in, and the analyst's API token."""
-    monkeypatch.setattr(imports, "MAX_UPLOAD", 5 * MIB)
-    monkeypatch.setattr(inventory, "MAX_DOCUMENT", 3 * MIB)
+    monkeypatch.setattr(uploads, "MAX_UPLOAD", 5 * MIB)
+    monkeypatch.setattr(uploads, "MAX_DOCUMENT", 3 * MIB)
     with Observatory.open(home, write=True) as obs:
         app = create_app(obs)
         email = "analyste@test.invalid"
@@ -309,7 +309,7 @@ def test_a_single_line_csv_of_50_mb_is_a_clear_400(
     served: tuple[FastAPI, TestClient, str], home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app, _, token = served
-    monkeypatch.setattr(imports, "MAX_UPLOAD", 64 * MIB)
+    monkeypatch.setattr(uploads, "MAX_UPLOAD", 64 * MIB)
     app = create_app(app.state.observatory)  # the limit is read when the app is built
     body = b"CODGEO;" + b"1;" * (25 * MIB)
     answer = TestClient(app).post(
@@ -430,8 +430,6 @@ def test_one_deposit_at_a_time_per_account_and_a_silent_upload_is_cut_off(
     """An account's second deposit while its first is still coming is refused, and an upload
     that sends nothing for IDLE_SECONDS is cut off: a partner cannot hold the disk with uploads
     it never finishes."""
-    from observatoire.web import uploads
-
     monkeypatch.setattr(uploads, "IDLE_SECONDS", 1.0)
     app, _, token = served
     head = (

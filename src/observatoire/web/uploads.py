@@ -1,7 +1,7 @@
 """Uploads bounded while they are received, and request bodies bounded on every route.
 
     app.add_middleware(BodyLimit, limits={"/imports": 512 MiB}, default=1 MiB)
-    upload = await receive_upload(request, folder=deposits, max_bytes=512 MiB)
+    upload = await receive_upload(request, folder=deposits, max_bytes=MAX_UPLOAD)
 
 :class:`BodyLimit` refuses a body larger than its route's limit before reading it when the
 ``Content-Length`` says so, and stops reading at the limit otherwise (a chunked body): no form
@@ -32,7 +32,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from observatoire.errors import InputError, TooLargeError
 
 __all__ = [
+    "MAX_DOCUMENT",
     "MAX_NAME",
+    "MAX_UPLOAD",
+    "MIB",
     "BodyLimit",
     "Upload",
     "one_at_a_time",
@@ -41,6 +44,8 @@ __all__ = [
 ]
 
 MIB = 1024**2
+MAX_UPLOAD = 512 * MIB  # a file deposited to be imported (/imports, /api/v1/imports)
+MAX_DOCUMENT = 200 * MIB  # a document filed in the library (/documents)
 MAX_NAME = 200  # characters of an uploaded file's name
 MAX_FIELD = 64 * 1024  # bytes of one ordinary form field
 MAX_FIELDS = 50
@@ -245,11 +250,10 @@ async def receive_upload(
 
 
 @asynccontextmanager
-async def one_at_a_time(request: Request, account: str) -> AsyncIterator[None]:
+async def one_at_a_time(busy: set[str], account: str) -> AsyncIterator[None]:
     """A deposit of ``account`` at a time in this server process (received, then validated):
-    several at once would hold disk and processor for one account."""
-    busy: set[str] = getattr(request.app.state, "depositing", set())
-    request.app.state.depositing = busy
+    several at once would hold disk and processor for one account. ``busy`` is the server's
+    set of the accounts depositing."""
     if account in busy:
         raise InputError(
             "un autre dépôt de votre compte est en cours de réception ou de vérification : "

@@ -1,28 +1,44 @@
 """The API under ``/api/v1`` (OpenAPI at ``/api/v1/openapi.json``, browsable at
 ``/api/v1/docs``): territories, zonings, indicators, values, geometries. JSON by default, CSV
 for tables with ``format=csv``; an ETag on every answer. Values are read for the caller's
-audience: what leaves has passed the secret rules."""
+audience: what leaves has passed the secret rules. Each answer is documented by its model
+(:mod:`observatoire.web.schemas`)."""
 
 from __future__ import annotations
 
 import json
 from typing import Annotated, Any, Literal
 
-import pandas as pd
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from observatoire.errors import InputError
 from observatoire.observatory import Observatory
+from observatoire.outputs.exports import FORMATS as EXPORT_FORMATS
 from observatoire.store.territories import territory_card
-from observatoire.web import auth, content
-from observatoire.web.app import answer, cached_response, csv_response, download, respond
-from observatoire.web.auth import audience_of
+from observatoire.web import content
+from observatoire.web.deps import Answers, Reader, ReaderDep, VisitorObservatory
+from observatoire.web.responses import cached_response, download, paged, respond
+from observatoire.web.schemas import (
+    CSV_ANSWER,
+    CataloguePublic,
+    ComparisonsPublic,
+    GeoJSONResponse,
+    GeometriesPublic,
+    IndicatorPublic,
+    ProfilePublic,
+    TerritoriesPublic,
+    TerritoryPublic,
+    ValuesPublic,
+    VariablePublic,
+    VariableValuesPublic,
+    ZoningPublic,
+    file_answer,
+)
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
-Reader = Annotated[auth.Reader, Depends(audience_of)]
 Limit = Annotated[int, Query(ge=1, le=10_000, description="Lignes par page")]
 Offset = Annotated[int, Query(ge=0, description="Première ligne (0 = la première)")]
 Format = Annotated[Literal["json", "csv"], Query(description="json ou csv")]
@@ -31,84 +47,100 @@ Within = Annotated[
 ]
 
 
-def _obs(request: Request) -> Observatory:
-    return auth.observatory_for(request)
-
-
-def _page(
-    request: Request, rows: list[dict[str, Any]], limit: int, offset: int, fmt: str, name: str
-) -> Response:
-    """One page of ``rows``: JSON with the count and the next page's URL, or CSV."""
-    chunk = rows[offset : offset + limit]
-    if fmt == "csv":
-        return csv_response(request, pd.DataFrame(chunk), f"{name}.csv")
-    following = None
-    if offset + limit < len(rows):
-        following = str(request.url.include_query_params(offset=offset + limit))
-    return respond(
-        request,
-        {"count": len(rows), "limit": limit, "offset": offset, "next": following, "rows": chunk},
-    )
-
-
-@router.get("/territories", summary="Territoires d'un niveau")
+@router.get(
+    "/territories",
+    summary="Territoires d'un niveau",
+    response_model=TerritoriesPublic,
+    responses=CSV_ANSWER,
+)
 def territories(
     request: Request,
+    obs: VisitorObservatory,
     level: str = "departement",
     within: Within = None,
     limit: Limit = 1000,
     offset: Offset = 0,
     format: Format = "json",
 ) -> Response:
-    obs = _obs(request)
     scope = obs.resolve(within, below=level) if within else None
     frame = obs.territories(level=level, within=scope)
-    return _page(request, content.records(frame), limit, offset, format, f"territoires_{level}")
-
-
-@router.get("/territories/{level}/{code}", summary="Un territoire, ses parents et enfants")
-def territory(request: Request, level: str, code: str) -> Response:
-    return respond(request, territory_card(_obs(request).warehouse, level, code))
+    return paged(request, content.records(frame), limit, offset, format, f"territoires_{level}")
 
 
 @router.get(
-    "/territories/{level}/{code}/indicators", summary="Tous les indicateurs d'un territoire"
+    "/territories/{level}/{code}",
+    summary="Un territoire, ses parents et enfants",
+    response_model=TerritoryPublic,
+)
+def territory(request: Request, obs: VisitorObservatory, level: str, code: str) -> Response:
+    return respond(request, territory_card(obs.warehouse, level, code))
+
+
+@router.get(
+    "/territories/{level}/{code}/indicators",
+    summary="Tous les indicateurs d'un territoire",
+    response_model=ProfilePublic,
+    responses=CSV_ANSWER,
 )
 def profile(
-    request: Request, reader: Reader, level: str, code: str, format: Format = "json"
+    request: Request,
+    reader: ReaderDep,
+    obs: VisitorObservatory,
+    level: str,
+    code: str,
+    format: Format = "json",
 ) -> Response:
-    frame = _obs(request).profile(f"{level}:{code}", audience=reader.value)
+    frame = obs.profile(f"{level}:{code}", audience=reader.value)
     rows = content.records(frame)
-    return _page(request, rows, max(len(rows), 1), 0, format, f"profil_{level}_{code}")
+    return paged(request, rows, max(len(rows), 1), 0, format, f"profil_{level}_{code}")
 
 
-@router.get("/zonings", summary="Zonages propres et leur version en vigueur")
-def zonings(request: Request) -> Response:
-    return respond(request, content.records(_obs(request).zonings()))
+@router.get(
+    "/zonings",
+    summary="Zonages propres et leur version en vigueur",
+    response_model=list[ZoningPublic],
+)
+def zonings(request: Request, obs: VisitorObservatory) -> Response:
+    return respond(request, content.records(obs.zonings()))
 
 
-@router.get("/indicators", summary="Catalogue des indicateurs (recherche sans accents)")
+@router.get(
+    "/indicators",
+    summary="Catalogue des indicateurs (recherche sans accents)",
+    response_model=CataloguePublic,
+)
 def indicators(
-    request: Request, reader: Reader, q: str = "", theme: str = "", available: bool = False
+    request: Request,
+    reader: ReaderDep,
+    obs: VisitorObservatory,
+    q: str = "",
+    theme: str = "",
+    available: bool = False,
 ) -> Response:
-    data = content.catalogue(
-        _obs(request), audience=reader.value, query=q, theme=theme, available=available
-    )
+    data = content.catalogue(obs, audience=reader.value, query=q, theme=theme, available=available)
     return respond(request, data)
 
 
-@router.get("/indicators/{ident}", summary="Métadonnées d'un indicateur")
-def indicator(request: Request, reader: Reader, ident: str) -> Response:
-    obs = _obs(request)
+@router.get(
+    "/indicators/{ident}", summary="Métadonnées d'un indicateur", response_model=IndicatorPublic
+)
+def indicator(request: Request, reader: ReaderDep, obs: VisitorObservatory, ident: str) -> Response:
     data = content.indicator_meta(obs.catalogue().get(ident))
     data["levels"] = obs.available(audience=reader.value).get(ident, [])
     return respond(request, data)
 
 
-@router.get("/indicators/{ident}/values", summary="Valeurs d'un indicateur")
+@router.get(
+    "/indicators/{ident}/values",
+    summary="Valeurs d'un indicateur",
+    response_model=ValuesPublic,
+    responses=CSV_ANSWER,
+)
 def values(
     request: Request,
-    reader: Reader,
+    reader: ReaderDep,
+    obs: VisitorObservatory,
+    answers: Answers,
     ident: str,
     level: str = "commune",
     within: Within = None,
@@ -129,14 +161,13 @@ def values(
     value, status, coverage, ci_low, ci_high, note, and the comparison columns when
     ``compare`` is given. For a custom zoning, ``at`` gives the zones of the version in
     force that day (without ``compare``)."""
-    obs = _obs(request)
     scope = obs.resolve(within, below=level) if within else None
     if at is not None and compare:
         raise InputError("at : les comparaisons portent sur la version en vigueur du zonage")
     key = ("values", ident, level, within, period, compare, at, reader)
-    rows = answer(request, key, lambda: _values(obs, ident, level, scope, period, compare,
-                                                reader, at))  # fmt: skip
-    return _page(request, rows, limit, offset, format, f"{ident}_{level}")
+    rows = answers.get(key, lambda: _values(obs, ident, level, scope, period, compare,
+                                            reader, at))  # fmt: skip
+    return paged(request, rows, limit, offset, format, f"{ident}_{level}")
 
 
 def _values(
@@ -146,7 +177,7 @@ def _values(
     scope: tuple[str, str] | None,
     period: str | None,
     compare: str | None,
-    reader: auth.Reader,
+    reader: Reader,
     at: str | None = None,
 ) -> list[dict[str, Any]]:
     if at is not None:  # the zones of that day (provenance given for today's only)
@@ -169,10 +200,17 @@ def _values(
     return content.records(frame)
 
 
-@router.get("/indicators/{ident}/export", summary="Export d'un indicateur (fichier)")
+@router.get(
+    "/indicators/{ident}/export",
+    summary="Export d'un indicateur (fichier)",
+    response_class=Response,
+    responses=file_answer(*(media for _, media, _ in EXPORT_FORMATS.values())),
+)
 def export(
     request: Request,
-    reader: Reader,
+    reader: ReaderDep,
+    answers: Answers,
+    obs: VisitorObservatory,
     ident: str,
     format: Annotated[
         Literal["csv", "csv-plain", "xlsx", "parquet", "geojson", "gpkg"],
@@ -187,26 +225,26 @@ def export(
     table). The caller's rights and secret apply."""
     from observatoire.outputs.indicator_export import export_indicator
 
-    done = answer(
-        request,
+    done = answers.get(
         ("export", ident, format, level, within, period, reader),
         lambda: export_indicator(
-            _obs(request),
-            ident,
-            format,
-            level=level,
-            within=within,
-            period=period,
-            audience=reader.value,
+            obs, ident, format, level=level, within=within, period=period, audience=reader.value
         ),
     )
     return download(request, done.body, done.media_type, done.filename)
 
 
-@router.get("/comparisons", summary="Plusieurs territoires × plusieurs indicateurs")
+@router.get(
+    "/comparisons",
+    summary="Plusieurs territoires × plusieurs indicateurs",
+    response_model=ComparisonsPublic,
+    responses=CSV_ANSWER,
+)
 def comparisons(
     request: Request,
-    reader: Reader,
+    reader: ReaderDep,
+    answers: Answers,
+    obs: VisitorObservatory,
     territories: Annotated[
         str,
         Query(description="Territoires séparés par des virgules : « 93066,93008,departement:93 »"),
@@ -221,9 +259,7 @@ def comparisons(
     chosen = [i for i in indicators if i]
     if not places or not chosen or len(places) > 12 or len(chosen) > 30:
         raise InputError("de 1 à 12 territoires et de 1 à 30 indicateurs")
-    obs = _obs(request)
-    data = answer(
-        request,
+    data = answers.get(
         ("compare", tuple(places), tuple(chosen), reader),
         lambda: content.compare_view(obs, places, chosen, audience=reader.value),
     )
@@ -240,31 +276,47 @@ def comparisons(
         for ind in data["indicators"]
         for place, cell in zip(data["territories"], ind["cells"], strict=True)
     ]
-    return _page(request, rows, len(rows) or 1, 0, format, "comparaison")
+    return paged(request, rows, len(rows) or 1, 0, format, "comparaison")
 
 
-@router.get("/geometries/{level}", summary="Contours simplifiés (GeoJSON, EPSG:4326)")
-def geometries(request: Request, level: str, within: Within = None) -> Response:
-    obs = _obs(request)
+@router.get(
+    "/geometries/{level}",
+    summary="Contours simplifiés (GeoJSON, EPSG:4326)",
+    response_model=GeometriesPublic,
+    response_class=GeoJSONResponse,
+)
+def geometries(
+    request: Request, obs: VisitorObservatory, answers: Answers, level: str, within: Within = None
+) -> Response:
     scope = obs.resolve(within, below=level) if within else None
 
     def build() -> bytes:
         frame = obs.geometries(level=level, within=scope)[["code", "name", "geometry"]]
         return json.dumps(json.loads(frame.to_json(drop_id=True)), separators=(",", ":")).encode()
 
-    body = answer(request, ("geometries", level, scope), build)
+    body = answers.get(("geometries", level, scope), build)
     return cached_response(request, body, "application/geo+json", 3600)
 
 
-@router.get("/variables", summary="Variables importées (source.CODE)")
-def variables(request: Request, source: str | None = None) -> Response:
-    return respond(request, content.records(_obs(request).variables(source=source)))
+@router.get(
+    "/variables",
+    summary="Variables importées (source.CODE)",
+    response_model=list[VariablePublic],
+)
+def variables(request: Request, obs: VisitorObservatory, source: str | None = None) -> Response:
+    return respond(request, content.records(obs.variables(source=source)))
 
 
-@router.get("/variables/{name}/values", summary="Valeurs importées d'une variable")
+@router.get(
+    "/variables/{name}/values",
+    summary="Valeurs importées d'une variable",
+    response_model=VariableValuesPublic,
+    responses=CSV_ANSWER,
+)
 def variable_values(
     request: Request,
-    reader: Reader,
+    reader: ReaderDep,
+    obs: VisitorObservatory,
     name: str,
     level: str = "commune",
     within: Within = None,
@@ -275,7 +327,6 @@ def variable_values(
 ) -> Response:
     """Raw values as imported; refused to an audience when the variable is under secret or
     comes from a dataset it may not see (read the indicator instead)."""
-    obs = _obs(request)
     scope = obs.resolve(within, below=level) if within else None
     frame = obs.values(name, level=level, within=scope, period=period, audience=reader.value)
-    return _page(request, content.records(frame), limit, offset, format, name)
+    return paged(request, content.records(frame), limit, offset, format, name)

@@ -14,7 +14,7 @@ Members and the public never see records: they are the operators' working data.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Request
@@ -27,30 +27,24 @@ from observatoire.outputs.restitution import charts_of, render_restitution
 from observatoire.quality.completeness import BY_CHOICES
 from observatoire.store.records import operators_of
 from observatoire.web import content
-from observatoire.web.app import csv_response, download, respond
-from observatoire.web.auth import viewer
+from observatoire.web.deps import ObservatoryDep, require
+from observatoire.web.responses import Format, csv_response, download, page_route, show_page
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 GROUPINGS = {k: v for k, v in BY_CHOICES.items() if k not in ("field", "rule")}
-
-
-def _obs(request: Request) -> Observatory:
-    observatory: Observatory = request.app.state.observatory
-    return observatory
-
-
-def _reader(request: Request) -> User:
-    user = viewer(request)
-    if user is None:
-        raise AccessError("connectez-vous pour voir la complétude des enregistrements")
-    if user.role not in (Role.ADMIN, Role.ANALYST, Role.PARTNER):
-        raise AccessError(
-            "la complétude des enregistrements est réservée aux chargés d'études, aux "
-            "administrateurs et aux opérateurs (pour leurs propres saisies)"
-        )
-    return user
+RecordsReader = Annotated[
+    User,
+    require(
+        Role.ADMIN,
+        Role.ANALYST,
+        Role.PARTNER,
+        message="la complétude des enregistrements est réservée aux chargés d'études, aux "
+        "administrateurs et aux opérateurs (pour leurs propres saisies)",
+        signed_out="connectez-vous pour voir la complétude des enregistrements",
+    ),
+]
 
 
 def _own(obs: Observatory, user: User, collection: str) -> list[str] | None:
@@ -60,23 +54,14 @@ def _own(obs: Observatory, user: User, collection: str) -> list[str] | None:
     return operators_of(obs.warehouse, collection, partner=user.organisation).code.tolist()
 
 
-def _page(request: Request, template: str, data: dict[str, Any], title: str) -> Response:
-    from observatoire.web.pages import render_page
-
-    if request.url.path.endswith(".json"):
-        return respond(request, data, max_age=0)
-    return render_page(request, template, data, title)
-
-
 def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return content.records(frame.round(1))
 
 
-@router.get("/completude")
-@router.get("/completude.json")
-def collections_page(request: Request) -> Response:
-    user = _reader(request)
-    obs = _obs(request)
+@page_route(router, "/completude", "json")
+def collections_page(
+    request: Request, fmt: Format, user: RecordsReader, obs: ObservatoryDep
+) -> Response:
     listed = []
     for name, schema in obs.collections().items():
         own = _own(obs, user, name)
@@ -98,7 +83,8 @@ def collections_page(request: Request) -> Response:
                 "last_month": str(months.max()) if len(months) else "",
             }
         )
-    return _page(request, "completude.html", {"collections": listed}, "Complétude des saisies")
+    data = {"collections": listed}
+    return show_page(request, fmt, "completude.html", data, "Complétude des saisies", max_age=0)
 
 
 def _grouping(request: Request) -> tuple[str, str | None]:
@@ -109,13 +95,11 @@ def _grouping(request: Request) -> tuple[str, str | None]:
     return by, (level if by == "territory" else None)
 
 
-@router.get("/completude/{collection}")
-@router.get("/completude/{collection}.json")
-@router.get("/completude/{collection}.csv")
-def collection_page(request: Request, collection: str) -> Response:
-    user = _reader(request)
-    obs = _obs(request)
-    name = collection.removesuffix(".json").removesuffix(".csv")
+@page_route(router, "/completude/{collection}", "json", "csv")
+def collection_page(
+    request: Request, fmt: Format, collection: str, user: RecordsReader, obs: ObservatoryDep
+) -> Response:
+    name = collection
     schema = obs.collection(name)
     own = _own(obs, user, name)
     by, level = _grouping(request)
@@ -133,7 +117,7 @@ def collection_page(request: Request, collection: str) -> Response:
             table = table.merge(
                 change[["operator", "before", "after", "change"]], on="operator", how="left"
             )
-    if request.url.path.endswith(".csv"):
+    if fmt == "csv":
         return csv_response(request, table.round(2), f"completude_{name}_{by}.csv")
     fields = obs.completeness(name, by=["field"], operators=own).sort_values("completeness")
     data: dict[str, Any] = {
@@ -162,56 +146,64 @@ def collection_page(request: Request, collection: str) -> Response:
         data["jumps"] = _rows(flagged)
         data["duplicates"] = len(duplicates(obs.warehouse, name, days=schema.duplicate_days))
     title = f"Complétude : {schema.label}"
-    return _page(request, "completude_collection.html", data, title)
+    return show_page(request, fmt, "completude_collection.html", data, title, max_age=0)
 
 
-def _operator(request: Request, collection: str, code: str) -> tuple[Observatory, str, User]:
-    user = _reader(request)
-    obs = _obs(request)
+def _operator(obs: Observatory, user: User, collection: str, code: str) -> str:
+    """The collection's name, when ``user`` may see the operator ``code``."""
     name = obs.collection(collection).name
     own = _own(obs, user, name)
     if own is not None and code not in own:
         raise AccessError(f"l'opérateur {code} n'est pas rattaché à votre organisation")
-    return obs, name, user
+    return name
 
 
-@router.get("/completude/{collection}/operateurs/{code}")
-@router.get("/completude/{collection}/operateurs/{code}.json")
-def operator_page(request: Request, collection: str, code: str) -> Response:
-    code = code.removesuffix(".json")
-    obs, name, user = _operator(request, collection, code)
+@page_route(router, "/completude/{collection}/operateurs/{code}", "json")
+def operator_page(
+    request: Request,
+    fmt: Format,
+    collection: str,
+    code: str,
+    user: RecordsReader,
+    obs: ObservatoryDep,
+) -> Response:
+    name = _operator(obs, user, collection, code)
     report = obs.restitution(name, operator=code, analyst=user.role is not Role.PARTNER)
     data = {**report.to_dict(), "charts": charts_of(report)}
-    if request.url.path.endswith(".json"):
+    if fmt == "json":
         data.pop("charts")
     name = report.operator["name"] if report.operator else code
-    return _page(request, "completude_operator.html", data, f"Complétude : {name}")
+    title = f"Complétude : {name}"
+    return show_page(request, fmt, "completude_operator.html", data, title, max_age=0)
 
 
 @router.get("/completude/{collection}/operateurs/{code}/restitution.{fmt}")
-def operator_report(request: Request, collection: str, code: str, fmt: str) -> Response:
-    obs, name, user = _operator(request, collection, code)
+def operator_report(
+    request: Request, collection: str, code: str, fmt: str, user: RecordsReader, obs: ObservatoryDep
+) -> Response:
+    name = _operator(obs, user, collection, code)
     report = obs.restitution(name, operator=code, analyst=user.role is not Role.PARTNER)
-    return _report(request, report, fmt, f"restitution_{name}_{code}")
+    return _report(request, obs, report, fmt, f"restitution_{name}_{code}")
 
 
 @router.get("/completude/{collection}/restitution.{fmt}")
-def territory_report(request: Request, collection: str, fmt: str) -> Response:
-    user = _reader(request)
+def territory_report(
+    request: Request, collection: str, fmt: str, user: RecordsReader, obs: ObservatoryDep
+) -> Response:
     if user.role is Role.PARTNER:
         raise AccessError(
             "le rapport d'un territoire montre tous ses opérateurs : il est réservé aux "
             "chargés d'études ; votre rapport est celui de votre opérateur"
         )
     territory = request.query_params.get("territoire") or None
-    report = _obs(request).restitution(collection, territory=territory)
+    report = obs.restitution(collection, territory=territory)
     suffix = f"_{territory.replace(':', '-')}" if territory else ""
-    return _report(request, report, fmt, f"restitution_{collection}{suffix}")
+    return _report(request, obs, report, fmt, f"restitution_{collection}{suffix}")
 
 
-def _report(request: Request, report: Any, fmt: str, stem: str) -> Response:
+def _report(request: Request, obs: Observatory, report: Any, fmt: str, stem: str) -> Response:
     if fmt not in ("pdf", "html"):
         raise InputError(f"format « {fmt} » : pdf ou html")
-    body = render_restitution(report, fmt, home=_obs(request).home.path)
+    body = render_restitution(report, fmt, home=obs.home.path)
     media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
     return download(request, body, media, f"{stem}.{fmt}")

@@ -1,0 +1,50 @@
+"""The routers of the site and the API, in the order the application includes them (the
+first route matching a path answers it).
+
+    api, api_inventory, api_imports   /api/v1 (documented in /api/v1/openapi.json)
+    auth                              login, the visitor's account
+    imports, proposals                deposits, imports, partners' proposals
+    admin                             accounts, partners, the audit log
+    records                           completeness of the operators' records
+    inventory                         sources, documents, needs, the work programme
+    indicators, territories, pages    the statistics: indicators, territories, the rest
+
+Routers import from :mod:`observatoire.web.deps`, :mod:`~observatoire.web.responses` and the
+other helpers of :mod:`observatoire.web`, never from :mod:`observatoire.web.app`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from observatoire.web.routes import (
+    admin,
+    api,
+    api_imports,
+    api_inventory,
+    auth,
+    imports,
+    indicators,
+    inventory,
+    pages,
+    proposals,
+    records,
+    territories,
+)
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: tuple[APIRouter, ...] = (
+    api.router,
+    api_inventory.router,
+    auth.router,
+    imports.router,
+    proposals.router,
+    api_imports.router,
+    admin.router,
+    records.router,
+    inventory.router,
+    indicators.router,
+    territories.router,
+    pages.router,
+)

@@ -1,0 +1,98 @@
+"""Sources and information systems: their inventory page (and its JSON and CSV twins), a
+source's page, and their editing (:mod:`observatoire.web.routes.entries`).
+
+    /sources, /sources/{id}     everyone (contacts: signed-in; notes: analysts)
+    edit, remove                admin, analyst
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from observatoire.ingest.inventory_files import entries_table
+from observatoire.inventory.fields import Entry, Located
+from observatoire.inventory.sources import KINDS, SOURCE_FIELDS
+from observatoire.registry import Registry
+from observatoire.web.deps import CurrentUser, RegistryDep, VisitorObservatory
+from observatoire.web.inventory_views import editable, source_view
+from observatoire.web.responses import Format, csv_response, page_route, show_page
+from observatoire.web.routes.entries import EntryKind, entry_router
+
+__all__ = ["SOURCES", "router"]
+
+
+def _entry(registry: Registry, ident: str) -> Entry:
+    entry = registry.source_entry(ident)
+    if entry is None:
+        registry.source(ident)  # the unknown-name error
+    return entry or {}
+
+
+SOURCES = EntryKind(
+    prefix="/sources",
+    fields=SOURCE_FIELDS,
+    new="/sources/nouvelle",
+    new_title="Nouvelle source",
+    edit_title="Modifier la source {ident}",
+    page="/sources/{ident}",
+    load=_entry,
+    save=lambda registry, raw, actor, _: registry.save_sources([Located(raw)], actor)[0],
+    saved="inventaire : source enregistrée",
+    remove=Registry.remove_source,
+    removed="inventaire : source retirée",
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+@page_route(router, "/sources", "json", "csv")
+def sources_page(
+    request: Request,
+    fmt: Format,
+    user: CurrentUser,
+    registry: RegistryDep,
+    obs: VisitorObservatory,
+) -> Response:
+    params = request.query_params
+    rows = registry.sources(
+        params.get("q", ""),
+        kind=params.get("type") or None,
+        theme=params.get("theme") or None,
+        overdue=params.get("retard") == "1",
+    )
+    rows = [source_view(r, user, obs) for r in rows]
+    if fmt == "csv":
+        keys = [f.key for f in SOURCE_FIELDS if editable(user) or f.key not in ("contact", "notes")]
+        return csv_response(request, entries_table(rows, keys), "sources.csv")
+    themes = sorted({t for r in registry.sources() for t in r.get("themes") or []})
+    data = {
+        "sources": rows,
+        "query": params.get("q", ""),
+        "kind": params.get("type", ""),
+        "theme": params.get("theme", ""),
+        "overdue": params.get("retard") == "1",
+        "kinds": list(KINDS),
+        "themes": themes,
+        "editable": editable(user),
+    }
+    title = "Sources et systèmes d'information"
+    return show_page(request, fmt, "sources.html", data, title, max_age=0)
+
+
+# before the source's page: « nouvelle » is no source's name
+router.include_router(entry_router(SOURCES))
+
+
+@page_route(router, "/sources/{ident}", "json")
+def source_page(
+    request: Request,
+    fmt: Format,
+    ident: str,
+    user: CurrentUser,
+    registry: RegistryDep,
+    obs: VisitorObservatory,
+) -> Response:
+    source = source_view(registry.source(ident), user, obs)
+    source["editable"] = editable(user)
+    return show_page(request, fmt, "source.html", source, str(source["nom"]), max_age=0)

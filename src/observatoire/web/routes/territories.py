@@ -1,0 +1,158 @@
+"""Territories: the list of a level's territories, a territory's page (and its JSON twin) with
+its figures by theme, its sub-territories on a map and the library's documents about it, and
+its social portrait (HTML, PDF, XLSX)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from observatoire.errors import UnknownNameError
+from observatoire.observatory import Observatory
+from observatoire.outputs.palettes import colours
+from observatoire.stats.classify import breaks, classify
+from observatoire.web import content
+from observatoire.web.deps import Answers, CurrentUser, ReaderDep, RegistryDep, VisitorObservatory
+from observatoire.web.inventory_views import document_view, library_reader
+from observatoire.web.responses import Format, cached_response, download, page_route, show_page
+
+__all__ = ["CHILD_LEVEL", "router"]
+
+router = APIRouter(include_in_schema=False)
+
+# The sub-territories drawn on a territory's page: the next level down that has contours.
+CHILD_LEVEL = {
+    "pays": "region",
+    "region": "departement",
+    "departement": "commune",
+    "epci": "commune",
+    "commune": "iris",
+}
+
+
+@page_route(router, "/territoires/{level}/{name}", "json", "csv")
+def territory_page(
+    request: Request,
+    fmt: Format,
+    reader: ReaderDep,
+    obs: VisitorObservatory,
+    answers: Answers,
+    user: CurrentUser,
+    registry: RegistryDep,
+    level: str,
+    name: str,
+) -> Response:
+    code = name
+    data = answers.get(
+        ("territory", level, code, reader),
+        lambda: content.territory_view(obs, level, code, audience=reader.value),
+    )
+    map_data = None
+    library: list[dict[str, Any]] = []
+    if fmt == "html":
+        map_data = answers.get(("children-map", level, code), lambda: _children_map(obs, data))
+        # the library's documents about it that the visitor may read (newest first)
+        audience, organisation = library_reader(user)
+        rows = registry.documents(
+            audience=audience, organisation=organisation, territory=f"{level}:{code}"
+        )
+        library = [document_view(r) for r in rows[:10]]
+    return show_page(
+        request,
+        fmt,
+        "territory.html",
+        data,
+        data["territory"]["name"],
+        map_data=map_data,
+        library=library,
+    )
+
+
+@router.get("/territoires/{level}/{code}/{name}")
+def portrait_page(
+    request: Request,
+    reader: ReaderDep,
+    obs: VisitorObservatory,
+    answers: Answers,
+    level: str,
+    code: str,
+    name: str,
+) -> Response:
+    """The territory's social portrait for the visitor's audience: ``portrait`` (HTML, one
+    self-contained page), ``portrait.pdf`` or ``portrait.xlsx``."""
+    from observatoire.outputs.portrait import build_portrait
+    from observatoire.outputs.portrait_batch import portrait_file_name
+    from observatoire.outputs.portrait_render import render_portrait
+
+    stem, _, suffix = name.partition(".")
+    fmt = suffix or "html"
+    if stem != "portrait" or fmt not in ("html", "pdf", "xlsx"):
+        raise UnknownNameError("page", name, ["portrait", "portrait.pdf", "portrait.xlsx"])
+
+    def make() -> tuple[bytes, str]:
+        portrait = build_portrait(obs, f"{level}:{code}", audience=reader.value)
+        card = portrait.territory
+        body = render_portrait(portrait, fmt, home=obs.home.path)
+        return body, portrait_file_name(
+            str(card["level"]), str(card["code"]), str(card["name"]), fmt
+        )
+
+    body, filename = answers.get(("portrait", level, code, fmt, reader), make)
+    if fmt == "html":
+        return cached_response(request, body, "text/html; charset=utf-8", 60)
+    media = (
+        "application/pdf"
+        if fmt == "pdf"
+        else ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    )
+    return download(request, body, media, filename)
+
+
+def _children_map(obs: Observatory, data: dict[str, Any]) -> dict[str, Any] | None:
+    """Its sub-territories coloured by population (quantiles), or None when it has none."""
+    territory = data["territory"]
+    child = CHILD_LEVEL.get(territory["level"], "commune")
+    if child not in territory["children"]:
+        return None
+    within = f"{territory['level']}:{territory['code']}"
+    frame = obs.territories(level=child, within=(territory["level"], territory["code"]))
+    if frame.empty or len(frame) > 2000:
+        return None
+    values = frame.population.astype(float).to_numpy()
+    bounds = breaks(values, "quantiles", 5)
+    found = classify(values, bounds)
+    return {
+        "geometries": f"/api/v1/geometries/{child}?within={within}",
+        "level": child,
+        "unit": "hab.",
+        "breaks": bounds,
+        "colours": colours(bounds),
+        "values": {
+            c: {"name": n, "value": _number(v), "class": k, "status": "ok"}
+            for c, n, v, k in zip(frame.code, frame.name, values, found, strict=True)
+        },
+    }
+
+
+def _number(value: float) -> float | None:
+    return None if value != value else float(value)
+
+
+@page_route(router, "/territoires", "json")
+def territories_page(
+    request: Request,
+    fmt: Format,
+    reader: ReaderDep,
+    obs: VisitorObservatory,
+    answers: Answers,
+    niveau: str = "departement",
+    dans: str | None = None,
+) -> Response:
+    data = answers.get(
+        ("territories", niveau, dans),
+        lambda: content.territory_list(obs, level=niveau, within=dans or None),
+    )
+    title = f"Territoires : {data['label']}"
+    return show_page(request, fmt, "territories.html", data, title)

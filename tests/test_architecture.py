@@ -1,0 +1,176 @@
+"""The shape of the code, checked on its import graph (computed with :mod:`ast`, every import
+counted: at the top, inside a function, or for type checking only).
+
+- Every edge points inward: the pure core (territories, catalogue, statistics, secret, quality,
+  inventory and the small helpers) ← store ← ingest and engine ← the facade (the observatory and
+  the services beside it) ← outputs ← web, command line and demo.
+- No cycle between modules.
+- No private name (``_name``) imported from another module, nor read through a module.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = "observatoire"
+
+# Layers, from the core outwards; a module may import its own layer or an inner one.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("errors",),
+    (
+        "territories", "catalog", "stats", "secret", "quality", "inventory",
+        "atomic", "csvfile", "yamlfile", "text", "passwords", "home",
+    ),
+    ("store",),
+    ("ingest", "engine"),
+    ("observatory", "accounts", "registry", "deposits", "services"),
+    ("outputs",),
+    ("web", "cli", "demo", "__init__", "__main__"),
+)
+
+
+def layer(module: str) -> int:
+    """The layer of ``observatoire.<part>…`` (its first part below the package)."""
+    parts = module.split(".")
+    first = parts[1] if len(parts) > 1 else "__init__"
+    for rank, names in enumerate(LAYERS):
+        if first in names:
+            return rank
+    raise AssertionError(f"{module}: in no layer (add its package to LAYERS)")
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted((SRC / PACKAGE).rglob("*.py")):
+        parts = list(path.relative_to(SRC).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+class Imports:
+    """Each module's imports of other modules of the package, and its private borrowings."""
+
+    def __init__(self) -> None:
+        self.modules = modules()
+        self.edges: dict[str, set[str]] = {}
+        self.private: list[str] = []
+        for name, path in self.modules.items():
+            self.edges[name] = set(self._imports(name, path))
+
+    def _target(self, name: str, path: Path, node: ast.ImportFrom) -> str:
+        if not node.level:
+            return node.module or ""
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        base = package.split(".")[: len(package.split(".")) - node.level + 1]
+        return ".".join(base + ([node.module] if node.module else []))
+
+    def _imports(self, name: str, path: Path) -> Iterator[str]:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        aliases: dict[str, str] = {}  # local name -> module of the package
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name in self.modules:
+                        aliases[alias.asname or alias.name] = alias.name
+                        yield alias.name
+            elif isinstance(node, ast.ImportFrom):
+                target = self._target(name, path, node)
+                if target.split(".")[0] != PACKAGE:
+                    continue
+                for alias in node.names:
+                    full = f"{target}.{alias.name}"
+                    if full in self.modules:  # a module imported from its package
+                        aliases[alias.asname or alias.name] = full
+                        yield full
+                    elif target in self.modules:
+                        yield target
+                        if _private(alias.name) and target != name:
+                            self.private.append(f"{name} imports {target}.{alias.name}")
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and _private(node.attr)
+            ):
+                self.private.append(f"{name} reads {aliases[node.value.id]}.{node.attr}")
+
+    def cycles(self) -> list[list[str]]:
+        """Strongly connected components of more than one module (Tarjan)."""
+        index: dict[str, int] = {}
+        low: dict[str, int] = {}
+        stack: list[str] = []
+        on_stack: set[str] = set()
+        found: list[list[str]] = []
+
+        def visit(v: str) -> None:
+            index[v] = low[v] = len(index)
+            stack.append(v)
+            on_stack.add(v)
+            for w in sorted(self.edges.get(v, ())):
+                if w not in index:
+                    visit(w)
+                    low[v] = min(low[v], low[w])
+                elif w in on_stack:
+                    low[v] = min(low[v], index[w])
+            if low[v] == index[v]:
+                component = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    component.append(w)
+                    if w == v:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+
+        for v in sorted(self.edges):
+            if v not in index:
+                visit(v)
+        return found
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+@pytest.fixture(scope="module")
+def imports() -> Imports:
+    return Imports()
+
+
+def test_every_import_points_inward(imports: Imports) -> None:
+    outward = sorted(
+        f"{a} -> {b}"
+        for a, targets in imports.edges.items()
+        for b in targets
+        if layer(b) > layer(a)
+    )
+    assert not outward, "\n".join(outward)
+
+
+def test_no_cycle_between_modules(imports: Imports) -> None:
+    assert not imports.cycles(), imports.cycles()
+
+
+def test_no_private_name_crosses_a_module(imports: Imports) -> None:
+    assert not imports.private, "\n".join(sorted(set(imports.private)))
+
+
+def test_the_checks_see_what_they_look_for(tmp_path: Path) -> None:
+    """The graph is not empty and the rules would catch a violation."""
+    graph = Imports()
+    assert "observatoire.store.base" in graph.edges["observatoire.store.duckdb"]
+    assert layer("observatoire.web.app") > layer("observatoire.observatory") > layer(
+        "observatoire.store.base"
+    )
+    graph.edges["observatoire.errors"] = {"observatoire.web"}
+    graph.edges["observatoire.web"] = {"observatoire.errors"}
+    assert ["observatoire.errors", "observatoire.web"] in graph.cycles()
