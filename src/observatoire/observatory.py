@@ -65,7 +65,7 @@ from observatoire.store import computed as computed_store
 from observatoire.store import records as records_store
 from observatoire.store import territories as queries
 from observatoire.store import values as values_store
-from observatoire.store.imports import batch_dataset
+from observatoire.store.batches import batch_dataset, import_history
 from observatoire.store.schema import SCHEMA_VERSION
 from observatoire.territories.levels import LEVELS, get_level, is_official
 from observatoire.territories.vintages import Conversion, Vintages, convert
@@ -332,9 +332,11 @@ class Observatory:
             raise UnknownNameError("collection", name, list(found))
         return found[name]
 
-    def operators(self, collection: str) -> pd.DataFrame:
-        """The operators of ``collection`` (code, name, partner)."""
-        return records_store.operators_of(self.warehouse, self.collection(collection).name)
+    def operators(self, collection: str, *, partner: str | None = None) -> pd.DataFrame:
+        """The operators of ``collection`` (code, name, partner); only ``partner``'s when
+        given."""
+        name = self.collection(collection).name
+        return records_store.operators_of(self.warehouse, name, partner=partner)
 
     def volume_jumps(self, collection: str) -> pd.DataFrame:
         """Months when an operator entered far more or fewer records than usual."""
@@ -522,6 +524,10 @@ class Observatory:
 
     def imports(self) -> pd.DataFrame:
         return values_store.list_imports(self.warehouse)
+
+    def import_history(self, *, partner: str | None = None) -> pd.DataFrame:
+        """Every import with the partner it was made for (only ``partner``'s when given)."""
+        return import_history(self.warehouse, partner=partner)
 
     def import_details(self, batch: int) -> dict[str, object]:
         return values_store.import_details(self.warehouse, batch)
@@ -774,6 +780,19 @@ class Observatory:
         """When the figures were frozen: the latest computation of ``ident`` (of any
         indicator when None), else the latest import; None when nothing was computed."""
         return computed_store.freeze_date(self.warehouse, ident)
+
+    def data_version(self) -> str:
+        """A token that changes with every committed write (answers may be cached under it)."""
+        return self.warehouse.data_version()
+
+    def meta(self) -> dict[str, str]:
+        """What the warehouse records of itself: referential sources, versions, the notice."""
+        return self.warehouse.meta()
+
+    @property
+    def writable(self) -> bool:
+        """Whether this process may write (the single writer of an embedded warehouse)."""
+        return not self.warehouse.read_only
 
     def set_notice(self, text: str) -> None:
         """A notice every page of the extranet shows (the demo's: what is fictitious)."""

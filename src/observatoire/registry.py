@@ -91,7 +91,7 @@ class Registry:
     def save_sources(self, items: Sequence[Located], actor: str | None) -> list[Entry]:
         """Check every source, then store them all (or none): an identifier given twice, an
         unknown partner or a malformed field is an error naming the file, line and field."""
-        partners = set(self.obs.warehouse.query("SELECT code FROM partner").code.astype(str))
+        partners = set(self.obs.partners.names())
         entries, seen = [], set()
         for item in items:
             entry = _clean(SOURCE_FIELDS, item, check_source)
@@ -112,7 +112,7 @@ class Registry:
     def _links(self) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
         """Datasets in force, imports, and the indicators of each dataset: read once per
         data version (the site's search asks for them at every query)."""
-        version = self.obs.warehouse.data_version()
+        version = self.obs.data_version()
         if self._cached_links is not None and self._cached_links[0] == version:
             return self._cached_links[1]
         links = self._read_links()
@@ -121,10 +121,10 @@ class Registry:
 
     def _read_links(self) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
         datasets = self.obs.datasets()
-        imports = self.obs.warehouse.query(
-            "SELECT id, dataset, edition, file_name, imported_at, imported_by, status, "
-            "rows_imported FROM import_batch ORDER BY id"
-        )
+        columns = ["id", "dataset", "edition", "file_name", "imported_at", "imported_by",
+                   "status", "rows_imported"]  # fmt: skip
+        history = self.obs.import_history()
+        imports = history[columns].sort_values("id").reset_index(drop=True)
         by_dataset: dict[str, list[str]] = {}
         for ident, fed in self.obs.datasets_of_indicators().items():
             for dataset in fed:
@@ -356,7 +356,7 @@ class Registry:
         entry["acces"] = entry["acces"] or "interne"
         entry["type"] = entry["type"] or "autre"
         if entry.get("partenaire"):
-            partners = set(self.obs.warehouse.query("SELECT code FROM partner").code.astype(str))
+            partners = set(self.obs.partners.names())
             if entry["partenaire"] not in partners:
                 raise InvalidValueError(
                     f"partenaire « {entry['partenaire']} » inconnu",
@@ -526,11 +526,9 @@ class Registry:
         """File a completeness restitution report: an operator's is for its partner
         organisation (and the analysts), a territory's or the whole collection's internal.
         A report made again the same day replaces that day's."""
-        from observatoire.store.records import operators_of
-
         partner = None
         if operator:
-            found = operators_of(self.obs.warehouse, collection)
+            found = self.obs.operators(collection)
             linked = found.partner[found.code == operator].dropna()
             partner = str(linked.iloc[0]) if len(linked) else None
         who = (

@@ -23,8 +23,8 @@ from observatoire.engine.compute import (
 from observatoire.engine.provenance import explain
 from observatoire.errors import AccessError, InputError, ReferentialError
 from observatoire.secret.rules import AUDIENCE_LABELS, Audience
+from observatoire.store.batches import import_descriptions
 from observatoire.store.computed import read_computed, territory_profile
-from observatoire.store.imports import import_descriptions
 from observatoire.store.territories import shown_version, version_at
 from observatoire.territories.levels import LEVELS
 

@@ -219,7 +219,7 @@ def build_dashboard(
             tiles.append({**base, "svg": chart, "series": series})
         else:
             tiles.append({**base, **_map(obs, indicator, level, code, tile, audience, len(tiles))})
-    meta = obs.warehouse.meta()
+    meta = obs.meta()
     return Dashboard(
         spec=spec,
         territory=card,

@@ -88,7 +88,7 @@ def export_indicator(
     frame = obs.indicator(ident, level=level, within=scope, period=period, audience=audience,
                           provenance=True)  # fmt: skip
     frame = frame[[c for c in COLUMNS if c in frame.columns]].rename(columns=COLUMNS)
-    meta = obs.warehouse.meta()
+    meta = obs.meta()
     reader = parse_audience(audience)
     where = "France entière" if scope is None else str(obs.card(*scope)["name"])
     periods = sorted(str(p) for p in frame.periode.dropna().unique())

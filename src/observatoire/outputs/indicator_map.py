@@ -117,7 +117,7 @@ def indicator_map(obs: Observatory, request: MapRequest) -> IndicatorMap:
         classes = replace(classes, reference=ref_value, reference_label=ref_label)
     classes = replace(classes, without_contour=sorted(str(n) for n in without.name.dropna()))
     where = _where(obs, level, scope)
-    meta = obs.warehouse.meta()
+    meta = obs.meta()
     freeze = obs.freeze_date(indicator.id)
     sources = ", ".join(indicator.sources) or "observatoire"
     source = (

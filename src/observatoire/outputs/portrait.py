@@ -270,7 +270,7 @@ def build_portrait(
                 obs, memo, figures, lv, code, card, audience
             )
         sections.append(section)
-    meta = obs.warehouse.meta()
+    meta = obs.meta()
     used = {f.indicator for s in sections for f in s.figures}
     # a reference without any value in the portrait (no data at that level) is left out
     shown = [

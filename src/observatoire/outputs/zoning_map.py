@@ -26,7 +26,7 @@ def draw_zoning_map(obs: Observatory, name: str, outputs: Sequence[str | Path]) 
     parents = zones.departement.dropna()
     within = ("departement", str(parents.iloc[0])) if parents.nunique() == 1 else None
     units = obs.geometries(level=str(info.unit_level), within=within, zoning=name)
-    meta = obs.warehouse.meta()
+    meta = obs.meta()
     note = "Zonage FICTIF, à titre de démonstration." if bool(info.fictitious) else ""
     source = (
         f"{meta.get('referential_source', '')} (COG {meta.get('referential_cog', '')}), "

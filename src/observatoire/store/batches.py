@@ -16,7 +16,10 @@ from observatoire.store.base import Transaction, Warehouse
 
 __all__ = [
     "active_batch",
+    "batch_dataset",
     "batch_record",
+    "import_descriptions",
+    "import_history",
     "insert_batch",
     "next_id",
     "replaced_before",
@@ -78,3 +81,34 @@ def set_status(tx: Transaction, batch: int, status: str, *, if_status: str | Non
 def insert_batch(tx: Transaction, row: Mapping[str, object]) -> None:
     """Write one import's row; the columns left out (or None) are NULL."""
     tx.insert("import_batch", pd.DataFrame([{k: v for k, v in row.items() if v is not None}]))
+
+
+
+def import_descriptions(warehouse: Warehouse) -> dict[str, str]:
+    """Import number (as text) → « n° 12 : insee.filosofi, édition 2021 (FILO2021.csv) »."""
+    imports = warehouse.query(
+        "SELECT id, dataset, edition, file_name FROM import_batch ORDER BY id"
+    )
+    return {
+        str(i): f"n° {i} : {d}" + (f", édition {e}" if e else "") + f" ({f})"
+        for i, d, e, f in zip(
+            imports.id, imports.dataset, imports.edition, imports.file_name, strict=True
+        )
+    }
+
+
+def batch_dataset(warehouse: Warehouse, batch: int) -> str | None:
+    """The dataset of import ``batch`` (None when there is no such import)."""
+    rows = warehouse.query("SELECT dataset FROM import_batch WHERE id = ?", [batch])
+    return str(rows.dataset.iloc[0]) if len(rows) else None
+
+
+def import_history(warehouse: Warehouse, *, partner: str | None = None) -> pd.DataFrame:
+    """Every import, newest first, with the partner it was made for; only ``partner``'s when
+    given."""
+    frame = warehouse.query(
+        "SELECT id, status, dataset, edition, level, periods, file_name, rows_read, "
+        "rows_imported, rows_rejected, imported_at, imported_by, partner FROM import_batch "
+        "ORDER BY id DESC"
+    )
+    return frame if partner is None else frame[frame.partner == partner]

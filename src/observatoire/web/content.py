@@ -20,7 +20,6 @@ from observatoire.observatory import Observatory
 from observatoire.outputs.palettes import PALETTES
 from observatoire.outputs.thematic import classes_for
 from observatoire.stats.classify import METHODS
-from observatoire.store.territories import territory_card
 from observatoire.territories.levels import LEVELS, is_official
 from observatoire.text import fold
 
@@ -105,12 +104,12 @@ def _plain(value: object) -> object:
 
 def site(obs: Observatory) -> dict[str, Any]:
     """The observatory: name, its territory, the demo notice when it is one."""
-    meta = obs.warehouse.meta()
+    meta = obs.meta()
     territory = None
     setting = obs.home.settings.get("territory", "")
     if setting:
         level, code = obs.resolve(setting)
-        card = territory_card(obs.warehouse, level, code)
+        card = obs.card(level, code)
         territory = {k: card[k] for k in ("level", "code", "name")}
     return {
         "name": obs.home.settings["name"],
@@ -226,7 +225,7 @@ def _latest(profile: pd.DataFrame) -> pd.DataFrame:
 def territory_view(obs: Observatory, level: str, code: str, *, audience: str) -> dict[str, Any]:
     """A territory: its card, its latest figures by theme next to its references' (same
     period), and its sub-territories by level."""
-    card = territory_card(obs.warehouse, level, code)
+    card = obs.card(level, code)
     known = obs.zonings()
     zonings = dict(zip(known.name, known.label, strict=True))
     references = [
@@ -462,7 +461,7 @@ def _scope(
 
 
 def _named(obs: Observatory, level: str, code: str) -> dict[str, Any]:
-    card = territory_card(obs.warehouse, level, code)
+    card = obs.card(level, code)
     return {"level": level, "code": code, "name": card["name"]}
 
 
@@ -472,7 +471,7 @@ def _series(
     """Every period of the indicator for the territory ``scope`` (France when none) and its
     references: one line each."""
     level, code = scope if scope is not None else ("pays", "FR")
-    card = territory_card(obs.warehouse, level, code)
+    card = obs.card(level, code)
     lines = [(level, code, card["name"])]
     lines += [
         (p["level"], p["code"], p["name"])

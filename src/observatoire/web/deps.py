@@ -217,7 +217,7 @@ async def posted_fields(form: Annotated[Any, Depends(posted_form)]) -> dict[str,
 # -- writing -------------------------------------------------------------------------------------
 def writable(obs: Annotated[Observatory, Depends(observatory)]) -> Observatory:
     """The observatory, if this server may write it."""
-    if obs.warehouse.read_only:
+    if not obs.writable:
         raise StorageError(
             "ce serveur a ouvert la base en lecture seule (plusieurs processus DuckDB) : "
             "importez avec « observatoire import », ou servez avec un seul processus"

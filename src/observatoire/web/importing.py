@@ -52,14 +52,10 @@ def partner_of(user: User) -> str | None:
 
 def history(obs: Observatory, user: User) -> list[dict[str, Any]]:
     """The imports ``user`` may see (a partner: its organisation's), newest first."""
-    frame = obs.warehouse.query(
-        "SELECT id, status, dataset, edition, level, periods, file_name, rows_read, "
-        "rows_imported, rows_rejected, imported_at, imported_by, partner FROM import_batch "
-        "ORDER BY id DESC"
-    )
-    if user.role is Role.PARTNER:
-        frame = frame[frame.partner == user.organisation]
-    return content.records(frame)
+    partner = user.organisation if user.role is Role.PARTNER else None
+    if user.role is Role.PARTNER and not partner:
+        return []  # an account of no organisation sees no one's
+    return content.records(obs.import_history(partner=partner))
 
 
 def proposals_view(obs: Observatory, user: User) -> list[dict[str, Any]]:
@@ -92,9 +88,7 @@ def importer(obs: Observatory, user: User, collection: str) -> Any:
     name = obs.collection(collection).name
     operator = None
     if user.role is Role.PARTNER:
-        from observatoire.store.records import operators_of
-
-        own = operators_of(obs.warehouse, name, partner=user.organisation).code.tolist()
+        own = obs.operators(name, partner=user.organisation).code.tolist()
         operator = own[0] if len(own) == 1 else None
     return functools.partial(
         obs.import_records,

@@ -15,13 +15,6 @@ from observatoire.accounts import ROLE_LABELS, Accounts, Role, User, parse_role
 from observatoire.catalog.datasets import CONFIDENTIALITY
 from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
-from observatoire.store.partners import (
-    add_agreement,
-    list_partners,
-    partner_details,
-    require_partner,
-    save_partner,
-)
 from observatoire.web import content
 from observatoire.web.deps import AccountsDep, ObservatoryDep, PostedForm, require
 from observatoire.web.responses import Format, page_route, show_page
@@ -34,8 +27,8 @@ Admin = Annotated[User, require(Role.ADMIN, message="page réservée aux adminis
 
 def _data(obs: Observatory, accounts: Accounts) -> dict[str, Any]:
     partners = []
-    for row in content.records(list_partners(obs.warehouse)):
-        agreements, _ = partner_details(obs.warehouse, str(row["code"]))
+    for row in content.records(obs.partners.table()):
+        agreements, _ = obs.partners.details(str(row["code"]))
         partners.append({**row, "agreements_list": content.records(agreements)})
     return {
         "partners": partners,
@@ -66,7 +59,7 @@ async def create_account(
     role = parse_role(str(form.get("role", "")))
     organisation = str(form.get("organisation", "")).strip() or None
     if role is Role.PARTNER and organisation:  # a known partner's code, as the registry has it
-        organisation = require_partner(obs.warehouse, organisation)
+        organisation = obs.partners.require(organisation)
     accounts.create_user(
         email,
         str(form.get("password", "")),
@@ -118,11 +111,8 @@ async def create_partner(
 ) -> Response:
     """Create (or rename) a partner organisation."""
     code = str(form.get("code", ""))
-    created = save_partner(
-        obs.warehouse,
-        code=code,
-        name=str(form.get("name", "")).strip() or code,
-        kind=str(form.get("kind", "")).strip(),
+    created = obs.partners.save(
+        code, str(form.get("name", "")).strip() or code, str(form.get("kind", "")).strip()
     )
     accounts.record(
         admin.email, "création de partenaire" if created else "modification de partenaire", code
@@ -137,9 +127,8 @@ async def create_agreement(
     """Record (or replace) a data-sharing agreement of a partner."""
     partner = str(form.get("partner", ""))
     reference = str(form.get("reference", "")).strip()
-    add_agreement(
-        obs.warehouse,
-        partner=partner,
+    obs.partners.add_agreement(
+        partner,
         reference=reference,
         scope=str(form.get("scope", "")).strip(),
         valid_from=str(form.get("valid_from", "")),

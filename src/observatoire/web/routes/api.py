@@ -15,7 +15,6 @@ from fastapi.responses import Response
 from observatoire.errors import InputError
 from observatoire.observatory import Observatory
 from observatoire.outputs.exports import FORMATS as EXPORT_FORMATS
-from observatoire.store.territories import territory_card
 from observatoire.web import content
 from observatoire.web.deps import Answers, Reader, ReaderDep, VisitorObservatory
 from observatoire.web.responses import cached_response, download, paged, respond
@@ -73,7 +72,7 @@ def territories(
     response_model=TerritoryPublic,
 )
 def territory(request: Request, obs: VisitorObservatory, level: str, code: str) -> Response:
-    return respond(request, territory_card(obs.warehouse, level, code))
+    return respond(request, obs.card(level, code))
 
 
 @router.get(

@@ -66,7 +66,7 @@ def _listing(obs: Observatory, user: User, **extra: object) -> dict[str, Any]:
     return {
         "imports": history(obs, user),
         "proposals": proposals_view(obs, user),
-        "writable": not obs.warehouse.read_only,
+        "writable": obs.writable,
         "can_rollback": user.role in (Role.ADMIN, Role.ANALYST),
         "collections": [{"name": n, "label": s.label} for n, s in obs.collections().items()],
         **extra,

@@ -25,7 +25,6 @@ from observatoire.errors import AccessError, InputError
 from observatoire.observatory import Observatory
 from observatoire.outputs.restitution import charts_of, render_restitution
 from observatoire.quality.completeness import BY_CHOICES
-from observatoire.store.records import operators_of
 from observatoire.web import content
 from observatoire.web.deps import ObservatoryDep, require
 from observatoire.web.responses import Format, csv_response, download, page_route, show_page
@@ -51,7 +50,7 @@ def _own(obs: Observatory, user: User, collection: str) -> list[str] | None:
     """The operators ``user`` may see (None: all of them)."""
     if user.role is not Role.PARTNER:
         return None
-    return operators_of(obs.warehouse, collection, partner=user.organisation).code.tolist()
+    return obs.operators(collection, partner=user.organisation).code.tolist()
 
 
 def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -78,7 +77,7 @@ def collections_page(
                 "score": _rows(table)[0].get("score") if len(table) else None,
                 "operators": len(own)
                 if own is not None
-                else len(operators_of(obs.warehouse, name)),
+                else len(obs.operators(name)),
                 "first_month": str(months.min()) if len(months) else "",
                 "last_month": str(months.max()) if len(months) else "",
             }
@@ -138,13 +137,11 @@ def collection_page(
         "own": own,
     }
     if own is None:  # the service sees who stands out, and who enters the same households
-        from observatoire.store.records import duplicates, read_cube, volume_jumps
-
-        jumps = volume_jumps(read_cube(obs.warehouse, name))
-        names = operators_of(obs.warehouse, name).set_index("code").name
+        jumps = obs.volume_jumps(name)
+        names = obs.operators(name).set_index("code").name
         flagged = jumps[jumps.jump].assign(operator_name=lambda f: f.operator.map(names))
         data["jumps"] = _rows(flagged)
-        data["duplicates"] = len(duplicates(obs.warehouse, name, days=schema.duplicate_days))
+        data["duplicates"] = len(obs.record_duplicates(name))
     title = f"Complétude : {schema.label}"
     return show_page(request, fmt, "completude_collection.html", data, title, max_age=0)
 
