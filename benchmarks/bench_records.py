@@ -53,10 +53,10 @@ def main() -> None:
 
         with Observatory.open(home, write=True) as obs:
             start = time.perf_counter()
-            report = obs.import_records(extract, COLLECTION)
+            report = obs.records.import_file(extract, COLLECTION)
             cube_time = time.perf_counter() - start
             start = time.perf_counter()
-            schema = obs.collection(COLLECTION)
+            schema = obs.records.collection(COLLECTION)
             cube = read_cube(obs.warehouse, COLLECTION, level="commune")
             fields = completeness_table(cube, schema, ["operator", "territory", "month", "field"])
             scores = completeness_table(cube, schema, ["operator", "quarter"])

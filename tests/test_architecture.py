@@ -6,6 +6,9 @@ counted: at the top, inside a function, or for type checking only).
   the services beside it) ← outputs ← web, command line and demo.
 - No cycle between modules.
 - No private name (``_name``) imported from another module, nor read through a module.
+- Outside the layers that own it (store, ingest, engine, the facade and its services), nothing
+  reaches through an object for its warehouse (``obs.warehouse``): the edges and the outputs ask
+  the facade.
 """
 
 from __future__ import annotations
@@ -137,6 +140,27 @@ class Imports:
         return found
 
 
+# Where reading ``<something>.warehouse`` is at home (the facade builds, the layers below use it).
+WAREHOUSE_OWNERS = ("store", "ingest", "engine", "services", "observatory")
+
+
+def warehouse_reaches() -> list[str]:
+    """``x.warehouse`` (x other than ``self``) outside :data:`WAREHOUSE_OWNERS`, as file:line."""
+    found = []
+    for name, path in modules().items():
+        if name.split(".")[1:2] and name.split(".")[1] in WAREHOUSE_OWNERS:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "warehouse"
+                and not (isinstance(node.value, ast.Name) and node.value.id == "self")
+            ):
+                found.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    return found
+
+
 def _private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
@@ -162,6 +186,10 @@ def test_no_cycle_between_modules(imports: Imports) -> None:
 
 def test_no_private_name_crosses_a_module(imports: Imports) -> None:
     assert not imports.private, "\n".join(sorted(set(imports.private)))
+
+
+def test_the_edges_ask_the_facade_not_its_warehouse() -> None:
+    assert not warehouse_reaches(), warehouse_reaches()
 
 
 def test_the_checks_see_what_they_look_for(tmp_path: Path) -> None:

@@ -321,14 +321,14 @@ def test_a_partner_cannot_deposit_another_partners_operator_under_another_spelli
     with Observatory.open(home, write=True) as obs:
         for code, name in (("pa", "Partenaire A"), ("pb", "Hébergeur B")):
             save_partner(obs.warehouse, code=code, name=name, kind="test")
-        obs.import_records(mine, "sejours", partner="pa")
+        obs.records.import_file(mine, "sejours", partner="pa")
         batches = obs.warehouse.count("import_batch")
         with pytest.raises(InputError, match="relève du partenaire pa"):
-            obs.import_records(lower, "sejours", partner="pb", dry_run=True)
+            obs.records.import_file(lower, "sejours", partner="pb", dry_run=True)
         with pytest.raises(InputError, match="connu sous le code « OPA »"):
-            obs.import_records(lower, "sejours", partner="pa", dry_run=True)
+            obs.records.import_file(lower, "sejours", partner="pa", dry_run=True)
         with pytest.raises(InputError, match=r"code opérateur invalide .* \(60\)"):
-            obs.import_records(cyrillic, "sejours", partner="pb", dry_run=True)
+            obs.records.import_file(cyrillic, "sejours", partner="pb", dry_run=True)
         assert obs.warehouse.count("import_batch") == batches
 
 

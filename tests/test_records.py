@@ -180,19 +180,20 @@ def test_completeness_is_exact_by_construction(records_home: tuple[Path, Path]) 
     rows = _rows()
     expected = _expected(rows)
     with Observatory.open(home, write=True) as obs:
-        report = obs.import_records(extract, "sejours")
+        report = obs.records.import_file(extract, "sejours")
         assert report.records_kept == len(rows) == 240 and report.records_rejected == 0
         assert report.hashed_columns == ["nir", "id_menage"]
         assert report.ignored_columns == ["observations"]
         assert report.invalid_cells == {"age": 12}  # C: i in (0, 5) each month
-        by_field = obs.completeness("sejours", by=["operator", "field"]).set_index(
+        by_field = obs.records.completeness("sejours", by=["operator", "field"]).set_index(
             ["operator", "field"]
         )
-        scores = obs.completeness("sejours", by=["operator"]).set_index("operator")
-        quarters = obs.completeness("sejours", by=["operator", "quarter"])
-        communes = obs.completeness("sejours", by=["territory"], level="commune")
-        departements = obs.completeness("sejours", by=["territory"], level="departement")
-        violations = obs.completeness("sejours", by=["operator"]).set_index("operator").violations
+        scores = obs.records.completeness("sejours", by=["operator"]).set_index("operator")
+        quarters = obs.records.completeness("sejours", by=["operator", "quarter"])
+        communes = obs.records.completeness("sejours", by=["territory"], level="commune")
+        departements = obs.records.completeness("sejours", by=["territory"], level="departement")
+        table = obs.records.completeness("sejours", by=["operator"])
+        violations = table.set_index("operator").violations
     for op, fields in expected.items():
         for name, (exp, filled) in fields.items():
             row = by_field.loc[(op, name)]
@@ -226,7 +227,7 @@ def test_measures_become_indicators_with_their_completeness(
 ) -> None:
     home, extract = records_home
     with Observatory.open(home, write=True) as obs:
-        obs.import_records(extract, "sejours")
+        obs.records.import_file(extract, "sejours")
         obs.compute(indicators=["part_sans_solution_test", "sejours_test"])
         share = obs.indicator("part_sans_solution_test", level="commune", within="93")
         paris = obs.indicator("part_sans_solution_test", level="commune", within="75")
@@ -249,7 +250,7 @@ def test_withheld_below_the_threshold(records_home: tuple[Path, Path]) -> None:
     path = home / "collections" / "sejours.yaml"
     path.write_text(path.read_text().replace("sous_le_seuil: signaler", "sous_le_seuil: retirer"))
     with Observatory.open(home, write=True) as obs:
-        obs.import_records(extract, "sejours")
+        obs.records.import_file(extract, "sejours")
         obs.compute(indicators=["part_sans_solution_test"])
         paris = obs.indicator("part_sans_solution_test", level="commune", within="75")
     row = paris.set_index("code").loc["75056"]
@@ -260,30 +261,32 @@ def test_versions_replace_and_rollback(records_home: tuple[Path, Path], tmp_path
     home, extract = records_home
     rows = _rows()
     with Observatory.open(home, write=True) as obs:
-        first = obs.import_records(extract, "sejours")
-        again = obs.import_records(extract, "sejours")
+        first = obs.records.import_file(extract, "sejours")
+        again = obs.records.import_file(extract, "sejours")
         assert again.unchanged and again.batch == first.batch
         # A's records again, all complete, now with B's sexe filled too: covers both in full
         fixed = [[*r[:5], "F", *r[6:]] if r[0] == "B" else r for r in rows if r[0] in "AB"]
         part = _write(tmp_path / "ab.csv", fixed)
         with pytest.raises(InputError, match="recouvre en partie l'import"):
-            obs.import_records(part, "sejours")  # the first import also holds C and D
+            obs.records.import_file(part, "sejours")  # the first import also holds C and D
         obs.rollback(first.batch)  # type: ignore[arg-type]
-        assert obs.completeness("sejours").empty or obs.completeness("sejours").records.sum() == 0
-        second = obs.import_records(part, "sejours")
-        better = obs.import_records(
+        left = obs.records.completeness("sejours")
+        assert left.empty or left.records.sum() == 0
+        second = obs.records.import_file(part, "sejours")
+        better = obs.records.import_file(
             _write(tmp_path / "ab2.csv", fixed[:60] + fixed[60:]), "sejours"
         )
         assert better.unchanged
         b_only = _write(tmp_path / "b.csv", [r for r in fixed if r[0] == "B"])
         with pytest.raises(InputError, match=f"l'import n° {second.batch}"):
-            obs.import_records(b_only, "sejours")
-        whole = obs.import_records(_write(tmp_path / "abcd.csv", fixed + rows[120:]), "sejours")
+            obs.records.import_file(b_only, "sejours")
+        extract = _write(tmp_path / "abcd.csv", fixed + rows[120:])
+        whole = obs.records.import_file(extract, "sejours")
         assert whole.replaced == [second.batch]
-        scores = obs.completeness("sejours").set_index("operator").score
+        scores = obs.records.completeness("sejours").set_index("operator").score
         assert scores["B"] == 100.0 and set(scores.index) == {"A", "B", "C", "D"}
         obs.rollback(whole.batch)  # type: ignore[arg-type]
-        scores = obs.completeness("sejours").set_index("operator")
+        scores = obs.records.completeness("sejours").set_index("operator")
         assert set(scores.index) == {"A", "B"}  # the import it replaced is back in force
         status = (
             obs.warehouse.query(
@@ -305,7 +308,7 @@ def test_identifiers_are_refused_and_nothing_is_written(
     with Observatory.open(home, write=True) as obs:
         before = obs.warehouse.count("record")
         with pytest.raises(InputError) as caught:
-            obs.import_records(bad, "sejours", chunk_rows=50)  # found in the 4th chunk
+            obs.records.import_file(bad, "sejours", chunk_rows=50)  # found in the 4th chunk
         assert obs.warehouse.count("record") == before == 0
         assert obs.warehouse.count("import_batch", "dataset = 'enregistrements.sejours'") == 0
     error = caught.value
@@ -314,7 +317,7 @@ def test_identifiers_are_refused_and_nothing_is_written(
     assert "téléphone" in error.message and "06 12 34 56 78" not in str(error)
     named = _write(tmp_path / "noms.csv", _rows()[:5], [*HEADER[:-1], "Prénom"])
     with Observatory.open(home, write=True) as obs, pytest.raises(InputError, match="Prénom"):
-        obs.import_records(named, "sejours")
+        obs.records.import_file(named, "sejours")
 
 
 def test_the_nir_column_declared_as_identifier_is_hashed(
@@ -326,7 +329,7 @@ def test_the_nir_column_declared_as_identifier_is_hashed(
         row[11] = "1 84 12 76 451 089 46"
     extract = _write(tmp_path / "nir.csv", rows)
     with Observatory.open(home, write=True) as obs:
-        obs.import_records(extract, "sejours")
+        obs.records.import_file(extract, "sejours")
         stored = obs.warehouse.query("SELECT * FROM record").astype(str).to_csv()
         report = obs.warehouse.query("SELECT report FROM import_batch WHERE dataset LIKE 'enr%'")
     assert "1841276451089" not in stored.replace(" ", "") and "451 089" not in stored
@@ -357,9 +360,9 @@ def test_rejected_records_name_their_line(records_home: tuple[Path, Path], tmp_p
     ):
         assert text in out, text
     with Observatory.open(home) as obs:
-        communes = obs.completeness("sejours", by=["territory"]).set_index("territory")
-        months = obs.completeness("sejours", by=["month"]).month.tolist()
-        sexes = obs.completeness("sejours", by=["field"]).set_index("field")
+        communes = obs.records.completeness("sejours", by=["territory"]).set_index("territory")
+        months = obs.records.completeness("sejours", by=["month"]).month.tolist()
+        sexes = obs.records.completeness("sejours", by=["field"]).set_index("field")
     assert "01001" in communes.index and communes.at["93066", "records"] == 5
     assert "2025-03" in months
     assert sexes.at["sexe", "filled"] == 5  # 6 records kept, one with « NC »
@@ -476,7 +479,7 @@ def test_duplicates_jumps_and_restitution(records_home: tuple[Path, Path], tmp_p
     filed = {d["titre"].split(" — ")[-1].split(" (")[0]: d["acces"] for d in json.loads(out)}
     assert filed == {"opérateur C": "interne", "territoire 75": "interne"}, out
     with Observatory.open(home) as obs:
-        report = obs.restitution("sejours", operator="C")
+        report = obs.records.restitution("sejours", operator="C")
     names = [o["name"] for o in report.operators]
     assert names == ["Structure C", "Médiane des 3 autres opérateurs"]
     assert report.duplicates is None and report.jumps == []  # not in an operator's own report
@@ -699,14 +702,14 @@ def test_awkward_extracts_read_the_same(records_home: tuple[Path, Path], tmp_pat
     reference = _expected(rows)["C"]
     with Observatory.open(home, write=True) as obs:
         with pytest.raises(InputError, match="Code structure"):
-            obs.import_records(workbook, "sejours")  # whose records? say it
+            obs.records.import_file(workbook, "sejours")  # whose records? say it
         for path in (workbook, latin):
-            report = obs.import_records(path, "sejours", operator="C", dry_run=True)
+            report = obs.records.import_file(path, "sejours", operator="C", dry_run=True)
             assert report.records_kept == 60 and report.records_rejected == 0, path
             assert report.absent_fields == ["nir"] and report.hashed_columns == []
             for name, (expected, filled) in reference.items():
                 assert report.completeness[name] == pytest.approx(100 * filled / expected, abs=0.01)
-        report = obs.import_records(workbook, "sejours", operator="C")
+        report = obs.records.import_file(workbook, "sejours", operator="C")
         assert report.operators == ["C"] and report.months[0] == "2025-01"
 
 
@@ -754,6 +757,6 @@ def test_kill_9_during_a_large_records_import(home: Path, tmp_path: Path, delay:
         stored = obs.warehouse.count("record")
         batches = obs.warehouse.count("import_batch", "dataset LIKE 'enregistrements.%'")
         assert (stored, batches) in ((0, 0), (len(records), 1)), (stored, batches)
-        report = obs.import_records(extract, COLLECTION)
+        report = obs.records.import_file(extract, COLLECTION)
         assert report.records_kept == len(records)
         assert obs.warehouse.count("record") == len(records)

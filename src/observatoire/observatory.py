@@ -21,11 +21,11 @@ from observatoire.catalog.indicators import Catalogue
 from observatoire.engine import analysis
 from observatoire.engine.access import ComputedScopes, ReadAccess
 from observatoire.engine.compare import NEIGHBOURS, STRATUM
-from observatoire.engine.completeness import RecordsPolicy
 from observatoire.engine.compute import (
     DEFAULT_THRESHOLD,
 )
 from observatoire.engine.reading import (
+    analyst_only,
     past_version,
     read_indicator,
     read_profile,
@@ -36,7 +36,6 @@ from observatoire.errors import (
     HomeError,
     InputError,
     ReferentialError,
-    UnknownNameError,
 )
 from observatoire.home import Home, resolve_home
 from observatoire.ingest.codefiles import (
@@ -49,20 +48,16 @@ from observatoire.ingest.cog import CogImportReport, import_cog, import_shipped_
 from observatoire.ingest.iris import IrisImportReport, import_iris
 from observatoire.ingest.pipeline import ImportReport, import_file, rollback
 from observatoire.ingest.records import (
-    RecordsReport,
-    import_records,
-    load_collections,
     rollback_records,
 )
 from observatoire.ingest.referential import BuildReport, build_into
 from observatoire.ingest.zoning import ZoningImportReport, import_zoning, zoning_members
-from observatoire.quality.schema import CollectionSchema
 from observatoire.secret.rules import Audience, parse_audience
 from observatoire.services.partners import Partners
+from observatoire.services.records import Records
 from observatoire.stats.neighbours import DEFAULT_CONTEXT
 from observatoire.store import Warehouse, open_warehouse
 from observatoire.store import computed as computed_store
-from observatoire.store import records as records_store
 from observatoire.store import territories as queries
 from observatoire.store import values as values_store
 from observatoire.store.batches import batch_dataset, import_history
@@ -73,7 +68,6 @@ from observatoire.territories.vintages import Conversion, Vintages, convert
 if TYPE_CHECKING:
     import geopandas
 
-    from observatoire.engine.restitution import Restitution
 
 __all__ = ["Observatory"]
 
@@ -85,11 +79,12 @@ class Observatory:
         self.home = home
         self.warehouse = warehouse
         self._catalogue: Catalogue | None = None
-        self._collections: dict[str, CollectionSchema] | None = None
         # A partner producer reads its own organisation's deposits whatever their diffusion.
         self._organisation: str | None = None
         self._scopes = ComputedScopes()  # the codes computed in a scope (compute_within)
         self.partners = Partners(warehouse)
+        self._places: dict[str, pd.DataFrame] = {}  # data version → named territories
+        self.records = Records(home, warehouse, self)  # operators' records (OSIRIS)
 
     def for_organisation(self, organisation: str | None) -> Observatory:
         """The same observatory read on behalf of a partner ``organisation`` (partner code):
@@ -164,14 +159,14 @@ class Observatory:
     def import_iris(
         self, reference: str | Path, contours: str | Path | None = None, *, crs: str | None = None
     ) -> IrisImportReport:
-        self._require_referential()
+        self.require_referential()
         return import_iris(self.warehouse, reference, contours, crs=crs)
 
     def import_zoning(self, name: str, path: str | Path, **options: object) -> ZoningImportReport:
-        self._require_referential()
+        self.require_referential()
         return import_zoning(self.warehouse, name=name, path=path, **options)  # type: ignore[arg-type]
 
-    def _require_referential(self) -> None:
+    def require_referential(self) -> None:
         if not self.has_referential:
             raise ReferentialError("référentiel absent : lancez « observatoire init »")
 
@@ -188,7 +183,7 @@ class Observatory:
         zoning: str | None = None,
     ) -> pd.DataFrame:
         """Territories of ``level`` (inside ``within``) with parent codes and population."""
-        level = self._level(level)
+        level = self.level_id(level)
         return queries.list_territories(
             self.warehouse, level=level, within=self._within(within, level), zoning=zoning
         )
@@ -202,7 +197,7 @@ class Observatory:
         zoning: str | None = None,
     ) -> geopandas.GeoDataFrame:
         """:meth:`territories` as a GeoDataFrame in EPSG:4326."""
-        level = self._level(level)
+        level = self.level_id(level)
         return queries.geometries(
             self.warehouse,
             level=level,
@@ -211,7 +206,7 @@ class Observatory:
             zoning=zoning,
         )
 
-    def _level(self, level: str) -> str:
+    def level_id(self, level: str) -> str:
         """An official level id from an alias (``dep``, ``région``…); zonings pass through."""
         if is_official(level) or level in self.levels():
             return level
@@ -224,6 +219,15 @@ class Observatory:
         if within is None or isinstance(within, tuple):
             return within
         return self.resolve(within, below=level)
+
+    def named_territories(self) -> pd.DataFrame:
+        """level, code, name of every named territory but the IRIS, read once per data version
+        (the site's search looks in it at every query)."""
+        version = self.data_version()
+        if version not in self._places:
+            self._places.clear()  # shared by the views of this observatory; one version kept
+            self._places[version] = queries.named_territories(self.warehouse)
+        return self._places[version]
 
     def levels(self) -> list[str]:
         return queries.known_levels(self.warehouse)
@@ -297,7 +301,7 @@ class Observatory:
     # -- imported values --------------------------------------------------------------------
     def import_file(self, path: str | Path, **options: object) -> ImportReport:
         """Import a producer's file (see :func:`observatoire.ingest.pipeline.import_file`)."""
-        self._require_referential()
+        self.require_referential()
         self._ensure_cog()
         return import_file(self.warehouse, path, **options)  # type: ignore[arg-type]
 
@@ -309,218 +313,20 @@ class Observatory:
                 "l'import d'enregistrements en cause, les mesures sont republiées"
             )
         if dataset.startswith("enregistrements."):
-            collection = self.collection(dataset.partition(".")[2])
+            collection = self.records.collection(dataset.partition(".")[2])
             _, restored = rollback_records(self.warehouse, batch, collection)
             return batch, (restored[0] if restored else None)
         return rollback(self.warehouse, batch)
 
     # -- operators' records ----------------------------------------------------------------
-    def collections(self) -> dict[str, CollectionSchema]:
-        """The collections of operators' records declared in ``<home>/collections/``."""
-        if self._collections is None:
-            self._collections = load_collections(self.home.path)
-        return self._collections
 
     def reload_declarations(self) -> None:
         """Read the catalogue and the collections again (after their files changed)."""
         self._catalogue = None
-        self._collections = None
-
-    def collection(self, name: str) -> CollectionSchema:
-        found = self.collections()
-        if name not in found:
-            raise UnknownNameError("collection", name, list(found))
-        return found[name]
-
-    def operators(self, collection: str, *, partner: str | None = None) -> pd.DataFrame:
-        """The operators of ``collection`` (code, name, partner); only ``partner``'s when
-        given."""
-        name = self.collection(collection).name
-        return records_store.operators_of(self.warehouse, name, partner=partner)
-
-    def volume_jumps(self, collection: str) -> pd.DataFrame:
-        """Months when an operator entered far more or fewer records than usual."""
-        cube = records_store.read_cube(self.warehouse, self.collection(collection).name)
-        return records_store.volume_jumps(cube)
-
-    def record_duplicates(self, collection: str, *, days: int | None = None) -> pd.DataFrame:
-        """Probable duplicates: one person entered by two operators within ``days`` (default:
-        the collection's)."""
-        schema = self.collection(collection)
-        return records_store.duplicates(
-            self.warehouse, schema.name, days=days or schema.duplicate_days
-        )
-
-    def records_in_force(self, collection: str) -> tuple[int, int]:
-        """(imports, records) in force for ``collection``."""
-        return records_store.imports_in_force(self.warehouse, self.collection(collection).name)
-
-    def link_operator(self, collection: str, operator: str, partner: str) -> str:
-        """Attach an operator of ``collection`` to a partner; returns the partner's code."""
-        code = self.partners.require(partner)
-        name = self.collection(collection).name
-        records_store.link_operator(self.warehouse, name, operator, code)
-        return code
-
-    def save_meeting(
-        self, collection: str, day: str, territory: str, label: str = ""
-    ) -> tuple[str, str]:
-        """Record a restitution meeting with the operators of ``territory`` (AAAA-MM-JJ);
-        returns the territory's (level, code)."""
-        import datetime as dt
-
-        try:
-            dt.date.fromisoformat(day)
-        except ValueError:
-            raise InputError(f"date « {day} » : attendu AAAA-MM-JJ") from None
-        name = self.collection(collection).name
-        level, code = self.resolve(territory)
-        records_store.save_meeting(
-            self.warehouse, name, day=day, level=level, code=code, label=label
-        )
-        return level, code
-
-    def import_records(self, path: str | Path, collection: str, **options: object) -> RecordsReport:
-        """Import an operators' extract (see :func:`observatoire.ingest.records.import_records`)."""
-        self._require_referential()
-        return import_records(
-            self.warehouse,
-            path,
-            self.collection(collection),
-            key=self.home.pseudonym_key(),
-            **options,  # type: ignore[arg-type]
-        )
-
-    def completeness(
-        self,
-        collection: str,
-        *,
-        by: Sequence[str] = ("operator",),
-        level: str | None = None,
-        within: str | tuple[str, str] | None = None,
-        operators: Sequence[str] | None = None,
-    ) -> pd.DataFrame:
-        """The completeness cube of ``collection`` grouped ``by`` operator, territory (of
-        ``level``, default: commune), month, quarter, year and/or field; restricted to the
-        communes ``within`` a territory and to ``operators`` (see
-        :func:`observatoire.store.records.completeness_table`)."""
-        from observatoire.store.records import completeness_table, read_cube
-
-        schema = self.collection(collection)
-        if "territory" in by:
-            level = self._level(level or "commune")
-        elif level is not None:
-            raise InputError("--level sert au regroupement par territoire (--by territory)")
-        scope = self._scope_of(within)
-        cube = read_cube(
-            self.warehouse,
-            schema.name,
-            level=level if "territory" in by else None,
-            within=scope,
-            operators=operators,
-        )
-        table = completeness_table(cube, schema, list(by))
-        return self._named(table, schema, level)
-
-    def _named(
-        self, table: pd.DataFrame, schema: CollectionSchema, level: str | None
-    ) -> pd.DataFrame:
-        """Operators' and territories' names next to their codes; the alert flag."""
-        from observatoire.store.records import operators_of
-
-        for column in ("score", "after"):
-            if column in table:
-                table.insert(table.columns.get_loc(column) + 1, "alert",
-                             table[column] < schema.alert)  # fmt: skip
-                break
-        if "operator" in table:
-            names = operators_of(self.warehouse, schema.name).set_index("code").name
-            table.insert(
-                table.columns.get_loc("operator") + 1, "operator_name", table.operator.map(names)
-            )
-        if "territory" in table and level is not None:
-            found = queries.territory_names(self.warehouse, level=level).set_index("code").name
-            table.insert(
-                table.columns.get_loc("territory") + 1, "territory_name", table.territory.map(found)
-            )
-        return table
-
-    def completeness_evolution(
-        self,
-        collection: str,
-        *,
-        by: Sequence[str] = ("operator",),
-        period: str = "quarter",
-        since_meeting: bool = False,
-        level: str | None = None,
-        operators: Sequence[str] | None = None,
-    ) -> pd.DataFrame:
-        """The score of each group of ``by`` over the last two periods (``month``, ``quarter``,
-        ``year``) and its change in points; with ``since_meeting``, over the three months
-        before the latest restitution meeting and the (at most three) months after it."""
-        from observatoire.store.records import evolution_table, meetings, read_cube
-
-        schema = self.collection(collection)
-        if "territory" in by:
-            level = self._level(level or "commune")
-        cube = read_cube(self.warehouse, schema.name, level=level, operators=operators)
-        meeting = None
-        if since_meeting:
-            held = meetings(self.warehouse, schema.name)
-            if held.empty:
-                raise InputError(
-                    f"aucune réunion de restitution enregistrée pour {schema.name} : "
-                    "« observatoire records meeting »"
-                )
-            meeting = str(held.day.iloc[-1])
-        table = evolution_table(cube, schema, list(by), period=period, meeting=meeting)
-        return self._named(table, schema, level)
-
-    def _scope_of(self, within: str | tuple[str, str] | None) -> tuple[str, str] | None:
-        if within is None or isinstance(within, tuple):
-            return within
-        return self.resolve(within)
+        self.records.reload()
 
     def territory_name(self, level: str, code: str) -> str:
         return queries.territory_name(self.warehouse, level, code)
-
-    def restitution(
-        self,
-        collection: str,
-        *,
-        territory: str | None = None,
-        operator: str | None = None,
-        analyst: bool = True,
-    ) -> Restitution:
-        """The restitution report of a territory's operators, or of one operator (see
-        :mod:`observatoire.outputs.restitution`)."""
-        from observatoire.engine.restitution import build_restitution
-
-        schema = self.collection(collection)
-        place = None
-        if territory is not None:
-            level, code = self.resolve(territory)
-            place = (level, code, self.territory_name(level, code))
-        if operator is not None:
-            from observatoire.store.records import operators_of
-
-            known = set(operators_of(self.warehouse, schema.name).code)
-            if operator not in known:
-                raise UnknownNameError("opérateur", operator, sorted(known))
-        return build_restitution(
-            self.warehouse,
-            schema,
-            territory=place,
-            operator=operator,
-            observatory=self.home.settings["name"],
-            analyst=analyst,
-        )
-
-    def records_policies(self) -> dict[str, RecordsPolicy]:
-        return {
-            name: RecordsPolicy(schema.threshold, schema.withhold)
-            for name, schema in self.collections().items()
-        }
 
     def imports(self) -> pd.DataFrame:
         return values_store.list_imports(self.warehouse)
@@ -572,17 +378,26 @@ class Observatory:
         ``at`` (AAAA-MM-JJ, a custom zoning): the zones of the version in force that day,
         computed now when it is not today's (the secret is applied to today's zones only:
         an indicator under secret is refused to a restricted audience then)."""
-        level = self._level(level)
+        level = self.level_id(level)
+        access = self.access()
+        # The checks in the order users have always met them: the date of a zoning version,
+        # the indicator's name, the audience, what a restricted audience may ask, the place.
+        if at is not None:
+            past_version(access, level, at)
+        self.catalogue().get(ident)
+        reader = parse_audience(audience)
+        if reader is not Audience.ANALYST:
+            analyst_only(published, threshold)
         return read_indicator(
-            self.access(), ident, level, within=self._within(within, level), period=period,
-            threshold=threshold, published=published, reader=parse_audience(audience), at=at,
-            policies=self.records_policies, provenance=provenance,
+            access, ident, level, within=self._within(within, level), period=period,
+            threshold=threshold, published=published, reader=reader, at=at,
+            policies=self.records.policies, provenance=provenance,
         )  # fmt: skip
 
     def zoning_shown(self, level: str, at: str | None = None) -> str | None:
         """Which version of zoning ``level`` values are given for (None for an official
         level): « zonage tas93, version 2, en vigueur depuis le 2025-01-01 »."""
-        level = self._level(level)
+        level = self.level_id(level)
         if level in LEVELS:
             if at is not None:
                 past_version(self.access(), level, at)  # refused, with the reason
@@ -633,10 +448,10 @@ class Observatory:
             self.warehouse,
             self.catalogue(),
             indicators=indicators,
-            levels=[self._level(lvl) for lvl in levels] if levels else None,
+            levels=[self.level_id(lvl) for lvl in levels] if levels else None,
             force=force,
             on_step=on_step,
-            policies=self.records_policies(),
+            policies=self.records.policies(),
             scope=scope,
         )
 
@@ -678,7 +493,7 @@ class Observatory:
     ) -> pd.DataFrame:
         """Every stored indicator of every territory of ``level`` inside ``within`` in one
         read (code, indicator, period, value, status…), as ``audience`` may see them."""
-        return read_profiles(self.access(), self._level(level), within, parse_audience(audience))
+        return read_profiles(self.access(), self.level_id(level), within, parse_audience(audience))
 
     def compare(
         self,
@@ -694,7 +509,7 @@ class Observatory:
     ) -> pd.DataFrame:
         """Indicator values with each territory's reference (a containing level, or a
         territory such as ``departement:93``), gap, index, significance, rank, percentile."""
-        level = self._level(level)
+        level = self.level_id(level)
         chosen: str | tuple[str, str] = reference
         if reference not in (*LEVELS, STRATUM, NEIGHBOURS):
             chosen = self.resolve(reference)
@@ -716,7 +531,7 @@ class Observatory:
         indicators (see :func:`observatoire.engine.analysis.neighbours`); only
         ``territory``'s when given."""
         code = self.resolve(territory)[1] if territory is not None else None
-        return analysis.neighbours(self.access(), self._level(level), k=k, context=context,
+        return analysis.neighbours(self.access(), self.level_id(level), k=k, context=context,
                                    code=code, reader=parse_audience(audience))  # fmt: skip
 
     def evolution(
@@ -731,7 +546,7 @@ class Observatory:
         audience: str = "analyst",
     ) -> pd.DataFrame:
         """Evolution of an indicator between two periods, for every territory of ``level``."""
-        level = self._level(level)
+        level = self.level_id(level)
         return analysis.indicator_evolution(
             self.access(), ident, level, start=start, end=end,
             within=self._within(within, level), threshold=threshold,
@@ -761,7 +576,7 @@ class Observatory:
         reader = parse_audience(audience)
         if reader is not Audience.ANALYST:
             self.access().check_raw_readable(variable, reader)
-        level = self._level(level)
+        level = self.level_id(level)
         return values_store.read_values(
             self.warehouse,
             variable=variable,
@@ -774,7 +589,7 @@ class Observatory:
 
     def card(self, level: str, code: str) -> dict[str, Any]:
         """One territory: name, population, area, named parents, counts of sub-territories."""
-        return queries.territory_card(self.warehouse, self._level(level), code)
+        return queries.territory_card(self.warehouse, self.level_id(level), code)
 
     def freeze_date(self, ident: str | None = None) -> str | None:
         """When the figures were frozen: the latest computation of ``ident`` (of any

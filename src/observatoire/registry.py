@@ -528,7 +528,7 @@ class Registry:
         A report made again the same day replaces that day's."""
         partner = None
         if operator:
-            found = self.obs.operators(collection)
+            found = self.obs.records.operators(collection)
             linked = found.partner[found.code == operator].dropna()
             partner = str(linked.iloc[0]) if len(linked) else None
         who = (
@@ -542,7 +542,8 @@ class Registry:
         return self.add_document(
             path,
             {
-                "titre": f"Restitution de complétude — {self.obs.collection(collection).label} "
+                "titre": "Restitution de complétude — "
+                f"{self.obs.records.collection(collection).label} "
                 f"— {who} ({today})",
                 "type": "restitution",
                 "auteurs": [self.obs.home.settings.get("name") or "Observatoire"],

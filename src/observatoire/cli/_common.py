@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 import pandas as pd
 
+from observatoire.atomic import write_whole
 from observatoire.home import Home, resolve_home
 from observatoire.observatory import Observatory
 
@@ -72,7 +73,7 @@ def emit(frame: pd.DataFrame, fmt: str, output: str | None = None) -> None:
         ):
             text = frame.to_string(index=False) if len(frame) else "(aucune ligne)"
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        write_whole(Path(output), text)
         click.echo(f"{len(frame)} lignes écrites dans {output}", err=True)
     else:
         click.echo(text)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from observatoire.atomic import write_whole
 from observatoire.cli._common import Context, pass_ctx
 
 WRITERS = {"dcat": ".jsonld", "turtle": ".ttl", "csv": ".csv"}
@@ -52,10 +53,7 @@ def export_cmd(ctx: Context, fmt: str, base_url: str | None, output: str | None)
     if output is None:
         click.echo(text)
         return
-    target = Path(output)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
+    target = write_whole(Path(output), text)
     datasets = sum(1 for r in resources if r.kind == "dcat:Dataset")
     click.echo(f"{target} : {datasets} jeux de données et indicateurs décrits ({fmt})")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from observatoire.atomic import write_whole
 from observatoire.cli._common import FORMATS, Context, emit, pass_ctx, percent, registry_of
 from observatoire.errors import InputError
 
@@ -57,7 +58,7 @@ def completeness(
     assert ctx is not None
     keys = [b.strip() for b in by.split(",") if b.strip()]
     with ctx.open() as obs:
-        table = obs.completeness(
+        table = obs.records.completeness(
             collection, by=keys, level=level, within=within, operators=list(operators) or None
         )
     emit(table.round(2), fmt, output)
@@ -102,11 +103,9 @@ def report_cmd(
     if fmt not in REPORT_FORMATS:
         raise InputError(f"{output} : extension .pdf ou .html attendue")
     with ctx.open() as obs:
-        report = obs.restitution(collection, territory=territory, operator=operator)
+        report = obs.records.restitution(collection, territory=territory, operator=operator)
         body = render_restitution(report, fmt, home=obs.home.path)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(body)
-        tmp.replace(target)
+        write_whole(target, body)
         if filed:
             with registry_of(obs) as registry:
                 row = registry.file_restitution(
@@ -165,7 +164,7 @@ def evolution_cmd(
     """
     keys = [b.strip() for b in by.split(",") if b.strip()]
     with ctx.open() as obs:
-        table = obs.completeness_evolution(
+        table = obs.records.completeness_evolution(
             collection, by=keys, period=period, since_meeting=since_meeting, level=level
         )
     emit(table.round(2), fmt)
@@ -185,7 +184,7 @@ def jumps_cmd(ctx: Context, collection: str, show_all: bool, fmt: str) -> None:
       observatoire completeness jumps --collection demandes
     """
     with ctx.open() as obs:
-        table = obs.volume_jumps(collection)
+        table = obs.records.volume_jumps(collection)
     emit((table if show_all else table[table.jump]).round(2), fmt)
 
 
@@ -202,7 +201,7 @@ def duplicates_cmd(ctx: Context, collection: str, days: int | None, fmt: str) ->
       observatoire completeness duplicates --collection demandes --days 15
     """
     with ctx.open() as obs:
-        table = obs.record_duplicates(collection, days=days)
+        table = obs.records.duplicates(collection, days=days)
     emit(table, fmt)
 
 

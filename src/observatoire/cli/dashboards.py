@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from observatoire.atomic import write_whole
 from observatoire.cli._common import (
     Context,
     audience_option,
@@ -69,10 +70,7 @@ def dashboard_export(
         board = build_dashboard(obs, find_spec(obs, name), territory=territory, audience=audience)
     html = dashboard_html(board)
     body = html_to_pdf(html) if target.suffix.lower() == ".pdf" else html.encode("utf-8")
-    partial = target.with_name(target.name + ".partiel")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial.write_bytes(body)
-    partial.replace(target)
+    write_whole(target, body)
     click.echo(f"Tableau de bord « {board.spec.title} » ({board.territory['name']}) : {target}")
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from observatoire.atomic import write_whole
 from observatoire.cli._common import (
     Context,
     audience_option,
@@ -162,11 +163,7 @@ def export_command(
         done = export_indicator(
             obs, indicator, chosen, level=level, within=within, period=period, audience=audience
         )
-    target = Path(output)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partiel")
-    partial.write_bytes(done.body)
-    partial.replace(target)  # never a half-written file under the final name
+    target = write_whole(Path(output), done.body)  # never a half-written file
     click.echo(f"{done.rows} lignes exportées ({chosen}) : {target}")
 
 

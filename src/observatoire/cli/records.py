@@ -41,8 +41,8 @@ def collections_cmd(ctx: Context, fmt: str) -> None:
     """
     with ctx.open() as obs:
         rows = []
-        for name, schema in obs.collections().items():
-            imports, count = obs.records_in_force(name)
+        for name, schema in obs.records.collections().items():
+            imports, count = obs.records.in_force(name)
             rows.append(
                 {
                     "collection": name,
@@ -105,7 +105,7 @@ def records_import(
             if fmt == "text":
                 click.echo(f"== {file}")
             with progress_bar(Path(file), show=fmt == "text") as on_progress:
-                report = obs.import_records(
+                report = obs.records.import_file(
                     file,
                     collection,
                     dry_run=dry_run,
@@ -189,7 +189,7 @@ def operators_cmd(ctx: Context, collection: str, fmt: str) -> None:
       observatoire records operators --collection demandes
     """
     with ctx.open() as obs:
-        emit(obs.operators(collection), fmt)
+        emit(obs.records.operators(collection), fmt)
 
 
 @records.command("link")
@@ -205,7 +205,7 @@ def link_cmd(ctx: Context, operator: str, partner: str, collection: str) -> None
       observatoire records link OP12 asso_horizon --collection demandes
     """
     with ctx.open(write=True) as obs:
-        partner = obs.link_operator(collection, operator, partner)
+        partner = obs.records.link_operator(collection, operator, partner)
     click.echo(f"Opérateur {operator} rattaché au partenaire {partner}.")
 
 
@@ -224,7 +224,7 @@ def meeting_cmd(ctx: Context, collection: str, day: str, territory: str, label: 
       observatoire records meeting --collection demandes --date 2025-06-12 --territory 93
     """
     with ctx.open(write=True) as obs:
-        level, code = obs.save_meeting(collection, day, territory, label)
+        level, code = obs.records.save_meeting(collection, day, territory, label)
     click.echo(f"Réunion du {day} enregistrée ({level} {code}).")
 
 

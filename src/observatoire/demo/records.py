@@ -256,10 +256,12 @@ def import_demo_records(obs: Observatory, home: Path, echo: Callable[[str], None
     for code, part in records.groupby("code_structure"):
         path = extracts / f"extraction_{code}_FICTIVE.csv"
         part.to_csv(path, sep=";", index=False, encoding="utf-8")
-        report = obs.import_records(path, COLLECTION)
+        report = obs.records.import_file(path, COLLECTION)
         kept, rejected = kept + report.records_kept, rejected + report.records_rejected
-    obs.save_meeting(COLLECTION, MEETING, "departement:93", "réunion départementale (FICTIVE)")
-    table = obs.completeness(COLLECTION, by=["operator"]).sort_values("score", ascending=False)
+    label = "réunion départementale (FICTIVE)"
+    obs.records.save_meeting(COLLECTION, MEETING, "departement:93", label)
+    table = obs.records.completeness(COLLECTION, by=["operator"])
+    table = table.sort_values("score", ascending=False)
     echo(f"Enregistrements FICTIFS : {kept} demandes de {len(table)} opérateurs importées")
     lines = [
         f"Complétude des enregistrements (collection FICTIVE {COLLECTION}, observatoire "
@@ -285,7 +287,7 @@ def restitution_reports(obs: Observatory, home: Path) -> list[Path]:
         ("restitution_93_FICTIVE.pdf", "departement:93", None),
         (f"restitution_{OWN_OPERATOR}_FICTIVE.pdf", None, OWN_OPERATOR),
     ):
-        report = obs.restitution(COLLECTION, territory=territory, operator=operator)
+        report = obs.records.restitution(COLLECTION, territory=territory, operator=operator)
         path = folder / name
         path.write_bytes(render_restitution(report, "pdf", home=obs.home.path))
         written.append(path)

@@ -28,7 +28,14 @@ from observatoire.store.computed import read_computed, territory_profile
 from observatoire.store.territories import shown_version, version_at
 from observatoire.territories.levels import LEVELS
 
-__all__ = ["past_version", "read_indicator", "read_profile", "read_profiles", "with_provenance"]
+__all__ = [
+    "analyst_only",
+    "past_version",
+    "read_indicator",
+    "read_profile",
+    "read_profiles",
+    "with_provenance",
+]
 
 Within = tuple[str, str] | None
 
@@ -63,7 +70,7 @@ def read_indicator(
                                threshold=threshold, published=published, reader=reader)  # fmt: skip
         return with_provenance(access, ident, level, frame)
     if reader is not Audience.ANALYST:
-        _analyst_only(published, threshold)
+        analyst_only(published, threshold)
         return access.audience_view(ident, level, within, period, reader)
     if published and threshold == DEFAULT_THRESHOLD:
         stored = read_computed(warehouse, ident, level, period=period, within=within)
@@ -79,7 +86,9 @@ def read_indicator(
                              published=published)  # fmt: skip
 
 
-def _analyst_only(published: bool, threshold: float) -> None:
+def analyst_only(published: bool, threshold: float) -> None:
+    """AccessError unless the default threshold and published aggregates are asked: anything
+    else is computed now, for the analyst only."""
     if not published or threshold != DEFAULT_THRESHOLD:
         raise AccessError(
             "un seuil de couverture ou des agrégats recalculés sont réservés au "
@@ -107,7 +116,7 @@ def _indicator_at(access: ReadAccess, ident: str, level: str, at: str, within: W
     restricted reader is refused what they would hide)."""
     catalogue = access.catalogue
     if reader is not Audience.ANALYST:
-        _analyst_only(published, threshold)
+        analyst_only(published, threshold)
         access.check_readable(ident, reader)
         if any(v.partition(".")[0] in policies() for v in catalogue.variables_of(ident)):
             raise AccessError(

@@ -79,9 +79,9 @@ def set_status(tx: Transaction, batch: int, status: str, *, if_status: str | Non
 
 
 def insert_batch(tx: Transaction, row: Mapping[str, object]) -> None:
-    """Write one import's row; the columns left out (or None) are NULL."""
+    """Write one import's row; the columns left out (or None) are NULL (``import_batch`` has
+    no column DEFAULT: leaving a None out is inserting NULL; keep it so)."""
     tx.insert("import_batch", pd.DataFrame([{k: v for k, v in row.items() if v is not None}]))
-
 
 
 def import_descriptions(warehouse: Warehouse) -> dict[str, str]:

@@ -38,6 +38,7 @@ __all__ = [
     "result_rows",
     "stale_indicators",
     "stale_periods",
+    "stored_counts",
     "territory_profile",
     "variable_datasets",
     "variable_diffusion",

@@ -35,6 +35,7 @@ __all__ = [
     "list_territories",
     "list_zonings",
     "load_vintages",
+    "named_territories",
     "resolve_territory",
     "scope_of",
     "shown_version",
@@ -358,6 +359,13 @@ def level_counts(warehouse: Warehouse) -> dict[str, int]:
     """How many territories each level holds."""
     counts = warehouse.query("SELECT level, COUNT(*) AS n FROM territory GROUP BY level")
     return {str(level): int(n) for level, n in zip(counts.level, counts.n, strict=True)}
+
+
+def named_territories(warehouse: Warehouse) -> pd.DataFrame:
+    """level, code, name of every named territory but the IRIS (what the site's search finds)."""
+    return warehouse.query(
+        "SELECT level, code, name FROM territory WHERE level <> 'iris' AND name IS NOT NULL"
+    )
 
 
 def has_communes(warehouse: Warehouse) -> bool:

@@ -50,7 +50,7 @@ def create_app(observatory: Observatory) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
     )
     app.state.observatory = observatory
-    app.state.cache = AnswerCache(observatory.warehouse)
+    app.state.cache = AnswerCache(observatory)
     home = observatory.home
     app.state.accounts = Accounts(open_appdb(home.path, home.backend, home.location))
     app.state.registry = Registry(observatory, app.state.accounts.db)

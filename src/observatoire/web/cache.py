@@ -11,20 +11,24 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from observatoire.store.base import Warehouse
-
-__all__ = ["AnswerCache"]
+__all__ = ["AnswerCache", "Versioned"]
 
 T = TypeVar("T")
+
+
+class Versioned(Protocol):
+    """What changes its data version at every committed write (the observatory, a warehouse)."""
+
+    def data_version(self) -> str: ...
 
 
 class AnswerCache:
     """A bounded LRU map from (data version, key) to an answer."""
 
-    def __init__(self, warehouse: Warehouse, size: int = 512) -> None:
-        self._warehouse = warehouse
+    def __init__(self, source: Versioned, size: int = 512) -> None:
+        self._source = source
         self._size = size
         self._entries: OrderedDict[tuple[Hashable, ...], object] = OrderedDict()
         self._lock = threading.Lock()
@@ -32,7 +36,7 @@ class AnswerCache:
 
     def get(self, key: tuple[Hashable, ...], build: Callable[[], T]) -> T:
         """The answer for ``key`` under the current data version, built when absent."""
-        full = (self._warehouse.data_version(), *key)
+        full = (self._source.data_version(), *key)
         found, value = self._lookup(full)
         if found:
             return value  # type: ignore[return-value]

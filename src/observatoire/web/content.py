@@ -8,7 +8,6 @@ observatory's audience-aware reads, so what is returned has passed the secret ru
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -203,16 +202,18 @@ def search(obs: Observatory, query: str, *, audience: str, limit: int = 20) -> d
 
 
 def _territory_names(obs: Observatory) -> pd.DataFrame:
-    return _names_of(obs.warehouse)
+    """The named territories, their names folded for the search and ranked (largest first)."""
+    return _searchable(obs.named_territories())
 
 
-@lru_cache(maxsize=4)
-def _names_of(warehouse: object) -> pd.DataFrame:
-    frame = warehouse.query(  # type: ignore[attr-defined]
-        "SELECT level, code, name FROM territory WHERE level <> 'iris' AND name IS NOT NULL"
-    )
-    rank = frame.level.map(lambda lv: -LEVELS[lv].rank if lv in LEVELS else 0)
-    return frame.assign(folded=frame.name.map(fold), rank=rank)
+_SEARCHABLE: list[tuple[pd.DataFrame, pd.DataFrame]] = []  # (frame read, its searchable form)
+
+
+def _searchable(frame: pd.DataFrame) -> pd.DataFrame:
+    if not _SEARCHABLE or _SEARCHABLE[0][0] is not frame:  # read again: a new data version
+        rank = frame.level.map(lambda lv: -LEVELS[lv].rank if lv in LEVELS else 0)
+        _SEARCHABLE[:] = [(frame, frame.assign(folded=frame.name.map(fold), rank=rank))]
+    return _SEARCHABLE[0][1]
 
 
 def _latest(profile: pd.DataFrame) -> pd.DataFrame:

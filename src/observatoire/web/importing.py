@@ -85,13 +85,13 @@ def importer(obs: Observatory, user: User, collection: str) -> Any:
         return functools.partial(
             obs.import_file, partner=partner_of(user), max_bytes=uploads.MAX_UPLOAD
         )
-    name = obs.collection(collection).name
+    name = obs.records.collection(collection).name
     operator = None
     if user.role is Role.PARTNER:
-        own = obs.operators(name, partner=user.organisation).code.tolist()
+        own = obs.records.operators(name, partner=user.organisation).code.tolist()
         operator = own[0] if len(own) == 1 else None
     return functools.partial(
-        obs.import_records,
+        obs.records.import_file,
         collection=name,
         partner=partner_of(user),
         operator=operator,

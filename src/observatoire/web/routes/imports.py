@@ -68,7 +68,9 @@ def _listing(obs: Observatory, user: User, **extra: object) -> dict[str, Any]:
         "proposals": proposals_view(obs, user),
         "writable": obs.writable,
         "can_rollback": user.role in (Role.ADMIN, Role.ANALYST),
-        "collections": [{"name": n, "label": s.label} for n, s in obs.collections().items()],
+        "collections": [
+            {"name": n, "label": s.label} for n, s in obs.records.collections().items()
+        ],
         **extra,
     }
 

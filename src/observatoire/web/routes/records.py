@@ -50,7 +50,7 @@ def _own(obs: Observatory, user: User, collection: str) -> list[str] | None:
     """The operators ``user`` may see (None: all of them)."""
     if user.role is not Role.PARTNER:
         return None
-    return obs.operators(collection, partner=user.organisation).code.tolist()
+    return obs.records.operators(collection, partner=user.organisation).code.tolist()
 
 
 def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -62,12 +62,12 @@ def collections_page(
     request: Request, fmt: Format, user: RecordsReader, obs: ObservatoryDep
 ) -> Response:
     listed = []
-    for name, schema in obs.collections().items():
+    for name, schema in obs.records.collections().items():
         own = _own(obs, user, name)
         if own is not None and not own:
             continue
-        table = obs.completeness(name, by=[], operators=own)
-        months = obs.completeness(name, by=["month"], operators=own).month
+        table = obs.records.completeness(name, by=[], operators=own)
+        months = obs.records.completeness(name, by=["month"], operators=own).month
         listed.append(
             {
                 "name": name,
@@ -77,7 +77,7 @@ def collections_page(
                 "score": _rows(table)[0].get("score") if len(table) else None,
                 "operators": len(own)
                 if own is not None
-                else len(obs.operators(name)),
+                else len(obs.records.operators(name)),
                 "first_month": str(months.min()) if len(months) else "",
                 "last_month": str(months.max()) if len(months) else "",
             }
@@ -99,16 +99,16 @@ def collection_page(
     request: Request, fmt: Format, collection: str, user: RecordsReader, obs: ObservatoryDep
 ) -> Response:
     name = collection
-    schema = obs.collection(name)
+    schema = obs.records.collection(name)
     own = _own(obs, user, name)
     by, level = _grouping(request)
-    table = obs.completeness(name, by=[by], level=level, operators=own)
+    table = obs.records.completeness(name, by=[by], level=level, operators=own)
     quarters: tuple[str, str] | None = None
     if by == "operator":
         table = table.sort_values("score", ascending=False, na_position="last")
         table["rank"] = table.score.rank(ascending=False, method="min")
         try:
-            change = obs.completeness_evolution(name, by=["operator"], operators=own)
+            change = obs.records.completeness_evolution(name, by=["operator"], operators=own)
         except InputError:  # a single quarter: no evolution to show
             change = None
         if change is not None and len(change):
@@ -118,7 +118,7 @@ def collection_page(
             )
     if fmt == "csv":
         return csv_response(request, table.round(2), f"completude_{name}_{by}.csv")
-    fields = obs.completeness(name, by=["field"], operators=own).sort_values("completeness")
+    fields = obs.records.completeness(name, by=["field"], operators=own).sort_values("completeness")
     data: dict[str, Any] = {
         "collection": {
             "name": name,
@@ -137,18 +137,18 @@ def collection_page(
         "own": own,
     }
     if own is None:  # the service sees who stands out, and who enters the same households
-        jumps = obs.volume_jumps(name)
-        names = obs.operators(name).set_index("code").name
+        jumps = obs.records.volume_jumps(name)
+        names = obs.records.operators(name).set_index("code").name
         flagged = jumps[jumps.jump].assign(operator_name=lambda f: f.operator.map(names))
         data["jumps"] = _rows(flagged)
-        data["duplicates"] = len(obs.record_duplicates(name))
+        data["duplicates"] = len(obs.records.duplicates(name))
     title = f"Complétude : {schema.label}"
     return show_page(request, fmt, "completude_collection.html", data, title, max_age=0)
 
 
 def _operator(obs: Observatory, user: User, collection: str, code: str) -> str:
     """The collection's name, when ``user`` may see the operator ``code``."""
-    name = obs.collection(collection).name
+    name = obs.records.collection(collection).name
     own = _own(obs, user, name)
     if own is not None and code not in own:
         raise AccessError(f"l'opérateur {code} n'est pas rattaché à votre organisation")
@@ -165,7 +165,7 @@ def operator_page(
     obs: ObservatoryDep,
 ) -> Response:
     name = _operator(obs, user, collection, code)
-    report = obs.restitution(name, operator=code, analyst=user.role is not Role.PARTNER)
+    report = obs.records.restitution(name, operator=code, analyst=user.role is not Role.PARTNER)
     data = {**report.to_dict(), "charts": charts_of(report)}
     if fmt == "json":
         data.pop("charts")
@@ -179,7 +179,7 @@ def operator_report(
     request: Request, collection: str, code: str, fmt: str, user: RecordsReader, obs: ObservatoryDep
 ) -> Response:
     name = _operator(obs, user, collection, code)
-    report = obs.restitution(name, operator=code, analyst=user.role is not Role.PARTNER)
+    report = obs.records.restitution(name, operator=code, analyst=user.role is not Role.PARTNER)
     return _report(request, obs, report, fmt, f"restitution_{name}_{code}")
 
 
@@ -193,7 +193,7 @@ def territory_report(
             "chargés d'études ; votre rapport est celui de votre opérateur"
         )
     territory = request.query_params.get("territoire") or None
-    report = obs.restitution(collection, territory=territory)
+    report = obs.records.restitution(collection, territory=territory)
     suffix = f"_{territory.replace(':', '-')}" if territory else ""
     return _report(request, obs, report, fmt, f"restitution_{collection}{suffix}")
 
