@@ -43,6 +43,13 @@ def audience_option(default: str = "analyst", what: str = "") -> Callable[[F], F
 
 
 AUDIENCE_OPTION = audience_option()
+# The options of a command that imports a file: check it only, and the report's format.
+DRY_RUN_OPTION = click.option(
+    "--dry-run", is_flag=True, help="Valide et affiche le rapport sans rien écrire."
+)
+REPORT_FORMAT_OPTION = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 
 
 class Context:

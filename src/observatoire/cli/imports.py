@@ -10,7 +10,9 @@ from pathlib import Path
 import click
 
 from observatoire.cli._common import (
+    DRY_RUN_OPTION,
     FORMATS,
+    REPORT_FORMAT_OPTION,
     Context,
     emit,
     pass_ctx,
@@ -41,10 +43,8 @@ from observatoire.ingest.pipeline import ImportReport
     help="Avec --partner : accepte la proposition du partenaire (un jeu d'un producteur ou de "
     "l'observatoire) et l'importe en son nom.",
 )
-@click.option("--dry-run", is_flag=True, help="Valide et affiche le rapport sans rien écrire.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@DRY_RUN_OPTION
+@REPORT_FORMAT_OPTION
 @pass_ctx
 def import_cmd(
     ctx: Context,

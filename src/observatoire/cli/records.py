@@ -9,7 +9,16 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from observatoire.cli._common import FORMATS, Context, emit, pass_ctx, percent, progress_bar
+from observatoire.cli._common import (
+    DRY_RUN_OPTION,
+    FORMATS,
+    REPORT_FORMAT_OPTION,
+    Context,
+    emit,
+    pass_ctx,
+    percent,
+    progress_bar,
+)
 from observatoire.ingest.records import RecordsReport
 
 
@@ -70,10 +79,8 @@ def collections_cmd(ctx: Context, fmt: str) -> None:
     help="Opérateur de tous les enregistrements (extraction d'un seul opérateur, sans colonne "
     "d'opérateur).",
 )
-@click.option("--dry-run", is_flag=True, help="Valide et affiche le rapport sans rien écrire.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@DRY_RUN_OPTION
+@REPORT_FORMAT_OPTION
 @pass_ctx
 def records_import(
     ctx: Context,
