@@ -48,4 +48,5 @@ echo "== ruff"; .venv/bin/ruff check src tests benchmarks
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest"
 cd "$ROOT"
-.venv/bin/python -m pytest "$@"
+# One worker per core; a module's tests stay on one worker (its module fixtures are built once).
+.venv/bin/python -m pytest -n auto --dist loadfile "$@"
