@@ -188,6 +188,16 @@ def test_no_private_name_crosses_a_module(imports: Imports) -> None:
     assert not imports.private, "\n".join(sorted(set(imports.private)))
 
 
+def test_the_outputs_take_a_narrow_source(imports: Imports) -> None:
+    """Maps, portraits, dashboards and exports are given the reads of
+    :class:`observatoire.outputs.source.Source`, never the facade itself."""
+    facade = sorted(
+        name for name, targets in imports.edges.items()
+        if name.startswith("observatoire.outputs") and "observatoire.observatory" in targets
+    )  # fmt: skip
+    assert not facade, facade
+
+
 def test_the_edges_ask_the_facade_not_its_warehouse() -> None:
     assert not warehouse_reaches(), warehouse_reaches()
 

@@ -28,7 +28,7 @@ from observatoire.text import french_number, with_unit
 from observatoire.yamlfile import load_yaml
 
 if TYPE_CHECKING:
-    from observatoire.observatory import Observatory
+    from observatoire.outputs.source import Source
 
 __all__ = ["TILE_KINDS", "Dashboard", "DashboardSpec", "build_dashboard", "dashboard_specs"]
 
@@ -75,7 +75,7 @@ class Dashboard:
     observatory: str = ""
 
 
-def dashboard_specs(obs: Observatory) -> list[DashboardSpec]:
+def dashboard_specs(obs: Source) -> list[DashboardSpec]:
     """The observatory's dashboards (``tableaux/*.yaml``), then one default per theme with
     values."""
     catalogue = obs.catalogue()
@@ -149,7 +149,7 @@ def _load(path: Path, catalogue: Any) -> DashboardSpec:
     )
 
 
-def find_spec(obs: Observatory, ident: str) -> DashboardSpec:
+def find_spec(obs: Source, ident: str) -> DashboardSpec:
     specs = dashboard_specs(obs)
     for spec in specs:
         if spec.id == ident:
@@ -158,7 +158,7 @@ def find_spec(obs: Observatory, ident: str) -> DashboardSpec:
 
 
 def build_dashboard(
-    obs: Observatory, spec: DashboardSpec, *, territory: str | None = None, audience: str = "public"
+    obs: Source, spec: DashboardSpec, *, territory: str | None = None, audience: str = "public"
 ) -> Dashboard:
     """The tiles of ``spec`` for ``territory`` (else the dashboard's, else the observatory's,
     else France), as ``audience`` may see them."""
@@ -232,7 +232,7 @@ def build_dashboard(
     )
 
 
-def _home_territory(obs: Observatory) -> str | None:
+def _home_territory(obs: Source) -> str | None:
     text = str(obs.home.settings.get("territory") or "")
     return text or None
 
@@ -301,7 +301,7 @@ def _figure(
 
 
 def _map(
-    obs: Observatory,
+    obs: Source,
     indicator: Any,
     level: str,
     code: str,
@@ -335,7 +335,7 @@ def _map(
 
 
 def _table(
-    obs: Observatory, catalogue: Any, tile: dict[str, Any], level: str, code: str, audience: str
+    obs: Source, catalogue: Any, tile: dict[str, Any], level: str, code: str, audience: str
 ) -> dict[str, Any]:
     """Sub-territories × indicators, latest period of each."""
     child = str(tile.get("niveau") or CHILD.get(level, "commune"))

@@ -15,7 +15,7 @@ from observatoire.secret.rules import AUDIENCE_LABELS, parse_audience
 from observatoire.territories.levels import LEVELS
 
 if TYPE_CHECKING:
-    from observatoire.observatory import Observatory
+    from observatoire.outputs.source import Source
 
 __all__ = ["COLUMNS", "Export", "export_indicator", "format_for"]
 
@@ -70,7 +70,7 @@ def format_for(path: str, given: str | None = None) -> str:
 
 
 def export_indicator(
-    obs: Observatory,
+    obs: Source,
     ident: str,
     fmt: str,
     *,

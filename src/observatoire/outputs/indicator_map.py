@@ -17,7 +17,7 @@ from observatoire.outputs.thematic import USABLE, MapClasses, classes_for
 from observatoire.territories.levels import LEVELS
 
 if TYPE_CHECKING:
-    from observatoire.observatory import Observatory
+    from observatoire.outputs.source import Source
 
 __all__ = ["IndicatorMap", "MapRequest", "describe", "draw_indicator_map", "indicator_map"]
 
@@ -69,7 +69,7 @@ class IndicatorMap:
         )
 
 
-def indicator_map(obs: Observatory, request: MapRequest) -> IndicatorMap:
+def indicator_map(obs: Source, request: MapRequest) -> IndicatorMap:
     """Decide the map of ``request``: values for the audience, contours, classes, texts."""
     catalogue = obs.catalogue()
     indicator = catalogue.get(request.indicator)
@@ -141,7 +141,7 @@ def drawn_as_circles(indicator: Indicator) -> bool:
 
 
 def draw_indicator_map(
-    obs: Observatory, request: MapRequest, outputs: Sequence[str | Path]
+    obs: Source, request: MapRequest, outputs: Sequence[str | Path]
 ) -> tuple[IndicatorMap, list[Path]]:
     """Decide the map of ``request`` once and render it to each of ``outputs``."""
     decided = indicator_map(obs, request)
@@ -166,7 +166,7 @@ def _latest(frame: pd.DataFrame) -> str | None:
 
 
 def _reference(
-    obs: Observatory,
+    obs: Source,
     ident: str,
     request: MapRequest,
     scope: tuple[str, str] | None,
@@ -192,7 +192,7 @@ def _reference(
     return float(row.value.iloc[0]), name
 
 
-def _where(obs: Observatory, level: str, scope: tuple[str, str] | None) -> str:
+def _where(obs: Source, level: str, scope: tuple[str, str] | None) -> str:
     plural = LEVELS[level].plural.capitalize() if level in LEVELS else f"Zones ({level})"
     if scope is None:
         return f"{plural} de France"

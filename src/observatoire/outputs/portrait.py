@@ -28,7 +28,7 @@ from observatoire.text import with_unit
 from observatoire.yamlfile import check_keys, load_yaml
 
 if TYPE_CHECKING:
-    from observatoire.observatory import Observatory
+    from observatoire.outputs.source import Source
 
 __all__ = [
     "CONFIG_FILE",
@@ -196,7 +196,7 @@ class SharedReads:
 
 
 def build_portrait(
-    obs: Observatory,
+    obs: Source,
     territory: str,
     *,
     level: str | None = None,
@@ -350,7 +350,7 @@ def _is_count(indicator: Indicator) -> bool:
 
 
 def _figure(
-    obs: Observatory,
+    obs: Source,
     memo: SharedReads,
     indicator: Indicator,
     rows: pd.DataFrame,
@@ -479,7 +479,7 @@ def _peers_scope(level: str, card: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _values(
-    obs: Observatory,
+    obs: Source,
     memo: SharedReads,
     ident: str,
     level: str,
@@ -498,7 +498,7 @@ def _values(
 
 
 def _map(
-    obs: Observatory,
+    obs: Source,
     memo: SharedReads,
     figures: list[Figure],
     level: str,
@@ -540,7 +540,7 @@ def _map(
 
 
 def _sources(
-    obs: Observatory, catalogue: Any, used: set[str], own: pd.DataFrame
+    obs: Source, catalogue: Any, used: set[str], own: pd.DataFrame
 ) -> list[dict[str, Any]]:
     """One line per indicator shown: its sources, periods (vintages) and method."""
     out = []
@@ -583,7 +583,7 @@ def _facts(card: dict[str, Any]) -> list[tuple[str, str]]:
     return facts
 
 
-def _zoning_label(obs: Observatory, level: str) -> str:
+def _zoning_label(obs: Source, level: str) -> str:
     zonings = obs.zonings()
     found = zonings[zonings.name == level]
     return str(found.label.iloc[0]) if len(found) else level

@@ -16,7 +16,7 @@ from observatoire.outputs.portrait_render import FORMATS, html_to_pdf, render_ht
 from observatoire.text import slug
 
 if TYPE_CHECKING:
-    from observatoire.observatory import Observatory
+    from observatoire.outputs.source import Source
 
 __all__ = ["portrait_file_name", "write_portraits"]
 
@@ -31,7 +31,7 @@ def portrait_file_name(level: str, code: str, name: str, fmt: str) -> str:
 
 
 def write_portraits(
-    obs: Observatory,
+    obs: Source,
     territories: Sequence[str],
     fmt: str,
     output: Path,

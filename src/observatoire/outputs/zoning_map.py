@@ -10,12 +10,12 @@ from observatoire.errors import UnknownNameError
 from observatoire.outputs.maps import render_zoning_map
 
 if TYPE_CHECKING:
-    from observatoire.observatory import Observatory
+    from observatoire.outputs.source import Source
 
 __all__ = ["draw_zoning_map"]
 
 
-def draw_zoning_map(obs: Observatory, name: str, outputs: Sequence[str | Path]) -> list[Path]:
+def draw_zoning_map(obs: Source, name: str, outputs: Sequence[str | Path]) -> list[Path]:
     """Render zoning ``name`` to each of ``outputs`` (.png or .svg), loading its data once."""
     zonings = obs.zonings()
     row = zonings[zonings.name == name]

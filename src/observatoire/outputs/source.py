@@ -1,0 +1,85 @@
+"""What the outputs read: the narrow face of the observatory they are given.
+
+Maps, portraits, dashboards and exports take a :class:`Source`, never the whole facade: the
+few reads below, each as a reader of some audience may see it. The observatory
+(:class:`observatoire.observatory.Observatory`) is one; a test or another front end can give
+anything that answers the same.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pandas as pd
+
+from observatoire.engine.compute import DEFAULT_THRESHOLD
+
+if TYPE_CHECKING:
+    import geopandas
+
+    from observatoire.catalog.indicators import Catalogue
+
+__all__ = ["Settings", "Source"]
+
+
+class Settings(Protocol):
+    """The observatory's folder and settings (its name, its territory, its address)."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def settings(self) -> dict[str, str]: ...
+
+
+class Source(Protocol):
+    """The reads an output makes (see the methods of the same name of the observatory)."""
+
+    @property
+    def home(self) -> Settings: ...
+
+    def catalogue(self) -> Catalogue: ...
+
+    def resolve(self, text: str, *, below: str | None = None) -> tuple[str, str]: ...
+
+    def card(self, level: str, code: str) -> dict[str, Any]: ...
+
+    def meta(self) -> dict[str, str]: ...
+
+    def freeze_date(self, ident: str | None = None) -> str | None: ...
+
+    def zonings(self) -> pd.DataFrame: ...
+
+    def available(self, *, audience: str = "analyst") -> dict[str, list[str]]: ...
+
+    def indicator(
+        self,
+        ident: str,
+        *,
+        level: str = "commune",
+        within: str | tuple[str, str] | None = None,
+        period: str | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+        published: bool = True,
+        audience: str = "analyst",
+        provenance: bool = False,
+        at: str | None = None,
+    ) -> pd.DataFrame: ...
+
+    def profile(
+        self, territory: str, *, audience: str = "analyst", provenance: bool = False
+    ) -> pd.DataFrame: ...
+
+    def profiles(
+        self, level: str, within: tuple[str, str] | None, *, audience: str = "analyst"
+    ) -> pd.DataFrame: ...
+
+    def geometries(
+        self,
+        *,
+        level: str = "commune",
+        within: str | tuple[str, str] | None = None,
+        simplified: bool = True,
+        zoning: str | None = None,
+    ) -> geopandas.GeoDataFrame: ...
