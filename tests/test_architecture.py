@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ),
     ("store",),
     ("ingest", "engine"),
-    ("observatory", "accounts", "registry", "deposits", "services"),
+    ("observatory", "accounts", "services"),
     ("outputs",),
     ("web", "cli", "demo", "__init__", "__main__"),
 )

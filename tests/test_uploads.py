@@ -396,8 +396,8 @@ def test_a_zip_deposit_decompresses_within_the_deposit_limit_and_pending_ones_ar
 def test_a_deposit_or_a_proposal_is_acted_upon_once(tmp_path: Path) -> None:
     """Two confirmations of one deposit, or an acceptance racing a refusal (second audit):
     the first takes it, the second finds it gone."""
-    from observatoire.deposits import Deposits
     from observatoire.errors import InputError
+    from observatoire.services.deposits import Deposits
 
     deposits = Deposits(tmp_path)
     folder = deposits.new_folder()

@@ -19,7 +19,7 @@ from observatoire.observatory import Observatory
 
 if TYPE_CHECKING:
     from observatoire.accounts import Accounts
-    from observatoire.registry import Registry
+    from observatoire.services.inventory import Registry
 
 FORMATS = click.Choice(["table", "csv", "json"])
 F = TypeVar("F", bound=Callable[..., Any])
@@ -111,7 +111,7 @@ def progress_bar(path: Path, *, show: bool) -> Iterator[Callable[[float], None]]
 
 def registry_of(obs: Observatory) -> Registry:
     """The inventory of the opened observatory (its application database)."""
-    from observatoire.registry import Registry
+    from observatoire.services.inventory import Registry
     from observatoire.store.appdb import open_appdb
 
     home = obs.home

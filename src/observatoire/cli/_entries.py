@@ -17,7 +17,7 @@ from observatoire.atomic import write_whole
 from observatoire.cli._common import Context, pass_ctx, registry_of
 from observatoire.errors import InputError
 from observatoire.inventory.fields import Entry, Field, Located
-from observatoire.registry import Registry
+from observatoire.services.inventory import Registry
 
 READERS = click.Choice(["public", "member", "analyst"])
 

@@ -20,7 +20,7 @@ from observatoire.cli._entries import (
     show_json,
 )
 from observatoire.inventory.documents import DOCUMENT_FIELDS
-from observatoire.registry import Registry
+from observatoire.services.inventory import Registry
 
 
 # -- documents -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from observatoire.cli._entries import (
 )
 from observatoire.inventory.fields import Located
 from observatoire.inventory.needs import ACTION_FIELDS, NEED_FIELDS
-from observatoire.registry import Registry
+from observatoire.services.inventory import Registry
 
 
 @click.group()

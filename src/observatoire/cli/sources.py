@@ -17,7 +17,7 @@ from observatoire.cli._entries import (
     write_entries,
 )
 from observatoire.inventory.sources import SOURCE_FIELDS
-from observatoire.registry import Registry
+from observatoire.services.inventory import Registry
 
 
 @click.group()

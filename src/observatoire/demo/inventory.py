@@ -10,7 +10,7 @@ from pathlib import Path
 from observatoire.demo.records import COLLECTION
 from observatoire.inventory.fields import Located
 from observatoire.observatory import Observatory
-from observatoire.registry import Registry
+from observatoire.services.inventory import Registry
 from observatoire.store.appdb import open_appdb
 
 __all__ = ["build_demo_inventory"]

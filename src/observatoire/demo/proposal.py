@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from observatoire.deposits import Deposits
 from observatoire.observatory import Observatory
+from observatoire.services.deposits import Deposits
 
 __all__ = ["propose_next_edition"]
 

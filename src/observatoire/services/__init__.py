@@ -1,2 +1,4 @@
-"""Services beside the observatory's facade: what the command line and the extranet do with
-partners (and, later, the inventory, the accounts and the deposits), each over the store."""
+"""Services beside the observatory's facade, each over the store: partners and dataset owners
+(``obs.partners``), operators' records (``obs.records``), the inventory of sources, documents
+and needs (:mod:`.inventory`, in the application database) and partners' deposits and
+proposals (:mod:`.deposits`)."""

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp
 from observatoire.accounts import Accounts
 from observatoire.errors import ObservatoireError
 from observatoire.observatory import Observatory
-from observatoire.registry import Registry
+from observatoire.services.inventory import Registry
 from observatoire.store.appdb import open_appdb
 from observatoire.web import uploads
 from observatoire.web.cache import AnswerCache

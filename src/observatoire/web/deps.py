@@ -35,8 +35,8 @@ from fastapi.templating import Jinja2Templates
 from observatoire.accounts import Accounts, Role, User
 from observatoire.errors import AccessError, StorageError
 from observatoire.observatory import Observatory
-from observatoire.registry import Registry
 from observatoire.secret.rules import Audience
+from observatoire.services.inventory import Registry
 from observatoire.web.cache import AnswerCache
 
 __all__ = [

@@ -3,8 +3,8 @@ the importer of an account, the history and the proposals an account may see.
 
 A partner's imports are registered under its organisation (a partner code); a partner's
 account without one may import nothing (it would act for the observatory). Deposits and
-proposals are kept by :class:`observatoire.deposits.Deposits`; the size of a deposit is bounded
-by :data:`observatoire.web.uploads.MAX_UPLOAD`, read when a deposit comes.
+proposals are kept by :class:`observatoire.services.deposits.Deposits`; the size of a deposit
+is bounded by :data:`observatoire.web.uploads.MAX_UPLOAD`, read when a deposit comes.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 from fastapi import Request
 
 from observatoire.accounts import Role, User
-from observatoire.deposits import Deposits
 from observatoire.errors import AccessError, InputError
 from observatoire.observatory import Observatory
+from observatoire.services.deposits import Deposits
 from observatoire.web import content, uploads
 from observatoire.web.deps import check_csrf
 from observatoire.web.uploads import Upload, receive_upload

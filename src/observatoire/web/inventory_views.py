@@ -19,8 +19,8 @@ from observatoire.inventory.fields import Entry, label_of
 from observatoire.inventory.needs import NEED_FIELDS
 from observatoire.inventory.sources import SOURCE_FIELDS
 from observatoire.observatory import Observatory
-from observatoire.registry import Registry
 from observatoire.secret.rules import READABLE, Audience
+from observatoire.services.inventory import Registry
 from observatoire.store.inventory import DocumentRow
 from observatoire.web.deps import require, role_check
 

@@ -27,7 +27,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from observatoire.accounts import Accounts, User
 from observatoire.inventory.fields import Entry, Field
-from observatoire.registry import Registry
+from observatoire.services.inventory import Registry
 from observatoire.web.deps import AccountsDep, PostedFields, RegistryDep, client_of, role_check
 from observatoire.web.inventory_views import EDITORS, Editor, editor_check
 from observatoire.web.responses import show_page

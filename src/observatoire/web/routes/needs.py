@@ -17,7 +17,7 @@ from observatoire.errors import InputError
 from observatoire.ingest.inventory_files import entries_table
 from observatoire.inventory.fields import Located, label_of
 from observatoire.inventory.needs import ACTION_FIELDS, NEED_FIELDS, STATUSES
-from observatoire.registry import Registry
+from observatoire.services.inventory import Registry
 from observatoire.web.deps import RegistryDep
 from observatoire.web.inventory_views import SignedIn, editable, need_view
 from observatoire.web.responses import Format, csv_response, page_route, show_page

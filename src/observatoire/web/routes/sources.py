@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from observatoire.ingest.inventory_files import entries_table
 from observatoire.inventory.fields import Entry, Located
 from observatoire.inventory.sources import KINDS, SOURCE_FIELDS
-from observatoire.registry import Registry
+from observatoire.services.inventory import Registry
 from observatoire.web.deps import CurrentUser, RegistryDep, VisitorObservatory
 from observatoire.web.inventory_views import editable, source_view
 from observatoire.web.responses import Format, csv_response, page_route, show_page
