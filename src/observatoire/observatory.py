@@ -382,15 +382,15 @@ class Observatory:
         access = self.access()
         # The checks in the order users have always met them: the date of a zoning version,
         # the indicator's name, the audience, what a restricted audience may ask, the place.
-        if at is not None:
-            past_version(access, level, at)
+        past = past_version(access, level, at) if at is not None else None
         self.catalogue().get(ident)
         reader = parse_audience(audience)
         if reader is not Audience.ANALYST:
             analyst_only(published, threshold)
         return read_indicator(
             access, ident, level, within=self._within(within, level), period=period,
-            threshold=threshold, published=published, reader=reader, at=at,
+            threshold=threshold, published=published, reader=reader,
+            at=at if past is not None else None,
             policies=self.records.policies, provenance=provenance,
         )  # fmt: skip
 

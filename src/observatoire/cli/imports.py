@@ -253,8 +253,7 @@ def imports_owner(ctx: Context, dataset: str, partner: str | None, observatory: 
         if partner is None and not observatory:
             click.echo(f"{dataset} : {owners.owner_label(owners.owner(dataset))}")
             return
-        before = owners.give(dataset, partner, by="cli")
-        new = owners.require(partner) if partner else None
+        before, new = owners.give(dataset, partner, by="cli")
         click.echo(f"{dataset} : {owners.owner_label(before)} → {owners.owner_label(new)}")
 
 

@@ -56,10 +56,13 @@ def read_indicator(
 ) -> pd.DataFrame:
     """Indicator ``ident`` for every territory of ``level`` inside ``within`` as ``reader``
     may see it (see :meth:`observatoire.observatory.Observatory.indicator`); with
-    ``provenance``, how each value was made (:func:`with_provenance`)."""
+    ``provenance``, how each value was made (:func:`with_provenance`).
+
+    ``at``: a day on which a version of zoning ``level`` other than today's is in force (the
+    caller checked it with :func:`past_version`); its zones are computed now."""
     warehouse, catalogue = access.warehouse, access.catalogue
     catalogue.get(ident)  # an unknown name fails here, with suggestions
-    if at is not None and past_version(access, level, at) is not None:
+    if at is not None:
         if provenance:
             raise InputError(f"zonage {level} au {at} : la provenance détaillée n'est donnée "
                              "que pour la version en vigueur aujourd'hui")  # fmt: skip

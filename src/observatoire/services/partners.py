@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from observatoire.errors import InputError
 from observatoire.ingest.ownership import owner_label
 from observatoire.store import ownership, partners
 from observatoire.store.base import Warehouse
@@ -58,8 +59,6 @@ class Partners:
     def owner(self, dataset: str) -> str | None:
         """Who owns ``dataset`` (a partner's code; None: the observatory); an error when it
         was never imported."""
-        from observatoire.errors import InputError
-
         owners = ownership.dataset_owners(self.warehouse, [dataset])
         if dataset not in owners:
             raise InputError(f"le jeu « {dataset} » n'a jamais été importé")
@@ -69,8 +68,11 @@ class Partners:
         """« l'observatoire » or the partner's name and code."""
         return owner_label(owner, self.names())
 
-    def give(self, dataset: str, partner: str | None, *, by: str) -> str | None:
-        """Give ``dataset`` to ``partner`` (None: the observatory); returns the previous owner."""
+    def give(
+        self, dataset: str, partner: str | None, *, by: str
+    ) -> tuple[str | None, str | None]:
+        """Give ``dataset`` to ``partner`` (None: the observatory); returns its previous owner
+        and its new one (the partner's code as registered)."""
         new = self.require(partner) if partner else None
         at = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
-        return ownership.set_owner(self.warehouse, dataset, new, at=at, by=by)
+        return ownership.set_owner(self.warehouse, dataset, new, at=at, by=by), new
