@@ -26,6 +26,7 @@ from observatoire.observatory import Observatory
 from observatoire.outputs.portrait import build_portrait
 from observatoire.outputs.portrait_batch import write_portraits
 from observatoire.outputs.portrait_render import html_to_pdf, render_pdf
+from observatoire.secret.policy import PUBLIC
 
 BASELINE = "<!doctype html><html lang=fr><body><h1>Page</h1><p>Un paragraphe.</p></body></html>"
 
@@ -57,15 +58,15 @@ def main() -> None:
             baseline = timed(lambda: html_to_pdf(BASELINE), args.repeat)
 
             def one() -> None:
-                render_pdf(build_portrait(obs, args.commune, audience="public"), home=home)
+                render_pdf(build_portrait(obs, args.commune, reader=PUBLIC), home=home)
 
             single = timed(one, args.repeat)
-            portrait = build_portrait(obs, args.commune, audience="public")
+            portrait = build_portrait(obs, args.commune, reader=PUBLIC)
             figures = len(portrait.figures())
             codes = obs.territories(level="commune", within=args.within).code.tolist()
             start = time.perf_counter()
             write_portraits(
-                obs, codes, "pdf", Path(folder) / "portraits", level="commune", audience="public"
+                obs, codes, "pdf", Path(folder) / "portraits", level="commune", reader=PUBLIC
             )
             batch = time.perf_counter() - start
     print(f"baseline (one-page PDF)      : {baseline * 1000:7.0f} ms")

@@ -202,6 +202,22 @@ def test_the_edges_ask_the_facade_not_its_warehouse() -> None:
     assert not warehouse_reaches(), warehouse_reaches()
 
 
+def test_an_audience_is_parsed_at_the_boundary_only() -> None:
+    """Who reads is a ``ReadPolicy`` made once where a request or a command comes in: nothing
+    outside ``secret/`` parses an audience's name again."""
+    callers = []
+    for name, path in modules().items():
+        if name.startswith(f"{PACKAGE}.secret"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                called = node.func
+                ident = called.id if isinstance(called, ast.Name) else getattr(called, "attr", "")
+                if ident == "parse_audience":
+                    callers.append(f"{name}:{node.lineno}")
+    assert callers == []
+
+
 def test_the_checks_see_what_they_look_for(tmp_path: Path) -> None:
     """The graph is not empty and the rules would catch a violation."""
     graph = Imports()

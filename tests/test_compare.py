@@ -11,6 +11,7 @@ import pytest
 from observatoire.engine.compare import compare_indicator
 from observatoire.ingest.indicators import load_catalogue
 from observatoire.observatory import Observatory
+from observatoire.secret.policy import ReadPolicy
 from observatoire.stats.neighbours import nearest
 from observatoire.stats.strata import stratum
 from observatoire.stats.trend import trend
@@ -100,18 +101,17 @@ def test_a_stored_comparison_ranks_in_the_database_as_in_pandas(
     pandas over the whole level — computed from scratch for the analyst, the audience's own
     view for the public (births under secret: masked cells ranked by neither) — on real
     census values."""
-    from observatoire.secret.rules import parse_audience
-
+    reader = ReadPolicy.parse(audience)
     with Observatory.open(census_home) as obs:  # type: ignore[arg-type]
         fast = obs.compare(ident, level="commune", within="93", reference="departement",
-                           audience=audience)  # fmt: skip
-        fetch = obs.access().fetcher(ident, parse_audience(audience), restricted_threshold=False)
+                           reader=reader)  # fmt: skip
+        fetch = obs.access().fetcher(ident, reader, restricted_threshold=False)
         slow = compare_indicator(obs.warehouse, obs.catalogue(), ident, level="commune",
                                  reference="departement", within=("departement", "93"),
                                  fetch=fetch)  # fmt: skip
         for period in ("2018", None):
             one = obs.compare(ident, level="commune", within="93", reference="departement",
-                              period=period, audience=audience)  # fmt: skip
+                              period=period, reader=reader)  # fmt: skip
             assert len(one) == len(fast if period is None else fast[fast.period == period])
         masked = obs.warehouse.count("value_mask", "indicator = ? AND level = 'commune' AND "
                                      "audience = 'public'", [ident])  # fmt: skip

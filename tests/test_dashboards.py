@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from observatoire.errors import InputError
 from observatoire.observatory import Observatory
 from observatoire.outputs.dashboard import build_dashboard, dashboard_specs, find_spec
+from observatoire.secret.policy import ANALYST, PUBLIC
 from observatoire.web import create_app
 
 from .conftest import needs_data, run
@@ -45,9 +46,9 @@ def test_default_dashboards_show_the_engine_s_figures(home: Path) -> None:
     with Observatory.open(home) as obs:
         specs = {s.id: s for s in dashboard_specs(obs)}
         assert "naissances" in specs and "theme-emploi-insertion" in specs
-        board = build_dashboard(obs, specs["theme-emploi-insertion"], audience="public")
-        profile = obs.profile("departement:93", audience="public")
-        region = obs.profile("region:11", audience="public")
+        board = build_dashboard(obs, specs["theme-emploi-insertion"], reader=PUBLIC)
+        profile = obs.profile("departement:93", reader=PUBLIC)
+        region = obs.profile("region:11", reader=PUBLIC)
     assert board.territory["name"] == "Seine-Saint-Denis"  # the observatory's territory
     figures = [t for t in board.tiles if t["type"] == "chiffre"]
     assert len(figures) == 4
@@ -70,8 +71,8 @@ def test_default_dashboards_show_the_engine_s_figures(home: Path) -> None:
 def test_a_declared_dashboard_keeps_the_public_s_secret(home: Path) -> None:
     with Observatory.open(home) as obs:
         spec = find_spec(obs, "naissances")
-        public = build_dashboard(obs, spec, audience="public")
-        analyst = build_dashboard(obs, spec, audience="analyst")
+        public = build_dashboard(obs, spec, reader=PUBLIC)
+        analyst = build_dashboard(obs, spec, reader=ANALYST)
     assert public.territory["name"] == "Alpes-de-Haute-Provence"
     truth = {r["code"]: r["cells"]["naissances_annuelles"] for r in analyst.tiles[2]["rows"]}
     shown = {r["code"]: r["cells"]["naissances_annuelles"] for r in public.tiles[2]["rows"]}

@@ -19,6 +19,7 @@ from shapely.geometry import Point
 from observatoire.observatory import Observatory
 from observatoire.outputs.exports import export_table
 from observatoire.outputs.indicator_export import export_indicator
+from observatoire.secret.policy import PUBLIC
 from observatoire.web import create_app
 
 from .conftest import needs_data, run
@@ -92,7 +93,7 @@ def test_exports_of_real_values_apply_the_audience_s_secret(
     with Observatory.open(census_home) as obs:
         analyst = export_indicator(obs, "naissances_annuelles", "xlsx", within="04", period="2020")
         public = export_indicator(
-            obs, "naissances_annuelles", "xlsx", within="04", period="2020", audience="public"
+            obs, "naissances_annuelles", "xlsx", within="04", period="2020", reader=PUBLIC
         )
         layer = export_indicator(obs, "part_naissances", "gpkg", within="93")
     assert analyst.rows == public.rows == 198

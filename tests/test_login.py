@@ -24,7 +24,7 @@ from observatoire.store.appdb import open_appdb
 from observatoire.store.logins import MAX_CLIENT_FAILURES
 from observatoire.web import create_app
 
-from .conftest import run, serving
+from .conftest import run, serving, walk_routes
 
 PASSWORD = "une girafe mange des clémentines"
 
@@ -247,3 +247,14 @@ def test_tokens_from_the_command_line(bare: Path) -> None:
     accounts.db.close()
     code, out = run("users", "revoke-token", "membre@ville.fr", "nothing", home=bare)
     assert code == 2 and "aucun jeton" in out
+
+
+def test_a_refused_token_is_refused_on_every_route(app: FastAPI) -> None:
+    """A forged API token is refused on every GET route (403 naming the token), whether or
+    not the route reads the visitor: who is asking is decided before any route runs."""
+    routes = walk_routes(app.routes)
+    paths = sorted({path for path, route in routes if "GET" in route.methods and "{" not in path})
+    assert "/api/v1/zonings" in paths and "/" in paths and len(paths) > 30
+    client = TestClient(app, headers={"Authorization": "Bearer obs_forged-token"})
+    answers = {path: client.get(path).status_code for path in paths}
+    assert {path: code for path, code in answers.items() if code != 403} == {}

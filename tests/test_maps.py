@@ -16,6 +16,7 @@ from observatoire.observatory import Observatory
 from observatoire.outputs.indicator_map import MapRequest, draw_indicator_map, indicator_map
 from observatoire.outputs.palettes import DIVERGING
 from observatoire.outputs.thematic import classes_for
+from observatoire.secret.policy import ANALYST, PUBLIC
 from observatoire.stats.classify import breaks, counts
 
 from .conftest import needs_data, run
@@ -126,11 +127,11 @@ def test_the_public_map_draws_no_masked_value(census_home: Path, tmp_path: Path)
         analyst = indicator_map(obs, request)
         public, (svg,) = draw_indicator_map(
             obs,
-            MapRequest("naissances_annuelles", within="04", audience="public", symbols=False),
+            MapRequest("naissances_annuelles", within="04", reader=PUBLIC, symbols=False),
             [tmp_path / "naissances.svg"],
         )
         truth = obs.indicator(
-            "naissances_annuelles", level="commune", within="04", audience="analyst"
+            "naissances_annuelles", level="commune", within="04", reader=ANALYST
         )
     small = {
         c

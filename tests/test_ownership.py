@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 
 from observatoire.accounts import Role
 from observatoire.observatory import Observatory
+from observatoire.secret.policy import ANALYST
 from observatoire.store.partners import save_partner
 from observatoire.web import create_app
 
@@ -55,7 +56,7 @@ def _changed(source: Path, target: Path, code: str, column: str, value: str) -> 
 
 
 def _raw(obs: Observatory, variable: str, code: str, level: str) -> float:
-    frame = obs.values(variable, level=level, audience="analyst")
+    frame = obs.values(variable, level=level, reader=ANALYST)
     row = frame[frame.code == code]
     assert len(row) == 1, frame.head()
     return float(row.value.iloc[0])
@@ -277,7 +278,7 @@ def test_partners_own_tables_live_in_their_namespace_and_others_variables_are_re
         assert status == 200 and "sera proposé" not in text, text[:500]
         _batch(_confirm(clients[partner], text))
     for partner, counts in values.items():
-        frame = obs.values(f"{partner}.NOMBRE", level="commune", audience="analyst")
+        frame = obs.values(f"{partner}.NOMBRE", level="commune", reader=ANALYST)
         assert sorted(frame.value.tolist()) == sorted(float(c) for c in counts)
     datasets = set(obs.warehouse.query("SELECT dataset FROM import_batch").dataset)
     assert {"pa.suivi.commune", "pb.suivi.commune"} <= datasets

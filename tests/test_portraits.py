@@ -17,6 +17,7 @@ from observatoire.errors import InputError
 from observatoire.observatory import Observatory
 from observatoire.outputs.portrait import PortraitConfig, build_portrait
 from observatoire.outputs.portrait_render import render_html, render_pdf, render_xlsx
+from observatoire.secret.policy import ANALYST, PUBLIC, ReadPolicy
 from observatoire.web import create_app
 
 from .conftest import needs_data, run
@@ -34,9 +35,9 @@ def test_the_pdf_says_the_engine_s_figures_on_pages_that_are_not_blank(
     census_home: Path, tmp_path: Path
 ) -> None:
     with Observatory.open(census_home) as obs:
-        portrait = build_portrait(obs, "93066", audience="public")
-        own = obs.profile("93066", audience="public")
-        department = obs.profile("departement:93", audience="public")
+        portrait = build_portrait(obs, "93066", reader=PUBLIC)
+        own = obs.profile("93066", reader=PUBLIC)
+        department = obs.profile("departement:93", reader=PUBLIC)
         pdf = render_pdf(portrait)
     figures = portrait.figures()
     assert len(portrait.sections) >= 3 and len(figures) >= 12
@@ -88,8 +89,8 @@ def test_the_public_portrait_holds_no_masked_value(census_home: Path) -> None:
                 },
             )
         )
-        public = build_portrait(obs, small, audience="public", config=births_only)
-        analyst = build_portrait(obs, small, audience="analyst", config=births_only)
+        public = build_portrait(obs, small, reader=PUBLIC, config=births_only)
+        analyst = build_portrait(obs, small, reader=ANALYST, config=births_only)
     public_ids = {f.indicator for _, f in public.figures()}
     analyst_ids = {f.indicator for _, f in analyst.figures()}
     assert "naissances_annuelles" in analyst_ids and "naissances_annuelles" not in public_ids
@@ -118,7 +119,7 @@ def test_xlsx_html_and_the_observatory_s_own_settings(census_home: Path, tmp_pat
     )
     with Observatory.open(home) as obs:
         config = PortraitConfig.load(home)
-        portrait = build_portrait(obs, "93066", audience="analyst", config=config)
+        portrait = build_portrait(obs, "93066", reader=ANALYST, config=config)
         assert [s.title for s in portrait.sections] == ["Emploi"]
         assert [f.indicator for f in portrait.sections[0].figures] == [
             "taux_chomage_15_64",
@@ -210,9 +211,10 @@ def test_peers_read_at_once_equal_the_indicator_read(census_home: Path, audience
     """The one-read profiles of a département's communes (used for peers and maps) give the
     same values and statuses as the indicator read, secret included."""
     with Observatory.open(census_home) as obs:
-        every = obs.profiles("commune", ("departement", "04"), audience=audience)
+        reader = ReadPolicy.parse(audience)
+        every = obs.profiles("commune", ("departement", "04"), reader=reader)
         for ident in ("naissances_annuelles", "part_naissances", "taux_chomage_15_64"):
-            one = obs.indicator(ident, level="commune", within="04", audience=audience)
+            one = obs.indicator(ident, level="commune", within="04", reader=reader)
             one = one[one.status != "missing"].set_index(["code", "period"]).sort_index()
             mine = every[every.indicator == ident].set_index(["code", "period"]).sort_index()
             assert list(mine.index) == list(one.index)

@@ -22,6 +22,7 @@ from observatoire.observatory import Observatory
 from observatoire.quality.expressions import parse_condition
 from observatoire.quality.identifiers import find_identifiers, header_kind, is_nir, is_phone
 from observatoire.quality.schema import schema_from_dict
+from observatoire.secret.policy import PUBLIC
 from observatoire.yamlfile import load_yaml
 from tests.conftest import run
 
@@ -231,7 +232,7 @@ def test_measures_become_indicators_with_their_completeness(
         obs.compute(indicators=["part_sans_solution_test", "sejours_test"])
         share = obs.indicator("part_sans_solution_test", level="commune", within="93")
         paris = obs.indicator("part_sans_solution_test", level="commune", within="75")
-        public = obs.indicator("sejours_test", level="commune", within="93", audience="public")
+        public = obs.indicator("sejours_test", level="commune", within="93", reader=PUBLIC)
     share = share.set_index("code")
     # A: i = 0, 4, 8 of every month are without solution: 3 in 10, issue always known
     assert share.at["93066", "value"] == pytest.approx(30.0)

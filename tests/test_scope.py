@@ -19,6 +19,7 @@ from observatoire.ingest.indicators import load_catalogue
 from observatoire.ingest.pipeline import import_file
 from observatoire.ingest.referential import build_into
 from observatoire.observatory import Observatory
+from observatoire.secret.policy import PUBLIC
 from observatoire.store import open_warehouse
 from observatoire.store.computed import computed_scope, stale_periods
 from observatoire.store.territories import scope_of
@@ -124,7 +125,7 @@ def test_the_home_setting_and_the_command(census_home: Path, tmp_path: Path) -> 
         )
         with pytest.raises(ReferentialError, match="hors du périmètre de calcul"):
             obs.values("population", level="commune", within=("departement", "57"),
-                       audience="public")  # fmt: skip
+                       reader=PUBLIC)  # fmt: skip
         with pytest.raises(ReferentialError, match="hors du périmètre de calcul"):
             obs.profile("57463")
         assert len(obs.profile("93066")) > 10

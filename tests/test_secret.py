@@ -17,6 +17,7 @@ from observatoire.engine.secrecy import count_table, relations
 from observatoire.errors import AccessError, InputError
 from observatoire.observatory import Observatory
 from observatoire.secret.attack import feasible_intervals, is_protected
+from observatoire.secret.policy import MEMBER, PUBLIC
 from observatoire.secret.rules import Audience, SecretRule
 from observatoire.secret.suppression import suppress
 from observatoire.secret.tables import CellTable
@@ -179,13 +180,13 @@ def test_real_births_no_masked_commune_can_be_recovered(births: Path) -> None:
 def test_audiences_see_masked_tables_and_ratios_masked_with_them(births: Path) -> None:
     with Observatory.open(births) as obs:
         public = obs.indicator("naissances_annuelles", level="commune", within="04",
-                               audience="public")  # fmt: skip
+                               reader=PUBLIC)  # fmt: skip
         analyst = obs.indicator("naissances_annuelles", level="commune", within="04")
         member = obs.indicator("naissances_annuelles", level="commune", within="04",
-                               audience="member")  # fmt: skip
+                               reader=MEMBER)  # fmt: skip
         rate = obs.indicator("part_naissances", level="commune", within="04",
-                             audience="public")  # fmt: skip
-        everywhere = obs.indicator("naissances_annuelles", level="commune", audience="public")
+                             reader=PUBLIC)  # fmt: skip
+        everywhere = obs.indicator("naissances_annuelles", level="commune", reader=PUBLIC)
         raw = obs.indicator("naissances_annuelles", level="commune")
     secondary = (everywhere.status == "secret") & ~raw.value.between(1, 4)
     assert secondary.sum() > 0  # masked to protect the small ones
@@ -211,13 +212,13 @@ def test_a_restricted_audience_never_sees_stale_or_unmasked_values(
         with obs.warehouse.transaction() as tx:  # as after a computation, before its secret
             tx.execute("DELETE FROM secret_state")
         frame = obs.indicator("naissances_annuelles", level="commune", within="04",
-                              audience="public")  # fmt: skip
+                              reader=PUBLIC)  # fmt: skip
         assert frame.value.isna().all() and frame.note.str.contains("compute").all()
         with pytest.raises(AccessError):
-            obs.values("etatcivil.NAISD", level="commune", within="04", audience="public")
+            obs.values("etatcivil.NAISD", level="commune", within="04", reader=PUBLIC)
         with pytest.raises(AccessError):
             obs.indicator("naissances_annuelles", level="commune", threshold=0.5,
-                          audience="public")  # fmt: skip
+                          reader=PUBLIC)  # fmt: skip
     code, out = run("compute", home=home)
     assert code == 0, out
     code, out = run("values", "naissances_annuelles", "--within", "04", "--audience", "public",

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from observatoire.observatory import Observatory
+from observatoire.secret.policy import PUBLIC
 from observatoire.web import create_app
 
 from .conftest import A11Y_CHECK, SCREENSHOTS, needs_data, serving
@@ -77,7 +78,7 @@ def test_the_public_never_receives_a_masked_value(client: TestClient, web_home: 
     with Observatory.open(web_home) as obs:
         truth = obs.indicator("naissances_annuelles", level="commune", within="04")
         public = obs.indicator(
-            "naissances_annuelles", level="commune", within="04", audience="public"
+            "naissances_annuelles", level="commune", within="04", reader=PUBLIC
         )
     masked = set(public.code[public.status == "secret"])
     assert len(masked) > 20  # small communes of the Alpes-de-Haute-Provence

@@ -9,6 +9,7 @@ import pytest
 
 from observatoire.errors import DuplicateUnitError, InputError, UnknownCodeError
 from observatoire.observatory import Observatory
+from observatoire.secret.policy import PUBLIC
 
 
 def _write(path: Path, text: str) -> Path:
@@ -267,10 +268,10 @@ def test_values_of_a_zoning_at_a_date(home: Path, tmp_path: Path) -> None:
         assert "version 2" in str(obs.zoning_shown("tas"))
         # the public: a count without secret is computed for it; one under secret is not
         public = obs.indicator("menages_fiscaux", level="tas", period="2019", at="2024-06-30",
-                               audience="public")  # fmt: skip
+                               reader=PUBLIC)  # fmt: skip
         pd.testing.assert_frame_equal(public.set_index("code"), past)
         with pytest.raises(AccessError, match="secret"):
-            obs.indicator("uc_sous_secret", level="tas", at="2024-06-30", audience="public")
+            obs.indicator("uc_sous_secret", level="tas", at="2024-06-30", reader=PUBLIC)
         assert len(obs.indicator("uc_sous_secret", level="tas", at="2024-06-30")) == 3
         for at, message in (("2023-12-31", "aucune version"), ("2024-13-01", "AAAA-MM-JJ"),
                             ("30/06/2024", "AAAA-MM-JJ")):  # fmt: skip

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,7 +51,7 @@ from observatoire.ingest.records import (
 )
 from observatoire.ingest.referential import BuildReport, build_into
 from observatoire.ingest.zoning import ZoningImportReport, import_zoning, zoning_members
-from observatoire.secret.rules import Audience, parse_audience
+from observatoire.secret.policy import ANALYST, PUBLIC, ReadPolicy
 from observatoire.services.partners import Partners
 from observatoire.services.records import Records
 from observatoire.stats.neighbours import DEFAULT_CONTEXT
@@ -79,25 +78,14 @@ class Observatory:
         self.home = home
         self.warehouse = warehouse
         self._catalogue: Catalogue | None = None
-        # A partner producer reads its own organisation's deposits whatever their diffusion.
-        self._organisation: str | None = None
         self._scopes = ComputedScopes()  # the codes computed in a scope (compute_within)
         self.partners = Partners(warehouse)
         self._places: dict[str, pd.DataFrame] = {}  # data version → named territories
         self.records = Records(home, warehouse, self)  # operators' records (OSIRIS)
 
-    def for_organisation(self, organisation: str | None) -> Observatory:
-        """The same observatory read on behalf of a partner ``organisation`` (partner code):
-        the datasets it deposited are readable by it, whatever their diffusion level."""
-        view = copy.copy(self)
-        view._organisation = organisation
-        return view
-
     def access(self) -> ReadAccess:
-        """Read authorisation over this observatory, for this organisation (see
-        :mod:`observatoire.engine.access`)."""
-        return ReadAccess(self.warehouse, self.catalogue(), organisation=self._organisation,
-                          scopes=self._scopes)  # fmt: skip
+        """Read authorisation over this observatory (see :mod:`observatoire.engine.access`)."""
+        return ReadAccess(self.warehouse, self.catalogue(), scopes=self._scopes)
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
@@ -225,7 +213,7 @@ class Observatory:
         (the site's search looks in it at every query)."""
         version = self.data_version()
         if version not in self._places:
-            self._places.clear()  # shared by the views of this observatory; one version kept
+            self._places.clear()  # one version kept
             self._places[version] = queries.named_territories(self.warehouse)
         return self._places[version]
 
@@ -362,7 +350,7 @@ class Observatory:
         period: str | None = None,
         threshold: float = DEFAULT_THRESHOLD,
         published: bool = True,
-        audience: str = "analyst",
+        reader: ReadPolicy = ANALYST,
         provenance: bool = False,
         at: str | None = None,
     ) -> pd.DataFrame:
@@ -371,9 +359,9 @@ class Observatory:
         with ``provenance``, how each value was made, from which variables and imports
         (:meth:`provenance`).
 
-        ``audience`` (``public``, ``member``, ``analyst``): what that audience may see. A
-        restricted one reads the stored values (``compute``) with the statistical secret
-        applied, and never sees a dataset it is not entitled to.
+        ``reader`` (:class:`~observatoire.secret.policy.ReadPolicy`: an audience, a partner's
+        organisation): what it may see. A restricted one reads the stored values (``compute``)
+        with the statistical secret applied, and never sees a dataset it is not entitled to.
 
         ``at`` (AAAA-MM-JJ, a custom zoning): the zones of the version in force that day,
         computed now when it is not today's (the secret is applied to today's zones only:
@@ -384,8 +372,7 @@ class Observatory:
         # the indicator's name, the audience, what a restricted audience may ask, the place.
         past = past_version(access, level, at) if at is not None else None
         self.catalogue().get(ident)
-        reader = parse_audience(audience)
-        if reader is not Audience.ANALYST:
+        if reader.restricted:
             analyst_only(published, threshold)
         return read_indicator(
             access, ident, level, within=self._within(within, level), period=period,
@@ -466,34 +453,34 @@ class Observatory:
             name=self.home.settings["name"],
             datasets=self.datasets(),
             catalogue=self.catalogue(),
-            fed=self.datasets_of_indicators(audience="public"),
+            fed=self.datasets_of_indicators(reader=PUBLIC),
         )
 
-    def datasets_of_indicators(self, *, audience: str = "analyst") -> dict[str, list[str]]:
-        """For each indicator computed for ``audience``, the datasets in force it is drawn
+    def datasets_of_indicators(self, *, reader: ReadPolicy = ANALYST) -> dict[str, list[str]]:
+        """For each indicator computed for ``reader``, the datasets in force it is drawn
         from (through the variables it reads)."""
-        return self.access().datasets_of_indicators(parse_audience(audience))
+        return self.access().datasets_of_indicators(reader)
 
-    def available(self, *, audience: str = "analyst") -> dict[str, list[str]]:
-        """The indicators ``audience`` can read, computed (``compute``), with their levels:
+    def available(self, *, reader: ReadPolicy = ANALYST) -> dict[str, list[str]]:
+        """The indicators ``reader`` can read, computed (``compute``), with their levels:
         those fed only by datasets it may see."""
-        return self.access().available(parse_audience(audience))
+        return self.access().available(reader)
 
-    def profile(self, territory: str, *, audience: str = "analyst",
+    def profile(self, territory: str, *, reader: ReadPolicy = ANALYST,
                 provenance: bool = False) -> pd.DataFrame:  # fmt: skip
         """Every stored indicator of one territory (``93066``, ``departement:93``…), with its
-        label and theme, as ``audience`` may see it; with ``provenance``, how each value was
+        label and theme, as ``reader`` may see it; with ``provenance``, how each value was
         made (see :func:`observatoire.engine.reading.read_profile`)."""
         level, code = self.resolve(territory)
-        return read_profile(self.access(), level, code, parse_audience(audience),
+        return read_profile(self.access(), level, code, reader,
                             provenance=provenance)  # fmt: skip
 
     def profiles(
-        self, level: str, within: tuple[str, str] | None, *, audience: str = "analyst"
+        self, level: str, within: tuple[str, str] | None, *, reader: ReadPolicy = ANALYST
     ) -> pd.DataFrame:
         """Every stored indicator of every territory of ``level`` inside ``within`` in one
-        read (code, indicator, period, value, status…), as ``audience`` may see them."""
-        return read_profiles(self.access(), self.level_id(level), within, parse_audience(audience))
+        read (code, indicator, period, value, status…), as ``reader`` may see them."""
+        return read_profiles(self.access(), self.level_id(level), within, reader)
 
     def compare(
         self,
@@ -504,7 +491,7 @@ class Observatory:
         within: str | tuple[str, str] | None = None,
         period: str | None = None,
         threshold: float = DEFAULT_THRESHOLD,
-        audience: str = "analyst",
+        reader: ReadPolicy = ANALYST,
         k: int = 5,
     ) -> pd.DataFrame:
         """Indicator values with each territory's reference (a containing level, or a
@@ -515,7 +502,7 @@ class Observatory:
             chosen = self.resolve(reference)
         return analysis.compare(
             self.access(), ident, level, chosen, within=self._within(within, level),
-            period=period, threshold=threshold, reader=parse_audience(audience), k=k,
+            period=period, threshold=threshold, reader=reader, k=k,
         )  # fmt: skip
 
     def neighbours(
@@ -525,14 +512,14 @@ class Observatory:
         k: int = 5,
         context: tuple[str, ...] = DEFAULT_CONTEXT,
         territory: str | None = None,
-        audience: str = "analyst",
+        reader: ReadPolicy = ANALYST,
     ) -> pd.DataFrame:
         """Each territory's ``k`` statistical neighbours at ``level`` on the ``context``
         indicators (see :func:`observatoire.engine.analysis.neighbours`); only
         ``territory``'s when given."""
         code = self.resolve(territory)[1] if territory is not None else None
         return analysis.neighbours(self.access(), self.level_id(level), k=k, context=context,
-                                   code=code, reader=parse_audience(audience))  # fmt: skip
+                                   code=code, reader=reader)  # fmt: skip
 
     def evolution(
         self,
@@ -543,14 +530,14 @@ class Observatory:
         level: str = "commune",
         within: str | tuple[str, str] | None = None,
         threshold: float = DEFAULT_THRESHOLD,
-        audience: str = "analyst",
+        reader: ReadPolicy = ANALYST,
     ) -> pd.DataFrame:
         """Evolution of an indicator between two periods, for every territory of ``level``."""
         level = self.level_id(level)
         return analysis.indicator_evolution(
             self.access(), ident, level, start=start, end=end,
             within=self._within(within, level), threshold=threshold,
-            reader=parse_audience(audience),
+            reader=reader,
         )  # fmt: skip
 
     def values(
@@ -562,19 +549,18 @@ class Observatory:
         period: str | None = None,
         dims: str | None = None,
         published: bool = False,
-        audience: str = "analyst",
+        reader: ReadPolicy = ANALYST,
     ) -> pd.DataFrame:
         """Stored values of ``variable`` (``source.CODE``): code, name, period, dims, value,
         status, note. For an indicator of the catalogue, see :meth:`indicator`.
 
-        A restricted ``audience`` reads indicators only: a variable's raw values are refused
+        A restricted ``reader`` reads indicators only: a variable's raw values are refused
         when they are under secret or come from a dataset it may not see."""
         if "." not in variable and variable in self.catalogue():
             return self.indicator(
-                variable, level=level, within=within, period=period, audience=audience
+                variable, level=level, within=within, period=period, reader=reader
             )
-        reader = parse_audience(audience)
-        if reader is not Audience.ANALYST:
+        if reader.restricted:
             self.access().check_raw_readable(variable, reader)
         level = self.level_id(level)
         return values_store.read_values(

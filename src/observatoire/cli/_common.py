@@ -16,6 +16,7 @@ import pandas as pd
 from observatoire.atomic import write_whole
 from observatoire.home import Home, resolve_home
 from observatoire.observatory import Observatory
+from observatoire.secret.policy import ReadPolicy
 
 if TYPE_CHECKING:
     from observatoire.accounts import Accounts
@@ -27,7 +28,8 @@ AUDIENCE_HELP = "Pour qui : public, membres (member) ou chargé d'études (analy
 
 
 def audience_option(default: str = "analyst", what: str = "") -> Callable[[F], F]:
-    """``--audience``: whose rights and statistical secret apply (to ``what`` is produced)."""
+    """``--audience``: whose rights and statistical secret apply (to ``what`` is produced),
+    given to the command as a :class:`~observatoire.secret.policy.ReadPolicy` named ``reader``."""
     text = (
         f"Public {what} : ses droits et son secret statistique s'appliquent."
         if what
@@ -35,10 +37,12 @@ def audience_option(default: str = "analyst", what: str = "") -> Callable[[F], F
     )
     return click.option(
         "--audience",
+        "reader",
         type=click.Choice(["public", "member", "analyst"]),
         default=default,
         show_default=True,
         help=text,
+        callback=lambda _ctx, _param, value: ReadPolicy.parse(value),
     )
 
 

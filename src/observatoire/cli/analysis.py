@@ -12,6 +12,7 @@ from observatoire.cli._common import (
     emit,
     pass_ctx,
 )
+from observatoire.secret.policy import ReadPolicy
 from observatoire.stats.neighbours import DEFAULT_CONTEXT
 
 
@@ -26,7 +27,7 @@ from observatoire.stats.neighbours import DEFAULT_CONTEXT
 )  # fmt: skip
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
-def profile_cmd(ctx: Context, territory: str, theme: str | None, audience: str,
+def profile_cmd(ctx: Context, territory: str, theme: str | None, reader: ReadPolicy,
                 provenance: bool, fmt: str) -> None:  # fmt: skip
     """Tous les indicateurs calculés d'un territoire (après « observatoire compute »).
 
@@ -37,7 +38,7 @@ def profile_cmd(ctx: Context, territory: str, theme: str | None, audience: str,
       observatoire profile departement:93 --provenance --format csv
     """
     with ctx.open() as obs:
-        frame = obs.profile(territory, audience=audience, provenance=provenance)
+        frame = obs.profile(territory, reader=reader, provenance=provenance)
     if theme is not None:
         frame = frame[frame.theme == theme]
     emit(frame, fmt)
@@ -63,7 +64,7 @@ def neighbours_cmd(
     level: str,
     k: int,
     context: tuple[str, ...],
-    audience: str,
+    reader: ReadPolicy,
     fmt: str,
     output: str | None,
 ) -> None:
@@ -86,7 +87,7 @@ def neighbours_cmd(
             k=k,
             context=context or DEFAULT_CONTEXT,
             territory=territory,
-            audience=audience,
+            reader=reader,
         )
     if fmt == "table":
         click.echo("Contexte : " + ", ".join(frame.attrs["context"]), err=True)
@@ -112,7 +113,7 @@ def evolution_cmd(
     level: str,
     within: str | None,
     threshold: float,
-    audience: str,
+    reader: ReadPolicy,
     fmt: str,
     output: str | None,
 ) -> None:
@@ -131,7 +132,7 @@ def evolution_cmd(
             level=level,
             within=within,
             threshold=threshold,
-            audience=audience,
+            reader=reader,
         )
     emit(frame, fmt, output)
 

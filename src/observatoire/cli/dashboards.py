@@ -13,6 +13,7 @@ from observatoire.cli._common import (
     pass_ctx,
 )
 from observatoire.errors import InputError
+from observatoire.secret.policy import ReadPolicy
 
 
 @click.group()
@@ -51,7 +52,7 @@ def dashboard_list(ctx: Context) -> None:
 )
 @pass_ctx
 def dashboard_export(
-    ctx: Context, name: str, territory: str | None, audience: str, output: str
+    ctx: Context, name: str, territory: str | None, reader: ReadPolicy, output: str
 ) -> None:
     """Exporte un tableau de bord en PDF (A4 paysage) ou en page HTML autonome.
 
@@ -67,7 +68,7 @@ def dashboard_export(
     if target.suffix.lower() not in (".pdf", ".html"):
         raise InputError(f"format « {target.suffix} » : .pdf ou .html")
     with ctx.open() as obs:
-        board = build_dashboard(obs, find_spec(obs, name), territory=territory, audience=audience)
+        board = build_dashboard(obs, find_spec(obs, name), territory=territory, reader=reader)
     html = dashboard_html(board)
     body = html_to_pdf(html) if target.suffix.lower() == ".pdf" else html.encode("utf-8")
     write_whole(target, body)

@@ -20,6 +20,7 @@ from observatoire.cli._entries import (
     show_json,
 )
 from observatoire.inventory.documents import DOCUMENT_FIELDS
+from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.services.inventory import Registry
 
 
@@ -71,7 +72,7 @@ def document_set(ctx: Context, ident: str, pairs: tuple[str, ...]) -> None:
       observatoire documents set D2026-004 acces=membres
     """
     with open_registry(ctx) as registry:
-        row = registry.document(ident, audience="analyst")
+        row = registry.document(ident, reader=ANALYST)
         merged = merged_entry(row.entry, "document", ident, pairs)
         registry.update_document(ident, merged.raw, "cli")
     click.echo(f"document {ident} modifié")
@@ -108,8 +109,7 @@ def document_list(
     """
     with open_registry(ctx) as registry:
         rows = registry.documents(
-            audience=audience,
-            organisation=organisation,
+            reader=ReadPolicy.parse(audience, organisation),
             kind=kind,
             theme=theme,
             territory=territory,
@@ -147,7 +147,7 @@ def document_search(
       observatoire documents search "hébergement d'urgence"
     """
     with open_registry(ctx) as registry:
-        hits = registry.search_documents(query, audience=audience, organisation=organisation)
+        hits = registry.search_documents(query, reader=ReadPolicy.parse(audience, organisation))
     rows = [
         {
             "id": h.document.id,
@@ -174,7 +174,7 @@ def document_show(ctx: Context, ident: str) -> None:
       observatoire documents show D2026-004
     """
     with open_registry(ctx) as registry:
-        row = registry.document(ident, audience="analyst")
+        row = registry.document(ident, reader=ANALYST)
     show_json(
         {
             "id": row.id,
@@ -201,7 +201,7 @@ def document_get(ctx: Context, ident: str, output: Path) -> None:
       observatoire documents get D2026-004 -o etude.pdf
     """
     with open_registry(ctx) as registry:
-        copy_whole(registry.document_file(registry.document(ident, audience="analyst")), output)
+        copy_whole(registry.document_file(registry.document(ident, reader=ANALYST)), output)
     click.echo(f"{output} écrit")
 
 

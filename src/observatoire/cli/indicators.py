@@ -16,6 +16,7 @@ from observatoire.cli._common import (
     pass_ctx,
 )
 from observatoire.home import resolve_home
+from observatoire.secret.policy import ReadPolicy
 
 
 @click.group()
@@ -185,7 +186,7 @@ def values(
     published: bool,
     zoning: str | None,
     at: str | None,
-    audience: str,
+    reader: ReadPolicy,
     fmt: str,
     output: str | None,
 ) -> None:
@@ -223,7 +224,7 @@ def values(
         shown = obs.zoning_shown(level, at)
         if indicator and at:
             frame = obs.indicator(variable, level=level, within=within, period=period,
-                                  threshold=threshold, audience=audience, at=at)  # fmt: skip
+                                  threshold=threshold, reader=reader, at=at)  # fmt: skip
         elif "." not in variable and variable in obs.catalogue() and reference:
             frame = obs.compare(
                 variable,
@@ -232,7 +233,7 @@ def values(
                 within=within,
                 period=period,
                 threshold=threshold,
-                audience=audience,
+                reader=reader,
             )
         elif "." not in variable and variable in obs.catalogue():
             frame = obs.indicator(
@@ -241,7 +242,7 @@ def values(
                 within=within,
                 period=period,
                 threshold=threshold,
-                audience=audience,
+                reader=reader,
                 provenance=fmt != "table",  # a file says where each value comes from
             )
         elif reference:
@@ -253,7 +254,7 @@ def values(
                 within=within,
                 period=period,
                 published=published,
-                audience=audience,
+                reader=reader,
             ).drop(columns=["batch"])
     if shown:
         click.echo(shown, err=True)

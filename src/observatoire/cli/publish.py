@@ -18,6 +18,7 @@ from observatoire.cli._common import (
 )
 from observatoire.errors import InputError
 from observatoire.observatory import Observatory
+from observatoire.secret.policy import ReadPolicy
 
 
 @click.command("map")
@@ -75,7 +76,7 @@ def map_command(
     palette: str,
     reference: str | None,
     symbols: bool | None,
-    audience: str,
+    reader: ReadPolicy,
     outputs: tuple[str, ...],
 ) -> None:
     """Dessine la carte d'un indicateur pour les territoires d'un niveau (SVG ou PNG).
@@ -109,7 +110,7 @@ def map_command(
         reference=reference,
         manual=manual,
         symbols=symbols,
-        audience=audience,
+        reader=reader,
     )
     with ctx.open() as obs:
         decided, paths = draw_indicator_map(obs, request, outputs)
@@ -144,7 +145,7 @@ def export_command(
     within: str | None,
     period: str | None,
     fmt: str | None,
-    audience: str,
+    reader: ReadPolicy,
     output: str,
 ) -> None:
     """Exporte les valeurs d'un indicateur (CSV, XLSX avec métadonnées, Parquet, GeoJSON,
@@ -161,7 +162,7 @@ def export_command(
     chosen = format_for(output, fmt)
     with ctx.open() as obs:
         done = export_indicator(
-            obs, indicator, chosen, level=level, within=within, period=period, audience=audience
+            obs, indicator, chosen, level=level, within=within, period=period, reader=reader
         )
     target = write_whole(Path(output), done.body)  # never a half-written file
     click.echo(f"{done.rows} lignes exportées ({chosen}) : {target}")
@@ -204,7 +205,7 @@ def portrait_command(
     every: bool,
     within: str | None,
     fmt: str,
-    audience: str,
+    reader: ReadPolicy,
     output: str,
     filed: bool,
 ) -> None:
@@ -236,12 +237,12 @@ def portrait_command(
                 fmt,
                 Path(output),
                 level=level,
-                audience=audience,
+                reader=reader,
                 single=True,
                 on_done=lambda path, card: written.append((path, card)),
             )
             click.echo(f"Portrait écrit : {path}")
-            _file_portraits(obs, written, audience, filed)
+            _file_portraits(obs, written, reader, filed)
             return
         assert level is not None
         codes = obs.territories(level=level, within=within).code.astype(str).tolist()
@@ -261,22 +262,22 @@ def portrait_command(
                 fmt,
                 Path(output),
                 level=level,
-                audience=audience,
+                reader=reader,
                 on_done=done,
             )
         click.echo(f"{len(paths)} portraits écrits dans {output}")
-        _file_portraits(obs, written, audience, filed)
+        _file_portraits(obs, written, reader, filed)
 
 
 def _file_portraits(
     obs: Observatory,
     written: list[tuple[Path, Mapping[str, object]]],
-    audience: str,
+    reader: ReadPolicy,
     filed: bool,
 ) -> None:
     if filed and written:
         with registry_of(obs) as registry:
-            count = registry.file_portraits(written, audience, actor="cli")
+            count = registry.file_portraits(written, reader, actor="cli")
         click.echo(f"{count} portrait(s) classé(s) dans la bibliothèque de documents")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from observatoire.demo.records import COLLECTION
 from observatoire.inventory.fields import Located
 from observatoire.observatory import Observatory
+from observatoire.secret.policy import PUBLIC
 from observatoire.services.inventory import Registry
 from observatoire.store.appdb import open_appdb
 
@@ -249,7 +250,7 @@ def build_demo_inventory(
         sources = registry.save_sources([Located(s) for s in SOURCES], actor="demo")
         actions = [Located(a) for a in PROGRAMME]
         needs, _ = registry.save_needs([Located(n) for n in NEEDS], "demo", actions=actions)
-        filed = registry.file_portraits(portraits, "public", actor="demo")
+        filed = registry.file_portraits(portraits, PUBLIC, actor="demo")
         for path, operator, territory in restitutions:
             registry.file_restitution(
                 path, collection=COLLECTION, operator=operator, territory=territory, actor="demo"

@@ -15,6 +15,7 @@ from observatoire.demo.fictitious import (
 )
 from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
+from observatoire.secret.policy import PUBLIC
 from observatoire.secret.rules import Audience
 
 
@@ -182,16 +183,16 @@ def secret_section(obs: Observatory) -> str:
     rule = obs.catalogue().get(ident).secret
     within = ("departement", "93")
     analyst = obs.indicator(ident, level="commune", within=within, period="2024")
-    public = obs.indicator(ident, level="commune", within=within, period="2024", audience="public")
+    public = obs.indicator(ident, level="commune", within=within, period="2024", reader=PUBLIC)
     masked = public.status == "secret"
     small = analyst.value.between(1, (rule.threshold(Audience.PUBLIC) if rule else 5) - 1)
-    zones = obs.indicator(ident, level=DEMO_ZONING, period="2024", audience="public")
+    zones = obs.indicator(ident, level=DEMO_ZONING, period="2024", reader=PUBLIC)
     ratio = obs.indicator(
         "part_allocataires_etudiants",
         level="commune",
         within=within,
         period="2024",
-        audience="public",
+        reader=PUBLIC,
     )
     example = analyst[masked & small].head(1)
     lines = [
@@ -217,7 +218,7 @@ def secret_section(obs: Observatory) -> str:
     c2s = c2s[c2s.source == "cpam"].id.tolist()
     if c2s:
         try:
-            obs.values(c2s[0], level="commune", within=within, audience="public")
+            obs.values(c2s[0], level="commune", within=within, reader=PUBLIC)
         except AccessError as refused:
             lines.append(f"  Jeu réservé aux membres, demandé par le public : {refused}")
     return "\n".join(lines)

@@ -1,11 +1,11 @@
 """Who may read what of the stored values: the one place where read authorisation and the
 statistical secret are applied to a reader.
 
-A reader is an :class:`~observatoire.secret.rules.Audience` (the public, members, the analyst)
-and, for a partner producer, its organisation, which reads its own deposits whatever their
-diffusion. A restricted audience reads the values stored by ``observatoire compute``, with the
-masks of the secret, and never an indicator drawn from a dataset it may not see; the analyst
-reads everything, computed now when it is not stored.
+A reader is a :class:`~observatoire.secret.policy.ReadPolicy`: an audience (the public,
+members, the analyst) and, for a partner producer, its organisation, which reads its own
+deposits whatever their diffusion. A restricted audience reads the values stored by
+``observatoire compute``, with the masks of the secret, and never an indicator drawn from a
+dataset it may not see; the analyst reads everything, computed now when it is not stored.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 from observatoire.catalog.indicators import Catalogue
 from observatoire.engine.compute import complete_frame
 from observatoire.errors import AccessError, ReferentialError
-from observatoire.secret.rules import AUDIENCE_LABELS, READABLE, Audience
+from observatoire.secret.policy import ReadPolicy
 from observatoire.store.base import Warehouse
 from observatoire.store.computed import (
     PENDING_NOTE,
@@ -55,73 +55,70 @@ class ComputedScopes:
 
 
 class ReadAccess:
-    """Read authorisation over one warehouse and catalogue, for any audience; ``organisation``:
-    the partner read on behalf of (its deposits are readable by it)."""
+    """Read authorisation over one warehouse and catalogue, for any reader."""
 
     def __init__(
         self,
         warehouse: Warehouse,
         catalogue: Catalogue,
         *,
-        organisation: str | None = None,
         scopes: ComputedScopes | None = None,
     ) -> None:
         self.warehouse = warehouse
         self.catalogue = catalogue
-        self.organisation = organisation
         self.scopes = scopes or ComputedScopes()
 
     # -- what a reader may see -----------------------------------------------------------------
-    def refused_variables(self, audience: Audience) -> set[str]:
-        """The variables of imports in force that ``audience`` may not read (one query); a
+    def refused_variables(self, reader: ReadPolicy) -> set[str]:
+        """The variables of imports in force that ``reader`` may not read (one query); a
         partner organisation reads its own deposits."""
         levels = variable_diffusion(self.warehouse)
-        refused = ~levels.c.isin(READABLE[audience])
-        if self.organisation is not None:
-            refused &= levels.partner.ne(self.organisation) | levels.partner.isna()
+        refused = ~levels.c.isin(reader.readable)
+        if reader.organisation is not None:
+            refused &= levels.partner.ne(reader.organisation) | levels.partner.isna()
         return set(levels.variable[refused])
 
-    def under_secret(self, ident: str, audience: Audience) -> bool:
-        """Whether a rule of the statistical secret applies to ``ident`` for ``audience``."""
+    def under_secret(self, ident: str, reader: ReadPolicy) -> bool:
+        """Whether a rule of the statistical secret applies to ``ident`` for ``reader``."""
         catalogue = self.catalogue
         return any(
-            catalogue.get(s).secret.applies_to(audience)  # type: ignore[union-attr]
+            catalogue.get(s).secret.applies_to(reader.audience)  # type: ignore[union-attr]
             for s in catalogue.secret_sources(ident)
         )
 
-    def check_readable(self, ident: str, audience: Audience) -> None:
-        """AccessError when indicator ``ident`` reads a dataset ``audience`` may not see."""
-        variables = self.catalogue.variables_of(ident) & self.refused_variables(audience)
-        refused = confidentiality_of(self.warehouse, variables) - READABLE[audience]
+    def check_readable(self, ident: str, reader: ReadPolicy) -> None:
+        """AccessError when indicator ``ident`` reads a dataset ``reader`` may not see."""
+        variables = self.catalogue.variables_of(ident) & self.refused_variables(reader)
+        refused = confidentiality_of(self.warehouse, variables) - reader.readable
         if refused:
             raise AccessError(
                 f"indicateur {ident} : calculé à partir de données à diffusion restreinte "
-                f"({', '.join(sorted(refused))}), non visibles pour {AUDIENCE_LABELS[audience]}"
+                f"({', '.join(sorted(refused))}), non visibles pour {reader.label}"
             )
 
-    def check_raw_readable(self, variable: str, audience: Audience) -> None:
-        """AccessError when ``audience`` may not read the raw values of ``variable``: under
+    def check_raw_readable(self, variable: str, reader: ReadPolicy) -> None:
+        """AccessError when ``reader`` may not read the raw values of ``variable``: under
         the secret (read the indicator instead), or from a dataset it may not see."""
         counts = [
             i.id for i in self.catalogue.indicators.values()
-            if i.secret is not None and i.secret.applies_to(audience)
+            if i.secret is not None and i.secret.applies_to(reader.audience)
             and variable in i.formula.variables
         ]  # fmt: skip
         if counts:
             raise AccessError(
                 f"variable {variable} soumise au secret statistique pour "
-                f"{AUDIENCE_LABELS[audience]} : lisez l'indicateur {counts[0]}"
+                f"{reader.label} : lisez l'indicateur {counts[0]}"
             )
-        held = {variable} & self.refused_variables(audience)
-        refused = confidentiality_of(self.warehouse, held) - READABLE[audience]
+        held = {variable} & self.refused_variables(reader)
+        refused = confidentiality_of(self.warehouse, held) - reader.readable
         if refused:
             raise AccessError(
                 f"variable {variable} : données à diffusion restreinte "
-                f"({', '.join(sorted(refused))}), non visibles pour {AUDIENCE_LABELS[audience]}"
+                f"({', '.join(sorted(refused))}), non visibles pour {reader.label}"
             )
 
-    def datasets_of_indicators(self, audience: Audience) -> dict[str, list[str]]:
-        """For each indicator computed for ``audience``, the datasets in force it is drawn
+    def datasets_of_indicators(self, reader: ReadPolicy) -> dict[str, list[str]]:
+        """For each indicator computed for ``reader``, the datasets in force it is drawn
         from (through the variables it reads)."""
         fed = variable_datasets(self.warehouse)
         by_variable: dict[str, set[str]] = {}
@@ -131,14 +128,14 @@ class ReadAccess:
             ident: sorted(
                 {d for v in self.catalogue.variables_of(ident) for d in by_variable.get(v, ())}
             )
-            for ident in sorted(self.available(audience))
+            for ident in sorted(self.available(reader))
         }
 
-    def available(self, audience: Audience) -> dict[str, list[str]]:
-        """The indicators ``audience`` can read, computed, with their levels: those fed only by
+    def available(self, reader: ReadPolicy) -> dict[str, list[str]]:
+        """The indicators ``reader`` can read, computed, with their levels: those fed only by
         datasets it may see."""
         computed = computed_indicator_levels(self.warehouse)
-        refused = self.refused_variables(audience)
+        refused = self.refused_variables(reader)
         out: dict[str, list[str]] = {}
         for ident, level in zip(computed.indicator, computed.level, strict=True):
             if ident in self.catalogue and not refused & set(self.catalogue.variables_of(ident)):
@@ -166,11 +163,11 @@ class ReadAccess:
         level: str,
         within: tuple[str, str] | None,
         period: str | None,
-        audience: Audience,
+        reader: ReadPolicy,
     ) -> pd.DataFrame:
-        """The stored values of ``ident`` as a restricted ``audience`` may see them."""
-        self.check_readable(ident, audience)
-        secret = audience.value if self.under_secret(ident, audience) else None
+        """The stored values of ``ident`` as a restricted reader may see them."""
+        self.check_readable(ident, reader)
+        secret = reader.value if self.under_secret(ident, reader) else None
         stored = read_computed(self.warehouse, ident, level, period=period, within=within,
                                masked_for=secret)  # fmt: skip
         if stored is None:
@@ -187,14 +184,14 @@ class ReadAccess:
                 raise ReferentialError(self.outside_scope(f"indicateur {ident} au niveau {level}"))
         return frame
 
-    def profile_for(self, rows: pd.DataFrame, audience: Audience) -> pd.DataFrame:
-        """Rows of a profile ``audience`` may see: readable datasets, secret applied (values
+    def profile_for(self, rows: pd.DataFrame, reader: ReadPolicy) -> pd.DataFrame:
+        """Rows of a profile ``reader`` may see: readable datasets, secret applied (values
         whose masks are not made yet are withheld)."""
-        refused = self.refused_variables(audience)
+        refused = self.refused_variables(reader)
         catalogue = self.catalogue
         keep = [i for i in rows.indicator.unique() if not refused & catalogue.variables_of(i)]
         rows = rows[rows.indicator.isin(keep)].copy()
-        under = {i: self.under_secret(i, audience) for i in rows.indicator.unique()}
+        under = {i: self.under_secret(i, reader) for i in rows.indicator.unique()}
         secret = rows.indicator.map(under).astype(bool)
         pending = secret & ~rows.secret_ready
         rows.loc[pending, ["value", "coverage", "ci_low", "ci_high"]] = float("nan")
@@ -202,16 +199,16 @@ class ReadAccess:
         return rows.drop(columns=["secret_ready"])
 
     def fetcher(
-        self, ident: str, audience: Audience, *, restricted_threshold: bool
+        self, ident: str, reader: ReadPolicy, *, restricted_threshold: bool
     ) -> Callable[[str, tuple[str, str] | None, str | None], pd.DataFrame] | None:
-        """How comparisons read values for ``audience`` (None: computed, for the analyst);
+        """How comparisons read values for ``reader`` (None: computed, for the analyst);
         ``restricted_threshold``: a coverage threshold other than the default was asked."""
-        if audience is Audience.ANALYST:
+        if not reader.restricted:
             return None
         if restricted_threshold:
             raise AccessError("un seuil de couverture est réservé au chargé d'études")
 
         def fetch(level: str, within: tuple[str, str] | None, period: str | None) -> pd.DataFrame:
-            return self.audience_view(ident, level, within, period, audience)
+            return self.audience_view(ident, level, within, period, reader)
 
         return fetch

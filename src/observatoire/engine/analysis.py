@@ -19,7 +19,7 @@ from observatoire.engine.compare import NEIGHBOURS, USABLE, compare_indicator, e
 from observatoire.engine.compute import DEFAULT_THRESHOLD, check_threshold
 from observatoire.engine.reading import read_indicator
 from observatoire.errors import InputError
-from observatoire.secret.rules import Audience
+from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.stats.neighbours import DEFAULT_CONTEXT, nearest
 from observatoire.store.computed import is_computed, masks_ready, rank_computed
 from observatoire.store.territories import list_territories
@@ -40,7 +40,7 @@ def compare(
     within: Within = None,
     period: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
-    reader: Audience = Audience.ANALYST,
+    reader: ReadPolicy = ANALYST,
     k: int = 5,
 ) -> pd.DataFrame:
     """Values of indicator ``ident`` with each territory's ``reference`` (a level id, a
@@ -61,14 +61,14 @@ def compare(
     )
 
 
-def _stored_comparison(access: ReadAccess, ident: str, level: str, reader: Audience,
+def _stored_comparison(access: ReadAccess, ident: str, level: str, reader: ReadPolicy,
                        threshold: float) -> dict[str, Any]:  # fmt: skip
     """How a comparison reads its values: the stored ones, ranked by the database — for the
     analyst when the whole level is computed (as :func:`read_indicator` reads them), for
     another audience in its own view."""
     warehouse = access.warehouse
     fetch = access.fetcher(ident, reader, restricted_threshold=threshold != DEFAULT_THRESHOLD)
-    if reader is Audience.ANALYST:
+    if not reader.restricted:
         whole = access.computed_codes(level) is None
         if (threshold != DEFAULT_THRESHOLD or not whole
                 or not is_computed(warehouse, ident, level)):  # fmt: skip
@@ -96,7 +96,7 @@ def neighbours(
     k: int = 5,
     context: tuple[str, ...] = DEFAULT_CONTEXT,
     code: str | None = None,
-    reader: Audience = Audience.ANALYST,
+    reader: ReadPolicy = ANALYST,
 ) -> pd.DataFrame:
     """Each territory's ``k`` statistical neighbours at ``level`` on the ``context``
     indicators (latest usable value of each): code, rank, neighbour, distance, with names
@@ -145,7 +145,7 @@ def indicator_evolution(
     end: str,
     within: Within = None,
     threshold: float = DEFAULT_THRESHOLD,
-    reader: Audience = Audience.ANALYST,
+    reader: ReadPolicy = ANALYST,
 ) -> pd.DataFrame:
     """Evolution of an indicator between two periods, for every territory of ``level``."""
     return evolution(

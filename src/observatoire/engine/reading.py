@@ -22,7 +22,7 @@ from observatoire.engine.compute import (
 )
 from observatoire.engine.provenance import explain
 from observatoire.errors import AccessError, InputError, ReferentialError
-from observatoire.secret.rules import AUDIENCE_LABELS, Audience
+from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.store.batches import import_descriptions
 from observatoire.store.computed import read_computed, territory_profile
 from observatoire.store.territories import shown_version, version_at
@@ -49,7 +49,7 @@ def read_indicator(
     period: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     published: bool = True,
-    reader: Audience = Audience.ANALYST,
+    reader: ReadPolicy = ANALYST,
     at: str | None = None,
     policies: Callable[[], Mapping[str, RecordsPolicy]] = dict,
     provenance: bool = False,
@@ -72,7 +72,7 @@ def read_indicator(
         frame = read_indicator(access, ident, level, within=within, period=period,
                                threshold=threshold, published=published, reader=reader)  # fmt: skip
         return with_provenance(access, ident, level, frame)
-    if reader is not Audience.ANALYST:
+    if reader.restricted:
         analyst_only(published, threshold)
         return access.audience_view(ident, level, within, period, reader)
     if published and threshold == DEFAULT_THRESHOLD:
@@ -112,13 +112,13 @@ def past_version(access: ReadAccess, level: str, at: str) -> int | None:
 
 
 def _indicator_at(access: ReadAccess, ident: str, level: str, at: str, within: Within,
-                  period: str | None, threshold: float, published: bool, reader: Audience,
+                  period: str | None, threshold: float, published: bool, reader: ReadPolicy,
                   policies: Callable[[], Mapping[str, RecordsPolicy]]) -> pd.DataFrame:  # fmt: skip
     """Indicator ``ident`` for the zones of a past or future version of zoning ``level``,
     computed now (the secret and the records' completeness apply to today's zones only: a
     restricted reader is refused what they would hide)."""
     catalogue = access.catalogue
-    if reader is not Audience.ANALYST:
+    if reader.restricted:
         analyst_only(published, threshold)
         access.check_readable(ident, reader)
         if any(v.partition(".")[0] in policies() for v in catalogue.variables_of(ident)):
@@ -130,7 +130,7 @@ def _indicator_at(access: ReadAccess, ident: str, level: str, at: str, within: W
         if access.under_secret(ident, reader):
             raise AccessError(
                 f"indicateur {ident} : soumis au secret statistique pour "
-                f"{AUDIENCE_LABELS[reader]}, appliqué aux zones en vigueur aujourd'hui "
+                f"{reader.label}, appliqué aux zones en vigueur aujourd'hui "
                 f"seulement ; pas de valeurs pour le zonage {level} au {at}"
             )
     return compute_indicator(access.warehouse, catalogue, ident, level=level, within=within,
@@ -159,12 +159,12 @@ def with_provenance(
     return out.drop(columns=["imports"])
 
 
-def read_profile(access: ReadAccess, level: str, code: str, reader: Audience, *,
+def read_profile(access: ReadAccess, level: str, code: str, reader: ReadPolicy, *,
                  provenance: bool = False) -> pd.DataFrame:  # fmt: skip
     """Every stored indicator of territory ``level``/``code`` with its label and theme, as
     ``reader`` may see it: one indexed read (and the masks of the secret for a restricted
     reader, who sees only the indicators of datasets it may read)."""
-    restricted = reader is not Audience.ANALYST
+    restricted = reader.restricted
     rows = territory_profile(
         access.warehouse, level, code, audience=reader.value if restricted else None
     )
@@ -188,10 +188,12 @@ def read_profile(access: ReadAccess, level: str, code: str, reader: Audience, *,
     return rows
 
 
-def read_profiles(access: ReadAccess, level: str, within: Within, reader: Audience) -> pd.DataFrame:
+def read_profiles(
+    access: ReadAccess, level: str, within: Within, reader: ReadPolicy
+) -> pd.DataFrame:
     """Every stored indicator of every territory of ``level`` inside ``within`` in one read
     (code, indicator, period, value, status…), as ``reader`` may see them."""
-    restricted = reader is not Audience.ANALYST
+    restricted = reader.restricted
     audience = reader.value if restricted else None
     rows = territory_profile(access.warehouse, level, None, audience=audience, within=within)
     rows = rows[rows.indicator.isin(set(access.catalogue.indicators))]

@@ -22,7 +22,7 @@ from observatoire.errors import AccessError, InputError, ReferentialError, Unkno
 from observatoire.outputs.charts import line_chart
 from observatoire.outputs.svgmap import indicator_svg_map
 from observatoire.outputs.thematic import USABLE
-from observatoire.secret.rules import AUDIENCE_LABELS, parse_audience
+from observatoire.secret.policy import ANALYST, PUBLIC, ReadPolicy
 from observatoire.territories.levels import LEVELS
 from observatoire.text import french_number, with_unit
 from observatoire.yamlfile import load_yaml
@@ -84,7 +84,7 @@ def dashboard_specs(obs: Source) -> list[DashboardSpec]:
     for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
         declared.append(_load(path, catalogue))
     known = {d.id for d in declared}
-    available = obs.available(audience="analyst")
+    available = obs.available(reader=ANALYST)
     for theme, label in THEMES.items():
         ident = f"theme-{theme}"
         if ident in known:
@@ -158,15 +158,15 @@ def find_spec(obs: Source, ident: str) -> DashboardSpec:
 
 
 def build_dashboard(
-    obs: Source, spec: DashboardSpec, *, territory: str | None = None, audience: str = "public"
+    obs: Source, spec: DashboardSpec, *, territory: str | None = None, reader: ReadPolicy = PUBLIC
 ) -> Dashboard:
     """The tiles of ``spec`` for ``territory`` (else the dashboard's, else the observatory's,
-    else France), as ``audience`` may see them."""
+    else France), as ``reader`` may see them."""
     chosen = territory or spec.territory or _home_territory(obs) or "pays:FR"
     level, code = ("pays", "FR") if chosen in ("pays:FR", "FR") else obs.resolve(chosen)
     card = obs.card(level, code)
     catalogue = obs.catalogue()
-    own = obs.profile(f"{level}:{code}", audience=audience)
+    own = obs.profile(f"{level}:{code}", reader=reader)
     parents = [
         p
         for p in card["parents"]
@@ -174,7 +174,7 @@ def build_dashboard(
     ]
     reference = parents[0] if parents else None
     ref_profile = (
-        obs.profile(f"{reference['level']}:{reference['code']}", audience=audience)
+        obs.profile(f"{reference['level']}:{reference['code']}", reader=reader)
         if reference
         else None
     )
@@ -182,7 +182,7 @@ def build_dashboard(
     for tile in spec.tiles:
         kind = tile["type"]
         if kind == "tableau":
-            tiles.append(_table(obs, catalogue, tile, level, code, audience))
+            tiles.append(_table(obs, catalogue, tile, level, code, reader))
             continue
         indicator = catalogue.get(tile["indicateur"])
         rows = own[(own.indicator == indicator.id) & own.status.isin(USABLE)].sort_values("period")
@@ -199,7 +199,7 @@ def build_dashboard(
             if len(rows):
                 series.append({"name": card["name"], "points": _points(rows)})
             for parent in parents[:2]:
-                profile = obs.profile(f"{parent['level']}:{parent['code']}", audience=audience)
+                profile = obs.profile(f"{parent['level']}:{parent['code']}", reader=reader)
                 mine = profile[(profile.indicator == indicator.id) & profile.status.isin(USABLE)]
                 if len(mine) and indicator.aggregation is not Aggregation.SUM:
                     series.append(
@@ -218,12 +218,12 @@ def build_dashboard(
             )
             tiles.append({**base, "svg": chart, "series": series})
         else:
-            tiles.append({**base, **_map(obs, indicator, level, code, tile, audience, len(tiles))})
+            tiles.append({**base, **_map(obs, indicator, level, code, tile, reader, len(tiles))})
     meta = obs.meta()
     return Dashboard(
         spec=spec,
         territory=card,
-        audience=AUDIENCE_LABELS[parse_audience(audience)],
+        audience=reader.label,
         tiles=tiles,
         freeze_date=obs.freeze_date(),
         generated=date.today().isoformat(),
@@ -306,12 +306,12 @@ def _map(
     level: str,
     code: str,
     tile: dict[str, Any],
-    audience: str,
+    reader: ReadPolicy,
     n: int,
 ) -> dict[str, Any]:
     child = str(tile.get("niveau") or CHILD.get(level, "commune"))
     try:
-        frame = obs.indicator(indicator.id, level=child, within=(level, code), audience=audience)
+        frame = obs.indicator(indicator.id, level=child, within=(level, code), reader=reader)
     except (AccessError, ReferentialError, InputError):
         return {"svg": "", "caption": "pas de valeurs à ce niveau pour ce public"}
     usable = frame[frame.status.isin(USABLE)]
@@ -335,7 +335,7 @@ def _map(
 
 
 def _table(
-    obs: Source, catalogue: Any, tile: dict[str, Any], level: str, code: str, audience: str
+    obs: Source, catalogue: Any, tile: dict[str, Any], level: str, code: str, reader: ReadPolicy
 ) -> dict[str, Any]:
     """Sub-territories × indicators, latest period of each."""
     child = str(tile.get("niveau") or CHILD.get(level, "commune"))
@@ -344,7 +344,7 @@ def _table(
     for ident in tile["indicateurs"]:
         indicator = catalogue.get(ident)
         try:
-            frame = obs.indicator(ident, level=child, within=(level, code), audience=audience)
+            frame = obs.indicator(ident, level=child, within=(level, code), reader=reader)
         except (AccessError, ReferentialError, InputError):
             continue
         usable = frame[frame.status.isin(USABLE)]

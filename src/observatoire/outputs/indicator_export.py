@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from observatoire.catalog.statuses import ValueStatus
 from observatoire.errors import InputError
 from observatoire.outputs.exports import FORMATS, GEO_FORMATS, export_table
-from observatoire.secret.rules import AUDIENCE_LABELS, parse_audience
+from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.territories.levels import LEVELS
 
 if TYPE_CHECKING:
@@ -77,19 +77,18 @@ def export_indicator(
     level: str = "commune",
     within: str | None = None,
     period: str | None = None,
-    audience: str = "analyst",
+    reader: ReadPolicy = ANALYST,
 ) -> Export:
-    """Indicator ``ident`` for ``audience`` (its secret applied: a masked cell is empty with
+    """Indicator ``ident`` for ``reader`` (its secret applied: a masked cell is empty with
     status ``secret``) in format ``fmt``."""
     if fmt not in FORMATS:
         raise InputError(f"format d'export inconnu « {fmt} » ; formats : {', '.join(FORMATS)}")
     indicator = obs.catalogue().get(ident)
     scope = obs.resolve(within, below=level) if within else None
-    frame = obs.indicator(ident, level=level, within=scope, period=period, audience=audience,
+    frame = obs.indicator(ident, level=level, within=scope, period=period, reader=reader,
                           provenance=True)  # fmt: skip
     frame = frame[[c for c in COLUMNS if c in frame.columns]].rename(columns=COLUMNS)
     meta = obs.meta()
-    reader = parse_audience(audience)
     where = "France entière" if scope is None else str(obs.card(*scope)["name"])
     periods = sorted(str(p) for p in frame.periode.dropna().unique())
     secret = int((frame.statut == ValueStatus.SECRET.value).sum())
@@ -104,7 +103,7 @@ def export_indicator(
         ("Niveau", LEVELS[level].plural if level in LEVELS else level),
         ("Territoire", where),
         ("Périodes", ", ".join(periods)),
-        ("Public", AUDIENCE_LABELS[reader]),
+        ("Public", reader.label),
         (
             "Secret statistique",
             f"{secret} valeur(s) sous secret pour ce public : cellule vide, statut « secret »."

@@ -14,6 +14,7 @@ from observatoire.catalog.indicators import Aggregation, Indicator
 from observatoire.errors import InputError
 from observatoire.outputs.choropleth import MapText, render_choropleth
 from observatoire.outputs.thematic import USABLE, MapClasses, classes_for
+from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.territories.levels import LEVELS
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ class MapRequest:
     reference: str | None = None  # a territory; default: ``within``, else France
     manual: tuple[float, ...] = ()
     symbols: bool | None = None  # None: proportional symbols for counts
-    audience: str = "analyst"
+    reader: ReadPolicy = ANALYST
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def indicator_map(obs: Source, request: MapRequest) -> IndicatorMap:
     level = request.level
     scope = obs.resolve(request.within, below=level) if request.within else None
     frame = obs.indicator(
-        indicator.id, level=level, within=scope, period=None, audience=request.audience
+        indicator.id, level=level, within=scope, period=None, reader=request.reader
     )
     period = request.period or _latest(frame)
     if period is not None and period not in set(frame.period.dropna().astype(str)):
@@ -182,7 +183,7 @@ def _reference(
     else:
         level, code = "pays", "FR"
     try:
-        frame = obs.indicator(ident, level=level, period=period, audience=request.audience)
+        frame = obs.indicator(ident, level=level, period=period, reader=request.reader)
     except InputError:
         return None, ""
     row = frame[(frame.code == code) & frame.status.isin(USABLE)]

@@ -22,7 +22,7 @@ from observatoire.outputs.charts import line_chart, spine_chart
 from observatoire.outputs.sentences import Compared, comparison, count_sentence, evolution, where
 from observatoire.outputs.svgmap import indicator_svg_map
 from observatoire.outputs.thematic import USABLE
-from observatoire.secret.rules import AUDIENCE_LABELS, parse_audience
+from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.territories.levels import LEVELS
 from observatoire.text import with_unit
 from observatoire.yamlfile import check_keys, load_yaml
@@ -200,27 +200,26 @@ def build_portrait(
     territory: str,
     *,
     level: str | None = None,
-    audience: str = "analyst",
+    reader: ReadPolicy = ANALYST,
     config: PortraitConfig | None = None,
     memo: SharedReads | None = None,
 ) -> Portrait:
     """The portrait of ``territory`` (``93066``, ``departement:93``, ``tas93:TAS2``) as
-    ``audience`` may see it."""
+    ``reader`` may see it."""
     memo = memo or SharedReads()
     config = config or PortraitConfig.load(obs.home.path)
     text = f"{level}:{territory}" if level and ":" not in territory else territory
     lv, code = obs.resolve(text)
     card = obs.card(lv, code)
     catalogue = obs.catalogue()
-    reader = parse_audience(audience)
-    own = obs.profile(f"{lv}:{code}", audience=audience)
+    own = obs.profile(f"{lv}:{code}", reader=reader)
     refs = [p for p in card["parents"] if p["level"] in config.references and p["code"] != "FRM"]
     ref_profiles = [
         (
             r,
             memo.get(
-                ("profile", r["level"], r["code"], audience),
-                lambda r=r: obs.profile(f"{r['level']}:{r['code']}", audience=audience),
+                ("profile", r["level"], r["code"], reader),
+                lambda r=r: obs.profile(f"{r['level']}:{r['code']}", reader=reader),
             ),
         )
         for r in refs
@@ -247,7 +246,7 @@ def build_portrait(
                     lv,
                     code,
                     peers_scope,
-                    audience,
+                    reader,
                     str(card["name"]),
                 )
             )
@@ -267,7 +266,7 @@ def build_portrait(
             )
         if config.maps:
             section.map, section.map_caption, section.map_legend = _map(
-                obs, memo, figures, lv, code, card, audience
+                obs, memo, figures, lv, code, card, reader
             )
         sections.append(section)
     meta = obs.meta()
@@ -287,7 +286,7 @@ def build_portrait(
         level_label=LEVELS[lv].label if lv in LEVELS else _zoning_label(obs, lv),
         config=config,
         observatory=str(obs.home.settings["name"]),
-        audience=AUDIENCE_LABELS[reader],
+        audience=reader.label,
         references=refs,
         sections=sections,
         sources=_sources(obs, catalogue, used, own),
@@ -359,7 +358,7 @@ def _figure(
     level: str,
     code: str,
     peers_scope: tuple[str, str] | None,
-    audience: str,
+    reader: ReadPolicy,
     name: str,
 ) -> Figure:
     last = rows.iloc[-1]
@@ -422,7 +421,7 @@ def _figure(
     )
     spine, spine_label = "", ""
     if level != "pays" and not count:
-        frame = _values(obs, memo, indicator.id, level, peers_scope, period, audience)
+        frame = _values(obs, memo, indicator.id, level, peers_scope, period, reader)
         peers = [] if frame is None else [float(v) for v in frame[frame.status.isin(USABLE)].value]
         main = next((r["value"] for r in references if r["value"] is not None), None)
         spine = spine_chart(
@@ -485,13 +484,13 @@ def _values(
     level: str,
     scope: tuple[str, str] | None,
     period: str,
-    audience: str,
+    reader: ReadPolicy,
 ) -> pd.DataFrame | None:
     """The indicator for the territories of ``level`` inside ``scope`` at ``period`` (code,
     value, status): every indicator of those territories is read once per run."""
     every: pd.DataFrame = memo.get(
-        ("profiles", level, scope, audience),
-        lambda: obs.profiles(level, scope, audience=audience),
+        ("profiles", level, scope, reader),
+        lambda: obs.profiles(level, scope, reader=reader),
     )
     chosen = every[(every.indicator == ident) & (every.period.astype(str) == period)]
     return None if chosen.empty else chosen[["code", "value", "status"]]
@@ -504,7 +503,7 @@ def _map(
     level: str,
     code: str,
     card: dict[str, Any],
-    audience: str,
+    reader: ReadPolicy,
 ) -> tuple[str, str, list[dict[str, Any]]]:
     """The first comparable figure mapped: the sub-territories of a département or région,
     else the territory among its peers (outlined)."""
@@ -518,7 +517,7 @@ def _map(
     else:
         map_level, scope = level, _peers_scope(level, card)
         caption = "Le territoire (contour épais) parmi ses voisins"
-    frame = _values(obs, memo, chosen.indicator, map_level, scope, chosen.period, audience)
+    frame = _values(obs, memo, chosen.indicator, map_level, scope, chosen.period, reader)
     if frame is None:
         return "", "", []
     units = memo.get(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from observatoire.atomic import write_whole
 from observatoire.outputs.portrait import Portrait, PortraitConfig, SharedReads, build_portrait
 from observatoire.outputs.portrait_render import FORMATS, html_to_pdf, render_html, render_portrait
+from observatoire.secret.policy import PUBLIC, ReadPolicy
 from observatoire.text import slug
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def write_portraits(
     output: Path,
     *,
     level: str | None = None,
-    audience: str = "public",
+    reader: ReadPolicy = PUBLIC,
     single: bool = False,
     on_done: Callable[[Path, Mapping[str, object]], None] = lambda _path, _card: None,
     workers: int | None = None,
@@ -60,7 +61,7 @@ def write_portraits(
 
     def build(territory: str) -> Portrait:
         return build_portrait(
-            obs, territory, level=level, audience=audience, config=config, memo=memo
+            obs, territory, level=level, reader=reader, config=config, memo=memo
         )
 
     count = workers if workers is not None else (os.cpu_count() or 1)

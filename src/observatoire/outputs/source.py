@@ -1,9 +1,9 @@
 """What the outputs read: the narrow face of the observatory they are given.
 
 Maps, portraits, dashboards and exports take a :class:`Source`, never the whole facade: the
-few reads below, each as a reader of some audience may see it. The observatory
-(:class:`observatoire.observatory.Observatory`) is one; a test or another front end can give
-anything that answers the same.
+few reads below, each as a reader (:class:`~observatoire.secret.policy.ReadPolicy`) may see
+it. The observatory (:class:`observatoire.observatory.Observatory`) is one; a test or another
+front end can give anything that answers the same.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pandas as pd
 
 from observatoire.engine.compute import DEFAULT_THRESHOLD
+from observatoire.secret.policy import ANALYST, ReadPolicy
 
 if TYPE_CHECKING:
     import geopandas
@@ -51,7 +52,7 @@ class Source(Protocol):
 
     def zonings(self) -> pd.DataFrame: ...
 
-    def available(self, *, audience: str = "analyst") -> dict[str, list[str]]: ...
+    def available(self, *, reader: ReadPolicy = ANALYST) -> dict[str, list[str]]: ...
 
     def indicator(
         self,
@@ -62,17 +63,17 @@ class Source(Protocol):
         period: str | None = None,
         threshold: float = DEFAULT_THRESHOLD,
         published: bool = True,
-        audience: str = "analyst",
+        reader: ReadPolicy = ANALYST,
         provenance: bool = False,
         at: str | None = None,
     ) -> pd.DataFrame: ...
 
     def profile(
-        self, territory: str, *, audience: str = "analyst", provenance: bool = False
+        self, territory: str, *, reader: ReadPolicy = ANALYST, provenance: bool = False
     ) -> pd.DataFrame: ...
 
     def profiles(
-        self, level: str, within: tuple[str, str] | None, *, audience: str = "analyst"
+        self, level: str, within: tuple[str, str] | None, *, reader: ReadPolicy = ANALYST
     ) -> pd.DataFrame: ...
 
     def geometries(

@@ -5,7 +5,7 @@ indicators, partners) and read under each reader's rights. Used by the CLI and t
     registry = Registry(observatory, appdb)
     registry.sources(query="caf")            # with their imports, indicators, next edition
     registry.add_document(path, {...})       # stored, its text extracted and indexed
-    registry.search_documents("hébergement", audience="member", organisation="op03")
+    registry.search_documents("hébergement", reader=ReadPolicy.parse("member", "op03"))
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from observatoire.inventory.needs import (
 )
 from observatoire.inventory.sources import SOURCE_FIELDS, check_source, expected_edition, feeds
 from observatoire.inventory.textsearch import excerpt, query_terms
+from observatoire.secret.policy import ReadPolicy
 from observatoire.store.appdb import AppDatabase
 from observatoire.store.inventory import DocumentRow, DocumentStore, EntryTable, Hit
 from observatoire.text import fold
@@ -434,8 +435,7 @@ class Registry:
     def documents(
         self,
         *,
-        audience: str,
-        organisation: str | None = None,
+        reader: ReadPolicy,
         kind: str | None = None,
         theme: str | None = None,
         territory: str | None = None,
@@ -445,7 +445,7 @@ class Registry:
         (``commune:93066``) or indicator."""
         # a territory's or an indicator's page asks at every view: only its documents are read
         rows = self._documents.all(mentioning=territory or indicator)
-        rows = [d for d in rows if may_read(d.entry, audience, organisation)]
+        rows = [d for d in rows if may_read(d.entry, reader.value, reader.organisation)]
         if kind:
             rows = [d for d in rows if d.entry.get("type") == kind]
         if theme:
@@ -458,12 +458,10 @@ class Registry:
             rows = [d for d in rows if indicator in (d.entry.get("indicateurs") or [])]
         return sorted(rows, key=lambda d: (d.entry.get("date") or "", d.id), reverse=True)
 
-    def document(
-        self, ident: str, *, audience: str, organisation: str | None = None
-    ) -> DocumentRow:
+    def document(self, ident: str, *, reader: ReadPolicy) -> DocumentRow:
         """A document the reader may see (else an AccessError, without saying more)."""
         row = self._document_row(ident)
-        if not may_read(row.entry, audience, organisation):
+        if not may_read(row.entry, reader.value, reader.organisation):
             raise AccessError("document réservé : connectez-vous avec un compte qui y a accès")
         return row
 
@@ -471,12 +469,12 @@ class Registry:
         return self.folder / row.stored_as
 
     def search_documents(
-        self, query: str, *, audience: str, organisation: str | None = None, limit: int = 50
+        self, query: str, *, reader: ReadPolicy, limit: int = 50
     ) -> list[Hit]:
         """Documents holding every word of ``query`` (accents, case, plurals ignored) that
         the reader may see, best first, each with the page and passage where it is found."""
         wanted = query_terms(query)
-        readable = self.documents(audience=audience, organisation=organisation)
+        readable = self.documents(reader=reader)
         hits = self._documents.search(wanted, readable)[:limit]
         texts = self._documents.pages_of([h.document.id for h in hits])  # one read for all
         out = []
@@ -491,11 +489,14 @@ class Registry:
         return out
 
     def file_portraits(
-        self, written: Sequence[tuple[Path, Mapping[str, object]]], audience: str, actor: str | None
+        self,
+        written: Sequence[tuple[Path, Mapping[str, object]]],
+        reader: ReadPolicy,
+        actor: str | None,
     ) -> int:
         """File generated portraits in the library (each replaces its previous edition):
         ``written`` pairs a file with its territory card (level, code, name)."""
-        access = {"public": "public", "member": "membres"}.get(audience, "interne")
+        access = {"public": "public", "member": "membres"}.get(reader.value, "interne")
         for path, card in written:
             level, code, name = str(card["level"]), str(card["code"]), str(card["name"])
             self.add_document(
@@ -510,7 +511,7 @@ class Registry:
                     "acces": access,
                 },
                 actor,
-                origin=f"portrait:{level}:{code}:{audience}:{path.suffix.lstrip('.')}",
+                origin=f"portrait:{level}:{code}:{reader.value}:{path.suffix.lstrip('.')}",
             )
         return len(written)
 

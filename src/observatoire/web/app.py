@@ -5,7 +5,8 @@
 The factory puts what the routes share on ``app.state`` (read through
 :mod:`observatoire.web.deps`), mounts the static files, includes the routers of
 :mod:`observatoire.web.routes`, and adds the layers every request passes: bounded bodies
-(:mod:`observatoire.web.uploads`), security headers (:mod:`observatoire.web.headers`), the one
+(:mod:`observatoire.web.uploads`), the visitor decided first (a refused API token is refused
+everywhere, :func:`observatoire.web.deps.viewer`), security headers (:mod:`observatoire.web.headers`), the one
 handler of errors (:mod:`observatoire.web.errors`). Every asset is served by the application
 (Leaflet from the ``xstatic-leaflet`` package): it works on an intranet without internet
 access.
@@ -16,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import xstatic.pkg.leaflet as leaflet
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
@@ -26,7 +27,7 @@ from observatoire.errors import ObservatoireError
 from observatoire.observatory import Observatory
 from observatoire.services.inventory import Registry
 from observatoire.store.appdb import open_appdb
-from observatoire.web import uploads
+from observatoire.web import deps, uploads
 from observatoire.web.cache import AnswerCache
 from observatoire.web.errors import error_response
 from observatoire.web.headers import API_DOCS_HTML, SecurityHeaders, swagger_files
@@ -59,9 +60,12 @@ def create_app(observatory: Observatory) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.mount("/vendor/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
     app.mount("/vendor/swagger-ui", StaticFiles(directory=swagger_files()), name="swagger-ui")
-    app.add_api_route("/api/v1/docs", _api_docs, include_in_schema=False)
+    # Who is asking is decided before any route runs: a refused token (unknown, revoked,
+    # expired) is refused on every route, whether or not the route reads the visitor.
+    visitor = [Depends(deps.viewer)]
+    app.add_api_route("/api/v1/docs", _api_docs, include_in_schema=False, dependencies=visitor)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=visitor)
     app.add_exception_handler(ObservatoireError, error_response)  # type: ignore[arg-type]
     # Every request body bounded (uploads by their own limit), every answer with its headers.
     upload_limit = uploads.MAX_UPLOAD + MIB

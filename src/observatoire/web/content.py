@@ -21,6 +21,7 @@ from observatoire.errors import AccessError, InputError, ReferentialError
 from observatoire.observatory import Observatory
 from observatoire.outputs.palettes import PALETTES
 from observatoire.outputs.thematic import classes_for
+from observatoire.secret.policy import ReadPolicy
 from observatoire.stats.classify import METHODS
 from observatoire.territories.levels import LEVELS, is_official
 from observatoire.text import fold
@@ -142,17 +143,22 @@ def indicator_meta(indicator: Indicator) -> dict[str, Any]:
 
 
 def catalogue(
-    obs: Observatory, *, audience: str, query: str = "", theme: str = "", available: bool = False
+    obs: Observatory,
+    *,
+    reader: ReadPolicy,
+    query: str = "",
+    theme: str = "",
+    available: bool = False,
 ) -> dict[str, Any]:
     """Indicators matching ``query`` (accent-insensitive) and ``theme``, with the levels at
-    which ``audience`` can read their values."""
+    which ``reader`` can read their values."""
     cat = obs.catalogue()
     if theme and theme not in THEMES:
         raise InputError(f"thème inconnu : {theme} (possibles : {', '.join(THEMES)})")
     found = cat.search(query) if query.strip() else list(cat.indicators.values())
     if theme:
         found = [i for i in found if i.theme == theme]
-    levels = obs.available(audience=audience)
+    levels = obs.available(reader=reader)
     if available:
         found = [i for i in found if i.id in levels]
     items = [{**_summary(i), "levels": levels.get(i.id, [])} for i in found]
@@ -184,7 +190,7 @@ def _summary(indicator: Indicator) -> dict[str, Any]:
     }
 
 
-def search(obs: Observatory, query: str, *, audience: str, limit: int = 20) -> dict[str, Any]:
+def search(obs: Observatory, query: str, *, reader: ReadPolicy, limit: int = 20) -> dict[str, Any]:
     """Indicators and territories whose names hold every word of ``query``."""
     words = fold(query).split()
     territories: list[dict[str, Any]] = []
@@ -196,7 +202,7 @@ def search(obs: Observatory, query: str, *, audience: str, limit: int = 20) -> d
         )
         territories = records(hits[["level", "code", "name"]].head(limit))
     indicators = obs.catalogue().search(query, limit=limit) if words else []
-    available = obs.available(audience=audience)
+    available = obs.available(reader=reader)
     return {
         "query": query,
         "territories": territories,
@@ -226,7 +232,9 @@ def _latest(profile: pd.DataFrame) -> pd.DataFrame:
     return profile.sort_values(["indicator", "period"]).groupby("indicator").tail(1)
 
 
-def territory_view(obs: Observatory, level: str, code: str, *, audience: str) -> dict[str, Any]:
+def territory_view(
+    obs: Observatory, level: str, code: str, *, reader: ReadPolicy
+) -> dict[str, Any]:
     """A territory: its card, its latest figures by theme next to its references' (same
     period), and its sub-territories by level."""
     card = obs.card(level, code)
@@ -235,10 +243,10 @@ def territory_view(obs: Observatory, level: str, code: str, *, audience: str) ->
     references = [
         p for p in card["parents"] if p["level"] in REFERENCE_LEVELS and p["code"] != "FRM"
     ]
-    own = _latest(obs.profile(f"{level}:{code}", audience=audience))
+    own = _latest(obs.profile(f"{level}:{code}", reader=reader))
     columns = []
     for ref in references:
-        rows = obs.profile(f"{ref['level']}:{ref['code']}", audience=audience)
+        rows = obs.profile(f"{ref['level']}:{ref['code']}", reader=reader)
         columns.append((ref, rows.set_index(["indicator", "period"])))
     catalogue = obs.catalogue()
     themes: dict[str, list[dict[str, Any]]] = {}
@@ -284,14 +292,14 @@ def territory_view(obs: Observatory, level: str, code: str, *, audience: str) ->
     }
 
 
-def home(obs: Observatory, *, audience: str) -> dict[str, Any]:
+def home(obs: Observatory, *, reader: ReadPolicy) -> dict[str, Any]:
     """The home page: the observatory's territory and a few key figures per theme."""
     about = site(obs)
     cat = obs.catalogue()
     key: list[dict[str, Any]] = []
     if about["territory"] is not None:
         view = territory_view(
-            obs, about["territory"]["level"], about["territory"]["code"], audience=audience
+            obs, about["territory"]["level"], about["territory"]["code"], reader=reader
         )
         usable = {
             i["indicator"]: {**i, "theme_label": theme["label"]}
@@ -316,7 +324,7 @@ def home(obs: Observatory, *, audience: str) -> dict[str, Any]:
         "key_figures": key,
         "catalogue": {
             "count": len(cat.indicators),
-            "with_values": len(obs.available(audience=audience)),
+            "with_values": len(obs.available(reader=reader)),
         },
         "themes": _themes(cat),
         "zonings": records(obs.zonings()[["name", "label", "fictitious", "zones"]]),
@@ -327,7 +335,7 @@ def indicator_view(
     obs: Observatory,
     ident: str,
     *,
-    audience: str,
+    reader: ReadPolicy,
     level: str | None = None,
     within: str | None = None,
     period: str | None = None,
@@ -342,7 +350,7 @@ def indicator_view(
     platform: :func:`observatoire.outputs.thematic.classes_for`), the series of the territory
     ``within`` and its references."""
     indicator = obs.catalogue().get(ident)
-    levels = obs.available(audience=audience).get(ident, [])
+    levels = obs.available(reader=reader).get(ident, [])
     about = site(obs)
     out: dict[str, Any] = {
         "indicator": indicator_meta(indicator),
@@ -370,14 +378,14 @@ def indicator_view(
         raise InputError(
             f"référence inconnue : {reference} (possibles : {', '.join(REFERENCE_LABELS)})"
         )
-    frame = obs.compare(ident, level=level, reference=reference, within=scope, audience=audience)
+    frame = obs.compare(ident, level=level, reference=reference, within=scope, reader=reader)
     periods = sorted(str(p) for p in frame.period.dropna().unique())
     if period is None and periods:
         period = periods[-1]
     if period is not None and period not in periods:
         raise InputError(f"période inconnue : {period} (disponibles : {', '.join(periods)})")
     shown = frame[(frame.period == period) | frame.period.isna()]
-    series = _series(obs, ident, scope, audience)
+    series = _series(obs, ident, scope, reader)
     where = scope if scope is not None else ("pays", "FR")
     centre = next(
         (
@@ -470,7 +478,7 @@ def _named(obs: Observatory, level: str, code: str) -> dict[str, Any]:
 
 
 def _series(
-    obs: Observatory, ident: str, scope: tuple[str, str] | None, audience: str
+    obs: Observatory, ident: str, scope: tuple[str, str] | None, reader: ReadPolicy
 ) -> list[dict[str, Any]]:
     """Every period of the indicator for the territory ``scope`` (France when none) and its
     references: one line each."""
@@ -485,7 +493,7 @@ def _series(
     out = []
     for lv, cd, name in lines:
         try:
-            frame = obs.indicator(ident, level=lv, audience=audience)
+            frame = obs.indicator(ident, level=lv, reader=reader)
         except (AccessError, ReferentialError, InputError):
             continue
         rows = frame[(frame.code == cd) & frame.status.isin(USABLE)].sort_values("period")
@@ -513,12 +521,12 @@ def territory_list(obs: Observatory, *, level: str, within: str | None = None) -
 
 
 def compare_view(
-    obs: Observatory, territories: list[str], indicators: list[str], *, audience: str
+    obs: Observatory, territories: list[str], indicators: list[str], *, reader: ReadPolicy
 ) -> dict[str, Any]:
     """Several territories × several indicators side by side: for each indicator the latest
     period known for every territory (else each territory's latest, said per cell)."""
     catalogue = obs.catalogue()
-    available = obs.available(audience=audience)
+    available = obs.available(reader=reader)
     chosen_territories = []
     for text in territories:
         level, code = obs.resolve(text)
@@ -526,7 +534,7 @@ def compare_view(
     for ident in indicators:
         catalogue.get(ident)  # unknown: a clear error with suggestions
     profiles = [
-        obs.profile(f"{t['level']}:{t['code']}", audience=audience) for t in chosen_territories
+        obs.profile(f"{t['level']}:{t['code']}", reader=reader) for t in chosen_territories
     ]
     rows = []
     for ident in indicators:

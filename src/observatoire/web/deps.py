@@ -9,8 +9,9 @@ received) is read here and nowhere else: routes declare what they need.
 
 Who is asking: a session cookie (``obs_session``: HttpOnly, SameSite=Lax, Secure over HTTPS) or
 an API token (``Authorization: Bearer obs_…``) names a user; otherwise it is the public
-(:func:`viewer`, once per request). :class:`Reader` is what the visitor may read (an audience,
-and for a partner producer its organisation); it is part of every cache key of an answer.
+(:func:`viewer`, once per request). What the visitor may read is made here once, a
+:class:`~observatoire.secret.policy.ReadPolicy` (an audience, and for a partner producer its
+organisation), given as it is to every read; it is part of every cache key of an answer.
 Every form carries a CSRF token equal to the ``obs_csrf`` cookie (double submit):
 :data:`PostedForm` checks it before a route sees the form.
 
@@ -25,7 +26,6 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -35,7 +35,7 @@ from fastapi.templating import Jinja2Templates
 from observatoire.accounts import Accounts, Role, User
 from observatoire.errors import AccessError, StorageError
 from observatoire.observatory import Observatory
-from observatoire.secret.rules import Audience
+from observatoire.secret.policy import PUBLIC, ReadPolicy
 from observatoire.services.inventory import Registry
 from observatoire.web.cache import AnswerCache
 
@@ -49,15 +49,14 @@ __all__ = [
     "ObservatoryDep",
     "PostedFields",
     "PostedForm",
-    "Reader",
     "ReaderDep",
     "RegistryDep",
-    "VisitorObservatory",
     "WritableObservatory",
     "audience_of",
     "check_csrf",
     "client_of",
     "csrf_token",
+    "reader_of",
     "require",
     "role_check",
     "set_csrf_cookie",
@@ -122,32 +121,18 @@ def viewer(request: Request) -> User | None:
     return user
 
 
-@dataclass(frozen=True)
-class Reader:
-    """Who reads, as far as values go: an audience, and for a partner producer its
-    organisation (it reads its own deposits). Part of every cache key of an answer."""
-
-    audience: Audience
-    organisation: str | None = None
-
-    @property
-    def value(self) -> str:
-        return self.audience.value
-
-
-def audience_of(request: Request) -> Reader:
-    """What the visitor may read: the audience of its role, or the public."""
-    user = viewer(request)
+def reader_of(user: User | None) -> ReadPolicy:
+    """What ``user`` may read of the values: the audience of its role (the public when signed
+    out); a partner producer reads its own organisation's deposits too."""
     if user is None:
-        return Reader(Audience.PUBLIC)
+        return PUBLIC
     partner = user.organisation if user.role is Role.PARTNER else None
-    return Reader(user.audience, partner)
+    return ReadPolicy(user.audience, partner)
 
 
-def visitor_observatory(request: Request) -> Observatory:
-    """The observatory as the visitor reads it (a partner: with its organisation's deposits
-    readable)."""
-    return observatory(request).for_organisation(audience_of(request).organisation)
+def audience_of(request: Request) -> ReadPolicy:
+    """What the visitor may read (:func:`reader_of` the signed-in user)."""
+    return reader_of(viewer(request))
 
 
 def client_of(request: Request) -> str:
@@ -226,13 +211,12 @@ def writable(obs: Annotated[Observatory, Depends(observatory)]) -> Observatory:
 
 
 ObservatoryDep = Annotated[Observatory, Depends(observatory)]
-VisitorObservatory = Annotated[Observatory, Depends(visitor_observatory)]
 WritableObservatory = Annotated[Observatory, Depends(writable)]
 AccountsDep = Annotated[Accounts, Depends(accounts)]
 RegistryDep = Annotated[Registry, Depends(registry)]
 Answers = Annotated[AnswerCache, Depends(answers)]
 Depositing = Annotated[set[str], Depends(depositing)]
 CurrentUser = Annotated[User | None, Depends(viewer)]
-ReaderDep = Annotated[Reader, Depends(audience_of)]
+ReaderDep = Annotated[ReadPolicy, Depends(audience_of)]
 PostedForm = Annotated[Any, Depends(posted_form)]
 PostedFields = Annotated[dict[str, str], Depends(posted_fields)]

@@ -19,10 +19,10 @@ from observatoire.inventory.fields import Entry, label_of
 from observatoire.inventory.needs import NEED_FIELDS
 from observatoire.inventory.sources import SOURCE_FIELDS
 from observatoire.observatory import Observatory
-from observatoire.secret.rules import READABLE, Audience
+from observatoire.secret.policy import PUBLIC, ReadPolicy
 from observatoire.services.inventory import Registry
 from observatoire.store.inventory import DocumentRow
-from observatoire.web.deps import require, role_check
+from observatoire.web.deps import reader_of, require, role_check
 
 __all__ = [
     "EDITORS",
@@ -53,11 +53,12 @@ def editable(user: User | None) -> bool:
     return user is not None and user.role in EDITORS
 
 
-def library_reader(user: User | None) -> tuple[str, str | None]:
-    """The audience and organisation documents are read for."""
+def library_reader(user: User | None) -> ReadPolicy:
+    """Whom documents are read for: the audience of ``user``'s role and its organisation
+    (a document reserved to a partner is read by every account of that organisation)."""
     if user is None:
-        return "public", None
-    return user.audience.value, user.organisation
+        return PUBLIC
+    return ReadPolicy(user.audience, user.organisation)
 
 
 def source_view(entry: dict[str, Any], user: User | None, obs: Observatory) -> dict[str, Any]:
@@ -70,8 +71,7 @@ def source_view(entry: dict[str, Any], user: User | None, obs: Observatory) -> d
         return shown
     for key in ("notes", "imports_detail", "jeux_lies"):
         shown.pop(key, None)
-    audience = Audience.PUBLIC if user is None else user.audience
-    readable = READABLE[audience]
+    readable = library_reader(user).readable
     organisation = user.organisation if user is not None else None
     if user is None and "besoins" in shown:  # the needs register is for signed-in accounts
         shown["besoins"] = []
@@ -82,7 +82,7 @@ def source_view(entry: dict[str, Any], user: User | None, obs: Observatory) -> d
         or (organisation and d.get("partner") == organisation)
     ]
     if "indicateurs_detail" in shown:
-        available = obs.available(audience=audience.value)
+        available = obs.available(reader=reader_of(user))
         shown["indicateurs_detail"] = [
             i for i in shown["indicateurs_detail"] if i["id"] in available
         ]
@@ -108,8 +108,7 @@ def found_documents(
 ) -> list[dict[str, Any]]:
     """The documents a search finds for ``user`` (of type ``kind``), best first, each with its
     score, and the page and passage where it was found."""
-    audience, organisation = library_reader(user)
-    hits = registry.search_documents(query, audience=audience, organisation=organisation)
+    hits = registry.search_documents(query, reader=library_reader(user))
     return [
         {
             **document_view(h.document),

@@ -184,7 +184,7 @@ def render_page(
 ) -> HTMLResponse:
     """A page of the site: the observatory, the visitor, a CSRF token for its forms."""
     site = deps.answers(request).get(
-        ("site",), lambda: content.site(deps.visitor_observatory(request))
+        ("site",), lambda: content.site(deps.observatory(request))
     )
     token, new = deps.csrf_token(request)
     user = deps.viewer(request)

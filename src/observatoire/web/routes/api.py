@@ -15,8 +15,9 @@ from fastapi.responses import Response
 from observatoire.errors import InputError
 from observatoire.observatory import Observatory
 from observatoire.outputs.exports import FORMATS as EXPORT_FORMATS
+from observatoire.secret.policy import ReadPolicy
 from observatoire.web import content
-from observatoire.web.deps import Answers, Reader, ReaderDep, VisitorObservatory
+from observatoire.web.deps import Answers, ObservatoryDep, ReaderDep
 from observatoire.web.responses import cached_response, download, paged, respond
 from observatoire.web.schemas import (
     CSV_ANSWER,
@@ -54,7 +55,7 @@ Within = Annotated[
 )
 def territories(
     request: Request,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     level: str = "departement",
     within: Within = None,
     limit: Limit = 1000,
@@ -71,7 +72,7 @@ def territories(
     summary="Un territoire, ses parents et enfants",
     response_model=TerritoryPublic,
 )
-def territory(request: Request, obs: VisitorObservatory, level: str, code: str) -> Response:
+def territory(request: Request, obs: ObservatoryDep, level: str, code: str) -> Response:
     return respond(request, obs.card(level, code))
 
 
@@ -84,12 +85,12 @@ def territory(request: Request, obs: VisitorObservatory, level: str, code: str) 
 def profile(
     request: Request,
     reader: ReaderDep,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     level: str,
     code: str,
     format: Format = "json",
 ) -> Response:
-    frame = obs.profile(f"{level}:{code}", audience=reader.value)
+    frame = obs.profile(f"{level}:{code}", reader=reader)
     rows = content.records(frame)
     return paged(request, rows, max(len(rows), 1), 0, format, f"profil_{level}_{code}")
 
@@ -99,7 +100,7 @@ def profile(
     summary="Zonages propres et leur version en vigueur",
     response_model=list[ZoningPublic],
 )
-def zonings(request: Request, obs: VisitorObservatory) -> Response:
+def zonings(request: Request, obs: ObservatoryDep) -> Response:
     return respond(request, content.records(obs.zonings()))
 
 
@@ -111,21 +112,21 @@ def zonings(request: Request, obs: VisitorObservatory) -> Response:
 def indicators(
     request: Request,
     reader: ReaderDep,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     q: str = "",
     theme: str = "",
     available: bool = False,
 ) -> Response:
-    data = content.catalogue(obs, audience=reader.value, query=q, theme=theme, available=available)
+    data = content.catalogue(obs, reader=reader, query=q, theme=theme, available=available)
     return respond(request, data)
 
 
 @router.get(
     "/indicators/{ident}", summary="Métadonnées d'un indicateur", response_model=IndicatorPublic
 )
-def indicator(request: Request, reader: ReaderDep, obs: VisitorObservatory, ident: str) -> Response:
+def indicator(request: Request, reader: ReaderDep, obs: ObservatoryDep, ident: str) -> Response:
     data = content.indicator_meta(obs.catalogue().get(ident))
-    data["levels"] = obs.available(audience=reader.value).get(ident, [])
+    data["levels"] = obs.available(reader=reader).get(ident, [])
     return respond(request, data)
 
 
@@ -138,7 +139,7 @@ def indicator(request: Request, reader: ReaderDep, obs: VisitorObservatory, iden
 def values(
     request: Request,
     reader: ReaderDep,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     answers: Answers,
     ident: str,
     level: str = "commune",
@@ -176,12 +177,12 @@ def _values(
     scope: tuple[str, str] | None,
     period: str | None,
     compare: str | None,
-    reader: Reader,
+    reader: ReadPolicy,
     at: str | None = None,
 ) -> list[dict[str, Any]]:
     if at is not None:  # the zones of that day (provenance given for today's only)
         frame = obs.indicator(ident, level=level, within=scope, period=period,
-                              audience=reader.value, at=at)  # fmt: skip
+                              reader=reader, at=at)  # fmt: skip
     elif compare:
         frame = obs.compare(
             ident,
@@ -189,11 +190,11 @@ def _values(
             reference=compare,
             within=scope,
             period=period,
-            audience=reader.value,
+            reader=reader,
         )
     else:
         frame = obs.indicator(
-            ident, level=level, within=scope, period=period, audience=reader.value,
+            ident, level=level, within=scope, period=period, reader=reader,
             provenance=True,
         )  # fmt: skip
     return content.records(frame)
@@ -209,7 +210,7 @@ def export(
     request: Request,
     reader: ReaderDep,
     answers: Answers,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     ident: str,
     format: Annotated[
         Literal["csv", "csv-plain", "xlsx", "parquet", "geojson", "gpkg"],
@@ -227,7 +228,7 @@ def export(
     done = answers.get(
         ("export", ident, format, level, within, period, reader),
         lambda: export_indicator(
-            obs, ident, format, level=level, within=within, period=period, audience=reader.value
+            obs, ident, format, level=level, within=within, period=period, reader=reader
         ),
     )
     return download(request, done.body, done.media_type, done.filename)
@@ -243,7 +244,7 @@ def comparisons(
     request: Request,
     reader: ReaderDep,
     answers: Answers,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     territories: Annotated[
         str,
         Query(description="Territoires séparés par des virgules : « 93066,93008,departement:93 »"),
@@ -260,7 +261,7 @@ def comparisons(
         raise InputError("de 1 à 12 territoires et de 1 à 30 indicateurs")
     data = answers.get(
         ("compare", tuple(places), tuple(chosen), reader),
-        lambda: content.compare_view(obs, places, chosen, audience=reader.value),
+        lambda: content.compare_view(obs, places, chosen, reader=reader),
     )
     rows = [
         {
@@ -285,7 +286,7 @@ def comparisons(
     response_class=GeoJSONResponse,
 )
 def geometries(
-    request: Request, obs: VisitorObservatory, answers: Answers, level: str, within: Within = None
+    request: Request, obs: ObservatoryDep, answers: Answers, level: str, within: Within = None
 ) -> Response:
     scope = obs.resolve(within, below=level) if within else None
 
@@ -302,7 +303,7 @@ def geometries(
     summary="Variables importées (source.CODE)",
     response_model=list[VariablePublic],
 )
-def variables(request: Request, obs: VisitorObservatory, source: str | None = None) -> Response:
+def variables(request: Request, obs: ObservatoryDep, source: str | None = None) -> Response:
     return respond(request, content.records(obs.variables(source=source)))
 
 
@@ -315,7 +316,7 @@ def variables(request: Request, obs: VisitorObservatory, source: str | None = No
 def variable_values(
     request: Request,
     reader: ReaderDep,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     name: str,
     level: str = "commune",
     within: Within = None,
@@ -327,5 +328,5 @@ def variable_values(
     """Raw values as imported; refused to an audience when the variable is under secret or
     comes from a dataset it may not see (read the indicator instead)."""
     scope = obs.resolve(within, below=level) if within else None
-    frame = obs.values(name, level=level, within=scope, period=period, audience=reader.value)
+    frame = obs.values(name, level=level, within=scope, period=period, reader=reader)
     return paged(request, content.records(frame), limit, offset, format, name)

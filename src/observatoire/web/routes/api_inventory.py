@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from observatoire.web.deps import CurrentUser, RegistryDep, VisitorObservatory
+from observatoire.web.deps import CurrentUser, ObservatoryDep, RegistryDep
 from observatoire.web.inventory_views import (
     SignedIn,
     document_view,
@@ -44,7 +44,7 @@ def sources(
     request: Request,
     user: CurrentUser,
     registry: RegistryDep,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     q: Words = "",
     kind: Annotated[str | None, Query(description="donnees, systeme, enquete, referentiel")] = None,
     theme: str | None = None,
@@ -61,7 +61,7 @@ def sources(
     response_model=SourcePublic,
 )
 def source(
-    request: Request, ident: str, user: CurrentUser, registry: RegistryDep, obs: VisitorObservatory
+    request: Request, ident: str, user: CurrentUser, registry: RegistryDep, obs: ObservatoryDep
 ) -> Response:
     return respond(request, source_view(registry.source(ident), user, obs), max_age=0)
 
@@ -81,16 +81,16 @@ def documents(
     if q.strip():
         rows = found_documents(registry, user, q, kind)
     else:
-        audience, organisation = library_reader(user)
-        listed = registry.documents(audience=audience, organisation=organisation, kind=kind)
+        library = library_reader(user)
+        listed = registry.documents(reader=library, kind=kind)
         rows = [document_view(r) for r in listed]
     return respond(request, {"count": len(rows), "rows": rows}, max_age=0)
 
 
 @router.get("/documents/{ident}", summary="La fiche d'un document", response_model=DocumentPublic)
 def document(request: Request, ident: str, user: CurrentUser, registry: RegistryDep) -> Response:
-    audience, organisation = library_reader(user)
-    row = registry.document(ident, audience=audience, organisation=organisation)
+    library = library_reader(user)
+    row = registry.document(ident, reader=library)
     return respond(request, document_view(row), max_age=0)
 
 

@@ -16,6 +16,7 @@ from observatoire.accounts import Accounts, User
 from observatoire.errors import InputError
 from observatoire.inventory.documents import DOCUMENT_FIELDS, DOCUMENT_KINDS
 from observatoire.observatory import Observatory
+from observatoire.secret.policy import ANALYST
 from observatoire.services.deposits import Deposits
 from observatoire.services.inventory import Registry
 from observatoire.web import uploads
@@ -50,7 +51,7 @@ DOCUMENTS = EntryKind(
     new_title="Classer un document",
     edit_title="Modifier la fiche {ident}",
     page="/documents/{ident}",
-    load=lambda registry, ident: registry.document(ident, audience="analyst").entry,
+    load=lambda registry, ident: registry.document(ident, reader=ANALYST).entry,
     save=lambda registry, raw, actor, ident: registry.update_document(str(ident), raw, actor),
     saved="bibliothèque : fiche modifiée",
     posted_to_entry=True,  # POST /documents is the upload of a new one
@@ -68,15 +69,14 @@ def documents_page(
     request: Request, fmt: Format, user: CurrentUser, registry: RegistryDep
 ) -> Response:
     params = request.query_params
-    audience, organisation = library_reader(user)
+    library = library_reader(user)
     query = params.get("q", "").strip()
     if query:
         results = found_documents(registry, user, query, params.get("type") or None)
         total, number, count = len(results), 1, 1
     else:
         rows = registry.documents(
-            audience=audience,
-            organisation=organisation,
+            reader=library,
             kind=params.get("type") or None,
             theme=params.get("theme") or None,
             territory=params.get("territoire") or None,
@@ -150,8 +150,8 @@ async def _add_document(
 def document_file(
     request: Request, ident: str, user: CurrentUser, registry: RegistryDep, accounts: AccountsDep
 ) -> Response:
-    audience, organisation = library_reader(user)
-    row = registry.document(ident, audience=audience, organisation=organisation)
+    library = library_reader(user)
+    row = registry.document(ident, reader=library)
     accounts.record(
         user.email if user else None,
         "téléchargement",
@@ -173,7 +173,7 @@ def document_file(
 def document_page(
     request: Request, fmt: Format, ident: str, user: CurrentUser, registry: RegistryDep
 ) -> Response:
-    audience, organisation = library_reader(user)
-    row = registry.document(ident, audience=audience, organisation=organisation)
+    library = library_reader(user)
+    row = registry.document(ident, reader=library)
     data = {**document_view(row), "editable": editable(user)}
     return show_page(request, fmt, "document.html", data, str(row.entry.get("titre")), max_age=0)

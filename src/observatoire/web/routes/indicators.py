@@ -18,7 +18,7 @@ from observatoire.outputs.charts import line_chart
 from observatoire.outputs.thematic import status_style
 from observatoire.stats.classify import parse_breaks
 from observatoire.web import content
-from observatoire.web.deps import Answers, CurrentUser, ReaderDep, RegistryDep, VisitorObservatory
+from observatoire.web.deps import Answers, CurrentUser, ObservatoryDep, ReaderDep, RegistryDep
 from observatoire.web.inventory_views import document_view, library_reader
 from observatoire.web.responses import Format, csv_response, download, page_route, show_page
 
@@ -33,7 +33,7 @@ def indicator_page(
     request: Request,
     fmt: Format,
     reader: ReaderDep,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     answers: Answers,
     user: CurrentUser,
     registry: RegistryDep,
@@ -55,7 +55,7 @@ def indicator_page(
         lambda: content.indicator_view(
             obs,
             name,
-            audience=reader.value,
+            reader=reader,
             level=niveau,
             within=dans or None,
             period=periode or None,
@@ -76,8 +76,7 @@ def indicator_page(
         )
     library: list[dict[str, Any]] = []
     if fmt == "html":  # the library's documents about it that the visitor may read
-        audience, organisation = library_reader(user)
-        rows = registry.documents(audience=audience, organisation=organisation, indicator=name)
+        rows = registry.documents(reader=library_reader(user), indicator=name)
         library = [document_view(r) for r in rows[:10]]
     return show_page(
         request,
@@ -128,7 +127,7 @@ def _map_query(data: dict[str, Any], classes: int, seuils: str, symboles: str = 
 def indicator_map_file(
     request: Request,
     reader: ReaderDep,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     answers: Answers,
     name: str,
     suffix: str,
@@ -160,7 +159,7 @@ def indicator_map_file(
         palette=palette,
         manual=parse_breaks(seuils) if seuils.strip() else (),
         symbols=symboles,
-        audience=reader.value,
+        reader=reader,
     )
 
     def draw() -> bytes:
@@ -178,7 +177,7 @@ def indicator_map_file(
 def indicator_export_file(
     request: Request,
     reader: ReaderDep,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     answers: Answers,
     name: str,
     format: str = "csv",
@@ -200,7 +199,7 @@ def indicator_export_file(
             level=niveau,
             within=dans or None,
             period=periode or None,
-            audience=reader.value,
+            reader=reader,
         ),
     )
     return download(request, done.body, done.media_type, done.filename)

@@ -22,7 +22,6 @@ from observatoire.web.deps import (
     ObservatoryDep,
     ReaderDep,
     RegistryDep,
-    VisitorObservatory,
 )
 from observatoire.web.inventory_views import found_documents, source_view
 from observatoire.web.responses import Format, csv_response, download, page_route, show_page
@@ -34,9 +33,9 @@ router = APIRouter(include_in_schema=False)
 
 @page_route(router, "/", "json")
 def home_page(
-    request: Request, fmt: Format, reader: ReaderDep, obs: VisitorObservatory, answers: Answers
+    request: Request, fmt: Format, reader: ReaderDep, obs: ObservatoryDep, answers: Answers
 ) -> Response:
-    data = answers.get(("home", reader), lambda: content.home(obs, audience=reader.value))
+    data = answers.get(("home", reader), lambda: content.home(obs, reader=reader))
     return show_page(request, fmt, "home.html", data, data["name"])
 
 
@@ -45,13 +44,13 @@ def search_page(
     request: Request,
     fmt: Format,
     reader: ReaderDep,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     answers: Answers,
     user: CurrentUser,
     registry: RegistryDep,
     q: str = "",
 ) -> Response:
-    data = answers.get(("search", q, reader), lambda: content.search(obs, q, audience=reader.value))
+    data = answers.get(("search", q, reader), lambda: content.search(obs, q, reader=reader))
     # the documents and sources found, for this visitor (not cached: the library changes
     # without the statistics changing)
     library: dict[str, Any] = {"documents": [], "sources": []}
@@ -70,7 +69,7 @@ def catalogue_page(
     request: Request,
     fmt: Format,
     reader: ReaderDep,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     answers: Answers,
     q: str = "",
     theme: str = "",
@@ -79,7 +78,7 @@ def catalogue_page(
     data = answers.get(
         ("catalogue", q, theme, disponibles, reader),
         lambda: content.catalogue(
-            obs, audience=reader.value, query=q, theme=theme, available=disponibles
+            obs, reader=reader, query=q, theme=theme, available=disponibles
         ),
     )
     return show_page(request, fmt, "catalogue.html", data, "Catalogue des indicateurs")
@@ -111,7 +110,7 @@ def compare_page(
     request: Request,
     fmt: Format,
     reader: ReaderDep,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     answers: Answers,
     territoires: str = "",
     indicateurs: Annotated[list[str] | None, Query()] = None,
@@ -123,14 +122,14 @@ def compare_page(
         raise InputError("comparaison limitée à 12 territoires et 30 indicateurs")
     data = answers.get(
         ("compare", tuple(places), tuple(chosen), reader),
-        lambda: content.compare_view(obs, places, chosen, audience=reader.value),
+        lambda: content.compare_view(obs, places, chosen, reader=reader),
     )
     return show_page(request, fmt, "compare.html", data, "Comparer des territoires")
 
 
 @page_route(router, "/zonages", "json")
 def zonings_page(
-    request: Request, fmt: Format, obs: VisitorObservatory, answers: Answers
+    request: Request, fmt: Format, obs: ObservatoryDep, answers: Answers
 ) -> Response:
     data = answers.get(("zonings",), lambda: content.zonings_view(obs))
     return show_page(request, fmt, "zonings.html", data, "Zonages")
@@ -138,7 +137,7 @@ def zonings_page(
 
 @page_route(router, "/zonages/{name}", "json", "csv")
 def zoning_page(
-    request: Request, fmt: Format, name: str, obs: VisitorObservatory, answers: Answers
+    request: Request, fmt: Format, name: str, obs: ObservatoryDep, answers: Answers
 ) -> Response:
     data = answers.get(("zoning", name), lambda: content.zoning_view(obs, name))
     label = data["zoning"].get("label") or name
@@ -162,7 +161,7 @@ def _zones_map(name: str, data: dict[str, Any]) -> dict[str, Any]:
 
 @page_route(router, "/tableaux-de-bord", "json")
 def dashboards_page(
-    request: Request, fmt: Format, obs: VisitorObservatory, answers: Answers
+    request: Request, fmt: Format, obs: ObservatoryDep, answers: Answers
 ) -> Response:
     """The observatory's dashboards and the default one of each theme."""
     from observatoire.outputs.dashboard import dashboard_specs
@@ -190,7 +189,7 @@ def dashboard_page(
     request: Request,
     fmt: Format,
     reader: ReaderDep,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     answers: Answers,
     name: str,
     territoire: str | None = None,
@@ -211,7 +210,7 @@ def dashboard_page(
     board = answers.get(
         key,
         lambda: build_dashboard(
-            obs, find_spec(obs, stem), territory=territoire or None, audience=reader.value
+            obs, find_spec(obs, stem), territory=territoire or None, reader=reader
         ),
     )
     if fmt == "pdf":

@@ -14,7 +14,7 @@ from observatoire.ingest.inventory_files import entries_table
 from observatoire.inventory.fields import Entry, Located
 from observatoire.inventory.sources import KINDS, SOURCE_FIELDS
 from observatoire.services.inventory import Registry
-from observatoire.web.deps import CurrentUser, RegistryDep, VisitorObservatory
+from observatoire.web.deps import CurrentUser, ObservatoryDep, RegistryDep
 from observatoire.web.inventory_views import editable, source_view
 from observatoire.web.responses import Format, csv_response, page_route, show_page
 from observatoire.web.routes.entries import EntryKind, entry_router
@@ -52,7 +52,7 @@ def sources_page(
     fmt: Format,
     user: CurrentUser,
     registry: RegistryDep,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
 ) -> Response:
     params = request.query_params
     rows = registry.sources(
@@ -91,7 +91,7 @@ def source_page(
     ident: str,
     user: CurrentUser,
     registry: RegistryDep,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
 ) -> Response:
     source = source_view(registry.source(ident), user, obs)
     source["editable"] = editable(user)

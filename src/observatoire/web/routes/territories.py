@@ -14,7 +14,7 @@ from observatoire.observatory import Observatory
 from observatoire.outputs.palettes import colours
 from observatoire.stats.classify import breaks, classify
 from observatoire.web import content
-from observatoire.web.deps import Answers, CurrentUser, ReaderDep, RegistryDep, VisitorObservatory
+from observatoire.web.deps import Answers, CurrentUser, ObservatoryDep, ReaderDep, RegistryDep
 from observatoire.web.inventory_views import document_view, library_reader
 from observatoire.web.responses import Format, cached_response, download, page_route, show_page
 
@@ -37,7 +37,7 @@ def territory_page(
     request: Request,
     fmt: Format,
     reader: ReaderDep,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     answers: Answers,
     user: CurrentUser,
     registry: RegistryDep,
@@ -47,17 +47,14 @@ def territory_page(
     code = name
     data = answers.get(
         ("territory", level, code, reader),
-        lambda: content.territory_view(obs, level, code, audience=reader.value),
+        lambda: content.territory_view(obs, level, code, reader=reader),
     )
     map_data = None
     library: list[dict[str, Any]] = []
     if fmt == "html":
         map_data = answers.get(("children-map", level, code), lambda: _children_map(obs, data))
         # the library's documents about it that the visitor may read (newest first)
-        audience, organisation = library_reader(user)
-        rows = registry.documents(
-            audience=audience, organisation=organisation, territory=f"{level}:{code}"
-        )
+        rows = registry.documents(reader=library_reader(user), territory=f"{level}:{code}")
         library = [document_view(r) for r in rows[:10]]
     return show_page(
         request,
@@ -74,7 +71,7 @@ def territory_page(
 def portrait_page(
     request: Request,
     reader: ReaderDep,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     answers: Answers,
     level: str,
     code: str,
@@ -92,7 +89,7 @@ def portrait_page(
         raise UnknownNameError("page", name, ["portrait", "portrait.pdf", "portrait.xlsx"])
 
     def make() -> tuple[bytes, str]:
-        portrait = build_portrait(obs, f"{level}:{code}", audience=reader.value)
+        portrait = build_portrait(obs, f"{level}:{code}", reader=reader)
         card = portrait.territory
         body = render_portrait(portrait, fmt, home=obs.home.path)
         return body, portrait_file_name(
@@ -145,7 +142,7 @@ def territories_page(
     request: Request,
     fmt: Format,
     reader: ReaderDep,
-    obs: VisitorObservatory,
+    obs: ObservatoryDep,
     answers: Answers,
     niveau: str = "departement",
     dans: str | None = None,
