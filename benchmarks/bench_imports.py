@@ -80,9 +80,9 @@ def main() -> None:
         home = Path(tmp) / "home"
         obs, _ = Observatory.init(home)
         with obs:
-            obs.build_referential()
-            obs.import_cog(data / "cog" / "2026")
-            communes = obs.territories(level="commune").code.tolist()
+            obs.geography.build_referential()
+            obs.geography.import_cog(data / "cog" / "2026")
+            communes = obs.geography.territories(level="commune").code.tolist()
         for name in FILES:
             path = data / name
             base = baseline(path)

@@ -99,19 +99,19 @@ def main() -> None:
         reading = baseline(paths, folder)
         obs, _ = Observatory.init(folder / "obs", name="Bench national")
         with obs:
-            obs.build_referential()
+            obs.geography.build_referential()
             started = time.perf_counter()
             for path in paths:
                 obs.import_file(path)
             imported = time.perf_counter() - started
             values = obs.warehouse.count("series_value")
             zoning = folder / "zones.csv"
-            communes = obs.territories(level="commune")
+            communes = obs.geography.territories(level="commune")
             zone = communes.code.str[:2] + "-" + communes.code.str[-1:]
             pd.DataFrame({"code_commune": communes.code, "code_zone": zone}).to_csv(
                 zoning, sep=";", index=False
             )
-            obs.import_zoning("zones", zoning, valid_from="2025-01-01")
+            obs.geography.import_zoning("zones", zoning, valid_from="2025-01-01")
             before = peak_mb()
             started = time.perf_counter()
             counts = obs.compute()
@@ -122,7 +122,7 @@ def main() -> None:
             pd.DataFrame({"code_commune": communes.code, "code_zone": shifted}).to_csv(
                 zoning, sep=";", index=False
             )
-            obs.import_zoning("zones", zoning, valid_from="2026-01-01")
+            obs.geography.import_zoning("zones", zoning, valid_from="2026-01-01")
             started = time.perf_counter()
             obs.compute()
             after_zoning = time.perf_counter() - started

@@ -63,7 +63,7 @@ def main() -> None:
             single = timed(one, args.repeat)
             portrait = build_portrait(obs, args.commune, reader=PUBLIC)
             figures = len(portrait.figures())
-            codes = obs.territories(level="commune", within=args.within).code.tolist()
+            codes = obs.geography.territories(level="commune", within=args.within).code.tolist()
             start = time.perf_counter()
             write_portraits(
                 obs, codes, "pdf", Path(folder) / "portraits", level="commune", reader=PUBLIC

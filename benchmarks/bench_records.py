@@ -35,8 +35,8 @@ def main() -> None:
         home = Path(tmp) / "obs"
         obs, _ = Observatory.init(home)
         with obs:
-            obs.build_referential()
-            communes = obs.territories(level="commune", within="93").code.tolist()
+            obs.geography.build_referential()
+            communes = obs.geography.territories(level="commune", within="93").code.tolist()
         (home / "collections").mkdir()
         (home / "collections" / f"{COLLECTION}.yaml").write_text(COLLECTION_YAML, "utf-8")
         per_run = sum(op.volume for op in OPERATORS) * 18

@@ -32,7 +32,7 @@ def main() -> None:
         start = time.perf_counter()
         obs, _ = Observatory.init(Path(tmp) / "home")
         with obs:
-            report = obs.build_referential()
+            report = obs.geography.build_referential()
         total = time.perf_counter() - start
         size = sum(p.stat().st_size for p in (Path(tmp) / "home").rglob("*") if p.is_file())
     print(f"baseline (read + parse geometries): {base:6.2f} s")

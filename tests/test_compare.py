@@ -25,7 +25,7 @@ PERIODS = ["2015", "2016", "2017", "2018", "2019", "2020"]
 def _made_up(obs: Observatory) -> pd.DataFrame:
     """An unemployment rate for the communes of the 93 over six years: rising in Saint-Denis
     (93066), flat elsewhere (made-up values)."""
-    communes = obs.territories(level="commune", within=("departement", "93"))
+    communes = obs.geography.territories(level="commune", within=("departement", "93"))
     rows = []
     for position, (code, name) in enumerate(zip(communes.code, communes.name, strict=True)):
         for step, period in enumerate(PERIODS):
@@ -46,7 +46,8 @@ def test_strata_neighbours_trend_and_alert(obs: Observatory) -> None:
         obs.warehouse, catalogue, "taux_chomage_15_64", level="commune", reference="strate",
         period="2020", fetch=fetch,
     ).set_index("code")  # fmt: skip
-    population = obs.territories(level="commune", within=("departement", "93")).set_index("code")
+    population = obs.geography.territories(level="commune", within=("departement", "93"))
+    population = population.set_index("code")
     label = stratum(population.population["93066"])
     assert frame.reference_name["93066"] == f"communes de {label}"
     peers = population.index[[stratum(p) == label for p in population.population]]
@@ -77,7 +78,8 @@ def test_trend_needs_four_points_and_sees_no_trend_in_noise() -> None:
 
 
 def test_neighbours_on_real_populations(obs: Observatory) -> None:
-    communes = obs.territories(level="commune", within=("departement", "93")).set_index("code")
+    communes = obs.geography.territories(level="commune", within=("departement", "93"))
+    communes = communes.set_index("code")
     found = nearest(communes[["population"]], k=2, log=["population"])
     mine = found[found.code == "93066"]  # Saint-Denis: the closest sizes
     sizes = (communes.population - communes.population["93066"]).abs().drop("93066")

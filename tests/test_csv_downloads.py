@@ -142,7 +142,7 @@ def hostile_home(census_home: Path, tmp_path_factory: pytest.TempPathFactory) ->
         encoding="utf-8",
     )
     with Observatory.open(home) as obs:
-        communes = sorted(obs.territories(level="commune", within="93").code.astype(str))
+        communes = sorted(obs.geography.territories(level="commune", within="93").code.astype(str))
     zoning = folder / "zonage.csv"
     with zoning.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")

@@ -40,9 +40,9 @@ def test_demo_builds_and_shows_the_zoning(built: DemoResult) -> None:
     svg = result.map_svg.read_text(encoding="utf-8")
     assert "FICTIF" in svg or "fictif" in svg
     with Observatory.open(result.home) as obs:
-        zones = obs.territories(level=DEMO_ZONING)
+        zones = obs.geography.territories(level=DEMO_ZONING)
         assert len(zones) == 5 and zones.name.str.contains("fictif").all()
-        communes = obs.territories(level="commune", within="93", zoning=DEMO_ZONING)
+        communes = obs.geography.territories(level="commune", within="93", zoning=DEMO_ZONING)
         assert communes.zone.notna().all()
         assert zones.population.sum() == communes.population.sum()
     names = sorted(p.name for p in result.portraits)

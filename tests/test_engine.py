@@ -44,7 +44,7 @@ def computed(tmp_path_factory: pytest.TempPathFactory, built_home: Path) -> Path
     with Observatory.open(home, write=True) as obs:
         for name in FILES:
             obs.import_file(DATA / name)
-        obs.import_zoning("tas", zoning, label="TAS (test)", valid_from="2025-01-01")
+        obs.geography.import_zoning("tas", zoning, label="TAS (test)", valid_from="2025-01-01")
     return home
 
 
@@ -87,7 +87,7 @@ def test_ratio_of_sums_over_iris_with_coverage(computed: Path) -> None:
         rate = rate.set_index("code")
         rsa = obs.values("caf.ARSAS", level="iris", within="commune:93066").set_index("code")
         households = obs.values("caf.A", level="iris", within="commune:93066").set_index("code")
-        iris = obs.territories(level="iris", within="commune:93066")
+        iris = obs.geography.territories(level="iris", within="commune:93066")
     both = rsa.join(households, suffixes=("", "_a"))
     both = both[(both.status == "ok") & (both.status_a == "ok")]
     expected = both.value.sum() / both.value_a.sum() * 100
@@ -160,7 +160,8 @@ indicators:
         obs.import_file(data, connector=DescriptorConnector(load_descriptor(descriptor)))
         rate = obs.indicator("part_c2s", level="commune", within="93").set_index("code")
         zones = obs.indicator("part_c2s", level="tas").set_index("code")
-        population = obs.territories(level="commune", within="93").set_index("code").population
+        communes = obs.geography.territories(level="commune", within="93")
+        population = communes.set_index("code").population
     assert rate.at["93066", "value"] == pytest.approx(15.0)
     assert rate.at["93001", "status"] == "undefined" and np.isnan(rate.at["93001", "value"])
     assert rate.at["93005", "status"] == "secret" and np.isnan(rate.at["93005", "value"])

@@ -170,7 +170,7 @@ def hostile(built_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
     zoning_map = folder / "zx.svg"  # drawn now: the server will hold the warehouse
     ok("zoning", "map", "zx", "-o", str(zoning_map))
     with Observatory.open(home) as obs:
-        zones = obs.geometries(level="zx")
+        zones = obs.geography.geometries(level="zx")
     return {
         "home": home,
         "batch": batch,

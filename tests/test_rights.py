@@ -795,7 +795,7 @@ def test_the_extranet_in_server_mode_on_postgresql(
         tmp_path / "pg", name="PG 93", territory="departement:93", backend="postgres"
     )
     with obs:
-        obs.build_referential()
+        obs.geography.build_referential()
         app = create_app(obs)
         assert app.state.accounts.db.dialect == "postgres"
         app.state.accounts.create_user("a@pg.fr", "un mot de passe long", role=Role.ANALYST)

@@ -23,44 +23,45 @@ def test_table_import_versions_and_dates(home: Path, tmp_path: Path) -> None:
         "code_commune;code_zone;nom_zone\n93066;N;Nord\n93059;N;Nord\n93001;N;Nord\n93005;E;Est\n",
     )
     with Observatory.open(home, write=True) as obs:
-        report = obs.import_zoning("tas", v1, label="TAS", valid_from="2024-01-01")
+        report = obs.geography.import_zoning("tas", v1, label="TAS", valid_from="2024-01-01")
         assert (report.version, report.zones, report.units) == (1, 2, 3)
         assert any("93059" in note and "93066" in note for note in report.notes)
-        zones = obs.territories(level="tas").set_index("code")
+        zones = obs.geography.territories(level="tas").set_index("code")
         assert zones.at["N", "population"] == 141441 + 86375
         assert zones.at["N", "departement"] == "93"
         # Unchanged re-import: no new version.
-        assert not obs.import_zoning("tas", v1, valid_from="2024-01-01").created
+        assert not obs.geography.import_zoning("tas", v1, valid_from="2024-01-01").created
         v2 = _write(
             tmp_path / "v2.csv",
             "code_commune;code_zone;nom_zone\n93066;N;Nord\n93001;E;Est\n93005;E;Est\n",
         )
-        assert obs.import_zoning("tas", v2, valid_from="2025-06-01").version == 2
-        _, old = obs.zoning("tas", at="2024-12-31")
-        _, new = obs.zoning("tas")
+        assert obs.geography.import_zoning("tas", v2, valid_from="2025-06-01").version == 2
+        _, old = obs.geography.zoning("tas", at="2024-12-31")
+        _, new = obs.geography.zoning("tas")
         assert set(old.unit_code[old.zone_code == "N"]) == {"93001", "93066"}
         assert set(new.unit_code[new.zone_code == "E"]) == {"93001", "93005"}
         # Zones behave like territories: communes within, IRIS within, geometry.
-        assert set(obs.territories(level="commune", within="tas:E").code) == {"93001", "93005"}
-        assert len(obs.territories(level="iris", within="tas:N")) > 40
-        assert obs.geometries(level="tas").geometry.notna().all()
+        inside = obs.geography.territories(level="commune", within="tas:E")
+        assert set(inside.code) == {"93001", "93005"}
+        assert len(obs.geography.territories(level="iris", within="tas:N")) > 40
+        assert obs.geography.geometries(level="tas").geometry.notna().all()
         with pytest.raises(InputError, match="après"):
-            obs.import_zoning("tas", v1, valid_from="2025-01-01")
+            obs.geography.import_zoning("tas", v1, valid_from="2025-01-01")
 
 
 def test_duplicate_unit_is_refused_with_its_lines(home: Path, tmp_path: Path) -> None:
     path = _write(tmp_path / "dup.csv", "code_commune;code_zone\n93066;A\n93001;A\n93066;B\n")
     with Observatory.open(home, write=True) as obs:
         with pytest.raises(DuplicateUnitError, match="lignes 2, 4") as info:
-            obs.import_zoning("dup", path)
+            obs.geography.import_zoning("dup", path)
         assert info.value.line == 4
-        assert obs.warehouse.count("zoning") == 0 and "dup" not in obs.levels()
+        assert obs.warehouse.count("zoning") == 0 and "dup" not in obs.geography.levels()
 
 
 def test_unknown_unit_is_refused_with_suggestions(home: Path, tmp_path: Path) -> None:
     path = _write(tmp_path / "unknown.csv", "code_commune;code_zone\n93066;A\n93999;A\n")
     with Observatory.open(home, write=True) as obs, pytest.raises(UnknownCodeError) as info:
-        obs.import_zoning("unk", path)
+        obs.geography.import_zoning("unk", path)
     assert info.value.line == 3 and info.value.suggestions
 
 
@@ -70,19 +71,19 @@ def test_weights_share_a_unit_between_zones(home: Path, tmp_path: Path) -> None:
     )
     bad = _write(tmp_path / "bad.csv", "code_commune;code_zone;poids\n93066;A;0.6\n93066;B;0.3\n")
     with Observatory.open(home, write=True) as obs:
-        obs.import_zoning("partage", path)
-        zones = obs.territories(level="partage").set_index("code")
+        obs.geography.import_zoning("partage", path)
+        zones = obs.geography.territories(level="partage").set_index("code")
         assert zones.at["A", "population"] == pytest.approx(0.6 * 141441)
         with pytest.raises(InputError, match=r"0\.9"):
-            obs.import_zoning("partage2", bad)
+            obs.geography.import_zoning("partage2", bad)
 
 
 def test_iris_units(home: Path, tmp_path: Path) -> None:
     path = _write(tmp_path / "iris.csv", "code_iris;code_zone\n930590101;QPV1\n930590102;QPV1\n")
     with Observatory.open(home, write=True) as obs:
-        report = obs.import_zoning("quartiers", path)
+        report = obs.geography.import_zoning("quartiers", path)
         assert report.unit_level == "iris"
-        assert set(obs.territories(level="iris", within="quartiers:QPV1").code) == {
+        assert set(obs.geography.territories(level="iris", within="quartiers:QPV1").code) == {
             "930590101",
             "930590102",
         }
@@ -92,7 +93,7 @@ def test_polygon_zoning_assigns_units_by_point_on_surface(home: Path, tmp_path: 
     import geopandas
 
     with Observatory.open(home, write=True) as obs:
-        communes = obs.geometries(level="commune", within="93", simplified=False)
+        communes = obs.geography.geometries(level="commune", within="93", simplified=False)
         north = communes.code.isin(["93066", "93070", "93079", "93072"])
         zones = geopandas.GeoDataFrame(
             {"code_zone": ["NORD", "RESTE"], "nom_zone": ["Nord", "Reste"]},
@@ -101,9 +102,9 @@ def test_polygon_zoning_assigns_units_by_point_on_surface(home: Path, tmp_path: 
         ).to_crs("EPSG:2154")
         path = tmp_path / "zones.gpkg"
         zones.to_file(path)
-        report = obs.import_zoning("poly", path)
+        report = obs.geography.import_zoning("poly", path)
         assert report.units == 39
-        members = obs.territories(level="commune", zoning="poly", within="93")
+        members = obs.geography.territories(level="commune", zoning="poly", within="93")
         assert set(members.code[members.zone == "NORD"]) == set(communes.code[north])
         assert np.all(members.zone.notna())
 
@@ -113,7 +114,7 @@ def test_names_are_checked(home: Path, tmp_path: Path) -> None:
     with Observatory.open(home, write=True) as obs:
         for bad in ("commune", "Mon Zonage", "x"):
             with pytest.raises(InputError):
-                obs.import_zoning(bad, path)
+                obs.geography.import_zoning(bad, path)
 
 
 def test_overlapping_polygons_in_a_zipped_shapefile(home: Path, tmp_path: Path) -> None:
@@ -122,7 +123,7 @@ def test_overlapping_polygons_in_a_zipped_shapefile(home: Path, tmp_path: Path) 
     import geopandas
 
     with Observatory.open(home, write=True) as obs:
-        communes = obs.geometries(level="commune", within="93", simplified=False)
+        communes = obs.geography.geometries(level="commune", within="93", simplified=False)
         saint_denis = communes[communes.code == "93066"].geometry.iloc[0]
         zones = geopandas.GeoDataFrame(
             {"code_zone": ["A", "B"], "nom_zone": ["Zone A", "Zone B"]},
@@ -135,7 +136,7 @@ def test_overlapping_polygons_in_a_zipped_shapefile(home: Path, tmp_path: Path) 
             for part in tmp_path.glob("zones.*"):
                 if part.suffix != ".zip":
                     out.write(part, part.name)
-        report = obs.import_zoning("chevauchement", archive)
+        report = obs.geography.import_zoning("chevauchement", archive)
     assert any("ambiguë" in note and "93066" in note for note in report.notes)
     assert any("hors de toute zone" in note for note in report.notes)
 
@@ -158,18 +159,18 @@ def test_a_version_starting_later_is_not_applied_today(home: Path, tmp_path: Pat
     later = (date.today() + timedelta(days=365)).isoformat()
     with Observatory.open(home, write=True) as obs:
         obs.import_file(DATA / "filosofi/FILO2019_DISP_COM.csv")
-        obs.import_zoning("tas", v1, valid_from="2025-01-01")
+        obs.geography.import_zoning("tas", v1, valid_from="2025-01-01")
         obs.compute(indicators=["menages_fiscaux"], levels=["tas"])
-        report = obs.import_zoning("tas", v2, valid_from=later)
+        report = obs.geography.import_zoning("tas", v2, valid_from=later)
         assert report.version == 2 and any(f"à partir du {later}" in n for n in report.notes)
         communes = obs.indicator("menages_fiscaux", level="commune", period="2019")
         households = dict(zip(communes.code, communes.value, strict=True))
         north = obs.indicator("menages_fiscaux", level="tas", period="2019").set_index("code")
         assert north.at["N", "value"] == households["93066"] + households["93001"]
-        assert list(obs.zonings().version) == [1]
-        _, members = obs.zoning("tas")
+        assert list(obs.geography.zonings().version) == [1]
+        _, members = obs.geography.zoning("tas")
         assert set(members.unit_code[members.zone_code == "N"]) == {"93066", "93001"}
-        _, coming = obs.zoning("tas", at=later)
+        _, coming = obs.geography.zoning("tas", at=later)
         assert set(coming.unit_code[coming.zone_code == "N"]) == {"93066"}
         assert refresh_zonings(obs.warehouse) == []  # nothing has begun yet
         # the day comes: the version in force changes, its figures are recomputed
@@ -182,10 +183,10 @@ def test_a_version_starting_later_is_not_applied_today(home: Path, tmp_path: Pat
                     levels=["tas"])  # fmt: skip  (obs.compute would refresh as of today)
         north = obs.indicator("menages_fiscaux", level="tas", period="2019").set_index("code")
         assert north.at["N", "value"] == households["93066"]
-        assert list(obs.zonings().version) == [2]
+        assert list(obs.geography.zonings().version) == [2]
         # and as long as the date has not come, `compute` puts back the version in force
         obs.compute(indicators=["menages_fiscaux"], levels=["tas"])
-        assert list(obs.zonings().version) == [1]
+        assert list(obs.geography.zonings().version) == [1]
     code, out = run("zoning", "show", "tas", home=home)
     assert code == 0 and later in out
 
@@ -201,16 +202,16 @@ def test_a_first_version_starting_later_waits_for_its_date(home: Path, tmp_path:
     later = (date.today() + timedelta(days=30)).isoformat()
     v1 = _write(tmp_path / "v1.csv", "code_commune;code_zone\n93066;N\n93001;N\n93005;E\n")
     with Observatory.open(home, write=True) as obs:
-        obs.import_zoning("tas", v1, valid_from=later)
-        assert obs.zonings().empty and "tas" not in obs.levels()
+        obs.geography.import_zoning("tas", v1, valid_from=later)
+        assert obs.geography.zonings().empty and "tas" not in obs.geography.levels()
         with pytest.raises(InputError, match="aucune version"):
-            obs.zoning("tas")
+            obs.geography.zoning("tas")
         assert refresh_zonings(obs.warehouse) == []
         assert refresh_zonings(obs.warehouse, today=later) == [
             f"zonage tas : version 1 en vigueur depuis le {later}"
         ]
-        assert list(obs.zonings().version) == [1]
-        assert set(obs.territories(level="tas").code) == {"N", "E"}
+        assert list(obs.geography.zonings().version) == [1]
+        assert set(obs.geography.territories(level="tas").code) == {"N", "E"}
 
 
 SECRET_HOUSEHOLDS = """theme: social
@@ -247,8 +248,8 @@ def test_values_of_a_zoning_at_a_date(home: Path, tmp_path: Path) -> None:
     households["93066"] += households["93059"]
     with Observatory.open(home, write=True) as obs:
         obs.import_file(DATA / "filosofi/FILO2019_DISP_COM.csv")
-        obs.import_zoning("tas", v1, valid_from="2024-01-01")
-        obs.import_zoning("tas", v2, valid_from="2025-06-01")
+        obs.geography.import_zoning("tas", v1, valid_from="2024-01-01")
+        obs.geography.import_zoning("tas", v2, valid_from="2025-06-01")
         obs.compute(indicators=["menages_fiscaux", "uc_sous_secret"])
         past = obs.indicator("menages_fiscaux", level="tas", period="2019", at="2024-06-30")
         past = past.set_index("code")

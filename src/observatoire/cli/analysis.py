@@ -81,7 +81,7 @@ def neighbours_cmd(
     """
     with ctx.open() as obs:
         if territory is not None:
-            level = obs.resolve(territory)[0]
+            level = obs.geography.resolve(territory)[0]
         frame = obs.neighbours(
             level=level,
             k=k,

@@ -41,7 +41,7 @@ def import_cog_cmd(ctx: Context, directory: str, year: int | None) -> None:
       observatoire geo import-cog cog_ensemble_2026_csv/
     """
     with ctx.open(write=True) as obs:
-        report = obs.import_cog(directory, year=year)
+        report = obs.geography.import_cog(directory, year=year)
     click.echo(
         f"COG {report.year} importé : {report.communes} communes, {report.events} "
         f"mouvements, {report.history} périodes de validité de codes."
@@ -77,7 +77,7 @@ def import_iris_cmd(ctx: Context, reference: str, contours: str | None, crs: str
     """
     start = time.perf_counter()
     with ctx.open(write=True) as obs:
-        report = obs.import_iris(reference, contours, crs=crs)
+        report = obs.geography.import_iris(reference, contours, crs=crs)
     click.echo(
         f"{report.iris} IRIS importés ({report.communes} communes) en "
         f"{time.perf_counter() - start:.1f} s ; {report.with_contours} avec contour."
@@ -105,7 +105,7 @@ def history_cmd(ctx: Context, code: str) -> None:
 
     code = normalise_code(code, "commune")
     with ctx.open() as obs:
-        vintages = obs.vintages()
+        vintages = obs.geography.vintages()
     if not vintages.known(code):
         raise InputError(f"code commune inconnu de tous les millésimes : {code}")
     events = vintages.successors(code)
@@ -131,7 +131,7 @@ def passage_cmd(ctx: Context, year: int, fmt: str, output: str | None) -> None:
       observatoire geo passage --from 2019 -o passage_2019_2026.csv
     """
     with ctx.open() as obs:
-        frame = obs.vintages().passage(year)
+        frame = obs.geography.vintages().passage(year)
     emit(frame, fmt, output)
 
 
@@ -169,13 +169,13 @@ def convert_cmd(
     add = [c.strip() for c in additive.split(",") if c.strip()]
     non = [c.strip() for c in non_additive.split(",") if c.strip()]
     with ctx.open() as obs:
-        if not obs.has_cog:
+        if not obs.geography.has_cog:
             click.echo(
                 "Aucun COG importé : table de passage simplifiée (fusions en communes nouvelles "
                 "seulement) ; importez le COG pour les scissions et changements de code.",
                 err=True,
             )
-        converted = obs.convert_file(
+        converted = obs.geography.convert_file(
             file, year=year, code=code_column, additive=add, non_additive=non
         )
     result = converted.conversion
@@ -201,7 +201,7 @@ def check_codes_cmd(ctx: Context, file: str, column: str, level: str) -> None:
       observatoire geo check-codes base_cc_comparateur.csv --column CODGEO
     """
     with ctx.open() as obs:
-        check = obs.check_codes(file, column=column, level=level)
+        check = obs.geography.check_codes(file, column=column, level=level)
     click.echo(check.summary)
     problems = check.problems
     for problem in problems[:50]:

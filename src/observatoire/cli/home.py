@@ -43,12 +43,12 @@ def init(ctx: Context, name: str, territory: str, backend: str, rebuild: bool) -
         click.echo(
             ("Observatoire créé : " if created else "Observatoire existant : ") + str(obs.home.path)
         )
-        if obs.has_referential and not rebuild:
+        if obs.geography.has_referential and not rebuild:
             click.echo("Référentiel déjà construit (--rebuild pour le reconstruire).")
             return
         click.echo("Construction du référentiel (communes, EPCI, départements, régions)…")
         started = time.perf_counter()
-        report = obs.build_referential(
+        report = obs.geography.build_referential(
             on_step=lambda step: click.echo(f"  [{time.perf_counter() - started:5.1f} s] {step}…")
         )
         counts = ", ".join(f"{n} {lvl}" for lvl, n in sorted(report.counts.items()))
@@ -68,7 +68,7 @@ def status(ctx: Context, fmt: str) -> None:
     """
     with ctx.open() as obs:
         summary = obs.summary()
-        zonings = obs.zonings()
+        zonings = obs.geography.zonings()
     if fmt == "json":
         summary["zonings"] = zonings.to_dict(orient="records")
         click.echo(json.dumps(summary, ensure_ascii=False, indent=1, default=str))
@@ -122,7 +122,7 @@ def territories(
         level = zoning
         zoning = None
     with ctx.find_object(Context).open() as obs:  # type: ignore[union-attr]
-        frame = obs.territories(level=level, within=within, zoning=zoning)
+        frame = obs.geography.territories(level=level, within=within, zoning=zoning)
     emit(frame, fmt, output)
 
 

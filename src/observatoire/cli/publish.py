@@ -245,7 +245,7 @@ def portrait_command(
             _file_portraits(obs, written, reader, filed)
             return
         assert level is not None
-        codes = obs.territories(level=level, within=within).code.astype(str).tolist()
+        codes = obs.geography.territories(level=level, within=within).code.astype(str).tolist()
         if not codes:
             raise InputError(
                 f"aucun territoire de niveau {level}" + (f" dans {within}" if within else "")

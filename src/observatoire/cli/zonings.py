@@ -57,7 +57,7 @@ def zoning_import(ctx: Context, name: str, file: str, **options: object) -> None
       observatoire zoning import es93 espaces.gpkg --valid-from 2026-01-01
     """
     with ctx.open(write=True) as obs:
-        report = obs.import_zoning(name, file, **{k: v for k, v in options.items() if v})
+        report = obs.geography.import_zoning(name, file, **{k: v for k, v in options.items() if v})
     if report.created:
         click.echo(
             f"Zonage {report.name} version {report.version} (en vigueur le "
@@ -80,7 +80,7 @@ def zoning_list(ctx: Context, fmt: str) -> None:
       observatoire zoning list
     """
     with ctx.open() as obs:
-        emit(obs.zonings(), fmt)
+        emit(obs.geography.zonings(), fmt)
 
 
 @zoning.command("show")
@@ -101,9 +101,9 @@ def zoning_show(
       observatoire zoning show tas93 --at 2024-06-30 --members
     """
     with ctx.open() as obs:
-        zones, units = obs.zoning(name, version=version, at=at)
-        versions = obs.zoning_versions(name)
-        communes = obs.territories(level="commune")
+        zones, units = obs.geography.zoning(name, version=version, at=at)
+        versions = obs.geography.zoning_versions(name)
+        communes = obs.geography.territories(level="commune")
     if members:
         names = dict(zip(communes.code, communes.name, strict=True))
         emit(units.assign(unit_name=units.unit_code.map(names)), fmt)

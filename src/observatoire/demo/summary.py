@@ -22,11 +22,11 @@ from observatoire.secret.rules import Audience
 def referential_summary(obs: Observatory) -> str:
     info = obs.summary()
     levels: dict[str, int] = info["levels"]  # type: ignore[assignment]
-    dep = obs.territories(level="departement", within=None)
+    dep = obs.geography.territories(level="departement", within=None)
     ssd = dep[dep.code == "93"].iloc[0]
-    communes = obs.territories(level="commune", within=("departement", "93"))
-    epci = obs.territories(level="epci", within=("departement", "93"))
-    zones = obs.territories(level=DEMO_ZONING)
+    communes = obs.geography.territories(level="commune", within=("departement", "93"))
+    epci = obs.geography.territories(level="epci", within=("departement", "93"))
+    zones = obs.geography.territories(level=DEMO_ZONING)
     lines = [
         f"{info['name']}",
         f"Dossier : {info['home']} (entrepôt {info['backend']})",
@@ -55,7 +55,7 @@ def referential_summary(obs: Observatory) -> str:
     for zone in zones.itertuples():
         members = communes[
             communes.code.isin(
-                obs.territories(level="commune", within=(DEMO_ZONING, zone.code)).code
+                obs.geography.territories(level="commune", within=(DEMO_ZONING, zone.code)).code
             )
         ]
         lines.append(
@@ -68,7 +68,7 @@ def referential_summary(obs: Observatory) -> str:
 def conversion_example(obs: Observatory, home: Path) -> str:
     """Convert a SYNTHETIC table of the 93 in the 2024 geography (40 communes, Pierrefitte-sur-
     Seine still separate) to the current one: counts add up, a median is not averaged."""
-    communes = obs.territories(level="commune", within=("departement", "93"))
+    communes = obs.geography.territories(level="commune", within=("departement", "93"))
     codes = sorted([*communes.code, "93059"])
     rng = np.random.default_rng(93)
     table = pd.DataFrame(
@@ -80,12 +80,16 @@ def conversion_example(obs: Observatory, home: Path) -> str:
     )
     path = home / "donnees_SYNTHETIQUES_geo2024.csv"
     table.to_csv(path, sep=";", index=False)
-    result = obs.convert(
+    result = obs.geography.convert(
         table, year=2024, code="CODGEO", additive=["allocataires"], non_additive=["revenu_median"]
     )
     row = result.values.set_index("CODGEO").loc["93066"]
     parts = table.set_index("CODGEO").loc[["93059", "93066"], "allocataires"]
-    source = "d'après le COG importé" if obs.has_cog else "table de passage simplifiée, sans COG"
+    source = (
+        "d'après le COG importé"
+        if obs.geography.has_cog
+        else "table de passage simplifiée, sans COG"
+    )
     return "\n".join(
         [
             "Conversion de géographie (données SYNTHÉTIQUES, fichier " + path.name + ")",

@@ -33,6 +33,7 @@ from observatoire.store.computed import (
     stale_indicators,
     stale_periods,
 )
+from observatoire.store.territories import resolve_territory, scope_of
 
 __all__ = ["Scope", "compute_all"]
 
@@ -57,6 +58,22 @@ class Scope:
 
     key: str
     territories: pd.DataFrame
+
+    @classmethod
+    def of(cls, warehouse: Warehouse, wanted: str, territory: str = "") -> Scope | None:
+        """The scope ``wanted`` names (« 93 », « departement:93 », « territoire »: the
+        observatory's ``territory``), None for none (every territory)."""
+        if wanted.strip().lower() == "territoire":
+            wanted = territory
+            if not wanted:
+                raise InputError(
+                    "compute_within = « territoire », mais le territoire de l'observatoire "
+                    "n'est pas donné : ajoutez territory = \"departement:93\" à observatoire.toml"
+                )
+        if not wanted.strip():
+            return None
+        level, code = resolve_territory(warehouse, wanted)
+        return cls(f"{level}:{code}", scope_of(warehouse, level, code))
 
 
 def compute_all(

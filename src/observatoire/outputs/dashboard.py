@@ -163,8 +163,8 @@ def build_dashboard(
     """The tiles of ``spec`` for ``territory`` (else the dashboard's, else the observatory's,
     else France), as ``reader`` may see them."""
     chosen = territory or spec.territory or _home_territory(obs) or "pays:FR"
-    level, code = ("pays", "FR") if chosen in ("pays:FR", "FR") else obs.resolve(chosen)
-    card = obs.card(level, code)
+    level, code = ("pays", "FR") if chosen in ("pays:FR", "FR") else obs.geography.resolve(chosen)
+    card = obs.geography.card(level, code)
     catalogue = obs.catalogue()
     own = obs.profile(f"{level}:{code}", reader=reader)
     parents = [
@@ -319,7 +319,7 @@ def _map(
     frame = frame[(frame.period.astype(str) == period) | frame.period.isna()].drop_duplicates(
         "code"
     )
-    units = obs.geometries(level=child, within=(level, code))
+    units = obs.geography.geometries(level=child, within=(level, code))
     units = units[units.geometry.notna()]
     if units.empty or len(units) > 1500:
         return {"svg": "", "caption": "pas de contours à ce niveau"}

@@ -84,12 +84,12 @@ def export_indicator(
     if fmt not in FORMATS:
         raise InputError(f"format d'export inconnu « {fmt} » ; formats : {', '.join(FORMATS)}")
     indicator = obs.catalogue().get(ident)
-    scope = obs.resolve(within, below=level) if within else None
+    scope = obs.geography.resolve(within, below=level) if within else None
     frame = obs.indicator(ident, level=level, within=scope, period=period, reader=reader,
                           provenance=True)  # fmt: skip
     frame = frame[[c for c in COLUMNS if c in frame.columns]].rename(columns=COLUMNS)
     meta = obs.meta()
-    where = "France entière" if scope is None else str(obs.card(*scope)["name"])
+    where = "France entière" if scope is None else str(obs.geography.card(*scope)["name"])
     periods = sorted(str(p) for p in frame.periode.dropna().unique())
     secret = int((frame.statut == ValueStatus.SECRET.value).sum())
     freeze = obs.freeze_date(ident)
@@ -121,7 +121,7 @@ def export_indicator(
         metadata.insert(0, ("Avertissement", DEMO_NOTE))
     geometries = None
     if fmt in GEO_FORMATS:
-        geometries = obs.geometries(level=level, within=scope, simplified=False)
+        geometries = obs.geography.geometries(level=level, within=scope, simplified=False)
     body = export_table(frame, fmt, metadata=metadata, sheet=indicator.label, geometries=geometries)
     suffix, media, _ = FORMATS[fmt]
     place = "france" if scope is None else f"{scope[0]}_{scope[1]}"

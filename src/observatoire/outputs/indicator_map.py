@@ -75,7 +75,7 @@ def indicator_map(obs: Source, request: MapRequest) -> IndicatorMap:
     catalogue = obs.catalogue()
     indicator = catalogue.get(request.indicator)
     level = request.level
-    scope = obs.resolve(request.within, below=level) if request.within else None
+    scope = obs.geography.resolve(request.within, below=level) if request.within else None
     frame = obs.indicator(
         indicator.id, level=level, within=scope, period=None, reader=request.reader
     )
@@ -85,7 +85,7 @@ def indicator_map(obs: Source, request: MapRequest) -> IndicatorMap:
         raise InputError(f"période inconnue : {period} (disponibles : {known or 'aucune'})")
     frame = frame[(frame.period.astype(str) == period) | frame.period.isna()]
     frame = frame.drop_duplicates("code")
-    every = obs.geometries(level=level, within=scope)
+    every = obs.geography.geometries(level=level, within=scope)
     shaped = every.geometry.notna() & ~every.geometry.is_empty
     units = every[shaped]
     if units.empty:
@@ -177,7 +177,7 @@ def _reference(
     if request.reference and request.reference.strip().lower() in ("pays", "france"):
         level, code = "pays", "FR"
     elif request.reference:
-        level, code = obs.resolve(request.reference)
+        level, code = obs.geography.resolve(request.reference)
     elif scope is not None and scope[0] in LEVELS:
         level, code = scope
     else:
@@ -187,7 +187,7 @@ def _reference(
     except InputError:
         return None, ""
     row = frame[(frame.code == code) & frame.status.isin(USABLE)]
-    name = str(obs.card(level, code)["name"])
+    name = str(obs.geography.card(level, code)["name"])
     if row.empty or pd.isna(row.value.iloc[0]):
         return None, name
     return float(row.value.iloc[0]), name
@@ -197,7 +197,7 @@ def _where(obs: Source, level: str, scope: tuple[str, str] | None) -> str:
     plural = LEVELS[level].plural.capitalize() if level in LEVELS else f"Zones ({level})"
     if scope is None:
         return f"{plural} de France"
-    name = obs.card(*scope)["name"]
+    name = obs.geography.card(*scope)["name"]
     return f"{plural} — {name}"
 
 

@@ -209,8 +209,8 @@ def build_portrait(
     memo = memo or SharedReads()
     config = config or PortraitConfig.load(obs.home.path)
     text = f"{level}:{territory}" if level and ":" not in territory else territory
-    lv, code = obs.resolve(text)
-    card = obs.card(lv, code)
+    lv, code = obs.geography.resolve(text)
+    card = obs.geography.card(lv, code)
     catalogue = obs.catalogue()
     own = obs.profile(f"{lv}:{code}", reader=reader)
     refs = [p for p in card["parents"] if p["level"] in config.references and p["code"] != "FRM"]
@@ -521,7 +521,7 @@ def _map(
     if frame is None:
         return "", "", []
     units = memo.get(
-        ("units", map_level, scope), lambda: obs.geometries(level=map_level, within=scope)
+        ("units", map_level, scope), lambda: obs.geography.geometries(level=map_level, within=scope)
     )
     units = units[units.geometry.notna()]
     if units.empty or len(units) > 1500:
@@ -583,6 +583,6 @@ def _facts(card: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _zoning_label(obs: Source, level: str) -> str:
-    zonings = obs.zonings()
+    zonings = obs.geography.zonings()
     found = zonings[zonings.name == level]
     return str(found.label.iloc[0]) if len(found) else level

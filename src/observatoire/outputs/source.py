@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from observatoire.catalog.indicators import Catalogue
 
-__all__ = ["Settings", "Source"]
+__all__ = ["Places", "Settings", "Source"]
 
 
 class Settings(Protocol):
@@ -34,23 +34,40 @@ class Settings(Protocol):
     def settings(self) -> dict[str, str]: ...
 
 
+class Places(Protocol):
+    """The territories an output reads (see
+    :class:`observatoire.services.geography.Geography`)."""
+
+    def resolve(self, text: str, *, below: str | None = None) -> tuple[str, str]: ...
+
+    def card(self, level: str, code: str) -> dict[str, Any]: ...
+
+    def zonings(self) -> pd.DataFrame: ...
+
+    def geometries(
+        self,
+        *,
+        level: str = "commune",
+        within: str | tuple[str, str] | None = None,
+        simplified: bool = True,
+        zoning: str | None = None,
+    ) -> geopandas.GeoDataFrame: ...
+
+
 class Source(Protocol):
     """The reads an output makes (see the methods of the same name of the observatory)."""
 
     @property
     def home(self) -> Settings: ...
 
+    @property
+    def geography(self) -> Places: ...
+
     def catalogue(self) -> Catalogue: ...
-
-    def resolve(self, text: str, *, below: str | None = None) -> tuple[str, str]: ...
-
-    def card(self, level: str, code: str) -> dict[str, Any]: ...
 
     def meta(self) -> dict[str, str]: ...
 
     def freeze_date(self, ident: str | None = None) -> str | None: ...
-
-    def zonings(self) -> pd.DataFrame: ...
 
     def available(self, *, reader: ReadPolicy = ANALYST) -> dict[str, list[str]]: ...
 
@@ -75,12 +92,3 @@ class Source(Protocol):
     def profiles(
         self, level: str, within: tuple[str, str] | None, *, reader: ReadPolicy = ANALYST
     ) -> pd.DataFrame: ...
-
-    def geometries(
-        self,
-        *,
-        level: str = "commune",
-        within: str | tuple[str, str] | None = None,
-        simplified: bool = True,
-        zoning: str | None = None,
-    ) -> geopandas.GeoDataFrame: ...

@@ -17,15 +17,15 @@ __all__ = ["draw_zoning_map"]
 
 def draw_zoning_map(obs: Source, name: str, outputs: Sequence[str | Path]) -> list[Path]:
     """Render zoning ``name`` to each of ``outputs`` (.png or .svg), loading its data once."""
-    zonings = obs.zonings()
+    zonings = obs.geography.zonings()
     row = zonings[zonings.name == name]
     if row.empty:
         raise UnknownNameError("zonage", name, zonings.name.tolist())
     info = row.iloc[0]
-    zones = obs.geometries(level=name)
+    zones = obs.geography.geometries(level=name)
     parents = zones.departement.dropna()
     within = ("departement", str(parents.iloc[0])) if parents.nunique() == 1 else None
-    units = obs.geometries(level=str(info.unit_level), within=within, zoning=name)
+    units = obs.geography.geometries(level=str(info.unit_level), within=within, zoning=name)
     meta = obs.meta()
     note = "Zonage FICTIF, à titre de démonstration." if bool(info.fictitious) else ""
     source = (

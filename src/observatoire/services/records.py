@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 import pandas as pd
 
@@ -21,35 +20,25 @@ from observatoire.errors import InputError, UnknownNameError
 from observatoire.home import Home
 from observatoire.ingest.records import RecordsReport, import_records, load_collections
 from observatoire.quality.schema import CollectionSchema
+from observatoire.services.geography import Geography
 from observatoire.services.partners import Partners
 from observatoire.store import records as records_store
 from observatoire.store import territories as queries
 from observatoire.store.base import Warehouse
 
-__all__ = ["Places", "Records"]
-
-
-class Places(Protocol):
-    """What the records need of the observatory: its territories and partners."""
-
-    partners: Partners
-
-    def resolve(self, text: str, *, below: str | None = None) -> tuple[str, str]: ...
-
-    def level_id(self, level: str) -> str: ...
-
-    def territory_name(self, level: str, code: str) -> str: ...
-
-    def require_referential(self) -> None: ...
+__all__ = ["Records"]
 
 
 class Records:
     """The operators' records of an observatory (``home``, ``warehouse``)."""
 
-    def __init__(self, home: Home, warehouse: Warehouse, places: Places) -> None:
+    def __init__(
+        self, home: Home, warehouse: Warehouse, geography: Geography, partners: Partners
+    ) -> None:
         self.home = home
         self.warehouse = warehouse
-        self._places = places
+        self.geography = geography
+        self.partners = partners
         self._collections: dict[str, CollectionSchema] | None = None
 
     def reload(self) -> None:
@@ -93,7 +82,7 @@ class Records:
 
     def link_operator(self, collection: str, operator: str, partner: str) -> str:
         """Attach an operator of ``collection`` to a partner; returns the partner's code."""
-        code = self._places.partners.require(partner)
+        code = self.partners.require(partner)
         name = self.collection(collection).name
         records_store.link_operator(self.warehouse, name, operator, code)
         return code
@@ -108,7 +97,7 @@ class Records:
         except ValueError:
             raise InputError(f"date « {day} » : attendu AAAA-MM-JJ") from None
         name = self.collection(collection).name
-        level, code = self._places.resolve(territory)
+        level, code = self.geography.resolve(territory)
         records_store.save_meeting(
             self.warehouse, name, day=day, level=level, code=code, label=label
         )
@@ -116,7 +105,7 @@ class Records:
 
     def import_file(self, path: str | Path, collection: str, **options: object) -> RecordsReport:
         """Import an operators' extract (see :func:`observatoire.ingest.records.import_records`)."""
-        self._places.require_referential()
+        self.geography.require_referential()
         return import_records(
             self.warehouse,
             path,
@@ -140,7 +129,7 @@ class Records:
         :func:`observatoire.store.records.completeness_table`)."""
         schema = self.collection(collection)
         if "territory" in by:
-            level = self._places.level_id(level or "commune")
+            level = self.geography.level_id(level or "commune")
         elif level is not None:
             raise InputError("--level sert au regroupement par territoire (--by territory)")
         scope = self._scope_of(within)
@@ -190,7 +179,7 @@ class Records:
         before the latest restitution meeting and the (at most three) months after it."""
         schema = self.collection(collection)
         if "territory" in by:
-            level = self._places.level_id(level or "commune")
+            level = self.geography.level_id(level or "commune")
         cube = records_store.read_cube(
             self.warehouse, schema.name, level=level, operators=operators
         )
@@ -211,7 +200,7 @@ class Records:
     def _scope_of(self, within: str | tuple[str, str] | None) -> tuple[str, str] | None:
         if within is None or isinstance(within, tuple):
             return within
-        return self._places.resolve(within)
+        return self.geography.resolve(within)
 
     def restitution(
         self,
@@ -227,8 +216,8 @@ class Records:
         schema = self.collection(collection)
         place = None
         if territory is not None:
-            level, code = self._places.resolve(territory)
-            place = (level, code, self._places.territory_name(level, code))
+            level, code = self.geography.resolve(territory)
+            place = (level, code, self.geography.territory_name(level, code))
         if operator is not None:
             known = set(records_store.operators_of(self.warehouse, schema.name).code)
             if operator not in known:

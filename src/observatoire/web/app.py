@@ -6,10 +6,10 @@ The factory puts what the routes share on ``app.state`` (read through
 :mod:`observatoire.web.deps`), mounts the static files, includes the routers of
 :mod:`observatoire.web.routes`, and adds the layers every request passes: bounded bodies
 (:mod:`observatoire.web.uploads`), the visitor decided first (a refused API token is refused
-everywhere, :func:`observatoire.web.deps.viewer`), security headers (:mod:`observatoire.web.headers`), the one
-handler of errors (:mod:`observatoire.web.errors`). Every asset is served by the application
-(Leaflet from the ``xstatic-leaflet`` package): it works on an intranet without internet
-access.
+everywhere, :func:`observatoire.web.deps.viewer`), security headers
+(:mod:`observatoire.web.headers`), the one handler of errors (:mod:`observatoire.web.errors`).
+Every asset is served by the application (Leaflet from the ``xstatic-leaflet`` package): it
+works on an intranet without internet access.
 """
 
 from __future__ import annotations

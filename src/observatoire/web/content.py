@@ -111,8 +111,8 @@ def site(obs: Observatory) -> dict[str, Any]:
     territory = None
     setting = obs.home.settings.get("territory", "")
     if setting:
-        level, code = obs.resolve(setting)
-        card = obs.card(level, code)
+        level, code = obs.geography.resolve(setting)
+        card = obs.geography.card(level, code)
         territory = {k: card[k] for k in ("level", "code", "name")}
     return {
         "name": obs.home.settings["name"],
@@ -212,7 +212,7 @@ def search(obs: Observatory, query: str, *, reader: ReadPolicy, limit: int = 20)
 
 def _territory_names(obs: Observatory) -> pd.DataFrame:
     """The named territories, their names folded for the search and ranked (largest first)."""
-    return _searchable(obs.named_territories())
+    return _searchable(obs.geography.named_territories())
 
 
 _SEARCHABLE: list[tuple[pd.DataFrame, pd.DataFrame]] = []  # (frame read, its searchable form)
@@ -237,8 +237,8 @@ def territory_view(
 ) -> dict[str, Any]:
     """A territory: its card, its latest figures by theme next to its references' (same
     period), and its sub-territories by level."""
-    card = obs.card(level, code)
-    known = obs.zonings()
+    card = obs.geography.card(level, code)
+    known = obs.geography.zonings()
     zonings = dict(zip(known.name, known.label, strict=True))
     references = [
         p for p in card["parents"] if p["level"] in REFERENCE_LEVELS and p["code"] != "FRM"
@@ -327,7 +327,7 @@ def home(obs: Observatory, *, reader: ReadPolicy) -> dict[str, Any]:
             "with_values": len(obs.available(reader=reader)),
         },
         "themes": _themes(cat),
-        "zonings": records(obs.zonings()[["name", "label", "fictitious", "zones"]]),
+        "zonings": records(obs.geography.zonings()[["name", "label", "fictitious", "zones"]]),
     }
 
 
@@ -458,7 +458,7 @@ def _scope(
     """The territory the values are shown inside: asked, else the observatory's when the
     level is finer than it (the communes of the département), else none (all of France)."""
     if within:
-        return obs.resolve(within, below=level)
+        return obs.geography.resolve(within, below=level)
     territory = about["territory"]
     if territory is None:
         return None
@@ -473,7 +473,7 @@ def _scope(
 
 
 def _named(obs: Observatory, level: str, code: str) -> dict[str, Any]:
-    card = obs.card(level, code)
+    card = obs.geography.card(level, code)
     return {"level": level, "code": code, "name": card["name"]}
 
 
@@ -483,7 +483,7 @@ def _series(
     """Every period of the indicator for the territory ``scope`` (France when none) and its
     references: one line each."""
     level, code = scope if scope is not None else ("pays", "FR")
-    card = obs.card(level, code)
+    card = obs.geography.card(level, code)
     lines = [(level, code, card["name"])]
     lines += [
         (p["level"], p["code"], p["name"])
@@ -509,13 +509,13 @@ def _series(
 
 def territory_list(obs: Observatory, *, level: str, within: str | None = None) -> dict[str, Any]:
     """The territories of ``level`` (inside ``within``), named, with their population."""
-    scope = obs.resolve(within, below=level) if within else None
-    frame = obs.territories(level=level, within=scope)
+    scope = obs.geography.resolve(within, below=level) if within else None
+    frame = obs.geography.territories(level=level, within=scope)
     return {
         "level": level,
         "label": LEVEL_LABELS.get(level, level),
         "within": None if scope is None else _named(obs, *scope),
-        "levels": [{"id": lv, "label": LEVEL_LABELS.get(lv, lv)} for lv in obs.levels()],
+        "levels": [{"id": lv, "label": LEVEL_LABELS.get(lv, lv)} for lv in obs.geography.levels()],
         "territories": records(frame[["code", "name", "population"]]),
     }
 
@@ -529,7 +529,7 @@ def compare_view(
     available = obs.available(reader=reader)
     chosen_territories = []
     for text in territories:
-        level, code = obs.resolve(text)
+        level, code = obs.geography.resolve(text)
         chosen_territories.append(_named(obs, level, code))
     for ident in indicators:
         catalogue.get(ident)  # unknown: a clear error with suggestions
@@ -577,13 +577,13 @@ def compare_view(
 
 def zonings_view(obs: Observatory) -> dict[str, Any]:
     """The observatory's zonings and their version in force."""
-    return {"zonings": records(obs.zonings())}
+    return {"zonings": records(obs.geography.zonings())}
 
 
 def zoning_view(obs: Observatory, name: str) -> dict[str, Any]:
     """One zoning: its zones (population, area, units), its versions."""
-    zones, members = obs.zoning(name)
-    territories = obs.territories(level=name).set_index("code")
+    zones, members = obs.geography.zoning(name)
+    territories = obs.geography.territories(level=name).set_index("code")
     units = members.groupby("zone_code").unit_code.apply(lambda s: sorted(s)).to_dict()
     rows = []
     for code, label in zip(zones.code, zones.name, strict=True):
@@ -597,10 +597,10 @@ def zoning_view(obs: Observatory, name: str) -> dict[str, Any]:
                 "units": units.get(code, []),
             }
         )
-    about = obs.zonings()
+    about = obs.geography.zonings()
     about = about[about.name == name]
     return {
         "zoning": records(about)[0] if len(about) else {"name": name},
         "zones": rows,
-        "versions": records(obs.zoning_versions(name)),
+        "versions": records(obs.geography.zoning_versions(name)),
     }

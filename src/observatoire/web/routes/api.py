@@ -62,8 +62,8 @@ def territories(
     offset: Offset = 0,
     format: Format = "json",
 ) -> Response:
-    scope = obs.resolve(within, below=level) if within else None
-    frame = obs.territories(level=level, within=scope)
+    scope = obs.geography.resolve(within, below=level) if within else None
+    frame = obs.geography.territories(level=level, within=scope)
     return paged(request, content.records(frame), limit, offset, format, f"territoires_{level}")
 
 
@@ -73,7 +73,7 @@ def territories(
     response_model=TerritoryPublic,
 )
 def territory(request: Request, obs: ObservatoryDep, level: str, code: str) -> Response:
-    return respond(request, obs.card(level, code))
+    return respond(request, obs.geography.card(level, code))
 
 
 @router.get(
@@ -101,7 +101,7 @@ def profile(
     response_model=list[ZoningPublic],
 )
 def zonings(request: Request, obs: ObservatoryDep) -> Response:
-    return respond(request, content.records(obs.zonings()))
+    return respond(request, content.records(obs.geography.zonings()))
 
 
 @router.get(
@@ -161,7 +161,7 @@ def values(
     value, status, coverage, ci_low, ci_high, note, and the comparison columns when
     ``compare`` is given. For a custom zoning, ``at`` gives the zones of the version in
     force that day (without ``compare``)."""
-    scope = obs.resolve(within, below=level) if within else None
+    scope = obs.geography.resolve(within, below=level) if within else None
     if at is not None and compare:
         raise InputError("at : les comparaisons portent sur la version en vigueur du zonage")
     key = ("values", ident, level, within, period, compare, at, reader)
@@ -288,10 +288,10 @@ def comparisons(
 def geometries(
     request: Request, obs: ObservatoryDep, answers: Answers, level: str, within: Within = None
 ) -> Response:
-    scope = obs.resolve(within, below=level) if within else None
+    scope = obs.geography.resolve(within, below=level) if within else None
 
     def build() -> bytes:
-        frame = obs.geometries(level=level, within=scope)[["code", "name", "geometry"]]
+        frame = obs.geography.geometries(level=level, within=scope)[["code", "name", "geometry"]]
         return json.dumps(json.loads(frame.to_json(drop_id=True)), separators=(",", ":")).encode()
 
     body = answers.get(("geometries", level, scope), build)
@@ -327,6 +327,6 @@ def variable_values(
 ) -> Response:
     """Raw values as imported; refused to an audience when the variable is under secret or
     comes from a dataset it may not see (read the indicator instead)."""
-    scope = obs.resolve(within, below=level) if within else None
+    scope = obs.geography.resolve(within, below=level) if within else None
     frame = obs.values(name, level=level, within=scope, period=period, reader=reader)
     return paged(request, content.records(frame), limit, offset, format, name)

@@ -114,7 +114,7 @@ def _children_map(obs: Observatory, data: dict[str, Any]) -> dict[str, Any] | No
     if child not in territory["children"]:
         return None
     within = f"{territory['level']}:{territory['code']}"
-    frame = obs.territories(level=child, within=(territory["level"], territory["code"]))
+    frame = obs.geography.territories(level=child, within=(territory["level"], territory["code"]))
     if frame.empty or len(frame) > 2000:
         return None
     values = frame.population.astype(float).to_numpy()
