@@ -38,7 +38,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from observatoire.errors import AccessError, InputError, UnknownNameError
 from observatoire.passwords import check_password
 from observatoire.secret.rules import Audience
-from observatoire.store.appdb import AppDatabase
+from observatoire.store.appdb import AppDatabase, stamp
 from observatoire.store.logins import LoginThrottle
 
 __all__ = [
@@ -165,10 +165,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _stamp(moment: datetime, timespec: str = "seconds") -> str:
-    return moment.isoformat(timespec=timespec)
-
-
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -219,7 +215,7 @@ class Accounts:
                     role.value,
                     organisation,
                     self._hasher.hash(password),
-                    _stamp(_now()),
+                    stamp(_now()),
                 ],
             )
             self._audit(run, actor, "création de compte", email, f"rôle {role.value}")
@@ -342,7 +338,7 @@ class Accounts:
         token = secrets.token_urlsafe(32)
         now = _now()
         with self.db.transaction() as run:
-            run("DELETE FROM app_session WHERE expires_at <= ?", [_stamp(now)])
+            run("DELETE FROM app_session WHERE expires_at <= ?", [stamp(now)])
             older = self.db.query(
                 "SELECT token_hash FROM app_session WHERE user_id = ? "
                 "ORDER BY created_at DESC, token_hash",
@@ -356,8 +352,8 @@ class Accounts:
                 [
                     _digest(token),
                     user.id,
-                    _stamp(now, "microseconds"),
-                    _stamp(now + timedelta(days=SESSION_DAYS)),
+                    stamp(now, "microseconds"),
+                    stamp(now + timedelta(days=SESSION_DAYS)),
                 ],
             )
             self.throttle.succeeded(run, email, user.id, client, now)
@@ -371,7 +367,7 @@ class Accounts:
         rows = self.db.query(
             "SELECT u.id, u.email, u.name, u.role, u.organisation, u.active FROM app_session t "
             "JOIN app_user u ON u.id = t.user_id WHERE t.token_hash = ? AND t.expires_at > ?",
-            [_digest(token), _stamp(_now())],
+            [_digest(token), stamp(_now())],
         )
         if rows.empty or not bool(rows.active.iloc[0]):
             return None
@@ -403,12 +399,12 @@ class Accounts:
         user = self.get(email)
         token = "obs_" + secrets.token_urlsafe(32)
         now = _now()
-        expires = _stamp(now + timedelta(days=expire_days))
+        expires = stamp(now + timedelta(days=expire_days))
         with self.db.transaction() as run:
             run(
                 "INSERT INTO app_token (token_hash, id, user_id, label, created_at, expires_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [_digest(token), secrets.token_hex(6), user.id, label, _stamp(now), expires],
+                [_digest(token), secrets.token_hex(6), user.id, label, stamp(now), expires],
             )
             detail = f"{label} (jusqu'au {expires[:10]})"
             self._audit(run, actor, "création de jeton d'API", user.email, detail)
@@ -428,7 +424,7 @@ class Accounts:
             "ORDER BY t.created_at DESC, t.id",
             params,
         )
-        now = _stamp(_now())
+        now = stamp(_now())
         found = []
         for row in rows.astype(object).where(rows.notna(), None).to_dict("records"):
             state = "révoqué" if row["revoked_at"] else "actif"
@@ -451,7 +447,7 @@ class Accounts:
         with self.db.transaction() as run:
             run(
                 "UPDATE app_token SET revoked_at = ? WHERE id = ? AND user_id = ?",
-                [_stamp(_now()), found[0].id, user.id],
+                [stamp(_now()), found[0].id, user.id],
             )
             detail = f"n° {found[0].id} « {found[0].label} »"
             self._audit(run, actor, "révocation de jeton d'API", user.email, detail)
@@ -465,7 +461,7 @@ class Accounts:
         ).n.iloc[0]
         run(
             "UPDATE app_token SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-            [_stamp(_now()), user_id],
+            [stamp(_now()), user_id],
         )
         return int(live)
 
@@ -485,14 +481,14 @@ class Accounts:
         again = "demandez un nouveau jeton à un administrateur"
         if row["revoked_at"]:
             raise AccessError(f"jeton d'API révoqué le {str(row['revoked_at'])[:10]} : {again}")
-        if str(row["expires_at"]) <= _stamp(now):
+        if str(row["expires_at"]) <= stamp(now):
             raise AccessError(f"jeton d'API expiré le {str(row['expires_at'])[:10]} : {again}")
         if not bool(row["active"]):
             raise AccessError("jeton d'API d'un compte désactivé")
-        if not row["last_used"] or str(row["last_used"]) < _stamp(now - timedelta(minutes=1)):
+        if not row["last_used"] or str(row["last_used"]) < stamp(now - timedelta(minutes=1)):
             self.db.execute(
                 "UPDATE app_token SET last_used = ? WHERE token_hash = ?",
-                [_stamp(now), _digest(token)],
+                [stamp(now), _digest(token)],
             )
         return _user(row)
 
@@ -528,7 +524,7 @@ class Accounts:
         run(
             "INSERT INTO app_audit (at, actor, action, target, detail, client) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [_stamp(_now()), actor, action, target, detail, client],
+            [stamp(_now()), actor, action, target, detail, client],
         )
 
     def audit_log(self, limit: int = 200) -> list[dict[str, object]]:
