@@ -18,7 +18,7 @@ from observatoire.home import Home, resolve_home
 from observatoire.observatory import Observatory
 
 if TYPE_CHECKING:
-    from observatoire.accounts import Accounts
+    from observatoire.services.accounts import Accounts
     from observatoire.services.inventory import Registry
 
 FORMATS = click.Choice(["table", "csv", "json"])
@@ -120,7 +120,7 @@ def registry_of(obs: Observatory) -> Registry:
 
 def accounts_of(ctx: Context) -> Accounts:
     """The accounts of the observatory of ``ctx`` (its application database)."""
-    from observatoire.accounts import Accounts
+    from observatoire.services.accounts import Accounts
     from observatoire.store.appdb import open_appdb
 
     home = Home.load(resolve_home(ctx.home))

@@ -218,7 +218,7 @@ class Accounts:
                 password_hash=self._hasher.hash(password),
                 created_at=_now(),
             )
-            self._audit(run, actor, "création de compte", email, f"rôle {role.value}")
+            self.store.audit(run, _now(), actor, "création de compte", email, f"rôle {role.value}")
         return user
 
     def set_password(
@@ -233,7 +233,7 @@ class Accounts:
             self.store.close_sessions(run, user.id)
             revoked = self.store.revoke_tokens(run, user.id, _now())
             detail = f"{revoked} jeton(s) d'API révoqué(s)"
-            self._audit(run, actor, "changement de mot de passe", user.email, detail)
+            self.store.audit(run, _now(), actor, "changement de mot de passe", user.email, detail)
 
     def set_role(self, email: str, role: Role, *, actor: str | None = None) -> None:
         """A new role; a partner must belong to an organisation (set when the account was
@@ -246,9 +246,8 @@ class Accounts:
             )
         with self.db.transaction() as run:
             self.store.set_role(run, user.id, role.value)
-            self._audit(
-                run, actor, "changement de droits", email, f"{user.role.value} → {role.value}"
-            )
+            detail = f"{user.role.value} → {role.value}"
+            self.store.audit(run, _now(), actor, "changement de droits", email, detail)
 
     def set_active(self, email: str, active: bool, *, actor: str | None = None) -> None:
         """Disable (or enable again) an account; disabling closes its sessions and revokes its
@@ -259,7 +258,9 @@ class Accounts:
             if not active:
                 self.store.close_sessions(run, user.id)
                 self.store.revoke_tokens(run, user.id, _now())
-            self._audit(run, actor, "réactivation" if active else "désactivation", email)
+            self.store.audit(
+                run, _now(), actor, "réactivation" if active else "désactivation", email
+            )
 
     def revoke_sessions(self, email: str, *, actor: str | None = None) -> int:
         """Close every open session of ``email`` (a lost phone, a shared computer); returns how
@@ -268,7 +269,9 @@ class Accounts:
         with self.db.transaction() as run:
             count = self.store.session_count(user.id)
             self.store.close_sessions(run, user.id)
-            self._audit(run, actor, "fermeture des sessions", email, f"{count} session(s)")
+            self.store.audit(
+                run, _now(), actor, "fermeture des sessions", email, f"{count} session(s)"
+            )
         return count
 
     def get(self, email: str) -> User:
@@ -318,7 +321,7 @@ class Accounts:
         if user is None or not pending.verified:
             with self.db.transaction() as run:
                 self.throttle.failed(run, email, client, _now())
-                self._audit(run, email, "échec de connexion", email, None, client)
+                self.store.audit(run, _now(), email, "échec de connexion", email, None, client)
             raise AccessError("adresse ou mot de passe incorrect")
         token = secrets.token_urlsafe(32)
         now = _now()
@@ -332,7 +335,7 @@ class Accounts:
             self.throttle.succeeded(run, email, user.id, client, now)
             closed = len(older[MAX_SESSIONS - 1 :])
             detail = f"{closed} session(s) parmi les plus anciennes fermée(s)" if closed else None
-            self._audit(run, email, "connexion", email, detail, client)
+            self.store.audit(run, _now(), email, "connexion", email, detail, client)
         return user, token
 
     def session_user(self, token: str) -> User | None:
@@ -347,7 +350,7 @@ class Accounts:
         with self.db.transaction() as run:
             self.store.close_session(run, _digest(token))
             if user is not None:
-                self._audit(run, user.email, "déconnexion", user.email, None, client)
+                self.store.audit(run, _now(), user.email, "déconnexion", user.email, None, client)
 
     # -- API tokens -------------------------------------------------------------------------
     def create_token(
@@ -380,7 +383,7 @@ class Accounts:
                 expires_at=expires,
             )
             detail = f"{label} (jusqu'au {stamp(expires)[:10]})"
-            self._audit(run, actor, "création de jeton d'API", user.email, detail)
+            self.store.audit(run, _now(), actor, "création de jeton d'API", user.email, detail)
         return token
 
     def tokens(self, email: str | None = None, *, token: str | None = None) -> list[ApiToken]:
@@ -413,7 +416,7 @@ class Accounts:
         with self.db.transaction() as run:
             self.store.revoke_token(run, found[0].id, user.id, _now())
             detail = f"n° {found[0].id} « {found[0].label} »"
-            self._audit(run, actor, "révocation de jeton d'API", user.email, detail)
+            self.store.audit(run, _now(), actor, "révocation de jeton d'API", user.email, detail)
         return next(t for t in self.tokens(user.email) if t.id == found[0].id)
 
     def token_holder(self, token: str) -> User:
@@ -452,19 +455,7 @@ class Accounts:
     ) -> None:
         """Write one line of the audit log (a download, an import…)."""
         with self.db.transaction() as run:
-            self._audit(run, actor, action, target, detail, client)
-
-    def _audit(
-        self,
-        run: Any,
-        actor: str | None,
-        action: str,
-        target: str | None = None,
-        detail: str | None = None,
-        client: str | None = None,
-    ) -> None:
-        """One line of the audit log, now, in the transaction ``run``."""
-        self.store.audit(run, _now(), actor, action, target, detail, client)
+            self.store.audit(run, _now(), actor, action, target, detail, client)
 
     def audit_log(self, limit: int = 200) -> list[dict[str, object]]:
         return self.store.audit_log(limit)
