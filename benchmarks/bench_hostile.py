@@ -116,8 +116,8 @@ def _size(*folders: Path) -> int:
 
 
 def upload(folder: Path) -> None:
-    from observatoire.accounts import Accounts, Role
     from observatoire.observatory import Observatory
+    from observatoire.services.accounts import Accounts, Role
     from observatoire.store.appdb import open_appdb
 
     home = folder / "obs"

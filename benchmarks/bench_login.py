@@ -29,8 +29,8 @@ from pathlib import Path
 import httpx
 from serving import start
 
-from observatoire.accounts import Accounts, Role
 from observatoire.observatory import Observatory
+from observatoire.services.accounts import Accounts, Role
 from observatoire.store.appdb import open_appdb
 
 PASSWORD = "une girafe mange des clémentines"

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from observatoire import accounts as accounts_module
-from observatoire.accounts import Accounts, Role, ThrottledError
 from observatoire.errors import AccessError, InputError, UnknownNameError
 from observatoire.passwords import check_password
 from observatoire.secret.rules import Audience
+from observatoire.services import accounts as accounts_module
+from observatoire.services.accounts import Accounts, Role, ThrottledError
 from observatoire.store import appdb, logins
 from observatoire.store.appdb import APP_MIGRATIONS, AppDatabase
 from observatoire.store.logins import (
@@ -107,7 +107,7 @@ def test_accounts_passwords_sessions_tokens_and_audit(accounts: Accounts) -> Non
     ):
         assert action in actions
     with pytest.raises(UnknownNameError):
-        from observatoire.accounts import parse_role
+        from observatoire.services.accounts import parse_role
 
         parse_role("superuser")
 

@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ),
     ("store",),
     ("ingest", "engine"),
-    ("observatory", "accounts", "services"),
+    ("observatory", "services"),
     ("outputs",),
     ("web", "cli", "demo", "__init__", "__main__"),
 )

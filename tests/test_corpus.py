@@ -23,8 +23,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from observatoire.accounts import Role
 from observatoire.observatory import Observatory
+from observatoire.services.accounts import Role
 from observatoire.web import create_app
 
 from .conftest import DATA, PASSWORD, needs_data, new_account, run, serving

@@ -30,8 +30,8 @@ import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from observatoire.accounts import Role
 from observatoire.observatory import Observatory
+from observatoire.services.accounts import Role
 from observatoire.web import create_app
 
 from .conftest import needs_data, new_account, run, walk_routes

@@ -90,7 +90,7 @@ def test_demo_is_served_with_its_synthetic_data_labelled(built: DemoResult) -> N
         portrait = client.get("/territoires/tas93/TAS2/portrait")
         assert portrait.status_code == 200 and "FICTIVES" in portrait.text
     # the CAF partner's proposal waits for an analyst, who sees it with its report
-    from observatoire.accounts import Role
+    from observatoire.services.accounts import Role
 
     from .conftest import new_account
 

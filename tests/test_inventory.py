@@ -250,7 +250,7 @@ def test_generated_portraits_are_filed_once_each(inv_home: Path, tmp_path: Path)
 
 
 def _login(client: TestClient, home: Path, role: str) -> None:
-    from observatoire.accounts import Accounts, parse_role
+    from observatoire.services.accounts import Accounts, parse_role
     from observatoire.store.appdb import open_appdb
 
     email = f"{role}@test.invalid"

@@ -18,8 +18,8 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from observatoire.accounts import Accounts, Role
 from observatoire.observatory import Observatory
+from observatoire.services.accounts import Accounts, Role
 from observatoire.store.appdb import open_appdb
 from observatoire.store.logins import MAX_CLIENT_FAILURES
 from observatoire.web import create_app

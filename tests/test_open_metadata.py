@@ -132,7 +132,7 @@ def test_the_public_catalogue_is_the_same_whoever_reads_it_first(
     (issue 18, item 8)."""
     import shutil
 
-    from observatoire.accounts import Role
+    from observatoire.services.accounts import Role
     from observatoire.store.partners import save_partner
 
     from .conftest import DATA, new_account

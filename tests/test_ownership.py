@@ -24,9 +24,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from observatoire.accounts import Role
 from observatoire.observatory import Observatory
 from observatoire.secret.policy import ANALYST
+from observatoire.services.accounts import Role
 from observatoire.store.partners import save_partner
 from observatoire.web import create_app
 
@@ -341,7 +341,7 @@ def test_in_a_browser_a_partner_proposes_and_an_analyst_accepts(
     announced as a proposal and filed; the analyst finds it on the Imports page, reads its
     report and accepts it; the values are then served. Each page passes the accessibility
     check."""
-    from observatoire.accounts import Accounts
+    from observatoire.services.accounts import Accounts
     from observatoire.store.appdb import open_appdb
 
     from .conftest import A11Y_CHECK, PASSWORD, SCREENSHOTS, serving

@@ -16,10 +16,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from observatoire.accounts import Role
 from observatoire.demo import demo_accounts
 from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
+from observatoire.services.accounts import Role
 from observatoire.web import create_app
 from observatoire.web.schemas import ImportsPublic
 

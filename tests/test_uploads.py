@@ -26,9 +26,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from observatoire.accounts import Role
 from observatoire.errors import AccessError, FileFormatError
 from observatoire.observatory import Observatory
+from observatoire.services.accounts import Role
 from observatoire.web import create_app, uploads
 
 from .conftest import DATA, needs_data, new_account, run

@@ -19,7 +19,7 @@ from observatoire.observatory import Observatory
 from observatoire.secret.policy import ReadPolicy
 
 if TYPE_CHECKING:
-    from observatoire.accounts import Accounts
+    from observatoire.services.accounts import Accounts
     from observatoire.services.inventory import Registry
 
 FORMATS = click.Choice(["table", "csv", "json"])
@@ -124,7 +124,7 @@ def registry_of(obs: Observatory) -> Registry:
 
 def accounts_of(ctx: Context) -> Accounts:
     """The accounts of the observatory of ``ctx`` (its application database)."""
-    from observatoire.accounts import Accounts
+    from observatoire.services.accounts import Accounts
     from observatoire.store.appdb import open_appdb
 
     home = Home.load(resolve_home(ctx.home))

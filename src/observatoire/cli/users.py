@@ -75,7 +75,7 @@ def users_create(
       observatoire users create admin@cd93.fr --admin
       observatoire users create caf@caf93.fr --role partner --organisation caf93
     """
-    from observatoire.accounts import parse_role
+    from observatoire.services.accounts import parse_role
 
     chosen = parse_role("admin" if is_admin else role)
     password = _new_password(password_stdin)
@@ -135,7 +135,7 @@ def users_role(ctx: Context, email: str, role: str) -> None:
     Exemple :
       observatoire users role membre@ville.fr analyst
     """
-    from observatoire.accounts import parse_role
+    from observatoire.services.accounts import parse_role
 
     accounts_of(ctx).set_role(email, parse_role(role), actor="cli")
     click.echo(f"{email} : rôle {role}")

@@ -181,8 +181,8 @@ def demo_accounts(home: Path) -> list[tuple[str, str, str]]:
     only: no password is fixed anywhere). Returns (email, role label, password)."""
     import secrets
 
-    from observatoire.accounts import Accounts, parse_role
     from observatoire.home import Home
+    from observatoire.services.accounts import Accounts, parse_role
     from observatoire.store.appdb import open_appdb
 
     loaded = Home.load(home)

@@ -3,7 +3,8 @@
 Kept apart from the statistics: SQLite (a file in the home, WAL journal so that several server
 processes share it) by default; PostgreSQL in server mode (tables prefixed ``app_`` in the
 warehouse's database). Both are driven with the same portable SQL (``?`` placeholders) and
-migrated by numbered steps recorded in ``app_meta``.
+migrated by numbered steps recorded in ``app_meta``. Moments are kept as ISO 8601 text in UTC
+(:func:`stamp`), compared as text.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ import pandas as pd
 
 from observatoire.errors import StorageError
 
-__all__ = ["APP_MIGRATIONS", "AppDatabase", "open_appdb"]
+__all__ = ["APP_MIGRATIONS", "AppDatabase", "open_appdb", "stamp"]
 
 # Each step: statements run once, in order, inside one transaction.
 APP_MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -78,6 +80,17 @@ APP_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX idx_app_token_user ON app_token (user_id)",
     ),
 )
+
+
+def stamp(moment: datetime, timespec: str = "seconds") -> str:
+    """``moment`` as the application database keeps it: ISO 8601 text, which sorts as the
+    moments do (all of them in UTC).
+
+    >>> from datetime import UTC
+    >>> stamp(datetime(2026, 3, 1, 8, 30, 5, 250, tzinfo=UTC))
+    '2026-03-01T08:30:05+00:00'
+    """
+    return moment.isoformat(timespec=timespec)
 
 
 class AppDatabase:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from observatoire.store.appdb import AppDatabase
+from observatoire.store.appdb import AppDatabase, stamp
 
 __all__ = [
     "ATTEMPT_WINDOW",
@@ -46,10 +46,6 @@ MAX_CLIENT_FAILURES = 20
 MAX_ACCOUNT_FAILURES = 20
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
-
-
 class LoginThrottle:
     """The throttle's records (``app_login_attempt``, ``app_known_client``) of one database."""
 
@@ -60,18 +56,18 @@ class LoginThrottle:
         """Why an attempt of ``login`` from ``client`` is refused now (for the audit log), or
         None: then it is recorded as an attempt. Rows older than the windows are purged."""
         with self.db.transaction() as run:
-            run("DELETE FROM app_login_attempt WHERE at < ?", [_stamp(now - FAILURE_WINDOW)])
+            run("DELETE FROM app_login_attempt WHERE at < ?", [stamp(now - FAILURE_WINDOW)])
             refused = self._refusal(login, client, now)
             if refused is None:
                 run(
                     "INSERT INTO app_login_attempt (login, client, at, kind) "
                     "VALUES (?, ?, ?, 'attempt')",
-                    [login, client, _stamp(now)],
+                    [login, client, stamp(now)],
                 )
         return refused
 
     def _refusal(self, login: str, client: str, now: datetime) -> str | None:
-        recent, since = _stamp(now - ATTEMPT_WINDOW), _stamp(now - FAILURE_WINDOW)
+        recent, since = stamp(now - ATTEMPT_WINDOW), stamp(now - FAILURE_WINDOW)
         counts = self.db.query(
             "SELECT "
             "SUM(CASE WHEN kind = 'failure' AND client = ? THEN 1 ELSE 0 END) AS client_failures, "
@@ -124,7 +120,7 @@ class LoginThrottle:
         """Record a failure (inside the caller's transaction)."""
         run(
             "INSERT INTO app_login_attempt (login, client, at, kind) VALUES (?, ?, ?, 'failure')",
-            [login, client, _stamp(now)],
+            [login, client, stamp(now)],
         )
 
     @staticmethod
@@ -139,5 +135,5 @@ class LoginThrottle:
         run(
             "INSERT INTO app_known_client (user_id, client, last_at) VALUES (?, ?, ?) "
             "ON CONFLICT (user_id, client) DO UPDATE SET last_at = excluded.last_at",
-            [user_id, client, _stamp(now)],
+            [user_id, client, stamp(now)],
         )

@@ -22,9 +22,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from observatoire.accounts import Accounts
 from observatoire.errors import ObservatoireError
 from observatoire.observatory import Observatory
+from observatoire.services.accounts import Accounts
 from observatoire.services.inventory import Registry
 from observatoire.store.appdb import open_appdb
 from observatoire.web import deps, uploads

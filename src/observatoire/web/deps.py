@@ -32,10 +32,10 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
-from observatoire.accounts import Accounts, Role, User
 from observatoire.errors import AccessError, StorageError
 from observatoire.observatory import Observatory
 from observatoire.secret.policy import PUBLIC, ReadPolicy
+from observatoire.services.accounts import Accounts, Role, User
 from observatoire.services.inventory import Registry
 from observatoire.web.cache import AnswerCache
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from fastapi import Request
 
-from observatoire.accounts import Role, User
 from observatoire.errors import AccessError, InputError
 from observatoire.observatory import Observatory
+from observatoire.services.accounts import Role, User
 from observatoire.services.deposits import Deposits
 from observatoire.web import content, uploads
 from observatoire.web.deps import check_csrf

@@ -13,13 +13,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 
-from observatoire.accounts import Role, User
 from observatoire.inventory.documents import DOCUMENT_FIELDS
 from observatoire.inventory.fields import Entry, label_of
 from observatoire.inventory.needs import NEED_FIELDS
 from observatoire.inventory.sources import SOURCE_FIELDS
 from observatoire.observatory import Observatory
 from observatoire.secret.policy import PUBLIC, ReadPolicy
+from observatoire.services.accounts import Role, User
 from observatoire.services.inventory import Registry
 from observatoire.store.inventory import DocumentRow
 from observatoire.web.deps import reader_of, require, role_check

@@ -11,10 +11,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from observatoire.accounts import ROLE_LABELS, Accounts, Role, User, parse_role
 from observatoire.catalog.datasets import CONFIDENTIALITY
 from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
+from observatoire.services.accounts import ROLE_LABELS, Accounts, Role, User, parse_role
 from observatoire.web import content
 from observatoire.web.deps import AccountsDep, ObservatoryDep, PostedForm, require
 from observatoire.web.responses import Format, page_route, show_page

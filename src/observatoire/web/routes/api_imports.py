@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from observatoire.accounts import Accounts, User
 from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
+from observatoire.services.accounts import Accounts, User
 from observatoire.web import uploads
 from observatoire.web.deps import (
     AccountsDep,

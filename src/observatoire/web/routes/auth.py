@@ -1,7 +1,7 @@
 """The login pages and the visitor's own account.
 
-Logins are throttled by :class:`observatoire.accounts.Accounts` before any hash is computed;
-the password check (argon2, ~0.15 s of CPU) runs in a worker thread, at most
+Logins are throttled by :class:`observatoire.services.accounts.Accounts` before any hash is
+computed; the password check (argon2, ~0.15 s of CPU) runs in a worker thread, at most
 :data:`HASHING_SLOTS` at once per process, so that the event loop and the other cores keep
 serving pages while someone signs in. Who the visitor is, and the CSRF check of every form,
 are :mod:`observatoire.web.deps`.
@@ -22,8 +22,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from observatoire.accounts import ThrottledError, User
 from observatoire.errors import AccessError
+from observatoire.services.accounts import ThrottledError, User
 from observatoire.web.deps import (
     SESSION_COOKIE,
     AccountsDep,

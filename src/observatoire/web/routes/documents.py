@@ -12,11 +12,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from observatoire.accounts import Accounts, User
 from observatoire.errors import InputError
 from observatoire.inventory.documents import DOCUMENT_FIELDS, DOCUMENT_KINDS
 from observatoire.observatory import Observatory
 from observatoire.secret.policy import ANALYST
+from observatoire.services.accounts import Accounts, User
 from observatoire.services.deposits import Deposits
 from observatoire.services.inventory import Registry
 from observatoire.web import uploads

@@ -25,8 +25,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from observatoire.accounts import Accounts, User
 from observatoire.inventory.fields import Entry, Field
+from observatoire.services.accounts import Accounts, User
 from observatoire.services.inventory import Registry
 from observatoire.web.deps import AccountsDep, PostedFields, RegistryDep, client_of, role_check
 from observatoire.web.inventory_views import EDITORS, Editor, editor_check

@@ -25,9 +25,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from observatoire.accounts import Accounts, Role, User
 from observatoire.errors import AccessError, InputError
 from observatoire.observatory import Observatory
+from observatoire.services.accounts import Accounts, Role, User
 from observatoire.web import uploads
 from observatoire.web.deps import (
     AccountsDep,

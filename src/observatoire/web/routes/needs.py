@@ -12,11 +12,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from observatoire.accounts import User
 from observatoire.errors import InputError
 from observatoire.ingest.inventory_files import entries_table
 from observatoire.inventory.fields import Located, label_of
 from observatoire.inventory.needs import ACTION_FIELDS, NEED_FIELDS, STATUSES
+from observatoire.services.accounts import User
 from observatoire.services.inventory import Registry
 from observatoire.web.deps import RegistryDep
 from observatoire.web.inventory_views import SignedIn, editable, need_view

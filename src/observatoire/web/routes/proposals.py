@@ -20,9 +20,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from observatoire.accounts import Role, User
 from observatoire.errors import AccessError
 from observatoire.observatory import Observatory
+from observatoire.services.accounts import Role, User
 from observatoire.services.deposits import Proposal
 from observatoire.web import content
 from observatoire.web.deps import (

@@ -20,11 +20,11 @@ import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from observatoire.accounts import Role, User
 from observatoire.errors import AccessError, InputError
 from observatoire.observatory import Observatory
 from observatoire.outputs.restitution import charts_of, render_restitution
 from observatoire.quality.completeness import BY_CHOICES
+from observatoire.services.accounts import Role, User
 from observatoire.web import content
 from observatoire.web.deps import ObservatoryDep, require
 from observatoire.web.responses import Format, csv_response, download, page_route, show_page

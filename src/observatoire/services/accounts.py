@@ -1,5 +1,6 @@
 """Accounts and rights: users and their roles, passwords (argon2), sessions, API tokens, login
-throttling and the audit log, over the application database (:mod:`observatoire.store.appdb`).
+throttling and the audit log, over the application database (:mod:`observatoire.store.appdb`;
+the queries are :mod:`observatoire.store.accounts` and :mod:`observatoire.store.logins`).
 
 A password hash never leaves this module: :class:`User` has none. Session and API tokens are
 random, given to the client once, and stored only as their SHA-256. The password policy is
@@ -26,19 +27,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from observatoire.errors import AccessError, InputError, UnknownNameError
 from observatoire.passwords import check_password
 from observatoire.secret.rules import Audience
-from observatoire.store.appdb import AppDatabase
+from observatoire.store.accounts import AccountStore
+from observatoire.store.appdb import AppDatabase, stamp
 from observatoire.store.logins import LoginThrottle
 
 __all__ = [
@@ -165,10 +167,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _stamp(moment: datetime, timespec: str = "seconds") -> str:
-    return moment.isoformat(timespec=timespec)
-
-
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -179,6 +177,7 @@ class Accounts:
     def __init__(self, database: AppDatabase, *, hasher: PasswordHasher | None = None) -> None:
         """``hasher``: argon2 with its default parameters unless given (cheaper in tests)."""
         self.db = database
+        self.store = AccountStore(database)
         self.throttle = LoginThrottle(database)
         self._hasher = hasher or PasswordHasher()
         self._dummy = _DUMMY_HASH
@@ -202,27 +201,24 @@ class Accounts:
         if "@" not in email or len(email) < 3:
             raise InputError(f"adresse électronique invalide : « {email} »")
         check_password(password, email=email, observatory=observatory)
-        if not self.db.query("SELECT id FROM app_user WHERE email = ?", [email]).empty:
+        if self.store.has_user(email):
             raise InputError(f"un compte existe déjà pour {email}")
         organisation = organisation.strip().lower() if organisation else None
         if role is Role.PARTNER and not organisation:
             raise InputError("un producteur partenaire appartient à un organisme (--organisation)")
         user = User(secrets.token_hex(8), email, name or email, role, organisation, True)
         with self.db.transaction() as run:
-            run(
-                "INSERT INTO app_user (id, email, name, role, organisation, password_hash, "
-                "active, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
-                [
-                    user.id,
-                    email,
-                    user.name,
-                    role.value,
-                    organisation,
-                    self._hasher.hash(password),
-                    _stamp(_now()),
-                ],
+            self.store.add_user(
+                run,
+                user_id=user.id,
+                email=email,
+                name=user.name,
+                role=role.value,
+                organisation=organisation,
+                password_hash=self._hasher.hash(password),
+                created_at=_now(),
             )
-            self._audit(run, actor, "création de compte", email, f"rôle {role.value}")
+            self.store.audit(run, _now(), actor, "création de compte", email, f"rôle {role.value}")
         return user
 
     def set_password(
@@ -233,14 +229,11 @@ class Accounts:
         user = self.get(email)
         check_password(password, email=user.email, observatory=observatory)
         with self.db.transaction() as run:
-            run(
-                "UPDATE app_user SET password_hash = ? WHERE id = ?",
-                [self._hasher.hash(password), user.id],
-            )
-            run("DELETE FROM app_session WHERE user_id = ?", [user.id])
-            revoked = self._revoke_tokens(run, user.id)
+            self.store.set_password_hash(run, user.id, self._hasher.hash(password))
+            self.store.close_sessions(run, user.id)
+            revoked = self.store.revoke_tokens(run, user.id, _now())
             detail = f"{revoked} jeton(s) d'API révoqué(s)"
-            self._audit(run, actor, "changement de mot de passe", user.email, detail)
+            self.store.audit(run, _now(), actor, "changement de mot de passe", user.email, detail)
 
     def set_role(self, email: str, role: Role, *, actor: str | None = None) -> None:
         """A new role; a partner must belong to an organisation (set when the account was
@@ -252,48 +245,43 @@ class Accounts:
                 "(créez-lui un compte avec --organisation CODE)"
             )
         with self.db.transaction() as run:
-            run("UPDATE app_user SET role = ? WHERE id = ?", [role.value, user.id])
-            self._audit(
-                run, actor, "changement de droits", email, f"{user.role.value} → {role.value}"
-            )
+            self.store.set_role(run, user.id, role.value)
+            detail = f"{user.role.value} → {role.value}"
+            self.store.audit(run, _now(), actor, "changement de droits", email, detail)
 
     def set_active(self, email: str, active: bool, *, actor: str | None = None) -> None:
         """Disable (or enable again) an account; disabling closes its sessions and revokes its
         API tokens, so it is locked out at once, on every server process."""
         user = self.get(email)
         with self.db.transaction() as run:
-            run("UPDATE app_user SET active = ? WHERE id = ?", [1 if active else 0, user.id])
+            self.store.set_active(run, user.id, active)
             if not active:
-                run("DELETE FROM app_session WHERE user_id = ?", [user.id])
-                self._revoke_tokens(run, user.id)
-            self._audit(run, actor, "réactivation" if active else "désactivation", email)
+                self.store.close_sessions(run, user.id)
+                self.store.revoke_tokens(run, user.id, _now())
+            self.store.audit(
+                run, _now(), actor, "réactivation" if active else "désactivation", email
+            )
 
     def revoke_sessions(self, email: str, *, actor: str | None = None) -> int:
         """Close every open session of ``email`` (a lost phone, a shared computer); returns how
         many were closed. API tokens are kept."""
         user = self.get(email)
         with self.db.transaction() as run:
-            count = self.db.query(
-                "SELECT COUNT(*) AS n FROM app_session WHERE user_id = ?", [user.id]
-            ).n.iloc[0]
-            run("DELETE FROM app_session WHERE user_id = ?", [user.id])
-            self._audit(run, actor, "fermeture des sessions", email, f"{int(count)} session(s)")
-        return int(count)
+            count = self.store.session_count(user.id)
+            self.store.close_sessions(run, user.id)
+            self.store.audit(
+                run, _now(), actor, "fermeture des sessions", email, f"{count} session(s)"
+            )
+        return count
 
     def get(self, email: str) -> User:
-        rows = self.db.query(
-            "SELECT id, email, name, role, organisation, active FROM app_user WHERE email = ?",
-            [email.strip().lower()],
-        )
-        if rows.empty:
+        row = self.store.user(email.strip().lower())
+        if row is None:
             raise InputError(f"aucun compte pour {email}")
-        return _user(rows.iloc[0])
+        return _user(row)
 
     def users(self) -> list[User]:
-        rows = self.db.query(
-            "SELECT id, email, name, role, organisation, active FROM app_user ORDER BY email"
-        )
-        return [_user(row) for _, row in rows.iterrows()]
+        return [_user(row) for row in self.store.users()]
 
     # -- logging in -------------------------------------------------------------------------
     def login(self, email: str, password: str, *, client: str = "") -> tuple[User, str]:
@@ -314,15 +302,11 @@ class Accounts:
             raise ThrottledError(
                 "trop de tentatives de connexion : réessayez dans quelques minutes"
             )
-        rows = self.db.query(
-            "SELECT id, email, name, role, organisation, active, password_hash FROM app_user "
-            "WHERE email = ?",
-            [email],
-        )
-        if rows.empty:
+        row = self.store.credentials(email)
+        if row is None:
             return PendingLogin(email, client, None, self._dummy_hash(), self._hasher)
-        stored = str(rows.password_hash.iloc[0])
-        return PendingLogin(email, client, _user(rows.iloc[0]), stored, self._hasher)
+        stored = str(row["password_hash"])
+        return PendingLogin(email, client, _user(row), stored, self._hasher)
 
     def _dummy_hash(self) -> str:
         if self._hasher.check_needs_rehash(self._dummy):
@@ -337,52 +321,36 @@ class Accounts:
         if user is None or not pending.verified:
             with self.db.transaction() as run:
                 self.throttle.failed(run, email, client, _now())
-                self._audit(run, email, "échec de connexion", email, None, client)
+                self.store.audit(run, _now(), email, "échec de connexion", email, None, client)
             raise AccessError("adresse ou mot de passe incorrect")
         token = secrets.token_urlsafe(32)
         now = _now()
         with self.db.transaction() as run:
-            run("DELETE FROM app_session WHERE expires_at <= ?", [_stamp(now)])
-            older = self.db.query(
-                "SELECT token_hash FROM app_session WHERE user_id = ? "
-                "ORDER BY created_at DESC, token_hash",
-                [user.id],
-            ).token_hash.tolist()
-            for closed in older[MAX_SESSIONS - 1 :]:
-                run("DELETE FROM app_session WHERE token_hash = ?", [closed])
-            run(
-                "INSERT INTO app_session (token_hash, user_id, created_at, expires_at) "
-                "VALUES (?, ?, ?, ?)",
-                [
-                    _digest(token),
-                    user.id,
-                    _stamp(now, "microseconds"),
-                    _stamp(now + timedelta(days=SESSION_DAYS)),
-                ],
-            )
+            self.store.purge_sessions(run, now)
+            older = self.store.session_hashes(user.id)
+            for oldest in older[MAX_SESSIONS - 1 :]:
+                self.store.close_session(run, oldest)
+            expires = now + timedelta(days=SESSION_DAYS)
+            self.store.open_session(run, _digest(token), user.id, now, expires)
             self.throttle.succeeded(run, email, user.id, client, now)
             closed = len(older[MAX_SESSIONS - 1 :])
             detail = f"{closed} session(s) parmi les plus anciennes fermée(s)" if closed else None
-            self._audit(run, email, "connexion", email, detail, client)
+            self.store.audit(run, _now(), email, "connexion", email, detail, client)
         return user, token
 
     def session_user(self, token: str) -> User | None:
         """The user of a live session token, else None."""
-        rows = self.db.query(
-            "SELECT u.id, u.email, u.name, u.role, u.organisation, u.active FROM app_session t "
-            "JOIN app_user u ON u.id = t.user_id WHERE t.token_hash = ? AND t.expires_at > ?",
-            [_digest(token), _stamp(_now())],
-        )
-        if rows.empty or not bool(rows.active.iloc[0]):
+        row = self.store.session_user(_digest(token), _now())
+        if row is None or not bool(row["active"]):
             return None
-        return _user(rows.iloc[0])
+        return _user(row)
 
     def logout(self, token: str, *, client: str = "") -> None:
         user = self.session_user(token)
         with self.db.transaction() as run:
-            run("DELETE FROM app_session WHERE token_hash = ?", [_digest(token)])
+            self.store.close_session(run, _digest(token))
             if user is not None:
-                self._audit(run, user.email, "déconnexion", user.email, None, client)
+                self.store.audit(run, _now(), user.email, "déconnexion", user.email, None, client)
 
     # -- API tokens -------------------------------------------------------------------------
     def create_token(
@@ -403,38 +371,35 @@ class Accounts:
         user = self.get(email)
         token = "obs_" + secrets.token_urlsafe(32)
         now = _now()
-        expires = _stamp(now + timedelta(days=expire_days))
+        expires = now + timedelta(days=expire_days)
         with self.db.transaction() as run:
-            run(
-                "INSERT INTO app_token (token_hash, id, user_id, label, created_at, expires_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [_digest(token), secrets.token_hex(6), user.id, label, _stamp(now), expires],
+            self.store.add_token(
+                run,
+                token_hash=_digest(token),
+                token_id=secrets.token_hex(6),
+                user_id=user.id,
+                label=label,
+                created_at=now,
+                expires_at=expires,
             )
-            detail = f"{label} (jusqu'au {expires[:10]})"
-            self._audit(run, actor, "création de jeton d'API", user.email, detail)
+            detail = f"{label} (jusqu'au {stamp(expires)[:10]})"
+            self.store.audit(run, _now(), actor, "création de jeton d'API", user.email, detail)
         return token
 
     def tokens(self, email: str | None = None, *, token: str | None = None) -> list[ApiToken]:
         """The API tokens of ``email`` (of every account when None; the one ``token`` is when
         given), newest first."""
-        where, params = "", []
         if email is not None:
-            where, params = "WHERE u.id = ?", [self.get(email).id]
-        elif token is not None:
-            where, params = "WHERE t.token_hash = ?", [_digest(token)]
-        rows = self.db.query(
-            "SELECT t.id, u.email, t.label, t.created_at, t.last_used, t.expires_at, "
-            f"t.revoked_at FROM app_token t JOIN app_user u ON u.id = t.user_id {where} "
-            "ORDER BY t.created_at DESC, t.id",
-            params,
-        )
-        now = _stamp(_now())
+            rows = self.store.tokens(user_id=self.get(email).id)
+        else:
+            rows = self.store.tokens(token_hash=None if token is None else _digest(token))
+        now = stamp(_now())
         found = []
-        for row in rows.astype(object).where(rows.notna(), None).to_dict("records"):
+        for row in rows:
             state = "révoqué" if row["revoked_at"] else "actif"
             if not row["revoked_at"] and str(row["expires_at"]) <= now:
                 state = "expiré"
-            found.append(ApiToken(**{str(k): v for k, v in row.items()}, state=state))
+            found.append(ApiToken(**row, state=state))
         return found
 
     def revoke_token(self, email: str, token_id: str, *, actor: str | None = None) -> ApiToken:
@@ -449,51 +414,27 @@ class Accounts:
         if found[0].revoked_at:
             raise InputError(f"le jeton n° {token_id} est déjà révoqué ({found[0].revoked_at})")
         with self.db.transaction() as run:
-            run(
-                "UPDATE app_token SET revoked_at = ? WHERE id = ? AND user_id = ?",
-                [_stamp(_now()), found[0].id, user.id],
-            )
+            self.store.revoke_token(run, found[0].id, user.id, _now())
             detail = f"n° {found[0].id} « {found[0].label} »"
-            self._audit(run, actor, "révocation de jeton d'API", user.email, detail)
+            self.store.audit(run, _now(), actor, "révocation de jeton d'API", user.email, detail)
         return next(t for t in self.tokens(user.email) if t.id == found[0].id)
-
-    def _revoke_tokens(self, run: Any, user_id: str) -> int:
-        """Revoke every live token of an account (inside a transaction); how many."""
-        live = self.db.query(
-            "SELECT COUNT(*) AS n FROM app_token WHERE user_id = ? AND revoked_at IS NULL",
-            [user_id],
-        ).n.iloc[0]
-        run(
-            "UPDATE app_token SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-            [_stamp(_now()), user_id],
-        )
-        return int(live)
 
     def token_holder(self, token: str) -> User:
         """The user of an API token, or :class:`AccessError` saying why not (unknown, revoked,
         expired, account disabled). Records when the token was last used (to the minute)."""
-        rows = self.db.query(
-            "SELECT u.id, u.email, u.name, u.role, u.organisation, u.active, t.expires_at, "
-            "t.revoked_at, t.last_used FROM app_token t JOIN app_user u ON u.id = t.user_id "
-            "WHERE t.token_hash = ?",
-            [_digest(token)],
-        )
-        if rows.empty:
+        row = self.store.token_user(_digest(token))
+        if row is None:
             raise AccessError("jeton d'API inconnu : vérifiez l'en-tête « Authorization »")
-        row = rows.astype(object).where(rows.notna(), None).iloc[0]
         now = _now()
         again = "demandez un nouveau jeton à un administrateur"
         if row["revoked_at"]:
             raise AccessError(f"jeton d'API révoqué le {str(row['revoked_at'])[:10]} : {again}")
-        if str(row["expires_at"]) <= _stamp(now):
+        if str(row["expires_at"]) <= stamp(now):
             raise AccessError(f"jeton d'API expiré le {str(row['expires_at'])[:10]} : {again}")
         if not bool(row["active"]):
             raise AccessError("jeton d'API d'un compte désactivé")
-        if not row["last_used"] or str(row["last_used"]) < _stamp(now - timedelta(minutes=1)):
-            self.db.execute(
-                "UPDATE app_token SET last_used = ? WHERE token_hash = ?",
-                [_stamp(now), _digest(token)],
-            )
+        if not row["last_used"] or str(row["last_used"]) < stamp(now - timedelta(minutes=1)):
+            self.store.touch_token(_digest(token), now)
         return _user(row)
 
     def token_user(self, token: str) -> User | None:
@@ -514,39 +455,20 @@ class Accounts:
     ) -> None:
         """Write one line of the audit log (a download, an import…)."""
         with self.db.transaction() as run:
-            self._audit(run, actor, action, target, detail, client)
-
-    @staticmethod
-    def _audit(
-        run: Any,
-        actor: str | None,
-        action: str,
-        target: str | None = None,
-        detail: str | None = None,
-        client: str | None = None,
-    ) -> None:
-        run(
-            "INSERT INTO app_audit (at, actor, action, target, detail, client) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [_stamp(_now()), actor, action, target, detail, client],
-        )
+            self.store.audit(run, _now(), actor, action, target, detail, client)
 
     def audit_log(self, limit: int = 200) -> list[dict[str, object]]:
-        rows = self.db.query(
-            f"SELECT at, actor, action, target, detail, client FROM app_audit "
-            f"ORDER BY at DESC LIMIT {int(limit)}"
-        )
-        records = rows.astype(object).where(rows.notna(), None).to_dict("records")
-        return [{str(k): v for k, v in r.items()} for r in records]
+        return self.store.audit_log(limit)
 
 
-def _user(row: pd.Series) -> User:
+def _user(row: Mapping[str, Any]) -> User:
+    """A :class:`User` from a user's row of :mod:`observatoire.store.accounts`."""
     organisation = row["organisation"]
     return User(
         id=str(row["id"]),
         email=str(row["email"]),
         name=str(row["name"]),
         role=Role(str(row["role"])),
-        organisation=None if pd.isna(organisation) else str(organisation),
+        organisation=None if organisation is None else str(organisation),
         active=bool(row["active"]),
     )
