@@ -272,7 +272,7 @@ class Observatory:
 
     @property
     def has_cog(self) -> bool:
-        return self.warehouse.count("cog_event") > 0
+        return queries.has_cog(self.warehouse)
 
     def check_codes(self, path: str | Path, *, column: str, level: str) -> CodeCheck:
         """Classify the codes of ``column`` in a file: current, past (to convert) or unknown."""
