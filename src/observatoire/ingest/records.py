@@ -1,4 +1,4 @@
-# Size (714 lines): one streamed import of an operators' extract — chunked reading against the
+# Size (708 lines): one streamed import of an operators' extract — chunked reading against the
 # schema, the cube tally, versioning by (operator, month) and the owners' check share one
 # transaction and its state; the reading and the tally (_Reading, _Cube) can go to a module.
 """Importing operators' extracts (CSV/XLSX) into a collection of records.
