@@ -9,11 +9,14 @@ counted: at the top, inside a function, or for type checking only).
 - Outside the layers that own it (store, ingest, engine, the facade and its services), nothing
   reaches through an object for its warehouse (``obs.warehouse``): the edges and the outputs ask
   the facade.
+- SQL statements are written in ``store/`` only (and in ``engine/``, whose set-based
+  computations are statements by nature): the other layers call named store functions.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -161,6 +164,59 @@ def warehouse_reaches() -> list[str]:
     return found
 
 
+# Where SQL statements are at home: the store (every read and write of the warehouse and the
+# application database), and the engine, whose set-based computations (indicators for every
+# territory and period, ranks, comparisons) are statements by nature: there the SQL is the
+# algorithm, not storage.
+SQL_HOMES = ("store", "engine")
+# Temporary exceptions, each named with the reason: remove an entry once its module is clean.
+SQL_EXCEPTIONS: dict[str, str] = {}
+# A string that starts (after white space) with an SQL statement's keywords, upper case.
+STATEMENT = re.compile(
+    r"\s*(SELECT\b|INSERT\s+INTO\b|UPDATE\s+\w+\s+SET\b|DELETE\s+FROM\b|CREATE\b|DROP\b"
+    r"|WITH\b.*?\bAS\b|ALTER\b)",
+    re.DOTALL,
+)
+
+
+def sql_statements(source: str) -> list[int]:
+    """The lines of the string constants of ``source`` that are SQL statements (an f-string
+    counts by its literal start)."""
+    tree = ast.parse(source)
+    inside_fstrings = {
+        id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)
+        for part in node.values
+    }  # fmt: skip
+    found = []
+    for node in ast.walk(tree):
+        text = None
+        if isinstance(node, ast.JoinedStr):
+            first = node.values[0] if node.values else None
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                text = first.value
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in inside_fstrings
+        ):
+            text = node.value
+        if text is not None and STATEMENT.match(text):
+            found.append(node.lineno)
+    return sorted(found)
+
+
+def sql_outside_store() -> dict[str, list[int]]:
+    """Module → lines of its SQL statements, for every module outside :data:`SQL_HOMES`."""
+    found = {}
+    for name, path in modules().items():
+        if name.split(".")[1:2] and name.split(".")[1] in SQL_HOMES:
+            continue
+        lines = sql_statements(path.read_text(encoding="utf-8"))
+        if lines:
+            found[name] = lines
+    return found
+
+
 def _private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
@@ -218,6 +274,23 @@ def test_an_audience_is_parsed_at_the_boundary_only() -> None:
     assert callers == []
 
 
+def test_sql_is_written_in_the_store_only() -> None:
+    """No module outside ``store/`` and ``engine/`` holds an SQL statement (see
+    :data:`SQL_HOMES`), but the temporary :data:`SQL_EXCEPTIONS`; an exception whose module
+    holds none any more is to be removed from the list."""
+    found = sql_outside_store()
+    misplaced = sorted(
+        f"{name}: lines {', '.join(map(str, lines))}"
+        for name, lines in found.items()
+        if name not in SQL_EXCEPTIONS
+    )
+    assert not misplaced, "SQL outside store/ (move it to a store function):\n" + "\n".join(
+        misplaced
+    )
+    stale = sorted(set(SQL_EXCEPTIONS) - set(found))
+    assert not stale, f"no SQL left in {stale}: remove them from SQL_EXCEPTIONS"
+
+
 def test_the_checks_see_what_they_look_for(tmp_path: Path) -> None:
     """The graph is not empty and the rules would catch a violation."""
     graph = Imports()
@@ -228,3 +301,17 @@ def test_the_checks_see_what_they_look_for(tmp_path: Path) -> None:
     graph.edges["observatoire.errors"] = {"observatoire.web"}
     graph.edges["observatoire.web"] = {"observatoire.errors"}
     assert ["observatoire.errors", "observatoire.web"] in graph.cycles()
+    statements = (
+        'a = "SELECT code FROM territory"\n'
+        'b = f"  DELETE FROM {table} WHERE level = ?"\n'
+        'c = ("UPDATE variable SET label = ? "\n     "WHERE id = ?")\n'
+        'd = """\n    WITH inside AS (SELECT 1)"""\n'
+        'e = "INSERT INTO meta (key, value) VALUES (?, ?)"\n'
+    )
+    assert sql_statements(statements) == [1, 2, 3, 5, 7]  # each where it starts
+    prose = (
+        'a = "Select a territory"\nb = f"{x} SELECT"\nc = "UPDATE the file"\n'
+        'd = "with the COG as base"\ne = "DELETED"\n'
+    )
+    assert sql_statements(prose) == []
+    assert sql_statements(SRC.joinpath(PACKAGE, "store", "batches.py").read_text())

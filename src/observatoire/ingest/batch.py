@@ -29,6 +29,7 @@ from observatoire.ingest.archives import check_archive
 from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.batches import active_batch, batch_record, insert_batch, next_id, set_status
 from observatoire.store.partners import require_partner
+from observatoire.store.territories import has_communes
 
 __all__ = [
     "BatchRow",
@@ -50,7 +51,7 @@ def check_deposit(
     path = Path(path)
     if not path.is_file():
         raise FileFormatError("fichier introuvable", path=path)
-    if warehouse.count("territory", "level = 'commune'") == 0:
+    if not has_communes(warehouse):
         raise ReferentialError("référentiel absent : lancez « observatoire init »")
     if partner is not None:
         partner = require_partner(warehouse, partner)

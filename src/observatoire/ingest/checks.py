@@ -17,7 +17,7 @@ from observatoire.ingest.connectors import Layout
 from observatoire.ingest.report import Tally
 from observatoire.ingest.tables import Table
 from observatoire.store.base import Warehouse
-from observatoire.store.territories import codebook
+from observatoire.store.territories import changed_communes, codebook, territory_codes
 from observatoire.territories.codes import CodeBook, CodeStatus, normalise_codes
 
 __all__ = ["SERIES_KEY", "VALUE_COLUMNS", "ChunkRows", "KeySet", "ReferenceCodes"]
@@ -43,29 +43,20 @@ class ReferenceCodes:
         self._hints: CodeBook | None = None
         if level in ("commune", "iris"):  # the COG history is read only where it serves
             self.book = codebook(warehouse, "commune")
-            self.arm = set(warehouse.query("SELECT code FROM territory WHERE level = 'arm'").code)
+            self.arm = set(territory_codes(warehouse, "arm"))
             self.communes = set(self.book.current) | self.arm
             self.past = set(self.book.past)
         if level == "iris":
-            self.known = set(
-                warehouse.query("SELECT code FROM territory WHERE level = 'iris'").code
-            )
+            self.known = set(territory_codes(warehouse, "iris"))
         elif level == "commune":
             self.changing = self._changing_communes()
         else:
-            self.known = set(
-                warehouse.query("SELECT code FROM territory WHERE level = ?", [level]).code
-            )
+            self.known = set(territory_codes(warehouse, level))
 
     def _changing_communes(self) -> set[str]:
         """Current communes that some change of the COG made from others (fusions, scissions,
         code changes): values of a past geography may have to be summed into them."""
-        events = self.warehouse.query(
-            "SELECT com_av AS code FROM cog_event WHERE mod <> '10' "
-            "UNION SELECT com_ap FROM cog_event WHERE mod <> '10' "
-            "UNION SELECT current_code FROM commune_part"
-        )
-        return set(events.code) & set(self.book.current if self.book else ())
+        return changed_communes(self.warehouse) & set(self.book.current if self.book else ())
 
     def hints(self) -> CodeBook:
         """Codes to suggest for an unknown one (read only when some code is unknown)."""

@@ -17,6 +17,8 @@ import pandas as pd
 from observatoire.errors import FileFormatError, InvalidValueError
 from observatoire.ingest.tables import Table, read_table
 from observatoire.store.base import Warehouse
+from observatoire.store.referential import replace_cog
+from observatoire.store.territories import territory_codes
 from observatoire.territories.codes import normalise_code
 
 __all__ = ["SHIPPED", "CogFiles", "CogImportReport", "import_cog", "import_shipped_cog", "read_cog"]
@@ -243,19 +245,10 @@ def import_cog(
 ) -> CogImportReport:
     """Read a COG directory and store its history and events (replacing any previous COG)."""
     cog = read_cog(directory, year=year)
-    referential = set(warehouse.query("SELECT code FROM territory WHERE level = 'commune'").code)
+    referential = set(territory_codes(warehouse, "commune"))
     current = set(cog.communes.loc[cog.communes.typecom == "COM", "code"])
     with warehouse.transaction() as tx:
-        tx.replace(
-            "cog_commune", cog.history[["typecom", "code", "name", "date_start", "date_end"]]
-        )
-        tx.replace("cog_event", cog.events)
-        tx.replace(
-            "meta",
-            pd.DataFrame({"key": ["cog_year"], "value": [str(cog.year)]}),
-            "key = ?",
-            ["cog_year"],
-        )
+        replace_cog(tx, history=cog.history, events=cog.events, year=cog.year)
     return CogImportReport(
         year=cog.year,
         communes=len(current),

@@ -20,7 +20,14 @@ from observatoire.errors import InvalidValueError, ReferentialError, UnknownCode
 from observatoire.ingest.geofiles import read_geofile
 from observatoire.ingest.tables import find_column, read_table
 from observatoire.store.base import Warehouse
-from observatoire.store.territories import codebook
+from observatoire.store.referential import replace_iris
+from observatoire.store.territories import (
+    arm_communes,
+    codebook,
+    commune_parts,
+    has_cog,
+    territory_parents,
+)
 from observatoire.territories.codes import CodeStatus, normalise_code
 from observatoire.territories.geometry import area_km2, simplify_for_display, to_wkb
 
@@ -96,12 +103,9 @@ def _attach(
     communes = codebook(warehouse, "commune")
     if not communes.current:
         raise ReferentialError("référentiel absent : lancez « observatoire init »")
-    arms = warehouse.query(
-        "SELECT code, parent_code FROM territory_parent WHERE level = 'arm' "
-        "AND parent_level = 'commune'"
-    )
+    arms = arm_communes(warehouse)
     arm_parent = dict(zip(arms.code, arms.parent_code, strict=True))
-    parts = warehouse.query("SELECT code, current_code FROM commune_part")
+    parts = commune_parts(warehouse)
     part_of = dict(zip(parts.code, parts.current_code, strict=True))
     vintages = None
     commune_of: dict[str, str] = {}
@@ -129,7 +133,7 @@ def _attach(
             index = int(np.flatnonzero((iris.depcom == depcom).to_numpy())[0])
             hint = (
                 ""
-                if warehouse.count("cog_event")
+                if has_cog(warehouse)
                 else (
                     " (s'il s'agit d'une commune d'un ancien millésime, importez d'abord le COG : "
                     "observatoire geo import-cog DOSSIER)"
@@ -181,10 +185,7 @@ def _contours(
 
 
 def _write(warehouse: Warehouse, iris: pd.DataFrame, geoms: pd.Series | None) -> None:
-    parents = warehouse.query(
-        "SELECT code, parent_level, parent_code, weight FROM "
-        "territory_parent WHERE level = 'commune'"
-    )
+    parents = territory_parents(warehouse, "commune")
     via_commune = iris[["code", "commune"]].merge(
         parents, left_on="commune", right_on="code", suffixes=("", "_c")
     )
@@ -224,24 +225,21 @@ def _write(warehouse: Warehouse, iris: pd.DataFrame, geoms: pd.Series | None) ->
         }
     )
     with warehouse.transaction() as tx:
-        tx.replace("territory", territories, "level = 'iris'")
-        tx.execute("DELETE FROM territory_parent WHERE level = 'iris'")
-        tx.insert(
-            "territory_parent",
-            parent_rows[["level", "code", "parent_level", "parent_code", "weight"]],
-        )
-        tx.execute("DELETE FROM territory_geometry WHERE level = 'iris'")
+        geometries = None
         if geoms is not None:
             present = np.array([s is not None for s in shapes])
             display = simplify_for_display(shapes[present], 0.0002)
-            tx.insert(
-                "territory_geometry",
-                pd.DataFrame(
-                    {
-                        "level": "iris",
-                        "code": iris.code[present].to_numpy(),
-                        "geom": to_wkb(list(shapes[present])),
-                        "geom_display": to_wkb(list(display)),
-                    }
-                ),
+            geometries = pd.DataFrame(
+                {
+                    "level": "iris",
+                    "code": iris.code[present].to_numpy(),
+                    "geom": to_wkb(list(shapes[present])),
+                    "geom_display": to_wkb(list(display)),
+                }
             )
+        replace_iris(
+            tx,
+            territories,
+            parent_rows[["level", "code", "parent_level", "parent_code", "weight"]],
+            geometries,
+        )

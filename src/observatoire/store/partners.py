@@ -8,9 +8,16 @@ import pandas as pd
 
 from observatoire.catalog.datasets import CONFIDENTIALITY, RESERVED_SOURCES
 from observatoire.errors import InputError, UnknownNameError
-from observatoire.store.base import Warehouse
+from observatoire.store.base import Transaction, Warehouse
 
-__all__ = ["CONFIDENTIALITY", "add_agreement", "list_partners", "partner_details", "save_partner"]
+__all__ = [
+    "CONFIDENTIALITY",
+    "add_agreement",
+    "list_partners",
+    "partner_codes",
+    "partner_details",
+    "save_partner",
+]
 
 
 def save_partner(warehouse: Warehouse, *, code: str, name: str, kind: str = "") -> bool:
@@ -34,9 +41,14 @@ def save_partner(warehouse: Warehouse, *, code: str, name: str, kind: str = "") 
     return not existed
 
 
+def partner_codes(reader: Warehouse | Transaction) -> list[str]:
+    """The codes of the partners, in order."""
+    return reader.query("SELECT code FROM partner ORDER BY code").code.tolist()
+
+
 def require_partner(warehouse: Warehouse, code: str) -> str:
     """The partner's code, or an error listing the known partners."""
-    known = warehouse.query("SELECT code FROM partner ORDER BY code").code.tolist()
+    known = partner_codes(warehouse)
     if code.strip().lower() not in known:
         raise UnknownNameError("partenaire", code, known or ["(aucun : observatoire partners add)"])
     return code.strip().lower()

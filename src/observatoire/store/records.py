@@ -27,10 +27,22 @@ from observatoire.quality.completeness import (
     rule_rates,
     score,
 )
-from observatoire.quality.schema import CollectionSchema
+from observatoire.quality.schema import RECORDS_VARIABLE, CollectionSchema
 from observatoire.store.base import Transaction, Warehouse
 
-__all__ = ["Cube", "completeness_table", "duplicates", "read_cube", "volume_jumps"]
+__all__ = [
+    "Cube",
+    "completeness_table",
+    "duplicates",
+    "operators_of",
+    "read_cube",
+    "record_sums",
+    "save_operators",
+    "scopes_in_force",
+    "volume_jumps",
+    "write_cube",
+    "write_records",
+]
 
 _ACTIVE = "JOIN import_batch b ON b.id = c.batch AND b.status = 'active' AND b.dataset = ?"
 
@@ -336,7 +348,9 @@ def measure_totals(
     )
 
 
-def operators_of(warehouse: Warehouse, collection: str, partner: str | None = None) -> pd.DataFrame:
+def operators_of(
+    warehouse: Warehouse | Transaction, collection: str, partner: str | None = None
+) -> pd.DataFrame:
     """Operators of ``collection`` (code, name, partner); only ``partner``'s when given."""
     sql = "SELECT code, name, partner FROM record_operator WHERE collection = ?"
     params: list[object] = [collection]
@@ -390,3 +404,64 @@ def save_meeting(
             "collection = ? AND day = ? AND level = ? AND code = ?",
             [collection, day, level, code],
         )
+
+
+# -- what an import of records writes, and reads first ------------------------------------------
+def write_records(tx: Transaction, records: pd.DataFrame) -> None:
+    """Append a chunk of ``records`` (keys only: batch, line, operator, commune, person, day),
+    unique as the import numbered them."""
+    tx.insert("record", records, checked=True)
+
+
+def write_cube(
+    tx: Transaction,
+    batch: int,
+    collection: str,
+    scope: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    """Write what import ``batch`` of ``collection`` covers (``scope``: operator, month) and
+    its cube (``tables``: the rows of record_group, record_cell, record_rule and
+    record_measure, by table)."""
+    tx.insert("record_scope", scope.assign(batch=batch, collection=collection))
+    for table, frame in tables.items():
+        tx.insert(table, frame, checked=True)
+
+
+def scopes_in_force(reader: Warehouse | Transaction, collection: str) -> pd.DataFrame:
+    """What the imports in force of ``collection`` cover: batch, operator, month."""
+    return reader.query(
+        "SELECT s.batch, s.operator, s.month FROM record_scope s JOIN import_batch b "
+        "ON b.id = s.batch WHERE b.status = 'active' AND s.collection = ?",
+        [collection],
+    )
+
+
+def save_operators(tx: Transaction, collection: str, operators: pd.DataFrame) -> None:
+    """Write ``operators`` (collection, code, name, partner), replacing the rows of the same
+    codes."""
+    codes = operators.code.tolist()
+    marks = ", ".join("?" for _ in codes)
+    tx.execute(
+        f"DELETE FROM record_operator WHERE collection = ? AND code IN ({marks})",
+        [collection, *codes],
+    )
+    tx.insert("record_operator", operators)
+
+
+def record_sums(reader: Warehouse | Transaction, collection: str) -> pd.DataFrame:
+    """The records of ``collection`` in force (as measure ``RECORDS_VARIABLE``) and each
+    measure summed by commune and year: code, period, measure, value."""
+    active = "batch IN (SELECT id FROM import_batch WHERE status = 'active' AND dataset = ?)"
+    dataset = f"enregistrements.{collection}"
+    counts = reader.query(
+        f"SELECT commune AS code, SUBSTR(month, 1, 4) AS period, '{RECORDS_VARIABLE}' AS measure,"
+        f" SUM(records) AS value FROM record_group WHERE {active} GROUP BY 1, 2",
+        [dataset],
+    )
+    measures = reader.query(
+        "SELECT commune AS code, SUBSTR(month, 1, 4) AS period, measure, SUM(value) AS value "
+        f"FROM record_measure WHERE {active} GROUP BY 1, 2, 3",
+        [dataset],
+    )
+    return pd.concat([counts, measures], ignore_index=True)

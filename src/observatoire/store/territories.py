@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -25,10 +26,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SHOWN",
+    "arm_communes",
+    "changed_communes",
     "codebook",
+    "commune_end",
+    "commune_parts",
+    "communes_of_departements",
     "fallback_passage",
     "geometries",
     "geometry_map",
+    "has_cog",
     "has_communes",
     "known_levels",
     "level_counts",
@@ -36,11 +43,16 @@ __all__ = [
     "list_zonings",
     "load_vintages",
     "named_territories",
+    "population_year",
     "resolve_territory",
     "scope_of",
     "shown_version",
     "territory_card",
+    "territory_codes",
     "territory_name",
+    "territory_parents",
+    "territory_sizes",
+    "units_below_communes",
     "version_at",
     "version_shown",
     "zones_of",
@@ -225,7 +237,7 @@ def geometries(
 
 
 def geometry_map(
-    warehouse: Warehouse,
+    warehouse: Warehouse | Transaction,
     level: str,
     *,
     simplified: bool = False,
@@ -257,7 +269,7 @@ def _present(value: object) -> bool:
 
 def codebook(warehouse: Warehouse, level: str) -> CodeBook:
     """Current codes of ``level``, and past commune codes with the date they ended."""
-    current = frozenset(warehouse.query("SELECT code FROM territory WHERE level = ?", [level]).code)
+    current = frozenset(territory_codes(warehouse, level))
     past: dict[str, str] = {}
     if level == "commune":
         parts = warehouse.query("SELECT code FROM commune_part")
@@ -274,6 +286,92 @@ def codebook(warehouse: Warehouse, level: str) -> CodeBook:
             }
         )
     return CodeBook(level, current, past)
+
+
+def territory_codes(reader: Warehouse | Transaction, level: str) -> pd.Series:
+    """The codes of the territories of ``level``."""
+    return reader.query("SELECT code FROM territory WHERE level = ?", [level]).code
+
+
+def territory_sizes(reader: Warehouse | Transaction, level: str) -> pd.DataFrame:
+    """code, population, area_km2 of the territories of ``level``."""
+    return reader.query(
+        "SELECT code, population, area_km2 FROM territory WHERE level = ?", [level]
+    )
+
+
+def territory_parents(
+    reader: Warehouse | Transaction, level: str, parent_levels: Sequence[str] = ()
+) -> pd.DataFrame:
+    """code, parent_level, parent_code, weight of the territories of ``level``: every parent,
+    or those of ``parent_levels`` when given."""
+    among = f" AND parent_level IN ({', '.join('?' for _ in parent_levels)})"
+    return reader.query(
+        "SELECT code, parent_level, parent_code, weight FROM territory_parent WHERE level = ?"
+        + (among if parent_levels else ""),
+        [level, *parent_levels],
+    )
+
+
+def arm_communes(reader: Warehouse | Transaction) -> pd.DataFrame:
+    """The municipal arrondissements (Paris, Lyon, Marseille) and their commune: code,
+    parent_code."""
+    return reader.query(
+        "SELECT code, parent_code FROM territory_parent WHERE level = 'arm' "
+        "AND parent_level = 'commune'"
+    )
+
+
+def units_below_communes(reader: Warehouse | Transaction) -> pd.DataFrame:
+    """level, code, parent_code of the IRIS and arrondissements, with their commune."""
+    return reader.query(
+        "SELECT level, code, parent_code FROM territory_parent "
+        "WHERE level IN ('iris', 'arm') AND parent_level = 'commune'"
+    )
+
+
+def communes_of_departements(reader: Warehouse | Transaction, communes: Sequence[str]) -> pd.Series:
+    """The codes of every commune of the départements ``communes`` (at least one) lie in."""
+    marks = ", ".join("?" for _ in communes)
+    return reader.query(
+        "SELECT code FROM territory_parent WHERE level = 'commune' AND parent_level = "
+        "'departement' AND parent_code IN (SELECT parent_code FROM territory_parent WHERE "
+        f"level = 'commune' AND parent_level = 'departement' AND code IN ({marks}))",
+        list(communes),
+    ).code
+
+
+def commune_parts(reader: Warehouse | Transaction) -> pd.DataFrame:
+    """The former communes now déléguées or associées, and the current commune each belongs
+    to: code, current_code."""
+    return reader.query("SELECT code, current_code FROM commune_part")
+
+
+def changed_communes(reader: Warehouse | Transaction) -> set[str]:
+    """Codes some change of the imported COG concerns, before or after it (fusions, scissions,
+    code changes: every event but a change of name), and the communes holding communes
+    déléguées or associées."""
+    events = reader.query(
+        "SELECT com_av AS code FROM cog_event WHERE mod <> '10' "
+        "UNION SELECT com_ap FROM cog_event WHERE mod <> '10' "
+        "UNION SELECT current_code FROM commune_part"
+    )
+    return set(events.code)
+
+
+def commune_end(reader: Warehouse | Transaction, code: str) -> str:
+    """The latest end date (AAAA-MM-JJ) the COG history gives commune ``code``; empty when it
+    has none (a current commune, or a code the COG does not know)."""
+    history = reader.query(
+        "SELECT MAX(date_end) AS d FROM cog_commune WHERE code = ? AND typecom = 'COM'", [code]
+    )
+    return str(history.d.iloc[0] or "")
+
+
+def population_year(reader: Warehouse | Transaction) -> int | None:
+    """The year of the populations the referential holds (None before it is built)."""
+    year = reader.query("SELECT value FROM meta WHERE key = 'population_year'")
+    return int(year.value.iloc[0]) if len(year) else None
 
 
 SHOWN = "zoning_version:"  # meta key: the version of a zoning its territories are made of
@@ -373,7 +471,12 @@ def has_communes(warehouse: Warehouse) -> bool:
     return warehouse.count("territory", "level = 'commune'") > 0
 
 
-def zones_of(warehouse: Warehouse, name: str, version: int) -> pd.DataFrame:
+def has_cog(warehouse: Warehouse) -> bool:
+    """Whether a COG (the communes' history) has been imported."""
+    return warehouse.count("cog_event") > 0
+
+
+def zones_of(warehouse: Warehouse | Transaction, name: str, version: int) -> pd.DataFrame:
     """Code and name of the zones of a version of zoning ``name``."""
     return warehouse.query(
         "SELECT code, name FROM zoning_zone WHERE zoning = ? AND version = ? ORDER BY code",
@@ -409,7 +512,7 @@ def fallback_passage(warehouse: Warehouse) -> pd.DataFrame:
     It covers the fusions into communes nouvelles, not scissions nor code changes, and holds for
     any past geography only as far as those fusions go: import the COG for the full history.
     """
-    current = warehouse.query("SELECT code FROM territory WHERE level = 'commune'").code
+    current = territory_codes(warehouse, "commune")
     parts = warehouse.query("SELECT DISTINCT code, current_code FROM commune_part")
     parts = parts[~parts.code.isin(set(current))]
     frame = pd.DataFrame(
@@ -425,7 +528,7 @@ def fallback_passage(warehouse: Warehouse) -> pd.DataFrame:
 
 def load_vintages(warehouse: Warehouse) -> Vintages:
     """The commune history of the imported COG, with current populations for scissions."""
-    if warehouse.count("cog_event") == 0:
+    if not has_cog(warehouse):
         raise ReferentialError(
             "aucun COG importé : lancez « observatoire geo import-cog DOSSIER » "
             "(fichiers v_commune_AAAA.csv et v_mvt_commune_AAAA.csv de l'INSEE)"

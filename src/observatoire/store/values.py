@@ -1,29 +1,42 @@
-"""Reading imported values back: import history, variables, values.
+"""Imported values: what an import writes (series and their values, the variables and the
+columns of its file that fed them), and reading them back (import history, variables, values).
 
 Only imports in force (``status = 'active'``) are read; when two imports in force give the same
-value (same variable, territory, period), the most recent one wins.
+value (same variable, territory, period), the most recent one wins. The writes happen inside
+the import's transaction.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pandas as pd
 
 from observatoire.catalog.datasets import due_date
 from observatoire.errors import InputError, UnknownNameError
-from observatoire.store.base import Warehouse
+from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.batches import batch_record
 
 __all__ = [
     "batch_values",
+    "batch_variables",
     "canonical_dims",
+    "delete_import",
     "import_details",
     "list_datasets",
     "list_imports",
     "list_variables",
     "read_values",
+    "refresh_variable_labels",
+    "save_column_labels",
+    "save_variables",
+    "series_periods",
+    "variable_labels",
+    "write_series",
 ]
+
+Readable = Warehouse | Transaction
 
 _ACTIVE = "SELECT id FROM import_batch WHERE status = 'active'"
 
@@ -41,6 +54,84 @@ def canonical_dims(text: str) -> str:
     return "|".join(sorted(parts))
 
 
+# -- writing: what an import stores ------------------------------------------------------------
+def write_series(tx: Transaction, series: pd.DataFrame, values: pd.DataFrame) -> None:
+    """Append new ``series`` (id, the series key, batch; may be empty) and ``values`` (series,
+    code, value, status, note: unique, as the import checked them)."""
+    if len(series):
+        tx.insert("series", series)
+    tx.insert("series_value", values, checked=True)
+
+
+def save_variables(tx: Transaction, variables: pd.DataFrame, columns: pd.DataFrame) -> None:
+    """Write ``variables`` (rows of ``variable``, replacing those of the same ids) and the
+    ``columns`` of the import that fed them (rows of ``batch_column``)."""
+    if len(variables):
+        ids = variables.id.tolist()
+        tx.execute("DELETE FROM variable WHERE id IN (" + ", ".join("?" for _ in ids) + ")", ids)
+        tx.insert("variable", variables)
+    tx.insert("batch_column", columns)
+
+
+def variable_labels(reader: Readable) -> dict[str, object]:
+    """Every variable known, with its label (None or NaN when it has none)."""
+    stored = reader.query("SELECT id, label FROM variable")
+    return dict(zip(stored.id, stored.label, strict=True))
+
+
+_LABELLED = (
+    "FROM batch_column b JOIN variable_label l ON l.column_name = b.column_name "
+    "WHERE b.variable = variable.id"
+)
+
+
+def refresh_variable_labels(tx: Transaction) -> None:
+    """Give variables the label of any dictionary entry of a column that fed them."""
+    tx.execute(
+        f"UPDATE variable SET label = (SELECT MIN(l.label) {_LABELLED}) "
+        f"WHERE EXISTS (SELECT 1 {_LABELLED})"
+    )
+
+
+def save_column_labels(tx: Transaction, labels: pd.DataFrame) -> None:
+    """Add the ``labels`` of a dictionary (column_name, label, long_label) to those kept,
+    replacing the entries of the same columns."""
+    kept = tx.query("SELECT * FROM variable_label")
+    kept = kept[~kept.column_name.isin(set(labels.column_name))]
+    tx.replace("variable_label", pd.concat([kept, labels], ignore_index=True))
+
+
+def batch_variables(reader: Readable, batch: int) -> list[str]:
+    """The variables import ``batch`` fed."""
+    fed = reader.query("SELECT DISTINCT variable FROM batch_column WHERE batch = ?", [batch])
+    return fed.variable.tolist()
+
+
+def series_periods(reader: Readable, batches: Sequence[int]) -> pd.Series:
+    """The periods the series of ``batches`` hold (a missing period as null)."""
+    marks = ", ".join("?" for _ in batches)
+    held = reader.query(
+        f"SELECT DISTINCT period FROM series WHERE batch IN ({marks})", list(batches)
+    )
+    return held.period
+
+
+def delete_import(tx: Transaction, batch: int) -> None:
+    """Delete import ``batch`` and all it wrote (its series, their values, its columns): for
+    a derived import that is rewritten whole, never kept as ``replaced``."""
+    tx.execute(
+        "DELETE FROM series_value WHERE series IN (SELECT id FROM series WHERE batch = ?)",
+        [batch],
+    )
+    for table, column in (
+        ("series", "batch"),
+        ("batch_column", "batch"),
+        ("import_batch", "id"),
+    ):
+        tx.execute(f"DELETE FROM {table} WHERE {column} = ?", [batch])
+
+
+# -- reading back ------------------------------------------------------------------------------
 def list_imports(warehouse: Warehouse, *, all_versions: bool = True) -> pd.DataFrame:
     """The import history, most recent first."""
     where = "" if all_versions else " WHERE status = 'active'"
