@@ -65,7 +65,7 @@ from observatoire.engine.parts import (
 from observatoire.engine.perimeter import CHECKED, changed_perimeters, note_for
 from observatoire.engine.relations import facts, result, table, to_sql
 from observatoire.engine.rollup import ROLL_UP, nests, rolled
-from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.base import Transaction, Warehouse, placeholders
 from observatoire.store.computed import RESULT
 
 __all__ = ["LevelPlan", "compute_level", "forget", "limit_to", "plan_level"]
@@ -584,10 +584,10 @@ class _LevelRun:
         names = sorted({v for usable in candidates.values() for v in usable})
         where = ("level = ? AND geography = 'current' AND dims = '' AND batch IN "
                  "(SELECT id FROM import_batch WHERE status = 'active') "
-                 f"AND variable IN ({', '.join('?' for _ in names)})")  # fmt: skip
+                 f"AND variable IN ({placeholders(names)})")  # fmt: skip
         params: list[object] = [level, *names]
         if self.periods is not None:
-            where += f" AND period IN ({', '.join('?' for _ in self.periods)})"
+            where += f" AND period IN ({placeholders(self.periods)})"
             params += list(self.periods)
         series = self.tx.query(f"SELECT id, variable, period FROM series WHERE {where}", params)
         # a series with a code that is no territory of the level: copied (and filtered)

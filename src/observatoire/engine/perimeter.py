@@ -29,7 +29,7 @@ from observatoire.catalog.indicators import Aggregation, Catalogue
 from observatoire.catalog.statuses import ValueStatus
 from observatoire.engine.parts import Stored
 from observatoire.engine.relations import facts, members, table, to_sql
-from observatoire.store.base import Warehouse
+from observatoire.store.base import Warehouse, placeholders
 
 __all__ = ["CHECKED", "FLAG_COLUMNS", "changed_perimeters", "note_for"]
 
@@ -135,7 +135,7 @@ def _by_cog(warehouse: Warehouse, level: str, stored: Stored) -> pd.DataFrame:
     values published for them."""
     if level == "epci" or not any(level in lvls for lvls in stored.values()):
         return pd.DataFrame(columns=FLAG_COLUMNS)
-    marks = ", ".join("?" for _ in (*_MOVES, *_FUSIONS))
+    marks = placeholders((*_MOVES, *_FUSIONS))
     events = warehouse.query(
         f"SELECT mod, date_eff, com_av, com_ap FROM cog_event WHERE mod IN ({marks}) "
         "AND typecom_av = 'COM' AND typecom_ap = 'COM'",

@@ -25,7 +25,7 @@ from observatoire.engine.compute import zone_members, zoning_unit
 from observatoire.engine.relations import to_sql
 from observatoire.secret.suppression import Pattern, suppress
 from observatoire.secret.tables import CellTable
-from observatoire.store.base import Warehouse
+from observatoire.store.base import Warehouse, placeholders
 from observatoire.store.computed import RESULT, delete_rows
 
 __all__ = ["apply_secret", "count_table", "relations"]
@@ -162,7 +162,7 @@ def count_masks(warehouse: Warehouse, catalogue: Catalogue, ident: str,
     params: list[object] = [ident]
     if periods is not None:
         listed = sorted(set(periods))
-        sql += f" AND period IN ({', '.join('?' for _ in listed)})" if listed else " AND 1 = 0"
+        sql += f" AND period IN ({placeholders(listed)})" if listed else " AND 1 = 0"
         params += listed
     stored = warehouse.query(sql, params)
     columns = ["level", "code", "period", "audience", "reason"]

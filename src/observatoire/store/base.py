@@ -9,7 +9,7 @@ commits all or nothing (an import killed half-way leaves the base as it was).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from uuid import uuid4
 
@@ -17,7 +17,7 @@ import pandas as pd
 
 from observatoire.store.schema import MIGRATIONS, SCHEMA_VERSION, TABLES, create_sql
 
-__all__ = ["Transaction", "Warehouse", "iter_rows"]
+__all__ = ["Readable", "Transaction", "Warehouse", "iter_rows", "placeholders"]
 
 
 class Transaction(ABC):
@@ -142,6 +142,19 @@ class Warehouse(ABC):
     def count(self, table: str, where: str = "", params: Sequence[object] = ()) -> int:
         sql = f"SELECT COUNT(*) AS n FROM {table}" + (f" WHERE {where}" if where else "")
         return int(self.query(sql, params).n.iloc[0])
+
+
+# What a read may go through: the warehouse, or an open transaction (which sees its own writes).
+Readable = Warehouse | Transaction
+
+
+def placeholders(values: Iterable[object]) -> str:
+    """One ``?`` per value, for an ``IN (…)`` list.
+
+    >>> placeholders(["93001", "93066"])
+    '?, ?'
+    """
+    return ", ".join("?" for _ in values)
 
 
 def iter_rows(frame: pd.DataFrame) -> Iterator[tuple[object, ...]]:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from observatoire.errors import InputError
-from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.base import Readable, Transaction, Warehouse
 
 __all__ = [
     "active_batch",
@@ -27,7 +27,6 @@ __all__ = [
     "set_status",
 ]
 
-Readable = Warehouse | Transaction
 
 
 def next_id(tx: Transaction, table: str) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.base import Transaction, Warehouse, placeholders
 from observatoire.store.schema import LINKED_VALUES, RESULT_COLUMNS
 from observatoire.store.territories import within_clause
 
@@ -67,7 +67,7 @@ def invalidate(tx: Transaction, *, variables: Iterable[str] = (), level: str | N
     it inside the transaction that makes the change, so that no read ever sees a stale value."""
     names = sorted(set(variables))
     if names:
-        marks = ", ".join("?" for _ in names)
+        marks = placeholders(names)
         stale = f"SELECT DISTINCT indicator FROM indicator_variable WHERE variable IN ({marks})"
         for table in ("value_mask", "secret_state", *VALUE_TABLES, "indicator_computed"):
             tx.execute(f"DELETE FROM {table} WHERE indicator IN ({stale})", names)
@@ -88,7 +88,7 @@ def mark_stale(tx: Transaction, variables: Iterable[str],
     names = sorted(set(variables))
     if not names:
         return
-    marks = ", ".join("?" for _ in names)
+    marks = placeholders(names)
     since = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     touched = set(tx.query(
         f"SELECT DISTINCT indicator FROM indicator_variable WHERE variable IN ({marks})", names
@@ -116,7 +116,7 @@ def delete_rows(tx: Transaction, table: str, column: str, keys: list[str], where
     ``where`` (with ``params``)."""
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
-        marks = ", ".join("?" for _ in chunk)
+        marks = placeholders(chunk)
         tx.execute(
             f"DELETE FROM {table} WHERE {column} IN ({marks}) {where}", [*chunk, *(params or [])]
         )
@@ -132,7 +132,7 @@ def delete_values(tx: Transaction, indicators: list[str], level: str | None = No
             delete_rows(tx, table, "indicator", indicators, where, list(params))
         return
     listed = sorted(set(periods))
-    marks = ", ".join("?" for _ in listed)
+    marks = placeholders(listed)
     delete_rows(tx, "indicator_value", "indicator", indicators,
                 f"{where} AND period IN ({marks})", [*params, *listed])  # fmt: skip
     delete_rows(tx, "indicator_link", "indicator", indicators,
@@ -242,7 +242,7 @@ def confidentiality_of(warehouse: Warehouse, variables: Iterable[str]) -> set[st
     names = sorted(set(variables))
     if not names:
         return set()
-    marks = ", ".join("?" for _ in names)
+    marks = placeholders(names)
     rows = warehouse.query(
         "SELECT DISTINCT COALESCE(confidentiality, 'public') AS c FROM import_batch "
         "WHERE status = 'active' AND id IN "
@@ -321,7 +321,7 @@ def rank_computed(
     up to date)."""
     statuses = sorted(set(usable))
     where = (f"indicator = ? AND level = ? AND value IS NOT NULL "
-             f"AND status IN ({', '.join('?' for _ in statuses)})")  # fmt: skip
+             f"AND status IN ({placeholders(statuses)})")  # fmt: skip
     params: list[object] = [ident, level, *statuses]
     if period is not None:
         where += " AND period = ?"

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from observatoire.errors import HomeError, StorageError
-from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.base import Transaction, Warehouse, placeholders
 from observatoire.store.schema import TABLES
 
 __all__ = ["DuckDBWarehouse"]
@@ -58,7 +58,7 @@ class _DuckTransaction(Transaction):
         where, params = "", []
         if definition.scoped_by and definition.scoped_by in frame:
             scope = sorted({int(v) for v in frame[definition.scoped_by].unique()})
-            where = f" WHERE {definition.scoped_by} IN ({', '.join('?' for _ in scope)})"
+            where = f" WHERE {definition.scoped_by} IN ({placeholders(scope)})"
             params = scope
         duplicate = self.con.execute(
             f"SELECT {columns} FROM {table}{where} GROUP BY {columns} HAVING COUNT(*) > 1 LIMIT 1",

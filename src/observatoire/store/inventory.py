@@ -18,6 +18,7 @@ from typing import Any
 from observatoire.inventory.fields import Entry
 from observatoire.inventory.textsearch import terms
 from observatoire.store.appdb import AppDatabase
+from observatoire.store.base import placeholders
 
 __all__ = ["DocumentRow", "DocumentStore", "EntryTable", "Hit"]
 
@@ -235,7 +236,7 @@ class DocumentStore:
         """The text of each page of several documents, in one query."""
         if not idents:
             return {}
-        marks = ", ".join("?" for _ in idents)
+        marks = placeholders(idents)
         frame = self.db.query(
             f"SELECT document, text FROM app_document_page WHERE document IN ({marks}) "
             "ORDER BY document, page",

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.base import Readable, Transaction, Warehouse, placeholders
 
 __all__ = [
     "claim_dataset",
@@ -29,20 +29,13 @@ __all__ = [
 
 
 
-def _placeholders(values: Sequence[object]) -> str:
-    return ", ".join("?" for _ in values)
-
-
-Readable = Warehouse | Transaction
-
-
 def dataset_owners(warehouse: Readable, datasets: Sequence[str]) -> dict[str, str | None]:
     """The owner of each of ``datasets`` already imported (a partner code, or None for the
     observatory); datasets never imported are absent."""
     if not datasets:
         return {}
     rows = warehouse.query(
-        f"SELECT dataset, partner FROM dataset_owner WHERE dataset IN ({_placeholders(datasets)})",
+        f"SELECT dataset, partner FROM dataset_owner WHERE dataset IN ({placeholders(datasets)})",
         list(datasets),
     )
     return {
@@ -60,7 +53,7 @@ def variable_owners(warehouse: Readable, variables: Sequence[str]) -> pd.DataFra
         "SELECT DISTINCT c.variable, b.dataset, o.partner AS owner FROM batch_column c "
         "JOIN import_batch b ON b.id = c.batch "
         "JOIN dataset_owner o ON o.dataset = b.dataset "
-        f"WHERE c.variable IN ({_placeholders(variables)}) "
+        f"WHERE c.variable IN ({placeholders(variables)}) "
         "ORDER BY c.variable, b.dataset",
         list(variables),
     )

@@ -28,7 +28,7 @@ from observatoire.quality.completeness import (
     score,
 )
 from observatoire.quality.schema import RECORDS_VARIABLE, CollectionSchema
-from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.base import Transaction, Warehouse, placeholders
 
 __all__ = [
     "Cube",
@@ -89,7 +89,7 @@ def _scope(
         if not operators:
             where += " AND 1 = 0"
         else:
-            where += f" AND c.operator IN ({', '.join('?' for _ in operators)})"
+            where += f" AND c.operator IN ({placeholders(operators)})"
             params.extend(operators)
     return territory, join, where, params
 
@@ -287,7 +287,7 @@ def duplicates(
     mine = ""
     params: list[object] = [dataset, dataset]
     if operators is not None:
-        marks = ", ".join("?" for _ in operators) or "NULL"
+        marks = placeholders(operators) or "NULL"
         mine = f" AND (r1.operator IN ({marks}) OR r2.operator IN ({marks}))"
         params.extend([*operators, *operators])
     active = "SELECT id FROM import_batch WHERE status = 'active' AND dataset = ?"
@@ -441,7 +441,7 @@ def save_operators(tx: Transaction, collection: str, operators: pd.DataFrame) ->
     """Write ``operators`` (collection, code, name, partner), replacing the rows of the same
     codes."""
     codes = operators.code.tolist()
-    marks = ", ".join("?" for _ in codes)
+    marks = placeholders(codes)
     tx.execute(
         f"DELETE FROM record_operator WHERE collection = ? AND code IN ({marks})",
         [collection, *codes],

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from observatoire.store.base import Transaction
+from observatoire.store.base import Transaction, placeholders
 
 __all__ = ["replace_cog", "replace_iris", "replace_official"]
 
@@ -28,7 +28,7 @@ def replace_official(
 ) -> None:
     """Replace the territories of ``levels`` (with their parents and geometries), the
     communes déléguées and associées, and the ``meta`` entries given."""
-    where = f"level IN ({', '.join('?' for _ in levels)})"
+    where = f"level IN ({placeholders(levels)})"
     tx.replace("territory", territories, where, levels)
     tx.replace("territory_parent", parents, where, levels)
     tx.replace("territory_geometry", geometries, where, levels)
@@ -36,7 +36,7 @@ def replace_official(
     tx.replace(
         "meta",
         pd.DataFrame({"key": list(meta), "value": list(meta.values())}),
-        f"key IN ({', '.join('?' for _ in meta)})",
+        f"key IN ({placeholders(meta)})",
         list(meta),
     )
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from observatoire.errors import InputError, ReferentialError, UnknownCodeError
-from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.base import Transaction, Warehouse, placeholders
 from observatoire.territories.codes import CodeBook, normalise_code
 from observatoire.territories.levels import LEVELS, is_official
 from observatoire.territories.vintages import Vintages
@@ -176,7 +176,7 @@ def list_territories(
         )
     parents = warehouse.query(
         "SELECT code, parent_level, parent_code, weight FROM territory_parent WHERE level = ? "
-        f"AND parent_level IN ({', '.join('?' for _ in UPPER_COLUMNS)}){inside}",
+        f"AND parent_level IN ({placeholders(UPPER_COLUMNS)}){inside}",
         [level, *UPPER_COLUMNS, *inside_params],
     )
     main = (
@@ -305,7 +305,7 @@ def territory_parents(
 ) -> pd.DataFrame:
     """code, parent_level, parent_code, weight of the territories of ``level``: every parent,
     or those of ``parent_levels`` when given."""
-    among = f" AND parent_level IN ({', '.join('?' for _ in parent_levels)})"
+    among = f" AND parent_level IN ({placeholders(parent_levels)})"
     return reader.query(
         "SELECT code, parent_level, parent_code, weight FROM territory_parent WHERE level = ?"
         + (among if parent_levels else ""),
@@ -332,7 +332,7 @@ def units_below_communes(reader: Warehouse | Transaction) -> pd.DataFrame:
 
 def communes_of_departements(reader: Warehouse | Transaction, communes: Sequence[str]) -> pd.Series:
     """The codes of every commune of the départements ``communes`` (at least one) lie in."""
-    marks = ", ".join("?" for _ in communes)
+    marks = placeholders(communes)
     return reader.query(
         "SELECT code FROM territory_parent WHERE level = 'commune' AND parent_level = "
         "'departement' AND parent_code IN (SELECT parent_code FROM territory_parent WHERE "

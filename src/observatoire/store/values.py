@@ -15,7 +15,7 @@ import pandas as pd
 
 from observatoire.catalog.datasets import due_date
 from observatoire.errors import InputError, UnknownNameError
-from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.base import Readable, Transaction, Warehouse, placeholders
 from observatoire.store.batches import batch_record
 
 __all__ = [
@@ -36,7 +36,6 @@ __all__ = [
     "write_series",
 ]
 
-Readable = Warehouse | Transaction
 
 _ACTIVE = "SELECT id FROM import_batch WHERE status = 'active'"
 
@@ -68,7 +67,7 @@ def save_variables(tx: Transaction, variables: pd.DataFrame, columns: pd.DataFra
     ``columns`` of the import that fed them (rows of ``batch_column``)."""
     if len(variables):
         ids = variables.id.tolist()
-        tx.execute("DELETE FROM variable WHERE id IN (" + ", ".join("?" for _ in ids) + ")", ids)
+        tx.execute(f"DELETE FROM variable WHERE id IN ({placeholders(ids)})", ids)
         tx.insert("variable", variables)
     tx.insert("batch_column", columns)
 
@@ -109,7 +108,7 @@ def batch_variables(reader: Readable, batch: int) -> list[str]:
 
 def series_periods(reader: Readable, batches: Sequence[int]) -> pd.Series:
     """The periods the series of ``batches`` hold (a missing period as null)."""
-    marks = ", ".join("?" for _ in batches)
+    marks = placeholders(batches)
     held = reader.query(
         f"SELECT DISTINCT period FROM series WHERE batch IN ({marks})", list(batches)
     )

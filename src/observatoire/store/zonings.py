@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.base import Readable, Transaction
 from observatoire.store.territories import SHOWN, zones_of
 from observatoire.territories.zoning import ZoningDraft
 
@@ -24,7 +24,6 @@ __all__ = [
     "zoning_names",
 ]
 
-Readable = Warehouse | Transaction
 
 
 def versions_of(reader: Readable, name: str) -> pd.DataFrame:
