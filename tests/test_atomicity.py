@@ -96,13 +96,13 @@ def _library(home: Path) -> list[tuple[str, int]]:
 
 @pytest.mark.parametrize("delay", [0.9, 1.3, 1.7, 2.1])
 def test_kill_9_while_filing_a_document(
-    home: Path, long_study: Path, tmp_path: Path, delay: float
+    home93: Path, long_study: Path, tmp_path: Path, delay: float
 ) -> None:
     small = tmp_path / "note.txt"
     small.write_text("Une note sur la précarité énergétique.", encoding="utf-8")
-    run_cli = [sys.executable, "-m", "observatoire", "--home", str(home), "documents", "add"]
+    run_cli = [sys.executable, "-m", "observatoire", "--home", str(home93), "documents", "add"]
     subprocess.run([*run_cli, str(small), "--titre", "Note"], check=True, capture_output=True)
-    before = _library(home)
+    before = _library(home93)
     assert [n for _, n in before] == [1]
     process = subprocess.Popen(
         [*run_cli, str(long_study), "--titre", "Étude longue"],
@@ -114,7 +114,7 @@ def test_kill_9_while_filing_a_document(
     if killed:
         os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    after = _library(home)
+    after = _library(home93)
     assert after == before or (len(after) == 2 and after[1][1] >= 300), (killed, after)
     # the library still takes documents and finds them
     subprocess.run(
@@ -126,7 +126,7 @@ def test_kill_9_while_filing_a_document(
             "-m",
             "observatoire",
             "--home",
-            str(home),
+            str(home93),
             "documents",
             "search",
             "hebergement urgence",
@@ -138,7 +138,7 @@ def test_kill_9_while_filing_a_document(
         text=True,
     )
     assert "Étude longue" in found.stdout
-    leftovers = [p.name for p in (home / "documents").iterdir() if p.name.endswith(".partiel")]
+    leftovers = [p.name for p in (home93 / "documents").iterdir() if p.name.endswith(".partiel")]
     assert len(leftovers) <= 1  # at most the copy a kill interrupted, never referenced
 
 

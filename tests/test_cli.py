@@ -180,13 +180,13 @@ def test_bad_input_exit_codes(built_home: Path, tmp_path: Path) -> None:
 
 
 @needs_data
-def test_import_cog_errors_name_the_file(home: Path, tmp_path: Path) -> None:
+def test_import_cog_errors_name_the_file(home93: Path, tmp_path: Path) -> None:
     broken = tmp_path / "cog"
     broken.mkdir()
     (broken / "v_commune_2026.csv").write_text((COG_2026 / "v_commune_2026.csv").read_text())
     lines = (COG_2026 / "v_mvt_commune_2026.csv").read_text().splitlines()
     lines[3] = lines[3].replace("2026-01-01", "2026-13-45x")
     (broken / "v_mvt_commune_2026.csv").write_text("\n".join(lines) + "\n")
-    code, out = run("geo", "import-cog", str(broken), home=home)
+    code, out = run("geo", "import-cog", str(broken), home=home93)
     assert code == 2
     assert "v_mvt_commune_2026.csv, ligne 4" in out and "DATE_EFF" in out

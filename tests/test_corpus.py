@@ -131,10 +131,11 @@ def test_the_corpus_is_whole_and_each_file_has_its_expectation(corpus: dict[str,
 
 
 @pytest.fixture(scope="module")
-def corpus_home(built_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the built home with the records collection of tests/test_records.py."""
+def corpus_home(small_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the home of the 93 (every file of the corpus is of its communes) with the
+    records collection of tests/test_records.py."""
     home = tmp_path_factory.mktemp("corpus-home") / "obs"
-    shutil.copytree(built_home, home)
+    shutil.copytree(small_home, home)
     (home / "collections").mkdir()
     (home / "collections" / "sejours.yaml").write_text(SCHEMA, encoding="utf-8")
     return home

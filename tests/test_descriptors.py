@@ -71,14 +71,14 @@ def described(tmp_path: Path) -> tuple[Path, Path]:
     return descriptor, data
 
 
-def test_partner_file_with_a_descriptor(home: Path, described: tuple[Path, Path]) -> None:
+def test_partner_file_with_a_descriptor(home93: Path, described: tuple[Path, Path]) -> None:
     descriptor, data = described
-    code, out = run("import", str(data), "--descriptor", str(descriptor), home=home)
+    code, out = run("import", str(data), "--descriptor", str(descriptor), home=home93)
     assert code == 3, out  # rejections reported, the rest imported
     assert "partie supérieure à son total (Assurés)" in out  # Bobigny: 60,000 > 50,000
     assert "valeur hors de l'intervalle [0 ; 100]" in out  # Montreuil: 131 %
     assert "code inconnu" in out  # 93999
-    with Observatory.open(home) as obs:
+    with Observatory.open(home93) as obs:
         values = obs.values("cpam.C2S", period="2024").set_index("code")
         rate = obs.values("cpam.TX_RECOURS").set_index("code")
         batch = obs.imports().iloc[0]
@@ -92,7 +92,7 @@ def test_partner_file_with_a_descriptor(home: Path, described: tuple[Path, Path]
     assert label == "Bénéficiaires de la complémentaire santé solidaire"
 
 
-def test_period_column(home: Path, tmp_path: Path) -> None:
+def test_period_column(home93: Path, tmp_path: Path) -> None:
     descriptor = tmp_path / "d.toml"
     descriptor.write_text(
         DESCRIPTOR.replace('value = "2024"', 'column = "Année"'), encoding="utf-8"
@@ -103,7 +103,7 @@ def test_period_column(home: Path, tmp_path: Path) -> None:
         "2023;93066;120000;21000;70\n2024;93066;120500;21300;71,5\n",
         encoding="utf-8",
     )
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         report = obs.import_file(data, connector=DescriptorConnector(load_descriptor(descriptor)))
         series = obs.values("cpam.C2S")
     assert report.periods == ["2023", "2024"]
@@ -125,22 +125,22 @@ def test_descriptor_errors_name_the_field(tmp_path: Path, described: tuple[Path,
 
 
 def test_descriptor_and_file_disagree(
-    home: Path, described: tuple[Path, Path], tmp_path: Path
+    home93: Path, described: tuple[Path, Path], tmp_path: Path
 ) -> None:
     descriptor, _ = described
     other = tmp_path / "other.csv"
     other.write_text("Code commune;Autre\n93066;1\n", encoding="utf-8")
     with (
-        Observatory.open(home, write=True) as obs,
+        Observatory.open(home93, write=True) as obs,
         pytest.raises(MissingColumnError, match="Assurés"),
     ):
         obs.import_file(other, connector=DescriptorConnector(load_descriptor(descriptor)))
 
 
-def test_partners_agreements_and_their_datasets(home: Path, described: tuple[Path, Path]) -> None:
+def test_partners_agreements_and_their_datasets(home93: Path, described: tuple[Path, Path]) -> None:
     descriptor, data = described
     code, out = run(
-        "import", str(data), "--descriptor", str(descriptor), "--partner", "cpam93", home=home
+        "import", str(data), "--descriptor", str(descriptor), "--partner", "cpam93", home=home93
     )
     assert code == 2 and "partenaire inconnu" in out  # nothing imported for an unknown partner
     assert (
@@ -152,7 +152,7 @@ def test_partners_agreements_and_their_datasets(home: Path, described: tuple[Pat
             "CPAM de la Seine-Saint-Denis",
             "--kind",
             "CPAM",
-            home=home,
+            home=home93,
         )[0]
         == 0
     )
@@ -168,7 +168,7 @@ def test_partners_agreements_and_their_datasets(home: Path, described: tuple[Pat
         "2024-01-01",
         "--to",
         "2023-12-31",
-        home=home,
+        home=home93,
     )
     assert code == 2 and "finit avant" in out
     assert (
@@ -182,15 +182,15 @@ def test_partners_agreements_and_their_datasets(home: Path, described: tuple[Pat
             "C2S par commune",
             "--from",
             "2024-01-01",
-            home=home,
+            home=home93,
         )[0]
         == 0
     )
     code, out = run(
-        "import", str(data), "--descriptor", str(descriptor), "--partner", "cpam93", home=home
+        "import", str(data), "--descriptor", str(descriptor), "--partner", "cpam93", home=home93
     )
     assert code == 3, out
-    code, out = run("partners", "list", "--format", "json", home=home)
+    code, out = run("partners", "list", "--format", "json", home=home93)
     import json
 
     (partner,) = json.loads(out)
@@ -201,7 +201,7 @@ def test_partners_agreements_and_their_datasets(home: Path, described: tuple[Pat
         "agreements": 1,
         "imports": 1,
     }
-    code, out = run("partners", "show", "cpam93", home=home)
+    code, out = run("partners", "show", "cpam93", home=home93)
     assert "CONV-2024-03" in out and "cpam.c2s" in out
 
 
@@ -234,7 +234,7 @@ variables:
 """
 
 
-def test_yaml_descriptor_with_dimensions(home: Path, tmp_path: Path) -> None:
+def test_yaml_descriptor_with_dimensions(home93: Path, tmp_path: Path) -> None:
     """A long partner file (one row per commune × year × sex × GIR), described in YAML: values
     per dimension, kind and unit on the variables, the dataset's audience and update rhythm."""
     descriptor = tmp_path / "apa.yaml"
@@ -247,9 +247,9 @@ def test_yaml_descriptor_with_dimensions(home: Path, tmp_path: Path) -> None:
                 lines.append(f"2025;{code};{sex};{gir};{count};512,5")
     data = tmp_path / "apa_2025.csv"
     data.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    code, out = run("import", str(data), "--descriptor", str(descriptor), home=home)
+    code, out = run("import", str(data), "--descriptor", str(descriptor), home=home93)
     assert code == 0, out
-    with Observatory.open(home) as obs:
+    with Observatory.open(home93) as obs:
         women = obs.values("departement.APA_DOM", dims="Sexe=F, GIR=3-4").set_index("code")
         secret = obs.values("departement.APA_DOM", dims="GIR=1-2|Sexe=H").set_index("code")
         variables = obs.variables(source="departement").set_index("id")
@@ -261,7 +261,7 @@ def test_yaml_descriptor_with_dimensions(home: Path, tmp_path: Path) -> None:
     apa = datasets.loc["departement.apa"]
     assert (apa.confidentiality, apa.frequency, apa.state) == ("partenaire", "annuelle", "à jour")
     assert apa.licence == "Convention d'échange 2025-07" and apa.editions == "2025"
-    code, out = run("datasets", "--format", "csv", home=home)
+    code, out = run("datasets", "--format", "csv", home=home93)
     assert code == 0 and "departement.apa" in out and "partenaire" in out
 
 

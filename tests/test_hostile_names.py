@@ -130,12 +130,12 @@ def _partner_file(folder: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def hostile(built_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A copy of the built home with every hostile name imported through the command line,
+def hostile(small_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A copy of the home of the 93 with every hostile name imported through the command line,
     the one indicator its pages need computed, and an analyst's account."""
     folder = tmp_path_factory.mktemp("hostile")
     home = folder / "obs"
-    shutil.copytree(built_home, home)
+    shutil.copytree(small_home, home)
 
     def ok(*args: str, codes: tuple[int, ...] = (0,)) -> str:
         code, out = run(*args, home=home)

@@ -177,7 +177,7 @@ def test_dry_run_writes_nothing_and_versions_roll_back(home: Path, tmp_path: Pat
         assert len(obs.values("filosofi.DISP_Q2", level="departement")) == 98
 
 
-def test_bad_files(home: Path, tmp_path: Path) -> None:
+def test_bad_files(home93: Path, tmp_path: Path) -> None:
     unknown = tmp_path / "inconnu.csv"
     unknown.write_text("CODGEO;FOO;BAR\n93066;1;2\n", encoding="utf-8")
     bomb = tmp_path / "bombe.zip"
@@ -188,7 +188,7 @@ def test_bad_files(home: Path, tmp_path: Path) -> None:
     huge = tmp_path / "enorme.csv"
     with huge.open("wb") as handle:  # a sparse 2 GB file: no disk used, no memory either
         handle.truncate(2 * 1024**3)
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         with pytest.raises(FileFormatError, match="format non reconnu"):
             obs.import_file(unknown)
         with pytest.raises(FileFormatError, match="bombe"):
@@ -242,7 +242,7 @@ def test_any_decimal_mark_and_thousands_separator_read_the_same(
     assert parsed.values.tolist() == pytest.approx(numbers)
 
 
-def test_statistiques_locales_export(home: Path, tmp_path: Path) -> None:
+def test_statistiques_locales_export(home93: Path, tmp_path: Path) -> None:
     """An export as statistiques-locales.insee.fr writes it, built from the real census values
     of the 93 (P18_POP of base_cc_comparateur) with its metadata lines and N/A markers."""
     header, rows = _independent_cells(DATA / "census" / "base_cc_comparateur_csv_RP2018.zip")
@@ -260,7 +260,7 @@ def test_statistiques_locales_export(home: Path, tmp_path: Path) -> None:
         lines.append(f'"{row[0]}";"x";"{row[pop]}";"{rate}"')
     path = tmp_path / "export_statistiques_locales.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         report = obs.import_file(path)
         population = obs.values("statloc.POPULATION_MUNICIPALE", period="2018").set_index("code")
         rate = obs.values("statloc.TAUX_DE_PAUVRETE", period="2019").set_index("code")
@@ -295,13 +295,13 @@ def _jobseekers_file(path: Path, communes: list[tuple[str, str]]) -> dict[tuple[
     return totals
 
 
-def test_long_layout_jobseekers(home: Path, tmp_path: Path) -> None:
-    with Observatory.open(home) as obs:
+def test_long_layout_jobseekers(home93: Path, tmp_path: Path) -> None:
+    with Observatory.open(home93) as obs:
         communes = obs.geography.territories(level="commune", within="93")
     pairs = [*zip(communes.code, communes.name, strict=True), ("93059", "Pierrefitte")]
     path = tmp_path / "DEFM_communes_2024.csv"
     _jobseekers_file(path, pairs)
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         report = obs.import_file(path)
         women = obs.values(
             "francetravail.NOMBRE",
@@ -345,22 +345,22 @@ def test_referential_files_name_their_command(built_home: Path, name: str, comma
     assert code == 2 and command in out, out
 
 
-def test_period_asked_when_the_file_does_not_tell(home: Path, tmp_path: Path) -> None:
+def test_period_asked_when_the_file_does_not_tell(home93: Path, tmp_path: Path) -> None:
     """The real CNAF IRIS file renamed without its year: the import asks for --period."""
     import shutil
 
     renamed = tmp_path / "allocataires_caf_iris.csv"
     shutil.copyfile(DATA / "caf" / "data_CAF_2018_IRIS.csv", renamed)
-    code, out = run("import", str(renamed), "--dry-run", home=home)
+    code, out = run("import", str(renamed), "--dry-run", home=home93)
     assert code == 2 and "--period" in out
-    code, out = run("import", str(renamed), "--period", "2018", home=home)
+    code, out = run("import", str(renamed), "--period", "2018", home=home93)
     assert code in (0, 3) and "période(s) 2018" in out, out  # 3: IRIS of 2018 gone since
-    with Observatory.open(home) as obs:
+    with Observatory.open(home93) as obs:
         rsa = obs.values("caf.ARSAS", level="iris", within="commune:93066")
     assert set(rsa.period) == {"2018"} and len(rsa) > 40
 
 
-def test_census_iris_file_keeps_only_its_values(home: Path, tmp_path: Path) -> None:
+def test_census_iris_file_keeps_only_its_values(home93: Path, tmp_path: Path) -> None:
     """A base-ic file (census by IRIS) carries names and codes of other zonings beside the
     values: they are not variables."""
     path = tmp_path / "base-ic-evol-struct-pop-2019.CSV"
@@ -371,7 +371,7 @@ def test_census_iris_file_keeps_only_its_values(home: Path, tmp_path: Path) -> N
         "1800.2;1799.9\n",
         encoding="utf-8",
     )
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         report = obs.import_file(path, dry_run=True)
     assert report.level == "iris" and report.cells_rejected == 0
     # P19_ (main count) and C19_ (complementary count) are distinct variables.

@@ -3,7 +3,6 @@ variables it is built on."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -127,13 +126,11 @@ indicators:
 
 
 @needs_data
-def test_real_files_feed_the_catalogue(
-    built_home: Path, tmp_path: Path, catalogue: Catalogue
-) -> None:
+def test_real_files_feed_the_catalogue(home93: Path, catalogue: Catalogue) -> None:
     """The real INSEE and CNAF files give the variables the catalogue's indicators are built on
-    (a misspelt variable name in a declaration would leave its indicator empty forever)."""
-    home = tmp_path / "obs"
-    shutil.copytree(built_home, home)
+    (a misspelt variable name in a declaration would leave its indicator empty forever). The
+    home of the 93 takes a file's variables as the home of all France does, from its columns;
+    the rows of other départements are rejected."""
     files = [
         "filosofi/FILO2019_DISP_COM.csv",
         "filosofi/cc_filosofi_2021_COM.csv",
@@ -141,7 +138,7 @@ def test_real_files_feed_the_catalogue(
         "census/base_cc_comparateur_csv_RP2018.zip",
         "caf/data_CAF_2018_IRIS.csv",
     ]
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         for name in files:
             obs.import_file(DATA / name)
         stored = set(obs.variables().id)

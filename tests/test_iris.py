@@ -44,7 +44,7 @@ def test_contours_reprojected_from_lambert93(obs: Observatory) -> None:
     assert 2.2 < minx < maxx < 2.7 and 48.8 < miny < maxy < 49.1  # degrees, not metres
 
 
-def test_crs_less_shapefile_is_refused(home: Path, tmp_path: Path) -> None:
+def test_crs_less_shapefile_is_refused(home93: Path, tmp_path: Path) -> None:
     import geopandas
 
     frame = geopandas.read_file(IRIS_CONTOURS_93).head(3)
@@ -54,7 +54,7 @@ def test_crs_less_shapefile_is_refused(home: Path, tmp_path: Path) -> None:
     reference = tmp_path / "ref.csv"
     rows = "".join(f"{c};x;H;{c[:5]}\n" for c in frame.CODE_IRIS)
     reference.write_text("CODE_IRIS;LIB_IRIS;TYP_IRIS;DEPCOM\n" + rows, encoding="utf-8")
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         before = obs.warehouse.count("territory", "level = 'iris'")
         with pytest.raises(MissingCRSError, match="--crs"):
             obs.geography.import_iris(reference, path)
@@ -63,7 +63,7 @@ def test_crs_less_shapefile_is_refused(home: Path, tmp_path: Path) -> None:
         assert report.iris == 3 and report.with_contours == 3
 
 
-def test_projected_geojson_without_crs_is_caught(home: Path, tmp_path: Path) -> None:
+def test_projected_geojson_without_crs_is_caught(home93: Path, tmp_path: Path) -> None:
     import geopandas
 
     frame = geopandas.read_file(IRIS_CONTOURS_93).head(2)
@@ -75,19 +75,19 @@ def test_projected_geojson_without_crs_is_caught(home: Path, tmp_path: Path) -> 
     rows = "".join(f"{c};{c[:5]}\n" for c in frame.CODE_IRIS)
     reference.write_text("CODE_IRIS;DEPCOM\n" + rows, encoding="utf-8")
     with (
-        Observatory.open(home, write=True) as obs,
+        Observatory.open(home93, write=True) as obs,
         pytest.raises(FileFormatError, match="--crs"),
     ):
         obs.geography.import_iris(reference, path)
 
 
-def test_unknown_commune_names_file_line_and_column(home: Path, tmp_path: Path) -> None:
+def test_unknown_commune_names_file_line_and_column(home93: Path, tmp_path: Path) -> None:
     reference = tmp_path / "ref.csv"
     reference.write_text(
         "CODE_IRIS;LIB_IRIS;TYP_IRIS;DEPCOM\n930660101;A;H;93066\n939990101;B;H;93999\n",
         encoding="utf-8",
     )
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         before = obs.warehouse.count("territory", "level = 'iris'")
         with pytest.raises(UnknownCodeError) as info:
             obs.geography.import_iris(reference)
@@ -97,11 +97,11 @@ def test_unknown_commune_names_file_line_and_column(home: Path, tmp_path: Path) 
     assert error.suggestions
 
 
-def test_malformed_code(home: Path, tmp_path: Path) -> None:
+def test_malformed_code(home93: Path, tmp_path: Path) -> None:
     reference = tmp_path / "ref.csv"
     reference.write_text("CODE_IRIS;DEPCOM\n930660101;93066\nABC;93066\n", encoding="utf-8")
     with (
-        Observatory.open(home, write=True) as obs,
+        Observatory.open(home93, write=True) as obs,
         pytest.raises(InvalidValueError, match="ligne 3"),
     ):
         obs.geography.import_iris(reference)

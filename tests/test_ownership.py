@@ -62,10 +62,24 @@ def _raw(obs: Observatory, variable: str, code: str, level: str) -> float:
     return float(row.value.iloc[0])
 
 
+Served = tuple[FastAPI, dict[str, TestClient], dict[str, str]]
+
+
 @pytest.fixture
-def served(home: Path) -> Iterator[tuple[FastAPI, dict[str, TestClient], dict[str, str]]]:
-    """The home with two partner organisations (pa, pb), an analyst and a partner account of
-    each, signed in; and an API token of each."""
+def served(home: Path) -> Iterator[Served]:
+    """The home of all France (for the national files deposited) with two partner
+    organisations (pa, pb), an analyst and a partner account of each, signed in; and an API
+    token of each."""
+    yield from _served(home)
+
+
+@pytest.fixture
+def served93(home93: Path) -> Iterator[Served]:
+    """The same on the home of the 93, for deposits of its communes only."""
+    yield from _served(home93)
+
+
+def _served(home: Path) -> Iterator[Served]:
     with Observatory.open(home, write=True) as obs:
         for code, name in (("pa", "Partenaire A"), ("pb", "Hébergeur B")):
             save_partner(obs.warehouse, code=code, name=name, kind="test")
@@ -304,7 +318,7 @@ def test_partners_own_tables_live_in_their_namespace_and_others_variables_are_re
 
 @needs_data
 def test_a_partner_cannot_deposit_another_partners_operator_under_another_spelling(
-    home: Path, tmp_path: Path
+    home93: Path, tmp_path: Path
 ) -> None:
     """Operators' records: « op01 » is the operator « OP01 » (refused to another partner, and
     asked to be written alike to its own); a code written with look-alike letters (a Cyrillic
@@ -313,13 +327,13 @@ def test_a_partner_cannot_deposit_another_partners_operator_under_another_spelli
 
     from .test_records import SCHEMA, _rows, _write
 
-    (home / "collections").mkdir()
-    (home / "collections" / "sejours.yaml").write_text(SCHEMA, encoding="utf-8")
+    (home93 / "collections").mkdir()
+    (home93 / "collections" / "sejours.yaml").write_text(SCHEMA, encoding="utf-8")
     rows = [r for r in _rows() if r[0] == "A"]
     mine = _write(tmp_path / "a.csv", [["OPA", *r[1:]] for r in rows])
     lower = _write(tmp_path / "b.csv", [["opa", *r[1:]] for r in rows])
     cyrillic = _write(tmp_path / "c.csv", [["\u041ePA", *r[1:]] for r in rows])
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         for code, name in (("pa", "Partenaire A"), ("pb", "Hébergeur B")):
             save_partner(obs.warehouse, code=code, name=name, kind="test")
         obs.records.import_file(mine, "sejours", partner="pa")
@@ -393,7 +407,7 @@ def test_in_a_browser_a_partner_proposes_and_an_analyst_accepts(
 
 @needs_data
 def test_no_organisation_takes_a_producers_namespace(
-    served: tuple[FastAPI, dict[str, TestClient], dict[str, str]], home: Path, tmp_path: Path
+    served93: Served, home93: Path, tmp_path: Path
 ) -> None:
     """An organisation coded like a producer's source (« caf », « filosofi ») would name its
     tables' variables « caf.X »: such codes are refused; and an organisation whose namespace
@@ -401,7 +415,7 @@ def test_no_organisation_takes_a_producers_namespace(
     from observatoire.catalog.datasets import RESERVED_SOURCES
     from observatoire.errors import InputError
 
-    app, clients, _ = served
+    app, clients, _ = served93
     obs: Observatory = app.state.observatory
     for code in ("caf", "filosofi", "FranceTravail", "donnees"):
         with pytest.raises(InputError, match="réservé"):
@@ -418,9 +432,9 @@ def test_no_organisation_takes_a_producers_namespace(
     assert status == 200 and "sera proposé" not in text
     _batch(_confirm(clients["pb"], text))
     obs.close()
-    code, out = run("imports", "owner", "pb.suivi.commune", "--observatoire", home=home)
+    code, out = run("imports", "owner", "pb.suivi.commune", "--observatoire", home=home93)
     assert code == 0, out
-    with Observatory.open(home) as again:
+    with Observatory.open(home93) as again:
         again_table = tmp_path / "autre.csv"
         table.rename(again_table)
         report = again.import_file(again_table, partner="pb", dry_run=True)

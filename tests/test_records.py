@@ -168,12 +168,24 @@ def _expected(rows: list[list[str]]) -> dict[str, dict[str, tuple[int, int]]]:
 WEIGHTS = {"sexe": 1, "age": 2, "composition": 1, "nb_enfants": 1, "issue": 1}
 
 
-@pytest.fixture
-def records_home(home: Path, tmp_path: Path) -> tuple[Path, Path]:
-    """A copy of the built home with the test collection, and the extract of its records."""
+def _with_collection(home: Path, tmp_path: Path) -> tuple[Path, Path]:
     (home / "collections").mkdir()
     (home / "collections" / "sejours.yaml").write_text(SCHEMA, encoding="utf-8")
     return home, _write(tmp_path / "extraction.csv", _rows())
+
+
+@pytest.fixture
+def records_home(home: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the built home (all France: D's records are in Paris) with the test
+    collection, and the extract of its records."""
+    return _with_collection(home, tmp_path)
+
+
+@pytest.fixture
+def records_home93(home93: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """The same on a copy of the home of the 93, for the tests whose records are A's, B's or
+    C's only, or that nothing is written of."""
+    return _with_collection(home93, tmp_path)
 
 
 def test_completeness_is_exact_by_construction(records_home: tuple[Path, Path]) -> None:
@@ -300,9 +312,9 @@ def test_versions_replace_and_rollback(records_home: tuple[Path, Path], tmp_path
 
 
 def test_identifiers_are_refused_and_nothing_is_written(
-    records_home: tuple[Path, Path], tmp_path: Path
+    records_home93: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    home, _ = records_home
+    home, _ = records_home93
     rows = _rows()
     rows[150][12] = "rappeler au 06 12 34 56 78"  # a phone number in a free comment, line 152
     bad = _write(tmp_path / "telephone.csv", rows)
@@ -322,9 +334,9 @@ def test_identifiers_are_refused_and_nothing_is_written(
 
 
 def test_the_nir_column_declared_as_identifier_is_hashed(
-    records_home: tuple[Path, Path], tmp_path: Path
+    records_home93: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    home, _ = records_home
+    home, _ = records_home93
     rows = _rows()[:20]
     for row in rows:
         row[11] = "1 84 12 76 451 089 46"
@@ -649,7 +661,9 @@ def test_same_cube_on_both_engines(warehouse_location: tuple[str, str], tmp_path
     }
 
 
-def test_awkward_extracts_read_the_same(records_home: tuple[Path, Path], tmp_path: Path) -> None:
+def test_awkward_extracts_read_the_same(
+    records_home93: tuple[Path, Path], tmp_path: Path
+) -> None:
     """One operator's spreadsheet (a title row above the header, no operator nor household
     column, real dates and numbers, labels instead of codes, other casing) and a Latin-1 CSV
     with commas: the same records, the same figures."""
@@ -657,7 +671,7 @@ def test_awkward_extracts_read_the_same(records_home: tuple[Path, Path], tmp_pat
 
     import openpyxl
 
-    home, _ = records_home
+    home, _ = records_home93
     rows = [r for r in _rows() if r[0] == "C"]
     book = openpyxl.Workbook()
     sheet = book.active
@@ -715,7 +729,7 @@ def test_awkward_extracts_read_the_same(records_home: tuple[Path, Path], tmp_pat
 
 
 @pytest.mark.parametrize("delay", [1.0, 2.5])
-def test_kill_9_during_a_large_records_import(home: Path, tmp_path: Path, delay: float) -> None:
+def test_kill_9_during_a_large_records_import(home93: Path, tmp_path: Path, delay: float) -> None:
     """SIGKILL while a large extract is imported (its pseudonyms hashed by a worker process):
     the base holds all of it or none of it, and takes the next import."""
     import os
@@ -726,9 +740,9 @@ def test_kill_9_during_a_large_records_import(home: Path, tmp_path: Path, delay:
 
     from observatoire.demo.records import COLLECTION, COLLECTION_YAML, synthetic_records
 
-    (home / "collections").mkdir()
-    (home / "collections" / f"{COLLECTION}.yaml").write_text(COLLECTION_YAML, encoding="utf-8")
-    with Observatory.open(home) as obs:
+    (home93 / "collections").mkdir()
+    (home93 / "collections" / f"{COLLECTION}.yaml").write_text(COLLECTION_YAML, encoding="utf-8")
+    with Observatory.open(home93) as obs:
         communes = obs.geography.territories(level="commune", within="93").code.tolist()
     records = synthetic_records(communes, scale=50)  # about 290,000 records, 35 MB
     extract = tmp_path / "grande_extraction.csv"
@@ -739,7 +753,7 @@ def test_kill_9_during_a_large_records_import(home: Path, tmp_path: Path, delay:
             "-m",
             "observatoire",
             "--home",
-            str(home),
+            str(home93),
             "records",
             "import",
             str(extract),
@@ -754,7 +768,7 @@ def test_kill_9_during_a_large_records_import(home: Path, tmp_path: Path, delay:
         os.kill(process.pid, signal.SIGKILL)
     process.wait()
     time.sleep(0.5)  # the orphaned worker notices its parent is gone
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         stored = obs.warehouse.count("record")
         batches = obs.warehouse.count("import_batch", "dataset LIKE 'enregistrements.%'")
         assert (stored, batches) in ((0, 0), (len(records), 1)), (stored, batches)

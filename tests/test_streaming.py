@@ -51,7 +51,7 @@ def _write(path: Path, lines: list[str]) -> Path:
     return path
 
 
-def test_duplicates_and_past_codes_across_chunks(home: Path, tmp_path: Path) -> None:
+def test_duplicates_and_past_codes_across_chunks(home93: Path, tmp_path: Path) -> None:
     path = _write(
         tmp_path / "FILO2019_DISP_COM.csv",
         [
@@ -64,7 +64,7 @@ def test_duplicates_and_past_codes_across_chunks(home: Path, tmp_path: Path) -> 
             "93001;Aubervilliers;30001;80001;14001",
         ],
     )
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         report = obs.import_file(path, chunk_rows=2)
         households = obs.values("filosofi.DISP_NBMEN", within="93").set_index("code")
         median = obs.values("filosofi.DISP_Q2", within="93").set_index("code")
@@ -76,21 +76,21 @@ def test_duplicates_and_past_codes_across_chunks(home: Path, tmp_path: Path) -> 
     assert median.at["93066", "status"] == "nd"  # a median is never summed nor averaged
 
 
-def test_mixed_encodings_are_refused_naming_the_line(home: Path, tmp_path: Path) -> None:
+def test_mixed_encodings_are_refused_naming_the_line(home93: Path, tmp_path: Path) -> None:
     path = tmp_path / "FILO2019_DISP_COM.csv"
     path.write_bytes(
         "CODGEO;LIBGEO;NBMEN19\n93031;Épinay-sur-Seine;1\n93001;Aubervilliers;2\n".encode()
         + "93005;Aulnay-sous-Bois;3\n93006;Bagnolet été;4\n".encode("cp1252")
         + b"93007;Le Blanc-Mesnil;5\n"
     )
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         with pytest.raises(FileFormatError, match="encodages mélangés") as info:
             obs.import_file(path)
         assert info.value.line == 5
         assert obs.imports().empty
 
 
-def test_formulas_footers_and_duplicate_headers(home: Path, tmp_path: Path) -> None:
+def test_formulas_footers_and_duplicate_headers(home93: Path, tmp_path: Path) -> None:
     formulas = _write(
         tmp_path / "FILO2019_DISP_COM.csv",
         [
@@ -106,7 +106,7 @@ def test_formulas_footers_and_duplicate_headers(home: Path, tmp_path: Path) -> N
     duplicated = _write(
         tmp_path / "cc_filosofi_2021_COM.csv", ["CODGEO;MED21;MED21", "93066;15000;15000"]
     )
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         report = obs.import_file(formulas)
         stored = obs.values("filosofi.DISP_NBMEN", within="93").set_index("code")
         with pytest.raises(FileFormatError, match="en double"):
@@ -151,7 +151,7 @@ def _format(x: float, decimal: str, thousands: str, digits: int) -> str:
     chunk_rows=st.sampled_from([2, 1000]),
 )
 def test_any_writing_of_a_table_stores_the_same_values(
-    built_home: Path,
+    small_home: Path,
     rows: list[tuple[int, float | None]],
     delimiter: str,
     encoding: str,
@@ -174,7 +174,7 @@ def test_any_writing_of_a_table_stores_the_same_values(
         lines.append(delimiter.join(f'"{c}"' for c in cells))
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "obs"
-        shutil.copytree(built_home, home)
+        shutil.copytree(small_home, home)
         path = Path(tmp) / "cc_filosofi_2021_COM.csv"
         path.write_bytes((newline.join(lines) + newline).encode(encoding))
         with Observatory.open(home, write=True) as obs:

@@ -37,12 +37,24 @@ FILOSOFI = DATA / "filosofi" / "FILO2019_DISP_DEP.csv"
 MIB = 1024**2
 
 
+Served = tuple[FastAPI, TestClient, str]
+
+
 @pytest.fixture
-def served(
-    home: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[FastAPI, TestClient, str]]:
-    """The home served with small upload limits (5 MiB deposits, 3 MiB documents), an
-    analyst signed in, and the analyst's API token."""
+def served(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    """The home of all France (for the national Filosofi file by département) served with
+    small upload limits (5 MiB deposits, 3 MiB documents), an analyst signed in, and the
+    analyst's API token."""
+    yield from _served(home, monkeypatch)
+
+
+@pytest.fixture
+def served93(home93: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    """The same on the home of the 93, for uploads that no referential but the 93's reads."""
+    yield from _served(home93, monkeypatch)
+
+
+def _served(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
     monkeypatch.setattr(uploads, "MAX_UPLOAD", 5 * MIB)
     monkeypatch.setattr(uploads, "MAX_DOCUMENT", 3 * MIB)
     with Observatory.open(home, write=True) as obs:
@@ -125,9 +137,9 @@ def _session(client: TestClient) -> dict[str, str]:
 
 @needs_data
 def test_uploads_are_bounded_while_received_on_every_route(
-    served: tuple[FastAPI, TestClient, str], home: Path
+    served93: Served, home93: Path
 ) -> None:
-    app, client, token = served
+    app, client, token = served93
     # 60 MiB sent, chunked (no Content-Length): the app stops pulling at its limit
     for route, headers, limit in (
         ("/imports", _session(client), 5),
@@ -147,7 +159,7 @@ def test_uploads_are_bounded_while_received_on_every_route(
     status, pulled, _ = _pull(app, "/imports", _session(client), total=60 * MIB, declared=True)
     assert status == 413 and pulled == 0
     # nothing left on disk, no spool anywhere in the home
-    assert not any((home / "depots").iterdir()) if (home / "depots").exists() else True
+    assert not any((home93 / "depots").iterdir()) if (home93 / "depots").exists() else True
     # within the limit the same route works (the file is read, the report shown)
     status, _, body = _pull(app, "/imports", _session(client), total=2 * MIB)
     assert status == 400, body[:500]
@@ -225,9 +237,9 @@ def test_refused_failed_cancelled_and_dry_run_deposits_leave_no_folder(
 
 @needs_data
 def test_malformed_multipart_forms_are_clear_400s(
-    served: tuple[FastAPI, TestClient, str], home: Path
+    served93: Served, home93: Path
 ) -> None:
-    app, _, token = served
+    app, _, token = served93
     api = TestClient(app)
     auth = {"Authorization": f"Bearer {token}"}
     body = b'--b\r\nContent-Disposition: form-data; name="fichier"; filename="a.csv"\r\n\r\nx'
@@ -247,7 +259,7 @@ def test_malformed_multipart_forms_are_clear_400s(
                           content=content)  # fmt: skip
         assert answer.status_code == 400, (headers, answer.status_code, answer.text[:200])
         assert expected in answer.json()["error"]
-    assert not (home / "depots").exists() or list((home / "depots").iterdir()) == []
+    assert not (home93 / "depots").exists() or list((home93 / "depots").iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -263,9 +275,9 @@ def test_malformed_multipart_forms_are_clear_400s(
 )
 @needs_data
 def test_file_names_that_are_paths_or_too_long_are_clear_400s(
-    served: tuple[FastAPI, TestClient, str], home: Path, name: str, expected: str
+    served93: Served, home93: Path, name: str, expected: str
 ) -> None:
-    app, client, token = served
+    app, client, token = served93
     for answer in (
         client.post(
             "/imports",
@@ -285,7 +297,7 @@ def test_file_names_that_are_paths_or_too_long_are_clear_400s(
     ):
         assert answer.status_code == 400, (name, answer.status_code, answer.text[:300])
         assert expected in answer.text
-    assert not (home / "depots").exists() or list((home / "depots").iterdir()) == []
+    assert not (home93 / "depots").exists() or list((home93 / "depots").iterdir()) == []
 
 
 @needs_data
@@ -306,9 +318,9 @@ def test_a_path_in_the_file_name_keeps_its_last_part_only(
 
 @needs_data
 def test_a_single_line_csv_of_50_mb_is_a_clear_400(
-    served: tuple[FastAPI, TestClient, str], home: Path, monkeypatch: pytest.MonkeyPatch
+    served93: Served, home93: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app, _, token = served
+    app, _, token = served93
     monkeypatch.setattr(uploads, "MAX_UPLOAD", 64 * MIB)
     app = create_app(app.state.observatory)  # the limit is read when the app is built
     body = b"CODGEO;" + b"1;" * (25 * MIB)
@@ -320,7 +332,7 @@ def test_a_single_line_csv_of_50_mb_is_a_clear_400(
     assert answer.status_code == 400, answer.text[:300]
     assert "une_ligne.csv, ligne 1" in answer.json()["error"]
     assert "fins de ligne" in answer.json()["error"]
-    assert list((home / "depots").iterdir()) == []
+    assert list((home93 / "depots").iterdir()) == []
 
 
 @needs_data
@@ -425,13 +437,13 @@ def test_a_deposit_or_a_proposal_is_acted_upon_once(tmp_path: Path) -> None:
 
 @needs_data
 def test_one_deposit_at_a_time_per_account_and_a_silent_upload_is_cut_off(
-    served: tuple[FastAPI, TestClient, str], home: Path, monkeypatch: pytest.MonkeyPatch
+    served93: Served, home93: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An account's second deposit while its first is still coming is refused, and an upload
     that sends nothing for IDLE_SECONDS is cut off: a partner cannot hold the disk with uploads
     it never finishes."""
     monkeypatch.setattr(uploads, "IDLE_SECONDS", 1.0)
-    app, _, token = served
+    app, _, token = served93
     head = (
         b'--b\r\nContent-Disposition: form-data; name="fichier"; filename="lent.csv"\r\n\r\n'
         b"CODGEO;X\r\n"
@@ -482,4 +494,4 @@ def test_one_deposit_at_a_time_per_account_and_a_silent_upload_is_cut_off(
     (second, said), (first, cut) = answers
     assert second == 400 and "en cours" in said.decode(), said[:300]
     assert first == 400 and "plus rien reçu" in cut.decode(), cut[:300]
-    assert list((home / "depots").iterdir()) == []
+    assert list((home93 / "depots").iterdir()) == []

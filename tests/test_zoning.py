@@ -17,12 +17,12 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def test_table_import_versions_and_dates(home: Path, tmp_path: Path) -> None:
+def test_table_import_versions_and_dates(home93: Path, tmp_path: Path) -> None:
     v1 = _write(
         tmp_path / "v1.csv",
         "code_commune;code_zone;nom_zone\n93066;N;Nord\n93059;N;Nord\n93001;N;Nord\n93005;E;Est\n",
     )
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         report = obs.geography.import_zoning("tas", v1, label="TAS", valid_from="2024-01-01")
         assert (report.version, report.zones, report.units) == (1, 2, 3)
         assert any("93059" in note and "93066" in note for note in report.notes)
@@ -49,28 +49,28 @@ def test_table_import_versions_and_dates(home: Path, tmp_path: Path) -> None:
             obs.geography.import_zoning("tas", v1, valid_from="2025-01-01")
 
 
-def test_duplicate_unit_is_refused_with_its_lines(home: Path, tmp_path: Path) -> None:
+def test_duplicate_unit_is_refused_with_its_lines(home93: Path, tmp_path: Path) -> None:
     path = _write(tmp_path / "dup.csv", "code_commune;code_zone\n93066;A\n93001;A\n93066;B\n")
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         with pytest.raises(DuplicateUnitError, match="lignes 2, 4") as info:
             obs.geography.import_zoning("dup", path)
         assert info.value.line == 4
         assert obs.warehouse.count("zoning") == 0 and "dup" not in obs.geography.levels()
 
 
-def test_unknown_unit_is_refused_with_suggestions(home: Path, tmp_path: Path) -> None:
+def test_unknown_unit_is_refused_with_suggestions(home93: Path, tmp_path: Path) -> None:
     path = _write(tmp_path / "unknown.csv", "code_commune;code_zone\n93066;A\n93999;A\n")
-    with Observatory.open(home, write=True) as obs, pytest.raises(UnknownCodeError) as info:
+    with Observatory.open(home93, write=True) as obs, pytest.raises(UnknownCodeError) as info:
         obs.geography.import_zoning("unk", path)
     assert info.value.line == 3 and info.value.suggestions
 
 
-def test_weights_share_a_unit_between_zones(home: Path, tmp_path: Path) -> None:
+def test_weights_share_a_unit_between_zones(home93: Path, tmp_path: Path) -> None:
     path = _write(
         tmp_path / "w.csv", "code_commune;code_zone;poids\n93066;A;0,6\n93066;B;0,4\n93001;B;1\n"
     )
     bad = _write(tmp_path / "bad.csv", "code_commune;code_zone;poids\n93066;A;0.6\n93066;B;0.3\n")
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         obs.geography.import_zoning("partage", path)
         zones = obs.geography.territories(level="partage").set_index("code")
         assert zones.at["A", "population"] == pytest.approx(0.6 * 141441)
@@ -78,9 +78,9 @@ def test_weights_share_a_unit_between_zones(home: Path, tmp_path: Path) -> None:
             obs.geography.import_zoning("partage2", bad)
 
 
-def test_iris_units(home: Path, tmp_path: Path) -> None:
+def test_iris_units(home93: Path, tmp_path: Path) -> None:
     path = _write(tmp_path / "iris.csv", "code_iris;code_zone\n930590101;QPV1\n930590102;QPV1\n")
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         report = obs.geography.import_zoning("quartiers", path)
         assert report.unit_level == "iris"
         assert set(obs.geography.territories(level="iris", within="quartiers:QPV1").code) == {
@@ -90,6 +90,9 @@ def test_iris_units(home: Path, tmp_path: Path) -> None:
 
 
 def test_polygon_zoning_assigns_units_by_point_on_surface(home: Path, tmp_path: Path) -> None:
+    """A zoning drawn as polygons takes the communes whose point on surface is within: the 39
+    of the 93, none of those outside it that touch the polygons' edges (hence the home of all
+    France, where they are)."""
     import geopandas
 
     with Observatory.open(home, write=True) as obs:
@@ -109,20 +112,20 @@ def test_polygon_zoning_assigns_units_by_point_on_surface(home: Path, tmp_path: 
         assert np.all(members.zone.notna())
 
 
-def test_names_are_checked(home: Path, tmp_path: Path) -> None:
+def test_names_are_checked(home93: Path, tmp_path: Path) -> None:
     path = _write(tmp_path / "z.csv", "code_commune;code_zone\n93066;A\n")
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         for bad in ("commune", "Mon Zonage", "x"):
             with pytest.raises(InputError):
                 obs.geography.import_zoning(bad, path)
 
 
-def test_overlapping_polygons_in_a_zipped_shapefile(home: Path, tmp_path: Path) -> None:
+def test_overlapping_polygons_in_a_zipped_shapefile(home93: Path, tmp_path: Path) -> None:
     import zipfile
 
     import geopandas
 
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         communes = obs.geography.geometries(level="commune", within="93", simplified=False)
         saint_denis = communes[communes.code == "93066"].geometry.iloc[0]
         zones = geopandas.GeoDataFrame(
@@ -141,7 +144,7 @@ def test_overlapping_polygons_in_a_zipped_shapefile(home: Path, tmp_path: Path) 
     assert any("hors de toute zone" in note for note in report.notes)
 
 
-def test_a_version_starting_later_is_not_applied_today(home: Path, tmp_path: Path) -> None:
+def test_a_version_starting_later_is_not_applied_today(home93: Path, tmp_path: Path) -> None:
     """``zoning import … --valid-from <next year>``: today's figures stay those of the version
     in force (the defect fixed: the newest version was applied whatever its start); the new
     one takes over once its date has come, and every read says which version it shows."""
@@ -157,7 +160,7 @@ def test_a_version_starting_later_is_not_applied_today(home: Path, tmp_path: Pat
     v2 = _write(tmp_path / "v2.csv",
                 "code_commune;code_zone\n93066;N\n93001;E\n93005;E\n93006;E\n")  # fmt: skip
     later = (date.today() + timedelta(days=365)).isoformat()
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         obs.import_file(DATA / "filosofi/FILO2019_DISP_COM.csv")
         obs.geography.import_zoning("tas", v1, valid_from="2025-01-01")
         obs.compute(indicators=["menages_fiscaux"], levels=["tas"])
@@ -187,11 +190,11 @@ def test_a_version_starting_later_is_not_applied_today(home: Path, tmp_path: Pat
         # and as long as the date has not come, `compute` puts back the version in force
         obs.compute(indicators=["menages_fiscaux"], levels=["tas"])
         assert list(obs.geography.zonings().version) == [1]
-    code, out = run("zoning", "show", "tas", home=home)
+    code, out = run("zoning", "show", "tas", home=home93)
     assert code == 0 and later in out
 
 
-def test_a_first_version_starting_later_waits_for_its_date(home: Path, tmp_path: Path) -> None:
+def test_a_first_version_starting_later_waits_for_its_date(home93: Path, tmp_path: Path) -> None:
     """A new zoning whose only version begins next year has no territories yet, is not
     listed nor computed; the day comes, it is (the defect found in review: it was shown at
     once, then never materialised)."""
@@ -201,7 +204,7 @@ def test_a_first_version_starting_later_waits_for_its_date(home: Path, tmp_path:
 
     later = (date.today() + timedelta(days=30)).isoformat()
     v1 = _write(tmp_path / "v1.csv", "code_commune;code_zone\n93066;N\n93001;N\n93005;E\n")
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         obs.geography.import_zoning("tas", v1, valid_from=later)
         assert obs.geography.zonings().empty and "tas" not in obs.geography.levels()
         with pytest.raises(InputError, match="aucune version"):
@@ -225,7 +228,7 @@ indicators:
 """
 
 
-def test_values_of_a_zoning_at_a_date(home: Path, tmp_path: Path) -> None:
+def test_values_of_a_zoning_at_a_date(home93: Path, tmp_path: Path) -> None:
     """``values … --zoning tas --at DATE``: the zones of the version in force that day,
     computed now (sums of the real FILO2019 households of their communes), named as they
     were; today's from the stored values; every read says which version it gives. A
@@ -240,13 +243,13 @@ def test_values_of_a_zoning_at_a_date(home: Path, tmp_path: Path) -> None:
                 "93001;N;Nord\n93005;E;Est\n93006;E;Est\n93007;O;Ouest\n")  # fmt: skip
     v2 = _write(tmp_path / "v2.csv", "code_commune;code_zone;nom_zone\n93066;N;Nord réduit\n"
                 "93001;E;Est élargi\n93005;E;Est élargi\n93006;E;Est élargi\n")  # fmt: skip
-    (home / "indicateurs").mkdir()
-    (home / "indicateurs" / "secret.yaml").write_text(SECRET_HOUSEHOLDS, encoding="utf-8")
+    (home93 / "indicateurs").mkdir()
+    (home93 / "indicateurs" / "secret.yaml").write_text(SECRET_HOUSEHOLDS, encoding="utf-8")
     raw = pd.read_csv(DATA / "filosofi/FILO2019_DISP_COM.csv", sep=";", dtype={"CODGEO": str})
     households = raw.set_index("CODGEO").NBMEN19.astype(float).to_dict()
     # Pierrefitte-sur-Seine (93059) merged into Saint-Denis (93066) on 2025-01-01 (COG)
     households["93066"] += households["93059"]
-    with Observatory.open(home, write=True) as obs:
+    with Observatory.open(home93, write=True) as obs:
         obs.import_file(DATA / "filosofi/FILO2019_DISP_COM.csv")
         obs.geography.import_zoning("tas", v1, valid_from="2024-01-01")
         obs.geography.import_zoning("tas", v2, valid_from="2025-06-01")
@@ -284,7 +287,7 @@ def test_values_of_a_zoning_at_a_date(home: Path, tmp_path: Path) -> None:
 
     from observatoire.web import create_app
 
-    with Observatory.open(home) as obs, TestClient(create_app(obs)) as client:
+    with Observatory.open(home93) as obs, TestClient(create_app(obs)) as client:
         api = "/api/v1/indicators/menages_fiscaux/values?level=tas&period=2019"
         rows = client.get(api + "&at=2024-06-30").json()
         got = {r["code"]: r["value"] for r in rows["rows"]}
@@ -298,12 +301,12 @@ def test_values_of_a_zoning_at_a_date(home: Path, tmp_path: Path) -> None:
         assert "zonage tas, version 2, en vigueur du 2025-06-01 (aujourd&#39;hui)" in page or (
             "zonage tas, version 2, en vigueur du 2025-06-01 (aujourd'hui)" in page)
     code, out = run("values", "menages_fiscaux", "--zoning", "tas", "--at", "2024-06-30",
-                    "--period", "2019", "--format", "csv", home=home)  # fmt: skip
+                    "--period", "2019", "--format", "csv", home=home93)  # fmt: skip
     assert code == 0, out
     assert "zonage tas, version 1, en vigueur du 2024-01-01 au 2025-06-01" in out
     assert f"O,Ouest,2019,{households['93007']:.1f},ok" in out
-    code, out = run("values", "menages_fiscaux", "--zoning", "tas", home=home)
+    code, out = run("values", "menages_fiscaux", "--zoning", "tas", home=home93)
     assert code == 0 and "version 2" in out and "(aujourd'hui)" in out
     code, out = run("values", "menages_fiscaux", "--level", "departement", "--at", "2024-06-30",
-                    home=home)  # fmt: skip
+                    home=home93)  # fmt: skip
     assert code == 2 and "pas un zonage" in out
