@@ -9,13 +9,15 @@ is bounded by :data:`observatoire.web.uploads.MAX_UPLOAD`, read when a deposit c
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import sys
 from typing import Any
 
 from fastapi import Request
 
-from observatoire.errors import AccessError, InputError
+from observatoire.errors import AccessError, InputError, StorageError
 from observatoire.observatory import Observatory
 from observatoire.services.accounts import Role, User
 from observatoire.services.deposits import Deposits
@@ -32,9 +34,26 @@ __all__ = [
     "partner_of",
     "proposals_view",
     "receive_deposit",
+    "recompute",
 ]
 
 IMPORTERS = (Role.ADMIN, Role.ANALYST, Role.PARTNER)
+
+
+async def recompute(obs: Observatory) -> None:
+    """Recompute what an import or a rollback made stale, in a process of its own (the command
+    ``compute``): its Python work does not hold the server's interpreter lock, so the pages
+    keep being served while it runs; the server reads its result at the next request."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "observatoire", "--home", str(obs.home.path), "compute",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, errors = await process.communicate()
+    if process.returncode != 0:
+        told = errors.decode("utf-8", errors="replace").strip().splitlines()
+        raise StorageError(
+            "le recalcul des indicateurs a échoué" + (f" : {told[-1]}" if told else "")
+        )
 
 
 def deposits_of(obs: Observatory) -> Deposits:

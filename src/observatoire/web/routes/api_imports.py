@@ -31,6 +31,7 @@ from observatoire.web.importing import (
     history,
     partner_of,
     receive_deposit,
+    recompute,
 )
 from observatoire.web.responses import respond
 from observatoire.web.routes.imports import SIGNED_OUT
@@ -118,7 +119,7 @@ async def _api_import(
         accounts.record(
             user.email, "import", upload.name, f"n° {report.batch} (API)", client_of(request)
         )
-        await run_in_threadpool(obs.compute)
+        await recompute(obs)
     response = respond(request, content_safe(asdict(report)), max_age=0)
     response.status_code = 200 if dry_run else 201
     return response

@@ -49,6 +49,7 @@ from observatoire.web.importing import (
     partner_of,
     proposals_view,
     receive_deposit,
+    recompute,
 )
 from observatoire.web.responses import Format, page_route, show_page
 from observatoire.web.uploads import one_at_a_time
@@ -153,7 +154,7 @@ async def confirm(
         user.email, "import", file.name, f"n° {report.batch} ({dataset})", client_of(request)
     )
     begin = time.perf_counter()
-    await run_in_threadpool(obs.compute)
+    await recompute(obs)
     accounts.record(
         user.email,
         "calcul des indicateurs",
@@ -223,5 +224,5 @@ async def withdraw(
     _, restored = await run_in_threadpool(obs.rollback, batch)
     detail = f"version n° {restored} rétablie" if restored else None
     accounts.record(user.email, "retour arrière", f"n° {batch}", detail, client_of(request))
-    await run_in_threadpool(obs.compute)
+    await recompute(obs)
     return RedirectResponse("/imports", status_code=303)

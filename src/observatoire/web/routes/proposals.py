@@ -33,7 +33,7 @@ from observatoire.web.deps import (
     client_of,
     require,
 )
-from observatoire.web.importing import deposits_of
+from observatoire.web.importing import deposits_of, recompute
 from observatoire.web.responses import Format, page_route, show_page
 
 __all__ = ["router"]
@@ -117,7 +117,7 @@ async def accept(
         client_of(request),
     )
     begin = time.perf_counter()
-    await run_in_threadpool(obs.compute)
+    await recompute(obs)
     accounts.record(
         user.email, "calcul des indicateurs", f"n° {report.batch}",
         f"{time.perf_counter() - begin:.1f} s",
