@@ -11,7 +11,6 @@ homes users have; a release adds its own (docs/dev/storage.md).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import importlib.metadata
 import json
@@ -24,9 +23,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 import observatoire
+from observatoire.errors import HomeError
+from observatoire.home import Home
 from observatoire.observatory import Observatory
-from observatoire.store.appdb import APP_MIGRATIONS
+from observatoire.store import open_warehouse
+from observatoire.store.appdb import APP_MIGRATIONS, AppDatabase, open_appdb
 from observatoire.store.schema import SCHEMA_VERSION
+from observatoire.store.versions import MIGRATED_BY, release
 from tests.conftest import run, signed_in
 from tests.fixtures.make_upgrade_home import (
     COLLECTION,
@@ -35,6 +38,7 @@ from tests.fixtures.make_upgrade_home import (
     cli_reads,
     figures,
     warehouse_counts,
+    write_records,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -43,8 +47,8 @@ RELEASES = sorted(
 )
 
 
-def manifest_of(release: str) -> dict[str, Any]:
-    return dict(json.loads((FIXTURES / f"home-{release}.json").read_text(encoding="utf-8")))
+def manifest_of(version: str) -> dict[str, Any]:
+    return dict(json.loads((FIXTURES / f"home-{version}.json").read_text(encoding="utf-8")))
 
 
 def release_key(version: str) -> tuple[int, ...]:
@@ -54,12 +58,12 @@ def release_key(version: str) -> tuple[int, ...]:
 
 def test_each_kept_home_has_its_manifest() -> None:
     assert "0.1.0" in RELEASES  # the first release: never removed
-    for release in RELEASES:
-        manifest = manifest_of(release)
-        archive = FIXTURES / f"home-{release}.tar.xz"
-        assert manifest["version"] == release
+    for kept_release in RELEASES:
+        manifest = manifest_of(kept_release)
+        archive = FIXTURES / f"home-{kept_release}.tar.xz"
+        assert manifest["version"] == kept_release
         assert hashlib.sha256(archive.read_bytes()).hexdigest() == manifest["archive_sha256"]
-        assert release_key(release) <= release_key(observatoire.__version__)
+        assert release_key(kept_release) <= release_key(observatoire.__version__)
         assert archive.stat().st_size < 3 * 1024**2
 
 
@@ -85,7 +89,7 @@ def test_an_older_home_opens_with_every_row_and_figure(old_home: tuple[Path, Any
     home, manifest = old_home
     older = int(manifest["meta"]["schema_version"]) < SCHEMA_VERSION
     if older:  # read-only, an older warehouse is not migrated: the message says how
-        with pytest.raises(observatoire.HomeError, match="init"):
+        with pytest.raises(HomeError, match="init"):
             Observatory.open(home)
     code, out = run("init", home=home)  # the documented way to upgrade (any writing works too)
     assert code == 0, out
@@ -97,6 +101,8 @@ def test_an_older_home_opens_with_every_row_and_figure(old_home: tuple[Path, Any
         read = figures(obs)
     before = {k: v for k, v in manifest["meta"].items() if k != "schema_version"}
     assert {k: meta.get(k) for k in before} == before
+    if older:
+        assert meta[MIGRATED_BY] == release()
     expected = {t: n for t, n in manifest["warehouse"].items() if t != "meta"}
     assert {t: counts.get(t) for t in expected} == expected
     assert read == manifest["figures"]
@@ -148,34 +154,10 @@ def test_pseudonyms_still_match_with_the_kept_key(
     """A household recorded before the upgrade, recorded again by another operator after it,
     is found as a duplicate: its identifier gets the same pseudonym (the home's key kept)."""
     home, manifest = old_home
-    extract = tmp_path / "extraction_apres.csv"
-    with extract.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter=";")
-        writer.writerow(
-            [
-                "code_structure",
-                "structure",
-                "commune",
-                "date_demande",
-                "id_menage",
-                "sexe",
-                "age",
-                "issue",
-            ]
-        )
-        # MEN005: OPA's, recorded on 06/03/2025 (make_upgrade_home.records_file)
-        writer.writerow(
-            [
-                "OPC",
-                "Opérateur OPC (FICTIF)",
-                "93048",
-                "10/03/2025",
-                "MEN005",
-                "F",
-                "40",
-                "orientee",
-            ]
-        )
+    # MEN005: OPA's, recorded on 06/03/2025 (make_upgrade_home.records_file)
+    again = ["OPC", "Opérateur OPC (FICTIF)", "93048", "10/03/2025", "MEN005", "F", "40",
+             "orientee"]  # fmt: skip
+    extract = write_records(tmp_path / "extraction_apres.csv", [again])
     with Observatory.open(home, write=True) as obs:
         before = obs.records.duplicates(COLLECTION)
         assert len(before) == manifest["figures"]["duplicates"]
@@ -184,14 +166,13 @@ def test_pseudonyms_still_match_with_the_kept_key(
     assert len(after) == len(before) + 1
 
 
-def test_the_version_is_the_package_s() -> None:
-    """What the home records as the release that wrote it is the installed package's."""
+def test_the_release_recorded_is_the_package_version() -> None:
+    """What a base records as the release that migrated it (the installed package's version)
+    is what ``observatoire --version`` says."""
     assert observatoire.__version__ == importlib.metadata.version("observatoire")
 
 
 def test_the_application_database_is_at_its_last_step(old_home: tuple[Path, Any]) -> None:
-    from observatoire.store.appdb import open_appdb
-
     home, _ = old_home
     database = open_appdb(home, "duckdb")
     try:
@@ -199,3 +180,107 @@ def test_the_application_database_is_at_its_last_step(old_home: tuple[Path, Any]
     finally:
         database.close()
     assert version.value.tolist() == [str(len(APP_MIGRATIONS))]
+
+
+# -- a home of a later release ---------------------------------------------------------------
+LATER = "99.0.0"
+
+
+@pytest.fixture
+def fresh_home(tmp_path: Path) -> Path:
+    """A home made by this release (no referential: none is needed to open or refuse it)."""
+    obs, _ = Observatory.init(tmp_path / "obs")
+    obs.close()
+    open_appdb(obs.home.path, "duckdb").close()
+    return obs.home.path
+
+
+@pytest.fixture
+def newer_home(fresh_home: Path) -> Path:
+    """A home whose warehouse release 99.0.0 migrated one step beyond this release's."""
+    with Observatory.open(fresh_home, write=True) as obs:
+        obs.warehouse.set_meta("schema_version", str(SCHEMA_VERSION + 1))
+        obs.warehouse.set_meta(MIGRATED_BY, LATER)
+    return fresh_home
+
+
+def assert_refused(message: str, home: Path, part: str, found: int, known: int) -> None:
+    """The refusal names the home, the version found, the one this release knows, the release
+    that migrated it and this one, and says what to do."""
+    assert f"l'observatoire {home} a été mis à jour par observatoire {LATER}" in message
+    assert f"{part} en est à la version n° {found}" in message
+    assert f"observatoire {release()}, installé ici" in message
+    assert f"jusqu'au n° {known}." in message
+    assert f"Installez observatoire {LATER} ou plus récent" in message
+
+
+def test_each_base_records_the_release_that_migrated_it(fresh_home: Path) -> None:
+    with Observatory.open(fresh_home) as obs:
+        assert obs.warehouse.meta()[MIGRATED_BY] == release()
+    database = open_appdb(fresh_home, "duckdb")
+    try:
+        rows = database.query("SELECT value FROM app_meta WHERE key = ?", [MIGRATED_BY])
+    finally:
+        database.close()
+    assert rows.value.tolist() == [release()]
+
+
+def test_a_newer_warehouse_is_refused_read_only_or_not(newer_home: Path) -> None:
+    opening = (
+        lambda: Observatory.open(newer_home),
+        lambda: Observatory.open(newer_home, write=True),
+        lambda: Observatory.init(newer_home),
+    )
+    for attempt in opening:
+        with pytest.raises(HomeError) as refused:
+            attempt()
+        assert_refused(
+            str(refused.value), newer_home, "son entrepôt", SCHEMA_VERSION + 1, SCHEMA_VERSION
+        )
+    location = Home.load(newer_home).location
+    with open_warehouse("duckdb", location, read_only=True) as warehouse:  # left as it was
+        assert warehouse.schema_version() == SCHEMA_VERSION + 1
+        assert warehouse.meta()[MIGRATED_BY] == LATER
+
+
+def test_the_command_line_and_the_server_refuse_a_newer_warehouse(
+    newer_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from observatoire.web.app import app_from_environment
+
+    for command in (("status",), ("init",), ("compute",), ("documents", "list")):
+        code, out = run(*command, home=newer_home)
+        assert code == 1, (command, out)
+        assert_refused(out, newer_home, "son entrepôt", SCHEMA_VERSION + 1, SCHEMA_VERSION)
+    monkeypatch.setenv("OBSERVATOIRE_HOME", str(newer_home))  # as `serve --workers N` starts
+    with pytest.raises(HomeError) as refused:
+        app_from_environment()
+    assert_refused(
+        str(refused.value), newer_home, "son entrepôt", SCHEMA_VERSION + 1, SCHEMA_VERSION
+    )
+
+
+def test_a_newer_application_database_is_refused(fresh_home: Path) -> None:
+    from observatoire.web.app import create_app
+
+    database = open_appdb(fresh_home, "duckdb")
+    later = len(APP_MIGRATIONS) + 1
+    with database.transaction() as run_sql:
+        run_sql("UPDATE app_meta SET value = ? WHERE key = 'version'", [str(later)])
+        run_sql("UPDATE app_meta SET value = ? WHERE key = ?", [LATER, MIGRATED_BY])
+    database.close()
+    with pytest.raises(HomeError) as refused:
+        open_appdb(fresh_home, "duckdb")
+    assert_refused(
+        str(refused.value), fresh_home, "sa base applicative", later, len(APP_MIGRATIONS)
+    )
+    code, out = run("users", "list", home=fresh_home)
+    assert code == 1 and "sa base applicative en est à la version" in out
+    with Observatory.open(fresh_home) as obs, pytest.raises(HomeError, match="applicative"):
+        create_app(obs)  # the server
+    untouched = AppDatabase(f"sqlite:///{fresh_home / 'application.sqlite'}")  # not migrated
+    try:
+        version = untouched.query("SELECT value FROM app_meta WHERE key = 'version'")
+    finally:
+        untouched.close()
+    assert version.value.tolist() == [str(later)]
