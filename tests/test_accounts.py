@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from observatoire.errors import AccessError, InputError, UnknownNameError
+from observatoire.errors import AccessError, HomeError, InputError, UnknownNameError
 from observatoire.passwords import check_password
 from observatoire.secret.rules import Audience
 from observatoire.services import accounts as accounts_module
@@ -375,6 +375,18 @@ def test_migration_3_numbers_and_dates_the_tokens_made_before(
     assert rows.expires_at.tolist() == ["2026-03-01T10:00:00+00:00", "2025-02-28T08:00:00+00:00"]
     assert database.query("SELECT kind FROM app_login_attempt").kind.tolist() == ["failure"]
     database.close()
+
+
+def test_a_database_a_later_release_migrated_is_refused_untouched(database_url: str) -> None:
+    database = AppDatabase(database_url)
+    database.migrate()
+    later = str(len(APP_MIGRATIONS) + 1)
+    database.execute("UPDATE app_meta SET value = ? WHERE key = 'version'", [later])
+    with pytest.raises(HomeError, match=f"sa base applicative en est à la version n° {later}"):
+        database.migrate(home="/srv/obs")
+    version = database.query("SELECT value FROM app_meta WHERE key = 'version'")
+    database.close()
+    assert version.value.tolist() == [later]
 
 
 def test_a_partner_belongs_to_an_organisation_written_as_its_code(accounts: Accounts) -> None:

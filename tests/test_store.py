@@ -143,3 +143,23 @@ def test_schema_2_values_move_to_series(warehouse_location: tuple[str, str]) -> 
         assert first.at[("filosofi.MED", "93059"), "geography"] == "published"
         assert first.at[("rp.POP", "93066"), "note"] == "fusion de 93059 93066"
         assert batch_values(wh, 2).value.tolist() == [110001.0]
+
+
+def test_a_warehouse_a_later_release_migrated_is_refused_untouched(
+    warehouse_location: tuple[str, str],
+) -> None:
+    """Never migrated down nor used: the message names the home and both versions (the whole
+    message: tests/test_upgrade.py)."""
+    from observatoire.store.versions import MIGRATED_BY, release
+
+    backend, location = warehouse_location
+    with open_warehouse(backend, location) as wh:
+        assert wh.migrate() == SCHEMA_VERSION
+        assert wh.meta()[MIGRATED_BY] == release()
+        wh.set_meta("schema_version", str(SCHEMA_VERSION + 1))
+        later = f"l'observatoire /srv/obs a été mis à jour .* n° {SCHEMA_VERSION + 1}"
+        with pytest.raises(HomeError, match=later):
+            wh.migrate(home="/srv/obs")
+        with pytest.raises(HomeError, match=later):
+            wh.known_version("/srv/obs")
+        assert wh.schema_version() == SCHEMA_VERSION + 1

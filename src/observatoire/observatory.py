@@ -14,8 +14,8 @@ The facade composes and delegates: territories are ``obs.geography``
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +65,16 @@ if TYPE_CHECKING:
 __all__ = ["Observatory"]
 
 
+@contextmanager
+def _closed_on_error(warehouse: Warehouse) -> Iterator[None]:
+    """Close ``warehouse`` when what the block does with it fails (then re-raise)."""
+    try:
+        yield
+    except BaseException:
+        warehouse.close()
+        raise
+
+
 class Observatory:
     """An opened observatory: its home, its settings and its warehouse."""
 
@@ -90,22 +100,24 @@ class Observatory:
         """
         created_home, created = Home.create(resolve_home(home), **settings)
         warehouse = open_warehouse(created_home.backend, created_home.location)
-        warehouse.migrate()
+        with _closed_on_error(warehouse):
+            warehouse.migrate(home=created_home.path)
         return cls(created_home, warehouse), created
 
     @classmethod
     def open(cls, home: str | Path | None = None, *, write: bool = False) -> Observatory:
-        """Open an initialised home, read-only unless ``write``."""
+        """Open an initialised home, read-only unless ``write`` (then migrated to this
+        release). A home a later release migrated is refused, read-only or not."""
         loaded = Home.load(resolve_home(home))
         warehouse = open_warehouse(loaded.backend, loaded.location, read_only=not write)
-        if write:
-            warehouse.migrate()
-        elif warehouse.schema_version() < SCHEMA_VERSION:
-            warehouse.close()
-            raise HomeError(
-                f"l'observatoire {loaded.path} date d'une version précédente : lancez "
-                f"« observatoire --home {loaded.path} init » pour le mettre à jour"
-            )
+        with _closed_on_error(warehouse):
+            if write:
+                warehouse.migrate(home=loaded.path)
+            elif warehouse.known_version(loaded.path) < SCHEMA_VERSION:
+                raise HomeError(
+                    f"l'observatoire {loaded.path} date d'une version précédente : lancez "
+                    f"« observatoire --home {loaded.path} init » pour le mettre à jour"
+                )
         return cls(loaded, warehouse)
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from observatoire.errors import StorageError
+from observatoire.store.versions import MIGRATED_BY, refuse_newer, release
 
 __all__ = ["APP_MIGRATIONS", "AppDatabase", "open_appdb", "stamp"]
 
@@ -151,26 +152,28 @@ class AppDatabase:
                 with self._con.transaction():
                     yield lambda sql, params=(): self._con.execute(self._sql(sql), list(params))
 
-    def migrate(self) -> int:
-        """Apply the steps of :data:`APP_MIGRATIONS` not yet applied; the version reached."""
+    def migrate(self, *, home: str | Path | None = None) -> int:
+        """Apply the steps of :data:`APP_MIGRATIONS` not yet applied (recording which release
+        applied them); the version reached. A database a later release migrated is refused
+        (naming ``home``), never migrated down."""
+        known = len(APP_MIGRATIONS)
         with self.transaction() as run:
-            exists = self._has_meta()
-            current = 0
-            if exists:
-                found = self._con.execute(
-                    self._sql("SELECT value FROM app_meta WHERE key = 'version'")
-                ).fetchone()
-                current = int(found[0]) if found else 0
+            found = self._meta() if self._has_meta() else {}
+            current = int(found.get("version", 0))
+            refuse_newer("sa base applicative", home, current, known, found.get(MIGRATED_BY))
             for step in APP_MIGRATIONS[current:]:
                 for statement in step:
                     run(statement)
-            if current < len(APP_MIGRATIONS):
-                run("DELETE FROM app_meta WHERE key = 'version'")
-                run(
-                    "INSERT INTO app_meta (key, value) VALUES ('version', ?)",
-                    [str(len(APP_MIGRATIONS))],
-                )
-        return len(APP_MIGRATIONS)
+            if current < known:
+                for key, value in (("version", str(known)), (MIGRATED_BY, release())):
+                    run("DELETE FROM app_meta WHERE key = ?", [key])
+                    run("INSERT INTO app_meta (key, value) VALUES (?, ?)", [key, value])
+        return known
+
+    def _meta(self) -> dict[str, str]:
+        """``app_meta``, read inside the migration's transaction."""
+        rows = self._con.execute("SELECT key, value FROM app_meta").fetchall()
+        return {str(key): str(value) for key, value in rows}
 
     def _has_meta(self) -> bool:
         if self.dialect == "sqlite":
@@ -190,8 +193,13 @@ class AppDatabase:
 
 def open_appdb(home: Path, backend: str, dsn: str | None = None) -> AppDatabase:
     """The application database of a home: ``application.sqlite`` in it, or the PostgreSQL
-    database ``dsn`` when the warehouse is there too. Migrated on opening."""
+    database ``dsn`` when the warehouse is there too. Migrated on opening (refused when a
+    later release migrated it)."""
     url = f"sqlite:///{home / 'application.sqlite'}" if backend != "postgres" else str(dsn)
     database = AppDatabase(url)
-    database.migrate()
+    try:
+        database.migrate(home=home)
+    except BaseException:
+        database.close()
+        raise
     return database

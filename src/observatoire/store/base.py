@@ -11,11 +11,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 from uuid import uuid4
 
 import pandas as pd
 
 from observatoire.store.schema import MIGRATIONS, SCHEMA_VERSION, TABLES, create_sql
+from observatoire.store.versions import MIGRATED_BY, refuse_newer, release
 
 __all__ = ["Readable", "Transaction", "Warehouse", "iter_rows", "placeholders"]
 
@@ -96,18 +98,30 @@ class Warehouse(ABC):
         rows = self.query("SELECT value FROM meta WHERE key = ?", ["schema_version"])
         return int(rows.value.iloc[0]) if len(rows) else 0
 
+    def known_version(self, home: str | Path | None = None) -> int:
+        """:meth:`schema_version`, refused with a clear :class:`~observatoire.errors.HomeError`
+        (naming ``home``) when a later release migrated this warehouse beyond this one's
+        :data:`~observatoire.store.schema.SCHEMA_VERSION`."""
+        found = self.schema_version()
+        if found > SCHEMA_VERSION:
+            migrated_by = self.meta().get(MIGRATED_BY)
+            refuse_newer("son entrepôt", home, found, SCHEMA_VERSION, migrated_by)
+        return found
+
     @abstractmethod
     def has_table(self, name: str) -> bool:
         """Whether a table called ``name`` exists."""
 
-    def migrate(self) -> int:
-        """Create the tables of every migration not yet applied; return the schema version."""
-        current = self.schema_version()
+    def migrate(self, *, home: str | Path | None = None) -> int:
+        """Apply the migrations not yet applied (recording which release applied them);
+        return the schema version. A warehouse a later release migrated is refused
+        (:meth:`known_version`), never migrated down."""
+        current = self.known_version(home)
         if current >= SCHEMA_VERSION:
             return current
         with self.transaction() as tx:
             # another process may have migrated meanwhile (workers starting together)
-            current = self.schema_version()
+            current = self.known_version(home)
             if current >= SCHEMA_VERSION:
                 return current
             for step in MIGRATIONS[current:]:
@@ -117,12 +131,8 @@ class Warehouse(ABC):
                             tx.execute(statement)
                     else:
                         tx.execute(action)
-            tx.replace(
-                "meta",
-                pd.DataFrame({"key": ["schema_version"], "value": [str(SCHEMA_VERSION)]}),
-                "key = ?",
-                ["schema_version"],
-            )
+            for key, value in (("schema_version", str(SCHEMA_VERSION)), (MIGRATED_BY, release())):
+                tx.replace("meta", pd.DataFrame({"key": [key], "value": [value]}), "key = ?", [key])
         return SCHEMA_VERSION
 
     @abstractmethod
