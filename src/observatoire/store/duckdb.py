@@ -109,6 +109,12 @@ def _connect(file: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
                 f"la base {file} est ouverte en écriture par un autre processus (une version "
                 "précédente d'observatoire) : réessayez quand il aura fini"
             ) from None
+        if "version number" in str(exc).lower() or "newer version" in str(exc).lower():
+            raise HomeError(
+                f"la base {file} a été écrite par une version plus récente de DuckDB que celle "
+                f"installée ici ({duckdb.__version__}) : mettez observatoire à jour "
+                "(pip install --upgrade observatoire) ; rien n'a été modifié"
+            ) from None
         raise StorageError(f"impossible d'ouvrir {file} : {exc}") from None
 
 
