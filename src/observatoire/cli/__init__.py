@@ -15,6 +15,7 @@ import click
 from observatoire import __version__
 from observatoire.cli import (
     analysis,
+    backup,
     catalog,
     completeness,
     dashboards,
@@ -61,7 +62,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 for _module in (
     home, geo, imports, indicators, analysis, partners, users, zonings, publish, dashboards,
-    records, completeness, sources, documents, needs, catalog, serve, demo,
+    records, completeness, sources, documents, needs, catalog, serve, backup, demo,
 ):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

@@ -186,6 +186,20 @@ class AppDatabase:
         row = self._con.execute(sql).fetchone()
         return bool(row and row[0])
 
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy of this SQLite database as ``target``: SQLite's online backup,
+        one read transaction while other processes go on writing (WAL); the copy is one
+        self-contained file (rollback journal). PostgreSQL has its own tool: ``pg_dump``."""
+        if self.dialect != "sqlite":
+            raise StorageError("copie en ligne : base SQLite seulement (PostgreSQL : pg_dump)")
+        copy = sqlite3.connect(target, isolation_level=None)
+        try:
+            with self._lock:
+                self._con.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            copy.close()
+
     def close(self) -> None:
         with self._lock:
             self._con.close()
