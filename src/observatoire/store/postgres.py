@@ -1,11 +1,18 @@
 """PostgreSQL backend (server mode).
 
 Needs the ``postgres`` extra: ``pip install observatoire[postgres]``.
+
+Two connections per warehouse: reads (autocommit: each sees what is committed when it runs)
+and writes (opened at the first transaction). A transaction is the writing thread's alone:
+the reads of other threads never run inside it (they would see its uncommitted rows, or
+join it), and the writing thread's own reads do (they see its rows). One transaction at a
+time per process; PostgreSQL orders those of several processes.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -85,52 +92,87 @@ class PostgresWarehouse(Warehouse):
 
     def __init__(self, dsn: str, *, read_only: bool = False) -> None:
         try:
-            import psycopg
+            import psycopg  # noqa: F401  (a clear error now)
         except ImportError:
             raise StorageError(
                 "le moteur PostgreSQL demande psycopg : pip install 'observatoire[postgres]'"
             ) from None
         self._read_only = read_only
+        self._dsn = dsn
+        self.con = self._connect()
+        self._writing: Any = None  # the connection of writes, opened at the first transaction
+        self._writer: int | None = None  # the thread inside the transaction
+        self._open: _PgTransaction | None = None
+        self._write_lock = threading.Lock()
+
+    def _connect(self) -> Any:
+        import psycopg
+
         try:
-            self.con = psycopg.connect(dsn, autocommit=True)
+            con = psycopg.connect(self._dsn, autocommit=True)
         except psycopg.Error as exc:
             raise StorageError(f"connexion PostgreSQL impossible : {exc}") from None
         # JIT compiles the plans PostgreSQL thinks costly: for the reads of a page (a
         # territory's values, a level's ranks) it costs more than it saves (70 ms of 530)
-        self.con.execute("SET jit = off")
-        if read_only:
-            self.con.execute("SET default_transaction_read_only = on")
+        con.execute("SET jit = off")
+        if self._read_only:
+            con.execute("SET default_transaction_read_only = on")
+        return con
 
     @property
     def read_only(self) -> bool:
         return self._read_only
 
+    def _reader(self) -> Any:
+        """The writing thread reads inside its transaction; every other thread outside."""
+        if self._open is not None and threading.get_ident() == self._writer:
+            return self._open.con
+        return self.con
+
     def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
-        return _frame(self.con.execute(_sql(sql), list(params)))
+        return _frame(self._reader().execute(_sql(sql), list(params)))
 
     def has_table(self, name: str) -> bool:
-        row = self.con.execute(
-            "SELECT COUNT(*) FROM information_schema.tables "
-            "WHERE table_schema = current_schema() AND table_name = %s",
-            [name],
-        ).fetchone()
+        row = (
+            self._reader()
+            .execute(
+                "SELECT COUNT(*) FROM information_schema.tables "
+                "WHERE table_schema = current_schema() AND table_name = %s",
+                [name],
+            )
+            .fetchone()
+        )
         return bool(row and row[0])
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
+        """One transaction; one opened inside another (same thread) is part of it."""
         if self._read_only:
             raise StorageError("connexion en lecture seule : écriture impossible")
-        with self.con.transaction():
-            tx = _PgTransaction(self.con)
-            yield tx
-            self._stamp_if_ready(tx)
+        if self._open is not None and threading.get_ident() == self._writer:
+            yield self._open
+            return
+        with self._write_lock:
+            if self._writing is None or self._writing.closed:
+                self._writing = self._connect()
+            self._writer = threading.get_ident()
+            try:
+                with self._writing.transaction():
+                    tx = self._open = _PgTransaction(self._writing)
+                    yield tx
+                    self._stamp_if_ready(tx)
+            finally:
+                self._writer = None
+                self._open = None
 
     def refresh_statistics(self, tables: Sequence[str]) -> None:
         """ANALYZE: autovacuum may not have seen an import that just ended, and a planner
         that believes a table of millions of rows empty picks nested loops."""
         if not self._read_only:
             for table in tables:
-                self.con.execute(f"ANALYZE {table}")
+                self._reader().execute(f"ANALYZE {table}")
 
     def close(self) -> None:
         self.con.close()
+        if self._writing is not None:
+            self._writing.close()
