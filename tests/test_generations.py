@@ -138,3 +138,48 @@ def test_open_current_is_a_stable_snapshot(tmp_path: Path) -> None:
         handle.seek(0)
         assert handle.read(64) == before
     warehouse.close()
+
+
+def test_generations_without_their_link_are_refused_never_swept(tmp_path: Path) -> None:
+    warehouse = _warehouse(tmp_path)
+    _add(warehouse, 1)
+    warehouse.close()
+    link = tmp_path / "entrepot.duckdb"
+    data = generations.current(link)
+    assert data is not None
+    link.unlink()  # a copy tool that dropped the link, a removal by hand
+    for read_only in (False, True):
+        with pytest.raises(HomeError, match=f"ln -s {data.name} entrepot.duckdb"):
+            DuckDBWarehouse(link, read_only=read_only)
+    with pytest.raises(HomeError, match="le lien"), generations.open_current(link):
+        pass
+    assert data.exists()  # the data is untouched
+    os.symlink(data.name, link)
+    assert _count(DuckDBWarehouse(link, read_only=True)) == 1
+
+
+def test_a_journal_left_by_a_previous_release_is_merged_before_any_copy(tmp_path: Path) -> None:
+    plain = tmp_path / "entrepot.duckdb"
+    with duckdb.connect(str(plain)) as con:
+        con.execute("CREATE TABLE t (n INTEGER)")
+        con.execute("CHECKPOINT")
+        con.execute("PRAGMA disable_checkpoint_on_shutdown")
+        con.execute("INSERT INTO t VALUES (1), (2)")  # in the journal only
+    assert (tmp_path / "entrepot.duckdb.wal").exists()
+    with pytest.raises(HomeError, match="journal en attente"):
+        DuckDBWarehouse(plain, read_only=True)
+    warehouse = DuckDBWarehouse(plain)  # a writer merges it first
+    assert not (tmp_path / "entrepot.duckdb.wal").exists()
+    _add(warehouse, 3)
+    assert _count(warehouse) == 3
+    warehouse.close()
+
+
+def test_the_spill_folder_of_a_killed_writer_is_swept(tmp_path: Path) -> None:
+    warehouse = _warehouse(tmp_path)
+    spill = tmp_path / "entrepot.000077-beef.duckdb.tmp"
+    spill.mkdir()
+    (spill / "duckdb_temp_storage_S32K-0.tmp").write_bytes(b"x" * 1000)
+    _add(warehouse, 1)
+    assert not spill.exists()
+    warehouse.close()

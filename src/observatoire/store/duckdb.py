@@ -96,8 +96,6 @@ CONFIG: dict[str, str | bool | int | float | list[str]] = {"enable_optimistic_wr
 MEMORY_LIMIT = os.environ.get("OBSERVATOIRE_DUCKDB_MEMORY", "1GB")
 
 
-
-
 def _connect(file: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(
@@ -166,6 +164,9 @@ class DuckDBWarehouse(Warehouse):
         self._pin: ContextVar[_Pin | None] = ContextVar(f"duckdb_pin_{id(self)}", default=None)
         self._current: _Generation | None = None
         self._retired: list[_Generation] = []
+        if not read_only:
+            self._merge_journal()
+        generations.check_published(path)
         if generations.current(path) is None:
             if read_only:
                 raise HomeError(f"base introuvable : {path} (lancez « observatoire init »)")
@@ -176,6 +177,20 @@ class DuckDBWarehouse(Warehouse):
     @property
     def read_only(self) -> bool:
         return self._read_only
+
+    def _merge_journal(self) -> None:
+        """A base from before generations whose journal was not merged (its writer stopped
+        without a checkpoint): merged now, under the write lock, before anything copies the
+        file without it. A writer of a previous release still holding it is refused."""
+        journal = self.path.with_name(self.path.name + ".wal")
+        if self.path.is_symlink() or not journal.exists():
+            return
+        with generations.WriteLock(self.path, self.on_wait):
+            con = _connect(self.path, read_only=False)
+            try:
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
 
     # -- reading ----------------------------------------------------------------------------
     def _open_current(self) -> _Generation:

@@ -33,15 +33,54 @@ from typing import BinaryIO
 
 from observatoire.errors import HomeError
 
-__all__ = ["WriteLock", "current", "discard", "open_current", "publish", "start"]
+__all__ = [
+    "WriteLock",
+    "check_published",
+    "current",
+    "discard",
+    "number",
+    "open_current",
+    "orphans",
+    "publish",
+    "start",
+]
 
 # How long a reader retries when the generation it resolved is swept before it opens it.
 _OPEN_ATTEMPTS = 20
 
 
 def _pattern(link: Path) -> re.Pattern[str]:
+    """A generation's file, its journal (``.wal``) or its spill folder (``.tmp``)."""
     stem, suffix = link.stem, link.suffix
-    return re.compile(rf"^{re.escape(stem)}\.(\d+)-[0-9a-f]+{re.escape(suffix)}(\.wal)?$")
+    return re.compile(rf"^{re.escape(stem)}\.(\d+)-[0-9a-f]+{re.escape(suffix)}(\.wal|\.tmp)?$")
+
+
+def orphans(link: Path) -> list[Path]:
+    """Generation files present while the link is missing (removed by hand, or not copied
+    by a copy tool), newest first: the data is there, the link to it is not."""
+    pattern = _pattern(link)
+    found = [p for p in link.parent.iterdir() if (m := pattern.match(p.name)) and not m.group(2)]
+    return sorted(found, key=lambda p: number(link, p), reverse=True)
+
+
+def check_published(link: Path) -> None:
+    """Refuse a home whose data cannot be read safely: generations without their link (a new
+    base would be created beside them, and they swept), or a base from before generations
+    with a journal not yet merged (its last writes are in ``.wal`` only)."""
+    if current(link) is None:
+        found = orphans(link)
+        if found:
+            raise HomeError(
+                f"le lien {link.name} manque dans {link.parent}, mais la base est là "
+                f"({found[0].name}) : recréez le lien (cd {link.parent} && ln -s "
+                f"{found[0].name} {link.name}) ; rien n'a été modifié"
+            )
+    elif not link.is_symlink() and link.with_name(link.name + ".wal").exists():
+        raise HomeError(
+            f"la base {link} a un journal en attente ({link.name}.wal) : une version "
+            "précédente d'observatoire l'écrit peut-être ; arrêtez-la, puis lancez "
+            "« observatoire init », qui l'intègre ; rien n'a été modifié"
+        )
 
 
 def current(link: Path) -> Path | None:
@@ -66,6 +105,7 @@ def number(link: Path, file: Path) -> int:
 def open_current(link: Path) -> Iterator[BinaryIO]:
     """The published generation opened for reading (a consistent snapshot: a published file
     never changes; once opened, it stays readable even if a writer publishes a newer one)."""
+    check_published(link)
     for _ in range(_OPEN_ATTEMPTS):
         file = current(link)
         if file is None:
@@ -144,11 +184,16 @@ class WriteLock:
 def start(link: Path) -> Path:
     """A new generation for the holder of the write lock: the current one copied (nothing
     when none is published), after sweeping what killed writers left behind."""
+    check_published(link)
     published = current(link)
     pattern = _pattern(link)
+    keep = {published.name + end for end in ("", ".wal", ".tmp")} if published else set()
     for stray in link.parent.iterdir():
-        if pattern.match(stray.name) and (published is None or stray.name != published.name):
-            stray.unlink(missing_ok=True)
+        if pattern.match(stray.name) and stray.name not in keep:
+            if stray.is_dir() and not stray.is_symlink():
+                shutil.rmtree(stray, ignore_errors=True)
+            else:
+                stray.unlink(missing_ok=True)
     following = (number(link, published) if published else 0) + 1
     file = link.with_name(f"{link.stem}.{following:06d}-{secrets.token_hex(2)}{link.suffix}")
     if published is not None:
@@ -179,3 +224,4 @@ def discard(file: Path) -> None:
     """Remove a generation that will not be published (its write failed or rolled back)."""
     file.unlink(missing_ok=True)
     file.with_name(file.name + ".wal").unlink(missing_ok=True)
+    shutil.rmtree(file.with_name(file.name + ".tmp"), ignore_errors=True)
