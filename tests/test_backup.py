@@ -615,3 +615,45 @@ def test_a_server_mode_backup_goes_through_pg_dump_and_pg_restore(
         code, out = run("restore", str(archive), "--home", str(again), "--force")
         assert code == 0, out
         assert _postgres_tables(dsn) == source
+
+
+def test_a_crafted_archive_cannot_restore_a_document_over_a_base(
+    saved: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A manifest valid in every checksum, one document renamed onto the application
+    database (or any name outside the library): refused, nothing written."""
+    import hashlib
+
+    with tarfile.open(saved[1]) as tar:
+        entries = [(e.name, tar.extractfile(e).read()) for e in tar]  # type: ignore[union-attr]
+    manifest = json.loads(entries[0][1])
+    document = next(m for m in manifest["members"] if m["kind"] == "document")
+    for forged in ("fichiers/application.sqlite", "fichiers/portrait.yaml"):
+        old, document["name"] = document["name"], forged
+        body = json.dumps(manifest).encode()
+        renamed = [(forged if n == old else n, b) for n, b in entries[2:]]
+        crafted = tmp_path / "forge.tar.gz"
+        with gzip.open(crafted, "wb") as packed, tarfile.open(fileobj=packed, mode="w|") as tar:
+            checksum = (hashlib.sha256(body).hexdigest() + "\n").encode()
+            for name, data in [("manifest.json", body), ("manifest.sha256", checksum), *renamed]:
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        _refused(crafted, tmp_path / "obs", forged, "invalide")
+        entries = [(forged if n == old else n, b) for n, b in entries]
+
+
+def test_the_archive_is_its_owner_s_alone_whatever_was_left_at_its_place(
+    saved: tuple[Path, Path], tmp_path: Path
+) -> None:
+    home = saved[0]
+    target = tmp_path / "d.tar.gz"
+    leftover = tmp_path / "ailleurs"
+    leftover.write_bytes(b"")
+    # a link left where the archive is written (its partial file), to a file readable by all
+    leftover.chmod(0o644)
+    (tmp_path / "d.tar.gz.partiel").symlink_to(leftover)
+    code, out = run("backup", str(target), home=home)
+    assert code == 0, out
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert leftover.read_bytes() == b""  # not written through the link

@@ -255,7 +255,9 @@ def _walk(root: Path, found: _Found) -> list[Path]:
     for directory, folders, names in os.walk(root):
         here = Path(directory)
         if here == root:
-            folders[:] = [f for f in folders if f != DOCUMENTS]
+            # the documents come from the application database; the engines' folders (a
+            # generation's spill folder) are theirs
+            folders[:] = [f for f in folders if f != DOCUMENTS and not engine_file(f)]
         folders.sort()
         for name in sorted(names + [f for f in folders if (here / f).is_symlink()]):
             path = here / name

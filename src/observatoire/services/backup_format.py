@@ -39,6 +39,7 @@ from typing import IO, Any
 from observatoire.atomic import writing
 from observatoire.errors import FileFormatError, HomeError, InputError
 from observatoire.home import DUCKDB_FILE, PSEUDONYM_KEY_FILE, SETTINGS_FILE
+from observatoire.services.inventory import DOCUMENTS
 from observatoire.store.appdb import APP_MIGRATIONS
 from observatoire.store.schema import SCHEMA_VERSION
 from observatoire.store.versions import refuse_newer, release
@@ -64,6 +65,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 MANIFEST_SUM = "manifest.sha256"
 FILES = "fichiers/"  # the home's files, at their path in the home
+DOCUMENT_FILES = f"{FILES}{DOCUMENTS}/"  # the library's files, and nothing else
 # Each kind of member, and the archive name of the ones that are not home files.
 KINDS: dict[str, str | None] = {
     "warehouse": "entrepot.duckdb",
@@ -197,9 +199,9 @@ class Manifest:
                 raise wrong(f"membre « {member.name} » de nature inconnue « {member.kind} »")
             fixed = KINDS[member.kind] or FIXED_FILES.get(member.kind)
             if not (member.name == fixed if fixed else _home_name(member.name)) or (
-                member.kind == "file"
+                not fixed
                 and (engine_file(member.name.removeprefix(FILES)) or member.name in FIXED_NAMES)
-            ):
+            ) or (member.kind == "document" and not member.name.startswith(DOCUMENT_FILES)):
                 raise wrong(f"nom de membre « {member.name} » invalide pour un(e) {member.kind}")
             if not isinstance(member.size, int) or member.size < 0:
                 raise wrong(f"taille du membre « {member.name} »")
@@ -297,7 +299,8 @@ def write_archive(target: Path, manifest: Manifest, sources: Sequence[Path]) -> 
     body = manifest.to_json()
     total = 0
     with writing(target) as partial:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        partial.unlink(missing_ok=True)  # never through a file (or a link) left there
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as raw:
             with (
                 gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0)
