@@ -607,12 +607,14 @@ def test_a_server_mode_backup_goes_through_pg_dump_and_pg_restore(
         with Observatory.open(target) as obs:
             assert obs.data_version() == manifest["data_version"]
         assert _signs_in(target)
-        # the schema now holds the observatory: replaced only with --force
+        # the schema now holds the observatory: replaced only with --replace-database (a
+        # --force for the folder does not replace the database's tables)
         again = tmp_path / "encore"
-        code, out = run("restore", str(archive), "--home", str(again))
-        assert code == 2 and "--force" in out and "table(s)" in out, out
-        assert not again.exists()
-        code, out = run("restore", str(archive), "--home", str(again), "--force")
+        for forced in ((), ("--force",)):
+            code, out = run("restore", str(archive), "--home", str(again), *forced)
+            assert code == 2 and "--replace-database" in out and "table(s)" in out, out
+            assert not again.exists()
+        code, out = run("restore", str(archive), "--home", str(again), "--replace-database")
         assert code == 0, out
         assert _postgres_tables(dsn) == source
 

@@ -106,16 +106,29 @@ def backup(ctx: Context, file: Path, without_key: bool, force: bool) -> None:
     is_flag=True,
     help="Remplace l'observatoire qui se trouve dans DIR (mis de côté, supprimé après).",
 )
+@click.option(
+    "--replace-database",
+    is_flag=True,
+    help="Mode serveur : remplace les tables que la base PostgreSQL contient déjà.",
+)
 @click.option("--check", is_flag=True, help="Vérifie la sauvegarde sans rien restaurer.")
 @pass_ctx
-def restore(ctx: Context, file: Path, target: Path | None, force: bool, check: bool) -> None:
+def restore(
+    ctx: Context,
+    file: Path,
+    target: Path | None,
+    force: bool,
+    replace_database: bool,
+    check: bool,
+) -> None:
     """Restaure une sauvegarde dans un dossier (un nouvel observatoire).
 
     Toute l'archive est lue et vérifiée (manifeste, somme de contrôle de chaque fichier)
     avant que rien ne soit écrit : une sauvegarde altérée, tronquée ou d'une version plus
     récente est refusée. L'observatoire est reconstruit à côté du dossier, puis mis en place
     d'un coup. Un dossier qui n'est pas vide n'est remplacé qu'avec --force. Une sauvegarde
-    en mode serveur est chargée par pg_restore dans la base de OBSERVATOIRE_DATABASE_URL.
+    en mode serveur est chargée par pg_restore dans la base de OBSERVATOIRE_DATABASE_URL ;
+    si cette base a déjà des tables, elles ne sont remplacées qu'avec --replace-database.
 
     \b
     Exemples :
@@ -131,7 +144,7 @@ def restore(ctx: Context, file: Path, target: Path | None, force: bool, check: b
     chosen = target or (Path(ctx.home) if ctx.home else None)
     if chosen is None:
         raise click.UsageError("précisez le dossier où restaurer : --home DIR")
-    report = restore_home(file, chosen, replace=force)
+    report = restore_home(file, chosen, replace=force, replace_database=replace_database)
     click.echo(f"Observatoire restauré dans {report.home} (en {_seconds(report.seconds)})")
     _describe(report.manifest)
     for note in report.notes:

@@ -62,15 +62,20 @@ def check_archive(archive: Path) -> Manifest:
     return read_archive(archive)
 
 
-def restore_home(archive: Path, target: Path, *, replace: bool = False) -> RestoreReport:
-    """Restore the backup ``archive`` as the home ``target``; ``replace``: an observatory
-    already there (files, or tables of the PostgreSQL schema) is replaced."""
+def restore_home(
+    archive: Path, target: Path, *, replace: bool = False, replace_database: bool = False
+) -> RestoreReport:
+    """Restore the backup ``archive`` as the home ``target``; ``replace``: the files of an
+    observatory already there are replaced; ``replace_database``: the tables of the
+    PostgreSQL schema too (apart: the database may serve another home)."""
     started = time.monotonic()
     target = Path(os.path.abspath(target))  # "." and "obs/.." have a name and a parent
     occupied = _check_target(target, replace)
     manifest = read_archive(archive)
     server = (
-        _postgres(manifest, archive, target, replace) if manifest.backend == "postgres" else None
+        _postgres(manifest, archive, target, replace_database)
+        if manifest.backend == "postgres"
+        else None
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.restauration-"))
@@ -137,12 +142,22 @@ def _postgres(manifest: Manifest, archive: Path, target: Path, replace: bool) ->
         )
     if tables and not replace:
         raise InputError(
-            f"le schéma « {schema} » de la base {DATABASE_URL_ENV} contient déjà {tables} "
-            "table(s) : restaurez dans une base neuve, ou --force pour remplacer les tables de "
+            f"le schéma « {schema} » de la base {_named(dsn)} ({DATABASE_URL_ENV}) contient "
+            f"déjà {tables} table(s), peut-être celles d'un observatoire en service : restaurez "
+            "dans une base neuve, ou --replace-database pour remplacer ses tables par celles de "
             "la sauvegarde",
             path=archive,
         )
     return _Postgres(dsn, tool, replace=bool(tables))
+
+
+def _named(dsn: str) -> str:
+    """A database named for people: host, port and name, never the password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(dsn)
+    name = parts.path.lstrip("/") or "?"
+    return f"« {name} » sur {parts.hostname or 'localhost'}:{parts.port or 5432}"
 
 
 def _build(archive: Path, manifest: Manifest, home: Path, server: _Postgres | None) -> None:
