@@ -183,3 +183,18 @@ def test_the_spill_folder_of_a_killed_writer_is_swept(tmp_path: Path) -> None:
     _add(warehouse, 1)
     assert not spill.exists()
     warehouse.close()
+
+
+def test_a_transaction_that_only_reads_publishes_nothing(tmp_path: Path) -> None:
+    warehouse = _warehouse(tmp_path)
+    _add(warehouse, 1)
+    link = tmp_path / "entrepot.duckdb"
+    before = generations.current(link)
+    with warehouse.transaction() as tx:
+        assert len(tx.query("SELECT * FROM t")) == 1
+        tx.insert("t", pd.DataFrame({"n": []}))  # no row: no change
+    assert generations.current(link) == before  # no copy published, caches stay valid
+    assert sorted(p.name for p in tmp_path.glob("entrepot.*")) == sorted(
+        ["entrepot.duckdb", before.name]  # type: ignore[union-attr]
+    )
+    warehouse.close()

@@ -141,3 +141,27 @@ def test_the_command_line_reads_and_writes_while_two_servers_serve(
     assert sorted(strays) == sorted(["entrepot.duckdb", current.name]), strays
     partners = _cli(home93, "partners", "list")
     assert "cpam93" in partners.stdout, partners.stdout
+
+
+@pytest.mark.slow
+def test_a_rollback_and_its_recomputation_are_one_write(home93: Path, tmp_path: Path) -> None:
+    """Readers go from the values with the import to the values without it at once: the
+    values of the other periods never go missing in between (they did, until ``compute``)."""
+    medians19 = _cut(FILOSOFI / "FILO2019_DISP_COM.csv", tmp_path / "filo19_93.csv")
+    medians16 = _cut(FILOSOFI / "FILO2016_DISP_COM.csv", tmp_path / "filo16_93.csv")
+    for name in ("filo16_93.csv", "filo19_93.csv"):
+        assert _cli(home93, "import", str(tmp_path / name)).returncode == 0
+    assert _cli(home93, "compute", "--indicator", "niveau_vie_median").returncode == 0
+    assert _read_values(home93, "2019") == pytest.approx(medians19)
+    link = home93 / "entrepot.duckdb"
+    before = generations.current(link)
+    assert before is not None
+    history = json.loads(_cli(home93, "imports", "list", "--format", "json").stdout)
+    batch = max(int(row["id"]) for row in history)
+    done = _cli(home93, "imports", "rollback", str(batch))
+    assert done.returncode == 0, done.stderr
+    after = generations.current(link)
+    assert after is not None
+    assert generations.number(link, after) == generations.number(link, before) + 1
+    assert _read_values(home93, "2016") == pytest.approx(medians16)  # no compute needed
+    assert _read_values(home93, "2019") == {}

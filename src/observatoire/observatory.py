@@ -144,7 +144,19 @@ class Observatory:
         self.geography.ensure_cog()
         return import_file(self.warehouse, path, **options)  # type: ignore[arg-type]
 
-    def rollback(self, batch: int) -> tuple[int, int | None]:
+    def rollback(self, batch: int, *, recompute: bool = False) -> tuple[int, int | None]:
+        """Withdraw import ``batch`` (the version it replaced is in force again); returns it
+        and the restored import. The values computed from it are withdrawn with it:
+        ``recompute`` computes their replacements in the same transaction, so that readers
+        go from the old values to the new ones at once, never through none."""
+        if recompute:
+            with self.warehouse.transaction():
+                withdrawn = self._rollback(batch)
+                self.compute()
+            return withdrawn
+        return self._rollback(batch)
+
+    def _rollback(self, batch: int) -> tuple[int, int | None]:
         dataset = batch_dataset(self.warehouse, batch) or ""
         if dataset.startswith("mesures."):
             raise InputError(

@@ -212,16 +212,26 @@ def imports_show(ctx: Context, batch: int) -> None:
 
 @imports.command("rollback")
 @click.argument("batch", type=int)
+@click.option(
+    "--compute/--no-compute",
+    default=True,
+    show_default=True,
+    help="Recalcule aussitôt, dans la même écriture, les indicateurs que l'import alimentait.",
+)
 @pass_ctx
-def imports_rollback(ctx: Context, batch: int) -> None:
+def imports_rollback(ctx: Context, batch: int, compute: bool) -> None:
     """Retire un import ; la version qu'il remplaçait redevient en vigueur.
+
+    Les valeurs calculées à partir de l'import sont retirées avec lui ; elles sont recalculées
+    dans la même écriture (sauf --no-compute) : les lecteurs passent des anciennes valeurs
+    aux nouvelles d'un coup, sans moment où elles manquent.
 
     \b
     Exemple :
       observatoire imports rollback 12
     """
     with ctx.open(write=True) as obs:
-        _, restored = obs.rollback(batch)
+        _, restored = obs.rollback(batch, recompute=compute)
     click.echo(
         f"Import n° {batch} retiré."
         + (f" L'import n° {restored} est de nouveau en vigueur." if restored else "")

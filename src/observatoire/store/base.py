@@ -25,6 +25,10 @@ __all__ = ["Readable", "Transaction", "Warehouse", "iter_rows", "placeholders"]
 class Transaction(ABC):
     """One open transaction: everything done through it commits together or not at all."""
 
+    # Whether a statement that may change data ran (an insert of rows, an execute): a
+    # transaction that only read commits no new data version (caches stay valid).
+    changed: bool = False
+
     @abstractmethod
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
         """Run one statement with ``?`` placeholders."""
@@ -146,7 +150,9 @@ class Warehouse(ABC):
         return "" if rows.empty else str(rows.value.iloc[0])
 
     def _stamp_if_ready(self, tx: Transaction) -> None:
-        """:meth:`Transaction.stamp`, once the schema holds ``meta``."""
+        """:meth:`Transaction.stamp`, once the schema holds ``meta``, if ``tx`` changed data."""
+        if not tx.changed:
+            return
         if not getattr(self, "_has_meta", False):
             self._has_meta = self.has_table("meta")
         if self._has_meta:

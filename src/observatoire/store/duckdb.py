@@ -40,6 +40,7 @@ class _DuckTransaction(Transaction):
         self._n = 0
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        self.changed = True
         self.con.execute(sql, list(params))
 
     def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
@@ -48,6 +49,7 @@ class _DuckTransaction(Transaction):
     def insert(self, table: str, frame: pd.DataFrame, *, checked: bool = False) -> int:
         if frame.empty:
             return 0
+        self.changed = True
         self._n += 1
         view = f"_insert_{self._n}"
         self.con.register(view, frame)
@@ -295,6 +297,9 @@ class DuckDBWarehouse(Warehouse):
                 except BaseException:
                     con.execute("ROLLBACK")
                     raise
+                if not tx.changed and generations.current(self.path) is not None:
+                    con.execute("ROLLBACK")  # it only read: nothing new to publish
+                    return
                 try:
                     con.execute("COMMIT")
                     con.execute("CHECKPOINT")

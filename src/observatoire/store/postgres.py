@@ -55,6 +55,7 @@ class _PgTransaction(Transaction):
         self.con = con
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        self.changed = True
         self.con.execute(_sql(sql), list(params))
 
     def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
@@ -63,6 +64,7 @@ class _PgTransaction(Transaction):
     def insert(self, table: str, frame: pd.DataFrame, *, checked: bool = False) -> int:
         if frame.empty:
             return 0
+        self.changed = True
         import psycopg
 
         columns = ", ".join(frame.columns)

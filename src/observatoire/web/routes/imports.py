@@ -16,6 +16,7 @@ audit log. The import API is :mod:`observatoire.web.routes.api_imports`.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -221,8 +222,8 @@ async def withdraw(
     accounts: AccountsDep,
 ) -> Response:
     """Roll an import back (the version it replaced, if any, is in force again)."""
-    _, restored = await run_in_threadpool(obs.rollback, batch)
+    # the values it fed recomputed in the same write: readers never see them missing
+    _, restored = await run_in_threadpool(functools.partial(obs.rollback, batch, recompute=True))
     detail = f"version n° {restored} rétablie" if restored else None
     accounts.record(user.email, "retour arrière", f"n° {batch}", detail, client_of(request))
-    await recompute(obs)
     return RedirectResponse("/imports", status_code=303)
