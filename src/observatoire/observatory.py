@@ -15,6 +15,7 @@ The facade composes and delegates: territories are ``obs.geography``
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +110,14 @@ class Observatory:
 
     def close(self) -> None:
         self.warehouse.close()
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """The reads inside see one data version (a web request, its streamed answer too)."""
+        return self.warehouse.snapshot()
+
+    def on_wait(self, tell: Callable[[str], None]) -> None:
+        """Have ``tell`` called with a message when a write waits for another process's."""
+        self.warehouse.on_wait = tell
 
     def __enter__(self) -> Observatory:
         return self

@@ -63,7 +63,9 @@ class Context:
         self.home = home
 
     def open(self, *, write: bool = False) -> Observatory:
-        return Observatory.open(self.home, write=write)
+        obs = Observatory.open(self.home, write=write)
+        obs.on_wait(lambda message: click.echo(message.capitalize() + "…", err=True))
+        return obs
 
 
 pass_ctx = click.make_pass_decorator(Context)

@@ -12,7 +12,6 @@ from observatoire.cli._common import (
     Context,
     pass_ctx,
 )
-from observatoire.errors import HomeError
 from observatoire.home import Home, resolve_home
 from observatoire.observatory import Observatory
 
@@ -33,12 +32,13 @@ def proxy_options(home: Home) -> dict[str, Any]:
 
 def run_server(home: Path, host: str, port: int, workers: int = 1) -> None:
     """Run the web application of ``home`` on ``host:port`` until interrupted, in ``workers``
-    processes (each opens the base read-only)."""
+    processes (each reads the base; each may write, one at a time: deposits of the import
+    pages; the command line reads and writes beside them)."""
     import uvicorn
 
     from observatoire.web import create_app
 
-    Observatory.open(home).close()  # a clear error now rather than in every worker
+    Observatory.open(home, write=True).close()  # migrated once, a clear error now
     proxies = proxy_options(Home.load(home))
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(
@@ -58,17 +58,7 @@ def run_server(home: Path, host: str, port: int, workers: int = 1) -> None:
             **proxies,
         )
         return
-    # One process: it is the writer too (deposits from the import pages), readers use cursors;
-    # when another process holds the base, it serves read-only (imports then refused).
-    try:
-        obs = Observatory.open(home, write=True)
-    except HomeError:
-        click.echo(
-            "La base est ouverte par un autre processus : service en lecture seule "
-            "(les pages d'import sont désactivées).",
-            err=True,
-        )
-        obs = Observatory.open(home)
+    obs = Observatory.open(home, write=True)
     with obs:
         uvicorn.run(
             create_app(obs),
@@ -100,8 +90,9 @@ def serve(ctx: Context, host: str, port: int, workers: int) -> None:
     """Sert l'extranet et l'API de l'observatoire (pages en français, API sous /api/v1).
 
     Les visiteurs voient les données ouvertes au public, secret statistique appliqué.
-    La base est ouverte en lecture : lancez les imports et « compute » avant, ou à côté
-    avec PostgreSQL.
+    Les commandes (imports, « compute », cartes…) restent utilisables pendant le service :
+    chaque écriture est publiée d'un bloc et le serveur la voit à la requête suivante, sans
+    redémarrage.
 
     \b
     Exemple :

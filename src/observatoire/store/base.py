@@ -9,8 +9,8 @@ commits all or nothing (an import killed half-way leaves the base as it was).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from uuid import uuid4
 
 import pandas as pd
@@ -57,6 +57,8 @@ class Warehouse(ABC):
     """A database holding the referential and, later, the statistics."""
 
     dialect: str
+    # Told (a message in French) when a write has to wait for another process's.
+    on_wait: Callable[[str], None] | None = None
 
     @abstractmethod
     def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
@@ -74,6 +76,12 @@ class Warehouse(ABC):
     @abstractmethod
     def read_only(self) -> bool:
         """Whether this connection may write."""
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Reads inside see one data version where the engine can promise it (DuckDB: one
+        generation per web request); elsewhere each query sees what is committed when it
+        runs."""
+        return nullcontext()
 
     def __enter__(self) -> Warehouse:
         return self
@@ -98,6 +106,10 @@ class Warehouse(ABC):
         if current >= SCHEMA_VERSION:
             return current
         with self.transaction() as tx:
+            # another process may have migrated meanwhile (workers starting together)
+            current = self.schema_version()
+            if current >= SCHEMA_VERSION:
+                return current
             for step in MIGRATIONS[current:]:
                 for action in step:
                     if action in TABLES:

@@ -20,7 +20,7 @@ import xstatic.pkg.leaflet as leaflet
 from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from observatoire.errors import ObservatoireError
 from observatoire.observatory import Observatory
@@ -86,7 +86,25 @@ class _Application(FastAPI):
     server error page (built by the outermost of Starlette's own layers) included."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack())
+        observatory = self.state.observatory
+        return SecurityHeaders(OneDataVersion(super().build_middleware_stack(), observatory))
+
+
+class OneDataVersion:
+    """ASGI middleware: a request reads one data version from its start to its last byte
+    (streamed downloads included), even when a write is published meanwhile; the next request
+    sees that write (:meth:`~observatoire.observatory.Observatory.snapshot`)."""
+
+    def __init__(self, app: ASGIApp, observatory: Observatory) -> None:
+        self.app = app
+        self.observatory = observatory
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with self.observatory.snapshot():
+            await self.app(scope, receive, send)
 
 
 def _api_docs() -> HTMLResponse:
@@ -95,9 +113,5 @@ def _api_docs() -> HTMLResponse:
 
 def app_from_environment() -> FastAPI:
     """The application of the home named by ``$OBSERVATOIRE_HOME`` (``serve --workers N``:
-    each worker process builds its own, with its own read-only connection)."""
-    from observatoire.home import Home, resolve_home
-
-    # DuckDB has one writer per file: several workers read; PostgreSQL workers all write.
-    backend = Home.load(resolve_home(None)).backend
-    return create_app(Observatory.open(write=backend == "postgres"))
+    each worker process builds its own; each may write, one at a time whatever the engine)."""
+    return create_app(Observatory.open(write=True))

@@ -204,8 +204,8 @@ def writable(obs: Annotated[Observatory, Depends(observatory)]) -> Observatory:
     """The observatory, if this server may write it."""
     if not obs.writable:
         raise StorageError(
-            "ce serveur a ouvert la base en lecture seule (plusieurs processus DuckDB) : "
-            "importez avec « observatoire import », ou servez avec un seul processus"
+            "ce serveur a ouvert la base en lecture seule : importez avec "
+            "« observatoire import », ou servez-la avec « observatoire serve »"
         )
     return obs
 
