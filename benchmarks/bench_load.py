@@ -59,12 +59,13 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from cpu import machine_busy, processes, tree_seconds
 from pgcluster import postmaster_of, throwaway_postgres
 from serving import start
 
-from observatoire import Observatory
 from observatoire.demo import build_demo
 from observatoire.home import DATABASE_URL_ENV, Home
+from observatoire.observatory import Observatory
 
 DEPARTEMENT = "93"
 WORDS = ("pauvrete", "rsa", "logement", "allocataires", "emploi", "handicap")
@@ -285,44 +286,7 @@ async def writer(
                 await asyncio.sleep(1)
 
 
-# -- CPU -----------------------------------------------------------------------------------------
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def processes() -> dict[int, tuple[int, float]]:
-    """pid → (parent, CPU seconds of it and of its reaped children) of every process."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            text = (entry / "stat").read_text()
-        except OSError:
-            continue  # ended meanwhile
-        fields = text[text.rindex(")") + 2 :].split()  # from field 3 (state) on
-        found[int(entry.name)] = (int(fields[1]), sum(map(int, fields[11:15])) / TICK)
-    return found
-
-
-def tree_seconds(root: int | None, table: dict[int, tuple[int, float]]) -> float:
-    """CPU seconds of ``root`` and its descendants (utime, stime and those of reaped children)."""
-    if root is None or root not in table:
-        return 0.0
-    tree, grown = {root}, True
-    while grown:
-        more = {pid for pid, (parent, _) in table.items() if parent in tree} - tree
-        tree |= more
-        grown = bool(more)
-    return sum(table[pid][1] for pid in tree)
-
-
-def machine_busy() -> float:
-    """CPU seconds the whole machine spent busy since boot (every core)."""
-    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-    idle = ticks[3] + ticks[4]  # idle, iowait
-    return (sum(ticks[:8]) - idle) / TICK  # guest time is already in user
-
-
+# -- CPU ---------------------------------------------------------------------------------------
 def cpu_seconds(server: int, postgres: int | None, writes: Writes | None) -> dict[str, float]:
     """Cumulative CPU seconds of each party (deltas over a phase give cores)."""
     table = processes()
@@ -460,11 +424,16 @@ def report(phase: Phase, seconds: float) -> None:
 
 def verdict(phase: Phase) -> str:
     missed = []
-    for label, _, timings, errors in groups(phase.load):
+    for label, kind, timings, errors in groups(phase.load):
         if not label.startswith("["):
             continue
         if errors:
-            missed.append(f"{label} {errors} errors")
+            what: Counter[str] = Counter()
+            for (name, reason), n in phase.load.errors.items():
+                if not kind or name in {r.name for r in ROUTES if r.kind == kind}:
+                    what[reason.split()[0]] += n
+            why = ", ".join(f"{n} × {reason}" for reason, n in what.most_common())
+            missed.append(f"{label} {errors} errors ({why})")
         if timings and (p95 := percentiles(timings)[1]) > TARGET_MS:
             missed.append(f"{label} p95 {p95:.0f} ms")
     if phase.writes is not None:

@@ -40,16 +40,18 @@ def throwaway_postgres() -> Iterator[tuple[str, int]]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     data = folder / "data"
-    quiet = {"check": True, "stdout": subprocess.DEVNULL}
     pg_ctl = [*as_postgres, str(programs / "pg_ctl"), "-D", str(data)]
     try:
         subprocess.run(
             [*as_postgres, str(programs / "initdb"), "-D", str(data), "-U", "observatoire",
              "--auth=trust", "-E", "UTF8"],
-            **quiet,
+            check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
         options = f"-h 127.0.0.1 -p {port} -k {folder}"
-        subprocess.run([*pg_ctl, "-l", str(folder / "log"), "-w", "-o", options, "start"], **quiet)
+        subprocess.run(
+            [*pg_ctl, "-l", str(folder / "log"), "-w", "-o", options, "start"],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
         postmaster = int((data / "postmaster.pid").read_text().split()[0])
         yield f"postgresql://observatoire@127.0.0.1:{port}/postgres", postmaster
     finally:
