@@ -3,7 +3,8 @@
 Builds the demo observatory (real referential, synthetic partner values) on the engine chosen,
 unless ``--home`` names one, starts ``observatoire serve --workers N`` on a free 127.0.0.1 port
 and sends it ``--users`` concurrent users (asyncio + httpx on loopback, bounded in count and in
-time) for ``--seconds`` in each of two phases, after a warm-up that is not counted:
+time) for ``--seconds`` in each of two phases, after a warm-up that is not counted (every URL
+the users can draw, ``--warmup`` times: each worker keeps answers of its own):
 
 - idle: nothing writes;
 - under write: beside the same load, one writer repeats, as command-line subprocesses, the
@@ -34,7 +35,7 @@ afterwards (``--home`` with ``--dsn``: that home, on that database). DuckDB: the
 the writer needs command-line writes beside ``serve`` (refused writes are counted as failures).
 
     python benchmarks/bench_load.py --engine postgres|duckdb [--home DIR] [--dsn DSN]
-        [--users 100] [--seconds 120] [--workers 2] [--think 1.0] [--warmup 15]
+        [--users 100] [--seconds 120] [--workers 2] [--think 1.0] [--warmup 3]
 """
 
 from __future__ import annotations
@@ -47,14 +48,16 @@ import os
 import random
 import re
 import resource
+import string
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from itertools import product
 from pathlib import Path
 
 import httpx
@@ -82,67 +85,50 @@ class Subjects:
     indicators: list[str]
     communes: dict[str, str]  # code → name
 
-    def indicator(self, rng: random.Random) -> str:
-        return rng.choice(self.indicators)
-
-    def commune(self, rng: random.Random) -> str:
-        return rng.choice(list(self.communes))
+    def choices(self) -> dict[str, list[str]]:
+        """The values of each field of a route's path."""
+        return {
+            "indicator": self.indicators,
+            "commune": list(self.communes),
+            "word": list(WORDS),
+            "dep": [DEPARTEMENT],
+        }
 
 
 @dataclass(frozen=True)
 class Route:
+    """A kind of request: its path, with fields (``{indicator}``, ``{commune}``…: see
+    :meth:`Subjects.choices`) drawn at random, and its weight in the mix."""
+
     kind: str
     name: str
     weight: int
-    url: Callable[[random.Random, Subjects], str]
+    path: str
+
+    def draw(self, rng: random.Random, subjects: Subjects) -> str:
+        return self.path.format(**{k: rng.choice(v) for k, v in subjects.choices().items()})
+
+    def every(self, subjects: Subjects) -> list[str]:
+        """Every URL this route can draw."""
+        fields = [f for _, f, _, _ in string.Formatter().parse(self.path) if f]
+        values = [subjects.choices()[f] for f in fields]
+        return [self.path.format(**dict(zip(fields, v, strict=True))) for v in product(*values)]
 
 
-IN_93 = f"niveau=commune&dans=departement:{DEPARTEMENT}"
+IN_93 = "niveau=commune&dans=departement:{dep}"
 ROUTES = (
-    Route("page", "accueil", 2, lambda r, s: "/"),
-    Route("page", "indicateur", 3, lambda r, s: f"/indicateurs/{s.indicator(r)}"),
-    Route("page", "territoire", 3, lambda r, s: f"/territoires/commune/{s.commune(r)}"),
-    Route("page", "recherche", 1, lambda r, s: f"/recherche?q={r.choice(WORDS)}"),
-    Route(
-        "api",
-        "valeurs",
-        3,
-        lambda r, s: (
-            f"/api/v1/indicators/{s.indicator(r)}/values?level=commune&within={DEPARTEMENT}"
-        ),
-    ),
-    Route(
-        "api",
-        "territoires",
-        1,
-        lambda r, s: f"/api/v1/territories?level=commune&within={DEPARTEMENT}",
-    ),
-    Route(
-        "api",
-        "contours",
-        1,
-        lambda r, s: f"/api/v1/geometries/commune?within=departement:{DEPARTEMENT}",
-    ),
-    Route(
-        "download",
-        "export csv",
-        1,
-        lambda r, s: f"/indicateurs/{s.indicator(r)}/export?format=csv&{IN_93}",
-    ),
-    Route(
-        "download",
-        "export xlsx",
-        1,
-        lambda r, s: f"/indicateurs/{s.indicator(r)}/export?format=xlsx&{IN_93}",
-    ),
-    Route("download", "tableau csv", 1, lambda r, s: f"/indicateurs/{s.indicator(r)}.csv"),
-    Route(
-        "download",
-        "portrait xlsx",
-        1,
-        lambda r, s: f"/territoires/commune/{s.commune(r)}/portrait.xlsx",
-    ),
-    Route("static", "style.css", 1, lambda r, s: "/static/style.css"),
+    Route("page", "accueil", 2, "/"),
+    Route("page", "indicateur", 3, "/indicateurs/{indicator}"),
+    Route("page", "territoire", 3, "/territoires/commune/{commune}"),
+    Route("page", "recherche", 1, "/recherche?q={word}"),
+    Route("api", "valeurs", 3, "/api/v1/indicators/{indicator}/values?level=commune&within={dep}"),
+    Route("api", "territoires", 1, "/api/v1/territories?level=commune&within={dep}"),
+    Route("api", "contours", 1, "/api/v1/geometries/commune?within=departement:{dep}"),
+    Route("download", "export csv", 1, "/indicateurs/{indicator}/export?format=csv&" + IN_93),
+    Route("download", "export xlsx", 1, "/indicateurs/{indicator}/export?format=xlsx&" + IN_93),
+    Route("download", "tableau csv", 1, "/indicateurs/{indicator}.csv"),
+    Route("download", "portrait xlsx", 1, "/territoires/commune/{commune}/portrait.xlsx"),
+    Route("static", "style.css", 1, "/static/style.css"),
 )
 
 
@@ -172,7 +158,7 @@ async def users(
         await asyncio.sleep(rng.uniform(0, 2 * think))  # users arrive spread out
         while time.monotonic() < stop:
             route = rng.choices(ROUTES, weights)[0]
-            url = route.url(rng, subjects)
+            url = route.draw(rng, subjects)
             begin = time.perf_counter()
             try:
                 answer = await client.get(url)
@@ -196,6 +182,29 @@ async def users(
         rngs = [random.Random(seed * 100_003 + n) for n in range(count)]
         await asyncio.gather(lag(), *(user(client, rng) for rng in rngs))
     return load
+
+
+async def warm_up(base: str, subjects: Subjects, rounds: int, concurrency: int) -> tuple[int, int]:
+    """Every URL the users can draw, ``rounds`` times in random order, ``concurrency`` at a
+    time, each on a new connection (spread over the workers, which keep answers of their own).
+    Returns (requests, errors)."""
+    urls = [url for route in ROUTES for url in route.every(subjects)] * rounds
+    random.Random(0).shuffle(urls)
+    pending = iter(urls)  # shared by the fetchers
+    errors = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+
+        async def fetch() -> None:
+            nonlocal errors
+            for url in pending:
+                try:
+                    errors += (await client.get(url)).status_code != 200
+                except httpx.HTTPError:
+                    errors += 1
+
+        await asyncio.gather(*(fetch() for _ in range(concurrency)))
+    return len(urls), errors
 
 
 def message_of(answer: httpx.Response) -> str:
@@ -302,6 +311,10 @@ def cpu_seconds(server: int, postgres: int | None, writes: Writes | None) -> dic
     }
 
 
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 # -- a phase -------------------------------------------------------------------------------------
 @dataclass
 class Phase:
@@ -347,8 +360,7 @@ def run_phase(name: str, target: Target, args: argparse.Namespace, write: bool) 
         return await task, {who: (after[who] - before[who]) / wall for who in before}
 
     load, cores = asyncio.run(measured())
-    loadavg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    return Phase(name, load, cores, loadavg, writes, target.postgres is not None)
+    return Phase(name, load, cores, loadavg(), writes, target.postgres is not None)
 
 
 # -- the report ----------------------------------------------------------------------------------
@@ -418,6 +430,9 @@ def report(phase: Phase, seconds: float) -> None:
         print(f"  writer: {writes.cycles} cycles import → compute → rollback → compute "
               f"(median seconds: {steps or 'none done'}); {len(writes.failures)} failed "
               "commands")  # fmt: skip
+        if writes.seconds["recompute"]:
+            print(f"  after each rollback, the indicators it fed had no values until compute "
+                  f"ended: {np.median(writes.seconds['recompute']):.1f} s (median)")  # fmt: skip
         for failure in writes.failures[:5]:
             print(f"    {failure}")
 
@@ -534,13 +549,39 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--think", type=float, default=1.0,
                         help="mean pause of a user between two requests, in seconds")  # fmt: skip
-    parser.add_argument("--warmup", type=float, default=15, help="seconds of load not counted")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        help="requests of every URL before measuring (default: workers + 1; 0: none)",
+    )
     args = parser.parse_args()
-    if not 1 <= args.seconds <= 3600 or not 0 <= args.warmup <= 600:
-        parser.error("--seconds from 1 to 3600, --warmup from 0 to 600")
+    if not 1 <= args.seconds <= 3600 or not 0 <= (args.warmup or 0) <= 10:
+        parser.error("--seconds from 1 to 3600, --warmup from 0 to 10")
     if args.home and Home.load(args.home).backend != args.engine:
         parser.error(f"{args.home} is not on {args.engine}")
     return args
+
+
+def measure(target: Target, args: argparse.Namespace) -> list[Phase]:
+    """The baseline, the warm-up, then the two phases."""
+    p50, p95 = static_baseline(target.base)
+    print(
+        f"{args.engine}, {args.workers} workers, {args.users} users pausing {args.think:.1f} s "
+        f"on average, {args.seconds:.0f} s per phase; {os.cpu_count()} cores; static file "
+        f"alone: p50 {p50:.1f} ms, p95 {p95:.1f} ms; load average {loadavg()}"
+    )
+    rounds = args.warmup if args.warmup is not None else args.workers + 1
+    if rounds:
+        begin = time.perf_counter()
+        done, failed = asyncio.run(warm_up(target.base, target.subjects, rounds, 2 * args.workers))
+        print(
+            f"warm-up: every URL {rounds} times, {done} requests in "
+            f"{time.perf_counter() - begin:.0f} s, {failed} errors (not counted)"
+        )
+    return [
+        run_phase("idle", target, args, write=False),
+        run_phase("under write", target, args, write=True),
+    ]
 
 
 def main() -> None:
@@ -550,22 +591,8 @@ def main() -> None:
         env = {**os.environ, **({DATABASE_URL_ENV: dsn} if dsn else {})}
         process, base = start(home, "--workers", str(args.workers), env=env)
         try:
-            target = Target(base, process.pid, postmaster, home, env, subjects_of(base))
-            p50, p95 = static_baseline(base)
-            print(
-                f"{args.engine}, {args.workers} workers, {args.users} users pausing "
-                f"{args.think:.1f} s on average, {args.seconds:.0f} s per phase; "
-                f"{os.cpu_count()} cores; static file alone: p50 {p50:.1f} ms, p95 {p95:.1f} ms"
-            )
-            if args.warmup:
-                warm = asyncio.run(users(base, target.subjects, args.users, args.warmup,
-                                         args.think, seed=0))  # fmt: skip
-                print(f"warm-up: {warm.count()} requests, {warm.errors.total()} errors "
-                      "(not counted)")  # fmt: skip
-            phases = [
-                run_phase("idle", target, args, write=False),
-                run_phase("under write", target, args, write=True),
-            ]
+            phases = measure(Target(base, process.pid, postmaster, home, env, subjects_of(base)),
+                             args)  # fmt: skip
         finally:
             process.terminate()
             process.wait(timeout=30)
