@@ -267,7 +267,8 @@ async def command(home: Path, env: dict[str, str], writes: Writes, step: str, *a
 async def writer(
     home: Path, env: dict[str, str], communes: dict[str, str], seconds: float, writes: Writes
 ) -> None:
-    """Import, compute, roll back, until ``seconds`` have passed (the cycle under way ends)."""
+    """Import, compute, roll back, compute again, until ``seconds`` have passed (the cycle
+    under way ends: the base is left as it was found)."""
     stop = time.monotonic() + seconds
     with tempfile.TemporaryDirectory() as folder:
         while time.monotonic() < stop:
