@@ -659,3 +659,17 @@ def test_the_archive_is_its_owner_s_alone_whatever_was_left_at_its_place(
     assert code == 0, out
     assert target.stat().st_mode & 0o777 == 0o600
     assert leftover.read_bytes() == b""  # not written through the link
+
+
+def test_a_home_of_a_later_release_is_not_saved(saved: tuple[Path, Path], tmp_path: Path) -> None:
+    from observatoire.store.duckdb import DuckDBWarehouse
+    from observatoire.store.schema import SCHEMA_VERSION
+
+    newer = tmp_path / "obs"
+    shutil.copytree(saved[0], newer)
+    warehouse = DuckDBWarehouse(newer / "entrepot.duckdb")
+    warehouse.set_meta("schema_version", str(SCHEMA_VERSION + 1))
+    warehouse.close()
+    code, out = run("backup", str(tmp_path / "n.tar.gz"), home=newer)
+    assert code == 1 and "plus récente" in out and f"n° {SCHEMA_VERSION + 1}" in out, out
+    assert not (tmp_path / "n.tar.gz").exists()

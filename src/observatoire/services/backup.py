@@ -53,13 +53,15 @@ from observatoire.services.backup_format import (
 )
 from observatoire.services.inventory import DOCUMENTS
 from observatoire.store import generations, open_warehouse
-from observatoire.store.appdb import AppDatabase
+from observatoire.store.appdb import APP_MIGRATIONS, AppDatabase
 from observatoire.store.backups import (
     Snapshot,
     app_contents,
     dump_postgres,
     postgres_tool,
 )
+from observatoire.store.schema import SCHEMA_VERSION
+from observatoire.store.versions import refuse_newer
 
 __all__ = ["ATTEMPTS", "BackupReport", "backup_home"]
 
@@ -139,6 +141,10 @@ def _attempt(home: Home, target: Path, with_key: bool) -> tuple[Manifest, int, t
             schema_version, data_version = _warehouse(home, staging, found)
             app_version, documents = _appdb(home, staging, found)
             snapshot = Snapshot(schema_version, data_version, app_version, documents)
+        # a home a later release migrated is not this release's to save (nor to restore)
+        refuse_newer("son entrepôt", home.path, snapshot.schema_version, SCHEMA_VERSION, None)
+        steps = len(APP_MIGRATIONS)
+        refuse_newer("sa base applicative", home.path, snapshot.app_version, steps, None)
         _documents(home, snapshot.documents, found)
         key = _home_files(home, found, with_key)
         manifest = Manifest(
