@@ -86,8 +86,11 @@ def test_a_copy_left_by_a_killed_writer_is_swept(tmp_path: Path) -> None:
     stray = tmp_path / "entrepot.000099-dead.duckdb"
     stray.write_bytes(b"half written")
     (tmp_path / "entrepot.000099-dead.duckdb.wal").write_bytes(b"x")
+    staged = tmp_path / ".entrepot.duckdb.deadbeef"  # killed between symlink and rename
+    staged.symlink_to("entrepot.000099-dead.duckdb")
     _add(warehouse, 1)
     assert not stray.exists()
+    assert not staged.is_symlink()
     assert _count(warehouse) == 1
     assert generations.current(link) is not None
     warehouse.close()

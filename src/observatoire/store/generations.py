@@ -133,7 +133,14 @@ class WriteLock:
     def acquire(self, timeout: float | None = None) -> None:
         """Wait for the lock (for ever when ``timeout`` is None); a :class:`HomeError` when
         ``timeout`` seconds pass."""
-        fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o600)
+        except PermissionError:
+            raise HomeError(
+                f"impossible d'écrire dans l'observatoire : le verrou {self.file} appartient à "
+                "un autre compte (lancez la commande avec le compte qui fait tourner "
+                "l'observatoire)"
+            ) from None
         deadline = None if timeout is None else time.monotonic() + timeout
         told = False
         while True:
@@ -188,8 +195,11 @@ def start(link: Path) -> Path:
     published = current(link)
     pattern = _pattern(link)
     keep = {published.name + end for end in ("", ".wal", ".tmp")} if published else set()
+    staged = re.compile(rf"^\.{re.escape(link.name)}\.[0-9a-f]{{8}}$")  # a link never swapped
     for stray in link.parent.iterdir():
-        if pattern.match(stray.name) and stray.name not in keep:
+        if staged.match(stray.name):
+            stray.unlink(missing_ok=True)
+        elif pattern.match(stray.name) and stray.name not in keep:
             if stray.is_dir() and not stray.is_symlink():
                 shutil.rmtree(stray, ignore_errors=True)
             else:
