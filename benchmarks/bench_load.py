@@ -9,11 +9,11 @@ the users can draw, ``--warmup`` times: each worker keeps answers of its own):
 - idle: nothing writes;
 - under write: beside the same load, one writer repeats, as command-line subprocesses, the
   import of a small synthetic CNAF file (the communes of the 93, a new edition: 2031), the
-  ``compute`` of the indicators it feeds, the rollback of that import and ``compute`` again (a
-  rollback deletes the values computed from the variables it touches, every period: until they
-  are computed again, their pages have no values and their API answers and exports are 404).
-  The base ends as it began. Every commit changes the data version: every cached answer is
-  built again.
+  ``compute`` of the indicators it feeds, the rollback of that import (which recomputes what it
+  withdrew in the same write: values never go missing; before, they did until the next
+  ``compute``, and their API answers and exports were 404) and ``compute`` again (now a no-op
+  that publishes nothing). The base ends as it began. Every commit changes the data version:
+  every cached answer is built again.
 
 Each user draws a request (weights in ``ROUTES``) and pauses ``--think`` seconds on average:
 pages (home, an indicator, a commune, a search), API JSON (an indicator's values for the
