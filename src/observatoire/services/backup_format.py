@@ -40,7 +40,7 @@ from observatoire.atomic import writing
 from observatoire.errors import FileFormatError, HomeError, InputError
 from observatoire.home import DUCKDB_FILE, PSEUDONYM_KEY_FILE, SETTINGS_FILE
 from observatoire.services.inventory import DOCUMENTS
-from observatoire.store.appdb import APP_MIGRATIONS
+from observatoire.store.appdb import APP_FILE, APP_MIGRATIONS
 from observatoire.store.schema import SCHEMA_VERSION
 from observatoire.store.versions import refuse_newer, release
 
@@ -69,7 +69,7 @@ DOCUMENT_FILES = f"{FILES}{DOCUMENTS}/"  # the library's files, and nothing else
 # Each kind of member, and the archive name of the ones that are not home files.
 KINDS: dict[str, str | None] = {
     "warehouse": "entrepot.duckdb",
-    "appdb": "application.sqlite",
+    "appdb": APP_FILE,
     "postgres": "postgres.dump",
     "settings": None,
     "key": None,
@@ -87,7 +87,6 @@ LABELS = {
     "settings": "paramètres (observatoire.toml)",
     "document": "fichiers de la bibliothèque de documents",
 }
-APP_FILE = "application.sqlite"  # as store.appdb.open_appdb names it in the home
 BLOCK = 1024**2
 MAX_MANIFEST = 64 * 1024**2  # a manifest of a million files stays below this
 # What reading a damaged, truncated or foreign file raises (tar, gzip, zlib).

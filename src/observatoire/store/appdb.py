@@ -22,7 +22,9 @@ import pandas as pd
 from observatoire.errors import StorageError
 from observatoire.store.versions import MIGRATED_BY, refuse_newer, release
 
-__all__ = ["APP_MIGRATIONS", "AppDatabase", "open_appdb", "stamp"]
+__all__ = ["APP_FILE", "APP_MIGRATIONS", "AppDatabase", "open_appdb", "stamp"]
+
+APP_FILE = "application.sqlite"  # the SQLite application database, in the home
 
 # Each step: statements run once, in order, inside one transaction.
 APP_MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -209,7 +211,7 @@ def open_appdb(home: Path, backend: str, dsn: str | None = None) -> AppDatabase:
     """The application database of a home: ``application.sqlite`` in it, or the PostgreSQL
     database ``dsn`` when the warehouse is there too. Migrated on opening (refused when a
     later release migrated it)."""
-    url = f"sqlite:///{home / 'application.sqlite'}" if backend != "postgres" else str(dsn)
+    url = f"sqlite:///{home / APP_FILE}" if backend != "postgres" else str(dsn)
     database = AppDatabase(url)
     try:
         database.migrate(home=home)
