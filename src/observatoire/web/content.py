@@ -1,8 +1,3 @@
-# Size (612 lines): the data of every page kind (home, search, territory, indicator, zoning,
-# catalogue) built from the facade for both the HTML page and its JSON twin. It grew by 8 lines
-# because two signatures taking a ReadPolicy were wrapped to fit 100 columns, and by 6 for the
-# search's names kept across writes; one module per page kind (search first) is the split to
-# make when one page kind grows.
 """What the pages and the API show: plain data built from an observatory for an audience.
 
 Every function returns JSON-ready values (dicts, lists, str, float, int, None: no NaN, no
@@ -26,7 +21,6 @@ from observatoire.outputs.thematic import classes_for
 from observatoire.secret.policy import ReadPolicy
 from observatoire.stats.classify import METHODS
 from observatoire.territories.levels import LEVELS, is_official
-from observatoire.text import fold
 
 __all__ = [
     "catalogue",
@@ -35,8 +29,8 @@ __all__ = [
     "indicator_meta",
     "indicator_view",
     "records",
-    "search",
     "site",
+    "summary",
     "territory_list",
     "territory_view",
     "zoning_view",
@@ -132,7 +126,7 @@ def indicator_meta(indicator: Indicator) -> dict[str, Any]:
     """An indicator's metadata, as the catalogue declares it."""
     formula = indicator.formula
     return {
-        **_summary(indicator),
+        **summary(indicator),
         "method": indicator.method,
         "aggregation": indicator.aggregation.value,
         "polarity": indicator.polarity.value,
@@ -163,7 +157,7 @@ def catalogue(
     levels = obs.available(reader=reader)
     if available:
         found = [i for i in found if i.id in levels]
-    items = [{**_summary(i), "levels": levels.get(i.id, [])} for i in found]
+    items = [{**summary(i), "levels": levels.get(i.id, [])} for i in found]
     return {
         "query": query,
         "theme": theme,
@@ -181,7 +175,7 @@ def _themes(cat: Catalogue) -> list[dict[str, Any]]:
     return [{"id": t, "label": THEMES[t], "count": n} for t, n in counts.items()]
 
 
-def _summary(indicator: Indicator) -> dict[str, Any]:
+def summary(indicator: Indicator) -> dict[str, Any]:
     return {
         "id": indicator.id,
         "label": indicator.label,
@@ -190,45 +184,6 @@ def _summary(indicator: Indicator) -> dict[str, Any]:
         "unit": indicator.unit,
         "definition": indicator.definition,
     }
-
-
-def search(obs: Observatory, query: str, *, reader: ReadPolicy, limit: int = 20) -> dict[str, Any]:
-    """Indicators and territories whose names hold every word of ``query``."""
-    words = fold(query).split()
-    territories: list[dict[str, Any]] = []
-    if words:
-        names = _territory_names(obs)
-        hits = names[names.folded.map(lambda n: all(w in n for w in words))]
-        hits = hits.assign(exact=hits.folded != fold(query).strip()).sort_values(
-            ["exact", "rank", "name"]
-        )
-        territories = records(hits[["level", "code", "name"]].head(limit))
-    indicators = obs.catalogue().search(query, limit=limit) if words else []
-    available = obs.available(reader=reader)
-    return {
-        "query": query,
-        "territories": territories,
-        "indicators": [{**_summary(i), "levels": available.get(i.id, [])} for i in indicators],
-    }
-
-
-def _territory_names(obs: Observatory) -> pd.DataFrame:
-    """The named territories, their names folded for the search and ranked (largest first)."""
-    return _searchable(obs.geography.named_territories())
-
-
-_SEARCHABLE: list[tuple[pd.DataFrame, pd.DataFrame]] = []  # (frame read, its searchable form)
-
-
-def _searchable(frame: pd.DataFrame) -> pd.DataFrame:
-    # read again at each new data version, but an import seldom changes a name: the names
-    # are folded again only when they differ (36,000 names: 0.1 s of the server's time)
-    if _SEARCHABLE and _SEARCHABLE[0][0] is not frame and _SEARCHABLE[0][0].equals(frame):
-        _SEARCHABLE[0] = (frame, _SEARCHABLE[0][1])
-    if not _SEARCHABLE or _SEARCHABLE[0][0] is not frame:
-        rank = frame.level.map(lambda lv: -LEVELS[lv].rank if lv in LEVELS else 0)
-        _SEARCHABLE[:] = [(frame, frame.assign(folded=frame.name.map(fold), rank=rank))]
-    return _SEARCHABLE[0][1]
 
 
 def _latest(profile: pd.DataFrame) -> pd.DataFrame:
@@ -568,12 +523,12 @@ def compare_view(
                     "ci_high": _plain(row.ci_high),
                 }
             )
-        rows.append({**_summary(indicator), "period": period, "cells": cells})
+        rows.append({**summary(indicator), "period": period, "cells": cells})
     return {
         "territories": chosen_territories,
         "indicators": rows,
         "choices": [
-            {**_summary(catalogue.get(i)), "levels": lv}
+            {**summary(catalogue.get(i)), "levels": lv}
             for i, lv in sorted(available.items(), key=lambda kv: catalogue.get(kv[0]).label)
         ],
         "chosen": indicators,

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from observatoire.errors import InputError, UnknownNameError
 from observatoire.outputs.maps import PALETTE
-from observatoire.web import content
+from observatoire.web import content, search
 from observatoire.web.deps import (
     Answers,
     CurrentUser,
@@ -50,7 +50,7 @@ def search_page(
     registry: RegistryDep,
     q: str = "",
 ) -> Response:
-    data = answers.get(("search", q, reader), lambda: content.search(obs, q, reader=reader))
+    data = answers.get(("search", q, reader), lambda: search.search(obs, q, reader=reader))
     # the documents and sources found, for this visitor (not cached: the library changes
     # without the statistics changing)
     library: dict[str, Any] = {"documents": [], "sources": []}
