@@ -84,6 +84,7 @@ SLOW_FIXTURES = frozenset(
         "idf_files",  # tests/test_property.py: the same, cut to Île-de-France
         "long_study",  # tests/test_atomicity.py: a 300-page PDF
         "old_home",  # tests/test_upgrade.py: a home of the 93 kept from an earlier release
+        "moselle",  # tests/test_publications.py: census and Filosofi of every level, computed
     }
 )
 POSTGRES_PARAMS = frozenset({"warehouse_location", "database_url", "appdb"})

@@ -103,3 +103,33 @@ def test_demo_is_served_with_its_synthetic_data_labelled(built: DemoResult) -> N
         ]
         page = analyst.get(f"/imports/propositions/{waiting[0]['id']}")
         assert page.status_code == 200 and "SYNTHETIQUES_CAF_2025" in page.text
+
+
+def test_every_sentence_of_every_demo_portrait_reads_as_french(demo_home: DemoResult) -> None:
+    """Each demo portrait (the département, its 39 communes, the fictitious zones), built as
+    the demo writes them: every sentence has a verb, its period is its table's, no label is
+    repeated, every figure has its unit, no « 0,0 % »."""
+    from observatoire.outputs.portrait import SharedReads, build_portrait
+    from observatoire.secret.policy import PUBLIC
+
+    from .french import sentence_faults
+
+    faults = []
+    with Observatory.open(demo_home.home) as obs:
+        communes = obs.geography.territories(level="commune", within="93").code.tolist()
+        zones = obs.geography.territories(level=DEMO_ZONING).code.tolist()
+        chosen = [
+            ("departement:93", None),
+            *((str(c), "commune") for c in communes),
+            *((str(z), DEMO_ZONING) for z in zones),
+        ]
+        memo = SharedReads()
+        sentences = 0
+        for territory, level in chosen:
+            portrait = build_portrait(obs, territory, level=level, reader=PUBLIC, memo=memo)
+            for _, figure in portrait.figures():
+                sentences += 1
+                faults += [f"{territory} {figure.indicator}: {f} — {figure.sentence}"
+                           for f in sentence_faults(figure)]  # fmt: skip
+    assert len(chosen) >= 40 and sentences > 40 * 10
+    assert faults == []

@@ -27,7 +27,8 @@ USABLE = ("ok", "partial")
 
 def _plain(text: str) -> str:
     """Whitespace as pdftotext may give it (line breaks, no-break spaces) made single spaces."""
-    return re.sub(r"\s+", " ", text.replace("\u202f", " ").replace("\xa0", " ")).strip()
+    text = re.sub(r"\s+", " ", text.replace("\u202f", " ").replace("\xa0", " ")).strip()
+    return text.replace("-", "")  # pdftotext drops the hyphen of « Seine-Saint-Denis » cut there
 
 
 @needs_data
@@ -41,9 +42,13 @@ def test_the_pdf_says_the_engine_s_figures_on_pages_that_are_not_blank(
         pdf = render_pdf(portrait)
     figures = portrait.figures()
     assert len(portrait.sections) >= 3 and len(figures) >= 12
-    for _, figure in figures:  # every figure is the engine's value, at its latest period
+    for _, figure in figures:  # the engine's value, at the latest period the département has
         rows = own[(own.indicator == figure.indicator) & own.status.isin(USABLE)]
-        latest = rows.sort_values("period").iloc[-1]
+        theirs = department[
+            (department.indicator == figure.indicator) & department.status.isin(USABLE)
+        ]
+        shared = rows[rows.period.isin(set(theirs.period))]
+        latest = (shared if len(shared) else rows).sort_values("period").iloc[-1]
         assert figure.period == str(latest.period) and figure.value == pytest.approx(latest.value)
         ref = department[
             (department.indicator == figure.indicator) & (department.period == figure.period)
@@ -57,7 +62,7 @@ def test_the_pdf_says_the_engine_s_figures_on_pages_that_are_not_blank(
             ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
         ).stdout
     )
-    assert "Portrait social" in text and "Saint-Denis" in text
+    assert "Portrait social" in text and _plain("Saint-Denis") in text
     for _, figure in figures:
         assert _plain(figure.sentence) in text, figure.sentence
     unemployment = next(f for _, f in figures if f.indicator == "taux_chomage_15_64")

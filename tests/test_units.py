@@ -63,3 +63,49 @@ def test_the_relative_interquartile_range_is_insee_s_ratio_never_euros(
     euros = euros.drop(["93066", "93059"])  # merged in 2025: a spread does not add up
     got = spread[spread.value.notna()].set_index("code").value
     assert got.to_dict() == pytest.approx(euros.to_dict())
+
+
+def test_no_indicator_of_the_catalogue_has_an_alternative_of_another_unit(tmp_path: Path) -> None:
+    """Every formula alternative of every shipped indicator measures what its unit says,
+    and every variable it reads has a known kind (the dictionary covers the catalogue)."""
+    from observatoire.catalog.variables import unit_faults, variable_kind
+    from observatoire.ingest.indicators import load_catalogue
+
+    catalogue = load_catalogue(tmp_path)
+    assert len(catalogue) >= 183
+    faults = {i.id: unit_faults(i) for i in catalogue.indicators.values() if unit_faults(i)}
+    assert faults == {}
+    read = {
+        name
+        for i in catalogue.indicators.values()
+        for name in (*i.formula.variable, *i.formula.numerator, *i.formula.denominator)
+    }
+    assert {n for n in read if variable_kind(n) is None} == set()
+    # the faults it would have found: the communal Q3_Q1 (euros) as a ratio, a count as a rate
+    wrong = catalogue.get("ecart_interquartile_relatif")
+    from dataclasses import replace
+
+    euros = replace(wrong, formula=replace(wrong.formula, variable=("filosofi.Q3_Q1",)))
+    assert unit_faults(euros) == ["filosofi.Q3_Q1 mesure « € », l'unité (aucune) dit « rapport »"]
+    rate = catalogue.get("part_allocataires_rsa")
+    per_cent = replace(rate, formula=replace(rate.formula, numerator=("filosofi.TP60",)))
+    assert "un taux se calcule sur des effectifs" in unit_faults(per_cent)[0]
+
+
+def test_an_observatory_s_own_indicator_of_the_wrong_unit_is_refused_at_load(
+    tmp_path: Path,
+) -> None:
+    from observatoire.errors import InputError
+    from observatoire.ingest.indicators import load_catalogue
+
+    folder = tmp_path / "indicateurs"
+    folder.mkdir()
+    (folder / "local.yaml").write_text(
+        "theme: revenus\nindicators:\n  - id: dispersion\n    label: Dispersion\n"
+        '    unit: ""\n    formula: {variable: [filosofi.DISP_EQ, filosofi.Q3_Q1]}\n'
+        "    aggregation: not_aggregable\n    definition: Q3 moins Q1 sur la médiane.\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=r"filosofi\.Q3_Q1 mesure « € »") as info:
+        load_catalogue(tmp_path)
+    assert str(info.value.path).endswith("local.yaml")

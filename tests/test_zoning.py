@@ -182,8 +182,9 @@ def test_a_version_starting_later_is_not_applied_today(home93: Path, tmp_path: P
         ]
         stored = obs.warehouse.count("indicator_result", "level = 'tas'")
         assert stored == 0  # the stale figures are gone with the old version
-        compute_all(obs.warehouse, obs.catalogue(), indicators=["menages_fiscaux"],
-                    levels=["tas"])  # fmt: skip  (obs.compute would refresh as of today)
+        compute_all(
+            obs.warehouse, obs.catalogue(), indicators=["menages_fiscaux"], levels=["tas"]
+        )  # fmt: skip  (obs.compute would refresh as of today)
         north = obs.indicator("menages_fiscaux", level="tas", period="2019").set_index("code")
         assert north.at["N", "value"] == households["93066"]
         assert list(obs.geography.zonings().version) == [2]
@@ -299,7 +300,8 @@ def test_values_of_a_zoning_at_a_date(home93: Path, tmp_path: Path) -> None:
         assert client.get(api + "&at=2024-06-30&compare=departement").status_code in (400, 422)
         page = client.get("/indicateurs/menages_fiscaux?niveau=tas").text
         assert "zonage tas, version 2, en vigueur du 2025-06-01 (aujourd&#39;hui)" in page or (
-            "zonage tas, version 2, en vigueur du 2025-06-01 (aujourd'hui)" in page)
+            "zonage tas, version 2, en vigueur du 2025-06-01 (aujourd'hui)" in page
+        )
     code, out = run("values", "menages_fiscaux", "--zoning", "tas", "--at", "2024-06-30",
                     "--period", "2019", "--format", "csv", home=home93)  # fmt: skip
     assert code == 0, out
@@ -310,3 +312,28 @@ def test_values_of_a_zoning_at_a_date(home93: Path, tmp_path: Path) -> None:
     code, out = run("values", "menages_fiscaux", "--level", "departement", "--at", "2024-06-30",
                     home=home93)  # fmt: skip
     assert code == 2 and "pas un zonage" in out
+
+
+def test_zoning_files_as_people_write_them_are_recognised(home93: Path, tmp_path: Path) -> None:
+    """« Code INSEE », « Commune » (names), « Code EDS », « Libellé EDS »: no option needed;
+    the communes of the 93 from INSEE's COG, zoned by their arrondissement."""
+    import csv
+
+    from .conftest import COG_2026
+
+    with (COG_2026 / "v_commune_2026.csv").open(encoding="utf-8") as handle:
+        communes = [r for r in csv.DictReader(handle) if r["DEP"] == "93" and r["TYPECOM"] == "COM"]
+    lines = ["Code INSEE;Commune;Code EDS;Libellé EDS"]
+    lines += [f"{r['COM']};{r['LIBELLE']};EDS{r['ARR']};Espace {r['ARR']}" for r in communes]
+    people = _write(tmp_path / "eds.csv", "\n".join(lines) + "\n")
+    with Observatory.open(home93, write=True) as obs:
+        report = obs.geography.import_zoning("eds", people, label="Espaces de solidarité")
+        assert report.units == len(communes) == 39
+        assert report.zones == len({r["ARR"] for r in communes})
+        zones = obs.geography.territories(level="eds").set_index("code")
+        assert zones.loc[f"EDS{communes[0]['ARR']}", "name"] == f"Espace {communes[0]['ARR']}"
+        unclear = _write(tmp_path / "flou.csv", "Code commune;Commune\n93066;Saint-Denis\n")
+        with pytest.raises(InputError) as info:
+            obs.geography.import_zoning("flou", unclear)
+    message = str(info.value)
+    assert "Colonnes vues : Code commune, Commune" in message and "Code zone" in message

@@ -66,7 +66,6 @@ def alnum(text: str) -> str:
     return "".join(c for c in fold(text.casefold()) if c.isalnum())
 
 
-
 def french_number(value: object, digits: int | None = None) -> str:
     """``12345.678`` → ``12 346``, ``36.04`` → ``36,0`` (narrow no-break space between
     thousands; one decimal below 1,000, two below 1, unless ``digits`` is given).

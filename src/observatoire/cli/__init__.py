@@ -61,8 +61,25 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 for _module in (
-    home, geo, imports, indicators, analysis, partners, users, zonings, publish, dashboards,
-    records, completeness, sources, documents, needs, catalog, serve, backup, demo,
+    home,
+    geo,
+    imports,
+    indicators,
+    analysis,
+    partners,
+    users,
+    zonings,
+    publish,
+    dashboards,
+    records,
+    completeness,
+    sources,
+    documents,
+    needs,
+    catalog,
+    serve,
+    backup,
+    demo,
 ):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

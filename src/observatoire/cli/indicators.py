@@ -269,8 +269,9 @@ def values(
               help="Seulement ce territoire (ex. departement:57), ses territoires de référence, "
                    "ceux qu'il contient et ceux qui le chevauchent (défaut : le paramètre "
                    "compute_within).")  # fmt: skip
-@click.option("--everywhere", is_flag=True,
-              help="Tous les territoires, malgré le paramètre compute_within.")
+@click.option(
+    "--everywhere", is_flag=True, help="Tous les territoires, malgré le paramètre compute_within."
+)
 @pass_ctx
 def compute_cmd(ctx: Context, indicators: tuple[str, ...], levels: tuple[str, ...], force: bool,
                 within: str | None, everywhere: bool) -> None:  # fmt: skip

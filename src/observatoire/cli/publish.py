@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import io
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -250,11 +252,23 @@ def portrait_command(
             raise InputError(
                 f"aucun territoire de niveau {level}" + (f" dans {within}" if within else "")
             )
-        with click.progressbar(length=len(codes), label="Portraits", file=sys.stderr) as bar:
+        terminal = sys.stderr.isatty()
+        started = time.monotonic()
+        with click.progressbar(
+            length=len(codes), label="Portraits", file=sys.stderr if terminal else io.StringIO()
+        ) as bar:
 
             def done(path: Path, card: Mapping[str, object]) -> None:
                 bar.update(1)
                 written.append((path, card))
+                if not terminal:  # a script or a log: one line per portrait, as it is written
+                    spent = time.monotonic() - started
+                    left = spent / len(written) * (len(codes) - len(written))
+                    click.echo(
+                        f"[{len(written)}/{len(codes)}] {card.get('name')} ({card.get('code')}) "
+                        f"→ {path.name} · {spent:.0f} s, encore ~{left:.0f} s",
+                        err=True,
+                    )
 
             paths = write_portraits(
                 obs,

@@ -226,4 +226,3 @@ def secret_section(obs: Observatory) -> str:
         except AccessError as refused:
             lines.append(f"  Jeu réservé aux membres, demandé par le public : {refused}")
     return "\n".join(lines)
-

@@ -29,6 +29,7 @@ from observatoire.stats.strata import strata
 from observatoire.stats.trend import trend
 from observatoire.store.base import Warehouse
 from observatoire.territories.levels import LEVELS
+from observatoire.territories.references import STAND_INS
 
 __all__ = ["NEIGHBOURS", "STRATUM", "Fetch", "compare_indicator", "evolution", "years_between"]
 
@@ -138,9 +139,38 @@ def _territory_reference(
         }
     )
     links = links.drop_duplicates("code")  # a weighted (split) territory: its main parent
-    return frame.merge(links, on="code", how="left").merge(
+    out = frame.merge(links, on="code", how="left").merge(
         refs, on=["reference_code", "period"], how="left"
     )
+    return _stand_ins(warehouse, out, level, period, get)
+
+
+def _stand_ins(
+    warehouse: Warehouse, frame: pd.DataFrame, level: str, period: str | None, get: Fetch
+) -> pd.DataFrame:
+    """Where a reference has no usable value, its stand-in's (France métropolitaine for
+    France: Filosofi is published for it only), for the territories the stand-in contains;
+    ``reference_name`` then names the stand-in."""
+    for (_, ref_code), (in_level, in_code) in STAND_INS.items():
+        missing = (frame.reference_code == ref_code) & ~frame.reference_status.isin(USABLE)
+        if not missing.any():
+            continue
+        inside = warehouse.query(
+            "SELECT code FROM territory_parent WHERE level = ? AND parent_level = ? "
+            "AND parent_code = ?",
+            [level, in_level, in_code],
+        )
+        values = get(in_level, None, period)
+        values = values[(values.code == in_code) & values.status.isin(USABLE)]
+        found = dict(zip(values.period.astype(str), values.value, strict=True))
+        chosen = missing & frame.code.isin(set(inside.code)) & frame.period.astype(str).isin(found)
+        if not chosen.any():
+            continue
+        frame.loc[chosen, "reference_value"] = frame.loc[chosen, "period"].astype(str).map(found)
+        frame.loc[chosen, "reference_status"] = "ok"
+        frame.loc[chosen, "reference_code"] = in_code
+        frame.loc[chosen, "reference_name"] = str(values.name.iloc[0])
+    return frame
 
 
 def _pooled_reference(

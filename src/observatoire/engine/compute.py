@@ -50,6 +50,7 @@ __all__ = [
 COLUMNS = ["code", "name", "period", "value", "status", "coverage", "ci_low", "ci_high", "note"]
 DEFAULT_THRESHOLD = 0.8  # below this coverage an aggregate is withheld
 
+
 def compute_indicator(
     warehouse: Warehouse,
     catalogue: Catalogue,
@@ -105,8 +106,9 @@ def _other_boundaries(published: pd.DataFrame, others: list[pd.DataFrame],
     notes = dict(zip(zip(flags.code.astype(str), flags.period.astype(str), strict=True),
                      flags.year.map(note_for), strict=True))  # fmt: skip
     kept.loc[marked, "status"] = ValueStatus.OTHER_BOUNDARIES.value
-    kept.loc[marked, "note"] = [notes[(str(c), str(p))] for c, p in
-                                zip(kept.code[marked], kept.period[marked], strict=True)]
+    kept.loc[marked, "note"] = [
+        notes[(str(c), str(p))] for c, p in zip(kept.code[marked], kept.period[marked], strict=True)
+    ]
     return kept
 
 

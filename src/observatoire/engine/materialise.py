@@ -68,7 +68,7 @@ class Scope:
             if not wanted:
                 raise InputError(
                     "compute_within = « territoire », mais le territoire de l'observatoire "
-                    "n'est pas donné : ajoutez territory = \"departement:93\" à observatoire.toml"
+                    'n\'est pas donné : ajoutez territory = "departement:93" à observatoire.toml'
                 )
         if not wanted.strip():
             return None
@@ -229,8 +229,10 @@ def _compute_group(run: _Levels, level: str, todo: list[str],
     plan = plan_level(catalogue, todo, level, run.stored)
     if not plan.sources and not plan.one_by_one:  # nothing read at this level
         return
-    run.on_step(f"{level} : {len(todo)} indicateur(s)"
-                + (f", période(s) {', '.join(periods)}" if periods is not None else ""))
+    run.on_step(
+        f"{level} : {len(todo)} indicateur(s)"
+        + (f", période(s) {', '.join(periods)}" if periods is not None else "")
+    )
     with run.warehouse.transaction() as tx:
         delete_values(tx, todo, level, periods)
         # values drawn from operators' records get their completeness written on the rows
@@ -260,8 +262,7 @@ def _compute_group(run: _Levels, level: str, todo: list[str],
             ),
         )
         rows = tx.query(
-            f"SELECT indicator, COUNT(*) AS n FROM {RESULT} WHERE level = ? "
-            "GROUP BY indicator",
+            f"SELECT indicator, COUNT(*) AS n FROM {RESULT} WHERE level = ? GROUP BY indicator",
             [level],
         )
     for ident, n in zip(rows.indicator, rows.n, strict=True):

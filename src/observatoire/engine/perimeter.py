@@ -85,9 +85,7 @@ def _published_periods(level: str, stored: Stored) -> ir.Table:
     joined = series.join(batches, series.batch == batches.id)
     cells = table("series_value")
     rows = cells.join(joined, cells.series == joined.id)
-    return rows.select(
-        code=rows.code, period=rows.period, geography=rows.geography_year
-    ).distinct()
+    return rows.select(code=rows.code, period=rows.period, geography=rows.geography_year).distinct()
 
 
 def _not_adding_up(variables: list[str], level: str, stored: Stored) -> ir.Table:

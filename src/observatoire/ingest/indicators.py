@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from observatoire.catalog.indicators import Catalogue, Indicator, indicator_from_dict
+from observatoire.catalog.variables import unit_faults
 from observatoire.errors import InputError
 from observatoire.secret.rules import SecretRule
 
@@ -105,4 +106,12 @@ def load_catalogue(home: Path | None = None) -> Catalogue:
                 rules[source] = rule
     catalogue.apply_source_rules(rules)
     catalogue.check()
+    for indicator in catalogue.indicators.values():  # no alternative of another unit
+        faults = unit_faults(indicator)
+        if faults:
+            raise InputError(
+                f"indicateur {indicator.id} : {faults[0]}"
+                + (f" (et {len(faults) - 1} autre(s))" if len(faults) > 1 else ""),
+                path=indicator.origin,
+            )
     return catalogue

@@ -88,9 +88,7 @@ def _csv(text: str, path: Path) -> list[Located]:
             if None in row:
                 raise FileFormatError("plus de cellules que de colonnes", path=path, line=start)
             if any((v or "").strip() for v in row.values()):
-                cleaned = {
-                    k.strip(): restore_cell(v) for k, v in row.items() if k and k.strip()
-                }
+                cleaned = {k.strip(): restore_cell(v) for k, v in row.items() if k and k.strip()}
                 entries.append(Located(cleaned, str(path), start))
             start = reader.line_num + 1
     except csv.Error as exc:

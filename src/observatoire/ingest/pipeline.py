@@ -73,6 +73,7 @@ from observatoire.territories.vintages import convert_long
 
 __all__ = ["ImportReport", "Rejection", "import_file", "rollback"]
 
+
 def import_file(
     warehouse: Warehouse,
     path: str | Path,

@@ -79,8 +79,7 @@ def sniff(path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raise FileFormatError(
-            "format Excel 97 (.xls) non pris en charge : enregistrez le fichier en .xlsx ou "
-            ".csv",
+            "format Excel 97 (.xls) non pris en charge : enregistrez le fichier en .xlsx ou .csv",
             path=path,
         )
     if suffix in (".zip", ".xlsx", ".xlsm"):

@@ -29,7 +29,14 @@ from observatoire.ingest.archives import check_archive, check_workbook
 from observatoire.ingest.rawtext import Counting, Progress, check_last_line, scan_text
 from observatoire.text import fold
 
-__all__ = ["Table", "TableStream", "find_column", "open_table", "read_table"]
+__all__ = [
+    "Table",
+    "TableStream",
+    "column_key",
+    "find_column",
+    "open_table",
+    "read_table",
+]
 
 _DELIMITERS = (";", ",", "\t", "|")
 _MAX_PREAMBLE = 30
@@ -71,13 +78,23 @@ class Table:
 
 
 def find_column(columns: Sequence[object], names: Sequence[str]) -> str | None:
-    """The first column of ``columns`` matching one of ``names``, ignoring case and accents."""
-    folded = {fold(str(c), trim=True): str(c) for c in columns}
+    """The first column of ``columns`` matching one of ``names``, ignoring case, accents and
+    separators (« Code commune », « CODE_COMMUNE » and « code-commune » are one name)."""
+    folded = {column_key(str(c)): str(c) for c in columns}
     for name in names:
-        hit = folded.get(fold(name, trim=True))
+        hit = folded.get(column_key(name))
         if hit is not None:
             return hit
     return None
+
+
+def column_key(name: str) -> str:
+    """A column's name as compared: « Code commune » → ``code_commune``.
+
+    >>> column_key(" Code  INSEE "), column_key("Libellé de l'EDS")
+    ('code_insee', 'libelle_de_l_eds')
+    """
+    return re.sub(r"[^a-z0-9]+", "_", fold(name, trim=True)).strip("_")
 
 
 class TableStream:

@@ -8,6 +8,7 @@ any official territory. Everything happens in one transaction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,7 +20,7 @@ import shapely
 
 from observatoire.errors import InputError, ReferentialError
 from observatoire.ingest.geofiles import is_geofile, read_geofile
-from observatoire.ingest.tables import find_column, read_table
+from observatoire.ingest.tables import Table, column_key, find_column, read_table
 from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.computed import invalidate
 from observatoire.store.territories import (
@@ -73,6 +74,11 @@ UNIT_COLUMNS = (
     "code",
 )
 ZONE_COLUMNS = ("code_zone", "zone", "code_territoire", "territoire", "secteur", "code_secteur")
+# Otherwise a zone code is any « code … » / « numéro … » column that is not the unit's, and its
+# name any « nom … » / « libellé … » column that is not a commune's: « Code EDS », « Libellé
+# TAS », « Nom de la circonscription » as observatories write them.
+_ZONE_CODE = re.compile(r"(code|num|numero|id|identifiant)_(?!(commune|insee|com|iris|geo)$)\w+")
+_ZONE_NAME = re.compile(r"(nom|libelle|lib|intitule)_(?!(de_la_)?(commune|com|iris)$)\w+")
 NAME_COLUMNS = (
     "nom_zone",
     "libelle_zone",
@@ -200,8 +206,12 @@ def _draft_from_table(
     table = read_table(path, expect=[c for c in (unit_column,) if c] or UNIT_COLUMNS)
     columns = list(table.frame.columns)
     unit_col = table.column(unit_column) if unit_column else table.column(*UNIT_COLUMNS)
-    zone_col = table.column(zone_column) if zone_column else table.column(*ZONE_COLUMNS)
-    name_col = table.column(name_column) if name_column else find_column(columns, NAME_COLUMNS)
+    zone_col = table.column(zone_column) if zone_column else _zone_column(table, unit_col)
+    name_col = (
+        table.column(name_column)
+        if name_column
+        else find_column(columns, NAME_COLUMNS) or _matching(columns, _ZONE_NAME, unit_col)
+    )
     weight_col = (
         table.column(weight_column) if weight_column else find_column(columns, WEIGHT_COLUMNS)
     )
@@ -225,6 +235,28 @@ def _draft_from_table(
         line_of=table.line_of,
         path=str(path),
     )
+
+
+def _matching(columns: list[str], pattern: re.Pattern[str], *besides: str) -> str | None:
+    return next(
+        (c for c in columns if c not in besides and pattern.fullmatch(column_key(str(c)))), None
+    )
+
+
+def _zone_column(table: Table, unit_col: str) -> str:
+    """The column of the zones' codes: a known name, else the first « code … » column that is
+    not the units'; a clear error naming the columns seen and the names expected."""
+    columns = [str(c) for c in table.frame.columns]
+    found = find_column(columns, ZONE_COLUMNS) or _matching(columns, _ZONE_CODE, unit_col)
+    if found is None:
+        raise InputError(
+            f"colonne des zones introuvable. Colonnes vues : {', '.join(columns)}. Attendu : "
+            f"une colonne des communes ou IRIS ({unit_col} reconnue) et une colonne des zones "
+            "(« Code zone », « Zone », « Secteur », « Code EDS »… ou tout « Code … ») ; "
+            "sinon précisez --zone-column",
+            path=table.path,
+        )
+    return found
 
 
 def _guess_unit_level(values: pd.Series) -> str:

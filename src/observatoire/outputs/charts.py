@@ -3,6 +3,7 @@ data as a table next to them in the page."""
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any
 
@@ -34,10 +35,13 @@ def line_chart(
     pad = (high - low) * 0.08
     low, high = (low - pad if low - pad > 0 or low < 0 else 0), high + pad
 
+    times = _times(periods)  # a true time axis: 2014, 2017, 2019 are not equally spaced
+    first, span = min(times.values()), (max(times.values()) - min(times.values())) or 1.0
+
     def x(period: str) -> float:
         if len(periods) == 1:
             return left + (width - left - right) / 2
-        return left + periods.index(period) * (width - left - right) / (len(periods) - 1)
+        return left + (times[period] - first) * (width - left - right) / span
 
     def y(value: float) -> float:
         return top + (high - value) * (height - top - bottom) / (high - low)
@@ -85,6 +89,30 @@ def line_chart(
         )
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def _times(periods: list[str]) -> dict[str, float]:
+    """Each period's position in years (``2015``, ``2015-T3``, ``2015-03``, ``2013-2018`` at its
+    middle); periods of another form are placed one after the other.
+
+    >>> _times(["2014", "2017", "2019-T3", "2013-2018"])
+    {'2014': 2014.0, '2017': 2017.0, '2019-T3': 2019.5, '2013-2018': 2015.5}
+    """
+    out: dict[str, float] = {}
+    for period in periods:
+        text = period.strip()
+        match = re.fullmatch(r"(\d{4})(?:-T([1-4])|-(\d{2})|-(\d{4}))?", text)
+        if match is None:
+            return {p: float(i) for i, p in enumerate(periods)}
+        year = float(match[1])
+        if match[2]:
+            year += (int(match[2]) - 1) / 4
+        elif match[3]:
+            year += (int(match[3]) - 1) / 12
+        elif match[4]:
+            year = (year + float(match[4])) / 2
+        out[period] = year
+    return out
 
 
 def _clip(text: str, size: int) -> str:

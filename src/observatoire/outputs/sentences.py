@@ -7,12 +7,13 @@ evolution says how it moved between its first and last known periods. Pure funct
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from observatoire.text import french_number, with_unit
 
-__all__ = ["Compared", "comparison", "count_sentence", "evolution", "noun", "relation", "where"]
+__all__ = ["Compared", "comparison", "count_sentence", "evolution", "noun", "relation", "when"]
 
 # First word of a label → (article, feminine)
 _NOUNS = {
@@ -71,32 +72,6 @@ def noun(label: str) -> tuple[str, bool]:
     return f"{spaced}{first.lower()}{' ' + rest if rest else ''}", feminine
 
 
-def where(name: str, level: str) -> str:
-    """How a sentence places a territory: « à Saint-Denis », « au Blanc-Mesnil », « dans ce
-    département ».
-
-    >>> where("Le Blanc-Mesnil", "commune"), where("Les Lilas", "commune")
-    ('au Blanc-Mesnil', 'aux Lilas')
-    >>> where("Bobigny", "commune")
-    'à Bobigny'
-    >>> where("Seine-Saint-Denis", "departement"), where("TAS Nord", "tas93")
-    ('dans ce département', 'dans ce territoire')
-    """
-    if level in ("commune", "arm"):
-        if name.startswith("Le "):
-            return "au " + name[3:]
-        if name.startswith("Les "):
-            return "aux " + name[4:]
-        return "à " + name
-    return {
-        "departement": "dans ce département",
-        "region": "dans cette région",
-        "epci": "dans cette intercommunalité",
-        "iris": "dans cet IRIS",
-        "pays": "en France",
-    }.get(level, "dans ce territoire")
-
-
 def relation(value: float, ref: Compared, feminine: bool, unit: str = "") -> str:
     """« nettement supérieure », « inférieur », « proche » … of ``value`` against ``ref``.
 
@@ -136,18 +111,21 @@ def comparison(
     """One sentence: the value of the territory and how it stands against each reference.
 
     >>> text = comparison("Taux de pauvreté", "%", "2021", "à Saint-Denis", 36.0,
-    ...                   [Compared("du département", 28.0, True), Compared("de la France", 14.5)])
+    ...       [Compared("de la Seine-Saint-Denis", 28.0, True), Compared("de la France", 14.5)])
     >>> text.replace("\\u202f", " ")[:62]
     'En 2021, le taux de pauvreté à Saint-Denis (36,0 %) est nettem'
     >>> text.replace("\\u202f", " ")[62:]
-    'ent supérieur à celui du département (28,0 %) et à celui de la France (14,5 %).'
+    'ent supérieur à celui de la Seine-Saint-Denis (28,0 %) et à celui de la France (14,5 %).'
+    >>> comparison("Niveau de vie médian", "€", "2021", "à Metz", 20940, []).replace("\\u202f", " ")
+    'En 2021, le niveau de vie médian à Metz est de 20 940 €.'
     """
     phrase, feminine = noun(label)
     pronoun = "celle" if feminine else "celui"
-    head = f"En {period}, {phrase} {place} ({with_unit(value, unit, _digits(value, unit))})"
+    shown = with_unit(value, unit, _digits(value, unit))
     known = [r for r in references if r.value is not None]
     if not known:
-        return head + "."
+        return f"{when(period)}, {phrase} {place} est de {shown}."
+    head = f"{when(period)}, {phrase} {place} ({shown})"
     parts = []
     previous = None
     for ref in known:
@@ -182,7 +160,8 @@ def evolution(label: str, unit: str, points: Sequence[tuple[str, float]]) -> str
     if unit in ("%", "‰"):
         change = last - first
         if abs(change) < 0.1:
-            return f"{span}, {pronoun} est {stayed} stable ({with_unit(last, unit, 1)})."
+            shown = with_unit(last, unit, _digits(last, unit))
+            return f"{span}, {pronoun} est {stayed} stable ({shown})."
         amount = f"{french_number(abs(change), 1)} point{'s' if abs(change) >= 2 else ''}"
     else:
         if first == 0:
@@ -200,25 +179,68 @@ def evolution(label: str, unit: str, points: Sequence[tuple[str, float]]) -> str
 def count_sentence(
     label: str, unit: str, period: str, place: str, value: float, total: float | None, of: str
 ) -> str:
-    """A count, and its share of a containing territory's total.
+    """A count, and its share of a containing territory's total (« of »: « de la Moselle »).
 
-    >>> count_sentence("Naissances domiciliées", "naissances", "2020", "à Bobigny", 812, 24600,
-    ...                "du département")[:45]
-    'En 2020, à Bobigny : 812 naissances (naissanc'
-    >>> _ = count_sentence("Naissances domiciliées", "naissances", "2020", "à Bobigny", 812,
-    ...                    24600, "du département")
-    >>> _.replace("\\u202f", " ")[62:]
-    'soit 3,3 % du total du département.'
+    >>> text = count_sentence("Naissances (période intercensitaire)", "naissances",
+    ...     "2013-2018", "à Bobigny", 6812, 146000, "de la Seine-Saint-Denis")
+    >>> text.replace("\\u202f", " ")[:56]
+    'Entre 2013 et 2018, on compte 6 812 naissances à Bobigny'
+    >>> text.replace("\\u202f", " ")[56:]
+    ', soit 4,7 % du total de la Seine-Saint-Denis.'
+    >>> count_sentence("Ménages", "ménages", "2018", "à Metz", 57525, None, "")
+    'En 2018, on compte 57\u202f525 ménages à Metz.'
+    >>> count_sentence("Population municipale", "habitants", "2018", "au Ban-Saint-Martin", 4100,
+    ...                1e6, "de la Moselle").replace("\\u202f", " ")
+    'En 2018, on compte 4 100 habitants au Ban-Saint-Martin, soit 0,4 % du total de la Moselle.'
+    >>> count_sentence("Superficie", "km²", "2018", "à Metz", 41.94, 6216.0,
+    ...                "de la Moselle").replace("\u202f", " ")
+    'En 2018, la superficie à Metz est de 41,9 km², soit 0,7 % du total de la Moselle.'
     """
-    text = f"En {period}, {place} : {with_unit(value, unit, 0)} ({label[0].lower() + label[1:]})"
+    phrase = re.sub(r"\s*\([^)]*\)", "", label).strip()
+    first = phrase.split(" ", 1)[0]
+    figure = with_unit(value, "", 0)  # census counts are weighted: 57 525 ménages, not ,1
+    if first[-1:] in ("s", "x"):  # a plural noun: « 7 798 naissances », « 12 foyers allocataires »
+        text = f"{when(period)}, on compte {figure} {_lower(phrase)} {place}"
+    elif unit and unit.isalpha():
+        text = f"{when(period)}, on compte {figure} {unit} {place}"
+    else:
+        text = f"{when(period)}, {noun(phrase)[0]} {place} est de {with_unit(value, unit, 1)}"
     if total:
-        text += f", soit {with_unit(100 * value / total, '%', 1)} du total {of}"
+        share = 100 * value / total
+        said = with_unit(share, "%", 1) if share >= 0.05 else "moins de 0,1\u202f%"
+        text += f", soit {said} du total {of}"
     return text + "."
 
 
+def when(period: str) -> str:
+    """How a sentence opens on a period: « En 2021 », « Entre 2013 et 2018 ».
+
+    >>> when("2021"), when("2013-2018"), when("2015-T3")
+    ('En 2021', 'Entre 2013 et 2018', 'En 2015-T3')
+    """
+    span = re.fullmatch(r"(\d{4})-(\d{4})", period.strip())
+    if span:
+        return f"Entre {span[1]} et {span[2]}"
+    return f"En {period}"
+
+
+def _lower(text: str) -> str:
+    """The first letter in lower case, unless the first word is an acronym (« RSA »)."""
+    first = text.split(" ", 1)[0]
+    return text if first.isupper() else text[:1].lower() + text[1:]
+
+
 def _digits(value: float | None, unit: str) -> int | None:
+    """Decimals of a figure: one for a rate, two for a rate under 0.1 (« 0,03 % », never
+    « 0,0 % »), none for zero.
+
+    >>> _digits(12.34, "%"), _digits(0.03, "%"), _digits(0.0, "%"), _digits(5.0, "€")
+    (1, 2, 0, None)
+    """
     if unit in ("%", "‰"):
-        return 1
+        if value == 0:
+            return 0
+        return 2 if value is not None and abs(value) < 0.1 else 1
     return None
 
 

@@ -248,9 +248,7 @@ def _valid_codes(codes: pd.Series) -> np.ndarray:
     look-alike letters (Cyrillic « О ») or invisible characters would pass for another
     operator's."""
     index, uniques = pd.factorize(codes)
-    valid = np.array(
-        [bool(_OPERATOR_CODE.fullmatch(str(u))) for u in uniques] + [True], dtype=bool
-    )
+    valid = np.array([bool(_OPERATOR_CODE.fullmatch(str(u))) for u in uniques] + [True], dtype=bool)
     return valid[np.where(index < 0, len(uniques), index)]
 
 

@@ -197,10 +197,14 @@ class Manifest:
             if member.kind not in KINDS:
                 raise wrong(f"membre « {member.name} » de nature inconnue « {member.kind} »")
             fixed = KINDS[member.kind] or FIXED_FILES.get(member.kind)
-            if not (member.name == fixed if fixed else _home_name(member.name)) or (
-                not fixed
-                and (engine_file(member.name.removeprefix(FILES)) or member.name in FIXED_NAMES)
-            ) or (member.kind == "document" and not member.name.startswith(DOCUMENT_FILES)):
+            if (
+                not (member.name == fixed if fixed else _home_name(member.name))
+                or (
+                    not fixed
+                    and (engine_file(member.name.removeprefix(FILES)) or member.name in FIXED_NAMES)
+                )
+                or (member.kind == "document" and not member.name.startswith(DOCUMENT_FILES))
+            ):
                 raise wrong(f"nom de membre « {member.name} » invalide pour un(e) {member.kind}")
             if not isinstance(member.size, int) or member.size < 0:
                 raise wrong(f"taille du membre « {member.name} »")

@@ -25,12 +25,14 @@ from observatoire.ingest.codefiles import (
     read_communal_values,
 )
 from observatoire.ingest.cog import CogImportReport, import_cog, import_shipped_cog
+from observatoire.ingest.datafrance import name_types
 from observatoire.ingest.iris import IrisImportReport, import_iris
 from observatoire.ingest.referential import BuildReport, build_into
 from observatoire.ingest.zoning import ZoningImportReport, import_zoning, zoning_members
 from observatoire.store import territories as queries
 from observatoire.store.base import Warehouse
 from observatoire.territories.levels import get_level, is_official
+from observatoire.territories.names import in_place, of_place
 from observatoire.territories.vintages import Conversion, Vintages, convert
 
 if TYPE_CHECKING:
@@ -145,7 +147,12 @@ class Geography:
 
     def card(self, level: str, code: str) -> dict[str, Any]:
         """One territory: name, population, area, named parents, counts of sub-territories."""
-        return queries.territory_card(self.warehouse, self.level_id(level), code)
+        card = queries.territory_card(self.warehouse, self.level_id(level), code)
+        for place in (card, *card["parents"]):  # how a sentence names it: « en Moselle »
+            tncc = name_types().get((place["level"], place["code"]))
+            place["in"] = in_place(str(place["name"]), place["level"], tncc)
+            place["of"] = of_place(str(place["name"]), place["level"], tncc)
+        return card
 
     def levels(self) -> list[str]:
         return queries.known_levels(self.warehouse)

@@ -468,9 +468,7 @@ class Registry:
     def document_file(self, row: DocumentRow) -> Path:
         return self.folder / row.stored_as
 
-    def search_documents(
-        self, query: str, *, reader: ReadPolicy, limit: int = 50
-    ) -> list[Hit]:
+    def search_documents(self, query: str, *, reader: ReadPolicy, limit: int = 50) -> list[Hit]:
         """Documents holding every word of ``query`` (accents, case, plurals ignored) that
         the reader may see, best first, each with the page and passage where it is found."""
         wanted = query_terms(query)

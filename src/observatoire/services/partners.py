@@ -68,9 +68,7 @@ class Partners:
         """« l'observatoire » or the partner's name and code."""
         return owner_label(owner, self.names())
 
-    def give(
-        self, dataset: str, partner: str | None, *, by: str
-    ) -> tuple[str | None, str | None]:
+    def give(self, dataset: str, partner: str | None, *, by: str) -> tuple[str | None, str | None]:
         """Give ``dataset`` to ``partner`` (None: the observatory); returns its previous owner
         and its new one (the partner's code as registered)."""
         new = self.require(partner) if partner else None

@@ -28,7 +28,6 @@ __all__ = [
 ]
 
 
-
 def next_id(tx: Transaction, table: str) -> int:
     """The next free number of ``table``'s ``id`` (the transaction holds the write lock)."""
     return int(tx.query(f"SELECT COALESCE(MAX(id), 0) + 1 AS n FROM {table}").n.iloc[0])

@@ -283,9 +283,11 @@ def read_computed(
     if masked_for is not None:
         columns += (", m.indicator IS NOT NULL AS masked_cell, "
                     "s.indicator IS NOT NULL AS masks_ready")  # fmt: skip
-        joins = (" LEFT JOIN value_mask m ON m.audience = ? AND m.indicator = v.indicator "
-                 "AND m.level = v.level AND m.code = v.code AND m.period = v.period "
-                 "LEFT JOIN secret_state s ON s.audience = ? AND s.indicator = v.indicator")
+        joins = (
+            " LEFT JOIN value_mask m ON m.audience = ? AND m.indicator = v.indicator "
+            "AND m.level = v.level AND m.code = v.code AND m.period = v.period "
+            "LEFT JOIN secret_state s ON s.audience = ? AND s.indicator = v.indicator"
+        )
         params += [masked_for, masked_for]
     where, keys = "indicator = ? AND level = ?", [ident, level]
     if period is not None:

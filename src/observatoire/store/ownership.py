@@ -28,7 +28,6 @@ __all__ = [
 ]
 
 
-
 def dataset_owners(warehouse: Readable, datasets: Sequence[str]) -> dict[str, str | None]:
     """The owner of each of ``datasets`` already imported (a partner code, or None for the
     observatory); datasets never imported are absent."""

@@ -41,9 +41,7 @@ def replace_official(
     )
 
 
-def replace_cog(
-    tx: Transaction, *, history: pd.DataFrame, events: pd.DataFrame, year: int
-) -> None:
+def replace_cog(tx: Transaction, *, history: pd.DataFrame, events: pd.DataFrame, year: int) -> None:
     """Replace the COG: the communes' ``history``, the ``events`` and the COG's year."""
     tx.replace("cog_commune", history[["typecom", "code", "name", "date_start", "date_end"]])
     tx.replace("cog_event", events)

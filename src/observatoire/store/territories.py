@@ -295,9 +295,7 @@ def territory_codes(reader: Warehouse | Transaction, level: str) -> pd.Series:
 
 def territory_sizes(reader: Warehouse | Transaction, level: str) -> pd.DataFrame:
     """code, population, area_km2 of the territories of ``level``."""
-    return reader.query(
-        "SELECT code, population, area_km2 FROM territory WHERE level = ?", [level]
-    )
+    return reader.query("SELECT code, population, area_km2 FROM territory WHERE level = ?", [level])
 
 
 def territory_parents(

@@ -25,7 +25,6 @@ __all__ = [
 ]
 
 
-
 def versions_of(reader: Readable, name: str) -> pd.DataFrame:
     """The rows of ``zoning_version`` of zoning ``name``, oldest first (none: unknown)."""
     return reader.query("SELECT * FROM zoning_version WHERE zoning = ? ORDER BY version", [name])

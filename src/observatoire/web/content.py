@@ -7,10 +7,8 @@ observatory's audience-aware reads, so what is returned has passed the secret ru
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from observatoire.catalog.indicators import THEMES, Catalogue, Indicator, themes_in
@@ -21,6 +19,9 @@ from observatoire.outputs.thematic import classes_for
 from observatoire.secret.policy import ReadPolicy
 from observatoire.stats.classify import METHODS
 from observatoire.territories.levels import LEVELS, is_official
+from observatoire.territories.references import reference_parents
+from observatoire.web.comparison import by_indicator, compared_rows
+from observatoire.web.frames import plain, records
 
 __all__ = [
     "catalogue",
@@ -54,7 +55,6 @@ KEY_INDICATORS = (
 )
 KEY_COUNT = 8
 # References shown next to a territory's figures, finest first.
-REFERENCE_LEVELS = ("epci", "departement", "region", "pays")
 LEVEL_LABELS = {
     "iris": "IRIS",
     "commune": "Communes",
@@ -81,24 +81,6 @@ REFERENCE_LABELS = {
     "pays": "la France",
     "strate": "sa strate de taille",
 }
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of ``frame`` as dicts of plain Python values, missing values as None."""
-    out = []
-    for row in frame.astype(object).to_dict("records"):
-        out.append({str(k): _plain(v) for k, v in row.items()})
-    return out
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def site(obs: Observatory) -> dict[str, Any]:
@@ -186,13 +168,6 @@ def summary(indicator: Indicator) -> dict[str, Any]:
     }
 
 
-def _latest(profile: pd.DataFrame) -> pd.DataFrame:
-    """The latest period of each indicator of a profile."""
-    if profile.empty:
-        return profile
-    return profile.sort_values(["indicator", "period"]).groupby("indicator").tail(1)
-
-
 def territory_view(
     obs: Observatory, level: str, code: str, *, reader: ReadPolicy
 ) -> dict[str, Any]:
@@ -201,25 +176,18 @@ def territory_view(
     card = obs.geography.card(level, code)
     known = obs.geography.zonings()
     zonings = dict(zip(known.name, known.label, strict=True))
-    references = [
-        p for p in card["parents"] if p["level"] in REFERENCE_LEVELS and p["code"] != "FRM"
+    references = reference_parents(card)
+    profile = obs.profile(f"{level}:{code}", reader=reader)
+    columns = [
+        (ref, by_indicator(obs, ref, reader), by_indicator(obs, ref["stand_in"], reader))
+        for ref in references
     ]
-    own = _latest(obs.profile(f"{level}:{code}", reader=reader))
-    columns = []
-    for ref in references:
-        rows = obs.profile(f"{ref['level']}:{ref['code']}", reader=reader)
-        columns.append((ref, rows.set_index(["indicator", "period"])))
     catalogue = obs.catalogue()
     themes: dict[str, list[dict[str, Any]]] = {}
     missing: dict[str, int] = {}
-    for row in records(own):
+    for row in compared_rows(profile, columns):
         indicator = catalogue.get(row["indicator"])
-        compared = []
-        for ref, rows in columns:
-            key = (row["indicator"], row["period"])
-            value = rows.value.get(key) if key in rows.index else None
-            status = rows.status.get(key) if key in rows.index else None
-            compared.append({"code": ref["code"], "value": _plain(value), "status": status})
+        compared = row["references"]
         known = row["status"] in USABLE or any(c["status"] in USABLE for c in compared)
         if not known:  # nothing to read on this line: counted, not shown
             missing[indicator.theme] = missing.get(indicator.theme, 0) + 1
@@ -230,7 +198,6 @@ def territory_view(
                 "label": indicator.label,
                 "unit": indicator.unit,
                 "theme": indicator.theme,
-                "references": compared,
             }
         )
     ordered = [
@@ -241,6 +208,9 @@ def territory_view(
     return {
         "territory": card,
         "references": references,
+        "stand_in": any(
+            r["name"] for rows in themes.values() for i in rows for r in i["references"]
+        ),
         "themes": ordered,
         "children": [
             {
@@ -341,8 +311,10 @@ def indicator_view(
         )
     frame = obs.compare(ident, level=level, reference=reference, within=scope, reader=reader)
     periods = sorted(str(p) for p in frame.period.dropna().unique())
-    if period is None and periods:
-        period = periods[-1]
+    if period is None and periods:  # the latest period where most values have a reference
+        compared = frame[frame.gap.notna()].period.astype(str).value_counts()
+        most = int(compared.max()) if len(compared) else 0
+        period = max(p for p in periods if int(compared.get(p, 0)) >= most / 2)
     if period is not None and period not in periods:
         raise InputError(f"période inconnue : {period} (disponibles : {', '.join(periods)})")
     shown = frame[(frame.period == period) | frame.period.isna()]
@@ -446,13 +418,15 @@ def _series(
     level, code = scope if scope is not None else ("pays", "FR")
     card = obs.geography.card(level, code)
     lines = [(level, code, card["name"])]
-    lines += [
-        (p["level"], p["code"], p["name"])
-        for p in card["parents"]
-        if p["level"] in REFERENCE_LEVELS and p["code"] != "FRM"
-    ]
-    out = []
+    for parent in reference_parents(card):  # France, else France métropolitaine
+        lines.append((parent["level"], parent["code"], parent["name"]))
+        stand_in = parent["stand_in"]
+        if stand_in is not None:
+            lines.append((stand_in["level"], stand_in["code"], stand_in["name"]))
+    out: list[dict[str, Any]] = []
     for lv, cd, name in lines:
+        if lv == "pays" and any(line["level"] == "pays" for line in out):
+            continue  # France métropolitaine only where France has no value
         try:
             frame = obs.indicator(ident, level=lv, reader=reader)
         except (AccessError, ReferentialError, InputError):
@@ -494,9 +468,7 @@ def compare_view(
         chosen_territories.append(_named(obs, level, code))
     for ident in indicators:
         catalogue.get(ident)  # unknown: a clear error with suggestions
-    profiles = [
-        obs.profile(f"{t['level']}:{t['code']}", reader=reader) for t in chosen_territories
-    ]
+    profiles = [obs.profile(f"{t['level']}:{t['code']}", reader=reader) for t in chosen_territories]
     rows = []
     for ident in indicators:
         indicator = catalogue.get(ident)
@@ -517,10 +489,10 @@ def compare_view(
             cells.append(
                 {
                     "period": str(at),
-                    "value": _plain(row.value),
+                    "value": plain(row.value),
                     "status": str(row.status),
-                    "ci_low": _plain(row.ci_low),
-                    "ci_high": _plain(row.ci_high),
+                    "ci_low": plain(row.ci_low),
+                    "ci_high": plain(row.ci_high),
                 }
             )
         rows.append({**summary(indicator), "period": period, "cells": cells})
@@ -553,8 +525,8 @@ def zoning_view(obs: Observatory, name: str) -> dict[str, Any]:
             {
                 "code": code,
                 "name": label,
-                "population": _plain(territories.population.get(code)) if known else None,
-                "area_km2": _plain(territories.area_km2.get(code)) if known else None,
+                "population": plain(territories.population.get(code)) if known else None,
+                "area_km2": plain(territories.area_km2.get(code)) if known else None,
                 "units": units.get(code, []),
             }
         )

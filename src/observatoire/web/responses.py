@@ -183,9 +183,7 @@ def render_page(
     **extra: Any,
 ) -> HTMLResponse:
     """A page of the site: the observatory, the visitor, a CSRF token for its forms."""
-    site = deps.answers(request).get(
-        ("site",), lambda: content.site(deps.observatory(request))
-    )
+    site = deps.answers(request).get(("site",), lambda: content.site(deps.observatory(request)))
     token, new = deps.csrf_token(request)
     user = deps.viewer(request)
     html = (

@@ -77,9 +77,7 @@ def catalogue_page(
 ) -> Response:
     data = answers.get(
         ("catalogue", q, theme, disponibles, reader),
-        lambda: content.catalogue(
-            obs, reader=reader, query=q, theme=theme, available=disponibles
-        ),
+        lambda: content.catalogue(obs, reader=reader, query=q, theme=theme, available=disponibles),
     )
     return show_page(request, fmt, "catalogue.html", data, "Catalogue des indicateurs")
 
@@ -128,9 +126,7 @@ def compare_page(
 
 
 @page_route(router, "/zonages", "json")
-def zonings_page(
-    request: Request, fmt: Format, obs: ObservatoryDep, answers: Answers
-) -> Response:
+def zonings_page(request: Request, fmt: Format, obs: ObservatoryDep, answers: Answers) -> Response:
     data = answers.get(("zonings",), lambda: content.zonings_view(obs))
     return show_page(request, fmt, "zonings.html", data, "Zonages")
 

@@ -75,9 +75,7 @@ def collections_page(
                 "fictitious": schema.fictitious,
                 "records": int(table.records.iloc[0]) if len(table) else 0,
                 "score": _rows(table)[0].get("score") if len(table) else None,
-                "operators": len(own)
-                if own is not None
-                else len(obs.records.operators(name)),
+                "operators": len(own) if own is not None else len(obs.records.operators(name)),
                 "first_month": str(months.min()) if len(months) else "",
                 "last_month": str(months.max()) if len(months) else "",
             }

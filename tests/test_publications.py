@@ -1,0 +1,160 @@
+"""What a management reader gets from a portrait on INSEE's real files: the Metz case.
+
+A chargé d'études of the Moselle observatory imports Filosofi 2019 at every level INSEE
+publishes it (communes, départements, régions, France métropolitaine), the « chiffres clés »
+Filosofi 2021 of the communes and the census comparator 2018, and writes the portrait of Metz.
+Every figure is compared at the latest period Metz shares with its references, France is
+France métropolitaine where INSEE publishes no France entière, and every sentence is French
+a director signs. Independent values: pandas over the producers' files."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from observatoire.observatory import Observatory
+from observatoire.outputs.portrait import build_portrait
+from observatoire.secret.policy import PUBLIC
+from observatoire.web.content import territory_view
+
+from .conftest import DATA, needs_data, run
+from .french import sentence_faults
+
+FILOSOFI = DATA / "filosofi"
+METZ, MOSELLE, GRAND_EST = "57463", "57", "44"
+
+
+def _filosofi(name: str) -> pd.DataFrame:
+    return pd.read_csv(FILOSOFI / name, sep=";", dtype=str, encoding="utf-8-sig")
+
+
+def _number(text: str) -> float:
+    return float(str(text).replace(",", "."))
+
+
+@pytest.fixture(scope="module")
+def moselle(tmp_path_factory: pytest.TempPathFactory, census_home: Path) -> Path:
+    """The census home (RP 2018 of every commune, computed) with Filosofi 2019 of every
+    level, the communes' Filosofi 2021, computed, and the Moselle as its territory."""
+    home = tmp_path_factory.mktemp("moselle") / "obs"
+    shutil.copytree(census_home, home)
+    settings = home / "observatoire.toml"
+    text = settings.read_text(encoding="utf-8").replace(
+        'territory = "departement:93"', 'territory = "departement:57"'
+    )
+    settings.write_text(text, encoding="utf-8")
+    for name in (
+        "FILO2019_DISP_COM.csv",
+        "FILO2019_DISP_DEP.csv",
+        "FILO2019_DISP_REG.csv",
+        "FILO2019_DISP_METROPOLE.csv",
+        "cc_filosofi_2021_COM.csv",
+    ):
+        code, out = run("import", str(FILOSOFI / name), home=home)
+        assert code in (0, 3), out
+    code, out = run("compute", home=home)
+    assert code == 0, out
+    return home
+
+
+@pytest.fixture(scope="module")
+def metz(moselle: Path) -> Any:
+    with Observatory.open(moselle) as obs:
+        return build_portrait(obs, METZ, reader=PUBLIC)
+
+
+def _figure(portrait: Any, ident: str) -> Any:
+    return next(f for _, f in portrait.figures() if f.indicator == ident)
+
+
+@needs_data
+def test_the_median_is_compared_in_2019_with_france_metropolitaine(metz: Any) -> None:
+    com, dep = _filosofi("FILO2019_DISP_COM.csv"), _filosofi("FILO2019_DISP_DEP.csv")
+    reg, frm = _filosofi("FILO2019_DISP_REG.csv"), _filosofi("FILO2019_DISP_METROPOLE.csv")
+    recent = pd.read_csv(FILOSOFI / "cc_filosofi_2021_COM.csv", sep=";", dtype=str)
+    assert [r["name"] for r in metz.references] == ["Moselle", "Grand Est", "France"]
+    median = _figure(metz, "niveau_vie_median")
+    # Metz has 2021 (chiffres clés), its references stop at 2019: compared in 2019
+    assert median.period == "2019"
+    assert median.value == _number(com.set_index("CODGEO").Q219[METZ])
+    refs = {r["level"]: r for r in median.references}
+    assert refs["departement"]["value"] == _number(dep.set_index("CODGEO").Q219[MOSELLE])
+    assert refs["region"]["value"] == _number(reg.set_index("CODGEO").Q219[GRAND_EST])
+    france = refs["pays"]
+    assert france["name"] == "France métropolitaine" and france["stand_in"]
+    assert france["value"] == _number(frm.Q219.iloc[0]) == 21930
+    newest = _number(recent.set_index("CODGEO").MED21[METZ])
+    assert "2021" in median.newer and f"{newest:,.0f}".replace(",", "\u202f") in median.newer
+    sentence = median.sentence.replace("\u202f", " ")
+    assert sentence.startswith("En 2019, le niveau de vie médian à Metz (20 010 €) est ")
+    assert "celui de la Moselle (21 820 €)" in sentence
+    assert "celui de la France métropolitaine (21 930 €)" in sentence
+
+
+@needs_data
+def test_census_figures_are_insee_s_with_the_moselle_summed_by_pandas(metz: Any) -> None:
+    path = DATA / "census" / "base_cc_comparateur_csv_RP2018.zip"
+    with zipfile.ZipFile(path) as archive, archive.open("base_cc_comparateur.CSV") as handle:
+        census = pd.read_csv(handle, sep=";", dtype={"CODGEO": str})
+    communes = census.set_index("CODGEO")
+    moselle = census[census.CODGEO.str.startswith(MOSELLE)]
+    unemployment = _figure(metz, "taux_chomage_15_64")
+    assert unemployment.period == "2018"
+    expected = 100 * communes.P18_CHOM1564[METZ] / communes.P18_ACT1564[METZ]
+    assert unemployment.value == pytest.approx(expected)
+    dep = next(r for r in unemployment.references if r["level"] == "departement")
+    assert dep["value"] == pytest.approx(
+        100 * moselle.P18_CHOM1564.sum() / moselle.P18_ACT1564.sum()
+    )
+    # the cover gives the population of the census the text speaks of
+    assert ("Population (2018)", f"{communes.P18_POP[METZ]:,.0f}".replace(",", "\u202f")
+            + " habitants") in metz.facts  # fmt: skip
+
+
+@needs_data
+def test_every_sentence_of_metz_and_the_moselle_is_french_a_director_signs(
+    moselle: Path, metz: Any
+) -> None:
+    with Observatory.open(moselle) as obs:
+        department = build_portrait(obs, f"departement:{MOSELLE}", reader=PUBLIC)
+    faults = [
+        f"{f.indicator}: {fault} — {f.sentence}"
+        for portrait in (metz, department)
+        for _, f in portrait.figures()
+        for fault in sentence_faults(f)
+    ]
+    assert faults == []
+    metz_text = " ".join(f.sentence for _, f in metz.figures())
+    moselle_text = " ".join(f.sentence for _, f in department.figures())
+    assert " à Metz " in metz_text and "de la Moselle" in metz_text
+    assert " en Moselle " in moselle_text and "du Grand Est" in moselle_text
+    assert "(ménages)" not in metz_text
+    assert not re.search(r"(?<![\d,])0,0\s%", metz_text.replace("\u202f", " "))
+    # the social part leads with poverty and income, not six poverty rates by age
+    social = next(s for s in metz.sections if s.theme == "social")
+    shown = [f.indicator for f in social.figures]
+    assert shown[:2] == ["part_allocataires_rsa", "taux_pauvrete"] or shown[0] == "taux_pauvrete"
+    assert sum(i.startswith("taux_pauvrete_age") for i in shown) <= 1
+
+
+@needs_data
+def test_the_territory_page_compares_at_the_shared_period_and_says_why_not(
+    moselle: Path,
+) -> None:
+    with Observatory.open(moselle) as obs:
+        view = territory_view(obs, "commune", METZ, reader=PUBLIC)
+    rows = {i["indicator"]: i for t in view["themes"] for i in t["indicators"]}
+    median = rows["niveau_vie_median"]
+    assert median["period"] == "2019" and median["newer"]["period"] == "2021"
+    names = [r["name"] for r in view["references"]]
+    france = median["references"][names.index("France")]
+    assert france["value"] == 21930 and france["name"] == "France métropolitaine"
+    poverty = rows["taux_pauvrete"]  # 2021 at Metz only: each reference says why
+    assert poverty["period"] == "2021"
+    assert all(r["value"] is None and r["reason"] for r in poverty["references"])
