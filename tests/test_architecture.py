@@ -29,8 +29,18 @@ PACKAGE = "observatoire"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors",),
     (
-        "territories", "catalog", "stats", "secret", "quality", "inventory",
-        "atomic", "csvfile", "yamlfile", "text", "passwords", "home",
+        "territories",
+        "catalog",
+        "stats",
+        "secret",
+        "quality",
+        "inventory",
+        "atomic",
+        "csvfile",
+        "yamlfile",
+        "text",
+        "passwords",
+        "home",
     ),
     ("store",),
     ("ingest", "engine"),
@@ -295,8 +305,10 @@ def test_the_checks_see_what_they_look_for(tmp_path: Path) -> None:
     """The graph is not empty and the rules would catch a violation."""
     graph = Imports()
     assert "observatoire.store.base" in graph.edges["observatoire.store.duckdb"]
-    assert layer("observatoire.web.app") > layer("observatoire.observatory") > layer(
-        "observatoire.store.base"
+    assert (
+        layer("observatoire.web.app")
+        > layer("observatoire.observatory")
+        > layer("observatoire.store.base")
     )
     graph.edges["observatoire.errors"] = {"observatoire.web"}
     graph.edges["observatoire.web"] = {"observatoire.errors"}

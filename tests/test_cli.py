@@ -137,14 +137,23 @@ def test_geo_convert_reads_numbers_as_producers_write_them(
 
     source = tmp_path / "ecrit.csv"
     source.write_text(
-        "CODGEO;MENAGES;MEDIANE\n93059;1.234,5;21 000\n93066;2 000;19.500,25\n93001;12;"
-        "22 100,5\n",
+        "CODGEO;MENAGES;MEDIANE\n93059;1.234,5;21 000\n93066;2 000;19.500,25\n93001;12;22 100,5\n",
         encoding="utf-8",
     )
     target = tmp_path / "converted.csv"
     code, out = run(
-        "geo", "convert", str(source), "--from", "2019", "--additive", "MENAGES",
-        "--non-additive", "MEDIANE", "-o", str(target), home=built_home,
+        "geo",
+        "convert",
+        str(source),
+        "--from",
+        "2019",
+        "--additive",
+        "MENAGES",
+        "--non-additive",
+        "MEDIANE",
+        "-o",
+        str(target),
+        home=built_home,
     )
     assert code == 0, out
     result = pd.read_csv(target, dtype={"CODGEO": str}).set_index("CODGEO")

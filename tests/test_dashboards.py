@@ -132,3 +132,53 @@ def test_dashboards_on_the_web_and_the_command_line(home: Path, tmp_path: Path) 
         "dashboard", "export", "naissances", "-o", str(tmp_path / "n.doc"), home=home
     )
     assert code != 0 and ".pdf ou .html" in printed
+
+
+@needs_data
+def test_a_table_tile_lists_the_observatory_s_zones_in_french_order_page_by_page(
+    home: Path, tmp_path: Path
+) -> None:
+    """The 198 communes of the Alpes-de-Haute-Provence in French order (pandas over the
+    same rows, accents folded), 25 a page on the web, highest first with ``tri``; with a
+    zoning of the observatory inside the territory, its zones by default, named by label."""
+    import unicodedata
+
+    (home / "tableaux" / "par-rsa.yaml").write_text(
+        "id: par-naissances\ntitre: Par naissances\nterritoire: departement:04\ntuiles:\n"
+        "  - type: tableau\n    indicateurs: [naissances_annuelles]\n"
+        "    tri: naissances_annuelles\n    lignes: 10\n",
+        encoding="utf-8",
+    )
+    with Observatory.open(home) as obs:
+        board = build_dashboard(obs, find_spec(obs, "naissances"), reader=ANALYST)
+        ranked = build_dashboard(obs, find_spec(obs, "par-naissances"), reader=ANALYST)
+        communes = obs.geography.territories(level="commune", within="departement:04")
+    table = board.tiles[2]
+    assert table["level_label"] == "Communes" and table["per_page"] == 25
+    names = [r["name"] for r in table["rows"]]
+
+    def folded(name: str) -> str:
+        bare = unicodedata.normalize("NFKD", name.lower())
+        return "".join(c for c in bare if c.isalnum() and not unicodedata.combining(c))
+
+    assert len(names) == len(communes) and names == sorted(communes.name, key=folded)
+    top = ranked.tiles[0]
+    values = [r["cells"]["naissances_annuelles"]["value"] for r in top["rows"]]
+    known = [v for v in values if v is not None]
+    assert known == sorted(known, reverse=True) and top["per_page"] == 10
+    with TestClient(create_app(Observatory.open(home))) as client:
+        page = client.get("/tableaux-de-bord/naissances?page=2").text
+    assert f"Lignes 26 à 50 sur {len(names)}" in page and 'href="?page=3"' in page
+    assert names[25] in page and names[24] not in page.split("tile-table")[-1]
+    zones = tmp_path / "zones.csv"
+    zones.write_text(
+        "Code INSEE;Code EDS;Libellé EDS\n"
+        + "".join(f"{c};E{i % 3};Espace {i % 3}\n" for i, c in enumerate(communes.code)),
+        encoding="utf-8",
+    )
+    code, out = run("zoning", "import", "eds04", str(zones), "--label", "Espaces 04", home=home)
+    assert code == 0, out
+    with Observatory.open(home) as obs:
+        zoned = build_dashboard(obs, find_spec(obs, "naissances"), reader=ANALYST).tiles[2]
+    assert zoned["level"] == "eds04" and zoned["level_label"] == "Espaces 04"
+    assert [r["name"] for r in zoned["rows"]] == ["Espace 0", "Espace 1", "Espace 2"]

@@ -366,8 +366,9 @@ def test_batched_compute_equals_indicator_by_indicator(
             ways.setdefault("several levels", set()).update(f"{level}:{i}" for i in plan.several)
         perimeter = wh.query("SELECT DISTINCT level, indicator FROM indicator_result "
                              "WHERE status = 'perimetre'")  # fmt: skip
-        ways["other boundaries"] = {f"{lvl}:{i}" for lvl, i in
-                                    zip(perimeter.level, perimeter.indicator, strict=True)}
+        ways["other boundaries"] = {
+            f"{lvl}:{i}" for lvl, i in zip(perimeter.level, perimeter.indicator, strict=True)
+        }
         ways["other boundaries"] |= {"epci:menages_fiscaux"}  # summed where they are
         assert all(ways.values()), {k: len(v) for k, v in ways.items()}
         # a few of each way, ratios of sums all (some with members knowing one side only)

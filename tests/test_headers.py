@@ -90,9 +90,11 @@ def test_pages_run_under_the_policy_and_load_nothing_from_elsewhere(
         page.on("request", lambda r: hosts.add(urlparse(r.url).netloc))
         page.on(
             "console",
-            lambda m: violations.append(m.text)
-            if "Content Security Policy" in m.text or "Refused to" in m.text
-            else None,
+            lambda m: (
+                violations.append(m.text)
+                if "Content Security Policy" in m.text or "Refused to" in m.text
+                else None
+            ),
         )
         page.goto(base + "/api/v1/docs")
         page.locator(".swagger-ui .info .title").wait_for()

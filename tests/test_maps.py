@@ -131,9 +131,7 @@ def test_the_public_map_draws_no_masked_value(census_home: Path, tmp_path: Path)
             MapRequest("naissances_annuelles", within="04", reader=PUBLIC, symbols=False),
             [tmp_path / "naissances.svg"],
         )
-        truth = obs.indicator(
-            "naissances_annuelles", level="commune", within="04", reader=ANALYST
-        )
+        truth = obs.indicator("naissances_annuelles", level="commune", within="04", reader=ANALYST)
     small = {
         c
         for c, v in zip(analyst.units.code, analyst.values, strict=True)

@@ -79,8 +79,11 @@ def _expected_sums(members: pd.DataFrame, known: pd.Series) -> pd.DataFrame:
 
 
 @needs_data
-@settings(max_examples=6, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     years=st.sets(st.sampled_from(sorted(FILES)), min_size=1, max_size=4),
     supra=st.sets(st.sampled_from(sorted(SUPRA))),
@@ -132,8 +135,12 @@ def test_every_stored_figure_is_the_raw_files_figure(
                 shown = expected[expected.value.notna()]
                 got = mine.reindex(shown.index)
                 assert (got.status == shown.status).all(), (ident, level, year, got.status)
-                np.testing.assert_allclose(got.value.astype(float), shown.value.astype(float),
-                                           rtol=1e-9, err_msg=f"{ident} {level} {year}")
+                np.testing.assert_allclose(
+                    got.value.astype(float),
+                    shown.value.astype(float),
+                    rtol=1e-9,
+                    err_msg=f"{ident} {level} {year}",
+                )
                 # nothing else is given with a value: no territory gets a figure pandas has not
                 others = mine[~mine.index.isin(shown.index) & mine.value.notna()]
                 assert others.empty, (ident, level, year, others.head())

@@ -158,3 +158,99 @@ def test_the_territory_page_compares_at_the_shared_period_and_says_why_not(
     poverty = rows["taux_pauvrete"]  # 2021 at Metz only: each reference says why
     assert poverty["period"] == "2021"
     assert all(r["value"] is None and r["reason"] for r in poverty["references"])
+
+
+@needs_data
+def test_the_wide_export_has_a_column_a_period_and_the_references_on_top(
+    moselle: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "medianes.csv"
+    code, out = run(
+        "export", "niveau_vie_median", "--within", MOSELLE, "--wide", "-o", str(target),
+        home=moselle,
+    )  # fmt: skip
+    assert code == 0, out
+    table = pd.read_csv(target, sep=";", decimal=",", dtype={"code": str}, encoding="utf-8-sig")
+    assert list(table.columns) == ["type", "code", "nom", "2019 (€)", "2021 (€)"]
+    refs = table[table.type == "référence"].set_index("code")
+    dep, reg = _filosofi("FILO2019_DISP_DEP.csv"), _filosofi("FILO2019_DISP_REG.csv")
+    frm = _filosofi("FILO2019_DISP_METROPOLE.csv")
+    assert refs.at[MOSELLE, "2019 (€)"] == _number(dep.set_index("CODGEO").Q219[MOSELLE])
+    assert refs.at[GRAND_EST, "2019 (€)"] == _number(reg.set_index("CODGEO").Q219[GRAND_EST])
+    assert refs.at["FR", "2019 (€)"] == _number(frm.Q219.iloc[0])
+    assert "France métropolitaine" in refs.at["FR", "nom"]
+    communes = table[table.type == "territoire"].set_index("code")
+    assert len(communes) == 725 and list(table.type[:3]) == ["référence"] * 3
+    com = _filosofi("FILO2019_DISP_COM.csv").set_index("CODGEO")
+    recent = pd.read_csv(FILOSOFI / "cc_filosofi_2021_COM.csv", sep=";", dtype=str)
+    assert communes.at[METZ, "2019 (€)"] == _number(com.Q219[METZ])
+    assert communes.at[METZ, "2021 (€)"] == _number(recent.set_index("CODGEO").MED21[METZ])
+    import unicodedata
+
+    def folded(name: str) -> str:
+        bare = unicodedata.normalize("NFKD", name.lower())
+        return "".join(c for c in bare if c.isalnum() and not unicodedata.combining(c))
+
+    assert list(communes.nom) == sorted(communes.nom, key=folded)
+
+
+@needs_data
+def test_the_indicator_page_ranks_in_the_moselle_and_shows_the_ten_extremes(
+    moselle: Path,
+) -> None:
+    from observatoire.web.content import indicator_view
+
+    with Observatory.open(moselle) as obs:
+        view = indicator_view(obs, "niveau_vie_median", reader=PUBLIC)
+    assert view["period"] == "2019"  # not 2021: the references stop at 2019
+    assert view["within"]["where"] == "en Moselle"
+    rows = {r["code"]: r for r in view["values"]}
+    com = _filosofi("FILO2019_DISP_COM.csv")
+    shown = com[com.CODGEO.isin([c for c, r in rows.items() if r["value"] is not None])]
+    values = shown.set_index("CODGEO").Q219.map(_number)
+    for code in (METZ, "57672"):  # Metz, Thionville: rank among the Moselle's communes
+        assert rows[code]["value"] == values[code]
+        assert rows[code]["rank_local"] == int((values > values[code]).sum()) + 1
+        assert rows[code]["count_local"] == len(values)
+    top = [r["code"] for r in view["extremes"]["top"]]
+    assert top == list(values.sort_values(ascending=False, kind="stable").index[:10])
+    assert view["extremes"]["bottom"][0]["code"] == values.idxmin()
+
+
+@needs_data
+def test_a_report_map_names_towns_draws_a_scale_and_a_raw_variable_is_the_analyst_s(
+    moselle: Path, tmp_path: Path
+) -> None:
+    svg = tmp_path / "medianes.svg"
+    code, out = run(
+        "map", "niveau_vie_median", "--within", MOSELLE, "--period", "2019", "--palette",
+        "divergente", "-o", str(svg), home=moselle,
+    )  # fmt: skip
+    assert code == 0, out
+    text = svg.read_text(encoding="utf-8")
+    assert ">Metz<" in text and ">Thionville<" in text and " km<" in text
+    assert "#ffffbf" in text.lower()  # the class of the reference: pale yellow, not white
+    raw = tmp_path / "brut.png"
+    code, out = run("map", "filosofi.MED", "--within", MOSELLE, "-o", str(raw), home=moselle)
+    assert code == 0 and raw.stat().st_size > 10_000, out
+    code, out = run(
+        "map", "filosofi.MED", "--within", MOSELLE, "--audience", "public", "-o", str(raw),
+        home=moselle,
+    )  # fmt: skip
+    assert code != 0 and "variable brute" in out
+
+
+@needs_data
+def test_the_territory_page_says_how_to_get_iris_contours_instead_of_a_grey_box(
+    moselle: Path,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from observatoire.web import create_app
+
+    with Observatory.open(moselle) as obs, TestClient(create_app(obs)) as client:
+        page = client.get(f"/territoires/commune/{METZ}").text
+        dep = client.get(f"/territoires/departement/{MOSELLE}").text
+    assert "IRIS de Metz" in page and "observatoire geo import-iris" in page
+    assert 'id="map"' not in page and "leaflet.js" not in page
+    assert "Communes de la Moselle" in dep and 'id="map"' in dep

@@ -661,9 +661,7 @@ def test_same_cube_on_both_engines(warehouse_location: tuple[str, str], tmp_path
     }
 
 
-def test_awkward_extracts_read_the_same(
-    records_home93: tuple[Path, Path], tmp_path: Path
-) -> None:
+def test_awkward_extracts_read_the_same(records_home93: tuple[Path, Path], tmp_path: Path) -> None:
     """One operator's spreadsheet (a title row above the header, no operator nor household
     column, real dates and numbers, labels instead of codes, other casing) and a Latin-1 CSV
     with commas: the same records, the same figures."""

@@ -48,8 +48,9 @@ def filosofi_years(folder: Path) -> dict[str, Path]:
         "2016": FILOSOFI / "FILO2016_DISP_COM.csv",
         "2018": vintage(FILOSOFI / "FILO2019_DISP_COM.csv", folder / FILES["2018"][0], "19", "18"),
         "2019": FILOSOFI / "FILO2019_DISP_COM.csv",
-        "2020": vintage(FILOSOFI / "cc_filosofi_2021_COM.csv", folder / FILES["2020"][0],
-                        "21", "20"),
+        "2020": vintage(
+            FILOSOFI / "cc_filosofi_2021_COM.csv", folder / FILES["2020"][0], "21", "20"
+        ),
         "2021": FILOSOFI / "cc_filosofi_2021_COM.csv",
     }
 

@@ -85,8 +85,9 @@ def test_compute_within_a_departement(warehouse_location: tuple[str, str]) -> No
                     .astype({"value": float, "coverage": float})
                     for f in (mine, whole)
                 )  # fmt: skip
-                pd.testing.assert_frame_equal(left, right, check_dtype=False, rtol=1e-9,
-                                              obj=f"{ident} {level}")
+                pd.testing.assert_frame_equal(
+                    left, right, check_dtype=False, rtol=1e-9, obj=f"{ident} {level}"
+                )
         france = wh.query(
             "SELECT value FROM indicator_result WHERE indicator = 'population' "
             "AND level = 'pays' AND code = 'FR' AND period = '2018'"

@@ -136,9 +136,7 @@ def _session(client: TestClient) -> dict[str, str]:
 
 
 @needs_data
-def test_uploads_are_bounded_while_received_on_every_route(
-    served93: Served, home93: Path
-) -> None:
+def test_uploads_are_bounded_while_received_on_every_route(served93: Served, home93: Path) -> None:
     app, client, token = served93
     # 60 MiB sent, chunked (no Content-Length): the app stops pulling at its limit
     for route, headers, limit in (
@@ -236,9 +234,7 @@ def test_refused_failed_cancelled_and_dry_run_deposits_leave_no_folder(
 
 
 @needs_data
-def test_malformed_multipart_forms_are_clear_400s(
-    served93: Served, home93: Path
-) -> None:
+def test_malformed_multipart_forms_are_clear_400s(served93: Served, home93: Path) -> None:
     app, _, token = served93
     api = TestClient(app)
     auth = {"Authorization": f"Bearer {token}"}
@@ -250,7 +246,7 @@ def test_malformed_multipart_forms_are_clear_400s(
         ({"Content-Type": "text/csv"}, b"CODGEO;X\n93001;1\n", "multipart/form-data"),
         (
             {"Content-Type": "multipart/form-data; boundary=b"},
-            body + b"\r\n--b\r\nContent-Disposition: form-data; name=\"fichier\"; "
+            body + b'\r\n--b\r\nContent-Disposition: form-data; name="fichier"; '
             b'filename="b.csv"\r\n\r\ny\r\n--b--\r\n',
             "un seul fichier",
         ),

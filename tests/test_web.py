@@ -77,9 +77,7 @@ def test_every_page_is_french_html_with_a_json_twin(client: TestClient, url: str
 def test_the_public_never_receives_a_masked_value(client: TestClient, web_home: Path) -> None:
     with Observatory.open(web_home) as obs:
         truth = obs.indicator("naissances_annuelles", level="commune", within="04")
-        public = obs.indicator(
-            "naissances_annuelles", level="commune", within="04", reader=PUBLIC
-        )
+        public = obs.indicator("naissances_annuelles", level="commune", within="04", reader=PUBLIC)
     masked = set(public.code[public.status == "secret"])
     assert len(masked) > 20  # small communes of the Alpes-de-Haute-Provence
     small = truth[truth.value.between(1, 4)]

@@ -14,6 +14,7 @@ The facade composes and delegates: territories are ``obs.geography``
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from observatoire.catalog.indicators import Catalogue
+from observatoire.catalog.variables import raw_indicator
 from observatoire.engine import analysis
 from observatoire.engine.access import ComputedScopes, ReadAccess
 from observatoire.engine.compare import NEIGHBOURS, STRATUM
@@ -37,8 +39,10 @@ from observatoire.engine.reading import (
     with_provenance,
 )
 from observatoire.errors import (
+    AccessError,
     HomeError,
     InputError,
+    UnknownNameError,
 )
 from observatoire.home import Home, resolve_home
 from observatoire.ingest.pipeline import ImportReport, import_file, rollback
@@ -200,6 +204,31 @@ class Observatory:
 
             self._catalogue = load_catalogue(self.home.path)
         return self._catalogue
+
+    def read_variable(self, name: str, *, reader: ReadPolicy = ANALYST) -> None:
+        """Make the imported variable ``name`` (``filosofi.DISP_MED``) readable as an
+        indicator of the same name, for maps and exports of a raw variable. The analyst's
+        only: no secret rule is declared on a raw variable, so no other audience reads one."""
+        if name in self.catalogue():
+            return
+        known = self.variables()
+        found = known[known.id == name]
+        if found.empty:
+            names = [*self.catalogue().indicators, *known.id]
+            close = difflib.get_close_matches(name, names, n=8, cutoff=0.5)
+            raise UnknownNameError("indicateur ou variable", name, close or names[:20])
+        if reader != ANALYST:
+            raise AccessError(
+                f"« {name} » est une variable brute : elle ne se cartographie et ne s'exporte "
+                "que pour le public « chargé d'études » (--audience analyst), faute de règle "
+                "de secret déclarée pour elle ; publiez un indicateur qui la lit"
+            )
+        row = found.iloc[0]
+        label = row.label if isinstance(row.label, str) and row.label else ""
+        unit = row.unit if isinstance(row.unit, str) else ""
+        self.catalogue().add(
+            raw_indicator(name, additive=bool(row.additive), unit=unit, label=label)
+        )
 
     def indicator(
         self,

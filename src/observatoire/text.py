@@ -12,7 +12,7 @@ import math
 import re
 import unicodedata
 
-__all__ = ["alnum", "fold", "french_number", "slug", "with_unit"]
+__all__ = ["alnum", "first_upper", "fold", "french_key", "french_number", "slug", "with_unit"]
 
 _BOM = "\ufeff"
 
@@ -64,6 +64,27 @@ def alnum(text: str) -> str:
     ('seinesaintdenis93', 'strasse')
     """
     return "".join(c for c in fold(text.casefold()) if c.isalnum())
+
+
+def first_upper(text: str) -> str:
+    """``text`` with its first letter in capitals, the rest as it is (``str.capitalize``
+    would write « Iris »).
+
+    >>> first_upper("IRIS"), first_upper("communes de la Moselle")
+    ('IRIS', 'Communes de la Moselle')
+    """
+    return text[:1].upper() + text[1:]
+
+
+def french_key(text: str) -> tuple[str, str]:
+    """The key that sorts names in French dictionary order: accents and case count only
+    between otherwise equal names, and spaces, hyphens and apostrophes not at all.
+
+    >>> sorted(["Zillisheim", "Écouen", "Eaubonne", "L'Haÿ-les-Roses", "La Courneuve"],
+    ...        key=french_key)
+    ['Eaubonne', 'Écouen', 'La Courneuve', "L'Haÿ-les-Roses", 'Zillisheim']
+    """
+    return re.sub(r"[-'’\s]+", "", fold(str(text), trim=True)), str(text)
 
 
 def french_number(value: object, digits: int | None = None) -> str:

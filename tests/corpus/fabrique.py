@@ -29,8 +29,7 @@ RECORDS_HEADER = (
     "nb_enfants;ressources;issue;nir\n"
 )
 RECORDS_ROWS = "".join(
-    f"op01;Abri A;9300{i % 9 + 1};2025-0{i % 9 + 1}-15;m{i};F;{30 + i};seul;;{500 + i};"
-    f"hebergee;\n"
+    f"op01;Abri A;9300{i % 9 + 1};2025-0{i % 9 + 1}-15;m{i};F;{30 + i};seul;;{500 + i};hebergee;\n"
     for i in range(12)
 )
 
@@ -56,13 +55,10 @@ def _workbook(sheet: str, shared: str | None = None) -> dict[str, bytes | str]:
         f'<Override PartName="/xl/workbook.xml" ContentType="{kinds}.sheet.main+xml"/>'
         f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{kinds}.worksheet+xml"/>'
     )
-    relations = (
-        f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
-    )
+    relations = f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
     if shared is not None:
         overrides += (
-            f'<Override PartName="/xl/sharedStrings.xml" '
-            f'ContentType="{kinds}.sharedStrings+xml"/>'
+            f'<Override PartName="/xl/sharedStrings.xml" ContentType="{kinds}.sharedStrings+xml"/>'
         )
         relations += (
             f'<Relationship Id="rId2" Type="{_REL}/sharedStrings" Target="sharedStrings.xml"/>'
@@ -139,13 +135,15 @@ SMALL: dict[str, Callable[[], bytes | str]] = {
     "binaire.csv": lambda: bytes(range(256)) * 20,
     "utf16_le.csv": lambda: (HEADER + ROWS).encode("utf-16"),
     "utf16_be.csv": lambda: codecs.BOM_UTF16_BE + (HEADER + ROWS).encode("utf-16-be"),
-    "encodages_melanges.csv": lambda: (HEADER + ROWS).encode()
-    + "93031;Épinay-sur-Seine;1;2;3\n".encode("latin-1")
-    + "93032;Écouen;1;2;3\n".encode(),
+    "encodages_melanges.csv": lambda: (
+        (HEADER + ROWS).encode()
+        + "93031;Épinay-sur-Seine;1;2;3\n".encode("latin-1")
+        + "93032;Écouen;1;2;3\n".encode()
+    ),
     "bom_au_milieu.csv": lambda: (codecs.BOM_UTF8 + (HEADER + ROWS).encode()) * 2,
-    "octet_nul.csv": lambda: (HEADER + ROWS).encode()[:-40]
-    + b"\x00"
-    + (HEADER + ROWS).encode()[-40:],
+    "octet_nul.csv": lambda: (
+        (HEADER + ROWS).encode()[:-40] + b"\x00" + (HEADER + ROWS).encode()[-40:]
+    ),
     "tronque_champs.csv": lambda: HEADER + ROWS + "93048;Montreuil;333",
     "tronque_nombre.csv": lambda: HEADER + ROWS + "93048;Montreuil;3339;7020;17450,",
     "guillemet_ouvert.csv": lambda: HEADER + ROWS[:120] + '93048;"Montreuil;333;1000;2\n',
@@ -153,26 +151,34 @@ SMALL: dict[str, Callable[[], bytes | str]] = {
     "trop_de_champs.csv": lambda: HEADER + ROWS[:60] + "93048;M;333;1000;12;13;14\n" + ROWS[60:],
     "separateurs_melanges.csv": lambda: HEADER + ROWS.replace(";", ","),
     "sans_code.csv": lambda: "LIBGEO;NBMEN19;NBPERS19\nAubervilliers;1000;2000\n",
-    "page_html.csv": lambda: "<!doctype html><html><head><title>Erreur 404</title></head>"
-    "<body><h1>Page introuvable</h1></body></html>\n",
+    "page_html.csv": lambda: (
+        "<!doctype html><html><head><title>Erreur 404</title></head>"
+        "<body><h1>Page introuvable</h1></body></html>\n"
+    ),
     "json.csv": lambda: '{"CODGEO": "93001", "NBMEN19": 1000}\n',
     "entete_vide.csv": lambda: "\n\n;;;\n93001;A;1;2\n",
-    "nom_de_colonne_script.csv": lambda: "<script>alert(1)</script>;<img src=x onerror=alert(2)>"
-    "\n1;2\n3;4\n",
+    "nom_de_colonne_script.csv": lambda: (
+        "<script>alert(1)</script>;<img src=x onerror=alert(2)>\n1;2\n3;4\n"
+    ),
     "echappements_terminal.csv": lambda: HEADER + ROWS + "\x1b[2J\x1b[31m\x07pirate93048;A;1;2;3\n",
     "codes_inconnus.csv": lambda: HEADER + "".join(f"XX{i:03d};X;1;2;3\n" for i in range(20)),
-    "formules.csv": lambda: HEADER
-    + "".join(f"{c};C;=1+{i};@SUM(A1);-2+{i}\n" for i, c in enumerate(CODES[:4])),
-    "formules_codes.csv": lambda: HEADER + '=HYPERLINK("http://x";"y");C;1;2;3\n'
-    "+93001;C;1;2;3\n-93005;C;1;2;3\n@93006;C;1;2;3\n",
+    "formules.csv": lambda: (
+        HEADER + "".join(f"{c};C;=1+{i};@SUM(A1);-2+{i}\n" for i, c in enumerate(CODES[:4]))
+    ),
+    "formules_codes.csv": lambda: (
+        HEADER + '=HYPERLINK("http://x";"y");C;1;2;3\n'
+        "+93001;C;1;2;3\n-93005;C;1;2;3\n@93006;C;1;2;3\n"
+    ),
     "controle_dans_les_cellules.csv": lambda: HEADER + "93001;C;1\x0b2;3\x0c;\x1b4\n",
     "fins_de_ligne_melangees.csv": _mixed_endings,
     "geojson_deguise.geojson": lambda: '{"type":"FeatureCollection","features":[]}',
     "excel97.xls": lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512,
     "faux_classeur.xlsx": lambda: "ceci n'est pas un classeur\n",
     "faux_zip.zip": lambda: "PK ceci n'est pas une archive",
-    "pdf_deguise.csv": lambda: b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >>"
-    b" endobj\n" + bytes(range(1, 256)) * 4,
+    "pdf_deguise.csv": lambda: (
+        b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >>"
+        b" endobj\n" + bytes(range(1, 256)) * 4
+    ),
     "image_deguisee.csv": lambda: b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64,
     "executable.csv": lambda: b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 200,
     "archive_vide.zip": lambda: _zip({"lisezmoi.txt.bak": "rien"}),
@@ -186,14 +192,20 @@ SMALL: dict[str, Callable[[], bytes | str]] = {
     "entite_externe.xlsx": lambda: _zip(_workbook(_EXTERNAL)),
     "classeur_vide.xlsx": lambda: _zip(_workbook(_EMPTY_SHEET)),
     "enregistrements_tronques.csv": lambda: RECORDS_HEADER + RECORDS_ROWS + "op01;Abri A;93001",
-    "enregistrements_identifiants.csv": lambda: RECORDS_HEADER.replace("\n", ";telephone\n")
-    + RECORDS_ROWS.replace("\n", ";06 12 34 56 78\n"),
-    "enregistrements_nir_en_commentaire.csv": lambda: RECORDS_HEADER.replace("\n", ";note\n")
-    + RECORDS_ROWS.replace("\n", ";RAS\n", 5)
-    + "op01;Abri A;93001;2025-03-15;m99;F;40;seul;;500;hebergee;;NIR 184127645108946\n",
-    "enregistrements_octet_nul.csv": lambda: (RECORDS_HEADER + RECORDS_ROWS).encode()[:-20]
-    + b"\x00"
-    + (RECORDS_HEADER + RECORDS_ROWS).encode()[-20:],
+    "enregistrements_identifiants.csv": lambda: (
+        RECORDS_HEADER.replace("\n", ";telephone\n")
+        + RECORDS_ROWS.replace("\n", ";06 12 34 56 78\n")
+    ),
+    "enregistrements_nir_en_commentaire.csv": lambda: (
+        RECORDS_HEADER.replace("\n", ";note\n")
+        + RECORDS_ROWS.replace("\n", ";RAS\n", 5)
+        + "op01;Abri A;93001;2025-03-15;m99;F;40;seul;;500;hebergee;;NIR 184127645108946\n"
+    ),
+    "enregistrements_octet_nul.csv": lambda: (
+        (RECORDS_HEADER + RECORDS_ROWS).encode()[:-20]
+        + b"\x00"
+        + (RECORDS_HEADER + RECORDS_ROWS).encode()[-20:]
+    ),
 }
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from observatoire.catalog.indicators import Indicator
+from observatoire.catalog.indicators import Aggregation, Formula, Indicator
 
 __all__ = ["AREA", "COUNT", "unit_faults", "unit_kind", "variable_kind"]
 
@@ -101,3 +101,20 @@ def unit_faults(indicator: Indicator) -> list[str]:
         if wanted is not None and formula.multiplier != wanted:
             faults.append(f"unité « {unit} » mais multiplicateur {formula.multiplier:g}")
     return faults
+
+
+def raw_indicator(name: str, *, additive: bool, unit: str = "", label: str = "") -> Indicator:
+    """A producer's variable read as an indicator, to be mapped or exported as it was
+    imported: summed over the members when it is additive, at the levels where it was
+    published otherwise; its unit from the import, else from its kind (€, %)."""
+    kind = variable_kind(name) or ""
+    return Indicator(
+        id=name,
+        label=label or f"Variable {name}",
+        theme="cadrage",
+        unit=unit or {EUROS: "€", PERCENT: "%"}.get(kind, ""),
+        formula=Formula(variable=(name,)),
+        aggregation=Aggregation.SUM if additive else Aggregation.NOT_AGGREGABLE,
+        definition=f"Variable {name} telle qu'importée (sans traitement).",
+        sources=(name.partition(".")[0],),
+    )

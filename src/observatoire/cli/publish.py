@@ -94,6 +94,10 @@ def map_command(
       observatoire map allocataires_caf --within 93 --symbols -o caf.svg
       observatoire map part_allocataires_rsa --level tas93 --method manual \\
         --breaks 5,10,15 -o tas.svg
+      observatoire map filosofi.DISP_MED --level iris --within 93 -o medianes.png
+
+    Une variable importée (« source.NOM », voir « observatoire variables ») se cartographie
+    comme un indicateur, pour le public « chargé d'études » seulement.
     """
     from observatoire.outputs.indicator_map import MapRequest, draw_indicator_map
     from observatoire.stats.classify import parse_breaks
@@ -115,6 +119,8 @@ def map_command(
         reader=reader,
     )
     with ctx.open() as obs:
+        if indicator not in obs.catalogue():  # a raw variable (« filosofi.DISP_MED »)?
+            obs.read_variable(indicator, reader=reader)
         decided, paths = draw_indicator_map(obs, request, outputs)
     counts = ", ".join(
         f"{label} : {n}"
@@ -137,6 +143,12 @@ def map_command(
     help="Format (par défaut déduit de l'extension de -o). csv : pour tableur français "
     "(UTF-8 avec BOM, ;, virgule décimale) ; csv-plain : , et point décimal.",
 )
+@click.option(
+    "--wide",
+    is_flag=True,
+    help="Une ligne par territoire et une colonne par période (unité dans l'en-tête), les "
+    "références (territoire englobant, département, région, France) en tête.",
+)
 @audience_option("analyst", "de l'export")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Fichier.")
 @pass_ctx
@@ -147,6 +159,7 @@ def export_command(
     within: str | None,
     period: str | None,
     fmt: str | None,
+    wide: bool,
     reader: ReadPolicy,
     output: str,
 ) -> None:
@@ -158,14 +171,18 @@ def export_command(
       observatoire export part_allocataires_rsa --within 93 -o rsa.xlsx
       observatoire export part_allocataires_rsa --within 93 --audience public -o rsa.csv
       observatoire export allocataires_caf --level commune --within 93 -o caf.gpkg
+      observatoire export niveau_vie_median --within 57 --wide -o medianes.xlsx
     """
     from observatoire.outputs.indicator_export import export_indicator, format_for
 
     chosen = format_for(output, fmt)
     with ctx.open() as obs:
+        if indicator not in obs.catalogue():  # a raw variable (« filosofi.DISP_MED »)?
+            obs.read_variable(indicator, reader=reader)
         done = export_indicator(
-            obs, indicator, chosen, level=level, within=within, period=period, reader=reader
-        )
+            obs, indicator, chosen, level=level, within=within, period=period, reader=reader,
+            wide=wide,
+        )  # fmt: skip
     target = write_whole(Path(output), done.body)  # never a half-written file
     click.echo(f"{done.rows} lignes exportées ({chosen}) : {target}")
 

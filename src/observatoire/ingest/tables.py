@@ -257,9 +257,9 @@ class _ZipMember(io.RawIOBase):
 def _header_index(lines: Sequence[str], expect: Sequence[str], path: Path) -> int:
     if not expect:
         return 0
-    wanted = {fold(name, trim=True) for name in expect}
+    wanted = {column_key(name) for name in expect}
     for index, line in enumerate(lines[:_MAX_PREAMBLE]):
-        cells = {fold(c.strip().strip('"'), trim=True) for c in _split_any(line)}
+        cells = {column_key(c.strip().strip('"')) for c in _split_any(line)}
         if cells & wanted:
             return index
     raise MissingColumnError(list(expect), _split_any(lines[0]) if lines else [], path=path)
@@ -471,9 +471,9 @@ def _read_xlsx(path: Path, data: bytes, *, expect: Sequence[str]) -> Table:
         raise FileFormatError("feuille vide", path=path)
     start = 0
     if expect:
-        wanted = {fold(n, trim=True) for n in expect}
+        wanted = {column_key(n) for n in expect}
         for index, row in enumerate(rows[:_MAX_PREAMBLE]):
-            if {fold(c, trim=True) for c in row} & wanted:
+            if {column_key(str(c)) for c in row} & wanted:
                 start = index
                 break
         else:

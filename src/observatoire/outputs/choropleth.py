@@ -87,9 +87,12 @@ def render_choropleth(
         empty = shown[[f == "#ffffff" for f in fills]]
         if len(empty):
             empty.boundary.plot(ax=ax, color="#969696", linewidth=0.5)
+        _outlines(ax, shown)
         marked = shown[shown.code.isin(set(highlight))]
         if len(marked):
             marked.boundary.plot(ax=ax, color="#111111", linewidth=2.2)
+        _scale_bar(ax, shown)
+        _town_names(fig, ax, shown)
         handles = _class_handles(classes, symbols)
         if symbols:
             handles = _symbols(ax, shown, values) + handles
@@ -140,6 +143,78 @@ def render_choropleth(
                 )
         plt.close(fig)
     return output
+
+
+# The units a map outlines over its own, by the column naming their parent: the EPCI over
+# communes, the communes over IRIS.
+_OUTLINED_BY = ("epci", "commune")
+TOWN_NAMES = 8  # the most populous units named on a map, when their labels do not overlap
+
+
+def _outlines(ax: object, shown: geopandas.GeoDataFrame) -> None:
+    """The outlines of the enclosing level (EPCI over communes, communes over IRIS) when the
+    units carry it and it groups them (more than one group, fewer groups than units)."""
+    for column in _OUTLINED_BY:
+        if column not in shown or shown[column].isna().all():
+            continue
+        groups = shown[shown[column].notna()]
+        count = groups[column].nunique()
+        if 1 < count < len(groups):
+            merged = groups[[column, "geometry"]].dissolve(by=column)
+            merged.boundary.plot(ax=ax, color="#404040", linewidth=1.1)
+            return
+
+
+def _scale_bar(ax: object, shown: geopandas.GeoDataFrame) -> None:
+    """A scale bar of a round length, about a fifth of the map's width, bottom left (maps in
+    metres only: Lambert-93 and the UTM of the DROM)."""
+    if shown.crs is None or not shown.crs.is_projected:
+        return
+    west, south, east, north = shown.total_bounds
+    target = (east - west) / 5
+    length = max(
+        (s for s in (500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 200_000)
+         if s <= target),
+        default=500,
+    )  # fmt: skip
+    x, y = west, south - (north - south) * 0.04
+    ax.plot([x, x + length], [y, y], color="#222222", linewidth=2.5, solid_capstyle="butt")  # type: ignore[attr-defined]
+    label = f"{length // 1000} km" if length >= 1000 else f"{length} m"
+    ax.text(x + length / 2, y + (north - south) * 0.012, label, ha="center", va="bottom",  # type: ignore[attr-defined]
+            fontsize=7.5, color="#222222")  # fmt: skip
+
+
+def _town_names(fig: object, ax: object, shown: geopandas.GeoDataFrame) -> None:
+    """The names of the most populous units, at a point inside each, on a light box; a
+    name that would overlap one already written is left out."""
+    if "population" not in shown or shown.population.isna().all() or len(shown) < 3:
+        return
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    taken: list[object] = []
+    biggest = shown[shown.population.notna()].nlargest(TOWN_NAMES, "population")
+    for _, unit in biggest.iterrows():
+        point = unit.geometry.representative_point()
+        label = ax.text(  # type: ignore[attr-defined]
+            point.x,
+            point.y,
+            str(unit["name"]),
+            fontsize=7.5,
+            ha="center",
+            va="center",
+            color="#111111",
+            zorder=5,
+            bbox={
+                "boxstyle": "round,pad=0.15",
+                "facecolor": "white",
+                "edgecolor": "none",
+                "alpha": 0.75,
+            },
+        )  # fmt: skip  (a box, not a stroke: the SVG keeps the name as text)
+        box = label.get_window_extent(renderer=renderer)
+        if any(box.overlaps(other) for other in taken):
+            label.remove()
+            continue
+        taken.append(box)
 
 
 def _fills(classes: MapClasses, symbols: bool) -> tuple[list[str], list[str]]:
@@ -245,9 +320,9 @@ def _legend_title(classes: MapClasses, unit: str, symbols: bool) -> str:
 
     lines = [f"Classes : {METHODS.get(classes.method, classes.method).lower()}"]
     if classes.reference is not None and classes.reference_label:
-        lines.append(
-            f"Référence : {classes.reference_label} ({with_unit(classes.reference, unit, 1)})"
-        )
+        digits = 1 if unit in ("%", "‰") else None
+        shown = with_unit(classes.reference, unit, digits)
+        lines.append(f"Référence : {classes.reference_label} ({shown})")
     return "\n".join(lines)
 
 

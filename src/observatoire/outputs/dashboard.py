@@ -9,6 +9,7 @@ standalone page that WeasyPrint lays out as PDF.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -29,7 +30,7 @@ from observatoire.territories.references import (
     pick_reference,
     reference_parents,
 )
-from observatoire.text import french_number, with_unit
+from observatoire.text import first_upper, french_key, french_number, with_unit
 from observatoire.yamlfile import load_yaml
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ CHILD = {
     "epci": "commune",
     "commune": "iris",
 }
+ROWS_PER_PAGE = 25  # a table tile's rows a page (``lignes``)
 DEMO_NOTE = "Démonstration : valeurs FICTIVES (seuls les territoires et populations sont réels)."
 
 
@@ -143,6 +145,13 @@ def _load(path: Path, catalogue: Any) -> DashboardSpec:
                 catalogue.get(name)
             except UnknownNameError as exc:
                 raise InputError(f"{where} : {exc}") from None
+        if tile["type"] == "tableau":
+            order = str(tile.get("tri") or "nom")
+            if order != "nom" and order not in names:
+                raise InputError(f"{where}.tri : « nom » ou l'un de : {', '.join(names)}")
+            rows = tile.get("lignes", ROWS_PER_PAGE)
+            if not isinstance(rows, int) or isinstance(rows, bool) or not 1 <= rows <= 500:
+                raise InputError(f"{where}.lignes : un nombre de lignes par page, de 1 à 500")
         checked.append(dict(tile))
     return DashboardSpec(
         id=ident,
@@ -352,16 +361,37 @@ def _map(
     plural = LEVELS[child].plural if child in LEVELS else child
     return {
         "svg": svg,
-        "caption": f"{plural.capitalize()}, {period} (quantiles)",
+        "caption": f"{first_upper(plural)}, {period} (quantiles)",
         "legend": legend,
     }
+
+
+def _table_level(obs: Source, level: str, code: str) -> str:
+    """The level a table tile lists by default: the zones of the observatory's own zoning
+    inside the territory (its Espaces de Solidarité, its TAS), else the level below."""
+    zonings = obs.geography.zonings()
+    for name in zonings.name:
+        if not obs.geography.territories(level=str(name), within=(level, code)).empty:
+            return str(name)
+    return CHILD.get(level, "commune")
+
+
+def _level_label(obs: Source, level: str) -> str:
+    """« Communes », « IRIS », or a zoning's label (never its id)."""
+    if level in LEVELS:
+        return first_upper(LEVELS[level].plural)
+    zonings = obs.geography.zonings()
+    found = zonings[zonings.name == level]
+    return str(found.label.iloc[0]) if len(found) else level
 
 
 def _table(
     obs: Source, catalogue: Any, tile: dict[str, Any], level: str, code: str, reader: ReadPolicy
 ) -> dict[str, Any]:
-    """Sub-territories × indicators, latest period of each."""
-    child = str(tile.get("niveau") or CHILD.get(level, "commune"))
+    """Sub-territories × indicators, latest period of each: the zones of the observatory's
+    zoning or the level below (``niveau``), in French alphabetical order or by an indicator,
+    highest first (``tri``), ``lignes`` rows a page."""
+    child = str(tile.get("niveau") or _table_level(obs, level, code))
     columns = []
     rows: dict[str, dict[str, Any]] = {}
     for ident in tile["indicateurs"]:
@@ -391,11 +421,23 @@ def _table(
                 if shown
                 else ("secret" if r.status == "secret" else "–"),
             }
+    order = str(tile.get("tri") or "nom")
+    listed = sorted(rows.values(), key=lambda r: french_key(r["name"]))
+    if order != "nom":  # highest first, territories without a value last
+
+        def value(row: dict[str, Any]) -> float:
+            found = row["cells"].get(order, {}).get("value")
+            return -math.inf if found is None else float(found)
+
+        listed.sort(key=value, reverse=True)
     return {
         "type": "tableau",
         "level": child,
+        "level_label": _level_label(obs, child),
+        "order": order,
+        "per_page": int(tile.get("lignes") or ROWS_PER_PAGE),
         "columns": columns,
-        "rows": sorted(rows.values(), key=lambda r: r["name"]),
+        "rows": listed,
     }
 
 

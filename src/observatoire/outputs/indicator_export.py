@@ -6,16 +6,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from observatoire.catalog.statuses import ValueStatus
 from observatoire.errors import InputError
 from observatoire.outputs.exports import FORMATS, GEO_FORMATS, export_table
 from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.territories.levels import LEVELS
+from observatoire.territories.references import pick_reference, reference_parents
+from observatoire.text import french_key
 
 if TYPE_CHECKING:
+    from observatoire.catalog.indicators import Indicator
     from observatoire.outputs.source import Source
+
+USABLE = ("ok", "partial")
 
 __all__ = ["COLUMNS", "Export", "export_indicator", "format_for"]
 
@@ -78,9 +85,14 @@ def export_indicator(
     within: str | None = None,
     period: str | None = None,
     reader: ReadPolicy = ANALYST,
+    wide: bool = False,
 ) -> Export:
     """Indicator ``ident`` for ``reader`` (its secret applied: a masked cell is empty with
-    status ``secret``) in format ``fmt``."""
+    status ``secret``) in format ``fmt``; ``wide``: one row per territory, one column per
+    period (its unit in the header), the references (the territory exported inside, its
+    département, région and France) as rows on top, territories in French order."""
+    if wide and fmt in GEO_FORMATS:
+        raise InputError("export en colonnes par période : csv, csv-plain, xlsx ou parquet")
     if fmt not in FORMATS:
         raise InputError(f"format d'export inconnu « {fmt} » ; formats : {', '.join(FORMATS)}")
     indicator = obs.catalogue().get(ident)
@@ -119,10 +131,78 @@ def export_indicator(
     ]
     if "demo" in meta:
         metadata.insert(0, ("Avertissement", DEMO_NOTE))
+    if wide:
+        frame = _wide(obs, frame, indicator, scope, reader)
+        metadata.append(("Forme", "une ligne par territoire, une colonne par période ; "
+                         "les références en tête (type « référence »)"))  # fmt: skip
     geometries = None
     if fmt in GEO_FORMATS:
         geometries = obs.geography.geometries(level=level, within=scope, simplified=False)
     body = export_table(frame, fmt, metadata=metadata, sheet=indicator.label, geometries=geometries)
     suffix, media, _ = FORMATS[fmt]
     place = "france" if scope is None else f"{scope[0]}_{scope[1]}"
-    return Export(body, f"{ident}_{level}_{place}{suffix}", media, len(frame))
+    shape = "_periodes" if wide else ""
+    return Export(body, f"{ident}_{level}_{place}{shape}{suffix}", media, len(frame))
+
+
+def _wide(
+    obs: Source,
+    frame: pd.DataFrame,
+    indicator: Indicator,
+    scope: tuple[str, str] | None,
+    reader: ReadPolicy,
+) -> pd.DataFrame:
+    """``frame`` (long, exported columns) as territories × periods: usable values only (a
+    secret or missing cell is empty), the references first, each named, France's stand-in
+    (France métropolitaine) where France has no value."""
+    usable = frame[frame.statut.isin(USABLE) & frame.periode.notna()]
+    periods = sorted(str(p) for p in frame.periode.dropna().unique())
+    header = {p: f"{p} ({indicator.unit})" if indicator.unit else p for p in periods}
+    rows = []
+    for place in _references(obs, scope):
+        values = _values_of(obs, indicator.id, place, reader)
+        stand_in = place.get("stand_in")
+        stand_values = _values_of(obs, indicator.id, stand_in, reader) if stand_in else {}
+        cells: dict[str, Any] = {"type": "référence", "code": place["code"], "nom": place["name"]}
+        replaced = False
+        for p in periods:
+            chosen = pick_reference(place, values, stand_values, p)
+            cells[header[p]] = chosen.value
+            replaced = replaced or chosen.stand_in
+        if replaced:
+            cells["nom"] = f"{place['name']} (France métropolitaine si non publiée)"
+        if any(cells[header[p]] is not None for p in periods):
+            rows.append(cells)
+    names = dict(zip(frame.code, frame.nom, strict=False))
+    table = usable.drop_duplicates(["code", "periode"]).pivot(
+        index="code", columns="periode", values="valeur"
+    )
+    for code in sorted(names, key=lambda c: french_key(str(names[c]))):
+        cells = {"type": "territoire", "code": code, "nom": names[code]}
+        for p in periods:
+            found = table.at[code, p] if code in table.index and p in table.columns else None
+            cells[header[p]] = None if found is None or pd.isna(found) else float(found)
+        rows.append(cells)
+    return pd.DataFrame(rows, columns=["type", "code", "nom", *header.values()])
+
+
+def _references(obs: Source, scope: tuple[str, str] | None) -> list[dict[str, Any]]:
+    """The territory exported inside and its reference parents; France (its stand-in,
+    France métropolitaine, where it has no value) when the export is of all France."""
+    if scope is None or scope == ("pays", "FR"):
+        stand_in = {"level": "pays", "code": "FRM",
+                    "name": obs.geography.card("pays", "FRM")["name"]}  # fmt: skip
+        name = obs.geography.card("pays", "FR")["name"]
+        return [{"level": "pays", "code": "FR", "name": name, "stand_in": stand_in}]
+    card = obs.geography.card(*scope)
+    return [{**card, "stand_in": None}, *reference_parents(card, ("departement", "region", "pays"))]
+
+
+def _values_of(
+    obs: Source, ident: str, place: dict[str, Any] | None, reader: ReadPolicy
+) -> dict[str, float]:
+    if place is None:
+        return {}
+    rows = obs.profile(f"{place['level']}:{place['code']}", reader=reader)
+    rows = rows[(rows.indicator == ident) & rows.status.isin(USABLE) & rows.value.notna()]
+    return {str(p): float(v) for p, v in zip(rows.period, rows.value, strict=True)}

@@ -16,6 +16,7 @@ from observatoire.outputs.choropleth import MapText, render_choropleth
 from observatoire.outputs.thematic import USABLE, MapClasses, classes_for
 from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.territories.levels import LEVELS
+from observatoire.text import first_upper
 
 if TYPE_CHECKING:
     from observatoire.outputs.source import Source
@@ -91,7 +92,8 @@ def indicator_map(obs: Source, request: MapRequest) -> IndicatorMap:
     if units.empty:
         where = f" dans {request.within}" if scope else ""
         raise InputError(f"aucun contour au niveau {level}{where} : pas de carte possible")
-    merged = units[["code", "name", "geometry"]].merge(
+    kept = [c for c in ("code", "name", "population", "epci", "commune") if c in units]
+    merged = units[[*kept, "geometry"]].merge(
         frame[["code", "value", "status"]], on="code", how="left"
     )
     outside = frame[~frame.code.isin(set(every.code))]
@@ -194,11 +196,17 @@ def _reference(
 
 
 def _where(obs: Source, level: str, scope: tuple[str, str] | None) -> str:
-    plural = LEVELS[level].plural.capitalize() if level in LEVELS else f"Zones ({level})"
+    """« Communes de la Moselle », « IRIS de Metz », « Espaces de solidarité (zones) de
+    France »: the zoning's label, never its identifier."""
+    if level in LEVELS:
+        plural = first_upper(LEVELS[level].plural)
+    else:
+        zonings = obs.geography.zonings()
+        found = zonings[zonings.name == level]
+        plural = f"Zones « {found.label.iloc[0] if len(found) else level} »"
     if scope is None:
         return f"{plural} de France"
-    name = obs.geography.card(*scope)["name"]
-    return f"{plural} — {name}"
+    return f"{plural} {obs.geography.card(*scope)['of']}"
 
 
 def _date(iso: str) -> str:

@@ -54,13 +54,16 @@ SEQUENTIAL = {
 }
 
 # Diverging ramps (ColorBrewer, colour-blind safe), from the low side to the high side, the
-# middle colour for the class that holds the reference. Red marks the unfavourable side.
+# middle colour for the class that holds the reference. Red marks the unfavourable side. The
+# middle is a pale yellow (RdYlBu's), not ColorBrewer's near-white grey: beside the white of
+# « no data » and the greys of secret and unavailable, it must read as a value.
+MIDDLE = "#ffffbf"
 _RDBU = [
     "#b2182b",
     "#d6604d",
     "#f4a582",
     "#fddbc7",
-    "#f7f7f7",
+    MIDDLE,
     "#d1e5f0",
     "#92c5de",
     "#4393c3",
@@ -71,7 +74,7 @@ _PUOR = [
     "#e08214",
     "#fdb863",
     "#fee0b6",
-    "#f7f7f7",
+    MIDDLE,
     "#d8daeb",
     "#b2abd2",
     "#8073ac",
@@ -104,7 +107,7 @@ def colours(
     smallest value (the lower edge of the first class).
 
     >>> colours([1.0, 2.0, 3.0], palette="divergente", reference=1.5, lowest=0.0)
-    ['#e08214', '#f7f7f7', '#8073ac']
+    ['#e08214', '#ffffbf', '#8073ac']
     """
     if palette not in PALETTES:
         raise UnknownNameError("palette", palette, list(PALETTES))

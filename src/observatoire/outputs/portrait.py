@@ -31,7 +31,7 @@ from observatoire.territories.references import (
     pick_reference,
     reference_parents,
 )
-from observatoire.text import with_unit
+from observatoire.text import first_upper, with_unit
 from observatoire.yamlfile import check_keys, load_yaml
 
 if TYPE_CHECKING:
@@ -577,7 +577,7 @@ def _map(
     if level in ("departement", "region"):
         map_level = "commune" if level == "departement" else "departement"
         scope: tuple[str, str] | None = (level, code)
-        caption = f"{LEVELS[map_level].plural.capitalize()} de ce territoire"
+        caption = f"{first_upper(LEVELS[map_level].plural)} de ce territoire"
     else:
         map_level, scope = level, _peers_scope(level, card)
         caption = "Le territoire (contour épais) parmi ses voisins"

@@ -44,6 +44,14 @@ class Places(Protocol):
 
     def zonings(self) -> pd.DataFrame: ...
 
+    def territories(
+        self,
+        *,
+        level: str = "commune",
+        within: str | tuple[str, str] | None = None,
+        zoning: str | None = None,
+    ) -> pd.DataFrame: ...
+
     def geometries(
         self,
         *,

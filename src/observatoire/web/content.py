@@ -20,6 +20,7 @@ from observatoire.secret.policy import ReadPolicy
 from observatoire.stats.classify import METHODS
 from observatoire.territories.levels import LEVELS, is_official
 from observatoire.territories.references import reference_parents
+from observatoire.text import french_key
 from observatoire.web.comparison import by_indicator, compared_rows
 from observatoire.web.frames import plain, records
 
@@ -292,7 +293,7 @@ def indicator_view(
         "values": [],
     }
     if not levels:
-        out["message"] = (
+        out["message"] = _why_no_values(obs, indicator) or (
             "Aucune valeur de cet indicateur n'est disponible pour vous : ses données ne sont "
             "pas importées, pas encore calculées, ou réservées à un autre public."
         )
@@ -342,6 +343,7 @@ def indicator_view(
         manual=manual or None,
         unit=indicator.unit,
     )
+    shown = _local_ranks(shown)
     rows = records(shown.drop(columns=["trend_slope", "trend_p"], errors="ignore"))
     for row, found in zip(rows, mapped.classes, strict=True):
         row["class"] = found
@@ -365,10 +367,60 @@ def indicator_view(
         legend=mapped.legend(),
         centre=mapped.reference,
         values=rows,
+        extremes=_extremes(rows),
         series=series,
         provenance=_provenance_summary(origins),
     )
     return out
+
+
+def _why_no_values(obs: Observatory, indicator: Indicator) -> str:
+    """Why a rate has no value when its parts are imported: their periods differ (births of
+    2019 and 2020 over the census populations of 2013 and 2018); "" otherwise."""
+    formula = indicator.formula
+    if not formula.numerator:
+        return ""
+    known = obs.variables()
+    periods = dict(zip(known.id, known.periods.fillna("").astype(str), strict=True))
+
+    def of(names: tuple[str, ...]) -> set[str]:
+        return {p for n in names for p in periods.get(n, "").split() if p}
+
+    top, bottom = of(formula.numerator), of(formula.denominator)
+    if not top or not bottom or top & bottom:
+        return ""
+    return (
+        f"Pas de valeur : le numérateur ({', '.join(formula.numerator)}) est connu en "
+        f"{', '.join(sorted(top))}, le dénominateur ({', '.join(formula.denominator)}) en "
+        f"{', '.join(sorted(bottom))} ; ce rapport se calcule sur des millésimes identiques, "
+        "aucun n'est commun. Importez le dénominateur de la même année (ou le numérateur d'une "
+        "année du dénominateur)."
+    )
+
+
+def _local_ranks(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rank (1 = highest) and percentile of each usable value among the territories
+    shown (those of the département, of the zoning's zone, of the territory asked), beside
+    the national ``rank``."""
+    frame = frame.copy()
+    usable = frame.status.isin(USABLE) & frame.value.notna()
+    values = frame.value.where(usable)
+    frame["rank_local"] = values.rank(ascending=False, method="min")
+    frame["percentile_local"] = (values.rank(pct=True, method="max") * 100).round(1)
+    frame["count_local"] = int(usable.sum())
+    return frame
+
+
+def _extremes(rows: list[dict[str, Any]], count: int = 10) -> dict[str, list[dict[str, Any]]]:
+    """The ``count`` highest and lowest usable values shown (« les 10 premiers »), when
+    there are more than twice as many territories."""
+    ranked = sorted(
+        (r for r in rows if r.get("status") in USABLE and r.get("value") is not None),
+        key=lambda r: -float(r["value"]),
+    )
+    if len(ranked) <= 2 * count:
+        return {"top": [], "bottom": []}
+    return {"top": ranked[:count], "bottom": ranked[-count:][::-1]}
 
 
 def _provenance_summary(origins: pd.DataFrame) -> list[dict[str, Any]]:
@@ -407,7 +459,7 @@ def _scope(
 
 def _named(obs: Observatory, level: str, code: str) -> dict[str, Any]:
     card = obs.geography.card(level, code)
-    return {"level": level, "code": code, "name": card["name"]}
+    return {"level": level, "code": code, "name": card["name"], "where": card["in"]}
 
 
 def _series(
@@ -446,6 +498,7 @@ def territory_list(obs: Observatory, *, level: str, within: str | None = None) -
     """The territories of ``level`` (inside ``within``), named, with their population."""
     scope = obs.geography.resolve(within, below=level) if within else None
     frame = obs.geography.territories(level=level, within=scope)
+    frame = frame.sort_values("name", key=lambda names: names.map(french_key), kind="stable")
     return {
         "level": level,
         "label": LEVEL_LABELS.get(level, level),

@@ -32,7 +32,8 @@ from fastapi.templating import Jinja2Templates
 from observatoire.catalog.statuses import ValueStatus
 from observatoire.csvfile import SPREADSHEET, Dialect, csv_bytes
 from observatoire.errors import InputError
-from observatoire.text import french_number
+from observatoire.territories.levels import LEVELS
+from observatoire.text import first_upper, french_number
 from observatoire.web import content, deps
 
 __all__ = [
@@ -231,8 +232,14 @@ def build_templates() -> Jinja2Templates:
     )
     env.filters["num"] = french_number
     env.filters["level_label"] = lambda level: _LEVEL_NAMES.get(level, level)
+    env.filters["level_plural"] = _level_plural
     env.globals["status_label"] = STATUS_LABELS
     return templates
+
+
+def _level_plural(level: str) -> str:
+    """« Communes », « IRIS », « Arrondissements municipaux »: a heading's plural."""
+    return first_upper(LEVELS[level].plural if level in LEVELS else level)
 
 
 _LEVEL_NAMES = {

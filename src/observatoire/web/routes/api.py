@@ -219,16 +219,27 @@ def export(
     level: str = "commune",
     within: Within = None,
     period: str | None = None,
+    wide: Annotated[
+        bool,
+        Query(description="une ligne par territoire, une colonne par période, références en tête"),
+    ] = False,
 ) -> Response:
     """Every value of an indicator at ``level`` (inside ``within``) as a file, with its
     metadata (a sheet of the XLSX, Parquet key-value metadata, a GeoJSON member, a GeoPackage
-    table). The caller's rights and secret apply."""
+    table). The caller's rights and secret apply. ``wide``: territories × periods."""
     from observatoire.outputs.indicator_export import export_indicator
 
     done = answers.get(
-        ("export", ident, format, level, within, period, reader),
+        ("export", ident, format, level, within, period, reader, wide),
         lambda: export_indicator(
-            obs, ident, format, level=level, within=within, period=period, reader=reader
+            obs,
+            ident,
+            format,
+            level=level,
+            within=within,
+            period=period,
+            reader=reader,
+            wide=wide,
         ),
     )
     return download(request, done.body, done.media_type, done.filename)

@@ -4,7 +4,7 @@ about it; the same map as a file for a report (SVG, PNG), the values in every ex
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -101,10 +101,15 @@ def _exports(ident: str, data: dict[str, Any]) -> list[dict[str, str]]:
     base = {"niveau": data.get("level", "")}
     if within:
         base["dans"] = f"{within['level']}:{within['code']}"
-    return [
+    links = [
         {"label": label, "url": f"/indicateurs/{ident}/export?" + urlencode({**base, "format": f})}
         for f, (_, _, label) in FORMATS.items()
     ]
+    for f in ("xlsx", "csv"):  # territories × periods, references on top
+        query = urlencode({**base, "format": f, "forme": "large"})
+        label = f"{FORMATS[f][2]} — une colonne par période, références en tête"
+        links.append({"label": label, "url": f"/indicateurs/{ident}/export?{query}"})
+    return links
 
 
 def _map_query(data: dict[str, Any], classes: int, seuils: str, symboles: str = "") -> str:
@@ -184,12 +189,14 @@ def indicator_export_file(
     niveau: str = "commune",
     dans: str | None = None,
     periode: str | None = None,
+    forme: Literal["longue", "large"] = "longue",
 ) -> Response:
     """The values of the indicator page as a file (every format of
-    :mod:`observatoire.outputs.exports`), for the visitor's audience."""
+    :mod:`observatoire.outputs.exports`), for the visitor's audience; ``forme=large``: one
+    column per period, the references on top."""
     from observatoire.outputs.indicator_export import export_indicator
 
-    key = ("export", name, format, niveau, dans, periode, reader)
+    key = ("export", name, format, niveau, dans, periode, reader, forme)
     done = answers.get(
         key,
         lambda: export_indicator(
@@ -200,6 +207,7 @@ def indicator_export_file(
             within=dans or None,
             period=periode or None,
             reader=reader,
+            wide=forme == "large",
         ),
     )
     return download(request, done.body, done.media_type, done.filename)

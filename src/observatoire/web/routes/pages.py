@@ -189,9 +189,10 @@ def dashboard_page(
     answers: Answers,
     name: str,
     territoire: str | None = None,
+    page: int = Query(1, ge=1, le=10_000),
 ) -> Response:
     """One dashboard for a territory (the observatory's by default): HTML, ``.json``, or
-    ``.pdf`` (A4 landscape), for the visitor's audience."""
+    ``.pdf`` (A4 landscape), for the visitor's audience; ``page``: of its table tiles."""
     from dataclasses import asdict
 
     from observatoire.outputs.dashboard import build_dashboard, dashboard_html, find_spec
@@ -213,5 +214,6 @@ def dashboard_page(
         body = answers.get((*key, "pdf"), lambda: html_to_pdf(dashboard_html(board)))
         return download(request, body, "application/pdf", f"tableau_{stem}.pdf")
     query = f"?territoire={territoire}" if territoire else ""
-    data = {"dashboard": asdict(board), "territory_query": territoire or "", "query": query}
+    data = {"dashboard": asdict(board), "territory_query": territoire or "", "query": query,
+            "page": page}  # fmt: skip
     return show_page(request, fmt, "dashboard.html", data, board.spec.title)

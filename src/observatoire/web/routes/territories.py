@@ -117,6 +117,9 @@ def _children_map(obs: Observatory, data: dict[str, Any]) -> dict[str, Any] | No
     frame = obs.geography.territories(level=child, within=(territory["level"], territory["code"]))
     if frame.empty or len(frame) > 2000:
         return None
+    shapes = obs.geography.geometries(level=child, within=(territory["level"], territory["code"]))
+    if not shapes.geometry.notna().any():  # no contours imported: say how to get them
+        return {"level": child, "count": len(frame), "missing": True}
     values = frame.population.astype(float).to_numpy()
     bounds = breaks(values, "quantiles", 5)
     found = classify(values, bounds)
