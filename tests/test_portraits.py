@@ -186,6 +186,9 @@ def test_portraits_from_the_command_line_and_the_web(census_home: Path, tmp_path
     assert code == 0, printed
     files = sorted(out.glob("*.xlsx"))
     assert len(files) == 39 and files[0].name == "portrait_commune_93001_aubervilliers.xlsx"
+    # not a terminal: one line per portrait, as each is written, with the time left
+    assert "[1/39] Aubervilliers (93001) → portrait_commune_93001" in printed
+    assert "[39/39]" in printed and "encore ~" in printed
     assert not list(out.glob("*.partiel"))
     code, printed = run("portrait", "--all", "-o", str(out), home=home)
     assert code != 0 and "--level" in printed

@@ -55,6 +55,7 @@ def moselle(tmp_path_factory: pytest.TempPathFactory, census_home: Path) -> Path
         "FILO2019_DISP_REG.csv",
         "FILO2019_DISP_METROPOLE.csv",
         "cc_filosofi_2021_COM.csv",
+        "../caf/data_CAF_2018_IRIS.csv",
     ):
         code, out = run("import", str(FILOSOFI / name), home=home)
         assert code in (0, 3), out
@@ -67,6 +68,10 @@ def moselle(tmp_path_factory: pytest.TempPathFactory, census_home: Path) -> Path
 def metz(moselle: Path) -> Any:
     with Observatory.open(moselle) as obs:
         return build_portrait(obs, METZ, reader=PUBLIC)
+
+
+def names_before(names: list[str], first: str, second: str) -> bool:
+    return names.index(first) < names.index(second)
 
 
 def _figure(portrait: Any, ident: str) -> Any:
@@ -177,8 +182,8 @@ def test_the_wide_export_has_a_column_a_period_and_the_references_on_top(
     frm = _filosofi("FILO2019_DISP_METROPOLE.csv")
     assert refs.at[MOSELLE, "2019 (€)"] == _number(dep.set_index("CODGEO").Q219[MOSELLE])
     assert refs.at[GRAND_EST, "2019 (€)"] == _number(reg.set_index("CODGEO").Q219[GRAND_EST])
-    assert refs.at["FR", "2019 (€)"] == _number(frm.Q219.iloc[0])
-    assert "France métropolitaine" in refs.at["FR", "nom"]
+    assert refs.at["FRM", "2019 (€)"] == _number(frm.Q219.iloc[0])  # under its own code
+    assert "France métropolitaine" in refs.at["FRM", "nom"] and "FR" not in refs.index
     communes = table[table.type == "territoire"].set_index("code")
     assert len(communes) == 725 and list(table.type[:3]) == ["référence"] * 3
     com = _filosofi("FILO2019_DISP_COM.csv").set_index("CODGEO")
@@ -187,11 +192,23 @@ def test_the_wide_export_has_a_column_a_period_and_the_references_on_top(
     assert communes.at[METZ, "2021 (€)"] == _number(recent.set_index("CODGEO").MED21[METZ])
     import unicodedata
 
-    def folded(name: str) -> str:
-        bare = unicodedata.normalize("NFKD", name.lower())
+    def folded(name: str) -> str:  # dictionary order: œ is oe, accents and hyphens aside
+        bare = unicodedata.normalize("NFKD", name.lower().replace("œ", "oe"))
         return "".join(c for c in bare if c.isalnum() and not unicodedata.combining(c))
 
     assert list(communes.nom) == sorted(communes.nom, key=folded)
+    assert names_before(list(communes.nom), "Kœnigsmacker", "Kuntzig")
+    # a sum over part of the IRIS is never shown as a whole: its coverage is beside it
+    caf = tmp_path / "caf.csv"
+    code, out = run("export", "allocataires_caf", "--within", MOSELLE, "--wide", "-o", str(caf),
+                    home=moselle)  # fmt: skip
+    assert code == 0, out
+    wide = pd.read_csv(caf, sep=";", decimal=",", dtype={"code": str}, encoding="utf-8-sig")
+    iris = pd.read_csv(DATA / "caf" / "data_CAF_2018_IRIS.csv", sep=";", dtype=str)
+    known = pd.to_numeric(iris[iris.DEPCOM == METZ].A, errors="coerce").dropna()
+    metz = wide.set_index("code").loc[METZ]
+    assert metz["2018 (foyers)"] == known.sum() == 30427  # 42 of Metz's 49 IRIS are known
+    assert 0 < metz["2018 couverture (%)"] < 100
 
 
 @needs_data
@@ -251,6 +268,48 @@ def test_the_territory_page_says_how_to_get_iris_contours_instead_of_a_grey_box(
     with Observatory.open(moselle) as obs, TestClient(create_app(obs)) as client:
         page = client.get(f"/territoires/commune/{METZ}").text
         dep = client.get(f"/territoires/departement/{MOSELLE}").text
-    assert "IRIS de Metz" in page and "observatoire geo import-iris" in page
+    assert "IRIS de Metz" in page and "contours ne sont pas encore importés" in page
+    assert "import-iris" not in page  # the command is for the analyst and the administrator
     assert 'id="map"' not in page and "leaflet.js" not in page
     assert "Communes de la Moselle" in dep and 'id="map"' in dep
+
+
+@needs_data
+def test_a_rate_whose_parts_share_no_period_says_why_it_has_no_value(
+    moselle: Path, tmp_path: Path
+) -> None:
+    """Births of 2020 (a test file: one synthetic count per commune of the Moselle) over the
+    census populations of 2013 and 2018: the birth rate is not computed, and its page says
+    why to the analyst (not to the public, for whom imports are internal)."""
+    from observatoire.secret.policy import ANALYST
+    from observatoire.web.content import indicator_view
+
+    home = tmp_path / "obs"
+    shutil.copytree(moselle, home, symlinks=True)
+    with Observatory.open(home) as obs:
+        codes = obs.geography.territories(level="commune", within=MOSELLE).code.tolist()
+    births = tmp_path / "naissances_2020.csv"
+    births.write_text(
+        "Code commune;Naissances\n" + "".join(f"{c};{7 + i % 5}\n" for i, c in enumerate(codes)),
+        encoding="utf-8",
+    )
+    descriptor = tmp_path / "naissances.toml"
+    descriptor.write_text(
+        '[dataset]\nid = "etatcivil.naissances"\nproducer = "Test"\n'
+        '[geography]\nlevel = "commune"\ncode_column = "Code commune"\n'
+        '[period]\nvalue = "2020"\n'
+        '[[variables]]\ncolumn = "Naissances"\ncode = "NAISD"\nkind = "count"\n',
+        encoding="utf-8",
+    )
+    code, out = run("import", str(births), "--descriptor", str(descriptor), home=home)
+    assert code == 0, out
+    code, out = run("compute", home=home)
+    assert code == 0, out
+    with Observatory.open(home) as obs:
+        analyst = indicator_view(obs, "taux_natalite", reader=ANALYST)
+        public = indicator_view(obs, "taux_natalite", reader=PUBLIC)
+    for view in (analyst, public):  # every commune listed, not one value
+        assert view["values"] and all(r["value"] is None for r in view["values"])
+    said = analyst["reason"]
+    assert "etatcivil.NAISD" in said and "2020" in said and "2018" in said
+    assert "aucun n'est commun" in said and "reason" not in public

@@ -337,3 +337,24 @@ def test_zoning_files_as_people_write_them_are_recognised(home93: Path, tmp_path
             obs.geography.import_zoning("flou", unclear)
     message = str(info.value)
     assert "Colonnes vues : Code commune, Commune" in message and "Code zone" in message
+
+
+def test_a_zone_column_is_never_another_geography_s_and_never_guessed_among_two(
+    home93: Path, tmp_path: Path
+) -> None:
+    """« Code département » or « Code postal » beside « Code EDS » are not zones; two
+    columns that could be: the import asks which (nothing is written)."""
+    with Observatory.open(home93, write=True) as obs:
+        keyed = _write(
+            tmp_path / "eds.csv",
+            "Code département;Code commune;Code postal;Code EDS;Libellé EDS\n"
+            "93;93066;93200;E1;Espace 1\n93;93001;93300;E2;Espace 2\n93;93005;93600;E2;Espace 2\n",
+        )
+        report = obs.geography.import_zoning("eds", keyed)
+        assert (report.zones, report.units) == (2, 3)
+        twice = _write(
+            tmp_path / "deux.csv", "Code commune;Code EDS;Code TAS\n93066;E1;T1\n93001;E2;T1\n"
+        )
+        with pytest.raises(InputError, match="Code EDS, Code TAS"):
+            obs.geography.import_zoning("deux", twice)
+        assert "deux" not in set(obs.geography.zonings().name)

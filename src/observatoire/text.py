@@ -78,13 +78,21 @@ def first_upper(text: str) -> str:
 
 def french_key(text: str) -> tuple[str, str]:
     """The key that sorts names in French dictionary order: accents and case count only
-    between otherwise equal names, and spaces, hyphens and apostrophes not at all.
+    between otherwise equal names, and spaces, hyphens and apostrophes not at all; « œ » is
+    « oe »; numbers compare as numbers.
 
     >>> sorted(["Zillisheim", "Écouen", "Eaubonne", "L'Haÿ-les-Roses", "La Courneuve"],
     ...        key=french_key)
     ['Eaubonne', 'Écouen', 'La Courneuve', "L'Haÿ-les-Roses", 'Zillisheim']
+    >>> sorted(["Œting", "Zoufftgen", "Oeutrange"], key=french_key)
+    ['Œting', 'Oeutrange', 'Zoufftgen']
+    >>> sorted(["EDS 10", "EDS 2", "Paris 10e", "Paris 2e"], key=french_key)
+    ['EDS 2', 'EDS 10', 'Paris 2e', 'Paris 10e']
     """
-    return re.sub(r"[-'’\s]+", "", fold(str(text), trim=True)), str(text)
+    folded = fold(str(text), trim=True).replace("œ", "oe").replace("æ", "ae")
+    bare = re.sub(r"[-'’\s]+", "", folded)
+    numbered = re.sub(r"\d+", lambda m: m[0].zfill(8), bare)  # « EDS 2 » before « EDS 10 »
+    return numbered, str(text)
 
 
 def french_number(value: object, digits: int | None = None) -> str:

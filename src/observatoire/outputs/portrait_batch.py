@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,16 +74,27 @@ def write_portraits(
             on_done(written[-1], portrait.territory)
         return written
     context = multiprocessing.get_context("spawn")  # no fork of a process holding the base
+    written = []
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-        pending = []
+        pending: deque[tuple[Path, Mapping[str, object], Future[bytes]]] = deque()
+
+        def finish(wait: bool) -> None:
+            """Write the oldest PDFs laid out (in order): all of them when ``wait``."""
+            while pending and (wait or pending[0][2].done()):
+                target, card, future = pending.popleft()
+                written.append(write_whole(target, future.result()))
+                on_done(written[-1], card)
+
         for territory in territories:
             portrait = build(territory)
             html = render_html(portrait, home=obs.home.path)
             pending.append(
                 (target_of(portrait), portrait.territory, pool.submit(html_to_pdf, html))
             )
-        written = []
-        for target, card, future in pending:
-            written.append(write_whole(target, future.result()))
-            on_done(written[-1], card)
+            if len(pending) >= 4 * count:  # the workers are behind: wait for the oldest
+                target, card, future = pending.popleft()
+                written.append(write_whole(target, future.result()))
+                on_done(written[-1], card)
+            finish(wait=False)  # each portrait written (and told) as soon as it is laid out
+        finish(wait=True)
     return written

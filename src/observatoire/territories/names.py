@@ -18,7 +18,20 @@ _ARTICLE = {"2": "le ", "3": "la ", "4": "les ", "5": "l'"}
 # Places whose name is a town or an island: « à Paris », « à Mayotte », « à La Réunion ».
 _AT = {"Paris", "Mayotte", "La Réunion"}
 _COMMUNE_LEVELS = ("commune", "arm")
-_GENERIC = ("Communauté", "Métropole", "Établissement", "Etablissement", "Syndicat", "Pôle")
+# An EPCI named by its kind takes that kind's article: « dans la communauté de communes du
+# Pays Haut », « dans l'agglomération du Grand Longwy », « dans l'Eurométropole de Strasbourg ».
+_GENERIC = {
+    "Communauté": "la ", "Métropole": "la ", "Agglomération": "l'", "Eurométropole": "l'",
+    "Établissement": "l'", "Etablissement": "l'", "Syndicat": "le ", "Pôle": "le ",
+}  # fmt: skip
+_KEEP_CAPITAL = ("Eurométropole", "Métropole")  # proper names: « la Métropole du Grand Paris »
+_ABBREVIATIONS = {
+    "CC ": "Communauté de communes ", "CA ": "Communauté d'agglomération ",
+    "CU ": "Communauté urbaine ",
+}  # fmt: skip
+# Feminine départements that read « dans la » rather than « en » (rivers, mostly).
+_DANS_LA = {"Manche", "Somme", "Vienne", "Marne", "Loire", "Sarthe", "Meuse", "Creuse",
+            "Nièvre", "Mayenne", "Haute-Vienne", "Haute-Marne", "Haute-Loire"}  # fmt: skip
 
 
 def in_place(name: str, level: str, tncc: str | None = None) -> str:
@@ -40,6 +53,10 @@ def in_place(name: str, level: str, tncc: str | None = None) -> str:
     ('en France métropolitaine', 'à Metz Métropole')
     >>> in_place("Communauté de communes du Pays Haut", "epci")
     'dans la communauté de communes du Pays Haut'
+    >>> in_place("Agglomération du Grand Longwy", "epci"), in_place("CC du Pays Haut", "epci")
+    ("dans l'agglomération du Grand Longwy", 'dans la communauté de communes du Pays Haut')
+    >>> in_place("Eurométropole de Strasbourg", "epci"), in_place("Manche", "departement", "3")
+    ("dans l'Eurométropole de Strasbourg", 'dans la Manche')
     """
     if level in _COMMUNE_LEVELS or name in _AT:
         if name.startswith("Le "):
@@ -50,8 +67,9 @@ def in_place(name: str, level: str, tncc: str | None = None) -> str:
     if level == "pays":
         return "en " + name
     if level == "epci":
-        if name.startswith(_GENERIC):
-            return "dans la " + name[0].lower() + name[1:]
+        generic = _generic(name)
+        if generic is not None:
+            return f"dans {generic[0]}{generic[1]}"
         return "à " + name
     if level == "iris":
         return f"dans l'IRIS {name}"
@@ -59,6 +77,8 @@ def in_place(name: str, level: str, tncc: str | None = None) -> str:
         article = _ARTICLE.get(tncc or "")
         if article in ("le ", "les ", "l'"):
             return f"dans {article}{name}"
+        if article == "la " and name in _DANS_LA:
+            return f"dans la {name}"
         return "en " + name
     return f"dans le territoire {name}"
 
@@ -77,14 +97,19 @@ def of_place(name: str, level: str, tncc: str | None = None) -> str:
     ("d'Île-de-France", 'de Paris')
     >>> of_place("France", "pays"), of_place("Hauts-de-France", "region", "4")
     ('de la France', 'des Hauts-de-France')
+    >>> of_place("Yutz", "commune"), of_place("Métropole du Grand Paris", "epci")
+    ('de Yutz', 'de la Métropole du Grand Paris')
+    >>> of_place("Syndicat mixte du Lac", "epci")
+    'du syndicat mixte du Lac'
     """
     if level == "pays":
         return "de la " + name
     if level in ("departement", "region") and tncc in _ARTICLE:
         article = _ARTICLE[tncc]
         return {"le ": "du ", "les ": "des "}.get(article, "de " + article) + name
-    if level == "epci" and name.startswith(_GENERIC):
-        return "de la " + name[0].lower() + name[1:]
+    if level == "epci" and _generic(name) is not None:
+        article, rest = _generic(name) or ("", name)
+        return {"le ": "du "}.get(article, "de " + article) + rest
     if level == "iris":
         return f"de l'IRIS {name}"
     if level not in (*_COMMUNE_LEVELS, "departement", "region", "epci"):
@@ -93,4 +118,32 @@ def of_place(name: str, level: str, tncc: str | None = None) -> str:
         return "du " + name[3:]
     if name.startswith("Les "):
         return "des " + name[4:]
-    return ("d'" if name[:1] in _VOWELS else "de ") + name
+    return ("d'" if _elides(name) else "de ") + name
+
+
+def _elides(name: str) -> bool:
+    """Whether « de » elides before ``name``: a vowel, or a Y before a consonant (« d'Yvetot »
+    but « de Yutz »); never before an H (aspirated or not, it cannot be told).
+
+    >>> _elides("Aubervilliers"), _elides("Yvetot"), _elides("Yutz"), _elides("Hayange")
+    (True, True, False, False)
+    """
+    first = name[:1]
+    if first in ("Y", "y"):
+        return name[1:2].lower() not in _VOWELS
+    return bool(first) and first in _VOWELS
+
+
+def _generic(name: str) -> tuple[str, str] | None:
+    """An EPCI named by its kind: its article and its name as a sentence writes it
+    (« communauté de communes du Pays Haut », « Eurométropole de Strasbourg »)."""
+    for short, long in _ABBREVIATIONS.items():
+        if name.startswith(short):
+            name = long + name[len(short) :]
+    first = name.split(" ", 1)[0]
+    article = _GENERIC.get(first)
+    if article is None:
+        return None
+    if first not in _KEEP_CAPITAL:
+        name = name[0].lower() + name[1:]
+    return article, name

@@ -96,8 +96,10 @@ def pick_reference(
 
 
 def compared_period(own: Iterable[str], references: Sequence[Iterable[str]]) -> str | None:
-    """The period to compare at: of the territory's periods, the one shared with the most
-    references that have any value, the latest among those; None when the territory has none.
+    """The period to compare at: the latest of the territory's periods shared with as many
+    references as any period is; with three references or more, one may be missing (an
+    EPCI published only in 2016 does not hold the département, the région and France back
+    at 2016). None when the territory has no period.
 
     >>> compared_period(["2019", "2021"], [["2019"], ["2019"], []])
     '2019'
@@ -105,12 +107,18 @@ def compared_period(own: Iterable[str], references: Sequence[Iterable[str]]) -> 
     '2018'
     >>> compared_period(["2020", "2021"], [[], []])
     '2021'
+    >>> compared_period(["2016", "2019", "2021"],
+    ...                 [["2016"], ["2016", "2019"], ["2016", "2019"], ["2016", "2019"]])
+    '2019'
     """
     mine = sorted(set(own))
     if not mine:
         return None
     sets = [set(r) for r in references]
-    return max(mine, key=lambda p: (sum(p in s for s in sets), p))
+    shared = {p: sum(p in s for s in sets) for p in mine}
+    best = max(shared.values())
+    enough = best - 1 if sum(bool(s) for s in sets) >= 3 and best >= 2 else best
+    return max(p for p in mine if shared[p] >= enough)
 
 
 def missing_reason(

@@ -16,7 +16,7 @@ from observatoire.errors import AccessError, InputError, ReferentialError
 from observatoire.observatory import Observatory
 from observatoire.outputs.palettes import PALETTES
 from observatoire.outputs.thematic import classes_for
-from observatoire.secret.policy import ReadPolicy
+from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.stats.classify import METHODS
 from observatoire.territories.levels import LEVELS, is_official
 from observatoire.territories.references import reference_parents
@@ -293,7 +293,8 @@ def indicator_view(
         "values": [],
     }
     if not levels:
-        out["message"] = _why_no_values(obs, indicator) or (
+        why = _why_no_values(obs, indicator) if reader == ANALYST else ""  # imports: internal
+        out["message"] = why or (
             "Aucune valeur de cet indicateur n'est disponible pour vous : ses données ne sont "
             "pas importées, pas encore calculées, ou réservées à un autre public."
         )
@@ -311,6 +312,8 @@ def indicator_view(
             f"référence inconnue : {reference} (possibles : {', '.join(REFERENCE_LABELS)})"
         )
     frame = obs.compare(ident, level=level, reference=reference, within=scope, reader=reader)
+    if not frame.status.isin(USABLE).any() and reader == ANALYST:
+        out["reason"] = _why_no_values(obs, indicator)  # rows, but not one value: why
     periods = sorted(str(p) for p in frame.period.dropna().unique())
     if period is None and periods:  # the latest period where most values have a reference
         compared = frame[frame.gap.notna()].period.astype(str).value_counts()
