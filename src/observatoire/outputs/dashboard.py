@@ -22,7 +22,7 @@ from observatoire.catalog.indicators import THEMES, Aggregation
 from observatoire.errors import AccessError, InputError, ReferentialError, UnknownNameError
 from observatoire.outputs.charts import line_chart
 from observatoire.outputs.svgmap import indicator_svg_map
-from observatoire.outputs.thematic import USABLE
+from observatoire.outputs.thematic import USABLE, usable_values
 from observatoire.secret.policy import ANALYST, PUBLIC, ReadPolicy
 from observatoire.territories.levels import LEVELS
 from observatoire.territories.references import (
@@ -267,14 +267,6 @@ def _points(rows: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def _usable(profile: pd.DataFrame | None, ident: str) -> dict[str, float]:
-    if profile is None:
-        return {}
-    rows = profile[(profile.indicator == ident) & profile.status.isin(USABLE)]
-    rows = rows[rows.value.notna()]  # a value masked for this audience is no value
-    return {str(p): float(v) for p, v in zip(rows.period, rows.value, strict=True)}
-
-
 def _figure(
     rows: pd.DataFrame,
     ref_profiles: tuple[pd.DataFrame | None, pd.DataFrame | None],
@@ -287,8 +279,8 @@ def _figure(
     if rows.empty:
         return {"value": None, "period": None, "text": "non disponible pour ce public"}
     comparable = reference is not None and indicator.aggregation is not Aggregation.SUM
-    values = _usable(ref_profiles[0], indicator.id) if comparable else {}
-    stand_values = _usable(ref_profiles[1], indicator.id) if comparable else {}
+    values = usable_values(ref_profiles[0], indicator.id) if comparable else {}
+    stand_values = usable_values(ref_profiles[1], indicator.id) if comparable else {}
     periods = [str(p) for p in rows.period]
     period = compared_period(periods, [{*values, *stand_values}]) or periods[-1]
     rows, newer = rows.iloc[: periods.index(period) + 1], rows.iloc[-1]

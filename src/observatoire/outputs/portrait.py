@@ -21,7 +21,7 @@ from observatoire.errors import InputError
 from observatoire.outputs.charts import line_chart, spine_chart
 from observatoire.outputs.portrait_map import SharedReads, peer_values, peers_scope, section_map
 from observatoire.outputs.sentences import Compared, comparison, count_sentence, evolution
-from observatoire.outputs.thematic import USABLE
+from observatoire.outputs.thematic import USABLE, usable_values
 from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.territories.levels import LEVELS
 from observatoire.territories.references import (
@@ -368,15 +368,6 @@ def _is_count(indicator: Indicator) -> bool:
     return additive and indicator.unit not in ("%", "‰", "€")
 
 
-def _usable(profile: pd.DataFrame | None, ident: str) -> dict[str, float]:
-    """period → value of the usable values of ``ident`` in ``profile``."""
-    if profile is None:
-        return {}
-    rows = profile[(profile.indicator == ident) & profile.status.isin(USABLE)]
-    rows = rows[rows.value.notna()]  # a value masked for this audience is no value
-    return {str(p): float(v) for p, v in zip(rows.period, rows.value, strict=True)}
-
-
 def _reason(profile: pd.DataFrame | None, ident: str, period: str) -> str:
     """Why ``profile`` has no usable value of ``ident`` at ``period``, in words."""
     if profile is None:
@@ -405,7 +396,7 @@ def _figure(
     has no value (France métropolitaine for France), a reason where none is known."""
     ident = indicator.id
     own = {str(p): i for i, p in enumerate(rows.period)}
-    known = [(_usable(p, ident), _usable(s, ident)) for _, p, s in ref_profiles]
+    known = [(usable_values(p, ident), usable_values(s, ident)) for _, p, s in ref_profiles]
     period = compared_period(own, [{*a, *b} for a, b in known]) or str(rows.iloc[-1].period)
     at = rows.iloc[own[period]]
     latest = rows.iloc[-1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,7 +18,10 @@ from observatoire.outputs import palettes
 from observatoire.stats.classify import breaks, classify, counts
 from observatoire.text import french_number
 
-__all__ = ["USABLE", "MapClasses", "classes_for", "status_style"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["USABLE", "MapClasses", "classes_for", "status_style", "usable_values"]
 
 USABLE = ("ok", "partial")
 _UNAVAILABLE = ("nd", "ns", "so", "undefined")
@@ -148,3 +152,13 @@ def _labels(bounds: Sequence[float], lowest: float | None, unit: str) -> list[st
             labels.append(f"{french_number(previous)} à {french_number(upper)}{suffix}")
         previous = upper
     return labels
+
+
+def usable_values(profile: pd.DataFrame | None, ident: str) -> dict[str, float]:
+    """period → value of the usable values of indicator ``ident`` in a territory's profile
+    (a value masked for the audience, NaN, is no value)."""
+    if profile is None:
+        return {}
+    rows = profile[(profile.indicator == ident) & profile.status.isin(USABLE)]
+    rows = rows[rows.value.notna()]
+    return {str(p): float(v) for p, v in zip(rows.period, rows.value, strict=True)}
