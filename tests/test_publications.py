@@ -100,6 +100,10 @@ def test_the_median_is_compared_in_2019_with_france_metropolitaine(metz: Any) ->
     assert sentence.startswith("En 2019, le niveau de vie médian à Metz (20 010 €) est ")
     assert "celui de la Moselle (21 820 €)" in sentence
     assert "celui de la France métropolitaine (21 930 €)" in sentence
+    # page 1 (« L'essentiel ») opens on income, poverty, the RSA and unemployment
+    essentials = metz.essentials()
+    assert essentials[0] == median.sentence and len(essentials) == 6
+    assert essentials[1] == _figure(metz, "taux_pauvrete").sentence
 
 
 @needs_data

@@ -68,6 +68,16 @@ KEY_FIGURES: dict[str, tuple[str, ...]] = {
     "revenus": ("niveau_vie_median", "rapport_interdecile", "niveau_vie_d1", "niveau_vie_d9",
                 "part_prestations_sociales", "part_menages_imposes"),
 }  # fmt: skip
+# The figures the cover says first, when the portrait has them.
+HEADLINES = (
+    "niveau_vie_median",
+    "taux_pauvrete",
+    "part_allocataires_rsa",
+    "taux_chomage_15_64",
+    "part_familles_monoparentales",
+    "part_locataires_hlm",
+    "densite_population",
+)
 # Breakdowns of which a default portrait shows one: the poverty rate by age of the referent.
 ONE_OF = ("taux_pauvrete_age",)
 DEMO_NOTE = (
@@ -204,6 +214,18 @@ class Portrait:
     generated: str
     note: str = ""
     facts: list[tuple[str, str]] = field(default_factory=list)
+
+    def essentials(self, count: int = 6) -> list[str]:
+        """The cover's « L'essentiel »: the sentences of the headline figures a management
+        reader looks for first (:data:`HEADLINES`: income, poverty, RSA, unemployment…),
+        then of each part's first rate."""
+        shown = {f.indicator: f for _, f in self.figures()}
+        chosen = [shown[i] for i in HEADLINES if i in shown]
+        for section in self.sections:
+            first = next((f for f in section.figures if not f.count), None)
+            if first is not None and first not in chosen:
+                chosen.append(first)
+        return [f.sentence for f in chosen if f.sentence][:count]
 
     def figures(self) -> list[tuple[Section, Figure]]:
         return [(s, f) for s in self.sections for f in s.figures]
