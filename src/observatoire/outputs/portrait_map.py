@@ -4,7 +4,8 @@ sub-territories of a département or région, else the territory among its neare
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from observatoire.outputs.maps import metropolitan
 from observatoire.outputs.svgmap import indicator_svg_map
@@ -15,10 +16,26 @@ from observatoire.text import first_upper
 if TYPE_CHECKING:
     import pandas as pd
 
-    from observatoire.outputs.portrait import Figure
     from observatoire.outputs.source import Source
 
-__all__ = ["NEIGHBOURHOOD", "SharedReads", "nearest", "peer_values", "peers_scope", "section_map"]
+__all__ = [
+    "NEIGHBOURHOOD",
+    "Mapped",
+    "SharedReads",
+    "nearest",
+    "peer_values",
+    "peers_scope",
+    "section_map",
+]
+
+
+class Mapped(Protocol):
+    """What a part's map needs of a key figure (see ``outputs.portrait.Figure``)."""
+
+    indicator: str
+    label: str
+    period: str
+    count: bool
 
 
 class SharedReads:
@@ -66,7 +83,7 @@ def peer_values(
 def section_map(
     obs: Source,
     memo: SharedReads,
-    figures: list[Figure],
+    figures: Sequence[Mapped],
     level: str,
     code: str,
     card: dict[str, Any],
