@@ -488,9 +488,13 @@ def _figure(
         )
     )
     spine, spine_label = "", ""
-    if level != "pays" and not count:
-        frame = peer_values(obs, memo, ident, level, peer_scope, period, reader)
-        peers = [] if frame is None else [float(v) for v in frame[frame.status.isin(USABLE)].value]
+    frame = (
+        None
+        if level == "pays" or count
+        else peer_values(obs, memo, ident, level, peer_scope, period, reader)
+    )
+    peers = [] if frame is None else [float(v) for v in frame[frame.status.isin(USABLE)].value]
+    if len(peers) >= 3:  # a position among one or two is no position
         main = next((r["value"] for r in references if r["value"] is not None), None)
         spine = spine_chart(
             peers,
