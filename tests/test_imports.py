@@ -378,3 +378,33 @@ def test_census_iris_file_keeps_only_its_values(home93: Path, tmp_path: Path) ->
     assert report.variables_created == [
         "rp.C_MEN", "rp.C_POP15P", "rp.POP", "rp.POP0002", "rp.POP15P",
     ]  # fmt: skip
+
+
+@needs_data
+def test_iris_of_another_vintage_are_rejected_with_their_reason(built_home: Path) -> None:
+    """CAF 2016 by IRIS against the IRIS of 2021: the 81 codes absent from INSEE's 2021
+    reference are rejected, each with why (pandas over both files and the COG 2026): 56 of a
+    commune that no longer exists, 25 of a current commune whose IRIS were cut anew. Never a
+    bare « code inconnu »."""
+    import json
+
+    caf = pd.read_csv(DATA / "caf" / "data_CAF_2016_IRIS.csv", sep=";", dtype=str)
+    reference = pd.read_csv(DATA / "iris" / "reference_iris_2021.csv", sep=";", dtype=str,
+                            encoding="utf-8-sig")  # fmt: skip
+    cog = pd.read_csv(DATA / "cog" / "2026" / "v_commune_2026.csv", dtype=str)
+    current = set(cog[cog.TYPECOM.isin(["COM", "ARM"])].COM)
+    absent = set(caf.CODGEO.str.strip()) - set(reference.CODE_IRIS)
+    merged = {c for c in absent if c[:5] not in current}
+    code, out = run(
+        "import", str(DATA / "caf" / "data_CAF_2016_IRIS.csv"), "--dry-run", "--format", "json",
+        home=built_home,
+    )  # fmt: skip
+    assert code == 3, out
+    report = json.loads(out[out.index("[") :])[0]
+    assert report["rows_rejected"] == len(absent) == 81
+    assert report["rejections"] == {
+        "IRIS d'une commune fusionnée depuis : pas d'IRIS actuel qui lui corresponde": len(merged),
+        "IRIS inconnu d'une commune actuelle (découpage d'un autre millésime ?)": len(absent)
+        - len(merged),
+    }
+    assert len(merged) == 56

@@ -18,7 +18,7 @@ from observatoire.ingest.report import Tally
 from observatoire.ingest.tables import Table
 from observatoire.store.base import Warehouse
 from observatoire.store.territories import changed_communes, codebook, territory_codes
-from observatoire.territories.codes import CodeBook, CodeStatus, normalise_codes
+from observatoire.territories.codes import CodeBook, CodeStatus, normalise_codes, why_unknown_iris
 
 __all__ = ["SERIES_KEY", "VALUE_COLUMNS", "ChunkRows", "KeySet", "ReferenceCodes"]
 
@@ -57,6 +57,12 @@ class ReferenceCodes:
         """Current communes that some change of the COG made from others (fusions, scissions,
         code changes): values of a past geography may have to be summed into them."""
         return changed_communes(self.warehouse) & set(self.book.current if self.book else ())
+
+    def unknown_iris(self, code: str) -> tuple[str, str]:
+        """Why an IRIS code is not in the referential, and the detail of this one (see
+        :func:`why_unknown_iris`)."""
+        past = self.book.past if self.book is not None else {}
+        return why_unknown_iris(code, self.communes, past)
 
     def hints(self) -> CodeBook:
         """Codes to suggest for an unknown one (read only when some code is unknown)."""
@@ -134,10 +140,14 @@ class ChunkRows:
         for position in np.flatnonzero(unknown & self.keep):
             code = codes.iloc[position]
             shown = code
-            if level != "iris" and self.tally.wants_example("code inconnu"):
+            reason = "code inconnu"
+            if level == "iris":
+                reason, detail = reference.unknown_iris(code)
+                shown = f"{code} ({detail})"
+            elif self.tally.wants_example("code inconnu"):
                 close = reference.hints().nearest(code)
                 shown = f"{code} (proches : {', '.join(close)})" if close else code
-            self._reject(int(position), column, shown, "code inconnu")
+            self._reject(int(position), column, shown, reason)
         key = codes
         if self.layout.period_column:
             key = key + "|" + self.table.frame[self.layout.period_column].str.strip()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -20,7 +20,7 @@ import pandas as pd
 
 from observatoire.errors import InvalidValueError
 
-__all__ = ["Classified", "CodeBook", "CodeStatus", "normalise_code"]
+__all__ = ["Classified", "CodeBook", "CodeStatus", "normalise_code", "why_unknown_iris"]
 
 _COMMUNE = re.compile(r"^(0[1-9]\d{3}|[1-9]\d{4}|2[AB]\d{3})$")
 _IRIS = re.compile(r"^(0[1-9]\d{3}|[1-9]\d{4}|2[AB]\d{3})\d{4}$")
@@ -132,3 +132,32 @@ def normalise_codes(raw: pd.Series, level: str) -> tuple[pd.Series, np.ndarray]:
     text = text.mask(short, "0" + text)
     ok = text.str.match(pattern.pattern)
     return text, np.flatnonzero(~ok.to_numpy())
+
+
+def why_unknown_iris(
+    code: str, communes: Collection[str], past: Mapping[str, str]
+) -> tuple[str, str]:
+    """Why an IRIS code is not in the referential, from its commune part: a reason (the same
+    for many rows, so that a report groups them) and the detail of this code. The commune no
+    longer exists (merged since the file's year: no IRIS of today matches it), or it exists
+    and the IRIS is of another cutting, or it is unknown too.
+
+    >>> why_unknown_iris("930590101", {"93066"}, {"93059": "2026-01-01"})[1]
+    'commune 93059 supprimée le 2026-01-01'
+    >>> why_unknown_iris("930669999", {"93066"}, {})[0]
+    "IRIS inconnu d'une commune actuelle (découpage d'un autre millésime ?)"
+    >>> why_unknown_iris("990010101", {"93066"}, {})
+    ('code inconnu', 'commune 99001 inconnue')
+    """
+    commune = code[:5]
+    if commune in past and commune not in communes:
+        return (
+            "IRIS d'une commune fusionnée depuis : pas d'IRIS actuel qui lui corresponde",
+            f"commune {commune} supprimée le {past[commune]}",
+        )
+    if commune in communes:
+        return (
+            "IRIS inconnu d'une commune actuelle (découpage d'un autre millésime ?)",
+            f"commune {commune}",
+        )
+    return "code inconnu", f"commune {commune} inconnue"
