@@ -13,6 +13,7 @@ import pandas as pd
 from observatoire.catalog.statuses import ValueStatus
 from observatoire.errors import InputError
 from observatoire.outputs.exports import FORMATS, GEO_FORMATS, export_table
+from observatoire.outputs.thematic import USABLE, usable_values
 from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.territories.levels import LEVELS
 from observatoire.territories.references import reference_parents
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from observatoire.catalog.indicators import Indicator
     from observatoire.outputs.source import Source
 
-USABLE = ("ok", "partial")
 
 __all__ = ["COLUMNS", "Export", "export_indicator", "format_for"]
 
@@ -210,6 +210,4 @@ def _values_of(
 ) -> dict[str, float]:
     if place is None:
         return {}
-    rows = obs.profile(f"{place['level']}:{place['code']}", reader=reader)
-    rows = rows[(rows.indicator == ident) & rows.status.isin(USABLE) & rows.value.notna()]
-    return {str(p): float(v) for p, v in zip(rows.period, rows.value, strict=True)}
+    return usable_values(obs.profile(f"{place['level']}:{place['code']}", reader=reader), ident)

@@ -21,13 +21,12 @@ from observatoire.errors import InputError
 from observatoire.outputs.charts import line_chart, spine_chart
 from observatoire.outputs.portrait_map import SharedReads, peer_values, peers_scope, section_map
 from observatoire.outputs.sentences import Compared, comparison, count_sentence, evolution
-from observatoire.outputs.thematic import USABLE, usable_values
+from observatoire.outputs.thematic import USABLE, reason_of, usable_values
 from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.territories.levels import LEVELS
 from observatoire.territories.references import (
     REFERENCE_LEVELS,
     compared_period,
-    missing_reason,
     pick_reference,
     reference_parents,
 )
@@ -390,16 +389,6 @@ def _is_count(indicator: Indicator) -> bool:
     return additive and indicator.unit not in ("%", "‰", "€")
 
 
-def _reason(profile: pd.DataFrame | None, ident: str, period: str) -> str:
-    """Why ``profile`` has no usable value of ``ident`` at ``period``, in words."""
-    if profile is None:
-        return missing_reason({}, period)
-    rows = profile[profile.indicator == ident]
-    periods = [str(p) for p in rows.period]
-    notes = {p: str(n) for p, n in zip(periods, rows.note, strict=True) if isinstance(n, str)}
-    return missing_reason(dict(zip(periods, rows.status.astype(str), strict=True)), period, notes)
-
-
 def _figure(
     obs: Source,
     memo: SharedReads,
@@ -441,7 +430,7 @@ def _figure(
                 "of": used["of"],
                 "value": chosen.value,
                 "stand_in": chosen.stand_in,
-                "reason": "" if chosen.value is not None else _reason(profile, ident, period),
+                "reason": "" if chosen.value is not None else reason_of(profile, ident, period),
                 "significant": significant,
                 "marker": "" if count else _marker(value, chosen.value, significant),
             }

@@ -79,8 +79,9 @@ def write_portraits(
         pending: deque[tuple[Path, Mapping[str, object], Future[bytes]]] = deque()
 
         def finish(wait: bool) -> None:
-            """Write the oldest PDFs laid out (in order): all of them when ``wait``."""
-            while pending and (wait or pending[0][2].done()):
+            """Write the oldest PDFs laid out (in order): all of them when ``wait``, and never
+            let more than 4 a worker wait (the workers behind: the oldest is waited for)."""
+            while pending and (wait or len(pending) >= 4 * count or pending[0][2].done()):
                 target, card, future = pending.popleft()
                 written.append(write_whole(target, future.result()))
                 on_done(written[-1], card)
@@ -91,10 +92,6 @@ def write_portraits(
             pending.append(
                 (target_of(portrait), portrait.territory, pool.submit(html_to_pdf, html))
             )
-            if len(pending) >= 4 * count:  # the workers are behind: wait for the oldest
-                target, card, future = pending.popleft()
-                written.append(write_whole(target, future.result()))
-                on_done(written[-1], card)
             finish(wait=False)  # each portrait written (and told) as soon as it is laid out
         finish(wait=True)
     return written

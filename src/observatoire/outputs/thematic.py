@@ -16,12 +16,13 @@ import numpy as np
 
 from observatoire.outputs import palettes
 from observatoire.stats.classify import breaks, classify, counts
+from observatoire.territories.references import missing_reason
 from observatoire.text import french_number
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["USABLE", "MapClasses", "classes_for", "status_style", "usable_values"]
+__all__ = ["USABLE", "MapClasses", "classes_for", "reason_of", "status_style", "usable_values"]
 
 USABLE = ("ok", "partial")
 _UNAVAILABLE = ("nd", "ns", "so", "undefined")
@@ -162,3 +163,14 @@ def usable_values(profile: pd.DataFrame | None, ident: str) -> dict[str, float]:
     rows = profile[(profile.indicator == ident) & profile.status.isin(USABLE)]
     rows = rows[rows.value.notna()]
     return {str(p): float(v) for p, v in zip(rows.period, rows.value, strict=True)}
+
+
+def reason_of(profile: pd.DataFrame | None, ident: str, period: str) -> str:
+    """Why a territory's profile has no usable value of ``ident`` at ``period``, in words
+    (see :func:`observatoire.territories.references.missing_reason`)."""
+    if profile is None:
+        return missing_reason({}, period)
+    rows = profile[profile.indicator == ident]
+    periods = [str(p) for p in rows.period]
+    notes = {p: str(n) for p, n in zip(periods, rows.note, strict=True) if isinstance(n, str)}
+    return missing_reason(dict(zip(periods, rows.status.astype(str), strict=True)), period, notes)

@@ -9,13 +9,13 @@ from typing import Any
 import pandas as pd
 
 from observatoire.observatory import Observatory
+from observatoire.outputs.thematic import USABLE, reason_of, usable_values
 from observatoire.secret.policy import ReadPolicy
-from observatoire.territories.references import compared_period, missing_reason, pick_reference
+from observatoire.territories.references import compared_period, pick_reference
 from observatoire.web.frames import records
 
 __all__ = ["Column", "by_indicator", "compared_rows"]
 
-USABLE = ("ok", "partial")
 
 Column = tuple[dict[str, Any], dict[str, pd.DataFrame], dict[str, pd.DataFrame]]
 
@@ -30,13 +30,6 @@ def by_indicator(
     return {str(i): g for i, g in rows.groupby("indicator")}
 
 
-def _usable(rows: pd.DataFrame | None) -> dict[str, float]:
-    if rows is None:
-        return {}
-    kept = rows[rows.status.isin(USABLE) & rows.value.notna()]
-    return {str(p): float(v) for p, v in zip(kept.period, kept.value, strict=True)}
-
-
 def compared_rows(profile: pd.DataFrame, columns: list[Column]) -> list[dict[str, Any]]:
     """One row per indicator of ``profile``: its value at the latest period it shares with
     the most of its references (its latest otherwise), each reference's value then (its
@@ -44,8 +37,11 @@ def compared_rows(profile: pd.DataFrame, columns: list[Column]) -> list[dict[str
     more recent value when there is one."""
     out = []
     for ident, rows in profile.sort_values("period").groupby("indicator", sort=False):
-        mine = _usable(rows)
-        known = [(_usable(ref.get(ident)), _usable(stand.get(ident))) for _, ref, stand in columns]
+        mine = usable_values(rows, str(ident))
+        known = [
+            (usable_values(ref.get(ident), str(ident)), usable_values(stand.get(ident), str(ident)))
+            for _, ref, stand in columns
+        ]
         period = compared_period(mine, [{*a, *b} for a, b in known])
         chosen = rows[rows.period.astype(str) == period] if period else rows.tail(1)
         row = records(chosen.tail(1))[0]
@@ -58,7 +54,7 @@ def compared_rows(profile: pd.DataFrame, columns: list[Column]) -> list[dict[str
             if got.value is None:
                 found = None if statuses is None else statuses[statuses.period == row["period"]]
                 status = None if found is None or found.empty else str(found.status.iloc[0])
-                reason = _reason(statuses, str(row["period"]))
+                reason = reason_of(statuses, str(ident), str(row["period"]))
             elif not got.stand_in and statuses is not None:
                 at = statuses[statuses.period == row["period"]]
                 status = str(at.status.iloc[0]) if len(at) else status
@@ -73,12 +69,3 @@ def compared_rows(profile: pd.DataFrame, columns: list[Column]) -> list[dict[str
             newer = {"period": str(last.period.iloc[0]), "value": float(last.value.iloc[0])}
         out.append({**row, "references": compared, "newer": newer})
     return out
-
-
-def _reason(rows: pd.DataFrame | None, period: str) -> str:
-    """Why ``rows`` (one indicator of one territory) have no usable value at ``period``."""
-    if rows is None:
-        return missing_reason({}, period)
-    periods = [str(p) for p in rows.period]
-    notes = {p: str(n) for p, n in zip(periods, rows.note, strict=True) if isinstance(n, str)}
-    return missing_reason(dict(zip(periods, rows.status.astype(str), strict=True)), period, notes)
