@@ -146,6 +146,7 @@ class Observatory:
         """Import a producer's file (see :func:`observatoire.ingest.pipeline.import_file`)."""
         self.geography.require_referential()
         self.geography.ensure_cog()
+        options.setdefault("vocabulary_home", self.home.path)
         return import_file(self.warehouse, path, **options)  # type: ignore[arg-type]
 
     def rollback(self, batch: int, *, recompute: bool = False) -> tuple[int, int | None]:

@@ -4,9 +4,18 @@ producer publishes it, and so when a new edition is due.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
-__all__ = ["CONFIDENTIALITY", "FREQUENCIES", "OPEN_LICENCE", "RESERVED_SOURCES", "due_date"]
+__all__ = [
+    "CONFIDENTIALITY",
+    "FREQUENCIES",
+    "OPEN_LICENCE",
+    "PUBLICATION_LAG",
+    "RESERVED_SOURCES",
+    "due_date",
+    "edition_due",
+]
 
 # Who may see a dataset's values, from the widest audience to the narrowest.
 CONFIDENTIALITY = ("public", "membres", "partenaire")
@@ -21,6 +30,16 @@ FREQUENCIES: dict[str, int | None] = {
     "ponctuelle": None,
 }
 
+# How long after the end of its period an edition is published, at most, in months: INSEE's
+# Filosofi of 2019 came out early in 2022, a quarter of job-seekers within weeks.
+PUBLICATION_LAG: dict[str, int] = {
+    "mensuelle": 3,
+    "trimestrielle": 6,
+    "semestrielle": 12,
+    "annuelle": 30,
+    "biennale": 36,
+}
+
 OPEN_LICENCE = "Licence Ouverte / Etalab 2.0"
 
 # The producers' namespaces: sources of the variables the connectors write and the shipped
@@ -29,6 +48,7 @@ OPEN_LICENCE = "Licence Ouverte / Etalab 2.0"
 # are named after it (tests/test_ownership.py checks the catalogue and the connectors).
 RESERVED_SOURCES = frozenset(
     {
+        "anct",
         "caf",
         "cnaf",
         "dictionnaire",
@@ -38,7 +58,9 @@ RESERVED_SOURCES = frozenset(
         "filosofi",
         "francetravail",
         "insee",
+        "melodi",
         "mesures",
+        "onpv",
         "rp",
         "sirene",
         "statloc",
@@ -66,3 +88,37 @@ def due_date(last_import: date, frequency: str, *, grace_months: int = 1) -> dat
         except ValueError:
             continue
     raise AssertionError("unreachable")
+
+
+_EDITION = re.compile(r"^(?P<year>(19|20)\d{2})(-?T(?P<quarter>[1-4])|-(?P<month>0[1-9]|1[0-2]))?$")
+
+
+def edition_due(edition: str, frequency: str) -> date | None:
+    """When the edition after ``edition`` (a year, ``2024-T4`` or ``2024-03``) should be out,
+    from the producer's calendar: the end of its period plus the publication lag, and a
+    month's grace. None when the edition or the frequency says no date.
+
+    >>> edition_due("2014", "annuelle")
+    datetime.date(2018, 7, 31)
+    >>> edition_due("2024-T4", "trimestrielle"), edition_due("2024-03", "mensuelle")
+    (datetime.date(2025, 10, 31), datetime.date(2024, 8, 31))
+    >>> edition_due("2014-2019", "annuelle") is None
+    True
+    """
+    match = _EDITION.match(str(edition).strip().upper())
+    months = FREQUENCIES.get(frequency)
+    if match is None or months is None or frequency not in PUBLICATION_LAG:
+        return None
+    year = int(match["year"])
+    if match["quarter"]:
+        last = (int(match["quarter"]) - 1) * 3 + 3
+    elif match["month"]:
+        last = int(match["month"])
+    else:
+        last = 12
+    total = last + months + PUBLICATION_LAG[frequency] + 1  # months after January of ``year``
+    year, month = year + total // 12, total % 12
+    if month == 0:
+        year, month = year - 1, 12
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return date.fromordinal(following.toordinal() - 1)  # the month's last day

@@ -41,6 +41,9 @@ _KINDS: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
         ("sirene", r".+", COUNT),
         ("etatcivil", r".+", COUNT),
         ("francetravail", r".+", COUNT),
+        ("onpv", r"(POP|NB|EFF|MEN)\w*", COUNT),
+        ("onpv", r"(TX|PART|PCT)_\w+", PERCENT),
+        ("onpv", r"IND_\w+", RATIO),
     )
 )
 

@@ -153,6 +153,8 @@ def _print_report(report: ImportReport) -> None:
             f"    ligne {example.line}, colonne « {example.column} » : {example.value} "
             f"({example.reason})"
         )
+    for note in report.notes:
+        click.echo(f"  Note : {note}")
     if report.footer_lines:
         click.echo(
             f"  Notes sous le tableau ignorées ({len(report.footer_lines)}) : "

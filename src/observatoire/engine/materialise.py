@@ -37,7 +37,7 @@ from observatoire.store.territories import resolve_territory, scope_of
 
 __all__ = ["Scope", "compute_all"]
 
-OFFICIAL = ("iris", "commune", "epci", "departement", "region", "pays")
+OFFICIAL = ("iris", "commune", "qpv", "ensemble_qpv", "epci", "departement", "region", "pays")
 _READ = ("series", "series_value", "import_batch", "territory", "territory_parent",
          "zoning_member")  # fmt: skip
 _WRITTEN = ("indicator_value", "indicator_link", "value_mask", "secret_state",

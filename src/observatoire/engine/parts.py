@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 FINER = ("iris", "arm", "commune", "epci", "departement", "region", "pays")
+QPV_SOURCES = {"qpv": (), "ensemble_qpv": ("qpv",)}
 Stored = dict[str, dict[str, int]]  # variable → level → number of imports in force holding it
 
 
@@ -93,7 +94,11 @@ def levels_of(alternatives: tuple[str, ...], stored: Stored) -> set[str]:
 
 def source_order(target: str) -> list[str]:
     """The finer levels a territory of ``target`` may be summed from, in order of preference:
-    communes first (the most complete files), then IRIS, then the other finer levels."""
+    communes first (the most complete files), then IRIS, then the other finer levels. A QPV is
+    summed from nothing (it is not made of IRIS nor communes); the ensemble of a département's
+    QPV, from its QPV only; and QPV values go into no other level."""
+    if target in QPV_SOURCES:
+        return list(QPV_SOURCES[target])
     below = FINER[: FINER.index(target)] if target in FINER else ("iris", "commune")
     return list(dict.fromkeys(s for s in ("commune", "iris", *below) if s in below))
 

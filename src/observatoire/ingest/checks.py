@@ -8,6 +8,8 @@ than its total). Vectorised: a chunk of 200,000 rows is checked in a fraction of
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +21,8 @@ from observatoire.ingest.tables import Table
 from observatoire.store.base import Warehouse
 from observatoire.store.territories import changed_communes, codebook, territory_codes
 from observatoire.territories.codes import CodeBook, CodeStatus, normalise_codes, why_unknown_iris
+from observatoire.territories.levels import level_from_label
+from observatoire.territories.lookup import Found
 
 __all__ = ["SERIES_KEY", "VALUE_COLUMNS", "ChunkRows", "KeySet", "ReferenceCodes"]
 
@@ -27,6 +31,12 @@ SERIES_KEY = ["variable", "level", "period", "dims", "geography"]
 VALUE_COLUMNS = [*SERIES_KEY, "code", "value", "status", "note"]
 _STATUSES = [s.value for s in ValueStatus]
 _GEOGRAPHIES = ["current", "published"]
+
+
+class Finder(Protocol):
+    """What finds the code of a territory a file names (:class:`~.geonames.NameResolver`)."""
+
+    def find(self, name: str, level: str) -> Found: ...
 
 
 class ReferenceCodes:
@@ -41,6 +51,8 @@ class ReferenceCodes:
         self.past: set[str] = set()
         self.changing: set[str] = set()
         self._hints: CodeBook | None = None
+        self._other: dict[str, set[str]] = {}
+        self.resolver: Finder | None = None  # a file of names: how a name becomes a code
         if level in ("commune", "iris"):  # the COG history is read only where it serves
             self.book = codebook(warehouse, "commune")
             self.arm = set(territory_codes(warehouse, "arm"))
@@ -57,6 +69,12 @@ class ReferenceCodes:
         """Current communes that some change of the COG made from others (fusions, scissions,
         code changes): values of a past geography may have to be summed into them."""
         return changed_communes(self.warehouse) & set(self.book.current if self.book else ())
+
+    def known_at(self, level: str) -> set[str]:
+        """The codes of another level (files of several levels), read once."""
+        if level not in self._other:
+            self._other[level] = set(territory_codes(self.warehouse, level))
+        return self._other[level]
 
     def unknown_iris(self, code: str) -> tuple[str, str]:
         """Why an IRIS code is not in the referential, and the detail of this one (see
@@ -100,17 +118,81 @@ class ChunkRows:
         self.reference = reference
         self.tally = tally
         raw = table.frame[layout.code_column]
+        self.keep = np.ones(len(raw), dtype=bool)
+        self._skip(raw)
+        tally.rows_read += int(self.keep.sum())
+        self.levels = np.full(len(raw), layout.level, dtype=object)
+        if layout.level_column:
+            self._row_levels()
+        if layout.level_column == layout.code_column:  # 2023-COM-91477: the code is last
+            raw = raw.fillna("").astype(str).str.strip().str.split("-").str[-1]
         if layout.code_map:
             raw = raw.map(lambda c: layout.code_map.get(c, c))
-        self.codes, bad = normalise_codes(raw, layout.level)
-        self.keep = np.ones(len(raw), dtype=bool)
-        tally.rows_read += len(raw)
+        if layout.by_name:
+            self.codes = self._codes_of_names(raw)
+            bad = np.array([], dtype=int)
+        else:
+            self.codes, bad = normalise_codes(raw, layout.level)
+            bad = bad[self.levels[bad] == layout.level]
+            for other in set(self.levels[self.keep]) - {layout.level}:
+                rows = self.levels == other
+                codes, wrong = normalise_codes(raw[rows], other)
+                self.codes[rows] = codes
+                bad = np.union1d(bad, np.flatnonzero(rows)[wrong])
         for position in bad:
-            shown = str(raw.iloc[position])
-            self._reject(int(position), layout.code_column, shown, "code mal formé")
+            if self.keep[position]:
+                shown = str(raw.iloc[position])
+                self._reject(int(position), layout.code_column, shown, "code mal formé")
         self.status = np.full(len(raw), CodeStatus.CURRENT.value, dtype=object)
-        self.levels = np.full(len(raw), layout.level, dtype=object)
         self._dims: np.ndarray | None = None
+
+    def _skip(self, raw: pd.Series) -> None:
+        """Rows that are not territories (an « Ensemble » line) are left out, with a note."""
+        if not self.layout.skip_codes:
+            return
+        upper = raw.fillna("").astype(str).str.strip().str.upper()
+        for code, why in self.layout.skip_codes.items():
+            rows = (upper == code).to_numpy()
+            if rows.any():
+                self.keep &= ~rows
+                self.tally.note(why, int(rows.sum()))
+
+    def _row_levels(self) -> None:
+        """Each row's level, from the level column; a row of an unknown level is rejected."""
+        column = self.layout.level_column
+        assert column is not None
+        words = self.table.frame[column].fillna("").astype(str)
+        if column == self.layout.code_column:
+            parts = words.str.strip().str.split("-")
+            words = parts.str[1].where(parts.str.len() == 3, "")
+        read = {w: level_from_label(w) for w in words.unique()}
+        for position in np.flatnonzero(self.keep):
+            level = read[words.iloc[position]]
+            if level is None:
+                self._reject(int(position), column, words.iloc[position],
+                             "niveau géographique inconnu")  # fmt: skip
+            else:
+                self.levels[position] = level
+
+    def _codes_of_names(self, raw: pd.Series) -> pd.Series:
+        """Codes of the territories named in the code column, within their level; a name
+        that matches nothing, or several territories, is rejected with the candidates."""
+        resolver = self.reference.resolver
+        assert resolver is not None, "a file of names needs a NameResolver"
+        codes = pd.Series("", index=raw.index, dtype=object)
+        for position in np.flatnonzero(self.keep):
+            name = str(raw.iloc[position]).strip()
+            found = resolver.find(name, self.levels[position])
+            if found.code is None:
+                self._reject(int(position), self.layout.code_column, name, found.why(name))
+                continue
+            codes.iloc[position] = found.code
+            if found.former is not None:
+                self.tally.note(
+                    f"nom d'une ancienne commune lu comme sa commune actuelle : "
+                    f"{found.former.name} → {found.code}"
+                )
+        return codes
 
     def _reject(self, position: int, column: str, value: str, reason: str) -> None:
         if self.keep[position]:
@@ -137,6 +219,9 @@ class ChunkRows:
             unknown = ~(prefix.isin(reference.communes) | prefix.isin(reference.past)).to_numpy()
         else:
             unknown = ~codes.isin(reference.known).to_numpy()
+        for other in set(self.levels[self.keep]) - {level, "arm"}:
+            rows = self.levels == other
+            unknown[rows] = ~codes[rows].isin(reference.known_at(other)).to_numpy()
         for position in np.flatnonzero(unknown & self.keep):
             code = codes.iloc[position]
             shown = code
@@ -165,9 +250,11 @@ class ChunkRows:
             if not columns:
                 self._dims = np.full(len(self.keep), "", dtype=object)
             else:
-                joined = columns[0] + "=" + self.table.frame[columns[0]].str.strip()
+                joined = columns[0].strip() + "=" + self.table.frame[columns[0]].str.strip()
                 for column in columns[1:]:
-                    joined = joined + "|" + column + "=" + self.table.frame[column].str.strip()
+                    joined = (
+                        joined + "|" + column.strip() + "=" + self.table.frame[column].str.strip()
+                    )
                 self._dims = joined.to_numpy(dtype=object)
         return self._dims
 
@@ -186,6 +273,8 @@ class ChunkRows:
         for spec in layout.columns:
             cells = frame[spec.column].iloc[keep]
             parsed = parse_numbers(cells, empty=layout.empty, markers=layout.markers)
+            if layout.status_column:
+                self._row_statuses(parsed, keep)
             parsed_by_column[spec.column] = parsed
             self._check_cells(spec.column, spec.additive, keep, cells, parsed, parsed_by_column)
             values.append(parsed.values)
@@ -197,8 +286,8 @@ class ChunkRows:
             np.array([s.variable for s in layout.columns], dtype=object)
         )
         code_index, code_values = pd.factorize(self.codes.iloc[keep].to_numpy(dtype=object))
-        level_values = list(dict.fromkeys([layout.level, "arm"]))
-        level_index = ((self.levels[keep] == "arm") & (len(level_values) == 2)).astype(np.int8)
+        level_values = list(dict.fromkeys([layout.level, "arm", *self.levels[keep]]))
+        level_index = pd.Categorical(self.levels[keep], categories=level_values).codes
         dims_index, dims_values = pd.factorize(self.dims()[keep])
         if layout.period_column:
             periods = frame[layout.period_column].iloc[keep].str.strip().to_numpy(dtype=object)
@@ -226,6 +315,18 @@ class ChunkRows:
                 "note": np.full(n * width, None, dtype=object),
             }
         )
+
+    def _row_statuses(self, parsed: ParsedColumn, keep: np.ndarray) -> None:
+        """A row's status column overrides its cell: a confidential value is secret even
+        when the file shows a number."""
+        column = self.layout.status_column
+        assert column is not None
+        flags = self.table.frame[column].iloc[keep].fillna("").astype(str).str.strip().str.upper()
+        for flag, status in self.layout.status_values.items():
+            rows = (flags == flag).to_numpy()
+            if status is not ValueStatus.OK and rows.any():
+                parsed.values[rows] = np.nan
+                parsed.statuses[rows] = status.value
 
     def _check_cells(
         self,

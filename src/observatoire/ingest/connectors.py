@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from observatoire.catalog.datasets import OPEN_LICENCE
 from observatoire.catalog.statuses import MARKERS, ValueStatus
 from observatoire.errors import FileFormatError, InvalidValueError
@@ -28,9 +30,17 @@ __all__ = [
     "ColumnSpec",
     "Connector",
     "Layout",
+    "code_column_of",
     "connectors",
+    "file_year",
+    "is_count_label",
+    "is_geographic",
+    "is_text",
+    "name_tokens",
+    "producer_of",
     "recognise",
     "register_connector",
+    "slug",
 ]
 
 CODE_COLUMNS = (
@@ -87,6 +97,17 @@ class Layout:
     confidentiality: str = "public"
     licence: str = ""
     frequency: str = ""
+    # Rows that are not territories: code (upper case) → why they are left out (« Ensemble »).
+    skip_codes: dict[str, str] = field(default_factory=dict)
+    # Files of several levels: the column giving each row's level (words or codes, read by
+    # territories.levels.level_from_label; the code column itself for codes such as
+    # 2023-COM-91477). ``level`` is then the finest of them.
+    level_column: str | None = None
+    # A column of each row's status (SDMX OBS_STATUS), its values → the status they mean.
+    status_column: str | None = None
+    status_values: dict[str, ValueStatus] = field(default_factory=dict)
+    # The code column holds names (Melodi's labelled exports): resolved to codes at import.
+    by_name: bool = False
 
     @property
     def periods(self) -> list[str]:
@@ -110,9 +131,19 @@ class Connector:
 _REGISTRY: dict[str, Connector] = {}
 
 
-def register_connector(connector: Connector) -> Connector:
-    """Add a connector (built-in or plugin) to the registry, keyed by its name."""
-    _REGISTRY[connector.name] = connector
+def register_connector(connector: Connector, *, before: str | None = None) -> Connector:
+    """Add a connector (built-in or plugin) to the registry, keyed by its name; ``before``:
+    tried before that one (a more specific format whose files the other would also take)."""
+    _REGISTRY.pop(connector.name, None)
+    if before is None or before not in _REGISTRY:
+        _REGISTRY[connector.name] = connector
+        return connector
+    entries = list(_REGISTRY.items())
+    _REGISTRY.clear()
+    for name, known in entries:
+        if name == before:
+            _REGISTRY[connector.name] = connector
+        _REGISTRY[name] = known
     return connector
 
 
@@ -171,13 +202,13 @@ def _year(yy: str) -> int:
     return 2000 + value if value < 70 else 1900 + value
 
 
-def _tokens(path: Path) -> set[str]:
+def name_tokens(path: Path) -> set[str]:
     name = path.name.split("!")[-1]
     return {t for t in re.split(r"[^A-Za-z0-9]+", Path(name).stem.upper()) if t}
 
 
 def level_from_name(path: Path) -> str | None:
-    tokens = _tokens(path)
+    tokens = name_tokens(path)
     for level, words in _LEVEL_TOKENS:
         if tokens & set(words):
             return level
@@ -193,7 +224,7 @@ def level_from_codes(codes: Sequence[str]) -> str | None:
     return {9: "iris", 5: "commune", 2: "departement", 3: "departement"}.get(length)
 
 
-def _file_year(path: Path) -> int | None:
+def file_year(path: Path) -> int | None:
     years = _FILE_YEAR.findall(path.name)
     return int(years[-1]) if years else None
 
@@ -215,7 +246,7 @@ def _level(table: Table, code_column: str) -> str:
     )
 
 
-def _code_column(table: Table) -> str | None:
+def code_column_of(table: Table) -> str | None:
     return find_column(list(table.frame.columns), CODE_COLUMNS)
 
 
@@ -237,7 +268,7 @@ class FilosofiConnector(Connector):
     description = "INSEE Filosofi, revenus et pauvreté, tous niveaux"
 
     def recognise(self, table: Table) -> Layout | None:
-        code_column = _code_column(table)
+        code_column = code_column_of(table)
         if code_column is None:
             return None
         suffixed = {}
@@ -250,7 +281,7 @@ class FilosofiConnector(Connector):
             return None
         yy = Counter(yy for _, yy in suffixed.values()).most_common(1)[0][0]
         year = _year(yy)
-        tokens = _tokens(table.path)
+        tokens = name_tokens(table.path)
         scope = "DEC" if "DEC" in tokens else "DISP" if "DISP" in tokens else ""
         level = _level(table, code_column)
         columns = []
@@ -258,7 +289,7 @@ class FilosofiConnector(Connector):
         for column in table.frame.columns:
             if column == code_column or _DESCRIPTIVE.match(column.upper()):
                 continue
-            if column not in suffixed and _is_text(sample[column].tolist()):
+            if column not in suffixed and is_text(sample[column].tolist()):
                 continue  # a label, not a value
             stem, column_yy = suffixed.get(column, (column.upper(), yy))
             if column_yy != yy:
@@ -300,7 +331,7 @@ class CensusConnector(Connector):
     description = "INSEE recensement, chiffres clés (base_cc_comparateur, base-cc-*, base-ic-*)"
 
     def recognise(self, table: Table) -> Layout | None:
-        code_column = _code_column(table)
+        code_column = code_column_of(table)
         if code_column is None:
             return None
         prefixed = [c for c in table.frame.columns if _PREFIXED.match(c.upper())]
@@ -314,7 +345,7 @@ class CensusConnector(Connector):
             upper = column.upper()
             if column == code_column or _DESCRIPTIVE.match(upper):
                 continue
-            if not _PREFIXED.match(upper) and _is_text(sample[column].tolist()):
+            if not _PREFIXED.match(upper) and is_text(sample[column].tolist()):
                 continue  # a label, not a value
             columns.append(self._spec(column, census_year))
         level = _level(table, code_column)
@@ -382,11 +413,11 @@ class CafConnector(Connector):
     description = "CNAF, foyers allocataires par IRIS ou par commune"
 
     def recognise(self, table: Table) -> Layout | None:
-        code_column = _code_column(table)
+        code_column = code_column_of(table)
         upper = {c.upper() for c in table.frame.columns}
         if code_column is None or len(upper & CAF_CODES) < 4:
             return None
-        year = _file_year(table.path)  # None: the import asks for --period
+        year = file_year(table.path)  # None: the import asks for --period
         level = _level(table, code_column)
         sample = table.frame.head(500)
         columns = [
@@ -395,7 +426,7 @@ class CafConnector(Connector):
             if c != code_column
             and c.upper() not in CAF_LABEL_COLUMNS
             and not _DESCRIPTIVE.match(c.upper())
-            and not _is_text(sample[c].tolist())
+            and not is_text(sample[c].tolist())
         ]
         return Layout(
             connector=self.name,
@@ -412,10 +443,46 @@ class CafConnector(Connector):
 
 # -- INSEE Statistiques locales, Observatoire des territoires exports ------------------------
 _LABELLED_YEAR = re.compile(r"^(?P<label>.+?)[\s_(]+(?P<year>(19|20)\d{2})\)?\s*$")
-_COUNT_WORDS = ("nombre", "population", "effectif", "nb ", "total")
+_COUNT_WORDS = ("nombre", "population", "effectif", "nb ", "nb. ", "total")
+# Producers a file's title or source lines name, most specific first (« Source : ANCT,
+# d'après Insee » is the ANCT's).
+PRODUCERS = (
+    ("ANCT", ("anct", "observatoire des territoires", "onpv", "politique de la ville")),
+    ("DREES", ("drees",)),
+    ("CNAF", ("cnaf", "caisse nationale des allocations", "caf")),
+    ("DARES", ("dares",)),
+    ("France Travail", ("france travail", "pole emploi")),
+    ("CPAM", ("cpam", "assurance maladie", "cnam")),
+    ("DGFiP", ("dgfip",)),
+    ("Éducation nationale", ("depp", "education nationale")),
+    ("INSEE", ("insee",)),
+)
 
 
-def _slug(label: str) -> str:
+def is_count_label(label: str) -> bool:
+    """Whether an indicator's label says it counts (a sum across territories).
+
+    >>> is_count_label("Naissances domiciliées (en nombre)"), is_count_label("Nb de logements")
+    (True, True)
+    >>> is_count_label("Taux de pauvreté"), is_count_label("Part des 75 ans ou plus (en %)")
+    (False, False)
+    """
+    folded = fold(label.strip())
+    return folded.startswith(_COUNT_WORDS) or "en nombre" in folded or "(nombre)" in folded
+
+
+def producer_of(table: Table) -> str | None:
+    """The producer a file's title lines or notes name (« Source : ANCT »), or None."""
+    sources = [line for line in (*table.footer, *table.preamble) if "source" in fold(line)]
+    for line in (*sources, *table.preamble):  # a « Source : » line first, then the titles
+        folded = fold(line)
+        for producer, words in PRODUCERS:
+            if any(re.search(rf"\b{re.escape(w)}\b", folded) for w in words):
+                return producer
+    return None
+
+
+def slug(label: str) -> str:
     return re.sub(r"[^A-Z0-9]+", "_", fold(label).upper()).strip("_")[:60]
 
 
@@ -442,15 +509,16 @@ class IndicatorExportConnector(Connector):
             if match is None:
                 return None  # every indicator column carries its year
             label = match["label"].strip()
-            additive = label.lower().startswith(_COUNT_WORDS)
-            specs.append(ColumnSpec(column, "statloc", _slug(label), match["year"], additive))
+            additive = is_count_label(label)
+            specs.append(ColumnSpec(column, "statloc", slug(label), match["year"], additive))
             labels[column] = label
         if not specs:
             return None
         level = _level(table, code_column)
+        producer = producer_of(table) or "INSEE"
         return Layout(
             connector=self.name,
-            producer="INSEE",
+            producer=producer,
             licence=OPEN_LICENCE,
             frequency="annuelle",
             dataset=f"insee.statistiques-locales.{level}",
@@ -476,7 +544,7 @@ EMPLOYMENT_TOKENS = {"DEFM", "DARES", "DEMANDEURS", "FRANCE", "TRAVAIL", "POLE",
 MAX_DIMENSION_VALUES = 60
 
 
-def _is_text(values: Sequence[str]) -> bool:
+def is_text(values: Sequence[str]) -> bool:
     """Whether a column's cells are mostly words, not numbers nor markers (then it is a label).
     Empty cells and secret markers say nothing either way."""
     cells = [str(v).strip() for v in values]
@@ -487,6 +555,34 @@ def _is_text(values: Sequence[str]) -> bool:
 def _share(values: Sequence[str], pattern: re.Pattern[str]) -> float:
     cells = [v.strip() for v in values if str(v).strip()]
     return sum(bool(pattern.match(v)) for v in cells) / len(cells) if cells else 0.0
+
+
+_GEOGRAPHIC_NAME = re.compile(
+    r"^(code|libelle|lib|nom|intitule)\b|\b(commune|departement|region|epci|iris|territoire"
+    r"|arrondissement|canton|zone d'emploi|bassin|agence|intercommunalite|academie)s?\b"
+)
+
+
+def is_geographic(column: str, sample: pd.DataFrame, code: str) -> bool:
+    """Whether a column of a long file describes the territory, not a dimension of the
+    value: named as a code, a label or a level (« Code département », « Département »,
+    « Libellé commune »), or holding one value per territory code (the commune's
+    département) while not constant.
+
+    >>> frame = pd.DataFrame({"com": ["93001", "93001", "93005"], "dep": ["93", "93", "93"],
+    ...                       "Sexe": ["F", "H", "F"], "agence": ["A", "A", "B"]})
+    >>> [is_geographic(c, frame, "com") for c in ("dep", "Sexe", "agence")]
+    [False, False, True]
+    >>> is_geographic("Code département", frame, "com")
+    True
+    """
+    if _GEOGRAPHIC_NAME.search(fold(column.strip())):
+        return True
+    per_code = sample.groupby(code, sort=False)[column].nunique()
+    varies = sample[column].nunique() > 1
+    return bool(
+        varies and len(per_code) > 1 and (per_code <= 1).all() and sample[code].duplicated().any()
+    )
 
 
 def _frequency_of(periods: Sequence[str]) -> str:
@@ -510,7 +606,7 @@ class LongLayoutConnector(Connector):
         period = next((c for c in columns if _share(sample[c].tolist(), _SUB_ANNUAL) > 0.95), None)
         if period is None:
             return None
-        code = _code_column(table)
+        code = code_column_of(table)
         if code is None:
             code = next(
                 (
@@ -525,8 +621,8 @@ class LongLayoutConnector(Connector):
         n_codes = sample[code].nunique()
         measures, dims = [], []
         for column in columns:
-            if column in (period, code):
-                continue
+            if column in (period, code) or is_geographic(column, sample, code):
+                continue  # the territory's codes and labels are geography, not dimensions
             values = sample[column].tolist()
             distinct = sample[column].nunique()
             if _share(values, _NUMBER) > 0.9 and distinct > 1:
@@ -536,14 +632,14 @@ class LongLayoutConnector(Connector):
             # else: a label column (commune name…), not stored
         if not measures:
             return None
-        source = "francetravail" if _tokens(table.path) & EMPLOYMENT_TOKENS else "donnees"
-        specs = [ColumnSpec(m, source, _slug(m), "", additive=True) for m in measures]
+        source = "francetravail" if name_tokens(table.path) & EMPLOYMENT_TOKENS else "donnees"
+        specs = [ColumnSpec(m, source, slug(m), "", additive=True) for m in measures]
         level = _level(table, code)
         return Layout(
             connector=self.name,
             producer="France Travail / DARES" if source == "francetravail" else "",
             frequency=_frequency_of(sample[period].tolist()),
-            dataset=f"{source}.{_slug(Path(table.path.name.split('!')[-1]).stem).lower()}.{level}",
+            dataset=f"{source}.{slug(Path(table.path.name.split('!')[-1]).stem).lower()}.{level}",
             level=level,
             code_column=code,
             columns=specs,

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from observatoire.catalog.vocabulary import SeriesKey, Vocabulary
 from observatoire.errors import FileFormatError, InvalidValueError
 from observatoire.ingest.archives import MAX_FILE_BYTES
 from observatoire.ingest.batch import (
@@ -43,8 +44,10 @@ from observatoire.ingest.checks import (
     KeySet,
     ReferenceCodes,
 )
-from observatoire.ingest.connectors import CODE_COLUMNS, Connector, Layout, recognise
+from observatoire.ingest.connectors import Connector, Layout, connectors, recognise
 from observatoire.ingest.geofiles import is_geofile
+from observatoire.ingest.geonames import NameResolver
+from observatoire.ingest.melodi import MelodiConnector
 from observatoire.ingest.ownership import (
     Verdict,
     check_dictionary,
@@ -52,9 +55,11 @@ from observatoire.ingest.ownership import (
     own_namespace,
     proposal_needed,
 )
+from observatoire.ingest.qpv import new_qpv
 from observatoire.ingest.rawtext import sniff
 from observatoire.ingest.report import ImportReport, Rejection, Tally
 from observatoire.ingest.tables import CHUNK_ROWS, Table, find_column, open_table, read_table
+from observatoire.ingest.vocabulary import derivations, load_vocabularies
 from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.batches import active_batch, next_id, replaced_before, set_status
 from observatoire.store.computed import invalidate, mark_stale
@@ -67,11 +72,15 @@ from observatoire.store.values import (
     save_variables,
     series_periods,
     variable_labels,
+    write_derived,
     write_series,
 )
 from observatoire.territories.vintages import convert_long
 
 __all__ = ["ImportReport", "Rejection", "import_file", "rollback"]
+
+BUILT_IN = (MelodiConnector,)  # registered on import, as ingest.qpv's is
+_REFERENTIAL = ("COD_VAR", "TYPECOM", "MOD")  # dictionaries and COG files: named, not imported
 
 
 def import_file(
@@ -89,12 +98,14 @@ def import_file(
     on_progress: Callable[[float], None] = lambda _: None,
     chunk_rows: int = CHUNK_ROWS,
     max_bytes: int = MAX_FILE_BYTES,
+    vocabulary_home: Path | None = None,
 ) -> ImportReport:
     """Import one file (see the module docstring); returns its report.
 
     ``partner``: the organisation the file is imported for (:mod:`.ownership` judges what it
     may write; a proposal is only validated, unless ``accepted`` by an analyst). ``on_step``
     receives the name of each step, ``on_progress`` the share of the file read.
+    ``vocabulary_home``: the observatory's folder, whose own vocabularies are read too.
     """
     path, partner = check_deposit(warehouse, path, partner, max_bytes)
     if is_geofile(path):
@@ -111,7 +122,7 @@ def import_file(
     expect = (
         connector.header_names()
         if isinstance(connector, Connector)
-        else (*CODE_COLUMNS, "COD_VAR", "TYPECOM", "MOD")
+        else (*dict.fromkeys(n for c in connectors() for n in c.header_names()), *_REFERENTIAL)
     )
     stream = open_table(path, expect=expect, chunk_rows=chunk_rows)
     chunks = iter(stream)
@@ -138,18 +149,29 @@ def import_file(
         raise proposal_needed(layout.dataset, path)
     on_step(f"format reconnu : {layout.connector} ({layout.level})")
     existing = set(variable_labels(warehouse))
-    run = _Run(warehouse, layout, ReferenceCodes(warehouse, layout.level))
+    reference = ReferenceCodes(warehouse, layout.level)
+    added = new_qpv(warehouse, first, layout) if layout.level == "qpv" else None
+    if added is not None:
+        reference.known |= added.codes
+    if layout.by_name:
+        reference.resolver = NameResolver(warehouse, first, layout)
+    run = _Run(warehouse, layout, reference)
     with open_batch(warehouse, dataset=layout.dataset, sha256=sha256, dry_run=dry_run) as slot:
         tx = slot.tx
         if tx is not None:
             run.batch = slot.batch
             run.next_series = next_id(tx, "series")
+            if added is not None:
+                added.write(tx)
         for table in chain([first], chunks):
             run.add(table, tx)
             on_progress(stream.fraction)
         on_step("conversion vers la géographie actuelle" if run.tally.past_codes else "écriture")
         run.finish(tx)
+        derived = run.derive(tx, load_vocabularies(vocabulary_home))
         report = run.report(path, sha256, size)
+        if added is not None and added.codes:
+            report.notes = [*added.notes, *report.notes]
         _check_something_read(report, path)
         report.dry_run = dry_run
         report.variables_created = [v for v in variables if v not in existing]
@@ -161,8 +183,20 @@ def import_file(
             again = judge(tx, layout=layout, partner=partner, own=own, path=path)
             if again is Verdict.PROPOSAL and not accepted:
                 raise proposal_needed(layout.dataset, path)
-            _record(tx, layout, report, _labels_of(layout, path), partner=partner, user=user)
+            _record(tx, layout, report, _labels_of(layout, path), derived, partner=partner,
+                    user=user)  # fmt: skip
     return report
+
+
+@dataclasses.dataclass(frozen=True)
+class Derived:
+    """A catalogue variable a vocabulary made of an import's dimensions, for one period."""
+
+    variable: str
+    period: str
+    label: str
+    kind: str
+    vocabulary: str
 
 
 def _check_something_read(report: ImportReport, path: Path) -> None:
@@ -283,7 +317,7 @@ class _Run:
     def _write(self, values: pd.DataFrame, tx: Transaction | None) -> None:
         """Store values: each row goes to its series (created on first use), in one insert."""
         self.values_stored += int((values.geography == "current").sum())
-        if tx is None or not len(values):
+        if not len(values):
             return
         groups = values.groupby(SERIES_KEY, observed=True, sort=False, dropna=False)
         index = groups.ngroup().to_numpy()
@@ -297,6 +331,8 @@ class _Run:
                 self.series[key] = self.next_series + len(self.series)
                 new.append((self.series[key], *key))
             ids[position] = self.series[key]
+        if tx is None:  # a dry run: the series are known (for the derivations), not written
+            return
         series = pd.DataFrame(new, columns=["id", *SERIES_KEY]).assign(batch=self.batch)
         cells = values[["code", "value", "status", "note"]].assign(series=ids[index])
         # in code order: a territory's values then sit in a few row groups, found from their
@@ -313,6 +349,33 @@ class _Run:
         if self.tally.past_codes:
             held = self._convert(held)
         self._write(held, tx)
+
+    def derive(self, tx: Transaction | None, vocabularies: list[Vocabulary]) -> list[Derived]:
+        """The catalogue's variables the vocabularies make of this import's series (totals of
+        a long file's dimensions), written in the import's transaction."""
+        keys = [SeriesKey(i, *key[:4]) for key, i in self.series.items() if key[4] == "current"]
+        found, why = derivations(vocabularies, keys)
+        rows, sources, derived = [], [], []
+        for vocabulary, made in found:
+            key = (made.target, made.level, made.period, "", "current")
+            if key in self.series:
+                continue
+            self.series[key] = self.next_series + len(self.series)
+            rows.append((self.series[key], *key))
+            sources.append(made.sources)
+            derived.append(Derived(made.target, made.period, vocabulary.labels[made.target],
+                                   vocabulary.kinds[made.target], vocabulary.name))  # fmt: skip
+        if tx is not None:
+            frame = pd.DataFrame(rows, columns=["id", *SERIES_KEY]).assign(batch=self.batch)
+            write_derived(tx, frame, sources)
+        targets = sorted({d.variable for d in derived})
+        if targets:
+            names = sorted({d.vocabulary for d in derived})
+            self.tally.note(f"variables du catalogue dérivées des dimensions (vocabulaire "
+                            f"{', '.join(names)}) : {', '.join(targets)}", 0)  # fmt: skip
+        for reason in why:
+            self.tally.note(reason, 0)
+        return derived
 
     def _convert(self, long: pd.DataFrame) -> pd.DataFrame:
         """Values of a past geography, converted to the current one.
@@ -368,6 +431,7 @@ class _Run:
             rejections=dict(tally.reasons),
             examples=list(tally.examples),
             footer_lines=tally.footer,
+            notes=[f"{text} ({n} lignes)" if n > 1 else text for text, n in tally.notes.items()],
             batch=self.batch,
         )
 
@@ -468,6 +532,7 @@ def _record(
     layout: Layout,
     report: ImportReport,
     labels: dict[str, tuple[str, str]],
+    derived: list[Derived],
     *,
     partner: str | None,
     user: str | None,
@@ -485,7 +550,7 @@ def _record(
         set_status(tx, report.replaced, "replaced")
     # what it changes (its variables, and those of the import it replaces) is read as it was
     # until `compute` replaces it, at once
-    changed = [c.variable for c in layout.columns]
+    changed = [c.variable for c in layout.columns] + [d.variable for d in derived]
     batches = [batch]
     if report.replaced is not None:
         changed += batch_variables(tx, report.replaced)
@@ -502,7 +567,7 @@ def _record(
         producer=layout.producer,
         partner=partner,
         level=layout.level,
-        periods=" ".join(layout.periods),
+        periods=" ".join(layout.periods or report.periods),
         file_name=report.file,
         sha256=report.sha256,
         size=report.size,
@@ -535,13 +600,28 @@ def _record(
             }
             for v, s in specs.items()
         ]
+        + [
+            {
+                "id": d.variable,
+                "source": d.variable.split(".", 1)[0],
+                "code": d.variable.split(".", 1)[1],
+                "label": d.label,
+                "additive": d.kind in ("count", "amount"),
+                "producer": layout.producer,
+                "kind": d.kind,
+                "unit": "",
+            }
+            for d in {d.variable: d for d in derived}.values()
+        ]
     )
+    once = {d.variable: d for d in derived}.values()
     columns = pd.DataFrame(
         {
             "batch": batch,
-            "column_name": [c.column for c in layout.columns],
-            "variable": [c.variable for c in layout.columns],
-            "period": [c.period for c in layout.columns],
+            "column_name": [c.column for c in layout.columns]
+            + [f"{d.variable} (vocabulaire {d.vocabulary})" for d in once],
+            "variable": [c.variable for c in layout.columns] + [d.variable for d in once],
+            "period": [c.period for c in layout.columns] + ["" for _ in once],
         }
     )
     save_variables(tx, variables, columns)

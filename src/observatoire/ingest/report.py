@@ -48,6 +48,9 @@ class ImportReport:
     rejections: dict[str, int] = field(default_factory=dict)
     examples: list[Rejection] = field(default_factory=list)
     footer_lines: list[str] = field(default_factory=list)
+    # what the reader should know that is neither a rejection nor a count: rows of an
+    # aggregate left out, territories added to the referential, names read as codes
+    notes: list[str] = field(default_factory=list)
     batch: int | None = None
     replaced: int | None = None
     dry_run: bool = False
@@ -73,6 +76,7 @@ class Tally:
     periods: set[str] = field(default_factory=set)
     past_codes: int = 0
     footer: list[str] = field(default_factory=list)
+    notes: dict[str, int] = field(default_factory=dict)  # a note → how many rows it concerns
     _shown: dict[str, int] = field(default_factory=dict)
 
     def reject(self, line: int, column: str, value: str | None, reason: str) -> None:
@@ -85,6 +89,10 @@ class Tally:
             self._shown[reason] = self._shown.get(reason, 0) + 1
             shown = Rejection(line, printable(column), printable(value or ""), reason)
             self.examples.append(shown)
+
+    def note(self, text: str, rows: int = 1) -> None:
+        """A remark on ``rows`` rows (an aggregate line left out…), counted by its text."""
+        self.notes[text] = self.notes.get(text, 0) + rows
 
     def wants_example(self, reason: str) -> bool:
         return self._shown.get(reason, 0) < EXAMPLES_PER_REASON

@@ -61,6 +61,7 @@ class Table:
     encoding: str | None = None
     delimiter: str | None = None
     footer: list[str] = field(default_factory=list)
+    preamble: list[str] = field(default_factory=list)  # lines above the header (titles…)
 
     def line_of(self, index: int) -> int:
         """The file line of row ``index`` (positional)."""
@@ -308,7 +309,8 @@ def _open_csv(
     def counted() -> IO[bytes]:
         return cast(IO[bytes], io.BufferedReader(Counting(opener(), progress)))
 
-    chunks = _csv_chunks(path, counted, encoding, delimiter, start, chunk_rows, progress)
+    titles = [line for line in lines[:start] if line.strip(delimiter + " ")]
+    chunks = _csv_chunks(path, counted, encoding, delimiter, start, chunk_rows, progress, titles)
     return TableStream(path, chunks, encoding=encoding, delimiter=delimiter, progress=progress)
 
 
@@ -320,6 +322,7 @@ def _csv_chunks(
     start: int,
     chunk_rows: int | None,
     progress: Progress,
+    preamble: list[str],
 ) -> Iterator[Table]:
     with ExitStack() as stack:
         handle = stack.enter_context(_text(opener, encoding))
@@ -343,7 +346,8 @@ def _csv_chunks(
             for frame in frames:
                 if shape is None:
                     shape = _Shape.of(frame, path)
-                chunk = Table(path, shape.apply(frame), first_line, encoding, delimiter)
+                chunk = Table(path, shape.apply(frame), first_line, encoding, delimiter,
+                              preamble=preamble if pending is None else [])  # fmt: skip
                 first_line += len(frame)
                 if pending is not None:
                     yield pending

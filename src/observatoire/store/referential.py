@@ -13,7 +13,7 @@ import pandas as pd
 
 from observatoire.store.base import Transaction, placeholders
 
-__all__ = ["replace_cog", "replace_iris", "replace_official"]
+__all__ = ["add_territories", "replace_cog", "replace_iris", "replace_official"]
 
 
 def replace_official(
@@ -66,4 +66,27 @@ def replace_iris(
     tx.insert("territory_parent", parents)
     tx.execute("DELETE FROM territory_geometry WHERE level = 'iris'")
     if geometries is not None:
+        tx.insert("territory_geometry", geometries)
+
+
+def add_territories(
+    tx: Transaction,
+    territories: pd.DataFrame,
+    parents: pd.DataFrame,
+    geometries: pd.DataFrame | None = None,
+) -> None:
+    """Add (or replace, code by code) territories of a level built piece by piece, such as the
+    QPV: their rows, all their parents, and their geometries when given."""
+    for level, codes in territories.groupby("level").code:
+        codes = list(codes)
+        for start in range(0, len(codes), 500):
+            chunk = codes[start : start + 500]
+            where = f"level = ? AND code IN ({placeholders(chunk)})"
+            tx.execute(f"DELETE FROM territory WHERE {where}", [level, *chunk])
+            tx.execute(f"DELETE FROM territory_parent WHERE {where}", [level, *chunk])
+            if geometries is not None:
+                tx.execute(f"DELETE FROM territory_geometry WHERE {where}", [level, *chunk])
+    tx.insert("territory", territories)
+    tx.insert("territory_parent", parents)
+    if geometries is not None and len(geometries):
         tx.insert("territory_geometry", geometries)

@@ -17,9 +17,9 @@ from observatoire.errors import InputError, ReferentialError, UnknownCodeError
 from observatoire.store.base import Transaction, Warehouse, placeholders
 from observatoire.territories.codes import CodeBook, normalise_code
 from observatoire.territories.levels import LEVELS, is_official
+from observatoire.territories.lookup import name_key
 from observatoire.territories.vintages import Vintages
 from observatoire.territories.zoning import version_in_force
-from observatoire.text import fold
 
 if TYPE_CHECKING:
     import geopandas
@@ -42,6 +42,7 @@ __all__ = [
     "list_territories",
     "list_zonings",
     "load_vintages",
+    "named_places",
     "named_territories",
     "population_year",
     "resolve_territory",
@@ -60,15 +61,6 @@ __all__ = [
 ]
 
 UPPER_COLUMNS = ("epci", "departement", "region")
-
-
-def _fold(text: str) -> str:
-    """Case, accents, hyphens and a leading article ignored: « l'ile-saint-denis » matches
-    « Île-Saint-Denis »."""
-    return _ARTICLE.sub("", fold(text.strip().replace("’", "'")).replace("-", " "))
-
-
-_ARTICLE = re.compile(r"^(l'|le |la |les |aux |las |los )")
 
 
 def known_levels(warehouse: Warehouse) -> list[str]:
@@ -107,8 +99,8 @@ def resolve_territory(
             rows = warehouse.query("SELECT level, code FROM territory WHERE code = ?", [padded])
         if rows.empty:
             names = warehouse.query("SELECT level, code, name FROM territory WHERE level <> 'iris'")
-            folded = names.name.fillna("").map(_fold)
-            rows = names[folded == _fold(text)][["level", "code"]]
+            folded = names.name.fillna("").map(name_key)
+            rows = names[folded == name_key(text)][["level", "code"]]
     if rows.empty:
         names = warehouse.query("SELECT name FROM territory WHERE level <> 'iris'").name
         close = difflib.get_close_matches(text, sorted(set(names.dropna())), n=3, cutoff=0.7)
@@ -462,6 +454,33 @@ def named_territories(warehouse: Warehouse) -> pd.DataFrame:
     return warehouse.query(
         "SELECT level, code, name FROM territory WHERE level <> 'iris' AND name IS NOT NULL"
     )
+
+
+def named_places(reader: Warehouse | Transaction) -> pd.DataFrame:
+    """What a name may designate: level, code, name, within (the EPCI and département each
+    lies in, as ``level:code`` joined by ``|``) and former (a former name: of a commune
+    déléguée or associée, or a name the COG's events changed or merged, with the current
+    commune's code) of the communes, arrondissements, EPCI,
+    départements, régions and countries."""
+    current = reader.query(
+        "SELECT t.level, t.code, t.name, STRING_AGG(p.parent_level || ':' || p.parent_code, '|') "
+        "AS within FROM territory t LEFT JOIN territory_parent p ON p.level = t.level AND "
+        "p.code = t.code AND p.parent_level IN ('epci', 'departement', 'region') "
+        "WHERE t.level IN ('commune', 'arm', 'epci', 'departement', 'region', 'pays') "
+        "GROUP BY t.level, t.code, t.name"
+    ).assign(former=False)
+    former = reader.query(
+        "WITH names AS (SELECT current_code AS code, name FROM commune_part "
+        "WHERE name IS NOT NULL UNION SELECT com_ap, name_av FROM cog_event "
+        "WHERE typecom_ap = 'COM' AND name_av IS NOT NULL AND name_av <> name_ap) "
+        "SELECT 'commune' AS level, n.code, n.name, "
+        "STRING_AGG(p.parent_level || ':' || p.parent_code, '|') AS within "
+        "FROM names n JOIN territory t ON t.level = 'commune' AND t.code = n.code "
+        "LEFT JOIN territory_parent p ON p.level = 'commune' AND "
+        "p.code = n.code AND p.parent_level IN ('epci', 'departement', 'region') "
+        "GROUP BY n.code, n.name"
+    ).assign(former=True)
+    return pd.concat([current, former], ignore_index=True)
 
 
 def has_communes(warehouse: Warehouse) -> bool:

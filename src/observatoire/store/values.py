@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from observatoire.catalog.datasets import due_date
+from observatoire.catalog.datasets import due_date, edition_due
 from observatoire.errors import InputError, UnknownNameError
 from observatoire.store.base import Readable, Transaction, Warehouse, placeholders
 from observatoire.store.batches import batch_record
@@ -33,6 +33,7 @@ __all__ = [
     "save_variables",
     "series_periods",
     "variable_labels",
+    "write_derived",
     "write_series",
 ]
 
@@ -60,6 +61,34 @@ def write_series(tx: Transaction, series: pd.DataFrame, values: pd.DataFrame) ->
     if len(series):
         tx.insert("series", series)
     tx.insert("series_value", values, checked=True)
+
+
+def write_derived(tx: Transaction, series: pd.DataFrame, sources: Sequence[Sequence[int]]) -> None:
+    """Append derived ``series`` (id, the series key, batch), each made of the series of the
+    same row of ``sources``: a copy of one, or the sum of several, code by code. A sum is
+    ``ok`` only when every part is; else secret when a part is secret, missing otherwise."""
+    if not len(series):
+        return
+    tx.insert("series", series)
+    for target, parts in zip(series.id.tolist(), sources, strict=True):
+        marks = placeholders(parts)
+        if len(parts) == 1:
+            tx.execute(
+                "INSERT INTO series_value (series, code, value, status, note) "
+                "SELECT ?, code, value, status, note FROM series_value WHERE series = ?",
+                [int(target), int(parts[0])],
+            )
+            continue
+        n = len(parts)
+        whole = (f"COUNT(*) = {n} AND SUM(CASE WHEN status = 'ok' THEN 1 ELSE 0 END) = {n}")
+        tx.execute(
+            "INSERT INTO series_value (series, code, value, status, note) "
+            f"SELECT ?, code, CASE WHEN {whole} THEN SUM(value) END, "
+            f"CASE WHEN {whole} THEN 'ok' WHEN SUM(CASE WHEN status = 'secret' THEN 1 ELSE 0 "
+            "END) > 0 THEN 'secret' ELSE 'missing' END, ? "
+            f"FROM series_value WHERE series IN ({marks}) GROUP BY code",
+            [int(target), f"somme de {n} cellules du fichier", *map(int, parts)],
+        )
 
 
 def save_variables(tx: Transaction, variables: pd.DataFrame, columns: pd.DataFrame) -> None:
@@ -145,7 +174,10 @@ def list_datasets(warehouse: Warehouse, *, today: pd.Timestamp | None = None) ->
     """Datasets in force: producer, partner, latest edition and import, publication frequency,
     confidentiality, licence, and when a new edition is due (``en retard`` once past).
 
-    The due date is the latest import plus the frequency (a month's grace included).
+    The due date follows the producer's calendar: the latest edition's next one is out at the
+    end of its period plus the publication lag (:func:`~observatoire.catalog.datasets.
+    edition_due`: a 2014 edition is late in 2026, whenever it was imported); for an edition
+    that is not a period, the latest import plus the frequency (a month's grace included).
     """
     today = today if today is not None else pd.Timestamp.now(tz="UTC")
     rows = warehouse.query(
@@ -163,7 +195,8 @@ def list_datasets(warehouse: Warehouse, *, today: pd.Timestamp | None = None) ->
         last = group.iloc[-1]
         frequency = "" if pd.isna(last.frequency) else str(last.frequency)
         imported = pd.Timestamp(str(last.imported_at))
-        deadline = due_date(imported.date(), frequency)
+        latest = max((str(e) for e in group.edition if not pd.isna(e)), default="")
+        deadline = edition_due(latest, frequency) or due_date(imported.date(), frequency)
         due, state = "", "sans échéance"
         if deadline is not None:
             due = deadline.isoformat()

@@ -27,9 +27,15 @@ _IRIS = re.compile(r"^(0[1-9]\d{3}|[1-9]\d{4}|2[AB]\d{3})\d{4}$")
 _DEP = re.compile(r"^(\d{2}|2[AB]|97\d)$")
 _REG = re.compile(r"^\d{2}$")
 _EPCI = re.compile(r"^\d{9}$")
+# QPV: « QP » + département on 3 characters + 3 digits (2015 generation: QP093005), « QN » +
+# département + 2 digits + a letter (2024 generation: QN09301M); the ensemble of the QPV of a
+# département: « QPV<generation>-<département> » (QPV2015-93).
+_QPV = re.compile(r"^(QP(\d{3}|02[AB])\d{3}|QN(\d{3}|02[AB])\d{2}[A-Z])$")
+_QPV_ENSEMBLE = re.compile(r"^QPV(2015|2024)-(\d{2}|2[AB]|97\d)$")
 _FLOAT_SUFFIX = re.compile(r"\.0+$")
 
-_WIDTH = {"commune": 5, "arm": 5, "iris": 9, "departement": 2, "region": 2, "epci": 9}
+_WIDTH = {"commune": 5, "arm": 5, "iris": 9, "departement": 2, "region": 2, "epci": 9,
+          "qpv": 8, "ensemble_qpv": 10}
 _PATTERN = {
     "commune": _COMMUNE,
     "arm": _COMMUNE,
@@ -37,6 +43,8 @@ _PATTERN = {
     "departement": _DEP,
     "region": _REG,
     "epci": _EPCI,
+    "qpv": _QPV,
+    "ensemble_qpv": _QPV_ENSEMBLE,
 }
 
 

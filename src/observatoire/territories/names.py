@@ -11,7 +11,7 @@ Seine-Saint-Denis », « en Île-de-France »), names with « le »/« les »/«
 
 from __future__ import annotations
 
-__all__ = ["in_place", "of_place"]
+__all__ = ["full_epci_name", "in_place", "of_place"]
 
 _VOWELS = "AEIOUYÂÊÎÔÛÉÈËÏÜŒaeiouyâêîôûéèëïüœ"
 _ARTICLE = {"2": "le ", "3": "la ", "4": "les ", "5": "l'"}
@@ -57,6 +57,10 @@ def in_place(name: str, level: str, tncc: str | None = None) -> str:
     ("dans l'agglomération du Grand Longwy", 'dans la communauté de communes du Pays Haut')
     >>> in_place("Eurométropole de Strasbourg", "epci"), in_place("Manche", "departement", "3")
     ("dans l'Eurométropole de Strasbourg", 'dans la Manche')
+    >>> in_place("QP093005 – Bobigny, Drancy", "qpv")
+    'dans le quartier QP093005 – Bobigny, Drancy'
+    >>> in_place("Ensemble des QPV 2015 de la Seine-Saint-Denis", "ensemble_qpv")
+    "dans l'ensemble des QPV 2015 de la Seine-Saint-Denis"
     """
     if level in _COMMUNE_LEVELS or name in _AT:
         if name.startswith("Le "):
@@ -73,6 +77,10 @@ def in_place(name: str, level: str, tncc: str | None = None) -> str:
         return "à " + name
     if level == "iris":
         return f"dans l'IRIS {name}"
+    if level == "qpv":
+        return f"dans le quartier {name}"
+    if level == "ensemble_qpv":
+        return f"dans l'{name[:1].lower()}{name[1:]}"
     if level in ("departement", "region"):
         article = _ARTICLE.get(tncc or "")
         if article in ("le ", "les ", "l'"):
@@ -112,6 +120,10 @@ def of_place(name: str, level: str, tncc: str | None = None) -> str:
         return {"le ": "du "}.get(article, "de " + article) + rest
     if level == "iris":
         return f"de l'IRIS {name}"
+    if level == "qpv":
+        return f"du quartier {name}"
+    if level == "ensemble_qpv":
+        return f"de l'{name[:1].lower()}{name[1:]}"
     if level not in (*_COMMUNE_LEVELS, "departement", "region", "epci"):
         return f"du territoire {name}"
     if name.startswith("Le "):
@@ -134,12 +146,22 @@ def _elides(name: str) -> bool:
     return bool(first) and first in _VOWELS
 
 
+def full_epci_name(name: str) -> str:
+    """An EPCI's name with its kind written in full.
+
+    >>> full_epci_name("CC du Pays Haut")
+    'Communauté de communes du Pays Haut'
+    """
+    for short, long in _ABBREVIATIONS.items():
+        if name.startswith(short):
+            return long + name[len(short) :]
+    return name
+
+
 def _generic(name: str) -> tuple[str, str] | None:
     """An EPCI named by its kind: its article and its name as a sentence writes it
     (« communauté de communes du Pays Haut », « Eurométropole de Strasbourg »)."""
-    for short, long in _ABBREVIATIONS.items():
-        if name.startswith(short):
-            name = long + name[len(short) :]
+    name = full_epci_name(name)
     first = name.split(" ", 1)[0]
     article = _GENERIC.get(first)
     if article is None:

@@ -454,6 +454,7 @@ class ImportReportPublic(_Public):
     rejections: dict[str, int] = {}
     examples: list[RejectionPublic] = []
     footer_lines: list[str] = []
+    notes: list[str] = []
     batch: int | None = None
     replaced: int | None = None
     dry_run: bool = False

@@ -1,0 +1,70 @@
+"""Codes of the territories a file names instead of coding them (Melodi's labelled exports).
+
+The names of the file's first chunk that are not communes (the EPCI, départements, régions the
+file covers) are looked up first; the territories they find, and the départements of the
+communes whose name is unique in France, make the file's *scope*: a commune name found several
+times in France (ten Saint-Aubin) is then the one inside that scope.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from observatoire.ingest.connectors import Layout
+from observatoire.ingest.tables import Table
+from observatoire.store.base import Warehouse
+from observatoire.store.territories import named_places
+from observatoire.territories.levels import level_from_label
+from observatoire.territories.lookup import Found, NameIndex, Place
+
+__all__ = ["NameResolver"]
+
+_COMMUNE_LEVELS = ("commune", "arm")
+
+
+class NameResolver:
+    """Finds the code of a named territory, within its level and the file's scope."""
+
+    def __init__(self, warehouse: Warehouse, first: Table, layout: Layout) -> None:
+        places = named_places(warehouse)
+        self._places = [
+            Place(
+                r.level, r.code, r.name, frozenset(str(r.within or "").split("|")), bool(r.former)
+            )
+            for r in places.itertuples()
+        ]
+        self._index = NameIndex(self._places)
+        self._within: dict[tuple[str, str], frozenset[str]] = {
+            (p.level, p.code): p.within for p in self._places if not p.former
+        }
+        self.scope: set[str] = set()
+        self._cache: dict[tuple[str, str], Found] = {}
+        self._learn_scope(first, layout)
+
+    def _learn_scope(self, first: Table, layout: Layout) -> None:
+        names = first.frame[layout.code_column].fillna("").astype(str).str.strip()
+        if layout.level_column:
+            levels = first.frame[layout.level_column].fillna("").astype(str).map(level_from_label)
+        else:
+            levels = np.full(len(names), layout.level, dtype=object)
+        pairs = set(zip(names, levels, strict=True))
+        for name, level in pairs:
+            if level is None or level in _COMMUNE_LEVELS or level == "pays":
+                continue
+            found = self._index.find(name, level)
+            if found.code is not None:
+                self.scope.add(f"{level}:{found.code}")
+                self.scope |= {w for w in self._within.get((level, found.code), ()) if w}
+        for name, level in pairs:
+            if level not in _COMMUNE_LEVELS:
+                continue
+            found = self._index.find(name, level)
+            if found.code is not None and found.former is None:
+                deps = self._within.get((level, found.code), frozenset())
+                self.scope |= {w for w in deps if w.startswith("departement:")}
+
+    def find(self, name: str, level: str) -> Found:
+        key = (name, level)
+        if key not in self._cache:
+            self._cache[key] = self._index.find(name, level, within=self.scope)
+        return self._cache[key]
