@@ -403,7 +403,8 @@ def test_iris_of_another_vintage_are_rejected_with_their_reason(built_home: Path
     report = json.loads(out[out.index("[") :])[0]
     assert report["rows_rejected"] == len(absent) == 81
     assert report["rejections"] == {
-        "IRIS d'une commune fusionnée depuis : pas d'IRIS actuel qui lui corresponde": len(merged),
+        "IRIS d'une commune fusionnée depuis dans une commune découpée en IRIS : sans "
+        "correspondance": len(merged),
         "IRIS inconnu d'une commune actuelle (découpage d'un autre millésime ?)": len(absent)
         - len(merged),
     }

@@ -19,10 +19,23 @@ from observatoire.ingest.connectors import Layout
 from observatoire.ingest.report import Tally
 from observatoire.ingest.tables import Table
 from observatoire.store.base import Warehouse
-from observatoire.store.territories import changed_communes, codebook, territory_codes
-from observatoire.territories.codes import CodeBook, CodeStatus, normalise_codes, why_unknown_iris
+from observatoire.store.territories import (
+    changed_communes,
+    codebook,
+    load_vintages,
+    recoded_communes,
+    territory_codes,
+)
+from observatoire.territories.codes import (
+    CodeBook,
+    CodeStatus,
+    iris_successor,
+    normalise_codes,
+    why_unknown_iris,
+)
 from observatoire.territories.levels import level_from_label
 from observatoire.territories.lookup import Found
+from observatoire.territories.vintages import Vintages
 
 __all__ = ["SERIES_KEY", "VALUE_COLUMNS", "ChunkRows", "KeySet", "ReferenceCodes"]
 
@@ -60,6 +73,13 @@ class ReferenceCodes:
             self.past = set(self.book.past)
         if level == "iris":
             self.known = set(territory_codes(warehouse, "iris"))
+            # IRIS of the communes some change concerns: held until the end of the import,
+            # where an IRIS of a merged commune may be converted into one of them
+            touched = changed_communes(warehouse)
+            self.changing = {c for c in self.known if c[:5] in touched}
+            self.moves: dict[str, str] = {}
+            self._vintages: Vintages | None = None
+            self._recoded: dict[str, str] = {}
         elif level == "commune":
             self.changing = self._changing_communes()
         else:
@@ -81,6 +101,30 @@ class ReferenceCodes:
         :func:`why_unknown_iris`)."""
         past = self.book.past if self.book is not None else {}
         return why_unknown_iris(code, self.communes, past)
+
+    def move_iris(self, code: str) -> str | None:
+        """The current IRIS an IRIS of a commune merged or recoded since is converted into,
+        where INSEE's rules allow it (:func:`~observatoire.territories.codes.iris_successor`);
+        None otherwise. Remembered in :attr:`moves`, the code held for the conversion."""
+        past = self.book.past if self.book is not None else {}
+        commune = code[:5]
+        if commune not in past or commune in self.communes:
+            return None
+        if self._vintages is None:
+            self._vintages = load_vintages(self.warehouse)
+            self._recoded = recoded_communes(self.warehouse)
+        shares, _ = self._vintages.trace(commune, int(past[commune][:4]) - 1)
+        if len(shares) != 1:
+            return None
+        successor = next(iter(shares))
+        irises = {c for c in self.known if c[:5] == successor}
+        recoded = self._recoded.get(commune) == successor
+        new = iris_successor(code, successor, irises, recoded=recoded)
+        if new is not None:
+            self.moves[code] = new
+            self.past.add(code)
+            self.changing.add(new)
+        return new
 
     def hints(self) -> CodeBook:
         """Codes to suggest for an unknown one (read only when some code is unknown)."""
@@ -139,10 +183,16 @@ class ChunkRows:
                 codes, wrong = normalise_codes(raw[rows], other)
                 self.codes[rows] = codes
                 bad = np.union1d(bad, np.flatnonzero(rows)[wrong])
+        malformed = "code mal formé"
+        if layout.level == "qpv":
+            malformed = (
+                "code QPV d'une génération inconnue (attendu QP + département sur 3 "
+                "caractères + 3 chiffres, ex. QP093005, ou QN09301M pour 2024)"
+            )
         for position in bad:
             if self.keep[position]:
                 shown = str(raw.iloc[position])
-                self._reject(int(position), layout.code_column, shown, "code mal formé")
+                self._reject(int(position), layout.code_column, shown, malformed)
         self.status = np.full(len(raw), CodeStatus.CURRENT.value, dtype=object)
         self._dims: np.ndarray | None = None
 
@@ -217,6 +267,12 @@ class ChunkRows:
         elif level == "iris" and not reference.known:  # no IRIS reference: the commune part
             prefix = codes.str[:5]
             unknown = ~(prefix.isin(reference.communes) | prefix.isin(reference.past)).to_numpy()
+        elif level == "iris":
+            unknown = ~codes.isin(reference.known).to_numpy()
+            for position in np.flatnonzero(unknown & self.keep):
+                if reference.move_iris(codes.iloc[position]) is not None:
+                    unknown[position] = False
+                    self.status[position] = CodeStatus.PAST.value
         else:
             unknown = ~codes.isin(reference.known).to_numpy()
         for other in set(self.levels[self.keep]) - {level, "arm"}:

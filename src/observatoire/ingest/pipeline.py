@@ -387,7 +387,19 @@ class _Run:
         layout = self.layout
         at_level = (long.level == layout.level).to_numpy()
         codes = sorted(long.code[at_level].unique())
-        if has_cog(self.warehouse):
+        if layout.level == "iris":  # IRIS of merged or recoded communes (ReferenceCodes)
+            moves = self.reference.moves
+            held = [c for c in codes if c not in moves]
+            passage = pd.DataFrame(
+                {
+                    "old_code": [*moves, *held],
+                    "new_code": [*moves.values(), *held],
+                    "weight": 1.0,
+                    "estimated": False,
+                }
+            )
+            passage = passage[passage.old_code.isin(codes)]
+        elif has_cog(self.warehouse):
             vintages = load_vintages(self.warehouse)
             year = vintages.infer_year(codes)
             passage = vintages.passage_into(year, codes)

@@ -25,6 +25,7 @@ from observatoire.outputs.thematic import USABLE, reason_of, usable_values
 from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.territories.levels import LEVELS
 from observatoire.territories.references import (
+    QPV_REFERENCE_LEVELS,
     REFERENCE_LEVELS,
     compared_period,
     pick_reference,
@@ -248,7 +249,7 @@ def build_portrait(
     card = obs.geography.card(lv, code)
     catalogue = obs.catalogue()
     own = obs.profile(f"{lv}:{code}", reader=reader)
-    refs = reference_parents(card, config.references)
+    refs = reference_parents(card, QPV_REFERENCE_LEVELS if lv == "qpv" else config.references)
 
     def profile(territory: dict[str, Any] | None) -> pd.DataFrame | None:
         if territory is None:

@@ -45,6 +45,7 @@ __all__ = [
     "named_places",
     "named_territories",
     "population_year",
+    "recoded_communes",
     "resolve_territory",
     "scope_of",
     "shown_version",
@@ -347,6 +348,16 @@ def changed_communes(reader: Warehouse | Transaction) -> set[str]:
         "UNION SELECT current_code FROM commune_part"
     )
     return set(events.code)
+
+
+def recoded_communes(reader: Warehouse | Transaction) -> dict[str, str]:
+    """Commune codes the COG changed without changing the commune (a change of département,
+    of chef-lieu): former code → new code."""
+    rows = reader.query(
+        "SELECT DISTINCT com_av, com_ap FROM cog_event WHERE mod IN ('41', '50') "
+        "AND typecom_av = 'COM' AND typecom_ap = 'COM' AND com_av <> com_ap"
+    )
+    return dict(zip(rows.com_av, rows.com_ap, strict=False))
 
 
 def commune_end(reader: Warehouse | Transaction, code: str) -> str:

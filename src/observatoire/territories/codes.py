@@ -20,7 +20,14 @@ import pandas as pd
 
 from observatoire.errors import InvalidValueError
 
-__all__ = ["Classified", "CodeBook", "CodeStatus", "normalise_code", "why_unknown_iris"]
+__all__ = [
+    "Classified",
+    "CodeBook",
+    "CodeStatus",
+    "iris_successor",
+    "normalise_code",
+    "why_unknown_iris",
+]
 
 _COMMUNE = re.compile(r"^(0[1-9]\d{3}|[1-9]\d{4}|2[AB]\d{3})$")
 _IRIS = re.compile(r"^(0[1-9]\d{3}|[1-9]\d{4}|2[AB]\d{3})\d{4}$")
@@ -142,6 +149,32 @@ def normalise_codes(raw: pd.Series, level: str) -> tuple[pd.Series, np.ndarray]:
     return text, np.flatnonzero(~ok.to_numpy())
 
 
+def iris_successor(code: str, successor: str, irises: Collection[str], *,
+                   recoded: bool) -> str | None:  # fmt: skip
+    """The current IRIS an IRIS of a former commune becomes, where INSEE's rules tell:
+
+    - the single pseudo-IRIS ``XXXXX0000`` of a commune not cut into IRIS goes into its
+      successor when the successor is not cut either (its only IRIS is ``<successor>0000``);
+    - an IRIS whose commune only changed code (``recoded``) keeps its number under the new
+      code, when that IRIS exists.
+
+    Otherwise None: a commune merged into a commune cut into IRIS has no IRIS of its own.
+
+    >>> iris_successor("143220000", "14406", {"144060000"}, recoded=False)
+    '144060000'
+    >>> iris_successor("143220000", "14118", {"141180101", "141180102"}, recoded=False) is None
+    True
+    >>> iris_successor("782860101", "91286", {"912860101"}, recoded=True)
+    '912860101'
+    """
+    suffix = code[5:]
+    if suffix == "0000" and set(irises) == {successor + "0000"}:
+        return successor + "0000"
+    if recoded and successor + suffix in irises:
+        return successor + suffix
+    return None
+
+
 def why_unknown_iris(
     code: str, communes: Collection[str], past: Mapping[str, str]
 ) -> tuple[str, str]:
@@ -151,7 +184,7 @@ def why_unknown_iris(
     and the IRIS is of another cutting, or it is unknown too.
 
     >>> why_unknown_iris("930590101", {"93066"}, {"93059": "2026-01-01"})[1]
-    'commune 93059 supprimée le 2026-01-01'
+    'commune 93059 fusionnée le 2026-01-01'
     >>> why_unknown_iris("930669999", {"93066"}, {})[0]
     "IRIS inconnu d'une commune actuelle (découpage d'un autre millésime ?)"
     >>> why_unknown_iris("990010101", {"93066"}, {})
@@ -160,8 +193,9 @@ def why_unknown_iris(
     commune = code[:5]
     if commune in past and commune not in communes:
         return (
-            "IRIS d'une commune fusionnée depuis : pas d'IRIS actuel qui lui corresponde",
-            f"commune {commune} supprimée le {past[commune]}",
+            "IRIS d'une commune fusionnée depuis dans une commune découpée en IRIS : sans "
+            "correspondance",
+            f"commune {commune} fusionnée le {past[commune]}",
         )
     if commune in communes:
         return (

@@ -99,7 +99,10 @@ class NameIndex:
             return Found(chosen.code)
         in_scope = any(p.within & set(within) for p in current)
         if not current or (within and not in_scope):  # « Grigny » renamed in the Rhône
-            former = _single([p for p in found if p.former], within)
+            formers = [p for p in found if p.former]
+            if within:
+                formers = [p for p in formers if p.within & set(within)]
+            former = _single(formers, ())
             if former is not None:
                 return Found(former.code, former=former)
         if not found:

@@ -22,6 +22,7 @@ from typing import Any
 from observatoire.catalog.statuses import ValueStatus
 
 __all__ = [
+    "QPV_REFERENCE_LEVELS",
     "REFERENCE_LEVELS",
     "STAND_INS",
     "Chosen",
@@ -32,6 +33,9 @@ __all__ = [
 ]
 
 REFERENCE_LEVELS = ("epci", "departement", "region", "pays")
+# A quartier prioritaire is compared the way the politique de la ville compares it: with its
+# commune(s), its EPCI, the ensemble of its département's QPV, the département and beyond.
+QPV_REFERENCE_LEVELS = ("commune", "epci", "ensemble_qpv", "departement", "region", "pays")
 # A reference → its nearest published equivalent, used when the reference has no value.
 STAND_INS: dict[tuple[str, str], tuple[str, str]] = {("pays", "FR"): ("pays", "FRM")}
 _STOOD_IN = set(STAND_INS.values())
@@ -39,10 +43,11 @@ USABLE = ("ok", "partial")
 
 
 def reference_parents(
-    card: Mapping[str, Any], levels: Iterable[str] = REFERENCE_LEVELS
+    card: Mapping[str, Any], levels: Iterable[str] | None = None
 ) -> list[dict[str, Any]]:
     """The parents of ``card`` at ``levels`` (finest first), each with its ``stand_in``
-    (the parent dict of its equivalent, when the territory is inside it) or None.
+    (the parent dict of its equivalent, when the territory is inside it) or None. By default,
+    the reference levels of the card's level (:data:`QPV_REFERENCE_LEVELS` for a QPV).
 
     >>> card = {"parents": [{"level": "departement", "code": "57", "name": "Moselle"},
     ...     {"level": "pays", "code": "FR", "name": "France"},
@@ -50,6 +55,8 @@ def reference_parents(
     >>> [(p["code"], (p["stand_in"] or {}).get("code")) for p in reference_parents(card)]
     [('57', None), ('FR', 'FRM')]
     """
+    if levels is None:
+        levels = QPV_REFERENCE_LEVELS if card.get("level") == "qpv" else REFERENCE_LEVELS
     wanted = set(levels)
     parents = list(card.get("parents") or [])
     by_key = {(p["level"], p["code"]): p for p in parents}
