@@ -18,8 +18,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from observatoire.catalog.datasets import OPEN_LICENCE
 from observatoire.catalog.statuses import MARKERS, ValueStatus
 from observatoire.errors import FileFormatError, InvalidValueError
@@ -27,6 +25,7 @@ from observatoire.ingest.tables import Table, find_column
 from observatoire.text import fold
 
 __all__ = [
+    "NUMBER",
     "ColumnSpec",
     "Connector",
     "Layout",
@@ -34,12 +33,13 @@ __all__ = [
     "connectors",
     "file_year",
     "is_count_label",
-    "is_geographic",
     "is_text",
+    "level_of_table",
     "name_tokens",
     "producer_of",
     "recognise",
     "register_connector",
+    "share",
     "slug",
 ]
 
@@ -229,7 +229,8 @@ def file_year(path: Path) -> int | None:
     return int(years[-1]) if years else None
 
 
-def _level(table: Table, code_column: str) -> str:
+def level_of_table(table: Table, code_column: str) -> str:
+    """The level of a table's codes: from its file name, else from the codes' length."""
     sample = table.frame[code_column].head(200).tolist()
     by_name = level_from_name(table.path)
     by_codes = level_from_codes(sample)
@@ -283,7 +284,7 @@ class FilosofiConnector(Connector):
         year = _year(yy)
         tokens = name_tokens(table.path)
         scope = "DEC" if "DEC" in tokens else "DISP" if "DISP" in tokens else ""
-        level = _level(table, code_column)
+        level = level_of_table(table, code_column)
         columns = []
         sample = table.frame.head(500)
         for column in table.frame.columns:
@@ -348,7 +349,7 @@ class CensusConnector(Connector):
             if not _PREFIXED.match(upper) and is_text(sample[column].tolist()):
                 continue  # a label, not a value
             columns.append(self._spec(column, census_year))
-        level = _level(table, code_column)
+        level = level_of_table(table, code_column)
         return Layout(
             connector=self.name,
             producer="INSEE",
@@ -418,7 +419,7 @@ class CafConnector(Connector):
         if code_column is None or len(upper & CAF_CODES) < 4:
             return None
         year = file_year(table.path)  # None: the import asks for --period
-        level = _level(table, code_column)
+        level = level_of_table(table, code_column)
         sample = table.frame.head(500)
         columns = [
             ColumnSpec(c, "caf", c.upper(), str(year or ""), additive=c.upper() != "NOTE")
@@ -514,7 +515,7 @@ class IndicatorExportConnector(Connector):
             labels[column] = label
         if not specs:
             return None
-        level = _level(table, code_column)
+        level = level_of_table(table, code_column)
         producer = producer_of(table) or "INSEE"
         return Layout(
             connector=self.name,
@@ -535,13 +536,8 @@ class IndicatorExportConnector(Connector):
         )
 
 
-# -- Long layouts: DARES / France Travail jobseekers and the like ----------------------------
-_SUB_ANNUAL = re.compile(r"^(19|20)\d{2}(-?T[1-4]|-(0[1-9]|1[0-2]))$", re.IGNORECASE)
-_NUMBER = re.compile(r"^-?[\d\s\u00a0\u202f]+([.,]\d+)?$")
-_COMMUNE_LIKE = re.compile(r"^(\d{4,5}|2[AB]\d{3})$", re.IGNORECASE)
-EMPLOYMENT_TOKENS = {"DEFM", "DARES", "DEMANDEURS", "FRANCE", "TRAVAIL", "POLE", "EMPLOI", "STMT",
-                     "DE", "DEFMA", "DEFMABC"}  # fmt: skip
-MAX_DIMENSION_VALUES = 60
+# -- shared by the connectors of labels and long files ---------------------------------------
+NUMBER = re.compile(r"^-?[\d\s\u00a0\u202f]+([.,]\d+)?$")
 
 
 def is_text(values: Sequence[str]) -> bool:
@@ -549,106 +545,13 @@ def is_text(values: Sequence[str]) -> bool:
     Empty cells and secret markers say nothing either way."""
     cells = [str(v).strip() for v in values]
     cells = [c for c in cells if c and c.lower() not in MARKERS]
-    return bool(cells) and _share(cells, _NUMBER) < 0.5
+    return bool(cells) and share(cells, NUMBER) < 0.5
 
 
-def _share(values: Sequence[str], pattern: re.Pattern[str]) -> float:
+def share(values: Sequence[str], pattern: re.Pattern[str]) -> float:
+    """The share of the non-empty ``values`` that ``pattern`` matches."""
     cells = [v.strip() for v in values if str(v).strip()]
     return sum(bool(pattern.match(v)) for v in cells) / len(cells) if cells else 0.0
-
-
-_GEOGRAPHIC_NAME = re.compile(
-    r"^(code|libelle|lib|nom|intitule)\b|\b(commune|departement|region|epci|iris|territoire"
-    r"|arrondissement|canton|zone d'emploi|bassin|agence|intercommunalite|academie)s?\b"
-)
-
-
-def is_geographic(column: str, sample: pd.DataFrame, code: str) -> bool:
-    """Whether a column of a long file describes the territory, not a dimension of the
-    value: named as a code, a label or a level (« Code département », « Département »,
-    « Libellé commune »), or holding one value per territory code (the commune's
-    département) while not constant.
-
-    >>> frame = pd.DataFrame({"com": ["93001", "93001", "93005"], "dep": ["93", "93", "93"],
-    ...                       "Sexe": ["F", "H", "F"], "agence": ["A", "A", "B"]})
-    >>> [is_geographic(c, frame, "com") for c in ("dep", "Sexe", "agence")]
-    [False, False, True]
-    >>> is_geographic("Code département", frame, "com")
-    True
-    """
-    if _GEOGRAPHIC_NAME.search(fold(column.strip())):
-        return True
-    per_code = sample.groupby(code, sort=False)[column].nunique()
-    varies = sample[column].nunique() > 1
-    return bool(
-        varies and len(per_code) > 1 and (per_code <= 1).all() and sample[code].duplicated().any()
-    )
-
-
-def _frequency_of(periods: Sequence[str]) -> str:
-    """Quarterly for ``2015-T4`` periods, monthly for ``2015-03``."""
-    return "trimestrielle" if any("T" in str(p).upper() for p in periods) else "mensuelle"
-
-
-class LongLayoutConnector(Connector):
-    """Long layouts: one row per period (quarter ``2015-T4`` or month ``2015-03``) × territory
-    × dimensions (category, sex, age band…), with one or more count columns. Recognised from the
-    shape of the values, not from column names: DARES / France Travail jobseekers by commune,
-    and files shaped alike. Variables: ``francetravail.<COUNT COLUMN>`` for employment files
-    (``donnees.<…>`` otherwise), with the dimensions stored alongside each value."""
-
-    name = "long.periodique"
-    description = "format long : période (2015-T4, 2015-03) × commune × dimensions × effectif"
-
-    def recognise(self, table: Table) -> Layout | None:
-        sample = table.frame.head(500)
-        columns = list(sample.columns)
-        period = next((c for c in columns if _share(sample[c].tolist(), _SUB_ANNUAL) > 0.95), None)
-        if period is None:
-            return None
-        code = code_column_of(table)
-        if code is None:
-            code = next(
-                (
-                    c
-                    for c in columns
-                    if c != period and _share(sample[c].tolist(), _COMMUNE_LIKE) > 0.95
-                ),
-                None,
-            )
-        if code is None:
-            return None
-        n_codes = sample[code].nunique()
-        measures, dims = [], []
-        for column in columns:
-            if column in (period, code) or is_geographic(column, sample, code):
-                continue  # the territory's codes and labels are geography, not dimensions
-            values = sample[column].tolist()
-            distinct = sample[column].nunique()
-            if _share(values, _NUMBER) > 0.9 and distinct > 1:
-                measures.append(column)
-            elif distinct <= MAX_DIMENSION_VALUES and distinct < max(n_codes, 2):
-                dims.append(column)
-            # else: a label column (commune name…), not stored
-        if not measures:
-            return None
-        source = "francetravail" if name_tokens(table.path) & EMPLOYMENT_TOKENS else "donnees"
-        specs = [ColumnSpec(m, source, slug(m), "", additive=True) for m in measures]
-        level = _level(table, code)
-        return Layout(
-            connector=self.name,
-            producer="France Travail / DARES" if source == "francetravail" else "",
-            frequency=_frequency_of(sample[period].tolist()),
-            dataset=f"{source}.{slug(Path(table.path.name.split('!')[-1]).stem).lower()}.{level}",
-            level=level,
-            code_column=code,
-            columns=specs,
-            empty=ValueStatus.SECRET,
-            period_column=period,
-            dim_columns=dims,
-            labels={m: m for m in measures},
-            markers={"n.d.": ValueStatus.NOT_AVAILABLE},
-        )
 
 
 # The census comparateur also carries Filosofi columns (MED19…): the more specific first.
@@ -657,6 +560,5 @@ for _connector in (
     FilosofiConnector(),
     CafConnector(),
     IndicatorExportConnector(),
-    LongLayoutConnector(),
 ):
     register_connector(_connector)
