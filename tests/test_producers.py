@@ -99,13 +99,17 @@ def test_melodi_coded_export_with_statuses(home: Path, tmp_path: Path) -> None:
                 {"Logements": "DWELLINGS", "Population des ménages": "POP_MEN"}
             ),
             "OCS": "DWELL_MAIN",
-            "LPRM": np.where(frame["Lien à la personne de référence du ménage"] == "Total", "_T",
-                             "1"),  # fmt: skip
+            "LPRM": np.where(
+                frame["Lien à la personne de référence du ménage"] == "Total", "_T", "1"
+            ),
             "TMEN": frame["Type de ménage et nombre d'enfants"].map(
                 lambda t: "_T" if t == "Total" else fold(t).replace(" ", "_")
             ),
-            "CS1": np.where(frame["Profession et catégorie socioprofessionnelle (PCS)"] == "Total",
-                            "_T", frame["Profession et catégorie socioprofessionnelle (PCS)"]),  # fmt: skip
+            "CS1": np.where(
+                frame["Profession et catégorie socioprofessionnelle (PCS)"] == "Total",
+                "_T",
+                frame["Profession et catégorie socioprofessionnelle (PCS)"],
+            ),
             "TIME_PERIOD": frame["Période"],
             "OBS_VALUE": frame["value"].round(6).astype(str),
             "OBS_STATUS": "A",
@@ -121,7 +125,10 @@ def test_melodi_coded_export_with_statuses(home: Path, tmp_path: Path) -> None:
             [obs.values("rp.C_MEN", level=lv) for lv in ("commune", "epci")]
         ).set_index(["code", "period"])
     assert report.connector == "insee.melodi" and report.rows_rejected == 0
-    assert report.statuses == {"ok": 2426 - int(confidential.sum()), "secret": int(confidential.sum())}
+    assert report.statuses == {
+        "ok": 2426 - int(confidential.sum()),
+        "secret": int(confidential.sum()),
+    }
     frame["code"] = code
     expected = _wanted(frame, "Logements").set_index(["code", "Période"]).value
     ok = households[households.status == "ok"]
@@ -257,7 +264,8 @@ def test_qpv_page_compares_with_its_communes_and_the_ensemble(qpv_home: Path) ->
     names = json.dumps(body, ensure_ascii=False)
     assert "Drancy" in names and "Ensemble des QPV 2015" in names
     assert api.status_code == 200 and any(
-        row["indicator"] == "allocataires_caf" and row["value"] == 1359 for row in api.json()["rows"]
+        row["indicator"] == "allocataires_caf" and row["value"] == 1359
+        for row in api.json()["rows"]
     )
     assert listing.status_code == 200
     codes = {t["code"] for t in listing.json()["rows"]}
@@ -272,7 +280,7 @@ def test_qpv_file_variants(home: Path, tmp_path: Path) -> None:
     was expected."""
     lines = QPV.read_text(encoding="utf-8").splitlines()
     header, rows = lines[0], lines[1:31]
-    bad = "QX093005" + rows[0][len("QP001001"):]
+    bad = "QX093005" + rows[0][len("QP001001") :]
     text = "\n".join([header + ";;", *(r + ";;" for r in rows), bad + ";;",
                       "Ensemble" + rows[1][len("QP001002"):] + ";;"]) + "\n"  # fmt: skip
     path = tmp_path / "data_REVN_2020_QP.csv"
@@ -308,12 +316,14 @@ def test_long_jobseekers_file_feeds_the_catalogue(home93: Path, tmp_path: Path) 
     with Observatory.open(home93, write=True) as obs:
         report = obs.import_file(path)
         obs.compute()
-        seekers = obs.indicator("demandeurs_emploi_a", level="commune").set_index(["code", "period"])
+        seekers = obs.indicator("demandeurs_emploi_a", level="commune").set_index(
+            ["code", "period"]
+        )
         women = obs.indicator("part_femmes_demandeurs_a", level="commune")
         stored = obs.values("francetravail.NOMBRE", period="2024-T4")
     assert report.rows_rejected == 0 and any("francetravail.DEFM_A" in n for n in report.notes)
-    assert set(stored.dims.str.split("|").map(lambda d: tuple(p.split("=")[0] for p in d)).explode()) \
-        == {"Catégorie", "Sexe", "Tranche d'âge"}  # fmt: skip
+    names = {part.split("=")[0] for dims in stored.dims for part in dims.split("|")}
+    assert names == {"Catégorie", "Sexe", "Tranche d'âge"}
     frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
     frame = frame[frame["Catégorie"] == "A"]
     for (code, quarter), group in frame.groupby(["Code commune", "Période"]):

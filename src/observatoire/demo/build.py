@@ -23,6 +23,7 @@ from observatoire.demo.partners import (
     described_import,
     jobseekers_import,
 )
+from observatoire.demo.producers import melodi_import, qpv_import
 from observatoire.demo.proposal import propose_next_edition
 from observatoire.demo.records import OWN_OPERATOR, import_demo_records, restitution_reports
 from observatoire.demo.summary import (
@@ -80,6 +81,8 @@ def build_demo(
                 propose_next_edition(obs, home, home / CAF_FILE, "caf93"),
                 described_import(obs, home),
                 jobseekers_import(obs, home),
+                melodi_import(obs, home),
+                qpv_import(obs, home),
                 departement_import(obs, home),
                 import_demo_records(obs, home, echo),
                 datasets_section(obs),

@@ -148,6 +148,7 @@ def jobseekers_import(obs: Observatory, home: Path) -> str:
             "Import d'un fichier France Travail au format long (données SYNTHÉTIQUES)",
             f"  {path.name} : reconnu comme {report.connector}, périodes "
             f"{', '.join(report.periods)}, {report.values_stored} valeurs par catégorie et sexe",
+            *(f"  {note}" for note in report.notes),
         ]
     )
 

@@ -9,6 +9,7 @@ times in France (ten Saint-Aubin) is then the one inside that scope.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from observatoire.ingest.connectors import Layout
 from observatoire.ingest.tables import Table
@@ -17,22 +18,24 @@ from observatoire.store.territories import named_places
 from observatoire.territories.levels import level_from_label
 from observatoire.territories.lookup import Found, NameIndex, Place
 
-__all__ = ["NameResolver"]
+__all__ = ["NameResolver", "places_of"]
 
 _COMMUNE_LEVELS = ("commune", "arm")
+
+
+def places_of(frame: pd.DataFrame) -> list[Place]:
+    """The places of a :func:`~observatoire.store.territories.named_places` frame."""
+    return [
+        Place(r.level, r.code, r.name, frozenset(str(r.within or "").split("|")), bool(r.former))
+        for r in frame.itertuples()
+    ]
 
 
 class NameResolver:
     """Finds the code of a named territory, within its level and the file's scope."""
 
     def __init__(self, warehouse: Warehouse, first: Table, layout: Layout) -> None:
-        places = named_places(warehouse)
-        self._places = [
-            Place(
-                r.level, r.code, r.name, frozenset(str(r.within or "").split("|")), bool(r.former)
-            )
-            for r in places.itertuples()
-        ]
+        self._places = places_of(named_places(warehouse))
         self._index = NameIndex(self._places)
         self._within: dict[tuple[str, str], frozenset[str]] = {
             (p.level, p.code): p.within for p in self._places if not p.former

@@ -33,11 +33,12 @@ from observatoire.ingest.connectors import (
     register_connector,
 )
 from observatoire.ingest.datafrance import name_types
+from observatoire.ingest.geonames import places_of
 from observatoire.ingest.tables import Table, find_column
 from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.referential import add_territories
 from observatoire.store.territories import named_places, territory_codes, territory_parents
-from observatoire.territories.lookup import NameIndex, Place
+from observatoire.territories.lookup import NameIndex
 from observatoire.territories.qpv import (
     communes_of_label,
     departement_of,
@@ -47,8 +48,9 @@ from observatoire.territories.qpv import (
     is_qpv_code,
     qpv_name,
 )
+from observatoire.territories.referential import PARENT_COLUMNS, TERRITORY_COLUMNS
 
-__all__ = ["NewQpv", "QpvConnector", "new_qpv"]
+__all__ = ["NewQpv", "QpvBuilder", "QpvConnector", "missing_note", "new_qpv"]
 
 QPV_CODE_COLUMNS = ("CODGEO", "CODE_QP", "CODE_QPV", "QP", "QPV", "CODE", "CODGEO_QP")
 QPV_NAME_COLUMNS = ("LIB_QP", "LIBQP", "NOM_QP", "NOM_QPV", "LIB_QPV", "LIBGEO", "NOM")
@@ -158,6 +160,63 @@ class NewQpv:
             add_territories(tx, self.territories, self.parents)
 
 
+class QpvBuilder:
+    """What building QPV needs of the referential, read once: communes and arrondissements by
+    name, their EPCI, the départements' names and parents, the ensembles already known."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        places = named_places(warehouse)
+        self.index = NameIndex(places_of(places[places.level.isin(["commune", "arm"])]))
+        self.departements = places[places.level == "departement"].set_index("code").name
+        self.types = name_types()
+        self.commune_parents = territory_parents(warehouse, "commune", ["epci"])
+        arm_parent = territory_parents(warehouse, "arm", ["commune"])
+        self.arm_commune = dict(zip(arm_parent.code, arm_parent.parent_code, strict=True))
+        self.dep_parents = territory_parents(warehouse, "departement", ["region", "pays"])
+        self.known_ensembles = set(territory_codes(warehouse, "ensemble_qpv"))
+
+    def communes_named(self, label: str, code: str, missing: list[str]) -> list[str]:
+        """The current communes a commune label names (« Bobigny, Drancy »), found by name in
+        the QPV's département; those not found are added to ``missing``."""
+        dep = departement_of(code)
+        found_codes = []
+        for commune_name in communes_of_label(label):
+            found = self.index.find(commune_name, "commune", within={f"departement:{dep}"})
+            if found.code is None:
+                found = self.index.find(commune_name, "arm", within={f"departement:{dep}"})
+            if found.code is None:
+                missing.append(f"{commune_name} ({code})")
+                continue
+            found_codes.append(self.arm_commune.get(found.code, found.code))
+        return list(dict.fromkeys(found_codes))
+
+    def build(self, rows: list[tuple[str, str, list[str]]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Territories and parents of QPV (code, name, current communes), and of the
+        ensembles of their départements not known yet."""
+        out, parents = [], []
+        for code, name, communes in rows:
+            out.append(("qpv", code, name, generation(code)))
+            parents += _qpv_parents(code, departement_of(code), communes,
+                                    self.commune_parents, self.dep_parents)  # fmt: skip
+        for ensemble in sorted({ensemble_code(code) for code, _, _ in rows}):
+            if ensemble in self.known_ensembles:
+                continue
+            year, dep = ensemble[3:7], ensemble[8:]
+            dep_name = str(self.departements.get(dep, dep))
+            tncc = self.types.get(("departement", dep))
+            out.append(("ensemble_qpv", ensemble, ensemble_name(year, dep_name, tncc), year))
+            parents.append(("ensemble_qpv", ensemble, "departement", dep, 1.0))
+            above = self.dep_parents[self.dep_parents.code == dep]
+            parents += [("ensemble_qpv", ensemble, r.parent_level, r.parent_code, 1.0)
+                        for r in above.itertuples()]  # fmt: skip
+        territories = pd.DataFrame(out, columns=["level", "code", "name", "kind"]).assign(
+            population=float("nan"), population_year=None, area_km2=float("nan")
+        )
+        territories["population_year"] = territories.population_year.astype("Int64")
+        frame = pd.DataFrame(parents, columns=PARENT_COLUMNS)
+        return territories[TERRITORY_COLUMNS], frame.drop_duplicates(PARENT_COLUMNS[:4])
+
+
 def new_qpv(warehouse: Warehouse, table: Table, layout: Layout) -> NewQpv:
     """The QPV of ``table`` unknown to the referential, ready to be added (see the module
     docstring); their communes are found by name within their département."""
@@ -169,80 +228,32 @@ def new_qpv(warehouse: Warehouse, table: Table, layout: Layout) -> NewQpv:
         return NewQpv(_empty_territories(), _empty_parents())
     label_column = find_column(list(frame.columns), COMMUNE_LABEL_COLUMNS)
     name_column = find_column(list(frame.columns), QPV_NAME_COLUMNS)
-    places = named_places(warehouse)
-    index = NameIndex(
-        Place(r.level, r.code, r.name, frozenset(str(r.within or "").split("|")), bool(r.former))
-        for r in places.itertuples()
-        if r.level in ("commune", "arm")
-    )
-    departements = places[places.level == "departement"].set_index("code").name
-    types = name_types()
-    commune_parents = territory_parents(warehouse, "commune", ["epci", "region"])
-    arm_parent = territory_parents(warehouse, "arm", ["commune"])
-    arm_commune = dict(zip(arm_parent.code, arm_parent.parent_code, strict=True))
-    dep_parents = territory_parents(warehouse, "departement", ["region", "pays"])
-    rows, parents, notes, missing = [], [], [], []
+    builder = QpvBuilder(warehouse)
+    rows: list[tuple[str, str, list[str]]] = []
+    missing: list[str] = []
     seen: set[str] = set()
     for position in map(int, wanted.to_numpy().nonzero()[0]):
         code = codes.iloc[position]
         if code in seen:
             continue
         seen.add(code)
-        dep = departement_of(code)
         label = str(frame[label_column].iloc[position]) if label_column else ""
-        communes = []
-        for commune_name in communes_of_label(label):
-            found = index.find(commune_name, "commune", within={f"departement:{dep}"})
-            if found.code is None:
-                found = index.find(commune_name, "arm", within={f"departement:{dep}"})
-            if found.code is None:
-                missing.append(f"{commune_name} ({code})")
-                continue
-            communes.append(arm_commune.get(found.code, found.code))
-        communes = list(dict.fromkeys(communes))
+        communes = builder.communes_named(label, code, missing)
         name = str(frame[name_column].iloc[position]).strip() if name_column else ""
-        rows.append(
-            ("qpv", code, name or qpv_name(code, communes_of_label(label)), generation(code))
-        )
-        parents += _qpv_parents(code, dep, communes, commune_parents, dep_parents)
-    ensembles = sorted({ensemble_code(c) for c in seen})
-    known_ensembles = set(territory_codes(warehouse, "ensemble_qpv"))
-    for ensemble in ensembles:
-        if ensemble in known_ensembles:
-            continue
-        year, dep = ensemble[3:7], ensemble[8:]
-        dep_name = str(departements.get(dep, dep))
-        rows.append(
-            (
-                "ensemble_qpv",
-                ensemble,
-                ensemble_name(year, dep_name, types.get(("departement", dep))),
-                year,
-            )
-        )
-        parents.append(("ensemble_qpv", ensemble, "departement", dep, 1.0))
-        parents += [("ensemble_qpv", ensemble, r.parent_level, r.parent_code, 1.0)
-                    for r in dep_parents[dep_parents.code == dep].itertuples()]  # fmt: skip
-    notes.append(f"{len(seen)} QPV ajoutés au référentiel (niveau qpv), d'après ce fichier")
+        rows.append((code, name or qpv_name(code, communes_of_label(label)), communes))
+    territories, parents = builder.build(rows)
+    notes = [f"{len(seen)} QPV ajoutés au référentiel (niveau qpv), d'après ce fichier"]
     if missing:
-        notes.append(
-            f"{len(missing)} commune(s) de QPV introuvables par leur nom dans leur département "
-            "(QPV rattachés à leurs autres communes et à leur département) : "
-            + ", ".join(missing[:8])
-            + ("…" if len(missing) > 8 else "")
-        )
-    territories = pd.DataFrame(rows, columns=["level", "code", "name", "kind"]).assign(
-        population=float("nan"), population_year=None, area_km2=float("nan")
-    )
-    territories["population_year"] = territories.population_year.astype("Int64")
-    columns = ["level", "code", "name", "population", "population_year", "area_km2", "kind"]
-    frame_parents = pd.DataFrame(
-        parents, columns=["level", "code", "parent_level", "parent_code", "weight"]
-    )
-    return NewQpv(
-        territories[columns],
-        frame_parents.drop_duplicates(["level", "code", "parent_level", "parent_code"]),
-        notes,
+        notes.append(missing_note(missing))
+    return NewQpv(territories, parents, notes)
+
+
+def missing_note(missing: list[str]) -> str:
+    return (
+        f"{len(missing)} commune(s) de QPV introuvables par leur nom dans leur département "
+        "(QPV rattachés à leurs autres communes et à leur département) : "
+        + ", ".join(missing[:8])
+        + ("…" if len(missing) > 8 else "")
     )
 
 
@@ -266,10 +277,8 @@ def _qpv_parents(code: str, dep: str, communes: list[str], commune_parents: pd.D
 
 
 def _empty_territories() -> pd.DataFrame:
-    return pd.DataFrame(
-        columns=["level", "code", "name", "population", "population_year", "area_km2", "kind"]
-    )
+    return pd.DataFrame(columns=TERRITORY_COLUMNS)
 
 
 def _empty_parents() -> pd.DataFrame:
-    return pd.DataFrame(columns=["level", "code", "parent_level", "parent_code", "weight"])
+    return pd.DataFrame(columns=PARENT_COLUMNS)
