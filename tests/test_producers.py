@@ -381,3 +381,42 @@ def test_iris_of_merged_communes_are_converted(home: Path, tmp_path: Path) -> No
     assert households.loc["014530000", "value"] == pytest.approx(number.sum())
     assert "014530000" in households.index and "010590000" not in households.index
     assert median.loc["014530000", "status"] == "nd"
+
+
+def test_qpv_list_with_contours(home: Path, tmp_path: Path) -> None:
+    """The ANCT's list with contours (a GeoPackage in Lambert-93, built here from the real IRIS
+    contours of the 93): names, communes by INSEE code, generations 2015 and 2024, contours
+    and areas; a QPV file imported afterwards keeps the list's names."""
+    import geopandas as gpd
+
+    iris = gpd.read_file(DATA / "iris" / "iris_93_2022.gpkg")
+    bobigny = iris[iris.INSEE_COM.isin(["93008", "93029"])].head(4)
+    aubervilliers = iris[iris.INSEE_COM == "93001"].head(3)
+    shapes = gpd.GeoDataFrame(
+        {
+            "code_qp": ["QP093005", "QN09301M"],
+            "lib_qp": ["Quartier d'essai de Bobigny", "Quartier d'essai d'Aubervilliers"],
+            "insee_com": ["93008, 93029", "93001"],
+        },
+        geometry=[bobigny.union_all(), aubervilliers.union_all()],
+        crs=iris.crs,
+    )
+    path = tmp_path / "qpv_contours.gpkg"
+    shapes.to_file(path)
+    code, out = run("geo", "import-qpv", str(path), home=home)
+    assert code == 0, out
+    assert "2 QPV importés" in out and "2 avec contour" in out
+    with Observatory.open(home, write=True) as obs:
+        listed = obs.geography.territories(level="qpv").set_index("code")
+        ensembles = set(obs.geography.territories(level="ensemble_qpv").code)
+        card = obs.geography.card("qpv", "QN09301M")
+        contours = obs.geography.geometries(level="qpv")
+        obs.import_file(QPV)
+        after = obs.geography.territories(level="qpv").set_index("code")
+    assert listed.loc["QP093005", "name"] == "Quartier d'essai de Bobigny"
+    assert ensembles == {"QPV2015-93", "QPV2024-93"}
+    assert ("commune", "93001") in {(p["level"], p["code"]) for p in card["parents"]}
+    assert len(contours) == 2
+    expected = bobigny.union_all().area / 1e6
+    assert listed.loc["QP093005", "area_km2"] == pytest.approx(expected, rel=0.01)
+    assert after.loc["QP093005", "name"] == "Quartier d'essai de Bobigny" and len(after) == 1401

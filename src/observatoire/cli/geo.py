@@ -91,6 +91,35 @@ def import_iris_cmd(ctx: Context, reference: str, contours: str | None, crs: str
     print_notes(report.notes)
 
 
+@geo.command("import-qpv")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option(
+    "--crs", help="Système de coordonnées des contours s'ils n'en déclarent pas (ex. EPSG:2154)."
+)
+@pass_ctx
+def import_qpv_cmd(ctx: Context, path: str, crs: str | None) -> None:
+    """Importe la liste des quartiers prioritaires (QPV) de l'ANCT, ou leurs contours.
+
+    Une ligne par QPV : son code (code_qp), son nom (lib_qp), ses communes (codes INSEE, ou
+    noms cherchés dans son département). Un fichier géographique (GeoJSON, shapefile,
+    GeoPackage) donne aussi les contours, reprojetés en WGS84. Les QPV listés sont ajoutés ou
+    remplacés ; les autres sont gardés. Sans liste, les fichiers par QPV construisent le
+    niveau eux-mêmes (observatoire import).
+
+    \b
+    Exemple :
+      observatoire geo import-qpv QP2024_France_hexagonale_LB93.gpkg
+    """
+    start = time.perf_counter()
+    with ctx.open(write=True) as obs:
+        report = obs.geography.import_qpv(path, crs=crs)
+    click.echo(
+        f"{report.qpv} QPV importés en {time.perf_counter() - start:.1f} s ; "
+        f"{report.with_contours} avec contour."
+    )
+    print_notes(report.notes)
+
+
 @geo.command("history")
 @click.argument("code")
 @pass_ctx

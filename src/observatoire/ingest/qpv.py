@@ -174,6 +174,7 @@ class QpvBuilder:
         self.arm_commune = dict(zip(arm_parent.code, arm_parent.parent_code, strict=True))
         self.dep_parents = territory_parents(warehouse, "departement", ["region", "pays"])
         self.known_ensembles = set(territory_codes(warehouse, "ensemble_qpv"))
+        self.communes = set(territory_codes(warehouse, "commune"))
 
     def communes_named(self, label: str, code: str, missing: list[str]) -> list[str]:
         """The current communes a commune label names (« Bobigny, Drancy »), found by name in

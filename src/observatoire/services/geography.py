@@ -27,6 +27,7 @@ from observatoire.ingest.codefiles import (
 from observatoire.ingest.cog import CogImportReport, import_cog, import_shipped_cog
 from observatoire.ingest.datafrance import name_types
 from observatoire.ingest.iris import IrisImportReport, import_iris
+from observatoire.ingest.qpv_list import QpvListReport, import_qpv_list
 from observatoire.ingest.referential import BuildReport, build_into
 from observatoire.ingest.zoning import ZoningImportReport, import_zoning, zoning_members
 from observatoire.store import territories as queries
@@ -86,6 +87,11 @@ class Geography:
     ) -> IrisImportReport:
         self.require_referential()
         return import_iris(self.warehouse, reference, contours, crs=crs)
+
+    def import_qpv(self, path: str | Path, *, crs: str | None = None) -> QpvListReport:
+        """Import the ANCT's list of the QPV, or their contours (names, communes, shapes)."""
+        self.require_referential()
+        return import_qpv_list(self.warehouse, path, crs=crs)
 
     def import_zoning(self, name: str, path: str | Path, **options: object) -> ZoningImportReport:
         self.require_referential()
