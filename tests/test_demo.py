@@ -30,6 +30,9 @@ def test_demo_builds_and_shows_the_zoning(built: DemoResult) -> None:
     assert "descripteur" in result.summary and "cpam.C2S" in result.summary
     assert "0 cellule(s) rejetée(s)" in result.summary
     assert "long.periodique" in result.summary and "2025-T1, 2025-T2" in result.summary
+    assert "francetravail.DEFM_A" in result.summary  # derived by the vocabulary
+    assert "insee.melodi" in result.summary and "0 rejetée(s)" in result.summary
+    assert "anct.qpv" in result.summary and "au référentiel : 6 QPV, 1 ensemble" in result.summary
     assert "tableau du Département" in result.summary and "39 communes" in result.summary
     assert "observatoire compute : " in result.summary and "profil de Saint-Denis" in result.summary
     assert "Indicateurs calculés" in result.summary and "couverture insuffisante" in result.summary
@@ -71,6 +74,9 @@ def test_demo_is_served_with_its_synthetic_data_labelled(built: DemoResult) -> N
         assert home.status_code == 200
         assert "Démonstration" in home.text and "FICTIFS (données synthétiques)" in home.text
         assert "Seine-Saint-Denis" in home.text and "Chiffres clés" in home.text
+        quartier = client.get("/territoires/qpv/QP093901")
+        assert quartier.status_code == 200 and "Quartier fictif des Tilleuls" in quartier.text
+        assert "Ensemble des QPV 2015 de la Seine-Saint-Denis" in quartier.text
         zones = client.get("/indicateurs/part_allocataires_aah.json?niveau=tas93").json()
         assert len(zones["values"]) == 5 and all("fictif" in z["name"] for z in zones["values"])
         assert "FICTIFS" in client.get("/indicateurs/part_allocataires_aah?niveau=tas93").text

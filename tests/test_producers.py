@@ -321,6 +321,8 @@ def test_long_jobseekers_file_feeds_the_catalogue(home93: Path, tmp_path: Path) 
         )
         women = obs.indicator("part_femmes_demandeurs_a", level="commune")
         stored = obs.values("francetravail.NOMBRE", period="2024-T4")
+        listed = obs.imports().set_index("id").loc[report.batch]
+    assert listed.periods == "2024-T3 2024-T4" and listed.edition == "2024-T4"
     assert report.rows_rejected == 0 and any("francetravail.DEFM_A" in n for n in report.notes)
     names = {part.split("=")[0] for dims in stored.dims for part in dims.split("|")}
     assert names == {"Catégorie", "Sexe", "Tranche d'âge"}
@@ -420,3 +422,112 @@ def test_qpv_list_with_contours(home: Path, tmp_path: Path) -> None:
     expected = bobigny.union_all().area / 1e6
     assert listed.loc["QP093005", "area_km2"] == pytest.approx(expected, rel=0.01)
     assert after.loc["QP093005", "name"] == "Quartier d'essai de Bobigny" and len(after) == 1401
+
+
+def _long_file(path: Path, rows93: list[tuple[str, str]], extra: str = "",
+               sex_column: str = "Sexe") -> pd.DataFrame:  # fmt: skip
+    """A France Travail long file on real communes (synthetic counts), with a rate column
+    that must never be summed, and ``extra`` as a constant column when given."""
+    rng = np.random.default_rng(23)
+    rows = []
+    for quarter in ("2024-T3", "2024-T4"):
+        for code, name in rows93:
+            for category in ("A", "B", "C"):
+                for sex in ("Femmes", "Hommes"):
+                    rows.append({"Code commune": code, "Libellé commune": name,
+                                 "Période": quarter, "Catégorie": category, sex_column: sex,
+                                 "Nombre": int(rng.integers(5, 900)),
+                                 "Evolution sur un an (%)": round(rng.normal(), 1)})  # fmt: skip
+    frame = pd.DataFrame(rows)
+    if extra:
+        frame[extra] = "Un an ou plus"
+    frame.to_csv(path, sep=";", index=False, decimal=",")
+    return frame
+
+
+def test_vocabulary_reads_counts_only_and_whole_files(home93: Path, tmp_path: Path) -> None:
+    """A rate column beside the counts is never summed into a total; A, B and C add up to
+    A, B, C when the file has no ABC row; a dimension named « Code sexe » stays a dimension;
+    a file of one part only (every row « un an ou plus ») derives nothing, and says why."""
+    with Observatory.open(home93) as obs:
+        communes = obs.geography.territories(level="commune", within="93").head(6)
+    pairs = list(zip(communes.code, communes.name, strict=True))
+    plain = _long_file(tmp_path / "DEFM_2024.csv", pairs, sex_column="Code sexe")
+    part = _long_file(tmp_path / "DEFM_anciennete_2024.csv", pairs, extra="Ancienneté")
+    with Observatory.open(home93, write=True) as obs:
+        report = obs.import_file(tmp_path / "DEFM_2024.csv")
+        total = obs.values("francetravail.DEFM_ABC", period="2024-T4").set_index("code")
+        only_a = obs.values("francetravail.DEFM_A", period="2024-T4").set_index("code")
+        women = obs.values("francetravail.DEFM_A_F", period="2024-T4").set_index("code")
+        other = obs.import_file(tmp_path / "DEFM_anciennete_2024.csv")
+    quarter = plain[plain["Période"] == "2024-T4"]
+    expected = quarter.groupby("Code commune").Nombre.sum()
+    assert report.rows_rejected == 0
+    assert np.allclose(total.loc[expected.index, "value"], expected)
+    a = quarter[quarter["Catégorie"] == "A"]
+    assert np.allclose(only_a.loc[expected.index, "value"], a.groupby("Code commune").Nombre.sum())
+    female = a[a["Code sexe"] == "Femmes"].set_index("Code commune").Nombre
+    assert np.allclose(women.loc[female.index, "value"], female)
+    assert not any("DEFM" in n and "dérivées" in n for n in other.notes)
+    assert any("une partie seulement" in n for n in other.notes) and len(part)
+
+
+def test_melodi_former_names(home: Path, tmp_path: Path) -> None:
+    """In an export of the Grand Paris Sud agglomeration, « Évry » is the Essonne's former
+    commune, not Évry in the Yonne: a part of Évry-Courcouronnes that kept its code, so its
+    value is refused with the reason; « Courcouronnes », merged into it, is converted (its
+    value alone is a partial figure of the current commune, never its whole)."""
+    path = tmp_path / "MELODI_EVRY.csv"
+    path.write_text(
+        '"Géographie";"Niveau Géo";"Mesure du recensement";Période;Valeur\n'
+        '"CA Grand Paris Sud Seine Essonne Sénart";"Etablissement public de coopération '
+        'intercommunal";"Logements";2016;1000\n"Évry";"Commune";"Logements";2016;50\n'
+        '"Courcouronnes";"Commune";"Logements";2016;30\n'
+        '"Corbeil-Essonnes";"Commune";"Logements";2016;70\n',
+        encoding="utf-8",
+    )
+    with Observatory.open(home, write=True) as obs:
+        report = obs.import_file(path)
+        values = obs.values("melodi.MELODI_EVRY", dims="Mesure du recensement=Logements")
+    assert report.rows_rejected == 1 and report.examples[0].line == 3
+    assert "fusionnée depuis dans 91228" in report.examples[0].reason
+    rows = values.set_index("code")
+    assert "89162" not in rows.index and rows.loc["91174", "value"] == 70
+    assert rows.loc["91228", "status"] != "ok"
+
+
+def test_iris_conversion_with_a_part_missing(home: Path, tmp_path: Path) -> None:
+    """When the commune nouvelle's own pseudo-IRIS of the file's year is missing from the
+    file, the converted IRIS is partial, never the sum of the parts present marked ok."""
+    filo = pd.read_csv(DATA / "filosofi" / "FILO2016_DISP_COM.csv", sep=";", dtype=str,
+                       encoding="utf-8-sig").set_index("CODGEO")  # fmt: skip
+    rows = filo.loc[["01059", "01097"], ["NBMEN16", "NBPERS16", "NBUC16"]]
+    path = tmp_path / "BASE_TD_FILO_IRIS_2016.csv"
+    lines = ["IRIS;NBMEN16;NBPERS16;NBUC16"] + [
+        f"{code}0000;{r.NBMEN16};{r.NBPERS16};{r.NBUC16}" for code, r in rows.iterrows()
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with Observatory.open(home, write=True) as obs:
+        obs.import_file(path)
+        households = obs.values("filosofi.NBMEN", level="iris").set_index("code")
+    assert households.loc["014530000", "status"] == "partial"
+
+
+def test_qpv_file_read_in_chunks_and_income_by_qpv(home: Path, tmp_path: Path) -> None:
+    """QPV met in any chunk of a file are added (not only those of the first); an income file
+    by QPV with INSEE's year-suffixed columns (REVN: DISP_MED19…) is the QPV connector's, its
+    median the catalogue's, of 2019."""
+    frame = _qpv().head(40)
+    path = tmp_path / "data_REVN_2019_QP.csv"
+    revn = pd.DataFrame({"CODGEO": frame.CODGEO, "LIB_COM": frame.LIB_COM,
+                         "DISP_MED19": [str(12000 + 10 * i) for i in range(40)],
+                         "DISP_TP6019": "40,1"})  # fmt: skip
+    revn.to_csv(path, sep=";", index=False)
+    with Observatory.open(home, write=True) as obs:
+        chunked = obs.import_file(QPV, chunk_rows=300)
+        income = obs.import_file(path)
+        obs.compute(indicators=["niveau_vie_median"])
+        median = obs.indicator("niveau_vie_median", level="qpv").set_index("code")
+    assert chunked.rows_rejected == 0 and chunked.rows_imported == 1400
+    assert income.connector == "anct.qpv" and income.periods == ["2019"]
+    assert median.loc["QP001001", "value"] == 12000 and median.loc["QP001001", "period"] == "2019"

@@ -41,7 +41,7 @@ _KINDS: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
         ("sirene", r".+", COUNT),
         ("etatcivil", r".+", COUNT),
         ("francetravail", r".+", COUNT),
-        ("onpv", r"(POP|NB|EFF|MEN)\w*", COUNT),
+        ("onpv", r"POP_MUN|POP_TOT|POP|(NB|EFF)_\w+", COUNT),
         ("onpv", r"(TX|PART|PCT)_\w+", PERCENT),
         ("onpv", r"IND_\w+", RATIO),
     )

@@ -21,10 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 
 from observatoire.text import fold
 
 __all__ = ["Derivation", "Dimension", "SeriesKey", "Vocabulary", "derive", "parse_dims"]
+
+
+TOTAL_LABELS = frozenset({"ensemble", "total", "tous", "toutes", "_t", "tout", "ensemble des"})
 
 
 def _label(text: str) -> str:
@@ -65,11 +69,12 @@ class Vocabulary:
     labels: Mapping[str, str] = field(default_factory=dict)
     kinds: Mapping[str, str] = field(default_factory=dict)  # target → count, amount…
 
+    requires: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # target → dims
+
     def applies_to(self, variable: str) -> bool:
-        return any(
-            variable == s or (s.endswith(".*") and variable.startswith(s[:-1]))
-            for s in self.sources
-        )
+        """Whether the vocabulary reads ``variable`` (its sources are names or patterns:
+        ``francetravail.NOMBRE*``)."""
+        return any(fnmatchcase(variable, s) for s in self.sources)
 
     def dimension_of(self, column: str) -> Dimension | None:
         return next((d for d in self.dimensions if d.names(column)), None)
@@ -134,33 +139,44 @@ def derive(
     for key in series:
         if key.dims and vocabulary.applies_to(key.variable):
             groups.setdefault((key.variable, key.level, key.period), []).append(key)
-    derivations: list[Derivation] = []
+    made: dict[tuple[str, str, str], list[tuple[str, Derivation]]] = {}
     reasons: dict[str, None] = {}
     for (variable, level, period), keys in sorted(groups.items()):
         for target, wanted in vocabulary.targets.items():
-            chosen, why = _choose(vocabulary, keys, wanted)
+            chosen, why = _choose(vocabulary, keys, wanted, vocabulary.requires.get(target, ()))
             if chosen:
-                derivations.append(Derivation(target, level, period, tuple(k.id for k in chosen)))
+                derivation = Derivation(target, level, period, tuple(k.id for k in chosen))
+                made.setdefault((target, level, period), []).append((variable, derivation))
             elif why:
                 reasons[f"{target} non dérivé de {variable} : {why}"] = None
+    derivations = []
+    for (target, _, _), found in made.items():
+        if len(found) > 1:  # two columns of the file would make it: neither is chosen
+            names = " et ".join(v for v, _ in found)
+            reasons[f"{target} non dérivé : {names} le donneraient tous deux"] = None
+        else:
+            derivations.append(found[0][1])
     return derivations, list(reasons)
 
 
-def _choose(vocabulary: Vocabulary, keys: list[SeriesKey],
-            wanted: Mapping[str, str]) -> tuple[list[SeriesKey], str]:  # fmt: skip
+def _choose(vocabulary: Vocabulary, keys: list[SeriesKey], wanted: Mapping[str, str],
+            requires: tuple[str, ...]) -> tuple[list[SeriesKey], str]:  # fmt: skip
     """The series making a target, or none and why."""
     parsed = [(k, parse_dims(k.dims)) for k in keys]
     columns = sorted({c for _, d in parsed for c in d})
     read: dict[str, Dimension] = {}
     for column in columns:
         dimension = vocabulary.dimension_of(column)
-        values = {d.get(column) for _, d in parsed}
+        values = {d.get(column) or "" for _, d in parsed}
         if dimension is None:
             if len(values) > 1:
                 return [], f"dimension « {column} » inconnue du vocabulaire {vocabulary.name}"
+            (value,) = values
+            if _label(value) not in TOTAL_LABELS:  # a file of one part only (« un an ou plus »)
+                return [], f"toutes ses lignes sont « {column} = {value} », une partie seulement"
             continue
         read[column] = dimension
-    missing = set(wanted) - {d.key for d in read.values()}
+    missing = (set(wanted) | set(requires)) - {d.key for d in read.values()}
     if missing:
         return [], ""  # the file does not break this dimension down: not a fault
     keep = list(parsed)

@@ -42,12 +42,13 @@ def qpv_import(obs: Observatory, home: Path) -> str:
     path = home / "data_DEMO_2024_QP_SYNTHETIQUES.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     report = obs.import_file(path, user="demo")
+    counts = obs.geography.level_counts()
     return "\n".join(
         [
             "Quartiers prioritaires de la ville (QPV FICTIFS, données SYNTHÉTIQUES)",
             f"  {path.name} : reconnu comme {report.connector} ({report.producer}), "
-            f"{report.rows_imported} quartiers",
-            *(f"  {note}" for note in report.notes),
+            f"{report.rows_imported} quartiers ; au référentiel : {counts.get('qpv', 0)} QPV, "
+            f"{counts.get('ensemble_qpv', 0)} ensemble(s) de QPV par département",
             "  Pages : /territoires/qpv/QP093901 (comparé à sa commune, à l'ensemble des QPV du "
             "département et au département), /territoires/ensemble_qpv/QPV2015-93",
         ]

@@ -22,6 +22,7 @@ from observatoire.store.base import Warehouse
 from observatoire.store.territories import (
     changed_communes,
     codebook,
+    commune_births,
     load_vintages,
     recoded_communes,
     territory_codes,
@@ -80,6 +81,8 @@ class ReferenceCodes:
             self.moves: dict[str, str] = {}
             self._vintages: Vintages | None = None
             self._recoded: dict[str, str] = {}
+            self._births: dict[str, str] = {}
+            self.expected: set[str] = set()  # current IRIS that are parts of a conversion
         elif level == "commune":
             self.changing = self._changing_communes()
         else:
@@ -113,6 +116,7 @@ class ReferenceCodes:
         if self._vintages is None:
             self._vintages = load_vintages(self.warehouse)
             self._recoded = recoded_communes(self.warehouse)
+            self._births = commune_births(self.warehouse)
         shares, _ = self._vintages.trace(commune, int(past[commune][:4]) - 1)
         if len(shares) != 1:
             return None
@@ -124,6 +128,9 @@ class ReferenceCodes:
             self.moves[code] = new
             self.past.add(code)
             self.changing.add(new)
+            if self._births.get(successor, "9999") < past[commune]:
+                # the successor was a commune of the file's year: its own IRIS is a part too
+                self.expected.add(new)
         return new
 
     def hints(self) -> CodeBook:
@@ -236,12 +243,20 @@ class ChunkRows:
             if found.code is None:
                 self._reject(int(position), self.layout.code_column, name, found.why(name))
                 continue
-            codes.iloc[position] = found.code
-            if found.former is not None:
-                self.tally.note(
-                    f"nom d'une ancienne commune lu comme sa commune actuelle : "
-                    f"{found.former.name} → {found.code}"
+            former = found.former
+            if former is not None and former.part and former.code == former.current:
+                why = (
+                    f"nom d'une commune fusionnée depuis dans {former.current}, qui a gardé son "
+                    "code : sa valeur n'est qu'une partie de la commune actuelle"
                 )
+                self._reject(int(position), self.layout.code_column, name, why)
+                continue
+            codes.iloc[position] = found.code
+            if former is not None and former.part:
+                self.tally.note(f"nom d'une commune fusionnée depuis : {former.name} ({former.code}"
+                                f"), convertie vers {former.current}")  # fmt: skip
+            elif former is not None:
+                self.tally.note(f"ancien nom d'une commune renommée : {former.name} → {found.code}")
         return codes
 
     def _reject(self, position: int, column: str, value: str, reason: str) -> None:

@@ -25,7 +25,9 @@ from observatoire.ingest.tables import Table, find_column
 from observatoire.text import fold
 
 __all__ = [
+    "FILOSOFI_CODES",
     "NUMBER",
+    "SUFFIXED",
     "ColumnSpec",
     "Connector",
     "Layout",
@@ -41,6 +43,7 @@ __all__ = [
     "register_connector",
     "share",
     "slug",
+    "year_of",
 ]
 
 CODE_COLUMNS = (
@@ -183,7 +186,7 @@ def recognise(table: Table, *, connector: str | Connector | None = None) -> Layo
 
 
 # -- shared helpers --------------------------------------------------------------------------
-_SUFFIXED = re.compile(r"^(?P<stem>[A-Z][A-Z0-9_]*?[A-Z0-9_])(?P<yy>\d{2})$")
+SUFFIXED = re.compile(r"^(?P<stem>[A-Z][A-Z0-9_]*?[A-Z0-9_])(?P<yy>\d{2})$")
 _PREFIXED = re.compile(r"^(?P<kind>[PC])(?P<yy>\d{2})_(?P<stem>[A-Z0-9_]+)$")
 _RANGE = re.compile(r"^(?P<stem>[A-Z]+)(?P<y1>\d{2})(?P<y2>\d{2})$")
 _FILE_YEAR = re.compile(r"(?<!\d)(19\d{2}|20\d{2})(?!\d)")
@@ -197,7 +200,8 @@ _LEVEL_TOKENS = (
 )
 
 
-def _year(yy: str) -> int:
+def year_of(yy: str) -> int:
+    """The year of a two-digit suffix: ``19`` is 2019, ``98`` is 1998."""
     value = int(yy)
     return 2000 + value if value < 70 else 1900 + value
 
@@ -274,14 +278,14 @@ class FilosofiConnector(Connector):
             return None
         suffixed = {}
         for column in table.frame.columns:
-            match = _SUFFIXED.match(column.upper())
+            match = SUFFIXED.match(column.upper())
             if match and column != code_column:
                 suffixed[column] = (match["stem"], match["yy"])
         stems = {re.sub(r"^(DISP|DEC)_", "", stem) for stem, _ in suffixed.values()}
         if len(stems & FILOSOFI_CODES) < 3:
             return None
         yy = Counter(yy for _, yy in suffixed.values()).most_common(1)[0][0]
-        year = _year(yy)
+        year = year_of(yy)
         tokens = name_tokens(table.path)
         scope = "DEC" if "DEC" in tokens else "DISP" if "DISP" in tokens else ""
         level = level_of_table(table, code_column)
@@ -338,7 +342,7 @@ class CensusConnector(Connector):
         prefixed = [c for c in table.frame.columns if _PREFIXED.match(c.upper())]
         if len(prefixed) < 3:
             return None
-        years = Counter(_year(_PREFIXED.match(c.upper())["yy"]) for c in prefixed)  # type: ignore[index]
+        years = Counter(year_of(_PREFIXED.match(c.upper())["yy"]) for c in prefixed)  # type: ignore[index]
         census_year = max(years)
         columns = []
         sample = table.frame.head(500)
@@ -368,26 +372,30 @@ class CensusConnector(Connector):
         match = _PREFIXED.match(upper)
         if match:  # P: main count; C: the complementary (sample-based) count, kept apart
             code = match["stem"] if match["kind"] == "P" else f"C_{match['stem']}"
-            return ColumnSpec(column, "rp", code, str(_year(match["yy"])), additive=True)
+            return ColumnSpec(column, "rp", code, str(year_of(match["yy"])), additive=True)
         for pattern, source in CENSUS_SOURCES:
             if pattern.match(upper):
                 ranged = _RANGE.match(upper)
                 if ranged and source == "etatcivil":
-                    period = f"{_year(ranged['y1'])}-{_year(ranged['y2'])}"
+                    period = f"{year_of(ranged['y1'])}-{year_of(ranged['y2'])}"
                     return ColumnSpec(column, source, ranged["stem"], period, additive=True)
-                suffixed = _SUFFIXED.match(upper)
+                suffixed = SUFFIXED.match(upper)
                 if suffixed:
                     return ColumnSpec(
-                        column, source, suffixed["stem"], str(_year(suffixed["yy"])), additive=True
+                        column,
+                        source,
+                        suffixed["stem"],
+                        str(year_of(suffixed["yy"])),
+                        additive=True,
                     )
-        suffixed = _SUFFIXED.match(upper)
+        suffixed = SUFFIXED.match(upper)
         if suffixed and suffixed["stem"] in FILOSOFI_CODES:
             stem = suffixed["stem"]
             return ColumnSpec(
                 column,
                 "filosofi",
                 stem,
-                str(_year(suffixed["yy"])),
+                str(year_of(suffixed["yy"])),
                 additive=stem in FILOSOFI_COUNTS,
             )
         return ColumnSpec(column, "rp", upper, str(census_year), additive=upper == "SUPERF")
@@ -445,8 +453,8 @@ class CafConnector(Connector):
 # -- INSEE Statistiques locales, Observatoire des territoires exports ------------------------
 _LABELLED_YEAR = re.compile(r"^(?P<label>.+?)[\s_(]+(?P<year>(19|20)\d{2})\)?\s*$")
 _COUNT_WORDS = ("nombre", "population", "effectif", "nb ", "nb. ", "total")
-# Producers a file's title or source lines name, most specific first (« Source : ANCT,
-# d'après Insee » is the ANCT's).
+# Producers a file's title or source lines name; the first named in a line is the producer
+# (« Source : ANCT, d'après Insee » is the ANCT's, « Insee-DGFiP-Cnaf » INSEE's).
 PRODUCERS = (
     ("ANCT", ("anct", "observatoire des territoires", "onpv", "politique de la ville")),
     ("DREES", ("drees",)),
@@ -473,13 +481,26 @@ def is_count_label(label: str) -> bool:
 
 
 def producer_of(table: Table) -> str | None:
-    """The producer a file's title lines or notes name (« Source : ANCT »), or None."""
+    """The producer a file's title lines or notes name (« Source : ANCT »), or None.
+
+    >>> import pandas as pd
+    >>> from pathlib import Path
+    >>> table = Table(Path("x.csv"), pd.DataFrame(), 2,
+    ...               footer=["Source : Insee-DGFiP-Cnaf-Cnav-CCMSA, Filosofi 2019"])
+    >>> producer_of(table)
+    'INSEE'
+    """
     sources = [line for line in (*table.footer, *table.preamble) if "source" in fold(line)]
     for line in (*sources, *table.preamble):  # a « Source : » line first, then the titles
         folded = fold(line)
-        for producer, words in PRODUCERS:
-            if any(re.search(rf"\b{re.escape(w)}\b", folded) for w in words):
-                return producer
+        found = [
+            (match.start(), producer)
+            for producer, words in PRODUCERS
+            for w in words
+            if (match := re.search(rf"\b{re.escape(w)}\b", folded))
+        ]
+        if found:  # the first named: « Insee-DGFiP-Cnaf-Cnav » is INSEE's
+            return min(found)[1]
     return None
 
 

@@ -1,9 +1,10 @@
 """Codes of the territories a file names instead of coding them (Melodi's labelled exports).
 
 The names of the file's first chunk that are not communes (the EPCI, départements, régions the
-file covers) are looked up first; the territories they find, and the départements of the
-communes whose name is unique in France, make the file's *scope*: a commune name found several
-times in France (ten Saint-Aubin) is then the one inside that scope.
+file covers) are looked up first; the territories they find make the file's *scope* (failing
+them, the départements of the communes whose name is unique in France): a commune name found
+several times in France (ten Saint-Aubin) is then the one inside that scope, and a former name
+inside it (« Évry », now Évry-Courcouronnes) wins over a current namesake elsewhere.
 """
 
 from __future__ import annotations
@@ -26,7 +27,15 @@ _COMMUNE_LEVELS = ("commune", "arm")
 def places_of(frame: pd.DataFrame) -> list[Place]:
     """The places of a :func:`~observatoire.store.territories.named_places` frame."""
     return [
-        Place(r.level, r.code, r.name, frozenset(str(r.within or "").split("|")), bool(r.former))
+        Place(
+            r.level,
+            r.code,
+            r.name,
+            frozenset(str(r.within or "").split("|")),
+            bool(r.former),
+            bool(r.part),
+            str(r.current or ""),
+        )
         for r in frame.itertuples()
     ]
 
@@ -58,6 +67,8 @@ class NameResolver:
             if found.code is not None:
                 self.scope.add(f"{level}:{found.code}")
                 self.scope |= {w for w in self._within.get((level, found.code), ()) if w}
+        if self.scope:  # the file's EPCI or départements say where it is
+            return
         for name, level in pairs:
             if level not in _COMMUNE_LEVELS:
                 continue

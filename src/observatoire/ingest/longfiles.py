@@ -36,26 +36,29 @@ _COMMUNE_LIKE = re.compile(r"^(\d{4,5}|2[AB]\d{3})$", re.IGNORECASE)
 EMPLOYMENT_TOKENS = {"DEFM", "DARES", "DEMANDEURS", "FRANCE", "TRAVAIL", "POLE", "EMPLOI", "STMT",
                      "DE", "DEFMA", "DEFMABC"}  # fmt: skip
 MAX_DIMENSION_VALUES = 60
+# A measure named as a rate, a share or a change does not add up (never summed, never derived)
+_RATE = re.compile(r"%|\b(taux|part|evolution|variation|indice|moyen|moyenne|median|ratio)\b")
 
 
 _GEOGRAPHIC_NAME = re.compile(
-    r"^(code|libelle|lib|nom|intitule)\b|\b(commune|departement|region|epci|iris|territoire"
-    r"|arrondissement|canton|zone d'emploi|bassin|agence|intercommunalite|academie)s?\b"
+    r"\b(commune|departement|region|epci|iris|territoire|arrondissement|canton|zone d'emploi"
+    r"|bassin de vie|intercommunalite|academie|geographie|libgeo|codgeo|codecom|depcom)s?\b"
 )
 
 
 def is_geographic(column: str, sample: pd.DataFrame, code: str) -> bool:
     """Whether a column of a long file describes the territory, not a dimension of the
-    value: named as a code, a label or a level (« Code département », « Département »,
-    « Libellé commune »), or holding one value per territory code (the commune's
-    département) while not constant.
+    value: naming a level (« Code département », « Département », « Libellé commune »; « Code
+    sexe » is a dimension), or holding one value per territory code (the commune's
+    département, its agency) while not constant.
 
     >>> frame = pd.DataFrame({"com": ["93001", "93001", "93005"], "dep": ["93", "93", "93"],
     ...                       "Sexe": ["F", "H", "F"], "agence": ["A", "A", "B"]})
     >>> [is_geographic(c, frame, "com") for c in ("dep", "Sexe", "agence")]
     [False, False, True]
-    >>> is_geographic("Code département", frame, "com")
-    True
+    >>> frame["Code sexe"] = frame.Sexe
+    >>> is_geographic("Code département", frame, "com"), is_geographic("Code sexe", frame, "com")
+    (True, False)
     """
     if _GEOGRAPHIC_NAME.search(fold(column.strip())):
         return True
@@ -114,7 +117,8 @@ class LongLayoutConnector(Connector):
         if not measures:
             return None
         source = "francetravail" if name_tokens(table.path) & EMPLOYMENT_TOKENS else "donnees"
-        specs = [ColumnSpec(m, source, slug(m), "", additive=True) for m in measures]
+        specs = [ColumnSpec(m, source, slug(m), "", additive=not _RATE.search(fold(m)))
+                 for m in measures]  # fmt: skip
         level = level_of_table(table, code)
         return Layout(
             connector=self.name,

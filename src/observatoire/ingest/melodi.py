@@ -41,8 +41,8 @@ STATUSES = {
     "L": ValueStatus.NOT_AVAILABLE,
 }
 # The whole country as Melodi codes it
-COUNTRY_CODES = {"F": "FR", "FE": "FR", "FR": "FR", "FRANCE": "FR", "1": "FR", "M": "FRM",
-                 "FM": "FRM", "FRM": "FRM", "METRO": "FRM"}  # fmt: skip
+COUNTRY_CODES = {"F": "FR", "FE": "FR", "FR": "FR", "FRANCE": "FR", "M": "FRM", "FM": "FRM",
+                 "FRM": "FRM", "METRO": "FRM"}  # fmt: skip
 
 
 def _frequency(values: list[str]) -> str:

@@ -50,7 +50,6 @@ from observatoire.ingest.ownership import (
     own_namespace,
     proposal_needed,
 )
-from observatoire.ingest.qpv import new_qpv
 from observatoire.ingest.rawtext import sniff
 from observatoire.ingest.report import ImportReport, Rejection
 from observatoire.ingest.run import Derived, ImportRun
@@ -142,9 +141,6 @@ def import_file(
     on_step(f"format reconnu : {layout.connector} ({layout.level})")
     existing = set(variable_labels(warehouse))
     reference = ReferenceCodes(warehouse, layout.level)
-    added = new_qpv(warehouse, first, layout) if layout.level == "qpv" else None
-    if added is not None:
-        reference.known |= added.codes
     if layout.by_name:
         reference.resolver = NameResolver(warehouse, first, layout)
     run = ImportRun(warehouse, layout, reference)
@@ -153,8 +149,6 @@ def import_file(
         if tx is not None:
             run.batch = slot.batch
             run.next_series = next_id(tx, "series")
-            if added is not None:
-                added.write(tx)
         for table in chain([first], chunks):
             run.add(table, tx)
             on_progress(stream.fraction)
@@ -162,8 +156,7 @@ def import_file(
         run.finish(tx)
         derived = run.derive(tx, load_vocabularies(vocabulary_home))
         report = run.report(path, sha256, size)
-        if added is not None and added.codes:
-            report.notes = [*added.notes, *report.notes]
+        report.notes = [*run.qpv_notes(dry_run), *report.notes]
         _check_something_read(report, path)
         report.dry_run = dry_run
         report.variables_created = [v for v in variables if v not in existing]
@@ -429,7 +422,7 @@ def _record(
                 "id": d.variable,
                 "source": d.variable.split(".", 1)[0],
                 "code": d.variable.split(".", 1)[1],
-                "label": d.label,
+                "label": _text_or(old_labels.get(d.variable), d.label),
                 "additive": d.kind in ("count", "amount"),
                 "producer": layout.producer,
                 "kind": d.kind,
@@ -450,6 +443,11 @@ def _record(
     )
     save_variables(tx, variables, columns)
     refresh_variable_labels(tx)
+
+
+def _text_or(label: object, default: str) -> str:
+    """A label read back (None or NaN when there is none), else ``default``."""
+    return label if isinstance(label, str) and label else default
 
 
 def rollback(warehouse: Warehouse, batch: int) -> tuple[int, int | None]:

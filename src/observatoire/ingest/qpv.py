@@ -24,6 +24,9 @@ from observatoire.catalog.datasets import OPEN_LICENCE
 from observatoire.catalog.statuses import ValueStatus
 from observatoire.ingest.connectors import (
     CAF_CODES,
+    FILOSOFI_CODES,
+    FILOSOFI_COUNTS,
+    SUFFIXED,
     ColumnSpec,
     Connector,
     Layout,
@@ -31,6 +34,7 @@ from observatoire.ingest.connectors import (
     is_text,
     name_tokens,
     register_connector,
+    year_of,
 )
 from observatoire.ingest.datafrance import name_types
 from observatoire.ingest.geonames import places_of
@@ -126,6 +130,12 @@ class QpvConnector(Connector):
 
 def _spec(column: str, upper: str, year: int | None) -> ColumnSpec:
     period = str(year or "")
+    suffixed = SUFFIXED.match(upper)
+    if suffixed and re.sub(r"^(DISP|DEC)_", "", suffixed["stem"]) in FILOSOFI_CODES:
+        # income by QPV (REVN: DISP_MED19…): INSEE's Filosofi variables, year from the suffix
+        stem, when = suffixed["stem"], str(year_of(suffixed["yy"]))
+        additive = re.sub(r"^(DISP|DEC)_", "", stem) in FILOSOFI_COUNTS
+        return ColumnSpec(column, "filosofi", stem, when, additive=additive)
     if upper in CAF_CODES or upper.startswith(("ENF_", "A_")):
         return ColumnSpec(column, "caf", upper, period, additive=True, kind="count")
     if upper.startswith("NOTE"):
@@ -134,12 +144,12 @@ def _spec(column: str, upper: str, year: int | None) -> ColumnSpec:
         return ColumnSpec(column, "onpv", upper, period, additive=False, kind="share", unit="%")
     if upper.startswith("IND_"):
         return ColumnSpec(column, "onpv", upper, period, additive=False, kind="index")
-    if upper.startswith(("POP", "NB", "EFF", "MEN")):
+    if upper in ("POP_MUN", "POP_TOT", "POP") or upper.startswith(("NB_", "EFF_")):
         return ColumnSpec(column, "onpv", upper, period, additive=True, kind="count")
     return ColumnSpec(column, "onpv", upper, period, additive=False)
 
 
-register_connector(QpvConnector(), before="cnaf.allocataires")
+register_connector(QpvConnector(), before="insee.rp")  # from its codes alone: first
 
 
 # -- the QPV level, built from the files ------------------------------------------------------
@@ -149,7 +159,7 @@ class NewQpv:
 
     territories: pd.DataFrame
     parents: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # commune names not found
 
     @property
     def codes(self) -> set[str]:
@@ -188,7 +198,8 @@ class QpvBuilder:
             if found.code is None:
                 missing.append(f"{commune_name} ({code})")
                 continue
-            found_codes.append(self.arm_commune.get(found.code, found.code))
+            code_now = found.former.current if found.former and found.former.part else found.code
+            found_codes.append(self.arm_commune.get(code_now, code_now))
         return list(dict.fromkeys(found_codes))
 
     def build(self, rows: list[tuple[str, str, list[str]]]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -218,18 +229,16 @@ class QpvBuilder:
         return territories[TERRITORY_COLUMNS], frame.drop_duplicates(PARENT_COLUMNS[:4])
 
 
-def new_qpv(warehouse: Warehouse, table: Table, layout: Layout) -> NewQpv:
-    """The QPV of ``table`` unknown to the referential, ready to be added (see the module
-    docstring); their communes are found by name within their département."""
+def new_qpv(builder: QpvBuilder, table: Table, layout: Layout, known: set[str]) -> NewQpv:
+    """The QPV of ``table`` (one chunk of a file) not in ``known``, ready to be added (see the
+    module docstring); their communes are found by name within their département."""
     frame = table.frame
     codes = frame[layout.code_column].fillna("").astype(str).str.strip().str.upper()
-    known = set(territory_codes(warehouse, "qpv"))
     wanted = ~codes.isin(known) & codes.map(is_qpv_code)
     if not wanted.any():
         return NewQpv(_empty_territories(), _empty_parents())
     label_column = find_column(list(frame.columns), COMMUNE_LABEL_COLUMNS)
     name_column = find_column(list(frame.columns), QPV_NAME_COLUMNS)
-    builder = QpvBuilder(warehouse)
     rows: list[tuple[str, str, list[str]]] = []
     missing: list[str] = []
     seen: set[str] = set()
@@ -243,10 +252,8 @@ def new_qpv(warehouse: Warehouse, table: Table, layout: Layout) -> NewQpv:
         name = str(frame[name_column].iloc[position]).strip() if name_column else ""
         rows.append((code, name or qpv_name(code, communes_of_label(label)), communes))
     territories, parents = builder.build(rows)
-    notes = [f"{len(seen)} QPV ajoutés au référentiel (niveau qpv), d'après ce fichier"]
-    if missing:
-        notes.append(missing_note(missing))
-    return NewQpv(territories, parents, notes)
+    builder.known_ensembles |= set(territories.code[territories.level == "ensemble_qpv"])
+    return NewQpv(territories, parents, missing)
 
 
 def missing_note(missing: list[str]) -> str:

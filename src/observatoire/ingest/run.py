@@ -15,6 +15,7 @@ import pandas as pd
 from observatoire.catalog.vocabulary import SeriesKey, Vocabulary
 from observatoire.ingest.checks import SERIES_KEY, VALUE_COLUMNS, ChunkRows, KeySet, ReferenceCodes
 from observatoire.ingest.connectors import Layout
+from observatoire.ingest.qpv import QpvBuilder, missing_note, new_qpv
 from observatoire.ingest.report import ImportReport, Tally
 from observatoire.ingest.tables import Table
 from observatoire.ingest.vocabulary import derivations
@@ -53,8 +54,13 @@ class ImportRun:
         self.converted_from: int | None = None
         self.series: dict[tuple[str, ...], int] = {}
         self.next_series = 0
+        self._qpv: QpvBuilder | None = None
+        self.qpv_added = 0
+        self.qpv_missing: list[str] = []
 
     def add(self, table: Table, tx: Transaction | None) -> None:
+        if self.layout.level == "qpv":
+            self._add_qpv(table, tx)
         rows = ChunkRows(table, self.layout, self.reference, self.tally)
         rows.check_codes(self.keys)
         values = rows.values()
@@ -66,6 +72,26 @@ class ImportRun:
                 self.held.append(_plain(values[held]))
                 values = values[~held]
         self._write(values, tx)
+
+    def _add_qpv(self, table: Table, tx: Transaction | None) -> None:
+        """The QPV of this chunk the referential does not know yet, added to it in the
+        import's transaction (:mod:`observatoire.ingest.qpv`)."""
+        if self._qpv is None:
+            self._qpv = QpvBuilder(self.warehouse)
+        added = new_qpv(self._qpv, table, self.layout, self.reference.known)
+        self.reference.known |= added.codes
+        self.qpv_added += len(added.codes)
+        self.qpv_missing += added.missing
+        if tx is not None:
+            added.write(tx)
+
+    def qpv_notes(self, dry_run: bool) -> list[str]:
+        """What the import does to the QPV level, for the report."""
+        if not self.qpv_added:
+            return []
+        verb = "seraient ajoutés" if dry_run else "ajoutés"
+        notes = [f"{self.qpv_added} QPV {verb} au référentiel (niveau qpv), d'après ce fichier"]
+        return notes + ([missing_note(self.qpv_missing)] if self.qpv_missing else [])
 
     def _write(self, values: pd.DataFrame, tx: Transaction | None) -> None:
         """Store values: each row goes to its series (created on first use), in one insert."""
@@ -142,7 +168,7 @@ class ImportRun:
         codes = sorted(long.code[at_level].unique())
         if layout.level == "iris":  # IRIS of merged or recoded communes (ReferenceCodes)
             moves = self.reference.moves
-            held = [c for c in codes if c not in moves]
+            held = sorted((set(codes) | self.reference.expected) - set(moves))
             passage = pd.DataFrame(
                 {
                     "old_code": [*moves, *held],
@@ -151,7 +177,8 @@ class ImportRun:
                     "estimated": False,
                 }
             )
-            passage = passage[passage.old_code.isin(codes)]
+            targets = set(passage.new_code[passage.old_code.isin(codes)])
+            passage = passage[passage.new_code.isin(targets)]
         elif has_cog(self.warehouse):
             vintages = load_vintages(self.warehouse)
             year = vintages.infer_year(codes)

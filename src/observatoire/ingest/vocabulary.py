@@ -19,7 +19,7 @@ __all__ = ["OWN_VOCABULARIES", "derivations", "load_vocabularies"]
 OWN_VOCABULARIES = "vocabulaires"
 _TOP = ("name", "sources", "dimensions", "targets")
 _DIMENSION = ("columns", "values", "total", "partition")
-_TARGET = ("where", "label", "kind")
+_TARGET = ("where", "label", "kind", "requires")
 
 
 def _folded(labels: Any) -> frozenset[str]:
@@ -44,7 +44,7 @@ def read_vocabulary(text: str, origin: str) -> Vocabulary:
                              path=origin)  # fmt: skip
         dimensions.append(Dimension(str(key), tuple(_folded(spec.get("columns"))), values,
                                     _folded(spec.get("total")), partition))  # fmt: skip
-    targets, labels, kinds = {}, {}, {}
+    targets, labels, kinds, requires = {}, {}, {}, {}
     known = {d.key: d for d in dimensions}
     for target, spec in (data.get("targets") or {}).items():
         check_keys(spec, _TARGET, f"cible {target} : clé inconnue « {{first}} »", path=origin)
@@ -56,9 +56,14 @@ def read_vocabulary(text: str, origin: str) -> Vocabulary:
         targets[str(target)] = where
         labels[str(target)] = str(spec.get("label") or target)
         kinds[str(target)] = str(spec.get("kind") or "count")
+        requires[str(target)] = tuple(str(d) for d in spec.get("requires") or ())
+        unknown = [d for d in requires[str(target)] if d not in known]
+        if unknown:
+            raise InputError(f"cible {target} : requires « {unknown[0]} » n'est pas une dimension",
+                             path=origin)  # fmt: skip
     return Vocabulary(str(data.get("name") or Path(origin).stem),
                       tuple(str(s) for s in data.get("sources") or ()), tuple(dimensions),
-                      targets, labels, kinds)  # fmt: skip
+                      targets, labels, kinds, requires)  # fmt: skip
 
 
 def load_vocabularies(home: Path | None = None) -> list[Vocabulary]:

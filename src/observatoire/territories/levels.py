@@ -69,8 +69,6 @@ _ALIASES = {
     "regions": "region",
     "france": "pays",
     "arrondissement": "arm",
-    "quartier": "qpv",
-    "quartiers": "qpv",
     "qp": "qpv",
 }
 
@@ -96,7 +94,9 @@ _LEVEL_CODES = {
     "QPV": "qpv", "QP": "qpv",
 }  # fmt: skip
 _LEVEL_WORDS = (
-    ("intercommun", "epci"), ("etablissement public", "epci"), ("epci", "epci"),
+    ("etablissement public territorial", None), ("intercommun", "epci"),
+    ("etablissement public", "epci"), ("epci", "epci"), ("communaute", "epci"),
+    ("metropole", "epci"),
     ("arrondissement municipal", "arm"), ("commune", "commune"), ("iris", "iris"),
     ("quartier", "qpv"), ("departement", "departement"), ("region", "region"),
     ("france", "pays"), ("pays", "pays"),
@@ -111,6 +111,9 @@ def level_from_label(text: str) -> str | None:
     'epci'
     >>> level_from_label("Commune"), level_from_label("DEP"), level_from_label("Région")
     ('commune', 'departement', 'region')
+    >>> level_from_label("Communauté de communes"), level_from_label("Établissement public "
+    ...                                                              "territorial")
+    ('epci', None)
     """
     raw = str(text).strip()
     if raw.upper() in _LEVEL_CODES:

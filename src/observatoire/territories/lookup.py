@@ -41,14 +41,18 @@ def name_key(text: str) -> str:
 @dataclass(frozen=True)
 class Place:
     """A territory that may be named: its level, code, name, and the territories it lies in
-    (``"departement:93"``, ``"epci:200056232"``). ``former``: a former name (a commune
-    déléguée's), found only when no current name matches."""
+    (``"departement:93"``, ``"epci:200056232"``). ``former``: a former name (a renamed
+    commune's, a commune déléguée's), found only when no current name matches."""
 
     level: str
     code: str
     name: str
     within: frozenset[str] = frozenset()
     former: bool = False
+    # a former commune now part of a larger one (its own code, or the current one when it
+    # kept it) rather than renamed; ``current``: the commune it belongs to today
+    part: bool = False
+    current: str = ""
 
 
 @dataclass
@@ -94,17 +98,19 @@ class NameIndex:
         only when no current name matches (inside ``within`` when it is given)."""
         found = self._by_key.get((level, name_key(name)), [])
         current = [p for p in found if not p.former]
-        chosen = _single(current, within)
-        if chosen is not None:
-            return Found(chosen.code)
+        formers = [p for p in found if p.former]
+        if within:  # a former name inside the file's territories, not a namesake elsewhere
+            formers = [p for p in formers if p.within & set(within)]
         in_scope = any(p.within & set(within) for p in current)
+        chosen = _single(current, within)
+        if chosen is not None and (in_scope or not within or not formers):
+            return Found(chosen.code)
         if not current or (within and not in_scope):  # « Grigny » renamed in the Rhône
-            formers = [p for p in found if p.former]
-            if within:
-                formers = [p for p in formers if p.within & set(within)]
             former = _single(formers, ())
             if former is not None:
                 return Found(former.code, former=former)
+            if chosen is not None:
+                return Found(chosen.code)
         if not found:
             return Found(None, "nom inconnu")
         return Found(None, "nom ambigu", candidates=current or found)
