@@ -19,12 +19,11 @@ from observatoire.ingest.connectors import Layout
 from observatoire.ingest.report import Tally
 from observatoire.ingest.tables import Table
 from observatoire.store.base import Warehouse
+from observatoire.store.places import commune_births, recoded_communes
 from observatoire.store.territories import (
     changed_communes,
     codebook,
-    commune_births,
     load_vintages,
-    recoded_communes,
     territory_codes,
 )
 from observatoire.territories.codes import (

@@ -15,7 +15,7 @@ import pandas as pd
 from observatoire.ingest.connectors import Layout
 from observatoire.ingest.tables import Table
 from observatoire.store.base import Warehouse
-from observatoire.store.territories import named_places
+from observatoire.store.places import named_places
 from observatoire.territories.levels import level_from_label
 from observatoire.territories.lookup import Found, NameIndex, Place
 

@@ -40,8 +40,9 @@ from observatoire.ingest.datafrance import name_types
 from observatoire.ingest.geonames import places_of
 from observatoire.ingest.tables import Table, find_column
 from observatoire.store.base import Transaction, Warehouse
+from observatoire.store.places import named_places
 from observatoire.store.referential import add_territories
-from observatoire.store.territories import named_places, territory_codes, territory_parents
+from observatoire.store.territories import territory_codes, territory_parents
 from observatoire.territories.lookup import NameIndex
 from observatoire.territories.qpv import (
     communes_of_label,
