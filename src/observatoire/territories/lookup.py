@@ -113,7 +113,11 @@ class NameIndex:
                 return Found(chosen.code)
         if not found:
             return Found(None, "nom inconnu")
-        return Found(None, "nom ambigu", candidates=current or found)
+        return Found(None, "nom ambigu", candidates=sorted(current or found, key=_by_code))
+
+
+def _by_code(place: Place) -> str:
+    return place.code
 
 
 def _single(places: list[Place], within: Collection[str]) -> Place | None:
