@@ -155,6 +155,7 @@ def import_file(
         on_step("conversion vers la géographie actuelle" if run.tally.past_codes else "écriture")
         run.finish(tx)
         derived = run.derive(tx, load_vocabularies(vocabulary_home))
+        variables = sorted({*variables, *(d.variable for d in derived)})
         report = run.report(path, sha256, size)
         report.notes = [*run.qpv_notes(dry_run), *report.notes]
         _check_something_read(report, path)
