@@ -68,8 +68,8 @@ def import_cmd(
       observatoire import FILO2019_DISP_COM.csv --dry-run
       observatoire import base_cc_comparateur_csv_RP2018.zip data_CAF_2018_IRIS.csv
       observatoire import FILO2019_DISP_COM.csv --format json
-    observatoire import POP_MENAGES.csv            # export Melodi, territoires par leur nom
-    observatoire import data_DEMO_2020_V1_QP.csv   # ANCT, par quartier prioritaire (QPV)
+      observatoire import POP_MENAGES.csv            # export Melodi, territoires par leur nom
+      observatoire import data_DEMO_2020_V1_QP.csv   # ANCT, par quartier prioritaire (QPV)
       observatoire import c2s_2024.csv --descriptor cpam_c2s.toml
       observatoire import data_CAF_2024_IRIS.csv --partner caf93 --accepter
 
