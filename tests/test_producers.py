@@ -139,8 +139,8 @@ def test_melodi_coded_export_with_statuses(home: Path, tmp_path: Path) -> None:
 
 def test_melodi_names_matching_nothing_are_refused(home: Path, tmp_path: Path) -> None:
     """A name matching nothing is rejected with its line; a commune name found in several
-    départements, with nothing in the file to say which, is rejected with the candidates; a
-    file none of whose names match is refused, and nothing is written."""
+    départements, none of them the file's (Bobigny puts it in the 93), is rejected with the
+    candidates; a file none of whose names match is refused, and nothing is written."""
     header = '"Géographie";"Niveau Géo";"Mesure";Période;Valeur\n'
     path = tmp_path / "MELODI_NOMS.csv"
     path.write_text(
@@ -159,7 +159,7 @@ def test_melodi_names_matching_nothing_are_refused(home: Path, tmp_path: Path) -
     )
     code, out = run("import", "--dry-run", str(path), home=home)
     assert code == 3 and "ligne 2, colonne « Géographie » : Saint-Aubin" in out
-    assert "nom ambigu : Saint-Aubin (02671)" in out
+    assert "nom hors du territoire du fichier : Saint-Aubin (02671)" in out  # Bobigny: the 93
     with Observatory.open(home) as obs:
         assert obs.warehouse.count("import_batch") == 0 and obs.warehouse.count("series") == 0
     # inside its EPCI, the same name is the Essonne's
@@ -362,27 +362,35 @@ def test_metadata_read_from_the_file(home93: Path, tmp_path: Path) -> None:
 
 def test_iris_of_merged_communes_are_converted(home: Path, tmp_path: Path) -> None:
     """A file by IRIS of 2016 whose non-IRIS communes merged since into a commune that is not
-    cut into IRIS either (Brénaz and Chavornay into Arvière-en-Valromey, 2019): their
-    pseudo-IRIS ``XXXXX0000`` are added into the commune nouvelle's, counts summed, the
-    median « nd »; built from Filosofi 2016 by commune (pandas over the real file)."""
+    cut into IRIS either (Brénaz, Chavornay, Lochieu and Virieu-le-Petit into
+    Arvière-en-Valromey, 2019): their pseudo-IRIS ``XXXXX0000`` are added into the commune
+    nouvelle's, counts summed, the median « nd ». Built from Filosofi 2016 by commune, which
+    omits Lochieu (too small): the sum is partial and says so; with a (synthetic) Lochieu line
+    it is whole."""
     filo = pd.read_csv(DATA / "filosofi" / "FILO2016_DISP_COM.csv", sep=";", dtype=str,
                        encoding="utf-8-sig").set_index("CODGEO")  # fmt: skip
-    parts = ["01059", "01097", "01453"]
-    rows = filo.loc[parts, ["NBMEN16", "NBPERS16", "Q216"]]
+    assert "01218" not in filo.index
+    rows = filo.loc[["01059", "01097", "01453"], ["NBMEN16", "NBPERS16", "Q216"]]
     path = tmp_path / "BASE_TD_FILO_IRIS_2016.csv"
     lines = ["IRIS;NBMEN16;NBPERS16;Q216"] + [
         f"{code}0000;{r.NBMEN16};{r.NBPERS16};{r.Q216}" for code, r in rows.iterrows()
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    number = rows.NBMEN16.str.replace(",", ".").astype(float)
     with Observatory.open(home, write=True) as obs:
         report = obs.import_file(path)
         households = obs.values("filosofi.NBMEN", level="iris").set_index("code")
         median = obs.values("filosofi.Q2", level="iris").set_index("code")
     assert report.rows_rejected == 0 and report.converted_codes == 2
-    number = rows.NBMEN16.str.replace(",", ".").astype(float)
-    assert households.loc["014530000", "value"] == pytest.approx(number.sum())
-    assert "014530000" in households.index and "010590000" not in households.index
+    row = households.loc["014530000"]
+    assert row.status == "partial" and row.value == pytest.approx(number.sum())
+    assert "012180000" in row.note and "010590000" not in households.index
     assert median.loc["014530000", "status"] == "nd"
+    path.write_text("\n".join([*lines, "012180000;12;25;"]) + "\n", encoding="utf-8")
+    with Observatory.open(home, write=True) as obs:
+        obs.import_file(path)
+        whole = obs.values("filosofi.NBMEN", level="iris").set_index("code").loc["014530000"]
+    assert whole.status == "ok" and whole.value == pytest.approx(number.sum() + 12)
 
 
 def test_qpv_list_with_contours(home: Path, tmp_path: Path) -> None:
@@ -435,7 +443,9 @@ def _long_file(path: Path, rows93: list[tuple[str, str]], extra: str = "",
             for category in ("A", "B", "C"):
                 for sex in ("Femmes", "Hommes"):
                     rows.append({"Code commune": code, "Libellé commune": name,
-                                 "Période": quarter, "Catégorie": category, sex_column: sex,
+                                 "Période": quarter, "Catégorie": category,
+                                 "Libellé catégorie": f"Catégorie {category} (libellé)",
+                                 sex_column: sex,
                                  "Nombre": int(rng.integers(5, 900)),
                                  "Evolution sur un an (%)": round(rng.normal(), 1)})  # fmt: skip
     frame = pd.DataFrame(rows)
@@ -470,6 +480,14 @@ def test_vocabulary_reads_counts_only_and_whole_files(home93: Path, tmp_path: Pa
     assert np.allclose(women.loc[female.index, "value"], female)
     assert not any("DEFM" in n and "dérivées" in n for n in other.notes)
     assert any("une partie seulement" in n for n in other.notes) and len(part)
+    rate = tmp_path / "DEFM_evolution_2024.csv"
+    plain.rename(columns={"Nombre": "Effectif", "Evolution sur un an (%)": "DEFM - évolution "
+                          "sur un an (%)"})[["Code commune", "Période", "Catégorie", "Code sexe",
+                                            "DEFM - évolution sur un an (%)"]].to_csv(
+        rate, sep=";", index=False, decimal=",")  # fmt: skip
+    with Observatory.open(home93, write=True) as obs:
+        evolution = obs.import_file(rate)
+    assert not any("dérivées" in n for n in evolution.notes)  # a change is never summed
 
 
 def test_melodi_former_names(home: Path, tmp_path: Path) -> None:
@@ -494,14 +512,24 @@ def test_melodi_former_names(home: Path, tmp_path: Path) -> None:
     rows = values.set_index("code")
     assert "89162" not in rows.index and rows.loc["91174", "value"] == 70
     assert rows.loc["91228", "status"] != "ok"
+    # without the EPCI: Corbeil-Essonnes (a name no other commune bears, now or before) puts
+    # the file in the Essonne, and « Évry » is still not the Yonne's
+    lines = path.read_text(encoding="utf-8").splitlines()
+    bare = tmp_path / "MELODI_EVRY_SEUL.csv"
+    bare.write_text("\n".join([lines[0], *lines[2:]]) + "\n", encoding="utf-8")
+    with Observatory.open(home, write=True) as obs:
+        again = obs.import_file(bare)
+        alone = obs.values("melodi.MELODI_EVRY_SEUL", dims="Mesure du recensement=Logements")
+    assert "89162" not in set(alone.code) and again.rows_rejected == 1
 
 
 def test_iris_conversion_with_a_part_missing(home: Path, tmp_path: Path) -> None:
-    """When the commune nouvelle's own pseudo-IRIS of the file's year is missing from the
-    file, the converted IRIS is partial, never the sum of the parts present marked ok."""
+    """When a part of the commune nouvelle (another commune merged into it the same day:
+    Chavornay, Lochieu) is missing from the file, the converted IRIS is partial, never the
+    sum of the parts present marked ok."""
     filo = pd.read_csv(DATA / "filosofi" / "FILO2016_DISP_COM.csv", sep=";", dtype=str,
                        encoding="utf-8-sig").set_index("CODGEO")  # fmt: skip
-    rows = filo.loc[["01059", "01097"], ["NBMEN16", "NBPERS16", "NBUC16"]]
+    rows = filo.loc[["01059", "01453"], ["NBMEN16", "NBPERS16", "NBUC16"]]
     path = tmp_path / "BASE_TD_FILO_IRIS_2016.csv"
     lines = ["IRIS;NBMEN16;NBPERS16;NBUC16"] + [
         f"{code}0000;{r.NBMEN16};{r.NBPERS16};{r.NBUC16}" for code, r in rows.iterrows()

@@ -70,6 +70,9 @@ class Vocabulary:
     kinds: Mapping[str, str] = field(default_factory=dict)  # target → count, amount…
 
     requires: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # target → dims
+    # Read only the columns an import holds as additive counts (a rate or a change is never
+    # summed); False when a dimension of the file says what is counted (Melodi's « mesure »).
+    counts_only: bool = True
 
     def applies_to(self, variable: str) -> bool:
         """Whether the vocabulary reads ``variable`` (its sources are names or patterns:

@@ -19,7 +19,7 @@ from observatoire.ingest.connectors import Layout
 from observatoire.ingest.report import Tally
 from observatoire.ingest.tables import Table
 from observatoire.store.base import Warehouse
-from observatoire.store.places import commune_births, recoded_communes
+from observatoire.store.places import commune_births, fusions, recoded_communes
 from observatoire.store.territories import (
     changed_communes,
     codebook,
@@ -81,6 +81,7 @@ class ReferenceCodes:
             self._vintages: Vintages | None = None
             self._recoded: dict[str, str] = {}
             self._births: dict[str, str] = {}
+            self._fusions = pd.DataFrame(columns=["former", "into", "date"])
             self.expected: set[str] = set()  # current IRIS that are parts of a conversion
         elif level == "commune":
             self.changing = self._changing_communes()
@@ -116,6 +117,7 @@ class ReferenceCodes:
             self._vintages = load_vintages(self.warehouse)
             self._recoded = recoded_communes(self.warehouse)
             self._births = commune_births(self.warehouse)
+            self._fusions = fusions(self.warehouse)
         shares, _ = self._vintages.trace(commune, int(past[commune][:4]) - 1)
         if len(shares) != 1:
             return None
@@ -130,6 +132,13 @@ class ReferenceCodes:
             if self._births.get(successor, "9999") < past[commune]:
                 # the successor was a commune of the file's year: its own IRIS is a part too
                 self.expected.add(new)
+            if new.endswith("0000"):  # the other communes merged with it the same day too
+                merged = self._fusions
+                siblings = merged.former[
+                    (merged.into == successor) & (merged.date == past[commune])
+                ]
+                for sibling in siblings:
+                    self.moves.setdefault(f"{sibling}0000", new)
         return new
 
     def hints(self) -> CodeBook:

@@ -489,10 +489,14 @@ def producer_of(table: Table) -> str | None:
     ...               footer=["Source : Insee-DGFiP-Cnaf-Cnav-CCMSA, Filosofi 2019"])
     >>> producer_of(table)
     'INSEE'
+    >>> table.footer = ["Champ : allocataires des Caf. Source : Insee, Filosofi"]
+    >>> producer_of(table)
+    'INSEE'
     """
     sources = [line for line in (*table.footer, *table.preamble) if "source" in fold(line)]
     for line in (*sources, *table.preamble):  # a « Source : » line first, then the titles
         folded = fold(line)
+        folded = folded[folded.index("source") :] if "source" in folded else folded
         found = [
             (match.start(), producer)
             for producer, words in PRODUCERS

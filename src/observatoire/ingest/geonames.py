@@ -73,7 +73,8 @@ class NameResolver:
             if level not in _COMMUNE_LEVELS:
                 continue
             found = self._index.find(name, level)
-            if found.code is not None and found.former is None:
+            namesakes = self._index.namesakes(name, level)
+            if found.code is not None and not any(p.former for p in namesakes):
                 deps = self._within.get((level, found.code), frozenset())
                 self.scope |= {w for w in deps if w.startswith("departement:")}
 

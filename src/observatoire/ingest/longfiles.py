@@ -46,6 +46,28 @@ _GEOGRAPHIC_NAME = re.compile(
 )
 
 
+_LABEL_NAME = re.compile(r"^(libelle|lib|nom|intitule|designation)\b")
+
+
+def _label_of_other(column: str, dims: list[str], sample: pd.DataFrame) -> bool:
+    """Whether a dimension column only names the values of another (« Libellé catégorie »
+    beside « Catégorie »): one label per value and one value per label.
+
+    >>> frame = pd.DataFrame({"Catégorie": ["A", "B", "A"], "Libellé catégorie":
+    ...                       ["Sans emploi", "Activité réduite", "Sans emploi"]})
+    >>> _label_of_other("Libellé catégorie", ["Catégorie", "Libellé catégorie"], frame)
+    True
+    """
+    if not _LABEL_NAME.search(fold(column.strip())):
+        return False
+    return any(
+        sample.groupby(other)[column].nunique().max() == 1
+        and sample.groupby(column)[other].nunique().max() == 1
+        for other in dims
+        if other != column
+    )
+
+
 def is_geographic(column: str, sample: pd.DataFrame, code: str) -> bool:
     """Whether a column of a long file describes the territory, not a dimension of the
     value: naming a level (« Code département », « Département », « Libellé commune »; « Code
@@ -116,6 +138,7 @@ class LongLayoutConnector(Connector):
             # else: a label column (commune name…), not stored
         if not measures:
             return None
+        dims = [d for d in dims if not _label_of_other(d, dims, sample)]
         source = "francetravail" if name_tokens(table.path) & EMPLOYMENT_TOKENS else "donnees"
         specs = [ColumnSpec(m, source, slug(m), "", additive=not _RATE.search(fold(m)))
                  for m in measures]  # fmt: skip

@@ -133,7 +133,8 @@ class ImportRun:
         """The catalogue's variables the vocabularies make of this import's series (totals of
         a long file's dimensions), written in the import's transaction."""
         keys = [SeriesKey(i, *key[:4]) for key, i in self.series.items() if key[4] == "current"]
-        found, why = derivations(vocabularies, keys)
+        counts = {c.variable for c in self.layout.columns if c.additive}
+        found, why = derivations(vocabularies, keys, counts)
         rows, sources, derived = [], [], []
         for vocabulary, made in found:
             key = (made.target, made.level, made.period, "", "current")

@@ -17,7 +17,7 @@ from observatoire.yamlfile import check_keys, load_yaml
 __all__ = ["OWN_VOCABULARIES", "derivations", "load_vocabularies"]
 
 OWN_VOCABULARIES = "vocabulaires"
-_TOP = ("name", "sources", "dimensions", "targets")
+_TOP = ("name", "sources", "dimensions", "targets", "counts_only")
 _DIMENSION = ("columns", "values", "total", "partition")
 _TARGET = ("where", "label", "kind", "requires")
 
@@ -63,7 +63,8 @@ def read_vocabulary(text: str, origin: str) -> Vocabulary:
                              path=origin)  # fmt: skip
     return Vocabulary(str(data.get("name") or Path(origin).stem),
                       tuple(str(s) for s in data.get("sources") or ()), tuple(dimensions),
-                      targets, labels, kinds, requires)  # fmt: skip
+                      targets, labels, kinds, requires,
+                      bool(data.get("counts_only", True)))  # fmt: skip
 
 
 def load_vocabularies(home: Path | None = None) -> list[Vocabulary]:
@@ -80,13 +81,15 @@ def load_vocabularies(home: Path | None = None) -> list[Vocabulary]:
     return out
 
 
-def derivations(vocabularies: list[Vocabulary], series: list[SeriesKey]
+def derivations(vocabularies: list[Vocabulary], series: list[SeriesKey], counts: set[str]
                 ) -> tuple[list[tuple[Vocabulary, Derivation]], list[str]]:  # fmt: skip
     """Every derivation the vocabularies make of an import's series, and the reasons some
-    targets were not derived."""
+    targets were not derived. ``counts``: the import's additive variables (a vocabulary that
+    reads counts only reads those)."""
     found, notes = [], []
     for vocabulary in vocabularies:
-        made, why = derive(vocabulary, series)
+        usable = [k for k in series if not vocabulary.counts_only or k.variable in counts]
+        made, why = derive(vocabulary, usable)
         found += [(vocabulary, d) for d in made]
         notes += why
     return found, notes

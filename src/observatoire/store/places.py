@@ -9,7 +9,7 @@ import pandas as pd
 
 from observatoire.store.base import Transaction, Warehouse
 
-__all__ = ["commune_births", "named_places", "recoded_communes"]
+__all__ = ["commune_births", "fusions", "named_places", "recoded_communes"]
 
 
 def named_places(reader: Warehouse | Transaction) -> pd.DataFrame:
@@ -60,3 +60,12 @@ def recoded_communes(reader: Warehouse | Transaction) -> dict[str, str]:
         "AND typecom_av = 'COM' AND typecom_ap = 'COM' AND com_av <> com_ap"
     )
     return dict(zip(rows.com_av, rows.com_ap, strict=False))
+
+
+def fusions(reader: Warehouse | Transaction) -> pd.DataFrame:
+    """The communes the COG merged into another: former (code), into (code), date."""
+    return reader.query(
+        "SELECT DISTINCT com_av AS former, com_ap AS into, date_eff AS date FROM cog_event "
+        "WHERE mod IN ('31', '32', '33', '34') AND typecom_av = 'COM' AND typecom_ap = 'COM' "
+        "AND com_av <> com_ap"
+    )

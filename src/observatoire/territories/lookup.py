@@ -113,7 +113,14 @@ class NameIndex:
                 return Found(chosen.code)
         if not found:
             return Found(None, "nom inconnu")
-        return Found(None, "nom ambigu", candidates=sorted(current or found, key=_by_code))
+        candidates = sorted(current or found, key=_by_code)
+        if within and not any(p.within & set(within) for p in found):
+            return Found(None, "nom hors du territoire du fichier", candidates=candidates)
+        return Found(None, "nom ambigu", candidates=candidates)
+
+    def namesakes(self, name: str, level: str) -> list[Place]:
+        """Every place of ``level`` called ``name``, current and former."""
+        return list(self._by_key.get((level, name_key(name)), []))
 
 
 def _by_code(place: Place) -> str:
