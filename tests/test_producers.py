@@ -559,3 +559,19 @@ def test_qpv_file_read_in_chunks_and_income_by_qpv(home: Path, tmp_path: Path) -
     assert chunked.rows_rejected == 0 and chunked.rows_imported == 1400
     assert income.connector == "anct.qpv" and income.periods == ["2019"]
     assert median.loc["QP001001", "value"] == 12000 and median.loc["QP001001", "period"] == "2019"
+
+
+def test_a_partners_file_does_not_extend_the_referential(home: Path, tmp_path: Path) -> None:
+    """The referential is the observatory's: a partner's file by QPV adds no quartier unless
+    an analyst accepts it; unknown QPV are refused with who adds them."""
+    lines = QPV.read_text(encoding="utf-8").splitlines()[:21]
+    path = tmp_path / "data_DEMO_2020_QP.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with Observatory.open(home, write=True) as obs:
+        obs.partners.save("pa", "Partenaire A", "CAF")
+        with pytest.raises(InvalidValueError) as caught:
+            obs.import_file(path, partner="pa", dry_run=True)
+        assert "QPV inconnu du référentiel" in str(caught.value)
+        assert obs.geography.level_counts().get("qpv", 0) == 0
+        accepted = obs.import_file(path, partner="pa", accepted=True)
+        assert accepted.rows_imported == 20 and obs.geography.level_counts()["qpv"] == 20

@@ -230,42 +230,59 @@ class ChunkRows:
         if column == self.layout.code_column:
             parts = words.str.strip().str.split("-")
             words = parts.str[1].where(parts.str.len() == 3, "")
-        read = {w: level_from_label(w) for w in words.unique()}
-        for position in np.flatnonzero(self.keep):
-            level = read[words.iloc[position]]
-            if level is None:
-                self._reject(int(position), column, words.iloc[position],
-                             "niveau géographique inconnu")  # fmt: skip
-            else:
-                self.levels[position] = level
+        levels = words.map({w: level_from_label(w) for w in words.unique()})
+        known = levels.notna().to_numpy()
+        self.levels[known & self.keep] = levels[known & self.keep].to_numpy()
+        for position in np.flatnonzero(~known & self.keep):
+            self._reject(int(position), column, words.iloc[position], "niveau géographique inconnu")
 
     def _codes_of_names(self, raw: pd.Series) -> pd.Series:
         """Codes of the territories named in the code column, within their level; a name
         that matches nothing, or several territories, is rejected with the candidates."""
         resolver = self.reference.resolver
         assert resolver is not None, "a file of names needs a NameResolver"
-        codes = pd.Series("", index=raw.index, dtype=object)
-        for position in np.flatnonzero(self.keep):
-            name = str(raw.iloc[position]).strip()
-            found = resolver.find(name, self.levels[position])
-            if found.code is None:
-                self._reject(int(position), self.layout.code_column, name, found.why(name))
+        names = raw.fillna("").astype(str).str.strip().to_numpy(dtype=object)
+        keys, inverse = np.unique(
+            np.char.add(np.char.add(names.astype(str), "\x1f"), self.levels.astype(str)),
+            return_inverse=True,
+        )  # each name of each level is looked up once, not once a row
+        codes = np.full(len(names), "", dtype=object)
+        for index in np.unique(inverse[self.keep]):
+            rows = np.flatnonzero((inverse == index) & self.keep)
+            name, level = str(keys[index]).split("\x1f")
+            code, why, note = self._code_of_name(resolver.find(name, level), name)
+            if code is None:
+                for position in rows:
+                    self._reject(int(position), self.layout.code_column, name, why)
                 continue
-            former = found.former
-            if former is not None and former.part and former.code == former.current:
-                why = (
-                    f"nom d'une commune fusionnée depuis dans {former.current}, qui a gardé son "
-                    "code : sa valeur n'est qu'une partie de la commune actuelle"
-                )
-                self._reject(int(position), self.layout.code_column, name, why)
-                continue
-            codes.iloc[position] = found.code
-            if former is not None and former.part:
-                self.tally.note(f"nom d'une commune fusionnée depuis : {former.name} ({former.code}"
-                                f"), convertie vers {former.current}")  # fmt: skip
-            elif former is not None:
-                self.tally.note(f"ancien nom d'une commune renommée : {former.name} → {found.code}")
-        return codes
+            codes[rows] = code
+            if note:
+                self.tally.note(note, len(rows))
+        return pd.Series(codes, index=raw.index, dtype=object)
+
+    @staticmethod
+    def _code_of_name(found: Found, name: str) -> tuple[str | None, str, str]:
+        """The code a name stands for, else why it is refused; and what the report notes."""
+        if found.code is None:
+            return None, found.why(name), ""
+        former = found.former
+        if former is None:
+            return found.code, "", ""
+        if not former.part:
+            return (
+                found.code,
+                "",
+                f"ancien nom d'une commune renommée : {former.name} → {found.code}",
+            )
+        if former.code == former.current:
+            return None, (
+                f"nom d'une commune fusionnée depuis dans {former.current}, qui a gardé son "
+                "code : sa valeur n'est qu'une partie de la commune actuelle"
+            ), ""  # fmt: skip
+        return found.code, "", (
+            f"nom d'une commune fusionnée depuis : {former.name} ({former.code}), convertie "
+            f"vers {former.current}"
+        )  # fmt: skip
 
     def _reject(self, position: int, column: str, value: str, reason: str) -> None:
         if self.keep[position]:
@@ -308,6 +325,11 @@ class ChunkRows:
             if level == "iris":
                 reason, detail = reference.unknown_iris(code)
                 shown = f"{code} ({detail})"
+            elif level == "qpv":
+                reason = (
+                    "QPV inconnu du référentiel : un chargé d'études l'y ajoute (fichier de "
+                    "l'ANCT importé par l'observatoire, ou observatoire geo import-qpv)"
+                )
             elif self.tally.wants_example("code inconnu"):
                 close = reference.hints().nearest(code)
                 shown = f"{code} (proches : {', '.join(close)})" if close else code

@@ -143,7 +143,7 @@ def import_file(
     reference = ReferenceCodes(warehouse, layout.level)
     if layout.by_name:
         reference.resolver = NameResolver(warehouse, first, layout)
-    run = ImportRun(warehouse, layout, reference)
+    run = ImportRun(warehouse, layout, reference, extends_referential=partner is None or accepted)
     with open_batch(warehouse, dataset=layout.dataset, sha256=sha256, dry_run=dry_run) as slot:
         tx = slot.tx
         if tx is not None:

@@ -42,7 +42,8 @@ class ImportRun:
     """One import under way: the chunks' values written as they come, the rows that may need a
     geography conversion held until the end, the counts for the report."""
 
-    def __init__(self, warehouse: Warehouse, layout: Layout, reference: ReferenceCodes) -> None:
+    def __init__(self, warehouse: Warehouse, layout: Layout, reference: ReferenceCodes, *,
+                 extends_referential: bool = True) -> None:  # fmt: skip
         self.warehouse = warehouse
         self.layout = layout
         self.reference = reference
@@ -54,12 +55,15 @@ class ImportRun:
         self.converted_from: int | None = None
         self.series: dict[tuple[str, ...], int] = {}
         self.next_series = 0
+        # whether QPV the file names may be added to the referential: not by a partner's
+        # file that no analyst accepted (the referential is the observatory's)
+        self.extends_referential = extends_referential
         self._qpv: QpvBuilder | None = None
         self.qpv_added = 0
         self.qpv_missing: list[str] = []
 
     def add(self, table: Table, tx: Transaction | None) -> None:
-        if self.layout.level == "qpv":
+        if self.layout.level == "qpv" and self.extends_referential:
             self._add_qpv(table, tx)
         rows = ChunkRows(table, self.layout, self.reference, self.tally)
         rows.check_codes(self.keys)
