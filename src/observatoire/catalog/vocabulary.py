@@ -25,13 +25,22 @@ from fnmatch import fnmatchcase
 
 from observatoire.text import fold
 
-__all__ = ["Derivation", "Dimension", "SeriesKey", "Vocabulary", "derive", "parse_dims"]
+__all__ = [
+    "Derivation",
+    "Dimension",
+    "SeriesKey",
+    "Vocabulary",
+    "derive",
+    "label_key",
+    "parse_dims",
+]
 
 
 TOTAL_LABELS = frozenset({"ensemble", "total", "tous", "toutes", "_t", "tout", "ensemble des"})
 
 
-def _label(text: str) -> str:
+def label_key(text: str) -> str:
+    """A label as vocabularies compare it: folded, one space between words."""
     return " ".join(fold(str(text)).replace("’", "'").split())
 
 
@@ -47,12 +56,12 @@ class Dimension:
     partition: tuple[str, ...] = ()
 
     def names(self, column: str) -> bool:
-        folded = _label(column)
+        folded = label_key(column)
         return any(word in folded for word in self.columns)
 
     def value_of(self, label: str) -> str | None:
         """The canonical value of a label (« total » for the total), or None."""
-        folded = _label(label)
+        folded = label_key(label)
         if folded in self.total:
             return "total"
         return next((v for v, labels in self.values.items() if folded in labels), None)
@@ -175,7 +184,7 @@ def _choose(vocabulary: Vocabulary, keys: list[SeriesKey], wanted: Mapping[str, 
             if len(values) > 1:
                 return [], f"dimension « {column} » inconnue du vocabulaire {vocabulary.name}"
             (value,) = values
-            if _label(value) not in TOTAL_LABELS:  # a file of one part only (« un an ou plus »)
+            if label_key(value) not in TOTAL_LABELS:  # a file of one part only (« un an ou plus »)
                 return [], f"toutes ses lignes sont « {column} = {value} », une partie seulement"
             continue
         read[column] = dimension

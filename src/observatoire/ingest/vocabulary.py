@@ -9,9 +9,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from observatoire.catalog.vocabulary import Derivation, Dimension, SeriesKey, Vocabulary, derive
+from observatoire.catalog.vocabulary import (
+    Derivation,
+    Dimension,
+    SeriesKey,
+    Vocabulary,
+    derive,
+    label_key,
+)
 from observatoire.errors import InputError
-from observatoire.text import fold
 from observatoire.yamlfile import check_keys, load_yaml
 
 __all__ = ["OWN_VOCABULARIES", "derivations", "load_vocabularies"]
@@ -23,7 +29,7 @@ _TARGET = ("where", "label", "kind", "requires")
 
 
 def _folded(labels: Any) -> frozenset[str]:
-    return frozenset(" ".join(fold(str(x)).replace("’", "'").split()) for x in labels or [])
+    return frozenset(label_key(str(x)) for x in labels or [])
 
 
 def read_vocabulary(text: str, origin: str) -> Vocabulary:
