@@ -30,6 +30,7 @@ from observatoire.engine.compare import NEIGHBOURS, STRATUM
 from observatoire.engine.compute import (
     DEFAULT_THRESHOLD,
 )
+from observatoire.engine.projection import Projection, project_indicator
 from observatoire.engine.reading import (
     analyst_only,
     past_version,
@@ -420,6 +421,27 @@ class Observatory:
             self.access(), ident, level, start=start, end=end,
             within=self.geography.within(within, level), threshold=threshold,
             reader=reader,
+        )  # fmt: skip
+
+    def projection(
+        self,
+        ident: str,
+        *,
+        level: str = "commune",
+        within: Within = None,
+        to: str | None = None,
+        method: str | None = None,
+        confidence: float = 0.8,
+        reader: ReadPolicy = ANALYST,
+    ) -> Projection:
+        """Indicator ``ident`` projected for every territory of ``level`` to year ``to``, by
+        trend ``method``, with each method's error measured on the base and the interval of
+        ``confidence`` it gives (see :mod:`observatoire.engine.projection`)."""
+        level = self.geography.level_id(level)
+        self.catalogue().get(ident)
+        return project_indicator(
+            self.access(), ident, level, within=self.geography.within(within, level), to=to,
+            method=method, reader=reader, confidence=confidence,
         )  # fmt: skip
 
     def values(

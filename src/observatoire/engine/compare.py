@@ -16,13 +16,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from observatoire.catalog.indicators import Catalogue, Polarity
+from observatoire.catalog.periods import period_time
 from observatoire.engine.compute import DEFAULT_THRESHOLD, compute_indicator
 from observatoire.errors import InputError
 from observatoire.stats.strata import strata
@@ -306,18 +306,7 @@ def years_between(start: str, end: str) -> float | None:
     (5.0, 1.5)
     """
 
-    def point(period: str) -> float | None:
-        match = re.fullmatch(r"(\d{4})(?:-T([1-4])|-(\d{2}))?", period.strip())
-        if match is None:
-            return None
-        year = float(match[1])
-        if match[2]:
-            return year + (int(match[2]) - 1) / 4
-        if match[3]:
-            return year + (int(match[3]) - 1) / 12
-        return year
-
-    a, b = point(start), point(end)
+    a, b = period_time(start), period_time(end)
     return None if a is None or b is None else b - a
 
 

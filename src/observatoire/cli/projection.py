@@ -1,0 +1,137 @@
+"""Projections of an indicator: ``projection``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from observatoire.cli._common import AUDIENCE_OPTION, FORMATS, Context, emit, pass_ctx, percent
+from observatoire.engine.projection import Projection
+from observatoire.secret.policy import ReadPolicy
+from observatoire.stats.projection import METHODS
+
+
+@click.command("projection")
+@click.argument("indicator")
+@click.option("--level", default="commune", show_default=True, help="Niveau ou zonage propre.")
+@click.option("--within", metavar="TERRITOIRE", help="Territoire englobant (93, region:11…).")
+@click.option(
+    "--to",
+    "to",
+    metavar="ANNÉE",
+    help="Année d'arrivée (défaut : aussi loin que l'historique le permet).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(list(METHODS)),
+    help="Méthode (défaut : la plus petite erreur mesurée parmi celles qui font "
+    "mieux que l'absence d'évolution).",
+)
+@click.option(
+    "--confidence",
+    type=click.FloatRange(0.5, 0.99),
+    default=0.8,
+    show_default=True,
+    help="Niveau de l'intervalle de prédiction.",
+)
+@click.option(
+    "--errors",
+    "errors_only",
+    is_flag=True,
+    help="Seulement l'erreur mesurée de chaque méthode (test sur les données).",
+)
+@AUDIENCE_OPTION
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@pass_ctx
+def projection_cmd(
+    ctx: Context,
+    indicator: str,
+    level: str,
+    within: str | None,
+    to: str | None,
+    method: str | None,
+    confidence: float,
+    errors_only: bool,
+    reader: ReadPolicy,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Projette un indicateur en prolongeant sa tendance, pour chaque territoire du niveau,
+    avec son intervalle de prédiction et l'erreur mesurée de chaque méthode.
+
+    L'erreur est mesurée sur les données de l'observatoire : pour chaque territoire, la
+    dernière valeur est projetée à partir des précédentes et comparée à la valeur observée
+    (erreur absolue moyenne en %, couverture des intervalles). Une méthode qui fait moins
+    bien que l'absence d'évolution n'est pas proposée par défaut. Un effectif est projeté
+    directement ; une part est le rapport des projections de son numérateur et de son
+    dénominateur ; une médiane ne l'est qu'aux niveaux où elle est publiée. L'horizon ne
+    dépasse pas la durée de l'historique.
+
+    Méthodes : constant (sans évolution), linear (tendance linéaire), loglinear (taux de
+    croissance constant), damped (tendance amortie).
+
+    \b
+    Exemples :
+      observatoire projection niveau_vie_median --level commune --within 93
+      observatoire projection menages_fiscaux --level epci --to 2024 --method damped
+      observatoire projection population --within 93 --errors
+      observatoire projection part_allocataires_rsa --within 93 --format json
+    """
+    with ctx.open() as obs:
+        found = obs.projection(indicator, level=level, within=within, to=to, method=method,
+                               confidence=confidence, reader=reader)  # fmt: skip
+    if fmt == "json":
+        _emit_json(found, output, errors_only)
+        return
+    if errors_only:
+        emit(found.errors, fmt, output)
+        return
+    if fmt == "table":
+        click.echo(_header(found), err=True)
+    emit(found.values.assign(method=found.method), fmt, output)
+
+
+def _header(found: Projection) -> str:
+    error = found.error
+    coverage = "" if error.coverage != error.coverage else (
+        f", intervalle à {percent(found.confidence * 100)} : {percent(error.coverage * 100)} "
+        "des valeurs "
+        "couvertes"
+    )  # fmt: skip
+    lines = [
+        f"Projection {found.target}, {found.assumption} — méthode : {METHODS[found.method]}"
+        + (" (par défaut)" if found.method == found.default_method else ""),
+        f"Erreur mesurée (niveau {found.measured_at}, {int(error.territories)} territoires, "
+        f"à {error.horizon:g} ans) : {error.mape:.1f} % en moyenne{coverage}",
+        *(f"  · {note}" for note in found.notes),
+    ]
+    return "\n".join(lines)
+
+
+def _emit_json(found: Projection, output: str | None, errors_only: bool) -> None:
+    errors = json.loads(found.errors.to_json(orient="records", force_ascii=False))
+    body: object = errors
+    if not errors_only:
+        body = {
+            "indicator": found.indicator, "level": found.level, "method": found.method,
+            "default_method": found.default_method, "target": found.target,
+            "history": list(found.history), "assumption": found.assumption,
+            "confidence": found.confidence, "measured_at": found.measured_at,
+            "notes": list(found.notes), "errors": errors,
+            "values": json.loads(found.values.to_json(orient="records", force_ascii=False)),
+        }  # fmt: skip
+    text = json.dumps(body, ensure_ascii=False, indent=1)
+    if output:
+        from pathlib import Path
+
+        from observatoire.atomic import write_whole
+
+        write_whole(Path(output), text)
+        click.echo(f"écrit dans {output}", err=True)
+    else:
+        click.echo(text)
+
+
+COMMANDS = [projection_cmd]

@@ -1,0 +1,407 @@
+"""Projections of an indicator for every territory of a level, with the error of each method
+measured on the base (see :mod:`observatoire.stats.projection` for the methods).
+
+What is projected:
+
+- a count or a published value (a median, a rate published without its counts): its own
+  series, at the levels where it has values (published values only where published);
+- a ratio of sums: its numerator and its denominator, each projected, then divided, so that
+  the projected ratio is the ratio of projected counts (and never a separately projected
+  ratio); a quotient or a difference of two indicators, likewise from its two parts.
+
+Only values of status ``ok`` make a series (a partial sum, a value of other boundaries is no
+point of the trend). The error of each method is measured by a back-test over every territory
+of the level (not only those shown); a level of too few territories (régions, France, a zoning
+of five zones) borrows the error of the nearest finer level that has enough, which is larger:
+its intervals are prudent. A restricted reader is given the projections of the territories
+whose every value of the history it may see.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from observatoire.catalog.indicators import Aggregation, Catalogue, Formula, Indicator
+from observatoire.catalog.periods import period_time
+from observatoire.engine.access import ReadAccess
+from observatoire.engine.compute import compute_indicator
+from observatoire.engine.reading import read_indicator
+from observatoire.errors import InputError, ReferentialError
+from observatoire.secret.policy import ANALYST, ReadPolicy
+from observatoire.stats import projection as stats
+from observatoire.territories.levels import LEVELS, is_official
+
+__all__ = ["PROJECTED", "Projection", "project_indicator"]
+
+PROJECTED = "projection"  # the status of a projected value: an estimate, never « ok »
+Within = tuple[str, str] | None
+Combine = Callable[[list[np.ndarray]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Series:
+    """An indicator's history at one level: the parts' values (territories × periods, NaN
+    where not ``ok``, on a common mask) and how they make the indicator."""
+
+    codes: pd.Index
+    periods: tuple[str, ...]
+    times: np.ndarray
+    parts: list[np.ndarray]
+    combine: Combine
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.combine(self.parts)
+
+    def holdout(self, method: str) -> stats.Holdout:
+        tests = [stats.holdout(self.times, part, method) for part in self.parts]
+        return stats.Holdout(
+            self.combine([t.predicted for t in tests]),
+            self.combine([t.actual for t in tests]),
+            tests[0].horizon,
+        )
+
+    def project(self, method: str, target: float) -> np.ndarray:
+        targets = np.full(len(self.codes), target)
+        return self.combine([stats.project(self.times, p, method, targets) for p in self.parts])
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Projected values of an indicator (``values``: code, name, period, value, low, high,
+    status, note), the history they extend (``observed``), and the back-test of every method
+    (``errors``: method, label, level, territories, horizon, mape, coverage, offered,
+    default) of which ``method`` is used, its interval measured at level ``measured_at``."""
+
+    indicator: str
+    level: str
+    method: str
+    default_method: str
+    target: str
+    history: tuple[str, ...]
+    values: pd.DataFrame
+    observed: pd.DataFrame
+    errors: pd.DataFrame
+    confidence: float
+    measured_at: str
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def trend_years(self) -> str:
+        """The years of the trend: « 2016-2021 »."""
+        return f"{self.history[0]}-{self.history[-1]}"
+
+    @property
+    def assumption(self) -> str:
+        """What the figures assume, as a clause: « si la tendance 2016-2021 se poursuivait »."""
+        if self.method == stats.BASELINE:
+            return f"si la valeur de {self.history[-1]} restait inchangée"
+        return f"si la tendance {self.trend_years} se poursuivait"
+
+    @property
+    def error(self) -> pd.Series:
+        """The back-test row of the method used."""
+        return self.errors.set_index("method").loc[self.method]
+
+
+def project_indicator(
+    access: ReadAccess,
+    ident: str,
+    level: str,
+    *,
+    within: Within = None,
+    to: str | None = None,
+    method: str | None = None,
+    reader: ReadPolicy = ANALYST,
+    confidence: float = 0.8,
+) -> Projection:
+    """Indicator ``ident`` projected for every territory of ``level`` inside ``within``, to
+    the year ``to`` (default: as far as the history supports), by ``method`` (default: the
+    smallest measured error among methods no worse than no change)."""
+    if method is not None and method not in stats.METHODS:
+        stats.project(np.zeros(1), np.zeros((1, 1)), method, np.zeros(1))  # the named error
+    indicator = access.catalogue.get(ident)
+    shown = read_indicator(access, ident, level, within=within, reader=reader)
+    series = _series(access, indicator, level)
+    if len(series.periods) < 2:
+        raise InputError(
+            f"indicateur {ident} au niveau {level} : une projection prolonge une série ; "
+            f"{_periods_text(series.periods)} (il en faut au moins deux, datées)"
+        )
+    errors, measured_at = _errors(access, indicator, level, series, confidence)
+    usable = {m: e for m, e in errors.items() if e.usable}
+    if not usable:
+        raise InputError(
+            f"indicateur {ident} au niveau {level} : l'erreur des projections ne peut pas être "
+            f"mesurée (moins de {stats.MIN_TERRITORIES} territoires dont la dernière valeur "
+            "peut être comparée à une projection des précédentes) ; sans erreur mesurée, pas "
+            "de projection"
+        )
+    default = stats.choose(usable)
+    chosen = method or default
+    if chosen not in usable:
+        raise InputError(
+            f"méthode {chosen} : pas d'erreur mesurée au niveau {level} (il lui faut une "
+            f"valeur de plus par territoire) ; méthodes possibles : {', '.join(usable)}"
+        )
+    inside = series.codes.get_indexer(pd.Index(shown.code.astype(str).unique()))
+    subset = _subset(series, inside)
+    first, last = (
+        float(np.nanmin(_observed_times(subset))),
+        float(np.nanmax(_observed_times(subset))),
+    )
+    target = _target(to, first, last, subset.periods, ident)
+    frame = _projected(subset, shown, chosen, errors[chosen], last, target)
+    frame = _visible(frame, shown, subset, reader)
+    table = _error_table(errors, measured_at, default)
+    return Projection(
+        indicator=ident,
+        level=level,
+        method=chosen,
+        default_method=default,
+        target=str(target),
+        history=subset.periods,
+        values=frame,
+        observed=_observed_frame(subset, shown, reader),
+        errors=table,
+        confidence=confidence,
+        measured_at=measured_at,
+        notes=_notes(chosen, default, errors, level, measured_at),
+    )
+
+
+# -- reading the history ------------------------------------------------------------------------
+def _series(access: ReadAccess, indicator: Indicator, level: str) -> Series:
+    formula = indicator.formula
+    if formula.numerator:
+        frames = _parts_of_ratio(access, indicator, level)
+        scale = formula.multiplier
+
+        def ratio(parts: list[np.ndarray]) -> np.ndarray:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(parts[1] > 0, parts[0] / parts[1] * scale, np.nan)
+
+        return _matrix(frames, ratio)
+    if formula.indicators:
+        a, b = formula.indicators
+        frames = [read_indicator(access, part, level) for part in (a, b)]
+        if formula.difference:
+            return _matrix(frames, lambda p: p[0] - p[1])
+
+        def quotient(parts: list[np.ndarray]) -> np.ndarray:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(parts[1] != 0, parts[0] / parts[1], np.nan)
+
+        return _matrix(frames, quotient)
+    return _matrix([read_indicator(access, indicator.id, level)], lambda p: p[0])
+
+
+def _parts_of_ratio(access: ReadAccess, indicator: Indicator, level: str) -> list[pd.DataFrame]:
+    """The numerator's and denominator's sums, as the ratio is computed (members summed)."""
+    formula = indicator.formula
+    parts = Catalogue()
+    for role, names in (("numerateur", formula.numerator), ("denominateur", formula.denominator)):
+        parts.add(Indicator(id=f"{indicator.id}__{role}", label=role, theme=indicator.theme,
+                            unit="", formula=Formula(variable=names),
+                            aggregation=Aggregation.SUM))  # fmt: skip
+    return [
+        compute_indicator(access.warehouse, parts, ident, level=level) for ident in parts.indicators
+    ]
+
+
+def _matrix(frames: list[pd.DataFrame], combine: Combine) -> Series:
+    """Territories × dated periods of each frame's ``ok`` values, on their common mask."""
+    dated = sorted(
+        {str(p) for f in frames for p in f.period.dropna().unique() if period_time(str(p))},
+        key=lambda p: period_time(p) or 0.0,
+    )
+    codes = pd.Index(sorted({str(c) for f in frames for c in f.code}))
+    parts = []
+    for frame in frames:
+        ok = frame[(frame.status == "ok") & frame.period.astype(str).isin(dated)]
+        table = ok.pivot_table(index=ok.code.astype(str), columns=ok.period.astype(str),
+                               values="value", aggfunc="first")  # fmt: skip
+        parts.append(table.reindex(index=codes, columns=dated).to_numpy(dtype=float))
+    common = np.logical_and.reduce([~np.isnan(p) for p in parts]) if parts else None
+    if common is not None:
+        parts = [np.where(common, p, np.nan) for p in parts]
+    times = np.array([period_time(p) for p in dated], dtype=float)
+    return Series(codes, tuple(dated), times, parts, combine)
+
+
+def _subset(series: Series, rows: np.ndarray) -> Series:
+    """The series of the territories at ``rows`` (-1: a territory without any value), with
+    only the periods some of them observed."""
+    take = np.maximum(rows, 0)
+    parts = [np.where((rows >= 0)[:, None], p[take], np.nan) for p in series.parts]
+    keep = np.logical_or.reduce([~np.isnan(p).all(axis=0) for p in parts])
+    codes = pd.Index(series.codes[take].where(rows >= 0, ""))
+    return Series(codes, tuple(str(p) for p in np.array(series.periods)[keep]), series.times[keep],
+                  [p[:, keep] for p in parts], series.combine)  # fmt: skip
+
+
+def _observed_times(series: Series) -> np.ndarray:
+    seen = ~np.isnan(series.values)
+    if not seen.any():
+        raise InputError("aucune valeur observée (de statut ok) à prolonger dans ce territoire")
+    return np.where(seen, series.times, np.nan)
+
+
+def _periods_text(periods: tuple[str, ...]) -> str:
+    if not periods:
+        return "aucune période datée n'a de valeur"
+    return f"une seule période datée a des valeurs ({periods[0]})"
+
+
+# -- measuring the error --------------------------------------------------------------------------
+def _errors(access: ReadAccess, indicator: Indicator, level: str, series: Series,
+            confidence: float) -> tuple[dict[str, stats.Measure], str]:  # fmt: skip
+    """The back-test of every method at ``level``, else at the nearest finer level where
+    enough territories can be tested."""
+    errors = {m: stats.measure(m, series.holdout(m), confidence) for m in stats.METHODS}
+    if errors[stats.BASELINE].usable:
+        return errors, level
+    for finer in _finer_levels(level):
+        try:
+            other = _series(access, indicator, finer)
+        except (InputError, ReferentialError):  # a level not in this referential
+            continue
+        found = {m: stats.measure(m, other.holdout(m), confidence) for m in stats.METHODS}
+        if found[stats.BASELINE].usable:
+            return found, finer
+    return errors, level
+
+
+def _finer_levels(level: str) -> list[str]:
+    """Official levels finer than ``level``, nearest first (a zoning: the communes)."""
+    if not is_official(level):
+        return ["commune"]
+    rank = LEVELS[level].rank
+    finer = [lv for lv in LEVELS if LEVELS[lv].rank < rank and lv not in ("qpv", "arm")]
+    return sorted(finer, key=lambda lv: -LEVELS[lv].rank)
+
+
+def _error_table(errors: dict[str, stats.Measure], level: str, default: str) -> pd.DataFrame:
+    rows = []
+    for name, e in errors.items():
+        rows.append({
+            "method": name, "label": stats.METHODS[name], "level": level,
+            "territories": e.territories, "horizon": e.horizon, "mape": e.mape,
+            "coverage": e.coverage, "confidence": e.confidence,
+            "offered": stats.offered(errors, name), "default": name == default,
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _notes(chosen: str, default: str, errors: dict[str, stats.Measure], level: str,
+           measured_at: str) -> tuple[str, ...]:  # fmt: skip
+    notes = []
+    if measured_at != level:
+        notes.append(
+            f"trop peu de territoires de niveau {level} pour mesurer l'erreur : elle est "
+            f"mesurée au niveau {measured_at}, plus fin (intervalles prudents)"
+        )
+    if chosen != default and not stats.offered(errors, chosen):
+        notes.append(
+            f"la méthode {chosen} ({stats.METHODS[chosen]}) s'est trompée davantage que "
+            "l'absence d'évolution dans le test sur les données de la base : elle n'est pas "
+            "proposée par défaut"
+        )
+    return tuple(notes)
+
+
+# -- the projected values ----------------------------------------------------------------------
+def _target(to: str | None, first: float, last: float, periods: tuple[str, ...],
+            ident: str) -> int:  # fmt: skip
+    """The year projected to: ``to``, or as far as the history supports."""
+    reach = last + (last - first)
+    if to is None:
+        year = math.floor(reach + 1e-9)
+        if year <= last:
+            raise InputError(
+                f"indicateur {ident} : l'historique {periods[0]}-{periods[-1]} est trop court "
+                "pour projeter une année entière au-delà de sa dernière valeur"
+            )
+        return year
+    if not to.strip().isdigit() or len(to.strip()) != 4:
+        raise InputError(f"--to {to} : une année attendue (ex. 2030)")
+    year = int(to)
+    if year <= last:
+        raise InputError(f"--to {year} : l'année doit suivre la dernière valeur ({periods[-1]})")
+    if year > reach + 1e-9:
+        span = last - first
+        raise InputError(
+            f"--to {year} refusé : l'historique {periods[0]}-{periods[-1]} couvre "
+            f"{_years(span)} ; une tendance ne se prolonge pas plus loin après la dernière "
+            f"valeur que l'historique qui la mesure, soit jusqu'en {math.floor(reach + 1e-9)}"
+        )
+    return year
+
+
+def _years(span: float) -> str:
+    text = f"{span:g}".replace(".", ",")
+    return f"{text} an" if span < 2 else f"{text} ans"
+
+
+def _projected(series: Series, shown: pd.DataFrame, method: str, error: stats.Measure,
+               last: float, target: int) -> pd.DataFrame:  # fmt: skip
+    """One row per territory and projected year, from the year after the last value."""
+    names = dict(zip(shown.code.astype(str), shown.name, strict=False))
+    values = series.values
+    count, _, last_each, _ = stats.ends(series.times, values)
+    frames = []
+    for year in range(math.floor(last) + 1, target + 1):
+        points = series.project(method, float(year))
+        horizon = year - last_each
+        low, high = stats.interval(points, horizon, error)
+        ok = stats.supported(series.times, values, float(year)) & np.isfinite(points)
+        note = np.where(
+            ok, "",
+            np.where(count == 0, "aucune valeur observée à prolonger",
+                     np.where(count < 2 if method != stats.BASELINE else count < 1,
+                              "trop peu de valeurs observées pour cette méthode",
+                              "historique trop court pour projeter jusqu'à cette année")),
+        )  # fmt: skip
+        frames.append(pd.DataFrame({
+            "code": series.codes, "name": [names.get(c, c) for c in series.codes],
+            "period": str(year), "value": np.where(ok, points, np.nan),
+            "low": np.where(ok, low, np.nan), "high": np.where(ok, high, np.nan),
+            "status": np.where(ok, PROJECTED, "nd"), "note": note,
+        }))  # fmt: skip
+    out = pd.concat(frames, ignore_index=True)
+    return out[out.code != ""].reset_index(drop=True)
+
+
+def _visible(frame: pd.DataFrame, shown: pd.DataFrame, series: Series,
+             reader: ReadPolicy) -> pd.DataFrame:  # fmt: skip
+    """Projections a restricted ``reader`` may see: those of territories whose every value
+    of the history it sees (``ok`` in its own view)."""
+    if not reader.restricted:
+        return frame
+    seen = shown[shown.status == "ok"]
+    visible = set(zip(seen.code.astype(str), seen.period.astype(str), strict=True))
+    hidden = set()
+    values = series.values
+    for i, code in enumerate(series.codes):
+        for j, period in enumerate(series.periods):
+            if not np.isnan(values[i, j]) and (code, period) not in visible:
+                hidden.add(code)
+                break
+    masked = frame.code.isin(hidden)
+    frame = frame.copy()
+    frame.loc[masked, ["value", "low", "high"]] = np.nan
+    frame.loc[masked, "status"] = "secret"
+    frame.loc[masked, "note"] = "une valeur de l'historique est sous secret ou non diffusée"
+    return frame
+
+
+def _observed_frame(series: Series, shown: pd.DataFrame, reader: ReadPolicy) -> pd.DataFrame:
+    """The history the projections extend, as ``reader`` sees it (its own view's values)."""
+    periods = set(series.periods)
+    frame = shown[shown.period.astype(str).isin(periods) & (shown.status == "ok")]
+    return frame[["code", "name", "period", "value"]].reset_index(drop=True)

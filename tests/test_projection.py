@@ -1,0 +1,280 @@
+"""Projections: the methods on simulated series with a known trend (statsmodels' OLS as the
+oracle of the least squares), the coverage of their intervals, the horizon rule, and the
+projections and back-tests on the real Filosofi series (2016, 2019, 2021) and census (2013,
+2018) compared with pandas over the raw files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from observatoire.errors import InputError, UnknownNameError
+from observatoire.observatory import Observatory
+from observatoire.secret.policy import PUBLIC
+from observatoire.stats import projection as proj
+
+from .conftest import DATA, run
+
+FILOSOFI = DATA / "filosofi"
+FILES = [
+    FILOSOFI / "FILO2016_DISP_COM.csv",
+    FILOSOFI / "FILO2019_DISP_COM.csv",
+    FILOSOFI / "cc_filosofi_2021_COM.csv",
+    DATA / "census" / "base_cc_comparateur_csv_RP2018.zip",
+    DATA / "caf" / "data_CAF_2016_IRIS.csv",
+    DATA / "caf" / "data_CAF_2018_IRIS.csv",
+]
+
+
+# -- the methods ----------------------------------------------------------------------------------
+def test_known_trends_are_recovered() -> None:
+    times = np.array([2010.0, 2013.0, 2016.0, 2019.0])
+    line = 100 + 4 * (times - 2010)
+    growth = 100 * 1.03 ** (times - 2010)
+    values = np.vstack([line, growth, np.full(4, 7.0)])
+    target = np.full(3, 2025.0)
+    linear = proj.project(times, values, "linear", target)
+    assert linear[0] == pytest.approx(160.0)
+    assert linear[2] == pytest.approx(7.0)
+    loglinear = proj.project(times, values, "loglinear", target)
+    assert loglinear[1] == pytest.approx(100 * 1.03**15)
+    # damped: from the fitted level, the slope kept at 0.8, 0.64… of itself each year
+    damped = proj.project(times, values, "damped", target)
+    assert damped[0] == pytest.approx(136 + 4 * sum(0.8**k for k in range(1, 7)))
+    assert proj.project(times, values, "constant", target).tolist() == [136.0, growth[-1], 7.0]
+
+
+def test_least_squares_equal_statsmodels_with_missing_points() -> None:
+    rng = np.random.default_rng(7)
+    times = np.array([2012.0, 2014.0, 2017.0, 2019.0, 2021.0])
+    values = rng.uniform(50, 150, size=(60, 5))
+    values[rng.random(values.shape) < 0.25] = np.nan
+    for method in ("linear", "loglinear"):
+        got = proj.project(times, values, method, np.full(60, 2026.0))
+        for row, value in zip(values, got, strict=True):
+            seen = ~np.isnan(row)
+            if seen.sum() < 2:
+                assert np.isnan(value)
+                continue
+            y = np.log(row[seen]) if method == "loglinear" else row[seen]
+            fit = sm.OLS(y, sm.add_constant(times[seen])).fit()
+            expected = float(fit.predict(np.array([[1.0, 2026.0]]))[0])
+            if method == "loglinear":
+                expected = float(np.exp(expected))
+            assert value == pytest.approx(expected, rel=1e-9)
+
+
+def test_loglinear_needs_positive_values_and_unknown_method_is_named() -> None:
+    times = np.array([2016.0, 2019.0, 2021.0])
+    assert np.isnan(proj.project(times, np.array([[0.0, 2.0, 3.0]]), "loglinear", 2024.0)[0])
+    with pytest.raises(UnknownNameError, match="linear"):
+        proj.project(times, np.ones((1, 3)), "quadratic", 2024.0)
+
+
+@pytest.mark.parametrize("method", ["constant", "linear", "damped", "loglinear"])
+def test_intervals_cover_at_their_nominal_rate(method: str) -> None:
+    """Simulated territories: a trend of their own plus noise; the interval measured by the
+    back-test (last point from the others) is tried on a new point of the same series."""
+    rng = np.random.default_rng(11)
+    n = 4000
+    times = np.array([2010.0, 2013.0, 2016.0, 2019.0])
+    start, growth = rng.uniform(100, 1000, n), rng.normal(0.02, 0.01, n)
+
+    def draw(t: float) -> np.ndarray:
+        return start * np.exp(growth * (t - 2010) + rng.normal(0, 0.03, n))
+
+    values = np.stack([draw(t) for t in times], axis=1)
+    error = proj.measure(method, proj.holdout(times, values, method), confidence=0.8)
+    assert error.territories == n and error.horizon == 3.0
+    assert error.coverage == pytest.approx(0.8, abs=0.02)  # out of sample, across halves
+    points = proj.project(times, values, method, np.full(n, 2022.0))
+    low, high = proj.interval(points, np.full(n, 3.0), error)
+    truth = draw(2022.0)
+    inside = float(((truth >= low) & (truth <= high)).mean())
+    # fitted on one more point than in the back-test, the trends are a little better: the
+    # intervals err on the side of width, never of narrowness
+    assert 0.77 <= inside <= 0.9
+
+
+def test_random_walk_intervals_are_exact_and_trends_not_offered() -> None:
+    """Series without trend (random walks): no change is the best guess, its interval
+    covers at the nominal rate, and a trend that does worse is not offered by default."""
+    rng = np.random.default_rng(3)
+    n = 3000
+    times = np.arange(2015.0, 2021.0)
+    steps = rng.normal(0, 0.05, size=(n, 7))
+    walk = 100 * np.exp(np.cumsum(steps, axis=1))
+    values = walk[:, :6]
+    errors = {m: proj.measure(m, proj.holdout(times, values, m)) for m in proj.METHODS}
+    assert errors["linear"].mape > errors["constant"].mape
+    assert not proj.offered(errors, "linear")
+    assert proj.choose(errors) == "constant"
+    low, high = proj.interval(values[:, -1], np.ones(n), errors["constant"])
+    inside = float(((walk[:, 6] >= low) & (walk[:, 6] <= high)).mean())
+    assert inside == pytest.approx(0.8, abs=0.025)
+
+
+def test_horizon_is_bounded_by_the_history() -> None:
+    times = np.array([2016.0, 2019.0, 2021.0])
+    values = np.array([[1.0, 2.0, 3.0], [np.nan, 2.0, 3.0]])
+    assert proj.supported(times, values, 2026.0).tolist() == [True, False]
+    assert proj.supported(times, values, 2023.0).tolist() == [True, True]
+    assert proj.supported(times, values, 2021.0).tolist() == [False, False]
+
+
+def test_too_few_territories_give_no_interval() -> None:
+    times = np.array([2016.0, 2019.0, 2021.0])
+    values = np.tile([1.0, 2.0, 3.0], (5, 1))
+    error = proj.measure("linear", proj.holdout(times, values, "linear"))
+    assert error.territories == 5 and not error.usable
+    low, _ = proj.interval(np.ones(5), np.ones(5), error)
+    assert np.isnan(low).all()
+
+
+# -- real series ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def filosofi_home(built_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built home with the three Filosofi vintages of the communes and the census."""
+    home = tmp_path_factory.mktemp("projection") / "obs"
+    shutil.copytree(built_home, home)
+    for path in FILES:
+        code, out = run("import", str(path), home=home)
+        assert code in (0, 3), out
+    return home
+
+
+def _raw(name: str, column: str) -> pd.Series:
+    frame = pd.read_csv(FILOSOFI / name, sep=";", dtype=str, encoding="utf-8-sig")
+    values = pd.to_numeric(frame[column].str.replace(",", "."), errors="coerce")
+    return pd.Series(values.to_numpy(), index=frame.CODGEO, name=column)
+
+
+def _raw_medians() -> pd.DataFrame:
+    return pd.concat(
+        [
+            _raw("FILO2016_DISP_COM.csv", "Q216"),
+            _raw("FILO2019_DISP_COM.csv", "Q219"),
+            _raw("cc_filosofi_2021_COM.csv", "MED21"),
+        ],
+        axis=1,
+    )
+
+
+def test_median_income_of_the_93_equals_least_squares_over_the_raw_files(
+    filosofi_home: Path,
+) -> None:
+    with Observatory.open(filosofi_home) as obs:
+        found = obs.projection("niveau_vie_median", level="commune", within="93")
+    assert found.history == ("2016", "2019", "2021") and found.target == "2026"
+    assert found.method == "linear" and found.method == found.default_method
+    assert found.assumption == "si la tendance 2016-2021 se poursuivait"
+    raw = _raw_medians()
+    values = found.values
+    assert set(values.period) == {"2022", "2023", "2024", "2025", "2026"}
+    assert values.code.str.startswith("93").all() and values.code.nunique() == 39
+    # Saint-Denis merged with Pierrefitte-sur-Seine in 2025: a median of the former communes
+    # is not the new one's, so it has no series to extend
+    merged = values[values.code == "93066"]
+    assert (merged.status == "nd").all() and merged.value.isna().all()
+    values = values[values.code != "93066"]
+    assert (values.status == "projection").all()
+    years = np.array([2016.0, 2019.0, 2021.0])
+    checked = 0
+    for code, rows in values.groupby("code"):
+        series = raw.loc[code].to_numpy(dtype=float)
+        fit = sm.OLS(series, sm.add_constant(years)).fit()
+        for year, value in zip(rows.period, rows.value, strict=True):
+            expected = float(fit.predict(np.array([[1.0, float(year)]]))[0])
+            assert value == pytest.approx(expected, rel=1e-9), (code, year)
+            checked += 1
+    assert checked == 38 * 5
+    # the interval: the back-test's quantiles, widened with the horizon
+    row = values[(values.code == "93008") & (values.period == "2026")].iloc[0]
+    assert row.low < row.value < row.high
+
+
+def test_back_test_of_median_income_equals_pandas_over_the_raw_files(
+    filosofi_home: Path,
+) -> None:
+    """The error of each method over every commune of France: 2021 projected from 2016 and
+    2019, compared with 2021. The pandas check keeps the communes whose code no event of the
+    COG touched since 2017 (the engine converts the others where it can)."""
+    with Observatory.open(filosofi_home) as obs:
+        found = obs.projection("niveau_vie_median", level="commune", within="93")
+    errors = found.errors.set_index("method")
+    raw = _raw_medians()
+    events = pd.read_csv(DATA / "cog/2026/v_mvt_commune_2026.csv", dtype=str)
+    late = events[events.DATE_EFF >= "2017-01-02"]
+    raw = raw[~raw.index.isin(set(late.COM_AV) | set(late.COM_AP))]
+    pairs = raw.dropna(subset=["Q219", "MED21"])
+    raw = raw.dropna()
+    linear = raw.Q216 + (raw.Q219 - raw.Q216) / 3 * 5
+    damped = raw.Q219 + (raw.Q219 - raw.Q216) / 3 * (0.8 + 0.64)
+    loglinear = raw.Q219 * (raw.Q219 / raw.Q216) ** (2 / 3)
+    guesses = {"constant": (pairs.Q219, pairs), "linear": (linear, raw),
+               "damped": (damped, raw), "loglinear": (loglinear, raw)}  # fmt: skip
+    for method, (guess, kept) in guesses.items():
+        mape = float((abs(kept.MED21 - guess) / kept.MED21).mean() * 100)
+        assert errors.loc[method, "mape"] == pytest.approx(mape, abs=0.02), method
+        assert errors.loc[method, "territories"] == pytest.approx(len(kept), rel=0.03)
+    assert errors.loc["linear", "mape"] < errors.loc["constant", "mape"]
+    assert errors.offered.all() and errors.loc["linear", "default"]
+    assert errors.coverage.between(0.77, 0.83).all()
+
+
+def test_counts_then_ratios_and_horizon_refusals(filosofi_home: Path) -> None:
+    with Observatory.open(filosofi_home) as obs:
+        with pytest.raises(InputError, match=r"2016-2021 couvre 5 ans.*2026"):
+            obs.projection("niveau_vie_median", level="commune", within="93", to="2030")
+        with pytest.raises(InputError, match="une projection prolonge une série"):
+            obs.projection("niveau_vie_median", level="departement")
+        # two census vintages: no change is the only method whose error can be measured
+        population = obs.projection("population", level="commune", within="93")
+        assert population.method == "constant" and population.history == ("2013", "2018")
+        assert population.target == "2023"
+        with pytest.raises(InputError, match="pas d'erreur mesurée"):
+            obs.projection("population", level="commune", within="93", method="linear")
+        # a ratio: its numerator and denominator projected, then divided (IRIS of Saint-Denis,
+        # CAF 2016 and 2018)
+        where = {"level": "iris", "within": "commune:93066"}
+        share = obs.projection("part_allocataires_rsa", **where)
+        rsa = obs.projection("allocataires_rsa", **where, method=share.method)
+        caf = obs.projection("allocataires_caf", **where, method=share.method)
+    key = ["code", "period"]
+    merged = share.values.merge(rsa.values, on=key).merge(caf.values, on=key)
+    merged = merged[merged.status_x == "projection"]
+    assert len(merged) > 30
+    assert np.allclose(merged.value_x, merged.value_y / merged.value * 100)
+
+
+def test_levels_without_enough_territories_borrow_a_finer_error(filosofi_home: Path) -> None:
+    with Observatory.open(filosofi_home) as obs:
+        found = obs.projection("menages_fiscaux", level="region")
+    assert found.measured_at != "region" and found.notes
+    assert (found.errors.level == found.measured_at).all()
+
+
+def test_cli_projection_and_its_errors(filosofi_home: Path) -> None:
+    code, out = run("projection", "niveau_vie_median", "--within", "93", "--to", "2023",
+                    "--format", "json", home=filosofi_home)  # fmt: skip
+    assert code == 0, out
+    body = json.loads(out)
+    assert body["method"] == "linear" and body["target"] == "2023"
+    assert len(body["values"]) == 39 * 2 and len(body["errors"]) == 4
+    code, out = run("projection", "niveau_vie_median", "--within", "93", home=filosofi_home)
+    assert code == 0 and "si la tendance 2016-2021 se poursuivait" in out
+    assert "Erreur mesurée (niveau commune" in out
+    code, out = run("projection", "niveau_vie_median", "--within", "93", "--to", "2031",
+                    home=filosofi_home)  # fmt: skip
+    assert code == 2 and "jusqu'en 2026" in out
+
+
+def test_a_restricted_reader_needs_the_values_computed(filosofi_home: Path) -> None:
+    with Observatory.open(filosofi_home) as obs, pytest.raises(Exception, match="compute"):
+        obs.projection("niveau_vie_median", level="commune", within="93", reader=PUBLIC)
