@@ -18,10 +18,11 @@ against statsmodels' OLS).
 
 **Measured error.** :func:`holdout` hides the last period, projects it for every territory
 observed then from its points before, and :func:`measure` compares: the mean absolute
-percentage error (MAPE) and the quantiles of the log-ratio observed / projected, which give the prediction interval of
-a projection (:func:`interval`), widened in proportion to the horizon (an error measured over
-two years is taken as 2.5 times larger over five). The coverage reported is measured out of
-sample: the quantiles of one half of the territories are tried on the other half, and back.
+percentage error (MAPE) and the quantiles of the log-ratio observed / projected, which give
+the prediction interval of a projection (:func:`interval`), widened in proportion to the
+horizon (an error measured over two years is taken as 2.5 times larger over five). The
+coverage reported is measured out of sample: the quantiles of one half of the territories
+are tried on the other half, and back.
 
 **Horizon.** A history of *n* years supports a projection of at most *n* years after its last
 point (:func:`supported`): further, the trend is an assumption the data cannot check.
