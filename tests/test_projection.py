@@ -146,6 +146,9 @@ def filosofi_home(built_home: Path, tmp_path_factory: pytest.TempPathFactory) ->
     for path in FILES:
         code, out = run("import", str(path), home=home)
         assert code in (0, 3), out
+    code, out = run("compute", "--indicator", "niveau_vie_median", "--indicator",
+                    "menages_fiscaux", home=home)  # fmt: skip
+    assert code == 0, out
     return home
 
 
@@ -275,6 +278,42 @@ def test_cli_projection_and_its_errors(filosofi_home: Path) -> None:
     assert code == 2 and "jusqu'en 2026" in out
 
 
-def test_a_restricted_reader_needs_the_values_computed(filosofi_home: Path) -> None:
-    with Observatory.open(filosofi_home) as obs, pytest.raises(Exception, match="compute"):
-        obs.projection("niveau_vie_median", level="commune", within="93", reader=PUBLIC)
+def test_a_restricted_reader_sees_only_projections_of_what_it_sees(filosofi_home: Path) -> None:
+    with Observatory.open(filosofi_home) as obs:
+        public = obs.projection("niveau_vie_median", level="commune", within="93",
+                                reader=PUBLIC)  # fmt: skip
+        analyst = obs.projection("niveau_vie_median", level="commune", within="93")
+        with pytest.raises(Exception, match="compute"):  # not computed: no public view
+            obs.projection("population", level="commune", within="93", reader=PUBLIC)
+    pd.testing.assert_frame_equal(public.values, analyst.values)
+
+
+def test_api_and_pages(filosofi_home: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from observatoire.web.app import create_app
+
+    url = "/api/v1/indicators/niveau_vie_median/projection?level=commune&within=93"
+    with Observatory.open(filosofi_home) as obs, TestClient(create_app(obs)) as client:
+        body = client.get(url + "&limit=5").json()
+        assert body["count"] == 39 * 5 and len(body["rows"]) == 5 and body["next"]
+        assert body["method"] == "linear" and len(body["errors"]) == 4
+        first = body["rows"][0]
+        assert first["status"] == "projection" and first["low"] < first["value"] < first["high"]
+        refused = client.get(url + "&to=2030")
+        assert refused.status_code == 400 and "jusqu'en 2026" in refused.json()["error"]
+        csv = client.get(url + "&format=csv&limit=10000")
+        assert csv.status_code == 200 and len(csv.text.strip().splitlines()) == 39 * 5 + 1
+        page = client.get("/indicateurs/niveau_vie_median/projection?niveau=commune&dans=93")
+        assert page.status_code == 200
+        assert "si la tendance 2016-2021 se poursuivait" in page.text
+        assert "4,0 % en moyenne à 2 ans" in page.text and "Bobigny" in page.text
+        twin = client.get("/indicateurs/niveau_vie_median/projection.json?niveau=commune&dans=93")
+        assert twin.json()["projection"]["target"] == "2026"
+        short = client.get("/indicateurs/niveau_vie_median/projection?niveau=commune&dans=93"
+                           "&horizon=2031")  # fmt: skip
+        assert short.status_code == 200 and "Pas de projection" in short.text
+        # the indicator page: its territory's line goes on, dashed, in a band
+        chart = client.get("/indicateurs/menages_fiscaux?niveau=commune&dans=93")
+        assert 'class="projection-line"' in chart.text and "projection-band" in chart.text
+        assert "En tirets" in chart.text

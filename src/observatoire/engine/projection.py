@@ -329,14 +329,14 @@ def _target(to: str | None, first: float, last: float, periods: tuple[str, ...],
             )
         return year
     if not to.strip().isdigit() or len(to.strip()) != 4:
-        raise InputError(f"--to {to} : une année attendue (ex. 2030)")
+        raise InputError(f"horizon « {to} » : une année attendue (ex. 2030)")
     year = int(to)
     if year <= last:
-        raise InputError(f"--to {year} : l'année doit suivre la dernière valeur ({periods[-1]})")
+        raise InputError(f"horizon {year} : l'année doit suivre la dernière valeur ({periods[-1]})")
     if year > reach + 1e-9:
         span = last - first
         raise InputError(
-            f"--to {year} refusé : l'historique {periods[0]}-{periods[-1]} couvre "
+            f"horizon {year} refusé : l'historique {periods[0]}-{periods[-1]} couvre "
             f"{_years(span)} ; une tendance ne se prolonge pas plus loin après la dernière "
             f"valeur que l'historique qui la mesure, soit jusqu'en {math.floor(reach + 1e-9)}"
         )

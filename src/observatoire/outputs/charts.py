@@ -24,8 +24,12 @@ def line_chart(
     """One line per element of ``series`` ({name, points: [{period, value}]}) over the union
     of their periods; empty string when there is nothing to draw. ``ident`` keeps the ids of
     several charts of one page apart."""
-    periods = sorted({p["period"] for s in series for p in s["points"]})
+    ahead = [p for s in series for p in s.get("projection", [])]
+    periods = sorted(
+        {p["period"] for s in series for p in s["points"]} | {p["period"] for p in ahead}
+    )
     values = [p["value"] for s in series for p in s["points"]]
+    values += [v for p in ahead for v in (p["value"], p.get("low"), p.get("high")) if v is not None]
     if not periods or not values:
         return ""
     left, right, top, bottom = 76, 30, 16, 56
@@ -70,6 +74,8 @@ def line_chart(
         )
     for n, line in enumerate(series):
         colour = PALETTE[n % len(PALETTE)]
+        if line.get("projection") and line["points"]:
+            parts.extend(_projected(line, colour, x, y))
         points = " ".join(f"{x(p['period']):.1f},{y(p['value']):.1f}" for p in line["points"])
         parts.append(
             f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.5"/>'
@@ -89,6 +95,26 @@ def line_chart(
         )
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def _projected(line: dict[str, Any], colour: str, x: Any, y: Any) -> list[str]:
+    """A line's projection after its last observed point: the band of its interval, then a
+    dashed line (the observed line stays solid)."""
+    start = line["points"][-1]
+    ahead = line["projection"]
+    out = []
+    banded = [p for p in ahead if p.get("low") is not None and p.get("high") is not None]
+    if banded:
+        upper = [(x(start["period"]), y(start["value"]))]
+        upper += [(x(p["period"]), y(p["high"])) for p in banded]
+        lower = [(x(p["period"]), y(p["low"])) for p in reversed(banded)]
+        outline = " ".join(f"{a:.1f},{b:.1f}" for a, b in upper + lower)
+        out.append(f'<polygon points="{outline}" fill="{colour}" fill-opacity="0.15" '
+                   'stroke="none" class="projection-band"/>')  # fmt: skip
+    points = " ".join(f"{x(p['period']):.1f},{y(p['value']):.1f}" for p in [start, *ahead])
+    out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2" '
+               'stroke-dasharray="6 4" class="projection-line"/>')  # fmt: skip
+    return out
 
 
 def _times(periods: list[str]) -> dict[str, float]:
@@ -130,11 +156,18 @@ def _describe(series: list[dict[str, Any]], unit: str) -> str:
     """A sentence per line: first and last value."""
     sentences = []
     for line in series:
+        if not line["points"]:
+            continue
         first, last = line["points"][0], line["points"][-1]
         sentences.append(
             f"{line['name']} : {_short(first['value'])} {unit} en {first['period']}"
             + (f", {_short(last['value'])} {unit} en {last['period']}" if last is not first else "")
         )
+        if line.get("projection"):
+            end = line["projection"][-1]
+            sentences.append(
+                f"projection (tirets) : {_short(end['value'])} {unit} en {end['period']}"
+            )
     return ". ".join(sentences) + "."
 
 

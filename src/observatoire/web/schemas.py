@@ -238,6 +238,51 @@ class ValuesPublic(_Page):
     rows: list[ValueRowPublic]
 
 
+class ProjectionErrorPublic(_Public):
+    """A method's error measured by its back-test: the last period projected from the ones
+    before, for every territory of the level observed then."""
+
+    method: str
+    label: str
+    level: str = Described(description="Niveau où l'erreur est mesurée")
+    territories: int
+    horizon: float | None = Described(description="Années entre l'avant-dernière et la dernière")
+    mape: float | None = Described(description="Erreur absolue moyenne, en %")
+    coverage: float | None = Described(description="Part des valeurs dans l'intervalle")
+    confidence: float
+    offered: bool = Described(description="Fait au moins aussi bien que l'absence d'évolution")
+    default: bool
+
+
+class ProjectionRowPublic(_Public):
+    code: str
+    name: str | None
+    period: str
+    value: float | None
+    low: float | None = Described(description="Borne basse de l'intervalle de prédiction")
+    high: float | None = Described(description="Borne haute de l'intervalle de prédiction")
+    status: str = Described(description="projection, nd (et la raison), ou secret")
+    note: str | None = None
+
+
+class ProjectionPublic(_Page):
+    """Projected values of an indicator (one page of rows), the assumption, and the measured
+    error of every method."""
+
+    indicator: str
+    level: str
+    method: str
+    default_method: str
+    target: str
+    history: list[str]
+    assumption: str
+    confidence: float
+    measured_at: str
+    notes: list[str]
+    errors: list[ProjectionErrorPublic]
+    rows: list[ProjectionRowPublic]
+
+
 class ComparisonRowPublic(_Public):
     indicator: str
     label: str

@@ -18,6 +18,7 @@ from observatoire.outputs.exports import FORMATS as EXPORT_FORMATS
 from observatoire.secret.policy import ReadPolicy
 from observatoire.web import content
 from observatoire.web.deps import Answers, ObservatoryDep, ReaderDep
+from observatoire.web.projections import projection_data
 from observatoire.web.responses import cached_response, download, paged, respond
 from observatoire.web.schemas import (
     CSV_ANSWER,
@@ -27,6 +28,7 @@ from observatoire.web.schemas import (
     GeometriesPublic,
     IndicatorPublic,
     ProfilePublic,
+    ProjectionPublic,
     TerritoriesPublic,
     TerritoryPublic,
     ValuesPublic,
@@ -198,6 +200,47 @@ def _values(
             provenance=True,
         )  # fmt: skip
     return content.records(frame)
+
+
+@router.get(
+    "/indicators/{ident}/projection",
+    summary="Projection d'un indicateur et erreur mesurée de chaque méthode",
+    response_model=ProjectionPublic,
+    responses=CSV_ANSWER,
+)
+def projection(
+    request: Request,
+    reader: ReaderDep,
+    obs: ObservatoryDep,
+    answers: Answers,
+    ident: str,
+    level: str = "commune",
+    within: Within = None,
+    to: Annotated[str | None, Query(description="Année d'arrivée (ex. 2026)")] = None,
+    method: Annotated[
+        str | None, Query(description="constant, linear, loglinear ou damped")
+    ] = None,
+    limit: Limit = 1000,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Response:
+    """The indicator projected for every territory of ``level`` (inside ``within``) to the
+    year ``to``, with its prediction interval; the error of every method measured on the
+    base (its back-test). Refused, with the reason, beyond the horizon the history supports
+    or where the error cannot be measured."""
+    key = ("projection-api", ident, level, within, to, method, reader)
+    data = answers.get(key, lambda: projection_data(obs.projection(
+        ident, level=level, within=within, to=to, method=method, reader=reader,
+    )))  # fmt: skip
+    rows = data["values"]
+    if format == "csv":
+        return paged(request, rows, limit, offset, format, f"{ident}_projection")
+    following = None
+    if offset + limit < len(rows):
+        following = str(request.url.include_query_params(offset=offset + limit))
+    meta = {k: v for k, v in data.items() if k != "values"}
+    return respond(request, {**meta, "count": len(rows), "limit": limit, "offset": offset,
+                             "next": following, "rows": rows[offset : offset + limit]})  # fmt: skip
 
 
 @router.get(

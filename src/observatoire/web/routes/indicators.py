@@ -20,6 +20,7 @@ from observatoire.stats.classify import parse_breaks
 from observatoire.web import content
 from observatoire.web.deps import Answers, CurrentUser, ObservatoryDep, ReaderDep, RegistryDep
 from observatoire.web.inventory_views import document_view, library_reader
+from observatoire.web.projections import line_projection, projection_view
 from observatoire.web.responses import Format, csv_response, download, page_route, show_page
 
 __all__ = ["CSV_COLUMNS", "router"]
@@ -68,12 +69,20 @@ def indicator_page(
     )
     if fmt == "csv":
         return csv_response(request, _values_table(data), f"{name}.csv")
+    if data.get("series"):  # the territory's own line extended by its projection
+        first = data["series"][0]
+        ahead = answers.get(
+            ("line-projection", name, first["level"], first["code"], reader),
+            lambda: line_projection(obs, name, first["level"], first["code"], reader),
+        )
+        data = {**data, "projection": ahead}
     chart = ""
     if fmt == "html" and data.get("series"):
         unit = data["indicator"]["unit"]
-        chart = line_chart(
-            data["series"], title=f"Évolution : {data['indicator']['label']}", unit=unit
-        )
+        lines = list(data["series"])
+        if data.get("projection"):
+            lines[0] = {**lines[0], "projection": data["projection"]["points"]}
+        chart = line_chart(lines, title=f"Évolution : {data['indicator']['label']}", unit=unit)
     library: list[dict[str, Any]] = []
     if fmt == "html":  # the library's documents about it that the visitor may read
         rows = registry.documents(reader=library_reader(user), indicator=name)
@@ -91,6 +100,33 @@ def indicator_page(
         exports=_exports(name, data),
         library=library,
     )
+
+
+@page_route(router, "/indicateurs/{name}/projection", "json", "csv")
+def projection_page(
+    request: Request,
+    fmt: Format,
+    reader: ReaderDep,
+    obs: ObservatoryDep,
+    answers: Answers,
+    name: str,
+    niveau: str = "commune",
+    dans: str | None = None,
+    horizon: str | None = None,
+    methode: str | None = None,
+) -> Response:
+    """The projections of an indicator for the territories of a level, with the error of
+    each method measured on the base (see :mod:`observatoire.engine.projection`)."""
+    key = ("projection", name, niveau, dans, horizon, methode, reader)
+    data = answers.get(key, lambda: projection_view(
+        obs, name, reader=reader, level=niveau, within=dans or None, to=horizon or None,
+        method=methode or None,
+    ))  # fmt: skip
+    if fmt == "csv":
+        rows = (data.get("projection") or {}).get("values", [])
+        return csv_response(request, pd.DataFrame(rows), f"{name}_projection.csv")
+    return show_page(request, fmt, "projection.html", data,
+                     f"Projection : {data['indicator']['label']}")  # fmt: skip
 
 
 def _exports(ident: str, data: dict[str, Any]) -> list[dict[str, str]]:

@@ -1,0 +1,111 @@
+"""What the pages and the API show of a projection: the projected values with their interval,
+the assumption in words, and the error of every method measured on the base; the projection of
+a territory's own line for the evolution chart of an indicator page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from observatoire.engine.projection import Projection
+from observatoire.errors import AccessError, InputError, ReferentialError
+from observatoire.observatory import Observatory
+from observatoire.secret.policy import ReadPolicy
+from observatoire.stats.projection import METHODS
+from observatoire.text import french_number
+from observatoire.web.content import LEVEL_LABELS, indicator_meta
+from observatoire.web.frames import records
+
+__all__ = ["line_projection", "projection_data", "projection_view", "summary_sentence"]
+
+
+def projection_data(found: Projection) -> dict[str, Any]:
+    """A projection as plain data (the API's and the page's JSON)."""
+    return {
+        "indicator": found.indicator,
+        "level": found.level,
+        "method": found.method,
+        "method_label": METHODS[found.method],
+        "default_method": found.default_method,
+        "target": found.target,
+        "history": list(found.history),
+        "assumption": found.assumption,
+        "confidence": found.confidence,
+        "measured_at": found.measured_at,
+        "notes": list(found.notes),
+        "errors": records(found.errors),
+        "values": records(found.values),
+    }
+
+
+def projection_view(
+    obs: Observatory,
+    ident: str,
+    *,
+    reader: ReadPolicy,
+    level: str,
+    within: str | None = None,
+    to: str | None = None,
+    method: str | None = None,
+) -> dict[str, Any]:
+    """The projection page's data: the indicator, the choices, the projection or why none."""
+    indicator = obs.catalogue().get(ident)
+    out: dict[str, Any] = {
+        "indicator": indicator_meta(indicator),
+        "level": level,
+        "level_label": LEVEL_LABELS.get(level, level),
+        "within": within or "",
+        "to": to or "",
+        "methods": [{"id": m, "label": label} for m, label in METHODS.items()],
+        "chosen": method or "",
+    }
+    try:
+        found = obs.projection(ident, level=level, within=within or None, to=to or None,
+                               method=method or None, reader=reader)  # fmt: skip
+    except InputError as error:
+        out["reason"] = str(error)
+        return out
+    data = projection_data(found)
+    data["sentence"] = summary_sentence(found, indicator.unit)
+    out.update(projection=data)
+    return out
+
+
+def summary_sentence(found: Projection, unit: str) -> str:
+    """The projection's measured error in one sentence, for the page and the portraits."""
+    error = found.error
+    horizon = french_number(error.horizon, 0)
+    coverage = ""
+    if error.coverage == error.coverage:  # not NaN: measured out of sample
+        share = french_number(error.coverage * 100, 0)
+        coverage = (f" ; l'intervalle à {french_number(found.confidence * 100, 0)} % a contenu "
+                    f"{share} % des valeurs observées")  # fmt: skip
+    return (
+        f"Projection {found.assumption} ({METHODS[found.method]}). Erreur mesurée en "
+        f"projetant {found.history[-1]} à partir des années précédentes, pour "
+        f"{french_number(int(error.territories), 0)} territoires (niveau {found.measured_at}) : "
+        f"{french_number(error.mape, 1)} % en moyenne à {horizon} an"
+        f"{'s' if error.horizon >= 2 else ''}{coverage}."
+    )
+
+
+def line_projection(
+    obs: Observatory, ident: str, level: str, code: str, reader: ReadPolicy
+) -> dict[str, Any] | None:
+    """The projection of territory ``code``'s own line for an evolution chart (each year to
+    the horizon, value, low, high) and its sentence; None when it cannot be projected."""
+    try:
+        found = obs.projection(ident, level=level, reader=reader)
+    except (InputError, AccessError, ReferentialError):
+        return None
+    rows = found.values[(found.values.code == code) & (found.values.status == "projection")]
+    if rows.empty:
+        return None
+    points = [
+        {"period": str(r.period), "value": float(r.value),
+         "low": None if r.low != r.low else float(r.low),
+         "high": None if r.high != r.high else float(r.high)}
+        for r in rows.itertuples()
+    ]  # fmt: skip
+    unit = obs.catalogue().get(ident).unit
+    return {"points": points, "sentence": summary_sentence(found, unit),
+            "method": found.method, "assumption": found.assumption}  # fmt: skip
