@@ -317,3 +317,17 @@ def test_api_and_pages(filosofi_home: Path) -> None:
         chart = client.get("/indicateurs/menages_fiscaux?niveau=commune&dans=93")
         assert 'class="projection-line"' in chart.text and "projection-band" in chart.text
         assert "En tirets" in chart.text
+
+
+def test_portrait_says_the_projection_with_its_error(filosofi_home: Path) -> None:
+    from observatoire.outputs.portrait import build_portrait
+
+    with Observatory.open(filosofi_home) as obs:
+        portrait = build_portrait(obs, "93008")
+        found = obs.projection("niveau_vie_median", level="commune", within="93")
+    figure = next(f for _, f in portrait.figures() if f.indicator == "niveau_vie_median")
+    row = found.values[(found.values.code == "93008") & (found.values.period == "2026")].iloc[0]
+    shown = f"{round(row.value):,}".replace(",", "\u202f")
+    assert figure.projection.startswith("Si la tendance 2016-2021 se poursuivait, il serait de")
+    assert f"{shown}\u202f€ en 2026" in figure.projection
+    assert "erreur moyenne mesurée : 4,0\u202f%" in figure.projection

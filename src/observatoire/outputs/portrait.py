@@ -17,10 +17,16 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from observatoire.catalog.indicators import THEMES, Aggregation, Indicator
-from observatoire.errors import InputError
+from observatoire.errors import AccessError, InputError, ReferentialError
 from observatoire.outputs.charts import line_chart, spine_chart
 from observatoire.outputs.portrait_map import SharedReads, peer_values, peers_scope, section_map
-from observatoire.outputs.sentences import Compared, comparison, count_sentence, evolution
+from observatoire.outputs.sentences import (
+    Compared,
+    comparison,
+    count_sentence,
+    evolution,
+    projection_sentence,
+)
 from observatoire.outputs.thematic import USABLE, reason_of, usable_values
 from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.territories.levels import LEVELS
@@ -181,6 +187,7 @@ class Figure:
     spine_label: str = ""
     count: bool = False
     newer: str = ""  # the territory's more recent value, when it has no reference to compare
+    projection: str = ""  # « si la tendance 2016-2021 se poursuivait… », with its error
 
 
 @dataclass
@@ -477,6 +484,7 @@ def _figure(
             [(p["period"], p["value"]) for p in series[0]["points"]],
         )
     )
+    ahead = _projection(obs, memo, indicator, level, code, reader, len(series[0]["points"]))
     spine, spine_label = "", ""
     frame = (
         None
@@ -510,7 +518,35 @@ def _figure(
         spine_label=spine_label,
         count=count,
         newer=newer,
+        projection=ahead,
     )
+
+
+def _projection(obs: Source, memo: SharedReads, indicator: Indicator, level: str, code: str,
+                reader: ReadPolicy, points: int) -> str:  # fmt: skip
+    """The sentence of the territory's projection, when its series can be extended with a
+    measured error (each indicator projected once per level for a run of portraits)."""
+    if points < 2:
+        return ""
+
+    def project() -> Any:
+        try:
+            return obs.projection(indicator.id, level=level, reader=reader)
+        except (InputError, AccessError, ReferentialError):
+            return None
+
+    found = memo.get(("projection", indicator.id, level, reader), project)
+    if found is None:
+        return ""
+    rows = found.values
+    row = rows[(rows.code == code) & (rows.period == found.target)]
+    if row.empty or row.iloc[0].status != "projection":
+        return ""
+    at = row.iloc[0]
+    low = None if pd.isna(at.low) else float(at.low)
+    high = None if pd.isna(at.high) else float(at.high)
+    return projection_sentence(indicator.label, indicator.unit, found.assumption, found.target,
+                               float(at.value), low, high, float(found.error.mape))  # fmt: skip
 
 
 def _points(rows: pd.DataFrame) -> list[dict[str, Any]]:

@@ -116,6 +116,7 @@ def render_xlsx(portrait: Portrait) -> bytes:
         *[f"Écart vs {r}" for r in references],
         "Phrase",
         "Évolution",
+        "Projection",
     ]
     sheet.append(header)
     for cell in sheet[1]:
@@ -137,6 +138,7 @@ def render_xlsx(portrait: Portrait) -> bytes:
                 *markers,
                 figure.sentence,
                 figure.trend,
+                figure.projection,
             ]
         )
     series = book.create_sheet("Séries")

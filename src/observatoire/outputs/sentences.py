@@ -11,9 +11,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from observatoire.text import french_number, with_unit
+from observatoire.text import first_upper, french_number, with_unit
 
-__all__ = ["Compared", "comparison", "count_sentence", "evolution", "noun", "relation", "when"]
+__all__ = [
+    "Compared",
+    "comparison",
+    "count_sentence",
+    "evolution",
+    "noun",
+    "projection_sentence",
+    "relation",
+    "when",
+]
 
 # First word of a label → (article, feminine)
 _NOUNS = {
@@ -174,6 +183,30 @@ def evolution(label: str, unit: str, points: Sequence[tuple[str, float]]) -> str
     start_text = with_unit(first, unit, _digits(first, unit))
     end_text = with_unit(last, unit, _digits(last, unit))
     return f"{span}, {pronoun} a {verb} de {amount} (de {start_text} à {end_text})."
+
+
+def projection_sentence(
+    label: str, unit: str, clause: str, period: str, value: float,
+    low: float | None, high: float | None, mape: float,
+) -> str:  # fmt: skip
+    """A projection, conditional, with its interval and its measured error.
+
+    >>> text = projection_sentence("Niveau de vie médian", "€", "si la tendance 2016-2021 se "
+    ...                            "poursuivait", "2026", 24310.4, 23100, 25600, 3.98)
+    >>> for part in text.replace("\u202f", " ").split(" ("):
+    ...     print(part)
+    Si la tendance 2016-2021 se poursuivait, il serait de 24 310 € en 2026
+    entre 23 100 € et 25 600 € ; erreur moyenne mesurée : 4,0 %).
+    """
+    _, feminine = noun(label)
+    pronoun = "elle" if feminine else "il"
+    digits = _digits(value, unit)
+    shown = with_unit(value, unit, digits)
+    between = ""
+    if low is not None and high is not None:
+        between = f"entre {with_unit(low, unit, digits)} et {with_unit(high, unit, digits)} ; "
+    error = f"erreur moyenne mesurée : {french_number(mape, 1)}\u202f%"
+    return f"{first_upper(clause)}, {pronoun} serait de {shown} en {period} ({between}{error})."
 
 
 def count_sentence(

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import geopandas
 
     from observatoire.catalog.indicators import Catalogue
+    from observatoire.engine.projection import Projection
 
 __all__ = ["Places", "Settings", "Source"]
 
@@ -96,6 +97,18 @@ class Source(Protocol):
     def profile(
         self, territory: str, *, reader: ReadPolicy = ANALYST, provenance: bool = False
     ) -> pd.DataFrame: ...
+
+    def projection(
+        self,
+        ident: str,
+        *,
+        level: str = "commune",
+        within: str | tuple[str, str] | None = None,
+        to: str | None = None,
+        method: str | None = None,
+        confidence: float = 0.8,
+        reader: ReadPolicy = ANALYST,
+    ) -> Projection: ...
 
     def profiles(
         self, level: str, within: tuple[str, str] | None, *, reader: ReadPolicy = ANALYST
