@@ -13,6 +13,7 @@ from observatoire.demo.fictitious import (
     thousands,
 )
 from observatoire.observatory import Observatory
+from observatoire.text import french_number
 
 CAF_FILE = "donnees_SYNTHETIQUES_CAF_2024_COM.csv"
 
@@ -134,11 +135,18 @@ def jobseekers_import(obs: Observatory, home: Path) -> str:
     communes = obs.geography.territories(level="commune", within=("departement", "93"))
     rng = np.random.default_rng(2025)
     lines = ["Période;Code commune;Libellé commune;Catégorie;Sexe;Nombre"]
-    for quarter in ("2025-T1", "2025-T2"):
-        for code, name, pop in zip(communes.code, communes.name, communes.population, strict=True):
+    # two years of quarters: each commune its own level and trend, and some noise (a series
+    # to project: see « observatoire projection demandeurs_emploi --within 93 »)
+    count = len(communes)
+    rate, trend = rng.uniform(0.02, 0.05, count), rng.normal(-0.03, 0.03, count)
+    quarters = [f"{y}-T{q}" for y in (2023, 2024, 2025) for q in (1, 2, 3, 4)][2:10]
+    for step, quarter in enumerate(quarters):
+        level = communes.population.fillna(0).to_numpy() * rate * (1 + trend) ** (step / 4)
+        for i, (code, name) in enumerate(zip(communes.code, communes.name, strict=True)):
             for category in ("A", "ABC"):
                 for sex in ("F", "H"):
-                    n = int(pop * rng.uniform(0.02, 0.05) * (1.6 if category == "ABC" else 1))
+                    noise = rng.normal(1, 0.015)
+                    n = int(level[i] / 2 * noise * (1.6 if category == "ABC" else 1))
                     lines.append(f"{quarter};{code};{name};{category};{sex};{n}")
     path = home / "donnees_SYNTHETIQUES_FranceTravail_DEFM_2025.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -149,7 +157,20 @@ def jobseekers_import(obs: Observatory, home: Path) -> str:
             f"  {path.name} : reconnu comme {report.connector}, périodes "
             f"{', '.join(report.periods)}, {report.values_stored} valeurs par catégorie et sexe",
             *(f"  {note}" for note in report.notes),
+            _projected_jobseekers(obs),
         ]
+    )
+
+
+def _projected_jobseekers(obs: Observatory) -> str:
+    """The projection of the synthetic series, with the error measured on it."""
+    found = obs.projection("demandeurs_emploi", level="commune", within=("departement", "93"))
+    error = found.error
+    return (
+        f"  Projection des demandeurs d'emploi jusqu'en {found.target}, {found.assumption} : "
+        f"méthode {found.method}, erreur mesurée {french_number(error.mape, 1)} % en moyenne sur "
+        f"{int(error.territories)} communes (observatoire projection demandeurs_emploi "
+        "--within 93 ; page /indicateurs/demandeurs_emploi/projection?dans=93)"
     )
 
 

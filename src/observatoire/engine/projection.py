@@ -93,8 +93,11 @@ class Projection:
 
     @property
     def trend_years(self) -> str:
-        """The years of the trend: « 2016-2021 »."""
-        return f"{self.history[0]}-{self.history[-1]}"
+        """The years of the trend: « 2016-2021 », « de 2023-T3 à 2025-T2 »."""
+        first, last = self.history[0], self.history[-1]
+        if first.isdigit() and last.isdigit():
+            return f"{first}-{last}"
+        return f"de {first} à {last}"
 
     @property
     def assumption(self) -> str:
@@ -270,6 +273,8 @@ def _errors(access: ReadAccess, indicator: Indicator, level: str, series: Series
         try:
             other = _series(access, indicator, finer)
         except (InputError, ReferentialError):  # a level not in this referential
+            continue
+        if len(other.periods) < 2:
             continue
         found = {m: stats.measure(m, other.holdout(m), confidence) for m in stats.METHODS}
         if found[stats.BASELINE].usable:

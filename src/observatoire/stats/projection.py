@@ -92,9 +92,9 @@ def ends(times: Array, values: Array) -> tuple[Array, Array, Array, Array]:
     observed value (NaN for a row without any)."""
     seen = ~np.isnan(values)
     count = seen.sum(axis=1)
-    first = np.where(seen, times, np.inf).min(axis=1)
-    last = np.where(seen, times, -np.inf).max(axis=1)
-    index = np.where(seen, np.arange(values.shape[1]), -1).max(axis=1)
+    first = np.where(seen, times, np.inf).min(axis=1, initial=np.inf)
+    last = np.where(seen, times, -np.inf).max(axis=1, initial=-np.inf)
+    index = np.where(seen, np.arange(values.shape[1]), -1).max(axis=1, initial=-1)
     rows = np.arange(values.shape[0])
     last_value = np.where(index >= 0, values[rows, np.maximum(index, 0)], np.nan)
     empty = count == 0
@@ -171,7 +171,7 @@ def hide_last(times: Array, values: Array) -> tuple[Array, Array, Array, Array]:
     the time of the point before it (NaN when none)."""
     values = np.asarray(values, dtype=float)
     seen = ~np.isnan(values)
-    index = np.where(seen, np.arange(values.shape[1]), -1).max(axis=1)
+    index = np.where(seen, np.arange(values.shape[1]), -1).max(axis=1, initial=-1)
     rows = np.arange(values.shape[0])
     has = index >= 0
     actual = np.where(has, values[rows, np.maximum(index, 0)], np.nan)
