@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_records.py
 	$(BIN)/python benchmarks/bench_documents.py
 	$(BIN)/python benchmarks/bench_hostile.py
+	$(BIN)/python benchmarks/bench_projection.py
 
 clean:
 	rm -rf $(VENV) observatoire-demo .pytest_cache .mypy_cache .ruff_cache

@@ -7,7 +7,7 @@ import json
 import click
 
 from observatoire.cli._common import AUDIENCE_OPTION, FORMATS, Context, emit, pass_ctx, percent
-from observatoire.engine.projection import Projection
+from observatoire.engine.projection import Projection, horizon_words
 from observatoire.secret.policy import ReadPolicy
 from observatoire.stats.projection import METHODS
 
@@ -104,7 +104,7 @@ def _header(found: Projection) -> str:
         f"Projection {found.target}, {found.assumption} — méthode : {METHODS[found.method]}"
         + (" (par défaut)" if found.method == found.default_method else ""),
         f"Erreur mesurée (niveau {found.measured_at}, {int(error.territories)} territoires, "
-        f"à {error.horizon:g} ans) : {error.mape:.1f} % en moyenne{coverage}",
+        f"à {horizon_words(error.horizon)}) : {percent(error.mape)} en moyenne{coverage}",
         *(f"  · {note}" for note in found.notes),
     ]
     return "\n".join(lines)

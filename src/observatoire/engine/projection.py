@@ -36,7 +36,7 @@ from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.stats import projection as stats
 from observatoire.territories.levels import LEVELS, is_official
 
-__all__ = ["PROJECTED", "Projection", "project_indicator"]
+__all__ = ["PROJECTED", "Projection", "horizon_words", "project_indicator"]
 
 PROJECTED = "projection"  # the status of a projected value: an estimate, never « ok »
 Within = tuple[str, str] | None
@@ -346,6 +346,17 @@ def _target(to: str | None, first: float, last: float, periods: tuple[str, ...],
             f"valeur que l'historique qui la mesure, soit jusqu'en {math.floor(reach + 1e-9)}"
         )
     return year
+
+
+def horizon_words(years: float) -> str:
+    """A horizon in words: « 2 ans », « 1 an », « 3 mois ».
+
+    >>> horizon_words(2.0), horizon_words(1.0), horizon_words(0.25), horizon_words(1.5)
+    ('2 ans', '1 an', '3 mois', '1,5 an')
+    """
+    if years < 1:
+        return f"{round(years * 12)} mois"
+    return _years(years)
 
 
 def _years(span: float) -> str:

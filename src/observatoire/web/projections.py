@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from observatoire.engine.projection import Projection
+from observatoire.engine.projection import Projection, horizon_words
 from observatoire.errors import AccessError, InputError, ReferentialError
 from observatoire.observatory import Observatory
 from observatoire.secret.policy import ReadPolicy
@@ -73,7 +73,6 @@ def projection_view(
 def summary_sentence(found: Projection, unit: str) -> str:
     """The projection's measured error in one sentence, for the page and the portraits."""
     error = found.error
-    horizon = french_number(error.horizon, 0)
     coverage = ""
     if error.coverage == error.coverage:  # not NaN: measured out of sample
         share = french_number(error.coverage * 100, 0)
@@ -81,10 +80,10 @@ def summary_sentence(found: Projection, unit: str) -> str:
                     f"{share} % des valeurs observées")  # fmt: skip
     return (
         f"Projection {found.assumption} ({METHODS[found.method]}). Erreur mesurée en "
-        f"projetant {found.history[-1]} à partir des années précédentes, pour "
+        f"projetant {found.history[-1]} à partir des périodes précédentes, pour "
         f"{french_number(int(error.territories), 0)} territoires (niveau {found.measured_at}) : "
-        f"{french_number(error.mape, 1)} % en moyenne à {horizon} an"
-        f"{'s' if error.horizon >= 2 else ''}{coverage}."
+        f"{french_number(error.mape, 1)} % en moyenne à {horizon_words(error.horizon)}"
+        f"{coverage}."
     )
 
 
