@@ -94,6 +94,9 @@ def test_demo_is_served_with_its_synthetic_data_labelled(built: DemoResult) -> N
         board = client.get("/tableaux-de-bord/pilotage")
         assert board.status_code == 200 and "FICTIVES" in board.text
         assert board.text.count('class="svgmap"') == 2
+        # the trend of the job seekers and the plan's scenario, side by side
+        assert "Projection : Demandeurs d" in board.text and "projection-line" in board.text
+        assert "scénario (−5,0 % par an)" in board.text and "écart au scénario" in board.text
         portrait = client.get("/territoires/tas93/TAS2/portrait")
         assert portrait.status_code == 200 and "FICTIVES" in portrait.text
     # the CAF partner's proposal waits for an analyst, who sees it with its report

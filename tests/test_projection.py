@@ -331,3 +331,37 @@ def test_portrait_says_the_projection_with_its_error(filosofi_home: Path) -> Non
     assert figure.projection.startswith("Si la tendance 2016-2021 se poursuivait, il serait de")
     assert f"{shown}\u202f€ en 2026" in figure.projection
     assert "erreur moyenne mesurée : 4,0\u202f%" in figure.projection
+
+
+def test_dashboard_tile_shows_trend_and_scenario(filosofi_home: Path, tmp_path: Path) -> None:
+    from observatoire.outputs.dashboard import build_dashboard, dashboard_specs, find_spec
+
+    home = tmp_path / "obs"
+    shutil.copytree(filosofi_home, home)
+    (home / "tableaux").mkdir()
+    (home / "tableaux" / "revenus.yaml").write_text(
+        "id: revenus\ntitre: Revenus\ntuiles:\n"
+        "  - type: projection\n    indicateur: niveau_vie_median\n"
+        "    scenario: {taux_annuel: 2}\n"
+        "  - type: projection\n    indicateur: niveau_vie_median\n    horizon: 2024\n"
+        "    scenario: {cible: 17000, annee: 2023}\n",
+        encoding="utf-8",
+    )
+    with Observatory.open(home) as obs:
+        board = build_dashboard(obs, find_spec(obs, "revenus"), territory="93008",
+                                reader=PUBLIC)  # fmt: skip
+        found = obs.projection("niveau_vie_median", level="commune", within="93")
+    rate, target = board.tiles
+    row = found.values[(found.values.code == "93008") & (found.values.period == "2026")].iloc[0]
+    last = float(_raw_medians().loc["93008", "MED21"])
+    assert rate["trend_value"] == pytest.approx(row.value)
+    assert rate["scenario_value"] == pytest.approx(last * 1.02**5)
+    assert rate["scenario_label"] == "+2,0 % par an" and "projection-line" in rate["svg"]
+    assert target["horizon"] == "2024" and target["scenario_value"] == pytest.approx(17000)
+    (home / "tableaux" / "revenus.yaml").write_text(
+        "id: revenus\ntuiles:\n  - type: projection\n    indicateur: niveau_vie_median\n"
+        "    scenario: {taux_annuel: 2, cible: 3}\n",
+        encoding="utf-8",
+    )
+    with Observatory.open(home) as obs, pytest.raises(InputError, match=r"tuiles\[1\].scenario"):
+        dashboard_specs(obs)

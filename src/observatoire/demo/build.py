@@ -137,6 +137,10 @@ tuiles:
   - type: tableau
     indicateurs: [part_allocataires_rsa, part_allocataires_aah, part_allocataires_prime_activite,
                   part_allocataires_aides_logement]
+  # la tendance des demandeurs d'emploi et l'objectif du plan départemental, côte à côte
+  - type: projection
+    indicateur: demandeurs_emploi
+    scenario: {taux_annuel: -5}
 """
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 from observatoire.catalog.indicators import THEMES, Aggregation
 from observatoire.errors import AccessError, InputError, ReferentialError, UnknownNameError
 from observatoire.outputs.charts import line_chart
+from observatoire.outputs.dashboard_projection import check_projection_tile, projection_tile
 from observatoire.outputs.svgmap import indicator_svg_map
 from observatoire.outputs.thematic import USABLE, usable_values
 from observatoire.secret.policy import ANALYST, PUBLIC, ReadPolicy
@@ -44,6 +45,7 @@ TILE_KINDS = {
     "courbe": "évolution comparée",
     "carte": "carte des territoires qu'il contient",
     "tableau": "tableau des territoires qu'il contient",
+    "projection": "tendance projetée et scénario, avec l'erreur mesurée",
 }
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # The level drawn and tabulated inside a territory of each level.
@@ -145,6 +147,8 @@ def _load(path: Path, catalogue: Any) -> DashboardSpec:
                 catalogue.get(name)
             except UnknownNameError as exc:
                 raise InputError(f"{where} : {exc}") from None
+        if tile["type"] == "projection":
+            check_projection_tile(tile, where)
         if tile["type"] == "tableau":
             order = str(tile.get("tri") or "nom")
             if order != "nom" and order not in names:
@@ -212,6 +216,10 @@ def build_dashboard(
         }
         if kind == "chiffre":
             tiles.append({**base, **_figure(rows, ref_profiles, reference, indicator)})
+        elif kind == "projection":
+            shown = projection_tile(obs, indicator, level, code, card["name"], tile, reader,
+                                    len(tiles))  # fmt: skip
+            tiles.append({**base, **shown})
         elif kind == "courbe":
             series = []
             if len(rows):

@@ -63,6 +63,7 @@ __all__ = [
     "measure",
     "offered",
     "project",
+    "scenario",
     "supported",
 ]
 
@@ -276,3 +277,32 @@ def offered(errors: Mapping[str, Measure], method: str) -> bool:
     if found is None or not found.usable:
         return False
     return base is None or not base.usable or found.mape <= base.mape
+
+
+def scenario(
+    start: float,
+    start_time: float,
+    times: Array,
+    *,
+    rate: float | None = None,
+    target: float | None = None,
+    target_time: float | None = None,
+) -> Array:
+    """A user's scenario from the last observed value ``start`` (at ``start_time``) to
+    ``times``: ``rate`` % a year (compound), or ``target`` reached at ``target_time`` along a
+    straight line and kept after.
+
+    >>> scenario(100.0, 2021.0, np.array([2022.0, 2023.0]), rate=-10).round(2).tolist()
+    [90.0, 81.0]
+    >>> scenario(100.0, 2021.0, np.array([2022.0, 2025.0]), target=80, target_time=2023).tolist()
+    [90.0, 80.0]
+    """
+    times = np.asarray(times, dtype=float)
+    if (rate is None) == (target is None):
+        raise ValueError("a scenario is a rate or a target, not both")
+    if rate is not None:
+        return np.asarray(start * (1 + rate / 100) ** (times - start_time))
+    if target_time is None or target_time <= start_time:
+        raise ValueError("a target needs a year after the last observed value")
+    share = np.clip((times - start_time) / (target_time - start_time), 0.0, 1.0)
+    return np.asarray(start + (float(target) - start) * share)  # type: ignore[arg-type]
