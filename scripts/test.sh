@@ -16,6 +16,8 @@ need=()
 ldconfig -p | grep -q libpango-1.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 ldconfig -p | grep -q libharfbuzz-subset || need+=(libharfbuzz-subset0)
 { [ -x /usr/bin/pdftoppm ] && [ -x /usr/bin/pdftotext ]; } || need+=(poppler-utils)
+# Decks: cairo draws the maps as pictures for the PowerPoint (cairosvg).
+ldconfig -p | grep -q libcairo.so.2 || need+=(libcairo2)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "== apt-get install ${need[*]}"

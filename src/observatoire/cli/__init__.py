@@ -31,6 +31,7 @@ from observatoire.cli import (
     publish,
     records,
     serve,
+    slides,
     sources,
     users,
     zonings,
@@ -80,6 +81,7 @@ for _module in (
     needs,
     catalog,
     serve,
+    slides,
     backup,
     demo,
 ):

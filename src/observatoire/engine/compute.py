@@ -62,9 +62,12 @@ def compute_indicator(
     threshold: float = DEFAULT_THRESHOLD,
     published: bool = True,
     at: str | None = None,
+    complete: bool = True,
 ) -> pd.DataFrame:
     """Values of indicator ``ident`` for every territory of ``level`` (inside ``within``):
-    code, name, period, value, status, coverage, note.
+    code, name, period, value, status, coverage, note. ``complete=False``: only the rows
+    computed, without the territories that have no value nor their names (a projection's
+    history needs no more).
 
     ``published=False`` ignores the values published at ``level`` itself and aggregates the
     members' (to check a published figure against its parts). ``at`` (a custom zoning): its
@@ -84,6 +87,8 @@ def compute_indicator(
         frame = _ratio(warehouse, catalogue, indicator, level, zoning, stored, threshold)
     if period is not None:
         frame = frame[frame.period == period]
+    if not complete and within is None and at is None:
+        return frame
     if zoning is not None and at is not None and zoning[0] != shown_version(warehouse, level):
         if within is not None:  # the zones of another version are not territories of today
             raise InputError(f"zonage {level} au {at} : --within ne s'applique qu'à la "

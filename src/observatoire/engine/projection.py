@@ -34,6 +34,7 @@ from observatoire.engine.reading import read_indicator
 from observatoire.errors import InputError, ReferentialError
 from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.stats import projection as stats
+from observatoire.store.computed import read_computed
 from observatoire.territories.levels import LEVELS, is_official
 
 __all__ = ["PROJECTED", "Projection", "horizon_words", "project_indicator"]
@@ -152,8 +153,7 @@ def project_indicator(
             f"méthode {chosen} : pas d'erreur mesurée au niveau {level} (il lui faut une "
             f"valeur de plus par territoire) ; méthodes possibles : {', '.join(usable)}"
         )
-    inside = series.codes.get_indexer(pd.Index(shown.code.astype(str).unique()))
-    subset = _subset(series, inside)
+    subset = _subset(series, pd.Index(shown.code.astype(str).unique()))
     first, last = (
         float(np.nanmin(_observed_times(subset))),
         float(np.nanmax(_observed_times(subset))),
@@ -192,7 +192,7 @@ def _series(access: ReadAccess, indicator: Indicator, level: str) -> Series:
         return _matrix(frames, ratio)
     if formula.indicators:
         a, b = formula.indicators
-        frames = [read_indicator(access, part, level) for part in (a, b)]
+        frames = [_history(access, part, level) for part in (a, b)]
         if formula.difference:
             return _matrix(frames, lambda p: p[0] - p[1])
 
@@ -201,7 +201,19 @@ def _series(access: ReadAccess, indicator: Indicator, level: str) -> Series:
                 return np.where(parts[1] != 0, parts[0] / parts[1], np.nan)
 
         return _matrix(frames, quotient)
-    return _matrix([read_indicator(access, indicator.id, level)], lambda p: p[0])
+    return _matrix([_history(access, indicator.id, level)], lambda p: p[0])
+
+
+def _history(access: ReadAccess, ident: str, level: str) -> pd.DataFrame:
+    """Every value of ``ident`` at ``level`` as the analyst reads it: the stored ones when
+    the whole level is computed and in force, else computed now (territories without a value
+    left out: a series needs none)."""
+    if access.computed_codes(level) is None:
+        stored = read_computed(access.warehouse, ident, level)
+        if stored is not None:
+            return stored
+    return compute_indicator(access.warehouse, access.catalogue, ident, level=level,
+                             complete=False)  # fmt: skip
 
 
 def _parts_of_ratio(access: ReadAccess, indicator: Indicator, level: str) -> list[pd.DataFrame]:
@@ -213,7 +225,8 @@ def _parts_of_ratio(access: ReadAccess, indicator: Indicator, level: str) -> lis
                             unit="", formula=Formula(variable=names),
                             aggregation=Aggregation.SUM))  # fmt: skip
     return [
-        compute_indicator(access.warehouse, parts, ident, level=level) for ident in parts.indicators
+        compute_indicator(access.warehouse, parts, ident, level=level, complete=False)
+        for ident in parts.indicators
     ]
 
 
@@ -223,7 +236,7 @@ def _matrix(frames: list[pd.DataFrame], combine: Combine) -> Series:
         {str(p) for f in frames for p in f.period.dropna().unique() if period_time(str(p))},
         key=lambda p: period_time(p) or 0.0,
     )
-    codes = pd.Index(sorted({str(c) for f in frames for c in f.code}))
+    codes = pd.Index(sorted({str(c) for f in frames for c in f.code[f.status == "ok"]}))
     parts = []
     for frame in frames:
         ok = frame[(frame.status == "ok") & frame.period.astype(str).isin(dated)]
@@ -237,13 +250,16 @@ def _matrix(frames: list[pd.DataFrame], combine: Combine) -> Series:
     return Series(codes, tuple(dated), times, parts, combine)
 
 
-def _subset(series: Series, rows: np.ndarray) -> Series:
-    """The series of the territories at ``rows`` (-1: a territory without any value), with
-    only the periods some of them observed."""
+def _subset(series: Series, codes: pd.Index) -> Series:
+    """The series of territories ``codes`` (NaN for one without any value), with only the
+    periods some of them observed."""
+    rows = series.codes.get_indexer(codes)
     take = np.maximum(rows, 0)
-    parts = [np.where((rows >= 0)[:, None], p[take], np.nan) for p in series.parts]
+    if len(series.codes) == 0:
+        parts = [np.full((len(codes), len(series.periods)), np.nan) for _ in series.parts]
+    else:
+        parts = [np.where((rows >= 0)[:, None], p[take], np.nan) for p in series.parts]
     keep = np.logical_or.reduce([~np.isnan(p).all(axis=0) for p in parts])
-    codes = pd.Index(series.codes[take].where(rows >= 0, ""))
     return Series(codes, tuple(str(p) for p in np.array(series.periods)[keep]), series.times[keep],
                   [p[:, keep] for p in parts], series.combine)  # fmt: skip
 
@@ -367,7 +383,9 @@ def _years(span: float) -> str:
 def _projected(series: Series, shown: pd.DataFrame, method: str, error: stats.Measure,
                last: float, target: int) -> pd.DataFrame:  # fmt: skip
     """One row per territory and projected year, from the year after the last value."""
-    names = dict(zip(shown.code.astype(str), shown.name, strict=False))
+    names = pd.Series(shown.name.to_numpy(), index=shown.code.astype(str))
+    names = names[~names.index.duplicated()].reindex(series.codes)
+    names = names.where(names.notna(), series.codes.to_series(index=series.codes)).to_numpy()
     values = series.values
     count, _, last_each, _ = stats.ends(series.times, values)
     frames = []
@@ -384,13 +402,12 @@ def _projected(series: Series, shown: pd.DataFrame, method: str, error: stats.Me
                               "historique trop court pour projeter jusqu'à cette année")),
         )  # fmt: skip
         frames.append(pd.DataFrame({
-            "code": series.codes, "name": [names.get(c, c) for c in series.codes],
+            "code": series.codes, "name": names,
             "period": str(year), "value": np.where(ok, points, np.nan),
             "low": np.where(ok, low, np.nan), "high": np.where(ok, high, np.nan),
             "status": np.where(ok, PROJECTED, "nd"), "note": note,
         }))  # fmt: skip
-    out = pd.concat(frames, ignore_index=True)
-    return out[out.code != ""].reset_index(drop=True)
+    return pd.concat(frames, ignore_index=True)
 
 
 def _visible(frame: pd.DataFrame, shown: pd.DataFrame, series: Series,
@@ -400,14 +417,14 @@ def _visible(frame: pd.DataFrame, shown: pd.DataFrame, series: Series,
     if not reader.restricted:
         return frame
     seen = shown[shown.status == "ok"]
-    visible = set(zip(seen.code.astype(str), seen.period.astype(str), strict=True))
-    hidden = set()
-    values = series.values
-    for i, code in enumerate(series.codes):
-        for j, period in enumerate(series.periods):
-            if not np.isnan(values[i, j]) and (code, period) not in visible:
-                hidden.add(code)
-                break
+    visible = (
+        pd.crosstab(seen.code.astype(str), seen.period.astype(str))
+        .reindex(index=series.codes, columns=list(series.periods), fill_value=0)
+        .to_numpy()
+        > 0
+    )
+    observed = ~np.isnan(series.values)
+    hidden = set(series.codes[(observed & ~visible).any(axis=1)])
     masked = frame.code.isin(hidden)
     frame = frame.copy()
     frame.loc[masked, ["value", "low", "high"]] = np.nan

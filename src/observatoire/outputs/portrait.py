@@ -188,6 +188,9 @@ class Figure:
     count: bool = False
     newer: str = ""  # the territory's more recent value, when it has no reference to compare
     projection: str = ""  # « si la tendance 2016-2021 se poursuivait… », with its error
+    ahead: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # its points: period, value, low, high
 
 
 @dataclass
@@ -484,7 +487,8 @@ def _figure(
             [(p["period"], p["value"]) for p in series[0]["points"]],
         )
     )
-    ahead = _projection(obs, memo, indicator, level, code, reader, len(series[0]["points"]))
+    ahead, points = _projection(obs, memo, indicator, level, code, reader,
+                                len(series[0]["points"]))  # fmt: skip
     spine, spine_label = "", ""
     frame = (
         None
@@ -519,15 +523,17 @@ def _figure(
         count=count,
         newer=newer,
         projection=ahead,
+        ahead=points,
     )
 
 
 def _projection(obs: Source, memo: SharedReads, indicator: Indicator, level: str, code: str,
-                reader: ReadPolicy, points: int) -> str:  # fmt: skip
-    """The sentence of the territory's projection, when its series can be extended with a
-    measured error (each indicator projected once per level for a run of portraits)."""
+                reader: ReadPolicy, points: int) -> tuple[str, list[dict[str, Any]]]:  # fmt: skip
+    """The sentence of the territory's projection and its points, when its series can be
+    extended with a measured error (each indicator projected once per level for a run of
+    portraits)."""
     if points < 2:
-        return ""
+        return "", []
 
     def project() -> Any:
         try:
@@ -537,16 +543,21 @@ def _projection(obs: Source, memo: SharedReads, indicator: Indicator, level: str
 
     found = memo.get(("projection", indicator.id, level, reader), project)
     if found is None:
-        return ""
-    rows = found.values
-    row = rows[(rows.code == code) & (rows.period == found.target)]
-    if row.empty or row.iloc[0].status != "projection":
-        return ""
-    at = row.iloc[0]
-    low = None if pd.isna(at.low) else float(at.low)
-    high = None if pd.isna(at.high) else float(at.high)
-    return projection_sentence(indicator.label, indicator.unit, found.assumption, found.target,
-                               float(at.value), low, high, float(found.error.mape))  # fmt: skip
+        return "", []
+    rows = found.values[(found.values.code == code) & (found.values.status == "projection")]
+    if rows.empty or str(rows.period.iloc[-1]) != found.target:
+        return "", []
+    ahead: list[dict[str, Any]] = [
+        {"period": str(r.period), "value": float(r.value),
+         "low": None if pd.isna(r.low) else float(r.low),
+         "high": None if pd.isna(r.high) else float(r.high)}
+        for r in rows.itertuples()
+    ]  # fmt: skip
+    end = ahead[-1]
+    sentence = projection_sentence(indicator.label, indicator.unit, found.assumption,
+                                   found.target, end["value"], end["low"], end["high"],
+                                   float(found.error.mape))  # fmt: skip
+    return sentence, ahead
 
 
 def _points(rows: pd.DataFrame) -> list[dict[str, Any]]:

@@ -196,6 +196,48 @@ def territory_report(
     return _report(request, obs, report, fmt, f"restitution_{collection}{suffix}")
 
 
+@router.get("/completude/{collection}/operateurs/{code}/diaporama.{fmt}")
+def operator_deck(
+    request: Request, collection: str, code: str, fmt: str, user: RecordsReader, obs: ObservatoryDep
+) -> Response:
+    """The operator's restitution as a deck (same rights as its report)."""
+    name = _operator(obs, user, collection, code)
+    report = obs.records.restitution(name, operator=code, analyst=user.role is not Role.PARTNER)
+    return _deck(request, report, fmt, f"diaporama_{name}_{code}")
+
+
+@router.get("/completude/{collection}/diaporama.{fmt}")
+def territory_deck_file(
+    request: Request, collection: str, fmt: str, user: RecordsReader, obs: ObservatoryDep
+) -> Response:
+    """A territory's (or the whole collection's) restitution as a deck: analysts only."""
+    if user.role is Role.PARTNER:
+        raise AccessError(
+            "le diaporama d'un territoire montre tous ses opérateurs : il est réservé aux "
+            "chargés d'études ; le vôtre est celui de votre opérateur"
+        )
+    territory = request.query_params.get("territoire") or None
+    report = obs.records.restitution(collection, territory=territory)
+    suffix = f"_{territory.replace(':', '-')}" if territory else ""
+    return _deck(request, report, fmt, f"diaporama_{collection}{suffix}")
+
+
+def _deck(request: Request, report: Any, fmt: str, stem: str) -> Response:
+    from observatoire.outputs.deck import restitution_deck
+    from observatoire.outputs.deck_render import deck_html, deck_pptx
+
+    if fmt not in ("pptx", "html"):
+        raise InputError(f"format « {fmt} » : pptx ou html")
+    deck = restitution_deck(report)
+    body = deck_pptx(deck) if fmt == "pptx" else deck_html(deck).encode("utf-8")
+    media = (
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+        if fmt == "pptx"
+        else "text/html; charset=utf-8"
+    )
+    return download(request, body, media, f"{stem}.{fmt}")
+
+
 def _report(request: Request, obs: Observatory, report: Any, fmt: str, stem: str) -> Response:
     if fmt not in ("pdf", "html"):
         raise InputError(f"format « {fmt} » : pdf ou html")

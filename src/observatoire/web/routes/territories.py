@@ -12,7 +12,9 @@ from fastapi.responses import Response
 from observatoire.errors import UnknownNameError
 from observatoire.observatory import Observatory
 from observatoire.outputs.palettes import colours
+from observatoire.secret.policy import ReadPolicy
 from observatoire.stats.classify import breaks, classify
+from observatoire.text import slug
 from observatoire.web import content
 from observatoire.web.deps import Answers, CurrentUser, ObservatoryDep, ReaderDep, RegistryDep
 from observatoire.web.inventory_views import document_view, library_reader
@@ -85,8 +87,11 @@ def portrait_page(
 
     stem, _, suffix = name.partition(".")
     fmt = suffix or "html"
+    if stem == "diaporama" and fmt in ("pptx", "html"):
+        return _deck(request, reader, obs, answers, level, code, fmt)
     if stem != "portrait" or fmt not in ("html", "pdf", "xlsx"):
-        raise UnknownNameError("page", name, ["portrait", "portrait.pdf", "portrait.xlsx"])
+        raise UnknownNameError("page", name, ["portrait", "portrait.pdf", "portrait.xlsx",
+                                              "diaporama.pptx", "diaporama.html"])  # fmt: skip
 
     def make() -> tuple[bytes, str]:
         portrait = build_portrait(obs, f"{level}:{code}", reader=reader)
@@ -103,6 +108,28 @@ def portrait_page(
         "application/pdf"
         if fmt == "pdf"
         else ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    )
+    return download(request, body, media, filename)
+
+
+def _deck(request: Request, reader: ReadPolicy, obs: Observatory, answers: Any, level: str,
+          code: str, fmt: str) -> Response:  # fmt: skip
+    """The territory's deck for a meeting, for the visitor's audience: an editable PPTX or one
+    self-contained HTML file."""
+    from observatoire.outputs.deck import territory_deck
+    from observatoire.outputs.deck_render import deck_html, deck_pptx
+
+    def make() -> tuple[bytes, str]:
+        deck = territory_deck(obs, f"{level}:{code}", reader=reader)
+        body = deck_pptx(deck) if fmt == "pptx" else deck_html(deck).encode("utf-8")
+        name = slug(deck.slides[0].title, ascii_only=True)
+        return body, f"diaporama_{level}_{code}_{name}.{fmt}"
+
+    body, filename = answers.get(("deck", level, code, fmt, reader), make)
+    media = (
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+        if fmt == "pptx"
+        else "text/html; charset=utf-8"
     )
     return download(request, body, media, filename)
 
