@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_documents.py
 	$(BIN)/python benchmarks/bench_hostile.py
 	$(BIN)/python benchmarks/bench_projection.py
+	$(BIN)/python benchmarks/bench_decks.py
 
 clean:
 	rm -rf $(VENV) observatoire-demo .pytest_cache .mypy_cache .ruff_cache

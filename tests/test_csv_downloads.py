@@ -89,6 +89,12 @@ COVERED: dict[str, list[tuple[str, str, bool]]] = {
     "/besoins/non-couverts.csv": [("member", "/besoins/non-couverts.csv", True)],
     "/catalogue.csv": [("public", "/catalogue.csv", True)],
     "/indicateurs/{name}.csv": [("public", f"/indicateurs/{INDICATOR}.csv?niveau={ZONING}", True)],
+    "/api/v1/indicators/{ident}/projection": [  # census 2013 and 2018: no change, measured
+        ("analyst", f"/api/v1/indicators/population/projection?level={ZONING}&format=csv", True)
+    ],
+    "/indicateurs/{name}/projection.csv": [
+        ("analyst", f"/indicateurs/population/projection.csv?niveau={ZONING}", True)
+    ],
     "/indicateurs/{name}/export": [
         ("public", f"/indicateurs/{INDICATOR}/export?format=csv&niveau={ZONING}", True),
         ("public", f"/indicateurs/{INDICATOR}/export?format=csv-plain&niveau={ZONING}", True),

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from observatoire.errors import InputError, UnknownNameError
+from observatoire.errors import InputError, ReferentialError, UnknownNameError
 from observatoire.observatory import Observatory
 from observatoire.secret.policy import PUBLIC
 from observatoire.stats import projection as proj
@@ -235,7 +235,7 @@ def test_counts_then_ratios_and_horizon_refusals(filosofi_home: Path) -> None:
     with Observatory.open(filosofi_home) as obs:
         with pytest.raises(InputError, match=r"2016-2021 couvre 5 ans.*2026"):
             obs.projection("niveau_vie_median", level="commune", within="93", to="2030")
-        with pytest.raises(InputError, match="une projection prolonge une série"):
+        with pytest.raises(ReferentialError, match="une projection prolonge une série"):
             obs.projection("niveau_vie_median", level="departement")
         # two census vintages: no change is the only method whose error can be measured
         population = obs.projection("population", level="commune", within="93")

@@ -186,6 +186,8 @@ def _sample(path: str, masked: list[str]) -> str:
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     if path.endswith("/comparisons"):
         return f"{url}?territories={','.join(masked[:12])}&indicators={SECRET}"
+    if path.endswith("/projection"):  # a series to extend (the secret one has a single year)
+        url = url.replace(SECRET, "demandeurs_emploi")
     return url + "?within=93"
 
 

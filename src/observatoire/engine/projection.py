@@ -133,14 +133,14 @@ def project_indicator(
     shown = read_indicator(access, ident, level, within=within, reader=reader)
     series = _series(access, indicator, level)
     if len(series.periods) < 2:
-        raise InputError(
+        raise ReferentialError(
             f"indicateur {ident} au niveau {level} : une projection prolonge une série ; "
             f"{_periods_text(series.periods)} (il en faut au moins deux, datées)"
         )
     errors, measured_at = _errors(access, indicator, level, series, confidence)
     usable = {m: e for m, e in errors.items() if e.usable}
     if not usable:
-        raise InputError(
+        raise ReferentialError(
             f"indicateur {ident} au niveau {level} : l'erreur des projections ne peut pas être "
             f"mesurée (moins de {stats.MIN_TERRITORIES} territoires dont la dernière valeur "
             "peut être comparée à une projection des précédentes) ; sans erreur mesurée, pas "
@@ -267,7 +267,7 @@ def _subset(series: Series, codes: pd.Index) -> Series:
 def _observed_times(series: Series) -> np.ndarray:
     seen = ~np.isnan(series.values)
     if not seen.any():
-        raise InputError("aucune valeur observée (de statut ok) à prolonger dans ce territoire")
+        raise ReferentialError("aucune valeur observée (de statut ok) à prolonger ici")
     return np.where(seen, series.times, np.nan)
 
 

@@ -61,7 +61,7 @@ def projection_view(
     try:
         found = obs.projection(ident, level=level, within=within or None, to=to or None,
                                method=method or None, reader=reader)  # fmt: skip
-    except InputError as error:
+    except (InputError, ReferentialError) as error:
         out["reason"] = str(error)
         return out
     data = projection_data(found)
