@@ -154,10 +154,14 @@ def project_indicator(
             f"valeur de plus par territoire) ; méthodes possibles : {', '.join(usable)}"
         )
     subset = _subset(series, pd.Index(shown.code.astype(str).unique()))
-    first, last = (
-        float(np.nanmin(_observed_times(subset))),
-        float(np.nanmax(_observed_times(subset))),
-    )
+    where = f"indicateur {ident} au niveau {level}" + (f" dans {within[1]}" if within else "")
+    observed = _observed_times(subset, where)
+    if len(subset.periods) < 2:
+        raise ReferentialError(
+            f"{where} : une seule période a des valeurs de statut ok ({subset.periods[0]}) ; "
+            "une projection prolonge une série"
+        )
+    first, last = float(np.nanmin(observed)), float(np.nanmax(observed))
     target = _target(to, first, last, subset.periods, ident)
     frame = _projected(subset, shown, chosen, errors[chosen], last, target)
     frame = _visible(frame, shown, subset, reader)
@@ -264,10 +268,10 @@ def _subset(series: Series, codes: pd.Index) -> Series:
                   [p[:, keep] for p in parts], series.combine)  # fmt: skip
 
 
-def _observed_times(series: Series) -> np.ndarray:
+def _observed_times(series: Series, where: str) -> np.ndarray:
     seen = ~np.isnan(series.values)
     if not seen.any():
-        raise ReferentialError("aucune valeur observée (de statut ok) à prolonger ici")
+        raise ReferentialError(f"{where} : aucune valeur observée (de statut ok) à prolonger")
     return np.where(seen, series.times, np.nan)
 
 
@@ -344,7 +348,7 @@ def _target(to: str | None, first: float, last: float, periods: tuple[str, ...],
     if to is None:
         year = math.floor(reach + 1e-9)
         if year <= last:
-            raise InputError(
+            raise ReferentialError(
                 f"indicateur {ident} : l'historique {periods[0]}-{periods[-1]} est trop court "
                 "pour projeter une année entière au-delà de sa dernière valeur"
             )

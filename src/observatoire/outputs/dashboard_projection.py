@@ -19,6 +19,7 @@ import numpy as np
 from observatoire.catalog.periods import period_time
 from observatoire.errors import AccessError, InputError, ReferentialError
 from observatoire.outputs.charts import line_chart
+from observatoire.outputs.portrait_map import peers_scope
 from observatoire.outputs.sentences import projection_sentence
 from observatoire.secret.policy import ReadPolicy
 from observatoire.stats import projection as stats
@@ -69,8 +70,10 @@ def projection_tile(
     """The tile's data: the chart (observed, trend, scenario), the trend's and the
     scenario's value at the horizon, the gap between them and the trend's measured error."""
     horizon = tile.get("horizon")
+    scope = peers_scope(level, obs.geography.card(level, code))  # not every commune of France
     try:
-        found = obs.projection(indicator.id, level=level, reader=reader, method=tile.get("methode"),
+        found = obs.projection(indicator.id, level=level, within=scope, reader=reader,
+                               method=tile.get("methode"),
                                to=None if horizon is None else str(horizon))  # fmt: skip
     except (InputError, AccessError, ReferentialError) as error:
         return {"svg": "", "text": f"Pas de projection : {error}"}

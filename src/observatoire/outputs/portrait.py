@@ -487,7 +487,7 @@ def _figure(
             [(p["period"], p["value"]) for p in series[0]["points"]],
         )
     )
-    ahead, points = _projection(obs, memo, indicator, level, code, reader,
+    ahead, points = _projection(obs, memo, indicator, (level, code), peer_scope, reader,
                                 len(series[0]["points"]))  # fmt: skip
     spine, spine_label = "", ""
     frame = (
@@ -527,21 +527,23 @@ def _figure(
     )
 
 
-def _projection(obs: Source, memo: SharedReads, indicator: Indicator, level: str, code: str,
-                reader: ReadPolicy, points: int) -> tuple[str, list[dict[str, Any]]]:  # fmt: skip
+def _projection(obs: Source, memo: SharedReads, indicator: Indicator, place: tuple[str, str],
+                scope: tuple[str, str] | None, reader: ReadPolicy,
+                points: int) -> tuple[str, list[dict[str, Any]]]:  # fmt: skip
     """The sentence of the territory's projection and its points, when its series can be
-    extended with a measured error (each indicator projected once per level for a run of
-    portraits)."""
+    extended with a measured error (each indicator projected once per level and ``scope``,
+    the territory's peers, for a run of portraits)."""
     if points < 2:
         return "", []
+    level, code = place
 
     def project() -> Any:
         try:
-            return obs.projection(indicator.id, level=level, reader=reader)
+            return obs.projection(indicator.id, level=level, within=scope, reader=reader)
         except (InputError, AccessError, ReferentialError):
             return None
 
-    found = memo.get(("projection", indicator.id, level, reader), project)
+    found = memo.get(("projection", indicator.id, level, scope, reader), project)
     if found is None:
         return "", []
     rows = found.values[(found.values.code == code) & (found.values.status == "projection")]
