@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -241,7 +242,7 @@ def test_counts_then_ratios_and_horizon_refusals(filosofi_home: Path) -> None:
         population = obs.projection("population", level="commune", within="93")
         assert population.method == "constant" and population.history == ("2013", "2018")
         assert population.target == "2023"
-        with pytest.raises(InputError, match="pas d'erreur mesurée"):
+        with pytest.raises(InputError, match="son erreur n'a pu être mesurée"):
             obs.projection("population", level="commune", within="93", method="linear")
         # a ratio: its numerator and denominator projected, then divided (IRIS of Saint-Denis,
         # CAF 2016 and 2018)
@@ -365,3 +366,67 @@ def test_dashboard_tile_shows_trend_and_scenario(filosofi_home: Path, tmp_path: 
     )
     with Observatory.open(home) as obs, pytest.raises(InputError, match=r"tuiles\[1\].scenario"):
         dashboard_specs(obs)
+
+
+def test_within_a_territory_of_the_level_and_why_none(filosofi_home: Path) -> None:
+    with Observatory.open(filosofi_home) as obs:
+        one = obs.projection("niveau_vie_median", level="commune", within="commune:93001")
+        partial = obs.projection("part_allocataires_rsa", level="commune", within="93").values
+        with pytest.raises(ReferentialError, match="une projection prolonge une série"):
+            obs.projection("densite_population", level="commune")  # one common period
+        with pytest.raises(InputError, match="inconnue"):
+            obs.projection("niveau_vie_median", level="commune", within="93", method="cubic")
+        with pytest.raises(InputError, match="une année attendue"):
+            obs.projection("niveau_vie_median", level="commune", within="93", to="²⁰²⁶")
+    assert set(one.values.code) == {"93001"} and (one.values.status == "projection").all()
+    # Aubervilliers: CAF sums of its IRIS, partial (secret IRIS): no series, and why
+    aubervilliers = partial[partial.code == "93001"]
+    assert (aubervilliers.status == "nd").all()
+    assert aubervilliers.note.str.startswith("valeurs partielles, secrètes").all()
+
+
+def _caf_edition(home: Path, masked: bool) -> Path:
+    """A SYNTHETIC 2025 edition of the demo's CAF file; ``masked``: its counts under secret
+    (1 to 4 students) changed, and nothing else."""
+    frame = pd.read_csv(home / "donnees_SYNTHETIQUES_CAF_2024_COM.csv", sep=";",
+                        dtype={"CODGEO": str})  # fmt: skip
+    numbers = [c for c in frame.columns if c not in ("CODGEO", "LIBGEO")]
+    frame[numbers] = (frame[numbers] * 1.04).round().astype("Int64")
+    small = frame.A_ETUD.between(1, 4)
+    assert small.sum() >= 3
+    if masked:
+        frame.loc[small, "A_ETUD"] = 5 - frame.loc[small, "A_ETUD"]
+    path = home / "donnees_SYNTHETIQUES_CAF_2025_COM.csv"
+    frame.to_csv(path, sep=";", index=False)
+    return path
+
+
+def test_measured_error_tells_a_restricted_reader_nothing_of_masked_cells(
+    demo_home: Any, tmp_path: Path
+) -> None:
+    """Two observatories differ only by counts under secret: the public reads the same
+    projection errors in both (measured on the territories whose history it sees)."""
+    from .conftest import demo_copy
+
+    seen = {}
+    for masked in (False, True):
+        built = demo_copy(demo_home, tmp_path / f"demo{int(masked)}")
+        with Observatory.open(built.home, write=True) as obs:
+            obs.import_file(_caf_edition(built.home, masked), user="test")
+            obs.compute(indicators=["allocataires_etudiants"], force=True)
+            analyst = obs.projection("allocataires_etudiants", level="commune", within="93")
+            public: Any
+            try:
+                found = obs.projection("allocataires_etudiants", level="commune", within="93",
+                                       reader=PUBLIC)  # fmt: skip
+                public = (found.errors, found.values)
+            except ReferentialError as error:  # too few communes it sees whole: no error said
+                public = str(error)
+        seen[masked] = (public, analyst)
+    (public_a, analyst_a), (public_b, analyst_b) = seen[False], seen[True]
+    assert not analyst_a.errors.mape.equals(analyst_b.errors.mape)  # the cells do count
+    if isinstance(public_a, str):
+        assert public_a == public_b and "ne peut pas être mesurée" in public_a
+    else:
+        pd.testing.assert_frame_equal(public_a[0], public_b[0])
+        pd.testing.assert_frame_equal(public_a[1], public_b[1])

@@ -26,6 +26,7 @@ from observatoire.catalog.indicators import Catalogue
 from observatoire.catalog.variables import raw_indicator
 from observatoire.engine import analysis
 from observatoire.engine.access import ComputedScopes, ReadAccess
+from observatoire.engine.cohorts import CohortProjection, project_cohorts
 from observatoire.engine.compare import NEIGHBOURS, STRATUM
 from observatoire.engine.compute import (
     DEFAULT_THRESHOLD,
@@ -442,6 +443,26 @@ class Observatory:
         return project_indicator(
             self.access(), ident, level, within=self.geography.within(within, level), to=to,
             method=method, reader=reader, confidence=confidence,
+        )  # fmt: skip
+
+    def cohort_projection(
+        self,
+        variable: str,
+        *,
+        level: str = "commune",
+        within: Within = None,
+        to: str | None = None,
+        control: str | None = None,
+        reader: ReadPolicy = ANALYST,
+    ) -> CohortProjection:
+        """Population by sex and age of ``variable`` (values with a sex and an age
+        dimension, two censuses or more) projected by cohort-change ratios, constrained to
+        the projection ``control`` of the containing level when given (see
+        :mod:`observatoire.engine.cohorts`)."""
+        level = self.geography.level_id(level)
+        return project_cohorts(
+            self.access(), variable, level, within=self.geography.within(within, level), to=to,
+            control=control, reader=reader,
         )  # fmt: skip
 
     def values(

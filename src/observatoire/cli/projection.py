@@ -134,4 +134,67 @@ def _emit_json(found: Projection, output: str | None, errors_only: bool) -> None
         click.echo(text)
 
 
-COMMANDS = [projection_cmd]
+@click.command("projection-ages")
+@click.argument("variable")
+@click.option("--level", default="commune", show_default=True, help="Niveau des territoires.")
+@click.option("--within", metavar="TERRITOIRE", help="Territoire englobant (93, epci:…).")
+@click.option(
+    "--to",
+    "to",
+    metavar="ANNÉE",
+    help="Année d'arrivée, par pas de 5 ans après le dernier recensement.",
+)
+@click.option("--control", metavar="VARIABLE",
+              help="Projection du niveau englobant (Omphale du département, importée) à "
+                   "laquelle les totaux sont ajustés.")  # fmt: skip
+@click.option("--totals", is_flag=True, help="Un total par territoire au lieu du détail.")
+@AUDIENCE_OPTION
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@pass_ctx
+def projection_ages_cmd(
+    ctx: Context,
+    variable: str,
+    level: str,
+    within: str | None,
+    to: str | None,
+    control: str | None,
+    totals: bool,
+    reader: ReadPolicy,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Projette la population par sexe et groupe d'âge de cinq ans (méthode Hamilton-Perry des
+    rapports de variation des cohortes), à partir de deux recensements ou plus importés (une
+    variable dont les valeurs ont une dimension sexe et une dimension âge : un export Melodi du
+    recensement par sexe et âge quinquennal).
+
+    Chaque cohorte évolue comme entre les deux derniers recensements ; les 0-4 ans suivent le
+    nombre d'enfants par femme de 15 à 49 ans. Avec trois recensements, l'erreur est mesurée
+    (le dernier projeté à partir des deux précédents) ; avec deux, elle ne peut pas l'être et
+    la sortie le dit. --control ajuste les totaux à la projection du niveau englobant.
+
+    \b
+    Exemples :
+      observatoire projection-ages melodi.POP_SEXE_AGE --within 93
+      observatoire projection-ages melodi.POP_SEXE_AGE --within 93 --to 2028 --totals
+      observatoire projection-ages melodi.POP_SEXE_AGE --within 93 --control melodi.OMPHALE_93
+    """
+    with ctx.open() as obs:
+        found = obs.cohort_projection(variable, level=level, within=within, to=to,
+                                      control=control, reader=reader)  # fmt: skip
+    if fmt == "table":
+        lines = [f"Projection {found.target} par sexe et âge (Hamilton-Perry), recensements "
+                 f"{', '.join(found.history)}"]  # fmt: skip
+        if found.unmeasured:
+            lines.append(f"  · {found.unmeasured}")
+        for row in found.errors.itertuples():
+            lines.append(f"  · erreur mesurée ({row.method}, {row.territories} territoires) : "
+                         f"total {percent(row.mape_total)}, groupes d'âge "
+                         f"{percent(row.mape_groups)}")  # fmt: skip
+        lines += [f"  · {note}" for note in found.notes]
+        click.echo("\n".join(lines), err=True)
+    emit(found.totals if totals else found.values, fmt, output)
+
+
+COMMANDS = [projection_cmd, projection_ages_cmd]

@@ -19,7 +19,7 @@ whose every value of the history it may see.
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 
 from observatoire.catalog.indicators import Aggregation, Catalogue, Formula, Indicator
-from observatoire.catalog.periods import period_time
+from observatoire.catalog.periods import per_year, period_end, period_time, steps_after
 from observatoire.engine.access import ReadAccess
 from observatoire.engine.compute import compute_indicator
 from observatoire.engine.reading import read_indicator
-from observatoire.errors import InputError, ReferentialError
+from observatoire.errors import AccessError, InputError, ReferentialError
 from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.stats import projection as stats
 from observatoire.store.computed import read_computed
@@ -128,16 +128,17 @@ def project_indicator(
     the year ``to`` (default: as far as the history supports), by ``method`` (default: the
     smallest measured error among methods no worse than no change)."""
     if method is not None and method not in stats.METHODS:
-        stats.project(np.zeros(1), np.zeros((1, 1)), method, np.zeros(1))  # the named error
+        raise InputError(f"méthode de projection « {method} » inconnue ; possibles : "
+                         f"{', '.join(stats.METHODS)}")  # fmt: skip
     indicator = access.catalogue.get(ident)
-    shown = read_indicator(access, ident, level, within=within, reader=reader)
+    shown = _shown(access, ident, level, within, reader)
     series = _series(access, indicator, level)
     if len(series.periods) < 2:
         raise ReferentialError(
             f"indicateur {ident} au niveau {level} : une projection prolonge une série ; "
             f"{_periods_text(series.periods)} (il en faut au moins deux, datées)"
         )
-    errors, measured_at = _errors(access, indicator, level, series, confidence)
+    errors, measured_at = _errors(access, indicator, level, series, confidence, reader)
     usable = {m: e for m, e in errors.items() if e.usable}
     if not usable:
         raise ReferentialError(
@@ -150,8 +151,9 @@ def project_indicator(
     chosen = method or default
     if chosen not in usable:
         raise InputError(
-            f"méthode {chosen} : pas d'erreur mesurée au niveau {level} (il lui faut une "
-            f"valeur de plus par territoire) ; méthodes possibles : {', '.join(usable)}"
+            f"méthode {chosen} : son erreur n'a pu être mesurée au niveau {level} (trop peu de "
+            "territoires ont assez de valeurs pour elle) ; méthodes possibles : "
+            f"{', '.join(usable)}"
         )
     subset = _subset(series, pd.Index(shown.code.astype(str).unique()))
     where = f"indicateur {ident} au niveau {level}" + (f" dans {within[1]}" if within else "")
@@ -162,16 +164,17 @@ def project_indicator(
             "une projection prolonge une série"
         )
     first, last = float(np.nanmin(observed)), float(np.nanmax(observed))
-    target = _target(to, first, last, subset.periods, ident)
-    frame = _projected(subset, shown, chosen, errors[chosen], last, target)
+    steps = _targets(to, first, last, subset.periods, ident)
+    frame = _projected(subset, shown, chosen, errors[chosen], steps)
     frame = _visible(frame, shown, subset, reader)
     table = _error_table(errors, measured_at, default)
+    target = steps[-1][0]
     return Projection(
         indicator=ident,
         level=level,
         method=chosen,
         default_method=default,
-        target=str(target),
+        target=target,
         history=subset.periods,
         values=frame,
         observed=_observed_frame(subset, shown, reader),
@@ -183,6 +186,19 @@ def project_indicator(
 
 
 # -- reading the history ------------------------------------------------------------------------
+def _shown(access: ReadAccess, ident: str, level: str, within: Within,
+           reader: ReadPolicy) -> pd.DataFrame:  # fmt: skip
+    """The values ``reader`` sees of the territories shown: those of ``level`` inside
+    ``within``, or the territory ``within`` itself when it is of ``level``."""
+    if within is not None and within[0] == level:
+        frame = read_indicator(access, ident, level, reader=reader)
+        frame = frame[frame.code.astype(str) == within[1]]
+        if frame.empty:
+            raise ReferentialError(f"territoire {level}:{within[1]} inconnu")
+        return frame
+    return read_indicator(access, ident, level, within=within, reader=reader)
+
+
 def _series(access: ReadAccess, indicator: Indicator, level: str) -> Series:
     formula = indicator.formula
     if formula.numerator:
@@ -247,11 +263,13 @@ def _matrix(frames: list[pd.DataFrame], combine: Combine) -> Series:
         table = ok.pivot_table(index=ok.code.astype(str), columns=ok.period.astype(str),
                                values="value", aggfunc="first")  # fmt: skip
         parts.append(table.reindex(index=codes, columns=dated).to_numpy(dtype=float))
-    common = np.logical_and.reduce([~np.isnan(p) for p in parts]) if parts else None
-    if common is not None:
-        parts = [np.where(common, p, np.nan) for p in parts]
-    times = np.array([period_time(p) for p in dated], dtype=float)
-    return Series(codes, tuple(dated), times, parts, combine)
+    common = np.logical_and.reduce([~np.isnan(p) for p in parts])
+    parts = [np.where(common, p, np.nan) for p in parts]
+    kept = common.any(axis=0)  # a period where no territory has every part is no point
+    periods = tuple(p for p, k in zip(dated, kept, strict=True) if k)
+    rows = common.any(axis=1)
+    times = np.array([period_time(p) for p in periods], dtype=float)
+    return Series(codes[rows], periods, times, [p[rows][:, kept] for p in parts], combine)
 
 
 def _subset(series: Series, codes: pd.Index) -> Series:
@@ -282,11 +300,18 @@ def _periods_text(periods: tuple[str, ...]) -> str:
 
 
 # -- measuring the error --------------------------------------------------------------------------
-def _errors(access: ReadAccess, indicator: Indicator, level: str, series: Series,
-            confidence: float) -> tuple[dict[str, stats.Measure], str]:  # fmt: skip
+def _errors(
+    access: ReadAccess,
+    indicator: Indicator,
+    level: str,
+    series: Series,
+    confidence: float,
+    reader: ReadPolicy,
+) -> tuple[dict[str, stats.Measure], str]:
     """The back-test of every method at ``level``, else at the nearest finer level where
-    enough territories can be tested."""
-    errors = {m: stats.measure(m, series.holdout(m), confidence) for m in stats.METHODS}
+    enough territories can be tested; for a restricted ``reader``, on the territories whose
+    whole history it sees only (an error over masked cells would tell them)."""
+    errors = _measured(_seen_by(access, indicator.id, level, series, reader), confidence)
     if errors[stats.BASELINE].usable:
         return errors, level
     for finer in _finer_levels(level):
@@ -296,10 +321,45 @@ def _errors(access: ReadAccess, indicator: Indicator, level: str, series: Series
             continue
         if len(other.periods) < 2:
             continue
-        found = {m: stats.measure(m, other.holdout(m), confidence) for m in stats.METHODS}
+        try:
+            other = _seen_by(access, indicator.id, finer, other, reader)
+        except (AccessError, ReferentialError):  # not computed there for this reader
+            continue
+        found = _measured(other, confidence)
         if found[stats.BASELINE].usable:
             return found, finer
     return errors, level
+
+
+def _seen_by(access: ReadAccess, ident: str, level: str, series: Series,
+             reader: ReadPolicy) -> Series:  # fmt: skip
+    """``series`` without the territories of which ``reader`` does not see every value."""
+    if not reader.restricted:
+        return series
+    view = read_indicator(access, ident, level, reader=reader)
+    hidden = _hidden(view, series)
+    keep = ~np.isin(np.asarray(series.codes), list(hidden))
+    return Series(series.codes[keep], series.periods, series.times,
+                  [p[keep] for p in series.parts], series.combine)  # fmt: skip
+
+
+def _hidden(view: pd.DataFrame, series: Series) -> set[str]:
+    """The territories of ``series`` with a value that ``view`` (a reader's) does not show."""
+    seen = view[view.status == "ok"]
+    visible = (
+        pd.crosstab(seen.code.astype(str), seen.period.astype(str))
+        .reindex(index=series.codes, columns=list(series.periods), fill_value=0)
+        .to_numpy()
+        > 0
+    )
+    observed = ~np.isnan(series.values)
+    return set(series.codes[(observed & ~visible).any(axis=1)])
+
+
+def _measured(series: Series, confidence: float) -> dict[str, stats.Measure]:
+    """Every method's error, all tested on the same territories."""
+    tests = stats.align({m: series.holdout(m) for m in stats.METHODS})
+    return {m: stats.measure(m, test, confidence) for m, test in tests.items()}
 
 
 def _finer_levels(level: str) -> list[str]:
@@ -326,46 +386,63 @@ def _error_table(errors: dict[str, stats.Measure], level: str, default: str) -> 
 def _notes(chosen: str, default: str, errors: dict[str, stats.Measure], level: str,
            measured_at: str) -> tuple[str, ...]:  # fmt: skip
     notes = []
+    error = errors[chosen]
     if measured_at != level:
         notes.append(
-            f"trop peu de territoires de niveau {level} pour mesurer l'erreur : elle est "
-            f"mesurée au niveau {measured_at}, plus fin (intervalles prudents)"
+            f"trop peu de territoires testables au niveau {level} pour mesurer l'erreur : elle "
+            f"est mesurée au niveau {measured_at}, plus fin (intervalles prudents)"
         )
     if chosen != default and not stats.offered(errors, chosen):
         notes.append(
-            f"la méthode {chosen} ({stats.METHODS[chosen]}) s'est trompée davantage que "
-            "l'absence d'évolution dans le test sur les données de la base : elle n'est pas "
-            "proposée par défaut"
+            f"la méthode « {stats.METHODS[chosen]} » s'est trompée davantage que l'absence "
+            "d'évolution dans le test sur les données de la base : elle n'est pas proposée "
+            "par défaut"
         )
+    if error.biased:
+        side = "au-dessus" if error.biased == "sous-estime" else "au-dessous"
+        notes.append(
+            f"dans le test, la méthode {error.biased} le plus souvent la valeur observée : "
+            f"l'intervalle est décalé {side} de la valeur projetée"
+        )
+    if not error.has_interval:
+        notes.append("pas d'intervalle : trop peu de valeurs positives pour le mesurer")
+    elif error.coverage != error.coverage:
+        notes.append(f"couverture de l'intervalle non mesurée (moins de "
+                     f"{2 * stats.MIN_TERRITORIES} territoires testés)")  # fmt: skip
     return tuple(notes)
 
 
 # -- the projected values ----------------------------------------------------------------------
-def _target(to: str | None, first: float, last: float, periods: tuple[str, ...],
-            ident: str) -> int:  # fmt: skip
-    """The year projected to: ``to``, or as far as the history supports."""
+def _targets(to: str | None, first: float, last: float, periods: tuple[str, ...],
+             ident: str) -> list[tuple[str, float]]:  # fmt: skip
+    """The periods projected (label, time), in the series' own frequency (years, quarters,
+    months): up to ``to`` (a year, or a period), or as far as the history supports."""
+    frequency = per_year(periods)
     reach = last + (last - first)
     if to is None:
-        year = math.floor(reach + 1e-9)
-        if year <= last:
+        steps = steps_after(last, reach, frequency)
+        if not steps:
             raise ReferentialError(
                 f"indicateur {ident} : l'historique {periods[0]}-{periods[-1]} est trop court "
-                "pour projeter une année entière au-delà de sa dernière valeur"
+                "pour projeter une période au-delà de sa dernière valeur"
             )
-        return year
-    if not to.strip().isdigit() or len(to.strip()) != 4:
+        return steps
+    text = to.strip()
+    if not re.fullmatch(r"[0-9]{4}(-T[1-4]|-(0[1-9]|1[0-2]))?", text):
         raise InputError(f"horizon « {to} » : une année attendue (ex. 2030)")
-    year = int(to)
-    if year <= last:
-        raise InputError(f"horizon {year} : l'année doit suivre la dernière valeur ({periods[-1]})")
-    if year > reach + 1e-9:
-        span = last - first
+    until = period_end(text, frequency)
+    assert until is not None
+    if until <= last + 1e-9:
+        raise InputError(f"horizon {text} : il doit suivre la dernière valeur ({periods[-1]})")
+    if until > reach + 1e-9:
+        furthest = steps_after(last, reach, frequency)
+        end = furthest[-1][0] if furthest else periods[-1]
         raise InputError(
-            f"horizon {year} refusé : l'historique {periods[0]}-{periods[-1]} couvre "
-            f"{_years(span)} ; une tendance ne se prolonge pas plus loin après la dernière "
-            f"valeur que l'historique qui la mesure, soit jusqu'en {math.floor(reach + 1e-9)}"
+            f"horizon {text} refusé : l'historique {periods[0]}-{periods[-1]} couvre "
+            f"{horizon_words(last - first)} ; une tendance ne se prolonge pas plus loin après "
+            f"la dernière valeur que l'historique qui la mesure, soit jusqu'en {end}"
         )
-    return year
+    return steps_after(last, until, frequency)
 
 
 def horizon_words(years: float) -> str:
@@ -385,31 +462,42 @@ def _years(span: float) -> str:
 
 
 def _projected(series: Series, shown: pd.DataFrame, method: str, error: stats.Measure,
-               last: float, target: int) -> pd.DataFrame:  # fmt: skip
-    """One row per territory and projected year, from the year after the last value."""
+               steps: list[tuple[str, float]]) -> pd.DataFrame:  # fmt: skip
+    """One row per territory and projected period, with why a territory has none."""
     names = pd.Series(shown.name.to_numpy(), index=shown.code.astype(str))
     names = names[~names.index.duplicated()].reindex(series.codes)
     names = names.where(names.notna(), series.codes.to_series(index=series.codes)).to_numpy()
     values = series.values
     count, _, last_each, _ = stats.ends(series.times, values)
+    reported = set(shown.code[~shown.status.isin(["ok", "nd", "missing"])].astype(str))
+    seen = np.array([c in reported for c in series.codes])
+    nonpositive = (values <= 0).any(axis=1)
     frames = []
-    for year in range(math.floor(last) + 1, target + 1):
-        points = series.project(method, float(year))
-        horizon = year - last_each
-        low, high = stats.interval(points, horizon, error)
-        ok = stats.supported(series.times, values, float(year)) & np.isfinite(points)
-        note = np.where(
-            ok, "",
-            np.where(count == 0, "aucune valeur observée à prolonger",
-                     np.where(count < 2 if method != stats.BASELINE else count < 1,
-                              "trop peu de valeurs observées pour cette méthode",
-                              "historique trop court pour projeter jusqu'à cette année")),
+    for label, time in steps:
+        points = series.project(method, time)
+        low, high = stats.interval(points, time - last_each, error)
+        ok = stats.supported(series.times, values, time) & np.isfinite(points)
+        why = np.select(
+            [(count == 0) & ~seen, count == 0,
+             (count < (1 if method == stats.BASELINE else 2)),
+             nonpositive & (method == "loglinear"), ~stats.supported(series.times, values, time)],
+            ["aucune valeur observée à prolonger",
+             "valeurs partielles, secrètes ou d'un autre périmètre : pas de série à prolonger",
+             "trop peu de valeurs observées pour cette méthode",
+             "valeurs nulles ou négatives : pas de tendance log-linéaire",
+             "historique trop court pour projeter jusqu'à cette période"],
+            "projection impossible",
         )  # fmt: skip
+        banded = np.isfinite(low)
+        note = np.where(ok, np.where(banded | ~error.has_interval, "",
+                                     "intervalle non mesurable (valeur nulle ou négative)"),
+                        why)  # fmt: skip
         frames.append(pd.DataFrame({
             "code": series.codes, "name": names,
-            "period": str(year), "value": np.where(ok, points, np.nan),
+            "period": label, "value": np.where(ok, points, np.nan),
             "low": np.where(ok, low, np.nan), "high": np.where(ok, high, np.nan),
             "status": np.where(ok, PROJECTED, "nd"), "note": note,
+            "method": method, "error_mape": error.mape,
         }))  # fmt: skip
     return pd.concat(frames, ignore_index=True)
 
@@ -420,15 +508,7 @@ def _visible(frame: pd.DataFrame, shown: pd.DataFrame, series: Series,
     of the history it sees (``ok`` in its own view)."""
     if not reader.restricted:
         return frame
-    seen = shown[shown.status == "ok"]
-    visible = (
-        pd.crosstab(seen.code.astype(str), seen.period.astype(str))
-        .reindex(index=series.codes, columns=list(series.periods), fill_value=0)
-        .to_numpy()
-        > 0
-    )
-    observed = ~np.isnan(series.values)
-    hidden = set(series.codes[(observed & ~visible).any(axis=1)])
+    hidden = _hidden(shown, series)
     masked = frame.code.isin(hidden)
     frame = frame.copy()
     frame.loc[masked, ["value", "low", "high"]] = np.nan

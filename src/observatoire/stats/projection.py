@@ -19,10 +19,12 @@ against statsmodels' OLS).
 **Measured error.** :func:`holdout` hides the last period, projects it for every territory
 observed then from its points before, and :func:`measure` compares: the mean absolute
 percentage error (MAPE) and the quantiles of the log-ratio observed / projected, which give
-the prediction interval of a projection (:func:`interval`), widened in proportion to the
-horizon (an error measured over two years is taken as 2.5 times larger over five). The
-coverage reported is measured out of sample: the quantiles of one half of the territories
-are tried on the other half, and back.
+the prediction interval of a projection (:func:`interval`), widened as the square root of
+the horizon (errors that add up year after year). On Filosofi's communes, the no-change
+interval measured from 2019 to 2021, widened so, contained 84 % (medians) and 80 %
+(households) of the changes from 2016 to 2021; widened in proportion to the horizon, 95 % and
+94 %: far wider than said. The coverage reported is measured out of sample: the quantiles of
+one half of the territories are tried on the other half, and back.
 
 **Horizon.** A history of *n* years supports a projection of at most *n* years after its last
 point (:func:`supported`): further, the trend is an assumption the data cannot check.
@@ -55,6 +57,7 @@ __all__ = [
     "MIN_TERRITORIES",
     "Holdout",
     "Measure",
+    "align",
     "choose",
     "ends",
     "hide_last",
@@ -199,10 +202,11 @@ def holdout(times: Array, values: Array, method: str) -> Holdout:
 
 @dataclass(frozen=True)
 class Measure:
-    """The error of a method measured by a back-test: over ``territories`` territories, at a
-    typical ``horizon`` (years), ``mape`` (%) and the quantiles ``low``/``high`` of the
-    log-ratio observed / projected for a ``confidence`` interval, of which ``coverage`` (out
-    of sample) contained the observed value. NaN figures when nothing could be tested."""
+    """The error of a method measured by a back-test, at a typical ``horizon`` (years):
+    ``mape`` (%) over ``territories`` territories (every one with a value other than zero),
+    and over the ``banded`` ones whose values are positive, the quantiles ``low``/``high`` of
+    the log-ratio observed / projected for a ``confidence`` interval, of which ``coverage``
+    (out of sample) contained the observed value. NaN figures when nothing could be tested."""
 
     method: str
     territories: int
@@ -212,48 +216,83 @@ class Measure:
     high: float
     confidence: float
     coverage: float
+    banded: int = 0
 
     @property
     def usable(self) -> bool:
-        """Enough territories to give an interval."""
+        """Enough territories tested to say the error."""
         return self.territories >= MIN_TERRITORIES and bool(np.isfinite(self.horizon))
+
+    @property
+    def has_interval(self) -> bool:
+        """Enough positive values tested to give an interval."""
+        return self.usable and self.banded >= MIN_TERRITORIES
+
+    @property
+    def biased(self) -> str:
+        """« sous-estime » or « surestime » when the method erred one way in most tests (its
+        interval then lies on one side of the point), else ""."""
+        if not self.has_interval:
+            return ""
+        if self.low > 0:
+            return "sous-estime"
+        return "surestime" if self.high < 0 else ""
 
 
 def measure(method: str, test: Holdout, confidence: float = 0.8) -> Measure:
-    """The error of ``method`` in back-test ``test`` (see :class:`Measure`)."""
+    """The error of ``method`` in back-test ``test`` (see :class:`Measure`), over the tests
+    at the most common horizon (a territory missing the period before the last would mix a
+    longer horizon in)."""
     if not 0 < confidence < 1:
         raise ValueError("confidence must lie between 0 and 1")
     predicted, actual, horizon = test.predicted, test.actual, test.horizon
-    ok = np.isfinite(predicted) & np.isfinite(actual) & (actual > 0) & (predicted > 0)
-    ok &= horizon > 0
-    n = int(ok.sum())
-    if n == 0:
+    ok = np.isfinite(predicted) & np.isfinite(actual) & (horizon > 0) & (actual != 0)
+    if not ok.any():
         return Measure(method, 0, np.nan, np.nan, np.nan, np.nan, confidence, np.nan)
-    ratio = np.log(actual[ok] / predicted[ok])
-    mape = float(np.mean(np.abs(actual[ok] - predicted[ok]) / actual[ok]) * 100)
+    common = float(np.median(horizon[ok]))
+    ok &= np.isclose(horizon, common)
+    n = int(ok.sum())
+    mape = float(np.mean(np.abs(actual[ok] - predicted[ok]) / np.abs(actual[ok])) * 100)
+    positive = ok & (actual > 0) & (predicted > 0)
+    ratio = np.log(actual[positive] / predicted[positive])
+    if len(ratio) == 0:
+        return Measure(method, n, common, mape, np.nan, np.nan, confidence, np.nan)
     tails = ((1 - confidence) / 2, (1 + confidence) / 2)
     low, high = (float(q) for q in np.quantile(ratio, tails))
     coverage = np.nan
-    if n >= 2 * MIN_TERRITORIES:  # out of sample: each half's quantiles tried on the other
+    if len(ratio) >= 2 * MIN_TERRITORIES:  # out of sample: each half's quantiles on the other
         halves = (ratio[0::2], ratio[1::2])
         inside = 0
         for a, b in (halves, halves[::-1]):
             lo, hi = np.quantile(a, tails)
             inside += int(((b >= lo) & (b <= hi)).sum())
-        coverage = inside / n
-    return Measure(method, n, float(np.median(horizon[ok])), mape, low, high, confidence,
-                   coverage)  # fmt: skip
+        coverage = inside / len(ratio)
+    return Measure(method, n, common, mape, low, high, confidence, coverage, len(ratio))
+
+
+def align(tests: Mapping[str, Holdout]) -> dict[str, Holdout]:
+    """The back-tests of several methods on the same territories: those every method that
+    could test enough territories projected (the methods are compared on one set)."""
+    able = [t for t in tests.values() if np.isfinite(t.predicted).sum() >= MIN_TERRITORIES]
+    if not able:
+        return dict(tests)
+    shared = np.logical_and.reduce([np.isfinite(t.predicted) for t in able])
+    return {
+        m: Holdout(np.where(shared, t.predicted, np.nan), t.actual, t.horizon)
+        for m, t in tests.items()
+    }
 
 
 def interval(points: Array, horizons: Array, error: Measure) -> tuple[Array, Array]:
     """The prediction interval of projections ``points`` at ``horizons`` (years after the
-    last observation) from the back-test's quantiles, widened in proportion to the horizon;
-    NaN where a point is not positive or the error is not measured."""
+    last observation) from the back-test's quantiles, widened as the square root of the
+    horizon over the tested one (errors that add up year after year, as a random walk's);
+    NaN where a point is not positive or no interval is measured."""
     points = np.asarray(points, dtype=float)
-    if not error.usable:
+    if not error.has_interval:
         nothing = np.full(points.shape, np.nan)
         return nothing, nothing.copy()
-    scale = np.asarray(horizons, dtype=float) / error.horizon
+    scale = np.sqrt(np.maximum(np.asarray(horizons, dtype=float), 0.0) / error.horizon)
     with np.errstate(invalid="ignore"):
         positive = points > 0
         low = np.where(positive, points * np.exp(error.low * scale), np.nan)

@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from urllib.parse import quote
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Request
@@ -169,8 +172,20 @@ def download(request: Request, body: bytes, media_type: str, filename: str) -> R
         request.client.host if request.client else None,
     )
     response = cached_response(request, body, media_type, 60)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Content-Disposition"] = attachment(filename)
     return response
+
+
+def attachment(filename: str) -> str:
+    """The Content-Disposition of a download: an ASCII name for every client, the exact name
+    (RFC 5987) for those that read it; nothing of the name can break the header.
+
+    >>> attachment("portrait_été.pdf")
+    'attachment; filename="portrait_ete.pdf"; filename*=UTF-8\'\'portrait_%C3%A9t%C3%A9.pdf'
+    """
+    plain = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    plain = re.sub(r"[^A-Za-z0-9._-]+", "_", plain).strip("_") or "fichier"
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 # -- HTML ----------------------------------------------------------------------------------------
