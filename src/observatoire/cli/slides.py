@@ -8,6 +8,7 @@ import click
 
 from observatoire.catalog.indicators import THEMES
 from observatoire.cli._common import Context, audience_option, pass_ctx
+from observatoire.errors import AccessError
 from observatoire.secret.policy import ReadPolicy
 
 
@@ -54,6 +55,13 @@ def slides_cmd(
         raise click.UsageError("un territoire (ex. 93066), ou --collection pour une restitution")
     if operator is not None and collection is None:
         raise click.UsageError("--operator va avec --collection")
+    if collection is not None and theme is not None:
+        raise click.UsageError("--theme va avec le diaporama d'un territoire, pas --collection")
+    if collection is not None and reader.restricted:
+        raise AccessError(
+            "les enregistrements des opérateurs ne sont pas diffusés à ce public : le "
+            "diaporama de restitution est pour les chargés d'études et les opérateurs"
+        )
     with ctx.open() as obs:
         if collection is not None:
             report = obs.records.restitution(collection, territory=territory, operator=operator)

@@ -14,6 +14,7 @@ variable (INSEE's Omphale for the département: ``control``) constrains the terr
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,6 +110,8 @@ def project_cohorts(
             "prudence"
         )
     values = _frame(censuses, ahead[:, -1], str(last + steps * width))
+    if errors.empty:  # said on every row, whatever the output
+        values.loc[values.status == PROJECTED, "note"] = UNMEASURED
     totals = (
         values.groupby(["code", "name", "period"], sort=False)
         .agg(value=("value", lambda v: v.sum(min_count=len(v))))
@@ -143,7 +146,7 @@ def _steps(to: str | None, last: int, width: int, censuses: int) -> int:
     reach = (censuses - 1) * width
     if to is None:
         return 1
-    if not to.strip().isdigit():
+    if not re.fullmatch(r"[0-9]{4}", to.strip()):
         raise InputError(f"horizon « {to} » : une année attendue (ex. {last + width})")
     year = int(to)
     if year <= last or (year - last) % width:

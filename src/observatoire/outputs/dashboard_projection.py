@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from observatoire.catalog.periods import period_time
+from observatoire.engine.projection import horizon_words
 from observatoire.errors import AccessError, InputError, ReferentialError
 from observatoire.outputs.charts import line_chart
 from observatoire.outputs.portrait_map import peers_scope
@@ -109,6 +110,7 @@ def projection_tile(
             end["low"],
             end["high"],
             float(found.error.mape),
+            horizon_words(float(found.error.horizon)),
         ),
     }
     lines: list[dict[str, Any]] = [{"name": name, "points": points, "projection": trend}]

@@ -6,11 +6,13 @@ HTML file that works offline (SVG inline, arrow keys to move, one slide a page w
 from __future__ import annotations
 
 import io
+import re
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from observatoire.atomic import write_whole
+from observatoire.csvfile import safe_cell
 from observatoire.errors import InputError
 from observatoire.outputs.charts import line_chart
 from observatoire.outputs.deck import Deck, Slide
@@ -33,12 +35,30 @@ def write_deck(deck: Deck, path: Path) -> Path:
     return path
 
 
-def svg_to_png(svg: str, width: int = 1200) -> bytes:
+def svg_to_png(svg: str, width: int = 1000) -> bytes:
     """An SVG drawing of the platform (a map, a chart) as a PNG picture."""
     import cairosvg
 
-    data: bytes = cairosvg.svg2png(bytestring=svg.encode("utf-8"), output_width=width)
+    data: bytes = cairosvg.svg2png(bytestring=xml_safe(svg).encode("utf-8"), output_width=width)
     return data
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML cannot hold (a name typed with a control
+    character would break the PowerPoint file).
+
+    >>> xml_safe("Zone\x0b 1\uffff")
+    'Zone 1'
+    """
+    return _NOT_XML.sub("", text)
+
+
+def _cell(text: object) -> str:
+    """A name as a cell of a chart's data sheet: XML-safe, never a formula."""
+    return str(safe_cell(xml_safe(str(text))))
 
 
 # -- PPTX ------------------------------------------------------------------------------------------
@@ -63,14 +83,14 @@ def _title_slide(prs: Any, slide: Slide, deck: Deck) -> None:
     from pptx.util import Pt
 
     page = prs.slides.add_slide(prs.slide_layouts[0])
-    page.shapes.title.text = slide.title
-    page.placeholders[1].text = "\n".join(t for t in (slide.subtitle, deck.note) if t)
+    page.shapes.title.text = xml_safe(slide.title)
+    page.placeholders[1].text = xml_safe("\n".join(t for t in (slide.subtitle, deck.note) if t))
     for paragraph in page.placeholders[1].text_frame.paragraphs:
         for run in paragraph.runs:
             run.font.size = Pt(20)
     _footer(page, prs, deck)
     if slide.notes:
-        page.notes_slide.notes_text_frame.text = slide.notes
+        page.notes_slide.notes_text_frame.text = xml_safe(slide.notes)
 
 
 def _content_slide(prs: Any, slide: Slide, deck: Deck) -> None:
@@ -79,7 +99,7 @@ def _content_slide(prs: Any, slide: Slide, deck: Deck) -> None:
 
     page = prs.slides.add_slide(prs.slide_layouts[5])  # title only
     title = page.shapes.title
-    title.text = slide.title
+    title.text = xml_safe(slide.title)
     title.left, title.top, title.width, title.height = (
         Inches(0.5), Inches(0.3), Inches(12.3), Inches(0.9),
     )  # fmt: skip
@@ -96,7 +116,7 @@ def _content_slide(prs: Any, slide: Slide, deck: Deck) -> None:
         frame.word_wrap = True
         for i, text in enumerate(slide.bullets):
             paragraph = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
-            paragraph.text = f"• {text}"
+            paragraph.text = xml_safe(f"• {text}")
             paragraph.space_after = Pt(6)
             for run in paragraph.runs:
                 run.font.size = Pt(14 if visual or slide.table else 18)
@@ -111,7 +131,7 @@ def _content_slide(prs: Any, slide: Slide, deck: Deck) -> None:
         if slide.caption:
             note = page.shapes.add_textbox(Inches(7.0), Inches(1.3 + height), Inches(5.8),
                                            Inches(0.3))  # fmt: skip
-            note.text_frame.text = slide.caption
+            note.text_frame.text = xml_safe(slide.caption)
             note.text_frame.paragraphs[0].runs[0].font.size = Pt(10)
     if slide.chart:
         chart_top = 4.5 if slide.picture else 1.3
@@ -120,7 +140,7 @@ def _content_slide(prs: Any, slide: Slide, deck: Deck) -> None:
                     Inches(5.8), Inches(chart_height))  # fmt: skip
     _footer(page, prs, deck)
     if slide.notes:
-        page.notes_slide.notes_text_frame.text = slide.notes
+        page.notes_slide.notes_text_frame.text = xml_safe(slide.notes)
 
 
 def _table(page: Any, rows: list[list[str]], left: Any, top: Any, width: Any) -> None:
@@ -133,7 +153,7 @@ def _table(page: Any, rows: list[list[str]], left: Any, top: Any, width: Any) ->
     for i, row in enumerate(rows):
         for j in range(columns):
             cell = table.cell(i, j)
-            cell.text = row[j] if j < len(row) else ""
+            cell.text = xml_safe(row[j]) if j < len(row) else ""
             for paragraph in cell.text_frame.paragraphs:
                 for run in paragraph.runs:
                     run.font.size = Pt(11 if count < 10 else 9)
@@ -154,19 +174,20 @@ def _line_chart(page: Any, chart: dict[str, Any], left: Any, top: Any, width: An
     if not periods:
         return
     data = CategoryChartData()
-    data.categories = periods
+    data.categories = [_cell(p) for p in periods]
     for line in lines:
         values = {p["period"]: p["value"] for p in line["points"]}
-        data.add_series(line["name"], [values.get(p) for p in periods])
+        data.add_series(_cell(line["name"]), [values.get(p) for p in periods])
         ahead = line.get("projection") or []
         if ahead:
             last = line["points"][-1]
             values = {last["period"]: last["value"], **{p["period"]: p["value"] for p in ahead}}
-            data.add_series(f"{line['name']} (projection)", [values.get(p) for p in periods])
+            data.add_series(_cell(f"{line['name']} (projection)"),
+                            [values.get(p) for p in periods])  # fmt: skip
     frame = page.shapes.add_chart(XL_CHART_TYPE.LINE_MARKERS, left, top, width, height, data)
     graph = frame.chart
     graph.has_title = True
-    graph.chart_title.text_frame.text = chart["title"]
+    graph.chart_title.text_frame.text = xml_safe(chart["title"])
     graph.chart_title.text_frame.paragraphs[0].runs[0].font.size = Pt(12)
     graph.has_legend = True
     graph.legend.position = XL_LEGEND_POSITION.BOTTOM
@@ -179,7 +200,7 @@ def _footer(page: Any, prs: Any, deck: Deck) -> None:
 
     box = page.shapes.add_textbox(Inches(0.5), prs.slide_height - Inches(0.45), Inches(12.3),
                                   Inches(0.3))  # fmt: skip
-    box.text_frame.text = deck.footer + (f" · {deck.note}" if deck.note else "")
+    box.text_frame.text = xml_safe(deck.footer + (f" · {deck.note}" if deck.note else ""))
     box.text_frame.paragraphs[0].runs[0].font.size = Pt(9)
 
 

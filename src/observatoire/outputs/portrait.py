@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from observatoire.catalog.indicators import THEMES, Aggregation, Indicator
+from observatoire.engine.projection import horizon_words
 from observatoire.errors import AccessError, InputError, ReferentialError
 from observatoire.outputs.charts import line_chart, spine_chart
 from observatoire.outputs.portrait_map import SharedReads, peer_values, peers_scope, section_map
@@ -467,7 +468,8 @@ def _figure(
     else:
         compared = [Compared(r["of"], r["value"], r["significant"]) for r in references]
         rank = {"departement": 0, "pays": 1, "region": 2, "epci": 3}
-        order = sorted(range(len(references)), key=lambda i: rank[references[i]["level"]])
+        order = sorted(range(len(references)),
+                       key=lambda i: rank.get(references[i]["level"], len(rank)))  # fmt: skip
         compared = [compared[i] for i in order if compared[i].value is not None][:2]
         sentence = comparison(indicator.label, indicator.unit, period, place, value, compared)
     newer = ""
@@ -558,7 +560,8 @@ def _projection(obs: Source, memo: SharedReads, indicator: Indicator, place: tup
     end = ahead[-1]
     sentence = projection_sentence(indicator.label, indicator.unit, found.assumption,
                                    found.target, end["value"], end["low"], end["high"],
-                                   float(found.error.mape))  # fmt: skip
+                                   float(found.error.mape),
+                                   horizon_words(float(found.error.horizon)))  # fmt: skip
     return sentence, ahead
 
 

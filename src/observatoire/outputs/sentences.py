@@ -187,26 +187,27 @@ def evolution(label: str, unit: str, points: Sequence[tuple[str, float]]) -> str
 
 def projection_sentence(
     label: str, unit: str, clause: str, period: str, value: float,
-    low: float | None, high: float | None, mape: float,
+    low: float | None, high: float | None, mape: float, horizon: str = "",
 ) -> str:  # fmt: skip
-    """A projection, conditional, with its interval and its measured error.
+    """A projection, conditional, naming the indicator, with its interval and its error
+    measured at ``horizon`` (« 2 ans »).
 
     >>> text = projection_sentence("Niveau de vie médian", "€", "si la tendance 2016-2021 se "
-    ...                            "poursuivait", "2026", 24310.4, 23100, 25600, 3.98)
+    ...                            "poursuivait", "2026", 24310.4, 23100, 25600, 3.98, "2 ans")
     >>> for part in text.replace("\u202f", " ").split(" ("):
     ...     print(part)
-    Si la tendance 2016-2021 se poursuivait, il serait de 24 310 € en 2026
-    entre 23 100 € et 25 600 € ; erreur moyenne mesurée : 4,0 %).
+    Si la tendance 2016-2021 se poursuivait, le niveau de vie médian serait de 24 310 € en 2026
+    entre 23 100 € et 25 600 € ; erreur moyenne mesurée à 2 ans : 4,0 %).
     """
-    _, feminine = noun(label)
-    pronoun = "elle" if feminine else "il"
+    phrase, _ = noun(label)
     digits = _digits(value, unit)
     shown = with_unit(value, unit, digits)
     between = ""
     if low is not None and high is not None:
         between = f"entre {with_unit(low, unit, digits)} et {with_unit(high, unit, digits)} ; "
-    error = f"erreur moyenne mesurée : {french_number(mape, 1)}\u202f%"
-    return f"{first_upper(clause)}, {pronoun} serait de {shown} en {period} ({between}{error})."
+    at = f" à {horizon}" if horizon else ""
+    error = f"erreur moyenne mesurée{at} : {french_number(mape, 1)}\u202f%"
+    return f"{first_upper(clause)}, {phrase} serait de {shown} en {period} ({between}{error})."
 
 
 def count_sentence(

@@ -4,6 +4,7 @@ a territory's own line for the evolution chart of an indicator page."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from observatoire.engine.projection import Projection, horizon_words
@@ -12,10 +13,35 @@ from observatoire.observatory import Observatory
 from observatoire.secret.policy import ReadPolicy
 from observatoire.stats.projection import METHODS
 from observatoire.text import french_number
-from observatoire.web.content import LEVEL_LABELS, indicator_meta
+from observatoire.web.content import LEVEL_LABELS, indicator_meta, site
 from observatoire.web.frames import records
 
-__all__ = ["line_projection", "projection_data", "projection_view", "summary_sentence"]
+__all__ = [
+    "Asked",
+    "asked",
+    "line_projection",
+    "projection_data",
+    "projection_view",
+    "summary_sentence",
+]
+
+_PERIOD = re.compile(r"[0-9]{4}(-T[1-4]|-(0[1-9]|1[0-2]))?")
+Asked = tuple[str, tuple[str, str] | None, str | None, str | None]
+
+
+def asked(obs: Observatory, level: str, within: str | None, to: str | None,
+          method: str | None) -> Asked:  # fmt: skip
+    """What a request asks, resolved (the level's id, the territory, a period, a method),
+    so that two spellings of one question are one answer, computed once."""
+    lvl = obs.geography.level_id(level)
+    scope = obs.geography.within(within.strip(), lvl) if within and within.strip() else None
+    period = (to or "").strip() or None
+    if period is not None and not _PERIOD.fullmatch(period):
+        raise InputError(f"horizon « {period[:20]} » : une année attendue (ex. 2030)")
+    chosen = (method or "").strip() or None
+    if chosen is not None and chosen not in METHODS:
+        raise InputError(f"méthode « {chosen[:20]} » inconnue ; possibles : {', '.join(METHODS)}")
+    return lvl, scope, period, chosen
 
 
 def projection_data(found: Projection) -> dict[str, Any]:
@@ -37,30 +63,28 @@ def projection_data(found: Projection) -> dict[str, Any]:
     }
 
 
-def projection_view(
-    obs: Observatory,
-    ident: str,
-    *,
-    reader: ReadPolicy,
-    level: str,
-    within: str | None = None,
-    to: str | None = None,
-    method: str | None = None,
-) -> dict[str, Any]:
-    """The projection page's data: the indicator, the choices, the projection or why none."""
+def projection_view(obs: Observatory, ident: str, *, reader: ReadPolicy,
+                    question: Asked) -> dict[str, Any]:  # fmt: skip
+    """The projection page's data: the indicator, the choices, the projection or why none.
+    Without a territory, the observatory's for a level finer than it (its communes, not the
+    35,000 of France)."""
+    level, within, to, method = question
     indicator = obs.catalogue().get(ident)
+    territory = site(obs)["territory"]
+    if within is None and territory is not None and level in ("iris", "qpv", "arm", "commune"):
+        within = (territory["level"], territory["code"])
     out: dict[str, Any] = {
         "indicator": indicator_meta(indicator),
         "level": level,
         "level_label": LEVEL_LABELS.get(level, level),
-        "within": within or "",
+        "within": f"{within[0]}:{within[1]}" if within else "",
         "to": to or "",
         "methods": [{"id": m, "label": label} for m, label in METHODS.items()],
         "chosen": method or "",
     }
     try:
-        found = obs.projection(ident, level=level, within=within or None, to=to or None,
-                               method=method or None, reader=reader)  # fmt: skip
+        found = obs.projection(ident, level=level, within=within, to=to, method=method,
+                               reader=reader)  # fmt: skip
     except (InputError, ReferentialError) as error:
         out["reason"] = str(error)
         return out
@@ -76,8 +100,8 @@ def summary_sentence(found: Projection, unit: str) -> str:
     coverage = ""
     if error.coverage == error.coverage:  # not NaN: measured out of sample
         share = french_number(error.coverage * 100, 0)
-        coverage = (f" ; l'intervalle à {french_number(found.confidence * 100, 0)} % a contenu "
-                    f"{share} % des valeurs observées")  # fmt: skip
+        coverage = (f" ; à cet horizon, l'intervalle à {french_number(found.confidence * 100, 0)}"
+                    f" % a contenu {share} % des valeurs observées")  # fmt: skip
     return (
         f"Projection {found.assumption} ({METHODS[found.method]}). Erreur mesurée en "
         f"projetant {found.history[-1]} à partir des périodes précédentes, pour "

@@ -18,7 +18,7 @@ from observatoire.outputs.exports import FORMATS as EXPORT_FORMATS
 from observatoire.secret.policy import ReadPolicy
 from observatoire.web import content
 from observatoire.web.deps import Answers, ObservatoryDep, ReaderDep
-from observatoire.web.projections import projection_data
+from observatoire.web.projections import asked, projection_data
 from observatoire.web.responses import cached_response, download, paged, respond
 from observatoire.web.schemas import (
     CSV_ANSWER,
@@ -228,9 +228,11 @@ def projection(
     year ``to``, with its prediction interval; the error of every method measured on the
     base (its back-test). Refused, with the reason, beyond the horizon the history supports
     or where the error cannot be measured."""
-    key = ("projection-api", ident, level, within, to, method, reader)
+    lvl, scope, period, chosen = asked(obs, level, within, to, method)
+    obs.catalogue().get(ident)  # an unknown indicator is no key of the cache
+    key = ("projection-api", ident, lvl, scope, period, chosen, reader)
     data = answers.get(key, lambda: projection_data(obs.projection(
-        ident, level=level, within=within, to=to, method=method, reader=reader,
+        ident, level=lvl, within=scope, to=period, method=chosen, reader=reader,
     )))  # fmt: skip
     rows = data["values"]
     if format == "csv":

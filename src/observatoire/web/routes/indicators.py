@@ -20,7 +20,7 @@ from observatoire.stats.classify import parse_breaks
 from observatoire.web import content
 from observatoire.web.deps import Answers, CurrentUser, ObservatoryDep, ReaderDep, RegistryDep
 from observatoire.web.inventory_views import document_view, library_reader
-from observatoire.web.projections import line_projection, projection_view
+from observatoire.web.projections import asked, line_projection, projection_view
 from observatoire.web.responses import Format, csv_response, download, page_route, show_page
 
 __all__ = ["CSV_COLUMNS", "router"]
@@ -117,11 +117,12 @@ def projection_page(
 ) -> Response:
     """The projections of an indicator for the territories of a level, with the error of
     each method measured on the base (see :mod:`observatoire.engine.projection`)."""
-    key = ("projection", name, niveau, dans, horizon, methode, reader)
-    data = answers.get(key, lambda: projection_view(
-        obs, name, reader=reader, level=niveau, within=dans or None, to=horizon or None,
-        method=methode or None,
-    ))  # fmt: skip
+    question = asked(obs, niveau, dans, horizon, methode)
+    obs.catalogue().get(name)  # an unknown indicator is no key of the cache
+    data = answers.get(
+        ("projection", name, question, reader),
+        lambda: projection_view(obs, name, reader=reader, question=question),
+    )
     if fmt == "csv":
         rows = (data.get("projection") or {}).get("values", [])
         return csv_response(request, pd.DataFrame(rows), f"{name}_projection.csv")

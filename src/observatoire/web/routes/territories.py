@@ -119,11 +119,13 @@ def _deck(request: Request, reader: ReadPolicy, obs: Observatory, answers: Any, 
     from observatoire.outputs.deck import territory_deck
     from observatoire.outputs.deck_render import deck_html, deck_pptx
 
+    level, code = obs.geography.resolve(f"{level}:{code}")  # one key per territory
+
     def make() -> tuple[bytes, str]:
         deck = territory_deck(obs, f"{level}:{code}", reader=reader)
         body = deck_pptx(deck) if fmt == "pptx" else deck_html(deck).encode("utf-8")
-        name = slug(deck.slides[0].title, ascii_only=True)
-        return body, f"diaporama_{level}_{code}_{name}.{fmt}"
+        name = slug(f"{level}_{code}_{deck.slides[0].title}", ascii_only=True)
+        return body, f"diaporama_{name}.{fmt}"
 
     body, filename = answers.get(("deck", level, code, fmt, reader), make)
     media = (
