@@ -148,6 +148,10 @@ def test_cli_and_extranet(demo_home: Any, tmp_path: Path) -> None:
     code, out = run("slides", "--collection", "demandes_hebergement", "--operator", "OP01",
                     "-o", str(tmp_path / "op.html"), home=demo_home.home)  # fmt: skip
     assert code == 0 and (tmp_path / "op.html").read_text(encoding="utf-8").count("<section") >= 4
+    code, out = run("slides", "--collection", "demandes_hebergement", "--audience", "public",
+                    "-o", str(tmp_path / "public.html"), home=demo_home.home)  # fmt: skip
+    assert code == 1 and "pas diffusés à ce public" in out
+    assert not (tmp_path / "public.html").exists()
     with Observatory.open(demo_home.home) as obs:
         app = create_app(obs)
         with TestClient(app) as client:

@@ -17,7 +17,9 @@ from observatoire.secret.policy import ReadPolicy
 @click.option("--theme", type=click.Choice(list(THEMES)), help="Les diapositives d'un thème.")
 @click.option("--collection", help="Diaporama de restitution de la complétude de cette collection.")
 @click.option("--operator", help="Avec --collection : la restitution de cet opérateur.")
-@audience_option("public", "du diaporama")
+@audience_option(
+    "public", "du diaporama d'un territoire (une restitution est pour les chargés d'études)"
+)
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False),
     help="Fichier .pptx (PowerPoint modifiable) ou .html (autonome, hors ligne).",
@@ -57,7 +59,9 @@ def slides_cmd(
         raise click.UsageError("--operator va avec --collection")
     if collection is not None and theme is not None:
         raise click.UsageError("--theme va avec le diaporama d'un territoire, pas --collection")
-    if collection is not None and reader.restricted:
+    chosen = click.get_current_context().get_parameter_source("reader")
+    explicit = chosen is not None and chosen is not click.core.ParameterSource.DEFAULT
+    if collection is not None and reader.restricted and explicit:
         raise AccessError(
             "les enregistrements des opérateurs ne sont pas diffusés à ce public : le "
             "diaporama de restitution est pour les chargés d'études et les opérateurs"

@@ -20,7 +20,7 @@ import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from observatoire.errors import AccessError, InputError
+from observatoire.errors import AccessError, InputError, UnknownNameError
 from observatoire.observatory import Observatory
 from observatoire.outputs.restitution import charts_of, render_restitution
 from observatoire.quality.completeness import BY_CHOICES
@@ -172,19 +172,35 @@ def operator_page(
     return show_page(request, fmt, "completude_operator.html", data, title, max_age=0)
 
 
-@router.get("/completude/{collection}/operateurs/{code}/restitution.{fmt}")
+@router.get("/completude/{collection}/operateurs/{code}/{document}.{fmt}")
 def operator_report(
-    request: Request, collection: str, code: str, fmt: str, user: RecordsReader, obs: ObservatoryDep
+    request: Request,
+    collection: str,
+    code: str,
+    document: str,
+    fmt: str,
+    user: RecordsReader,
+    obs: ObservatoryDep,
 ) -> Response:
+    """The operator's restitution report (PDF, HTML) or deck (PPTX, HTML): its records only,
+    against the anonymous median of the others."""
+    writer = _writer(document)
     name = _operator(obs, user, collection, code)
     report = obs.records.restitution(name, operator=code, analyst=user.role is not Role.PARTNER)
-    return _report(request, obs, report, fmt, f"restitution_{name}_{code}")
+    return writer(request, obs, report, fmt, f"{document}_{name}_{code}")
 
 
-@router.get("/completude/{collection}/restitution.{fmt}")
+@router.get("/completude/{collection}/{document}.{fmt}")
 def territory_report(
-    request: Request, collection: str, fmt: str, user: RecordsReader, obs: ObservatoryDep
+    request: Request,
+    collection: str,
+    document: str,
+    fmt: str,
+    user: RecordsReader,
+    obs: ObservatoryDep,
 ) -> Response:
+    """A territory's (or the whole collection's) restitution report or deck: analysts only."""
+    writer = _writer(document)
     if user.role is Role.PARTNER:
         raise AccessError(
             "le rapport d'un territoire montre tous ses opérateurs : il est réservé aux "
@@ -193,36 +209,18 @@ def territory_report(
     territory = request.query_params.get("territoire") or None
     report = obs.records.restitution(collection, territory=territory)
     suffix = f"_{territory.replace(':', '-')}" if territory else ""
-    return _report(request, obs, report, fmt, f"restitution_{collection}{suffix}")
+    return writer(request, obs, report, fmt, f"{document}_{collection}{suffix}")
 
 
-@router.get("/completude/{collection}/operateurs/{code}/diaporama.{fmt}")
-def operator_deck(
-    request: Request, collection: str, code: str, fmt: str, user: RecordsReader, obs: ObservatoryDep
-) -> Response:
-    """The operator's restitution as a deck (same rights as its report)."""
-    name = _operator(obs, user, collection, code)
-    report = obs.records.restitution(name, operator=code, analyst=user.role is not Role.PARTNER)
-    return _deck(request, report, fmt, f"diaporama_{name}_{code}")
+def _writer(document: str) -> Any:
+    """What a restitution is written as: the report, or the deck for the meeting."""
+    writers = {"restitution": _report, "diaporama": _deck}
+    if document not in writers:
+        raise UnknownNameError("document", document, list(writers))
+    return writers[document]
 
 
-@router.get("/completude/{collection}/diaporama.{fmt}")
-def territory_deck_file(
-    request: Request, collection: str, fmt: str, user: RecordsReader, obs: ObservatoryDep
-) -> Response:
-    """A territory's (or the whole collection's) restitution as a deck: analysts only."""
-    if user.role is Role.PARTNER:
-        raise AccessError(
-            "le diaporama d'un territoire montre tous ses opérateurs : il est réservé aux "
-            "chargés d'études ; le vôtre est celui de votre opérateur"
-        )
-    territory = request.query_params.get("territoire") or None
-    report = obs.records.restitution(collection, territory=territory)
-    suffix = f"_{territory.replace(':', '-')}" if territory else ""
-    return _deck(request, report, fmt, f"diaporama_{collection}{suffix}")
-
-
-def _deck(request: Request, report: Any, fmt: str, stem: str) -> Response:
+def _deck(request: Request, obs: Observatory, report: Any, fmt: str, stem: str) -> Response:
     from observatoire.outputs.deck import restitution_deck
     from observatoire.outputs.deck_render import deck_html, deck_pptx
 
