@@ -31,6 +31,8 @@ def test_demo_builds_and_shows_the_zoning(built: DemoResult) -> None:
     assert "0 cellule(s) rejetée(s)" in result.summary
     assert "long.periodique" in result.summary and "2023-T3, 2023-T4, 2024-T1" in result.summary
     assert "Projection des demandeurs d'emploi jusqu'en 2027" in result.summary
+    assert "Projection 2023 par rapports de cohortes (Hamilton-Perry)" in result.summary
+    assert "deux recensements seulement" in result.summary
     assert "francetravail.DEFM_A" in result.summary  # derived by the vocabulary
     assert "insee.melodi" in result.summary and "0 rejetée(s)" in result.summary
     assert "anct.qpv" in result.summary and "au référentiel : 6 QPV, 1 ensemble" in result.summary

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from observatoire.demo.ages import ages_import
 from observatoire.demo.fictitious import (
     CAF_NAME,
     DEMO_LABEL,
@@ -82,6 +83,7 @@ def build_demo(
                 described_import(obs, home),
                 jobseekers_import(obs, home),
                 melodi_import(obs, home),
+                ages_import(obs, home),
                 qpv_import(obs, home),
                 departement_import(obs, home),
                 import_demo_records(obs, home, echo),
