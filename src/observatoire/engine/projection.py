@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -111,6 +112,19 @@ class Projection:
     def error(self) -> pd.Series:
         """The back-test row of the method used."""
         return self.errors.set_index("method").loc[self.method]
+
+    def points(self, code: str) -> list[dict[str, Any]]:
+        """Territory ``code``'s projected periods to the target (period, value, low, high),
+        none when it is not projected up to it."""
+        rows = self.values[(self.values.code == code) & (self.values.status == PROJECTED)]
+        if rows.empty or str(rows.period.iloc[-1]) != self.target:
+            return []
+        return [
+            {"period": str(r.period), "value": float(r.value),
+             "low": None if pd.isna(r.low) else float(r.low),
+             "high": None if pd.isna(r.high) else float(r.high)}
+            for r in rows.itertuples()
+        ]  # fmt: skip
 
 
 def project_indicator(

@@ -81,18 +81,13 @@ def projection_tile(
     observed = found.observed[found.observed.code == code].sort_values(
         "period", key=lambda p: p.map(period_time)
     )
-    ahead = found.values[(found.values.code == code) & (found.values.status == "projection")]
-    if observed.empty or ahead.empty:
+    trend = found.points(code)
+    if observed.empty or not trend:
         return {"svg": "", "text": "Pas de projection pour ce territoire (historique trop court "
                                    "ou valeurs non diffusées)."}  # fmt: skip
     points: list[dict[str, Any]] = [{"period": str(p), "value": float(v)}
-              for p, v in zip(observed.period, observed.value, strict=True)]  # fmt: skip
-    trend: list[dict[str, Any]] = [
-        {"period": str(r.period), "value": float(r.value),
-         "low": None if r.low != r.low else float(r.low),
-         "high": None if r.high != r.high else float(r.high)}
-        for r in ahead.itertuples()
-    ]  # fmt: skip
+                                    for p, v in zip(observed.period, observed.value,
+                                                    strict=True)]  # fmt: skip
     end = trend[-1]
     unit = indicator.unit
     digits = 1 if unit in ("%", "‰") else None

@@ -17,17 +17,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from observatoire.catalog.indicators import THEMES, Aggregation, Indicator
-from observatoire.engine.projection import horizon_words
-from observatoire.errors import AccessError, InputError, ReferentialError
+from observatoire.errors import InputError
 from observatoire.outputs.charts import line_chart, spine_chart
 from observatoire.outputs.portrait_map import SharedReads, peer_values, peers_scope, section_map
-from observatoire.outputs.sentences import (
-    Compared,
-    comparison,
-    count_sentence,
-    evolution,
-    projection_sentence,
-)
+from observatoire.outputs.portrait_projection import projected
+from observatoire.outputs.sentences import Compared, comparison, count_sentence, evolution
 from observatoire.outputs.thematic import USABLE, reason_of, usable_values
 from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.territories.levels import LEVELS
@@ -489,8 +483,8 @@ def _figure(
             [(p["period"], p["value"]) for p in series[0]["points"]],
         )
     )
-    ahead, points = _projection(obs, memo, indicator, (level, code), peer_scope, reader,
-                                len(series[0]["points"]))  # fmt: skip
+    ahead, points = projected(obs, memo, indicator, (level, code), peer_scope, reader,
+                              len(series[0]["points"]))  # fmt: skip
     spine, spine_label = "", ""
     frame = (
         None
@@ -527,42 +521,6 @@ def _figure(
         projection=ahead,
         ahead=points,
     )
-
-
-def _projection(obs: Source, memo: SharedReads, indicator: Indicator, place: tuple[str, str],
-                scope: tuple[str, str] | None, reader: ReadPolicy,
-                points: int) -> tuple[str, list[dict[str, Any]]]:  # fmt: skip
-    """The sentence of the territory's projection and its points, when its series can be
-    extended with a measured error (each indicator projected once per level and ``scope``,
-    the territory's peers, for a run of portraits)."""
-    if points < 2:
-        return "", []
-    level, code = place
-
-    def project() -> Any:
-        try:
-            return obs.projection(indicator.id, level=level, within=scope, reader=reader)
-        except (InputError, AccessError, ReferentialError):
-            return None
-
-    found = memo.get(("projection", indicator.id, level, scope, reader), project)
-    if found is None:
-        return "", []
-    rows = found.values[(found.values.code == code) & (found.values.status == "projection")]
-    if rows.empty or str(rows.period.iloc[-1]) != found.target:
-        return "", []
-    ahead: list[dict[str, Any]] = [
-        {"period": str(r.period), "value": float(r.value),
-         "low": None if pd.isna(r.low) else float(r.low),
-         "high": None if pd.isna(r.high) else float(r.high)}
-        for r in rows.itertuples()
-    ]  # fmt: skip
-    end = ahead[-1]
-    sentence = projection_sentence(indicator.label, indicator.unit, found.assumption,
-                                   found.target, end["value"], end["low"], end["high"],
-                                   float(found.error.mape),
-                                   horizon_words(float(found.error.horizon)))  # fmt: skip
-    return sentence, ahead
 
 
 def _points(rows: pd.DataFrame) -> list[dict[str, Any]]:

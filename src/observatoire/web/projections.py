@@ -120,15 +120,9 @@ def line_projection(
         found = obs.projection(ident, level=level, reader=reader)
     except (InputError, AccessError, ReferentialError):
         return None
-    rows = found.values[(found.values.code == code) & (found.values.status == "projection")]
-    if rows.empty:
+    points = found.points(code)
+    if not points:
         return None
-    points = [
-        {"period": str(r.period), "value": float(r.value),
-         "low": None if r.low != r.low else float(r.low),
-         "high": None if r.high != r.high else float(r.high)}
-        for r in rows.itertuples()
-    ]  # fmt: skip
     unit = obs.catalogue().get(ident).unit
     return {"points": points, "sentence": summary_sentence(found, unit),
             "method": found.method, "assumption": found.assumption}  # fmt: skip
