@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from observatoire.demo import build_demo
+from timing import demo_home
+
 from observatoire.observatory import Observatory
 from observatoire.outputs.deck import territory_deck
 from observatoire.outputs.deck_render import deck_html, deck_pptx
@@ -45,11 +46,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        home = args.home
-        if home is None:
-            home = Path(folder) / "demo"
-            print("Construction de la démo…")
-            build_demo(home, echo=lambda _: None)
+        home = demo_home(args.home, folder)
         with Observatory.open(home) as obs:
             baseline()  # the format's template loaded once, as in any process that writes one
             base = statistics.median(baseline() for _ in range(args.repeat))

@@ -19,12 +19,12 @@ engine: the fixed cost of a PDF):
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from observatoire.demo import build_demo
+from timing import demo_home, timed
+
 from observatoire.observatory import Observatory
 from observatoire.outputs.portrait import build_portrait
 from observatoire.outputs.portrait_batch import write_portraits
@@ -32,15 +32,6 @@ from observatoire.outputs.portrait_render import html_to_pdf, render_pdf
 from observatoire.secret.policy import PUBLIC
 
 BASELINE = "<!doctype html><html lang=fr><body><h1>Page</h1><p>Un paragraphe.</p></body></html>"
-
-
-def timed(action: object, repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()  # type: ignore[operator]
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def main() -> None:
@@ -51,11 +42,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        home = args.home
-        if home is None:
-            home = Path(folder) / "demo"
-            print("Construction de la démo…")
-            build_demo(home, echo=lambda _: None)
+        home = demo_home(args.home, folder)
         with Observatory.open(home) as obs:
             html_to_pdf(BASELINE)  # fonts loaded once, as in any process that writes PDFs
             baseline = timed(lambda: html_to_pdf(BASELINE), args.repeat)

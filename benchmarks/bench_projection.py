@@ -14,12 +14,12 @@ Target: ≤ 10 s for every commune of France (issue 24).
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import timed
 
 from observatoire.observatory import Observatory
 
@@ -29,15 +29,6 @@ FILES = [
     DATA / "filosofi" / "FILO2019_DISP_COM.csv",
     DATA / "filosofi" / "cc_filosofi_2021_COM.csv",
 ]
-
-
-def timed(action: object, repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()  # type: ignore[operator]
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def build(home: Path) -> None:

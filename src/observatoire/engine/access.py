@@ -164,8 +164,11 @@ class ReadAccess:
         within: tuple[str, str] | None,
         period: str | None,
         reader: ReadPolicy,
+        *,
+        complete: bool = True,
     ) -> pd.DataFrame:
-        """The stored values of ``ident`` as a restricted reader may see them."""
+        """The stored values of ``ident`` as a restricted reader may see them; without the
+        territories that have none unless ``complete``."""
         self.check_readable(ident, reader)
         secret = reader.value if self.under_secret(ident, reader) else None
         stored = read_computed(self.warehouse, ident, level, period=period, within=within,
@@ -176,7 +179,8 @@ class ReadAccess:
                 "« observatoire compute » (le secret statistique s'applique aux valeurs calculées)"
             )
         frame = stored.drop(columns=["indicator", "level", "computed_at"])
-        frame = complete_frame(self.warehouse, frame, level, within)
+        if complete:
+            frame = complete_frame(self.warehouse, frame, level, within)
         inside = self.computed_codes(level)
         if inside is not None:  # compute limited to a territory: the others have no value
             frame = frame[frame.code.isin(inside)].reset_index(drop=True)

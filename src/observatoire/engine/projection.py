@@ -350,7 +350,7 @@ def _seen_by(access: ReadAccess, ident: str, level: str, series: Series,
     """``series`` without the territories of which ``reader`` does not see every value."""
     if not reader.restricted:
         return series
-    view = read_indicator(access, ident, level, reader=reader)
+    view = access.audience_view(ident, level, None, None, reader, complete=False)
     hidden = _hidden(view, series)
     keep = ~np.isin(np.asarray(series.codes), list(hidden))
     return Series(series.codes[keep], series.periods, series.times,
