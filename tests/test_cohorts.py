@@ -160,3 +160,91 @@ def test_constrained_to_an_imported_projection_of_the_departement(
                                   control="melodi.POP_SEXE_AGE")  # fmt: skip
     assert found.totals.value.sum() == pytest.approx(1_700_000)
     assert any("OMPHALE_93" in n for n in found.notes)
+
+
+def test_controls_of_every_layout_and_partial_territories(home93: Path, tmp_path: Path) -> None:
+    """A control by sex and age up to « 95 ans ou plus » (Omphale's groups) gathered into the
+    census's 85+; by sex only; the territories shown inside a part of the département are
+    constrained with all its communes, not scaled up to the whole."""
+    with Observatory.open(home93) as obs:
+        communes = obs.geography.territories(level="commune", within="93")
+        departement = obs.geography.card("departement", "93")["name"]
+    _, second, third, _fourth = _populations(len(communes))
+    path = _melodi(tmp_path / "POP_SEXE_AGE.csv", communes.name.tolist(),
+                   {2013: second, 2018: third})  # fmt: skip
+    assert run("import", str(path), home=home93)[0] in (0, 3)
+    groups = [f"{a} à {a + 4} ans" for a in range(0, 95, 5)] + ["95 ans ou plus"]
+    lines = ['"Géographie";"Niveau Géo";"Fréquence";"Sexe";"Âge";Période;Valeur']
+    for sex in ("Hommes", "Femmes"):
+        for group in groups:
+            lines.append(f'"{departement}";"Département";"Annuel";"{sex}";"{group}";2023;1000')
+    cells = tmp_path / "OMPHALE_AGES.csv"
+    cells.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    by_sex = tmp_path / "OMPHALE_SEXES.csv"
+    by_sex.write_text(
+        lines[0] + "\n"
+        + f'"{departement}";"Département";"Annuel";"Hommes";"Ensemble";2023;800000\n'
+        + f'"{departement}";"Département";"Annuel";"Femmes";"Ensemble";2023;900000\n',
+        encoding="utf-8",
+    )  # fmt: skip
+    for file in (cells, by_sex):
+        assert run("import", str(file), home=home93)[0] in (0, 3)
+    with Observatory.open(home93) as obs:
+        aged = obs.cohort_projection("melodi.POP_SEXE_AGE", within="93",
+                                     control="melodi.OMPHALE_AGES")  # fmt: skip
+        sexed = obs.cohort_projection("melodi.POP_SEXE_AGE", within="93",
+                                      control="melodi.OMPHALE_SEXES")  # fmt: skip
+        one = obs.cohort_projection("melodi.POP_SEXE_AGE", within="commune:93066",
+                                    control="melodi.OMPHALE_SEXES")  # fmt: skip
+    values = aged.values
+    assert values.value.notna().all()
+    old = values[values.age == "85+"].groupby("sexe").value.sum()
+    assert old.to_dict() == pytest.approx({"H": 3000, "F": 3000})  # 85-89, 90-94, 95+
+    assert values[values.age == "0-4"].groupby("sexe").value.sum().to_dict() == pytest.approx(
+        {"H": 1000, "F": 1000}
+    )  # fmt: skip
+    totals = sexed.values.groupby("sexe").value.sum()
+    assert totals.to_dict() == pytest.approx({"H": 800000, "F": 900000})
+    assert any("facteur" in n and "par sexe" in n for n in sexed.notes)
+    # one commune shown: constrained with every commune of the département, then kept
+    assert set(one.values.code) == {"93066"}
+    mine = sexed.values[sexed.values.code == "93066"].value.to_numpy()
+    assert one.values.value.to_numpy() == pytest.approx(mine)
+
+
+def test_bad_censuses_are_refused_and_yearly_releases_chained(home93: Path, tmp_path: Path) -> None:
+    with Observatory.open(home93) as obs:
+        names = obs.geography.territories(level="commune", within="93").name.tolist()
+    _first, second, third, fourth = _populations(len(names))
+    middle = (second + third) / 2  # an INSEE release of 2017, between the two
+    path = _melodi(tmp_path / "POP_SEXE_AGE.csv", names,
+                   {2013: second, 2017: middle, 2018: third})  # fmt: skip
+    assert run("import", str(path), home=home93)[0] in (0, 3)
+    with Observatory.open(home93) as obs:
+        found = obs.cohort_projection("melodi.POP_SEXE_AGE", within="93")
+    assert found.history == ("2013", "2018") and found.target == "2023"
+    assert found.values.set_index(["code", "sexe", "age"]).value.iloc[0] == pytest.approx(
+        fourth[0, 0, 0], rel=1e-6
+    )  # fmt: skip
+    negative = third.copy()
+    negative[0, 1, 5] = -50
+    bad = _melodi(tmp_path / "POP_NEGATIVE.csv", names, {2013: second, 2018: negative})
+    assert run("import", str(bad), home=home93)[0] in (0, 3)
+    women = tmp_path / "POP_FEMMES.csv"
+    text = _melodi(tmp_path / "x.csv", names, {2013: second, 2018: third}).read_text("utf-8")
+    women.write_text("\n".join(line for line in text.splitlines() if "Hommes" not in line),
+                     encoding="utf-8")  # fmt: skip
+    assert run("import", str(women), home=home93)[0] in (0, 3)
+    with Observatory.open(home93) as obs:
+        with pytest.raises(InputError, match="négatif"):
+            obs.cohort_projection("melodi.POP_NEGATIVE", within="93")
+        with pytest.raises(InputError, match="les deux sexes"):
+            obs.cohort_projection("melodi.POP_FEMMES", within="93")
+
+
+def test_an_empty_cohort_stays_empty() -> None:
+    _, second, third, _ = _populations(2)
+    second[:, :, 4] = 0.0
+    third[:, :, 5] = 0.0  # the same cohort, five years older: nobody, both times
+    ahead = cohorts.hamilton_perry(second, third, steps=1)[:, 0]
+    assert np.isfinite(ahead).all()

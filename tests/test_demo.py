@@ -145,3 +145,20 @@ def test_every_sentence_of_every_demo_portrait_reads_as_french(demo_home: DemoRe
                            for f in sentence_faults(figure)]  # fmt: skip
     assert len(chosen) >= 40 and sentences > 40 * 10
     assert faults == []
+
+
+def test_cohort_projection_reads_nothing_its_audience_may_not(demo_home: DemoResult) -> None:
+    """The census by age is public; the CPAM's members-only counts cannot become the public's
+    control of it (nor the census a control the public may not read)."""
+    from observatoire.errors import AccessError
+    from observatoire.secret.policy import MEMBER, PUBLIC
+
+    census = "melodi.POP_SEXE_AGE_SYNTHETIQUES"
+    with Observatory.open(demo_home.home) as obs:
+        public = obs.cohort_projection(census, within="93", reader=PUBLIC)
+        assert len(public.values) and public.unmeasured
+        with pytest.raises(AccessError):
+            obs.cohort_projection(census, within="93", control="cpam.ASSURES", reader=PUBLIC)
+        with pytest.raises(AccessError):
+            obs.cohort_projection("cpam.ASSURES", within="93", reader=PUBLIC)
+        obs.cohort_projection(census, within="93", reader=MEMBER)

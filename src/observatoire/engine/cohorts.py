@@ -84,24 +84,28 @@ def project_cohorts(
     inside ``within`` to the year ``to`` (default: one step of the age groups' width)."""
     if reader.restricted:
         access.check_raw_readable(variable, reader)
-    censuses = _censuses(access, variable, level, within)
+        if control is not None:
+            access.check_raw_readable(control, reader)
+    # a control constrains every territory of its containing one: all are projected, then kept
+    whole = control is not None or (within is not None and within[0] == level)
+    censuses = _censuses(access, variable, level, None if whole else within)
     width = censuses.ages[1][0]
-    times = [period_time(p) or 0.0 for p in censuses.periods]
-    spaced = [i for i in range(1, len(times)) if math.isclose(times[i] - times[i - 1], width)]
-    if not spaced or spaced[-1] != len(times) - 1:
+    chain = _chain(censuses, width)
+    if len(chain) < 2:
         raise ReferentialError(
             f"{variable} : il faut deux recensements à {width} ans d'écart (la largeur des "
-            f"groupes d'âge) ; périodes importées : {', '.join(censuses.periods)}"
+            f"groupes d'âge), le dernier compris ; périodes importées : "
+            f"{', '.join(censuses.periods)}"
         )
-    last = int(times[-1])
-    steps = _steps(to, last, width, 1 + len(_chain(times, width)))
-    before, after = censuses.cells[-2], censuses.cells[-1]
-    ahead = stats.hamilton_perry(before, after, steps=steps, width=width)
+    last = int(period_time(censuses.periods[chain[-1]]) or 0)
+    steps = _steps(to, last, width, len(chain))
+    before, after = censuses.cells[chain[-2]], censuses.cells[chain[-1]]
+    ahead = stats.hamilton_perry(before, after, steps=steps, width=width)[:, -1]
+    year = last + steps * width
     notes: list[str] = []
     if control is not None:
-        ahead[:, -1] = _constrained(access, control, level, censuses, ahead[:, -1],
-                                    last + steps * width, notes)  # fmt: skip
-    errors = _errors(censuses, width)
+        ahead = _constrained(access, control, level, censuses, ahead, year, notes)
+    errors = _errors(censuses, chain, width)
     if len(errors) == 2 and errors.mape_total.iloc[0] > errors.mape_total.iloc[1]:
         notes.append(
             "la méthode s'est trompée davantage que l'absence d'évolution en projetant le "
@@ -109,7 +113,13 @@ def project_cohorts(
             f"{french_number(errors.mape_total.iloc[1], 1)} % sur le total) : à lire avec "
             "prudence"
         )
-    values = _frame(censuses, ahead[:, -1], str(last + steps * width))
+    complete = (np.isfinite(before) & np.isfinite(after)).all(axis=(1, 2))
+    values = _frame(censuses, ahead, str(year), complete)
+    if whole and within is not None:
+        values = values[values.code.isin(_kept(access, level, within, censuses))]
+        values = values.reset_index(drop=True)
+    measured = float(errors.mape_total.iloc[0]) if len(errors) else np.nan
+    values["error_total"] = measured
     if errors.empty:  # said on every row, whatever the output
         values.loc[values.status == PROJECTED, "note"] = UNMEASURED
     totals = (
@@ -118,11 +128,14 @@ def project_cohorts(
         .reset_index()
     )
     totals["status"] = np.where(totals.value.notna(), PROJECTED, "nd")
+    totals["error_total"] = measured
+    totals["note"] = np.where(totals.value.notna(), UNMEASURED if errors.empty else "",
+                              "un groupe d'âge au moins n'est pas projeté")  # fmt: skip
     return CohortProjection(
         variable=variable,
         level=level,
-        target=str(last + steps * width),
-        history=censuses.periods,
+        target=str(year),
+        history=tuple(censuses.periods[i] for i in chain),
         values=values,
         totals=totals,
         errors=errors,
@@ -131,14 +144,28 @@ def project_cohorts(
     )
 
 
-def _chain(times: list[float], width: int) -> list[int]:
-    """The censuses before the last that follow each other ``width`` years apart."""
-    out = []
-    for i in range(len(times) - 1, 0, -1):
-        if not math.isclose(times[i] - times[i - 1], width):
-            break
-        out.append(i - 1)
-    return out
+def _chain(censuses: _Censuses, width: int) -> list[int]:
+    """The censuses ``width`` years apart that end with the last one, oldest first (INSEE
+    publishes one every year: 2013, 2017, 2018 give 2013 and 2018)."""
+    times = [period_time(p) or 0.0 for p in censuses.periods]
+    out = [len(times) - 1]
+    while True:
+        wanted = times[out[-1]] - width
+        found = [i for i, t in enumerate(times) if math.isclose(t, wanted)]
+        if not found:
+            return out[::-1]
+        out.append(found[0])
+
+
+def _kept(access: ReadAccess, level: str, within: tuple[str, str],
+          censuses: _Censuses) -> set[str]:  # fmt: skip
+    """The territories shown: those of ``level`` inside ``within``, or ``within`` itself."""
+    if within[0] == level:
+        if within[1] not in set(censuses.codes):
+            raise ReferentialError(f"{level}:{within[1]} : aucune valeur de la variable")
+        return {within[1]}
+    inside = list_territories(access.warehouse, level=level, within=within)
+    return set(inside.code.astype(str))
 
 
 def _steps(to: str | None, last: int, width: int, censuses: int) -> int:
@@ -170,6 +197,14 @@ def _censuses(access: ReadAccess, variable: str, level: str, within: Within) -> 
     parsed = frame.dims.fillna("").map(_sex_and_age)
     frame = frame.assign(sex=parsed.map(lambda p: p[0]), age=parsed.map(lambda p: p[1]))
     frame = frame[frame.sex.notna() & frame.age.notna()]
+    negative = frame[(frame.status == "ok") & (frame.value < 0)]
+    if len(negative):
+        first = negative.iloc[0]
+        raise InputError(f"{variable} : effectif négatif ({first.value:g}) pour {first.code}, "
+                         f"{first.dims}, {first.period} : une population ne l'est pas")  # fmt: skip
+    if not frame.empty and set(frame.sex) != set(stats.SEXES):
+        raise InputError(f"{variable} : il faut les deux sexes (Femmes, Hommes) ; trouvé "
+                         f"seulement : {', '.join(sorted(set(frame.sex)))}")  # fmt: skip
     if frame.empty:
         raise InputError(
             f"{variable} : ni sexe (Femmes, Hommes) ni groupe d'âge (« 0 à 4 ans », "
@@ -211,13 +246,12 @@ def _sex_and_age(dims: str) -> tuple[str | None, tuple[int, int | None] | None]:
     return sex, age
 
 
-def _errors(censuses: _Censuses, width: int) -> pd.DataFrame:
-    """The last census projected from the two before it (when they are ``width`` years
-    apart), against no change: the error of each territory's total and of its groups."""
-    times = [period_time(p) or 0.0 for p in censuses.periods]
-    if len(times) < 3 or not all(math.isclose(times[i] - times[i - 1], width) for i in (-1, -2)):
+def _errors(censuses: _Censuses, chain: list[int], width: int) -> pd.DataFrame:
+    """The last census projected from the two before it in ``chain`` (``width`` years apart),
+    against no change: the error of each territory's total and of its groups."""
+    if len(chain) < 3:
         return pd.DataFrame(columns=["method", "territories", "mape_total", "mape_groups"])
-    first, middle, last = censuses.cells[-3], censuses.cells[-2], censuses.cells[-1]
+    first, middle, last = (censuses.cells[i] for i in chain[-3:])
     guess = stats.hamilton_perry(first, middle, steps=1, width=width)[:, 0]
     rows = []
     for method, predicted in (("hamilton_perry", guess), ("constant", middle)):
@@ -236,7 +270,9 @@ def _errors(censuses: _Censuses, width: int) -> pd.DataFrame:
 
 def _constrained(access: ReadAccess, control: str, level: str, censuses: _Censuses,
                  cells: np.ndarray, year: int, notes: list[str]) -> np.ndarray:  # fmt: skip
-    """``cells`` scaled to the projection ``control`` of the territories' containing level."""
+    """``cells`` scaled to the projection ``control`` of the territories' containing level:
+    by sex and age group (its groups gathered into the census's: 85-89, 90-94 and 95+ into
+    85+), by sex, or in total, as it gives them."""
     for upper in ("departement", "region", "epci"):
         frame = read_values(access.warehouse, variable=control, level=upper, period=str(year))
         if not frame.empty:
@@ -251,34 +287,54 @@ def _constrained(access: ReadAccess, control: str, level: str, censuses: _Census
         raise InputError(f"projection de référence au niveau {upper} : le niveau {level} "
                          "n'y est pas rattaché")  # fmt: skip
     parent = places.set_index(places.code.astype(str))[upper].reindex(censuses.codes)
-    parsed = frame.dims.fillna("").map(_sex_and_age)
-    by_cell = parsed.map(lambda p: p[0] is not None and p[1] is not None)
     uppers = pd.Index(sorted(frame.code.astype(str).unique()))
     groups = uppers.get_indexer(parent.astype(str))
-    if by_cell.any():
-        ages = pd.Index(censuses.ages)
-        target = np.full((len(uppers), 2, len(ages)), np.nan)
-        cell_rows = frame[by_cell.to_numpy()]
-        for (sex, age), code, value in zip(parsed[by_cell], cell_rows.code, cell_rows.value,
-                                           strict=True):  # fmt: skip
-            if age in ages:
-                target[uppers.get_loc(str(code)), stats.SEXES.index(sex), ages.get_loc(age)] = value
-        out = stats.constrain(cells, groups, target)
+    parsed = frame.dims.fillna("").map(_sex_and_age)
+    sexes = parsed.map(lambda p: p[0]).to_numpy()
+    ages = parsed.map(lambda p: p[1]).to_numpy()
+    width = censuses.ages[1][0]
+    last = len(censuses.ages) - 1
+    row = uppers.get_indexer(frame.code.astype(str))
+    value = frame.value.to_numpy(dtype=float)
+    cell = np.array([s is not None and a is not None for s, a in zip(sexes, ages, strict=True)])
+    by_sex = np.array([s is not None and a is None for s, a in zip(sexes, ages, strict=True)])
+    target: np.ndarray
+    if cell.any():
+        target = np.zeros((len(uppers), 2, len(censuses.ages)))
+        for r, sex, age, v in zip(row[cell], sexes[cell], ages[cell], value[cell], strict=True):
+            target[r, stats.SEXES.index(sex), min(age[0] // width, last)] += v
+        kind = "par sexe et âge"
+    elif by_sex.any():
+        target = np.zeros((len(uppers), 2))
+        for r, sex, v in zip(row[by_sex], sexes[by_sex], value[by_sex], strict=True):
+            target[r, stats.SEXES.index(sex)] += v
+        kind = "par sexe"
     else:
-        whole = parsed.map(lambda p: p[0] is None and p[1] is None).to_numpy()
-        rows = frame[whole].drop_duplicates("code")
-        totals = pd.Series(rows.value.to_numpy(dtype=float), index=rows.code.astype(str))
-        out = stats.constrain(cells, groups, totals.reindex(uppers).to_numpy(dtype=float))
-    notes.append(f"totaux ajustés à la projection {control} ({upper}, {year})")
+        whole = ~cell & ~by_sex
+        target = np.full(len(uppers), np.nan)
+        target[row[whole]] = value[whole]
+        kind = "en total"
+    out = stats.constrain(cells, groups, target)
+    before, after = np.nansum(cells[groups >= 0]), np.nansum(out[groups >= 0])
+    factor = french_number(after / before, 3) if before else "–"
+    notes.append(f"totaux ajustés à la projection {control} ({upper}, {year}, {kind}) : "
+                 f"facteur {factor}")  # fmt: skip
     return out
 
 
-def _frame(censuses: _Censuses, cells: np.ndarray, period: str) -> pd.DataFrame:
-    """One row per territory, sex and age group of ``cells``."""
+def _frame(censuses: _Censuses, cells: np.ndarray, period: str,
+           complete: np.ndarray) -> pd.DataFrame:  # fmt: skip
+    """One row per territory, sex and age group of ``cells``; why a cell has no value."""
     n, sexes, ages = cells.shape
     labels = [f"{a}-{b}" if b is not None else f"{a}+" for a, b in censuses.ages]
     value = cells.reshape(-1)
     ok = np.isfinite(value)
+    incomplete = np.repeat(~complete, sexes * ages)
+    why = np.where(
+        incomplete,
+        "un groupe d'âge manque à l'un des deux derniers recensements",
+        "rapport de cohorte indéfini : groupe vide au recensement précédent",
+    )
     return pd.DataFrame({
         "code": np.repeat(censuses.codes.to_numpy(), sexes * ages),
         "name": np.repeat(censuses.names.to_numpy(), sexes * ages),
@@ -287,5 +343,5 @@ def _frame(censuses: _Censuses, cells: np.ndarray, period: str) -> pd.DataFrame:
         "age": np.tile(labels, n * sexes),
         "value": value,
         "status": np.where(ok, PROJECTED, "nd"),
-        "note": np.where(ok, "", "un groupe d'âge manque aux deux derniers recensements"),
+        "note": np.where(ok, "", why),
     })  # fmt: skip

@@ -43,7 +43,8 @@ def svg_to_png(svg: str, width: int = 1000) -> bytes:
     return data
 
 
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# characters XML cannot hold, and the invisible ones that reverse how a name reads
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\u202a-\u202e\u2066-\u2069\ufffe\uffff]")
 
 
 def xml_safe(text: str) -> str:
@@ -243,7 +244,7 @@ def deck_html(deck: Deck) -> str:
     for n, slide in enumerate(deck.slides, start=1):
         parts.append(_html_slide(slide, deck, n, total))
     parts.append(f"<script>{_SCRIPT}</script></body></html>")
-    return "".join(parts)
+    return xml_safe("".join(parts))
 
 
 def _html_slide(slide: Slide, deck: Deck, n: int, total: int) -> str:

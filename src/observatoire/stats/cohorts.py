@@ -73,8 +73,11 @@ def sex_of(label: str) -> str | None:
 
 
 def _ratio(num: Array, den: Array) -> Array:
+    """``num / den``; 0 where both are 0 (an empty cohort stays empty), NaN where only the
+    denominator is (a ratio without a base)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        ratio = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    return np.where((den == 0) & (num == 0), 0.0, ratio)
 
 
 def hamilton_perry(
@@ -116,8 +119,9 @@ def hamilton_perry(
 def constrain(projected: Array, groups: Array, control: Array) -> Array:
     """``projected`` (territories × sexes × ages) scaled so that the territories of each group
     (``groups``: its index in ``control`` per territory, -1 for none) add up to ``control``:
-    one total per group, or one per group, sex and age. A territory outside any group, or of a
-    group whose projections are all missing, is left as it is."""
+    one total per group, one per group and sex, or one per group, sex and age. A territory
+    outside any group, a cell the control does not give (NaN) or of which the projections
+    are all missing, is left as it is."""
     projected = np.asarray(projected, float)
     control = np.asarray(control, float)
     groups = np.asarray(groups)
@@ -129,10 +133,12 @@ def constrain(projected: Array, groups: Array, control: Array) -> Array:
         cells = projected[members]
         if control.ndim == 1:
             total = np.nansum(cells)
-            if total > 0:
-                out[members] = cells * (control[g] / total)
+        elif control.ndim == 2:  # by sex
+            total = np.nansum(cells, axis=(0, 2))[:, None]
         else:
             total = np.nansum(cells, axis=0)
-            scale = np.where(total > 0, control[g] / np.where(total > 0, total, 1.0), 1.0)
-            out[members] = cells * scale
+        wanted = control[g] if control.ndim != 2 else control[g][:, None]
+        usable = np.isfinite(wanted) & (total > 0)
+        scale = np.where(usable, wanted / np.where(usable, total, 1.0), 1.0)
+        out[members] = cells * scale
     return out

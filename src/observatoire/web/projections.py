@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from observatoire.engine.projection import Projection, horizon_words
-from observatoire.errors import AccessError, InputError, ReferentialError
+from observatoire.errors import AccessError, InputError, ReferentialError, UnknownNameError
 from observatoire.observatory import Observatory
 from observatoire.secret.policy import ReadPolicy
 from observatoire.stats.projection import METHODS
@@ -22,6 +22,7 @@ __all__ = [
     "line_projection",
     "projection_data",
     "projection_view",
+    "refused_view",
     "summary_sentence",
 ]
 
@@ -34,6 +35,9 @@ def asked(obs: Observatory, level: str, within: str | None, to: str | None,
     """What a request asks, resolved (the level's id, the territory, a period, a method),
     so that two spellings of one question are one answer, computed once."""
     lvl = obs.geography.level_id(level)
+    known = obs.geography.level_counts()
+    if lvl not in known:
+        raise UnknownNameError("niveau", lvl[:30], list(known))
     scope = obs.geography.within(within.strip(), lvl) if within and within.strip() else None
     period = (to or "").strip() or None
     if period is not None and not _PERIOD.fullmatch(period):
@@ -65,15 +69,32 @@ def projection_data(found: Projection) -> dict[str, Any]:
 
 def projection_view(obs: Observatory, ident: str, *, reader: ReadPolicy,
                     question: Asked) -> dict[str, Any]:  # fmt: skip
-    """The projection page's data: the indicator, the choices, the projection or why none.
-    Without a territory, the observatory's for a level finer than it (its communes, not the
-    35,000 of France)."""
+    """The projection page's data: the indicator, the choices, the projection (a refusal is
+    raised, never kept: :func:`refused_view`). Without a territory, the observatory's for a
+    level finer than it (its communes, not the 35,000 of France)."""
+    out = _choices(obs, ident, question)
+    level, _, to, method = question
+    within = _where(out)
+    found = obs.projection(ident, level=level, within=within, to=to, method=method,
+                           reader=reader)  # fmt: skip
+    data = projection_data(found)
+    data["sentence"] = summary_sentence(found, obs.catalogue().get(ident).unit)
+    out.update(projection=data)
+    return out
+
+
+def refused_view(obs: Observatory, ident: str, question: Asked, error: Exception) -> dict[str, Any]:
+    """The projection page when there is none: the choices, and why."""
+    return {**_choices(obs, ident, question), "reason": str(error)}
+
+
+def _choices(obs: Observatory, ident: str, question: Asked) -> dict[str, Any]:
     level, within, to, method = question
     indicator = obs.catalogue().get(ident)
     territory = site(obs)["territory"]
     if within is None and territory is not None and level in ("iris", "qpv", "arm", "commune"):
         within = (territory["level"], territory["code"])
-    out: dict[str, Any] = {
+    return {
         "indicator": indicator_meta(indicator),
         "level": level,
         "level_label": LEVEL_LABELS.get(level, level),
@@ -82,16 +103,14 @@ def projection_view(obs: Observatory, ident: str, *, reader: ReadPolicy,
         "methods": [{"id": m, "label": label} for m, label in METHODS.items()],
         "chosen": method or "",
     }
-    try:
-        found = obs.projection(ident, level=level, within=within, to=to, method=method,
-                               reader=reader)  # fmt: skip
-    except (InputError, ReferentialError) as error:
-        out["reason"] = str(error)
-        return out
-    data = projection_data(found)
-    data["sentence"] = summary_sentence(found, indicator.unit)
-    out.update(projection=data)
-    return out
+
+
+def _where(choices: dict[str, Any]) -> tuple[str, str] | None:
+    text = choices["within"]
+    if not text:
+        return None
+    level, _, code = text.partition(":")
+    return level, code
 
 
 def summary_sentence(found: Projection, unit: str) -> str:

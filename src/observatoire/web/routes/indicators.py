@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from observatoire.errors import InputError
+from observatoire.errors import InputError, ReferentialError
 from observatoire.observatory import Observatory
 from observatoire.outputs.charts import line_chart
 from observatoire.outputs.thematic import status_style
@@ -20,7 +20,7 @@ from observatoire.stats.classify import parse_breaks
 from observatoire.web import content
 from observatoire.web.deps import Answers, CurrentUser, ObservatoryDep, ReaderDep, RegistryDep
 from observatoire.web.inventory_views import document_view, library_reader
-from observatoire.web.projections import asked, line_projection, projection_view
+from observatoire.web.projections import asked, line_projection, projection_view, refused_view
 from observatoire.web.responses import Format, csv_response, download, page_route, show_page
 
 __all__ = ["CSV_COLUMNS", "router"]
@@ -119,10 +119,13 @@ def projection_page(
     each method measured on the base (see :mod:`observatoire.engine.projection`)."""
     question = asked(obs, niveau, dans, horizon, methode)
     obs.catalogue().get(name)  # an unknown indicator is no key of the cache
-    data = answers.get(
-        ("projection", name, question, reader),
-        lambda: projection_view(obs, name, reader=reader, question=question),
-    )
+    try:  # a refusal is answered, never kept: each distinct one would fill the cache
+        data = answers.get(
+            ("projection", name, question, reader),
+            lambda: projection_view(obs, name, reader=reader, question=question),
+        )
+    except (InputError, ReferentialError) as error:
+        data = refused_view(obs, name, question, error)
     if fmt == "csv":
         rows = (data.get("projection") or {}).get("values", [])
         return csv_response(request, pd.DataFrame(rows), f"{name}_projection.csv")
