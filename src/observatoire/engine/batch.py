@@ -484,15 +484,10 @@ class _LevelRun:
         self.tx.execute("DROP TABLE _rows")
 
     def stage(self) -> None:
-        kinds = {c: "string" for c in OUTPUT} | {
-            c: "float64" for c in ("value", "coverage", "ci_low", "ci_high")
-        }
-        _fill(
-            self.tx,
-            "_stage",
-            kinds | {"lvl_rank": "int64"},
-            pd.DataFrame(columns=[*kinds, "lvl_rank"]),
-        )
+        kinds = {c: "string" for c in OUTPUT} | {c: "float64" for c in
+                                                 ("value", "coverage", "ci_low", "ci_high")}
+        _fill(self.tx, "_stage", kinds | {"lvl_rank": "int64"},
+              pd.DataFrame(columns=[*kinds, "lvl_rank"]))
         several = pd.DataFrame({"indicator": sorted(self.plan.several)})
         _fill(self.tx, "_several", {"indicator": "string"}, several)
 
@@ -535,10 +530,8 @@ class _LevelRun:
         _fill(self.tx, "_moved", {"code": "string", "period": "string", "note": "string"}, frame)
         moved = ("EXISTS (SELECT 1 FROM _moved m WHERE m.code = _stage.code "
                  "AND m.period = _stage.period)")  # fmt: skip
-        summed = (
-            "EXISTS (SELECT 1 FROM _stage s WHERE s.indicator = _stage.indicator "
-            "AND s.code = _stage.code AND s.period = _stage.period AND s.lvl_rank > 0)"
-        )
+        summed = ("EXISTS (SELECT 1 FROM _stage s WHERE s.indicator = _stage.indicator "
+                  "AND s.code = _stage.code AND s.period = _stage.period AND s.lvl_rank > 0)")
         self.tx.execute(f"DELETE FROM _stage WHERE lvl_rank = 0 AND {moved} AND {summed}")
         self.tx.execute(
             "UPDATE _stage SET status = ?, note = (SELECT m.note FROM _moved m "
@@ -583,11 +576,8 @@ class _LevelRun:
         candidates: dict[str, list[str]] = {}
         for ident, key in counts:
             usable = available(self.plan.parts[key], level, stored)
-            if (
-                ident not in self.copied
-                and usable
-                and all(len(terms(a)) == 1 and stored[a][level] <= 1 for a in usable)
-            ):
+            if (ident not in self.copied and usable
+                    and all(len(terms(a)) == 1 and stored[a][level] <= 1 for a in usable)):
                 candidates[ident] = usable
         if not candidates:
             return counts
@@ -647,12 +637,8 @@ class _LevelRun:
         if finer is not None:  # the finer level's sums, added up by parent
             _create(tx, dialect, "_targets", rolled(_kept("_targets", source), _TARGETS, [],
                                                      finer, self.level))  # fmt: skip
-            _create(
-                tx,
-                dialect,
-                "_agg",
-                rolled(_kept("_agg", source), _AGG, ["variable", "period"], finer, self.level),
-            )
+            _create(tx, dialect, "_agg", rolled(_kept("_agg", source), _AGG,
+                                                 ["variable", "period"], finer, self.level))
         else:
             _create(tx, dialect, "_targets", _targets(members, source, self.level, self.scoped))
             _create(tx, dialect, "_agg", _aggregates(members, values, source))

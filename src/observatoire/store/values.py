@@ -80,7 +80,7 @@ def write_derived(tx: Transaction, series: pd.DataFrame, sources: Sequence[Seque
             )
             continue
         n = len(parts)
-        whole = f"COUNT(*) = {n} AND SUM(CASE WHEN status = 'ok' THEN 1 ELSE 0 END) = {n}"
+        whole = (f"COUNT(*) = {n} AND SUM(CASE WHEN status = 'ok' THEN 1 ELSE 0 END) = {n}")
         tx.execute(
             "INSERT INTO series_value (series, code, value, status, note) "
             f"SELECT ?, code, CASE WHEN {whole} THEN SUM(value) END, "

@@ -41,16 +41,8 @@ _QPV = re.compile(r"^(QP(\d{3}|02[AB])\d{3}|QN(\d{3}|02[AB])\d{2}[A-Z])$")
 _QPV_ENSEMBLE = re.compile(r"^QPV(2015|2024)-(\d{2}|2[AB]|97\d)$")
 _FLOAT_SUFFIX = re.compile(r"\.0+$")
 
-_WIDTH = {
-    "commune": 5,
-    "arm": 5,
-    "iris": 9,
-    "departement": 2,
-    "region": 2,
-    "epci": 9,
-    "qpv": 8,
-    "ensemble_qpv": 10,
-}
+_WIDTH = {"commune": 5, "arm": 5, "iris": 9, "departement": 2, "region": 2, "epci": 9,
+          "qpv": 8, "ensemble_qpv": 10}
 _PATTERN = {
     "commune": _COMMUNE,
     "arm": _COMMUNE,
