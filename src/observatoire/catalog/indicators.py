@@ -127,6 +127,9 @@ class Indicator:
     ci: str = "none"
     secret: SecretRule | None = None  # counts under secret: a rule on an additive count
     origin: str = ""  # the file it was declared in
+    # The gap to its history past which a value is a point de vigilance (% for counts and
+    # medians, points for rates; None: the default of its kind, see quality/drift.py)
+    quality_threshold: float | None = None
 
     @property
     def theme_label(self) -> str:
@@ -267,7 +270,20 @@ def indicator_from_dict(
         ci=_choice(data, "ci", CI_METHODS, "none", where, origin),
         secret=secret,
         origin=origin,
+        quality_threshold=_threshold(data, where, origin),
     )
+
+
+def _threshold(data: Mapping[str, object], where: str, origin: str) -> float | None:
+    value = data.get("quality_threshold")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise InputError(
+            f"{where}.quality_threshold : nombre positif attendu (écart en % ou en points)",
+            path=origin,
+        )
+    return float(value)
 
 
 @dataclass

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from observatoire.errors import InputError
+from observatoire.quality.calendar import Calendar, calendar_from_dict
 from observatoire.quality.expressions import Condition, parse_condition
 from observatoire.yamlfile import check_keys
 
@@ -184,6 +185,7 @@ class CollectionSchema:
     origin: str = ""
     missing: tuple[str, ...] = DEFAULT_MISSING  # markers of an unknown key or field value
     diffusion: str = "membres"  # who may read the measures published from the records
+    calendar: Calendar | None = None  # when each operator's extracts are due (timeliness)
 
     def field(self, name: str) -> FieldSpec:
         for spec in self.fields:
@@ -379,6 +381,7 @@ _TOP_KEYS = (
     "secret",
     "fictif",
     "diffusion",
+    "calendrier",
 )
 
 
@@ -514,6 +517,11 @@ def schema_from_dict(data: object, origin: str = "") -> CollectionSchema:
         origin=origin,
         missing=missing_values,
         diffusion=diffusion,
+        calendar=(
+            calendar_from_dict(data["calendrier"], origin)
+            if data.get("calendrier") is not None
+            else None
+        ),
     )
 
 

@@ -151,6 +151,10 @@ class Geography:
     def territory_name(self, level: str, code: str) -> str:
         return queries.territory_name(self.warehouse, level, code)
 
+    def names_of(self, level: str, codes: Sequence[str]) -> dict[str, str]:
+        """code → name of the territories of ``level`` among ``codes`` (unknown: left out)."""
+        return queries.names_among(self.warehouse, level, list(dict.fromkeys(codes)))
+
     def card(self, level: str, code: str) -> dict[str, Any]:
         """One territory: name, population, area, named parents, counts of sub-territories."""
         card = queries.territory_card(self.warehouse, self.level_id(level), code)

@@ -19,10 +19,12 @@ from observatoire.engine.restitution import Restitution, build_restitution
 from observatoire.errors import InputError, UnknownNameError
 from observatoire.home import Home
 from observatoire.ingest.records import RecordsReport, import_records, load_collections
+from observatoire.quality.calendar import received_spans, reporting
 from observatoire.quality.schema import CollectionSchema
 from observatoire.services.geography import Geography
 from observatoire.services.partners import Partners
 from observatoire.store import records as records_store
+from observatoire.store import review as review_store
 from observatoire.store import territories as queries
 from observatoire.store.base import Warehouse
 
@@ -62,6 +64,24 @@ class Records:
         given."""
         name = self.collection(collection).name
         return records_store.operators_of(self.warehouse, name, partner=partner)
+
+    def timeliness(self, collection: str, *, today: dt.date | None = None) -> pd.DataFrame:
+        """operator, name, commune, departement, period, due, received, state, delay: every
+        extract expected from each operator of ``collection`` by its calendar, as of
+        ``today`` (see :mod:`observatoire.quality.calendar`)."""
+        schema = self.collection(collection)
+        if schema.calendar is None:
+            raise InputError(
+                f"collection {schema.name} : pas de calendrier des transmissions (clé "
+                "« calendrier » de son fichier, voir docs/qualite.md)", path=schema.origin or None,
+            )  # fmt: skip
+        received = received_spans(review_store.receipts(self.warehouse, schema.name),
+                                  schema.calendar)  # fmt: skip
+        states = reporting(received, schema.calendar, today or dt.date.today())
+        names = records_store.operators_of(self.warehouse, schema.name)[["code", "name"]]
+        places = review_store.operator_places(self.warehouse, schema.name)
+        return states.merge(names.rename(columns={"code": "operator"}), on="operator",
+                            how="left").merge(places, on="operator", how="left")  # fmt: skip
 
     def volume_jumps(self, collection: str) -> pd.DataFrame:
         """Months when an operator entered far more or fewer records than usual."""

@@ -82,6 +82,25 @@ APP_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE UNIQUE INDEX idx_app_token_id ON app_token (id)",
         "CREATE INDEX idx_app_token_user ON app_token (user_id)",
     ),
+    # 4: the data-quality review (issue 25): its flags (points de vigilance) with the state
+    # analysts give them, every change of state, each review, and the periods each indicator
+    # had at each level at the last review (a vintage that disappears is seen).
+    (
+        "CREATE TABLE app_quality_flag (id TEXT PRIMARY KEY, domain TEXT NOT NULL, "
+        "check_name TEXT NOT NULL, severity TEXT NOT NULL, subject TEXT NOT NULL, "
+        "level TEXT NOT NULL, code TEXT NOT NULL, period TEXT NOT NULL, message TEXT NOT NULL, "
+        "detail TEXT NOT NULL, batch BIGINT, state TEXT NOT NULL, comment TEXT, set_by TEXT, "
+        "set_at TEXT, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, review BIGINT)",
+        "CREATE INDEX idx_app_quality_flag_subject ON app_quality_flag (subject, level, code)",
+        "CREATE TABLE app_quality_event (flag TEXT NOT NULL, at TEXT NOT NULL, actor TEXT, "
+        "state_from TEXT, state_to TEXT NOT NULL, comment TEXT)",
+        "CREATE INDEX idx_app_quality_event_flag ON app_quality_event (flag)",
+        "CREATE TABLE app_quality_review (id BIGINT PRIMARY KEY, at TEXT NOT NULL, actor TEXT, "
+        "scope TEXT NOT NULL, raised BIGINT NOT NULL, new BIGINT NOT NULL, "
+        "resolved BIGINT NOT NULL, seconds DOUBLE PRECISION NOT NULL)",
+        "CREATE TABLE app_quality_periods (indicator TEXT NOT NULL, level TEXT NOT NULL, "
+        "periods TEXT NOT NULL, PRIMARY KEY (indicator, level))",
+    ),
 )
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "list_zonings",
     "load_vintages",
     "named_territories",
+    "names_among",
     "population_year",
     "resolve_territory",
     "scope_of",
@@ -453,6 +454,17 @@ def named_territories(warehouse: Warehouse) -> pd.DataFrame:
     return warehouse.query(
         "SELECT level, code, name FROM territory WHERE level <> 'iris' AND name IS NOT NULL"
     )
+
+
+def names_among(warehouse: Warehouse, level: str, codes: Sequence[str]) -> dict[str, str]:
+    """code → name of the territories of ``level`` among ``codes``."""
+    found: dict[str, str] = {}
+    for start in range(0, len(codes), 5000):
+        part = list(codes[start : start + 5000])
+        rows = warehouse.query(f"SELECT code, name FROM territory WHERE level = ? AND code IN "
+                               f"({placeholders(part)})", [level, *part])  # fmt: skip
+        found.update(zip(rows.code.astype(str), rows.name.astype(str), strict=True))
+    return found
 
 
 def has_communes(warehouse: Warehouse) -> bool:

@@ -1,0 +1,376 @@
+"""The data-quality review of what the observatory holds, in the four domains of the WHO
+review: operators' reporting (completeness and timeliness of their extracts), consistency of
+the pooled statistics over time, consistency between related indicators and sources, and
+denominators. It reads, judges with the pure checks of :mod:`observatoire.quality` and returns
+the flags raised; :mod:`observatoire.services.quality` keeps them across reviews.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from observatoire.catalog.indicators import Catalogue, Indicator
+from observatoire.catalog.periods import period_time
+from observatoire.quality import drift
+from observatoire.quality.calendar import received_spans, reporting, reporting_rates
+from observatoire.quality.flags import FLAG_COLUMNS, flag_id
+from observatoire.quality.relations import Relation, check_pair
+from observatoire.quality.schema import CollectionSchema
+from observatoire.store import review as store
+from observatoire.store.base import Warehouse
+from observatoire.text import french_number, with_unit
+
+__all__ = ["Review", "review"]
+
+SMALL_AREAS = ("iris", "qpv")  # levels of small areas (see quality.drift.SMALL_AREA_FACTOR)
+BREAK_GROUP = 10  # territories missing one period past which the level gets one flag
+# Members of a parent flagged for one indicator and period from which the parent is marked.
+DIVERGENT_MEMBERS = 2
+TIMELINESS_WINDOW = 12  # periods over which an operator's timeliness is measured for its alert
+
+
+@dataclass
+class Review:
+    """What one review raised, and what it looked at (flags of these subjects, levels and
+    territories that it did not raise again are resolved)."""
+
+    flags: pd.DataFrame
+    subjects: set[str] = field(default_factory=set)
+    periods: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    codes: dict[str, set[str]] | None = None  # reviewed territories by level (None: all)
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per domain
+    rates: dict[str, pd.DataFrame] = field(default_factory=dict)  # timeliness per collection
+
+    def counts(self) -> dict[str, int]:
+        """How many flags each domain raised."""
+        return {str(k): int(v) for k, v in self.flags.domain.value_counts().items()}
+
+
+def _flag(
+    check: str, subject: str, level: str, code: str, period: str, *, severity: str,
+    message: str, detail: Mapping[str, object], batch: object = None,
+) -> dict[str, object]:  # fmt: skip
+    return {
+        "id": flag_id(check, subject, level, code, period), "domain": check.split(".")[0],
+        "check_name": check, "severity": severity, "subject": subject, "level": level,
+        "code": code, "period": period, "message": message, "detail": dict(detail),
+        "batch": batch,
+    }  # fmt: skip
+
+
+def review(
+    warehouse: Warehouse,
+    catalogue: Catalogue,
+    *,
+    collections: Sequence[CollectionSchema] = (),
+    relations: Sequence[Relation] = (),
+    seen: Mapping[tuple[str, str], set[str]] | None = None,
+    today: date | None = None,
+    within: tuple[str, str] | None = None,
+    since: str | None = None,
+    indicators: Iterable[str] | None = None,
+    on_step: Callable[[str], None] = lambda _: None,
+) -> Review:
+    """Review the stored indicators (those fed by the imports made since ``since`` when given,
+    or ``indicators``), at every level they are stored at, inside ``within``; the declared
+    ``relations``; the reporting of the ``collections`` with a calendar (as of ``today``).
+    ``seen``: the periods each (indicator, level) had at the last review."""
+    today = today or date.today()
+    stored = store.stored_levels(warehouse)
+    fed = _fed(catalogue)
+    chosen = set(stored.indicator) & set(fed)
+    if indicators is not None:
+        chosen &= set(indicators)
+    if since is not None:
+        recent = store.imported_since(warehouse, since)
+        chosen = {i for i in chosen if fed[i] & recent}
+    stored = stored[stored.indicator.isin(chosen)]
+    batches = _batches(store.period_batches(warehouse), {i: fed[i] for i in chosen})
+    result = Review(flags=pd.DataFrame(columns=FLAG_COLUMNS), subjects=set(chosen))
+    found: list[dict[str, object]] = []
+    if within is not None:
+        result.codes = {}
+    started = time.perf_counter()
+    levels = stored.groupby("level").indicator.apply(list).to_dict()
+    values_by_level: dict[str, pd.DataFrame] = {}
+    for level, idents in sorted(levels.items()):
+        on_step(f"cohérence dans le temps : {len(idents)} indicateur(s), niveau {level}")
+        values = store.level_values(warehouse, idents, level, within)
+        values_by_level[level] = values
+        if result.codes is not None:
+            result.codes[level] = set(values.code)
+        found += _over_time(warehouse, catalogue, values, level, batches, result)
+    _vintages(catalogue, stored, values_by_level, seen or {}, batches, result, found)
+    result.steps["temps"] = time.perf_counter() - started
+    started = time.perf_counter()
+    for relation in relations:
+        if relation.a in chosen or relation.b in chosen or (indicators is None and since is None):
+            result.subjects.add(f"coherence:{relation.id}")
+            found += _relation(warehouse, catalogue, relation, within, batches, on_step)
+    result.steps["relations"] = time.perf_counter() - started
+    started = time.perf_counter()
+    if indicators is None and within is None:
+        for collection in collections:
+            if collection.calendar is not None:
+                on_step(f"transmissions : collection {collection.name}")
+                result.subjects.add(f"collection:{collection.name}")
+                found += _reporting(warehouse, collection, today, result)
+    result.steps["transmission"] = time.perf_counter() - started
+    if found:
+        result.flags = pd.DataFrame(found)[FLAG_COLUMNS]
+    return result
+
+
+def _fed(catalogue: Catalogue) -> dict[str, set[str]]:
+    """Each indicator of the catalogue and the variables it reads (through the indicators it
+    is made of too)."""
+    return {i.id: catalogue.variables_of(i.id) for i in catalogue.indicators.values()}
+
+
+def _batches(rows: pd.DataFrame, fed: Mapping[str, set[str]]) -> dict[tuple[str, str], int]:
+    """(indicator, period) → the latest import in force bringing its values of that period."""
+    if rows.empty:
+        return {}
+    latest = {(str(r.variable), str(r.period)): int(r.batch) for r in rows.itertuples()}
+    out: dict[tuple[str, str], int] = {}
+    for (variable, period), batch in latest.items():
+        for ident, variables in fed.items():
+            if variable in variables:
+                key = (ident, period)
+                out[key] = max(out.get(key, 0), batch)
+    return out
+
+
+def _over_time(
+    warehouse: Warehouse, catalogue: Catalogue, values: pd.DataFrame, level: str,
+    batches: Mapping[tuple[str, str], int], result: Review,
+) -> list[dict[str, object]]:  # fmt: skip
+    """Gaps to history, breaks and divergent members, for each indicator of ``values``."""
+    found: list[dict[str, object]] = []
+    members: pd.DataFrame | None = None
+    for ident, rows in values.groupby("indicator"):
+        indicator = catalogue.get(str(ident))
+        result.periods[(indicator.id, level)] = set(rows.period)
+        kind = drift.kind_of(indicator.aggregation.value, indicator.unit)
+        usable = rows[(rows.status == "ok") & rows.value.notna()]
+        gaps = drift.time_gaps(usable, kind=kind, threshold=indicator.quality_threshold,
+                               small_area=level in SMALL_AREAS)  # fmt: skip
+        for row in gaps.itertuples(index=False):
+            found.append(_gap_flag(indicator, level, row, kind, batches))
+        found += _breaks(indicator, level, rows.assign(value=1.0), batches)
+        if gaps.empty:
+            continue
+        if members is None:
+            members = store.members_of_parents(warehouse, level)
+        for row in drift.divergences(gaps, members, minimum=DIVERGENT_MEMBERS).itertuples():
+            found.append(_flag(
+                "temps.divergence", indicator.id, str(row.parent_level), str(row.parent_code),
+                str(row.period), severity="attention",
+                batch=batches.get((indicator.id, str(row.period))),
+                message=(f"{indicator.label} : {row.flagged} territoires ({level}) sur "
+                         f"{row.members} de ce territoire s'écartent de leur historique en "
+                         f"{row.period}"),
+                detail={"niveau_membres": level, "signales": int(row.flagged),
+                        "membres": int(row.members)},
+            ))  # fmt: skip
+    return found
+
+
+def _breaks(indicator: Indicator, level: str, rows: pd.DataFrame,
+            batches: Mapping[tuple[str, str], int]) -> list[dict[str, object]]:  # fmt: skip
+    """Territories without a row for a period between two they have: one flag each, or one
+    for the level when more than :data:`BREAK_GROUP` share the period (a file that left out
+    a whole class of territories is one finding, not thousands)."""
+    found: list[dict[str, object]] = []
+    for period, holes in drift.breaks(rows).groupby("period"):
+        batch = batches.get((indicator.id, str(period)))
+        if len(holes) > BREAK_GROUP:
+            examples = holes.code.head(10).tolist()
+            found.append(_flag(
+                "temps.rupture", indicator.id, level, "*", str(period), severity="attention",
+                batch=batch,
+                message=(f"{indicator.label} : {len(holes)} territoires ({level}) sans valeur "
+                         f"en {period} alors qu'ils en ont avant et après (par exemple "
+                         f"{', '.join(examples[:5])})"),
+                detail={"territoires": len(holes), "exemples": examples},
+            ))  # fmt: skip
+            continue
+        for row in holes.itertuples(index=False):
+            found.append(_flag(
+                "temps.rupture", indicator.id, level, row.code, row.period,
+                severity="attention", batch=batch,
+                message=(f"{indicator.label} : aucune valeur en {row.period} pour ce "
+                         f"territoire, qui en a en {row.before} et en {row.after}, alors que "
+                         f"d'autres territoires du niveau en ont"),
+                detail={"avant": row.before, "apres": row.after},
+            ))  # fmt: skip
+    return found
+
+
+def _gap_flag(indicator: Indicator, level: str, row: object, kind: str,
+              batches: Mapping[tuple[str, str], int]) -> dict[str, object]:  # fmt: skip
+    value, expected = float(row.value), float(row.expected)  # type: ignore[attr-defined]
+    gap, allowed = float(row.gap), float(row.threshold)  # type: ignore[attr-defined]
+    period, code = str(row.period), str(row.code)  # type: ignore[attr-defined]
+    unit = "points" if kind == "rate" else "%"
+    how = ("la tendance des trois millésimes précédents" if row.trend  # type: ignore[attr-defined]
+           else "la moyenne des millésimes précédents")  # fmt: skip
+    gap_text = "non mesurable" if gap != gap else f"{gap:+.1f}".replace(".", ",") + f" {unit}"
+    severe = gap != gap or abs(gap) > 2 * allowed
+    return _flag(
+        "temps.ecart", indicator.id, level, code, period,
+        severity="alerte" if severe else "attention", batch=batches.get((indicator.id, period)),
+        message=(f"{indicator.label} : {with_unit(value, indicator.unit)} en {period} pour "
+                 f"{with_unit(expected, indicator.unit)} attendus d'après {how} ; écart "
+                 f"{gap_text} (seuil {french_number(allowed, 1)} {unit})"),
+        detail={"valeur": value, "attendu": expected, "ecart": None if gap != gap else gap,
+                "seuil": allowed, "unite_ecart": unit, "z": _number(row.z),  # type: ignore[attr-defined]
+                "methode": "tendance" if row.trend else "moyenne"},  # type: ignore[attr-defined]
+    )  # fmt: skip
+
+
+def _number(value: object) -> float | None:
+    return None if value is None or value != value else float(value)  # type: ignore[arg-type]
+
+
+def _vintages(catalogue: Catalogue, stored: pd.DataFrame, values: Mapping[str, pd.DataFrame],
+              seen: Mapping[tuple[str, str], set[str]], batches: Mapping[tuple[str, str], int],
+              result: Review, found: list[dict[str, object]]) -> None:  # fmt: skip
+    """A period an indicator had at a level at the last review, or has at another level
+    between the level's first and last, and no longer has at the level: one flag per source
+    (``filosofi``…) and period, naming the indicators and levels (a withdrawn import takes
+    a vintage from every indicator it fed: one finding)."""
+    if result.codes is not None:
+        return  # a review inside a territory sees a part of each level: no vintage is judged
+    by_indicator: dict[str, dict[str, set[str]]] = {}
+    for (ident, level), periods in result.periods.items():
+        by_indicator.setdefault(ident, {})[level] = {p for p in periods
+                                                      if period_time(p) is not None}
+    gone: dict[tuple[str, str], list[tuple[str, str, bool]]] = {}
+    for ident, levels in by_indicator.items():
+        sources = sorted({v.split(".")[0] for v in catalogue.variables_of(ident)})
+        for level, now in levels.items():
+            elsewhere = set().union(*(p for lv, p in levels.items() if lv != level))
+            before = {p for p in seen.get((ident, level), set()) if period_time(p) is not None}
+            for period in drift.vintages_gone(now, before, elsewhere):
+                gone.setdefault(("+".join(sources), period), []).append(
+                    (ident, level, period in before))
+    for (source, period), lost in sorted(gone.items()):
+        idents = sorted({i for i, _, _ in lost})
+        levels = sorted({lv for _, lv, _ in lost})
+        where = ("à la dernière revue" if all(b for _, _, b in lost) else
+                 "à un autre niveau" if not any(b for _, _, b in lost) else
+                 "à la dernière revue ou à un autre niveau")  # fmt: skip
+        labels = ", ".join(catalogue.get(i).label for i in idents[:3])
+        more = f" et {len(idents) - 3} autre(s)" if len(idents) > 3 else ""
+        found.append(_flag(
+            "temps.millesime", f"source:{source}", "*", "*", period, severity="alerte",
+            batch=max((batches.get((i, period), 0) for i in idents), default=0) or None,
+            message=(f"Source {source} : le millésime {period} n'a plus de valeur pour "
+                     f"{len(idents)} indicateur(s) ({labels}{more}), niveau(x) "
+                     f"{', '.join(levels)} ; il en avait {where}"),
+            detail={"indicateurs": idents, "niveaux": levels},
+        ))  # fmt: skip
+        result.subjects.add(f"source:{source}")
+    for source in {"+".join(sorted({v.split(".")[0] for v in catalogue.variables_of(i)}))
+                   for i in by_indicator}:  # fmt: skip
+        result.subjects.add(f"source:{source}")
+
+
+def _relation(warehouse: Warehouse, catalogue: Catalogue, relation: Relation,
+              within: tuple[str, str] | None, batches: Mapping[tuple[str, str], int],
+              on_step: Callable[[str], None]) -> list[dict[str, object]]:  # fmt: skip
+    """The territories where ``relation`` does not hold, at every level both are stored."""
+    if relation.a not in catalogue or relation.b not in catalogue:
+        return []
+    a, b = catalogue.get(relation.a), catalogue.get(relation.b)
+    stored = store.stored_levels(warehouse)
+    levels = sorted(set(stored.level[stored.indicator == a.id])
+                    & set(stored.level[stored.indicator == b.id]))  # fmt: skip
+    found: list[dict[str, object]] = []
+    for level in levels:
+        on_step(f"cohérence {relation.id} : niveau {level}")
+        values = store.level_values(warehouse, [a.id, b.id], level, within)
+        values = values[values.value.notna()]
+        # a partial sum of counts is a lower bound of a: above an upper bound, surely so
+        lower = values.status.eq("partial") & (a.aggregation.value == "sum")
+        a_rows = values[(values.indicator == a.id) & (values.status.eq("ok") | lower)]
+        broken = check_pair(relation, a_rows,
+                            values[(values.indicator == b.id) & values.status.eq("ok")])
+        partial = set(zip(a_rows.code[a_rows.status == "partial"],
+                          a_rows.period[a_rows.status == "partial"], strict=True))
+        above = broken.ratio > (relation.high if relation.high is not None else float("inf"))
+        known = [(c, p) not in partial for c, p in zip(broken.code, broken.period, strict=True)]
+        broken = broken[above | pd.Series(known, index=broken.index, dtype=bool)]
+        for row in broken.itertuples(index=False):
+            at_least = " au moins (valeur partielle)" if (row.code, row.period) in partial else ""
+            ratio = "infini" if row.ratio == float("inf") else french_number(row.ratio, 2)
+            found.append(_flag(
+                "relations.hors_bornes", f"coherence:{relation.id}", level, row.code,
+                row.period, severity="alerte", batch=batches.get((a.id, row.period)),
+                message=(f"{relation.label} : {a.label} {with_unit(row.value_a, a.unit)}"
+                         f"{at_least} "
+                         f"({row.period}) et {b.label} {with_unit(row.value_b, b.unit)} "
+                         f"({row.period_b}), rapport {ratio} hors de la relation "
+                         f"{relation.describe()}"),
+                detail={"a": a.id, "valeur_a": row.value_a, "periode_a": row.period,
+                        "sources_a": list(a.sources), "b": b.id, "valeur_b": row.value_b,
+                        "periode_b": row.period_b, "sources_b": list(b.sources),
+                        "rapport": _number(row.ratio) if row.ratio != float("inf") else None,
+                        "relation": relation.describe()},
+            ))  # fmt: skip
+    return found
+
+
+def _reporting(warehouse: Warehouse, collection: CollectionSchema, today: date,
+               result: Review) -> list[dict[str, object]]:  # fmt: skip
+    """Missing and late extracts of each operator, and operators under the alert threshold
+    of timeliness over their last :data:`TIMELINESS_WINDOW` periods due."""
+    calendar = collection.calendar
+    assert calendar is not None
+    received = received_spans(store.receipts(warehouse, collection.name), calendar)
+    states = reporting(received, calendar, today)
+    result.rates[collection.name] = states
+    subject = f"collection:{collection.name}"
+    found: list[dict[str, object]] = []
+    for row in states.itertuples(index=False):
+        if row.state == "manquante":
+            found.append(_flag(
+                "transmission.manquante", subject, "operateur", row.operator, row.period,
+                severity="alerte",
+                message=(f"{collection.label} : l'extraction de {row.period} de l'opérateur "
+                         f"{row.operator}, due le {row.due:%d/%m/%Y}, n'est pas arrivée "
+                         f"({row.delay} jours de retard au {today:%d/%m/%Y})"),
+                detail={"due": row.due.isoformat(), "retard_jours": int(row.delay)},
+            ))  # fmt: skip
+        elif row.state == "en_retard":
+            found.append(_flag(
+                "transmission.retard", subject, "operateur", row.operator, row.period,
+                severity="attention",
+                message=(f"{collection.label} : l'extraction de {row.period} de l'opérateur "
+                         f"{row.operator} est arrivée le {row.received:%d/%m/%Y}, "
+                         f"{row.delay} jours après l'échéance du {row.due:%d/%m/%Y}"),
+                detail={"due": row.due.isoformat(), "recue": row.received.isoformat(),
+                        "retard_jours": int(row.delay)},
+            ))  # fmt: skip
+    due = states[states.state != "a_venir"]
+    recent = due.groupby("operator").tail(TIMELINESS_WINDOW)
+    for row in reporting_rates(recent, ["operator"]).itertuples(index=False):
+        if row.timeliness < calendar.alert:
+            found.append(_flag(
+                "transmission.alerte", subject, "operateur", row.operator, "",
+                severity="attention",
+                message=(f"{collection.label} : l'opérateur {row.operator} a transmis à temps "
+                         f"{french_number(row.timeliness, 1)} % de ses {row.expected} "
+                         f"dernières extractions dues (seuil d'alerte "
+                         f"{french_number(calendar.alert, 0)} %)"),
+                detail={"attendues": int(row.expected), "a_temps": int(row.on_time),
+                        "en_retard": int(row.late), "manquantes": int(row.missing),
+                        "ponctualite": float(row.timeliness)},
+            ))  # fmt: skip
+    return found

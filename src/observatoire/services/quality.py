@@ -1,0 +1,223 @@
+"""The data-quality review of an observatory: run it, keep its flags (points de vigilance)
+across reviews with the state analysts give them, list them, and say which values of a page
+carry one for a given reader.
+
+    quality = QualityReview(observatory, appdb)
+    outcome = quality.run(actor="analyste@cd93.fr")
+    quality.flags(states=["nouveau"])
+    quality.set_state(["2ddccfa0fb"], "faux_positif", actor=…, comment="fusion de communes")
+
+Checks in :mod:`observatoire.quality`, reads in :mod:`observatoire.engine.review`, storage
+in :mod:`observatoire.store.quality` (the application database).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from observatoire.engine.review import Review, review
+from observatoire.errors import InputError, UnknownNameError
+from observatoire.ingest.coherences import load_relations
+from observatoire.observatory import Observatory
+from observatoire.quality.flags import (
+    CHECKS,
+    DOMAINS,
+    PUBLIC_STATES,
+    SEVERITIES,
+    STATES,
+    merge,
+)
+from observatoire.quality.relations import Relation
+from observatoire.secret.policy import ReadPolicy
+from observatoire.store.appdb import AppDatabase
+from observatoire.store.quality import FlagStore
+
+__all__ = ["Outcome", "QualityReview"]
+
+# What an analyst sees by default: the flags not closed.
+OPEN_STATES = ("nouveau", "connu", "confirme")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One review: its number, what it raised, and what changed."""
+
+    number: int
+    review: Review
+    new: int
+    still: int
+    resolved: int
+    reopened: int
+    seconds: float
+
+
+class QualityReview:
+    """The review of ``observatory``, its flags kept in the application database ``db``."""
+
+    def __init__(self, observatory: Observatory, db: AppDatabase) -> None:
+        self.obs = observatory
+        self.store = FlagStore(db)
+
+    def relations(self) -> list[Relation]:
+        """The declared relations between indicators (shipped and the observatory's)."""
+        return load_relations(self.obs.home.path)
+
+    def run(
+        self,
+        *,
+        actor: str | None = None,
+        within: str | None = None,
+        since: str | None = None,
+        indicators: Sequence[str] | None = None,
+        today: date | None = None,
+        on_step: Callable[[str], None] = lambda _: None,
+    ) -> Outcome:
+        """Review (see :func:`observatoire.engine.review.review`) and record the outcome: new
+        flags, flags still raised (their state kept), flags resolved (no longer raised in
+        what was reviewed)."""
+        started = time.perf_counter()
+        if since is not None:
+            try:
+                date.fromisoformat(since)
+            except ValueError:
+                raise InputError(f"date « {since} » : AAAA-MM-JJ attendu") from None
+        place = self.obs.geography.resolve(within) if within else None
+        catalogue = self.obs.catalogue()
+        for ident in indicators or ():
+            catalogue.get(ident)
+        found = review(
+            self.obs.warehouse, catalogue,
+            collections=list(self.obs.records.collections().values()),
+            relations=self.relations(), seen=self.store.periods_seen(), today=today,
+            within=place, since=since, indicators=indicators, on_step=on_step,
+        )  # fmt: skip
+        stored = self.store.flags()
+        in_scope = stored.subject.isin(list(found.subjects))
+        if found.codes is not None:
+            inside = [code in found.codes.get(level, set())
+                      for level, code in zip(stored.level, stored.code, strict=True)]  # fmt: skip
+            in_scope &= pd.Series(inside, index=stored.index, dtype=bool)
+        merged = merge(stored[["id", "state"]], found.flags, in_scope)
+        seconds = time.perf_counter() - started
+        scope = {"territoire": within, "depuis": since, "indicateurs": list(indicators or []),
+                 "etapes": {k: round(v, 3) for k, v in found.steps.items()}}  # fmt: skip
+        periods = found.periods if found.codes is None else {}
+        number = self.store.record(merged, actor=actor, scope=scope, seconds=seconds,
+                                   periods=periods)  # fmt: skip
+        return Outcome(number, found, len(merged.new), len(merged.refreshed),
+                       len(merged.resolved), len(merged.reopened), seconds)  # fmt: skip
+
+    # -- reading ---------------------------------------------------------------------------
+    def flags(
+        self,
+        *,
+        states: Sequence[str] = OPEN_STATES,
+        domains: Sequence[str] = (),
+        severities: Sequence[str] = (),
+        subject: str | None = None,
+        level: str | None = None,
+        territory: str | None = None,
+        batch: int | None = None,
+    ) -> pd.DataFrame:
+        """The flags matching the filters, most severe first, with the labels of their
+        check, state, subject and territory."""
+        for values, known, what in ((states, STATES, "état"), (domains, DOMAINS, "domaine"),
+                                    (severities, SEVERITIES, "gravité")):  # fmt: skip
+            for value in values:
+                if value not in known:
+                    raise UnknownNameError(what, value, list(known))
+        codes: list[str] = []
+        if territory is not None:
+            level, code = self.obs.geography.resolve(territory)
+            codes = [code]
+        elif level is not None and level != "operateur":
+            level = self.obs.geography.level_id(level)
+        frame = self.store.flags(states=states, domains=domains, severities=severities,
+                                 subjects=[subject] if subject else [], level=level,
+                                 codes=codes, batch=batch)  # fmt: skip
+        return self._labelled(frame)
+
+    def flag(self, ident: str) -> tuple[pd.Series, pd.DataFrame]:
+        """One flag (labelled) and its history; unknown: an error."""
+        found = self._labelled(self.store.flags(ids=[ident]))
+        if found.empty:
+            raise UnknownNameError("point de vigilance", ident, [])
+        return found.iloc[0], self.store.events(ident)
+
+    def reviews(self) -> pd.DataFrame:
+        return self.store.reviews()
+
+    def set_state(self, ids: Sequence[str], state: str, *, actor: str | None,
+                  comment: str | None = None) -> int:  # fmt: skip
+        """Give ``state`` to the flags ``ids`` (all known, else nothing changes)."""
+        if state not in STATES:
+            raise UnknownNameError("état", state, list(STATES))
+        if not ids:
+            raise InputError("aucun point de vigilance désigné")
+        known = set(self.store.flags(ids=list(ids)).id)
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise UnknownNameError("point de vigilance", unknown[0], [])
+        text = (comment or "").strip() or None
+        if text is not None and len(text) > 2000:
+            raise InputError("commentaire trop long (2 000 caractères au plus)")
+        return self.store.set_state(ids, state, actor=actor, comment=text)
+
+    def vigilance(self, subject: str, level: str, codes: Sequence[str] | None,
+                  reader: ReadPolicy) -> pd.DataFrame:  # fmt: skip
+        """The flags on values of indicator ``subject`` at ``level`` (of ``codes`` when
+        given) that ``reader`` is shown: an analyst every open one, the others the
+        confirmed ones only (code, period, message, state)."""
+        states = OPEN_STATES if not reader.restricted else tuple(PUBLIC_STATES)
+        frame = self.store.flags(states=states, subjects=[subject], level=level,
+                                 codes=list(codes) if codes is not None else [])  # fmt: skip
+        return frame[["id", "code", "period", "check_name", "severity", "message", "state"]]
+
+    def _operator_names(self, subjects: pd.Series) -> dict[str, str]:
+        names: dict[str, str] = {}
+        for subject in set(subjects):
+            collection = str(subject).removeprefix("collection:")
+            if collection in self.obs.records.collections():
+                rows = self.obs.records.operators(collection)
+                names.update(zip(rows.code.astype(str), rows.name.fillna("").astype(str),
+                                 strict=True))  # fmt: skip
+        return names
+
+    def _labelled(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if frame.empty:
+            return frame.assign(check=[], state_label=[], subject_label=[], territory=[],
+                                rank=[])  # fmt: skip
+        catalogue = self.obs.catalogue()
+        relations = {f"coherence:{r.id}": r.label for r in self.relations()}
+        collections = {f"collection:{c.name}": c.label
+                       for c in self.obs.records.collections().values()}  # fmt: skip
+
+        def subject_label(subject: str) -> str:
+            if subject in catalogue:
+                return catalogue.get(subject).label
+            return relations.get(subject) or collections.get(subject) or subject
+
+        names = pd.Series("", index=frame.index, dtype=object)
+        for level, codes in frame.groupby("level").code:
+            if level == "operateur":
+                known = self._operator_names(frame.subject[codes.index])
+            else:
+                known = self.obs.geography.names_of(str(level), codes.astype(str).tolist())
+            names[codes.index] = codes.map(lambda c, k=known: k.get(c, "")).to_numpy()
+        out = frame.assign(
+            check=frame.check_name.map(CHECKS).fillna(frame.check_name),
+            state_label=frame.state.map(STATES),
+            subject_label=frame.subject.map(subject_label),
+            territory=names,
+            rank=frame.severity.map(SEVERITIES).fillna(0).astype(int),
+            detail=frame.detail.map(lambda d: json.loads(d) if isinstance(d, str) else d),
+        )
+        return out.sort_values(["rank", "domain", "subject", "level", "code", "period"],
+                               ascending=[False, True, True, True, True, True]).reset_index(
+            drop=True)  # fmt: skip
