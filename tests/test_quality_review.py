@@ -275,3 +275,154 @@ def test_real_files_clean_then_anomalies(real93: Path, tmp_path: Path) -> None:
         {"subject": "source:filosofi", "period": "2021"}]
     assert "niveau_vie_median" in gone.detail.iloc[0]["indicateurs"]
     obs.close()
+
+
+# -- operators' reporting ---------------------------------------------------------------------
+def _month(today: date, back: int) -> str:
+    index = today.year * 12 + today.month - 1 - back
+    return f"{index // 12}-{index % 12 + 1:02d}"
+
+
+def test_operators_late_and_missing_across_reimports(home93: Path, tmp_path: Path) -> None:
+    """Two operators of a monthly collection due at the end of the following month: A sends
+    two months at once (the older one late, the last on time), B only the last (the older
+    one missing, then sent late). Import dates are today's: months are taken relative to
+    today, so the states do not depend on the day the tests run."""
+    from tests.test_records import HEADER, SCHEMA, _row, _write
+
+    today = date.today()
+    older, last = _month(today, 2), _month(today, 1)
+    schema = SCHEMA.replace("secret: 3\n", "secret: 3\ncalendrier:\n  frequence: mensuelle\n"
+                            "  echeance: 31\n  alerte: 40\n  operateurs:\n"
+                            f"    A: {older}\n    B: {older}\n")  # fmt: skip
+    (home93 / "collections").mkdir()
+    (home93 / "collections" / "sejours.yaml").write_text(schema, encoding="utf-8")
+
+    def extract(name: str, pairs: list[tuple[str, str]]) -> Path:
+        rows = [_row(op, month, i) for op, month in pairs for i in range(5)]
+        return _write(tmp_path / name, rows, HEADER)
+
+    with Observatory.open(home93, write=True) as obs:
+        obs.records.import_file(extract("a.csv", [("A", older), ("A", last)]), "sejours")
+        obs.records.import_file(extract("b.csv", [("B", last)]), "sejours")
+        states = obs.records.timeliness("sejours", today=today)
+    got = {(r.operator, r.period): r.state for r in states.itertuples()}
+    assert got == {("A", older): "en_retard", ("A", last): "recue",
+                   ("B", older): "manquante", ("B", last): "recue"}
+    late_days = (today - Calendar(due_day=31).due(older)).days
+    assert states.set_index(["operator", "period"]).delay[("A", older)] == late_days
+    assert set(states.commune.dropna()) == {"93066", "93008"}  # their main commune
+
+    service, obs = _review(home93)
+    service.run(actor="test", today=today)
+    flags = _flags(service, domains=["transmission"])
+    assert {(r.check_name, r.code, r.period) for r in flags.itertuples()} == {
+        ("transmission.retard", "A", older), ("transmission.manquante", "B", older)}
+    late = flags[flags.check_name == "transmission.retard"].id.iloc[0]
+    service.set_state([late], "connu", actor="analyste", comment="relancé par courriel")
+    obs.close()
+    code, out = run("quality", "timeliness", "--collection", "sejours", "--format", "csv",
+                    home=home93)  # fmt: skip
+    assert code == 0 and "A,Structure A,2,2,1,1,0" in out.replace("\r", ""), out
+
+    # B sends the missing month: the missing extract is resolved, a late one raised; A's
+    # late month keeps the state the analyst gave it
+    with Observatory.open(home93, write=True) as obs:
+        obs.records.import_file(extract("b2.csv", [("B", older)]), "sejours")
+    service, obs = _review(home93)
+    service.run(actor="test", today=today)
+    flags = _flags(service, domains=["transmission"])
+    assert {(r.check_name, r.code, r.period, r.state) for r in flags.itertuples()} == {
+        ("transmission.retard", "A", older, "connu"),
+        ("transmission.retard", "B", older, "nouveau")}
+    assert service.flags(states=["resolu"], domains=["transmission"]).code.tolist() == ["B"]
+    obs.close()
+
+
+# -- the extranet and the API -----------------------------------------------------------------
+def test_flags_pages_api_and_rights(real93: Path, tmp_path: Path) -> None:
+    """Analysts list the flags, set a state through the page's form (CSRF) or the API (a
+    token); members, partners and the public are refused; an import's page lists the flags
+    raised on its values; the public sees a flag on a value only once confirmed."""
+    from fastapi.testclient import TestClient
+
+    from observatoire.services.accounts import Role
+    from observatoire.web.app import create_app
+    from tests.conftest import new_account
+
+    x3 = tmp_path / "x3"
+    x3.mkdir()
+    _import(real93, _cut(DATA / "filosofi" / "FILO2019_DISP_COM.csv",
+                         x3 / "FILO2019_DISP_COM.csv", "CODGEO",
+                         edit={"93008": ("NBMEN19", 3.0)}),
+            _cut(DATA / "filosofi" / "cc_filosofi_2021_COM.csv",
+                 x3 / "cc_filosofi_2021_COM.csv", "CODGEO", encoding="utf-8",
+                 edit={"93008": ("MED21", 2.0)}))  # fmt: skip
+    code, out = run("quality", "review", home=real93)
+    assert code == 0 and "nouveau" in out, out
+    with Observatory.open(real93) as obs:
+        app = create_app(obs)
+        analyst = new_account(app, "analyste@cd93.fr", Role.ANALYST)
+        page = analyst.get("/qualite?domaine=temps")
+        assert page.status_code == 200 and "Bobigny" in page.text
+        rows = analyst.get("/qualite.json?domaine=temps").json()["flags"]
+        gap = next(r for r in rows if r["check_name"] == "temps.ecart")
+        assert gap["subject"] == "menages_fiscaux" and gap["code"] == "93008"
+        csv = analyst.get("/qualite.csv?domaine=temps")
+        assert csv.status_code == 200 and "93008" in csv.text and "constat" in csv.text
+        # the import's page shows what the review raised on its values
+        imported = analyst.get(f"/imports/{gap['batch']}")
+        assert imported.status_code == 200 and gap["id"] in imported.text
+        # the public does not see the unconfirmed flag beside the value; the analyst does
+        public = app.state.quality.vigilance("menages_fiscaux", "commune", ["93008"],
+                                             reader=_public())  # fmt: skip
+        assert public.empty
+        anonymous = TestClient(app)
+        page_url = "/indicateurs/menages_fiscaux?niveau=commune&dans=93&periode=2019"
+        assert "point de vigilance" not in anonymous.get(page_url).text
+        assert "point de vigilance" in analyst.get(page_url).text
+        portrait_url = "/territoires/commune/93008/portrait"
+        assert "Point de vigilance" not in anonymous.get(portrait_url).text
+        detail = analyst.get(f"/qualite/{gap['id']}")
+        assert detail.status_code == 200 and "Historique" in detail.text
+        refused = analyst.post(f"/qualite/{gap['id']}", data={"etat": "confirme"})
+        assert refused.status_code == 403  # no CSRF token
+        done = analyst.post(f"/qualite/{gap['id']}", follow_redirects=False,
+                            data={"etat": "confirme", "commentaire": "erreur de saisie",
+                                  "csrf": analyst.cookies["obs_csrf"]})  # fmt: skip
+        assert done.status_code == 303
+        assert app.state.quality.vigilance("menages_fiscaux", "commune", ["93008"],
+                                           reader=_public()).id.tolist() == [gap["id"]]
+        assert "point de vigilance" in anonymous.get(page_url).text  # confirmed: shown
+        # the portrait's key figure of the median income of 2021, once its flag is confirmed
+        median = next(r for r in rows if r["subject"] == "niveau_vie_median")
+        assert median["period"] == "2021" and median["code"] == "93008"
+        app.state.quality.set_state([median["id"]], "confirme", actor="analyste")
+        shown = anonymous.get(portrait_url).text
+        assert "Point de vigilance : Niveau de vie médian" in shown
+        # the API: analysts only, a state through a token
+        token = app.state.accounts.create_token("analyste@cd93.fr", label="test")
+        api = analyst.get("/api/v1/quality/flags", params={"etat": "confirme"})
+        assert api.status_code == 200 and api.json()["rows"][0]["id"] == gap["id"]
+        assert analyst.post("/api/v1/quality/flags", json={
+            "ids": [gap["id"]], "state": "connu"}).status_code == 403  # a cookie: refused
+        scripted = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+        answer = scripted.post("/api/v1/quality/flags", json={
+            "ids": [gap["id"]], "state": "faux_positif", "comment": "vérifié"})
+        assert answer.status_code == 200 and answer.json()["rows"][0]["state"] == "faux_positif"
+        bad = scripted.post("/api/v1/quality/flags", json={"ids": ["nope"], "state": "connu"})
+        assert bad.status_code == 404
+        for role in (Role.MEMBER, Role.PARTNER):
+            other = new_account(app, f"{role.value}@cd93.fr", role, organisation="caf93")
+            for path in ("/qualite", f"/qualite/{gap['id']}", "/api/v1/quality/flags"):
+                assert other.get(path).status_code == 403, (role, path)
+            assert other.post(f"/qualite/{gap['id']}", data={
+                "etat": "resolu", "csrf": other.cookies["obs_csrf"]}).status_code == 403
+        for path in ("/qualite", "/qualite.csv", "/api/v1/quality/flags"):
+            assert anonymous.get(path).status_code in (401, 403), path
+
+
+def _public() -> object:
+    from observatoire.secret.policy import PUBLIC
+
+    return PUBLIC

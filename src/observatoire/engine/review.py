@@ -262,7 +262,7 @@ def _vintages(catalogue: Catalogue, stored: pd.DataFrame, values: Mapping[str, p
                     (ident, level, period in before))
     for (source, period), lost in sorted(gone.items()):
         idents = sorted({i for i, _, _ in lost})
-        levels = sorted({lv for _, lv, _ in lost})
+        names = sorted({lv for _, lv, _ in lost})
         where = ("à la dernière revue" if all(b for _, _, b in lost) else
                  "à un autre niveau" if not any(b for _, _, b in lost) else
                  "à la dernière revue ou à un autre niveau")  # fmt: skip
@@ -273,8 +273,8 @@ def _vintages(catalogue: Catalogue, stored: pd.DataFrame, values: Mapping[str, p
             batch=max((batches.get((i, period), 0) for i in idents), default=0) or None,
             message=(f"Source {source} : le millésime {period} n'a plus de valeur pour "
                      f"{len(idents)} indicateur(s) ({labels}{more}), niveau(x) "
-                     f"{', '.join(levels)} ; il en avait {where}"),
-            detail={"indicateurs": idents, "niveaux": levels},
+                     f"{', '.join(names)} ; il en avait {where}"),
+            detail={"indicateurs": idents, "niveaux": names},
         ))  # fmt: skip
         result.subjects.add(f"source:{source}")
     for source in {"+".join(sorted({v.split(".")[0] for v in catalogue.variables_of(i)}))

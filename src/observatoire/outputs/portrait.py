@@ -186,6 +186,7 @@ class Figure:
     ahead: list[dict[str, Any]] = field(
         default_factory=list
     )  # its points: period, value, low, high
+    vigilance: str = ""  # a point de vigilance of the data-quality review on the value
 
 
 @dataclass

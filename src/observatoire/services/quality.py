@@ -150,6 +150,11 @@ class QualityReview:
             raise UnknownNameError("point de vigilance", ident, [])
         return found.iloc[0], self.store.events(ident)
 
+    def version(self) -> str:
+        """Changes with every review and every change of state (answers that show flags are
+        cached under it)."""
+        return self.store.version()
+
     def reviews(self) -> pd.DataFrame:
         return self.store.reviews()
 

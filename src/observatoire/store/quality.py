@@ -88,6 +88,12 @@ class FlagStore:
             f"FROM app_quality_review ORDER BY id DESC LIMIT {int(limit)}"
         )
 
+    def version(self) -> str:
+        """A token that changes with every review and every change of state."""
+        row = self.db.query("SELECT COUNT(*) AS n, MAX(last_seen) AS seen, MAX(set_at) AS changed "
+                            "FROM app_quality_flag")  # fmt: skip
+        return "|".join(str(v) for v in row.iloc[0].tolist())
+
     def periods_seen(self) -> dict[tuple[str, str], set[str]]:
         """(indicator, level) → the periods it had at the last review of it."""
         rows = self.db.query("SELECT indicator, level, periods FROM app_quality_periods")

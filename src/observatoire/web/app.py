@@ -26,6 +26,7 @@ from observatoire.errors import ObservatoireError
 from observatoire.observatory import Observatory
 from observatoire.services.accounts import Accounts
 from observatoire.services.inventory import Registry
+from observatoire.services.quality import QualityReview
 from observatoire.store.appdb import open_appdb
 from observatoire.web import deps, uploads
 from observatoire.web.cache import AnswerCache
@@ -55,6 +56,7 @@ def create_app(observatory: Observatory) -> FastAPI:
     home = observatory.home
     app.state.accounts = Accounts(open_appdb(home.path, home.backend, home.location))
     app.state.registry = Registry(observatory, app.state.accounts.db)
+    app.state.quality = QualityReview(observatory, app.state.accounts.db)
     app.state.templates = build_templates()
     app.state.depositing = set()  # the accounts whose deposit is being received or checked
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -37,6 +37,7 @@ from observatoire.observatory import Observatory
 from observatoire.secret.policy import PUBLIC, ReadPolicy
 from observatoire.services.accounts import Accounts, Role, User
 from observatoire.services.inventory import Registry
+from observatoire.services.quality import QualityReview
 from observatoire.web.cache import AnswerCache
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "ObservatoryDep",
     "PostedFields",
     "PostedForm",
+    "QualityDep",
     "ReaderDep",
     "RegistryDep",
     "WritableObservatory",
@@ -56,6 +58,7 @@ __all__ = [
     "check_csrf",
     "client_of",
     "csrf_token",
+    "quality",
     "reader_of",
     "require",
     "role_check",
@@ -83,6 +86,12 @@ def accounts(request: Request) -> Accounts:
 def registry(request: Request) -> Registry:
     """The inventory service: sources, documents, needs, the work programme."""
     found: Registry = request.app.state.registry
+    return found
+
+
+def quality(request: Request) -> QualityReview:
+    """The data-quality review: its points de vigilance and their states."""
+    found: QualityReview = request.app.state.quality
     return found
 
 
@@ -214,6 +223,7 @@ ObservatoryDep = Annotated[Observatory, Depends(observatory)]
 WritableObservatory = Annotated[Observatory, Depends(writable)]
 AccountsDep = Annotated[Accounts, Depends(accounts)]
 RegistryDep = Annotated[Registry, Depends(registry)]
+QualityDep = Annotated[QualityReview, Depends(quality)]
 Answers = Annotated[AnswerCache, Depends(answers)]
 Depositing = Annotated[set[str], Depends(depositing)]
 CurrentUser = Annotated[User | None, Depends(viewer)]

@@ -33,6 +33,9 @@ __all__ = [
     "DocumentPublic",
     "DocumentsPublic",
     "FeaturePublic",
+    "FlagPublic",
+    "FlagStatePublic",
+    "FlagsPublic",
     "GeoJSONResponse",
     "GeometriesPublic",
     "ImportReportPublic",
@@ -514,3 +517,45 @@ class ProposalFiledPublic(_Public):
     statut: str
     adresse: str
     rapport: ImportReportPublic
+
+
+# -- the data-quality review ---------------------------------------------------------------------
+class FlagPublic(_Public):
+    """A point de vigilance: what the review found, where, and the state an analyst gave it."""
+
+    id: str
+    domain: str
+    check_name: str
+    check: str
+    severity: str
+    subject: str
+    subject_label: str
+    level: str
+    code: str
+    territory: str
+    period: str
+    message: str
+    detail: dict[str, Any]
+    batch: int | None
+    state: str
+    state_label: str
+    comment: str | None
+    set_by: str | None
+    set_at: str | None
+    first_seen: str
+    last_seen: str
+
+
+class FlagsPublic(_Public):
+    """Points de vigilance, the most severe first."""
+
+    count: int
+    rows: list[FlagPublic]
+
+
+class FlagStatePublic(_Public):
+    """A new state for points de vigilance."""
+
+    ids: list[str] = Described(description="Identifiants des points de vigilance")
+    state: str = Described(description="nouveau, connu, confirme, faux_positif, resolu")
+    comment: str | None = None

@@ -6,6 +6,7 @@ first route matching a path answers it).
     imports, proposals                deposits, imports, partners' proposals
     admin                             accounts, partners, the audit log
     records                           completeness of the operators' records
+    quality                           the data-quality review (/qualite, /api/v1/quality)
     inventory                         sources, documents, needs, the work programme
     indicators, territories, pages    the statistics: indicators, territories, the rest
 
@@ -28,6 +29,7 @@ from observatoire.web.routes import (
     inventory,
     pages,
     proposals,
+    quality,
     records,
     territories,
 )
@@ -43,6 +45,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     api_imports.router,
     admin.router,
     records.router,
+    quality.router,
+    quality.api_router,
     inventory.router,
     indicators.router,
     territories.router,

@@ -29,12 +29,14 @@ from starlette.concurrency import run_in_threadpool
 from observatoire.errors import AccessError, InputError
 from observatoire.observatory import Observatory
 from observatoire.services.accounts import Accounts, Role, User
+from observatoire.services.quality import OPEN_STATES
 from observatoire.web import uploads
 from observatoire.web.deps import (
     AccountsDep,
     Depositing,
     ObservatoryDep,
     PostedForm,
+    QualityDep,
     WritableObservatory,
     client_of,
     require,
@@ -197,7 +199,8 @@ async def _propose(
 
 @page_route(router, "/imports/{name}", "json")
 def import_page(
-    request: Request, fmt: Format, name: str, user: Importer, obs: ObservatoryDep
+    request: Request, fmt: Format, name: str, user: Importer, obs: ObservatoryDep,
+    quality: QualityDep,
 ) -> Response:
     if not name.isdigit():
         raise InputError(f"numéro d'import attendu : « {name} »")
@@ -209,6 +212,14 @@ def import_page(
         "report": details.get("report"),
         "can_rollback": user.role in (Role.ADMIN, Role.ANALYST),
     }
+    if user.role in (Role.ADMIN, Role.ANALYST):  # the review is the analysts' (/qualite)
+        raised = quality.flags(states=[*OPEN_STATES, "faux_positif"], batch=int(name))
+        data["flags"] = [
+            {"id": f.id, "severity": f.severity, "state": f.state_label, "check": f.check,
+             "territory": f.territory or f.code, "period": f.period, "message": f.message}
+            for f in raised.head(200).itertuples(index=False)
+        ]  # fmt: skip
+        data["flag_count"] = len(raised)
     return show_page(request, fmt, "import_detail.html", content_safe(data), f"Import n° {name}")
 
 

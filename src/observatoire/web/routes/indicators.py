@@ -18,10 +18,18 @@ from observatoire.outputs.charts import line_chart
 from observatoire.outputs.thematic import status_style
 from observatoire.stats.classify import parse_breaks
 from observatoire.web import content
-from observatoire.web.deps import Answers, CurrentUser, ObservatoryDep, ReaderDep, RegistryDep
+from observatoire.web.deps import (
+    Answers,
+    CurrentUser,
+    ObservatoryDep,
+    QualityDep,
+    ReaderDep,
+    RegistryDep,
+)
 from observatoire.web.inventory_views import document_view, library_reader
 from observatoire.web.projections import asked, line_projection, projection_view, refused_view
 from observatoire.web.responses import Format, csv_response, download, page_route, show_page
+from observatoire.web.vigilance import vigilance_of
 
 __all__ = ["CSV_COLUMNS", "router"]
 
@@ -38,6 +46,7 @@ def indicator_page(
     answers: Answers,
     user: CurrentUser,
     registry: RegistryDep,
+    quality: QualityDep,
     name: str,
     niveau: str | None = None,
     dans: str | None = None,
@@ -69,6 +78,7 @@ def indicator_page(
     )
     if fmt == "csv":
         return csv_response(request, _values_table(data), f"{name}.csv")
+    data = {**data, "vigilance": vigilance_of(quality, name, data, reader)}
     if data.get("series"):  # the territory's own line extended by its projection
         first = data["series"][0]
         ahead = answers.get(

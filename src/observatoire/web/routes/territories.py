@@ -16,9 +16,17 @@ from observatoire.secret.policy import ReadPolicy
 from observatoire.stats.classify import breaks, classify
 from observatoire.text import slug
 from observatoire.web import content
-from observatoire.web.deps import Answers, CurrentUser, ObservatoryDep, ReaderDep, RegistryDep
+from observatoire.web.deps import (
+    Answers,
+    CurrentUser,
+    ObservatoryDep,
+    QualityDep,
+    ReaderDep,
+    RegistryDep,
+)
 from observatoire.web.inventory_views import document_view, library_reader
 from observatoire.web.responses import Format, cached_response, download, page_route, show_page
+from observatoire.web.vigilance import mark_portrait
 
 __all__ = ["CHILD_LEVEL", "router"]
 
@@ -75,6 +83,7 @@ def portrait_page(
     reader: ReaderDep,
     obs: ObservatoryDep,
     answers: Answers,
+    quality: QualityDep,
     level: str,
     code: str,
     name: str,
@@ -95,13 +104,14 @@ def portrait_page(
 
     def make() -> tuple[bytes, str]:
         portrait = build_portrait(obs, f"{level}:{code}", reader=reader)
+        mark_portrait(portrait, quality, reader)
         card = portrait.territory
         body = render_portrait(portrait, fmt, home=obs.home.path)
         return body, portrait_file_name(
             str(card["level"]), str(card["code"]), str(card["name"]), fmt
         )
 
-    body, filename = answers.get(("portrait", level, code, fmt, reader), make)
+    body, filename = answers.get(("portrait", level, code, fmt, reader, quality.version()), make)
     if fmt == "html":
         return cached_response(request, body, "text/html; charset=utf-8", 60)
     media = (
