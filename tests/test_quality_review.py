@@ -426,3 +426,25 @@ def _public() -> object:
     from observatoire.secret.policy import PUBLIC
 
     return PUBLIC
+    # the restitution report and its deck say it, operator by operator
+    from observatoire.outputs.deck import restitution_deck
+
+    with Observatory.open(home93) as obs:
+        report = obs.records.restitution("sejours", operator="B")
+        whole = obs.records.restitution("sejours")
+    assert report.timeliness == [{
+        "operator": "Structure B", "code": "B", "expected": 2, "on_time": 1, "late": 1,
+        "missing": 0, "missing_periods": [], "completeness": 100.0, "timeliness": 50.0,
+        "alert": False}]  # fmt: skip
+    assert any("a transmis à temps 50,0 % de ses 2 extractions" in f for f in report.findings)
+    assert [t["code"] for t in whole.timeliness] == ["A", "B"]
+    assert "Les transmissions des extractions" in [s.title for s in restitution_deck(whole).slides]
+    from observatoire.services.accounts import Role
+    from observatoire.web.app import create_app
+    from tests.conftest import new_account
+
+    with Observatory.open(home93) as obs:
+        app = create_app(obs)
+        page = new_account(app, "analyste@cd93.fr", Role.ANALYST).get("/completude/sejours")
+        assert page.status_code == 200 and "Transmission des extractions" in page.text
+        assert "Structure A" in page.text and "Structure B" in page.text

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from observatoire.quality.calendar import received_spans, reporting, reporting_rates
 from observatoire.quality.completeness import meeting_windows, period_of, rule_rates, score
 from observatoire.quality.schema import CollectionSchema
 from observatoire.store.base import Warehouse
@@ -29,6 +30,7 @@ from observatoire.store.records import (
     read_cube,
     volume_jumps,
 )
+from observatoire.store.review import receipts
 from observatoire.text import french_number
 
 __all__ = ["MIN_OTHERS", "Restitution", "build_restitution", "findings", "percent"]
@@ -64,6 +66,9 @@ class Restitution:
     series: list[dict[str, Any]] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
     charts: dict[str, str] = field(default_factory=dict)  # drawn by the outputs
+    # extracts expected by the collection's calendar, per operator (see quality/calendar.py)
+    timeliness: list[dict[str, Any]] = field(default_factory=list)
+    timeliness_alert: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -137,6 +142,7 @@ def build_restitution(
     _series(report, cells, weights, operator)
     _meeting(report, warehouse, schema, cells, territory, operator)
     _facts(report, warehouse, schema, within, operator)
+    _timeliness(report, warehouse, schema, sorted(cells.operator.unique()), names, operator)
     if analyst and not own:
         jumps = volume_jumps(cube)
         flagged = jumps[jumps.jump]
@@ -155,6 +161,31 @@ def build_restitution(
         )
     report.findings = findings(report)
     return report
+
+
+def _timeliness(
+    report: Restitution, warehouse: Warehouse, schema: CollectionSchema, inside: list[str],
+    names: dict[str, str], operator: str | None,
+) -> None:  # fmt: skip
+    """The extracts each operator of the report was expected to send, received, on time,
+    late and missing, by the collection's calendar (none declared: nothing)."""
+    calendar = schema.calendar
+    if calendar is None:
+        return
+    received = received_spans(receipts(warehouse, schema.name), calendar)
+    states = reporting(received, calendar, dt.date.today())
+    wanted = [operator] if operator is not None else inside
+    states = states[states.operator.isin(wanted)]
+    report.timeliness_alert = calendar.alert
+    for row in reporting_rates(states, ["operator"]).itertuples(index=False):
+        mine = states[(states.operator == row.operator) & (states.state == "manquante")]
+        report.timeliness.append({
+            "operator": str(names.get(row.operator, row.operator)), "code": str(row.operator),
+            "expected": int(row.expected), "on_time": int(row.on_time), "late": int(row.late),
+            "missing": int(row.missing), "missing_periods": mine.period.tolist()[-6:],
+            "completeness": _num(row.completeness), "timeliness": _num(row.timeliness),
+            "alert": bool(row.timeliness < calendar.alert),
+        })  # fmt: skip
 
 
 def percent(value: float | None) -> str:
@@ -190,6 +221,15 @@ def findings(report: Restitution) -> list[str]:
                 f"{french_number(abs(gap), 1)} points à la médiane des autres opérateurs "
                 f"({percent(others['score'])})."
             )
+    for row in report.timeliness if own else [r for r in report.timeliness if r["alert"]]:
+        absent = (f" ; manquent : {', '.join(row['missing_periods'])}"
+                  if row["missing_periods"] else "")  # fmt: skip
+        out.append(
+            f"{row['operator']} a transmis à temps {percent(row['timeliness'])} de ses "
+            f"{row['expected']} extractions attendues ({row['late']} en retard, "
+            f"{row['missing']} manquante(s){absent}), seuil d'alerte "
+            f"{percent(report.timeliness_alert)}."
+        )
     meeting = report.meeting
     if meeting and meeting.get("change") is not None:
         since = f"Depuis la réunion de restitution du {meeting['day']}"

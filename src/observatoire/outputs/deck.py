@@ -226,6 +226,17 @@ def restitution_deck(report: Restitution) -> Deck:
     slides.append(Slide(title="Évolution du score", bullets=bullets,
                         chart={"title": "Score de complétude par mois", "unit": "%",
                                "series": report.series}))  # fmt: skip
+    if report.timeliness:
+        table = [["Opérateur", "Attendues", "À temps", "En retard", "Manquantes", "Ponctualité"]]
+        for t in report.timeliness:
+            table.append([str(t["operator"]), str(t["expected"]), str(t["on_time"]),
+                          str(t["late"]), str(t["missing"]), percent(t["timeliness"])
+                          + (" ⚠" if t["alert"] else "")])  # fmt: skip
+        slides.append(Slide(
+            title="Les transmissions des extractions", table=table,
+            caption=f"Extractions reçues à la date due du calendrier de la collection ; ⚠ : "
+            f"sous le seuil d'alerte de {percent(report.timeliness_alert)}",
+        ))  # fmt: skip
     if report.operators and report.operator is None:
         table = [["Opérateur", "Enregistrements", "Score", "Rang"]]
         for o in report.operators:

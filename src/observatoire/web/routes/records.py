@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from observatoire.errors import AccessError, InputError, UnknownNameError
 from observatoire.observatory import Observatory
 from observatoire.outputs.restitution import charts_of, render_restitution
+from observatoire.quality.calendar import reporting_rates
 from observatoire.quality.completeness import BY_CHOICES
 from observatoire.services.accounts import Role, User
 from observatoire.web import content
@@ -134,6 +135,16 @@ def collection_page(
         "fields": _rows(fields),
         "own": own,
     }
+    if schema.calendar is not None:  # extracts expected, received, on time, by operator
+        states = obs.records.timeliness(name)
+        if own is not None:
+            states = states[states.operator.isin(own)]
+        rates = reporting_rates(states, ["operator", "name"])
+        rates["alert"] = rates.timeliness < schema.calendar.alert
+        data["timeliness"] = _rows(rates)
+        data["calendar"] = {"frequency": schema.calendar.frequency,
+                            "due_day": schema.calendar.due_day,
+                            "alert": schema.calendar.alert}  # fmt: skip
     if own is None:  # the service sees who stands out, and who enters the same households
         jumps = obs.records.volume_jumps(name)
         names = obs.records.operators(name).set_index("code").name
