@@ -276,6 +276,23 @@ def test_real_files_clean_then_anomalies(real93: Path, tmp_path: Path) -> None:
     assert "niveau_vie_median" in gone.detail.iloc[0]["indicateurs"]
     obs.close()
 
+    # the yearly review, in the three formats
+    from openpyxl import load_workbook
+
+    year = str(date.today().year)
+    for suffix in ("html", "pdf", "xlsx"):
+        code, out = run("quality", "report", "--year", year, "-o",
+                        str(tmp_path / f"revue.{suffix}"), home=real93)  # fmt: skip
+        assert code == 0, out
+    assert (tmp_path / "revue.pdf").read_bytes().startswith(b"%PDF")
+    html = (tmp_path / "revue.html").read_text(encoding="utf-8")
+    assert "Revue de la qualité des données" in html and "faux positif" in html
+    book = load_workbook(tmp_path / "revue.xlsx")
+    assert {"Synthèse", "Cohérence dans le temps", "Revues"} <= set(book.sheetnames)
+    cells = [c for row in book["Cohérence dans le temps"].iter_rows(values_only=True)
+             for c in row]  # fmt: skip
+    assert "vérifié auprès de l'INSEE" in cells and "millésime disparu" in cells
+
 
 # -- operators' reporting ---------------------------------------------------------------------
 def _month(today: date, back: int) -> str:
@@ -412,9 +429,13 @@ def test_flags_pages_api_and_rights(real93: Path, tmp_path: Path) -> None:
         assert answer.status_code == 200 and answer.json()["rows"][0]["state"] == "faux_positif"
         bad = scripted.post("/api/v1/quality/flags", json={"ids": ["nope"], "state": "connu"})
         assert bad.status_code == 404
+        report = analyst.get(f"/qualite/rapport/{date.today().year}.xlsx")
+        assert report.status_code == 200 and report.content[:2] == b"PK"
+        assert analyst.get("/qualite/rapport/x.pdf").status_code == 400
         for role in (Role.MEMBER, Role.PARTNER):
             other = new_account(app, f"{role.value}@cd93.fr", role, organisation="caf93")
-            for path in ("/qualite", f"/qualite/{gap['id']}", "/api/v1/quality/flags"):
+            for path in ("/qualite", f"/qualite/{gap['id']}", "/api/v1/quality/flags",
+                         f"/qualite/rapport/{date.today().year}.pdf"):
                 assert other.get(path).status_code == 403, (role, path)
             assert other.post(f"/qualite/{gap['id']}", data={
                 "etat": "resolu", "csrf": other.cookies["obs_csrf"]}).status_code == 403

@@ -226,4 +226,35 @@ def reviews_cmd(ctx: Context) -> None:
     """Les dernières revues : quand, par qui, ce qu'elles ont relevé."""
     with _review(ctx) as service:
         emit(service.reviews(), "table")  # type: ignore[attr-defined]
+
+
+
+@quality.command("report")
+@click.option("--year", type=int, default=None, help="Année (défaut : l'année en cours).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), required=True,
+              help="Fichier à écrire : .html, .pdf ou .xlsx.")
+@pass_ctx
+def report_cmd(ctx: Context, year: int | None, output: str) -> None:
+    """Rapport annuel de la revue de qualité (HTML, PDF ou XLSX) : synthèse, transmissions
+    des opérateurs, points de vigilance de chaque domaine avec leur état, revues de l'année.
+
+    \b
+    Exemple :
+      observatoire quality report --year 2026 -o revue_qualite_2026.pdf
+    """
+    from datetime import date
+    from pathlib import Path
+
+    from observatoire.atomic import write_whole
+    from observatoire.errors import InputError
+    from observatoire.outputs.review_report import FORMATS, render_review
+
+    fmt = Path(output).suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise InputError(f"{output} : extension .html, .pdf ou .xlsx attendue")
+    with _review(ctx) as service:
+        report = service.yearly(year or date.today().year)  # type: ignore[attr-defined]
+        body = render_review(report, fmt, home=service.obs.home.path)  # type: ignore[attr-defined]
+    write_whole(Path(output), body)
+    click.echo(f"Revue {report['year']} : {len(report['flags'])} point(s) de vigilance → {output}")
 COMMANDS = [quality]

@@ -14,7 +14,7 @@ from datetime import date
 
 import pandas as pd
 
-from observatoire.catalog.indicators import Catalogue, Indicator
+from observatoire.catalog.indicators import THEMES, Catalogue, Indicator
 from observatoire.catalog.periods import period_time
 from observatoire.quality import drift
 from observatoire.quality.calendar import received_spans, reporting, reporting_rates
@@ -112,6 +112,9 @@ def review(
         if relation.a in chosen or relation.b in chosen or (indicators is None and since is None):
             result.subjects.add(f"coherence:{relation.id}")
             found += _relation(warehouse, catalogue, relation, within, batches, on_step)
+    if indicators is None and since is None and within is None:
+        result.subjects.update(f"theme:{t}" for t in THEMES)
+        found += _denominators(catalogue, set(stored.indicator))
     result.steps["relations"] = time.perf_counter() - started
     started = time.perf_counter()
     if indicators is None and within is None:
@@ -324,6 +327,41 @@ def _relation(warehouse: Warehouse, catalogue: Catalogue, relation: Relation,
                         "rapport": _number(row.ratio) if row.ratio != float("inf") else None,
                         "relation": relation.describe()},
             ))  # fmt: skip
+    return found
+
+
+def _denominators(catalogue: Catalogue, stored: set[str]) -> list[dict[str, object]]:
+    """The themes (a portrait's pages) whose stored ratios take one population (the concept
+    of a count of the catalogue: population, ménages…) from several variables: the page must
+    say which source each uses."""
+    concept: dict[str, str] = {}
+    for indicator in catalogue.indicators.values():
+        if indicator.formula.kind == "variable" and indicator.aggregation.value == "sum":
+            for name in indicator.formula.variable:
+                concept.setdefault(name, indicator.id)
+    uses: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for ident in sorted(stored):
+        indicator = catalogue.get(ident)
+        if indicator.formula.kind != "ratio":
+            continue
+        for name in indicator.formula.denominator:
+            key = (indicator.theme, concept.get(name, name))
+            uses.setdefault(key, {}).setdefault(name, []).append(ident)
+    found: list[dict[str, object]] = []
+    for (theme, population), variables in sorted(uses.items()):
+        if len(variables) < 2:
+            continue
+        label = catalogue.get(population).label if population in catalogue else population
+        listed = " ; ".join(f"{name} pour {', '.join(idents)}"
+                            for name, idents in sorted(variables.items()))  # fmt: skip
+        found.append(_flag(
+            "denominateurs.sources", f"theme:{theme}", "*", "*", population,
+            severity="information",
+            message=(f"{THEMES.get(theme, theme)} : le dénominateur « {label} » vient de "
+                     f"{len(variables)} variables ({listed}) ; la page dit laquelle chaque "
+                     "indicateur utilise (sources et méthodes)"),
+            detail={"theme": theme, "denominateur": population, "variables": variables},
+        ))  # fmt: skip
     return found
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ from observatoire.errors import UnknownNameError
 if TYPE_CHECKING:
     import geopandas
 
-__all__ = ["FORMATS", "GEO_FORMATS", "export_table"]
+__all__ = ["FORMATS", "GEO_FORMATS", "export_sheets", "export_table"]
 
 # format → (file suffix, media type, label)
 FORMATS: dict[str, tuple[str, str, str]] = {
@@ -68,32 +68,41 @@ def export_table(
 
 
 def _xlsx(frame: pd.DataFrame, metadata: Sequence[tuple[str, str]], sheet: str) -> bytes:
+    return export_sheets({sheet: frame}, metadata)
+
+
+def export_sheets(sheets: Mapping[str, pd.DataFrame], metadata: Sequence[tuple[str, str]] = ()
+                  ) -> bytes:  # fmt: skip
+    """An XLSX workbook of one sheet per table of ``sheets`` (name → table) and a sheet of
+    ``metadata``; text cells are never formulas."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
     book = Workbook()
-    values = book.active
-    assert values is not None
-    values.title = sheet[:31]
+    first = book.active
+    assert first is not None
+    book.remove(first)
     bold = Font(bold=True)
-    for j, column in enumerate(frame.columns, start=1):
-        _text(values.cell(row=1, column=j), str(column)).font = bold
-    for i, row in enumerate(frame.itertuples(index=False), start=2):
-        for j, value in enumerate(row, start=1):
-            cell = values.cell(row=i, column=j)
-            if isinstance(value, str):
-                _text(cell, value)
-            elif value is None or (isinstance(value, float) and value != value):
-                continue
-            else:
-                cell.value = value.item() if hasattr(value, "item") else value
-                if isinstance(cell.value, float):
-                    cell.number_format = "#,##0.0##"
-    values.freeze_panes = "A2"
-    for j, column in enumerate(frame.columns, start=1):
-        width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
-        values.column_dimensions[get_column_letter(j)].width = min(60, max(8, width + 2))
+    for sheet, frame in sheets.items():
+        values = book.create_sheet(sheet[:31])
+        for j, column in enumerate(frame.columns, start=1):
+            _text(values.cell(row=1, column=j), str(column)).font = bold
+        for i, row in enumerate(frame.itertuples(index=False), start=2):
+            for j, value in enumerate(row, start=1):
+                cell = values.cell(row=i, column=j)
+                if isinstance(value, str):
+                    _text(cell, value)
+                elif value is None or (isinstance(value, float) and value != value):
+                    continue
+                else:
+                    cell.value = value.item() if hasattr(value, "item") else value
+                    if isinstance(cell.value, float):
+                        cell.number_format = "#,##0.0##"
+        values.freeze_panes = "A2"
+        for j, column in enumerate(frame.columns, start=1):
+            width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
+            values.column_dimensions[get_column_letter(j)].width = min(60, max(8, width + 2))
     about = book.create_sheet("Métadonnées")
     for i, (key, text) in enumerate(metadata, start=1):
         _text(about.cell(row=i, column=1), key).font = bold

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
@@ -25,6 +26,7 @@ from observatoire.engine.review import Review, review
 from observatoire.errors import InputError, UnknownNameError
 from observatoire.ingest.coherences import load_relations
 from observatoire.observatory import Observatory
+from observatoire.quality.calendar import reporting_rates
 from observatoire.quality.flags import (
     CHECKS,
     DOMAINS,
@@ -157,6 +159,41 @@ class QualityReview:
 
     def reviews(self) -> pd.DataFrame:
         return self.store.reviews()
+
+    def yearly(self, year: int, *, today: date | None = None) -> dict[str, Any]:
+        """The year's review in the four domains: the reviews made, the flags seen during
+        the year (raised, or still raised, by a review of the year) with their states, and
+        each collection's reporting over the periods of the year."""
+        if not 2000 <= year <= 2100:
+            raise InputError(f"année « {year} » : AAAA attendue")
+        flags = self._labelled(self.store.flags(states=list(STATES)))
+        if len(flags):
+            seen = (flags.first_seen.str[:4] <= str(year)) & (flags.last_seen.str[:4] >= str(year))
+            flags = flags[seen]
+            closed = flags.state.isin(["resolu", "faux_positif"])
+            flags = flags.assign(_closed=closed).sort_values(
+                ["_closed", "rank"], ascending=[True, False], kind="stable").drop(columns="_closed")
+        reviews = self.store.reviews(limit=1000)
+        reviews = reviews[reviews["at"].astype(str).str.startswith(str(year))]
+        summary = []
+        for domain, label in DOMAINS.items():
+            mine = flags[flags.domain == domain] if len(flags) else flags
+            summary.append({"domain": domain, "label": label, "flags": len(mine),
+                            **{s: int((mine.state == s).sum()) if len(mine) else 0
+                               for s in STATES}})  # fmt: skip
+        reporting = []
+        for name, schema in self.obs.records.collections().items():
+            if schema.calendar is None:
+                continue
+            states = self.obs.records.timeliness(name, today=today)
+            states = states[states.period.str.startswith(str(year))]
+            rates = reporting_rates(states, ["operator", "name"]) if len(states) else states
+            reporting.append({"collection": name, "label": schema.label,
+                              "alert": schema.calendar.alert, "rates": rates})  # fmt: skip
+        return {"year": year, "observatory": str(self.obs.home.settings["name"]),
+                "built": (today or date.today()).isoformat(), "reviews": reviews,
+                "summary": summary, "flags": flags, "reporting": reporting,
+                "domains": DOMAINS, "states": STATES}  # fmt: skip
 
     def set_state(self, ids: Sequence[str], state: str, *, actor: str | None,
                   comment: str | None = None) -> int:  # fmt: skip

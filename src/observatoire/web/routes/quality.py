@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import date
 from typing import Annotated, Any
 
 import pandas as pd
@@ -26,7 +27,14 @@ from observatoire.services.accounts import Role, User
 from observatoire.services.quality import OPEN_STATES, QualityReview
 from observatoire.web import content
 from observatoire.web.deps import PostedFields, QualityDep, require, role_check, viewer
-from observatoire.web.responses import Format, csv_response, page_route, respond, show_page
+from observatoire.web.responses import (
+    Format,
+    csv_response,
+    download,
+    page_route,
+    respond,
+    show_page,
+)
 from observatoire.web.schemas import CSV_ANSWER, FlagsPublic, FlagStatePublic
 
 __all__ = ["api_router", "router"]
@@ -139,9 +147,25 @@ def flags_page(request: Request, fmt: Format, user: QualityReader,
     data = {"count": len(found), "shown": min(len(found), SHOWN), "flags": _rows(found.head(SHOWN)),
             "summary": summary, "filters": filters, "reviews": reviews,
             "states": STATES, "domains": DOMAINS, "severities": list(SEVERITIES),
-            "checks": CHECKS}  # fmt: skip
+            "checks": CHECKS, "year": date.today().year}  # fmt: skip
     return show_page(request, fmt, "qualite.html", data, "Revue de qualité des données",
                      max_age=0)  # fmt: skip
+
+
+@router.get("/qualite/rapport/{name}")
+def yearly_report(name: str, request: Request, user: QualityReader,
+                  service: QualityDep) -> Response:  # fmt: skip
+    """The yearly review: ``/qualite/rapport/2026.pdf`` (or .html, .xlsx)."""
+    from observatoire.outputs.review_report import FORMATS, render_review
+
+    year, _, fmt = name.partition(".")
+    if not year.isdigit() or fmt not in FORMATS:
+        raise InputError(f"rapport « {name} » : AAAA.html, AAAA.pdf ou AAAA.xlsx attendu")
+    report = service.yearly(int(year))
+    body = render_review(report, fmt, home=service.obs.home.path)
+    if fmt == "html":
+        return Response(body, media_type=FORMATS[fmt], headers={"Cache-Control": "no-store"})
+    return download(request, body, FORMATS[fmt], f"revue_qualite_{year}.{fmt}")
 
 
 @page_route(router, "/qualite/{ident}", "json")
