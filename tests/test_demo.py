@@ -162,3 +162,35 @@ def test_cohort_projection_reads_nothing_its_audience_may_not(demo_home: DemoRes
         with pytest.raises(AccessError):
             obs.cohort_projection("cpam.ASSURES", within="93", reader=PUBLIC)
         obs.cohort_projection(census, within="93", reader=MEMBER)
+
+
+def test_demo_review_of_its_data(built: DemoResult) -> None:
+    """The demo's review finds the jumps slipped into its synthetic France Travail file (one
+    confirmed, one a false positive kept so), the operator late for two months, and the public
+    sees the confirmed flag only."""
+    from observatoire.secret.policy import ANALYST, PUBLIC
+    from observatoire.services.quality import QualityReview
+    from observatoire.store.appdb import open_appdb
+
+    assert "Revue de qualité des données" in built.summary
+    with Observatory.open(built.home) as obs:
+        db = open_appdb(obs.home.path, obs.home.backend, obs.home.location)
+        review = QualityReview(obs, db)
+        flags = review.flags(states=["nouveau", "connu", "confirme", "faux_positif"])
+        jobs = flags[flags.subject == "demandeurs_emploi"]
+        assert {(r.code, r.period, r.state) for r in jobs.itertuples()} == {
+            ("93048", "2024-T3", "confirme"), ("93010", "2025-T1", "faux_positif")}
+        late = flags[flags.check_name == "transmission.retard"]
+        assert {(r.code, r.period) for r in late.itertuples()} == {
+            ("OP05", "2025-09"), ("OP05", "2025-10")}
+        assert set(late.state) == {"connu"}
+        assert "FICTIF" in " ".join(flags.comment.dropna())
+        shown = review.vigilance("demandeurs_emploi", "commune", None, PUBLIC)
+        assert shown.code.tolist() == ["93048"]
+        assert len(review.vigilance("demandeurs_emploi", "commune", None, ANALYST)) == 1
+        # the review again: the analyst's judgements are kept
+        again = review.run(actor="test")
+        assert again.new == 0
+        kept = review.flags(states=["faux_positif"])
+        assert kept.code.tolist() == ["93010"]
+        db.close()

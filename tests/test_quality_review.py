@@ -469,3 +469,21 @@ def _public() -> object:
         page = new_account(app, "analyste@cd93.fr", Role.ANALYST).get("/completude/sejours")
         assert page.status_code == 200 and "Transmission des extractions" in page.text
         assert "Structure A" in page.text and "Structure B" in page.text
+
+
+def test_a_shift_of_the_whole_level_is_one_finding() -> None:
+    """Every territory doubling at once (a year counted whole after a half year, a new
+    definition) is one flag of the level, not one per territory."""
+    codes = [f"c{i}" for i in range(8)]
+    frame = pd.DataFrame({
+        "code": [c for c in codes for _ in range(3)], "period": ["2023", "2024", "2025"] * 8,
+        "value": [v for i in range(8) for v in (1000 + i, 1010 + i, 2020 + 2 * i)],
+    })  # fmt: skip
+    series = drift.series_of(frame)
+    gaps = drift.time_gaps(series, kind="count")
+    assert len(gaps) == 8
+    left, shifts = drift.level_shifts(gaps, series)
+    assert left.empty and shifts[["period", "flagged", "judged"]].to_dict("records") == [
+        {"period": "2025", "flagged": 8, "judged": 8}]
+    one = drift.level_shifts(gaps.head(2), series)  # two of eight: territories' own
+    assert len(one[0]) == 2 and one[1].empty

@@ -79,6 +79,13 @@ def collections_cmd(ctx: Context, fmt: str) -> None:
     help="Opérateur de tous les enregistrements (extraction d'un seul opérateur, sans colonne "
     "d'opérateur).",
 )
+@click.option(
+    "--recu-le",
+    "received",
+    metavar="AAAA-MM-JJ",
+    help="Jour où l'extraction a été reçue, si elle est importée plus tard : sa ponctualité "
+    "se juge à ce jour (sinon au jour de l'import).",
+)
 @DRY_RUN_OPTION
 @REPORT_FORMAT_OPTION
 @pass_ctx
@@ -88,6 +95,7 @@ def records_import(
     collection: str,
     partner: str | None,
     operator: str | None,
+    received: str | None,
     dry_run: bool,
     fmt: str,
 ) -> None:
@@ -105,6 +113,7 @@ def records_import(
       observatoire records import siao_2025.csv --collection demandes --dry-run
       observatoire records import op1.xlsx op2.csv --collection demandes
       observatoire records import horizon.xlsx --collection demandes --operator OP01
+      observatoire records import op1_mars.csv --collection demandes --recu-le 2025-04-08
     """
     reports = []
     with ctx.open(write=not dry_run) as obs:
@@ -119,6 +128,7 @@ def records_import(
                     partner=partner,
                     operator=operator,
                     on_progress=on_progress,
+                    received=received,
                 )
             reports.append(report)
             if fmt == "text":

@@ -26,6 +26,7 @@ from observatoire.demo.partners import (
 )
 from observatoire.demo.producers import melodi_import, qpv_import
 from observatoire.demo.proposal import propose_next_edition
+from observatoire.demo.quality import quality_review
 from observatoire.demo.records import OWN_OPERATOR, import_demo_records, restitution_reports
 from observatoire.demo.summary import (
     catalogue_section,
@@ -91,6 +92,7 @@ def build_demo(
                 catalogue_section(obs),
                 computed_section(obs),
                 secret_section(obs),
+                quality_review(obs),
             ]
         )
     write_dashboard(home)

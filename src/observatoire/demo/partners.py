@@ -129,6 +129,12 @@ def described_import(obs: Observatory, home: Path) -> str:
     )
 
 
+# Two jumps slipped into the SYNTHETIC file, for the data-quality review to find: Montreuil's
+# third quarter of 2024 (a partner's entry error, which the demo's analyst confirms) and
+# Bondy's first quarter of 2025 (a real rise, judged a false positive).
+ANOMALIES = {("93048", "2024-T3"): 2.2, ("93010", "2025-T1"): 1.7}
+
+
 def jobseekers_import(obs: Observatory, home: Path) -> str:
     """A SYNTHETIC France Travail file in its long layout (quarter × commune × category × sex),
     recognised from the shape of its values."""
@@ -145,7 +151,7 @@ def jobseekers_import(obs: Observatory, home: Path) -> str:
         for i, (code, name) in enumerate(zip(communes.code, communes.name, strict=True)):
             for category in ("A", "ABC"):
                 for sex in ("F", "H"):
-                    noise = rng.normal(1, 0.015)
+                    noise = rng.normal(1, 0.015) * ANOMALIES.get((code, quarter), 1.0)
                     n = int(level[i] / 2 * noise * (1.6 if category == "ABC" else 1))
                     lines.append(f"{quarter};{code};{name};{category};{sex};{n}")
     path = home / "donnees_SYNTHETIQUES_FranceTravail_DEFM_2025.csv"

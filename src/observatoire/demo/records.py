@@ -35,6 +35,7 @@ OWN_OPERATOR = "OP03"  # the demo's operator account (partner « op03 ») sees t
 
 COLLECTION = "demandes_hebergement"
 MEETING = "2025-06-16"
+CALENDAR_START, CALENDAR_END = "2025-07", "2025-12"  # the extracts' calendar (timeliness)
 COLLECTION_YAML = """\
 # Collection FICTIVE de la démonstration : demandes d'hébergement d'urgence saisies par les
 # opérateurs (voir docs/completude.md). Les opérateurs et les enregistrements sont inventés.
@@ -125,6 +126,13 @@ indicateurs:
     sources: [Opérateurs de l'hébergement (démonstration, FICTIF)]
 completude: {seuil: 80, sous_le_seuil: signaler, alerte: 70}
 doublons: {fenetre_jours: 30}
+# Calendrier adopté à la réunion de juin 2025 : une extraction par mois, due le 10 du mois
+# suivant, de juillet à décembre 2025 (l'historique FICTIF de la démonstration s'arrête là).
+calendrier:
+  frequence: mensuelle
+  echeance: 10
+  alerte: 80
+  operateurs:
 """
 
 
@@ -147,6 +155,9 @@ OPERATORS = (
     Operator("OP07", "Antenne SIAO Nord (FICTIF)", 0.15, 0.10, 50),
     Operator("OP08", "Abri de nuit (FICTIF)", 0.22, 0.20, 25),
 )
+# every operator expected by the calendar from its start to the end of the demo's history
+COLLECTION_YAML += "".join(f"    {op.code}: {{depuis: {CALENDAR_START}, jusqua: {CALENDAR_END}}}\n"
+                           for op in OPERATORS)  # fmt: skip
 _FIELDS = ("sexe", "age", "composition", "nb_enfants", "taille_menage", "ressources",
            "situation", "issue", "date_orientation", "nationalite")  # fmt: skip
 _MISSING_MARKS = np.array(["", "", "non renseigné", "NSP", "inconnu"])
@@ -238,6 +249,27 @@ def _month(
     return frame
 
 
+# The calendar starts in July 2025: the history before came in one extract per operator,
+# received on 4 July 2025; then one extract a month, a few days before it is due, except La
+# Passerelle's of September and October 2025 (late: received on 28 October and 5 December).
+RECEIVED = {("OP05", "2025-09"): "2025-10-28", ("OP05", "2025-10"): "2025-12-05"}
+
+
+def _extract_of(months: pd.Series) -> pd.Series:
+    """The extract each record is sent in: its month from the calendar's start, else the
+    history's (« historique »)."""
+    return months.where(months >= CALENDAR_START, "historique")
+
+
+def _on_time(code: str, month: str) -> str:
+    """The day an extract sent on time was received: 4 July 2025 for the history, else a few
+    days (seeded by the operator) before the 10th of the following month."""
+    if month == "historique":
+        return "2025-07-04"
+    due = pd.Period(month, freq="M") + 1
+    return f"{due}-{9 - int(code[-1]) % 5:02d}"
+
+
 def import_demo_records(obs: Observatory, home: Path, echo: Callable[[str], None]) -> str:
     """Declare the collection, write one FICTITIOUS extract per operator and import them; record
     the restitution meeting. Returns the summary's section."""
@@ -253,10 +285,12 @@ def import_demo_records(obs: Observatory, home: Path, echo: Callable[[str], None
     extracts = home / "extractions"
     extracts.mkdir(exist_ok=True)
     kept, rejected = 0, 0
-    for code, part in records.groupby("code_structure"):
-        path = extracts / f"extraction_{code}_FICTIVE.csv"
+    month_of = records.date_demande.str[6:10] + "-" + records.date_demande.str[3:5]
+    for (code, month), part in records.groupby(["code_structure", _extract_of(month_of)]):
+        received = RECEIVED.get((str(code), str(month))) or _on_time(str(code), str(month))
+        path = extracts / f"extraction_{code}_{month}_FICTIVE.csv"
         part.to_csv(path, sep=";", index=False, encoding="utf-8")
-        report = obs.records.import_file(path, COLLECTION)
+        report = obs.records.import_file(path, COLLECTION, received=received)
         kept, rejected = kept + report.records_kept, rejected + report.records_rejected
     label = "réunion départementale (FICTIVE)"
     obs.records.save_meeting(COLLECTION, MEETING, "departement:93", label)

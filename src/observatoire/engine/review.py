@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from observatoire.catalog.indicators import THEMES, Catalogue, Indicator
@@ -81,7 +82,8 @@ def review(
     ``relations``; the reporting of the ``collections`` with a calendar (as of ``today``).
     ``seen``: the periods each (indicator, level) had at the last review."""
     today = today or date.today()
-    stored = store.stored_levels(warehouse)
+    everything = store.stored_levels(warehouse)
+    stored = everything
     fed = _fed(catalogue)
     chosen = set(stored.indicator) & set(fed)
     if indicators is not None:
@@ -97,21 +99,20 @@ def review(
         result.codes = {}
     started = time.perf_counter()
     levels = stored.groupby("level").indicator.apply(list).to_dict()
-    values_by_level: dict[str, pd.DataFrame] = {}
     for level, idents in sorted(levels.items()):
         on_step(f"cohérence dans le temps : {len(idents)} indicateur(s), niveau {level}")
-        values = store.level_values(warehouse, idents, level, within)
-        values_by_level[level] = values
+        values = store.level_series(warehouse, idents, level, within)
         if result.codes is not None:
             result.codes[level] = set(values.code)
         found += _over_time(warehouse, catalogue, values, level, batches, result)
-    _vintages(catalogue, stored, values_by_level, seen or {}, batches, result, found)
+    _vintages(catalogue, seen or {}, batches, result, found)
     result.steps["temps"] = time.perf_counter() - started
     started = time.perf_counter()
     for relation in relations:
         if relation.a in chosen or relation.b in chosen or (indicators is None and since is None):
             result.subjects.add(f"coherence:{relation.id}")
-            found += _relation(warehouse, catalogue, relation, within, batches, on_step)
+            found += _relation(warehouse, catalogue, relation, within, batches, on_step,
+                               everything)  # fmt: skip
     if indicators is None and since is None and within is None:
         result.subjects.update(f"theme:{t}" for t in THEMES)
         found += _denominators(catalogue, set(stored.indicator))
@@ -156,16 +157,23 @@ def _over_time(
     """Gaps to history, breaks and divergent members, for each indicator of ``values``."""
     found: list[dict[str, object]] = []
     members: pd.DataFrame | None = None
-    for ident, rows in values.groupby("indicator"):
-        indicator = catalogue.get(str(ident))
-        result.periods[(indicator.id, level)] = set(rows.period)
+    at, idents = pd.factorize(values.indicator, sort=False)
+    bounds = np.flatnonzero(np.diff(at)) + 1  # the rows come sorted by indicator
+    for start, stop in zip([0, *bounds], [*bounds, len(at)], strict=True):
+        rows = values.iloc[start:stop]
+        indicator = catalogue.get(str(idents[at[start]]))
+        series = drift.series_of(rows)
+        result.periods[(indicator.id, level)] = set(series.periods) | {
+            str(p) for p in pd.unique(rows.period) if period_time(str(p)) is None}
         kind = drift.kind_of(indicator.aggregation.value, indicator.unit)
-        usable = rows[(rows.status == "ok") & rows.value.notna()]
-        gaps = drift.time_gaps(usable, kind=kind, threshold=indicator.quality_threshold,
+        gaps = drift.time_gaps(series, kind=kind, threshold=indicator.quality_threshold,
                                small_area=level in SMALL_AREAS)  # fmt: skip
+        gaps, shifts = drift.level_shifts(gaps, series)
+        for row in shifts.itertuples(index=False):
+            found.append(_shift_flag(indicator, level, row, kind, batches))
         for row in gaps.itertuples(index=False):
             found.append(_gap_flag(indicator, level, row, kind, batches))
-        found += _breaks(indicator, level, rows.assign(value=1.0), batches)
+        found += _breaks(indicator, level, series, batches)
         if gaps.empty:
             continue
         if members is None:
@@ -184,13 +192,13 @@ def _over_time(
     return found
 
 
-def _breaks(indicator: Indicator, level: str, rows: pd.DataFrame,
+def _breaks(indicator: Indicator, level: str, series: drift.Series,
             batches: Mapping[tuple[str, str], int]) -> list[dict[str, object]]:  # fmt: skip
     """Territories without a row for a period between two they have: one flag each, or one
     for the level when more than :data:`BREAK_GROUP` share the period (a file that left out
     a whole class of territories is one finding, not thousands)."""
     found: list[dict[str, object]] = []
-    for period, holes in drift.breaks(rows).groupby("period"):
+    for period, holes in drift.breaks(series).groupby("period"):
         batch = batches.get((indicator.id, str(period)))
         if len(holes) > BREAK_GROUP:
             examples = holes.code.head(10).tolist()
@@ -215,6 +223,23 @@ def _breaks(indicator: Indicator, level: str, rows: pd.DataFrame,
     return found
 
 
+def _shift_flag(indicator: Indicator, level: str, row: object, kind: str,
+                batches: Mapping[tuple[str, str], int]) -> dict[str, object]:  # fmt: skip
+    period, unit = str(row.period), "points" if kind == "rate" else "%"  # type: ignore[attr-defined]
+    median = f"{float(row.median):+.1f}".replace(".", ",")  # type: ignore[attr-defined]
+    return _flag(
+        "temps.ecart", indicator.id, level, "*", period, severity="alerte",
+        batch=batches.get((indicator.id, period)),
+        message=(f"{indicator.label} : {row.flagged} territoires ({level}) sur "  # type: ignore[attr-defined]
+                 f"{row.judged} s'écartent ensemble de leur historique en {period} (écart "  # type: ignore[attr-defined]
+                 f"médian {median} {unit}) : changement de champ, de définition ou période "
+                 "incomplète d'un millésime ?"),
+        detail={"signales": int(row.flagged), "juges": int(row.judged),  # type: ignore[attr-defined]
+                "ecart_median": float(row.median), "unite_ecart": unit,  # type: ignore[attr-defined]
+                "exemples": list(row.examples)},  # type: ignore[attr-defined]
+    )  # fmt: skip
+
+
 def _gap_flag(indicator: Indicator, level: str, row: object, kind: str,
               batches: Mapping[tuple[str, str], int]) -> dict[str, object]:  # fmt: skip
     value, expected = float(row.value), float(row.expected)  # type: ignore[attr-defined]
@@ -228,9 +253,9 @@ def _gap_flag(indicator: Indicator, level: str, row: object, kind: str,
     return _flag(
         "temps.ecart", indicator.id, level, code, period,
         severity="alerte" if severe else "attention", batch=batches.get((indicator.id, period)),
-        message=(f"{indicator.label} : {with_unit(value, indicator.unit)} en {period} pour "
-                 f"{with_unit(expected, indicator.unit)} attendus d'après {how} ; écart "
-                 f"{gap_text} (seuil {french_number(allowed, 1)} {unit})"),
+        message=(f"{indicator.label} : {with_unit(value, indicator.unit)} en {period}, pour "
+                 f"une valeur attendue de {with_unit(expected, indicator.unit)} d'après {how} ; "
+                 f"écart {gap_text} (seuil {french_number(allowed, 1)} {unit})"),
         detail={"valeur": value, "attendu": expected, "ecart": None if gap != gap else gap,
                 "seuil": allowed, "unite_ecart": unit, "z": _number(row.z),  # type: ignore[attr-defined]
                 "methode": "tendance" if row.trend else "moyenne"},  # type: ignore[attr-defined]
@@ -241,9 +266,9 @@ def _number(value: object) -> float | None:
     return None if value is None or value != value else float(value)  # type: ignore[arg-type]
 
 
-def _vintages(catalogue: Catalogue, stored: pd.DataFrame, values: Mapping[str, pd.DataFrame],
-              seen: Mapping[tuple[str, str], set[str]], batches: Mapping[tuple[str, str], int],
-              result: Review, found: list[dict[str, object]]) -> None:  # fmt: skip
+def _vintages(catalogue: Catalogue, seen: Mapping[tuple[str, str], set[str]],
+              batches: Mapping[tuple[str, str], int], result: Review,
+              found: list[dict[str, object]]) -> None:  # fmt: skip
     """A period an indicator had at a level at the last review, or has at another level
     between the level's first and last, and no longer has at the level: one flag per source
     (``filosofi``…) and period, naming the indicators and levels (a withdrawn import takes
@@ -287,12 +312,12 @@ def _vintages(catalogue: Catalogue, stored: pd.DataFrame, values: Mapping[str, p
 
 def _relation(warehouse: Warehouse, catalogue: Catalogue, relation: Relation,
               within: tuple[str, str] | None, batches: Mapping[tuple[str, str], int],
-              on_step: Callable[[str], None]) -> list[dict[str, object]]:  # fmt: skip
+              on_step: Callable[[str], None], stored: pd.DataFrame,
+              ) -> list[dict[str, object]]:  # fmt: skip
     """The territories where ``relation`` does not hold, at every level both are stored."""
     if relation.a not in catalogue or relation.b not in catalogue:
         return []
     a, b = catalogue.get(relation.a), catalogue.get(relation.b)
-    stored = store.stored_levels(warehouse)
     levels = sorted(set(stored.level[stored.indicator == a.id])
                     & set(stored.level[stored.indicator == b.id]))  # fmt: skip
     found: list[dict[str, object]] = []

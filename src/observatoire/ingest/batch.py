@@ -154,6 +154,7 @@ class BatchRow:
     rows_rejected: int | None = None
     geography_year: int | None = None
     report: str | None = None
+    received_at: str | None = None  # when the file was received, if before its import
 
     def __post_init__(self) -> None:
         self.imported_by = self.imported_by or _current_user()

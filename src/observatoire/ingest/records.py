@@ -46,6 +46,7 @@ from observatoire.ingest.pseudonyms import hash_values, secret_of
 from observatoire.ingest.rawtext import sniff
 from observatoire.ingest.record_measures import CONNECTOR, dataset_of, publish_measures
 from observatoire.ingest.tables import CHUNK_ROWS, Table, find_column, open_table
+from observatoire.quality.calendar import received_day
 from observatoire.quality.evaluate import Evaluated, evaluate_chunk, iso_text
 from observatoire.quality.identifiers import find_identifiers
 from observatoire.quality.schema import (
@@ -385,8 +386,12 @@ def import_records(
     on_progress: Callable[[float], None] = lambda _: None,
     chunk_rows: int = CHUNK_ROWS,
     max_bytes: int = MAX_FILE_BYTES,
+    received: str | None = None,
 ) -> RecordsReport:
     """Import one extract of ``schema``'s collection (see the module docstring).
+
+    ``received`` (AAAA-MM-JJ): the day the extract was received, when it is imported later
+    (its timeliness is judged from that day).
 
     ``key``: the observatory's pseudonymisation key (identifier columns are hashed with it).
     ``operator``: the operator of every record, for one operator's extract that has no
@@ -394,6 +399,8 @@ def import_records(
     """
     if operator is not None and not operator.strip():
         raise InputError("code d'opérateur vide")
+    if received is not None:
+        received = received_day(received)
     path, partner = check_deposit(warehouse, path, partner, max_bytes)
     sniff(path)
     # Pseudonyms of a large file are computed by a worker process (the second core), one chunk
@@ -420,6 +427,7 @@ def import_records(
             on_progress=on_progress,
             chunk_rows=chunk_rows,
             max_bytes=max_bytes,
+            received=received,
         )
 
 
@@ -437,6 +445,7 @@ def _import(
     on_progress: Callable[[float], None],
     chunk_rows: int,
     max_bytes: int,
+    received: str | None = None,
 ) -> RecordsReport:
     sha256, size = fingerprint(path, max_bytes)
     stream = open_table(path, expect=list(schema.columns.values()), chunk_rows=chunk_rows)
@@ -479,7 +488,8 @@ def _import(
             report.batch, report.unchanged = slot.unchanged, True
         if tx is not None and batch is not None:
             report.batch = batch
-            _write(tx, schema, report, cube, scope, partner=partner, user=user)
+            _write(tx, schema, report, cube, scope, partner=partner, user=user,
+                   received=received)
     return report
 
 
@@ -597,6 +607,7 @@ def _write(
     *,
     partner: str | None,
     user: str | None,
+    received: str | None = None,
 ) -> None:
     batch = report.batch
     assert batch is not None
@@ -627,6 +638,7 @@ def _write(
         confidentiality="partenaire",
         licence="",
         frequency="",
+        received_at=received,
     ).write(tx)
     write_cube(
         tx,

@@ -45,6 +45,7 @@ __all__ = [
     "STATES",
     "Calendar",
     "calendar_from_dict",
+    "received_day",
     "received_spans",
     "reporting",
     "reporting_rates",
@@ -267,3 +268,18 @@ def reporting_rates(states: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     ordered = [*keys, "expected", "received", "on_time", "late", "missing", "delay",
                "completeness", "timeliness"]  # fmt: skip
     return counts[ordered].drop(columns=["_all"], errors="ignore")
+
+
+def received_day(text: str, today: date | None = None) -> str:
+    """The day an extract was received, checked: AAAA-MM-JJ, not in the future.
+
+    >>> received_day("2025-03-08", date(2025, 4, 1))
+    '2025-03-08'
+    """
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"date de réception « {text} » : AAAA-MM-JJ attendu") from None
+    if day > (today or date.today()):
+        raise InputError(f"date de réception « {text} » dans le futur")
+    return day.isoformat()

@@ -33,6 +33,7 @@ Pure: frames in, frames out.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -44,9 +45,12 @@ __all__ = [
     "DEFAULT_THRESHOLDS",
     "KINDS",
     "MIN_CROSS_SECTION",
+    "Series",
     "breaks",
     "divergences",
     "kind_of",
+    "level_shifts",
+    "series_of",
     "time_gaps",
     "vintages_gone",
 ]
@@ -81,13 +85,40 @@ def kind_of(aggregation: str, unit: str) -> str:
     return "count" if aggregation == "sum" else "median"
 
 
-def _matrix(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """Territories × periods (points in time only, in order) and the periods' times."""
-    times = {p: period_time(str(p)) for p in frame.period.unique()}
-    points = sorted((t, p) for p, t in times.items() if t is not None)
-    matrix = frame.pivot_table(index="code", columns="period", values="value", aggfunc="first")
-    columns = [p for _, p in points if p in matrix.columns]
-    return matrix.reindex(columns=columns), np.array([times[p] for p in columns], dtype=float)
+@dataclass(frozen=True)
+class Series:
+    """One indicator's values at one level as territories × periods (points in time only,
+    in order): codes, periods, times, the usable values (NaN where none) and whether each
+    territory has a row (of any status) for each period."""
+
+    codes: np.ndarray
+    periods: list[str]
+    times: np.ndarray
+    values: np.ndarray
+    present: np.ndarray
+
+
+def series_of(frame: pd.DataFrame) -> Series:
+    """The :class:`Series` of ``frame`` (code, period, value, and ``ok``: whether the value
+    is usable; every row usable without it), built by position (a pivot table is ten times
+    slower on the 35,000 communes of France)."""
+    at, periods = pd.factorize(frame.period)
+    found = {str(p): period_time(str(p)) for p in periods}
+    points = sorted((t, p) for p, t in found.items() if t is not None)
+    column = {p: i for i, (_, p) in enumerate(points)}
+    where = np.array([column.get(str(p), -1) for p in periods], dtype=int)[at]
+    keep = where >= 0
+    rows, codes = pd.factorize(frame.code)
+    shape = (len(codes), len(points))
+    present = np.zeros(shape, dtype=bool)
+    present[rows[keep], where[keep]] = True
+    usable = keep & ~np.isnan(frame.value.to_numpy(dtype=float))
+    if "ok" in frame.columns:
+        usable &= frame.ok.to_numpy(dtype=bool)
+    values = np.full(shape, np.nan)
+    values[rows[usable], where[usable]] = frame.value.to_numpy(dtype=float)[usable]
+    return Series(np.asarray(codes, dtype=object), [p for _, p in points],
+                  np.array([t for t, _ in points], dtype=float), values, present)  # fmt: skip
 
 
 def _previous(values: np.ndarray, times: np.ndarray, j: int) -> tuple[np.ndarray, ...]:
@@ -136,7 +167,7 @@ def _expected(prev_v: np.ndarray, prev_t: np.ndarray, at: float) -> tuple[np.nda
     return expected, trend
 
 
-def time_gaps(frame: pd.DataFrame, *, kind: str, threshold: float | None = None,
+def time_gaps(frame: pd.DataFrame | Series, *, kind: str, threshold: float | None = None,
               small_area: bool = False) -> pd.DataFrame:  # fmt: skip
     """code, period, value, expected, gap, threshold, z, trend: the values of ``frame``
     (code, period, value: one indicator at one level, ``ok`` values only) whose gap to their
@@ -146,10 +177,8 @@ def time_gaps(frame: pd.DataFrame, *, kind: str, threshold: float | None = None,
     limit = DEFAULT_THRESHOLDS[kind] if threshold is None else float(threshold)
     factor = SMALL_AREA_FACTOR if small_area else 1.0
     limit *= factor
-    if frame.empty:
-        return pd.DataFrame(columns=columns)
-    matrix, times = _matrix(frame)
-    values = matrix.to_numpy(dtype=float, copy=True)
+    matrix = frame if isinstance(frame, Series) else series_of(frame)
+    values, times = matrix.values.copy(), matrix.times
     found: list[pd.DataFrame] = []
     for j in range(1, values.shape[1]):
         current = values[:, j].copy()
@@ -180,7 +209,7 @@ def time_gaps(frame: pd.DataFrame, *, kind: str, threshold: float | None = None,
             continue
         values[flagged, j] = np.nan  # an anomaly is no history for the periods after it
         found.append(pd.DataFrame({
-            "code": matrix.index[flagged], "period": matrix.columns[j],
+            "code": matrix.codes[flagged], "period": matrix.periods[j],
             "value": current[flagged], "expected": np.round(expected[flagged], 6),
             "gap": np.round(gap[flagged], 1), "threshold": np.round(allowed[flagged], 1),
             "z": np.round(z[flagged], 1), "trend": trend[flagged],
@@ -190,26 +219,53 @@ def time_gaps(frame: pd.DataFrame, *, kind: str, threshold: float | None = None,
     return pd.concat(found, ignore_index=True)[columns]
 
 
-def breaks(frame: pd.DataFrame) -> pd.DataFrame:
-    """code, period, before, after: the territories with no value for a period that other
-    territories of the level have, between two periods they have values for (``frame``:
-    code, period, value; rows of any status, NaN value where none)."""
+def level_shifts(gaps: pd.DataFrame, series: Series, *, share: float = 0.5,
+                 minimum: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """The gaps of ``gaps`` (from :func:`time_gaps` of ``series``) that are a shift of the
+    whole level rather than of territories: for a period where ``minimum`` territories or
+    more, and more than ``share`` of those with a history, are flagged in the same
+    direction, one row (period, flagged, judged, median gap, examples) instead of theirs.
+    Returns the territories' gaps left, and the shifts."""
+    columns = ["period", "flagged", "judged", "median", "examples"]
+    if gaps.empty:
+        return gaps, pd.DataFrame(columns=columns)
+    values = series.values
+    history = np.logical_or.accumulate(~np.isnan(values), axis=1)
+    shifts, kept = [], []
+    for period, rows in gaps.groupby("period", sort=False):
+        j = series.periods.index(str(period))
+        judged = int((~np.isnan(values[:, j]) & history[:, max(j - 1, 0)]).sum()) if j else 0
+        signs = np.sign(rows.gap.fillna(0).to_numpy(dtype=float))
+        same = max(int((signs > 0).sum()), int((signs < 0).sum()))
+        if same >= minimum and judged and same > share * judged:
+            shifts.append((str(period), len(rows), judged, float(rows.gap.median()),
+                           rows.code.head(10).tolist()))  # fmt: skip
+        else:
+            kept.append(rows)
+    left = pd.concat(kept, ignore_index=True) if kept else gaps.iloc[0:0]
+    return left, pd.DataFrame(shifts, columns=columns)
+
+
+def breaks(frame: pd.DataFrame | Series) -> pd.DataFrame:
+    """code, period, before, after: the territories with no row for a period that other
+    territories of the level have, between two periods they have rows for (``frame``: code,
+    period and value of rows of any status, or their :class:`Series`)."""
     columns = ["code", "period", "before", "after"]
-    if frame.empty:
+    matrix = frame if isinstance(frame, Series) else series_of(frame)
+    present: np.ndarray = matrix.present
+    if present.shape[1] < 3:
         return pd.DataFrame(columns=columns)
-    matrix, _ = _matrix(frame)
-    present = matrix.notna().to_numpy()
-    published = present.any(axis=0)
-    seen_before = np.maximum.accumulate(present, axis=1)
-    seen_after = np.maximum.accumulate(present[:, ::-1], axis=1)[:, ::-1]
+    published = np.asarray(present.any(axis=0))
+    seen_before = np.logical_or.accumulate(present, axis=1)
+    seen_after = np.logical_or.accumulate(present[:, ::-1], axis=1)[:, ::-1]
     rows: list[tuple[str, str, str, str]] = []
     for j in range(1, present.shape[1] - 1):
         hole = ~present[:, j] & seen_before[:, j - 1] & seen_after[:, j + 1] & published[j]
         for i in np.nonzero(hole)[0]:
-            before = next(matrix.columns[k] for k in range(j - 1, -1, -1) if present[i, k])
-            after = next(matrix.columns[k] for k in range(j + 1, present.shape[1])
+            before = next(matrix.periods[k] for k in range(j - 1, -1, -1) if present[i, k])
+            after = next(matrix.periods[k] for k in range(j + 1, present.shape[1])
                          if present[i, k])  # fmt: skip
-            rows.append((str(matrix.index[i]), str(matrix.columns[j]), str(before), str(after)))
+            rows.append((str(matrix.codes[i]), matrix.periods[j], str(before), str(after)))
     return pd.DataFrame(rows, columns=columns)
 
 

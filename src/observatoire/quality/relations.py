@@ -139,8 +139,9 @@ def relations_from_data(data: object, origin: str) -> list[Relation]:
 def _nearest(a: pd.DataFrame, b: pd.DataFrame, years: int) -> pd.DataFrame:
     """Each (code, period) of ``a`` with the value of ``b`` of the same territory at the
     nearest period at most ``years`` apart (the same period first, then the earlier)."""
-    a = a.assign(t=a.period.map(period_time))
-    b = b.assign(t=b.period.map(period_time))
+    times = {p: period_time(str(p)) for p in {*pd.unique(a.period), *pd.unique(b.period)}}
+    a = a.assign(t=a.period.map(times).astype(float))
+    b = b.assign(t=b.period.map(times).astype(float))
     a, b = a[a.t.notna()], b[b.t.notna()]
     pairs = a.merge(b, on="code", suffixes=("_a", "_b"))
     pairs["apart"] = (pairs.t_a - pairs.t_b).abs()

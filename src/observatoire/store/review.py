@@ -14,6 +14,7 @@ from observatoire.store.territories import within_clause
 
 __all__ = [
     "imported_since",
+    "level_series",
     "level_values",
     "members_of_parents",
     "operator_places",
@@ -81,11 +82,13 @@ def members_of_parents(reader: Warehouse | Transaction, level: str) -> pd.DataFr
 
 
 def receipts(reader: Warehouse | Transaction, collection: str) -> pd.DataFrame:
-    """batch, operator, month, imported_at: the months each import of ``collection`` held
-    (imports in force or replaced since: an extract received stays received; a withdrawn
-    import was not received)."""
+    """batch, operator, month, imported_at: the months each import of ``collection`` held,
+    and when it was received (the day given at its import, else its import's; imports in
+    force or replaced since: an extract received stays received; a withdrawn import was not
+    received)."""
     return reader.query(
-        "SELECT s.batch, s.operator, s.month, b.imported_at FROM record_scope s "
+        "SELECT s.batch, s.operator, s.month, COALESCE(b.received_at, b.imported_at) AS "
+        "imported_at FROM record_scope s "
         "JOIN import_batch b ON b.id = s.batch WHERE b.status IN ('active', 'replaced') "
         "AND s.collection = ?",
         [collection],
@@ -110,3 +113,23 @@ def operator_places(reader: Warehouse | Transaction, collection: str) -> pd.Data
         "WHERE level = 'commune' AND parent_level = 'departement'"
     )
     return main.merge(parents, on="commune", how="left")
+
+
+def level_series(
+    warehouse: Warehouse, indicators: Sequence[str], level: str,
+    within: tuple[str, str] | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """indicator, code, period, value, ok (a usable value: status ``ok``): the stored rows
+    of ``indicators`` at ``level`` (inside ``within``), sorted by indicator; the light read
+    of :func:`level_values` for the checks over time."""
+    if not indicators:
+        return pd.DataFrame(columns=["indicator", "code", "period", "value", "ok"])
+    inside, inside_params = within_clause(level, within)
+    rows, params = result_rows(
+        f"indicator IN ({placeholders(list(indicators))}) AND level = ?{inside}",
+        [*indicators, level, *inside_params],
+    )
+    return warehouse.query(
+        "SELECT indicator, code, period, value, status = 'ok' AND value IS NOT NULL AS ok "
+        f"FROM {rows} v ORDER BY indicator", params,
+    )  # fmt: skip

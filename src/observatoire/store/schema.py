@@ -190,6 +190,9 @@ _VALUES_TABLES = (
             ("confidentiality", "text"),
             ("licence", "text"),
             ("frequency", "text"),
+            # Added by schema 12: the day the file was received when it was imported later
+            # (an operator's extract mailed on time, imported a week after: it was on time)
+            ("received_at", "text"),
         ),
         ("id",),
     ),
@@ -495,6 +498,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ("indicator_stale",),
     ("indicator_stale_period", "indicator_computed"),
     ("indicator_link", "DROP VIEW IF EXISTS indicator_result", RESULT_VIEW),
+    ("ALTER TABLE import_batch ADD COLUMN IF NOT EXISTS received_at TEXT",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
