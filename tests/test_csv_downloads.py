@@ -95,6 +95,8 @@ COVERED: dict[str, list[tuple[str, str, bool]]] = {
     "/indicateurs/{name}/projection.csv": [
         ("analyst", f"/indicateurs/population/projection.csv?niveau={ZONING}", True)
     ],
+    "/qualite.csv": [("analyst", "/qualite.csv?domaine=transmission", True)],
+    "/api/v1/quality/flags": [("analyst", "/api/v1/quality/flags?format=csv", True)],
     "/indicateurs/{name}/export": [
         ("public", f"/indicateurs/{INDICATOR}/export?format=csv&niveau={ZONING}", True),
         ("public", f"/indicateurs/{INDICATOR}/export?format=csv-plain&niveau={ZONING}", True),
@@ -160,10 +162,13 @@ def hostile_home(census_home: Path, tmp_path_factory: pytest.TempPathFactory) ->
     code, out = run("compute", "--level", ZONING, home=home)
     assert code == 0, out
     (home / "collections").mkdir()
-    (home / "collections" / "sejours.yaml").write_text(SCHEMA, encoding="utf-8")
+    calendar = "calendrier: {frequence: mensuelle, echeance: 10}\n"  # months missing since
+    (home / "collections" / "sejours.yaml").write_text(SCHEMA + calendar, encoding="utf-8")
     extract = _records(folder / "extraction.csv")
     code, out = run("records", "import", str(extract), "--collection", "sejours", home=home)
     assert code == 0, out
+    code, out = run("quality", "review", home=home)  # flags naming the hostile operators
+    assert code == 0 and "transmission.manquante" in out, out
     return home
 
 

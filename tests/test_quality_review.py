@@ -487,3 +487,18 @@ def test_a_shift_of_the_whole_level_is_one_finding() -> None:
         {"period": "2025", "flagged": 8, "judged": 8}]
     one = drift.level_shifts(gaps.head(2), series)  # two of eight: territories' own
     assert len(one[0]) == 2 and one[1].empty
+
+
+def test_denominators_of_one_page() -> None:
+    """Two indicators of the cadrage page divide by households from two variables of the
+    census (rp.C_MEN, rp.MEN): one flag naming both; one indicator's alternatives (rp.POP or
+    onpv.POP_MUN, one per territory) are no conflict."""
+    from observatoire.engine.review import denominators
+    from observatoire.ingest.indicators import load_catalogue
+
+    catalogue = load_catalogue(None)
+    found = denominators(catalogue, {"part_menages_une_personne", "taille_moyenne_menages",
+                                     "part_population_couverte_caf"})  # fmt: skip
+    assert [(f["subject"], f["period"]) for f in found] == [("theme:cadrage", "menages")]
+    assert "rp.C_MEN pour part_menages_une_personne" in str(found[0]["message"])
+    assert "rp.MEN pour taille_moyenne_menages" in str(found[0]["message"])

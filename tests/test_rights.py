@@ -617,7 +617,7 @@ def test_an_operator_deposits_its_extract(
     report shows before anything is written; another operator's records are refused."""
     operator = signed_in(app, *credentials["operator"])
     extract = pd.read_csv(
-        demo / "extractions" / "extraction_OP03_FICTIVE.csv",
+        demo / "extractions" / "extraction_OP03_historique_FICTIVE.csv",
         sep=";",
         dtype=str,
         keep_default_na=False,

@@ -104,7 +104,7 @@ def review_cmd(ctx: Context, within: str | None, since: str | None,
 @click.option("--import", "batch", type=int, help="Les points levés sur les valeurs de cet "
               "import (n°).")  # fmt: skip
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False), help="Fichier où écrire.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Fichier où écrire.")
 @pass_ctx
 def flags_cmd(ctx: Context, states: tuple[str, ...], all_states: bool,
               domains: tuple[str, ...], severities: tuple[str, ...], subject: str | None,
@@ -223,7 +223,12 @@ def timeliness_cmd(ctx: Context, collection: str, by: str, fmt: str) -> None:
 @quality.command("reviews")
 @pass_ctx
 def reviews_cmd(ctx: Context) -> None:
-    """Les dernières revues : quand, par qui, ce qu'elles ont relevé."""
+    """Les dernières revues : quand, par qui, ce qu'elles ont relevé.
+
+    \b
+    Exemple :
+      observatoire quality reviews
+    """
     with _review(ctx) as service:
         emit(service.reviews(), "table")  # type: ignore[attr-defined]
 

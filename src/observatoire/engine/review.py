@@ -26,7 +26,7 @@ from observatoire.store import review as store
 from observatoire.store.base import Warehouse
 from observatoire.text import french_number, with_unit
 
-__all__ = ["Review", "review"]
+__all__ = ["Review", "denominators", "review"]
 
 SMALL_AREAS = ("iris", "qpv")  # levels of small areas (see quality.drift.SMALL_AREA_FACTOR)
 BREAK_GROUP = 10  # territories missing one period past which the level gets one flag
@@ -115,7 +115,7 @@ def review(
                                everything)  # fmt: skip
     if indicators is None and since is None and within is None:
         result.subjects.update(f"theme:{t}" for t in THEMES)
-        found += _denominators(catalogue, set(stored.indicator))
+        found += denominators(catalogue, set(stored.indicator))
     result.steps["relations"] = time.perf_counter() - started
     started = time.perf_counter()
     if indicators is None and within is None:
@@ -355,7 +355,7 @@ def _relation(warehouse: Warehouse, catalogue: Catalogue, relation: Relation,
     return found
 
 
-def _denominators(catalogue: Catalogue, stored: set[str]) -> list[dict[str, object]]:
+def denominators(catalogue: Catalogue, stored: set[str]) -> list[dict[str, object]]:
     """The themes (a portrait's pages) whose stored ratios take one population (the concept
     of a count of the catalogue: population, ménages…) from several variables: the page must
     say which source each uses."""
@@ -374,8 +374,9 @@ def _denominators(catalogue: Catalogue, stored: set[str]) -> list[dict[str, obje
             uses.setdefault(key, {}).setdefault(name, []).append(ident)
     found: list[dict[str, object]] = []
     for (theme, population), variables in sorted(uses.items()):
-        if len(variables) < 2:
-            continue
+        pairs = [(name, ident) for name, idents in variables.items() for ident in idents]
+        if not any(v1 != v2 and i1 != i2 for v1, i1 in pairs for v2, i2 in pairs):
+            continue  # one variable, or one indicator's alternatives (one per territory)
         label = catalogue.get(population).label if population in catalogue else population
         listed = " ; ".join(f"{name} pour {', '.join(idents)}"
                             for name, idents in sorted(variables.items()))  # fmt: skip
