@@ -14,32 +14,18 @@ Target: ≤ 10 s for every commune of France (issue 24).
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from timing import timed
+from timing import DATA, build_home, timed
 
 from observatoire.observatory import Observatory
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FILES = [
     DATA / "filosofi" / "FILO2016_DISP_COM.csv",
     DATA / "filosofi" / "FILO2019_DISP_COM.csv",
     DATA / "filosofi" / "cc_filosofi_2021_COM.csv",
 ]
-
-
-def build(home: Path) -> None:
-    def cli(*args: str) -> None:
-        command = [sys.executable, "-m", "observatoire", "--home", str(home), *args]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-
-    cli("init", "--name", "Banc projections")
-    cli("geo", "import-cog", str(DATA / "cog" / "2026"))
-    for path in FILES:
-        cli("import", str(path))
 
 
 def main() -> None:
@@ -52,7 +38,7 @@ def main() -> None:
         if home is None:
             home = Path(folder) / "obs"
             print("Construction (référentiel, Filosofi 2016, 2019, 2021)…")
-            build(home)
+            build_home(home, "Banc projections", FILES)
         with Observatory.open(home) as obs:
             for ident in ("niveau_vie_median", "menages_fiscaux"):
                 baseline = timed(lambda i=ident: obs.indicator(i, level="commune"), args.repeat)

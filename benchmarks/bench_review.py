@@ -13,20 +13,17 @@ as the review must (median of ``--repeat``). Target: ≤ 10 s (issue 25).
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import tempfile
 from datetime import date
 from pathlib import Path
 
-from timing import timed
+from timing import DATA, build_home, timed
 
 from observatoire.engine.review import review
 from observatoire.ingest.coherences import load_relations
 from observatoire.observatory import Observatory
 from observatoire.store import review as store
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FILES = [
     DATA / "filosofi" / "FILO2016_DISP_COM.csv",
     DATA / "filosofi" / "FILO2019_DISP_COM.csv",
@@ -36,19 +33,6 @@ FILES = [
     DATA / "filosofi" / "FILO2019_DISP_REG.csv",
 ]
 TARGET = 10.0
-
-
-def build(home: Path) -> None:
-    def cli(*args: str) -> None:
-        command = [sys.executable, "-m", "observatoire", "--home", str(home), *args]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-
-    cli("init", "--name", "Banc revue")
-    cli("geo", "import-cog", str(DATA / "cog" / "2026"))
-    for path in FILES:
-        subprocess.run([sys.executable, "-m", "observatoire", "--home", str(home), "import",
-                        str(path)], check=False, stdout=subprocess.DEVNULL)  # fmt: skip
-    cli("compute")
 
 
 def main() -> None:
@@ -61,7 +45,7 @@ def main() -> None:
         if home is None:
             home = Path(folder) / "obs"
             print("Construction (référentiel, Filosofi 2016, 2019, 2021, calcul)…")
-            build(home)
+            build_home(home, "Banc revue", FILES, compute=True)
         with Observatory.open(home) as obs:
             catalogue = obs.catalogue()
             since = str(obs.imports().imported_at.max())[:10]
@@ -74,7 +58,8 @@ def main() -> None:
 
             def read_all() -> None:
                 for level, rows in levels.groupby("level"):
-                    store.level_values(obs.warehouse, rows.indicator.tolist(), str(level))
+                    store.level_values(obs.warehouse, rows.indicator.tolist(), str(level),
+                                       usable=True)
 
             baseline = timed(read_all, args.repeat)
             spent = timed(lambda: review(obs.warehouse, catalogue, relations=relations,

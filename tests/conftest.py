@@ -265,6 +265,25 @@ def postgres_schema() -> Iterator[str]:
 
 
 # -- routes ------------------------------------------------------------------------------------
+@pytest.fixture(params=["sqlite", "postgres"])
+def appdb(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A fresh, migrated application database of each kind (PostgreSQL: the throwaway
+    server of scripts/test.sh, one schema per test)."""
+    from observatoire.store.appdb import AppDatabase
+
+    if request.param == "sqlite":
+        database = AppDatabase(f"sqlite:///{tmp_path / 'application.sqlite'}")
+        database.migrate()
+        yield database
+        database.close()
+        return
+    with postgres_schema() as location:
+        database = AppDatabase(location)
+        database.migrate()
+        yield database
+        database.close()
+
+
 def walk_routes(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
     """(path, route) of every API route under ``routes``: FastAPI keeps an included router
     as one entry holding the original (``original_router``); a mounted app has its own."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from observatoire.store.appdb import AppDatabase
 
-from .conftest import postgres_schema, run, serving
+from .conftest import run, serving
 
 SOURCES = """\
 sources:
@@ -399,21 +398,6 @@ def test_web_pages_by_role(inv_home: Path, tmp_path: Path) -> None:
             == 403
         )
         assert member.get("/programme").status_code == 200
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def appdb(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AppDatabase]:
-    if request.param == "sqlite":
-        database = AppDatabase(f"sqlite:///{tmp_path / 'application.sqlite'}")
-        database.migrate()
-        yield database
-        database.close()
-        return
-    with postgres_schema() as location:
-        database = AppDatabase(location)
-        database.migrate()
-        yield database
-        database.close()
 
 
 def test_the_library_index_on_each_application_database(appdb: AppDatabase) -> None:

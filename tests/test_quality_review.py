@@ -10,7 +10,6 @@ clean files raise is counted and listed (the closing note of the issue reports i
 
 from __future__ import annotations
 
-import io
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -31,7 +30,7 @@ from observatoire.quality.calendar import (
 from observatoire.quality.flags import merge
 from observatoire.quality.relations import check_pair, relation_from_dict
 from observatoire.services.quality import QualityReview
-from observatoire.store.appdb import open_appdb
+from observatoire.store.appdb import AppDatabase, open_appdb
 from tests.conftest import DATA, run
 
 # -- pure checks ------------------------------------------------------------------------------
@@ -72,9 +71,9 @@ def test_quarterly_calendar_and_its_errors() -> None:
     cal = Calendar(frequency="trimestrielle", due_day=31)
     assert cal.due("2025-T1") == date(2025, 4, 30)
     assert cal.period_of_month("2025-08") == "2025-T3"
-    with pytest.raises(InputError, match="calendrier.frequence"):
+    with pytest.raises(InputError, match=r"calendrier\.frequence"):
         calendar_from_dict({"frequence": "hebdomadaire"}, "c.yaml")
-    with pytest.raises(InputError, match="calendrier.operateurs.X"):
+    with pytest.raises(InputError, match=r"calendrier\.operateurs\.X"):
         calendar_from_dict({"operateurs": {"X": "2025-13"}}, "c.yaml")
     with pytest.raises(InputError, match="inconnue"):
         calendar_from_dict({"echance": 3}, "c.yaml")
@@ -354,6 +353,28 @@ def test_operators_late_and_missing_across_reimports(home93: Path, tmp_path: Pat
         ("transmission.retard", "B", older, "nouveau")}
     assert service.flags(states=["resolu"], domains=["transmission"]).code.tolist() == ["B"]
     obs.close()
+    # the restitution report and its deck say it, operator by operator
+    from observatoire.outputs.deck import restitution_deck
+
+    with Observatory.open(home93) as obs:
+        report = obs.records.restitution("sejours", operator="B")
+        whole = obs.records.restitution("sejours")
+    assert report.timeliness == [{
+        "operator": "Structure B", "code": "B", "expected": 2, "on_time": 1, "late": 1,
+        "missing": 0, "missing_periods": [], "completeness": 100.0, "timeliness": 50.0,
+        "alert": False}]  # fmt: skip
+    assert any("a transmis à temps 50,0 % de ses 2 extractions" in f for f in report.findings)
+    assert [t["code"] for t in whole.timeliness] == ["A", "B"]
+    assert "Les transmissions des extractions" in [s.title for s in restitution_deck(whole).slides]
+    from observatoire.services.accounts import Role
+    from observatoire.web.app import create_app
+    from tests.conftest import new_account
+
+    with Observatory.open(home93) as obs:
+        app = create_app(obs)
+        page = new_account(app, "analyste@cd93.fr", Role.ANALYST).get("/completude/sejours")
+        assert page.status_code == 200 and "Transmission des extractions" in page.text
+        assert "Structure A" in page.text and "Structure B" in page.text
 
 
 # -- the extranet and the API -----------------------------------------------------------------
@@ -447,28 +468,6 @@ def _public() -> object:
     from observatoire.secret.policy import PUBLIC
 
     return PUBLIC
-    # the restitution report and its deck say it, operator by operator
-    from observatoire.outputs.deck import restitution_deck
-
-    with Observatory.open(home93) as obs:
-        report = obs.records.restitution("sejours", operator="B")
-        whole = obs.records.restitution("sejours")
-    assert report.timeliness == [{
-        "operator": "Structure B", "code": "B", "expected": 2, "on_time": 1, "late": 1,
-        "missing": 0, "missing_periods": [], "completeness": 100.0, "timeliness": 50.0,
-        "alert": False}]  # fmt: skip
-    assert any("a transmis à temps 50,0 % de ses 2 extractions" in f for f in report.findings)
-    assert [t["code"] for t in whole.timeliness] == ["A", "B"]
-    assert "Les transmissions des extractions" in [s.title for s in restitution_deck(whole).slides]
-    from observatoire.services.accounts import Role
-    from observatoire.web.app import create_app
-    from tests.conftest import new_account
-
-    with Observatory.open(home93) as obs:
-        app = create_app(obs)
-        page = new_account(app, "analyste@cd93.fr", Role.ANALYST).get("/completude/sejours")
-        assert page.status_code == 200 and "Transmission des extractions" in page.text
-        assert "Structure A" in page.text and "Structure B" in page.text
 
 
 def test_a_shift_of_the_whole_level_is_one_finding() -> None:
@@ -502,3 +501,37 @@ def test_denominators_of_one_page() -> None:
     assert [(f["subject"], f["period"]) for f in found] == [("theme:cadrage", "menages")]
     assert "rp.C_MEN pour part_menages_une_personne" in str(found[0]["message"])
     assert "rp.MEN pour taille_moyenne_menages" in str(found[0]["message"])
+
+
+# -- the flags' store on each application database --------------------------------------------
+def _raised(*ids: str) -> pd.DataFrame:
+    return pd.DataFrame([{"id": i, "domain": "temps", "check_name": "temps.ecart",
+                          "severity": "alerte", "subject": "population", "level": "commune",
+                          "code": i, "period": "2020", "message": f"écart {i}",
+                          "detail": {"valeur": 1.5}, "batch": 3} for i in ids])  # fmt: skip
+
+
+def test_flags_kept_on_each_application_database(appdb: AppDatabase) -> None:
+    """Reviews recorded, states given with their history and kept by the next review,
+    resolved when no longer raised: the same on SQLite and PostgreSQL."""
+    from observatoire.store.quality import FlagStore
+
+    store = FlagStore(appdb)
+    scope = {"territoire": None}
+    first = merge(store.flags()[["id", "state"]], _raised("a", "b"), pd.Series([], dtype=bool))
+    assert store.record(first, actor="revue", scope=scope, seconds=0.1,
+                        periods={("population", "commune"): {"2020"}}) == 1  # fmt: skip
+    before = store.version()
+    assert store.set_state(["a"], "faux_positif", actor="analyste", comment="vérifié") == 1
+    assert store.version() != before
+    stored = store.flags()
+    second = merge(stored[["id", "state"]], _raised("a"), stored.subject == "population")
+    assert store.record(second, actor="revue", scope=scope, seconds=0.1, periods={}) == 2
+    found = store.flags().set_index("id")
+    assert found.state.to_dict() == {"a": "faux_positif", "b": "resolu"}
+    assert found.loc["a", "comment"] == "vérifié" and int(found.loc["a", "batch"]) == 3
+    assert store.events("a").state_to.tolist() == ["nouveau", "faux_positif"]
+    assert store.events("b").state_to.tolist() == ["nouveau", "resolu"]
+    assert store.periods_seen() == {("population", "commune"): {"2020"}}
+    assert store.reviews().id.tolist() == [2, 1]
+    assert store.flags(states=["resolu"], batch=3).id.tolist() == ["b"]

@@ -101,7 +101,7 @@ def review(
     levels = stored.groupby("level").indicator.apply(list).to_dict()
     for level, idents in sorted(levels.items()):
         on_step(f"cohérence dans le temps : {len(idents)} indicateur(s), niveau {level}")
-        values = store.level_series(warehouse, idents, level, within)
+        values = store.level_values(warehouse, idents, level, within, usable=True)
         if result.codes is not None:
             result.codes[level] = set(values.code)
         found += _over_time(warehouse, catalogue, values, level, batches, result)
@@ -402,26 +402,20 @@ def _reporting(warehouse: Warehouse, collection: CollectionSchema, today: date,
     result.rates[collection.name] = states
     subject = f"collection:{collection.name}"
     found: list[dict[str, object]] = []
-    for row in states.itertuples(index=False):
-        if row.state == "manquante":
-            found.append(_flag(
-                "transmission.manquante", subject, "operateur", row.operator, row.period,
-                severity="alerte",
-                message=(f"{collection.label} : l'extraction de {row.period} de l'opérateur "
-                         f"{row.operator}, due le {row.due:%d/%m/%Y}, n'est pas arrivée "
-                         f"({row.delay} jours de retard au {today:%d/%m/%Y})"),
-                detail={"due": row.due.isoformat(), "retard_jours": int(row.delay)},
-            ))  # fmt: skip
-        elif row.state == "en_retard":
-            found.append(_flag(
-                "transmission.retard", subject, "operateur", row.operator, row.period,
-                severity="attention",
-                message=(f"{collection.label} : l'extraction de {row.period} de l'opérateur "
-                         f"{row.operator} est arrivée le {row.received:%d/%m/%Y}, "
-                         f"{row.delay} jours après l'échéance du {row.due:%d/%m/%Y}"),
-                detail={"due": row.due.isoformat(), "recue": row.received.isoformat(),
-                        "retard_jours": int(row.delay)},
-            ))  # fmt: skip
+    for row in states[states.state.isin(["manquante", "en_retard"])].itertuples(index=False):
+        missing = row.state == "manquante"
+        head = f"{collection.label} : l'extraction de {row.period} de l'opérateur {row.operator}"
+        found.append(_flag(
+            "transmission.manquante" if missing else "transmission.retard", subject,
+            "operateur", row.operator, row.period,
+            severity="alerte" if missing else "attention",
+            message=(f"{head}, due le {row.due:%d/%m/%Y}, n'est pas arrivée ({row.delay} jours "
+                     f"de retard au {today:%d/%m/%Y})" if missing else
+                     f"{head} est arrivée le {row.received:%d/%m/%Y}, {row.delay} jours après "
+                     f"l'échéance du {row.due:%d/%m/%Y}"),
+            detail={"due": row.due.isoformat(), "retard_jours": int(row.delay),
+                    **({} if missing else {"recue": row.received.isoformat()})},
+        ))  # fmt: skip
     due = states[states.state != "a_venir"]
     recent = due.groupby("operator").tail(TIMELINESS_WINDOW)
     for row in reporting_rates(recent, ["operator"]).itertuples(index=False):

@@ -14,7 +14,6 @@ from observatoire.store.territories import within_clause
 
 __all__ = [
     "imported_since",
-    "level_series",
     "level_values",
     "members_of_parents",
     "operator_places",
@@ -34,18 +33,24 @@ def stored_levels(warehouse: Warehouse) -> pd.DataFrame:
 
 def level_values(
     warehouse: Warehouse, indicators: Sequence[str], level: str,
-    within: tuple[str, str] | None = None,
+    within: tuple[str, str] | None = None, *, usable: bool = False,
 ) -> pd.DataFrame:  # fmt: skip
     """indicator, code, period, value, status: the stored values of ``indicators`` at
-    ``level`` (inside ``within``), every status."""
+    ``level`` (inside ``within``), every status; with ``usable``, ``ok`` (a usable value:
+    status ``ok``) instead of the status, the rows sorted by indicator (the light read of
+    the checks over time)."""
+    last = "status = 'ok' AND value IS NOT NULL AS ok" if usable else "status"
     if not indicators:
-        return pd.DataFrame(columns=["indicator", "code", "period", "value", "status"])
+        return pd.DataFrame(columns=["indicator", "code", "period", "value", last.split()[-1]])
     inside, inside_params = within_clause(level, within)
     rows, params = result_rows(
         f"indicator IN ({placeholders(list(indicators))}) AND level = ?{inside}",
         [*indicators, level, *inside_params],
     )
-    return warehouse.query(f"SELECT indicator, code, period, value, status FROM {rows} v", params)
+    order = " ORDER BY indicator" if usable else ""
+    return warehouse.query(
+        f"SELECT indicator, code, period, value, {last} FROM {rows} v{order}", params
+    )
 
 
 def period_batches(warehouse: Warehouse) -> pd.DataFrame:
@@ -114,22 +119,3 @@ def operator_places(reader: Warehouse | Transaction, collection: str) -> pd.Data
     )
     return main.merge(parents, on="commune", how="left")
 
-
-def level_series(
-    warehouse: Warehouse, indicators: Sequence[str], level: str,
-    within: tuple[str, str] | None = None,
-) -> pd.DataFrame:  # fmt: skip
-    """indicator, code, period, value, ok (a usable value: status ``ok``): the stored rows
-    of ``indicators`` at ``level`` (inside ``within``), sorted by indicator; the light read
-    of :func:`level_values` for the checks over time."""
-    if not indicators:
-        return pd.DataFrame(columns=["indicator", "code", "period", "value", "ok"])
-    inside, inside_params = within_clause(level, within)
-    rows, params = result_rows(
-        f"indicator IN ({placeholders(list(indicators))}) AND level = ?{inside}",
-        [*indicators, level, *inside_params],
-    )
-    return warehouse.query(
-        "SELECT indicator, code, period, value, status = 'ok' AND value IS NOT NULL AS ok "
-        f"FROM {rows} v ORDER BY indicator", params,
-    )  # fmt: skip
