@@ -49,8 +49,7 @@ def quality_review(obs: Observatory) -> str:
         counts = ", ".join(f"{n} {d}" for d, n in outcome.review.counts().items())
         lines = [
             "Revue de qualité des données (observatoire quality review ; page /qualite)",
-            f"  {len(outcome.review.flags)} points de vigilance relevés en "
-            f"{outcome.seconds:.1f} s ({counts})",
+            f"  {len(outcome.review.flags)} points de vigilance relevés ({counts})",
             f"  Anomalies glissées dans le fichier France Travail SYNTHÉTIQUE : {len(ANOMALIES)} ; "
             "jugées :",
             *judged,

@@ -214,12 +214,25 @@ class QualityReview:
     def vigilance(self, subject: str, level: str, codes: Sequence[str] | None,
                   reader: ReadPolicy) -> pd.DataFrame:  # fmt: skip
         """The flags on values of indicator ``subject`` at ``level`` (of ``codes`` when
-        given) that ``reader`` is shown: an analyst every open one, the others the
-        confirmed ones only (code, period, message, state)."""
+        given), those of the declared relations it is part of included, that ``reader`` is
+        shown (id, code, period, check_name, severity, message, state): an analyst every
+        open one, with its message; the others the confirmed ones only, said without a
+        figure (a message quotes values, the expected one too, which the statistical secret
+        may hide from them)."""
+        subjects = [subject, *(f"coherence:{r.id}" for r in self.relations()
+                               if subject in (r.a, r.b))]  # fmt: skip
         states = OPEN_STATES if not reader.restricted else tuple(PUBLIC_STATES)
-        frame = self.store.flags(states=states, subjects=[subject], level=level,
+        frame = self.store.flags(states=states, subjects=subjects, level=level,
                                  codes=list(codes) if codes is not None else [])  # fmt: skip
-        return frame[["id", "code", "period", "check_name", "severity", "message", "state"]]
+        frame = frame[["id", "code", "period", "check_name", "severity", "message", "state"]]
+        if reader.restricted and len(frame):
+            frame = frame.assign(message=[
+                f"{CHECKS.get(c, c).capitalize()} ({p}) : anomalie des données confirmée par "
+                "l'observatoire" if p else f"{CHECKS.get(c, c).capitalize()} : anomalie des "
+                "données confirmée par l'observatoire"
+                for c, p in zip(frame.check_name, frame.period, strict=True)
+            ])  # fmt: skip
+        return frame
 
     def _operator_names(self, subjects: pd.Series) -> dict[str, str]:
         names: dict[str, str] = {}
