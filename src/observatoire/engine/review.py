@@ -45,7 +45,6 @@ class Review:
     periods: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     codes: dict[str, set[str]] | None = None  # reviewed territories by level (None: all)
     steps: dict[str, float] = field(default_factory=dict)  # seconds per domain
-    rates: dict[str, pd.DataFrame] = field(default_factory=dict)  # timeliness per collection
 
     def counts(self) -> dict[str, int]:
         """How many flags each domain raised."""
@@ -123,7 +122,7 @@ def review(
             if collection.calendar is not None:
                 on_step(f"transmissions : collection {collection.name}")
                 result.subjects.add(f"collection:{collection.name}")
-                found += _reporting(warehouse, collection, today, result)
+                found += _reporting(warehouse, collection, today)
     result.steps["transmission"] = time.perf_counter() - started
     if found:
         result.flags = pd.DataFrame(found)[FLAG_COLUMNS]
@@ -391,15 +390,14 @@ def denominators(catalogue: Catalogue, stored: set[str]) -> list[dict[str, objec
     return found
 
 
-def _reporting(warehouse: Warehouse, collection: CollectionSchema, today: date,
-               result: Review) -> list[dict[str, object]]:  # fmt: skip
+def _reporting(warehouse: Warehouse, collection: CollectionSchema,
+               today: date) -> list[dict[str, object]]:  # fmt: skip
     """Missing and late extracts of each operator, and operators under the alert threshold
     of timeliness over their last :data:`TIMELINESS_WINDOW` periods due."""
     calendar = collection.calendar
     assert calendar is not None
     received = received_spans(store.receipts(warehouse, collection.name), calendar)
     states = reporting(received, calendar, today)
-    result.rates[collection.name] = states
     subject = f"collection:{collection.name}"
     found: list[dict[str, object]] = []
     for row in states[states.state.isin(["manquante", "en_retard"])].itertuples(index=False):
