@@ -438,8 +438,8 @@ def test_flags_pages_api_and_rights(real93: Path, tmp_path: Path) -> None:
         app.state.quality.set_state([median["id"]], "confirme", actor="analyste")
         shown = anonymous.get(portrait_url).text
         # said without a figure: a message quotes values the secret may hide from the public
-        assert "Point de vigilance : Écart à l'historique (2021) : anomalie des données " \
-            "confirmée par l'observatoire" in shown
+        assert "Point de vigilance : Écart à l&#39;historique (2021) : anomalie des données " \
+            "confirmée par l&#39;observatoire" in shown
         assert "valeur attendue" not in shown
         assert "valeur attendue" in analyst.get(portrait_url).text
         # the API: analysts only, a state through a token
@@ -454,6 +454,18 @@ def test_flags_pages_api_and_rights(real93: Path, tmp_path: Path) -> None:
         assert answer.status_code == 200 and answer.json()["rows"][0]["state"] == "faux_positif"
         bad = scripted.post("/api/v1/quality/flags", json={"ids": ["nope"], "state": "connu"})
         assert bad.status_code == 404
+        unknown = scripted.post("/api/v1/quality/flags", json={"ids": [gap["id"]],
+                                                               "state": "bogus"})  # fmt: skip
+        assert unknown.status_code == 400
+        kept = scripted.post("/api/v1/quality/flags", json={"ids": [gap["id"]], "state": "connu"})
+        assert kept.json()["rows"][0]["comment"] == "vérifié"  # no comment: the comment kept
+        assert len(scripted.post("/api/v1/quality/flags", json={
+            "ids": [f"x{i}" for i in range(1001)], "state": "connu"}).json()) > 0
+        for path in ("/qualite/rapport/²⁰²⁶.html", "/qualite?import=²", "/imports/²",
+                     "/qualite?import=99999999999999999999999", "/qualite?niveau=commune"
+                     "&territoire=departement:93"):  # fmt: skip
+            assert analyst.get(path).status_code == 400, path
+        assert analyst.get("/qualite?niveau=bogus").status_code == 404
         report = analyst.get(f"/qualite/rapport/{date.today().year}.xlsx")
         assert report.status_code == 200 and report.content[:2] == b"PK"
         assert analyst.get("/qualite/rapport/x.pdf").status_code == 400
@@ -528,13 +540,21 @@ def test_flags_kept_on_each_application_database(appdb: AppDatabase) -> None:
     before = store.version()
     assert store.set_state(["a"], "faux_positif", actor="analyste", comment="vérifié") == 1
     assert store.version() != before
+    # the same again changes nothing, and writes no history; a state without a comment keeps
+    # the comment; every change moves the version, within one second too
+    assert store.set_state(["a"], "faux_positif", actor="analyste", comment="vérifié") == 0
+    middle = store.version()
+    assert store.set_state(["a"], "connu", actor="x", comment=None, keep_comment=True) == 1
+    assert store.version() != middle
+    assert store.set_state(["a"], "faux_positif", actor="x", comment=None, keep_comment=True) == 1
     stored = store.flags()
     second = merge(stored[["id", "state"]], _raised("a"), stored.subject == "population")
     assert store.record(second, actor="revue", scope=scope, seconds=0.1, periods={}) == 2
     found = store.flags().set_index("id")
     assert found.state.to_dict() == {"a": "faux_positif", "b": "resolu"}
     assert found.loc["a", "comment"] == "vérifié" and int(found.loc["a", "batch"]) == 3
-    assert store.events("a").state_to.tolist() == ["nouveau", "faux_positif"]
+    assert store.events("a").state_to.tolist() == ["nouveau", "faux_positif", "connu",
+                                                     "faux_positif"]
     assert store.events("b").state_to.tolist() == ["nouveau", "resolu"]
     assert store.periods_seen() == {("population", "commune"): {"2020"}}
     assert store.reviews().id.tolist() == [2, 1]

@@ -44,6 +44,7 @@ __all__ = ["Outcome", "QualityReview"]
 
 # What an analyst sees by default: the flags not closed.
 OPEN_STATES = ("nouveau", "connu", "confirme")
+MAX_IDS = 1000  # flags given a state at once
 
 
 @dataclass(frozen=True)
@@ -135,11 +136,16 @@ class QualityReview:
                 if value not in known:
                     raise UnknownNameError(what, value, list(known))
         codes: list[str] = []
-        if territory is not None:
-            level, code = self.obs.geography.resolve(territory)
-            codes = [code]
-        elif level is not None and level != "operateur":
+        if level is not None and level not in ("operateur", "*"):
             level = self.obs.geography.level_id(level)
+            known = self.obs.geography.levels()
+            if level not in known:
+                raise UnknownNameError("niveau", level, [*known, "operateur", "*"])
+        if territory is not None:
+            place, code = self.obs.geography.resolve(territory)
+            if level is not None and level != place:
+                raise InputError(f"territoire « {territory} » : niveau {place}, pas {level}")
+            level, codes = place, [code]
         frame = self.store.flags(states=states, domains=domains, severities=severities,
                                  subjects=[subject] if subject else [], level=level,
                                  codes=codes, batch=batch)  # fmt: skip
@@ -197,19 +203,25 @@ class QualityReview:
 
     def set_state(self, ids: Sequence[str], state: str, *, actor: str | None,
                   comment: str | None = None) -> int:  # fmt: skip
-        """Give ``state`` to the flags ``ids`` (all known, else nothing changes)."""
+        """Give ``state`` to the flags ``ids`` (all known, else nothing changes), with
+        ``comment`` (None: the comment they have is kept; empty: it is cleared); how many
+        changed."""
         if state not in STATES:
-            raise UnknownNameError("état", state, list(STATES))
-        if not ids:
+            raise InputError(f"état « {state} » inconnu ; possibles : {', '.join(STATES)}")
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
             raise InputError("aucun point de vigilance désigné")
-        known = set(self.store.flags(ids=list(ids)).id)
-        unknown = [i for i in ids if i not in known]
+        if len(wanted) > MAX_IDS:
+            raise InputError(f"{len(wanted)} points de vigilance : {MAX_IDS} au plus à la fois")
+        known = set(self.store.flags(ids=wanted).id)
+        unknown = [i for i in wanted if i not in known]
         if unknown:
             raise UnknownNameError("point de vigilance", unknown[0], [])
-        text = (comment or "").strip() or None
+        text = None if comment is None else (comment.strip() or None)
         if text is not None and len(text) > 2000:
             raise InputError("commentaire trop long (2 000 caractères au plus)")
-        return self.store.set_state(ids, state, actor=actor, comment=text)
+        return self.store.set_state(wanted, state, actor=actor, comment=text,
+                                    keep_comment=comment is None)  # fmt: skip
 
     def vigilance(self, subject: str, level: str, codes: Sequence[str] | None,
                   reader: ReadPolicy) -> pd.DataFrame:  # fmt: skip
@@ -224,6 +236,14 @@ class QualityReview:
         states = OPEN_STATES if not reader.restricted else tuple(PUBLIC_STATES)
         frame = self.store.flags(states=states, subjects=subjects, level=level,
                                  codes=list(codes) if codes is not None else [])  # fmt: skip
+        # a relation's flag is on a's period: on b's page, on b's value (of its own period)
+        sides = {f"coherence:{r.id}" for r in self.relations() if r.b == subject != r.a}
+        on_b = frame.subject.isin(list(sides)).to_numpy()
+        if on_b.any():
+            periods = frame.period.to_numpy(dtype=object).copy()
+            for i in on_b.nonzero()[0]:
+                periods[i] = json.loads(frame.detail.iloc[i]).get("periode_b", periods[i])
+            frame = frame.assign(period=periods)
         frame = frame[["id", "code", "period", "check_name", "severity", "message", "state"]]
         if reader.restricted and len(frame):
             frame = frame.assign(message=[

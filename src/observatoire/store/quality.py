@@ -90,8 +90,10 @@ class FlagStore:
 
     def version(self) -> str:
         """A token that changes with every review and every change of state."""
-        row = self.db.query("SELECT COUNT(*) AS n, MAX(last_seen) AS seen, MAX(set_at) AS changed "
-                            "FROM app_quality_flag")  # fmt: skip
+        row = self.db.query(
+            "SELECT (SELECT COUNT(*) FROM app_quality_flag) AS flags, (SELECT COUNT(*) FROM "
+            "app_quality_event) AS events, (SELECT COUNT(*) FROM app_quality_review) AS reviews"
+        )  # every change of state and every review adds rows: the counts only grow
         return "|".join(str(v) for v in row.iloc[0].tolist())
 
     def periods_seen(self) -> dict[tuple[str, str], set[str]]:
@@ -146,22 +148,29 @@ class FlagStore:
         return number
 
     def set_state(self, ids: Iterable[str], state: str, *, actor: str | None,
-                  comment: str | None) -> int:  # fmt: skip
-        """Give ``state`` (and ``comment``) to the flags ``ids``, all or none; how many."""
+                  comment: str | None, keep_comment: bool = False) -> int:  # fmt: skip
+        """Give ``state`` (and ``comment``; with ``keep_comment``, the comment they have) to
+        the flags ``ids``, all or none; how many changed (a flag already in that state with
+        that comment is left as it is, its history too)."""
         wanted = list(dict.fromkeys(ids))
         now = _now()
+        changed = 0
         with self.db.transaction() as run:
             found = self.db.query(
-                f"SELECT id, state FROM app_quality_flag WHERE id IN ({placeholders(wanted)})",
-                wanted,
-            ) if wanted else pd.DataFrame(columns=["id", "state"])  # fmt: skip
-            for ident, before in zip(found.id, found.state, strict=True):
+                "SELECT id, state, comment FROM app_quality_flag WHERE id IN "
+                f"({placeholders(wanted)})", wanted,
+            ) if wanted else pd.DataFrame(columns=["id", "state", "comment"])  # fmt: skip
+            for ident, before, said in zip(found.id, found.state, found.comment, strict=True):
+                text = (said if isinstance(said, str) else None) if keep_comment else comment
+                if before == state and text == (said if isinstance(said, str) else None):
+                    continue
+                changed += 1
                 run("UPDATE app_quality_flag SET state = ?, comment = ?, set_by = ?, set_at = ? "
-                    "WHERE id = ?", [state, comment, actor, now, ident])  # fmt: skip
+                    "WHERE id = ?", [state, text, actor, now, ident])  # fmt: skip
                 run("INSERT INTO app_quality_event (flag, at, actor, state_from, state_to, "
                     "comment) VALUES (?, ?, ?, ?, ?, ?)",
-                    [ident, now, actor, before, state, comment])  # fmt: skip
-        return len(found)
+                    [ident, now, actor, before, state, text])  # fmt: skip
+        return changed
 
 
 def _values(row: object) -> list[object]:

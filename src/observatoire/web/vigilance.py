@@ -27,7 +27,8 @@ def vigilance_of(quality: QualityReview, indicator: str, data: dict[str, Any],
     for row in found.itertuples(index=False):
         if row.code in shown and (row.period == period or not row.period):
             cells.setdefault(str(row.code), []).append(str(row.message))
-    whole = [str(r.message) for r in found.itertuples(index=False) if r.code == "*"]
+    whole = [str(r.message) for r in found.itertuples(index=False)
+             if r.code == "*" and (r.period == period or not r.period)]  # fmt: skip
     return {"cells": cells, "level": whole}
 
 
@@ -36,7 +37,7 @@ def mark_portrait(portrait: Portrait, quality: QualityReview, reader: ReadPolicy
     value (the territory's, of the figure's period)."""
     level, code = str(portrait.territory["level"]), str(portrait.territory["code"])
     for _, figure in portrait.figures():
-        found = quality.vigilance(figure.indicator, level, [code], reader)
+        found = quality.vigilance(figure.indicator, level, [code, "*"], reader)
         found = found[(found.period == figure.period) | (found.period == "")]
         if len(found):
             figure.vigilance = " ; ".join(found.message.astype(str))

@@ -17,6 +17,7 @@ audit log. The import API is :mod:`observatoire.web.routes.api_imports`.
 from __future__ import annotations
 
 import functools
+import re
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -202,7 +203,7 @@ def import_page(
     request: Request, fmt: Format, name: str, user: Importer, obs: ObservatoryDep,
     quality: QualityDep,
 ) -> Response:
-    if not name.isdigit():
+    if not re.fullmatch(r"[0-9]{1,9}", name):
         raise InputError(f"numéro d'import attendu : « {name} »")
     details = obs.import_details(int(name))
     if user.role is Role.PARTNER and details.get("partner") != user.organisation:

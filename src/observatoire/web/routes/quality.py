@@ -13,6 +13,7 @@ beside the value itself (indicator pages, portraits).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
@@ -26,7 +27,15 @@ from observatoire.quality.flags import CHECKS, DOMAINS, SEVERITIES, STATES
 from observatoire.services.accounts import Role, User
 from observatoire.services.quality import OPEN_STATES, QualityReview
 from observatoire.web import content
-from observatoire.web.deps import PostedFields, QualityDep, require, role_check, viewer
+from observatoire.web.deps import (
+    AccountsDep,
+    PostedFields,
+    QualityDep,
+    client_of,
+    require,
+    role_check,
+    viewer,
+)
 from observatoire.web.responses import (
     Format,
     csv_response,
@@ -66,12 +75,19 @@ def scripted(request: Request) -> User:
 
 
 Script = Annotated[User, Depends(scripted)]
+NUMBER, YEAR = re.compile(r"[0-9]{1,9}"), re.compile(r"[0-9]{4}")  # ASCII digits only
 SUBJECTS = "Indicateur, coherence:ID, collection:NOM ou source:NOM"
 SHOWN = 500  # flags listed on the page (the CSV has them all)
 PUBLIC_COLUMNS = ["id", "domain", "check_name", "check", "severity", "subject",
                   "subject_label", "level", "code", "territory", "period", "message", "detail",
                   "batch", "state", "state_label", "comment", "set_by", "set_at",
                   "first_seen", "last_seen"]  # fmt: skip
+
+
+def _no_store(response: Response) -> Response:
+    """The analysts' working lists change with every state given: no copy kept anywhere."""
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _choices(request: Request, key: str, known: Mapping[str, object]) -> list[str]:
@@ -88,7 +104,7 @@ def _filtered(request: Request, service: QualityReview) -> tuple[pd.DataFrame, d
     params = request.query_params
     states = _choices(request, "etat", STATES) or list(OPEN_STATES)
     batch = params.get("import") or None
-    if batch is not None and not batch.isdigit():
+    if batch is not None and not NUMBER.fullmatch(batch):
         raise InputError(f"import « {batch} » : un numéro attendu")
     domains = _choices(request, "domaine", DOMAINS)
     severities = _choices(request, "gravite", SEVERITIES)
@@ -135,7 +151,7 @@ def flags_page(request: Request, fmt: Format, user: QualityReader,
                service: QualityDep) -> Response:  # fmt: skip
     found, filters = _filtered(request, service)
     if fmt == "csv":
-        return csv_response(request, _table(found), "points_de_vigilance.csv")
+        return _no_store(csv_response(request, _table(found), "points_de_vigilance.csv"))
     counts = (found.groupby(["domain", "severity"]).size().unstack(fill_value=0)
               if len(found) else pd.DataFrame())  # fmt: skip
     summary = [
@@ -159,13 +175,13 @@ def yearly_report(name: str, request: Request, user: QualityReader,
     from observatoire.outputs.review_report import FORMATS, render_review
 
     year, _, fmt = name.partition(".")
-    if not year.isdigit() or fmt not in FORMATS:
+    if not YEAR.fullmatch(year) or fmt not in FORMATS:
         raise InputError(f"rapport « {name} » : AAAA.html, AAAA.pdf ou AAAA.xlsx attendu")
     report = service.yearly(int(year))
     body = render_review(report, fmt, home=service.obs.home.path)
     if fmt == "html":
         return Response(body, media_type=FORMATS[fmt], headers={"Cache-Control": "no-store"})
-    return download(request, body, FORMATS[fmt], f"revue_qualite_{year}.{fmt}")
+    return _no_store(download(request, body, FORMATS[fmt], f"revue_qualite_{year}.{fmt}"))
 
 
 @page_route(router, "/qualite/{ident}", "json")
@@ -179,10 +195,11 @@ def flag_page(request: Request, fmt: Format, ident: str, user: QualityReader,
 
 
 @router.post("/qualite/{ident}")
-def set_flag_state(ident: str, user: QualityReader, service: QualityDep,
-                   fields: PostedFields) -> Response:  # fmt: skip
-    service.set_state([ident], fields.get("etat", ""), actor=user.email,
-                      comment=fields.get("commentaire"))  # fmt: skip
+def set_flag_state(request: Request, ident: str, user: QualityReader, service: QualityDep,
+                   fields: PostedFields, accounts: AccountsDep) -> Response:  # fmt: skip
+    state = fields.get("etat", "")
+    service.set_state([ident], state, actor=user.email, comment=fields.get("commentaire"))
+    accounts.record(user.email, "qualité", ident, f"état : {state}", client_of(request))
     return RedirectResponse(f"/qualite/{ident}", status_code=303)
 
 
@@ -203,7 +220,7 @@ def api_flags(
 ) -> Response:
     found, _ = _filtered(request, service)
     if format == "csv":
-        return csv_response(request, _table(found), "points_de_vigilance.csv")
+        return _no_store(csv_response(request, _table(found), "points_de_vigilance.csv"))
     if format != "json":
         raise InputError(f"format « {format} » : json ou csv")
     return respond(request, {"count": len(found), "rows": _rows(found)}, max_age=0)
@@ -212,8 +229,10 @@ def api_flags(
 @api_router.post("/quality/flags", summary="Donner un état à des points de vigilance",
                  response_model=FlagsPublic)  # fmt: skip
 def api_set_state(request: Request, body: FlagStatePublic, user: Script,
-                  service: QualityDep) -> Response:  # fmt: skip
+                  service: QualityDep, accounts: AccountsDep) -> Response:  # fmt: skip
     service.set_state(body.ids, body.state, actor=user.email, comment=body.comment)
+    accounts.record(user.email, "qualité", ", ".join(body.ids[:20]), f"état : {body.state}",
+                    client_of(request))  # fmt: skip
     found = service.flags(states=list(STATES))
     found = found[found.id.isin(body.ids)]
     return respond(request, {"count": len(found), "rows": _rows(found)}, max_age=0)
