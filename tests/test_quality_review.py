@@ -123,14 +123,17 @@ def test_relations_by_hand() -> None:
 
 
 def test_merge_keeps_states_and_resolves_in_scope() -> None:
-    stored = pd.DataFrame({"id": ["f1", "f2", "f3", "f4"],
-                           "state": ["faux_positif", "confirme", "resolu", "nouveau"]})
-    raised = pd.DataFrame({"id": ["f1", "f3", "f5"]})
-    merged = merge(stored, raised, pd.Series([True, True, True, False]))
+    stored = pd.DataFrame({"id": ["f1", "f2", "f3", "f4", "f6"],
+                           "state": ["faux_positif", "confirme", "resolu", "nouveau", "resolu"],
+                           "judged": [None, None, None, None, "faux_positif"]})
+    raised = pd.DataFrame({"id": ["f1", "f3", "f5", "f6"]})
+    merged = merge(stored, raised, pd.Series([True, True, True, False, True]))
     assert merged.new.id.tolist() == ["f5"]
+    # f6 had been judged a false positive before a review stopped raising it: raised again
+    # (a vintage withdrawn, then imported again), it takes its verdict back
     assert dict(zip(merged.refreshed.id, merged.refreshed.state, strict=True)) == {
-        "f1": "faux_positif", "f3": "nouveau"}
-    assert merged.reopened == ["f3"] and merged.resolved == ["f2"]  # f4: outside the scope
+        "f1": "faux_positif", "f3": "nouveau", "f6": "faux_positif"}
+    assert merged.reopened == ["f3", "f6"] and merged.resolved == ["f2"]  # f4: outside
 
 
 # -- real files of the 93 ---------------------------------------------------------------------
@@ -206,6 +209,8 @@ def test_real_files_clean_then_anomalies(real93: Path, tmp_path: Path) -> None:
     assert len(clean) <= 5, clean.message.tolist()
     assert first.new == len(clean) and first.resolved == 0
     obs.close()
+    code, out = run("quality", "review", "--within", "93", home=real93)  # levels outside: none
+    assert code == 0 and "0 point(s)" in out, out
 
     # 1. a count multiplied by three: Saint-Denis's fiscal households of 2019
     x3 = tmp_path / "x3"
@@ -462,9 +467,11 @@ def test_flags_pages_api_and_rights(real93: Path, tmp_path: Path) -> None:
         assert len(scripted.post("/api/v1/quality/flags", json={
             "ids": [f"x{i}" for i in range(1001)], "state": "connu"}).json()) > 0
         for path in ("/qualite/rapport/²⁰²⁶.html", "/qualite?import=²", "/imports/²",
-                     "/qualite?import=99999999999999999999999", "/qualite?niveau=commune"
-                     "&territoire=departement:93"):  # fmt: skip
+                     "/qualite?import=99999999999999999999999"):
             assert analyst.get(path).status_code == 400, path
+        # a territory's flags and those of the territories inside it
+        inside = analyst.get("/qualite.json?territoire=departement:93&niveau=commune").json()
+        assert gap["id"] in [f["id"] for f in inside["flags"]]
         assert analyst.get("/qualite?niveau=bogus").status_code == 404
         report = analyst.get(f"/qualite/rapport/{date.today().year}.xlsx")
         assert report.status_code == 200 and report.content[:2] == b"PK"
@@ -557,5 +564,14 @@ def test_flags_kept_on_each_application_database(appdb: AppDatabase) -> None:
                                                      "faux_positif"]
     assert store.events("b").state_to.tolist() == ["nouveau", "resolu"]
     assert store.periods_seen() == {("population", "commune"): {"2020"}}
-    assert store.reviews().id.tolist() == [2, 1]
-    assert store.flags(states=["resolu"], batch=3).id.tolist() == ["b"]
+    # a is no longer raised, then raised again: it takes its verdict back
+    stored = store.flags()
+    gone = merge(stored[["id", "state", "judged"]], _raised("c"), stored.subject == "population")
+    store.record(gone, actor="revue", scope=scope, seconds=0.1, periods={})
+    stored = store.flags()
+    back = merge(stored[["id", "state", "judged"]], _raised("a"), stored.subject == "population")
+    store.record(back, actor="revue", scope=scope, seconds=0.1, periods={})
+    assert store.flags(ids=["a"]).state.tolist() == ["faux_positif"]
+    assert store.events("a").state_to.tolist()[-2:] == ["resolu", "faux_positif"]
+    assert store.reviews().id.tolist() == [4, 3, 2, 1]
+    assert sorted(store.flags(states=["resolu"], batch=3).id) == ["b", "c"]

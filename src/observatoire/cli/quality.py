@@ -11,7 +11,7 @@ import click
 import pandas as pd
 
 from observatoire.cli._common import FORMATS, Context, emit, pass_ctx
-from observatoire.quality.flags import DOMAINS, SEVERITIES, STATES
+from observatoire.quality.flags import CHECKS, DOMAINS, SEVERITIES, STATES
 
 __all__ = ["COMMANDS", "quality"]
 
@@ -78,7 +78,8 @@ def review_cmd(ctx: Context, within: str | None, since: str | None,
         )  # fmt: skip
     counts = outcome.review.flags.groupby(["domain", "check_name"]).size()
     table = pd.DataFrame(
-        [{"domaine": DOMAINS[d], "contrôle": c, "points": int(n)} for (d, c), n in counts.items()]
+        [{"domaine": DOMAINS[d], "contrôle": CHECKS.get(c, c), "points": int(n)}
+         for (d, c), n in counts.items()]
     )
     if fmt != "table":
         emit(table, fmt)
@@ -89,6 +90,8 @@ def review_cmd(ctx: Context, within: str | None, since: str | None,
                f"{outcome.resolved} résolu(s), {outcome.reopened} rouvert(s)")  # fmt: skip
     if len(table):
         emit(table, "table")
+    for note in outcome.review.notes:
+        click.echo(f"  · {note}")
     click.echo("Détail : observatoire quality flags")
 
 
@@ -135,6 +138,8 @@ def flags_cmd(ctx: Context, states: tuple[str, ...], all_states: bool,
         return
     shown = found[list(columns)].rename(columns=columns) if len(found) else pd.DataFrame(
         columns=list(columns.values()))  # fmt: skip
+    shown["import"] = shown["import"].astype("Int64")
+    shown = shown.astype(object).where(shown.notna(), "")
     if fmt == "table":
         shown = shown.drop(columns=["constat"]).assign(
             constat=found.message.str.slice(0, 90) if len(found) else [])
@@ -209,15 +214,32 @@ def timeliness_cmd(ctx: Context, collection: str, by: str, fmt: str) -> None:
     """
     with ctx.open() as obs:
         states = obs.records.timeliness(collection)
-    if by == "period":
-        emit(states.assign(due=states.due.astype(str), received=states.received.astype(str)),
-             fmt)  # fmt: skip
-        return
+    from observatoire.quality.calendar import STATES as RECEIPTS
     from observatoire.quality.calendar import reporting_rates
 
+    if by == "period":
+        table = states.assign(due=states.due.astype(str), state=states.state.map(RECEIPTS),
+                              received=states.received.map(lambda d: "" if pd.isna(d) else
+                                                           str(d)))  # fmt: skip
+        emit(table.rename(columns=TIMELINESS_COLUMNS)[[
+            c for c in TIMELINESS_COLUMNS.values() if c in table.rename(
+                columns=TIMELINESS_COLUMNS).columns]], fmt)  # fmt: skip
+        return
     keys = {"operator": ["operator", "name"], "year": ["operator", "year"],
             "departement": ["departement", "year"], "none": []}[by]
-    emit(reporting_rates(states.assign(year=states.period.str[:4]), keys), fmt)
+    rates = reporting_rates(states.assign(year=states.period.str[:4]), keys)
+    emit(rates.rename(columns=TIMELINESS_COLUMNS), fmt)
+
+
+TIMELINESS_COLUMNS = {
+    "operator": "operateur", "name": "nom", "commune": "commune", "departement": "departement",
+    "year": "annee", "period": "periode", "due": "echeance", "received": "recue_le",
+    "state": "etat", "delay": "retard_jours", "expected": "attendues", "on_time": "a_temps",
+    "late": "en_retard", "missing": "manquantes", "completeness": "part_recue",
+    "timeliness": "part_a_temps",
+}  # fmt: skip
+REVIEW_COLUMNS = {"id": "revue", "at": "le", "actor": "par", "raised": "releves",
+                  "new": "nouveaux", "resolved": "resolus", "seconds": "secondes"}
 
 
 @quality.command("reviews")
@@ -230,7 +252,8 @@ def reviews_cmd(ctx: Context) -> None:
       observatoire quality reviews
     """
     with _review(ctx) as service:
-        emit(service.reviews(), "table")  # type: ignore[attr-defined]
+        reviews = service.reviews()  # type: ignore[attr-defined]
+    emit(reviews[list(REVIEW_COLUMNS)].rename(columns=REVIEW_COLUMNS), "table")
 
 
 

@@ -22,6 +22,7 @@ from observatoire.quality.calendar import received_spans, reporting, reporting_r
 from observatoire.quality.flags import FLAG_COLUMNS, flag_id
 from observatoire.quality.relations import Relation, check_pair
 from observatoire.quality.schema import CollectionSchema
+from observatoire.store import computed as computed_store
 from observatoire.store import review as store
 from observatoire.store.base import Warehouse
 from observatoire.text import french_number, with_unit
@@ -45,6 +46,7 @@ class Review:
     periods: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     codes: dict[str, set[str]] | None = None  # reviewed territories by level (None: all)
     steps: dict[str, float] = field(default_factory=dict)  # seconds per domain
+    notes: list[str] = field(default_factory=list)  # what could not be reviewed, and why
 
     def counts(self) -> dict[str, int]:
         """How many flags each domain raised."""
@@ -91,8 +93,16 @@ def review(
         recent = store.imported_since(warehouse, since)
         chosen = {i for i in chosen if fed[i] & recent}
     stored = stored[stored.indicator.isin(chosen)]
+    stale = sorted(computed_store.stale_indicators(warehouse) & chosen)
+    if stale:
+        result_notes = [f"{len(stale)} indicateur(s) à recalculer depuis un import ou un retrait "
+                        f"({', '.join(stale[:5])}{'…' if len(stale) > 5 else ''}) : lancez "
+                        "« observatoire compute », la revue lit leurs valeurs d'avant"]  # fmt: skip
+    else:
+        result_notes = []
     batches = _batches(store.period_batches(warehouse), {i: fed[i] for i in chosen})
-    result = Review(flags=pd.DataFrame(columns=FLAG_COLUMNS), subjects=set(chosen))
+    result = Review(flags=pd.DataFrame(columns=FLAG_COLUMNS), subjects=set(chosen),
+                    notes=result_notes)
     found: list[dict[str, object]] = []
     if within is not None:
         result.codes = {}
@@ -110,8 +120,14 @@ def review(
     for relation in relations:
         if relation.a in chosen or relation.b in chosen or (indicators is None and since is None):
             result.subjects.add(f"coherence:{relation.id}")
-            found += _relation(warehouse, catalogue, relation, within, batches, on_step,
+            raised = _relation(warehouse, catalogue, relation, within, batches, on_step,
                                everything)  # fmt: skip
+            if raised is None:
+                result.notes.append(
+                    f"cohérence « {relation.id} » non vérifiée : {relation.a} et {relation.b} ne "
+                    "sont calculés ensemble à aucun niveau (observatoire compute)")
+                continue
+            found += raised
     if indicators is None and since is None and within is None:
         result.subjects.update(f"theme:{t}" for t in THEMES)
         found += denominators(catalogue, set(stored.indicator))
@@ -156,6 +172,8 @@ def _over_time(
     """Gaps to history, breaks and divergent members, for each indicator of ``values``."""
     found: list[dict[str, object]] = []
     members: pd.DataFrame | None = None
+    if values.empty:
+        return found
     at, idents = pd.factorize(values.indicator, sort=False)
     bounds = np.flatnonzero(np.diff(at)) + 1  # the rows come sorted by indicator
     for start, stop in zip([0, *bounds], [*bounds, len(at)], strict=True):
@@ -193,30 +211,38 @@ def _over_time(
 
 def _breaks(indicator: Indicator, level: str, series: drift.Series,
             batches: Mapping[tuple[str, str], int]) -> list[dict[str, object]]:  # fmt: skip
-    """Territories without a row for a period between two they have: one flag each, or one
-    for the level when more than :data:`BREAK_GROUP` share the period (a file that left out
-    a whole class of territories is one finding, not thousands)."""
+    """Territories without a row for a period between two with a value: one flag each, or
+    one for the level when more than :data:`BREAK_GROUP` share the period (a file that left
+    out a whole class of territories is one finding, not thousands) — but a territory among
+    the largest of the level (its value before the hole in the top tenth) keeps its own
+    flag, as an alert: a large commune missing is not the pattern of the small ones."""
     found: list[dict[str, object]] = []
     for period, holes in drift.breaks(series).groupby("period"):
         batch = batches.get((indicator.id, str(period)))
+        alone = holes
         if len(holes) > BREAK_GROUP:
-            examples = holes.code.head(10).tolist()
+            column = {p: j for j, p in enumerate(series.periods)}
+            row_of = {c: i for i, c in enumerate(series.codes)}
+            before = np.array([series.values[row_of[c], column[b]]
+                               for c, b in zip(holes.code, holes.before, strict=True)])  # fmt: skip
+            large = before >= np.nanpercentile(series.values[:, column[holes.before.iloc[0]]], 90)
+            alone = holes[large]
+            codes = sorted(holes.code.astype(str))
             found.append(_flag(
                 "temps.rupture", indicator.id, level, "*", str(period), severity="attention",
                 batch=batch,
-                message=(f"{indicator.label} : {len(holes)} territoires ({level}) sans valeur "
-                         f"en {period} alors qu'ils en ont avant et après (par exemple "
-                         f"{', '.join(examples[:5])})"),
-                detail={"territoires": len(holes), "exemples": examples},
+                message=(f"{indicator.label} : {len(holes)} territoires ({level}) sans ligne "
+                         f"en {period} alors qu'ils ont une valeur avant et après (par exemple "
+                         f"{', '.join(codes[:5])} ; liste complète dans le détail)"),
+                detail={"territoires": len(holes), "codes": codes},
             ))  # fmt: skip
-            continue
-        for row in holes.itertuples(index=False):
+        for row in alone.itertuples(index=False):
             found.append(_flag(
                 "temps.rupture", indicator.id, level, row.code, row.period,
-                severity="attention", batch=batch,
-                message=(f"{indicator.label} : aucune valeur en {row.period} pour ce "
-                         f"territoire, qui en a en {row.before} et en {row.after}, alors que "
-                         f"d'autres territoires du niveau en ont"),
+                severity="alerte" if len(alone) < len(holes) else "attention", batch=batch,
+                message=(f"{indicator.label} : aucune ligne en {row.period} pour ce "
+                         f"territoire, qui a une valeur en {row.before} et en {row.after}, "
+                         f"alors que d'autres territoires du niveau en ont"),
                 detail={"avant": row.before, "apres": row.after},
             ))  # fmt: skip
     return found
@@ -312,13 +338,16 @@ def _vintages(catalogue: Catalogue, seen: Mapping[tuple[str, str], set[str]],
 def _relation(warehouse: Warehouse, catalogue: Catalogue, relation: Relation,
               within: tuple[str, str] | None, batches: Mapping[tuple[str, str], int],
               on_step: Callable[[str], None], stored: pd.DataFrame,
-              ) -> list[dict[str, object]]:  # fmt: skip
-    """The territories where ``relation`` does not hold, at every level both are stored."""
+              ) -> list[dict[str, object]] | None:  # fmt: skip
+    """The territories where ``relation`` does not hold, at every level both are stored
+    (None: no level has both)."""
     if relation.a not in catalogue or relation.b not in catalogue:
-        return []
+        return None
     a, b = catalogue.get(relation.a), catalogue.get(relation.b)
     levels = sorted(set(stored.level[stored.indicator == a.id])
                     & set(stored.level[stored.indicator == b.id]))  # fmt: skip
+    if not levels:
+        return None
     found: list[dict[str, object]] = []
     for level in levels:
         on_step(f"cohérence {relation.id} : niveau {level}")
@@ -339,7 +368,9 @@ def _relation(warehouse: Warehouse, catalogue: Catalogue, relation: Relation,
             ratio = "infini" if row.ratio == float("inf") else french_number(row.ratio, 2)
             found.append(_flag(
                 "relations.hors_bornes", f"coherence:{relation.id}", level, row.code,
-                row.period, severity="alerte", batch=batches.get((a.id, row.period)),
+                row.period, severity="alerte",
+                batch=max(batches.get((a.id, row.period), 0),
+                          batches.get((b.id, str(row.period_b)), 0)) or None,
                 message=(f"{relation.label} : {a.label} {with_unit(row.value_a, a.unit)}"
                          f"{at_least} "
                          f"({row.period}) et {b.label} {with_unit(row.value_b, b.unit)} "

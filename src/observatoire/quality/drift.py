@@ -248,23 +248,26 @@ def level_shifts(gaps: pd.DataFrame, series: Series, *, share: float = 0.5,
 
 def breaks(frame: pd.DataFrame | Series) -> pd.DataFrame:
     """code, period, before, after: the territories with no row for a period that other
-    territories of the level have, between two periods they have rows for (``frame``: code,
-    period and value of rows of any status, or their :class:`Series`)."""
+    territories of the level have, between two periods they have a usable value for
+    (``frame``: code, period and value of rows of any status — NaN where no usable value,
+    ``ok`` when given — or their :class:`Series`; a territory secret before and after has no
+    history to break)."""
     columns = ["code", "period", "before", "after"]
     matrix = frame if isinstance(frame, Series) else series_of(frame)
     present: np.ndarray = matrix.present
     if present.shape[1] < 3:
         return pd.DataFrame(columns=columns)
+    valued = ~np.isnan(matrix.values)  # a usable value (a secret cell is a row, not a value)
     published = np.asarray(present.any(axis=0))
-    seen_before = np.logical_or.accumulate(present, axis=1)
-    seen_after = np.logical_or.accumulate(present[:, ::-1], axis=1)[:, ::-1]
+    seen_before = np.logical_or.accumulate(valued, axis=1)
+    seen_after = np.logical_or.accumulate(valued[:, ::-1], axis=1)[:, ::-1]
     rows: list[tuple[str, str, str, str]] = []
     for j in range(1, present.shape[1] - 1):
         hole = ~present[:, j] & seen_before[:, j - 1] & seen_after[:, j + 1] & published[j]
         for i in np.nonzero(hole)[0]:
-            before = next(matrix.periods[k] for k in range(j - 1, -1, -1) if present[i, k])
+            before = next(matrix.periods[k] for k in range(j - 1, -1, -1) if valued[i, k])
             after = next(matrix.periods[k] for k in range(j + 1, present.shape[1])
-                         if present[i, k])  # fmt: skip
+                         if valued[i, k])  # fmt: skip
             rows.append((str(matrix.codes[i]), matrix.periods[j], str(before), str(after)))
     return pd.DataFrame(rows, columns=columns)
 

@@ -7,7 +7,8 @@ by the next review is the same flag, with the state an analyst gave it:
 ``nouveau`` (raised, not looked at) → ``connu`` (seen, being looked into) → ``confirme`` (a
 real anomaly of the data: shown to the public beside the value) or ``faux_positif`` (the
 figure is right: the next reviews keep it so) ; a flag the review no longer raises becomes
-``resolu``; raised again, it is ``nouveau`` again.
+``resolu``; raised again, it takes back the verdict it had (confirmé, faux positif), or is
+``nouveau`` again.
 
 Pure: :func:`merge` takes the stored flags and the raised ones and says what to write.
 
@@ -26,6 +27,7 @@ __all__ = [
     "CHECKS",
     "DOMAINS",
     "FLAG_COLUMNS",
+    "JUDGEMENTS",
     "PUBLIC_STATES",
     "SEVERITIES",
     "STATES",
@@ -60,6 +62,7 @@ STATES = {
     "resolu": "résolu",
 }
 PUBLIC_STATES = frozenset({"confirme"})  # shown to the public beside the value
+JUDGEMENTS = frozenset({"confirme", "faux_positif"})  # an analyst's verdict on the figure
 SEVERITIES = {"alerte": 3, "attention": 2, "information": 1}
 FLAG_COLUMNS = [
     "id", "domain", "check_name", "severity", "subject", "level", "code", "period",
@@ -86,16 +89,22 @@ class Merge:
 
 def merge(stored: pd.DataFrame, raised: pd.DataFrame, in_scope: pd.Series) -> Merge:
     """Reconcile ``raised`` (the review's flags, :data:`FLAG_COLUMNS`) with ``stored`` (id,
-    state): a flag not stored is new; a stored one raised again keeps its state, unless it
-    was resolved (then it is new again); a stored one not raised whose ``in_scope`` (by
-    position in ``stored``) is true, and not yet resolved, is resolved."""
+    state, and ``judged`` when known: the judgement a resolved flag had): a flag not stored
+    is new; a stored one raised again keeps its state, unless it was resolved (then it takes
+    back the judgement it had, confirmé or faux positif, else it is new again); a stored one
+    not raised whose ``in_scope`` (by position in ``stored``) is true, and not yet resolved,
+    is resolved."""
     raised = raised.drop_duplicates("id")
     known = dict(zip(stored.id, stored.state, strict=True)) if len(stored) else {}
+    judged: dict[str, object] = (dict(zip(stored.id, stored.judged, strict=True))
+                                 if "judged" in stored.columns else {})  # fmt: skip
     is_new = ~raised.id.isin(list(known))
     again = raised[~is_new].copy()
     again["state"] = [known[i] for i in again.id]
     reopened = again.id[again.state == "resolu"].tolist()
-    again.loc[again.state == "resolu", "state"] = "nouveau"
+    again.loc[again.state == "resolu", "state"] = [
+        str(judged[i]) if judged.get(i) in JUDGEMENTS else "nouveau" for i in reopened
+    ]
     seen = set(raised.id)
     scoped = stored[in_scope.to_numpy(dtype=bool)] if len(stored) else stored
     resolved = [i for i, s in zip(scoped.id, scoped.state, strict=True)

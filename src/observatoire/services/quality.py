@@ -37,6 +37,7 @@ from observatoire.quality.flags import (
 )
 from observatoire.quality.relations import Relation
 from observatoire.secret.policy import ReadPolicy
+from observatoire.store import review as review_store
 from observatoire.store.appdb import AppDatabase
 from observatoire.store.quality import FlagStore
 
@@ -106,7 +107,7 @@ class QualityReview:
             inside = [code in found.codes.get(level, set())
                       for level, code in zip(stored.level, stored.code, strict=True)]  # fmt: skip
             in_scope &= pd.Series(inside, index=stored.index, dtype=bool)
-        merged = merge(stored[["id", "state"]], found.flags, in_scope)
+        merged = merge(stored[["id", "state", "judged"]], found.flags, in_scope)
         seconds = time.perf_counter() - started
         scope = {"territoire": within, "depuis": since, "indicateurs": list(indicators or []),
                  "etapes": {k: round(v, 3) for k, v in found.steps.items()}}  # fmt: skip
@@ -128,27 +129,28 @@ class QualityReview:
         territory: str | None = None,
         batch: int | None = None,
     ) -> pd.DataFrame:
-        """The flags matching the filters, most severe first, with the labels of their
-        check, state, subject and territory."""
+        """The flags matching the filters (``territory``: its own and those of the
+        territories inside it), most severe first, with the labels of their check, state,
+        subject and territory."""
         for values, known, what in ((states, STATES, "état"), (domains, DOMAINS, "domaine"),
                                     (severities, SEVERITIES, "gravité")):  # fmt: skip
             for value in values:
                 if value not in known:
                     raise UnknownNameError(what, value, list(known))
-        codes: list[str] = []
         if level is not None and level not in ("operateur", "*"):
             level = self.obs.geography.level_id(level)
-            known = self.obs.geography.levels()
-            if level not in known:
-                raise UnknownNameError("niveau", level, [*known, "operateur", "*"])
-        if territory is not None:
-            place, code = self.obs.geography.resolve(territory)
-            if level is not None and level != place:
-                raise InputError(f"territoire « {territory} » : niveau {place}, pas {level}")
-            level, codes = place, [code]
+            levels = self.obs.geography.levels()
+            if level not in levels:
+                raise UnknownNameError("niveau", level, [*levels, "operateur", "*"])
         frame = self.store.flags(states=states, domains=domains, severities=severities,
                                  subjects=[subject] if subject else [], level=level,
-                                 codes=codes, batch=batch)  # fmt: skip
+                                 batch=batch)  # fmt: skip
+        if territory is not None:  # the territory's flags and those of the ones inside it
+            place, code = self.obs.geography.resolve(territory)
+            inside = review_store.inside(self.obs.warehouse, place, code)
+            pairs = {(place, code), *zip(inside.level, inside.code, strict=True)}
+            keep = [(lv, cd) in pairs for lv, cd in zip(frame.level, frame.code, strict=True)]
+            frame = frame[pd.Series(keep, index=frame.index, dtype=bool)]
         return self._labelled(frame)
 
     def flag(self, ident: str) -> tuple[pd.Series, pd.DataFrame]:

@@ -80,8 +80,9 @@ class Records:
         states = reporting(received, schema.calendar, today or dt.date.today())
         names = records_store.operators_of(self.warehouse, schema.name)[["code", "name"]]
         places = review_store.operator_places(self.warehouse, schema.name)
-        return states.merge(names.rename(columns={"code": "operator"}), on="operator",
-                            how="left").merge(places, on="operator", how="left")  # fmt: skip
+        out = states.merge(names.rename(columns={"code": "operator"}), on="operator",
+                           how="left").merge(places, on="operator", how="left")  # fmt: skip
+        return out.assign(name=out.name.fillna(""))  # a declared operator yet to send one
 
     def volume_jumps(self, collection: str) -> pd.DataFrame:
         """Months when an operator entered far more or fewer records than usual."""

@@ -101,6 +101,9 @@ APP_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE app_quality_periods (indicator TEXT NOT NULL, level TEXT NOT NULL, "
         "periods TEXT NOT NULL, PRIMARY KEY (indicator, level))",
     ),
+    # 5: a flag resolved by a review keeps the judgement an analyst had given it (confirmé,
+    # faux positif): raised again (a vintage withdrawn and imported again), it takes it back.
+    ("ALTER TABLE app_quality_flag ADD COLUMN judged TEXT",),
 )
 
 

@@ -21,7 +21,7 @@ __all__ = ["FlagStore"]
 
 _COLUMNS = (
     "id, domain, check_name, severity, subject, level, code, period, message, detail, batch, "
-    "state, comment, set_by, set_at, first_seen, last_seen, review"
+    "state, comment, set_by, set_at, first_seen, last_seen, review, judged"
 )
 
 
@@ -112,8 +112,9 @@ class FlagStore:
             number = int(last.n.iloc[0])
             for row in merged.new.itertuples(index=False):
                 run(f"INSERT INTO app_quality_flag ({_COLUMNS}) VALUES "
-                    f"({', '.join('?' * 18)})",
-                    [*_values(row), "nouveau", None, None, None, now, now, number])  # fmt: skip
+                    f"({', '.join('?' * 19)})",
+                    [*_values(row), "nouveau", None, None, None, now, now, number,
+                     None])  # fmt: skip
                 run("INSERT INTO app_quality_event (flag, at, actor, state_from, state_to, "
                     "comment) VALUES (?, ?, ?, NULL, 'nouveau', ?)",
                     [row.id, now, actor, f"relevé par la revue n° {number}"])  # fmt: skip
@@ -123,15 +124,20 @@ class FlagStore:
                     "batch = ?, last_seen = ?, review = ?, state = ? WHERE id = ?",
                     [values[3], values[8], values[9], values[10], now, number, row.state,
                      row.id])  # fmt: skip
+            states = dict(zip(merged.refreshed.id, merged.refreshed.state, strict=True))
             for ident in merged.reopened:
+                again = states.get(ident, "nouveau")
+                why = "" if again == "nouveau" else " ; il reprend le jugement qu'il avait"
                 run("INSERT INTO app_quality_event (flag, at, actor, state_from, state_to, "
-                    "comment) VALUES (?, ?, ?, 'resolu', 'nouveau', ?)",
-                    [ident, now, actor, f"relevé de nouveau par la revue n° {number}"])
+                    "comment) VALUES (?, ?, ?, 'resolu', ?, ?)",
+                    [ident, now, actor, again,
+                     f"relevé de nouveau par la revue n° {number}{why}"])  # fmt: skip
             for ident in merged.resolved:
                 state = self.db.query("SELECT state FROM app_quality_flag WHERE id = ?",
                                       [ident]).state.iloc[0]  # fmt: skip
-                run("UPDATE app_quality_flag SET state = 'resolu', set_by = ?, set_at = ? "
-                    "WHERE id = ?", [actor, now, ident])  # fmt: skip
+                run("UPDATE app_quality_flag SET judged = CASE WHEN state IN ('confirme', "
+                    "'faux_positif') THEN state ELSE judged END, state = 'resolu', set_by = ?, "
+                    "set_at = ? WHERE id = ?", [actor, now, ident])  # fmt: skip
                 run("INSERT INTO app_quality_event (flag, at, actor, state_from, state_to, "
                     "comment) VALUES (?, ?, ?, ?, 'resolu', ?)",
                     [ident, now, actor, state, f"plus relevé par la revue n° {number}"])

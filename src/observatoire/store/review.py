@@ -14,6 +14,7 @@ from observatoire.store.territories import within_clause
 
 __all__ = [
     "imported_since",
+    "inside",
     "level_values",
     "members_of_parents",
     "operator_places",
@@ -119,3 +120,11 @@ def operator_places(reader: Warehouse | Transaction, collection: str) -> pd.Data
     )
     return main.merge(parents, on="commune", how="left")
 
+
+
+def inside(reader: Warehouse | Transaction, level: str, code: str) -> pd.DataFrame:
+    """level, code: every territory inside the territory ``code`` of ``level``."""
+    return reader.query(
+        "SELECT level, code FROM territory_parent WHERE parent_level = ? AND parent_code = ?",
+        [level, code],
+    )
