@@ -324,6 +324,10 @@ def test_operators_late_and_missing_across_reimports(home93: Path, tmp_path: Pat
         return _write(tmp_path / name, rows, HEADER)
 
     with Observatory.open(home93, write=True) as obs:
+        for day, why in ((f"{older}-15", "réception impossible"), ("2999-01-01", "futur")):
+            with pytest.raises(InputError, match=why):  # received before its last month
+                obs.records.import_file(extract("x.csv", [("A", last)]), "sejours",
+                                        received=day)  # fmt: skip
         obs.records.import_file(extract("a.csv", [("A", older), ("A", last)]), "sejours")
         obs.records.import_file(extract("b.csv", [("B", last)]), "sejours")
         states = obs.records.timeliness("sejours", today=today)

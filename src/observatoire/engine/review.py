@@ -138,7 +138,7 @@ def review(
             if collection.calendar is not None:
                 on_step(f"transmissions : collection {collection.name}")
                 result.subjects.add(f"collection:{collection.name}")
-                found += _reporting(warehouse, collection, today)
+                found += _reporting(warehouse, collection, today, result.notes)
     result.steps["transmission"] = time.perf_counter() - started
     if found:
         result.flags = pd.DataFrame(found)[FLAG_COLUMNS]
@@ -421,13 +421,18 @@ def denominators(catalogue: Catalogue, stored: set[str]) -> list[dict[str, objec
     return found
 
 
-def _reporting(warehouse: Warehouse, collection: CollectionSchema,
-               today: date) -> list[dict[str, object]]:  # fmt: skip
+def _reporting(warehouse: Warehouse, collection: CollectionSchema, today: date,
+               notes: list[str]) -> list[dict[str, object]]:  # fmt: skip
     """Missing and late extracts of each operator, and operators under the alert threshold
     of timeliness over their last :data:`TIMELINESS_WINDOW` periods due."""
     calendar = collection.calendar
     assert calendar is not None
     received = received_spans(store.receipts(warehouse, collection.name), calendar)
+    strangers = sorted(set(received.operator) - set(calendar.operators)) if calendar.operators \
+        else []  # fmt: skip
+    if strangers:
+        notes.append(f"collection {collection.name} : opérateur(s) absent(s) du calendrier, "
+                     f"leurs transmissions ne sont pas jugées : {', '.join(strangers[:10])}")
     states = reporting(received, calendar, today)
     subject = f"collection:{collection.name}"
     found: list[dict[str, object]] = []

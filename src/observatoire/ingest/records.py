@@ -474,6 +474,11 @@ def _import(
             current, jobs = following, following_jobs
         scope = reading.scope
         _summarise(report, cube, schema)
+        if received is not None and report.months and received < f"{report.months[-1]}-01":
+            raise InputError(
+                f"reçue le {received}, une extraction qui contient des enregistrements de "
+                f"{report.months[-1]} : date de réception impossible", path=path,
+            )  # fmt: skip
         if not report.records_kept:
             raise InputError(
                 "aucun enregistrement valide (opérateur, commune et date sont obligatoires) : "

@@ -29,6 +29,18 @@ COLUMNS = {"severity": "Gravité", "state_label": "État", "check": "Contrôle",
            "comment": "Commentaire", "set_by": "Par"}  # fmt: skip
 
 
+# short sheet names (a sheet's name is cut at 31 characters)
+SHEETS = {"transmission": "Transmissions", "temps": "Cohérence dans le temps",
+          "relations": "Cohérence entre sources", "denominateurs": "Dénominateurs"}
+RATE_COLUMNS = {"operator": "Opérateur", "name": "Nom", "expected": "Attendues",
+                "received": "Reçues", "on_time": "À temps", "late": "En retard",
+                "missing": "Manquantes", "delay": "Retard maximal (jours)",
+                "completeness": "Part reçue (%)", "timeliness": "Part reçue à temps (%)"}
+REVIEW_COLUMNS = {"id": "Revue", "at": "Date", "actor": "Par", "scope": "Périmètre",
+                  "raised": "Relevés", "new": "Nouveaux", "resolved": "Résolus",
+                  "seconds": "Durée (s)"}  # fmt: skip
+
+
 def _flag_rows(flags: pd.DataFrame) -> list[dict[str, Any]]:
     if flags.empty:
         return []
@@ -61,14 +73,15 @@ def _xlsx(report: dict[str, Any], flags: pd.DataFrame) -> bytes:
         "Synthèse": pd.DataFrame(report["summary"]).drop(columns=["domain"]).rename(
             columns={"label": "Domaine", "flags": "Points", **report["states"]}),
     }  # fmt: skip
-    for domain, label in report["domains"].items():
+    for domain in report["domains"]:
         mine = flags[flags.domain == domain] if len(flags) else flags
         table = mine.reindex(columns=list(COLUMNS)).rename(columns=COLUMNS)
         table["Valeurs"] = [json.dumps(d, ensure_ascii=False) for d in mine.get("detail", [])]
-        sheets[label[:31]] = table
+        sheets[SHEETS[domain]] = table
     for item in report["reporting"]:
-        sheets[f"Transmissions {item['collection']}"[:31]] = item["rates"]
-    sheets["Revues"] = report["reviews"]
+        sheets[f"Opérateurs {item['collection']}"[:31]] = item["rates"].rename(
+            columns=RATE_COLUMNS)
+    sheets["Revues"] = report["reviews"].rename(columns=REVIEW_COLUMNS)
     metadata = [("Rapport", f"Revue annuelle de la qualité des données {report['year']}"),
                 ("Observatoire", report["observatory"]), ("Produit le", report["built"]),
                 ("Méthode", "docs/qualite.md : les quatre domaines de la revue de qualité des "
