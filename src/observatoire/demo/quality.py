@@ -7,6 +7,7 @@ from __future__ import annotations
 from observatoire.demo.partners import ANOMALIES
 from observatoire.demo.records import COLLECTION
 from observatoire.observatory import Observatory
+from observatoire.quality.flags import STATES
 from observatoire.services.quality import QualityReview
 from observatoire.store.appdb import open_appdb
 
@@ -32,7 +33,7 @@ def quality_review(obs: Observatory) -> str:
     try:
         service = QualityReview(obs, db)
         outcome = service.run(actor="démonstration")
-        flags = service.flags()
+        flags = service.flags(states=list(STATES))  # judged already when built again
         judged = []
         for (check, subject, code, period), (state, comment) in JUDGEMENTS.items():
             found = flags[(flags.check_name == check) & (flags.subject == subject)
@@ -41,7 +42,7 @@ def quality_review(obs: Observatory) -> str:
                 service.set_state(found.id.tolist(), state, actor=ANALYST, comment=comment)
                 judged.append(f"  {found.iloc[0].territory} {period} : {found.iloc[0].message}"
                               f" → {state.replace('_', ' ')} ({comment})")  # fmt: skip
-        late = flags[(flags.subject == f"collection:{COLLECTION}")
+        late = flags[(flags.subject == f"collection:{COLLECTION}") & (flags.state != "resolu")
                      & (flags.check_name == "transmission.retard")]  # fmt: skip
         if len(late):
             service.set_state(late.id.tolist(), "connu", actor=ANALYST,
