@@ -111,8 +111,9 @@ class FlagStore:
             last = self.db.query("SELECT COALESCE(MAX(id), 0) + 1 AS n FROM app_quality_review")
             number = int(last.n.iloc[0])
             for row in merged.new.itertuples(index=False):
+                # ON CONFLICT: another review, run at the same time, wrote it first
                 run(f"INSERT INTO app_quality_flag ({_COLUMNS}) VALUES "
-                    f"({', '.join('?' * 19)})",
+                    f"({', '.join('?' * 19)}) ON CONFLICT (id) DO NOTHING",
                     [*_values(row), "nouveau", None, None, None, now, now, number,
                      None])  # fmt: skip
                 run("INSERT INTO app_quality_event (flag, at, actor, state_from, state_to, "
