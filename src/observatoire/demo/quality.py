@@ -41,7 +41,7 @@ def quality_review(obs: Observatory) -> str:
             if len(found):
                 service.set_state(found.id.tolist(), state, actor=ANALYST, comment=comment)
                 judged.append(f"  {found.iloc[0].territory} {period} : {found.iloc[0].message}"
-                              f" → {state.replace('_', ' ')} ({comment})")  # fmt: skip
+                              f" → {STATES[state]} ({comment})")  # fmt: skip
         late = flags[(flags.subject == f"collection:{COLLECTION}") & (flags.state != "resolu")
                      & (flags.check_name == "transmission.retard")]  # fmt: skip
         if len(late):
