@@ -168,7 +168,7 @@ def hostile_home(census_home: Path, tmp_path_factory: pytest.TempPathFactory) ->
     code, out = run("records", "import", str(extract), "--collection", "sejours", home=home)
     assert code == 0, out
     code, out = run("quality", "review", home=home)  # flags naming the hostile operators
-    assert code == 0 and "transmission.manquante" in out, out
+    assert code == 0 and "extraction manquante" in out, out
     return home
 
 
