@@ -48,9 +48,7 @@ from observatoire.errors import (
 )
 from observatoire.home import Home, resolve_home
 from observatoire.ingest.pipeline import ImportReport, import_file, rollback
-from observatoire.ingest.records import (
-    rollback_records,
-)
+from observatoire.ingest.record_versions import rollback_records
 from observatoire.secret.policy import ANALYST, PUBLIC, ReadPolicy
 from observatoire.services.geography import Geography, Within
 from observatoire.services.partners import Partners

@@ -1,6 +1,6 @@
-# Size (708 lines): one streamed import of an operators' extract — chunked reading against the
-# schema, the cube tally, versioning by (operator, month) and the owners' check share one
-# transaction and its state; the reading and the tally (_Reading, _Cube) can go to a module.
+# Size (~620 lines): one streamed import of an operators' extract — chunked reading against
+# the schema and the cube tally share one transaction and its state; versioning and owners are
+# in record_versions; the reading and the tally (_Reading, _Cube) can go to a module next.
 """Importing operators' extracts (CSV/XLSX) into a collection of records.
 
 Steps: read the collection's schema (``<home>/collections/*.yaml``) → stream the file in chunks
@@ -12,7 +12,8 @@ write the import, its records (keys only), its cube, and republish the collectio
 variables of the indicator engine. One transaction: a failure or a kill leaves the base as it was.
 
 Versioning: an import covers (operator, month) pairs. An earlier import in force whose pairs the
-new file covers entirely is *replaced* (and comes back with :func:`rollback_records`); a file
+new file covers entirely is *replaced* (and comes back with
+:func:`observatoire.ingest.record_versions.rollback_records`); a file
 that covers an earlier import only in part is refused, naming it.
 """
 
@@ -40,11 +41,11 @@ from observatoire.ingest.batch import (
     check_deposit,
     fingerprint,
     open_batch,
-    withdrawing,
 )
 from observatoire.ingest.pseudonyms import hash_values, secret_of
 from observatoire.ingest.rawtext import sniff
 from observatoire.ingest.record_measures import CONNECTOR, dataset_of, publish_measures
+from observatoire.ingest.record_versions import check_owners, covered_imports, register_operators
 from observatoire.ingest.tables import CHUNK_ROWS, Table, find_column, open_table
 from observatoire.quality.calendar import received_day
 from observatoire.quality.evaluate import Evaluated, evaluate_chunk, iso_text
@@ -56,14 +57,7 @@ from observatoire.quality.schema import (
 )
 from observatoire.store.base import Transaction, Warehouse
 from observatoire.store.batches import set_status
-from observatoire.store.partners import partner_codes
-from observatoire.store.records import (
-    operators_of,
-    save_operators,
-    scopes_in_force,
-    write_cube,
-    write_records,
-)
+from observatoire.store.records import write_cube, write_records
 from observatoire.store.territories import arm_communes, commune_parts, territory_codes
 from observatoire.text import fold
 
@@ -73,7 +67,6 @@ __all__ = [
     "import_records",
     "load_collections",
     "publish_measures",
-    "rollback_records",
 ]
 
 COLLECTIONS_DIRECTORY = "collections"
@@ -486,8 +479,8 @@ def _import(
                 path=path,
             )
         reader = warehouse if tx is None else tx
-        _check_owners(reader, schema.name, sorted({o for o, _ in scope}), partner, path)
-        replaced = _covered(reader, schema.name, scope, path)
+        check_owners(reader, schema.name, sorted({o for o, _ in scope}), partner, path)
+        replaced = covered_imports(reader, schema.name, scope, path)
         report.replaced = replaced
         if slot.unchanged is not None:
             report.batch, report.unchanged = slot.unchanged, True
@@ -576,33 +569,6 @@ def _summarise(report: RecordsReport, cube: _Cube, schema: CollectionSchema) -> 
     report.months = sorted(whole.index.get_level_values(2).unique())
 
 
-def _covered(
-    reader: Warehouse | Transaction, collection: str, scope: set[tuple[str, str]], path: Path
-) -> list[int]:
-    """Imports in force that the new file replaces (it covers all their (operator, month));
-    an error if it covers one only in part."""
-    rows = scopes_in_force(reader, collection)
-    replaced = []
-    for batch, part in rows.groupby("batch"):
-        pairs = set(zip(part.operator, part.month, strict=True))
-        common = pairs & scope
-        if not common:
-            continue
-        if pairs <= scope:
-            replaced.append(int(batch))
-            continue
-        operator, month = sorted(common)[0]
-        outside = sorted(pairs - scope)[0]
-        raise InputError(
-            f"le fichier recouvre en partie l'import n° {batch} (par ex. {operator}, {month}), "
-            f"qui couvre aussi {outside[0]}, {outside[1]} : importez un fichier couvrant tout "
-            f"l'import n° {batch}, ou annulez-le d'abord (« observatoire imports rollback "
-            f"{batch} »)",
-            path=path,
-        )
-    return sorted(replaced)
-
-
 def _write(
     tx: Transaction,
     schema: CollectionSchema,
@@ -618,7 +584,7 @@ def _write(
     assert batch is not None
     for old in report.replaced:
         set_status(tx, old, "replaced")
-    _operators(tx, schema.name, cube.names, sorted({o for o, _ in scope}), partner)
+    register_operators(tx, schema.name, cube.names, sorted({o for o, _ in scope}), partner)
     months = report.months
     edition = f"{months[0]}…{months[-1]}" if months[0] != months[-1] else months[0]
     schema_text = Path(schema.origin).read_bytes() if Path(schema.origin).is_file() else b""
@@ -653,73 +619,3 @@ def _write(
         cube.tables(batch),
     )
     publish_measures(tx, schema)
-
-
-def _check_owners(
-    reader: Warehouse | Transaction,
-    collection: str,
-    codes: list[str],
-    partner: str | None,
-    path: Path,
-) -> None:
-    """A partner may deposit only the records of its own operators, or of operators never seen
-    before (they become its own) — checked before anything else is said of the file."""
-    if partner is None:
-        return
-    known = operators_of(reader, collection)
-    # codes compared without case: « op01 » is the operator « OP01 », not a new one
-    owners = {
-        str(code).casefold(): (str(code), None if pd.isna(owner) else str(owner))
-        for code, owner in zip(known.code, known.partner, strict=True)
-    }
-    for code in codes:
-        if code.casefold() not in owners:
-            continue
-        spelled, owner = owners[code.casefold()]
-        if owner != partner:
-            whose = f"du partenaire {owner}" if owner else "d'aucun partenaire"
-            also = f" (écrit « {spelled} »)" if spelled != code else ""
-            raise InputError(
-                f"l'opérateur {code} est déjà connu{also} et relève {whose} : le partenaire "
-                f"{partner} ne peut pas déposer ses enregistrements (un chargé d'études peut le "
-                "rattacher : « observatoire records link »)",
-                path=path,
-            )
-        if spelled != code:
-            raise InputError(
-                f"l'opérateur « {code} » est connu sous le code « {spelled} » : écrivez-le à "
-                "l'identique, ou l'import créerait un second opérateur",
-                path=path,
-            )
-
-
-def _operators(
-    tx: Transaction,
-    collection: str,
-    names: dict[str, str],
-    codes: list[str],
-    partner: str | None,
-) -> None:
-    """Register the file's operators (name, partner organisation; see :func:`_check_owners`)."""
-    known = operators_of(tx, collection).set_index("code")
-    partners = set(partner_codes(tx))
-    rows = []
-    for code in codes:
-        owner = known.partner.get(code) if code in known.index else None
-        owner = None if pd.isna(owner) else owner
-        owner = owner or partner or (code.lower() if code.lower() in partners else None)
-        name = names.get(code) or (known.name.get(code) if code in known.index else None) or code
-        rows.append({"collection": collection, "code": code, "name": name, "partner": owner})
-    save_operators(tx, collection, pd.DataFrame(rows))
-
-
-def rollback_records(
-    warehouse: Warehouse, batch: int, schema: CollectionSchema
-) -> tuple[int, list[int]]:
-    """Withdraw import ``batch`` of records; the imports it replaced come back in force."""
-    with withdrawing(warehouse, batch) as (tx, row):
-        replaced = [int(b) for b in json.loads(row.report or "{}").get("replaced", [])]
-        for old in replaced:
-            set_status(tx, old, "active", if_status="replaced")
-        publish_measures(tx, schema)
-    return batch, replaced

@@ -67,10 +67,14 @@ class QualityReview:
     def __init__(self, observatory: Observatory, db: AppDatabase) -> None:
         self.obs = observatory
         self.store = FlagStore(db)
+        self._relations: list[Relation] | None = None
 
     def relations(self) -> list[Relation]:
-        """The declared relations between indicators (shipped and the observatory's)."""
-        return load_relations(self.obs.home.path)
+        """The declared relations between indicators (shipped and the observatory's), read
+        once (a portrait asks for them at every figure)."""
+        if self._relations is None:
+            self._relations = load_relations(self.obs.home.path)
+        return self._relations
 
     def run(
         self,
