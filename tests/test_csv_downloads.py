@@ -101,6 +101,16 @@ COVERED: dict[str, list[tuple[str, str, bool]]] = {
         ("public", f"/indicateurs/{INDICATOR}/export?format=csv&niveau={ZONING}", True),
         ("public", f"/indicateurs/{INDICATOR}/export?format=csv-plain&niveau={ZONING}", True),
     ],
+    "/api/v1/indicators/{ident}/availability": [
+        ("public", f"/api/v1/indicators/{INDICATOR}/availability?format=csv", False)
+    ],
+    "/api/v1/indicators/{ident}/funnel": [  # the zones placed against the département
+        ("public", f"/api/v1/indicators/{INDICATOR}/funnel?level={ZONING}&reference=93&format=csv",
+         True)
+    ],  # fmt: skip
+    "/indicateurs/{name}/entonnoir.csv": [
+        ("public", f"/indicateurs/{INDICATOR}/entonnoir.csv?niveau={ZONING}&reference=93", True)
+    ],
 }
 
 

@@ -188,6 +188,8 @@ def _sample(path: str, masked: list[str]) -> str:
         return f"{url}?territories={','.join(masked[:12])}&indicators={SECRET}"
     if path.endswith("/projection"):  # a series to extend (the secret one has a single year)
         url = url.replace(SECRET, "demandeurs_emploi")
+    if path.endswith("/funnel"):  # a rate on counts, its numerator the secret count
+        url = url.replace(SECRET, f"part_{SECRET}")
     return url + "?within=93"
 
 
@@ -268,6 +270,11 @@ def _payload(answer: Any) -> Any:
 def _no_small_count(payload: Any, small: set[tuple[str, float]], path: str) -> None:
     """No row of ``payload`` gives a masked commune's value of the secret indicator."""
     rows = payload.get("rows", []) if isinstance(payload, dict) else payload
+    if isinstance(payload, dict) and "points" in payload:  # a funnel: no masked commune placed
+        masked = {code for code, _ in small}
+        placed = {p["code"] for p in payload["points"]}
+        assert not placed & masked, (path, placed & masked)
+        assert not any(p.get("numerator") in {v for _, v in small} for p in payload["points"])
     for row in rows if isinstance(rows, list) else []:
         if not isinstance(row, dict):
             continue

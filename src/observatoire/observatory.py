@@ -26,11 +26,13 @@ from observatoire.catalog.indicators import Catalogue
 from observatoire.catalog.variables import raw_indicator
 from observatoire.engine import analysis
 from observatoire.engine.access import ComputedScopes, ReadAccess
+from observatoire.engine.availability import availability
 from observatoire.engine.cohorts import CohortProjection, project_cohorts
 from observatoire.engine.compare import NEIGHBOURS, STRATUM
 from observatoire.engine.compute import (
     DEFAULT_THRESHOLD,
 )
+from observatoire.engine.funnel import POOLED, Funnel, funnel
 from observatoire.engine.projection import Projection, project_indicator
 from observatoire.engine.reading import (
     analyst_only,
@@ -421,6 +423,30 @@ class Observatory:
             within=self.geography.within(within, level), threshold=threshold,
             reader=reader,
         )  # fmt: skip
+
+    def funnel(
+        self,
+        ident: str,
+        *,
+        level: str = "commune",
+        within: Within = None,
+        period: str | None = None,
+        reference: str | None = None,
+        reader: ReadPolicy = ANALYST,
+    ) -> Funnel:
+        """The funnel plot of a rate for the territories of ``level`` inside ``within``:
+        each placed by its denominator against ``reference`` (a territory, ``ensemble`` for
+        the territories pooled; by default ``within``, else France), with the exact 95 % and
+        99.8 % control limits (see :mod:`observatoire.engine.funnel`)."""
+        level = self.geography.level_id(level)
+        chosen = reference if reference in (None, POOLED) else self.geography.resolve(reference)
+        return funnel(self.access(), ident, level, within=self.geography.within(within, level),
+                      period=period, reference=chosen, reader=reader)  # fmt: skip
+
+    def availability(self, ident: str, *, reader: ReadPolicy = ANALYST) -> pd.DataFrame:
+        """For indicator ``ident``, how many territories have a value at each level and
+        period, as ``reader`` may see them (see :mod:`observatoire.engine.availability`)."""
+        return availability(self.access(), ident, reader)
 
     def projection(
         self,

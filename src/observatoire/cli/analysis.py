@@ -1,6 +1,8 @@
-"""Analysis of a territory: ``profile``, ``neighbours``, ``evolution``."""
+"""Analysis of a territory: ``profile``, ``neighbours``, ``evolution``, ``funnel``."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -137,4 +139,63 @@ def evolution_cmd(
     emit(frame, fmt, output)
 
 
-COMMANDS = [profile_cmd, neighbours_cmd, evolution_cmd]
+@click.command("funnel")
+@click.argument("indicator")
+@click.option("--level", default="commune", show_default=True, help="Niveau ou zonage propre.")
+@click.option("--within", metavar="TERRITOIRE", help="Territoire englobant (93, region:11…).")
+@click.option("--period", help="Période (par défaut la plus récente avec des valeurs).")
+@click.option("--reference", metavar="TERRITOIRE",
+              help="Territoire de référence (pays:FR, 93…) ou « ensemble » (les territoires "
+                   "placés, regroupés) ; par défaut le territoire englobant, sinon la France.")
+@click.option("--highlight", metavar="CODE", help="Territoire mis en évidence sur le dessin.")
+@click.option("--all", "everyone", is_flag=True,
+              help="Tous les territoires placés (par défaut : ceux hors des limites).")
+@click.option("--drawing", type=click.Path(dir_okay=False),
+              help="Le graphique dans ce fichier (.svg ou .png).")
+@AUDIENCE_OPTION
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@pass_ctx
+def funnel_cmd(ctx: Context, indicator: str, level: str, within: str | None,
+               period: str | None, reference: str | None, highlight: str | None,
+               everyone: bool, drawing: str | None, reader: ReadPolicy, fmt: str,
+               output: str | None) -> None:  # fmt: skip
+    """Graphique en entonnoir d'un taux : chaque territoire placé selon l'effectif de son
+    dénominateur, face à une référence, avec les limites de contrôle exactes à 95 % et
+    99,8 % (loi binomiale pour une proportion, de Poisson pour un taux d'événements).
+    Un petit territoire est-il vraiment différent, ou seulement petit ?
+
+    \b
+    Exemples :
+      observatoire funnel part_allocataires_rsa --level iris --within 93066
+      observatoire funnel taux_chomage_15_64 --level commune --drawing entonnoir.svg
+    """
+    from observatoire.atomic import write_whole
+    from observatoire.outputs.deck_render import svg_to_png
+    from observatoire.outputs.funnel_chart import funnel_svg
+
+    with ctx.open() as obs:
+        found = obs.funnel(indicator, level=level, within=within, period=period,
+                           reference=reference, reader=reader)  # fmt: skip
+    ref = found.reference
+    click.echo(
+        f"{found.indicator.label} ({found.period}) — référence {ref['name']} : "
+        f"{found.target:.2f} {found.indicator.unit} ; {len(found.points)} territoires "
+        f"placés, {len(found.outliers)} hors des limites à 95 %, "
+        f"{len(found.left_out)} non placés",
+        err=True,
+    )
+    for note in found.notes:
+        click.echo(f"  · {note}", err=True)
+    if drawing:
+        svg = funnel_svg(found.points, found.limits, target=found.target,
+                         title=f"{found.indicator.label} ({found.period})",
+                         unit=found.indicator.unit, reference=ref["name"],
+                         highlight=highlight)  # fmt: skip
+        body: str | bytes = svg_to_png(svg) if drawing.lower().endswith(".png") else svg
+        write_whole(Path(drawing), body)
+        click.echo(f"graphique écrit dans {drawing}", err=True)
+    emit(found.points if everyone else found.outliers, fmt, output)
+
+
+COMMANDS = [profile_cmd, neighbours_cmd, evolution_cmd, funnel_cmd]

@@ -137,6 +137,34 @@ def indicators_show(ctx: Context, indicator: str) -> None:
         click.echo(f"{label:<24} {value}")
 
 
+@indicators.command("availability")
+@click.argument("indicator")
+@AUDIENCE_OPTION
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@pass_ctx
+def indicators_availability(ctx: Context, indicator: str, reader: ReadPolicy, fmt: str,
+                            output: str | None) -> None:  # fmt: skip
+    """Quels niveaux et quelles périodes ont des données : pour chaque niveau et période,
+    le nombre de territoires, de valeurs utilisables (complètes ou partielles), sous secret
+    et non disponibles (valeurs calculées par « observatoire compute »).
+
+    \b
+    Exemple :
+      observatoire indicators availability part_allocataires_rsa
+    """
+    with ctx.open() as obs:
+        frame = obs.availability(indicator, reader=reader)
+    emit(frame.rename(columns=AVAILABILITY_HEADERS), fmt, output)
+
+
+AVAILABILITY_HEADERS = {
+    "level": "niveau", "period": "période", "territories": "territoires",
+    "values": "valeurs", "ok": "complètes", "partial": "partielles", "secret": "secret",
+    "other": "non disponibles",
+}  # fmt: skip
+
+
 @click.command()
 @click.argument("variable", metavar="NOM")
 @click.option(

@@ -31,7 +31,8 @@ from observatoire.store.base import Warehouse
 from observatoire.territories.levels import LEVELS
 from observatoire.territories.references import STAND_INS
 
-__all__ = ["NEIGHBOURS", "STRATUM", "Fetch", "compare_indicator", "evolution", "years_between"]
+__all__ = ["NEIGHBOURS", "STRATUM", "Fetch", "compare_indicator", "evolution", "judge",
+           "years_between"]
 
 STRATUM = "strate"  # the communes of the same population class
 NEIGHBOURS = "voisins"  # the statistical neighbours
@@ -83,17 +84,13 @@ def compare_indicator(
     else:
         frame = _territory_reference(warehouse, frame, level, reference, period, get)
     usable = frame.status.isin(USABLE) & frame.reference_status.isin(USABLE)
-    gap = (frame.value - frame.reference_value).where(usable)
-    frame["gap"] = gap
+    frame["gap"], frame["significant"], frame["assessment"] = judge(
+        frame.value, frame.reference_value, frame.ci_low, frame.ci_high, usable,
+        indicator.polarity,
+    )  # fmt: skip
     frame["index"] = (
         100 * frame.value / frame.reference_value.where(frame.reference_value != 0)
     ).where(usable)
-    has_ci = usable & frame.ci_low.notna() & frame.ci_high.notna()
-    outside = (frame.reference_value < frame.ci_low) | (frame.reference_value > frame.ci_high)
-    frame["significant"] = pd.Series(
-        np.where(has_ci, outside, None), index=frame.index, dtype=object
-    )
-    frame["assessment"] = _assessment(frame, indicator.polarity, has_ci & outside)
     shown = series[series.code.isin(set(frame.code))]  # trends of the territories returned
     frame = frame.merge(_trends(shown), on="code", how="left")
     frame["alert"] = _alert(frame, indicator.polarity)
@@ -281,21 +278,34 @@ def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _assessment(frame: pd.DataFrame, polarity: Polarity, significant: pd.Series) -> pd.Series:
-    """« plus favorable », « moins favorable », « écart non significatif » or « plus élevé » /
-    « moins élevé » for a neutral indicator; None without an interval."""
-    higher = frame.gap > 0
+def judge(
+    value: pd.Series,
+    reference: pd.Series,
+    ci_low: pd.Series,
+    ci_high: pd.Series,
+    usable: pd.Series,
+    polarity: Polarity,
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """The comparison of each value with its reference: the gap (where both are ``usable``),
+    whether it is significant (the reference outside the value's 95 % interval; None
+    without an interval) and the assessment in words: « plus favorable », « moins
+    favorable », « écart non significatif », « plus élevé » / « moins élevé » for a neutral
+    indicator, None without an interval. Every view that colours a comparison reads this."""
+    gap = (value - reference).where(usable)
+    has_ci = usable & ci_low.notna() & ci_high.notna()
+    outside = (reference < ci_low) | (reference > ci_high)
+    significant = pd.Series(np.where(has_ci, outside, None), index=value.index, dtype=object)
+    higher = gap > 0
     if polarity is Polarity.NEUTRAL:
         words = np.where(higher, "plus élevé", "moins élevé")
     else:
         good = higher if polarity is Polarity.HIGHER_IS_BETTER else ~higher
         words = np.where(good, "plus favorable", "moins favorable")
-    has_ci = (frame.ci_low.notna() & frame.gap.notna()).to_numpy()
-    chosen = np.asarray(significant, dtype=bool)
-    out = pd.Series(None, index=frame.index, dtype=object)
-    out[has_ci] = "écart non significatif"
+    chosen = np.asarray(has_ci & outside, dtype=bool)
+    out = pd.Series(None, index=value.index, dtype=object)
+    out[(ci_low.notna() & gap.notna()).to_numpy()] = "écart non significatif"
     out[chosen] = words[chosen]
-    return out
+    return gap, significant, out
 
 
 def years_between(start: str, end: str) -> float | None:

@@ -63,11 +63,13 @@ def compute_indicator(
     published: bool = True,
     at: str | None = None,
     complete: bool = True,
+    counts: bool = False,
 ) -> pd.DataFrame:
     """Values of indicator ``ident`` for every territory of ``level`` (inside ``within``):
     code, name, period, value, status, coverage, note. ``complete=False``: only the rows
     computed, without the territories that have no value nor their names (a projection's
-    history needs no more).
+    history needs no more). ``counts``: with the ``numerator`` and ``denominator`` of a
+    ratio's values (NaN for another formula, and where the value is withheld).
 
     ``published=False`` ignores the values published at ``level`` itself and aggregates the
     members' (to check a published figure against its parts). ``at`` (a custom zoning): its
@@ -87,14 +89,17 @@ def compute_indicator(
         frame = _ratio(warehouse, catalogue, indicator, level, zoning, stored, threshold)
     if period is not None:
         frame = frame[frame.period == period]
+    kept = ["numerator", "denominator"] if counts else []
+    if not counts:
+        frame = frame.drop(columns=["numerator", "denominator"], errors="ignore")
     if not complete and within is None and at is None:
         return frame
     if zoning is not None and at is not None and zoning[0] != shown_version(warehouse, level):
         if within is not None:  # the zones of another version are not territories of today
             raise InputError(f"zonage {level} au {at} : --within ne s'applique qu'à la "
                              "version en vigueur aujourd'hui")  # fmt: skip
-        return _completed(frame, zones_of(warehouse, level, zoning[0]))
-    return complete_frame(warehouse, frame, level, within)
+        return _completed(frame, zones_of(warehouse, level, zoning[0]), kept)
+    return complete_frame(warehouse, frame, level, within, kept)
 
 
 def _other_boundaries(published: pd.DataFrame, others: list[pd.DataFrame],
@@ -334,8 +339,10 @@ def _ratio_at(warehouse: Warehouse, indicator: Indicator, numerator: Part, denom
     result["ci_low"], result["ci_high"] = _interval(
         indicator, frame.num_cov.to_numpy(dtype=float), covered.to_numpy(dtype=float)
     )
+    # the counts behind the ratio (a funnel plot places each value by its denominator)
+    result["numerator"], result["denominator"] = frame.num_cov.to_numpy(dtype=float), covered
     hidden = result.value.isna().to_numpy()
-    result.loc[hidden, ["ci_low", "ci_high"]] = np.nan
+    result.loc[hidden, ["ci_low", "ci_high", "numerator", "denominator"]] = np.nan
     secret = (result.status != "ok") & (frame.n_secret > 0).to_numpy() & result.value.isna()
     result.loc[secret & (frame.den_cov == 0).to_numpy(), "status"] = ValueStatus.SECRET.value
     zero = ((frame.den_all == 0) & (frame.n_den_ok > 0)).to_numpy()  # a known zero
@@ -504,24 +511,32 @@ def _combine(
 
 
 def complete_frame(
-    warehouse: Warehouse, frame: pd.DataFrame, level: str, within: tuple[str, str] | None
+    warehouse: Warehouse,
+    frame: pd.DataFrame,
+    level: str,
+    within: tuple[str, str] | None,
+    kept: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Every territory of the level (inside ``within``), named, even those without a value."""
+    """Every territory of the level (inside ``within``), named, even those without a value;
+    with the ``kept`` columns of ``frame`` besides the usual ones."""
     from observatoire.store.territories import territory_names
 
-    return _completed(frame, territory_names(warehouse, level=level, within=within))
+    return _completed(frame, territory_names(warehouse, level=level, within=within), kept)
 
 
-def _completed(frame: pd.DataFrame, territories: pd.DataFrame) -> pd.DataFrame:
+def _completed(
+    frame: pd.DataFrame, territories: pd.DataFrame, kept: list[str] | None = None
+) -> pd.DataFrame:
     """``frame`` for every territory of ``territories`` (code, name)."""
     note = frame.attrs.get("note")
     if frame.empty:
         out = territories.assign(
             period=None, value=np.nan, status=ValueStatus.NOT_AVAILABLE.value,
             coverage=np.nan, ci_low=np.nan, ci_high=np.nan, note=note,
+            **{column: np.nan for column in kept or ()},
         )  # fmt: skip
-        return out[COLUMNS]
-    for column in ("ci_low", "ci_high"):
+        return out[COLUMNS + list(kept or ())]
+    for column in ("ci_low", "ci_high", *(kept or ())):
         if column not in frame:
             frame = frame.assign(**{column: np.nan})
     out = territories.merge(frame, on="code", how="left")
@@ -530,7 +545,8 @@ def _completed(frame: pd.DataFrame, territories: pd.DataFrame) -> pd.DataFrame:
     out.loc[absent, "note"] = "aucune valeur pour ce territoire"
     # values drawn from operators' records carry their completeness
     extra = ["completeness"] if "completeness" in out and out.completeness.notna().any() else []
-    return out[COLUMNS + extra].sort_values(["code", "period"]).reset_index(drop=True)
+    out = out[COLUMNS + extra + list(kept or ())]
+    return out.sort_values(["code", "period"]).reset_index(drop=True)
 
 
 def check_threshold(threshold: float) -> float:

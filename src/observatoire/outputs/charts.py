@@ -7,7 +7,7 @@ import re
 from html import escape
 from typing import Any
 
-__all__ = ["PALETTE", "bar_chart", "line_chart", "spine_chart"]
+__all__ = ["PALETTE", "bar_chart", "clip", "line_chart", "short_number", "spine_chart"]
 
 PALETTE = ["#1f4e79", "#c0504d", "#4f8a3d", "#7f6000", "#6a3d9a"]
 
@@ -64,7 +64,7 @@ def line_chart(
         )
         parts.append(
             f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end" '
-            f'class="tick">{escape(_short(value))}</text>'
+            f'class="tick">{escape(short_number(value))}</text>'
         )
     step = -(-len(periods) // 8)  # at most eight labels on the axis: one period in ``step``
     for period in periods[::-1][::step][::-1]:
@@ -91,7 +91,7 @@ def line_chart(
         )
         parts.append(
             f'<text x="{legend_x + 16:.1f}" y="{height - 12}" class="legend">'
-            f"{escape(_clip(line['name'], 34))}</text>"
+            f"{escape(clip(line['name'], 34))}</text>"
         )
     parts.append("</svg>")
     return "\n".join(parts)
@@ -141,12 +141,12 @@ def _times(periods: list[str]) -> dict[str, float]:
     return out
 
 
-def _clip(text: str, size: int) -> str:
+def clip(text: str, size: int) -> str:
     """``text`` cut to ``size`` characters, with an ellipsis when cut."""
     return text if len(text) <= size else text[: size - 1].rstrip() + "…"
 
 
-def _short(value: float) -> str:
+def short_number(value: float) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}".replace(",", "\u202f")
     return f"{value:.1f}".replace(".", ",")
@@ -159,14 +159,15 @@ def _describe(series: list[dict[str, Any]], unit: str) -> str:
         if not line["points"]:
             continue
         first, last = line["points"][0], line["points"][-1]
+        later = f", {short_number(last['value'])} {unit} en {last['period']}"
         sentences.append(
-            f"{line['name']} : {_short(first['value'])} {unit} en {first['period']}"
-            + (f", {_short(last['value'])} {unit} en {last['period']}" if last is not first else "")
+            f"{line['name']} : {short_number(first['value'])} {unit} en {first['period']}"
+            + (later if last is not first else "")
         )
         if line.get("projection"):
             end = line["projection"][-1]
             sentences.append(
-                f"projection (tirets) : {_short(end['value'])} {unit} en {end['period']}"
+                f"projection (tirets) : {short_number(end['value'])} {unit} en {end['period']}"
             )
     return ". ".join(sentences) + "."
 
@@ -243,7 +244,7 @@ def bar_chart(
     def x(value: float) -> float:
         return left + max(min(value, maximum), 0) * span / maximum
 
-    described = "; ".join(f"{b['label']} : {_short(b['value'])} {unit}" for b in drawn)
+    described = "; ".join(f"{b['label']} : {short_number(b['value'])} {unit}" for b in drawn)
     parts = [
         f'<svg class="chart bars" viewBox="0 0 {width} {height}" role="img" '
         f'aria-labelledby="{ident}-title {ident}-desc" xmlns="http://www.w3.org/2000/svg">',
@@ -254,7 +255,7 @@ def bar_chart(
         top = 8 + n * row
         parts.append(
             f'<text x="{left - 6}" y="{top + 14}" text-anchor="end" class="tick">'
-            f"{escape(_clip(str(bar['label']), 28))}</text>"
+            f"{escape(clip(str(bar['label']), 28))}</text>"
         )
         parts.append(f'<rect x="{left}" y="{top + 3}" width="{span}" height="14" fill="#eef2f6"/>')
         colour = PALETTE[0] if bar.get("alert") is not True else PALETTE[1]
@@ -264,7 +265,7 @@ def bar_chart(
         )
         parts.append(
             f'<text x="{x(bar["value"]) + 4:.1f}" y="{top + 14}" class="tick">'
-            f"{escape(_short(bar['value']))}</text>"
+            f"{escape(short_number(bar['value']))}</text>"
         )
         reference = bar.get("reference")
         if reference is not None and reference == reference:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from observatoire.catalog.statuses import ValueStatus
 from observatoire.store.base import Transaction, Warehouse, placeholders
 from observatoire.store.schema import LINKED_VALUES, RESULT_COLUMNS
 from observatoire.store.territories import within_clause
@@ -38,6 +39,7 @@ __all__ = [
     "result_rows",
     "stale_indicators",
     "stale_periods",
+    "status_counts",
     "stored_counts",
     "territory_profile",
     "variable_datasets",
@@ -47,6 +49,12 @@ __all__ = [
 RESULT = "indicator_result"  # every value of every indicator (read it, never the tables)
 VALUE_TABLES = ("indicator_value", "indicator_link")  # the two tables behind it
 SECRET_NOTE = "secret statistique"
+# an audience's masks (m) and whether they are up to date (s) beside each value (v)
+_MASKS = (
+    " LEFT JOIN value_mask m ON m.audience = ? AND m.indicator = v.indicator "
+    "AND m.level = v.level AND m.code = v.code AND m.period = v.period "
+    "LEFT JOIN secret_state s ON s.audience = ? AND s.indicator = v.indicator"
+)
 PENDING_NOTE = "secret statistique en cours d'application (lancez « observatoire compute »)"
 
 
@@ -283,11 +291,7 @@ def read_computed(
     if masked_for is not None:
         columns += (", m.indicator IS NOT NULL AS masked_cell, "
                     "s.indicator IS NOT NULL AS masks_ready")  # fmt: skip
-        joins = (
-            " LEFT JOIN value_mask m ON m.audience = ? AND m.indicator = v.indicator "
-            "AND m.level = v.level AND m.code = v.code AND m.period = v.period "
-            "LEFT JOIN secret_state s ON s.audience = ? AND s.indicator = v.indicator"
-        )
+        joins = _MASKS
         params += [masked_for, masked_for]
     where, keys = "indicator = ? AND level = ?", [ident, level]
     if period is not None:
@@ -387,3 +391,22 @@ def freeze_date(warehouse: Warehouse, ident: str | None = None) -> str | None:
             "SELECT MAX(imported_at) AS last FROM import_batch WHERE status = 'active'"
         )["last"]
     return None if found.isna().all() else str(found.iloc[0])[:10]
+
+
+def status_counts(warehouse: Warehouse, ident: str, *,
+                  masked_for: str | None = None) -> pd.DataFrame:  # fmt: skip
+    """level, period, status, n: how many stored values of ``ident`` each level and period
+    hold, by status. ``masked_for``: an audience the indicator is under secret for, whose
+    masked cells count as ``secret`` (every cell while its masks are not up to date)."""
+    rows, params = result_rows("indicator = ?", [ident])
+    status, joins, extra = "v.status", "", []
+    if masked_for is not None:
+        status = (f"CASE WHEN s.indicator IS NULL OR m.indicator IS NOT NULL "
+                  f"THEN '{ValueStatus.SECRET.value}' ELSE v.status END")  # fmt: skip
+        joins = _MASKS
+        extra = [masked_for, masked_for]
+    return warehouse.query(
+        f"SELECT v.level, v.period, {status} AS status, COUNT(*) AS n FROM {rows} v{joins} "
+        f"GROUP BY v.level, v.period, {status}",
+        params + extra,
+    )

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from observatoire.catalog.indicators import THEMES, Catalogue, Indicator, themes_in
+from observatoire.engine.funnel import has_funnel
 from observatoire.errors import AccessError, InputError, ReferentialError
 from observatoire.observatory import Observatory
 from observatoire.outputs.palettes import PALETTES
@@ -19,7 +20,7 @@ from observatoire.outputs.thematic import classes_for
 from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.stats.classify import METHODS
 from observatoire.territories.levels import LEVELS, is_official
-from observatoire.territories.references import reference_parents
+from observatoire.territories.references import peer_scope, reference_parents
 from observatoire.text import french_key
 from observatoire.web.comparison import by_indicator, compared_rows
 from observatoire.web.frames import plain, records
@@ -35,8 +36,6 @@ __all__ = [
     "summary",
     "territory_list",
     "territory_view",
-    "zoning_view",
-    "zonings_view",
 ]
 
 USABLE = ("ok", "partial")
@@ -199,6 +198,7 @@ def territory_view(
                 "label": indicator.label,
                 "unit": indicator.unit,
                 "theme": indicator.theme,
+                "funnel": has_funnel(indicator),
             }
         )
     ordered = [
@@ -213,6 +213,7 @@ def territory_view(
             r["name"] for rows in themes.values() for i in rows for r in i["references"]
         ),
         "themes": ordered,
+        "peers": peer_scope(card),
         "children": [
             {
                 "level": lv,
@@ -373,6 +374,8 @@ def indicator_view(
         extremes=_extremes(rows),
         series=series,
         provenance=_provenance_summary(origins),
+        funnel=has_funnel(indicator),
+        availability=records(obs.availability(ident, reader=reader)),
     )
     return out
 
@@ -561,35 +564,4 @@ def compare_view(
         ],
         "chosen": indicators,
         "query": ", ".join(territories),
-    }
-
-
-def zonings_view(obs: Observatory) -> dict[str, Any]:
-    """The observatory's zonings and their version in force."""
-    return {"zonings": records(obs.geography.zonings())}
-
-
-def zoning_view(obs: Observatory, name: str) -> dict[str, Any]:
-    """One zoning: its zones (population, area, units), its versions."""
-    zones, members = obs.geography.zoning(name)
-    territories = obs.geography.territories(level=name).set_index("code")
-    units = members.groupby("zone_code").unit_code.apply(lambda s: sorted(s)).to_dict()
-    rows = []
-    for code, label in zip(zones.code, zones.name, strict=True):
-        known = code in territories.index
-        rows.append(
-            {
-                "code": code,
-                "name": label,
-                "population": plain(territories.population.get(code)) if known else None,
-                "area_km2": plain(territories.area_km2.get(code)) if known else None,
-                "units": units.get(code, []),
-            }
-        )
-    about = obs.geography.zonings()
-    about = about[about.name == name]
-    return {
-        "zoning": records(about)[0] if len(about) else {"name": name},
-        "zones": rows,
-        "versions": records(obs.geography.zoning_versions(name)),
     }

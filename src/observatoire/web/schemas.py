@@ -43,9 +43,11 @@ __all__ = [
     "IndicatorPublic",
     "NeedPublic",
     "NeedsPublic",
+    "Page",
     "ProfilePublic",
     "ProgrammePublic",
     "ProposalFiledPublic",
+    "Public",
     "SourcePublic",
     "SourcesPublic",
     "TerritoriesPublic",
@@ -77,11 +79,11 @@ class GeoJSONResponse(JSONResponse):
     media_type = "application/geo+json"
 
 
-class _Public(BaseModel):
+class Public(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class _Page(_Public):
+class Page(Public):
     """One page of rows: their count, where it starts, the next page's URL."""
 
     count: int = Described(description="Lignes en tout")
@@ -91,7 +93,7 @@ class _Page(_Public):
 
 
 # -- territories ---------------------------------------------------------------------------------
-class TerritoryRowPublic(_Public):
+class TerritoryRowPublic(Public):
     code: str
     name: str | None
     level: str
@@ -104,19 +106,19 @@ class TerritoryRowPublic(_Public):
     kind: str | None = None
 
 
-class TerritoriesPublic(_Page):
+class TerritoriesPublic(Page):
     """Territories of a level."""
 
     rows: list[TerritoryRowPublic]
 
 
-class NamedTerritoryPublic(_Public):
+class NamedTerritoryPublic(Public):
     level: str
     code: str
     name: str | None
 
 
-class TerritoryPublic(_Public):
+class TerritoryPublic(Public):
     """A territory, its parents (finest level first) and its number of territories of each
     finer level."""
 
@@ -130,7 +132,7 @@ class TerritoryPublic(_Public):
     children: dict[str, int]
 
 
-class ProfileRowPublic(_Public):
+class ProfileRowPublic(Public):
     indicator: str
     label: str
     theme: str
@@ -143,13 +145,13 @@ class ProfileRowPublic(_Public):
     note: str | None = None
 
 
-class ProfilePublic(_Page):
+class ProfilePublic(Page):
     """Every indicator of a territory, every period."""
 
     rows: list[ProfileRowPublic]
 
 
-class ZoningPublic(_Public):
+class ZoningPublic(Public):
     """A custom zoning and its version in force."""
 
     name: str
@@ -162,7 +164,7 @@ class ZoningPublic(_Public):
     units: int | None = None
 
 
-class FeaturePublic(_Public):
+class FeaturePublic(Public):
     """A territory: its code and name (properties), its contour (geometry)."""
 
     type: str
@@ -170,7 +172,7 @@ class FeaturePublic(_Public):
     geometry: dict[str, Any] | None
 
 
-class GeometriesPublic(_Public):
+class GeometriesPublic(Public):
     """A GeoJSON FeatureCollection (EPSG:4326): each territory's code, name and contour."""
 
     type: str
@@ -178,7 +180,7 @@ class GeometriesPublic(_Public):
 
 
 # -- indicators and values -----------------------------------------------------------------------
-class IndicatorSummaryPublic(_Public):
+class IndicatorSummaryPublic(Public):
     id: str
     label: str
     theme: str
@@ -188,13 +190,13 @@ class IndicatorSummaryPublic(_Public):
     levels: list[str] = Described(description="Niveaux où l'appelant lit des valeurs")
 
 
-class ThemePublic(_Public):
+class ThemePublic(Public):
     id: str
     label: str
     count: int
 
 
-class CataloguePublic(_Public):
+class CataloguePublic(Public):
     """The indicators found, with the levels at which the caller can read their values."""
 
     query: str
@@ -219,7 +221,7 @@ class IndicatorPublic(IndicatorSummaryPublic):
     secret: bool
 
 
-class ValueRowPublic(_Public):
+class ValueRowPublic(Public):
     """A territory's value; with ``compare``, its reference's and the gap (rank, percentile,
     reference_code, reference_value, gap, significant, trend…); else how it was made
     (methode, variables, sources)."""
@@ -235,13 +237,13 @@ class ValueRowPublic(_Public):
     note: str | None = None
 
 
-class ValuesPublic(_Page):
+class ValuesPublic(Page):
     """Values of an indicator for every territory of a level."""
 
     rows: list[ValueRowPublic]
 
 
-class ProjectionErrorPublic(_Public):
+class ProjectionErrorPublic(Public):
     """A method's error measured by its back-test: the last period projected from the ones
     before, for every territory of the level observed then."""
 
@@ -257,7 +259,7 @@ class ProjectionErrorPublic(_Public):
     default: bool
 
 
-class ProjectionRowPublic(_Public):
+class ProjectionRowPublic(Public):
     code: str
     name: str | None
     period: str
@@ -268,7 +270,7 @@ class ProjectionRowPublic(_Public):
     note: str | None = None
 
 
-class ProjectionPublic(_Page):
+class ProjectionPublic(Page):
     """Projected values of an indicator (one page of rows), the assumption, and the measured
     error of every method."""
 
@@ -286,7 +288,7 @@ class ProjectionPublic(_Page):
     rows: list[ProjectionRowPublic]
 
 
-class ComparisonRowPublic(_Public):
+class ComparisonRowPublic(Public):
     indicator: str
     label: str
     unit: str | None
@@ -300,13 +302,13 @@ class ComparisonRowPublic(_Public):
     ci_high: float | None = None
 
 
-class ComparisonsPublic(_Page):
+class ComparisonsPublic(Page):
     """One row per (indicator, territory)."""
 
     rows: list[ComparisonRowPublic]
 
 
-class VariablePublic(_Public):
+class VariablePublic(Public):
     """A variable imported (``source.CODE``)."""
 
     id: str
@@ -322,7 +324,7 @@ class VariablePublic(_Public):
     periods: str | None = None
 
 
-class VariableValueRowPublic(_Public):
+class VariableValueRowPublic(Public):
     code: str
     name: str | None
     period: str | None
@@ -333,7 +335,7 @@ class VariableValueRowPublic(_Public):
     batch: int | None = None
 
 
-class VariableValuesPublic(_Page):
+class VariableValuesPublic(Page):
     """Raw values of a variable, as imported."""
 
     rows: list[VariableValueRowPublic]
@@ -355,7 +357,7 @@ def _entry_model(name: str, doc: str, fields: Sequence[Field], **more: Any) -> t
         Described(None, alias="_modifie_par", description="Modifiée par"),
     )
     model: type[BaseModel] = create_model(
-        name, __base__=_Public, __doc__=doc, **definitions, **more
+        name, __base__=Public, __doc__=doc, **definitions, **more
     )
     return model
 
@@ -418,28 +420,28 @@ DocumentPublic = _entry_model(
 )
 
 
-class SourcesPublic(_Public):
+class SourcesPublic(Public):
     """Sources and information systems."""
 
     count: int
     rows: list[SourcePublic]  # type: ignore[valid-type]
 
 
-class DocumentsPublic(_Public):
+class DocumentsPublic(Public):
     """Documents the caller may read (a search: best first)."""
 
     count: int
     rows: list[DocumentPublic]  # type: ignore[valid-type]
 
 
-class NeedsPublic(_Public):
+class NeedsPublic(Public):
     """Observation needs."""
 
     count: int
     rows: list[NeedPublic]  # type: ignore[valid-type]
 
 
-class ProgrammePublic(_Public):
+class ProgrammePublic(Public):
     """The actions of the work programme."""
 
     count: int
@@ -447,7 +449,7 @@ class ProgrammePublic(_Public):
 
 
 # -- imports -------------------------------------------------------------------------------------
-class ImportBatchPublic(_Public):
+class ImportBatchPublic(Public):
     id: int
     status: str
     dataset: str
@@ -463,20 +465,20 @@ class ImportBatchPublic(_Public):
     partner: str | None
 
 
-class ImportsPublic(_Public):
+class ImportsPublic(Public):
     """The imports the caller may see (a partner: its organisation's), newest first."""
 
     imports: list[ImportBatchPublic]
 
 
-class RejectionPublic(_Public):
+class RejectionPublic(Public):
     line: int
     column: str
     value: str
     reason: str
 
 
-class ImportReportPublic(_Public):
+class ImportReportPublic(Public):
     """What an import did, or would do with ``dry_run``: rows read, imported, rejected (with
     examples, line and column), values stored by status, the import's number."""
 
@@ -510,7 +512,7 @@ class ImportReportPublic(_Public):
     proposal: bool = False
 
 
-class ProposalFiledPublic(_Public):
+class ProposalFiledPublic(Public):
     """A partner's file filed as a proposal, waiting for an analyst's decision."""
 
     proposition: str
@@ -520,7 +522,7 @@ class ProposalFiledPublic(_Public):
 
 
 # -- the data-quality review ---------------------------------------------------------------------
-class FlagPublic(_Public):
+class FlagPublic(Public):
     """A point de vigilance: what the review found, where, and the state an analyst gave it."""
 
     id: str
@@ -546,14 +548,14 @@ class FlagPublic(_Public):
     last_seen: str
 
 
-class FlagsPublic(_Public):
+class FlagsPublic(Public):
     """Points de vigilance, the most severe first."""
 
     count: int
     rows: list[FlagPublic]
 
 
-class FlagStatePublic(_Public):
+class FlagStatePublic(Public):
     """A new state for points de vigilance."""
 
     ids: list[str] = Described(description="Identifiants des points de vigilance")

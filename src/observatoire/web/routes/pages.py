@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from observatoire.errors import InputError, UnknownNameError
 from observatoire.outputs.maps import PALETTE
-from observatoire.web import content, search
+from observatoire.web import content, search, zoning_views
 from observatoire.web.deps import (
     Answers,
     CurrentUser,
@@ -127,7 +127,7 @@ def compare_page(
 
 @page_route(router, "/zonages", "json")
 def zonings_page(request: Request, fmt: Format, obs: ObservatoryDep, answers: Answers) -> Response:
-    data = answers.get(("zonings",), lambda: content.zonings_view(obs))
+    data = answers.get(("zonings",), lambda: zoning_views.zonings_view(obs))
     return show_page(request, fmt, "zonings.html", data, "Zonages")
 
 
@@ -135,7 +135,7 @@ def zonings_page(request: Request, fmt: Format, obs: ObservatoryDep, answers: An
 def zoning_page(
     request: Request, fmt: Format, name: str, obs: ObservatoryDep, answers: Answers
 ) -> Response:
-    data = answers.get(("zoning", name), lambda: content.zoning_view(obs, name))
+    data = answers.get(("zoning", name), lambda: zoning_views.zoning_view(obs, name))
     label = data["zoning"].get("label") or name
     return show_page(request, fmt, "zoning.html", data, label, map_data=_zones_map(name, data))
 

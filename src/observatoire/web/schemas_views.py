@@ -1,0 +1,61 @@
+"""What the API returns for the analyst's views (:mod:`observatoire.web.routes.api_views`):
+the levels and periods an indicator has data for, its funnel plot."""
+
+from __future__ import annotations
+
+from pydantic import Field as Described
+
+from observatoire.web.schemas import Public
+
+__all__ = ["AvailabilityPublic", "FunnelPublic"]
+
+
+class AvailabilityRowPublic(Public):
+    level: str
+    period: str
+    territories: int = Described(description="Territoires du niveau")
+    values: int = Described(description="Territoires ayant une valeur utilisable")
+    ok: int = Described(description="dont complètes")
+    partial: int = Described(description="dont partielles")
+    secret: int = Described(description="Sous secret statistique pour l'appelant")
+    other: int = Described(description="Non disponibles, non définies…")
+
+
+class AvailabilityPublic(Public):
+    """For one indicator, how many territories have a value at each level and period."""
+
+    indicator: str
+    rows: list[AvailabilityRowPublic]
+
+
+class FunnelPointPublic(Public):
+    code: str
+    name: str | None
+    value: float
+    numerator: float
+    denominator: float
+    low_95: float | None
+    high_95: float | None
+    low_99_8: float | None
+    high_99_8: float | None
+    position: int = Described(description="-2, -1 sous les limites à 99,8 / 95 %, 0 dedans, 1, 2")
+    assessment: str
+
+
+class FunnelPublic(Public):
+    """A funnel plot: each territory placed by its denominator against the reference, with
+    the exact 95 % and 99.8 % control limits at its denominator and along the curve."""
+
+    indicator: str
+    level: str
+    within: str | None
+    period: str
+    law: str = Described(description="binomial (proportion) ou poisson (taux d'événements)")
+    target: float = Described(description="Valeur de la référence")
+    reference: dict[str, str]
+    notes: list[str]
+    counts: dict[str, int]
+    outliers: list[FunnelPointPublic]
+    points: list[FunnelPointPublic]
+    limits: list[dict[str, float | None]]
+    left_out: list[dict[str, str | None]]
