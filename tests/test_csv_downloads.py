@@ -105,9 +105,22 @@ COVERED: dict[str, list[tuple[str, str, bool]]] = {
         ("public", f"/api/v1/indicators/{INDICATOR}/availability?format=csv", False)
     ],
     "/api/v1/indicators/{ident}/funnel": [  # the zones placed against the département
-        ("public", f"/api/v1/indicators/{INDICATOR}/funnel?level={ZONING}&reference=93&format=csv",
-         True)
-    ],  # fmt: skip
+        (
+            "public",
+            f"/api/v1/indicators/{INDICATOR}/funnel?level={ZONING}&reference=93&format=csv",
+            True,
+        ),
+    ],
+    "/api/v1/heatmap": [
+        (
+            "public",
+            f"/api/v1/heatmap?level={ZONING}&reference=93&theme=emploi-insertion&format=csv",
+            True,
+        )
+    ],
+    "/ecarts.csv": [
+        ("public", f"/ecarts.csv?niveau={ZONING}&reference=93&theme=emploi-insertion", True)
+    ],
     "/indicateurs/{name}/entonnoir.csv": [
         ("public", f"/indicateurs/{INDICATOR}/entonnoir.csv?niveau={ZONING}&reference=93", True)
     ],

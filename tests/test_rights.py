@@ -267,6 +267,10 @@ def _payload(answer: Any) -> Any:
     return answer.json()
 
 
+def masked_codes(small: set[tuple[str, float]]) -> set[str]:
+    return {code for code, _ in small}
+
+
 def _no_small_count(payload: Any, small: set[tuple[str, float]], path: str) -> None:
     """No row of ``payload`` gives a masked commune's value of the secret indicator."""
     rows = payload.get("rows", []) if isinstance(payload, dict) else payload
@@ -276,6 +280,11 @@ def _no_small_count(payload: Any, small: set[tuple[str, float]], path: str) -> N
         assert not placed & masked, (path, placed & masked)
         assert not any(p.get("numerator") in {v for _, v in small} for p in payload["points"])
     for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict) and "cells" in row and row.get("code") in masked_codes(small):
+            for cell in row["cells"]:  # a heatmap: the secret rate of a masked commune is hidden
+                if cell["indicator"] == f"part_{SECRET}":
+                    assert cell["category"] in ("secret", "missing"), (path, row["code"], cell)
+                    assert cell["value"] is None, (path, row["code"], cell)
         if not isinstance(row, dict):
             continue
         if row.get("indicator", SECRET) != SECRET or "value" not in row:

@@ -33,6 +33,7 @@ from observatoire.engine.compute import (
     DEFAULT_THRESHOLD,
 )
 from observatoire.engine.funnel import POOLED, Funnel, funnel
+from observatoire.engine.heatmap import Heatmap, heatmap
 from observatoire.engine.projection import Projection, project_indicator
 from observatoire.engine.reading import (
     analyst_only,
@@ -442,6 +443,26 @@ class Observatory:
         chosen = reference if reference in (None, POOLED) else self.geography.resolve(reference)
         return funnel(self.access(), ident, level, within=self.geography.within(within, level),
                       period=period, reference=chosen, reader=reader)  # fmt: skip
+
+    def heatmap(
+        self,
+        *,
+        level: str = "commune",
+        within: Within = None,
+        theme: str | None = None,
+        indicators: list[str] | None = None,
+        reference: str | None = None,
+        reader: ReadPolicy = ANALYST,
+    ) -> Heatmap:
+        """The territories of ``level`` inside ``within`` × the indicators of ``theme`` (or
+        those listed), each cell significantly better, similar, worse than ``reference`` (by
+        default ``within``, else France) or not testable (see
+        :mod:`observatoire.engine.heatmap`)."""
+        level = self.geography.level_id(level)
+        ref = self.geography.resolve(reference) if reference else None
+        return heatmap(self.access(), level, within=self.geography.within(within, level),
+                       theme=theme, indicators=indicators, reference=ref,
+                       reader=reader)  # fmt: skip
 
     def availability(self, ident: str, *, reader: ReadPolicy = ANALYST) -> pd.DataFrame:
         """For indicator ``ident``, how many territories have a value at each level and

@@ -1,10 +1,11 @@
-"""Analysis of a territory: ``profile``, ``neighbours``, ``evolution``, ``funnel``."""
+"""Analysis of territories: ``profile``, ``neighbours``, ``evolution``, ``funnel``, ``heatmap``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from observatoire.catalog.indicators import THEMES
 from observatoire.cli._common import (
@@ -198,4 +199,76 @@ def funnel_cmd(ctx: Context, indicator: str, level: str, within: str | None,
     emit(found.points if everyone else found.outliers, fmt, output)
 
 
-COMMANDS = [profile_cmd, neighbours_cmd, evolution_cmd, funnel_cmd]
+MARKS = {"better": "+", "similar": "=", "worse": "−", "higher": "↑", "lower": "↓",
+         "untestable": "?", "secret": "s", "missing": ""}  # fmt: skip
+
+
+@click.command("heatmap")
+@click.option("--level", default="commune", show_default=True, help="Niveau ou zonage propre.")
+@click.option("--within", metavar="TERRITOIRE", help="Territoire englobant (93, region:11…).")
+@click.option("--theme", type=click.Choice(list(THEMES)),
+              help="Les taux, parts et médianes d'un thème (par défaut : social).")
+@click.option("--indicator", "indicators", multiple=True,
+              help="Cet indicateur (plusieurs fois) au lieu d'un thème.")
+@click.option("--reference", metavar="TERRITOIRE",
+              help="Territoire de référence ; par défaut le territoire englobant, sinon la "
+                   "France.")
+@click.option("--xlsx", type=click.Path(dir_okay=False), help="Le tableur coloré (.xlsx).")
+@click.option("--pdf", type=click.Path(dir_okay=False), help="La page imprimable (.pdf).")
+@AUDIENCE_OPTION
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@pass_ctx
+def heatmap_cmd(ctx: Context, level: str, within: str | None, theme: str | None,
+                indicators: tuple[str, ...], reference: str | None, xlsx: str | None,
+                pdf: str | None, reader: ReadPolicy, fmt: str,
+                output: str | None) -> None:  # fmt: skip
+    """Tableau des écarts significatifs : les territoires (en lignes) × les indicateurs d'un
+    thème (en colonnes), chaque case comparée à la référence — significativement plus
+    favorable (+), moins favorable (−), écart non significatif (=), plus élevé ou moins
+    élevé pour un indicateur sans polarité (↑ ↓), non testable faute d'intervalle de
+    confiance (?), secret (s). En CSV ou JSON : une ligne par case.
+
+    \b
+    Exemples :
+      observatoire heatmap --level commune --within 93 --theme social
+      observatoire heatmap --level commune --within 93 --xlsx ecarts.xlsx --pdf ecarts.pdf
+    """
+    from observatoire.atomic import write_whole
+    from observatoire.outputs.heatmap_export import heatmap_cells, heatmap_pdf, heatmap_xlsx
+
+    with ctx.open() as obs:
+        chosen = None if indicators else (theme or "social")
+        found = obs.heatmap(level=level, within=within, theme=chosen,
+                            indicators=list(indicators) or None,
+                            reference=reference, reader=reader)  # fmt: skip
+        where = f" de {obs.geography.card(*found.within)['name']}" if found.within else ""
+        notice = obs.meta().get("demo") or ""
+    title = f"Écarts significatifs — {level}{where}"
+    click.echo(f"{title} ; référence {found.reference['name']} ; {len(found.territories)} "
+               f"territoires × {len(found.indicators)} indicateurs", err=True)  # fmt: skip
+    click.echo("  + plus favorable · − moins favorable · = non significatif · ↑ ↓ sans "
+               "polarité · ? non testable · s secret", err=True)  # fmt: skip
+    if xlsx:
+        write_whole(Path(xlsx), heatmap_xlsx(found, title=title))
+        click.echo(f"écrit : {xlsx}", err=True)
+    if pdf:
+        write_whole(Path(pdf), heatmap_pdf(found, title=title, notice=notice))
+        click.echo(f"écrit : {pdf}", err=True)
+    if fmt != "table":
+        emit(heatmap_cells(found), fmt, output)
+        return
+    values, kinds = found.grid("value"), found.grid("category")
+    table = pd.DataFrame(index=values.index)
+    for column in found.indicators:
+        ident = str(column["id"])
+        places = 2 if abs(float(column["reference_value"])) < 1 else 1  # type: ignore[arg-type]
+        table[f"{ident} ({column['period']})"] = [
+            "" if v is None or v != v else f"{v:.{places}f} {MARKS[str(k)]}".strip()
+            for v, k in zip(values[ident], kinds[ident], strict=True)
+        ]
+    table.insert(0, "territoire", found.territories.set_index("code").name.reindex(table.index))
+    emit(table.reset_index(), fmt, output)
+
+
+COMMANDS = [profile_cmd, neighbours_cmd, evolution_cmd, funnel_cmd, heatmap_cmd]

@@ -4,6 +4,7 @@ secret), from the values ``compute`` stored."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from observatoire.engine.access import ReadAccess
@@ -21,8 +22,8 @@ _USABLE = ("ok", "partial")
 def availability(access: ReadAccess, ident: str, reader: ReadPolicy = ANALYST) -> pd.DataFrame:
     """One row per level and period holding stored values of ``ident``: ``territories`` (of
     the level), ``values`` (usable: complete or partial), ``ok``, ``partial``, ``secret``
-    (under secret for ``reader``) and ``other`` (not available, undefined…); levels from the
-    finest, periods in order."""
+    (under secret for ``reader``) and ``other`` (the level's other territories: not
+    available, undefined, or without any row); levels from the finest, periods in order."""
     access.catalogue.get(ident)
     if reader.restricted:
         access.check_readable(ident, reader)
@@ -45,6 +46,8 @@ def availability(access: ReadAccess, ident: str, reader: ReadPolicy = ANALYST) -
         inside = access.computed_codes(str(level))
         if inside is not None:  # compute limited to a territory: its part of the level
             table.loc[table.level == level, "territories"] = len(inside)
+    # every territory of the level without a value counts as not available, stored or not
+    table["other"] = np.maximum(table.territories - table["values"] - table.secret, table.other)
     order = {name: rank for rank, name in enumerate(LEVELS)}
     table["rank"] = table.level.map(order).fillna(len(order))
     table = table.sort_values(["rank", "level", "period"]).drop(columns="rank")

@@ -105,8 +105,10 @@ def funnel(
     shown = shown[shown.period == period]
     if shown.empty:
         raise InputError(f"entonnoir de {ident} : aucune valeur au niveau {level} en {period}")
+    # only the rows computed (complete=False): the territories shown are merged on below
     counts = compute_indicator(access.warehouse, access.catalogue, ident, level=level,
-                               within=within, period=period, counts=True)  # fmt: skip
+                               within=within, period=period, counts=True,
+                               complete=False)  # fmt: skip
     merged = shown.merge(
         counts[["code", "value", "numerator", "denominator"]].rename(columns={"value": "live"}),
         on="code", how="left",

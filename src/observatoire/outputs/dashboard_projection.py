@@ -20,10 +20,10 @@ from observatoire.catalog.periods import period_time
 from observatoire.engine.projection import horizon_words
 from observatoire.errors import AccessError, InputError, ReferentialError
 from observatoire.outputs.charts import line_chart
-from observatoire.outputs.portrait_map import peers_scope
 from observatoire.outputs.sentences import projection_sentence
 from observatoire.secret.policy import ReadPolicy
 from observatoire.stats import projection as stats
+from observatoire.territories.references import peer_scope
 from observatoire.text import french_number, with_unit
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def projection_tile(
     """The tile's data: the chart (observed, trend, scenario), the trend's and the
     scenario's value at the horizon, the gap between them and the trend's measured error."""
     horizon = tile.get("horizon")
-    scope = peers_scope(level, obs.geography.card(level, code))  # not every commune of France
+    scope = peer_scope(level, obs.geography.card(level, code))  # not every commune of France
     try:
         found = obs.projection(indicator.id, level=level, within=scope, reader=reader,
                                method=tile.get("methode"),

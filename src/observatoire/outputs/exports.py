@@ -71,12 +71,13 @@ def _xlsx(frame: pd.DataFrame, metadata: Sequence[tuple[str, str]], sheet: str) 
     return export_sheets({sheet: frame}, metadata)
 
 
-def export_sheets(sheets: Mapping[str, pd.DataFrame], metadata: Sequence[tuple[str, str]] = ()
-                  ) -> bytes:  # fmt: skip
+def export_sheets(sheets: Mapping[str, pd.DataFrame], metadata: Sequence[tuple[str, str]] = (),
+                  fills: Mapping[str, pd.DataFrame] | None = None) -> bytes:  # fmt: skip
     """An XLSX workbook of one sheet per table of ``sheets`` (name → table) and a sheet of
-    ``metadata``; text cells are never formulas."""
+    ``metadata``; text cells are never formulas. ``fills``: for a sheet, a table of the
+    same shape giving each cell's background colour (``#rrggbb``, or None)."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     book = Workbook()
@@ -99,6 +100,12 @@ def export_sheets(sheets: Mapping[str, pd.DataFrame], metadata: Sequence[tuple[s
                     cell.value = value.item() if hasattr(value, "item") else value
                     if isinstance(cell.value, float):
                         cell.number_format = "#,##0.0##"
+        colours = (fills or {}).get(sheet)
+        for i, row in enumerate([] if colours is None else colours.itertuples(index=False), 2):
+            for j, colour in enumerate(row, start=1):
+                if isinstance(colour, str) and colour.startswith("#"):
+                    tint = colour[1:].upper()
+                    values.cell(row=i, column=j).fill = PatternFill("solid", fgColor=tint)
         values.freeze_panes = "A2"
         for j, column in enumerate(frame.columns, start=1):
             width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])

@@ -19,7 +19,8 @@ import pandas as pd
 from observatoire.catalog.indicators import THEMES, Aggregation, Indicator
 from observatoire.errors import InputError
 from observatoire.outputs.charts import line_chart, spine_chart
-from observatoire.outputs.portrait_map import SharedReads, peer_values, peers_scope, section_map
+from observatoire.outputs.portrait_funnel import section_funnel
+from observatoire.outputs.portrait_map import SharedReads, peer_values, section_map
 from observatoire.outputs.portrait_projection import projected
 from observatoire.outputs.sentences import Compared, comparison, count_sentence, evolution
 from observatoire.outputs.thematic import USABLE, reason_of, usable_values
@@ -29,6 +30,7 @@ from observatoire.territories.references import (
     QPV_REFERENCE_LEVELS,
     REFERENCE_LEVELS,
     compared_period,
+    peer_scope,
     pick_reference,
     reference_parents,
 )
@@ -200,6 +202,8 @@ class Section:
     map_caption: str = ""
     map_legend: list[dict[str, Any]] = field(default_factory=list)
     without_value: int = 0
+    funnel: str = ""  # SVG: the territory among its peers by size, for the part's first rate
+    funnel_caption: str = ""
 
     def uses_stand_in(self) -> bool:
         """Whether a reference of a figure is its stand-in (France métropolitaine)."""
@@ -267,7 +271,7 @@ def build_portrait(
 
     ref_profiles = [(r, profile(r), profile(r["stand_in"])) for r in refs]
     place = str(card["in"])
-    peer_scope = peers_scope(lv, card)
+    peers = peer_scope(lv, card)
     plan = _plan(config, catalogue, own)
     sections = []
     done: set[str] = set()  # an indicator is shown once, in the first section that lists it
@@ -281,21 +285,8 @@ def build_portrait(
             rows = own[(own.indicator == ident) & own.status.isin(USABLE)].sort_values("period")
             if rows.empty:
                 continue
-            figures.append(
-                _figure(
-                    obs,
-                    memo,
-                    indicator,
-                    rows,
-                    ref_profiles,
-                    place,
-                    lv,
-                    code,
-                    peer_scope,
-                    reader,
-                    str(card["name"]),
-                )
-            )
+            figures.append(_figure(obs, memo, indicator, rows, ref_profiles, place, lv, code,
+                                   peers, reader, str(card["name"])))  # fmt: skip
             if len(figures) >= config.figures and not spec["chosen"]:
                 break
         if not figures:
@@ -314,6 +305,8 @@ def build_portrait(
             section.map, section.map_caption, section.map_legend = section_map(
                 obs, memo, figures, lv, code, card, reader
             )
+        section.funnel, section.funnel_caption = section_funnel(obs, figures, lv, code, peers,
+                                                                reader)  # fmt: skip
         sections.append(section)
     meta = obs.meta()
     used = {f.indicator for s in sections for f in s.figures}

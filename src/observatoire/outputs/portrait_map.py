@@ -11,6 +11,7 @@ from observatoire.outputs.maps import metropolitan
 from observatoire.outputs.svgmap import indicator_svg_map
 from observatoire.secret.policy import ReadPolicy
 from observatoire.territories.levels import LEVELS
+from observatoire.territories.references import peer_scope
 from observatoire.text import first_upper
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ __all__ = [
     "SharedReads",
     "nearest",
     "peer_values",
-    "peers_scope",
     "section_map",
 ]
 
@@ -48,17 +48,6 @@ class SharedReads:
         if key not in self.store:
             self.store[key] = build()
         return self.store[key]
-
-
-def peers_scope(level: str, card: dict[str, Any]) -> tuple[str, str] | None:
-    """Where the territory's peers are: its département (communes, EPCI), its région
-    (départements), or None for all the zones of a zoning or all régions."""
-    parents = {p["level"]: p["code"] for p in card["parents"]}
-    if level in ("commune", "epci", "iris", "arm") and "departement" in parents:
-        return ("departement", parents["departement"])
-    if level == "departement" and "region" in parents:
-        return ("region", parents["region"])
-    return None
 
 
 def peer_values(
@@ -99,7 +88,7 @@ def section_map(
         scope: tuple[str, str] | None = (level, code)
         caption = f"{first_upper(LEVELS[map_level].plural)} de ce territoire"
     else:
-        map_level, scope = level, peers_scope(level, card)
+        map_level, scope = level, peer_scope(level, card)
         caption = "Le territoire (contour épais) parmi ses plus proches voisins"
     frame = peer_values(obs, memo, chosen.indicator, map_level, scope, chosen.period, reader)
     if frame is None:

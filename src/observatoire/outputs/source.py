@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import geopandas
 
     from observatoire.catalog.indicators import Catalogue
+    from observatoire.engine.funnel import Funnel
     from observatoire.engine.projection import Projection
 
 __all__ = ["Places", "Settings", "Source"]
@@ -113,3 +114,14 @@ class Source(Protocol):
     def profiles(
         self, level: str, within: tuple[str, str] | None, *, reader: ReadPolicy = ANALYST
     ) -> pd.DataFrame: ...
+
+    def funnel(
+        self,
+        ident: str,
+        *,
+        level: str = "commune",
+        within: str | tuple[str, str] | None = None,
+        period: str | None = None,
+        reference: str | None = None,
+        reader: ReadPolicy = ANALYST,
+    ) -> Funnel: ...

@@ -40,10 +40,7 @@ QPV_REFERENCE_LEVELS = ("commune", "epci", "ensemble_qpv", "departement", "regio
 # A reference → its nearest published equivalent, used when the reference has no value.
 STAND_INS: dict[tuple[str, str], tuple[str, str]] = {("pays", "FR"): ("pays", "FRM")}
 _STOOD_IN = set(STAND_INS.values())
-# where a territory's peers are read, by its level: an IRIS among its commune's IRIS, a
-# commune among its département's communes (a funnel plot of « the territory among its peers »)
-PEER_SCOPES = {"iris": "commune", "arm": "commune", "qpv": "departement", "commune": "departement",
-               "epci": "departement", "departement": "region", "region": "pays"}  # fmt: skip
+
 USABLE = ("ok", "partial")
 
 
@@ -165,14 +162,16 @@ def missing_reason(
     return "non publié à ce niveau"
 
 
-def peer_scope(card: Mapping[str, Any]) -> str | None:
-    """``level:code`` of the territory whose territories of the card's level are its peers
-    (its commune's IRIS, its département's communes…); None when there is none.
+def peer_scope(level: str, card: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Where a territory's peers are: its département (communes, EPCI, IRIS), its région
+    (départements), or None (all the zones of a zoning, all régions, the QPV).
 
-    >>> peer_scope({"level": "commune", "parents": [
-    ...     {"level": "departement", "code": "93"}, {"level": "pays", "code": "FR"}]})
-    'departement:93'
+    >>> peer_scope("commune", {"parents": [{"level": "departement", "code": "93"}]})
+    ('departement', '93')
     """
-    wanted = PEER_SCOPES.get(str(card.get("level")))
-    found = [p for p in card.get("parents", []) if p["level"] == wanted]
-    return f"{found[0]['level']}:{found[0]['code']}" if found else None
+    parents = {p["level"]: p["code"] for p in card["parents"]}
+    if level in ("commune", "epci", "iris", "arm") and "departement" in parents:
+        return ("departement", parents["departement"])
+    if level == "departement" and "region" in parents:
+        return ("region", parents["region"])
+    return None

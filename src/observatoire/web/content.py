@@ -213,7 +213,7 @@ def territory_view(
             r["name"] for rows in themes.values() for i in rows for r in i["references"]
         ),
         "themes": ordered,
-        "peers": peer_scope(card),
+        "peers": ":".join(peer_scope(level, card) or ()) or None,
         "children": [
             {
                 "level": lv,

@@ -16,8 +16,8 @@ from observatoire.text import french_number
 from observatoire.web.content import LEVEL_LABELS, indicator_meta, site
 from observatoire.web.frames import records
 
-__all__ = ["FunnelAsked", "asked_funnel", "funnel_data", "funnel_drawing", "funnel_view",
-           "refused_funnel"]  # fmt: skip
+__all__ = ["FunnelAsked", "asked_funnel", "default_reference", "default_within", "funnel_data",
+           "funnel_drawing", "funnel_view", "refused_funnel"]  # fmt: skip
 
 _PERIOD = re.compile(r"[0-9]{4}(-T[1-4]|-(0[1-9]|1[0-2])|-[0-9]{4})?")
 # level, within, period, reference (a territory, « ensemble » or None), highlighted code
@@ -38,6 +38,9 @@ def asked_funnel(obs: Observatory, level: str, within: str | None, period: str |
     ref = (reference or "").strip() or None
     if ref is not None and ref != POOLED:
         ref = ":".join(obs.geography.resolve(ref))
+    scope = scope or default_within(obs, lvl)
+    if ref is None and scope is None:  # a zoning's zones: against the observatory's territory
+        ref = default_reference(obs)
     code = (highlight or "").strip()[:20] or None
     return lvl, scope, when, ref, code
 
@@ -69,8 +72,8 @@ def funnel_view(obs: Observatory, ident: str, *, reader: ReadPolicy,
     raised, never kept: :func:`refused_funnel`)."""
     out = _choices(obs, ident, question)
     level, within, period, reference, _ = question
-    found = obs.funnel(ident, level=level, within=within or _default_within(obs, level),
-                       period=period, reference=reference, reader=reader)  # fmt: skip
+    found = obs.funnel(ident, level=level, within=within, period=period, reference=reference,
+                       reader=reader)  # fmt: skip
     data = funnel_data(found)
     data["sentence"] = _sentence(found)
     data["highlighted"] = _highlighted(found, question[4])
@@ -82,8 +85,8 @@ def funnel_drawing(obs: Observatory, ident: str, *, reader: ReadPolicy,
                    question: FunnelAsked) -> str:  # fmt: skip
     """The funnel plot as an SVG drawing (empty when no territory is placed)."""
     level, within, period, reference, highlight = question
-    found = obs.funnel(ident, level=level, within=within or _default_within(obs, level),
-                       period=period, reference=reference, reader=reader)  # fmt: skip
+    found = obs.funnel(ident, level=level, within=within, period=period, reference=reference,
+                       reader=reader)  # fmt: skip
     return funnel_svg(found.points, found.limits, target=found.target,
                       title=f"{found.indicator.label} ({found.period})",
                       unit=found.indicator.unit, reference=found.reference["name"],
@@ -96,12 +99,18 @@ def refused_funnel(obs: Observatory, ident: str, question: FunnelAsked,
     return {**_choices(obs, ident, question), "reason": str(error)}
 
 
-def _default_within(obs: Observatory, level: str) -> tuple[str, str] | None:
+def default_within(obs: Observatory, level: str) -> tuple[str, str] | None:
     """Without a territory, the observatory's for a fine level (its communes, not France's)."""
     territory = site(obs)["territory"]
     if territory is not None and level in ("iris", "qpv", "arm", "commune"):
         return territory["level"], territory["code"]
     return None
+
+
+def default_reference(obs: Observatory) -> str | None:
+    """The observatory's territory (``level:code``), the reference of its zonings' zones."""
+    territory = site(obs)["territory"]
+    return None if territory is None else f"{territory['level']}:{territory['code']}"
 
 
 def _spelled(within: tuple[str, str] | None) -> str:
@@ -115,7 +124,7 @@ def _choices(obs: Observatory, ident: str, question: FunnelAsked) -> dict[str, A
         "indicator": indicator_meta(indicator),
         "level": level,
         "level_label": LEVEL_LABELS.get(level, level),
-        "within": _spelled(within or _default_within(obs, level)),
+        "within": _spelled(within),
         "period": period or "",
         "reference": reference or "",
         "highlight": highlight or "",

@@ -7,7 +7,7 @@ from pydantic import Field as Described
 
 from observatoire.web.schemas import Public
 
-__all__ = ["AvailabilityPublic", "FunnelPublic"]
+__all__ = ["AvailabilityPublic", "FunnelPublic", "HeatmapPublic"]
 
 
 class AvailabilityRowPublic(Public):
@@ -59,3 +59,33 @@ class FunnelPublic(Public):
     points: list[FunnelPointPublic]
     limits: list[dict[str, float | None]]
     left_out: list[dict[str, str | None]]
+
+
+class HeatmapCellPublic(Public):
+    indicator: str
+    value: float | None
+    shown: str
+    category: str = Described(description="better, similar, worse, higher, lower, untestable, "
+                                          "secret ou missing")
+    background: str
+    text: str
+    title: str
+
+
+class HeatmapRowPublic(Public):
+    code: str
+    name: str | None
+    cells: list[HeatmapCellPublic]
+
+
+class HeatmapPublic(Public):
+    """Territories × indicators, each cell compared with the reference (the comparison
+    engine's verdict), the columns with their period and the reference's value."""
+
+    level: str
+    within: str | None
+    reference: dict[str, str]
+    indicators: list[dict[str, object]]
+    rows: list[HeatmapRowPublic]
+    legend: list[dict[str, str]]
+    counts: dict[str, int]

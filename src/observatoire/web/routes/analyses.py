@@ -1,21 +1,35 @@
-"""The analyst's views of an indicator across many territories: the funnel plot (and its JSON,
-CSV and drawing twins); the « which levels and periods have data » table is on the indicator
-page and in the API (:mod:`observatoire.web.routes.api`)."""
+"""The analyst's views across many territories: the funnel plot of an indicator (and its JSON,
+CSV and drawing twins), the significance heatmap of a theme (JSON, CSV, PDF, XLSX); the
+« which levels and periods have data » table is on the indicator page and in the API
+(:mod:`observatoire.web.routes.api_views`)."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import pandas as pd
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
+from observatoire.engine.heatmap import MAX_INDICATORS, Heatmap
 from observatoire.errors import InputError, ReferentialError
+from observatoire.observatory import Observatory
+from observatoire.outputs.heatmap_export import heatmap_cells, heatmap_pdf, heatmap_xlsx
+from observatoire.secret.policy import ReadPolicy
 from observatoire.web.deps import Answers, ObservatoryDep, ReaderDep
 from observatoire.web.funnels import (
     asked_funnel,
     funnel_drawing,
     funnel_view,
     refused_funnel,
+)
+from observatoire.web.heatmaps import (
+    HeatmapAsked,
+    asked_heatmap,
+    heatmap_title,
+    heatmap_view,
+    refused_heatmap,
 )
 from observatoire.web.responses import Format, csv_response, download, page_route, show_page
 
@@ -98,3 +112,73 @@ def funnel_file(
                            lambda: svg_to_png(svg, 1400))  # fmt: skip
         return download(request, body, "image/png", f"{name}_entonnoir.png")
     return download(request, svg.encode("utf-8"), "image/svg+xml", f"{name}_entonnoir.svg")
+
+
+@page_route(router, "/ecarts", "json", "csv", "pdf")
+def heatmap_page(
+    request: Request,
+    fmt: Format,
+    reader: ReaderDep,
+    obs: ObservatoryDep,
+    answers: Answers,
+    niveau: str = "commune",
+    dans: str | None = None,
+    theme: str | None = None,
+    indicateurs: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI's way)
+    reference: str | None = None,
+) -> Response:
+    """The significance heatmap: territories × the indicators of a theme, each cell the
+    comparison with a reference (see :mod:`observatoire.engine.heatmap`)."""
+    question = asked_heatmap(obs, niveau, dans, theme, indicateurs[:MAX_INDICATORS], reference)
+    try:  # a refusal is answered, never kept
+        data = answers.get(("heatmap", question, reader),
+                           lambda: heatmap_view(obs, reader=reader, question=question))  # fmt: skip
+    except (InputError, ReferentialError) as error:
+        if fmt in ("csv", "pdf"):
+            raise
+        data = refused_heatmap(obs, question, error)
+    if fmt in ("csv", "pdf"):
+        found = answers.get(("heatmap-frame", question, reader),
+                            lambda: _heatmap_of(obs, question, reader))  # fmt: skip
+        if fmt == "csv":
+            return csv_response(request, heatmap_cells(found), "ecarts.csv")
+        body = answers.get(("heatmap-pdf", question, reader), lambda: heatmap_pdf(
+            found, title=data["title"], subtitle=_reference_words(data), notice=data["notice"],
+        ))  # fmt: skip
+        return download(request, body, "application/pdf", "ecarts.pdf")
+    query = request.url.query
+    return show_page(request, fmt, "heatmap.html", data, data["title"],
+                     query=f"?{query}" if query else "")  # fmt: skip
+
+
+@router.get("/ecarts.xlsx")
+def heatmap_workbook(
+    request: Request,
+    reader: ReaderDep,
+    obs: ObservatoryDep,
+    answers: Answers,
+    niveau: str = "commune",
+    dans: str | None = None,
+    theme: str | None = None,
+    indicateurs: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI's way)
+    reference: str | None = None,
+) -> Response:
+    """The heatmap as a workbook: the grid coloured as on screen, every cell on its line."""
+    question = asked_heatmap(obs, niveau, dans, theme, indicateurs[:MAX_INDICATORS], reference)
+    found = answers.get(("heatmap-frame", question, reader),
+                        lambda: _heatmap_of(obs, question, reader))  # fmt: skip
+    body = heatmap_xlsx(found, title=heatmap_title(obs, question))
+    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return download(request, body, media, "ecarts.xlsx")
+
+
+def _heatmap_of(obs: Observatory, question: HeatmapAsked, reader: ReadPolicy) -> Heatmap:
+    level, within, theme, indicators, reference = question
+    return obs.heatmap(level=level, within=within, theme=theme,
+                       indicators=list(indicators) or None, reference=reference,
+                       reader=reader)  # fmt: skip
+
+
+def _reference_words(data: dict[str, Any]) -> str:
+    ref = (data.get("heatmap") or {}).get("reference") or {}
+    return f"Comparaison avec {ref.get('name', '')}." if ref else ""

@@ -1,5 +1,6 @@
 """The API of the analyst's views (under ``/api/v1``): which levels and periods an indicator
-has data for, and its funnel plot — read for the caller's audience, as every answer."""
+has data for, its funnel plot, the significance heatmap of a theme — read for the caller's
+audience, as every answer."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from observatoire.engine.heatmap import MAX_INDICATORS
+from observatoire.outputs.heatmap_export import heatmap_cells
 from observatoire.web import content
 from observatoire.web.deps import Answers, ObservatoryDep, ReaderDep
 from observatoire.web.funnels import asked_funnel, funnel_data
+from observatoire.web.heatmaps import asked_heatmap, heatmap_data
 from observatoire.web.responses import csv_response, respond
 from observatoire.web.schemas import CSV_ANSWER
-from observatoire.web.schemas_views import AvailabilityPublic, FunnelPublic
+from observatoire.web.schemas_views import AvailabilityPublic, FunnelPublic, HeatmapPublic
 
 __all__ = ["router"]
 
@@ -73,3 +77,36 @@ def funnel(
     if format == "csv":
         return csv_response(request, pd.DataFrame(data["points"]), f"{ident}_entonnoir.csv")
     return respond(request, data)
+
+
+@router.get(
+    "/heatmap",
+    summary="Tableau des écarts significatifs (territoires × indicateurs d'un thème)",
+    response_model=HeatmapPublic,
+    responses=CSV_ANSWER,
+)
+def heatmap(
+    request: Request,
+    reader: ReaderDep,
+    obs: ObservatoryDep,
+    answers: Answers,
+    level: str = "commune",
+    within: Annotated[str | None, Query(description="Territoire englobant : « 93 »…")] = None,
+    theme: Annotated[str | None, Query(description="Thème (par défaut : social)")] = None,
+    indicators: Annotated[list[str], Query(description="Indicateurs au lieu d'un thème")] = [],  # noqa: B006
+    reference: Annotated[str | None, Query(description="Territoire de référence")] = None,
+    format: Format = "json",
+) -> Response:
+    """Each territory of ``level`` inside ``within`` compared with ``reference`` for each
+    rate, share or median of ``theme`` (or the ``indicators`` listed): significantly more
+    or less favourable, not significantly different, not testable; with ``format=csv``,
+    one line per cell."""
+    question = asked_heatmap(obs, level, within, theme, indicators[:MAX_INDICATORS], reference)
+    lvl, scope, chosen, listed, ref = question
+    found = answers.get(("heatmap-frame", question, reader), lambda: obs.heatmap(
+        level=lvl, within=scope, theme=chosen, indicators=list(listed) or None, reference=ref,
+        reader=reader,
+    ))  # fmt: skip
+    if format == "csv":
+        return csv_response(request, heatmap_cells(found), "ecarts.csv")
+    return respond(request, heatmap_data(found))
