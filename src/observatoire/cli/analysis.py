@@ -1,4 +1,5 @@
-"""Analysis of territories: ``profile``, ``neighbours``, ``evolution``, ``funnel``, ``heatmap``."""
+"""Analysis of territories: ``profile``, ``neighbours``, ``evolution``, ``funnel``, ``heatmap``,
+``gradient``."""
 
 from __future__ import annotations
 
@@ -271,4 +272,43 @@ def heatmap_cmd(ctx: Context, level: str, within: str | None, theme: str | None,
     emit(table.reset_index(), fmt, output)
 
 
-COMMANDS = [profile_cmd, neighbours_cmd, evolution_cmd, funnel_cmd, heatmap_cmd]
+@click.command("gradient")
+@click.argument("indicator")
+@click.option("--level", default="commune", show_default=True, help="Niveau (commune, iris…).")
+@click.option("--within", metavar="TERRITOIRE", help="Territoire englobant (93, region:11…).")
+@click.option("--by", "by", default="niveau_vie_median", show_default=True,
+              help="Indicateur de classement des territoires.")
+@click.option("--groups", type=click.IntRange(2, 20), default=10, show_default=True,
+              help="Nombre de groupes de population égale (10 : déciles).")
+@click.option("--period", help="Période de l'indicateur (par défaut la plus récente).")
+@AUDIENCE_OPTION
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@pass_ctx
+def gradient_cmd(ctx: Context, indicator: str, level: str, within: str | None, by: str,
+                 groups: int, period: str | None, reader: ReadPolicy, fmt: str,
+                 output: str | None) -> None:  # fmt: skip
+    """Gradient social d'un indicateur : les territoires classés du moins favorisé au plus
+    favorisé (par défaut selon le niveau de vie médian), regroupés en groupes de population
+    égale, la valeur de chaque groupe, l'indice de pente (SII) et l'indice relatif (RII) de
+    l'inégalité avec leurs intervalles à 95 %.
+
+    \b
+    Exemples :
+      observatoire gradient taux_chomage_15_64 --level commune --within 93
+      observatoire gradient part_allocataires_rsa --level iris --within 93 --groups 5
+    """
+    with ctx.open() as obs:
+        found = obs.gradient(indicator, level=level, within=within, by=by, groups=groups,
+                             period=period, reader=reader)  # fmt: skip
+    low, high = found.sii_interval
+    click.echo(f"{found.indicator.label} ({found.period}) selon {found.ranking.label} "
+               f"({found.ranking_period}) : SII {found.fit.sii:.2f} [{low:.2f} ; {high:.2f}], "
+               f"RII {found.fit.rii:.3f} [{found.rii_interval[0]:.3f} ; "
+               f"{found.rii_interval[1]:.3f}] — {found.method}", err=True)  # fmt: skip
+    for note in found.notes:
+        click.echo(f"  · {note}", err=True)
+    emit(found.groups, fmt, output)
+
+
+COMMANDS = [profile_cmd, neighbours_cmd, evolution_cmd, funnel_cmd, heatmap_cmd, gradient_cmd]

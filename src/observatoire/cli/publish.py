@@ -312,4 +312,50 @@ def _file_portraits(
         click.echo(f"{count} portrait(s) classé(s) dans la bibliothèque de documents")
 
 
-COMMANDS = [map_command, export_command, portrait_command]
+@click.command("maps")
+@click.option("--map", "maps", multiple=True, metavar="INDICATEUR[@PÉRIODE]",
+              help="Une carte (jusqu'à 4) : un indicateur, à une période éventuellement.")
+@click.option("--bivariate", is_flag=True,
+              help="Carte bivariée des deux premiers indicateurs (3 × 3 classes).")
+@click.option("--change", nargs=2, metavar="DÉBUT FIN",
+              help="Carte de l'évolution de chaque indicateur entre deux périodes.")
+@click.option("--level", default="commune", show_default=True, help="Niveau ou zonage propre.")
+@click.option("--within", metavar="TERRITOIRE", help="Territoire englobant (93, region:11…).")
+@audience_option("analyst", "des cartes")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="La figure (.svg ou .png).")
+@pass_ctx
+def maps_command(ctx: Context, maps: tuple[str, ...], bivariate: bool,
+                 change: tuple[str, str] | None, level: str, within: str | None,
+                 reader: ReadPolicy, output: str) -> None:  # fmt: skip
+    """Cartes côte à côte en une seule figure pour un rapport : deux à quatre indicateurs ou
+    années, chacun avec ses classes et sa légende ; une carte bivariée de deux indicateurs
+    (3 × 3 classes, légende en carré) ; ou l'évolution entre deux périodes.
+
+    \b
+    Exemples :
+      observatoire maps --map taux_chomage_15_64 --map niveau_vie_median --within 93 -o a.svg
+      observatoire maps --map population@2013 --map population@2018 --within 93 -o b.png
+      observatoire maps --bivariate --map taux_chomage_15_64 --map niveau_vie_median \\
+          --within 93 -o c.png
+      observatoire maps --change 2013 2018 --map population --within 93 -o d.svg
+    """
+    from observatoire.outputs.deck_render import svg_to_png
+    from observatoire.outputs.panels import MAX_PANELS, figure_of, panels_for
+
+    mode = "bivariee" if bivariate else "evolution" if change else "cote"
+    start, end = change if change else (None, None)
+    if not maps or len(maps) > MAX_PANELS or (bivariate and len(maps) != 2):
+        raise InputError(f"--map : de 1 à {MAX_PANELS} cartes (2 pour --bivariate)")
+    chosen = [(m.partition("@")[0], m.partition("@")[2] or None) for m in maps]
+    with ctx.open() as obs:
+        lvl = obs.geography.level_id(level)
+        scope = obs.geography.within(within, lvl) if within else None
+        svg = figure_of(obs, panels_for(obs, lvl, scope, mode, chosen, start, end, reader=reader),
+                        lvl, scope)  # fmt: skip
+    target = Path(output)
+    write_whole(target, svg_to_png(svg, 1400) if target.suffix.lower() == ".png" else svg)
+    click.echo(f"figure écrite : {output}", err=True)
+
+
+COMMANDS = [map_command, export_command, portrait_command, maps_command]

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 from observatoire.errors import UnknownNameError
 
-__all__ = ["DIVERGING", "NO_DATA", "PALETTES", "SECRET", "SEQUENTIAL", "UNAVAILABLE", "colours"]
+__all__ = ["BIVARIATE", "DIVERGING", "NO_DATA", "PALETTES", "SECRET", "SEQUENTIAL", "UNAVAILABLE",
+           "colours"]
 
 PALETTES = {
     "sequentielle": "Séquentielle (du clair au foncé)",
@@ -86,6 +87,14 @@ DIVERGING = {
     "lower_is_better": list(reversed(_RDBU)),  # high values red
 }
 
+# A bivariate map's 3 × 3 colours (Joshua Stevens' pink-blue scheme): BIVARIATE[j][i] for the
+# second indicator's tercile j (rows, low to high: more blue) and the first's i (columns, low
+# to high: more pink); the darkest corner is high on both.
+BIVARIATE = [
+    ["#e8e8e8", "#e4acac", "#c85a5a"],
+    ["#b0d5df", "#ad9ea5", "#985356"],
+    ["#64acbe", "#627f8c", "#574249"],
+]
 NO_DATA = "#ffffff"  # no value at all: white, outlined
 UNAVAILABLE = "#d9d9d9"  # not available, not significant, undefined: plain grey
 SECRET = "#bdbdbd"  # statistical secret: grey, hatched on static maps

@@ -115,6 +115,18 @@ class Source(Protocol):
         self, level: str, within: tuple[str, str] | None, *, reader: ReadPolicy = ANALYST
     ) -> pd.DataFrame: ...
 
+    def evolution(
+        self,
+        ident: str,
+        *,
+        start: str,
+        end: str,
+        level: str = "commune",
+        within: str | tuple[str, str] | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+        reader: ReadPolicy = ANALYST,
+    ) -> pd.DataFrame: ...
+
     def funnel(
         self,
         ident: str,

@@ -7,7 +7,7 @@ from pydantic import Field as Described
 
 from observatoire.web.schemas import Public
 
-__all__ = ["AvailabilityPublic", "FunnelPublic", "HeatmapPublic"]
+__all__ = ["AvailabilityPublic", "FunnelPublic", "GradientPublic", "HeatmapPublic"]
 
 
 class AvailabilityRowPublic(Public):
@@ -89,3 +89,38 @@ class HeatmapPublic(Public):
     rows: list[HeatmapRowPublic]
     legend: list[dict[str, str]]
     counts: dict[str, int]
+
+
+class GradientGroupPublic(Public):
+    group: int
+    territories: int
+    population: float
+    value: float
+    ci_low: float | None
+    ci_high: float | None
+    se: float | None
+    rank_low: float
+    rank_high: float
+
+
+class GradientPublic(Public):
+    """An indicator by groups of territories ranked from the least to the most favoured,
+    with the slope and relative indices of inequality (Low & Low, 2004)."""
+
+    indicator: str
+    ranking: str
+    level: str
+    within: str | None
+    period: str
+    ranking_period: str
+    method: str
+    intercept: float
+    sii: float = Described(description="Indice de pente : valeur ajustée en haut − en bas")
+    sii_low: float
+    sii_high: float
+    rii: float = Described(description="Indice relatif : valeur ajustée en haut / en bas")
+    rii_low: float | None
+    rii_high: float | None
+    notes: list[str]
+    groups: list[GradientGroupPublic]
+    members: list[dict[str, object]]

@@ -24,6 +24,7 @@ from observatoire.web.funnels import (
     funnel_view,
     refused_funnel,
 )
+from observatoire.web.gradients import asked_gradient, gradient_view, refused_gradient
 from observatoire.web.heatmaps import (
     HeatmapAsked,
     asked_heatmap,
@@ -31,6 +32,7 @@ from observatoire.web.heatmaps import (
     heatmap_view,
     refused_heatmap,
 )
+from observatoire.web.panels import MODES, asked_panels, panels_figure, panels_view
 from observatoire.web.responses import Format, csv_response, download, page_route, show_page
 
 __all__ = ["router"]
@@ -182,3 +184,96 @@ def _heatmap_of(obs: Observatory, question: HeatmapAsked, reader: ReadPolicy) ->
 def _reference_words(data: dict[str, Any]) -> str:
     ref = (data.get("heatmap") or {}).get("reference") or {}
     return f"Comparaison avec {ref.get('name', '')}." if ref else ""
+
+
+@page_route(router, "/indicateurs/{name}/gradient", "json", "csv")
+def gradient_page(
+    request: Request,
+    fmt: Format,
+    reader: ReaderDep,
+    obs: ObservatoryDep,
+    answers: Answers,
+    name: str,
+    niveau: str = "commune",
+    dans: str | None = None,
+    selon: str | None = None,
+    groupes: Annotated[int, Query(ge=2, le=20)] = 10,
+    periode: str | None = None,
+) -> Response:
+    """The indicator by groups of territories ranked by income (deciles), with the slope and
+    relative indices of inequality (see :mod:`observatoire.engine.gradient`)."""
+    obs.catalogue().get(name)
+    question = asked_gradient(obs, niveau, dans, selon, groupes, periode)
+    try:  # a refusal is answered, never kept
+        data = answers.get(
+            ("gradient", name, question, reader),
+            lambda: gradient_view(obs, name, reader=reader, question=question),
+        )
+    except (InputError, ReferentialError) as error:
+        data = refused_gradient(obs, name, question, error)
+    if fmt == "csv":
+        rows = (data.get("gradient") or {}).get("groups", [])
+        return csv_response(request, pd.DataFrame(rows), f"{name}_gradient.csv")
+    shown = data
+    if fmt == "json" and data.get("gradient"):  # the drawing is the page's, not the data's
+        shown = {**data, "gradient": {k: v for k, v in data["gradient"].items() if k != "drawing"}}
+    drawing = Markup((data.get("gradient") or {}).get("drawing", ""))
+    title = f"Gradient social : {data['indicator']['label']}"
+    return show_page(request, fmt, "gradient.html", shown, title, drawing=drawing)
+
+
+@page_route(router, "/cartes", "json")
+def panels_page(
+    request: Request,
+    fmt: Format,
+    reader: ReaderDep,
+    obs: ObservatoryDep,
+    answers: Answers,
+    niveau: str = "commune",
+    dans: str | None = None,
+    mode: str = "cote",
+    carte: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI's way)
+    debut: str | None = None,
+    fin: str | None = None,
+) -> Response:
+    """Two to four maps side by side (pan and zoom synced), a bivariate map, or the change
+    of an indicator between two periods (see :mod:`observatoire.outputs.panels`)."""
+    try:
+        question = asked_panels(obs, niveau, dans, mode, carte, debut, fin)
+        data = answers.get(("panels", question, reader),
+                           lambda: panels_view(obs, reader=reader, question=question))  # fmt: skip
+    except (InputError, ReferentialError) as error:  # the form, and why
+        data = {"reason": str(error), "level": niveau, "within": dans or "", "mode": mode,
+                "modes": [{"id": k, "label": v} for k, v in MODES.items()], "maps": carte,
+                "start": debut or "", "end": fin or "", "panels": []}  # fmt: skip
+    query = request.url.query
+    return show_page(request, fmt, "panels.html", data, "Cartes côte à côte",
+                     query=f"?{query}" if query else "")  # fmt: skip
+
+
+@router.get("/cartes.{suffix}")
+def panels_file(
+    request: Request,
+    reader: ReaderDep,
+    obs: ObservatoryDep,
+    answers: Answers,
+    suffix: str,
+    niveau: str = "commune",
+    dans: str | None = None,
+    mode: str = "cote",
+    carte: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI's way)
+    debut: str | None = None,
+    fin: str | None = None,
+) -> Response:
+    """The maps as one figure for a report (SVG or PNG), drawn for the visitor's audience."""
+    from observatoire.outputs.deck_render import svg_to_png
+
+    if suffix not in ("svg", "png"):
+        raise InputError(f"format de figure « {suffix[:10]} » : svg ou png")
+    question = asked_panels(obs, niveau, dans, mode, carte, debut, fin)
+    svg = answers.get(("panels-svg", question, reader),
+                      lambda: panels_figure(obs, reader=reader, question=question))  # fmt: skip
+    if suffix == "png":
+        body = answers.get(("panels-png", question, reader), lambda: svg_to_png(svg, 1400))
+        return download(request, body, "image/png", "cartes.png")
+    return download(request, svg.encode("utf-8"), "image/svg+xml", "cartes.svg")

@@ -15,10 +15,16 @@ from observatoire.outputs.heatmap_export import heatmap_cells
 from observatoire.web import content
 from observatoire.web.deps import Answers, ObservatoryDep, ReaderDep
 from observatoire.web.funnels import asked_funnel, funnel_data
+from observatoire.web.gradients import asked_gradient, gradient_data
 from observatoire.web.heatmaps import asked_heatmap, heatmap_data
 from observatoire.web.responses import csv_response, respond
 from observatoire.web.schemas import CSV_ANSWER
-from observatoire.web.schemas_views import AvailabilityPublic, FunnelPublic, HeatmapPublic
+from observatoire.web.schemas_views import (
+    AvailabilityPublic,
+    FunnelPublic,
+    GradientPublic,
+    HeatmapPublic,
+)
 
 __all__ = ["router"]
 
@@ -110,3 +116,36 @@ def heatmap(
     if format == "csv":
         return csv_response(request, heatmap_cells(found), "ecarts.csv")
     return respond(request, heatmap_data(found))
+
+
+@router.get(
+    "/indicators/{ident}/gradient",
+    summary="Gradient social d'un indicateur (déciles de niveau de vie, SII et RII)",
+    response_model=GradientPublic,
+    responses=CSV_ANSWER,
+)
+def gradient(
+    request: Request,
+    reader: ReaderDep,
+    obs: ObservatoryDep,
+    answers: Answers,
+    ident: str,
+    level: str = "commune",
+    within: Annotated[str | None, Query(description="Territoire englobant : « 93 »…")] = None,
+    by: Annotated[str | None, Query(description="Indicateur de classement")] = None,
+    groups: Annotated[int, Query(ge=2, le=20, description="Groupes (10 : déciles)")] = 10,
+    period: str | None = None,
+    format: Format = "json",
+) -> Response:
+    """The indicator by groups of equal population of the territories of ``level`` ranked
+    from the least to the most favoured by ``by`` (the median standard of living), with the
+    slope (SII) and relative (RII) indices of inequality and their 95 % intervals."""
+    obs.catalogue().get(ident)
+    question = asked_gradient(obs, level, within, by, groups, period)
+    lvl, scope, ranking, count, when = question
+    data = answers.get(("gradient-api", ident, question, reader), lambda: gradient_data(
+        obs.gradient(ident, level=lvl, within=scope, by=ranking, groups=count, period=when,
+                     reader=reader)))  # fmt: skip
+    if format == "csv":
+        return csv_response(request, pd.DataFrame(data["groups"]), f"{ident}_gradient.csv")
+    return respond(request, data)
