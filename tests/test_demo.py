@@ -194,3 +194,22 @@ def test_demo_review_of_its_data(built: DemoResult) -> None:
         kept = review.flags(states=["faux_positif"])
         assert kept.code.tolist() == ["93010"]
         db.close()
+
+
+def test_demo_shows_the_analyst_views(built: DemoResult) -> None:
+    """Each analyst view answers on the demo (synthetic CAF figures, real communes), for the
+    public as for the analyst, from the pages the summary names."""
+    from fastapi.testclient import TestClient
+
+    from observatoire.web.app import create_app
+
+    assert "Vues d'analyse" in built.summary and "Entonnoir de la part" in built.summary
+    with Observatory.open(built.home) as obs, TestClient(create_app(obs)) as client:
+        for url in ("/indicateurs/part_allocataires_rsa/entonnoir", "/ecarts",
+                    "/indicateurs/part_allocataires_aah/gradient?dans=93&groupes=5",
+                    "/cartes?mode=bivariee&carte=part_allocataires_rsa"
+                    "&carte=part_allocataires_aah&dans=93"):  # fmt: skip
+            page = client.get(url)
+            assert page.status_code == 200, url
+            assert "Pas de" not in page.text, (url, page.text[-2000:])
+            assert "FICTIF" in page.text  # the demo notice on every page

@@ -33,7 +33,7 @@ from observatoire.engine.compute import (
     DEFAULT_THRESHOLD,
 )
 from observatoire.engine.funnel import POOLED, Funnel, funnel
-from observatoire.engine.gradient import INCOME, SocialGradient, social_gradient
+from observatoire.engine.gradient import SocialGradient, social_gradient
 from observatoire.engine.heatmap import Heatmap, heatmap
 from observatoire.engine.projection import Projection, project_indicator
 from observatoire.engine.reading import (
@@ -471,14 +471,14 @@ class Observatory:
         *,
         level: str = "commune",
         within: Within = None,
-        by: str = INCOME,
+        by: str | None = None,
         groups: int = 10,
         period: str | None = None,
         reader: ReadPolicy = ANALYST,
     ) -> SocialGradient:
-        """The indicator by groups of territories of equal population ranked by ``by`` (the
-        median standard of living: deciles from the poorest), with the slope and relative
-        indices of inequality (see :mod:`observatoire.engine.gradient`)."""
+        """The indicator by groups of territories of equal population ranked by ``by`` (by
+        default the median standard of living: deciles from the poorest), with the slope and
+        relative indices of inequality (see :mod:`observatoire.engine.gradient`)."""
         level = self.geography.level_id(level)
         return social_gradient(self.access(), ident, level,
                                within=self.geography.within(within, level), by=by,

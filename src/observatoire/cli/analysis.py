@@ -276,8 +276,8 @@ def heatmap_cmd(ctx: Context, level: str, within: str | None, theme: str | None,
 @click.argument("indicator")
 @click.option("--level", default="commune", show_default=True, help="Niveau (commune, iris…).")
 @click.option("--within", metavar="TERRITOIRE", help="Territoire englobant (93, region:11…).")
-@click.option("--by", "by", default="niveau_vie_median", show_default=True,
-              help="Indicateur de classement des territoires.")
+@click.option("--by", "by", help="Indicateur de classement des territoires (par défaut le niveau "
+              "de vie médian, sinon le taux de pauvreté, sinon la part d'allocataires du RSA).")
 @click.option("--groups", type=click.IntRange(2, 20), default=10, show_default=True,
               help="Nombre de groupes de population égale (10 : déciles).")
 @click.option("--period", help="Période de l'indicateur (par défaut la plus récente).")
@@ -285,7 +285,7 @@ def heatmap_cmd(ctx: Context, level: str, within: str | None, theme: str | None,
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False))
 @pass_ctx
-def gradient_cmd(ctx: Context, indicator: str, level: str, within: str | None, by: str,
+def gradient_cmd(ctx: Context, indicator: str, level: str, within: str | None, by: str | None,
                  groups: int, period: str | None, reader: ReadPolicy, fmt: str,
                  output: str | None) -> None:  # fmt: skip
     """Gradient social d'un indicateur : les territoires classés du moins favorisé au plus

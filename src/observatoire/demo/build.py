@@ -36,6 +36,7 @@ from observatoire.demo.summary import (
     referential_summary,
     secret_section,
 )
+from observatoire.demo.views import analyst_views
 from observatoire.observatory import Observatory
 
 
@@ -93,6 +94,7 @@ def build_demo(
                 computed_section(obs),
                 secret_section(obs),
                 quality_review(obs),
+                analyst_views(obs),
             ]
         )
     write_dashboard(home)

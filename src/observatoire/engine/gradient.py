@@ -29,9 +29,11 @@ from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.stats.inequality import Gradient, groups_of, simulated_intervals, slope_indices
 from observatoire.store.territories import territory_sizes
 
-__all__ = ["INCOME", "SocialGradient", "social_gradient"]
+__all__ = ["INCOME", "RANKINGS", "SocialGradient", "social_gradient"]
 
 INCOME = "niveau_vie_median"  # the default ranking: Filosofi's median standard of living
+# without it, the first of these the territories have: poverty, then the CAF's RSA share
+RANKINGS = (INCOME, "taux_pauvrete", "part_allocataires_rsa")
 USABLE = ("ok", "partial")
 MIN_PER_GROUP = 2
 
@@ -63,15 +65,18 @@ def social_gradient(
     level: str,
     *,
     within: tuple[str, str] | None = None,
-    by: str = INCOME,
+    by: str | None = None,
     groups: int = 10,
     period: str | None = None,
     reader: ReadPolicy = ANALYST,
 ) -> SocialGradient:
     """The gradient of ``ident`` over the territories of ``level`` inside ``within`` ranked by
-    indicator ``by`` from the least favoured (group 1: the lowest incomes, the highest
-    unemployment…) to the most, in ``groups`` groups."""
+    indicator ``by`` (by default the first of :data:`RANKINGS` they have values of) from the
+    least favoured (group 1: the lowest incomes, the highest unemployment…) to the most, in
+    ``groups`` groups."""
     catalogue = access.catalogue
+    if by is None:
+        by = _default_ranking(access, level, within, reader)
     indicator, ranking = catalogue.get(ident), catalogue.get(by)
     for chosen in (indicator, ranking):
         if chosen.aggregation is Aggregation.SUM:
@@ -123,6 +128,19 @@ def social_gradient(
     return SocialGradient(indicator, ranking, level, within, period, rank_period, table,
                           members.sort_values("ranking").reset_index(drop=True), fit, sii, rii,
                           method, notes)  # fmt: skip
+
+
+def _default_ranking(access: ReadAccess, level: str, within: tuple[str, str] | None,
+                     reader: ReadPolicy) -> str:  # fmt: skip
+    available = access.available(reader)
+    for ident in RANKINGS:
+        if ident in access.catalogue and level in available.get(ident, []):
+            frame = read_indicator(access, ident, level, within=within, reader=reader)
+            if frame.status.isin(USABLE).sum() >= 2 * MIN_PER_GROUP:
+                return ident
+    raise InputError(f"gradient : aucun indicateur de classement ({', '.join(RANKINGS)}) "
+                     f"n'a de valeurs au niveau {level} ici ; choisissez-en un (selon, "
+                     "--by)")  # fmt: skip
 
 
 def _latest(frame: pd.DataFrame, period: str | None, ident: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from observatoire.engine.gradient import INCOME, SocialGradient
+from observatoire.engine.gradient import SocialGradient
 from observatoire.errors import InputError, UnknownNameError
 from observatoire.observatory import Observatory
 from observatoire.outputs.gradient_chart import gradient_svg
@@ -19,7 +19,7 @@ __all__ = ["GradientAsked", "asked_gradient", "gradient_data", "gradient_view",
            "refused_gradient"]  # fmt: skip
 
 # level, within, ranking indicator, number of groups, period
-GradientAsked = tuple[str, tuple[str, str] | None, str, int, str | None]
+GradientAsked = tuple[str, tuple[str, str] | None, str | None, int, str | None]
 
 
 def asked_gradient(obs: Observatory, level: str, within: str | None, by: str | None,
@@ -30,8 +30,9 @@ def asked_gradient(obs: Observatory, level: str, within: str | None, by: str | N
     if lvl not in known:
         raise UnknownNameError("niveau", lvl[:30], list(known))
     scope = obs.geography.within(within.strip(), lvl) if within and within.strip() else None
-    ranking = (by or "").strip() or INCOME
-    obs.catalogue().get(ranking)
+    ranking = (by or "").strip() or None
+    if ranking is not None:
+        obs.catalogue().get(ranking)
     if not 2 <= groups <= 20:
         raise InputError(f"{groups} groupes : entre 2 et 20 (10 : déciles)")
     when = (period or "").strip()[:12] or None
@@ -92,7 +93,7 @@ def _choices(obs: Observatory, ident: str, question: GradientAsked) -> dict[str,
         "level": level,
         "level_label": LEVEL_LABELS.get(level, level),
         "within": f"{within[0]}:{within[1]}" if within else "",
-        "by": by,
+        "by": by or "",
         "groups": groups,
         "period": period or "",
     }
