@@ -275,3 +275,36 @@ def test_the_funnel_from_the_command_line_and_the_web(census_home: Path, tmp_pat
         assert "Niveaux et périodes disponibles" in indicator.text
         api = client.get("/api/v1/indicators/taux_chomage_15_64/availability").json()
         assert any(r["level"] == "commune" and r["values"] > 30_000 for r in api["rows"])
+
+
+@needs_data
+def test_counts_are_shown_only_when_they_are_the_published_ones(
+    census_home: Path, tmp_path: Path
+) -> None:
+    """Between an import and ``compute`` the data move while the stored values (and their
+    masks) stay: a count that does not give the value and interval shown is never shown —
+    neither in a funnel nor in a gradient — and a restricted reader is not told which
+    territories moved. Here the stored interval of Bobigny (93008) no longer matches the
+    data, as after an import of a revised edition."""
+    import shutil
+
+    home = tmp_path / "obs"
+    shutil.copytree(census_home, home)
+    with Observatory.open(home, write=True) as obs, obs.warehouse.transaction() as tx:
+        tx.execute("UPDATE indicator_value SET ci_high = ci_high + 0.5 WHERE indicator = ? "
+                   "AND level = 'commune' AND code = '93008'", ["taux_chomage_15_64"])  # fmt: skip
+    with Observatory.open(home) as obs:
+        analyst = obs.funnel("taux_chomage_15_64", level="commune", within="93")
+        public = obs.funnel("taux_chomage_15_64", level="commune", within="93", reader=PUBLIC)
+        gradient = obs.gradient("taux_chomage_15_64", level="commune", within="93",
+                                reader=PUBLIC)  # fmt: skip
+    for found in (analyst, public):
+        assert "93008" not in set(found.points.code)
+        assert len(found.points) == 38
+    why = dict(zip(analyst.left_out.code, analyst.left_out.reason, strict=True))
+    assert "relancez compute" in why["93008"]
+    said = dict(zip(public.left_out.code, public.left_out.reason, strict=True))
+    assert said["93008"] == "effectifs non disponibles (valeurs en cours de recalcul)"
+    # the gradient falls back to values it may show: no count of the moved commune
+    assert gradient.method.startswith("moyenne des territoires")
+    assert "numerator" not in gradient.members

@@ -18,6 +18,7 @@ from observatoire.cli._common import (
 )
 from observatoire.secret.policy import ReadPolicy
 from observatoire.stats.neighbours import DEFAULT_CONTEXT
+from observatoire.territories.levels import LEVELS
 
 
 @click.command("profile")
@@ -245,7 +246,8 @@ def heatmap_cmd(ctx: Context, level: str, within: str | None, theme: str | None,
                             reference=reference, reader=reader)  # fmt: skip
         where = f" de {obs.geography.card(*found.within)['name']}" if found.within else ""
         notice = obs.meta().get("demo") or ""
-    title = f"Écarts significatifs — {level}{where}"
+    shown = found.level
+    title = f"Écarts significatifs — {LEVELS[shown].plural if shown in LEVELS else shown}{where}"
     click.echo(f"{title} ; référence {found.reference['name']} ; {len(found.territories)} "
                f"territoires × {len(found.indicators)} indicateurs", err=True)  # fmt: skip
     click.echo("  + plus favorable · − moins favorable · = non significatif · ↑ ↓ sans "
@@ -296,7 +298,7 @@ def gradient_cmd(ctx: Context, indicator: str, level: str, within: str | None, b
     \b
     Exemples :
       observatoire gradient taux_chomage_15_64 --level commune --within 93
-      observatoire gradient part_allocataires_rsa --level iris --within 93 --groups 5
+      observatoire gradient part_allocataires_aah --within 93 --by part_allocataires_rsa --groups 5
     """
     with ctx.open() as obs:
         found = obs.gradient(indicator, level=level, within=within, by=by, groups=groups,

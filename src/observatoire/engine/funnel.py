@@ -4,9 +4,9 @@ the size of its denominator against a reference's value, with the exact control 
 
 Only a rate with true counts has a funnel: an indicator whose confidence interval is
 ``wilson`` (a proportion: binomial law) or ``poisson`` (events per population). A value is
-placed when the reader may see it, it is complete (``ok``: a partial value's counts are
-incomplete) and its counts are those of the value shown; every other territory is listed
-with the reason it is not placed. The counts shown are no more than the value's confidence
+placed when the reader may see it and its counts are those of the value shown — a partial one
+too, marked (its counts cover part of the territory); every other territory is listed with
+the reason it is not placed. The counts shown are no more than the value's confidence
 interval already tells the reader.
 """
 
@@ -19,12 +19,13 @@ import pandas as pd
 
 from observatoire.catalog.indicators import Indicator, Polarity
 from observatoire.engine.access import ReadAccess
-from observatoire.engine.compute import compute_indicator
+from observatoire.engine.counts import with_counts
 from observatoire.engine.reading import read_indicator
 from observatoire.errors import InputError
 from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.stats.funnel import BANDS, Law, bounds, curve, position
 from observatoire.store.territories import territory_name
+from observatoire.text import french_number
 
 __all__ = ["POOLED", "Funnel", "funnel", "has_funnel"]
 
@@ -105,14 +106,7 @@ def funnel(
     shown = shown[shown.period == period]
     if shown.empty:
         raise InputError(f"entonnoir de {ident} : aucune valeur au niveau {level} en {period}")
-    # only the rows computed (complete=False): the territories shown are merged on below
-    counts = compute_indicator(access.warehouse, access.catalogue, ident, level=level,
-                               within=within, period=period, counts=True,
-                               complete=False)  # fmt: skip
-    merged = shown.merge(
-        counts[["code", "value", "numerator", "denominator"]].rename(columns={"value": "live"}),
-        on="code", how="left",
-    )  # fmt: skip
+    merged = with_counts(access, ident, level, within, period, shown, reader)
     placed, left_out = _split(merged)
     scale = indicator.formula.multiplier
     if reference == POOLED:
@@ -127,6 +121,7 @@ def funnel(
         raise InputError(f"entonnoir de {ident} : la référence {target} n'est pas une proportion")
     at = bounds(placed.denominator.to_numpy(dtype=float), target / scale, law)
     points = placed[["code", "name", "value", "numerator", "denominator"]].copy()
+    points["partial"] = (placed.status == "partial").to_numpy()
     for name, _, _ in BANDS:
         for side in ("low", "high"):
             points[_column(name, side)] = at[f"{name}_{side}"] * scale
@@ -138,12 +133,18 @@ def funnel(
         f"Limites exactes de la loi {'binomiale' if law == 'binomial' else 'de Poisson'} "
         "autour de la référence (Spiegelhalter, 2005), à 95 % et 99,8 %.",
     ]
+    partial = int(points.partial.sum())
+    if partial:
+        notes.append(f"{partial} valeur(s) partielle(s) placée(s) (cercles creux) : leurs "
+                     "effectifs ne couvrent pas tout le territoire (des membres sans "
+                     "donnée).")  # fmt: skip
     outside = float((points.position != 0).mean()) if len(points) else 0.0
     if len(points) >= 20 and outside > 0.10:  # 5 % expected by chance alone
         notes.append(
-            f"{outside:.0%} des territoires hors des limites à 95 % (5 % attendus par le seul "
-            "hasard) : les écarts entre territoires dépassent l'aléa (surdispersion) ; ils "
-            "reflètent des différences de situation plus que la taille des territoires."
+            f"{french_number(outside * 100, 0)} % des territoires hors des limites à 95 % "
+            "(5 % attendus par le seul hasard) : les écarts entre territoires dépassent l'aléa "
+            "(surdispersion) ; ils reflètent des différences de situation plus que la taille "
+            "des territoires."
         )
     if (points.denominator.round() != points.denominator).any():
         notes.append("Effectifs estimés (recensement) : arrondis à l'unité pour les limites.")
@@ -160,16 +161,13 @@ def _latest(frame: pd.DataFrame, ident: str, level: str) -> str:
 
 def _split(merged: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The territories placed, and the others with the reason."""
-    ok = merged.status == "ok"
+    ok = merged.status.isin(USABLE)  # a partial value is placed with the counts it has
     counted = merged.denominator.gt(0) & merged.numerator.notna()
-    same = (merged.live - merged.value).abs() <= 1e-9 * np.maximum(1, merged.value.abs())
-    placed = ok & counted & same
-    reason = pd.Series("", index=merged.index, dtype=object)
-    reason[~ok] = merged.note.where(merged.note.notna(), merged.status)[~ok]
-    reason[merged.status == "partial"] = "valeur partielle : ses effectifs sont incomplets"
+    placed = ok & counted
+    reason = merged.note.where(merged.note.notna(), merged.status).astype(object)
     reason[merged.status == "secret"] = "secret statistique"
-    reason[ok & ~counted] = "effectifs inconnus ou nuls"
-    reason[ok & counted & ~same] = "valeur stockée différente du calcul actuel (relancez compute)"
+    reason[ok & ~counted] = merged.counts_note.where(merged.counts_note.notna(),
+                                                     "effectifs inconnus ou nuls")[ok & ~counted]
     left = merged.loc[~placed, ["code", "name", "status"]].assign(reason=reason[~placed])
     return merged[placed], left.reset_index(drop=True)
 

@@ -22,7 +22,7 @@ import pandas as pd
 from observatoire.catalog.indicators import Aggregation, Indicator, Polarity
 from observatoire.catalog.intervals import Z95, byar, wilson
 from observatoire.engine.access import ReadAccess
-from observatoire.engine.compute import compute_indicator
+from observatoire.engine.counts import with_counts
 from observatoire.engine.reading import read_indicator
 from observatoire.errors import InputError
 from observatoire.secret.policy import ANALYST, ReadPolicy
@@ -76,7 +76,10 @@ def social_gradient(
     ``groups`` groups."""
     catalogue = access.catalogue
     if by is None:
-        by = _default_ranking(access, level, within, reader)
+        by = _default_ranking(access, ident, level, within, reader)
+    if by == ident:
+        raise InputError(f"gradient : {ident} classé selon lui-même ne dit rien de l'inégalité ;"
+                         " choisissez un autre indicateur de classement (selon, --by)")  # fmt: skip
     indicator, ranking = catalogue.get(ident), catalogue.get(by)
     for chosen in (indicator, ranking):
         if chosen.aggregation is Aggregation.SUM:
@@ -92,11 +95,14 @@ def social_gradient(
     merged = values.merge(ranks[["code", "value"]].rename(columns={"value": "ranking"}),
                           on="code")  # fmt: skip
     notes = []
-    left = len(set(values.code) ^ set(ranks.code))
+    left = sorted(set(values.code) ^ set(ranks.code))
     if left:
-        notes.append(f"{left} territoires sans valeur utilisable de l'un des deux indicateurs "
-                     "sont laissés de côté.")  # fmt: skip
-    counted = _with_counts(access, indicator, level, within, period, merged)
+        names = dict(zip(values.code, values.name, strict=True)) | dict(
+            zip(ranks.code, ranks.name, strict=True))
+        shown = ", ".join(str(names.get(c, c)) for c in left[:8]) + (" …" if len(left) > 8 else "")
+        notes.append(f"Sans valeur utilisable de l'un des deux indicateurs, laissé(s) de côté "
+                     f"({len(left)}) : {shown}.")  # fmt: skip
+    counted = _with_counts(access, indicator, level, within, period, merged, reader)
     if counted is not None:
         merged, method = counted, "rapport des sommes des effectifs de chaque groupe"
     else:
@@ -130,10 +136,12 @@ def social_gradient(
                           method, notes)  # fmt: skip
 
 
-def _default_ranking(access: ReadAccess, level: str, within: tuple[str, str] | None,
-                     reader: ReadPolicy) -> str:  # fmt: skip
+def _default_ranking(access: ReadAccess, shown: str, level: str,
+                     within: tuple[str, str] | None, reader: ReadPolicy) -> str:  # fmt: skip
     available = access.available(reader)
     for ident in RANKINGS:
+        if ident == shown:  # never the indicator itself
+            continue
         if ident in access.catalogue and level in available.get(ident, []):
             frame = read_indicator(access, ident, level, within=within, reader=reader)
             if frame.status.isin(USABLE).sum() >= 2 * MIN_PER_GROUP:
@@ -160,19 +168,17 @@ def _latest(frame: pd.DataFrame, period: str | None, ident: str,
 
 
 def _with_counts(access: ReadAccess, indicator: Indicator, level: str,
-                 within: tuple[str, str] | None, period: str,
-                 merged: pd.DataFrame) -> pd.DataFrame | None:  # fmt: skip
-    """The territories with the counts behind their ratio (weight: the denominator), when the
-    indicator is a ratio of counts and every complete value has them; else None."""
-    if not indicator.formula.denominator:
+                 within: tuple[str, str] | None, period: str, merged: pd.DataFrame,
+                 reader: ReadPolicy) -> pd.DataFrame | None:  # fmt: skip
+    """The territories with the published counts behind their ratio (weight: the
+    denominator), when the indicator is a ratio of counts with an interval (the interval
+    tells they are the published ones) and every value has them; else None."""
+    if not indicator.formula.denominator or indicator.ci not in ("wilson", "poisson"):
         return None
-    counts = compute_indicator(access.warehouse, access.catalogue, indicator.id, level=level,
-                               within=within, period=period, counts=True,
-                               complete=False)  # fmt: skip
-    out = merged.merge(counts[["code", "numerator", "denominator"]], on="code", how="left")
+    out = with_counts(access, indicator.id, level, within, period, merged, reader)
     if out.denominator.isna().any() or not (out.denominator > 0).all():
         return None
-    return out.assign(weight=out.denominator.astype(float))
+    return out.drop(columns="counts_note").assign(weight=out.denominator.astype(float))
 
 
 def _groups(merged: pd.DataFrame, indicator: Indicator, counted: bool) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from observatoire.errors import InputError
 from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.store.territories import territory_name, territory_names
 
-__all__ = ["CATEGORIES", "Heatmap", "category_of", "heatmap"]
+__all__ = ["CATEGORIES", "MAX_TERRITORIES", "Heatmap", "category_of", "heatmap"]
 
 # category → its words, in the order of the legend
 CATEGORIES = {
@@ -46,6 +46,7 @@ _OF_ASSESSMENT = {
 }
 USABLE = ("ok", "partial")
 MAX_INDICATORS = 80
+MAX_TERRITORIES = 1500  # rows a table can be read by: the communes of a département, its IRIS
 
 
 @dataclass(frozen=True)
@@ -92,12 +93,16 @@ def heatmap(
     against ``reference`` (by default ``within``, else France)."""
     catalogue = access.catalogue
     chosen = _chosen(catalogue, theme, indicators)
+    names = territory_names(access.warehouse, level=level, within=within)
+    if len(names) > MAX_TERRITORIES:
+        raise InputError(f"tableau des écarts : {len(names)} territoires ; au plus "
+                         f"{MAX_TERRITORIES} lignes se lisent — choisissez un territoire "
+                         "englobant plus petit (dans)")  # fmt: skip
     rows = read_profiles(access, level, within, reader)
     rows = rows[rows.indicator.isin(chosen)]
     where = reference or within or ("pays", "FR")
     refs = read_profile(access, where[0], where[1], reader)
     refs = refs[refs.indicator.isin(chosen) & refs.status.isin(USABLE) & refs.value.notna()]
-    names = territory_names(access.warehouse, level=level, within=within)
     periods = _periods(rows, refs)
     if not periods:
         raise InputError(
@@ -156,7 +161,8 @@ def _periods(rows: pd.DataFrame, refs: pd.DataFrame) -> dict[str, str]:
 
 def _judged(frame: pd.DataFrame, catalogue: Catalogue, reference: dict[str, float]) -> pd.DataFrame:
     """The comparison engine's verdict on every cell (:func:`judge`, one call per polarity)."""
-    frame = frame[["code", "indicator", "period", "value", "status", "ci_low", "ci_high"]].copy()
+    frame = frame[["code", "indicator", "period", "value", "status", "ci_low", "ci_high",
+                   "note"]].copy()  # fmt: skip
     frame["reference_value"] = frame.indicator.map(reference).astype(float)
     polarity = frame.indicator.map({i: catalogue.get(i).polarity for i in reference})
     frame["gap"], frame["assessment"] = np.nan, None

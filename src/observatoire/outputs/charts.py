@@ -4,10 +4,12 @@ data as a table next to them in the page."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
-__all__ = ["PALETTE", "bar_chart", "clip", "line_chart", "short_number", "spine_chart"]
+__all__ = ["PALETTE", "bar_chart", "clip", "line_chart", "short_number", "spine_chart", "svg_head",
+           "value_grid"]
 
 PALETTE = ["#1f4e79", "#c0504d", "#4f8a3d", "#7f6000", "#6a3d9a"]
 
@@ -138,6 +140,34 @@ def _times(periods: list[str]) -> dict[str, float]:
         elif match[4]:
             year = (year + float(match[4])) / 2
         out[period] = year
+    return out
+
+
+def svg_head(kind: str, width: int, height: int, title: str, description: str) -> list[str]:
+    """The opening of a standalone chart (a file of its own as much as a figure of a page):
+    its element, accessible title and description, a white background and the title drawn."""
+    return [
+        f'<svg class="chart {kind}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-labelledby="{kind}-title {kind}-desc" xmlns="http://www.w3.org/2000/svg" '
+        'font-family="sans-serif" font-size="11">',
+        f'<title id="{kind}-title">{escape(title)}</title>',
+        f'<desc id="{kind}-desc">{escape(description)}</desc>',
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+        f'<text x="64" y="20" font-size="13" font-weight="bold">{escape(title)}</text>',
+    ]
+
+
+def value_grid(y: Callable[[float], float], low: float, high: float, left: int,
+               right: int) -> list[str]:  # fmt: skip
+    """Six horizontal lines from ``low`` to ``high`` (``y`` places a value) from ``left`` to
+    ``right`` (an x), each labelled on the left."""
+    out = []
+    for i in range(6):
+        value = low + (high - low) * i / 5
+        out.append(f'<line x1="{left}" x2="{right}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
+                   'stroke="#eee"/>')  # fmt: skip
+        out.append(f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end">'
+                   f"{escape(short_number(value))}</text>")  # fmt: skip
     return out
 
 

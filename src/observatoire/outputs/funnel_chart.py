@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from observatoire.outputs.charts import clip, short_number
+from observatoire.outputs.charts import clip, short_number, svg_head, value_grid
 
 __all__ = ["COLOURS", "funnel_svg"]
 
@@ -66,15 +66,7 @@ def funnel_svg(
     def y(value: float) -> float:
         return top + (high - value) * (height - top - bottom) / (high - low)
 
-    out = [
-        f'<svg class="chart funnel" viewBox="0 0 {width} {height}" role="img" '
-        'aria-labelledby="funnel-title funnel-desc" xmlns="http://www.w3.org/2000/svg" '
-        'font-family="sans-serif" font-size="11">',
-        f'<title id="funnel-title">{escape(title)}</title>',
-        f'<desc id="funnel-desc">{escape(_describe(points, target, unit, reference))}</desc>',
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="{left}" y="20" font-size="13" font-weight="bold">{escape(title)}</text>',
-    ]
+    out = svg_head("funnel", width, height, title, _describe(points, target, unit, reference))
     out += _axes(x, y, low, high, n_low, n_high, left, right, top, bottom, width, height, unit)
     out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(target):.1f}" '
                f'y2="{y(target):.1f}" stroke="#222" stroke-width="1.5"/>')  # fmt: skip
@@ -91,13 +83,17 @@ def funnel_svg(
     for row in ordered.itertuples(index=False):
         colour = COLOURS[row.kind]
         size = 5.5 if row.code == highlight else (3.2 if row.kind != "inside" else 2.4)
-        ring = ' stroke="#000" stroke-width="1.5"' if row.code == highlight else ""
+        hollow = bool(getattr(row, "partial", False))  # a partial value: a hollow circle
+        stroke = "#000" if row.code == highlight else colour if hollow else "none"
+        paint = (f'fill="{"#ffffff" if hollow else colour}" fill-opacity="0.85" '
+                 f'stroke="{stroke}" stroke-width="1.5"')  # fmt: skip
         at = f'cx="{x(float(row.denominator)):.1f}" cy="{y(float(row.value)):.1f}"'
-        circle = (f'<circle {at} r="{size}" fill="{colour}" fill-opacity="0.85" '
-                  f'data-code="{escape(row.code)}"{ring}')  # fmt: skip
+        circle = f'<circle {at} r="{size}" {paint} data-code="{escape(row.code)}"'
+        row_tip = " (valeur partielle)" if hollow else ""
         if hover:
             value, n = short_number(float(row.value)), short_number(float(row.denominator))
-            tip = f"{row.name} ({row.code}) : {value} {unit}, effectif {n} — {row.assessment}"
+            tip = (f"{row.name} ({row.code}) : {value} {unit}{row_tip}, effectif {n} — "
+                   f"{row.assessment}")  # fmt: skip
             out.append(f"{circle}><title>{escape(tip)}</title></circle>")
         else:
             out.append(circle + "/>")
@@ -124,13 +120,7 @@ def _named(points: pd.DataFrame, highlight: str | None) -> pd.DataFrame:
 def _axes(x: Any, y: Any, low: float, high: float, n_low: float, n_high: float, left: int,
           right: int, top: int, bottom: int, width: int, height: int,
           unit: str) -> list[str]:  # fmt: skip
-    out = []
-    for i in range(6):
-        value = low + (high - low) * i / 5
-        out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" '
-                   f'y2="{y(value):.1f}" stroke="#eee"/>')  # fmt: skip
-        out.append(f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end">'
-                   f"{escape(short_number(value))}</text>")  # fmt: skip
+    out = value_grid(y, low, high, left, width - right)
     decades = math.log10(n_high / n_low)
     steps = (1,) if decades >= 3 else (1, 2, 5)
     power = 10 ** math.floor(math.log10(n_low))

@@ -8,7 +8,7 @@ from html import escape
 
 import pandas as pd
 
-from observatoire.outputs.charts import PALETTE, short_number
+from observatoire.outputs.charts import PALETTE, short_number, svg_head, value_grid
 from observatoire.stats.inequality import relative_ranks
 
 __all__ = ["gradient_svg"]
@@ -36,21 +36,8 @@ def gradient_svg(groups: pd.DataFrame, *, intercept: float, sii: float, title: s
     def y(value: float) -> float:
         return top + (high - value) * (height - top - bottom) / (high - low)
 
-    out = [
-        f'<svg class="chart gradient" viewBox="0 0 {width} {height}" role="img" '
-        'aria-labelledby="gradient-title gradient-desc" xmlns="http://www.w3.org/2000/svg" '
-        'font-family="sans-serif" font-size="11">',
-        f'<title id="gradient-title">{escape(title)}</title>',
-        f'<desc id="gradient-desc">{escape(_describe(groups, intercept, sii, unit))}</desc>',
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="{left}" y="20" font-size="13" font-weight="bold">{escape(title)}</text>',
-    ]
-    for i in range(6):
-        value = low + (high - low) * i / 5
-        out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" '
-                   f'y2="{y(value):.1f}" stroke="#eee"/>')  # fmt: skip
-        out.append(f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end">'
-                   f"{escape(short_number(value))}</text>")  # fmt: skip
+    out = svg_head("gradient", width, height, title, _describe(groups, intercept, sii, unit))
+    out += value_grid(y, low, high, left, width - right)
     for (_, row), centre, part in zip(groups.iterrows(), middle, share, strict=True):
         a, b = x(centre - part / 2) + 1, x(centre + part / 2) - 1
         tip = (f"groupe {int(row.group)} : {short_number(float(row.value))} {unit} "

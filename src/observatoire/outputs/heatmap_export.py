@@ -33,7 +33,7 @@ COLOURS = {
     "higher": ("#b8b1d9", "#222222"),
     "lower": ("#5e3c99", "#ffffff"),
     "untestable": ("#dcdcdc", "#222222"),
-    "secret": ("#ffffff", "#555555"),
+    "secret": ("#f1ecf4", "#555555"),
     "missing": ("#ffffff", "#777777"),
 }
 CELL_COLUMNS = {
@@ -75,6 +75,9 @@ def heatmap_rows(found: Heatmap) -> list[dict[str, Any]]:
             shown = "—" if value is None else french_number(value, places)
             if category == "secret":
                 shown = "s"
+            why = cell.get("note") if category == "missing" else None
+            if isinstance(why, str) and why:
+                words = f"{words} ({why})"
             drawn.append({
                 "indicator": ident, "value": value, "shown": shown, "category": category,
                 "background": COLOURS[category][0], "text": COLOURS[category][1],

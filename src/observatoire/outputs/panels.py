@@ -29,10 +29,11 @@ from observatoire.text import with_unit
 if TYPE_CHECKING:
     from observatoire.outputs.source import Source
 
-__all__ = ["MAX_PANELS", "Panel", "bivariate_panel", "change_panel", "figure_of", "figure_svg",
-           "indicator_panel", "panels_for"]  # fmt: skip
+__all__ = ["MAX_PANELS", "MAX_UNITS", "Panel", "bivariate_panel", "change_panel", "figure_of",
+           "figure_svg", "indicator_panel", "panels_for"]  # fmt: skip
 
 MAX_PANELS = 4
+MAX_UNITS = 6000  # the communes of the largest région, the IRIS of a département
 USABLE = ("ok", "partial")
 
 
@@ -70,6 +71,9 @@ def indicator_panel(obs: Source, ident: str, level: str, within: tuple[str, str]
     frame = obs.indicator(ident, level=level, within=within, reader=reader)
     period = period or _latest(frame)
     shown = _one_per_code(frame, period)
+    if not (shown.status.isin(USABLE) & shown.value.notna()).any():
+        raise InputError(f"carte de {ident} : aucune valeur au niveau {level}"
+                         + (f" en {period}" if period else ""))  # fmt: skip
     classes = classes_for([None if pd.isna(v) else float(v) for v in shown.value],
                           [str(s) for s in shown.status], k=k,
                           polarity=indicator.polarity.value, unit=indicator.unit)  # fmt: skip
@@ -86,6 +90,9 @@ def change_panel(obs: Source, ident: str, level: str, within: tuple[str, str] | 
         "code": frame.code, "name": frame.name, "value": frame.absolute,
         "status": np.where(frame.status.isin(USABLE), "ok", "nd"),
     })  # fmt: skip
+    if not shown.value.notna().any():
+        raise InputError(f"carte d'évolution de {ident} : aucun territoire n'a de valeur à la "
+                         f"fois en {start} et en {end}")  # fmt: skip
     unit = "points" if indicator.unit == "%" else indicator.unit
     classes = classes_for([None if pd.isna(v) else float(v) for v in shown.value],
                           [str(s) for s in shown.status], method="stddev", k=6,
@@ -144,6 +151,10 @@ def panels_for(obs: Source, level: str, within: tuple[str, str] | None, mode: st
                reader: ReadPolicy = ANALYST) -> list[Panel]:  # fmt: skip
     """The maps asked: ``mode`` ``cote`` (each indicator at its period), ``bivariee`` (the
     first two indicators) or ``evolution`` (each indicator from ``start`` to ``end``)."""
+    count = len(obs.geography.territories(level=level, within=within))
+    if count > MAX_UNITS:
+        raise InputError(f"cartes : {count} territoires ; au plus {MAX_UNITS} se cartographient "
+                         "ici — choisissez un territoire englobant plus petit (dans)")  # fmt: skip
     if mode == "bivariee":
         return [bivariate_panel(obs, maps[0][0], maps[1][0], level, within, reader=reader)]
     if mode == "evolution":

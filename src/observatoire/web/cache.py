@@ -13,9 +13,34 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Protocol, TypeVar
 
-__all__ = ["AnswerCache", "Versioned"]
+__all__ = ["MAX_ENTRY", "AnswerCache", "Versioned", "weight"]
 
 T = TypeVar("T")
+# An answer weighing more than this (bytes, roughly) is answered but not kept: a visitor
+# varying the parameters of a national view must not fill the memory with them.
+MAX_ENTRY = 4 * 1024**2
+
+
+def weight(value: object, depth: int = 0) -> int:
+    """A rough size of an answer in bytes: text and files by their length, tables by their
+    memory, lists and dicts by their first items (the rows of one answer are alike)."""
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    if hasattr(value, "memory_usage"):  # a DataFrame
+        return int(value.memory_usage(index=False).sum())
+    if depth > 3:
+        return 64
+    if isinstance(value, dict):
+        return sum(weight(v, depth + 1) for v in value.values()) + 64 * len(value)
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return 64
+        sample = value[:20]
+        return int(sum(weight(v, depth + 1) for v in sample) * len(value) / len(sample))
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields:
+        return sum(weight(getattr(value, name), depth + 1) for name in fields)
+    return 64
 
 
 class Versioned(Protocol):
@@ -48,13 +73,26 @@ class AnswerCache:
             found, value = self._lookup(full)
             if not found:
                 value = build()
-                with self._lock:
-                    self._entries[full] = value
-                    while len(self._entries) > self._size:
-                        self._entries.popitem(last=False)
+                if weight(value) <= MAX_ENTRY:
+                    with self._lock:
+                        self._entries[full] = value
+                        while len(self._entries) > self._size:
+                            self._entries.popitem(last=False)
         with self._lock:
             self._building.pop(full, None)
         return value  # type: ignore[return-value]
+
+    def get_or_refuse(self, key: tuple[Hashable, ...], build: Callable[[], T],
+                      refuse: Callable[[Exception], T]) -> T:  # fmt: skip
+        """:meth:`get`, or ``refuse(error)`` when the question cannot be answered (a bad
+        input, values not computed): a refusal is answered, never kept — each distinct one
+        would fill the cache."""
+        from observatoire.errors import InputError, ReferentialError
+
+        try:
+            return self.get(key, build)
+        except (InputError, ReferentialError) as error:
+            return refuse(error)
 
     def _lookup(self, full: tuple[Hashable, ...]) -> tuple[bool, object]:
         with self._lock:

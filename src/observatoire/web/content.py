@@ -26,6 +26,7 @@ from observatoire.web.comparison import by_indicator, compared_rows
 from observatoire.web.frames import plain, records
 
 __all__ = [
+    "asked_place",
     "catalogue",
     "compare_view",
     "home",
@@ -81,6 +82,20 @@ REFERENCE_LABELS = {
     "pays": "la France",
     "strate": "sa strate de taille",
 }
+
+
+def asked_place(obs: Observatory, level: str,
+                within: str | None) -> tuple[str, tuple[str, str] | None]:  # fmt: skip
+    """A request's level (its id; an unknown one refused with the known ones) and the
+    territory it is looked at inside, resolved."""
+    from observatoire.errors import UnknownNameError
+
+    lvl = obs.geography.level_id(level)
+    known = obs.geography.level_counts()
+    if lvl not in known:
+        raise UnknownNameError("niveau", lvl[:30], list(known))
+    text = (within or "").strip()
+    return lvl, obs.geography.within(text, lvl) if text else None
 
 
 def site(obs: Observatory) -> dict[str, Any]:

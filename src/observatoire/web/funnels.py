@@ -8,12 +8,12 @@ import re
 from typing import Any
 
 from observatoire.engine.funnel import POOLED, Funnel
-from observatoire.errors import InputError, UnknownNameError
+from observatoire.errors import InputError
 from observatoire.observatory import Observatory
 from observatoire.outputs.funnel_chart import funnel_svg
 from observatoire.secret.policy import ReadPolicy
 from observatoire.text import french_number
-from observatoire.web.content import LEVEL_LABELS, indicator_meta, site
+from observatoire.web.content import LEVEL_LABELS, asked_place, indicator_meta, site
 from observatoire.web.frames import records
 
 __all__ = ["FunnelAsked", "asked_funnel", "default_reference", "default_within", "funnel_data",
@@ -27,11 +27,7 @@ FunnelAsked = tuple[str, tuple[str, str] | None, str | None, str | None, str | N
 def asked_funnel(obs: Observatory, level: str, within: str | None, period: str | None,
                  reference: str | None, highlight: str | None) -> FunnelAsked:  # fmt: skip
     """What a request asks, resolved: two spellings of one question are one answer."""
-    lvl = obs.geography.level_id(level)
-    known = obs.geography.level_counts()
-    if lvl not in known:
-        raise UnknownNameError("niveau", lvl[:30], list(known))
-    scope = obs.geography.within(within.strip(), lvl) if within and within.strip() else None
+    lvl, scope = asked_place(obs, level, within)
     when = (period or "").strip() or None
     if when is not None and not _PERIOD.fullmatch(when):
         raise InputError(f"période « {when[:20]} » : une année attendue (ex. 2018)")

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from observatoire.engine.gradient import SocialGradient
-from observatoire.errors import InputError, UnknownNameError
+from observatoire.errors import InputError
 from observatoire.observatory import Observatory
 from observatoire.outputs.gradient_chart import gradient_svg
 from observatoire.secret.policy import ReadPolicy
 from observatoire.text import french_number
-from observatoire.web.content import LEVEL_LABELS, indicator_meta
+from observatoire.web.content import LEVEL_LABELS, asked_place, indicator_meta
 from observatoire.web.frames import records
 from observatoire.web.funnels import default_within
 
@@ -25,11 +25,7 @@ GradientAsked = tuple[str, tuple[str, str] | None, str | None, int, str | None]
 def asked_gradient(obs: Observatory, level: str, within: str | None, by: str | None,
                    groups: int, period: str | None) -> GradientAsked:  # fmt: skip
     """What a request asks, resolved: two spellings of one question are one answer."""
-    lvl = obs.geography.level_id(level)
-    known = obs.geography.level_counts()
-    if lvl not in known:
-        raise UnknownNameError("niveau", lvl[:30], list(known))
-    scope = obs.geography.within(within.strip(), lvl) if within and within.strip() else None
+    lvl, scope = asked_place(obs, level, within)
     ranking = (by or "").strip() or None
     if ranking is not None:
         obs.catalogue().get(ranking)

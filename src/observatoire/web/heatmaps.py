@@ -12,7 +12,7 @@ from observatoire.errors import UnknownNameError
 from observatoire.observatory import Observatory
 from observatoire.outputs.heatmap_export import heatmap_rows, legend
 from observatoire.secret.policy import ReadPolicy
-from observatoire.web.content import LEVEL_LABELS, site
+from observatoire.web.content import LEVEL_LABELS, asked_place, site
 from observatoire.web.funnels import default_reference, default_within
 
 __all__ = ["HeatmapAsked", "asked_heatmap", "heatmap_data", "heatmap_title", "heatmap_view",
@@ -26,11 +26,7 @@ DEFAULT_THEME = "social"
 def asked_heatmap(obs: Observatory, level: str, within: str | None, theme: str | None,
                   indicators: list[str], reference: str | None) -> HeatmapAsked:  # fmt: skip
     """What a request asks, resolved: two spellings of one question are one answer."""
-    lvl = obs.geography.level_id(level)
-    known = obs.geography.level_counts()
-    if lvl not in known:
-        raise UnknownNameError("niveau", lvl[:30], list(known))
-    scope = obs.geography.within(within.strip(), lvl) if within and within.strip() else None
+    lvl, scope = asked_place(obs, level, within)
     chosen = tuple(dict.fromkeys(i.strip() for i in indicators if i.strip()))
     for ident in chosen:
         obs.catalogue().get(ident)

@@ -10,7 +10,7 @@ from observatoire.errors import InputError, UnknownNameError
 from observatoire.observatory import Observatory
 from observatoire.outputs.panels import MAX_PANELS, figure_of, panels_for
 from observatoire.secret.policy import ReadPolicy
-from observatoire.web.content import LEVEL_LABELS
+from observatoire.web.content import LEVEL_LABELS, asked_place
 from observatoire.web.funnels import default_within
 
 __all__ = ["MODES", "PanelsAsked", "asked_panels", "panels_figure", "panels_view"]
@@ -24,13 +24,9 @@ PanelsAsked = tuple[str, tuple[str, str] | None, str, tuple[tuple[str, str | Non
 def asked_panels(obs: Observatory, level: str, within: str | None, mode: str,
                  maps: list[str], start: str | None, end: str | None) -> PanelsAsked:  # fmt: skip
     """What a request asks, resolved: ``maps`` are ``indicator`` or ``indicator@period``."""
-    lvl = obs.geography.level_id(level)
-    known = obs.geography.level_counts()
-    if lvl not in known:
-        raise UnknownNameError("niveau", lvl[:30], list(known))
     if mode not in MODES:
         raise UnknownNameError("mode", mode[:20], list(MODES))
-    scope = obs.geography.within(within.strip(), lvl) if within and within.strip() else None
+    lvl, scope = asked_place(obs, level, within)
     chosen = []
     for text in [m.strip() for m in maps if m.strip()][:MAX_PANELS]:
         ident, _, period = text.partition("@")
@@ -41,6 +37,8 @@ def asked_panels(obs: Observatory, level: str, within: str | None, mode: str,
         raise InputError(f"{MODES[mode]} : {wanted} indicateur(s) au moins")
     if mode == "evolution" and not (start and end):
         raise InputError("carte d'évolution : choisissez les périodes de début et de fin")
+    if mode != "evolution":  # no part of the question: never a key of its own
+        start = end = None
     return (lvl, scope or default_within(obs, lvl), mode, tuple(chosen),
             (start or "").strip()[:12] or None, (end or "").strip()[:12] or None)  # fmt: skip
 

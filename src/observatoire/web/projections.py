@@ -8,12 +8,12 @@ import re
 from typing import Any
 
 from observatoire.engine.projection import Projection, horizon_words
-from observatoire.errors import AccessError, InputError, ReferentialError, UnknownNameError
+from observatoire.errors import AccessError, InputError, ReferentialError
 from observatoire.observatory import Observatory
 from observatoire.secret.policy import ReadPolicy
 from observatoire.stats.projection import METHODS
 from observatoire.text import french_number
-from observatoire.web.content import LEVEL_LABELS, indicator_meta, site
+from observatoire.web.content import LEVEL_LABELS, asked_place, indicator_meta, site
 from observatoire.web.frames import records
 
 __all__ = [
@@ -34,11 +34,7 @@ def asked(obs: Observatory, level: str, within: str | None, to: str | None,
           method: str | None) -> Asked:  # fmt: skip
     """What a request asks, resolved (the level's id, the territory, a period, a method),
     so that two spellings of one question are one answer, computed once."""
-    lvl = obs.geography.level_id(level)
-    known = obs.geography.level_counts()
-    if lvl not in known:
-        raise UnknownNameError("niveau", lvl[:30], list(known))
-    scope = obs.geography.within(within.strip(), lvl) if within and within.strip() else None
+    lvl, scope = asked_place(obs, level, within)
     period = (to or "").strip() or None
     if period is not None and not _PERIOD.fullmatch(period):
         raise InputError(f"horizon « {period[:20]} » : une année attendue (ex. 2030)")

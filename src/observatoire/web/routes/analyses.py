@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
@@ -19,6 +19,7 @@ from observatoire.outputs.heatmap_export import heatmap_cells, heatmap_pdf, heat
 from observatoire.secret.policy import ReadPolicy
 from observatoire.web.deps import Answers, ObservatoryDep, ReaderDep
 from observatoire.web.funnels import (
+    FunnelAsked,
     asked_funnel,
     funnel_drawing,
     funnel_view,
@@ -38,6 +39,34 @@ from observatoire.web.responses import Format, csv_response, download, page_rout
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+Maps = Annotated[list[str], Query()]
+
+
+# -- what each view asks, read once for its page and its files --------------------------------
+def _funnel_question(obs: ObservatoryDep, name: str, niveau: str = "commune",
+                     dans: str | None = None, periode: str | None = None,
+                     reference: str | None = None,
+                     territoire: str | None = None) -> FunnelAsked:  # fmt: skip
+    obs.catalogue().get(name)  # an unknown indicator is no key of the cache
+    return asked_funnel(obs, niveau, dans, periode, reference, territoire)
+
+
+def _heatmap_question(obs: ObservatoryDep, niveau: str = "commune", dans: str | None = None,
+                      theme: str | None = None, indicateurs: Maps = [],  # noqa: B006
+                      reference: str | None = None) -> HeatmapAsked:  # fmt: skip
+    return asked_heatmap(obs, niveau, dans, theme, indicateurs[:MAX_INDICATORS], reference)
+
+
+def _panels_query(niveau: str = "commune", dans: str | None = None, mode: str = "cote",
+                  carte: Maps = [],  # noqa: B006 (FastAPI's way)
+                  debut: str | None = None,
+                  fin: str | None = None) -> tuple[Any, ...]:  # fmt: skip
+    return niveau, dans, mode, carte, debut, fin
+
+
+FunnelQuestion = Annotated[FunnelAsked, Depends(_funnel_question)]
+HeatmapQuestion = Annotated[HeatmapAsked, Depends(_heatmap_question)]
+PanelsQuery = Annotated[tuple[Any, ...], Depends(_panels_query)]
 
 
 @page_route(router, "/indicateurs/{name}/entonnoir", "json", "csv")
@@ -48,23 +77,15 @@ def funnel_page(
     obs: ObservatoryDep,
     answers: Answers,
     name: str,
-    niveau: str = "commune",
-    dans: str | None = None,
-    periode: str | None = None,
-    reference: str | None = None,
-    territoire: str | None = None,
+    question: FunnelQuestion,
 ) -> Response:
     """The funnel plot of a rate: each territory by its denominator against a reference,
     with the exact control limits (see :mod:`observatoire.engine.funnel`)."""
-    obs.catalogue().get(name)  # an unknown indicator is no key of the cache
-    question = asked_funnel(obs, niveau, dans, periode, reference, territoire)
-    try:  # a refusal is answered, never kept: each distinct one would fill the cache
-        data = answers.get(
-            ("funnel", name, question, reader),
-            lambda: funnel_view(obs, name, reader=reader, question=question),
-        )
-    except (InputError, ReferentialError) as error:
-        data = refused_funnel(obs, name, question, error)
+    data = answers.get_or_refuse(
+        ("funnel", name, question, reader),
+        lambda: funnel_view(obs, name, reader=reader, question=question),
+        lambda error: refused_funnel(obs, name, question, error),
+    )
     if fmt == "csv":
         rows = (data.get("funnel") or {}).get("points", [])
         return csv_response(request, pd.DataFrame(rows), f"{name}_entonnoir.csv")
@@ -89,11 +110,7 @@ def funnel_file(
     answers: Answers,
     name: str,
     suffix: str,
-    niveau: str = "commune",
-    dans: str | None = None,
-    periode: str | None = None,
-    reference: str | None = None,
-    territoire: str | None = None,
+    question: FunnelQuestion,
 ) -> Response:
     """The funnel plot as a file for a report (SVG or PNG), drawn for the visitor's
     audience."""
@@ -101,8 +118,6 @@ def funnel_file(
 
     if suffix not in ("svg", "png"):
         raise InputError(f"format de graphique « {suffix[:10]} » : svg ou png")
-    obs.catalogue().get(name)
-    question = asked_funnel(obs, niveau, dans, periode, reference, territoire)
     svg = answers.get(
         ("funnel-svg", name, question, reader),
         lambda: funnel_drawing(obs, name, reader=reader, question=question),
@@ -123,15 +138,10 @@ def heatmap_page(
     reader: ReaderDep,
     obs: ObservatoryDep,
     answers: Answers,
-    niveau: str = "commune",
-    dans: str | None = None,
-    theme: str | None = None,
-    indicateurs: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI's way)
-    reference: str | None = None,
+    question: HeatmapQuestion,
 ) -> Response:
     """The significance heatmap: territories × the indicators of a theme, each cell the
     comparison with a reference (see :mod:`observatoire.engine.heatmap`)."""
-    question = asked_heatmap(obs, niveau, dans, theme, indicateurs[:MAX_INDICATORS], reference)
     try:  # a refusal is answered, never kept
         data = answers.get(("heatmap", question, reader),
                            lambda: heatmap_view(obs, reader=reader, question=question))  # fmt: skip
@@ -159,14 +169,9 @@ def heatmap_workbook(
     reader: ReaderDep,
     obs: ObservatoryDep,
     answers: Answers,
-    niveau: str = "commune",
-    dans: str | None = None,
-    theme: str | None = None,
-    indicateurs: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI's way)
-    reference: str | None = None,
+    question: HeatmapQuestion,
 ) -> Response:
     """The heatmap as a workbook: the grid coloured as on screen, every cell on its line."""
-    question = asked_heatmap(obs, niveau, dans, theme, indicateurs[:MAX_INDICATORS], reference)
     found = answers.get(("heatmap-frame", question, reader),
                         lambda: _heatmap_of(obs, question, reader))  # fmt: skip
     body = heatmap_xlsx(found, title=heatmap_title(obs, question))
@@ -204,13 +209,11 @@ def gradient_page(
     relative indices of inequality (see :mod:`observatoire.engine.gradient`)."""
     obs.catalogue().get(name)
     question = asked_gradient(obs, niveau, dans, selon, groupes, periode)
-    try:  # a refusal is answered, never kept
-        data = answers.get(
-            ("gradient", name, question, reader),
-            lambda: gradient_view(obs, name, reader=reader, question=question),
-        )
-    except (InputError, ReferentialError) as error:
-        data = refused_gradient(obs, name, question, error)
+    data = answers.get_or_refuse(
+        ("gradient", name, question, reader),
+        lambda: gradient_view(obs, name, reader=reader, question=question),
+        lambda error: refused_gradient(obs, name, question, error),
+    )
     if fmt == "csv":
         rows = (data.get("gradient") or {}).get("groups", [])
         return csv_response(request, pd.DataFrame(rows), f"{name}_gradient.csv")
@@ -229,15 +232,11 @@ def panels_page(
     reader: ReaderDep,
     obs: ObservatoryDep,
     answers: Answers,
-    niveau: str = "commune",
-    dans: str | None = None,
-    mode: str = "cote",
-    carte: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI's way)
-    debut: str | None = None,
-    fin: str | None = None,
+    asked: PanelsQuery,
 ) -> Response:
     """Two to four maps side by side (pan and zoom synced), a bivariate map, or the change
     of an indicator between two periods (see :mod:`observatoire.outputs.panels`)."""
+    niveau, dans, mode, carte, debut, fin = asked
     try:
         question = asked_panels(obs, niveau, dans, mode, carte, debut, fin)
         data = answers.get(("panels", question, reader),
@@ -258,19 +257,14 @@ def panels_file(
     obs: ObservatoryDep,
     answers: Answers,
     suffix: str,
-    niveau: str = "commune",
-    dans: str | None = None,
-    mode: str = "cote",
-    carte: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI's way)
-    debut: str | None = None,
-    fin: str | None = None,
+    asked: PanelsQuery,
 ) -> Response:
     """The maps as one figure for a report (SVG or PNG), drawn for the visitor's audience."""
     from observatoire.outputs.deck_render import svg_to_png
 
     if suffix not in ("svg", "png"):
         raise InputError(f"format de figure « {suffix[:10]} » : svg ou png")
-    question = asked_panels(obs, niveau, dans, mode, carte, debut, fin)
+    question = asked_panels(obs, *asked)
     svg = answers.get(("panels-svg", question, reader),
                       lambda: panels_figure(obs, reader=reader, question=question))  # fmt: skip
     if suffix == "png":

@@ -30,6 +30,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 Format = Annotated[Literal["json", "csv"], Query(description="json ou csv")]
+Within = Annotated[str | None, Query(description="Territoire englobant : « 93 »…")]
 
 
 @router.get(
@@ -61,7 +62,7 @@ def funnel(
     answers: Answers,
     ident: str,
     level: str = "commune",
-    within: Annotated[str | None, Query(description="Territoire englobant : « 93 »…")] = None,
+    within: Within = None,
     period: str | None = None,
     reference: Annotated[
         str | None, Query(description="Territoire de référence, ou « ensemble »")
@@ -97,7 +98,7 @@ def heatmap(
     obs: ObservatoryDep,
     answers: Answers,
     level: str = "commune",
-    within: Annotated[str | None, Query(description="Territoire englobant : « 93 »…")] = None,
+    within: Within = None,
     theme: Annotated[str | None, Query(description="Thème (par défaut : social)")] = None,
     indicators: Annotated[list[str], Query(description="Indicateurs au lieu d'un thème")] = [],  # noqa: B006
     reference: Annotated[str | None, Query(description="Territoire de référence")] = None,
@@ -131,7 +132,7 @@ def gradient(
     answers: Answers,
     ident: str,
     level: str = "commune",
-    within: Annotated[str | None, Query(description="Territoire englobant : « 93 »…")] = None,
+    within: Within = None,
     by: Annotated[str | None, Query(description="Indicateur de classement")] = None,
     groups: Annotated[int, Query(ge=2, le=20, description="Groupes (10 : déciles)")] = 10,
     period: str | None = None,

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from observatoire.errors import InputError, ReferentialError
+from observatoire.errors import InputError
 from observatoire.observatory import Observatory
 from observatoire.outputs.charts import line_chart
 from observatoire.outputs.thematic import status_style
@@ -129,13 +129,11 @@ def projection_page(
     each method measured on the base (see :mod:`observatoire.engine.projection`)."""
     question = asked(obs, niveau, dans, horizon, methode)
     obs.catalogue().get(name)  # an unknown indicator is no key of the cache
-    try:  # a refusal is answered, never kept: each distinct one would fill the cache
-        data = answers.get(
-            ("projection", name, question, reader),
-            lambda: projection_view(obs, name, reader=reader, question=question),
-        )
-    except (InputError, ReferentialError) as error:
-        data = refused_view(obs, name, question, error)
+    data = answers.get_or_refuse(
+        ("projection", name, question, reader),
+        lambda: projection_view(obs, name, reader=reader, question=question),
+        lambda error: refused_view(obs, name, question, error),
+    )
     if fmt == "csv":
         rows = (data.get("projection") or {}).get("values", [])
         return csv_response(request, pd.DataFrame(rows), f"{name}_projection.csv")
