@@ -153,7 +153,8 @@ def test_the_funnel_of_unemployment_in_the_93_is_pandas_over_the_raw_file(
                 else -2 if value < points.low_99_8[code] else -1 if value < points.low_95[code]
                 else 0)  # fmt: skip
         assert points.position[code] == side
-    # Saint-Denis: 20.4 % of its active population unemployed, far above the 93's 18.1 %
+    # Saint-Denis (with Pierrefitte): 22.0 % of its active population unemployed, far above
+    # the 93's 17.9 %
     assert points.position["93066"] == 2
     assert points.assessment["93066"] == "moins favorable (99,8 %)"
     assert "Effectifs estimés" in " ".join(found.notes)  # weighted census counts
