@@ -121,6 +121,12 @@ COVERED: dict[str, list[tuple[str, str, bool]]] = {
     "/ecarts.csv": [
         ("public", f"/ecarts.csv?niveau={ZONING}&reference=93&theme=emploi-insertion", True)
     ],
+    "/api/v1/indicators/{ident}/gradient": [  # communes' names, no hostile text there
+        ("public", f"/api/v1/indicators/{INDICATOR}/gradient?within=93&format=csv", False)
+    ],
+    "/indicateurs/{name}/gradient.csv": [
+        ("public", f"/indicateurs/{INDICATOR}/gradient.csv?dans=93", False)
+    ],
     "/indicateurs/{name}/entonnoir.csv": [
         ("public", f"/indicateurs/{INDICATOR}/entonnoir.csv?niveau={ZONING}&reference=93", True)
     ],

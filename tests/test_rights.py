@@ -188,7 +188,7 @@ def _sample(path: str, masked: list[str]) -> str:
         return f"{url}?territories={','.join(masked[:12])}&indicators={SECRET}"
     if path.endswith("/projection"):  # a series to extend (the secret one has a single year)
         url = url.replace(SECRET, "demandeurs_emploi")
-    if path.endswith("/funnel"):  # a rate on counts, its numerator the secret count
+    if path.endswith(("/funnel", "/gradient")):  # a rate whose numerator is the secret count
         url = url.replace(SECRET, f"part_{SECRET}")
     return url + "?within=93"
 
@@ -274,6 +274,8 @@ def masked_codes(small: set[tuple[str, float]]) -> set[str]:
 def _no_small_count(payload: Any, small: set[tuple[str, float]], path: str) -> None:
     """No row of ``payload`` gives a masked commune's value of the secret indicator."""
     rows = payload.get("rows", []) if isinstance(payload, dict) else payload
+    if isinstance(payload, dict) and "members" in payload:  # a gradient: no masked commune in
+        assert not {m["code"] for m in payload["members"]} & masked_codes(small), path
     if isinstance(payload, dict) and "points" in payload:  # a funnel: no masked commune placed
         masked = {code for code, _ in small}
         placed = {p["code"] for p in payload["points"]}
