@@ -34,6 +34,7 @@ __all__ = [
     "indicator_view",
     "records",
     "site",
+    "spelled",
     "summary",
     "territory_list",
     "territory_view",
@@ -82,6 +83,11 @@ REFERENCE_LABELS = {
     "pays": "la France",
     "strate": "sa strate de taille",
 }
+
+
+def spelled(within: tuple[str, str] | None) -> str:
+    """A territory as a request spells it (``departement:93``); empty for none."""
+    return f"{within[0]}:{within[1]}" if within else ""
 
 
 def asked_place(obs: Observatory, level: str,

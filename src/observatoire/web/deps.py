@@ -26,9 +26,9 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
@@ -47,12 +47,16 @@ __all__ = [
     "Answers",
     "CurrentUser",
     "Depositing",
+    "Format",
+    "Limit",
     "ObservatoryDep",
+    "Offset",
     "PostedFields",
     "PostedForm",
     "QualityDep",
     "ReaderDep",
     "RegistryDep",
+    "Within",
     "WritableObservatory",
     "audience_of",
     "check_csrf",
@@ -230,3 +234,12 @@ CurrentUser = Annotated[User | None, Depends(viewer)]
 ReaderDep = Annotated[ReadPolicy, Depends(audience_of)]
 PostedForm = Annotated[Any, Depends(posted_form)]
 PostedFields = Annotated[dict[str, str], Depends(posted_fields)]
+
+
+# The query parameters the API's routes share, documented once.
+Limit = Annotated[int, Query(ge=1, le=10_000, description="Lignes par page")]
+Offset = Annotated[int, Query(ge=0, description="Première ligne (0 = la première)")]
+Format = Annotated[Literal["json", "csv"], Query(description="json ou csv")]
+Within = Annotated[
+    str | None, Query(description="Territoire englobant : « 93 », « departement:93 »…")
+]

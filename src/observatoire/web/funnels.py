@@ -13,7 +13,7 @@ from observatoire.observatory import Observatory
 from observatoire.outputs.funnel_chart import funnel_svg
 from observatoire.secret.policy import ReadPolicy
 from observatoire.text import french_number
-from observatoire.web.content import LEVEL_LABELS, asked_place, indicator_meta, site
+from observatoire.web.content import LEVEL_LABELS, asked_place, indicator_meta, site, spelled
 from observatoire.web.frames import records
 
 __all__ = ["FunnelAsked", "asked_funnel", "default_reference", "default_within", "funnel_data",
@@ -73,7 +73,7 @@ def funnel_view(obs: Observatory, ident: str, *, reader: ReadPolicy,
     data = funnel_data(found)
     data["sentence"] = _sentence(found)
     data["highlighted"] = _highlighted(found, question[4])
-    out.update(funnel=data, within=_spelled(found.within))
+    out.update(funnel=data, within=spelled(found.within))
     return out
 
 
@@ -109,10 +109,6 @@ def default_reference(obs: Observatory) -> str | None:
     return None if territory is None else f"{territory['level']}:{territory['code']}"
 
 
-def _spelled(within: tuple[str, str] | None) -> str:
-    return f"{within[0]}:{within[1]}" if within else ""
-
-
 def _choices(obs: Observatory, ident: str, question: FunnelAsked) -> dict[str, Any]:
     level, within, period, reference, highlight = question
     indicator = obs.catalogue().get(ident)
@@ -120,7 +116,7 @@ def _choices(obs: Observatory, ident: str, question: FunnelAsked) -> dict[str, A
         "indicator": indicator_meta(indicator),
         "level": level,
         "level_label": LEVEL_LABELS.get(level, level),
-        "within": _spelled(within),
+        "within": spelled(within),
         "period": period or "",
         "reference": reference or "",
         "highlight": highlight or "",

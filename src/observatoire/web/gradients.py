@@ -11,7 +11,7 @@ from observatoire.observatory import Observatory
 from observatoire.outputs.gradient_chart import gradient_svg
 from observatoire.secret.policy import ReadPolicy
 from observatoire.text import french_number
-from observatoire.web.content import LEVEL_LABELS, asked_place, indicator_meta
+from observatoire.web.content import LEVEL_LABELS, asked_place, indicator_meta, spelled
 from observatoire.web.frames import records
 from observatoire.web.funnels import default_within
 
@@ -42,7 +42,7 @@ def gradient_data(found: SocialGradient) -> dict[str, Any]:
         "ranking": found.ranking.id,
         "ranking_label": found.ranking.label,
         "level": found.level,
-        "within": f"{found.within[0]}:{found.within[1]}" if found.within else None,
+        "within": spelled(found.within) or None,
         "period": found.period,
         "ranking_period": found.ranking_period,
         "method": found.method,
@@ -88,7 +88,7 @@ def _choices(obs: Observatory, ident: str, question: GradientAsked) -> dict[str,
         "indicator": indicator_meta(obs.catalogue().get(ident)),
         "level": level,
         "level_label": LEVEL_LABELS.get(level, level),
-        "within": f"{within[0]}:{within[1]}" if within else "",
+        "within": spelled(within),
         "by": by or "",
         "groups": groups,
         "period": period or "",

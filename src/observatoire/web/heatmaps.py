@@ -12,7 +12,7 @@ from observatoire.errors import UnknownNameError
 from observatoire.observatory import Observatory
 from observatoire.outputs.heatmap_export import heatmap_rows, legend
 from observatoire.secret.policy import ReadPolicy
-from observatoire.web.content import LEVEL_LABELS, asked_place, site
+from observatoire.web.content import LEVEL_LABELS, asked_place, site, spelled
 from observatoire.web.funnels import default_reference, default_within
 
 __all__ = ["HeatmapAsked", "asked_heatmap", "heatmap_data", "heatmap_title", "heatmap_view",
@@ -47,7 +47,7 @@ def heatmap_data(found: Heatmap) -> dict[str, Any]:
     counts = found.cells.category.value_counts()
     return {
         "level": found.level,
-        "within": f"{found.within[0]}:{found.within[1]}" if found.within else None,
+        "within": spelled(found.within) or None,
         "reference": found.reference,
         "indicators": found.indicators,
         "rows": heatmap_rows(found),
@@ -88,7 +88,7 @@ def _choices(obs: Observatory, question: HeatmapAsked) -> dict[str, Any]:
         "level": level,
         "level_label": LEVEL_LABELS.get(level, level),
         "levels": [{"id": lv, "label": LEVEL_LABELS.get(lv, lv)} for lv in obs.geography.levels()],
-        "within": f"{within[0]}:{within[1]}" if within else "",
+        "within": spelled(within),
         "theme": theme or "",
         "themes": [{"id": t, "label": label} for t, label in THEMES.items()],
         "indicators": list(indicators),

@@ -10,7 +10,7 @@ from observatoire.errors import InputError, UnknownNameError
 from observatoire.observatory import Observatory
 from observatoire.outputs.panels import MAX_PANELS, figure_of, panels_for
 from observatoire.secret.policy import ReadPolicy
-from observatoire.web.content import LEVEL_LABELS, asked_place
+from observatoire.web.content import LEVEL_LABELS, asked_place, spelled
 from observatoire.web.funnels import default_within
 
 __all__ = ["MODES", "PanelsAsked", "asked_panels", "panels_figure", "panels_view"]
@@ -49,11 +49,11 @@ def panels_view(obs: Observatory, *, reader: ReadPolicy, question: PanelsAsked) 
     panels = panels_for(obs, level, within, mode, maps, start, end, reader=reader)
     geometries = f"/api/v1/geometries/{level}"
     if within is not None:
-        geometries += f"?within={within[0]}:{within[1]}"
+        geometries += f"?within={spelled(within)}"
     return {
         "level": level,
         "level_label": LEVEL_LABELS.get(level, level),
-        "within": f"{within[0]}:{within[1]}" if within else "",
+        "within": spelled(within),
         "mode": mode,
         "modes": [{"id": k, "label": v} for k, v in MODES.items()],
         "maps": [f"{i}@{p}" if p else i for i, p in maps],

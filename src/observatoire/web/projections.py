@@ -13,7 +13,7 @@ from observatoire.observatory import Observatory
 from observatoire.secret.policy import ReadPolicy
 from observatoire.stats.projection import METHODS
 from observatoire.text import french_number
-from observatoire.web.content import LEVEL_LABELS, asked_place, indicator_meta, site
+from observatoire.web.content import LEVEL_LABELS, asked_place, indicator_meta, site, spelled
 from observatoire.web.frames import records
 
 __all__ = [
@@ -94,7 +94,7 @@ def _choices(obs: Observatory, ident: str, question: Asked) -> dict[str, Any]:
         "indicator": indicator_meta(indicator),
         "level": level,
         "level_label": LEVEL_LABELS.get(level, level),
-        "within": f"{within[0]}:{within[1]}" if within else "",
+        "within": spelled(within),
         "to": to or "",
         "methods": [{"id": m, "label": label} for m, label in METHODS.items()],
         "chosen": method or "",

@@ -17,7 +17,7 @@ from observatoire.observatory import Observatory
 from observatoire.outputs.exports import FORMATS as EXPORT_FORMATS
 from observatoire.secret.policy import ReadPolicy
 from observatoire.web import content
-from observatoire.web.deps import Answers, ObservatoryDep, ReaderDep
+from observatoire.web.deps import Answers, Format, Limit, ObservatoryDep, Offset, ReaderDep, Within
 from observatoire.web.projections import asked, projection_data
 from observatoire.web.responses import cached_response, download, paged, respond
 from observatoire.web.schemas import (
@@ -41,12 +41,6 @@ from observatoire.web.schemas import (
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
-Limit = Annotated[int, Query(ge=1, le=10_000, description="Lignes par page")]
-Offset = Annotated[int, Query(ge=0, description="Première ligne (0 = la première)")]
-Format = Annotated[Literal["json", "csv"], Query(description="json ou csv")]
-Within = Annotated[
-    str | None, Query(description="Territoire englobant : « 93 », « departement:93 »…")
-]
 
 
 @router.get(

@@ -4,7 +4,7 @@ audience, as every answer."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import pandas as pd
 from fastapi import APIRouter, Query, Request
@@ -13,7 +13,8 @@ from fastapi.responses import Response
 from observatoire.engine.heatmap import MAX_INDICATORS
 from observatoire.outputs.heatmap_export import heatmap_cells
 from observatoire.web import content
-from observatoire.web.deps import Answers, ObservatoryDep, ReaderDep
+from observatoire.web.content import spelled
+from observatoire.web.deps import Answers, Format, ObservatoryDep, ReaderDep, Within
 from observatoire.web.funnels import asked_funnel, funnel_data
 from observatoire.web.gradients import asked_gradient, gradient_data
 from observatoire.web.heatmaps import asked_heatmap, heatmap_data
@@ -29,8 +30,6 @@ from observatoire.web.schemas_views import (
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
-Format = Annotated[Literal["json", "csv"], Query(description="json ou csv")]
-Within = Annotated[str | None, Query(description="Territoire englobant : « 93 »…")]
 
 
 @router.get(
@@ -79,7 +78,7 @@ def funnel(
         **funnel_data(obs.funnel(ident, level=lvl, within=scope, period=when, reference=ref,
                                  reader=reader)),
         "indicator": ident, "level": lvl,
-        "within": f"{scope[0]}:{scope[1]}" if scope else None,
+        "within": spelled(scope) or None,
     })  # fmt: skip
     if format == "csv":
         return csv_response(request, pd.DataFrame(data["points"]), f"{ident}_entonnoir.csv")
