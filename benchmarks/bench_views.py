@@ -50,15 +50,15 @@ def main() -> None:
             known = profiles[profiles.status.isin(["ok", "partial"])].indicator.unique()
             chosen = [i for i in sorted(known)
                       if catalogue.get(i).aggregation is not Aggregation.SUM][:30]  # fmt: skip
-            obs.heatmap(level="commune", within="93", indicators=chosen)  # warm the caches
+            obs.views.heatmap(level="commune", within="93", indicators=chosen)  # warm the caches
             read = timed(lambda: obs.profiles("commune", ("departement", "93")), args.repeat)
-            drawn = timed(lambda: obs.heatmap(level="commune", within="93", indicators=chosen),
-                          args.repeat)  # fmt: skip
-            found = obs.heatmap(level="commune", within="93", indicators=chosen)
-            obs.funnel(RATE, level="commune")
+            drawn = timed(lambda: obs.views.heatmap(level="commune", within="93",
+                                                    indicators=chosen), args.repeat)  # fmt: skip
+            found = obs.views.heatmap(level="commune", within="93", indicators=chosen)
+            obs.views.funnel(RATE, level="commune")
             stored = timed(lambda: obs.indicator(RATE, level="commune"), args.repeat)
-            plotted = timed(lambda: obs.funnel(RATE, level="commune"), args.repeat)
-            funnel = obs.funnel(RATE, level="commune")
+            plotted = timed(lambda: obs.views.funnel(RATE, level="commune"), args.repeat)
+            funnel = obs.views.funnel(RATE, level="commune")
     cells = len(found.territories) * len(found.indicators)
     print(f"Tableau des écarts : {len(found.territories)} communes × {len(found.indicators)} "
           f"indicateurs ({cells} cases)")  # fmt: skip

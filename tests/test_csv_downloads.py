@@ -50,6 +50,7 @@ NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?")
 ZONING = "zh93"
 INDICATOR = "taux_chomage_15_64"  # public, computed from the census comparator
 VARIABLE = "rp.POP"  # the census population
+QPV_RATE = "part_allocataires_monoparents"  # of fictitious quartiers with hostile names
 ZONES = [f"{ZONING}:Z{i + 1}" for i in range(len(HOSTILE))]
 
 # route path → the downloads fetched for it: (role, URL, whether hostile text is shown)
@@ -127,6 +128,10 @@ COVERED: dict[str, list[tuple[str, str, bool]]] = {
     "/indicateurs/{name}/gradient.csv": [
         ("public", f"/indicateurs/{INDICATOR}/gradient.csv?dans=93", False)
     ],
+    "/api/v1/indicators/{ident}/qpv": [  # the quartiers' names, from a QPV file
+        ("public", f"/api/v1/indicators/{QPV_RATE}/qpv?within=93&format=csv", True)
+    ],
+    "/indicateurs/{name}/qpv.csv": [("public", f"/indicateurs/{QPV_RATE}/qpv.csv?dans=93", True)],
     "/indicateurs/{name}/entonnoir.csv": [
         ("public", f"/indicateurs/{INDICATOR}/entonnoir.csv?niveau={ZONING}&reference=93", True)
     ],
@@ -167,7 +172,8 @@ def _records(path: Path) -> Path:
 def hostile_home(census_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The census home with hostile text in every place a CSV download shows: a zoning of
     Seine-Saint-Denis whose zones are named with formulas (computed), a records collection
-    whose operators are, and the observatory's own name."""
+    whose operators are, FICTITIOUS quartiers prioritaires (QPV) that are, and the
+    observatory's own name."""
     folder = tmp_path_factory.mktemp("csv")
     home = folder / "obs"
     shutil.copytree(census_home, home)
@@ -190,6 +196,18 @@ def hostile_home(census_home: Path, tmp_path_factory: pytest.TempPathFactory) ->
     assert code == 0, out
     code, out = run("compute", "--level", ZONING, home=home)
     assert code == 0, out
+    quartiers = folder / "data_DEMO_2024_QP_SYNTHETIQUE.csv"  # FICTITIOUS quartiers
+    with quartiers.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(["CODGEO", "LIB_QP", "LIB_COM", "POP_MUN", "A", "PERCOU", "AM", "AI"])
+        for i, name in enumerate(HOSTILE[:4]):
+            writer.writerow([f"QP09390{i + 1}", name, "Saint-Denis", 3000 + i, 800 + i,
+                             1500 + i, 150 + i, 300 + i])  # fmt: skip
+    code, out = run("import", str(quartiers), home=home)
+    assert code == 0, out
+    for level in ("qpv", "ensemble_qpv"):
+        code, out = run("compute", "--level", level, home=home)
+        assert code == 0, out
     (home / "collections").mkdir()
     calendar = "calendrier: {frequence: mensuelle, echeance: 10}\n"  # months missing since
     (home / "collections" / "sejours.yaml").write_text(SCHEMA + calendar, encoding="utf-8")

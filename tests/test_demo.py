@@ -208,8 +208,16 @@ def test_demo_shows_the_analyst_views(built: DemoResult) -> None:
         for url in ("/indicateurs/part_allocataires_rsa/entonnoir", "/ecarts",
                     "/indicateurs/part_allocataires_aah/gradient?dans=93&groupes=5",
                     "/cartes?mode=bivariee&carte=part_allocataires_rsa"
-                    "&carte=part_allocataires_aah&dans=93"):  # fmt: skip
+                    "&carte=part_allocataires_aah&dans=93",
+                    "/indicateurs/part_allocataires_monoparents/qpv?dans=93"):  # fmt: skip
             page = client.get(url)
             assert page.status_code == 200, url
             assert "Pas de" not in page.text, (url, page.text[-2000:])
             assert "FICTIF" in page.text  # the demo notice on every page
+        gaps = client.get("/api/v1/indicators/part_allocataires_monoparents/qpv",
+                          params={"within": "93"}).json()
+    # the six fictitious quartiers, each against the rest of its communes (same year)
+    assert len(gaps["quartiers"]) == 6 and gaps["period"] == "2024"
+    assert all(q["rest_value"] is not None for q in gaps["quartiers"]), gaps["quartiers"]
+    assert gaps["ensembles"][0]["rest_value"] is not None
+    assert "QPV FICTIFS et reste de leurs communes" in built.summary

@@ -127,10 +127,10 @@ def test_the_funnel_of_unemployment_in_the_93_is_pandas_over_the_raw_file(
 ) -> None:
     raw = _census_93()
     with Observatory.open(census_home) as obs:
-        found = obs.funnel("taux_chomage_15_64", level="commune", within="93")
-        pooled = obs.funnel("taux_chomage_15_64", level="commune", within="93",
+        found = obs.views.funnel("taux_chomage_15_64", level="commune", within="93")
+        pooled = obs.views.funnel("taux_chomage_15_64", level="commune", within="93",
                             reference="ensemble")  # fmt: skip
-        public = obs.funnel("taux_chomage_15_64", level="commune", within="93", reader=PUBLIC)
+        public = obs.views.funnel("taux_chomage_15_64", level="commune", within="93", reader=PUBLIC)
     assert found.period == "2018" and found.law == "binomial"
     assert found.reference == {"level": "departement", "code": "93", "name": "Seine-Saint-Denis"}
     target = 100 * raw.P18_CHOM1564.sum() / raw.P18_ACT1564.sum()
@@ -170,10 +170,10 @@ def test_a_funnel_refuses_what_has_no_counts_and_availability_counts_statuses(
 
     with Observatory.open(census_home) as obs:
         with pytest.raises(InputError, match="seul un taux calculé sur des effectifs"):
-            obs.funnel("population", level="commune", within="93")
+            obs.views.funnel("population", level="commune", within="93")
         with pytest.raises(InputError, match="aucune valeur au niveau commune en 2013"):
-            obs.funnel("taux_chomage_15_64", within="93", period="2013")
-        table = obs.availability("taux_chomage_15_64")
+            obs.views.funnel("taux_chomage_15_64", within="93", period="2013")
+        table = obs.views.availability("taux_chomage_15_64")
         analyst = obs.indicator("taux_chomage_15_64", level="commune")
     row = table[(table.level == "commune") & (table.period == "2018")].iloc[0]
     counted = analyst[analyst.period == "2018"].status.value_counts()
@@ -217,8 +217,8 @@ def test_a_public_funnel_places_no_masked_commune(census_home: Path, tmp_path: P
     with Observatory.open(home) as obs:
         seen = obs.indicator("taux_chomage_15_64", level="commune", within="94", reader=PUBLIC)
         masked = set(seen[seen.status == "secret"].code)
-        analyst = obs.funnel("taux_chomage_15_64", level="commune", within="94")
-        public = obs.funnel("taux_chomage_15_64", level="commune", within="94", reader=PUBLIC)
+        analyst = obs.views.funnel("taux_chomage_15_64", level="commune", within="94")
+        public = obs.views.funnel("taux_chomage_15_64", level="commune", within="94", reader=PUBLIC)
         with TestClient(create_app(obs)) as client:
             body = client.get("/api/v1/indicators/taux_chomage_15_64/funnel",
                               params={"within": "94"}).text  # fmt: skip
@@ -295,9 +295,9 @@ def test_counts_are_shown_only_when_they_are_the_published_ones(
         tx.execute("UPDATE indicator_value SET ci_high = ci_high + 0.5 WHERE indicator = ? "
                    "AND level = 'commune' AND code = '93008'", ["taux_chomage_15_64"])  # fmt: skip
     with Observatory.open(home) as obs:
-        analyst = obs.funnel("taux_chomage_15_64", level="commune", within="93")
-        public = obs.funnel("taux_chomage_15_64", level="commune", within="93", reader=PUBLIC)
-        gradient = obs.gradient("taux_chomage_15_64", level="commune", within="93",
+        analyst = obs.views.funnel("taux_chomage_15_64", level="commune", within="93")
+        public = obs.views.funnel("taux_chomage_15_64", level="commune", within="93", reader=PUBLIC)
+        gradient = obs.views.gradient("taux_chomage_15_64", level="commune", within="93",
                                 reader=PUBLIC)  # fmt: skip
     for found in (analyst, public):
         assert "93008" not in set(found.points.code)

@@ -80,7 +80,7 @@ def test_unemployment_by_income_deciles_in_the_93_is_the_raw_file_s(census_home:
     sums = raw.groupby("group")[["P18_CHOM1564", "P18_ACT1564"]].sum()
     expected = 100 * sums.P18_CHOM1564 / sums.P18_ACT1564
     with Observatory.open(census_home) as obs:
-        found = obs.gradient("taux_chomage_15_64", level="commune", within="93")
+        found = obs.views.gradient("taux_chomage_15_64", level="commune", within="93")
     assert (found.period, found.ranking_period) == ("2018", "2019")
     assert sorted(found.members.code) == sorted(raw.CODGEO)
     groups = found.groups.set_index("group")

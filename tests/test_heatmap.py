@@ -62,8 +62,8 @@ def _expected(raw: pd.DataFrame, numerator: str, denominator: str, polarity: str
 def test_every_cell_is_the_comparison_engine_s_and_the_raw_file_s(census_home: Path) -> None:
     raw = _raw_93()
     with Observatory.open(census_home) as obs:
-        found = obs.heatmap(level="commune", within="93", indicators=list(RATES))
-        themed = obs.heatmap(level="commune", within="93", theme="emploi-insertion")
+        found = obs.views.heatmap(level="commune", within="93", indicators=list(RATES))
+        themed = obs.views.heatmap(level="commune", within="93", theme="emploi-insertion")
         engine = {
             ident: obs.compare(
                 ident, level="commune", reference="departement", within="93", period="2018"

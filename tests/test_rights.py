@@ -188,7 +188,7 @@ def _sample(path: str, masked: list[str]) -> str:
         return f"{url}?territories={','.join(masked[:12])}&indicators={SECRET}"
     if path.endswith("/projection"):  # a series to extend (the secret one has a single year)
         url = url.replace(SECRET, "demandeurs_emploi")
-    if path.endswith(("/funnel", "/gradient")):  # a rate whose numerator is the secret count
+    if path.endswith(("/funnel", "/gradient", "/qpv")):  # a rate over the secret count
         url = url.replace(SECRET, f"part_{SECRET}")
     return url + "?within=93"
 
@@ -281,6 +281,10 @@ def _no_small_count(payload: Any, small: set[tuple[str, float]], path: str) -> N
         placed = {p["code"] for p in payload["points"]}
         assert not placed & masked, (path, placed & masked)
         assert not any(p.get("numerator") in {v for _, v in small} for p in payload["points"])
+    for quartier in payload.get("quartiers", []) if isinstance(payload, dict) else []:
+        if quartier["value"] is None:  # a masked quartier: no count, no rest either
+            assert quartier["numerator"] is None and quartier["denominator"] is None, path
+            assert quartier["rest_value"] is None, (path, quartier)
     for row in rows if isinstance(rows, list) else []:
         if isinstance(row, dict) and "cells" in row and row.get("code") in masked_codes(small):
             for cell in row["cells"]:  # a heatmap: the secret rate of a masked commune is hidden

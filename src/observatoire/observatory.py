@@ -7,7 +7,8 @@
 
 The facade composes and delegates: territories are ``obs.geography``
 (:mod:`observatoire.services.geography`), partners ``obs.partners``, operators' records
-``obs.records``; reads go through :mod:`observatoire.engine.reading` and
+``obs.records``, the analysts' views ``obs.views``; reads go through
+:mod:`observatoire.engine.reading` and
 :mod:`observatoire.engine.analysis` with the reader's rights applied by
 :mod:`observatoire.engine.access`; every query is in :mod:`observatoire.store`.
 """
@@ -26,15 +27,11 @@ from observatoire.catalog.indicators import Catalogue
 from observatoire.catalog.variables import raw_indicator
 from observatoire.engine import analysis
 from observatoire.engine.access import ComputedScopes, ReadAccess
-from observatoire.engine.availability import availability
 from observatoire.engine.cohorts import CohortProjection, project_cohorts
 from observatoire.engine.compare import NEIGHBOURS, STRATUM
 from observatoire.engine.compute import (
     DEFAULT_THRESHOLD,
 )
-from observatoire.engine.funnel import POOLED, Funnel, funnel
-from observatoire.engine.gradient import SocialGradient, social_gradient
-from observatoire.engine.heatmap import Heatmap, heatmap
 from observatoire.engine.projection import Projection, project_indicator
 from observatoire.engine.reading import (
     analyst_only,
@@ -57,6 +54,7 @@ from observatoire.secret.policy import ANALYST, PUBLIC, ReadPolicy
 from observatoire.services.geography import Geography, Within
 from observatoire.services.partners import Partners
 from observatoire.services.records import Records
+from observatoire.services.views import Views
 from observatoire.stats.neighbours import DEFAULT_CONTEXT
 from observatoire.store import Warehouse, open_warehouse
 from observatoire.store import computed as computed_store
@@ -94,6 +92,7 @@ class Observatory:
         self.partners = Partners(warehouse)
         self.geography = Geography(warehouse)  # territories, zonings, old geographies
         self.records = Records(home, warehouse, self.geography, self.partners)  # OSIRIS
+        self.views = Views(self.access, self.geography)  # funnels, heatmaps, gradients…
 
     def access(self) -> ReadAccess:
         """Read authorisation over this observatory (see :mod:`observatoire.engine.access`)."""
@@ -425,69 +424,6 @@ class Observatory:
             within=self.geography.within(within, level), threshold=threshold,
             reader=reader,
         )  # fmt: skip
-
-    def funnel(
-        self,
-        ident: str,
-        *,
-        level: str = "commune",
-        within: Within = None,
-        period: str | None = None,
-        reference: str | None = None,
-        reader: ReadPolicy = ANALYST,
-    ) -> Funnel:
-        """The funnel plot of a rate for the territories of ``level`` inside ``within``:
-        each placed by its denominator against ``reference`` (a territory, ``ensemble`` for
-        the territories pooled; by default ``within``, else France), with the exact 95 % and
-        99.8 % control limits (see :mod:`observatoire.engine.funnel`)."""
-        level = self.geography.level_id(level)
-        chosen = reference if reference in (None, POOLED) else self.geography.resolve(reference)
-        return funnel(self.access(), ident, level, within=self.geography.within(within, level),
-                      period=period, reference=chosen, reader=reader)  # fmt: skip
-
-    def heatmap(
-        self,
-        *,
-        level: str = "commune",
-        within: Within = None,
-        theme: str | None = None,
-        indicators: list[str] | None = None,
-        reference: str | None = None,
-        reader: ReadPolicy = ANALYST,
-    ) -> Heatmap:
-        """The territories of ``level`` inside ``within`` × the indicators of ``theme`` (or
-        those listed), each cell significantly better, similar, worse than ``reference`` (by
-        default ``within``, else France) or not testable (see
-        :mod:`observatoire.engine.heatmap`)."""
-        level = self.geography.level_id(level)
-        ref = self.geography.resolve(reference) if reference else None
-        return heatmap(self.access(), level, within=self.geography.within(within, level),
-                       theme=theme, indicators=indicators, reference=ref,
-                       reader=reader)  # fmt: skip
-
-    def gradient(
-        self,
-        ident: str,
-        *,
-        level: str = "commune",
-        within: Within = None,
-        by: str | None = None,
-        groups: int = 10,
-        period: str | None = None,
-        reader: ReadPolicy = ANALYST,
-    ) -> SocialGradient:
-        """The indicator by groups of territories of equal population ranked by ``by`` (by
-        default the median standard of living: deciles from the poorest), with the slope and
-        relative indices of inequality (see :mod:`observatoire.engine.gradient`)."""
-        level = self.geography.level_id(level)
-        return social_gradient(self.access(), ident, level,
-                               within=self.geography.within(within, level), by=by,
-                               groups=groups, period=period, reader=reader)  # fmt: skip
-
-    def availability(self, ident: str, *, reader: ReadPolicy = ANALYST) -> pd.DataFrame:
-        """For indicator ``ident``, how many territories have a value at each level and
-        period, as ``reader`` may see them (see :mod:`observatoire.engine.availability`)."""
-        return availability(self.access(), ident, reader)
 
     def projection(
         self,

@@ -1,5 +1,5 @@
 """Analysis of territories: ``profile``, ``neighbours``, ``evolution``, ``funnel``, ``heatmap``,
-``gradient``."""
+``gradient``, ``qpv``."""
 
 from __future__ import annotations
 
@@ -178,7 +178,7 @@ def funnel_cmd(ctx: Context, indicator: str, level: str, within: str | None,
     from observatoire.outputs.funnel_chart import funnel_svg
 
     with ctx.open() as obs:
-        found = obs.funnel(indicator, level=level, within=within, period=period,
+        found = obs.views.funnel(indicator, level=level, within=within, period=period,
                            reference=reference, reader=reader)  # fmt: skip
     ref = found.reference
     click.echo(
@@ -241,7 +241,7 @@ def heatmap_cmd(ctx: Context, level: str, within: str | None, theme: str | None,
 
     with ctx.open() as obs:
         chosen = None if indicators else (theme or "social")
-        found = obs.heatmap(level=level, within=within, theme=chosen,
+        found = obs.views.heatmap(level=level, within=within, theme=chosen,
                             indicators=list(indicators) or None,
                             reference=reference, reader=reader)  # fmt: skip
         where = f" de {obs.geography.card(*found.within)['name']}" if found.within else ""
@@ -301,8 +301,8 @@ def gradient_cmd(ctx: Context, indicator: str, level: str, within: str | None, b
       observatoire gradient part_allocataires_aah --within 93 --by part_allocataires_rsa --groups 5
     """
     with ctx.open() as obs:
-        found = obs.gradient(indicator, level=level, within=within, by=by, groups=groups,
-                             period=period, reader=reader)  # fmt: skip
+        found = obs.views.gradient(indicator, level=level, within=within, by=by, groups=groups,
+                                   period=period, reader=reader)  # fmt: skip
     low, high = found.sii_interval
     click.echo(f"{found.indicator.label} ({found.period}) selon {found.ranking.label} "
                f"({found.ranking_period}) : SII {found.fit.sii:.2f} [{low:.2f} ; {high:.2f}], "
@@ -313,4 +313,44 @@ def gradient_cmd(ctx: Context, indicator: str, level: str, within: str | None, b
     emit(found.groups, fmt, output)
 
 
-COMMANDS = [profile_cmd, neighbours_cmd, evolution_cmd, funnel_cmd, heatmap_cmd, gradient_cmd]
+@click.command("qpv")
+@click.argument("indicator")
+@click.option("--within", metavar="TERRITOIRE", help="Département ou région (93, region:11…) ; "
+              "par défaut celui de l'observatoire, sinon tous.")
+@click.option("--period", help="Période (par défaut la plus récente des QPV).")
+@click.option("--ensembles", is_flag=True,
+              help="L'ensemble des QPV de chaque département et le reste du département, au "
+              "lieu de chaque QPV.")  # fmt: skip
+@AUDIENCE_OPTION
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@pass_ctx
+def qpv_cmd(ctx: Context, indicator: str, within: str | None, period: str | None,
+            ensembles: bool, reader: ReadPolicy, fmt: str, output: str | None) -> None:  # fmt: skip
+    """Les quartiers prioritaires (QPV) et le reste de leurs communes : pour un taux ou une
+    part sur effectifs, la valeur de chaque QPV, celle du reste de ses communes (leurs
+    effectifs moins ceux de leurs QPV, même période), l'écart et s'il est significatif ; ou
+    l'ensemble des QPV d'un département et le reste du département. Quand le reste ne peut
+    être compté (commune partielle, période absente…), la raison est dite.
+
+    \b
+    Exemples :
+      observatoire qpv part_allocataires_monoparents --within 93
+      observatoire qpv part_allocataires_monoparents --within 93 --ensembles --format csv
+    """
+    with ctx.open() as obs:
+        found = obs.views.qpv_gaps(indicator, within=within, period=period, reader=reader)
+    rows = found.quartiers
+    click.echo(f"{found.indicator.label} ({found.period}) : {int(rows.rest_value.notna().sum())} "
+               f"QPV sur {len(rows)} comparés au reste de leurs communes", err=True)  # fmt: skip
+    for note in found.notes:
+        click.echo(f"  · {note}", err=True)
+    shown = found.ensembles if ensembles else rows
+    columns = ["code", "name", "departement" if ensembles else "communes", "value",
+               "numerator", "denominator", "rest_value", "rest_numerator", "rest_denominator",
+               "gap", "assessment", "note", *([] if ensembles else ["rest_communes"])]
+    emit(shown[columns], fmt, output)
+
+
+COMMANDS = [profile_cmd, neighbours_cmd, evolution_cmd, funnel_cmd, heatmap_cmd, gradient_cmd,
+            qpv_cmd]

@@ -154,7 +154,7 @@ def indicators_availability(ctx: Context, indicator: str, reader: ReadPolicy, fm
       observatoire indicators availability part_allocataires_rsa
     """
     with ctx.open() as obs:
-        frame = obs.availability(indicator, reader=reader)
+        frame = obs.views.availability(indicator, reader=reader)
     emit(frame.rename(columns=AVAILABILITY_HEADERS), fmt, output)
 
 

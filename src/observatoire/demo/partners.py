@@ -32,6 +32,8 @@ def caf_import(obs: Observatory, home: Path) -> str:
             "LIBGEO": communes.name,
             "A": a,
             "PERCOU": (a * rng.uniform(2.2, 2.9, len(a))).round().astype(int),
+            "AM": (a * rng.uniform(0.12, 0.22, len(a))).round().astype(int),
+            "AI": (a * rng.uniform(0.3, 0.45, len(a))).round().astype(int),
             "AAL": (a * rng.uniform(0.25, 0.4, len(a))).round().astype(int),
             "AAPL": (a * rng.uniform(0.1, 0.2, len(a))).round().astype(int),
             "AAAH": (a * rng.uniform(0.03, 0.06, len(a))).round().astype(int),

@@ -28,8 +28,9 @@ def qpv_import(obs: Observatory, home: Path) -> str:
     """A SYNTHETIC ANCT/ONPV file by QPV (DEMO layout) of fictitious quartiers: the QPV level
     and the ensemble of the département's QPV are built from it."""
     rng = np.random.default_rng(93)
-    lines = ["CODGEO;LIB_QP;LIB_COM;POP_MUN;TX_F;TX_TOT_0A24;A;PERCOU;AM;AI;ENF;;"]
-    for code, name, communes in DEMO_QPV:
+    students = np.random.default_rng(95).integers(0, 12, len(DEMO_QPV))  # small: some secret
+    lines = ["CODGEO;LIB_QP;LIB_COM;POP_MUN;TX_F;TX_TOT_0A24;A;PERCOU;AM;AI;ENF;A_ETUD;;"]
+    for (code, name, communes), student in zip(DEMO_QPV, students, strict=True):
         population = int(rng.integers(2_000, 12_000))
         households = int(population * rng.uniform(0.22, 0.3))
         single = int(households * rng.uniform(0.15, 0.25))
@@ -38,7 +39,7 @@ def qpv_import(obs: Observatory, home: Path) -> str:
         women = f"{rng.uniform(49, 54):.1f}".replace(".", ",")
         young = f"{rng.uniform(33, 45):.1f}".replace(".", ",")
         lines.append(f"{code};{name};{communes};{population};{women};{young};{households};"
-                     f"{covered};{single};{alone};{int(covered * 0.4)};;")  # fmt: skip
+                     f"{covered};{single};{alone};{int(covered * 0.4)};{student};;")  # fmt: skip
     path = home / "data_DEMO_2024_QP_SYNTHETIQUES.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     report = obs.import_file(path, user="demo")

@@ -167,7 +167,8 @@ def computed_section(obs: Observatory) -> str:
         "  Au-delà de la Seine-Saint-Denis, seules ses communes ont des données : la région et "
         "la France ne sont pas données (couverture insuffisante), jamais extrapolées."
     )
-    obs.compute(levels=["commune", "epci", "departement", "region", "pays", DEMO_ZONING])
+    obs.compute(levels=["qpv", "commune", "epci", "ensemble_qpv", "departement", "region", "pays",
+                        DEMO_ZONING])  # fmt: skip
     indicators, values = obs.stored_counts()
     profile = obs.profile("93066")
     lines.append(

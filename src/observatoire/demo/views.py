@@ -1,9 +1,11 @@
 """The demo's analyst views, on its SYNTHETIC CAF figures over the real communes of the 93: the
 funnel plot of the RSA share, the significance heatmap of the social theme, the social gradient
-of the AAH share, maps side by side (see docs/analyses.md)."""
+of the AAH share, the FICTITIOUS QPV against the rest of their communes, maps side by side
+(see docs/analyses.md)."""
 
 from __future__ import annotations
 
+from observatoire.engine.qpv_gaps import QpvGaps
 from observatoire.observatory import Observatory
 from observatoire.text import french_number
 
@@ -12,9 +14,10 @@ __all__ = ["analyst_views"]
 
 def analyst_views(obs: Observatory) -> str:
     """What each view shows on the demo, with the page and the command that show it."""
-    funnel = obs.funnel("part_allocataires_rsa", level="commune", within="93")
-    heatmap = obs.heatmap(level="commune", within="93", theme="social")
-    gradient = obs.gradient("part_allocataires_aah", level="commune", within="93", groups=5)
+    funnel = obs.views.funnel("part_allocataires_rsa", level="commune", within="93")
+    heatmap = obs.views.heatmap(level="commune", within="93", theme="social")
+    gradient = obs.views.gradient("part_allocataires_aah", level="commune", within="93", groups=5)
+    gaps = obs.views.qpv_gaps("part_allocataires_monoparents", within="93")
     counts = heatmap.cells.category.value_counts()
     above = int((funnel.points.position > 0).sum())
     below = int((funnel.points.position < 0).sum())
@@ -35,5 +38,19 @@ def analyst_views(obs: Observatory) -> str:
         f"{french_number(gradient.sii_interval[1], 2)}] (observatoire gradient "
         "part_allocataires_aah --within 93 --groups 5 ; page "
         "/indicateurs/part_allocataires_aah/gradient?dans=93)",
+        *_qpv_lines(gaps),
         "  Cartes côte à côte, bivariée, d'évolution : page /cartes (observatoire maps)",
     ])  # fmt: skip
+
+
+def _qpv_lines(gaps: QpvGaps) -> list[str]:
+    compared = gaps.quartiers[gaps.quartiers.rest_value.notna()]
+    lines = [f"  QPV FICTIFS et reste de leurs communes (part des allocataires monoparents, "
+             f"{gaps.period}) : {len(compared)} quartiers sur {len(gaps.quartiers)} comparés, "
+             f"{int((compared.assessment != 'écart non significatif').sum())} écarts "
+             "significatifs (observatoire qpv part_allocataires_monoparents --within 93 ; page "
+             "/indicateurs/part_allocataires_monoparents/qpv)"]  # fmt: skip
+    for _, row in gaps.ensembles[gaps.ensembles.rest_value.notna()].iterrows():
+        lines.append(f"    {row['name']} : {french_number(float(row.value), 1)} %, reste du "
+                     f"département {french_number(float(row.rest_value), 1)} %")  # fmt: skip
+    return lines

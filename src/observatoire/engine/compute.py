@@ -43,6 +43,7 @@ __all__ = [
     "complete_frame",
     "compute_indicator",
     "population_of",
+    "ratio_interval",
     "zone_members",
     "zoning_unit",
 ]
@@ -336,7 +337,7 @@ def _ratio_at(warehouse: Warehouse, indicator: Indicator, numerator: Part, denom
         coverage = np.fmin(coverage, members)
     value = (frame.num_cov / covered.where(covered != 0)) * formula.multiplier
     result = _judge(frame.assign(coverage=coverage), value, threshold)
-    result["ci_low"], result["ci_high"] = _interval(
+    result["ci_low"], result["ci_high"] = ratio_interval(
         indicator, frame.num_cov.to_numpy(dtype=float), covered.to_numpy(dtype=float)
     )
     # the counts behind the ratio (a funnel plot places each value by its denominator)
@@ -352,8 +353,10 @@ def _ratio_at(warehouse: Warehouse, indicator: Indicator, numerator: Part, denom
     return result
 
 
-def _interval(indicator: Indicator, k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """95 % bounds of the ratio k / n × multiplier by the indicator's method (NaN if none)."""
+def ratio_interval(indicator: Indicator, k: np.ndarray,
+                   n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """95 % bounds of the ratio k / n × multiplier by the indicator's method: Wilson for a
+    proportion, Byar's Poisson for events (NaN without a method, or outside its law)."""
     scale = indicator.formula.multiplier
     if indicator.ci == "wilson":
         low, high = wilson(k, n)

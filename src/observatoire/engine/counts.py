@@ -44,7 +44,9 @@ def with_counts(access: ReadAccess, ident: str, level: str, within: tuple[str, s
         same &= close | (mine.isna() & theirs.isna())
     counted = out.denominator.notna() & out.value.notna()
     moved = counted & ~same
-    out.loc[moved, ["numerator", "denominator"]] = np.nan
+    # no count where the reader sees no value (masked, missing): counts are never more than
+    # the value shown tells
+    out.loc[moved | out.value.isna(), ["numerator", "denominator"]] = np.nan
     out["counts_note"] = None
     out.loc[moved, "counts_note"] = (
         "valeur stockée différente des données actuelles (relancez compute)"

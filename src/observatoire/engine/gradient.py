@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from observatoire.catalog.indicators import Aggregation, Indicator, Polarity
-from observatoire.catalog.intervals import Z95, byar, wilson
+from observatoire.catalog.intervals import Z95
 from observatoire.engine.access import ReadAccess
+from observatoire.engine.compute import ratio_interval
 from observatoire.engine.counts import with_counts
 from observatoire.engine.reading import read_indicator
 from observatoire.errors import InputError
@@ -189,12 +190,8 @@ def _groups(merged: pd.DataFrame, indicator: Indicator, counted: bool) -> pd.Dat
         if counted:
             k, n = float(part.numerator.sum()), float(part.denominator.sum())
             value = k / n * scale
-            bounds = byar(np.array([k])) if indicator.ci == "poisson" else None
-            if bounds is not None:
-                low, high = bounds[0][0] / n * scale, bounds[1][0] / n * scale
-            else:
-                lw, hg = wilson(np.array([k]), np.array([n]))
-                low, high = lw[0] * scale, hg[0] * scale
+            lows, highs = ratio_interval(indicator, np.array([k]), np.array([n]))
+            low, high = float(lows[0]), float(highs[0])
             se = (high - low) / (2 * Z95)
             if not np.isfinite(se):  # a ratio above 1 (per 100 of another group): no law
                 se = _spread(part)

@@ -42,7 +42,7 @@ def section_funnel(obs: Source, figures: Sequence[Placed], level: str, code: str
     if chosen is None or level == "pays":
         return "", ""
     try:
-        found = obs.funnel(chosen.indicator, level=level, within=peers, period=chosen.period,
+        found = obs.views.funnel(chosen.indicator, level=level, within=peers, period=chosen.period,
                            reference=None if peers else POOLED, reader=reader)  # fmt: skip
     except (InputError, ReferentialError, AccessError):
         return "", ""

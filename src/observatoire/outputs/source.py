@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from observatoire.engine.funnel import Funnel
     from observatoire.engine.projection import Projection
 
-__all__ = ["Places", "Settings", "Source"]
+__all__ = ["Places", "Settings", "Source", "Views"]
 
 
 class Settings(Protocol):
@@ -62,6 +62,21 @@ class Places(Protocol):
         simplified: bool = True,
         zoning: str | None = None,
     ) -> geopandas.GeoDataFrame: ...
+
+
+class Views(Protocol):
+    """The analyst views an output draws (see :class:`observatoire.services.views.Views`)."""
+
+    def funnel(
+        self,
+        ident: str,
+        *,
+        level: str = "commune",
+        within: str | tuple[str, str] | None = None,
+        period: str | None = None,
+        reference: str | None = None,
+        reader: ReadPolicy = ANALYST,
+    ) -> Funnel: ...
 
 
 class Source(Protocol):
@@ -127,13 +142,5 @@ class Source(Protocol):
         reader: ReadPolicy = ANALYST,
     ) -> pd.DataFrame: ...
 
-    def funnel(
-        self,
-        ident: str,
-        *,
-        level: str = "commune",
-        within: str | tuple[str, str] | None = None,
-        period: str | None = None,
-        reference: str | None = None,
-        reader: ReadPolicy = ANALYST,
-    ) -> Funnel: ...
+    @property
+    def views(self) -> Views: ...

@@ -30,6 +30,7 @@ __all__ = [
     "missing_reason",
     "peer_scope",
     "pick_reference",
+    "qpv_scope",
     "reference_parents",
 ]
 
@@ -160,6 +161,23 @@ def missing_reason(
         listed = ", ".join(shown[:-1]) + " et " + shown[-1] if len(shown) > 1 else shown[0]
         return f"connu en {listed}, pas en {period}"
     return "non publié à ce niveau"
+
+
+def qpv_scope(level: str, card: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Where a territory's quartiers prioritaires are set against the rest of their communes:
+    the département of a QPV or of an ensemble of QPV, a département itself; else None.
+
+    >>> qpv_scope("qpv", {"code": "QP093005", "parents": [{"level": "departement", "code": "93"}]})
+    ('departement', '93')
+    >>> qpv_scope("commune", {"code": "93066", "parents": []}) is None
+    True
+    """
+    if level == "departement":
+        return ("departement", card["code"])
+    parents = {p["level"]: p["code"] for p in card["parents"]}
+    if level in ("qpv", "ensemble_qpv") and "departement" in parents:
+        return ("departement", parents["departement"])
+    return None
 
 
 def peer_scope(level: str, card: Mapping[str, Any]) -> tuple[str, str] | None:

@@ -20,7 +20,7 @@ from observatoire.outputs.thematic import classes_for
 from observatoire.secret.policy import ANALYST, ReadPolicy
 from observatoire.stats.classify import METHODS
 from observatoire.territories.levels import LEVELS, is_official
-from observatoire.territories.references import peer_scope, reference_parents
+from observatoire.territories.references import peer_scope, qpv_scope, reference_parents
 from observatoire.text import french_key
 from observatoire.web.comparison import by_indicator, compared_rows
 from observatoire.web.frames import plain, records
@@ -198,6 +198,7 @@ def territory_view(
     known = obs.geography.zonings()
     zonings = dict(zip(known.name, known.label, strict=True))
     references = reference_parents(card)
+    in_qpv = {i for i, levels in obs.available(reader=reader).items() if "qpv" in levels}
     profile = obs.profile(f"{level}:{code}", reader=reader)
     columns = [
         (ref, by_indicator(obs, ref, reader), by_indicator(obs, ref["stand_in"], reader))
@@ -220,6 +221,7 @@ def territory_view(
                 "unit": indicator.unit,
                 "theme": indicator.theme,
                 "funnel": has_funnel(indicator),
+                "qpv": has_funnel(indicator) and indicator.id in in_qpv,
             }
         )
     ordered = [
@@ -235,6 +237,7 @@ def territory_view(
         ),
         "themes": ordered,
         "peers": ":".join(peer_scope(level, card) or ()) or None,
+        "qpv_scope": ":".join(qpv_scope(level, card) or ()) or None,
         "children": [
             {
                 "level": lv,
@@ -376,6 +379,7 @@ def indicator_view(
     for row, how, names, sources in zip(rows, origins.methode, origins.variables,
                                         origins.sources, strict=True):  # fmt: skip
         row.update(methode=how, variables=names, sources=sources)
+    available = obs.views.availability(ident, reader=reader)
     out.update(
         level=level,
         level_label=LEVEL_LABELS.get(level, level),
@@ -396,7 +400,8 @@ def indicator_view(
         series=series,
         provenance=_provenance_summary(origins),
         funnel=has_funnel(indicator),
-        availability=records(obs.availability(ident, reader=reader)),
+        availability=records(available),
+        qpv=has_funnel(indicator) and bool((available.level == "qpv").any()),
     )
     return out
 

@@ -68,7 +68,7 @@ def funnel_view(obs: Observatory, ident: str, *, reader: ReadPolicy,
     raised, never kept: :func:`refused_funnel`)."""
     out = _choices(obs, ident, question)
     level, within, period, reference, _ = question
-    found = obs.funnel(ident, level=level, within=within, period=period, reference=reference,
+    found = obs.views.funnel(ident, level=level, within=within, period=period, reference=reference,
                        reader=reader)  # fmt: skip
     data = funnel_data(found)
     data["sentence"] = _sentence(found)
@@ -81,7 +81,7 @@ def funnel_drawing(obs: Observatory, ident: str, *, reader: ReadPolicy,
                    question: FunnelAsked) -> str:  # fmt: skip
     """The funnel plot as an SVG drawing (empty when no territory is placed)."""
     level, within, period, reference, highlight = question
-    found = obs.funnel(ident, level=level, within=within, period=period, reference=reference,
+    found = obs.views.funnel(ident, level=level, within=within, period=period, reference=reference,
                        reader=reader)  # fmt: skip
     return funnel_svg(found.points, found.limits, target=found.target,
                       title=f"{found.indicator.label} ({found.period})",

@@ -64,8 +64,8 @@ def gradient_view(obs: Observatory, ident: str, *, reader: ReadPolicy,
     """The gradient page's data: the choices, the gradient, its sentence and drawing (a
     refusal is raised, never kept: :func:`refused_gradient`)."""
     level, within, by, groups, period = question
-    found = obs.gradient(ident, level=level, within=within, by=by, groups=groups, period=period,
-                         reader=reader)  # fmt: skip
+    found = obs.views.gradient(ident, level=level, within=within, by=by, groups=groups,
+                               period=period, reader=reader)  # fmt: skip
     unit = found.indicator.unit
     data = gradient_data(found)
     data["sentence"] = _sentence(found)

@@ -70,7 +70,7 @@ def heatmap_view(obs: Observatory, *, reader: ReadPolicy,
     """The heatmap page's data: the choices and the grid (a refusal is raised, never kept:
     :func:`refused_heatmap`)."""
     level, within, theme, indicators, reference = question
-    found = obs.heatmap(level=level, within=within, theme=theme,
+    found = obs.views.heatmap(level=level, within=within, theme=theme,
                         indicators=list(indicators) or None, reference=reference,
                         reader=reader)  # fmt: skip
     return {**_choices(obs, question), "heatmap": heatmap_data(found)}

@@ -7,7 +7,7 @@ from pydantic import Field as Described
 
 from observatoire.web.schemas import Public
 
-__all__ = ["AvailabilityPublic", "FunnelPublic", "GradientPublic", "HeatmapPublic"]
+__all__ = ["AvailabilityPublic", "FunnelPublic", "GradientPublic", "HeatmapPublic", "QpvGapsPublic"]
 
 
 class AvailabilityRowPublic(Public):
@@ -124,3 +124,48 @@ class GradientPublic(Public):
     notes: list[str]
     groups: list[GradientGroupPublic]
     members: list[dict[str, object]]
+
+
+class QpvRowPublic(Public):
+    """A quartier (or an ensemble of QPV) and the rest of its communes (or département)."""
+
+    code: str
+    name: str
+    ensemble: str | None
+    status: str | None
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    numerator: float | None
+    denominator: float | None
+    rest_value: float | None = Described(description="Valeur du reste, hors QPV")
+    rest_ci_low: float | None
+    rest_ci_high: float | None
+    rest_numerator: float | None
+    rest_denominator: float | None
+    gap: float | None = Described(description="Valeur du QPV − valeur du reste")
+    ratio: float | None
+    assessment: str | None
+    note: str | None = Described(description="Pourquoi le reste ne peut être compté")
+
+
+class QpvQuartierPublic(QpvRowPublic):
+    communes: str
+    rest_communes: str | None = Described(description="Les communes dont c'est le reste")
+
+
+class QpvEnsemblePublic(QpvRowPublic):
+    departement: str
+    departement_name: str
+
+
+class QpvGapsPublic(Public):
+    """Each QPV against the rest of its communes, each ensemble of QPV against the rest of
+    its département, for a rate with counts."""
+
+    indicator: str
+    within: str | None
+    period: str
+    notes: list[str]
+    quartiers: list[QpvQuartierPublic]
+    ensembles: list[QpvEnsemblePublic]

@@ -1,5 +1,6 @@
 """The analyst's views across many territories: the funnel plot of an indicator (and its JSON,
-CSV and drawing twins), the significance heatmap of a theme (JSON, CSV, PDF, XLSX); the
+CSV and drawing twins), the significance heatmap of a theme (JSON, CSV, PDF, XLSX), the
+social gradient, the QPV against the rest of their communes, maps side by side; the
 « which levels and periods have data » table is on the indicator page and in the API
 (:mod:`observatoire.web.routes.api_views`)."""
 
@@ -34,6 +35,7 @@ from observatoire.web.heatmaps import (
     refused_heatmap,
 )
 from observatoire.web.panels import MODES, asked_panels, panels_figure, panels_view
+from observatoire.web.qpv_views import asked_qpv, qpv_frame, qpv_view, refused_qpv
 from observatoire.web.responses import Format, csv_response, download, page_route, show_page
 
 __all__ = ["router"]
@@ -181,7 +183,7 @@ def heatmap_workbook(
 
 def _heatmap_of(obs: Observatory, question: HeatmapAsked, reader: ReadPolicy) -> Heatmap:
     level, within, theme, indicators, reference = question
-    return obs.heatmap(level=level, within=within, theme=theme,
+    return obs.views.heatmap(level=level, within=within, theme=theme,
                        indicators=list(indicators) or None, reference=reference,
                        reader=reader)  # fmt: skip
 
@@ -223,6 +225,37 @@ def gradient_page(
     drawing = Markup((data.get("gradient") or {}).get("drawing", ""))
     title = f"Gradient social : {data['indicator']['label']}"
     return show_page(request, fmt, "gradient.html", shown, title, drawing=drawing)
+
+
+@page_route(router, "/indicateurs/{name}/qpv", "json", "csv")
+def qpv_page(
+    request: Request,
+    fmt: Format,
+    reader: ReaderDep,
+    obs: ObservatoryDep,
+    answers: Answers,
+    name: str,
+    dans: str | None = None,
+    periode: str | None = None,
+) -> Response:
+    """Each quartier prioritaire against the rest of its communes, each ensemble of QPV
+    against the rest of its département (see :mod:`observatoire.engine.qpv_gaps`)."""
+    obs.catalogue().get(name)
+    question = asked_qpv(obs, dans, periode)
+    data = answers.get_or_refuse(
+        ("qpv", name, question, reader),
+        lambda: qpv_view(obs, name, reader=reader, question=question),
+        lambda error: refused_qpv(obs, name, question, error),
+    )
+    if fmt == "csv":
+        return csv_response(request, qpv_frame(data.get("qpv") or {"quartiers": [],
+                            "ensembles": []}), f"{name}_qpv.csv")  # fmt: skip
+    shown = data
+    if fmt == "json" and data.get("qpv"):  # the drawing is the page's, not the data's
+        shown = {**data, "qpv": {k: v for k, v in data["qpv"].items() if k != "drawing"}}
+    drawing = Markup((data.get("qpv") or {}).get("drawing", ""))
+    title = f"QPV et reste de leurs communes : {data['indicator']['label']}"
+    return show_page(request, fmt, "qpv.html", shown, title, drawing=drawing)
 
 
 @page_route(router, "/cartes", "json")

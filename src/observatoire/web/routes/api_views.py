@@ -1,6 +1,6 @@
 """The API of the analyst's views (under ``/api/v1``): which levels and periods an indicator
-has data for, its funnel plot, the significance heatmap of a theme — read for the caller's
-audience, as every answer."""
+has data for, its funnel plot, the significance heatmap of a theme, its social gradient, its
+QPV against the rest of their communes — read for the caller's audience, as every answer."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from observatoire.web.deps import Answers, Format, ObservatoryDep, ReaderDep, Wi
 from observatoire.web.funnels import asked_funnel, funnel_data
 from observatoire.web.gradients import asked_gradient, gradient_data
 from observatoire.web.heatmaps import asked_heatmap, heatmap_data
+from observatoire.web.qpv_views import asked_qpv, qpv_data, qpv_frame
 from observatoire.web.responses import csv_response, respond
 from observatoire.web.schemas import CSV_ANSWER
 from observatoire.web.schemas_views import (
@@ -25,6 +26,7 @@ from observatoire.web.schemas_views import (
     FunnelPublic,
     GradientPublic,
     HeatmapPublic,
+    QpvGapsPublic,
 )
 
 __all__ = ["router"]
@@ -42,7 +44,7 @@ def availability(request: Request, reader: ReaderDep, obs: ObservatoryDep, ident
                  format: Format = "json") -> Response:  # fmt: skip
     """For each level and period, how many territories the indicator has a value for (as
     the caller may see them: cells under secret for it count as secret)."""
-    frame = obs.availability(ident, reader=reader)
+    frame = obs.views.availability(ident, reader=reader)
     if format == "csv":
         return csv_response(request, frame, f"{ident}_disponibilite.csv")
     return respond(request, {"indicator": ident, "rows": content.records(frame)})
@@ -75,7 +77,7 @@ def funnel(
     obs.catalogue().get(ident)
     lvl, scope, when, ref, _ = asked_funnel(obs, level, within, period, reference, None)
     data = answers.get(("funnel-api", ident, lvl, scope, when, ref, reader), lambda: {
-        **funnel_data(obs.funnel(ident, level=lvl, within=scope, period=when, reference=ref,
+        **funnel_data(obs.views.funnel(ident, level=lvl, within=scope, period=when, reference=ref,
                                  reader=reader)),
         "indicator": ident, "level": lvl,
         "within": spelled(scope) or None,
@@ -109,7 +111,7 @@ def heatmap(
     one line per cell."""
     question = asked_heatmap(obs, level, within, theme, indicators[:MAX_INDICATORS], reference)
     lvl, scope, chosen, listed, ref = question
-    found = answers.get(("heatmap-frame", question, reader), lambda: obs.heatmap(
+    found = answers.get(("heatmap-frame", question, reader), lambda: obs.views.heatmap(
         level=lvl, within=scope, theme=chosen, indicators=list(listed) or None, reference=ref,
         reader=reader,
     ))  # fmt: skip
@@ -144,8 +146,36 @@ def gradient(
     question = asked_gradient(obs, level, within, by, groups, period)
     lvl, scope, ranking, count, when = question
     data = answers.get(("gradient-api", ident, question, reader), lambda: gradient_data(
-        obs.gradient(ident, level=lvl, within=scope, by=ranking, groups=count, period=when,
+        obs.views.gradient(ident, level=lvl, within=scope, by=ranking, groups=count, period=when,
                      reader=reader)))  # fmt: skip
     if format == "csv":
         return csv_response(request, pd.DataFrame(data["groups"]), f"{ident}_gradient.csv")
+    return respond(request, data)
+
+
+@router.get(
+    "/indicators/{ident}/qpv",
+    summary="Les QPV et le reste de leurs communes ; l'ensemble des QPV et le département",
+    response_model=QpvGapsPublic,
+    responses=CSV_ANSWER,
+)
+def qpv(
+    request: Request,
+    reader: ReaderDep,
+    obs: ObservatoryDep,
+    answers: Answers,
+    ident: str,
+    within: Within = None,
+    period: str | None = None,
+    format: Format = "json",
+) -> Response:
+    """Each quartier prioritaire inside ``within`` (a département, a région) against the rest
+    of its communes (their counts minus those of their QPV, same period), each ensemble of
+    QPV against the rest of its département; the reason where the rest cannot be counted."""
+    obs.catalogue().get(ident)
+    scope, when = question = asked_qpv(obs, within, period)
+    data = answers.get(("qpv-api", ident, question, reader), lambda: qpv_data(
+        obs.views.qpv_gaps(ident, within=scope, period=when, reader=reader)))  # fmt: skip
+    if format == "csv":
+        return csv_response(request, qpv_frame(data), f"{ident}_qpv.csv")
     return respond(request, data)
