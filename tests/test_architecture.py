@@ -43,7 +43,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "home",
     ),
     ("store",),
-    ("ingest", "engine"),
+    ("ingest", "engine", "remote"),
     ("observatory", "services"),
     ("outputs",),
     ("web", "cli", "demo", "__init__", "__main__"),

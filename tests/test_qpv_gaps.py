@@ -156,7 +156,7 @@ def test_no_rest_without_commune_values_of_the_same_year(qpv93: Path) -> None:
         rate = obs.views.qpv_gaps("part_allocataires_couples_avec_enfants", within="93")
         with pytest.raises(Exception, match="pas de valeur de QPV en 2018"):
             obs.views.qpv_gaps(RATE, within="93", period="2018")
-        with pytest.raises(Exception, match="pas un taux sur des effectifs"):
+        with pytest.raises(Exception, match="ce n.est pas le cas de allocataires_caf"):
             obs.views.qpv_gaps("allocataires_caf", within="93")
         with pytest.raises(Exception, match="département ou une région"):
             obs.views.qpv_gaps(RATE, within="93066")
@@ -167,8 +167,9 @@ def test_no_rest_without_commune_values_of_the_same_year(qpv93: Path) -> None:
 
 def test_a_public_rest_is_made_of_what_the_public_sees(qpv93: Path) -> None:
     """The rate masked for the public below 200 monoparent households: a QPV masked for it
-    gives no count, and no whole holding it has a rest; the wholes without a masked QPV have
-    the analyst's rest."""
+    gives no count, and no whole holding it has a rest; a rest of fewer than 200 households
+    (a new cell, commune − its QPV) is not shown either; the other wholes have the analyst's
+    rest."""
     with Observatory.open(qpv93) as obs:
         analyst = obs.views.qpv_gaps(RATE, within="93")
         public = obs.views.qpv_gaps(RATE, within="93", reader=PUBLIC)
@@ -185,10 +186,16 @@ def test_a_public_rest_is_made_of_what_the_public_sees(qpv93: Path) -> None:
         if qpvs & masked or cities & hidden:
             assert shown.isna().all()
             assert theirs.loc[sorted(qpvs), "note"].str.contains("secret").all()
+        elif (mine.loc[sorted(qpvs), "rest_numerator"] < 200).all():  # a small rest: hidden
+            assert shown.isna().all()
+            assert theirs.loc[sorted(qpvs), "note"].str.contains("seuil du secret").all()
         else:
             shared += 1
             assert np.allclose(shown, mine.loc[sorted(qpvs), "rest_value"])
     assert shared > 0
+    # no count under the threshold is published, the rest's included
+    for column in ("numerator", "rest_numerator"):
+        assert not ((theirs[column] > 0) & (theirs[column] < 200)).any(), column
 
 
 def test_qpv_gaps_from_the_command_line_the_pages_and_the_api(qpv93: Path) -> None:
@@ -200,7 +207,7 @@ def test_qpv_gaps_from_the_command_line_the_pages_and_the_api(qpv93: Path) -> No
 
     code, out = run("qpv", RATE, "--within", "93", "--format", "csv", home=qpv93)
     assert code == 0, out
-    assert "63 QPV sur 63" in out and "QP093005" in out
+    assert "63 sur 63 QPV" in out and "QP093005" in out
     code, out = run("qpv", RATE, "--within", "93", "--ensembles", home=qpv93)
     assert code == 0 and "QPV2015-93" in out
     with Observatory.open(qpv93) as obs, TestClient(create_app(obs)) as client:

@@ -285,6 +285,8 @@ def _no_small_count(payload: Any, small: set[tuple[str, float]], path: str) -> N
         if quartier["value"] is None:  # a masked quartier: no count, no rest either
             assert quartier["numerator"] is None and quartier["denominator"] is None, path
             assert quartier["rest_value"] is None, (path, quartier)
+        rest = quartier["rest_numerator"]  # commune − its QPV: a count like any other
+        assert rest is None or not 0 < rest < 5, (path, quartier)
     for row in rows if isinstance(rows, list) else []:
         if isinstance(row, dict) and "cells" in row and row.get("code") in masked_codes(small):
             for cell in row["cells"]:  # a heatmap: the secret rate of a masked commune is hidden

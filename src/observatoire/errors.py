@@ -39,6 +39,7 @@ __all__ = [
     "MissingColumnError",
     "ObservatoireError",
     "ReferentialError",
+    "RemoteError",
     "StorageError",
     "TooLargeError",
     "UnknownCodeError",
@@ -190,3 +191,8 @@ class StorageError(ObservatoireError):
 
 class ReferentialError(ObservatoireError):
     """The referential is not built, or a prerequisite import (COG, IRIS) is missing."""
+
+
+class RemoteError(ObservatoireError):
+    """A producer's service that could not be reached (offline, timeout, proxy), refused a
+    request, kept limiting it past the patience allowed, or sent a file that is not whole."""

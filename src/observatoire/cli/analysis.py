@@ -340,13 +340,14 @@ def qpv_cmd(ctx: Context, indicator: str, within: str | None, period: str | None
     """
     with ctx.open() as obs:
         found = obs.views.qpv_gaps(indicator, within=within, period=period, reader=reader)
-    rows = found.quartiers
-    click.echo(f"{found.indicator.label} ({found.period}) : {int(rows.rest_value.notna().sum())} "
-               f"QPV sur {len(rows)} comparés au reste de leurs communes", err=True)  # fmt: skip
+    shown = found.ensembles if ensembles else found.quartiers
+    what = ("ensemble(s) de QPV comparé(s) au reste de leur département" if ensembles
+            else "QPV comparé(s) au reste de leurs communes")  # fmt: skip
+    click.echo(f"{found.indicator.label} ({found.period}) : {int(shown.rest_value.notna().sum())} "
+               f"sur {len(shown)} {what}", err=True)  # fmt: skip
     for note in found.notes:
         click.echo(f"  · {note}", err=True)
-    shown = found.ensembles if ensembles else rows
-    columns = ["code", "name", "departement" if ensembles else "communes", "value",
+    columns = ["code", "name", "departement" if ensembles else "communes", "status", "value",
                "numerator", "denominator", "rest_value", "rest_numerator", "rest_denominator",
                "gap", "assessment", "note", *([] if ensembles else ["rest_communes"])]
     emit(shown[columns], fmt, output)

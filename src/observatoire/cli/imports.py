@@ -106,14 +106,14 @@ def import_cmd(
                 )
             reports.append(report)
             if fmt == "text":
-                _print_report(report)
+                print_report(report)
     if fmt == "json":
         click.echo("[" + ",\n".join(r.to_json() for r in reports) + "]")
     if any(r.rows_rejected or r.cells_rejected for r in reports):
         sys.exit(3)
 
 
-def _print_report(report: ImportReport) -> None:
+def print_report(report: ImportReport) -> None:
     verb = "seraient importées" if report.dry_run else "importées"
     if report.connector == "insee.dictionnaire":
         click.echo(

@@ -70,15 +70,15 @@ def qpv_gaps(
     ``ident`` at ``period`` (by default the latest with QPV values)."""
     indicator = access.catalogue.get(ident)
     if not has_funnel(indicator):
-        raise InputError(f"QPV et hors QPV : {ident} n'est pas un taux sur des effectifs (il "
-                         "faut ses effectifs pour compter le reste des communes) ; choisissez "
-                         "une part ou un taux avec intervalle")  # fmt: skip
+        raise InputError(f"QPV et hors QPV : le reste des communes se compte sur les effectifs "
+                         f"d'un taux dont la loi est connue (intervalle de Wilson ou de Poisson) "
+                         f"; ce n'est pas le cas de {ident}")  # fmt: skip
     if within is not None and within[0] not in SCOPES:
         raise InputError(f"QPV et hors QPV : dans un département ou une région (pas « "
                          f"{within[0]} »)")  # fmt: skip
-    quartiers = read_indicator(access, ident, "qpv", within=within, reader=reader)
-    period = _period(quartiers, period, ident)
-    quartiers = quartiers[quartiers.period.astype(str) == period]
+    everyone = read_indicator(access, ident, "qpv", within=within, reader=reader)
+    period = _period(everyone, period, ident)
+    quartiers = _of_period(everyone, period)
     counted = _counted(access, ident, "qpv", within, period, quartiers, reader)
     notes = []
     try:
@@ -92,7 +92,51 @@ def qpv_gaps(
     rows = _quartiers(access, counted, towns, indicator)
     ensembles = _ensembles(access, ident, sorted(set(rows.ensemble.dropna())), period, indicator,
                            reader)  # fmt: skip
-    return QpvGaps(indicator, within, period, rows, ensembles, notes)
+    floor = _threshold(access, ident, reader)
+    return QpvGaps(indicator, within, period, _below(rows, floor, indicator),
+                   _below(ensembles, floor, indicator), notes)  # fmt: skip
+
+
+def _of_period(frame: pd.DataFrame, period: str) -> pd.DataFrame:
+    """The rows of ``period``, and a row for each territory without one (status missing):
+    a QPV without a value is listed, with its reason, never dropped."""
+    mine = frame[frame.period.astype(str) == period]
+    absent = frame[~frame.code.isin(mine.code)].drop_duplicates("code")
+    if absent.empty:
+        return mine
+    blank = absent.assign(period=period, status=ValueStatus.MISSING.value)
+    for column in ("value", "ci_low", "ci_high", "coverage"):
+        if column in blank:
+            blank[column] = np.nan
+    return pd.concat([mine, blank], ignore_index=True)
+
+
+def _threshold(access: ReadAccess, ident: str, reader: ReadPolicy) -> int:
+    """The smallest count ``reader`` may be shown for ``ident``: the largest threshold of the
+    secret rules of the counts it is made of (0: no rule for this reader)."""
+    if not reader.restricted:
+        return 0
+    catalogue = access.catalogue
+    rules = [catalogue.get(s).secret for s in catalogue.secret_sources(ident)]
+    return max((r.threshold(reader.audience) for r in rules if r is not None), default=0)
+
+
+def _below(frame: pd.DataFrame, floor: int, indicator: Indicator) -> pd.DataFrame:
+    """A rest whose count is under the reader's secret threshold is not shown: it is a new
+    cell the secret's relations do not hold (commune = its QPV + the rest), so its own count
+    is checked here as any published count is."""
+    if floor <= 0 or frame.empty:
+        return frame
+    counts = frame[["rest_numerator", "rest_denominator"]].astype(float)
+    small = ((counts > 0) & (counts < floor)).any(axis=1)
+    if not small.any():
+        return frame
+    frame = frame.copy()
+    hidden = [c for c in frame.columns if c.startswith("rest_") and c != "rest_communes"]
+    frame.loc[small, hidden] = np.nan
+    frame.loc[small, ["gap", "ratio", "assessment"]] = np.nan
+    frame.loc[small, "note"] = f"reste sous le seuil du secret statistique (moins de {floor})"
+    return frame
 
 
 def _period(frame: pd.DataFrame, period: str | None, ident: str) -> str:
@@ -188,8 +232,9 @@ def _quartiers(access: ReadAccess, counted: pd.DataFrame, towns: pd.DataFrame,
         else:
             rest = rests[place]
             linked = set(spans[place].split(", ")) - set(mine)  # reached through other QPV
-            if isinstance(rest, str) and rest.split(" : ")[0] in linked:
-                rest += " (commune reliée aux siennes par un QPV à cheval sur plusieurs communes)"
+            if isinstance(rest, str) and linked:
+                rest += (f" — le reste est commun à {len(linked) + len(mine)} communes reliées "
+                         "par des QPV à cheval sur plusieurs d'entre elles")  # fmt: skip
         out = _row(str(code), row, rest, ", ".join(mine))
         out["rest_communes"] = spans.get(place) if place is not None else None
         rows.append(out)
@@ -198,9 +243,14 @@ def _quartiers(access: ReadAccess, counted: pd.DataFrame, towns: pd.DataFrame,
 
 
 def _why(line: pd.Series) -> str:
-    """Why a value's counts cannot be used: its counts' note, or its status in words."""
+    """Why a value's counts cannot be used: its counts' note, its coverage, or its status in
+    words."""
     if isinstance(line.counts_note, str) and line.counts_note:
         return line.counts_note
+    coverage = line.get("coverage")
+    if line.status in ("partial", "nd") and isinstance(coverage, float) and coverage == coverage:
+        word = "partielle" if line.status == "partial" else "insuffisante"
+        return f"couverture {word} ({coverage:.0%})".replace("%", " %")
     try:
         return ValueStatus(line.status).label
     except ValueError:
@@ -208,14 +258,20 @@ def _why(line: pd.Series) -> str:
 
 
 def _unusable(codes: list[str], frame: pd.DataFrame, say: Callable[[str], str]) -> str | None:
-    """Why the first of ``codes`` without published counts in ``frame`` has none, or None."""
+    """Why ``codes`` without published counts in ``frame`` have none (the first three
+    named, the others counted), or None."""
+    why = []
     for code in codes:
         if code not in frame.index:
-            return f"{say(code)} : pas de valeur à cette période"
+            why.append(f"{say(code)} : pas de valeur à cette période")
+            continue
         line = frame.loc[code]
         if line.status != "ok" or pd.isna(line.denominator):
-            return f"{say(code)} : {_why(line)}"
-    return None
+            why.append(f"{say(code)} : {_why(line)}")
+    if not why:
+        return None
+    more = f" ; et {len(why) - 3} autre(s)" if len(why) > 3 else ""
+    return " ; ".join(why[:3]) + more
 
 
 def _rest(qpvs: list[str], cities: list[str], quartiers: pd.DataFrame, towns: pd.DataFrame,

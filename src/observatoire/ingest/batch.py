@@ -155,6 +155,7 @@ class BatchRow:
     geography_year: int | None = None
     report: str | None = None
     received_at: str | None = None  # when the file was received, if before its import
+    origin: str | None = None  # the producer's service and edition it was fetched from
 
     def __post_init__(self) -> None:
         self.imported_by = self.imported_by or _current_user()

@@ -90,6 +90,7 @@ def import_file(
     chunk_rows: int = CHUNK_ROWS,
     max_bytes: int = MAX_FILE_BYTES,
     vocabulary_home: Path | None = None,
+    origin: str | None = None,
 ) -> ImportReport:
     """Import one file (see the module docstring); returns its report.
 
@@ -97,6 +98,8 @@ def import_file(
     may write; a proposal is only validated, unless ``accepted`` by an analyst). ``on_step``
     receives the name of each step, ``on_progress`` the share of the file read.
     ``vocabulary_home``: the observatory's folder, whose own vocabularies are read too.
+    ``origin``: where the file was fetched from (a producer's service and edition), kept
+    with the import as its provenance.
     """
     path, partner = check_deposit(warehouse, path, partner, max_bytes)
     if is_geofile(path):
@@ -170,7 +173,7 @@ def import_file(
             if again is Verdict.PROPOSAL and not accepted:
                 raise proposal_needed(layout.dataset, path)
             _record(tx, layout, report, _labels_of(layout, path), derived, partner=partner,
-                    user=user)  # fmt: skip
+                    user=user, origin=origin)  # fmt: skip
     return report
 
 
@@ -354,6 +357,7 @@ def _record(
     *,
     partner: str | None,
     user: str | None,
+    origin: str | None = None,
 ) -> None:
     """The import itself, its variables and their columns, once its values are written."""
     edition = (
@@ -399,6 +403,7 @@ def _record(
         confidentiality=layout.confidentiality,
         licence=layout.licence,
         frequency=layout.frequency,
+        origin=origin,
     )
     claim_dataset(tx, layout.dataset, partner, row.imported_at, row.imported_by)
     row.write(tx)

@@ -16,6 +16,7 @@ from fnmatch import fnmatchcase
 from observatoire.catalog.datasets import FREQUENCIES, due_date
 from observatoire.errors import InvalidValueError
 from observatoire.inventory.fields import Entry, Field
+from observatoire.inventory.remotes import parse_remote
 
 __all__ = ["KINDS", "SOURCE_FIELDS", "check_source", "expected_edition", "feeds"]
 
@@ -72,6 +73,12 @@ SOURCE_FIELDS = (
         "liste",
         help="motifs d'identifiants de jeux, ex. insee.rp.* ; relient imports et indicateurs",
     ),
+    Field(
+        "distant",
+        "Éditions publiées à",
+        help="melodi:DS_… (INSEE Melodi), datagouv:jeu[/ressource] (data.gouv.fr) ou une "
+        "adresse https://… ; « observatoire sources check » y cherche les nouvelles éditions",
+    ),
     Field("url", "Adresse (documentation)", "url"),
     Field("notes", "Notes", "long"),
 )
@@ -93,6 +100,8 @@ def check_source(entry: Entry) -> None:
             f"identifiant « {ident} » invalide : minuscules, chiffres, « . », « - » et « _ »",
             column="identifiant",
         )
+    if entry.get("distant"):
+        parse_remote(str(entry["distant"]))
 
 
 def feeds(patterns: Iterable[str], dataset: str) -> bool:

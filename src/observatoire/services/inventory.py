@@ -141,8 +141,9 @@ class Registry:
     ) -> dict[str, Any]:
         datasets, imports, by_dataset = links
         patterns = entry.get("jeux") or []
-        mine = datasets[[feeds(patterns, str(d)) for d in datasets.dataset]]
-        batches = imports[[feeds(patterns, str(d)) for d in imports.dataset]]
+        # a mask, never a list: an empty list would select no column of an empty frame
+        mine = datasets[datasets.dataset.map(lambda d: feeds(patterns, str(d))).astype(bool)]
+        batches = imports[imports.dataset.map(lambda d: feeds(patterns, str(d))).astype(bool)]
         active = batches[batches.status == "active"]
         last = pd.Timestamp(str(active.imported_at.max())).date() if len(active) else None
         expected = expected_edition(entry, last)

@@ -104,6 +104,17 @@ APP_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 5: a flag resolved by a review keeps the judgement an analyst had given it (confirmé,
     # faux positif): raised again (a vintage withdrawn and imported again), it takes it back.
     ("ALTER TABLE app_quality_flag ADD COLUMN judged TEXT",),
+    # 6: producers' editions (issue 27): each edition a source's remote was seen to publish,
+    # when it was fetched and the import it became; the last check of each source.
+    (
+        "CREATE TABLE app_remote_edition (source TEXT NOT NULL, edition TEXT NOT NULL, "
+        "remote TEXT NOT NULL, ident TEXT NOT NULL, title TEXT, modified TEXT, url TEXT NOT NULL, "
+        "file_name TEXT NOT NULL, size BIGINT, checksum TEXT, covers TEXT, "
+        "first_seen TEXT NOT NULL, fetched_at TEXT, fetched_by TEXT, file TEXT, batch BIGINT, "
+        "PRIMARY KEY (source, edition))",
+        "CREATE TABLE app_remote_check (source TEXT PRIMARY KEY, remote TEXT NOT NULL, "
+        "checked_at TEXT NOT NULL, latest TEXT, state TEXT NOT NULL, message TEXT)",
+    ),
 )
 
 

@@ -108,11 +108,12 @@ def batch_dataset(warehouse: Warehouse, batch: int) -> str | None:
 
 
 def import_history(warehouse: Warehouse, *, partner: str | None = None) -> pd.DataFrame:
-    """Every import, newest first, with the partner it was made for; only ``partner``'s when
-    given."""
+    """Every import, newest first, with the partner it was made for and, for a file fetched
+    from a producer's service, where from (``origin``); only ``partner``'s when given."""
     frame = warehouse.query(
         "SELECT id, status, dataset, edition, level, periods, file_name, rows_read, "
-        "rows_imported, rows_rejected, imported_at, imported_by, partner FROM import_batch "
+        "rows_imported, rows_rejected, imported_at, imported_by, partner, origin FROM "
+        "import_batch "
         "ORDER BY id DESC"
     )
     return frame if partner is None else frame[frame.partner == partner]

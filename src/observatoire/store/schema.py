@@ -193,6 +193,9 @@ _VALUES_TABLES = (
             # Added by schema 12: the day the file was received when it was imported later
             # (an operator's extract mailed on time, imported a week after: it was on time)
             ("received_at", "text"),
+            # Added by schema 13: where the file was fetched from (a producer's service: the
+            # remote and the edition, see observatoire.remote), None for a file given by hand
+            ("origin", "text"),
         ),
         ("id",),
     ),
@@ -499,6 +502,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ("indicator_stale_period", "indicator_computed"),
     ("indicator_link", "DROP VIEW IF EXISTS indicator_result", RESULT_VIEW),
     ("ALTER TABLE import_batch ADD COLUMN IF NOT EXISTS received_at TEXT",),
+    ("ALTER TABLE import_batch ADD COLUMN IF NOT EXISTS origin TEXT",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -26,7 +26,6 @@ from observatoire.web.comparison import by_indicator, compared_rows
 from observatoire.web.frames import plain, records
 
 __all__ = [
-    "asked_place",
     "catalogue",
     "compare_view",
     "home",
@@ -34,7 +33,6 @@ __all__ = [
     "indicator_view",
     "records",
     "site",
-    "spelled",
     "summary",
     "territory_list",
     "territory_view",
@@ -83,25 +81,6 @@ REFERENCE_LABELS = {
     "pays": "la France",
     "strate": "sa strate de taille",
 }
-
-
-def spelled(within: tuple[str, str] | None) -> str:
-    """A territory as a request spells it (``departement:93``); empty for none."""
-    return f"{within[0]}:{within[1]}" if within else ""
-
-
-def asked_place(obs: Observatory, level: str,
-                within: str | None) -> tuple[str, tuple[str, str] | None]:  # fmt: skip
-    """A request's level (its id; an unknown one refused with the known ones) and the
-    territory it is looked at inside, resolved."""
-    from observatoire.errors import UnknownNameError
-
-    lvl = obs.geography.level_id(level)
-    known = obs.geography.level_counts()
-    if lvl not in known:
-        raise UnknownNameError("niveau", lvl[:30], list(known))
-    text = (within or "").strip()
-    return lvl, obs.geography.within(text, lvl) if text else None
 
 
 def site(obs: Observatory) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from observatoire.observatory import Observatory
 from observatoire.outputs.funnel_chart import funnel_svg
 from observatoire.secret.policy import ReadPolicy
 from observatoire.text import french_number
-from observatoire.web.content import LEVEL_LABELS, asked_place, indicator_meta, site, spelled
+from observatoire.web.asked import asked_period, asked_place, spelled
+from observatoire.web.content import LEVEL_LABELS, indicator_meta, site
 from observatoire.web.frames import records
 
 __all__ = ["FunnelAsked", "asked_funnel", "default_reference", "default_within", "funnel_data",
@@ -28,7 +29,7 @@ def asked_funnel(obs: Observatory, level: str, within: str | None, period: str |
                  reference: str | None, highlight: str | None) -> FunnelAsked:  # fmt: skip
     """What a request asks, resolved: two spellings of one question are one answer."""
     lvl, scope = asked_place(obs, level, within)
-    when = (period or "").strip() or None
+    when = asked_period(period)
     if when is not None and not _PERIOD.fullmatch(when):
         raise InputError(f"période « {when[:20]} » : une année attendue (ex. 2018)")
     ref = (reference or "").strip() or None

@@ -11,7 +11,8 @@ from observatoire.observatory import Observatory
 from observatoire.outputs.gradient_chart import gradient_svg
 from observatoire.secret.policy import ReadPolicy
 from observatoire.text import french_number
-from observatoire.web.content import LEVEL_LABELS, asked_place, indicator_meta, spelled
+from observatoire.web.asked import asked_period, asked_place, spelled
+from observatoire.web.content import LEVEL_LABELS, indicator_meta
 from observatoire.web.frames import records
 from observatoire.web.funnels import default_within
 
@@ -31,7 +32,7 @@ def asked_gradient(obs: Observatory, level: str, within: str | None, by: str | N
         obs.catalogue().get(ranking)
     if not 2 <= groups <= 20:
         raise InputError(f"{groups} groupes : entre 2 et 20 (10 : déciles)")
-    when = (period or "").strip()[:12] or None
+    when = asked_period(period)
     return lvl, scope or default_within(obs, lvl), ranking, groups, when
 
 

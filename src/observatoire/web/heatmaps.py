@@ -12,7 +12,8 @@ from observatoire.errors import UnknownNameError
 from observatoire.observatory import Observatory
 from observatoire.outputs.heatmap_export import heatmap_rows, legend
 from observatoire.secret.policy import ReadPolicy
-from observatoire.web.content import LEVEL_LABELS, asked_place, site, spelled
+from observatoire.web.asked import asked_place, spelled
+from observatoire.web.content import LEVEL_LABELS, site
 from observatoire.web.funnels import default_reference, default_within
 
 __all__ = ["HeatmapAsked", "asked_heatmap", "heatmap_data", "heatmap_title", "heatmap_view",

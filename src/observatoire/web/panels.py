@@ -10,7 +10,8 @@ from observatoire.errors import InputError, UnknownNameError
 from observatoire.observatory import Observatory
 from observatoire.outputs.panels import MAX_PANELS, figure_of, panels_for
 from observatoire.secret.policy import ReadPolicy
-from observatoire.web.content import LEVEL_LABELS, asked_place, spelled
+from observatoire.web.asked import asked_place, spelled
+from observatoire.web.content import LEVEL_LABELS
 from observatoire.web.funnels import default_within
 
 __all__ = ["MODES", "PanelsAsked", "asked_panels", "panels_figure", "panels_view"]

@@ -13,7 +13,8 @@ from observatoire.observatory import Observatory
 from observatoire.secret.policy import ReadPolicy
 from observatoire.stats.projection import METHODS
 from observatoire.text import french_number
-from observatoire.web.content import LEVEL_LABELS, asked_place, indicator_meta, site, spelled
+from observatoire.web.asked import asked_place, spelled
+from observatoire.web.content import LEVEL_LABELS, indicator_meta, site
 from observatoire.web.frames import records
 
 __all__ = [

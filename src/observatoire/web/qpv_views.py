@@ -13,7 +13,8 @@ from observatoire.observatory import Observatory
 from observatoire.outputs.qpv_chart import qpv_svg
 from observatoire.secret.policy import ReadPolicy
 from observatoire.text import french_number
-from observatoire.web.content import indicator_meta, spelled
+from observatoire.web.asked import asked_period, spelled
+from observatoire.web.content import indicator_meta
 from observatoire.web.frames import records
 from observatoire.web.funnels import default_within
 
@@ -29,7 +30,7 @@ def asked_qpv(obs: Observatory, within: str | None, period: str | None) -> QpvAs
     scope = obs.geography.within(text, "qpv") if text else default_within(obs, "qpv")
     if not text and scope is not None and scope[0] not in SCOPES:
         scope = None
-    return scope, (period or "").strip()[:12] or None
+    return scope, asked_period(period)
 
 
 def qpv_data(found: QpvGaps) -> dict[str, Any]:

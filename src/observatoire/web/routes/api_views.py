@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from observatoire.engine.heatmap import MAX_INDICATORS
 from observatoire.outputs.heatmap_export import heatmap_cells
 from observatoire.web import content
-from observatoire.web.content import spelled
+from observatoire.web.asked import spelled
 from observatoire.web.deps import Answers, Format, ObservatoryDep, ReaderDep, Within
 from observatoire.web.funnels import asked_funnel, funnel_data
 from observatoire.web.gradients import asked_gradient, gradient_data

@@ -14,6 +14,7 @@ from observatoire.ingest.inventory_files import entries_table
 from observatoire.inventory.fields import Entry, Located
 from observatoire.inventory.sources import KINDS, SOURCE_FIELDS
 from observatoire.services.inventory import Registry
+from observatoire.services.remotes import last_checks
 from observatoire.web.deps import CurrentUser, ObservatoryDep, RegistryDep
 from observatoire.web.inventory_views import editable, source_view
 from observatoire.web.responses import Format, csv_response, page_route, show_page
@@ -62,6 +63,10 @@ def sources_page(
         overdue=params.get("retard") == "1",
     )
     rows = [source_view(r, user, obs) for r in rows]
+    if editable(user):  # the last check of each remote, for those who fetch editions
+        checks = last_checks(registry)
+        for row in rows:
+            row["verification"] = checks.get(str(row["identifiant"]))
     if fmt == "csv":
         keys = [f.key for f in SOURCE_FIELDS if editable(user) or f.key not in ("contact", "notes")]
         return csv_response(request, entries_table(rows, keys), "sources.csv")

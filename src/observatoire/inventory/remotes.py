@@ -1,0 +1,76 @@
+"""Where a source's editions come from, as its inventory entry declares it (field
+``distant``): a dataset of INSEE's Melodi catalogue, a dataset (or one of its resources) of
+data.gouv.fr, or a plain address. Pure: reading the remote is :mod:`observatoire.remote`'s.
+
+    melodi:DS_RP_POPULATION_PRINC
+    datagouv:donnees-caf-par-commune                     (the dataset's newest data file)
+    datagouv:5c3f3b1c8b4c41262a8e1e4b/9c2f…              (one resource of it)
+    https://www.example.fr/donnees/fichier.csv
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from observatoire.errors import InvalidValueError
+
+__all__ = ["KINDS", "Remote", "parse_remote"]
+
+KINDS = {"melodi": "INSEE Melodi", "datagouv": "data.gouv.fr", "url": "adresse"}
+_MELODI = re.compile(r"^D[SD]_[A-Z0-9_]{2,80}$")
+_DATAGOUV = re.compile(r"^[a-z0-9][a-z0-9-]{1,120}$")
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A source's remote: ``kind`` (melodi, datagouv, url), the dataset (or the address) and,
+    for data.gouv.fr, the resource chosen (None: its newest data file)."""
+
+    kind: str
+    dataset: str
+    resource: str | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "url":
+            return self.dataset
+        return f"{self.kind}:{self.dataset}" + (f"/{self.resource}" if self.resource else "")
+
+    @property
+    def label(self) -> str:
+        """The remote in words (« INSEE Melodi DS_RP_POPULATION_PRINC »)."""
+        return f"{KINDS[self.kind]} {self.dataset if self.kind != 'url' else ''}".strip()
+
+
+def parse_remote(text: str) -> Remote:
+    """A declared remote, or an error saying the three forms understood.
+
+    >>> parse_remote("melodi:DS_RP_POPULATION_PRINC")
+    Remote(kind='melodi', dataset='DS_RP_POPULATION_PRINC', resource=None)
+    >>> str(parse_remote(" datagouv:donnees-caf/8f0b2c3d-aa11-4e5f-9a8b-0123456789ab "))
+    'datagouv:donnees-caf/8f0b2c3d-aa11-4e5f-9a8b-0123456789ab'
+    >>> parse_remote("https://exemple.fr/f.csv").kind
+    'url'
+    >>> try:
+    ...     parse_remote("melodi:population")
+    ... except InvalidValueError as exc:
+    ...     print(exc.column, exc.message.endswith("ex. melodi:DS_RP_POPULATION_PRINC"))
+    distant True
+    """
+    value = text.strip()
+    kind, _, rest = value.partition(":")
+    kind = kind.lower()
+    if kind in ("http", "https") and rest.startswith("//") and len(value) <= 2000:
+        return Remote("url", value)
+    if kind == "melodi" and _MELODI.match(rest.strip()):
+        return Remote("melodi", rest.strip())
+    if kind == "datagouv":
+        dataset, _, resource = rest.strip().partition("/")
+        if _DATAGOUV.match(dataset) and (not resource or _DATAGOUV.match(resource)):
+            return Remote("datagouv", dataset, resource or None)
+    hint = {
+        "melodi": "identifiant Melodi attendu, ex. melodi:DS_RP_POPULATION_PRINC",
+        "datagouv": "jeu data.gouv.fr attendu, ex. datagouv:identifiant-du-jeu ou "
+        "datagouv:jeu/ressource",
+    }.get(kind, "formes comprises : melodi:DS_…, datagouv:jeu[/ressource], https://…")
+    raise InvalidValueError(f"« {value[:80]} » : {hint}", column="distant")

@@ -1,0 +1,259 @@
+"""Polite HTTP to producers' services: every request under a throttle (no more than a
+service's published limit in any sliding minute), a timeout on every call, HTTP 429 waited
+out as the service asks (``Retry-After``) and 5xx retried with a growing pause, both with a
+ceiling after which a French message says what happened; downloads resumed where they stopped
+(``Range``), checked against the size and checksum the producer announces, and written whole
+or not at all. Proxies come from the usual environment variables (``HTTPS_PROXY``,
+``HTTP_PROXY``, ``NO_PROXY``), as httpx reads them.
+
+The clock and the pause are injected, so that tests count requests per minute on the fake
+server's clock without waiting.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from observatoire.errors import RemoteError
+
+__all__ = ["Polite", "Throttle", "retry_after"]
+
+USER_AGENT = "observatoire (observatoire social ; https://pypi.org/project/observatoire)"
+_RETRIED = {429, 500, 502, 503, 504}
+_BLOCK = 1 << 16
+
+
+class Throttle:
+    """At most ``limit`` requests in any window of ``period`` seconds (a sliding log of the
+    last requests' times)."""
+
+    def __init__(self, limit: int, period: float = 60.0, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+        if limit < 1:
+            raise ValueError("a throttle lets at least one request through")
+        self.limit, self.period = limit, period
+        self.clock, self.sleep = clock, sleep
+        self._sent: deque[float] = deque()
+
+    def wait(self) -> None:
+        """Pause until one more request fits in the window, then count it."""
+        now = self.clock()
+        while self._sent and self._sent[0] <= now - self.period:
+            self._sent.popleft()
+        if len(self._sent) >= self.limit:
+            self.sleep(self._sent[0] + self.period - now)
+            now = self.clock()
+            while self._sent and self._sent[0] <= now - self.period:
+                self._sent.popleft()
+        self._sent.append(now)
+
+
+def retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: a number of seconds or an HTTP date
+    (``now``: the current Unix time); None when absent or unreadable.
+
+    >>> retry_after("12", 0.0), retry_after(None, 0.0)
+    (12.0, None)
+    >>> retry_after("Thu, 01 Jan 1970 00:01:00 GMT", 30.0)
+    30.0
+    """
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+@dataclass(frozen=True)
+class Patience:
+    """How long a client keeps trying: ``retries`` new attempts after a 429, a 5xx or a
+    dropped connection; pauses doubling from ``backoff`` seconds; no single pause longer
+    than ``ceiling`` seconds (a service asking for more is given up on, with its words)."""
+
+    retries: int = 4
+    backoff: float = 2.0
+    ceiling: float = 120.0
+
+
+class Polite:
+    """An HTTP client for one service (``name``, for messages), throttled to ``limit``
+    requests a ``period``."""
+
+    def __init__(self, name: str, *, limit: int = 25, period: float = 60.0,
+                 timeout: float = 30.0, patience: Patience = Patience(),
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep,
+                 wall: Callable[[], float] = time.time,
+                 transport: httpx.BaseTransport | None = None) -> None:  # fmt: skip
+        self.name = name
+        self.throttle = Throttle(limit, period, clock=clock, sleep=sleep)
+        self.patience = patience
+        self.sleep, self.wall = sleep, wall
+        self.requests = 0  # sent, retries included
+        self._client = httpx.Client(timeout=timeout, transport=transport, follow_redirects=True,
+                                    headers={"User-Agent": USER_AGENT})  # fmt: skip
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Polite:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
+        """The JSON answer of a GET."""
+        answer = self._send(url, params=params)
+        try:
+            return answer.json()
+        except ValueError:
+            raise RemoteError(f"{self.name} : réponse illisible (JSON attendu) de "
+                              f"{_short(url)}") from None  # fmt: skip
+
+    def head(self, url: str) -> httpx.Response:
+        """The headers of a resource (its size, date, ETag), by a HEAD."""
+        return self._send(url, method="HEAD")
+
+    def download(self, url: str, target: Path, *, size: int | None = None,
+                 checksum: tuple[str, str] | None = None) -> Path:  # fmt: skip
+        """``url`` saved as ``target``, whole or not at all: the bytes already in
+        ``<target>.partiel`` (an earlier attempt cut short) are kept and the rest asked for
+        with ``Range``; the file is checked against ``size`` and ``checksum`` (algorithm,
+        hexadecimal digest: sha256, sha1, md5) before it takes its name."""
+        partial = target.with_name(target.name + ".partiel")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pause, last = self.patience.backoff, ""
+        for attempt in range(self.patience.retries + 1):
+            if attempt:
+                self.sleep(min(pause, self.patience.ceiling))
+                pause *= 2
+            have = partial.stat().st_size if partial.exists() else 0
+            headers = {"Range": f"bytes={have}-"} if have else {}
+            self.throttle.wait()
+            self.requests += 1
+            try:
+                with self._client.stream("GET", url, headers=headers) as answer:
+                    if answer.status_code in _RETRIED:
+                        last, pause = self._limited(answer, pause)
+                        continue
+                    if answer.status_code >= 400:
+                        raise RemoteError(f"{self.name} : {_short(url)} refusé (HTTP "
+                                          f"{answer.status_code})")  # fmt: skip
+                    if have and answer.status_code != 206:  # the server starts over
+                        have = 0
+                    expected = _expected_length(answer, have)
+                    with partial.open("ab" if have else "wb") as out:
+                        for block in answer.iter_bytes(_BLOCK):
+                            out.write(block)
+            except httpx.TransportError as error:
+                last = _transport(error, url)
+                continue
+            if expected is not None and partial.stat().st_size < expected:
+                last = "téléchargement interrompu"
+                continue  # cut short: resume from what arrived
+            _check(partial, url, size, checksum)
+            partial.replace(target)
+            return target
+        raise RemoteError(f"{self.name} : {last or 'échec'} après {self.patience.retries + 1} "
+                          f"essais ({_short(url)}) ; relancez : le téléchargement reprendra "
+                          "où il s'est arrêté")  # fmt: skip
+
+    def _send(self, url: str, *, params: Mapping[str, Any] | None = None,
+              method: str = "GET") -> httpx.Response:  # fmt: skip
+        pause, last = self.patience.backoff, ""
+        for attempt in range(self.patience.retries + 1):
+            if attempt:
+                self.sleep(min(pause, self.patience.ceiling))
+                pause *= 2
+            self.throttle.wait()
+            self.requests += 1
+            try:
+                answer = self._client.request(method, url, params=params)
+            except httpx.ProxyError as error:
+                raise RemoteError(f"{self.name} : le proxy refuse ou ne répond pas ({error}) ; "
+                                  "vérifiez HTTPS_PROXY / HTTP_PROXY") from None  # fmt: skip
+            except httpx.TransportError as error:
+                last = _transport(error, url)
+                continue
+            if answer.status_code < 400:
+                return answer
+            if answer.status_code not in _RETRIED:
+                raise RemoteError(f"{self.name} : {_short(url)} refusé (HTTP "
+                                  f"{answer.status_code}{_reason(answer)})")  # fmt: skip
+            last, pause = self._limited(answer, pause)
+        raise RemoteError(f"{self.name} : {last} après {self.patience.retries + 1} essais "
+                          f"({_short(url)})")  # fmt: skip
+
+    def _limited(self, answer: httpx.Response, pause: float) -> tuple[str, float]:
+        """What a 429 or 5xx says, and the pause before the next try (the service's
+        ``Retry-After`` when longer); beyond the ceiling, give up with its words."""
+        code = answer.status_code
+        said = ("limite de requêtes atteinte (HTTP 429)" if code == 429
+                else f"service indisponible (HTTP {code})")  # fmt: skip
+        asked = retry_after(answer.headers.get("Retry-After"), self.wall())
+        if asked is not None and asked > self.patience.ceiling:
+            raise RemoteError(f"{self.name} : {said} ; le service demande d'attendre "
+                              f"{asked:.0f} s : relancez plus tard")  # fmt: skip
+        return said, max(pause, asked or 0.0)
+
+
+def _transport(error: httpx.TransportError, url: str) -> str:
+    if isinstance(error, httpx.TimeoutException):
+        return "délai de réponse dépassé"
+    return f"injoignable ({urlsplit(url).netloc} : hors ligne ?)"
+
+
+def _expected_length(answer: httpx.Response, have: int) -> int | None:
+    length = answer.headers.get("Content-Length")
+    if length is None or not length.isdigit():
+        return None
+    return have + int(length) if answer.status_code == 206 else int(length)
+
+
+def _check(path: Path, url: str, size: int | None, checksum: tuple[str, str] | None) -> None:
+    got = path.stat().st_size
+    if size is not None and got != size:
+        path.unlink()
+        raise RemoteError(f"{_short(url)} : {got} octets reçus, {size} annoncés ; fichier "
+                          "écarté, relancez le téléchargement")  # fmt: skip
+    if checksum is None:
+        return
+    algorithm, expected = checksum[0].lower().replace("-", ""), checksum[1].lower()
+    algorithm = {"sha2": "sha256"}.get(algorithm, algorithm)  # data.gouv.fr's name for it
+    if algorithm not in ("sha256", "sha1", "md5"):
+        return
+    digest = hashlib.new(algorithm)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        path.unlink()
+        raise RemoteError(f"{_short(url)} : empreinte {algorithm} différente de celle annoncée "
+                          "par le producteur ; fichier écarté")  # fmt: skip
+
+
+def _reason(answer: httpx.Response) -> str:
+    text = answer.text[:200].strip() if answer.headers.get("content-type", "").startswith(
+        ("text/", "application/json")) else ""  # fmt: skip
+    return f" : {text}" if text else ""
+
+
+def _short(url: str) -> str:
+    return url if len(url) <= 120 else url[:117] + "…"

@@ -1,0 +1,246 @@
+"""Keeping the observatory current: for each inventory source that declares where its
+editions are published (field ``distant``), which edition is newer than the one in force, and
+fetching one into the normal, checked import.
+
+An edition is *newer* when the producer's latest differs from the edition last fetched for the
+source, published later; for a source never fetched, when it was published after the source's
+last import (a source never imported: any edition is new). A fetch downloads to the home's
+cache (``cache/distant/<source>/``, resumed if cut, checked against the producer's size and
+checksum), then imports it as any file is imported — a dry run first on request — with the
+remote and the edition kept as the import's origin. Nothing is half-imported: the import is
+one transaction, and a failed download leaves no file under its name.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from observatoire.errors import InputError, RemoteError, UnknownNameError
+from observatoire.ingest.pipeline import ImportReport
+from observatoire.inventory.remotes import Remote, parse_remote
+from observatoire.remote.editions import (
+    DATAGOUV,
+    MELODI,
+    Edition,
+    Services,
+    read_editions,
+    service_name,
+)
+from observatoire.remote.http import Polite
+from observatoire.services.accounts import Accounts
+from observatoire.store.appdb import stamp
+from observatoire.store.remotes import RemoteStore
+
+if TYPE_CHECKING:
+    from observatoire.observatory import Observatory
+    from observatoire.services.inventory import Registry
+
+__all__ = [
+    "CACHE",
+    "STATES",
+    "Fetched",
+    "Remotes",
+    "SourceCheck",
+    "default_services",
+    "last_checks",
+    "summarise",
+]
+
+CACHE = Path("cache") / "distant"  # in the home
+STATES = {"nouvelle": "nouvelle édition disponible", "a_jour": "à jour", "erreur": "erreur"}
+LIMITS = {"INSEE Melodi": 25}  # requests a minute: Melodi allows 30, then answers 429
+
+
+def default_services() -> Services:
+    """The real services, each client throttled to its published limit (25 a minute for
+    Melodi, 30 elsewhere). ``OBSERVATOIRE_MELODI_URL`` and ``OBSERVATOIRE_DATAGOUV_URL`` name
+    other addresses of the same APIs (a mirror, a test environment)."""
+    return Services(make=lambda name: Polite(name, limit=LIMITS.get(name, 30)),
+                    melodi=os.environ.get("OBSERVATOIRE_MELODI_URL", MELODI).rstrip("/"),
+                    datagouv=os.environ.get("OBSERVATOIRE_DATAGOUV_URL",
+                                            DATAGOUV).rstrip("/"))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SourceCheck:
+    """What a check found for one source: its remote, the producer's latest edition, the
+    edition (or import date) in force, and the verdict (``state`` of :data:`STATES`)."""
+
+    source: str
+    name: str
+    remote: str
+    latest: Edition | None
+    in_force: str | None
+    state: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A fetched edition: the file in the cache and the import's report (a dry run's, or the
+    import's)."""
+
+    source: str
+    edition: Edition
+    file: Path
+    report: ImportReport
+
+
+class Remotes:
+    """The remotes of an observatory's inventory."""
+
+    def __init__(self, obs: Observatory, registry: Registry, *,
+                 services: Services | None = None) -> None:  # fmt: skip
+        self.obs, self.registry = obs, registry
+        self.services = services or default_services()
+        self.store = RemoteStore(registry.db)
+
+    def declared(self, idents: list[str] | None = None) -> list[tuple[dict[str, object], Remote]]:
+        """The sources with a remote (all, or those named: a named source without one is an
+        error saying so)."""
+        entries = {str(e["identifiant"]): e for e in self.registry.source_entries()}
+        for ident in idents or []:
+            if ident not in entries:
+                raise UnknownNameError("source", ident, sorted(entries) or ["(inventaire vide)"])
+            if not entries[ident].get("distant"):
+                raise InputError(f"la source « {ident} » ne déclare pas où ses éditions sont "
+                                 "publiées : ajoutez-lui le champ « distant » (observatoire "
+                                 f"sources set {ident} distant=melodi:DS_…)")  # fmt: skip
+        chosen = [entries[i] for i in idents] if idents else list(entries.values())
+        return [(e, parse_remote(str(e["distant"]))) for e in chosen if e.get("distant")]
+
+    def check(self, idents: list[str] | None = None, *, actor: str | None = None,
+              now: datetime | None = None) -> list[SourceCheck]:  # fmt: skip
+        """Read each declared remote once and say, for each source, whether a newer edition
+        than the one in force is published; the editions seen and the verdicts are kept
+        (the Sources page shows them)."""
+        now = now or datetime.now(UTC)
+        declared = self.declared(idents)
+        try:
+            found = read_editions(sorted({r for _, r in declared}, key=str), self.services)
+        finally:
+            self.services.close()
+        out, rows, checks = [], [], []
+        for entry, remote in declared:
+            ident = str(entry["identifiant"])
+            result = found[remote]
+            if isinstance(result, RemoteError):
+                verdict = SourceCheck(ident, str(entry.get("nom", ident)), str(remote), None,
+                                      None, "erreur", str(result))  # fmt: skip
+            else:
+                verdict = self._judge(ident, str(entry.get("nom", ident)), remote, result)
+                rows += [_row(ident, remote, e, now) for e in result]
+            out.append(verdict)
+            checks.append({"source": ident, "remote": str(remote), "checked_at": stamp(now),
+                           "latest": verdict.latest.key if verdict.latest else None,
+                           "state": verdict.state, "message": verdict.message})  # fmt: skip
+        self.store.seen(rows, checks)
+        Accounts(self.registry.db).record(actor, "vérification des éditions", None,
+                                          summarise(out), client=actor)  # fmt: skip
+        return out
+
+    def _judge(self, ident: str, name: str, remote: Remote,
+               editions: list[Edition]) -> SourceCheck:  # fmt: skip
+        if not editions:
+            return SourceCheck(ident, name, str(remote), None, None, "erreur",
+                               "aucune édition publiée")  # fmt: skip
+        latest = editions[0]
+        fetched = self.store.in_force(ident)
+        if fetched is not None:
+            newer = latest.key != fetched["edition"] and (
+                not fetched["modified"] or (latest.modified or "") > str(fetched["modified"]))
+            state = "nouvelle" if newer else "a_jour"
+            message = (f"{latest.title} du {_day(latest.modified)} ; en vigueur : édition du "
+                       f"{_day(fetched['modified'])} (import n° {fetched['batch']})")  # fmt: skip
+            return SourceCheck(ident, name, str(remote), latest, str(fetched["edition"]), state,
+                               message)  # fmt: skip
+        last = self.registry.source(ident).get("dernier_import")
+        if last is None:
+            return SourceCheck(ident, name, str(remote), latest, None, "nouvelle",
+                               f"{latest.title} du {_day(latest.modified)} ; jamais "
+                               "importée ici")  # fmt: skip
+        newer = (latest.modified or "")[:10] > str(last)
+        state = "nouvelle" if newer else "a_jour"
+        return SourceCheck(ident, name, str(remote), latest, str(last), state,
+                           f"{latest.title} du {_day(latest.modified)} ; dernier import le "
+                           f"{_day(str(last))}")  # fmt: skip
+
+    def fetch(self, ident: str, *, edition: str | None = None, dry_run: bool = False,
+              actor: str | None = None, now: datetime | None = None) -> Fetched:  # fmt: skip
+        """Download the source's latest edition (or the one named: its name or key) and
+        import it through the normal pipeline (``dry_run``: checked and reported, nothing
+        written but the downloaded file, kept in the cache for the real import)."""
+        now = now or datetime.now(UTC)
+        ((_, remote),) = self.declared([ident])
+        try:
+            found = read_editions([remote], self.services)[remote]
+            if isinstance(found, RemoteError):
+                raise found
+            chosen = _chosen(found, edition, ident)
+            self.store.seen([_row(ident, remote, e, now) for e in found], [])
+            target = self.obs.home.path / CACHE / ident / _safe(chosen.key) / _safe(
+                chosen.file_name)  # fmt: skip
+            if not target.exists():  # a dry run's download serves the import
+                self.services.client(service_name(remote)).download(
+                    chosen.url, target, size=chosen.size, checksum=chosen.checksum)
+        finally:
+            self.services.close()
+        origin = f"{remote} — {chosen.key} ({chosen.url})"
+        report = self.obs.import_file(target, dry_run=dry_run, user=actor, origin=origin)
+        if not dry_run:
+            self.store.fetched(ident, chosen.key, at=now, actor=actor, file=str(target),
+                               batch=report.batch)  # fmt: skip
+            Accounts(self.registry.db).record(actor, "récupération d'une édition", ident,
+                                              f"{chosen.key} : import n° {report.batch}",
+                                              client=actor)  # fmt: skip
+        return Fetched(ident, chosen, target, report)
+
+
+def last_checks(registry: Registry) -> dict[str, dict[str, object]]:
+    """The last check of each source, by source, its state in words (``state_label``)."""
+    return {source: {**row, "state_label": STATES.get(str(row["state"]), row["state"])}
+            for source, row in RemoteStore(registry.db).checks().items()}  # fmt: skip
+
+
+def summarise(found: list[SourceCheck]) -> str:
+    """One line for the journal and the terminal: how many sources, new editions, errors."""
+    states = [c.state for c in found]
+    return (f"{len(found)} source(s) vérifiée(s) : {states.count('nouvelle')} nouvelle(s) "
+            f"édition(s), {states.count('a_jour')} à jour, {states.count('erreur')} "
+            "en erreur")  # fmt: skip
+
+
+def _chosen(editions: list[Edition], asked: str | None, ident: str) -> Edition:
+    if not editions:
+        raise RemoteError(f"la source « {ident} » : aucune édition publiée")
+    if asked is None:
+        return editions[0]
+    for edition in editions:
+        if asked in (edition.key, edition.ident, edition.modified):
+            return edition
+    raise UnknownNameError("édition", asked, [e.key for e in editions])
+
+
+def _row(source: str, remote: Remote, edition: Edition, now: datetime) -> dict[str, object]:
+    checksum = f"{edition.checksum[0]}:{edition.checksum[1]}" if edition.checksum else None
+    return {"source": source, "edition": edition.key, "remote": str(remote),
+            "ident": edition.ident, "title": edition.title, "modified": edition.modified,
+            "url": edition.url, "file_name": edition.file_name, "size": edition.size,
+            "checksum": checksum, "covers": edition.covers, "first_seen": stamp(now)}  # fmt: skip
+
+
+def _safe(name: str) -> str:
+    """A producer's file name safe in the cache folder (no path, no hidden file)."""
+    kept = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name)
+    return kept.lstrip(".") or "fichier"
+
+
+def _day(text: str | None) -> str:
+    """« 18/06/2025 » from an ISO date (or the text as given)."""
+    if not text or len(text) < 10 or text[4] != "-":
+        return text or "date inconnue"
+    return f"{text[8:10]}/{text[5:7]}/{text[:4]}"

@@ -1,0 +1,91 @@
+"""Producers' editions in the application database: each edition a source's remote was seen
+to publish (``app_remote_edition``), when it was fetched and which import it became, and the
+verdict of each source's last check (``app_remote_check``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from observatoire.store.appdb import AppDatabase, stamp
+
+__all__ = ["EditionRow", "RemoteStore"]
+
+EditionRow = dict[str, Any]
+_EDITION = ("source", "edition", "remote", "ident", "title", "modified", "url", "file_name",
+            "size", "checksum", "covers", "first_seen", "fetched_at", "fetched_by", "file",
+            "batch")  # fmt: skip
+_CHECK = ("source", "remote", "checked_at", "latest", "state", "message")
+
+
+class RemoteStore:
+    """The editions seen and fetched, and the last check of each source."""
+
+    def __init__(self, db: AppDatabase) -> None:
+        self.db = db
+
+    def seen(self, rows: Sequence[EditionRow], checks: Sequence[EditionRow]) -> None:
+        """Record editions seen (an edition seen before keeps its first sighting and its
+        fetch) and the verdict of each source checked, together."""
+        with self.db.transaction() as run:
+            for row in rows:
+                known = self.db.query(
+                    "SELECT 1 AS x FROM app_remote_edition WHERE source = ? AND edition = ?",
+                    [row["source"], row["edition"]],
+                )
+                if known.empty:
+                    names = [c for c in _EDITION if c in row]
+                    run(f"INSERT INTO app_remote_edition ({', '.join(names)}) VALUES "
+                        f"({', '.join('?' for _ in names)})", [row[c] for c in names])  # fmt: skip
+            for check in checks:
+                run("DELETE FROM app_remote_check WHERE source = ?", [check["source"]])
+                marks = ", ".join("?" for _ in _CHECK)
+                run(f"INSERT INTO app_remote_check ({', '.join(_CHECK)}) VALUES ({marks})",
+                    [check.get(c) for c in _CHECK])  # fmt: skip
+
+    def fetched(self, source: str, edition: str, *, at: datetime, actor: str | None,
+                file: str, batch: int | None) -> None:  # fmt: skip
+        """Mark an edition fetched into ``file`` and imported as ``batch`` (None: a dry run,
+        not recorded); the source's last check then says it is in force."""
+        if batch is None:
+            return
+        with self.db.transaction() as run:
+            run("UPDATE app_remote_edition SET fetched_at = ?, fetched_by = ?, file = ?, "
+                "batch = ? WHERE source = ? AND edition = ?",
+                [stamp(at), actor, file, batch, source, edition])  # fmt: skip
+            run("UPDATE app_remote_check SET state = 'a_jour', message = ? WHERE source = ? "
+                "AND latest = ?",
+                [f"édition récupérée (import n° {batch})", source, edition])  # fmt: skip
+
+    def in_force(self, source: str) -> EditionRow | None:
+        """The edition of ``source`` last fetched and imported, or None."""
+        frame = self.db.query(
+            f"SELECT {', '.join(_EDITION)} FROM app_remote_edition WHERE source = ? AND "
+            "batch IS NOT NULL ORDER BY fetched_at DESC LIMIT 1", [source])  # fmt: skip
+        return None if frame.empty else _plain(frame.iloc[0].to_dict())
+
+    def editions(self, source: str) -> list[EditionRow]:
+        """Every edition of ``source`` seen, the newest first."""
+        frame = self.db.query(
+            f"SELECT {', '.join(_EDITION)} FROM app_remote_edition WHERE source = ? "
+            "ORDER BY modified DESC, first_seen DESC", [source])  # fmt: skip
+        return [_plain(r) for r in frame.to_dict("records")]
+
+    def checks(self) -> dict[str, EditionRow]:
+        """The last check of each source checked, by source."""
+        frame = self.db.query(f"SELECT {', '.join(_CHECK)} FROM app_remote_check")
+        return {str(r["source"]): _plain(r) for r in frame.to_dict("records")}
+
+
+def _plain(row: dict[str, Any]) -> EditionRow:
+    """A row with SQL NULLs as None and integers as int."""
+    out: EditionRow = {}
+    for key, value in row.items():
+        if value is None or (isinstance(value, float) and value != value):
+            out[key] = None
+        elif key in ("size", "batch"):
+            out[key] = int(value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,109 @@
+"""Polite HTTP to producers' services (remote/http.py), against a fake service on 127.0.0.1
+(tests/fakeremote.py): the throttle counted per sliding minute on the server's clock, 429
+waited out as Retry-After says, 503 retried then given up on in French, a download cut short
+resumed with Range and checked against its size and checksum, an unreachable service and a
+refused request said plainly. No test reaches the network."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from observatoire.errors import RemoteError
+from observatoire.remote.http import Patience, Polite, Throttle
+
+from .fakeremote import Answer, FakeClock, FakeRemote, serving
+
+JSON = {"Content-Type": "application/json"}
+
+
+def _client(clock: FakeClock, **options: object) -> Polite:
+    return Polite("Service test", clock=clock, sleep=clock.sleep, wall=clock, **options)  # type: ignore[arg-type]
+
+
+def test_the_throttle_keeps_any_sliding_minute_under_the_limit() -> None:
+    """90 requests at 25 a minute: no window of 60 s of the server's clock holds more than 25,
+    and the client waited only as long as the limit asks (about three minutes)."""
+    clock = FakeClock()
+    remote = FakeRemote(clock=clock, routes={"/catalog": [Answer(200, b"[]", JSON)]})
+    with serving(remote), _client(clock, limit=25) as client:
+        start = clock.now
+        for _ in range(90):
+            client.get_json(f"{remote.base}/catalog")
+    times = sorted(r[4] for r in remote.requests("/catalog"))
+    assert len(times) == 90
+    worst = max(sum(1 for t in times if s <= t < s + 60.0) for s in times)
+    assert worst == 25
+    assert 3 * 60 <= clock.now - start < 4 * 60
+
+
+def test_a_throttle_alone_counts_and_pauses() -> None:
+    clock = FakeClock(0.0)
+    throttle = Throttle(2, 10.0, clock=clock, sleep=clock.sleep)
+    for _ in range(5):
+        throttle.wait()
+    assert clock.slept == [10.0, 10.0]
+
+
+def test_429_is_waited_out_as_retry_after_says_and_503_is_retried() -> None:
+    clock = FakeClock()
+    remote = FakeRemote(clock=clock, routes={
+        "/data": [Answer(429, b"Too Many Requests", {"Retry-After": "37"}),
+                  Answer(503, b"", {}), Answer(200, b'{"ok": true}', JSON)],
+    })  # fmt: skip
+    with serving(remote), _client(clock) as client:
+        assert client.get_json(f"{remote.base}/data", {"GEO": "COM-93066"}) == {"ok": True}
+    assert clock.slept == [37.0, 74.0]  # the service's pause, then doubled
+    assert remote.requests("/data")[0][2] == {"GEO": ["COM-93066"]}
+
+
+def test_a_service_that_keeps_failing_is_given_up_on_with_a_french_message() -> None:
+    clock = FakeClock()
+    remote = FakeRemote(clock=clock, routes={"/down": [Answer(503)],
+                                             "/busy": [Answer(429, b"", {"Retry-After": "3600"})],
+                                             "/gone": [Answer(404, b"not here")]})  # fmt: skip
+    with serving(remote), _client(clock, patience=Patience(retries=3)) as client:
+        with pytest.raises(RemoteError, match=r"indisponible \(HTTP 503\) après 4 essais"):
+            client.get_json(f"{remote.base}/down")
+        with pytest.raises(RemoteError, match="demande d'attendre 3600 s"):
+            client.get_json(f"{remote.base}/busy")
+        with pytest.raises(RemoteError, match=r"refusé \(HTTP 404"):
+            client.get_json(f"{remote.base}/gone")
+    assert len(remote.requests("/down")) == 4 and len(remote.requests("/gone")) == 1
+
+
+def test_an_unreachable_service_is_said_unreachable() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    clock = FakeClock()
+    with _client(clock, patience=Patience(retries=1)) as client, pytest.raises(
+        RemoteError, match="injoignable"
+    ):
+        client.get_json(f"http://127.0.0.1:{port}/catalog")
+
+
+def test_a_download_cut_short_resumes_and_is_checked(tmp_path: Path) -> None:
+    """The first answer stops after 100 000 bytes: the second asks for the rest with Range;
+    the file is whole and its checksum the producer's. A wrong checksum or size discards it."""
+    body = json.dumps([{"n": i, "texte": "é" * 10} for i in range(20_000)]).encode()
+    digest = hashlib.sha256(body).hexdigest()
+    clock = FakeClock()
+    remote = FakeRemote(clock=clock, files={"/f.json": body}, cuts={"/f.json": 100_000})
+    with serving(remote), _client(clock) as client:
+        target = client.download(f"{remote.base}/f.json", tmp_path / "f.json",
+                                 size=len(body), checksum=("sha256", digest))  # fmt: skip
+        with pytest.raises(RemoteError, match="empreinte sha256 différente"):
+            client.download(f"{remote.base}/f.json", tmp_path / "h.json",
+                            checksum=("sha256", "0" * 64))  # fmt: skip
+        with pytest.raises(RemoteError, match="octets reçus"):
+            client.download(f"{remote.base}/f.json", tmp_path / "i.json", size=12)
+    assert target.read_bytes() == body
+    ranges = [r[3].get("range") for r in remote.requests("/f.json")]
+    assert ranges[0] is None and ranges[1].startswith("bytes=")  # resumed from what was kept
+    assert 0 < int(ranges[1][6:-1]) <= 100_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json"]  # nothing half-written
