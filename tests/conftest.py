@@ -335,13 +335,18 @@ BROWSER_ARGS = [
 ]
 
 
-@contextmanager
-def serving(home: Path, log: Path, *options: str) -> Iterator[str]:
-    """``observatoire serve`` for ``home`` on a free 127.0.0.1 port (with ``options``, e.g.
-    ``--workers 2``); yields its base URL."""
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 nobody listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(home: Path, log: Path, *options: str, port: int | None = None) -> Iterator[str]:
+    """``observatoire serve`` for ``home`` on ``port`` (by default a free 127.0.0.1 port), with
+    ``options`` (e.g. ``--workers 2``); yields its base URL."""
+    port = port or free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
             [

@@ -156,7 +156,7 @@ def test_no_rest_without_commune_values_of_the_same_year(qpv93: Path) -> None:
         rate = obs.views.qpv_gaps("part_allocataires_couples_avec_enfants", within="93")
         with pytest.raises(Exception, match="pas de valeur de QPV en 2018"):
             obs.views.qpv_gaps(RATE, within="93", period="2018")
-        with pytest.raises(Exception, match="ce n.est pas le cas de allocataires_caf"):
+        with pytest.raises(Exception, match=r"ce n.est pas le cas de allocataires_caf"):
             obs.views.qpv_gaps("allocataires_caf", within="93")
         with pytest.raises(Exception, match="département ou une région"):
             obs.views.qpv_gaps(RATE, within="93066")

@@ -63,6 +63,18 @@ SETTINGS: tuple[Setting, ...] = (
         "« postgres » (DSN lu dans OBSERVATOIRE_DATABASE_URL).",
     ),
     Setting(
+        "melodi_url",
+        "",
+        "Adresse de l'API Melodi de l'INSEE pour « sources check » et « fetch » ; vide : "
+        "https://api.insee.fr/melodi (la variable OBSERVATOIRE_MELODI_URL l'emporte).",
+    ),
+    Setting(
+        "datagouv_url",
+        "",
+        "Adresse de l'API de data.gouv.fr ; vide : https://www.data.gouv.fr/api/1 (la "
+        "variable OBSERVATOIRE_DATAGOUV_URL l'emporte).",
+    ),
+    Setting(
         "proxies",
         "",
         "Adresses des mandataires inverses de confiance (ex. « 127.0.0.1, 10.0.0.5 »), séparées "
@@ -136,6 +148,23 @@ class Home:
         settings = {**_DEFAULTS, **{k: str(v) for k, v in section.items()}}
         return cls(path, settings)
 
+    def save_setting(self, name: str, value: str) -> Home:
+        """The home with setting ``name`` set to ``value``, written to its settings file (the
+        file's other lines and comments kept), whole or not at all."""
+        if name not in _DEFAULTS:
+            raise InputError(f"paramètre « {name} » inconnu ; paramètres possibles : "
+                             f"{', '.join(_DEFAULTS)}")  # fmt: skip
+        file = self.path / SETTINGS_FILE
+        lines = file.read_text(encoding="utf-8").splitlines()
+        line = _setting_line(name, value)
+        found = [i for i, text in enumerate(lines) if text.split("=")[0].strip() == name]
+        if found:
+            lines[found[0]] = line
+        else:
+            lines.append(line)
+        write_whole(file, "\n".join(lines) + "\n")
+        return Home.load(self.path)
+
     @classmethod
     def create(cls, path: Path, **overrides: str) -> tuple[Home, bool]:
         """Create the home if needed; returns it and whether it was created now."""
@@ -149,7 +178,12 @@ class Home:
         lines = ["# Paramètres de l'observatoire (voir docs/parametres.md)", "[observatoire]"]
         for setting in SETTINGS:
             lines.append(f"# {setting.help}")
-            value = settings[setting.name].replace("\\", "\\\\").replace('"', '\\"')
-            lines.append(f'{setting.name} = "{value}"')
+            lines.append(_setting_line(setting.name, settings[setting.name]))
         write_whole(file, "\n".join(lines) + "\n")  # a home is initialised or not
         return cls(path, settings), True
+
+
+def _setting_line(name: str, value: str) -> str:
+    """``name = "value"`` as TOML writes it (backslashes and quotes escaped)."""
+    quoted = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{name} = "{quoted}"'

@@ -28,6 +28,7 @@ from observatoire.demo.producers import melodi_import, qpv_import
 from observatoire.demo.proposal import propose_next_edition
 from observatoire.demo.quality import quality_review
 from observatoire.demo.records import OWN_OPERATOR, import_demo_records, restitution_reports
+from observatoire.demo.remote import fictitious_producer, point_producer
 from observatoire.demo.summary import (
     catalogue_section,
     computed_section,
@@ -109,6 +110,7 @@ def build_demo(
         portraits, cards = write_demo_portraits(reader, home, echo)
         restitutions = restitution_reports(reader, home)
         echo(f"Restitutions de complétude (PDF) : {', '.join(p.name for p in restitutions)}")
+        producer = fictitious_producer(reader, home)
         inventory = build_demo_inventory(
             reader,
             cards,
@@ -116,10 +118,20 @@ def build_demo(
                 (p, OWN_OPERATOR, None) if OWN_OPERATOR in p.name else (p, None, "departement:93")
                 for p in restitutions
             ],
+            sources=[producer],
         )
-    summary += "\n\n" + inventory
+    point_producer(home)
+    summary += "\n\n" + inventory + "\n\n" + PRODUCER_NOTE
     summary_file.write_text(summary + "\n", encoding="utf-8")
     return DemoResult(home, summary, summary_file, png, svg, portraits)
+
+
+PRODUCER_NOTE = """\
+Nouvelles éditions chez les producteurs (producteur FICTIF servi par la démonstration)
+  La source « insee-menages-fictif » déclare son catalogue (distant: melodi:DS_MENAGES_FICTIF) ;
+  l'édition 2023 y est parue après l'import de 2022. Serveur lancé : page /sources (compte
+  chargé d'études) → « Vérifier les éditions chez les producteurs », puis « Récupérer et
+  importer » ; ou observatoire --home <démo> sources check / fetch insee-menages-fictif"""
 
 
 PILOTAGE = """\

@@ -242,12 +242,14 @@ def build_demo_inventory(
     obs: Observatory,
     portraits: Sequence[tuple[Path, Mapping[str, object]]],
     restitutions: Sequence[tuple[Path, str | None, str | None]],
+    sources: Sequence[Mapping[str, object]] = (),
 ) -> str:
-    """Store the demo's sources, needs and programme; file its portraits and restitutions
-    (``(file, operator, territory)``). Returns the summary's paragraph."""
+    """Store the demo's sources (and ``sources``), needs and programme; file its portraits and
+    restitutions (``(file, operator, territory)``). Returns the summary's paragraph."""
     home = obs.home
     with Registry(obs, open_appdb(home.path, home.backend, home.location)) as registry:
-        sources = registry.save_sources([Located(s) for s in SOURCES], actor="demo")
+        sources = registry.save_sources([Located(dict(s)) for s in [*SOURCES, *sources]],
+                                        actor="demo")  # fmt: skip
         actions = [Located(a) for a in PROGRAMME]
         needs, _ = registry.save_needs([Located(n) for n in NEEDS], "demo", actions=actions)
         filed = registry.file_portraits(portraits, PUBLIC, actor="demo")

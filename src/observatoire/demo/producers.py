@@ -11,7 +11,7 @@ import numpy as np
 
 from observatoire.observatory import Observatory
 
-__all__ = ["melodi_import", "qpv_import"]
+__all__ = ["MELODI_FILE", "households_export", "melodi_import", "qpv_import"]
 
 # Fictitious quartiers: (code, name, communes as the ANCT's LIB_COM writes them)
 DEMO_QPV = (
@@ -56,11 +56,14 @@ def qpv_import(obs: Observatory, home: Path) -> str:
     )
 
 
-def melodi_import(obs: Observatory, home: Path) -> str:
-    """A SYNTHETIC Melodi labelled export (territories by name, « Niveau Géo »): households
-    by type for the communes of the 93 and the département, read through a vocabulary."""
+MELODI_FILE = "MELODI_MENAGES_SYNTHETIQUES.csv"
+
+
+def households_export(obs: Observatory, year: int) -> str:
+    """A SYNTHETIC Melodi labelled export of households (all, one-person) for the communes of
+    the 93 in ``year`` (the year seeds the draws: one edition a year)."""
     communes = obs.geography.territories(level="commune", within=("departement", "93"))
-    rng = np.random.default_rng(2022)
+    rng = np.random.default_rng(year)
     header = ('"Géographie";"Niveau Géo";"Fréquence";"Mesure du recensement";'
               '"Type de ménage";Période;Valeur')  # fmt: skip
     lines = [header]
@@ -69,9 +72,15 @@ def melodi_import(obs: Observatory, home: Path) -> str:
         alone = households * rng.uniform(0.3, 0.45)
         for kind, value in (("Total", households), ("Ménage à une personne", alone)):
             cell = f"{value:.6f}".replace(".", ",")
-            lines.append(f'"{name}";"Commune";"Annuel";"Logements";"{kind}";2022;{cell}')
-    path = home / "MELODI_MENAGES_SYNTHETIQUES.csv"
-    path.write_text("\n".join(lines), encoding="utf-8")  # Melodi: no final newline
+            lines.append(f'"{name}";"Commune";"Annuel";"Logements";"{kind}";{year};{cell}')
+    return "\n".join(lines)  # Melodi: no final newline
+
+
+def melodi_import(obs: Observatory, home: Path) -> str:
+    """A SYNTHETIC Melodi labelled export (territories by name, « Niveau Géo »): households
+    by type for the communes of the 93 and the département, read through a vocabulary."""
+    path = home / MELODI_FILE
+    path.write_text(households_export(obs, 2022), encoding="utf-8")
     report = obs.import_file(path, user="demo")
     return "\n".join(
         [

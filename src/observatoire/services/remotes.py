@@ -3,7 +3,8 @@ editions are published (field ``distant``), which edition is newer than the one 
 fetching one into the normal, checked import.
 
 An edition is *newer* when the producer's latest differs from the edition last fetched for the
-source, published later; for a source never fetched, when it was published after the source's
+source, published later; for a source never fetched, when it covers a later period than the
+source's datasets in force (Melodi says which), else when it was published after the source's
 last import (a source never imported: any edition is new). A fetch downloads to the home's
 cache (``cache/distant/<source>/``, resumed if cut, checked against the producer's size and
 checksum), then imports it as any file is imported — a dry run first on request — with the
@@ -14,6 +15,7 @@ one transaction, and a failed download leaves no file under its name.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,14 +57,21 @@ STATES = {"nouvelle": "nouvelle édition disponible", "a_jour": "à jour", "erre
 LIMITS = {"INSEE Melodi": 25}  # requests a minute: Melodi allows 30, then answers 429
 
 
-def default_services() -> Services:
+def default_services(settings: Mapping[str, str] | None = None) -> Services:
     """The real services, each client throttled to its published limit (25 a minute for
-    Melodi, 30 elsewhere). ``OBSERVATOIRE_MELODI_URL`` and ``OBSERVATOIRE_DATAGOUV_URL`` name
-    other addresses of the same APIs (a mirror, a test environment)."""
+    Melodi, 30 elsewhere). Other addresses of the same APIs (a mirror, a test environment,
+    the demo's fictitious producer): ``OBSERVATOIRE_MELODI_URL`` and
+    ``OBSERVATOIRE_DATAGOUV_URL``, else the home's settings ``melodi_url`` and
+    ``datagouv_url``."""
+    settings = settings or {}
+
+    def base(name: str, default: str) -> str:
+        given = os.environ.get(f"OBSERVATOIRE_{name.upper()}") or settings.get(name.lower())
+        return (given or default).rstrip("/")
+
     return Services(make=lambda name: Polite(name, limit=LIMITS.get(name, 30)),
-                    melodi=os.environ.get("OBSERVATOIRE_MELODI_URL", MELODI).rstrip("/"),
-                    datagouv=os.environ.get("OBSERVATOIRE_DATAGOUV_URL",
-                                            DATAGOUV).rstrip("/"))  # fmt: skip
+                    melodi=base("melodi_url", MELODI),
+                    datagouv=base("datagouv_url", DATAGOUV))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,7 @@ class Remotes:
     def __init__(self, obs: Observatory, registry: Registry, *,
                  services: Services | None = None) -> None:  # fmt: skip
         self.obs, self.registry = obs, registry
-        self.services = services or default_services()
+        self.services = services or default_services(obs.home.settings)
         self.store = RemoteStore(registry.db)
 
     def declared(self, idents: list[str] | None = None) -> list[tuple[dict[str, object], Remote]]:
@@ -158,12 +167,19 @@ class Remotes:
                        f"{_day(fetched['modified'])} (import n° {fetched['batch']})")  # fmt: skip
             return SourceCheck(ident, name, str(remote), latest, str(fetched["edition"]), state,
                                message)  # fmt: skip
-        last = self.registry.source(ident).get("dernier_import")
+        described = self.registry.source(ident)
+        last = described.get("dernier_import")
         if last is None:
             return SourceCheck(ident, name, str(remote), latest, None, "nouvelle",
                                f"{latest.title} du {_day(latest.modified)} ; jamais "
                                "importée ici")  # fmt: skip
-        newer = (latest.modified or "")[:10] > str(last)
+        held = str(described.get("periode_fin") or "")[:4]
+        if latest.covers and held.isdigit():  # the periods say it: 2023 over 2022
+            state = "nouvelle" if latest.covers[:4] > held else "a_jour"
+            return SourceCheck(ident, name, str(remote), latest, held, state,
+                               f"{latest.title} du {_day(latest.modified)}, jusqu'à "
+                               f"{latest.covers} ; en vigueur : jusqu'à {held}")  # fmt: skip
+        newer = (latest.modified or "")[:10] > str(last)  # else its date, after our import?
         state = "nouvelle" if newer else "a_jour"
         return SourceCheck(ident, name, str(remote), latest, str(last), state,
                            f"{latest.title} du {_day(latest.modified)} ; dernier import le "

@@ -6,6 +6,7 @@
     AccessError                          403
     ReferentialError                     404 (nothing computed or imported yet)
     HomeError, StorageError              503
+    RemoteError                          502 (a producer's service out of reach)
 
 :func:`error_response` is the application's one handler of them: a JSON answer for the API and
 the data twins, the error page otherwise, in French and without the server's paths.
@@ -24,6 +25,7 @@ from observatoire.errors import (
     InputError,
     ObservatoireError,
     ReferentialError,
+    RemoteError,
     StorageError,
     TooLargeError,
     UnknownCodeError,
@@ -49,6 +51,8 @@ def status_of(exc: ObservatoireError) -> int:
         return 404
     if isinstance(exc, HomeError | StorageError):
         return 503
+    if isinstance(exc, RemoteError):
+        return 502
     return 500
 
 

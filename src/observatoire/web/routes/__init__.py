@@ -11,6 +11,7 @@ first route matching a path answers it).
     inventory                         sources, documents, needs, the work programme
     analyses                          funnel plots and the analyst's other views
     indicators, territories, pages    the statistics: indicators, territories, the rest
+    demo_producer                     the demo's fictitious producer (Melodi-shaped)
 
 Routers import from :mod:`observatoire.web.deps`, :mod:`~observatoire.web.responses` and the
 other helpers of :mod:`observatoire.web`, never from :mod:`observatoire.web.app`.
@@ -28,6 +29,7 @@ from observatoire.web.routes import (
     api_inventory,
     api_views,
     auth,
+    demo_producer,
     imports,
     indicators,
     inventory,
@@ -57,4 +59,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     indicators.router,
     territories.router,
     pages.router,
+    demo_producer.router,
 )

@@ -1,22 +1,27 @@
 """Sources and information systems: their inventory page (and its JSON and CSV twins), a
 source's page, and their editing (:mod:`observatoire.web.routes.entries`).
 
-    /sources, /sources/{id}     everyone (contacts: signed-in; notes: analysts)
+    /sources, /sources/{id}     everyone (contacts: signed-in; notes: analysts; the last
+                                check of the producers' editions: analysts)
     edit, remove                admin, analyst
+    check, fetch editions       admin, analyst (POST /sources/verification,
+                                /sources/{id}/recuperation)
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
 
 from observatoire.ingest.inventory_files import entries_table
 from observatoire.inventory.fields import Entry, Located
 from observatoire.inventory.sources import KINDS, SOURCE_FIELDS
 from observatoire.services.inventory import Registry
-from observatoire.services.remotes import last_checks
-from observatoire.web.deps import CurrentUser, ObservatoryDep, RegistryDep
-from observatoire.web.inventory_views import editable, source_view
+from observatoire.services.remotes import Remotes, last_checks
+from observatoire.web.deps import CurrentUser, ObservatoryDep, PostedFields, RegistryDep
+from observatoire.web.importing import recompute
+from observatoire.web.inventory_views import Editor, editable, source_view
 from observatoire.web.responses import Format, csv_response, page_route, show_page
 from observatoire.web.routes.entries import EntryKind, entry_router
 
@@ -83,6 +88,27 @@ def sources_page(
     }
     title = "Sources et systèmes d'information"
     return show_page(request, fmt, "sources.html", data, title, max_age=0)
+
+
+# Checking and fetching editions run in the server's thread pool, never on its event loop
+# (the demo's fictitious producer is served by this very server); an import is followed by
+# the recomputation an import made from the web always has.
+@router.post("/sources/verification")
+async def check_remotes(request: Request, _: PostedFields, user: Editor, registry: RegistryDep,
+                        obs: ObservatoryDep) -> Response:  # fmt: skip
+    """Check every source's remote now (as ``observatoire sources check``)."""
+    await run_in_threadpool(Remotes(obs, registry).check, actor=user.email)
+    return RedirectResponse("/sources", status_code=303)
+
+
+@router.post("/sources/{ident}/recuperation")
+async def fetch_edition(request: Request, ident: str, _: PostedFields, user: Editor,
+                        registry: RegistryDep, obs: ObservatoryDep) -> Response:  # fmt: skip
+    """Fetch the source's latest edition and import it (as ``observatoire fetch``), then
+    recompute; the import's page."""
+    done = await run_in_threadpool(Remotes(obs, registry).fetch, ident, actor=user.email)
+    await recompute(obs)
+    return RedirectResponse(f"/imports/{done.report.batch}", status_code=303)
 
 
 # before the source's page: « nouvelle » is no source's name
