@@ -22,7 +22,9 @@ JSON = {"Content-Type": "application/json"}
 
 
 def _client(clock: FakeClock, **options: object) -> Polite:
-    return Polite("Service test", clock=clock, sleep=clock.sleep, wall=clock, **options)  # type: ignore[arg-type]
+    """A client trusting the fake service's host (127.0.0.1), as a configured service is."""
+    return Polite("Service test", clock=clock, sleep=clock.sleep, wall=clock,  # type: ignore[arg-type]
+                  trusted=["127.0.0.1"], **options)
 
 
 def test_the_throttle_keeps_any_sliding_minute_under_the_limit() -> None:
@@ -107,3 +109,34 @@ def test_a_download_cut_short_resumes_and_is_checked(tmp_path: Path) -> None:
     assert ranges[0] is None and ranges[1].startswith("bytes=")  # resumed from what was kept
     assert 0 < int(ranges[1][6:-1]) <= 100_000
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json"]  # nothing half-written
+
+
+def test_addresses_a_producer_gives_are_checked(tmp_path: Path) -> None:
+    """A producer's answer cannot send the client to an internal address: an untrusted host
+    must be https and resolve outside private, loopback and link-local ranges; a redirect to
+    such an address is refused at its hop; other schemes never."""
+    clock = FakeClock()
+    remote = FakeRemote(clock=clock, routes={
+        "/go": [Answer(302, b"", {"Location": "http://169.254.169.254/latest/meta-data"})]})
+    with serving(remote), _client(clock) as client:
+        for url, why in ((f"https://localhost:{remote.base.rsplit(':', 1)[1]}/x", "interne"),
+                         ("http://10.0.0.1/fichier.csv", "https attendu"),
+                         ("file:///etc/passwd", "http\\(s\\) attendu")):
+            with pytest.raises(RemoteError, match=why):
+                client.download(url, tmp_path / "x.csv")
+        with pytest.raises(RemoteError, match="https attendu"):
+            client.get_json(f"{remote.base}/go")  # the redirect's target is refused
+    assert not list(tmp_path.iterdir())
+    assert len(remote.requests("/go")) == 1
+
+
+def test_a_download_beyond_its_limit_is_refused_and_removed(tmp_path: Path) -> None:
+    clock = FakeClock()
+    remote = FakeRemote(clock=clock, files={"/gros.csv": b"x" * 300_000})
+    with serving(remote), _client(clock) as client:
+        with pytest.raises(RemoteError, match="limite de 100000"):
+            client.download(f"{remote.base}/gros.csv", tmp_path / "gros.csv", max_bytes=100_000)
+        with pytest.raises(RemoteError, match="annonce 300000 octets"):
+            client.download(f"{remote.base}/gros.csv", tmp_path / "gros.csv", size=300_000,
+                            max_bytes=100_000)  # fmt: skip
+    assert not list(tmp_path.iterdir())

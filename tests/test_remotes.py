@@ -269,7 +269,8 @@ def test_out_of_reach_producers_are_said_so_and_nothing_is_half_imported(declare
     assert "injoignable" in found["filosofi-cc"].message
     assert found["caf-iris"].state == "nouvelle"
     cache = home / "cache" / "distant"
-    assert not [p for p in cache.rglob("*") if p.is_file() and not p.name.endswith(".partiel")]
+    kept = [p.name for p in cache.rglob("*") if p.is_file()]
+    assert all(n.endswith(".verrou") for n in kept), kept  # no file, not even a partial one
 
 
 def test_the_command_line_checks_and_fetches(
@@ -362,3 +363,20 @@ def test_the_demo_notices_fetches_and_shows_a_new_edition(demo_home: Any,
     with Observatory.open(built.home) as obs:
         periods = obs.values("melodi.MELODI_MENAGES_SYNTHETIQUES").period.astype(str)
     assert {"2022", "2023"} <= set(periods)
+
+
+def test_one_fetch_of_a_source_at_a_time(declared: Any) -> None:
+    """A second fetch of a source while one runs (the web server and cron) is refused in
+    French, and the first goes on."""
+    import fcntl
+
+    home, producers, clock = declared
+    obs, registry, remotes = _remotes(home, producers, clock, write=True)
+    lock = home / "cache" / "distant" / ".caf-iris.verrou"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as held, obs, registry:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another process is fetching it
+        with pytest.raises(RemoteError, match="déjà en cours de récupération"):
+            remotes.fetch("caf-iris")
+        fcntl.flock(held, fcntl.LOCK_UN)
+        assert remotes.fetch("caf-iris").report.batch is not None

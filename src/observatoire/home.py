@@ -154,6 +154,8 @@ class Home:
         if name not in _DEFAULTS:
             raise InputError(f"paramètre « {name} » inconnu ; paramètres possibles : "
                              f"{', '.join(_DEFAULTS)}")  # fmt: skip
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            raise InputError(f"paramètre « {name} » : caractère de contrôle refusé")
         file = self.path / SETTINGS_FILE
         lines = file.read_text(encoding="utf-8").splitlines()
         line = _setting_line(name, value)

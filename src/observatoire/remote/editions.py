@@ -18,6 +18,8 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from observatoire.errors import RemoteError
 from observatoire.inventory.remotes import Remote
 from observatoire.remote.http import Polite
@@ -60,11 +62,18 @@ class Services:
     make: Callable[[str], Polite]  # the service's name → a polite client for it
     melodi: str = MELODI
     datagouv: str = DATAGOUV
+    declared: set[str] = field(default_factory=set)  # hosts of addresses analysts declared
     _open: dict[str, Polite] = field(default_factory=dict)
 
     def client(self, name: str) -> Polite:
+        """The service's client; it trusts the configured services' hosts and the hosts of
+        the addresses declared in the inventory, and checks any other address a producer's
+        answer gives (:meth:`Polite._checked`)."""
         if name not in self._open:
-            self._open[name] = self.make(name)
+            client = self.make(name)
+            hosts = {urlsplit(b).hostname or "" for b in (self.melodi, self.datagouv)}
+            client.trusted = client.trusted | {h.lower() for h in hosts | self.declared if h}
+            self._open[name] = client
         return self._open[name]
 
     def close(self) -> None:
@@ -107,10 +116,14 @@ def read_editions(remotes: Sequence[Remote],
 
 
 def _caught(read: Callable[[], list[Edition]]) -> list[Edition] | RemoteError:
+    """The editions read, or the error met (a malformed answer too: one remote's trouble
+    never stops the others' check)."""
     try:
         return read()
     except RemoteError as error:
         return error
+    except (httpx.HTTPError, ValueError, TypeError, KeyError, AttributeError) as error:
+        return RemoteError(f"réponse inattendue ({type(error).__name__} : {str(error)[:120]})")
 
 
 def _from_datagouv(remote: Remote, services: Services) -> list[Edition]:

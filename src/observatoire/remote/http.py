@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import ipaddress
+import re
+import socket
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,11 +31,13 @@ import httpx
 
 from observatoire.errors import RemoteError
 
-__all__ = ["Polite", "Throttle", "retry_after"]
+__all__ = ["MAX_DOWNLOAD", "Polite", "Throttle", "retry_after"]
 
 USER_AGENT = "observatoire (observatoire social ; https://pypi.org/project/observatoire)"
 _RETRIED = {429, 500, 502, 503, 504}
 _BLOCK = 1 << 16
+_HOPS = 5  # redirects followed, at most
+MAX_DOWNLOAD = 4 * 1024**3  # the import's own limit (observatoire.ingest.archives)
 
 
 class Throttle:
@@ -71,12 +78,14 @@ def retry_after(value: str | None, now: float) -> float | None:
     if not value:
         return None
     text = value.strip()
-    if text.isdigit():
+    if re.fullmatch(r"[0-9]{1,9}", text):
         return float(text)
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # « -0000 »: UTC, with no zone said
+        when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - now)
 
 
@@ -99,14 +108,16 @@ class Polite:
                  timeout: float = 30.0, patience: Patience = Patience(),
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep,
-                 wall: Callable[[], float] = time.time,
+                 wall: Callable[[], float] = time.time, trusted: Iterable[str] = (),
                  transport: httpx.BaseTransport | None = None) -> None:  # fmt: skip
         self.name = name
         self.throttle = Throttle(limit, period, clock=clock, sleep=sleep)
         self.patience = patience
         self.sleep, self.wall = sleep, wall
+        self.trusted = frozenset(h.lower() for h in trusted)  # the configured services' hosts
         self.requests = 0  # sent, retries included
-        self._client = httpx.Client(timeout=timeout, transport=transport, follow_redirects=True,
+        # redirects are followed by hand, each address checked (:meth:`_checked`)
+        self._client = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False,
                                     headers={"User-Agent": USER_AGENT})  # fmt: skip
 
     def close(self) -> None:
@@ -132,11 +143,16 @@ class Polite:
         return self._send(url, method="HEAD")
 
     def download(self, url: str, target: Path, *, size: int | None = None,
-                 checksum: tuple[str, str] | None = None) -> Path:  # fmt: skip
+                 checksum: tuple[str, str] | None = None,
+                 max_bytes: int = MAX_DOWNLOAD) -> Path:  # fmt: skip
         """``url`` saved as ``target``, whole or not at all: the bytes already in
         ``<target>.partiel`` (an earlier attempt cut short) are kept and the rest asked for
         with ``Range``; the file is checked against ``size`` and ``checksum`` (algorithm,
-        hexadecimal digest: sha256, sha1, md5) before it takes its name."""
+        hexadecimal digest: sha256, sha1, md5) before it takes its name; beyond ``max_bytes``
+        (announced or received) it is refused and removed."""
+        if size is not None and size > max_bytes:
+            raise RemoteError(f"{self.name} : {_short(url)} annonce {size} octets, au-delà de "
+                              f"la limite de {max_bytes}")  # fmt: skip
         partial = target.with_name(target.name + ".partiel")
         target.parent.mkdir(parents=True, exist_ok=True)
         pause, last = self.patience.backoff, ""
@@ -145,26 +161,39 @@ class Polite:
                 self.sleep(min(pause, self.patience.ceiling))
                 pause *= 2
             have = partial.stat().st_size if partial.exists() else 0
-            headers = {"Range": f"bytes={have}-"} if have else {}
-            self.throttle.wait()
-            self.requests += 1
+            headers = {"Accept-Encoding": "identity"} | ({"Range": f"bytes={have}-"} if have
+                                                         else {})  # fmt: skip
             try:
-                with self._client.stream("GET", url, headers=headers) as answer:
+                with self._opened(url, headers) as answer:
+                    if answer.status_code == 416:  # what was kept is no prefix of the file
+                        partial.unlink(missing_ok=True)
+                        last = "reprise impossible, téléchargement recommencé"
+                        continue
                     if answer.status_code in _RETRIED:
                         last, pause = self._limited(answer, pause)
                         continue
                     if answer.status_code >= 400:
                         raise RemoteError(f"{self.name} : {_short(url)} refusé (HTTP "
                                           f"{answer.status_code})")  # fmt: skip
-                    if have and answer.status_code != 206:  # the server starts over
+                    if have and not _resumes(answer, have):  # the server starts over
                         have = 0
                     expected = _expected_length(answer, have)
+                    if expected is not None and expected > max_bytes:
+                        raise RemoteError(f"{self.name} : {_short(url)} : {expected} octets, "
+                                          f"au-delà de la limite de {max_bytes}")  # fmt: skip
                     with partial.open("ab" if have else "wb") as out:
-                        for block in answer.iter_bytes(_BLOCK):
+                        for block in answer.iter_raw(_BLOCK):
+                            have += len(block)
+                            if have > max_bytes:
+                                raise RemoteError(f"{self.name} : {_short(url)} dépasse la "
+                                                  f"limite de {max_bytes} octets")  # fmt: skip
                             out.write(block)
             except httpx.TransportError as error:
                 last = _transport(error, url)
                 continue
+            except RemoteError:
+                partial.unlink(missing_ok=True)
+                raise
             if expected is not None and partial.stat().st_size < expected:
                 last = "téléchargement interrompu"
                 continue  # cut short: resume from what arrived
@@ -175,6 +204,49 @@ class Polite:
                           f"essais ({_short(url)}) ; relancez : le téléchargement reprendra "
                           "où il s'est arrêté")  # fmt: skip
 
+    @contextmanager
+    def _opened(self, url: str, headers: Mapping[str, str]) -> Iterator[httpx.Response]:
+        """A streamed GET of ``url``, redirects followed by hand (at most five, each address
+        checked), counted by the throttle."""
+        for _hop in range(_HOPS):
+            self._checked(url)
+            self.throttle.wait()
+            self.requests += 1
+            request = self._client.build_request("GET", url, headers=dict(headers))
+            answer = self._client.send(request, stream=True)
+            if answer.is_redirect and "location" in answer.headers:
+                url = str(answer.next_request.url) if answer.next_request else url
+                answer.close()
+                continue
+            try:
+                yield answer
+            finally:
+                answer.close()
+            return
+        raise RemoteError(f"{self.name} : trop de redirections ({_short(url)})")
+
+    def _checked(self, url: str) -> None:
+        """Refuse an address a producer's answer may not send us to: another scheme than
+        http(s), or — outside the configured services' hosts — plain http or a host that
+        resolves to a private, loopback, link-local or reserved address."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme not in ("http", "https") or not host:
+            raise RemoteError(f"{self.name} : adresse refusée ({_short(url)}) : http(s) attendu")
+        if host in self.trusted:
+            return
+        if parts.scheme != "https":
+            raise RemoteError(f"{self.name} : adresse refusée ({_short(url)}) : https attendu")
+        try:
+            found = {info[4][0] for info in socket.getaddrinfo(host, parts.port or 443)}
+        except (OSError, UnicodeError):
+            raise RemoteError(f"{self.name} : {host} introuvable (hors ligne ?)") from None
+        for address in found:
+            ip = ipaddress.ip_address(str(address).split("%")[0])
+            if not ip.is_global:
+                raise RemoteError(f"{self.name} : adresse refusée ({host} désigne une adresse "
+                                  "interne)")  # fmt: skip
+
     def _send(self, url: str, *, params: Mapping[str, Any] | None = None,
               method: str = "GET") -> httpx.Response:  # fmt: skip
         pause, last = self.patience.backoff, ""
@@ -182,10 +254,8 @@ class Polite:
             if attempt:
                 self.sleep(min(pause, self.patience.ceiling))
                 pause *= 2
-            self.throttle.wait()
-            self.requests += 1
             try:
-                answer = self._client.request(method, url, params=params)
+                answer = self._request(method, url, params)
             except httpx.ProxyError as error:
                 raise RemoteError(f"{self.name} : le proxy refuse ou ne répond pas ({error}) ; "
                                   "vérifiez HTTPS_PROXY / HTTP_PROXY") from None  # fmt: skip
@@ -200,6 +270,19 @@ class Polite:
             last, pause = self._limited(answer, pause)
         raise RemoteError(f"{self.name} : {last} après {self.patience.retries + 1} essais "
                           f"({_short(url)})")  # fmt: skip
+
+    def _request(self, method: str, url: str,
+                 params: Mapping[str, Any] | None) -> httpx.Response:  # fmt: skip
+        """One request, its redirects followed by hand (each address checked)."""
+        for _hop in range(_HOPS):
+            self._checked(url)
+            self.throttle.wait()
+            self.requests += 1
+            answer = self._client.request(method, url, params=params)
+            if not (answer.is_redirect and answer.next_request is not None):
+                return answer
+            url, params = str(answer.next_request.url), None
+        raise RemoteError(f"{self.name} : trop de redirections ({_short(url)})")
 
     def _limited(self, answer: httpx.Response, pause: float) -> tuple[str, float]:
         """What a 429 or 5xx says, and the pause before the next try (the service's
@@ -220,9 +303,17 @@ def _transport(error: httpx.TransportError, url: str) -> str:
     return f"injoignable ({urlsplit(url).netloc} : hors ligne ?)"
 
 
+def _resumes(answer: httpx.Response, have: int) -> bool:
+    """Whether a 206 answer goes on from byte ``have`` (its ``Content-Range``)."""
+    if answer.status_code != 206:
+        return False
+    found = re.match(r"bytes (\d+)-", answer.headers.get("Content-Range", ""))
+    return found is not None and int(found.group(1)) == have
+
+
 def _expected_length(answer: httpx.Response, have: int) -> int | None:
     length = answer.headers.get("Content-Length")
-    if length is None or not length.isdigit():
+    if length is None or not re.fullmatch(r"[0-9]{1,15}", length):
         return None
     return have + int(length) if answer.status_code == 206 else int(length)
 

@@ -14,13 +14,18 @@ one transaction, and a failed download leaves no file under its name.
 
 from __future__ import annotations
 
+import fcntl
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from observatoire.atomic import write_whole
+from observatoire.csvfile import PLAIN, csv_text
 from observatoire.errors import InputError, RemoteError, UnknownNameError
 from observatoire.ingest.pipeline import ImportReport
 from observatoire.inventory.remotes import Remote, parse_remote
@@ -32,7 +37,8 @@ from observatoire.remote.editions import (
     read_editions,
     service_name,
 )
-from observatoire.remote.http import Polite
+from observatoire.remote.http import MAX_DOWNLOAD, Polite
+from observatoire.remote.melodi import melodi_table
 from observatoire.services.accounts import Accounts
 from observatoire.store.appdb import stamp
 from observatoire.store.remotes import RemoteStore
@@ -107,6 +113,7 @@ class Remotes:
         self.obs, self.registry = obs, registry
         self.services = services or default_services(obs.home.settings)
         self.store = RemoteStore(registry.db)
+        self.lock = _Locks(obs.home.path / CACHE)
 
     def declared(self, idents: list[str] | None = None) -> list[tuple[dict[str, object], Remote]]:
         """The sources with a remote (all, or those named: a named source without one is an
@@ -120,7 +127,11 @@ class Remotes:
                                  "publiées : ajoutez-lui le champ « distant » (observatoire "
                                  f"sources set {ident} distant=melodi:DS_…)")  # fmt: skip
         chosen = [entries[i] for i in idents] if idents else list(entries.values())
-        return [(e, parse_remote(str(e["distant"]))) for e in chosen if e.get("distant")]
+        found = [(e, parse_remote(str(e["distant"]))) for e in chosen if e.get("distant")]
+        # an address an analyst declared is trusted (an intranet's file server may be one)
+        self.services.declared |= {urlsplit(r.dataset).hostname or "" for _, r in found
+                                   if r.kind == "url"}  # fmt: skip
+        return found
 
     def check(self, idents: list[str] | None = None, *, actor: str | None = None,
               now: datetime | None = None) -> list[SourceCheck]:  # fmt: skip
@@ -149,7 +160,7 @@ class Remotes:
                            "state": verdict.state, "message": verdict.message})  # fmt: skip
         self.store.seen(rows, checks)
         Accounts(self.registry.db).record(actor, "vérification des éditions", None,
-                                          summarise(out), client=actor)  # fmt: skip
+                                          summarise(out))  # fmt: skip
         return out
 
     def _judge(self, ident: str, name: str, remote: Remote,
@@ -186,11 +197,18 @@ class Remotes:
                            f"{_day(str(last))}")  # fmt: skip
 
     def fetch(self, ident: str, *, edition: str | None = None, dry_run: bool = False,
-              actor: str | None = None, now: datetime | None = None) -> Fetched:  # fmt: skip
+              actor: str | None = None, now: datetime | None = None,
+              max_bytes: int = MAX_DOWNLOAD) -> Fetched:  # fmt: skip
         """Download the source's latest edition (or the one named: its name or key) and
         import it through the normal pipeline (``dry_run``: checked and reported, nothing
-        written but the downloaded file, kept in the cache for the real import)."""
-        now = now or datetime.now(UTC)
+        written but the downloaded file, kept in the cache for the real import). One fetch
+        of a source at a time; a file beyond ``max_bytes`` is refused."""
+        with self.lock(ident):
+            return self._fetch(ident, edition, dry_run, actor, now or datetime.now(UTC),
+                               max_bytes)  # fmt: skip
+
+    def _fetch(self, ident: str, edition: str | None, dry_run: bool, actor: str | None,
+               now: datetime, max_bytes: int) -> Fetched:  # fmt: skip
         ((_, remote),) = self.declared([ident])
         try:
             found = read_editions([remote], self.services)[remote]
@@ -198,22 +216,60 @@ class Remotes:
                 raise found
             chosen = _chosen(found, edition, ident)
             self.store.seen([_row(ident, remote, e, now) for e in found], [])
-            target = self.obs.home.path / CACHE / ident / _safe(chosen.key) / _safe(
-                chosen.file_name)  # fmt: skip
-            if not target.exists():  # a dry run's download serves the import
-                self.services.client(service_name(remote)).download(
-                    chosen.url, target, size=chosen.size, checksum=chosen.checksum)
+            folder = self.obs.home.path / CACHE / ident / _safe(chosen.key)
+            if remote.query:  # a Melodi data query: its observations, as a coded table
+                target = folder / f"{_safe(remote.dataset)}.csv"
+                if not target.exists():
+                    self._query(remote, target)
+            else:
+                target = folder / _safe(chosen.file_name)
+                if not target.exists():  # a dry run's download serves the import
+                    self.services.client(service_name(remote)).download(
+                        chosen.url, target, size=chosen.size, checksum=chosen.checksum,
+                        max_bytes=max_bytes)  # fmt: skip
         finally:
             self.services.close()
         origin = f"{remote} — {chosen.key} ({chosen.url})"
-        report = self.obs.import_file(target, dry_run=dry_run, user=actor, origin=origin)
+        report = self.obs.import_file(target, dry_run=dry_run, user=actor, origin=origin,
+                                      max_bytes=max_bytes)  # fmt: skip
         if not dry_run:
             self.store.fetched(ident, chosen.key, at=now, actor=actor, file=str(target),
                                batch=report.batch)  # fmt: skip
             Accounts(self.registry.db).record(actor, "récupération d'une édition", ident,
-                                              f"{chosen.key} : import n° {report.batch}",
-                                              client=actor)  # fmt: skip
+                                              f"{chosen.key} : import n° {report.batch}")
         return Fetched(ident, chosen, target, report)
+
+    def _query(self, remote: Remote, target: Path) -> None:
+        """The observations of a Melodi data query written as ``target`` (Melodi's coded
+        layout, read by the normal import), whole or not at all."""
+        table = melodi_table(self.services.client(service_name(remote)), self.services.melodi,
+                             remote.dataset, remote.query,
+                             cache=self.obs.home.path / CACHE / "melodi")  # fmt: skip
+        if table.empty:
+            raise RemoteError(f"INSEE Melodi : {remote} : aucune observation pour ces filtres")
+        write_whole(target, csv_text(table, PLAIN))
+
+
+class _Locks:
+    """One fetch of a source at a time, across processes (the web server, cron, a user's
+    command): an exclusive lock on a file of the source's cache folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @contextmanager
+    def __call__(self, ident: str) -> Iterator[None]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with (self.folder / f".{_safe(ident)}.verrou").open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RemoteError(f"la source « {ident} » est déjà en cours de récupération ; "
+                                  "réessayez quand elle sera finie") from None  # fmt: skip
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def last_checks(registry: Registry) -> dict[str, dict[str, object]]:

@@ -29,15 +29,11 @@ class RemoteStore:
         """Record editions seen (an edition seen before keeps its first sighting and its
         fetch) and the verdict of each source checked, together."""
         with self.db.transaction() as run:
-            for row in rows:
-                known = self.db.query(
-                    "SELECT 1 AS x FROM app_remote_edition WHERE source = ? AND edition = ?",
-                    [row["source"], row["edition"]],
-                )
-                if known.empty:
-                    names = [c for c in _EDITION if c in row]
-                    run(f"INSERT INTO app_remote_edition ({', '.join(names)}) VALUES "
-                        f"({', '.join('?' for _ in names)})", [row[c] for c in names])  # fmt: skip
+            for row in rows:  # an edition seen before keeps its first sighting
+                names = [c for c in _EDITION if c in row]
+                run(f"INSERT INTO app_remote_edition ({', '.join(names)}) VALUES "
+                    f"({', '.join('?' for _ in names)}) ON CONFLICT (source, edition) DO NOTHING",
+                    [row[c] for c in names])  # fmt: skip
             for check in checks:
                 run("DELETE FROM app_remote_check WHERE source = ?", [check["source"]])
                 marks = ", ".join("?" for _ in _CHECK)

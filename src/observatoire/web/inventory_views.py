@@ -69,8 +69,8 @@ def source_view(entry: dict[str, Any], user: User | None, obs: Observatory) -> d
         shown.pop("contact", None)
     if editable(user):
         return shown
-    for key in ("notes", "imports_detail", "jeux_lies"):
-        shown.pop(key, None)
+    for key in ("notes", "imports_detail", "jeux_lies", "distant"):  # an address may carry
+        shown.pop(key, None)  # a token: for those who fetch only
     readable = library_reader(user).readable
     organisation = user.organisation if user is not None else None
     if user is None and "besoins" in shown:  # the needs register is for signed-in accounts

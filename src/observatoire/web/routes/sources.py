@@ -19,11 +19,18 @@ from observatoire.inventory.fields import Entry, Located
 from observatoire.inventory.sources import KINDS, SOURCE_FIELDS
 from observatoire.services.inventory import Registry
 from observatoire.services.remotes import Remotes, last_checks
-from observatoire.web.deps import CurrentUser, ObservatoryDep, PostedFields, RegistryDep
+from observatoire.web.deps import (
+    CurrentUser,
+    ObservatoryDep,
+    PostedFields,
+    RegistryDep,
+    WritableObservatory,
+)
 from observatoire.web.importing import recompute
 from observatoire.web.inventory_views import Editor, editable, source_view
 from observatoire.web.responses import Format, csv_response, page_route, show_page
 from observatoire.web.routes.entries import EntryKind, entry_router
+from observatoire.web.uploads import MAX_UPLOAD
 
 __all__ = ["SOURCES", "router"]
 
@@ -103,10 +110,11 @@ async def check_remotes(request: Request, _: PostedFields, user: Editor, registr
 
 @router.post("/sources/{ident}/recuperation")
 async def fetch_edition(request: Request, ident: str, _: PostedFields, user: Editor,
-                        registry: RegistryDep, obs: ObservatoryDep) -> Response:  # fmt: skip
-    """Fetch the source's latest edition and import it (as ``observatoire fetch``), then
-    recompute; the import's page."""
-    done = await run_in_threadpool(Remotes(obs, registry).fetch, ident, actor=user.email)
+                        registry: RegistryDep, obs: WritableObservatory) -> Response:  # fmt: skip
+    """Fetch the source's latest edition and import it (as ``observatoire fetch``), within
+    the size of a file deposited on the site, then recompute; the import's page."""
+    done = await run_in_threadpool(Remotes(obs, registry).fetch, ident, actor=user.email,
+                                   max_bytes=MAX_UPLOAD)  # fmt: skip
     await recompute(obs)
     return RedirectResponse(f"/imports/{done.report.batch}", status_code=303)
 
