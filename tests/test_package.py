@@ -51,3 +51,53 @@ def test_nothing_imports_the_command_line() -> None:
             continue  # the command line itself (the cli/ package: its command groups)
         source = path.read_text(encoding="utf-8")
         assert "observatoire.cli" not in source, path
+
+
+def test_every_library_the_package_imports_is_a_declared_dependency() -> None:
+    """A module of the package imports only the standard library, itself, and distributions
+    its ``dependencies`` (or its ``postgres`` extra) declare or require in turn: a library
+    the tests happen to install (httpx, for one) must not hide a missing runtime dependency
+    of a fresh install."""
+    import ast
+    import re
+    import sys
+    import tomllib
+    from importlib.metadata import PackageNotFoundError, packages_distributions, requires
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = [*project["dependencies"], *project["optional-dependencies"]["postgres"]]
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    def name_of(requirement: str) -> str:
+        return norm(re.split(r"[<>=!~\[; (]", requirement.strip(), maxsplit=1)[0])
+
+    # the declared distributions and what they require in turn (markers of extras left out)
+    allowed: set[str] = set()
+    todo = [name_of(d) for d in declared]
+    while todo:
+        name = todo.pop()
+        if name in allowed:
+            continue
+        allowed.add(name)
+        try:
+            wanted = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        todo += [name_of(r) for r in wanted if "extra ==" not in r]
+    owners = packages_distributions()
+    missing = {}
+    for path in (ROOT / "src" / "observatoire").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.module
+                     and node.level == 0 else [])  # fmt: skip
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top == "observatoire":
+                    continue
+                dists = {norm(d) for d in owners.get(top, [top])}
+                if not dists & allowed:
+                    missing.setdefault(top, str(path.relative_to(ROOT)))
+    assert not missing, missing

@@ -15,6 +15,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import ipaddress
+import os
 import re
 import socket
 import time
@@ -240,6 +241,8 @@ class Polite:
         try:
             found = {info[4][0] for info in socket.getaddrinfo(host, parts.port or 443)}
         except (OSError, UnicodeError):
+            if os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy"):
+                return  # behind a proxy, names are the proxy's to resolve (https still asked)
             raise RemoteError(f"{self.name} : {host} introuvable (hors ligne ?)") from None
         for address in found:
             ip = ipaddress.ip_address(str(address).split("%")[0])
