@@ -10,6 +10,7 @@ import hashlib
 import json
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,9 +22,9 @@ from .fakeremote import Answer, FakeClock, FakeRemote, serving
 JSON = {"Content-Type": "application/json"}
 
 
-def _client(clock: FakeClock, **options: object) -> Polite:
+def _client(clock: FakeClock, **options: Any) -> Polite:
     """A client trusting the fake service's host (127.0.0.1), as a configured service is."""
-    return Polite("Service test", clock=clock, sleep=clock.sleep, wall=clock,  # type: ignore[arg-type]
+    return Polite("Service test", clock=clock, sleep=clock.sleep, wall=clock,
                   trusted=["127.0.0.1"], **options)
 
 
@@ -140,3 +141,58 @@ def test_a_download_beyond_its_limit_is_refused_and_removed(tmp_path: Path) -> N
             client.download(f"{remote.base}/gros.csv", tmp_path / "gros.csv", size=300_000,
                             max_bytes=100_000)  # fmt: skip
     assert not list(tmp_path.iterdir())
+
+
+def test_requests_go_through_the_proxy_the_environment_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``HTTP_PROXY`` (as an administrator sets it for cron): the catalogue and the download
+    pass through the proxy, a forwarding proxy on 127.0.0.1 that counts what it relays."""
+    import http.client
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import urlsplit
+
+    relayed: list[str] = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            relayed.append(self.path)  # absolute form: http://host:port/path
+            target = urlsplit(self.path)
+            upstream = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port,
+                                                  timeout=10)  # fmt: skip
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "proxy-connection"}
+            upstream.request("GET", target.path + (f"?{target.query}" if target.query else ""),
+                             headers=headers)  # fmt: skip
+            answer = upstream.getresponse()
+            body = answer.read()
+            self.send_response(answer.status)
+            for key, value in answer.getheaders():
+                if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    clock = FakeClock()
+    remote = FakeRemote(clock=clock, routes={"/catalog": [Answer(200, b'{"ok": 1}', JSON)]},
+                        files={"/f.csv": b"CODGEO;A\n93066;12\n"})  # fmt: skip
+    try:
+        with serving(remote):
+            monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+            monkeypatch.delenv("NO_PROXY", raising=False)
+            monkeypatch.delenv("no_proxy", raising=False)
+            with _client(clock) as client:
+                assert client.get_json(f"{remote.base}/catalog") == {"ok": 1}
+                client.download(f"{remote.base}/f.csv", tmp_path / "f.csv")
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert (tmp_path / "f.csv").read_bytes() == b"CODGEO;A\n93066;12\n"
+    assert [urlsplit(p).path for p in relayed] == ["/catalog", "/f.csv"]
+    assert len(remote.requests()) == 2  # what the proxy relayed reached the service
