@@ -207,24 +207,12 @@ class Polite:
 
     @contextmanager
     def _opened(self, url: str, headers: Mapping[str, str]) -> Iterator[httpx.Response]:
-        """A streamed GET of ``url``, redirects followed by hand (at most five, each address
-        checked), counted by the throttle."""
-        for _hop in range(_HOPS):
-            self._checked(url)
-            self.throttle.wait()
-            self.requests += 1
-            request = self._client.build_request("GET", url, headers=dict(headers))
-            answer = self._client.send(request, stream=True)
-            if answer.is_redirect and "location" in answer.headers:
-                url = str(answer.next_request.url) if answer.next_request else url
-                answer.close()
-                continue
-            try:
-                yield answer
-            finally:
-                answer.close()
-            return
-        raise RemoteError(f"{self.name} : trop de redirections ({_short(url)})")
+        """A streamed GET of ``url`` (see :meth:`_request`), closed after the block."""
+        answer = self._request("GET", url, None, headers=headers, stream=True)
+        try:
+            yield answer
+        finally:
+            answer.close()
 
     def _checked(self, url: str) -> None:
         """Refuse an address a producer's answer may not send us to: another scheme than
@@ -274,17 +262,22 @@ class Polite:
         raise RemoteError(f"{self.name} : {last} après {self.patience.retries + 1} essais "
                           f"({_short(url)})")  # fmt: skip
 
-    def _request(self, method: str, url: str,
-                 params: Mapping[str, Any] | None) -> httpx.Response:  # fmt: skip
-        """One request, its redirects followed by hand (each address checked)."""
+    def _request(self, method: str, url: str, params: Mapping[str, Any] | None, *,
+                 headers: Mapping[str, str] | None = None,
+                 stream: bool = False) -> httpx.Response:  # fmt: skip
+        """One request counted by the throttle, its redirects followed by hand (at most
+        five, each address checked)."""
         for _hop in range(_HOPS):
             self._checked(url)
             self.throttle.wait()
             self.requests += 1
-            answer = self._client.request(method, url, params=params)
+            request = self._client.build_request(method, url, params=params,
+                                                 headers=dict(headers or {}))  # fmt: skip
+            answer = self._client.send(request, stream=stream)
             if not (answer.is_redirect and answer.next_request is not None):
                 return answer
             url, params = str(answer.next_request.url), None
+            answer.close()
         raise RemoteError(f"{self.name} : trop de redirections ({_short(url)})")
 
     def _limited(self, answer: httpx.Response, pause: float) -> tuple[str, float]:

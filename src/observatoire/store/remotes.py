@@ -8,7 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
+
 from observatoire.store.appdb import AppDatabase, stamp
+from observatoire.store.base import iter_rows
 
 __all__ = ["EditionRow", "RemoteStore"]
 
@@ -59,29 +62,29 @@ class RemoteStore:
         frame = self.db.query(
             f"SELECT {', '.join(_EDITION)} FROM app_remote_edition WHERE source = ? AND "
             "batch IS NOT NULL ORDER BY fetched_at DESC LIMIT 1", [source])  # fmt: skip
-        return None if frame.empty else _plain(frame.iloc[0].to_dict())
+        found = _rows(frame.head(1))
+        return found[0] if found else None
 
     def editions(self, source: str) -> list[EditionRow]:
         """Every edition of ``source`` seen, the newest first."""
         frame = self.db.query(
             f"SELECT {', '.join(_EDITION)} FROM app_remote_edition WHERE source = ? "
             "ORDER BY modified DESC, first_seen DESC", [source])  # fmt: skip
-        return [_plain(r) for r in frame.to_dict("records")]
+        return _rows(frame)
 
     def checks(self) -> dict[str, EditionRow]:
         """The last check of each source checked, by source."""
         frame = self.db.query(f"SELECT {', '.join(_CHECK)} FROM app_remote_check")
-        return {str(r["source"]): _plain(r) for r in frame.to_dict("records")}
+        return {str(r["source"]): r for r in _rows(frame)}
 
 
-def _plain(row: dict[str, Any]) -> EditionRow:
-    """A row with SQL NULLs as None and integers as int."""
-    out: EditionRow = {}
-    for key, value in row.items():
-        if value is None or (isinstance(value, float) and value != value):
-            out[key] = None
-        elif key in ("size", "batch"):
-            out[key] = int(value)
-        else:
-            out[key] = value
+def _rows(frame: pd.DataFrame) -> list[EditionRow]:
+    """The rows as plain values (:func:`~observatoire.store.base.iter_rows`: NULLs as
+    None), sizes and import numbers as integers."""
+    columns = [str(c) for c in frame.columns]
+    out: list[EditionRow] = [dict(zip(columns, row, strict=True)) for row in iter_rows(frame)]
+    for row in out:
+        for key in ("size", "batch"):
+            if row.get(key) is not None:
+                row[key] = int(row[key])
     return out
