@@ -17,6 +17,7 @@ from observatoire.errors import RemoteError
 from observatoire.remote.http import Polite
 from observatoire.remote.melodi import melodi_table
 
+from .conftest import needs_data
 from .fakeremote import Answer, FakeClock, FakeRemote, serving
 
 FIXTURES = Path(__file__).parent / "fixtures" / "remote"
@@ -25,14 +26,39 @@ JSON = {"Content-Type": "application/json"}
 DATA = "/melodi/data/DS_POPULATIONS_REFERENCE"
 
 
-def _pages(observations: list[dict[str, Any]], *, announced: int | None = None) -> Any:
-    """A /data answer as Melodi gives it: the count alone, or a page of ``maxResult``."""
+def _matches(observation: dict[str, Any], name: str, asked: list[str]) -> bool:
+    """Whether ``observation`` answers a filter as Melodi reads it: ``GEO=COM`` (a level),
+    ``GEO=DEP-93*COM`` (a level within a département; another container, such as an EPCI,
+    is taken as holding every observation of the recorded answer), ``GEO=COM-44109`` (one
+    code, with or without its vintage); other dimensions by their code."""
+    held = str(observation["dimensions"].get(name, ""))
+    if name != "GEO":
+        return held in asked
+    _, level, code = held.split("-", 2)  # 2025-COM-44109
+    for geo in asked:
+        if "*" in geo:
+            container, inner = geo.split("*")
+            kind, where = container.split("-", 1)
+            if inner == level and (kind != "DEP" or code.startswith(where)):
+                return True
+        elif "-" not in geo:
+            if geo == level:
+                return True
+        elif held.endswith(geo.split("-", 1)[-1] if geo.count("-") == 1 else geo):
+            return True
+    return False
+
+
+def _melodi(dataset: str, observations: list[dict[str, Any]], *, announced: int | None = None,
+            ranged: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The routes of a fake Melodi for ``dataset``: ``/data`` answering the count alone or a
+    page of ``maxResult``, after the filters; ``/range`` answering ``ranged``."""
 
     def answer(query: dict[str, list[str]]) -> Answer:
-        geo = query.get("GEO", ["*"])  # several values of a dimension: any of them
+        filters = {k: v for k, v in query.items()
+                   if k not in ("totalCount", "maxResult", "page")}  # fmt: skip
         mine = [o for o in observations
-                if any("*" in g or o["dimensions"]["GEO"].endswith(g.split("-", 1)[-1])
-                       for g in geo)]  # fmt: skip
+                if all(_matches(o, name, asked) for name, asked in filters.items())]  # fmt: skip
         paging: dict[str, Any] = {"first": "…&page=1"}
         if query.get("totalCount") == ["TRUE"]:
             paging["count"] = announced if announced is not None else len(mine)
@@ -43,7 +69,14 @@ def _pages(observations: list[dict[str, Any]], *, announced: int | None = None) 
                     "paging": paging}  # fmt: skip
         return Answer(200, json.dumps(body).encode(), JSON)
 
-    return answer
+    routes: dict[str, Any] = {f"/melodi/data/{dataset}": answer}
+    if ranged is not None:
+        routes[f"/melodi/range/{dataset}"] = [Answer(200, json.dumps(ranged).encode(), JSON)]
+    return routes
+
+
+def _pages(observations: list[dict[str, Any]], *, announced: int | None = None) -> Any:
+    return _melodi("DS_POPULATIONS_REFERENCE", observations, announced=announced)[DATA]
 
 
 def _client(clock: FakeClock) -> Polite:
@@ -75,6 +108,10 @@ def test_a_query_too_large_is_split_on_its_repeated_filter_or_refused() -> None:
     clock = FakeClock()
     remote = FakeRemote(clock=clock, routes={DATA: _pages(RECORDED["observations"])})
     two = [("GEO", "COM-44109"), ("GEO", "COM-44143"), ("POPREF_MEASURE", "PMUN")]
+    one_period = {"code": "DS_POPULATIONS_REFERENCE", "range": [
+        {"concept": {"code": "TIME_PERIOD"}, "values": [{"code": "2023"}]}]}  # fmt: skip
+    remote.routes["/melodi/range/DS_POPULATIONS_REFERENCE"] = [
+        Answer(200, json.dumps(one_period).encode(), JSON)]  # fmt: skip
     with serving(remote), _client(clock) as client:
         table = melodi_table(client, f"{remote.base}/melodi", "DS_POPULATIONS_REFERENCE", two,
                              ceiling=1)  # fmt: skip
@@ -84,6 +121,100 @@ def test_a_query_too_large_is_split_on_its_repeated_filter_or_refused() -> None:
                          [("GEO", "EPCI-244400404*COM")], ceiling=10)  # fmt: skip
     assert sorted(table.GEO) == ["2025-COM-44109", "2025-COM-44143"]
     assert ["COM-44109"] in geo and ["COM-44143"] in geo  # one request each
+
+
+def _cube(geo: list[dict[str, Any]], periods: list[str]) -> list[dict[str, Any]]:
+    """Observations for each territory and period, as Melodi writes them (values synthetic:
+    a number drawn from the code, so that each row is told apart)."""
+    return [{"dimensions": {"GEO": g["id"], "TIME_PERIOD": p, "FREQ": "A"},
+             "attributes": {"OBS_STATUS_FR": "D"},
+             "measures": {"OBS_VALUE_NIVEAU": {"value": float(len(g["id"]) * 1000 + i)}}}
+            for i, (g, p) in enumerate((g, p) for g in geo for p in periods)]  # fmt: skip
+
+
+def _seen(table: Any) -> set[tuple[str, str, float]]:
+    return set(zip(table.GEO, table.TIME_PERIOD, table.OBS_VALUE, strict=True))
+
+
+def _expected(cube: list[dict[str, Any]]) -> set[tuple[str, str, float]]:
+    return {(o["dimensions"]["GEO"], o["dimensions"]["TIME_PERIOD"],
+             o["measures"]["OBS_VALUE_NIVEAU"]["value"]) for o in cube}  # fmt: skip
+
+
+def test_a_large_query_is_split_by_level_of_geography_after_the_recorded_range() -> None:
+    """The recorded range of DS_EC_DECES (départements, régions, France, abroad; 751
+    periods): a query of every territory and year beyond the ceiling is asked one level of
+    geography at a time (4 queries rather than 751 periods), and the parts together are the
+    whole, row for row."""
+    ranged = json.loads((FIXTURES / "melodi_range_ec_deces.json").read_text("utf-8"))
+    geo = next(r["values"] for r in ranged["range"] if r["concept"]["code"] == "GEO")
+    years = sorted(v["code"] for r in ranged["range"] if r["concept"]["code"] == "TIME_PERIOD"
+                   for v in r["values"] if len(v["code"]) == 4)  # fmt: skip
+    cube = _cube(geo, years)
+    clock = FakeClock()
+    remote = FakeRemote(clock=clock, routes=_melodi("DS_EC_DECES", cube, ranged=ranged))
+    with serving(remote), _client(clock) as client:
+        table = melodi_table(client, f"{remote.base}/melodi", "DS_EC_DECES", [],
+                             ceiling=101 * len(years))  # fmt: skip
+    data = remote.requests("/melodi/data/DS_EC_DECES")
+    pages = [r[2] for r in data if "page" in r[2]]
+    assert _seen(table) == _expected(cube) and len(table) == len(cube) == 121 * len(years)
+    assert sorted(p["GEO"][0] for p in pages) == ["DEP", "FRANCE", "OTHER", "REG"]
+    assert len(data) == 1 + 4 + 4 and len(remote.requests("/melodi/range/DS_EC_DECES")) == 1
+
+
+def _communes(*departements: str) -> list[dict[str, Any]]:
+    """The communes of the real COG 2026 in ``departements``, as Melodi's range lists them."""
+    import csv
+
+    from .conftest import COG_2026
+
+    with (COG_2026 / "v_commune_2026.csv").open(encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle)
+                if r["TYPECOM"] == "COM" and r["DEP"] in departements]  # fmt: skip
+    return [{"code": r["COM"], "label": {"fr": r["LIBELLE"]},
+             "type": {"code": "COM", "fr": "Commune"}, "id": f"2026-COM-{r['COM']}"}
+            for r in rows]  # fmt: skip
+
+
+@needs_data
+def test_communes_are_split_by_period_then_a_departement_at_a_time() -> None:
+    """All communes of three départements (of the real COG) over two years, beyond the
+    ceiling: asked a year at a time, then a département at a time (``GEO=DEP-971*COM``),
+    each part within the ceiling; the parts together are the whole, row for row."""
+    geo = _communes("93", "94", "971")
+    ranged = {"code": "DS_TEST", "range": [
+        {"concept": {"code": "GEO"}, "values": geo},
+        {"concept": {"code": "TIME_PERIOD"}, "values": [{"code": "2021"}, {"code": "2022"}]},
+    ]}  # fmt: skip
+    cube = _cube(geo, ["2021", "2022"])
+    largest = max(sum(g["code"].startswith(d) for g in geo) for d in ("93", "94", "971"))
+    clock = FakeClock()
+    remote = FakeRemote(clock=clock, routes=_melodi("DS_TEST", cube, ranged=ranged))
+    with serving(remote), _client(clock) as client:
+        table = melodi_table(client, f"{remote.base}/melodi", "DS_TEST", [("GEO", "COM")],
+                             ceiling=largest, page=20)  # fmt: skip
+        with pytest.raises(RemoteError, match="plus de 5 appels"):
+            melodi_table(client, f"{remote.base}/melodi", "DS_TEST", [("GEO", "COM")],
+                         ceiling=largest, budget=5)  # fmt: skip
+    assert _seen(table) == _expected(cube) and len(cube) == 2 * len(geo) > 2 * largest
+    asked = [r[2] for r in remote.requests("/melodi/data/DS_TEST") if "page" in r[2]]
+    parts = {(a["GEO"][0], a["TIME_PERIOD"][0]) for a in asked}
+    assert parts == {(f"DEP-{d}*COM", y) for d in ("93", "94", "971") for y in ("2021", "2022")}
+
+
+def test_parts_that_do_not_add_up_to_the_whole_are_refused() -> None:
+    """A service whose parts' counts do not add up to the whole's (every count the same
+    here): refused before any row is read."""
+    ranged = json.loads((FIXTURES / "melodi_range_ec_deces.json").read_text("utf-8"))
+    clock = FakeClock()
+    remote = FakeRemote(clock=clock, routes=_melodi("DS_EC_DECES", [], announced=500,
+                                                     ranged=ranged))  # fmt: skip
+    with serving(remote), _client(clock) as client, pytest.raises(
+        RemoteError, match="2000 lignes pour 500 annoncées"
+    ):
+        melodi_table(client, f"{remote.base}/melodi", "DS_EC_DECES", [], ceiling=400)
+    assert not [r for r in remote.requests() if "page" in r[2]]
 
 
 def test_fewer_rows_than_announced_is_refused() -> None:

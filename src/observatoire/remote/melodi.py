@@ -1,10 +1,15 @@
 """INSEE Melodi's data queries (``/data/{dataset}`` with filters), as a table in Melodi's coded
 layout that the normal import reads (:mod:`observatoire.ingest.melodi`).
 
-- The number of rows is asked first (``totalCount=TRUE&maxResult=0``); a query beyond
-  :data:`CEILING` rows is split on the values of its first filter that lists several (one
-  request each: ``GEO=DEP-93*COM`` and ``GEO=DEP-94*COM`` rather than both at once), and
-  refused with advice when it cannot be split;
+- The number of rows is asked first (``totalCount=TRUE&maxResult=0``). A query beyond
+  :data:`CEILING` rows is split, never hammered: on the values of a filter that lists several
+  (``GEO=DEP-93*COM`` and ``GEO=DEP-94*COM`` asked one at a time), else by geography or by
+  period, after the values the dataset's ``/range`` lists: one query per level of geography
+  (``GEO=DEP``, ``GEO=REG``…), per period (``TIME_PERIOD=2022``…), or the communes (or IRIS)
+  of one département at a time (``GEO=DEP-93*COM``), whichever needs fewer queries, again
+  until each part fits. The parts' counts must add up to the whole's, else nothing is kept;
+  a query that cannot be split, or would need more than :data:`BUDGET` requests, is refused
+  with advice;
 - pages of :data:`PAGE` rows are read until the announced count is reached; fewer rows than
   announced, or pages that never end, are an error (the API's pagination has been reported
   to misbehave: InseeFrLab/pynsee#306), never a silently partial table;
@@ -21,7 +26,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pandas as pd
 
@@ -29,58 +34,109 @@ from observatoire.atomic import write_whole
 from observatoire.errors import RemoteError
 from observatoire.remote.http import Polite
 
-__all__ = ["CEILING", "PAGE", "melodi_table"]
+__all__ = ["BUDGET", "CEILING", "PAGE", "melodi_table"]
 
 PAGE = 10_000  # Melodi's default page
 CEILING = 100_000  # rows a query may bring before it is split
+BUDGET = 1_500  # requests one table may take (an hour at 25 a minute)
 FRESH = timedelta(days=1)
+BY_DEPARTEMENT = ("COM", "ARM", "IRIS")  # levels Melodi gives per département: DEP-93*COM
 
 Filters = Sequence[tuple[str, str]]
 
 
 def melodi_table(client: Polite, base: str, dataset: str, filters: Filters, *,
-                 cache: Path | None = None, page: int = PAGE,
-                 ceiling: int = CEILING) -> pd.DataFrame:  # fmt: skip
+                 cache: Path | None = None, page: int = PAGE, ceiling: int = CEILING,
+                 budget: int = BUDGET) -> pd.DataFrame:  # fmt: skip
     """The observations of ``dataset`` matching ``filters`` (dimension, code pairs, a
     dimension repeated for several codes), one row each: its dimensions, attributes and
     ``OBS_VALUE``."""
-    reader = _Reader(client, base.rstrip("/"), dataset, cache, page)
-    frames = [reader.rows(part) for part in _parts(reader, list(filters), ceiling)]
-    frames = [f for f in frames if not f.empty]
+    reader = _Reader(client, base.rstrip("/"), dataset, cache, page, budget)
+    parts = _parts(reader, list(filters), reader.count(filters), ceiling)
+    frames = [reader.rows(part, count) for part, count in parts if count]
     if not frames:
         return pd.DataFrame(columns=["GEO", "TIME_PERIOD", "OBS_VALUE"])
     return pd.concat(frames, ignore_index=True)
 
 
-def _parts(reader: _Reader, filters: list[tuple[str, str]], ceiling: int) -> list[Filters]:
-    """``filters`` as queries of at most ``ceiling`` rows each, split on the values of the
-    first dimension given several."""
-    total = reader.count(filters)
+def _parts(reader: _Reader, filters: Filters, total: int,
+           ceiling: int) -> list[tuple[Filters, int]]:  # fmt: skip
+    """``filters`` as queries of at most ``ceiling`` rows each, with their counts."""
     if total <= ceiling:
-        return [filters]
+        return [(filters, total)]
+    split = _split(reader, filters)
+    if not split:
+        raise RemoteError(f"INSEE Melodi : {reader.dataset} : {total} lignes pour ce filtre, "
+                          f"au-delà de {ceiling} par requête, et rien à découper ; "
+                          "précisez-le (GEO=DEP-93*COM, TIME_PERIOD=2022…) ou téléchargez le "
+                          "fichier entier du jeu (distant sans filtre)")  # fmt: skip
+    counts = [reader.count(part) for part in split]
+    if sum(counts) != total:
+        raise RemoteError(f"INSEE Melodi : {reader.dataset} : découpée, la requête "
+                          f"{_said(filters)} donne {sum(counts)} lignes pour {total} "
+                          "annoncées ; rien n'est importé")  # fmt: skip
+    out: list[tuple[Filters, int]] = []
+    for part, count in zip(split, counts, strict=True):
+        out += _parts(reader, part, count, ceiling)
+    return out
+
+
+def _split(reader: _Reader, filters: Filters) -> list[Filters]:
+    """The parts of ``filters`` to ask in turn: on its repeated filter, else the split by
+    geography or by period (after the dataset's range) that needs fewer queries."""
     names = [name for name, _ in filters]
     several = next((n for n in dict.fromkeys(names) if names.count(n) > 1), None)
-    if several is None:
-        raise RemoteError(f"INSEE Melodi : {reader.dataset} : {total} lignes pour ce filtre, "
-                          f"au-delà de {ceiling} par requête ; précisez-le (GEO=DEP-93*COM, "
-                          "TIME_PERIOD=2022…) ou téléchargez le fichier entier du jeu "
-                          "(distant sans filtre)")  # fmt: skip
-    others = [(n, v) for n, v in filters if n != several]
-    out: list[Filters] = []
-    for name, value in filters:
-        if name == several:
-            out += _parts(reader, [*others, (name, value)], ceiling)
+    if several is not None:
+        others = [(n, v) for n, v in filters if n != several]
+        return [[*others, (several, v)] for n, v in filters if n == several]
+    ranged = reader.range()
+    choices: list[list[Filters]] = []
+    if "TIME_PERIOD" not in names:
+        periods = ranged.get("TIME_PERIOD", [])
+        choices.append([[*filters, ("TIME_PERIOD", p)] for p in periods])
+    geo = [v for n, v in filters if n == "GEO"]
+    levels = _levels(ranged.get("GEO", []))
+    if not geo and len(levels) > 1:  # every level: one at a time
+        choices.append([[*filters, ("GEO", level)] for level in levels])
+    else:  # one level (asked, or the dataset's only one): a département at a time
+        level = geo[0] if geo else next(iter(levels), "")
+        if level in BY_DEPARTEMENT:
+            kept = [(n, v) for n, v in filters if n != "GEO"]
+            choices.append([[*kept, ("GEO", f"DEP-{d}*{level}")]
+                            for d in _departements(levels.get(level, []))])  # fmt: skip
+    choices = [c for c in choices if len(c) > 1]
+    return min(choices, key=len) if choices else []
+
+
+def _levels(values: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The codes of the range's geography by level: {"COM": ["44109", …], "DEP": […]}."""
+    out: dict[str, list[str]] = {}
+    for value in values:
+        level = str((value.get("type") or {}).get("code") or "")
+        if level and value.get("code"):
+            out.setdefault(level, []).append(str(value["code"]))
     return out
+
+
+def _departements(codes: list[str]) -> list[str]:
+    """The départements of communes' (or IRIS') codes: 93 of 93001, 971 of 97101."""
+    return sorted({c[:3] if c.startswith("97") else c[:2] for c in codes})
+
+
+def _said(filters: Filters) -> str:
+    return "&".join(f"{n}={v}" for n, v in filters) or "sans filtre"
 
 
 class _Reader:
     def __init__(self, client: Polite, base: str, dataset: str, cache: Path | None,
-                 page: int) -> None:  # fmt: skip
+                 page: int, budget: int) -> None:  # fmt: skip
         self.client, self.base, self.dataset = client, base, dataset
-        self.cache, self.page = cache, page
+        self.cache, self.page, self.budget = cache, page, budget
+        self.asked = 0
+        self._range: dict[str, list[Any]] | None = None
 
     def count(self, filters: Filters) -> int:
-        found = self._get([*filters, ("totalCount", "TRUE"), ("maxResult", "0")])
+        found = self._get("data", [*filters, ("totalCount", "TRUE"), ("maxResult", "0")])
         count = (found.get("paging") or {}).get("count")
         try:
             return int(str(count))
@@ -88,15 +144,28 @@ class _Reader:
             raise RemoteError(f"INSEE Melodi : {self.dataset} : nombre de lignes non "
                               "annoncé par l'API") from None  # fmt: skip
 
-    def rows(self, filters: Filters) -> pd.DataFrame:
-        expected = self.count(filters)
+    def range(self) -> dict[str, list[Any]]:
+        """The values of each of the dataset's concepts: periods as codes, geography as
+        Melodi gives it (code, type, id)."""
+        if self._range is None:
+            found = self._get("range", [])
+            out: dict[str, list[Any]] = {}
+            for concept in found.get("range") or []:
+                name = str((concept.get("concept") or {}).get("code") or "")
+                values = [v for v in concept.get("values") or [] if isinstance(v, dict)]
+                out[name] = values if name == "GEO" else [str(v.get("code")) for v in values]
+            self._range = out
+        return self._range
+
+    def rows(self, filters: Filters, expected: int) -> pd.DataFrame:
         observations: list[dict[str, Any]] = []
         number = 0
         while len(observations) < expected:
             number += 1
             if number > expected // self.page + 2:
                 break  # a pagination that never ends
-            found = self._get([*filters, ("maxResult", str(self.page)), ("page", str(number))])
+            found = self._get("data", [*filters, ("maxResult", str(self.page)),
+                                       ("page", str(number))])  # fmt: skip
             batch = found.get("observations") or []
             if not batch:
                 break
@@ -107,11 +176,18 @@ class _Reader:
                               "rien n'est importé")  # fmt: skip
         return pd.DataFrame([_row(o) for o in observations])
 
-    def _get(self, params: Filters) -> dict[str, Any]:
-        url = f"{self.base}/data/{self.dataset}?{urlencode(list(params), safe='*')}"
+    def _get(self, what: str, params: Filters) -> dict[str, Any]:
+        url = f"{self.base}/{what}/{quote(self.dataset, safe='')}"
+        url += f"?{urlencode(list(params), safe='*')}" if params else ""
         kept = self._cached(url)
         if kept is not None:
             return kept
+        self.asked += 1
+        if self.asked > self.budget:
+            raise RemoteError(f"INSEE Melodi : {self.dataset} : la requête demanderait plus de "
+                              f"{self.budget} appels au service ; précisez-la (GEO=DEP-93*COM, "
+                              "TIME_PERIOD=2022…) ou téléchargez le fichier entier du jeu "
+                              "(distant sans filtre) ; rien n'est importé")  # fmt: skip
         found = self.client.get_json(url)
         if not isinstance(found, dict):
             raise RemoteError(f"INSEE Melodi : {self.dataset} : réponse illisible")
@@ -120,7 +196,6 @@ class _Reader:
             write_whole(self._path(url), json.dumps({"url": url, "fetched_at": stamp,
                                                      "body": found}))  # fmt: skip
         return found
-
     def _path(self, url: str) -> Path:
         assert self.cache is not None
         return self.cache / f"{hashlib.sha256(url.encode()).hexdigest()[:32]}.json"
