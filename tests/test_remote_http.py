@@ -52,6 +52,52 @@ def test_a_throttle_alone_counts_and_pauses() -> None:
     assert clock.slept == [10.0, 10.0]
 
 
+def test_throttles_sharing_a_file_share_one_limit(tmp_path: Path) -> None:
+    """Two clients of one home (two processes' throttles on the same file) on one clock:
+    together they never pass the limit in any window; a line cut by a crash is skipped."""
+    clock = FakeClock(0.0)
+    shared = tmp_path / "rythme"
+    shared.write_text("12.5\n13.", encoding="ascii")
+    first, second = (Throttle(3, 10.0, clock=clock, sleep=clock.sleep, shared=shared)
+                     for _ in range(2))  # fmt: skip
+    times = []
+    for throttle in [first, second] * 5:
+        throttle.wait()
+        times.append(clock.now)
+    assert max(sum(1 for t in times if s <= t < s + 10.0) for s in times) == 3
+    assert times == [0.0, 0.0, 0.0, 10.0, 10.0, 10.0, 20.0, 20.0, 20.0, 30.0]
+
+
+_WORKER = """
+import sys
+from pathlib import Path
+from observatoire.remote.http import Polite
+with Polite("Service test", limit=4, period=1.0, trusted=["127.0.0.1"],
+            shared=Path(sys.argv[2])) as client:
+    for _ in range(8):
+        client.get_json(sys.argv[1])
+"""
+
+
+def test_processes_of_one_home_share_the_limit(tmp_path: Path) -> None:
+    """Two processes at 4 requests a second each, throttled through the same file: the fake
+    server never sees more than 4 in a second (each alone would send its 8 within one), and
+    the 16 take at least three seconds."""
+    import subprocess
+    import sys
+    import time
+
+    remote = FakeRemote(clock=time.monotonic, routes={"/catalog": [Answer(200, b"[]", JSON)]})
+    with serving(remote):
+        workers = [subprocess.Popen([sys.executable, "-c", _WORKER, f"{remote.base}/catalog",
+                                     str(tmp_path / "rythme")]) for _ in range(2)]  # fmt: skip
+        assert [w.wait(timeout=60) for w in workers] == [0, 0]
+    times = sorted(r[4] for r in remote.requests("/catalog"))
+    assert len(times) == 16
+    assert max(sum(1 for t in times if s <= t < s + 0.9) for s in times) <= 4
+    assert times[-1] - times[0] >= 2.9
+
+
 def test_429_is_waited_out_as_retry_after_says_and_503_is_retried() -> None:
     clock = FakeClock()
     remote = FakeRemote(clock=clock, routes={

@@ -13,6 +13,7 @@ server's clock without waiting.
 from __future__ import annotations
 
 import email.utils
+import fcntl
 import hashlib
 import ipaddress
 import os
@@ -43,19 +44,26 @@ MAX_DOWNLOAD = 4 * 1024**3  # the import's own limit (observatoire.ingest.archiv
 
 class Throttle:
     """At most ``limit`` requests in any window of ``period`` seconds (a sliding log of the
-    last requests' times)."""
+    last requests' times). With ``shared``, the log is a file every process of the home
+    writes under a lock (the web server, a cron job and a user's command share one limit);
+    its times are then the wall clock's, which ``clock`` must be."""
 
     def __init__(self, limit: int, period: float = 60.0, *,
                  clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+                 sleep: Callable[[float], None] = time.sleep,
+                 shared: Path | None = None) -> None:  # fmt: skip
         if limit < 1:
             raise ValueError("a throttle lets at least one request through")
         self.limit, self.period = limit, period
         self.clock, self.sleep = clock, sleep
+        self.shared = shared
         self._sent: deque[float] = deque()
 
     def wait(self) -> None:
         """Pause until one more request fits in the window, then count it."""
+        if self.shared is not None:
+            self._wait_shared(self.shared)
+            return
         now = self.clock()
         while self._sent and self._sent[0] <= now - self.period:
             self._sent.popleft()
@@ -65,6 +73,32 @@ class Throttle:
             while self._sent and self._sent[0] <= now - self.period:
                 self._sent.popleft()
         self._sent.append(now)
+
+    def _wait_shared(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            with path.open("a+", encoding="ascii") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+                handle.seek(0)
+                now = self.clock()
+                sent = sorted(t for t in _times(handle.read()) if now - self.period < t <= now)
+                if len(sent) < self.limit:
+                    handle.seek(0)
+                    handle.truncate()
+                    handle.write("".join(f"{t:.3f}\n" for t in [*sent, now]))
+                    handle.flush()
+                    return
+                pause = sent[-self.limit] + self.period - now
+            self.sleep(max(pause, 0.001))
+
+
+def _times(text: str) -> Iterator[float]:
+    """The times a shared throttle's file holds (a line cut by a crash is skipped)."""
+    for line in text.split():
+        try:
+            yield float(line)
+        except ValueError:
+            continue
 
 
 def retry_after(value: str | None, now: float) -> float | None:
@@ -103,16 +137,18 @@ class Patience:
 
 class Polite:
     """An HTTP client for one service (``name``, for messages), throttled to ``limit``
-    requests a ``period``."""
+    requests a ``period`` (counted in the file ``shared`` with other processes, if given)."""
 
     def __init__(self, name: str, *, limit: int = 25, period: float = 60.0,
                  timeout: float = 30.0, patience: Patience = Patience(),
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep,
                  wall: Callable[[], float] = time.time, trusted: Iterable[str] = (),
-                 transport: httpx.BaseTransport | None = None) -> None:  # fmt: skip
+                 transport: httpx.BaseTransport | None = None,
+                 shared: Path | None = None) -> None:  # fmt: skip
         self.name = name
-        self.throttle = Throttle(limit, period, clock=clock, sleep=sleep)
+        self.throttle = Throttle(limit, period, clock=wall if shared else clock, sleep=sleep,
+                                 shared=shared)  # fmt: skip
         self.patience = patience
         self.sleep, self.wall = sleep, wall
         self.trusted = frozenset(h.lower() for h in trusted)  # the configured services' hosts

@@ -63,19 +63,25 @@ STATES = {"nouvelle": "nouvelle édition disponible", "a_jour": "à jour", "erre
 LIMITS = {"INSEE Melodi": 25}  # requests a minute: Melodi allows 30, then answers 429
 
 
-def default_services(settings: Mapping[str, str] | None = None) -> Services:
+def default_services(settings: Mapping[str, str] | None = None,
+                     home: Path | None = None) -> Services:  # fmt: skip
     """The real services, each client throttled to its published limit (25 a minute for
-    Melodi, 30 elsewhere). Other addresses of the same APIs (a mirror, a test environment,
-    the demo's fictitious producer): ``OBSERVATOIRE_MELODI_URL`` and
+    Melodi, 30 elsewhere), counted across the processes of ``home`` (the web server, cron,
+    a user's command) in a file of its cache. Other addresses of the same APIs (a mirror, a
+    test environment, the demo's fictitious producer): ``OBSERVATOIRE_MELODI_URL`` and
     ``OBSERVATOIRE_DATAGOUV_URL``, else the home's settings ``melodi_url`` and
     ``datagouv_url``."""
     settings = settings or {}
+
+    def shared(name: str) -> Path | None:
+        return home / CACHE / f".rythme-{_safe(name)}" if home is not None else None
 
     def base(name: str, default: str) -> str:
         given = os.environ.get(f"OBSERVATOIRE_{name.upper()}") or settings.get(name.lower())
         return (given or default).rstrip("/")
 
-    return Services(make=lambda name: Polite(name, limit=LIMITS.get(name, 30)),
+    return Services(make=lambda name: Polite(name, limit=LIMITS.get(name, 30),
+                                             shared=shared(name)),
                     melodi=base("melodi_url", MELODI),
                     datagouv=base("datagouv_url", DATAGOUV))  # fmt: skip
 
@@ -111,7 +117,7 @@ class Remotes:
     def __init__(self, obs: Observatory, registry: Registry, *,
                  services: Services | None = None) -> None:  # fmt: skip
         self.obs, self.registry = obs, registry
-        self.services = services or default_services(obs.home.settings)
+        self.services = services or default_services(obs.home.settings, obs.home.path)
         self.store = RemoteStore(registry.db)
         self.lock = _Locks(obs.home.path / CACHE)
 
