@@ -177,6 +177,30 @@ def test_addresses_a_producer_gives_are_checked(tmp_path: Path) -> None:
     assert len(remote.requests("/go")) == 1
 
 
+def test_the_connection_itself_must_reach_a_public_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name judged public when resolved, then resolving to an internal address when the
+    connection is made (DNS rebinding), is refused on the address actually reached: here
+    the check of the name is made to pass and the connection reaches 127.0.0.1. Nothing of
+    the answer is kept. With loopback taken as public, the same request passes: the
+    address reached is read from the connection."""
+    from observatoire.remote import http
+
+    clock = FakeClock()
+    remote = FakeRemote(clock=clock, routes={"/data": [Answer(200, b"[1]", JSON)]})
+    monkeypatch.setattr(Polite, "_checked", lambda self, url: True)
+    with serving(remote), Polite("Service test", clock=clock, sleep=clock.sleep,
+                                 wall=clock) as client:  # fmt: skip
+        with pytest.raises(RemoteError, match="a mené à une adresse interne"):
+            client.get_json(f"{remote.base}/data")
+        with pytest.raises(RemoteError, match="a mené à une adresse interne"):
+            client.download(f"{remote.base}/data", tmp_path / "kept.json")
+        assert not list(tmp_path.iterdir())
+        monkeypatch.setattr(http, "_public", lambda address: address == "127.0.0.1")
+        assert client.get_json(f"{remote.base}/data") == [1]
+
+
 def test_a_download_beyond_its_limit_is_refused_and_removed(tmp_path: Path) -> None:
     clock = FakeClock()
     remote = FakeRemote(clock=clock, files={"/gros.csv": b"x" * 300_000})

@@ -250,29 +250,32 @@ class Polite:
         finally:
             answer.close()
 
-    def _checked(self, url: str) -> None:
+    def _checked(self, url: str) -> bool:
         """Refuse an address a producer's answer may not send us to: another scheme than
         http(s), or — outside the configured services' hosts — plain http or a host that
-        resolves to a private, loopback, link-local or reserved address."""
+        resolves to a private, loopback, link-local or reserved address. True when the
+        address was judged on its resolution, which the connection must then match (a
+        name may resolve otherwise a moment later: :func:`_reached`)."""
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         if parts.scheme not in ("http", "https") or not host:
             raise RemoteError(f"{self.name} : adresse refusée ({_short(url)}) : http(s) attendu")
         if host in self.trusted:
-            return
+            return False
         if parts.scheme != "https":
             raise RemoteError(f"{self.name} : adresse refusée ({_short(url)}) : https attendu")
+        proxied = bool(os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy"))
         try:
             found = {info[4][0] for info in socket.getaddrinfo(host, parts.port or 443)}
         except (OSError, UnicodeError):
-            if os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy"):
-                return  # behind a proxy, names are the proxy's to resolve (https still asked)
+            if proxied:
+                return False  # behind a proxy, names are the proxy's to resolve (https asked)
             raise RemoteError(f"{self.name} : {host} introuvable (hors ligne ?)") from None
         for address in found:
-            ip = ipaddress.ip_address(str(address).split("%")[0])
-            if not ip.is_global:
+            if not _public(str(address)):
                 raise RemoteError(f"{self.name} : adresse refusée ({host} désigne une adresse "
                                   "interne)")  # fmt: skip
+        return not proxied  # through a proxy, the connection is the proxy's
 
     def _send(self, url: str, *, params: Mapping[str, Any] | None = None,
               method: str = "GET") -> httpx.Response:  # fmt: skip
@@ -304,12 +307,18 @@ class Polite:
         """One request counted by the throttle, its redirects followed by hand (at most
         five, each address checked)."""
         for _hop in range(_HOPS):
-            self._checked(url)
+            guarded = self._checked(url)
             self.throttle.wait()
             self.requests += 1
             request = self._client.build_request(method, url, params=params,
                                                  headers=dict(headers or {}))  # fmt: skip
-            answer = self._client.send(request, stream=stream)
+            answer = self._client.send(request, stream=True)
+            if guarded and not _reached(answer):
+                answer.close()
+                raise RemoteError(f"{self.name} : adresse refusée ({urlsplit(url).hostname} "
+                                  "a mené à une adresse interne)")  # fmt: skip
+            if not stream:
+                answer.read()
             if not (answer.is_redirect and answer.next_request is not None):
                 return answer
             url, params = str(answer.next_request.url), None
@@ -327,6 +336,25 @@ class Polite:
             raise RemoteError(f"{self.name} : {said} ; le service demande d'attendre "
                               f"{asked:.0f} s : relancez plus tard")  # fmt: skip
         return said, max(pause, asked or 0.0)
+
+
+def _public(address: str) -> bool:
+    """Whether an IP address is a public one (not private, loopback, link-local…)."""
+    return ipaddress.ip_address(address.split("%")[0]).is_global
+
+
+def _reached(answer: httpx.Response) -> bool:
+    """Whether the address the answer came from is a public one: the check of the name's
+    resolution made again on the connection itself (a name resolving to a public address,
+    then to an internal one, must not lead there). Unknown: not public."""
+    stream = answer.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if not isinstance(peer, tuple) or not peer:
+        return False
+    try:
+        return _public(str(peer[0]))
+    except ValueError:
+        return False
 
 
 def _transport(error: httpx.TransportError, url: str) -> str:
