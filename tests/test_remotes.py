@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import socket
 import zipfile
 from io import BytesIO
@@ -319,47 +320,52 @@ def test_analysts_see_the_last_check_on_the_sources_page(declared: Any) -> None:
     assert "Chez le producteur" not in unseen and "nouvelle édition" not in unseen
 
 
-def test_the_demo_notices_fetches_and_shows_a_new_edition(demo_home: Any,
-                                                           tmp_path: Path) -> None:  # fmt: skip
-    """On the served demo, an analyst checks the producers from the Sources page: the demo's
-    fictitious Melodi-shaped producer (served by the demo itself) has the 2023 edition of
-    the households export, newer than the 2022 one imported; fetched and imported from the
-    page, it is in force with its origin, and checked again it is up to date."""
-    import re
-
-    import httpx
-
+def test_the_demo_notices_fetches_and_shows_a_new_edition(demo_home: Any, tmp_path: Path,
+                                                           browser: Any) -> None:  # fmt: skip
+    """In Chromium, on the served demo, an analyst signs in and checks the producers from
+    the Sources page: the demo's fictitious Melodi-shaped producer (served by the demo
+    itself) has the 2023 edition of the households export, newer than the 2022 one
+    imported; fetched and imported with the page's button, the import's page says where it
+    comes from, the edition is in force, and checked again it is up to date."""
     from observatoire.demo import demo_accounts
     from observatoire.demo.remote import SOURCE, point_producer
 
-    from .conftest import demo_copy, free_port, serving
+    from .conftest import A11Y_CHECK, demo_copy, free_port, serving
 
     built = demo_copy(demo_home, tmp_path / "demo")
     port = free_port()
     point_producer(built.home, port=port)
     accounts = {role: (email, password) for email, role, password in demo_accounts(built.home)}
     email, password = accounts["chargé d'études"]
-    with serving(built.home, tmp_path / "serve.log", port=port) as base, httpx.Client(
-        base_url=base, timeout=300
-    ) as client:
-        client.get("/connexion")
-        answer = client.post("/connexion", data={"email": email, "password": password,
-                                                  "csrf": client.cookies["obs_csrf"]})  # fmt: skip
-        assert answer.status_code in (200, 303), answer.text[:300]
-        csrf = client.cookies["obs_csrf"]
-        assert client.post("/sources/verification", data={"csrf": csrf}).status_code == 303
-        page = client.get("/sources").text
-        row = page[page.index(f"/sources/{SOURCE}"):][:3000]
-        assert "nouvelle édition disponible" in row and "30/11/2026" in row
-        fetched = client.post(f"/sources/{SOURCE}/recuperation", data={"csrf": csrf})
-        assert fetched.status_code == 303, fetched.text[:500]
-        batch = int(re.search(r"/imports/(\d+)", fetched.headers["location"]).group(1))
-        detail = client.get(f"/imports/{batch}").text
+    with serving(built.home, tmp_path / "serve.log", port=port) as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(300_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(base + "/connexion")
+        page.fill("input[name=email]", email)
+        page.fill("input[name=password]", password)
+        page.locator("form[action='/connexion'] button[type=submit]").click()
+        page.wait_for_load_state()
+        page.goto(base + "/sources")
+        page.get_by_role("button", name="Vérifier les éditions chez les producteurs").click()
+        page.wait_for_url(base + "/sources*")
+        row = page.locator(f"tr:has(a[href='/sources/{SOURCE}'])")
+        assert "nouvelle édition disponible" in row.inner_text()
+        assert "30/11/2026" in row.inner_text()
+        assert page.evaluate(A11Y_CHECK) == []
+        row.get_by_role("button", name="Récupérer et importer").click()
+        page.wait_for_url(re.compile(r".*/imports/\d+.*"))
+        detail = page.locator("main").inner_text()
         assert "Récupéré chez le producteur" in detail and "melodi:DS_MENAGES_FICTIF" in detail
-        client.post("/sources/verification", data={"csrf": csrf})
-        again = client.get("/sources").text
-        row = again[again.index(f"/sources/{SOURCE}"):][:3000]
-        assert "à jour" in row
+        assert page.evaluate(A11Y_CHECK) == []
+        page.goto(base + "/sources")
+        page.get_by_role("button", name="Vérifier les éditions chez les producteurs").click()
+        page.wait_for_url(base + "/sources*")
+        row = page.locator(f"tr:has(a[href='/sources/{SOURCE}'])")
+        assert "à jour" in row.inner_text() and "Récupérer" not in row.inner_text()
+        page.close()
+    assert errors == []
     with Observatory.open(built.home) as obs:
         periods = obs.values("melodi.MELODI_MENAGES_SYNTHETIQUES").period.astype(str)
     assert {"2022", "2023"} <= set(periods)
