@@ -52,20 +52,48 @@ def test_a_throttle_alone_counts_and_pauses() -> None:
     assert clock.slept == [10.0, 10.0]
 
 
+def _worst(times: list[float], period: float) -> int:
+    """The most times any window of ``period`` holds."""
+    times = sorted(times)
+    return max(sum(1 for t in times if s <= t < s + period) for s in times)
+
+
 def test_throttles_sharing_a_file_share_one_limit(tmp_path: Path) -> None:
     """Two clients of one home (two processes' throttles on the same file) on one clock:
-    together they never pass the limit in any window; a line cut by a crash is skipped."""
+    together they never pass the limit in any window. Of what the file held, a line cut
+    by a crash and a stray byte are skipped, a time older than the window forgotten, a time
+    ahead of the clock (another host's) counted as now."""
     clock = FakeClock(0.0)
     shared = tmp_path / "rythme"
-    shared.write_text("12.5\n13.", encoding="ascii")
+    shared.write_bytes(b"-50.0\n-3.25\n13.5e\n\xe9\n")
     first, second = (Throttle(3, 10.0, clock=clock, sleep=clock.sleep, shared=shared)
                      for _ in range(2))  # fmt: skip
-    times = []
-    for throttle in [first, second] * 5:
-        throttle.wait()
-        times.append(clock.now)
-    assert max(sum(1 for t in times if s <= t < s + 10.0) for s in times) == 3
-    assert times == [0.0, 0.0, 0.0, 10.0, 10.0, 10.0, 20.0, 20.0, 20.0, 30.0]
+    times = [throttle.wait() for throttle in [first, second] * 5]
+    assert _worst([-3.25, *times], 10.0) == 3
+    assert times == [0.0, 0.0, 6.75, 10.0, 10.0, 16.75, 20.0, 20.0, 26.75, 30.0]
+    shared.write_text("1000.0\n", encoding="ascii")  # ahead of the clock: counted as now
+    again = Throttle(1, 10.0, clock=clock, sleep=clock.sleep, shared=shared)
+    assert again.wait() == 40.0 and clock.slept[-1] == 10.0
+
+
+def test_threads_hammering_one_file_keep_the_limit(tmp_path: Path) -> None:
+    """Four clients in threads, each its own throttle on the same file, on the wall clock
+    (times with their fractions): the times they were counted at never hold more than the
+    limit in any window."""
+    import threading
+
+    shared, counted = tmp_path / "rythme", []
+
+    def client() -> None:
+        throttle = Throttle(3, 0.2, shared=shared)
+        counted.extend(throttle.wait() for _ in range(6))
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(counted) == 24 and _worst(counted, 0.2) == 3
 
 
 _WORKER = """
@@ -80,22 +108,21 @@ with Polite("Service test", limit=4, period=1.0, trusted=["127.0.0.1"],
 
 
 def test_processes_of_one_home_share_the_limit(tmp_path: Path) -> None:
-    """Two processes at 4 requests a second each, throttled through the same file: the fake
-    server never sees more than 4 in a second (each alone would send its 8 within one), and
-    the 16 take at least three seconds."""
+    """Two processes at 4 requests a second each, throttled through the same file: the
+    times they were counted at (the file's) never hold more than 4 in a second (each alone
+    would send its 8 within one), and the fake server received all 16."""
     import subprocess
     import sys
-    import time
 
-    remote = FakeRemote(clock=time.monotonic, routes={"/catalog": [Answer(200, b"[]", JSON)]})
+    shared = tmp_path / "rythme"
+    remote = FakeRemote(routes={"/catalog": [Answer(200, b"[]", JSON)]})
     with serving(remote):
         workers = [subprocess.Popen([sys.executable, "-c", _WORKER, f"{remote.base}/catalog",
-                                     str(tmp_path / "rythme")]) for _ in range(2)]  # fmt: skip
+                                     str(shared)]) for _ in range(2)]  # fmt: skip
         assert [w.wait(timeout=60) for w in workers] == [0, 0]
-    times = sorted(r[4] for r in remote.requests("/catalog"))
-    assert len(times) == 16
-    assert max(sum(1 for t in times if s <= t < s + 0.9) for s in times) <= 4
-    assert times[-1] - times[0] >= 2.9
+    assert len(remote.requests("/catalog")) == 16
+    kept = [float(line) for line in shared.read_text("ascii").split()]
+    assert len(kept) == 4 and _worst(kept, 1.0) == 4  # the last second's, at full precision
 
 
 def test_429_is_waited_out_as_retry_after_says_and_503_is_retried() -> None:
@@ -180,25 +207,52 @@ def test_addresses_a_producer_gives_are_checked(tmp_path: Path) -> None:
 def test_the_connection_itself_must_reach_a_public_address(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A name judged public when resolved, then resolving to an internal address when the
-    connection is made (DNS rebinding), is refused on the address actually reached: here
-    the check of the name is made to pass and the connection reaches 127.0.0.1. Nothing of
-    the answer is kept. With loopback taken as public, the same request passes: the
-    address reached is read from the connection."""
+    """DNS rebinding: a producer's name judged public (the check of the name made to pass
+    here) whose connection reaches 127.0.0.1 — its first resolution, by the connection;
+    asked again it would say a public address, so only the address read on the connection
+    itself tells — is refused, and nothing of the answer is kept. With loopback taken as
+    public, the same request passes."""
+    import socket as sockets
+
     from observatoire.remote import http
 
     clock = FakeClock()
     remote = FakeRemote(clock=clock, routes={"/data": [Answer(200, b"[1]", JSON)]})
+    real = sockets.getaddrinfo
+    asked: list[str] = []
+
+    def rebinding(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "producteur.test":
+            return real(host, port, *args, **kwargs)
+        asked.append(host)
+        where = "127.0.0.1" if len(asked) % 2 else "93.184.216.34"
+        return [(sockets.AF_INET, sockets.SOCK_STREAM, 6, "", (where, port))]
+
+    monkeypatch.setattr(sockets, "getaddrinfo", rebinding)
     monkeypatch.setattr(Polite, "_checked", lambda self, url: True)
     with serving(remote), Polite("Service test", clock=clock, sleep=clock.sleep,
                                  wall=clock) as client:  # fmt: skip
+        url = remote.base.replace("127.0.0.1", "producteur.test") + "/data"
         with pytest.raises(RemoteError, match="a mené à une adresse interne"):
-            client.get_json(f"{remote.base}/data")
+            client.get_json(url)
         with pytest.raises(RemoteError, match="a mené à une adresse interne"):
-            client.download(f"{remote.base}/data", tmp_path / "kept.json")
-        assert not list(tmp_path.iterdir())
+            client.download(url, tmp_path / "kept.json")
+        assert not list(tmp_path.iterdir()) and len(remote.requests("/data")) == 2
         monkeypatch.setattr(http, "_public", lambda address: address == "127.0.0.1")
-        assert client.get_json(f"{remote.base}/data") == [1]
+        assert client.get_json(url) == [1]
+
+
+def test_proxies_are_read_as_httpx_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from observatoire.remote.http import _proxied
+
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
+                 "all_proxy", "NO_PROXY", "no_proxy"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    assert not _proxied("https", "www.data.gouv.fr")
+    monkeypatch.setenv("ALL_PROXY", "http://10.1.2.3:3128")
+    assert _proxied("https", "www.data.gouv.fr")
+    monkeypatch.setenv("NO_PROXY", ".gouv.fr")
+    assert not _proxied("https", "www.data.gouv.fr") and _proxied("https", "example.org")
 
 
 def test_a_download_beyond_its_limit_is_refused_and_removed(tmp_path: Path) -> None:

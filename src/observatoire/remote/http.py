@@ -16,10 +16,10 @@ import email.utils
 import fcntl
 import hashlib
 import ipaddress
-import os
 import re
 import socket
 import time
+import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -46,24 +46,24 @@ class Throttle:
     """At most ``limit`` requests in any window of ``period`` seconds (a sliding log of the
     last requests' times). With ``shared``, the log is a file every process of the home
     writes under a lock (the web server, a cron job and a user's command share one limit);
-    its times are then the wall clock's, which ``clock`` must be."""
+    its times are then the wall clock's (the default ``clock`` then)."""
 
     def __init__(self, limit: int, period: float = 60.0, *,
-                 clock: Callable[[], float] = time.monotonic,
+                 clock: Callable[[], float] | None = None,
                  sleep: Callable[[float], None] = time.sleep,
                  shared: Path | None = None) -> None:  # fmt: skip
         if limit < 1:
             raise ValueError("a throttle lets at least one request through")
         self.limit, self.period = limit, period
-        self.clock, self.sleep = clock, sleep
-        self.shared = shared
+        self.clock = clock or (time.time if shared is not None else time.monotonic)
+        self.sleep, self.shared = sleep, shared
         self._sent: deque[float] = deque()
 
-    def wait(self) -> None:
-        """Pause until one more request fits in the window, then count it."""
+    def wait(self) -> float:
+        """Pause until one more request fits in the window, then count it; the time it
+        was counted at."""
         if self.shared is not None:
-            self._wait_shared(self.shared)
-            return
+            return self._wait_shared(self.shared)
         now = self.clock()
         while self._sent and self._sent[0] <= now - self.period:
             self._sent.popleft()
@@ -73,23 +73,33 @@ class Throttle:
             while self._sent and self._sent[0] <= now - self.period:
                 self._sent.popleft()
         self._sent.append(now)
+        return now
 
-    def _wait_shared(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        while True:
-            with path.open("a+", encoding="ascii") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
-                handle.seek(0)
-                now = self.clock()
-                sent = sorted(t for t in _times(handle.read()) if now - self.period < t <= now)
-                if len(sent) < self.limit:
+    def _wait_shared(self, path: Path) -> float:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            while True:
+                with path.open("a+", encoding="ascii", errors="replace") as handle:
+                    fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+                    handle.seek(0)
+                    now = self.clock()
+                    # a time ahead of this clock (another host's, or a clock set back)
+                    # is kept as now: neither dropped (a burst) nor waited for
+                    sent = sorted(min(t, now) for t in _times(handle.read())
+                                  if t > now - self.period)  # fmt: skip
+                    passes = len(sent) < self.limit
                     handle.seek(0)
                     handle.truncate()
-                    handle.write("".join(f"{t:.3f}\n" for t in [*sent, now]))
+                    kept = [*sent, now] if passes else sent
+                    handle.write("".join(f"{t!r}\n" for t in kept))
                     handle.flush()
-                    return
-                pause = sent[-self.limit] + self.period - now
-            self.sleep(max(pause, 0.001))
+                    if passes:
+                        return now
+                    pause = sent[-self.limit] + self.period - now
+                self.sleep(max(pause, 0.001))  # the lock is not held while waiting
+        except OSError as error:
+            raise RemoteError(f"rythme des requêtes : {path} illisible ou non inscriptible "
+                              f"({error.strerror}) ; vérifiez ses droits") from None  # fmt: skip
 
 
 def _times(text: str) -> Iterator[float]:
@@ -264,7 +274,7 @@ class Polite:
             return False
         if parts.scheme != "https":
             raise RemoteError(f"{self.name} : adresse refusée ({_short(url)}) : https attendu")
-        proxied = bool(os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy"))
+        proxied = _proxied(parts.scheme, host)
         try:
             found = {info[4][0] for info in socket.getaddrinfo(host, parts.port or 443)}
         except (OSError, UnicodeError):
@@ -313,10 +323,14 @@ class Polite:
             request = self._client.build_request(method, url, params=params,
                                                  headers=dict(headers or {}))  # fmt: skip
             answer = self._client.send(request, stream=True)
-            if guarded and not _reached(answer):
-                answer.close()
-                raise RemoteError(f"{self.name} : adresse refusée ({urlsplit(url).hostname} "
-                                  "a mené à une adresse interne)")  # fmt: skip
+            if guarded:
+                reached = _reached(answer)
+                if reached is None or not _public(reached):
+                    answer.close()
+                    why = ("a mené à une adresse interne" if reached
+                           else "adresse de connexion invérifiable")  # fmt: skip
+                    raise RemoteError(f"{self.name} : adresse refusée "
+                                      f"({urlsplit(url).hostname} {why})")  # fmt: skip
             if not stream:
                 answer.read()
             if not (answer.is_redirect and answer.next_request is not None):
@@ -339,22 +353,46 @@ class Polite:
 
 
 def _public(address: str) -> bool:
-    """Whether an IP address is a public one (not private, loopback, link-local…)."""
-    return ipaddress.ip_address(address.split("%")[0]).is_global
+    """Whether an IP address is a public one (not private, loopback, link-local…, nor an
+    IPv6 form of an IPv4 address that is not: ``::ffff:10.0.0.1``, ``64:ff9b::a00:1``, 6to4).
 
-
-def _reached(answer: httpx.Response) -> bool:
-    """Whether the address the answer came from is a public one: the check of the name's
-    resolution made again on the connection itself (a name resolving to a public address,
-    then to an internal one, must not lead there). Unknown: not public."""
-    stream = answer.extensions.get("network_stream")
-    peer = stream.get_extra_info("server_addr") if stream is not None else None
-    if not isinstance(peer, tuple) or not peer:
-        return False
+    >>> _public("93.184.216.34"), _public("10.1.2.3"), _public("::ffff:127.0.0.1")
+    (True, False, False)
+    >>> _public("64:ff9b::a00:1"), _public("2002:7f00:1::"), _public("fec0::1")
+    (False, False, False)
+    """
     try:
-        return _public(str(peer[0]))
+        ip = ipaddress.ip_address(address.split("%")[0])
     except ValueError:
         return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if ip in ipaddress.ip_network("64:ff9b::/96"):  # NAT64
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if ip.is_site_local or (embedded is not None and not embedded.is_global):
+            return False
+    return ip.is_global
+
+
+def _proxied(scheme: str, host: str) -> bool:
+    """Whether a request to ``host`` goes through a proxy of the environment, as httpx
+    reads them (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, minus ``NO_PROXY``)."""
+    proxies = urllib.request.getproxies_environment()
+    if not (proxies.get(scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(host)  # NO_PROXY (the environment, on Linux)
+
+
+def _reached(answer: httpx.Response) -> str | None:
+    """The address the answer came from, read on the connection itself (a name resolving
+    to a public address, then to an internal one, must not lead there); None when it
+    cannot be read."""
+    stream = answer.extensions.get("network_stream")
+    try:
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+    except OSError:  # the connection is gone already
+        return None
+    return str(peer[0]) if isinstance(peer, tuple) and peer else None
 
 
 def _transport(error: httpx.TransportError, url: str) -> str:
