@@ -177,11 +177,19 @@ def _communes(*departements: str) -> list[dict[str, Any]]:
             for r in rows]  # fmt: skip
 
 
+def _asked(remote: FakeRemote, dataset: str) -> list[tuple[str, ...]]:
+    """The filters of the pages asked (not the counts), as (GEO, TIME_PERIOD) pairs."""
+    return [(r[2]["GEO"][0], *r[2].get("TIME_PERIOD", []))
+            for r in remote.requests(f"/melodi/data/{dataset}") if "page" in r[2]]  # fmt: skip
+
+
 @needs_data
-def test_communes_are_split_by_period_then_a_departement_at_a_time() -> None:
+def test_communes_are_split_a_departement_at_a_time_and_by_period_if_need_be() -> None:
     """All communes of three départements (of the real COG) over two years, beyond the
-    ceiling: asked a year at a time, then a département at a time (``GEO=DEP-971*COM``),
-    each part within the ceiling; the parts together are the whole, row for row."""
+    ceiling. When a département's two years fit, one query per département
+    (``GEO=DEP-971*COM``), not a year at a time; when they do not, each département is
+    then asked a year at a time. The parts together are the whole, row for row; a budget
+    too small is said before any page is read."""
     geo = _communes("93", "94", "971")
     ranged = {"code": "DS_TEST", "range": [
         {"concept": {"code": "GEO"}, "values": geo},
@@ -189,29 +197,58 @@ def test_communes_are_split_by_period_then_a_departement_at_a_time() -> None:
     ]}  # fmt: skip
     cube = _cube(geo, ["2021", "2022"])
     largest = max(sum(g["code"].startswith(d) for g in geo) for d in ("93", "94", "971"))
+    assert len(cube) == 2 * len(geo) > 2 * largest * 2 > 0  # a département fits, not a year
+    departements = [f"DEP-{d}*COM" for d in ("93", "94", "971")]
+    for ceiling, expected in ((2 * largest, {(d,) for d in departements}),
+                              (largest, {(d, y) for d in departements
+                                         for y in ("2021", "2022")})):  # fmt: skip
+        clock = FakeClock()
+        remote = FakeRemote(clock=clock, routes=_melodi("DS_TEST", cube, ranged=ranged))
+        with serving(remote), _client(clock) as client:
+            table = melodi_table(client, f"{remote.base}/melodi", "DS_TEST", [("GEO", "COM")],
+                                 ceiling=ceiling, page=20)  # fmt: skip
+        assert _seen(table) == _expected(cube) and len(table) == len(cube)
+        assert set(_asked(remote, "DS_TEST")) == expected, ceiling
     clock = FakeClock()
     remote = FakeRemote(clock=clock, routes=_melodi("DS_TEST", cube, ranged=ranged))
+    with serving(remote), _client(clock) as client, pytest.raises(
+        RemoteError, match="demanderait 8 appels au service, au-delà de 5"
+    ):
+        melodi_table(client, f"{remote.base}/melodi", "DS_TEST", [("GEO", "COM")],
+                     ceiling=2 * largest, budget=5)  # fmt: skip
+    assert not _asked(remote, "DS_TEST")
+
+
+def test_a_split_the_service_refuses_gives_way_to_the_next() -> None:
+    """The recorded range of DS_EC_DECES, a service refusing one level as a filter (HTTP
+    400 on GEO=OTHER): the split by level is given up for the split by period, and the rows
+    are still the whole, row for row."""
+    ranged = json.loads((FIXTURES / "melodi_range_ec_deces.json").read_text("utf-8"))
+    geo = next(r["values"] for r in ranged["range"] if r["concept"]["code"] == "GEO")
+    cube = _cube(geo, ["2019", "2020"])
+    routes = _melodi("DS_EC_DECES", cube, ranged=ranged)
+    serve = routes["/melodi/data/DS_EC_DECES"]
+    refused = Answer(400, b'{"message": "GEO invalide"}', JSON)
+    routes["/melodi/data/DS_EC_DECES"] = lambda q: (refused if q.get("GEO") == ["OTHER"]
+                                                    else serve(q))  # fmt: skip
+    clock = FakeClock()
+    remote = FakeRemote(clock=clock, routes=routes)
     with serving(remote), _client(clock) as client:
-        table = melodi_table(client, f"{remote.base}/melodi", "DS_TEST", [("GEO", "COM")],
-                             ceiling=largest, page=20)  # fmt: skip
-        with pytest.raises(RemoteError, match="plus de 5 appels"):
-            melodi_table(client, f"{remote.base}/melodi", "DS_TEST", [("GEO", "COM")],
-                         ceiling=largest, budget=5)  # fmt: skip
-    assert _seen(table) == _expected(cube) and len(cube) == 2 * len(geo) > 2 * largest
-    asked = [r[2] for r in remote.requests("/melodi/data/DS_TEST") if "page" in r[2]]
-    parts = {(a["GEO"][0], a["TIME_PERIOD"][0]) for a in asked}
-    assert parts == {(f"DEP-{d}*COM", y) for d in ("93", "94", "971") for y in ("2021", "2022")}
+        table = melodi_table(client, f"{remote.base}/melodi", "DS_EC_DECES", [], ceiling=200)
+    assert _seen(table) == _expected(cube)
+    pages = [r[2] for r in remote.requests("/melodi/data/DS_EC_DECES") if "page" in r[2]]
+    assert sorted(p["TIME_PERIOD"][0] for p in pages) == ["2019", "2020"]
 
 
 def test_parts_that_do_not_add_up_to_the_whole_are_refused() -> None:
     """A service whose parts' counts do not add up to the whole's (every count the same
-    here): refused before any row is read."""
+    here), whichever the split: refused before any row is read."""
     ranged = json.loads((FIXTURES / "melodi_range_ec_deces.json").read_text("utf-8"))
     clock = FakeClock()
     remote = FakeRemote(clock=clock, routes=_melodi("DS_EC_DECES", [], announced=500,
                                                      ranged=ranged))  # fmt: skip
     with serving(remote), _client(clock) as client, pytest.raises(
-        RemoteError, match="2000 lignes pour 500 annoncées"
+        RemoteError, match=r"n'a pu être découpée \(découpée, \d+ lignes pour 500 annoncées"
     ):
         melodi_table(client, f"{remote.base}/melodi", "DS_EC_DECES", [], ceiling=400)
     assert not [r for r in remote.requests() if "page" in r[2]]

@@ -34,7 +34,7 @@ from observatoire.atomic import write_whole
 from observatoire.errors import RemoteError
 from observatoire.remote.http import Polite
 
-__all__ = ["BUDGET", "CEILING", "PAGE", "melodi_table"]
+__all__ = ["BUDGET", "CEILING", "PAGE", "OverBudget", "melodi_table"]
 
 PAGE = 10_000  # Melodi's default page
 CEILING = 100_000  # rows a query may bring before it is split
@@ -53,42 +53,65 @@ def melodi_table(client: Polite, base: str, dataset: str, filters: Filters, *,
     ``OBS_VALUE``."""
     reader = _Reader(client, base.rstrip("/"), dataset, cache, page, budget)
     parts = _parts(reader, list(filters), reader.count(filters), ceiling)
+    pages = sum(-(-count // page) for _, count in parts)
+    if reader.asked + pages > budget:  # said before any page is read
+        raise OverBudget(reader.over_budget(reader.asked + pages))
     frames = [reader.rows(part, count) for part, count in parts if count]
     if not frames:
         return pd.DataFrame(columns=["GEO", "TIME_PERIOD", "OBS_VALUE"])
     return pd.concat(frames, ignore_index=True)
 
 
+class OverBudget(RemoteError):
+    """A query that would take more requests than its budget."""
+
+
 def _parts(reader: _Reader, filters: Filters, total: int,
            ceiling: int) -> list[tuple[Filters, int]]:  # fmt: skip
-    """``filters`` as queries of at most ``ceiling`` rows each, with their counts."""
+    """``filters`` as queries of at most ``ceiling`` rows each, with their counts: the
+    first split (:func:`_choices`) whose parts the service counts and whose counts add up
+    to the whole; the next one if the service refuses a part's filter or they do not."""
     if total <= ceiling:
         return [(filters, total)]
-    split = _split(reader, filters)
-    if not split:
+    choices = _choices(reader, filters, total, ceiling)
+    if not choices:
         raise RemoteError(f"INSEE Melodi : {reader.dataset} : {total} lignes pour ce filtre, "
                           f"au-delà de {ceiling} par requête, et rien à découper ; "
                           "précisez-le (GEO=DEP-93*COM, TIME_PERIOD=2022…) ou téléchargez le "
                           "fichier entier du jeu (distant sans filtre)")  # fmt: skip
-    counts = [reader.count(part) for part in split]
-    if sum(counts) != total:
-        raise RemoteError(f"INSEE Melodi : {reader.dataset} : découpée, la requête "
-                          f"{_said(filters)} donne {sum(counts)} lignes pour {total} "
-                          "annoncées ; rien n'est importé")  # fmt: skip
-    out: list[tuple[Filters, int]] = []
-    for part, count in zip(split, counts, strict=True):
-        out += _parts(reader, part, count, ceiling)
-    return out
+    failed = ""
+    for split in choices:
+        try:
+            counts = [reader.count(part) for part in split]
+        except OverBudget:
+            raise
+        except RemoteError as error:  # a filter this service does not take
+            failed = str(error)
+            continue
+        if sum(counts) != total:
+            reader.forget([filters, *split])  # a count of another edition, perhaps
+            failed = f"découpée, {sum(counts)} lignes pour {total} annoncées"
+            continue
+        out: list[tuple[Filters, int]] = []
+        for part, count in zip(split, counts, strict=True):
+            out += _parts(reader, part, count, ceiling)
+        return out
+    raise RemoteError(f"INSEE Melodi : {reader.dataset} : la requête {_said(filters)} "
+                      f"({total} lignes) n'a pu être découpée ({failed}) ; rien n'est "
+                      "importé")  # fmt: skip
 
 
-def _split(reader: _Reader, filters: Filters) -> list[Filters]:
-    """The parts of ``filters`` to ask in turn: on its repeated filter, else the split by
-    geography or by period (after the dataset's range) that needs fewer queries."""
+def _choices(reader: _Reader, filters: Filters, total: int,
+             ceiling: int) -> list[list[Filters]]:  # fmt: skip
+    """The ways to split ``filters``, best first: on its repeated filter alone; else by
+    level of geography, by period, or a département at a time (after the dataset's range),
+    those whose parts fit the ceiling on average first, fewest parts first, then the
+    finest."""
     names = [name for name, _ in filters]
     several = next((n for n in dict.fromkeys(names) if names.count(n) > 1), None)
     if several is not None:
         others = [(n, v) for n, v in filters if n != several]
-        return [[*others, (several, v)] for n, v in filters if n == several]
+        return [[[*others, (several, v)] for n, v in filters if n == several]]
     ranged = reader.range()
     choices: list[list[Filters]] = []
     if "TIME_PERIOD" not in names:
@@ -100,12 +123,14 @@ def _split(reader: _Reader, filters: Filters) -> list[Filters]:
         choices.append([[*filters, ("GEO", level)] for level in levels])
     else:  # one level (asked, or the dataset's only one): a département at a time
         level = geo[0] if geo else next(iter(levels), "")
-        if level in BY_DEPARTEMENT:
+        departements = _departements(levels.get(level, []))
+        if level in BY_DEPARTEMENT and departements:
             kept = [(n, v) for n, v in filters if n != "GEO"]
-            choices.append([[*kept, ("GEO", f"DEP-{d}*{level}")]
-                            for d in _departements(levels.get(level, []))])  # fmt: skip
+            choices.append([[*kept, ("GEO", f"DEP-{d}*{level}")] for d in departements])
     choices = [c for c in choices if len(c) > 1]
-    return min(choices, key=len) if choices else []
+    fitting = sorted((c for c in choices if total / len(c) <= ceiling), key=len)
+    return fitting + sorted((c for c in choices if total / len(c) > ceiling), key=len,
+                            reverse=True)  # fmt: skip
 
 
 def _levels(values: list[dict[str, Any]]) -> dict[str, list[str]]:
@@ -119,8 +144,22 @@ def _levels(values: list[dict[str, Any]]) -> dict[str, list[str]]:
 
 
 def _departements(codes: list[str]) -> list[str]:
-    """The départements of communes' (or IRIS') codes: 93 of 93001, 971 of 97101."""
-    return sorted({c[:3] if c.startswith("97") else c[:2] for c in codes})
+    """The départements of communes' (or IRIS') codes: 93 of 93001, 2A of 2A004, 971 of
+    97101; none when a code lies outside every département (Saint-Pierre-et-Miquelon's
+    97502, a collectivity's 98…), whose rows a split by département would miss.
+
+    >>> _departements(["93001", "2A004", "97101", "93066"])
+    ['2A', '93', '971']
+    >>> _departements(["93001", "97502"])
+    []
+    """
+    found = {c[:3] if c.startswith("97") else c[:2] for c in codes}
+    if any(d.startswith(("97", "98")) and d not in _OVERSEAS for d in found):
+        return []
+    return sorted(found)
+
+
+_OVERSEAS = {"971", "972", "973", "974", "976"}
 
 
 def _said(filters: Filters) -> str:
@@ -143,6 +182,19 @@ class _Reader:
         except ValueError:
             raise RemoteError(f"INSEE Melodi : {self.dataset} : nombre de lignes non "
                               "annoncé par l'API") from None  # fmt: skip
+
+    def over_budget(self, needed: int) -> str:
+        return (f"INSEE Melodi : {self.dataset} : la requête demanderait {needed} appels au "
+                f"service, au-delà de {self.budget} ; précisez-la (GEO=DEP-93*COM, "
+                "TIME_PERIOD=2022…) ou téléchargez le fichier entier du jeu (distant sans "
+                "filtre) ; rien n'est importé")  # fmt: skip
+
+    def forget(self, queries: list[Filters]) -> None:
+        """Drop the cached counts of ``queries`` (asked again next time)."""
+        for filters in queries:
+            url = self._url("data", [*filters, ("totalCount", "TRUE"), ("maxResult", "0")])
+            if self.cache is not None:
+                self._path(url).unlink(missing_ok=True)
 
     def range(self) -> dict[str, list[Any]]:
         """The values of each of the dataset's concepts: periods as codes, geography as
@@ -177,17 +229,13 @@ class _Reader:
         return pd.DataFrame([_row(o) for o in observations])
 
     def _get(self, what: str, params: Filters) -> dict[str, Any]:
-        url = f"{self.base}/{what}/{quote(self.dataset, safe='')}"
-        url += f"?{urlencode(list(params), safe='*')}" if params else ""
+        url = self._url(what, params)
         kept = self._cached(url)
         if kept is not None:
             return kept
         self.asked += 1
         if self.asked > self.budget:
-            raise RemoteError(f"INSEE Melodi : {self.dataset} : la requête demanderait plus de "
-                              f"{self.budget} appels au service ; précisez-la (GEO=DEP-93*COM, "
-                              "TIME_PERIOD=2022…) ou téléchargez le fichier entier du jeu "
-                              "(distant sans filtre) ; rien n'est importé")  # fmt: skip
+            raise OverBudget(self.over_budget(self.asked))
         found = self.client.get_json(url)
         if not isinstance(found, dict):
             raise RemoteError(f"INSEE Melodi : {self.dataset} : réponse illisible")
@@ -196,6 +244,10 @@ class _Reader:
             write_whole(self._path(url), json.dumps({"url": url, "fetched_at": stamp,
                                                      "body": found}))  # fmt: skip
         return found
+    def _url(self, what: str, params: Filters) -> str:
+        url = f"{self.base}/{what}/{quote(self.dataset, safe='')}"
+        return url + (f"?{urlencode(list(params), safe='*')}" if params else "")
+
     def _path(self, url: str) -> Path:
         assert self.cache is not None
         return self.cache / f"{hashlib.sha256(url.encode()).hexdigest()[:32]}.json"
