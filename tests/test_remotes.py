@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from observatoire.errors import RemoteError
+from observatoire.errors import InputError, RemoteError
 from observatoire.observatory import Observatory
 from observatoire.remote.editions import Services
 from observatoire.remote.http import Patience, Polite
@@ -209,6 +209,13 @@ def test_a_fetched_edition_lands_as_the_same_file_imported_by_hand(
     origin = history.set_index("id").loc[done.report.batch, "origin"]
     assert f"datagouv:{CAF_DATASET}/{CAF_RESOURCE}" in origin and "2026-03-02T10:15:00" in origin
     assert again["caf-iris"].state == "a_jour"
+    # withdrawn, the edition is no longer in force: new again
+    code, out = run("imports", "rollback", str(done.report.batch), "--no-compute", home=home)
+    assert code == 0, out
+    obs, registry, remotes = _remotes(home, producers, clock)
+    with obs, registry:
+        withdrawn = {c.source: c for c in remotes.check(["caf-iris"])}
+    assert withdrawn["caf-iris"].state == "nouvelle", withdrawn["caf-iris"].message
     # by hand, in another home
     other = tmp_path / "main"
     shutil.copytree(small_home, other)
@@ -236,9 +243,18 @@ def test_melodi_zip_and_a_plain_address_are_fetched_too(declared: Any) -> None:
     """Melodi's CSV product (a zip of a data and a metadata file) and a plain address (its
     edition from Last-Modified/size) are fetched and imported."""
     home, producers, clock = declared
+    good = producers.filosofi
+    at = len(good) // 3  # a byte of the compressed data inverted: same size, no checksum
+    producers.remote.files["/melodi/file/DS_FILOSOFI_CC/DS_FILOSOFI_CC_2021_CSV_FR"] = (
+        good[:at] + bytes([good[at] ^ 0xFF]) + good[at + 1:])  # fmt: skip
     obs, registry, remotes = _remotes(home, producers, clock, write=True)
     with obs, registry:
-        melodi = remotes.fetch("filosofi-cc", actor="analyste")
+        with pytest.raises(InputError, match="archive zip tronquée ou corrompue"):
+            remotes.fetch("filosofi-cc", actor="analyste")
+        assert not list((home / "cache" / "distant" / "filosofi-cc").rglob("*.zip"))
+        assert obs.imports().empty  # nothing imported
+        producers.remote.files["/melodi/file/DS_FILOSOFI_CC/DS_FILOSOFI_CC_2021_CSV_FR"] = good
+        melodi = remotes.fetch("filosofi-cc", actor="analyste")  # downloaded again
         plain = remotes.fetch("caf-2016", actor="analyste")
         history = obs.import_history().set_index("id")
     assert melodi.file.suffix == ".zip" and melodi.report.batch is not None
@@ -318,6 +334,12 @@ def test_analysts_see_the_last_check_on_the_sources_page(declared: Any) -> None:
     assert "nouvelle édition disponible" in seen and "02/03/2026" in seen
     assert "pas encore vérifié" in seen  # the other remotes
     assert "Chez le producteur" not in unseen and "nouvelle édition" not in unseen
+    # the remote removed: its last check is no verdict any more
+    code, out = run("sources", "set", "caf-iris", "distant=", home=home)
+    assert code == 0, out
+    with Observatory.open(home) as opened:
+        after = new_account(create_app(opened), "analyste2@test.invalid", Role.ANALYST)
+        assert "nouvelle édition disponible" not in after.get("/sources").text
 
 
 def test_the_demo_notices_fetches_and_shows_a_new_edition(demo_home: Any, tmp_path: Path,

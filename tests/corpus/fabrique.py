@@ -43,6 +43,15 @@ def _zip(members: dict[str, bytes | str], *, cut: bool = False) -> bytes:
     return data[: len(data) // 2] if cut else data
 
 
+def _flipped(archive: bytes) -> bytes:
+    """``archive`` with a byte of its first member's compressed data inverted (a copy
+    damaged on the way: the sizes and the directory intact)."""
+    name_length, extra_length = int.from_bytes(archive[26:28], "little"), int.from_bytes(
+        archive[28:30], "little")  # fmt: skip
+    at = 30 + name_length + extra_length + 8
+    return archive[:at] + bytes([archive[at] ^ 0xFF]) + archive[at + 1:]
+
+
 _NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG = "http://schemas.openxmlformats.org/package/2006"
@@ -146,6 +155,8 @@ SMALL: dict[str, Callable[[], bytes | str]] = {
     ),
     "tronque_champs.csv": lambda: HEADER + ROWS + "93048;Montreuil;333",
     "tronque_nombre.csv": lambda: HEADER + ROWS + "93048;Montreuil;3339;7020;17450,",
+    "tronque_champs_fin_de_ligne.csv": lambda: HEADER + ROWS + "93048;Montreuil;333\n",
+    "champ_geant.csv": lambda: HEADER + ROWS + "93048;Montreuil;" + "3" * 200_000 + ";1;2\n",
     "guillemet_ouvert.csv": lambda: HEADER + ROWS[:120] + '93048;"Montreuil;333;1000;2\n',
     "colonnes_en_double.csv": lambda: "CODGEO;NBMEN19;NBMEN19;Q219\n93001;1;2;3\n",
     "trop_de_champs.csv": lambda: HEADER + ROWS[:60] + "93048;M;333;1000;12;13;14\n" + ROWS[60:],
@@ -188,6 +199,7 @@ SMALL: dict[str, Callable[[], bytes | str]] = {
     "archive_chemin_absolu.zip": lambda: _zip({"/etc/cron.d/evil.csv": HEADER + ROWS}),
     "archive_dans_archive.zip": lambda: _zip({"dedans.zip": _inner_zip()}),
     "archive_binaire.zip": lambda: _zip({"donnees.csv": bytes(range(256)) * 10}),
+    "archive_corrompue.zip": lambda: _flipped(_zip({"donnees.csv": HEADER + ROWS * 50})),
     "bombe_xml.xlsx": lambda: _zip(_workbook(_ONE_CELL, _laughs())),
     "entite_externe.xlsx": lambda: _zip(_workbook(_EXTERNAL)),
     "classeur_vide.xlsx": lambda: _zip(_workbook(_EMPTY_SHEET)),

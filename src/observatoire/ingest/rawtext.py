@@ -30,6 +30,7 @@ __all__ = [
     "check_last_line",
     "scan_text",
     "sniff",
+    "unreadable_line",
 ]
 
 READ_BLOCK = 1 << 20
@@ -278,6 +279,14 @@ class Counting(io.RawIOBase):
         super().close()
 
 
+def unreadable_line(error: csv.Error) -> str:
+    """A line the csv module cannot read, in words (a cell beyond its 128 Kio limit)."""
+    if "field larger" in str(error):
+        return (f"ligne illisible : une cellule de plus de {csv.field_size_limit()} "
+                "caractères (ce n'est pas un tableau de données)")  # fmt: skip
+    return f"ligne illisible ({error})"
+
+
 _CUT_NUMBER = re.compile(r"\d[.,eE+-]$|^[+-]$")
 
 
@@ -302,10 +311,14 @@ def check_last_line(
         return  # a last line longer than what was kept: nothing to say of it
     last = lines[-1]
     ends_line = tail.endswith((b"\n", b"\r"))
-    line = progress.newlines + (0 if ends_line else 1) - trailing_blank
+    # the empty text after a final line break is no line: only blank lines before it count
+    line = progress.newlines + (0 if ends_line else 1) - (trailing_blank - ends_line)
     if last.count('"') % 2:
         return  # the end of a quoted cell spanning lines (the parser found it closed)
-    cells = next(csv.reader([last], delimiter=delimiter))
+    try:
+        cells = next(csv.reader([last], delimiter=delimiter))
+    except csv.Error as exc:  # a cell beyond the csv module's limit (128 Kio)
+        raise FileFormatError(unreadable_line(exc), path=path, line=line) from None
     if len(cells) < len(header):
         rest_empty = all(not c.strip() for c in cells[1:])
         first = cells[0].strip() if cells else ""

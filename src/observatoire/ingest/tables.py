@@ -16,6 +16,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -26,7 +27,13 @@ import pandas as pd
 
 from observatoire.errors import FileFormatError, MissingColumnError
 from observatoire.ingest.archives import check_archive, check_workbook
-from observatoire.ingest.rawtext import Counting, Progress, check_last_line, scan_text
+from observatoire.ingest.rawtext import (
+    Counting,
+    Progress,
+    check_last_line,
+    scan_text,
+    unreadable_line,
+)
 from observatoire.text import fold
 
 __all__ = [
@@ -241,7 +248,7 @@ class _ZipMember(io.RawIOBase):
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         try:
             data = self._handle.read(len(buffer))
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
             raise FileFormatError(
                 f"archive zip tronquée ou corrompue ({exc})", path=self._path
             ) from None
@@ -260,7 +267,11 @@ def _header_index(lines: Sequence[str], expect: Sequence[str], path: Path) -> in
         return 0
     wanted = {column_key(name) for name in expect}
     for index, line in enumerate(lines[:_MAX_PREAMBLE]):
-        cells = {column_key(c.strip().strip('"')) for c in _split_any(line)}
+        try:
+            cells = {column_key(c.strip().strip('"')) for c in _split_any(line)}
+        except csv.Error as exc:  # a cell beyond the csv module's limit (128 Kio)
+            raise FileFormatError(unreadable_line(exc), path=path,
+                                  line=index + 1) from None  # fmt: skip
         if cells & wanted:
             return index
     raise MissingColumnError(list(expect), _split_any(lines[0]) if lines else [], path=path)

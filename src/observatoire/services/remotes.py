@@ -175,7 +175,9 @@ class Remotes:
             return SourceCheck(ident, name, str(remote), None, None, "erreur",
                                "aucune édition publiée")  # fmt: skip
         latest = editions[0]
-        fetched = self.store.in_force(ident)
+        history = self.obs.import_history()
+        active = {int(b) for b in history.loc[history.status == "active", "id"]}
+        fetched = self.store.in_force(ident, active)
         if fetched is not None:
             newer = latest.key != fetched["edition"] and (
                 not fetched["modified"] or (latest.modified or "") > str(fetched["modified"]))
@@ -236,8 +238,12 @@ class Remotes:
         finally:
             self.services.close()
         origin = f"{remote} — {chosen.key} ({chosen.url})"
-        report = self.obs.import_file(target, dry_run=dry_run, user=actor, origin=origin,
-                                      max_bytes=max_bytes)  # fmt: skip
+        try:
+            report = self.obs.import_file(target, dry_run=dry_run, user=actor, origin=origin,
+                                          max_bytes=max_bytes)  # fmt: skip
+        except InputError:  # a file damaged on the way is not kept to be read again
+            target.unlink(missing_ok=True)
+            raise
         if not dry_run:
             self.store.fetched(ident, chosen.key, at=now, actor=actor, file=str(target),
                                batch=report.batch)  # fmt: skip
@@ -279,9 +285,14 @@ class _Locks:
 
 
 def last_checks(registry: Registry) -> dict[str, dict[str, object]]:
-    """The last check of each source, by source, its state in words (``state_label``)."""
+    """The last check of each source, by source, its state in words (``state_label``):
+    only of the remote the source declares now (a check of a remote since removed or
+    changed is no verdict on it)."""
+    declared = {str(e["identifiant"]): str(parse_remote(str(e["distant"])))
+                for e in registry.source_entries() if e.get("distant")}  # fmt: skip
     return {source: {**row, "state_label": STATES.get(str(row["state"]), row["state"])}
-            for source, row in RemoteStore(registry.db).checks().items()}  # fmt: skip
+            for source, row in RemoteStore(registry.db).checks().items()
+            if declared.get(source) == row["remote"]}  # fmt: skip
 
 
 def summarise(found: list[SourceCheck]) -> str:

@@ -57,13 +57,13 @@ class RemoteStore:
                 "AND latest = ?",
                 [f"édition récupérée (import n° {batch})", source, edition])  # fmt: skip
 
-    def in_force(self, source: str) -> EditionRow | None:
-        """The edition of ``source`` last fetched and imported, or None."""
+    def in_force(self, source: str, active: set[int]) -> EditionRow | None:
+        """The edition of ``source`` last fetched whose import is still in force (its
+        number in ``active``: not withdrawn nor replaced since), or None."""
         frame = self.db.query(
             f"SELECT {', '.join(_EDITION)} FROM app_remote_edition WHERE source = ? AND "
-            "batch IS NOT NULL ORDER BY fetched_at DESC LIMIT 1", [source])  # fmt: skip
-        found = _rows(frame.head(1))
-        return found[0] if found else None
+            "batch IS NOT NULL ORDER BY fetched_at DESC", [source])  # fmt: skip
+        return next((row for row in _rows(frame) if row["batch"] in active), None)
 
     def editions(self, source: str) -> list[EditionRow]:
         """Every edition of ``source`` seen, the newest first."""
