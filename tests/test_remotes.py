@@ -347,16 +347,17 @@ def test_the_demo_notices_fetches_and_shows_a_new_edition(demo_home: Any, tmp_pa
     """In Chromium, on the served demo, an analyst signs in and checks the producers from
     the Sources page: the demo's fictitious Melodi-shaped producer (served by the demo
     itself) has the 2023 edition of the households export, newer than the 2022 one
-    imported; fetched and imported with the page's button, the import's page says where it
-    comes from, the edition is in force, and checked again it is up to date."""
+    imported (a copy of the demo served on another port than it was built for: the
+    producer's address follows); fetched and imported with the page's button, the
+    import's page says where it comes from, the edition is in force, and checked again it
+    is up to date."""
     from observatoire.demo import demo_accounts
-    from observatoire.demo.remote import SOURCE, point_producer
+    from observatoire.demo.remote import SOURCE
 
     from .conftest import A11Y_CHECK, demo_copy, free_port, serving
 
     built = demo_copy(demo_home, tmp_path / "demo")
-    port = free_port()
-    point_producer(built.home, port=port)
+    port = free_port()  # a copy served on another port: the producer follows it
     accounts = {role: (email, password) for email, role, password in demo_accounts(built.home)}
     email, password = accounts["chargé d'études"]
     with serving(built.home, tmp_path / "serve.log", port=port) as base:

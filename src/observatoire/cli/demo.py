@@ -65,14 +65,12 @@ def demo(
     click.echo(f"Résumé : {result.summary_file}")
     if serving:
         from observatoire.demo import demo_accounts
-        from observatoire.demo.remote import point_producer
 
         click.echo(
             "\nComptes de démonstration (mots de passe valables jusqu'au prochain lancement) :"
         )
         for email, role, password in demo_accounts(result.home):
             click.echo(f"  {role:<22} {email:<26} {password}")
-        point_producer(result.home, host, port)  # its fictitious producer, on this server
         run_server(result.home, host, port)
 
 

@@ -39,6 +39,9 @@ def run_server(home: Path, host: str, port: int, workers: int = 1) -> None:
     from observatoire.web import create_app
 
     Observatory.open(home, write=True).close()  # migrated once, a clear error now
+    from observatoire.demo.remote import repoint_producer
+
+    repoint_producer(home, host, port)  # a demo's fictitious producer: on this server
     proxies = proxy_options(Home.load(home))
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(

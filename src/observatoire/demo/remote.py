@@ -15,7 +15,7 @@ from observatoire.home import Home
 from observatoire.observatory import Observatory
 from observatoire.web.routes.demo_producer import FOLDER, router
 
-__all__ = ["DATASET", "SOURCE", "fictitious_producer", "point_producer"]
+__all__ = ["DATASET", "SOURCE", "fictitious_producer", "point_producer", "repoint_producer"]
 
 DATASET = "DS_MENAGES_FICTIF"
 PRODUCT = f"{DATASET}_2023_CSV_FR"
@@ -65,3 +65,15 @@ def point_producer(home: Path, host: str = "127.0.0.1", port: int = 8000) -> Hom
     """Point the home's Melodi address at the demo server's fictitious producer."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     return Home.load(home).save_setting("melodi_url", f"http://{shown}:{port}{router.prefix}")
+
+
+def repoint_producer(home: Path, host: str, port: int) -> bool:
+    """Point a demo home's Melodi address at the server about to serve it (``serve --port``
+    on a demo built elsewhere, or a copy of one): only when the home holds the fictitious
+    producer and its address is a demo producer's; True if so."""
+    if not (home / FOLDER / "catalog_all.json").is_file():
+        return False
+    if not Home.load(home).settings.get("melodi_url", "").endswith(router.prefix):
+        return False
+    point_producer(home, host, port)
+    return True

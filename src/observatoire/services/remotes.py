@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from observatoire.atomic import write_whole
 from observatoire.csvfile import PLAIN, csv_text
 from observatoire.errors import InputError, RemoteError, UnknownNameError
+from observatoire.home import Home
 from observatoire.ingest.pipeline import ImportReport
 from observatoire.inventory.remotes import Remote, parse_remote
 from observatoire.remote.editions import (
@@ -117,7 +118,9 @@ class Remotes:
     def __init__(self, obs: Observatory, registry: Registry, *,
                  services: Services | None = None) -> None:  # fmt: skip
         self.obs, self.registry = obs, registry
-        self.services = services or default_services(obs.home.settings, obs.home.path)
+        # the settings as they are now (a server started earlier sees a changed address)
+        self.services = services or default_services(Home.load(obs.home.path).settings,
+                                                      obs.home.path)  # fmt: skip
         self.store = RemoteStore(registry.db)
         self.lock = _Locks(obs.home.path / CACHE)
 
