@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from observatoire.errors import InputError, RemoteError
+from observatoire.errors import BusyError, InputError, RemoteError
 from observatoire.observatory import Observatory
 from observatoire.remote.editions import Services
 from observatoire.remote.http import Patience, Polite
@@ -405,7 +405,7 @@ def test_one_fetch_of_a_source_at_a_time(declared: Any) -> None:
     lock.parent.mkdir(parents=True, exist_ok=True)
     with lock.open("a") as held, obs, registry:
         fcntl.flock(held, fcntl.LOCK_EX)  # another process is fetching it
-        with pytest.raises(RemoteError, match="déjà en cours de récupération"):
+        with pytest.raises(BusyError, match="déjà en cours de récupération"):
             remotes.fetch("caf-iris")
         fcntl.flock(held, fcntl.LOCK_UN)
         assert remotes.fetch("caf-iris").report.batch is not None

@@ -15,7 +15,9 @@ Every error the platform raises on purpose derives from :class:`ObservatoireErro
     ├── AccessError                           a value its audience may not see
     ├── HomeError                             home missing, not initialised, or locked
     ├── StorageError                          the database refused an operation
-    └── ReferentialError                      referential not built, or prerequisite missing
+    ├── ReferentialError                      referential not built, or prerequisite missing
+    ├── BusyError                             the same operation already under way
+    └── RemoteError                           a producer's service out of reach or refusing
 
 Errors that concern a file carry its ``path`` and, where known, the ``line`` (1-based, as a text
 editor counts them, the header being line 1) and the ``column`` (its name). ``str(error)`` is a
@@ -30,6 +32,7 @@ from pathlib import Path
 
 __all__ = [
     "AccessError",
+    "BusyError",
     "DuplicateUnitError",
     "FileFormatError",
     "HomeError",
@@ -191,6 +194,11 @@ class StorageError(ObservatoireError):
 
 class ReferentialError(ObservatoireError):
     """The referential is not built, or a prerequisite import (COG, IRIS) is missing."""
+
+
+class BusyError(ObservatoireError):
+    """The same operation is already under way (one fetch of a source at a time): try again
+    when it is done."""
 
 
 class RemoteError(ObservatoireError):

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from observatoire.atomic import write_whole
 from observatoire.csvfile import PLAIN, csv_text
-from observatoire.errors import InputError, RemoteError, UnknownNameError
+from observatoire.errors import BusyError, InputError, RemoteError, UnknownNameError
 from observatoire.home import Home
 from observatoire.ingest.pipeline import ImportReport
 from observatoire.inventory.remotes import Remote, parse_remote
@@ -279,7 +279,7 @@ class _Locks:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise RemoteError(f"la source « {ident} » est déjà en cours de récupération ; "
+                raise BusyError(f"la source « {ident} » est déjà en cours de récupération ; "
                                   "réessayez quand elle sera finie") from None  # fmt: skip
             try:
                 yield

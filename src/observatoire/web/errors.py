@@ -6,6 +6,7 @@
     AccessError                          403
     ReferentialError                     404 (nothing computed or imported yet)
     HomeError, StorageError              503
+    BusyError                            409 (the same operation under way)
     RemoteError                          502 (a producer's service out of reach)
 
 :func:`error_response` is the application's one handler of them: a JSON answer for the API and
@@ -21,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 
 from observatoire.errors import (
     AccessError,
+    BusyError,
     HomeError,
     InputError,
     ObservatoireError,
@@ -51,6 +53,8 @@ def status_of(exc: ObservatoireError) -> int:
         return 404
     if isinstance(exc, HomeError | StorageError):
         return 503
+    if isinstance(exc, BusyError):
+        return 409
     if isinstance(exc, RemoteError):
         return 502
     return 500
