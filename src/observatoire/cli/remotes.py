@@ -52,8 +52,9 @@ def source_check(ctx: Context, source: tuple[str, ...], fmt: str) -> None:
 
 @click.command("fetch")
 @click.argument("source")
-@click.option("--edition", help="Une édition précise (son nom ou sa clé, voir « sources "
-              "show ») ; par défaut la plus récente.")  # fmt: skip
+@click.option("--edition", help="Une édition précise (son nom ou sa clé, colonne "
+              "« derniere_edition » de « sources check ») ; par défaut la plus "
+              "récente.")  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Télécharge et vérifie le fichier, dit ce que "
               "l'import ferait, n'écrit rien dans l'entrepôt.")  # fmt: skip
 @pass_ctx

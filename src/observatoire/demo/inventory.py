@@ -262,7 +262,8 @@ def build_demo_inventory(
     return "\n".join(
         [
             "Inventaire, bibliothèque et besoins d'observation",
-            f"  {len(sources)} sources inventoriées (producteurs réels ; fichiers de la "
+            f"  {len(sources)} sources inventoriées (producteurs réels, sauf un producteur "
+            "FICTIF au format Melodi servi par la démonstration ; fichiers de la "
             f"démonstration SYNTHÉTIQUES) ; éditions en retard : {', '.join(overdue) or 'aucune'}",
             f"  {filed} portraits et {len(restitutions)} restitutions classés dans la "
             "bibliothèque (recherche plein texte : /documents)",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from observatoire.errors import InvalidValueError
 
@@ -23,6 +24,7 @@ _MELODI = re.compile(r"^D[SD]_[A-Z0-9_]{2,80}$")
 _DATAGOUV = re.compile(r"^[a-z0-9][a-z0-9-]{1,120}$")
 _DIMENSION = re.compile(r"^[A-Z][A-Z0-9_]{0,40}$")  # GEO, TIME_PERIOD, POPREF_MEASURE…
 _CODE = re.compile(r"^[A-Za-z0-9_*.-]{1,60}$")  # COM-44109, EPCI-244400404*COM, 2022…
+_ADDRESS = re.compile(r"^https?://[^/?#\s]*[A-Za-z0-9][^/?#\s]*(?:[/?#]\S*)?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,14 @@ def parse_remote(text: str) -> Remote:
     (('GEO', 'DEP-93*COM'), ('TIME_PERIOD', '2022'))
     >>> parse_remote("https://exemple.fr/f.csv").kind
     'url'
+    >>> for bad in ("https://", "https://exemple.fr/un fichier.csv", "https://moi:secret@exemple.fr/f"):
+    ...     try:
+    ...         parse_remote(bad)
+    ...     except InvalidValueError as exc:
+    ...         print("secret" in exc.message, "adresse http(s) attendue" in exc.message)
+    False True
+    False True
+    False True
     >>> try:
     ...     parse_remote("melodi:population")
     ... except InvalidValueError as exc:
@@ -68,8 +78,12 @@ def parse_remote(text: str) -> Remote:
     value = text.strip()
     kind, _, rest = value.partition(":")
     kind = kind.lower()
-    if kind in ("http", "https") and rest.startswith("//") and len(value) <= 2000:
-        return Remote("url", value)
+    if kind in ("http", "https") and rest.startswith("//"):
+        if len(value) <= 2000 and _ADDRESS.match(value) and "@" not in urlsplit(value).netloc:
+            return Remote("url", value)
+        raise InvalidValueError(f"« {_hidden(value)[:80]} » : adresse http(s) attendue, avec "
+                                "un nom d'hôte, sans espace ni identifiants (utilisateur:mot "
+                                "de passe@)", column="distant")  # fmt: skip
     dataset, _, query = rest.strip().partition("?")
     if kind == "melodi" and _MELODI.match(dataset):
         filters = tuple(tuple(p.split("=", 1)) for p in query.split("&") if p) if query else ()
@@ -86,3 +100,8 @@ def parse_remote(text: str) -> Remote:
         "datagouv:jeu/ressource",
     }.get(kind, "formes comprises : melodi:DS_…, datagouv:jeu[/ressource], https://…")
     raise InvalidValueError(f"« {value[:80]} » : {hint}", column="distant")
+
+
+def _hidden(address: str) -> str:
+    """An address without the credentials it may hold (never repeated in a message)."""
+    return re.sub(r"//[^/@\s]*@", "//…@", address)
