@@ -183,6 +183,13 @@ def test_a_download_cut_short_resumes_and_is_checked(tmp_path: Path) -> None:
     assert ranges[0] is None and ranges[1].startswith("bytes=")  # resumed from what was kept
     assert 0 < int(ranges[1][6:-1]) <= 100_000
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json"]  # nothing half-written
+    # a small file (under a read block) cut: what arrived is kept, the rest asked for
+    small = body[:30_000]
+    remote = FakeRemote(clock=clock, files={"/s.json": small}, cuts={"/s.json": 10_000})
+    with serving(remote), _client(clock) as client:
+        client.download(f"{remote.base}/s.json", tmp_path / "s.json", size=len(small))
+    assert (tmp_path / "s.json").read_bytes() == small
+    assert [r[3].get("range") for r in remote.requests("/s.json")] == [None, "bytes=10000-"]
 
 
 def test_addresses_a_producer_gives_are_checked(tmp_path: Path) -> None:

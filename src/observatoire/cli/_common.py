@@ -4,6 +4,7 @@ opened beside the observatory (its inventory, its accounts)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -78,13 +79,15 @@ def emit(frame: pd.DataFrame, fmt: str, output: str | None = None) -> None:
         from observatoire.csvfile import PLAIN, csv_text
 
         text = csv_text(frame, PLAIN).rstrip("\r\n")
-    elif fmt == "json":
-        text = frame.to_json(orient="records", force_ascii=False, indent=1)
+    elif fmt == "json":  # through json again: « 30/11/2026 », not pandas' « 30\/11\/2026 »
+        found = json.loads(frame.to_json(orient="records", force_ascii=False))
+        text = json.dumps(found, ensure_ascii=False, indent=1)
     else:
+        shown = frame.astype(object).where(frame.notna(), "")  # no None nor NaN on screen
         with pd.option_context(
             "display.max_rows", 200, "display.width", 160, "display.max_columns", 20
         ):
-            text = frame.to_string(index=False) if len(frame) else "(aucune ligne)"
+            text = shown.to_string(index=False) if len(frame) else "(aucune ligne)"
     if output:
         write_whole(Path(output), text)
         click.echo(f"{len(frame)} lignes écrites dans {output}", err=True)

@@ -207,7 +207,7 @@ class Polite:
             if attempt:
                 self.sleep(min(pause, self.patience.ceiling))
                 pause *= 2
-            have = partial.stat().st_size if partial.exists() else 0
+            have = have_before = partial.stat().st_size if partial.exists() else 0
             headers = {"Accept-Encoding": "identity"} | ({"Range": f"bytes={have}-"} if have
                                                          else {})  # fmt: skip
             try:
@@ -229,14 +229,15 @@ class Polite:
                         raise RemoteError(f"{self.name} : {_short(url)} : {expected} octets, "
                                           f"au-delà de la limite de {max_bytes}")  # fmt: skip
                     with partial.open("ab" if have else "wb") as out:
-                        for block in answer.iter_raw(_BLOCK):
+                        for block in answer.iter_raw():  # as it arrives: kept if cut
                             have += len(block)
                             if have > max_bytes:
                                 raise RemoteError(f"{self.name} : {_short(url)} dépasse la "
                                                   f"limite de {max_bytes} octets")  # fmt: skip
                             out.write(block)
             except httpx.TransportError as error:
-                last = _transport(error, url)
+                cut = partial.exists() and partial.stat().st_size > have_before
+                last = "téléchargement coupé en cours de route" if cut else _transport(error, url)
                 continue
             except RemoteError:
                 partial.unlink(missing_ok=True)

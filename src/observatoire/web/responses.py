@@ -246,6 +246,7 @@ def build_templates() -> Jinja2Templates:
         ]
     )
     env.filters["num"] = french_number
+    env.filters["batch_state"] = lambda state: _BATCH_STATES.get(state, state)
     env.filters["level_label"] = lambda level: _LEVEL_NAMES.get(level, level)
     env.filters["level_plural"] = _level_plural
     env.globals["status_label"] = STATUS_LABELS
@@ -257,6 +258,7 @@ def _level_plural(level: str) -> str:
     return first_upper(LEVELS[level].plural if level in LEVELS else level)
 
 
+_BATCH_STATES = {"active": "en vigueur", "replaced": "remplacé", "rolled_back": "retiré"}
 _LEVEL_NAMES = {
     "iris": "IRIS",
     "commune": "commune",
