@@ -331,9 +331,22 @@ def test_analysts_see_the_last_check_on_the_sources_page(declared: Any) -> None:
         public = TestClient(app)
         seen = analyst.get("/sources").text
         unseen = public.get("/sources").text
+        own = analyst.get("/sources/caf-iris").text
+        public_own = public.get("/sources/caf-iris").text
+        one = analyst.post("/sources/verification", data={
+            "source": "filosofi-cc", "csrf": analyst.cookies["obs_csrf"]},
+            follow_redirects=False)  # fmt: skip
+        after_one = analyst.get("/sources/filosofi-cc").text
     assert "nouvelle édition disponible" in seen and "02/03/2026" in seen
     assert "pas encore vérifié" in seen  # the other remotes
+    assert "1 nouvelle(s) édition(s), 0 à jour, 0 en erreur" in seen  # the check's summary
     assert "Chez le producteur" not in unseen and "nouvelle édition" not in unseen
+    # a source's page: where it is published, its verdict, the buttons; not for the public
+    assert "Chez le producteur" in own and f"datagouv:{CAF_DATASET}" in own
+    assert "nouvelle édition disponible" in own and "/sources/caf-iris/recuperation" in own
+    assert "Chez le producteur" not in public_own and "datagouv:" not in public_own
+    assert one.status_code == 303 and one.headers["location"] == "/sources/filosofi-cc#distant"
+    assert "vérifié le" in after_one and "Vérifier cette source" in after_one
     # the remote removed: its last check is no verdict any more
     code, out = run("sources", "set", "caf-iris", "distant=", home=home)
     assert code == 0, out

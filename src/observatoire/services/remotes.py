@@ -57,6 +57,7 @@ __all__ = [
     "default_services",
     "last_checks",
     "summarise",
+    "summary_of",
 ]
 
 CACHE = Path("cache") / "distant"  # in the home
@@ -296,6 +297,17 @@ def last_checks(registry: Registry) -> dict[str, dict[str, object]]:
     return {source: {**row, "state_label": STATES.get(str(row["state"]), row["state"])}
             for source, row in RemoteStore(registry.db).checks().items()
             if declared.get(source) == row["remote"]}  # fmt: skip
+
+
+def summary_of(checks: Mapping[str, Mapping[str, object]]) -> str:
+    """The last checks (:func:`last_checks`) in one line: when, and what they found."""
+    if not checks:
+        return ""
+    states = [str(c["state"]) for c in checks.values()]
+    when = max(str(c["checked_at"]) for c in checks.values())
+    return (f"Dernière vérification le {_day(when[:10])} à {when[11:16]} : "
+            f"{states.count('nouvelle')} nouvelle(s) édition(s), {states.count('a_jour')} à "
+            f"jour, {states.count('erreur')} en erreur")  # fmt: skip
 
 
 def summarise(found: list[SourceCheck]) -> str:

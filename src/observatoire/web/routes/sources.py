@@ -10,6 +10,8 @@ source's page, and their editing (:mod:`observatoire.web.routes.entries`).
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
@@ -18,7 +20,7 @@ from observatoire.ingest.inventory_files import entries_table
 from observatoire.inventory.fields import Entry, Located
 from observatoire.inventory.sources import KINDS, SOURCE_FIELDS
 from observatoire.services.inventory import Registry
-from observatoire.services.remotes import Remotes, last_checks
+from observatoire.services.remotes import Remotes, last_checks, summary_of
 from observatoire.web.deps import (
     CurrentUser,
     ObservatoryDep,
@@ -75,8 +77,8 @@ def sources_page(
         overdue=params.get("retard") == "1",
     )
     rows = [source_view(r, user, obs) for r in rows]
-    if editable(user):  # the last check of each remote, for those who fetch editions
-        checks = last_checks(registry)
+    checks = last_checks(registry) if editable(user) else {}
+    if checks:  # the last check of each remote, for those who fetch editions
         for row in rows:
             row["verification"] = checks.get(str(row["identifiant"]))
     if fmt == "csv":
@@ -92,6 +94,7 @@ def sources_page(
         "kinds": list(KINDS),
         "themes": themes,
         "editable": editable(user),
+        "summary": summary_of(checks) if editable(user) else "",
     }
     title = "Sources et systèmes d'information"
     return show_page(request, fmt, "sources.html", data, title, max_age=0)
@@ -101,11 +104,16 @@ def sources_page(
 # (the demo's fictitious producer is served by this very server); an import is followed by
 # the recomputation an import made from the web always has.
 @router.post("/sources/verification")
-async def check_remotes(request: Request, _: PostedFields, user: Editor, registry: RegistryDep,
+async def check_remotes(request: Request, fields: PostedFields, user: Editor, registry: RegistryDep,
                         obs: ObservatoryDep) -> Response:  # fmt: skip
-    """Check every source's remote now (as ``observatoire sources check``)."""
-    await run_in_threadpool(Remotes(obs, registry).check, actor=user.email)
-    return RedirectResponse("/sources", status_code=303)
+    """Check every source's remote now (as ``observatoire sources check``), or the one
+    source posted (field ``source``, from its page); back to the page it came from, which
+    shows the verdicts kept."""
+    one = fields.get("source") or None
+    await run_in_threadpool(Remotes(obs, registry).check, [one] if one else None,
+                            actor=user.email)  # fmt: skip
+    back = f"/sources/{quote(one, safe='')}#distant" if one else "/sources#verification"
+    return RedirectResponse(back, status_code=303)
 
 
 @router.post("/sources/{ident}/recuperation")
@@ -134,4 +142,6 @@ def source_page(
 ) -> Response:
     source = source_view(registry.source(ident), user, obs)
     source["editable"] = editable(user)
+    if editable(user):  # where its editions are published, and the last check of it
+        source["verification"] = last_checks(registry).get(ident)
     return show_page(request, fmt, "source.html", source, str(source["nom"]), max_age=0)
