@@ -163,6 +163,23 @@ def test_a_large_query_is_split_by_level_of_geography_after_the_recorded_range()
     assert len(data) == 1 + 4 + 4 and len(remote.requests("/melodi/range/DS_EC_DECES")) == 1
 
 
+def test_a_split_by_period_keeps_to_the_frequency_asked() -> None:
+    """``FREQ=A`` on the recorded range of DS_EC_DECES (years, months and days listed): the
+    split by period asks for the years alone, not the 751 periods."""
+    ranged = json.loads((FIXTURES / "melodi_range_ec_deces.json").read_text("utf-8"))
+    geo = next(r["values"] for r in ranged["range"] if r["concept"]["code"] == "GEO")
+    years = sorted(v["code"] for r in ranged["range"] if r["concept"]["code"] == "TIME_PERIOD"
+                   for v in r["values"] if len(v["code"]) == 4)  # fmt: skip
+    cube = _cube(geo, years)
+    clock = FakeClock()
+    remote = FakeRemote(clock=clock, routes=_melodi("DS_EC_DECES", cube, ranged=ranged))
+    with serving(remote), _client(clock) as client:
+        table = melodi_table(client, f"{remote.base}/melodi", "DS_EC_DECES", [("FREQ", "A")],
+                             ceiling=len(geo))  # fmt: skip
+    assert _seen(table) == _expected(cube) and len(years) > 4
+    assert len(remote.requests("/melodi/data/DS_EC_DECES")) == 1 + 2 * len(years)
+
+
 def _communes(*departements: str) -> list[dict[str, Any]]:
     """The communes of the real COG 2026 in ``departements``, as Melodi's range lists them."""
     import csv

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -115,7 +116,8 @@ def _choices(reader: _Reader, filters: Filters, total: int,
     ranged = reader.range()
     choices: list[list[Filters]] = []
     if "TIME_PERIOD" not in names:
-        periods = ranged.get("TIME_PERIOD", [])
+        periods = _of_frequency(ranged.get("TIME_PERIOD", []),
+                                [v for n, v in filters if n == "FREQ"])  # fmt: skip
         choices.append([[*filters, ("TIME_PERIOD", p)] for p in periods])
     geo = [v for n, v in filters if n == "GEO"]
     levels = _levels(ranged.get("GEO", []))
@@ -131,6 +133,23 @@ def _choices(reader: _Reader, filters: Filters, total: int,
     fitting = sorted((c for c in choices if total / len(c) <= ceiling), key=len)
     return fitting + sorted((c for c in choices if total / len(c) > ceiling), key=len,
                             reverse=True)  # fmt: skip
+
+
+_PERIOD_SHAPES = {"A": r"\d{4}", "M": r"\d{4}-\d{2}", "D": r"\d{4}-\d{2}-\d{2}"}
+
+
+def _of_frequency(periods: list[str], frequencies: list[str]) -> list[str]:
+    """The periods of the frequency asked (``FREQ=A``: years only, not the 751 days and
+    months a range may list), all when none or another is asked.
+
+    >>> _of_frequency(["2024", "2024-01", "2024-01-15", "2023"], ["A"])
+    ['2024', '2023']
+    >>> _of_frequency(["2024", "2024-01"], [])
+    ['2024', '2024-01']
+    """
+    if len(frequencies) != 1 or frequencies[0] not in _PERIOD_SHAPES:
+        return periods
+    return [p for p in periods if re.fullmatch(_PERIOD_SHAPES[frequencies[0]], p)]
 
 
 def _levels(values: list[dict[str, Any]]) -> dict[str, list[str]]:
