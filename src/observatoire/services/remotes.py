@@ -251,8 +251,10 @@ class Remotes:
         if not dry_run:
             self.store.fetched(ident, chosen.key, at=now, actor=actor, file=str(target),
                                batch=report.batch)  # fmt: skip
+            said = (f"fichier identique à celui de l'import n° {report.batch}, rien de "
+                    "changé" if report.unchanged else f"import n° {report.batch}")  # fmt: skip
             Accounts(self.registry.db).record(actor, "récupération d'une édition", ident,
-                                              f"{chosen.key} : import n° {report.batch}")
+                                              f"{chosen.key} : {said}")
         return Fetched(ident, chosen, target, report)
 
     def _query(self, remote: Remote, target: Path) -> None:
