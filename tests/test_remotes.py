@@ -304,7 +304,10 @@ def test_the_command_line_checks_and_fetches(
     code, out = run("fetch", "caf-iris", "--dry-run", home=home)
     assert code == 0 and "seraient importées" in out, out
     code, out = run("fetch", "caf-iris", home=home)
-    assert code == 0 and "importées" in out, out
+    assert code == 0 and "importées" in out and "indicateur(s) recalculé(s)" in out, out
+    with Observatory.open(home) as obs:  # the CAF indicators computed from the new edition
+        computed = obs.values("allocataires_caf", within=("departement", "93"))
+    assert not computed.empty and "2018" in set(computed.period.astype(str))
     code, out = run("sources", "check", "caf-iris", home=home)
     assert code == 0 and "à jour" in out, out
     code, out = run("sources", "check", "sans-distant", home=home)

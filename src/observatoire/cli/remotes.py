@@ -57,11 +57,15 @@ def source_check(ctx: Context, source: tuple[str, ...], fmt: str) -> None:
               "récente.")  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Télécharge et vérifie le fichier, dit ce que "
               "l'import ferait, n'écrit rien dans l'entrepôt.")  # fmt: skip
+@click.option("--compute/--no-compute", default=True, show_default=True,
+              help="Recalcule aussitôt les indicateurs que la nouvelle édition alimente "
+              "(comme l'import par le site).")  # fmt: skip
 @pass_ctx
-def fetch(ctx: Context, source: str, edition: str | None, dry_run: bool) -> None:
+def fetch(ctx: Context, source: str, edition: str | None, dry_run: bool, compute: bool) -> None:
     """Télécharge une édition d'une source chez son producteur (reprise si interrompu,
     taille et empreinte vérifiées) puis l'importe comme tout fichier : mêmes contrôles, même
     rapport, tout ou rien ; l'import garde d'où vient le fichier (le distant et l'édition).
+    Les indicateurs qu'elle alimente sont ensuite recalculés (sauf --no-compute).
 
     \b
     Exemples :
@@ -72,8 +76,13 @@ def fetch(ctx: Context, source: str, edition: str | None, dry_run: bool) -> None
     with ctx.open(write=not dry_run) as obs, registry_of(obs) as registry:
         done = Remotes(obs, registry).fetch(source, edition=edition, dry_run=dry_run,
                                             actor="cli")  # fmt: skip
+        fresh = compute and not dry_run and not done.report.unchanged
+        counts = obs.compute() if fresh else None
     click.echo(f"{source} : {done.edition.title} ({done.edition.key}) → {done.file}")
     print_report(done.report)
+    if counts is not None:
+        click.echo(f"{len(counts)} indicateur(s) recalculé(s), {sum(counts.values())} valeurs "
+                   "enregistrées")  # fmt: skip
 
 
 COMMANDS: list[click.Command] = [fetch]
