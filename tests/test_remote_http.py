@@ -202,7 +202,10 @@ def test_addresses_a_producer_gives_are_checked(tmp_path: Path) -> None:
     with serving(remote), _client(clock) as client:
         for url, why in ((f"https://localhost:{remote.base.rsplit(':', 1)[1]}/x", "interne"),
                          ("http://10.0.0.1/fichier.csv", "https attendu"),
-                         ("file:///etc/passwd", "http\\(s\\) attendu")):
+                         ("file:///etc/passwd", "http\\(s\\) attendu"),
+                         ("https://exemple.fr:abc/f.csv", "adresse invalide"),
+                         ("https://[::1/f.csv", "adresse invalide"),
+                         (f"{remote.base[:-1]}x/f.csv", "adresse invalide")):  # a trusted host
             with pytest.raises(RemoteError, match=why):
                 client.download(url, tmp_path / "x.csv")
         with pytest.raises(RemoteError, match="https attendu"):

@@ -26,7 +26,7 @@ from observatoire.observatory import Observatory
 from observatoire.remote.editions import Services
 from observatoire.remote.http import Patience, Polite
 from observatoire.services.inventory import Registry
-from observatoire.services.remotes import Remotes
+from observatoire.services.remotes import Remotes, last_checks, withdrawn_imports
 from observatoire.store.appdb import open_appdb
 
 from .conftest import DATA, needs_data, run
@@ -214,7 +214,9 @@ def test_a_fetched_edition_lands_as_the_same_file_imported_by_hand(
     assert code == 0, out
     obs, registry, remotes = _remotes(home, producers, clock)
     with obs, registry:
+        kept = last_checks(registry, withdrawn_imports(obs))["caf-iris"]  # before a new check
         withdrawn = {c.source: c for c in remotes.check(["caf-iris"])}
+    assert kept["state"] == "nouvelle" and "retiré" in str(kept["message"])
     assert withdrawn["caf-iris"].state == "nouvelle", withdrawn["caf-iris"].message
     # by hand, in another home
     other = tmp_path / "main"

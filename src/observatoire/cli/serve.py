@@ -41,7 +41,14 @@ def run_server(home: Path, host: str, port: int, workers: int = 1) -> None:
     Observatory.open(home, write=True).close()  # migrated once, a clear error now
     from observatoire.demo.remote import repoint_producer
 
-    repoint_producer(home, host, port)  # a demo's fictitious producer: on this server
+    if repoint_producer(home, host, port):  # a demo: its producer on this server
+        from observatoire.demo import demo_accounts
+
+        created = demo_accounts(home, only_missing=True)  # built with --no-serve: none yet
+        if created:
+            click.echo("\nComptes de démonstration créés (mots de passe) :")
+        for email, role, password in created:
+            click.echo(f"  {role:<22} {email:<26} {password}")
     proxies = proxy_options(Home.load(home))
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(

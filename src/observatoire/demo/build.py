@@ -129,9 +129,12 @@ def build_demo(
 PRODUCER_NOTE = """\
 Nouvelles éditions chez les producteurs (producteur FICTIF servi par la démonstration)
   La source « insee-menages-fictif » déclare son catalogue (distant: melodi:DS_MENAGES_FICTIF) ;
-  l'édition 2023 y est parue après l'import de 2022. Serveur lancé : page /sources (compte
-  chargé d'études) → « Vérifier les éditions chez les producteurs », puis « Récupérer et
-  importer » ; ou observatoire --home <démo> sources check / fetch insee-menages-fictif"""
+  l'édition 2023 y est parue après l'import de 2022. Le producteur est servi par le serveur
+  de la démonstration (observatoire demo, ou observatoire --home <démo> serve --port N, qui
+  y fait suivre son adresse) : page /sources, avec le compte chargé d'études que le
+  lancement du serveur affiche → « Vérifier les éditions chez les producteurs », puis
+  « Récupérer et importer » ; ou, serveur lancé, observatoire --home <démo> sources check
+  puis fetch insee-menages-fictif"""
 
 
 PILOTAGE = """\
@@ -201,9 +204,10 @@ DEMO_ACCOUNTS = (
 )
 
 
-def demo_accounts(home: Path) -> list[tuple[str, str, str]]:
+def demo_accounts(home: Path, *, only_missing: bool = False) -> list[tuple[str, str, str]]:
     """One account per role on the demo home, each with a NEW random password (the demo's
-    only: no password is fixed anywhere). Returns (email, role label, password)."""
+    only: no password is fixed anywhere). Returns (email, role label, password).
+    ``only_missing``: the accounts not there yet, the others left as they are."""
     import secrets
 
     from observatoire.home import Home
@@ -218,6 +222,8 @@ def demo_accounts(home: Path) -> list[tuple[str, str, str]]:
     out = []
     try:
         for email, role, name, organisation in DEMO_ACCOUNTS:
+            if only_missing and email in known:
+                continue
             password = secrets.token_urlsafe(12)
             if email in known:
                 accounts.set_password(email, password, actor="demo")

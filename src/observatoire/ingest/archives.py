@@ -48,12 +48,19 @@ _ELEMENT_STRING = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s/>]")
 MAX_INDEX_PART = 4 * 1024**2  # a workbook's index or relationships: never larger
 
 
+# What zipfile raises on a damaged archive, besides BadZipFile: an offset out of bounds
+# (OSError on a file, ValueError in memory), a member cut short, a version or a method it does
+# not read, a directory entry that points nowhere.
+_DAMAGED = (zipfile.BadZipFile, EOFError, OSError, ValueError, IndexError, KeyError,
+            NotImplementedError, zlib.error)  # fmt: skip
+
+
 def check_archive(path: Path, max_bytes: int = MAX_FILE_BYTES) -> None:
     """Refuse zips with too many members or an implausible compression ratio (zip bombs)."""
     try:
         with zipfile.ZipFile(path) as archive:
             _check_members(archive, path, max_bytes)
-    except zipfile.BadZipFile as exc:
+    except _DAMAGED as exc:  # a damaged archive: zipfile raises any of these
         raise FileFormatError(f"archive zip illisible ({exc})", path=path) from None
 
 
@@ -95,7 +102,7 @@ def check_workbook(path: Path, data: bytes, max_bytes: int = MAX_FILE_BYTES) -> 
             if "xl/sharedStrings.xml" in names:
                 counted.append(("xl/sharedStrings.xml", _ELEMENT_STRING))
             elements = sum(_count(archive, p, pattern, allowed, path) for p, pattern in counted)
-    except zipfile.BadZipFile as exc:
+    except _DAMAGED as exc:  # a damaged package: zipfile raises any of these
         raise FileFormatError(f"classeur XLSX illisible ({exc})", path=path) from None
     if elements > allowed:
         raise FileFormatError(

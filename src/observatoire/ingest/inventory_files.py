@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from observatoire.csvfile import restore_cell
 from observatoire.errors import FileFormatError
+from observatoire.ingest.rawtext import unreadable_line
 from observatoire.inventory.fields import Located
 from observatoire.yamlfile import check_keys, load_yaml
 
@@ -79,10 +80,10 @@ def _csv(text: str, path: Path) -> list[Located]:
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") >= first.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    if not reader.fieldnames:
-        raise FileFormatError("fichier vide (ligne d'en-tête attendue)", path=path, line=1)
-    entries = []
+    entries, start = [], 1
     try:
+        if not reader.fieldnames:
+            raise FileFormatError("fichier vide (ligne d'en-tête attendue)", path=path, line=1)
         start = 2
         for row in reader:
             if None in row:
@@ -91,8 +92,8 @@ def _csv(text: str, path: Path) -> list[Located]:
                 cleaned = {k.strip(): restore_cell(v) for k, v in row.items() if k and k.strip()}
                 entries.append(Located(cleaned, str(path), start))
             start = reader.line_num + 1
-    except csv.Error as exc:
-        raise FileFormatError(f"CSV illisible ({exc})", path=path, line=reader.line_num) from None
+    except csv.Error as exc:  # the record that begins on line ``start``
+        raise FileFormatError(unreadable_line(exc), path=path, line=start) from None
     return entries
 
 

@@ -87,7 +87,8 @@ class Tally:
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
         if self._shown.get(reason, 0) < EXAMPLES_PER_REASON:
             self._shown[reason] = self._shown.get(reason, 0) + 1
-            shown = Rejection(line, printable(column), printable(value or ""), reason)
+            shown = Rejection(line, printable(column), _shortened(printable(value or "")),
+                              reason)  # fmt: skip
             self.examples.append(shown)
 
     def note(self, text: str, rows: int = 1) -> None:
@@ -109,3 +110,12 @@ class Tally:
     def completeness(self, columns: list[str]) -> dict[str, float]:
         kept = self.rows_kept
         return {c: round(self.ok_cells.get(c, 0) / kept, 4) if kept else 0.0 for c in columns}
+
+
+def _shortened(value: str, keep: int = 120) -> str:
+    """A rejected value as an example shows it: its start, and its length when longer.
+
+    >>> _shortened("12,5x"), _shortened("9" * 200, keep=10)
+    ('12,5x', '9999999999… (200 caractères)')
+    """
+    return value if len(value) <= keep else f"{value[:keep]}… ({len(value)} caractères)"

@@ -204,7 +204,7 @@ def _open_zip(
     check_archive(path)
     try:
         archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
         raise FileFormatError(f"archive zip illisible ({exc})", path=path) from None
     with archive:
         names = [
@@ -239,8 +239,17 @@ class _ZipMember(io.RawIOBase):
 
     def __init__(self, path: Path, name: str) -> None:
         self._path = path
-        self._archive = zipfile.ZipFile(path)
-        self._handle = self._archive.open(name)
+        try:
+            self._archive = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
+            raise FileFormatError(f"archive zip illisible ({exc})", path=path) from None
+        try:
+            self._handle = self._archive.open(name)
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error, NotImplementedError) as exc:
+            self._archive.close()
+            raise FileFormatError(
+                f"archive zip tronquée ou corrompue ({exc})", path=self._path
+            ) from None
 
     def readable(self) -> bool:
         return True
@@ -248,7 +257,7 @@ class _ZipMember(io.RawIOBase):
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         try:
             data = self._handle.read(len(buffer))
-        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error, NotImplementedError) as exc:
             raise FileFormatError(
                 f"archive zip tronquée ou corrompue ({exc})", path=self._path
             ) from None
@@ -476,6 +485,9 @@ def _read_xlsx(path: Path, data: bytes, *, expect: Sequence[str]) -> Table:
         raise FileFormatError(
             f"classeur XLSX illisible ({type(exc).__name__})", path=path
         ) from None
+    if not book.worksheets:  # a package whose workbook names no sheet openpyxl finds
+        book.close()
+        raise FileFormatError("classeur XLSX sans feuille lisible", path=path)
     sheet = book.worksheets[0]
     rows = [
         ["" if v is None else _cell_text(v) for v in row]

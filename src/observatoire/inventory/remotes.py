@@ -79,11 +79,12 @@ def parse_remote(text: str) -> Remote:
     kind, _, rest = value.partition(":")
     kind = kind.lower()
     if kind in ("http", "https") and rest.startswith("//"):
-        if len(value) <= 2000 and _ADDRESS.match(value) and "@" not in urlsplit(value).netloc:
+        if len(value) <= 2000 and _ADDRESS.match(value) and _plain_host(value):
             return Remote("url", value)
         raise InvalidValueError(f"« {_hidden(value)[:80]} » : adresse http(s) attendue, avec "
-                                "un nom d'hôte, sans espace ni identifiants (utilisateur:mot "
-                                "de passe@)", column="distant")  # fmt: skip
+                                "un nom d'hôte (et un port valide), sans espace ni "
+                                "identifiants (utilisateur:mot de passe@)",
+                                column="distant")  # fmt: skip
     dataset, _, query = rest.strip().partition("?")
     if kind == "melodi" and _MELODI.match(dataset):
         filters = tuple(tuple(p.split("=", 1)) for p in query.split("&") if p) if query else ()
@@ -100,6 +101,21 @@ def parse_remote(text: str) -> Remote:
         "datagouv:jeu/ressource",
     }.get(kind, "formes comprises : melodi:DS_…, datagouv:jeu[/ressource], https://…")
     raise InvalidValueError(f"« {value[:80]} » : {hint}", column="distant")
+
+
+def _plain_host(address: str) -> bool:
+    """Whether an address names a host (a valid port, if any) without credentials.
+
+    >>> [_plain_host(a) for a in ("https://a.fr:8443/x", "http://h:abc/x", "http://[::1/x",
+    ...                           "https://h:0/", "https://u@h/")]
+    [True, False, False, False, False]
+    """
+    try:
+        parts = urlsplit(address)
+        port = parts.port
+    except ValueError:  # « [::1 », a port that is no number or beyond 65535
+        return False
+    return bool(parts.hostname) and "@" not in parts.netloc and port != 0
 
 
 def _hidden(address: str) -> str:

@@ -267,8 +267,12 @@ class Polite:
         resolves to a private, loopback, link-local or reserved address. True when the
         address was judged on its resolution, which the connection must then match (a
         name may resolve otherwise a moment later: :func:`_reached`)."""
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
+        try:
+            parts = urlsplit(url)
+            host, port = (parts.hostname or "").lower(), parts.port
+        except ValueError as error:  # « [::1 », a port that is no number
+            raise RemoteError(f"{self.name} : adresse invalide ({_short(url)} : "
+                              f"{error})") from None  # fmt: skip
         if parts.scheme not in ("http", "https") or not host:
             raise RemoteError(f"{self.name} : adresse refusée ({_short(url)}) : http(s) attendu")
         if host in self.trusted:
@@ -277,7 +281,7 @@ class Polite:
             raise RemoteError(f"{self.name} : adresse refusée ({_short(url)}) : https attendu")
         proxied = _proxied(parts.scheme, host)
         try:
-            found = {info[4][0] for info in socket.getaddrinfo(host, parts.port or 443)}
+            found = {info[4][0] for info in socket.getaddrinfo(host, port or 443)}
         except (OSError, UnicodeError):
             if proxied:
                 return False  # behind a proxy, names are the proxy's to resolve (https asked)
@@ -321,8 +325,12 @@ class Polite:
             guarded = self._checked(url)
             self.throttle.wait()
             self.requests += 1
-            request = self._client.build_request(method, url, params=params,
-                                                 headers=dict(headers or {}))  # fmt: skip
+            try:
+                request = self._client.build_request(method, url, params=params,
+                                                     headers=dict(headers or {}))  # fmt: skip
+            except (httpx.InvalidURL, ValueError) as error:
+                raise RemoteError(f"{self.name} : adresse invalide ({_short(url)} : "
+                                  f"{error})") from None  # fmt: skip
             answer = self._client.send(request, stream=True)
             if guarded:
                 reached = _reached(answer)

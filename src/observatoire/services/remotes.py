@@ -58,6 +58,7 @@ __all__ = [
     "last_checks",
     "summarise",
     "summary_of",
+    "withdrawn_imports",
 ]
 
 CACHE = Path("cache") / "distant"  # in the home
@@ -245,7 +246,7 @@ class Remotes:
         try:
             report = self.obs.import_file(target, dry_run=dry_run, user=actor, origin=origin,
                                           max_bytes=max_bytes)  # fmt: skip
-        except InputError:  # a file damaged on the way is not kept to be read again
+        except Exception:  # a file damaged on the way is not kept to be read again
             target.unlink(missing_ok=True)
             raise
         if not dry_run:
@@ -290,15 +291,33 @@ class _Locks:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def last_checks(registry: Registry) -> dict[str, dict[str, object]]:
+def last_checks(registry: Registry,
+                withdrawn: set[int] | None = None) -> dict[str, dict[str, object]]:  # fmt: skip
     """The last check of each source, by source, its state in words (``state_label``):
     only of the remote the source declares now (a check of a remote since removed or
-    changed is no verdict on it)."""
+    changed is no verdict on it); « à jour » no more when the import of the edition it
+    found in force is among the imports ``withdrawn`` since (rolled back)."""
+    store = RemoteStore(registry.db)
     declared = {str(e["identifiant"]): str(parse_remote(str(e["distant"])))
                 for e in registry.source_entries() if e.get("distant")}  # fmt: skip
-    return {source: {**row, "state_label": STATES.get(str(row["state"]), row["state"])}
-            for source, row in RemoteStore(registry.db).checks().items()
-            if declared.get(source) == row["remote"]}  # fmt: skip
+    out: dict[str, dict[str, object]] = {}
+    for source, row in store.checks().items():
+        if declared.get(source) != row["remote"]:
+            continue
+        if row["state"] == "a_jour" and withdrawn:
+            gone = [e["batch"] for e in store.editions(source)
+                    if e["edition"] == row["latest"] and e["batch"] in withdrawn]  # fmt: skip
+            if gone:
+                row = {**row, "state": "nouvelle", "message": f"l'import n° {gone[0]} de "
+                       "l'édition récupérée a été retiré depuis la vérification"}  # fmt: skip
+        out[source] = {**row, "state_label": STATES.get(str(row["state"]), row["state"])}
+    return out
+
+
+def withdrawn_imports(obs: Observatory) -> set[int]:
+    """The imports withdrawn (rolled back): a verdict kept may rest on one of them."""
+    history = obs.import_history()
+    return {int(b) for b in history.loc[history.status == "rolled_back", "id"]}
 
 
 def summary_of(checks: Mapping[str, Mapping[str, object]]) -> str:

@@ -20,7 +20,12 @@ from observatoire.ingest.inventory_files import entries_table
 from observatoire.inventory.fields import Entry, Located
 from observatoire.inventory.sources import KINDS, SOURCE_FIELDS
 from observatoire.services.inventory import Registry
-from observatoire.services.remotes import Remotes, last_checks, summary_of
+from observatoire.services.remotes import (
+    Remotes,
+    last_checks,
+    summary_of,
+    withdrawn_imports,
+)
 from observatoire.web.deps import (
     CurrentUser,
     ObservatoryDep,
@@ -77,7 +82,7 @@ def sources_page(
         overdue=params.get("retard") == "1",
     )
     rows = [source_view(r, user, obs) for r in rows]
-    checks = last_checks(registry) if editable(user) else {}
+    checks = last_checks(registry, withdrawn_imports(obs)) if editable(user) else {}
     if checks:  # the last check of each remote, for those who fetch editions
         for row in rows:
             row["verification"] = checks.get(str(row["identifiant"]))
@@ -143,5 +148,5 @@ def source_page(
     source = source_view(registry.source(ident), user, obs)
     source["editable"] = editable(user)
     if editable(user):  # where its editions are published, and the last check of it
-        source["verification"] = last_checks(registry).get(ident)
+        source["verification"] = last_checks(registry, withdrawn_imports(obs)).get(ident)
     return show_page(request, fmt, "source.html", source, str(source["nom"]), max_age=0)
