@@ -141,11 +141,10 @@ def _expected(cube: list[dict[str, Any]]) -> set[tuple[str, str, float]]:
              o["measures"]["OBS_VALUE_NIVEAU"]["value"]) for o in cube}  # fmt: skip
 
 
-def test_a_large_query_is_split_by_level_of_geography_after_the_recorded_range() -> None:
-    """The recorded range of DS_EC_DECES (départements, régions, France, abroad; 751
-    periods): a query of every territory and year beyond the ceiling is asked one level of
-    geography at a time (4 queries rather than 751 periods), and the parts together are the
-    whole, row for row."""
+def _deaths() -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]], FakeRemote,
+                       FakeClock]:  # fmt: skip
+    """The recorded range of DS_EC_DECES, its territories and years, one (synthetic)
+    observation per territory and year, and a fake Melodi serving them."""
     ranged = json.loads((FIXTURES / "melodi_range_ec_deces.json").read_text("utf-8"))
     geo = next(r["values"] for r in ranged["range"] if r["concept"]["code"] == "GEO")
     years = sorted(v["code"] for r in ranged["range"] if r["concept"]["code"] == "TIME_PERIOD"
@@ -153,6 +152,15 @@ def test_a_large_query_is_split_by_level_of_geography_after_the_recorded_range()
     cube = _cube(geo, years)
     clock = FakeClock()
     remote = FakeRemote(clock=clock, routes=_melodi("DS_EC_DECES", cube, ranged=ranged))
+    return geo, years, cube, remote, clock
+
+
+def test_a_large_query_is_split_by_level_of_geography_after_the_recorded_range() -> None:
+    """The recorded range of DS_EC_DECES (départements, régions, France, abroad; 751
+    periods): a query of every territory and year beyond the ceiling is asked one level of
+    geography at a time (4 queries rather than 751 periods), and the parts together are the
+    whole, row for row."""
+    _, years, cube, remote, clock = _deaths()
     with serving(remote), _client(clock) as client:
         table = melodi_table(client, f"{remote.base}/melodi", "DS_EC_DECES", [],
                              ceiling=101 * len(years))  # fmt: skip
@@ -166,13 +174,7 @@ def test_a_large_query_is_split_by_level_of_geography_after_the_recorded_range()
 def test_a_split_by_period_keeps_to_the_frequency_asked() -> None:
     """``FREQ=A`` on the recorded range of DS_EC_DECES (years, months and days listed): the
     split by period asks for the years alone, not the 751 periods."""
-    ranged = json.loads((FIXTURES / "melodi_range_ec_deces.json").read_text("utf-8"))
-    geo = next(r["values"] for r in ranged["range"] if r["concept"]["code"] == "GEO")
-    years = sorted(v["code"] for r in ranged["range"] if r["concept"]["code"] == "TIME_PERIOD"
-                   for v in r["values"] if len(v["code"]) == 4)  # fmt: skip
-    cube = _cube(geo, years)
-    clock = FakeClock()
-    remote = FakeRemote(clock=clock, routes=_melodi("DS_EC_DECES", cube, ranged=ranged))
+    geo, years, cube, remote, clock = _deaths()
     with serving(remote), _client(clock) as client:
         table = melodi_table(client, f"{remote.base}/melodi", "DS_EC_DECES", [("FREQ", "A")],
                              ceiling=len(geo))  # fmt: skip
