@@ -49,3 +49,25 @@ def test_every_damaged_byte_is_read_or_refused_as_input(tmp_path: Path, name: st
             assert name in str(error), (at, str(error))
             refused += 1
     assert refused > len(good) // 4  # most damage is seen
+
+
+def test_a_refusal_is_not_taken_for_damage_and_odd_archives_are_named(tmp_path: Path) -> None:
+    """A zip bomb is refused as one (not as « illisible »); an encrypted member is said so; a
+    workbook whose cell openpyxl cannot read (a text in a number cell) is refused."""
+    bomb = tmp_path / "bombe.zip"
+    bomb.write_bytes(_zip({"donnees.csv": b"0" * 50_000_000}))
+    with pytest.raises(InputError) as refused:
+        list(open_table(bomb))
+    assert "bombe zip" in str(refused.value) and "illisible" not in str(refused.value)
+    plain = _zip({"donnees.csv": HEADER + ROWS})
+    flags = plain.index(b"PK\x01\x02") + 8  # the directory's flags: bit 0, encrypted
+    locked = bytearray(plain)
+    locked[6] |= 1  # the local header's flags
+    locked[flags] |= 1
+    (tmp_path / "chiffre.zip").write_bytes(bytes(locked))
+    with pytest.raises(InputError, match="chiffré"):
+        list(open_table(tmp_path / "chiffre.zip"))
+    odd = _sheet().replace("<v>2</v>", "<v>abc</v>")
+    (tmp_path / "cellule.xlsx").write_bytes(_zip(_workbook(odd)))
+    with pytest.raises(InputError, match="classeur XLSX illisible"):
+        list(open_table(tmp_path / "cellule.xlsx"))

@@ -427,3 +427,26 @@ def test_one_fetch_of_a_source_at_a_time(declared: Any) -> None:
             remotes.fetch("caf-iris")
         fcntl.flock(held, fcntl.LOCK_UN)
         assert remotes.fetch("caf-iris").report.batch is not None
+
+
+def test_an_address_stored_before_the_stricter_check_is_one_source_s_error(
+    declared: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A « distant » stored by an earlier version and refused now (a port that is no
+    number): the check of all sources gives that source an error and the others their
+    verdict; the Sources page's verdicts are still read."""
+    home, producers, clock = declared
+    obs, registry, remotes = _remotes(home, producers, clock)
+    stored = registry.source_entries
+
+    def older() -> Any:
+        return [{**e, "distant": "https://intranet:8o8o/f.csv"}
+                if e["identifiant"] == "caf-2016" else e for e in stored()]  # fmt: skip
+
+    monkeypatch.setattr(registry, "source_entries", older)
+    with obs, registry:
+        found = {c.source: c for c in remotes.check(actor="analyste")}
+        kept = last_checks(registry, withdrawn_imports(obs))
+    assert found["caf-2016"].state == "erreur" and "port valide" in found["caf-2016"].message
+    assert {found[s].state for s in ("caf-iris", "filosofi-cc", "rp-population")} == {"nouvelle"}
+    assert "caf-2016" not in kept and kept["caf-iris"]["state"] == "nouvelle"

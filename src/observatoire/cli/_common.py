@@ -80,14 +80,16 @@ def emit(frame: pd.DataFrame, fmt: str, output: str | None = None) -> None:
 
         text = csv_text(frame, PLAIN).rstrip("\r\n")
     elif fmt == "json":  # through json again: « 30/11/2026 », not pandas' « 30\/11\/2026 »
-        found = json.loads(frame.to_json(orient="records", force_ascii=False))
+        found = json.loads(frame.to_json(orient="records", force_ascii=False, date_format="iso"))
         text = json.dumps(found, ensure_ascii=False, indent=1)
-    else:
-        shown = frame.astype(object).where(frame.notna(), "")  # no None nor NaN on screen
+    else:  # no None nor NaN on screen; numbers formatted by their column as before
+        shown = frame.copy()
+        for name in [c for c in shown.columns if pd.api.types.is_object_dtype(shown[c])]:
+            shown[name] = shown[name].where(shown[name].notna(), "")
         with pd.option_context(
             "display.max_rows", 200, "display.width", 160, "display.max_columns", 20
         ):
-            text = shown.to_string(index=False) if len(frame) else "(aucune ligne)"
+            text = shown.to_string(index=False, na_rep="") if len(frame) else "(aucune ligne)"
     if output:
         write_whole(Path(output), text)
         click.echo(f"{len(frame)} lignes écrites dans {output}", err=True)

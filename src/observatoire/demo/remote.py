@@ -63,7 +63,9 @@ def fictitious_producer(obs: Observatory, home: Path) -> dict[str, object]:
 
 def point_producer(home: Path, host: str = "127.0.0.1", port: int = 8000) -> Home:
     """Point the home's Melodi address at the demo server's fictitious producer."""
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    shown = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(host, host)
+    if ":" in shown and not shown.startswith("["):  # an IPv6 address, in brackets in a URL
+        shown = f"[{shown}]"
     return Home.load(home).save_setting("melodi_url", f"http://{shown}:{port}{router.prefix}")
 
 

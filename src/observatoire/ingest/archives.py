@@ -20,15 +20,17 @@ import zlib
 from pathlib import Path
 from xml.etree import ElementTree
 
-from observatoire.errors import FileFormatError
+from observatoire.errors import FileFormatError, InputError
 
 __all__ = [
+    "DAMAGED",
     "MAX_CELLS",
     "MAX_FILE_BYTES",
     "MAX_ZIP_MEMBERS",
     "MAX_ZIP_RATIO",
     "check_archive",
     "check_workbook",
+    "damaged",
 ]
 
 # Files are streamed, so size is a matter of time, not memory: about a million values a second.
@@ -51,8 +53,20 @@ MAX_INDEX_PART = 4 * 1024**2  # a workbook's index or relationships: never large
 # What zipfile raises on a damaged archive, besides BadZipFile: an offset out of bounds
 # (OSError on a file, ValueError in memory), a member cut short, a version or a method it does
 # not read, a directory entry that points nowhere.
-_DAMAGED = (zipfile.BadZipFile, EOFError, OSError, ValueError, IndexError, KeyError,
-            NotImplementedError, zlib.error)  # fmt: skip
+DAMAGED = (zipfile.BadZipFile, EOFError, OSError, ValueError, IndexError, KeyError,
+           NotImplementedError, RuntimeError, zlib.error)  # fmt: skip
+
+
+def damaged(exc: Exception, path: Path, what: str, state: str = "illisible") -> FileFormatError:
+    """The refusal of a damaged archive (``what``: « archive zip », « classeur XLSX »), or
+    ``exc`` again when it is no damage: a refusal already made (a bomb, a path out of the
+    archive), or the server's own trouble reading the file (a permission, a disk)."""
+    if isinstance(exc, InputError) or (isinstance(exc, OSError) and exc.filename):
+        raise exc
+    if isinstance(exc, RuntimeError) and "encrypted" in str(exc):
+        return FileFormatError(f"{what} chiffré(e) : protégé(e) par un mot de passe, "
+                               "enregistrez-le sans chiffrement", path=path)  # fmt: skip
+    return FileFormatError(f"{what} {state} ({exc})", path=path)
 
 
 def check_archive(path: Path, max_bytes: int = MAX_FILE_BYTES) -> None:
@@ -60,8 +74,8 @@ def check_archive(path: Path, max_bytes: int = MAX_FILE_BYTES) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             _check_members(archive, path, max_bytes)
-    except _DAMAGED as exc:  # a damaged archive: zipfile raises any of these
-        raise FileFormatError(f"archive zip illisible ({exc})", path=path) from None
+    except DAMAGED as exc:  # a damaged archive: zipfile raises any of these
+        raise damaged(exc, path, "archive zip") from None
 
 
 def _check_members(archive: zipfile.ZipFile, path: Path, max_bytes: int) -> None:
@@ -102,8 +116,8 @@ def check_workbook(path: Path, data: bytes, max_bytes: int = MAX_FILE_BYTES) -> 
             if "xl/sharedStrings.xml" in names:
                 counted.append(("xl/sharedStrings.xml", _ELEMENT_STRING))
             elements = sum(_count(archive, p, pattern, allowed, path) for p, pattern in counted)
-    except _DAMAGED as exc:  # a damaged package: zipfile raises any of these
-        raise FileFormatError(f"classeur XLSX illisible ({exc})", path=path) from None
+    except DAMAGED as exc:  # a damaged package: zipfile raises any of these
+        raise damaged(exc, path, "classeur XLSX") from None
     if elements > allowed:
         raise FileFormatError(
             f"classeur suspect : plus de {allowed:,} cellules pour {len(data) / 1e6:.1f} Mo "

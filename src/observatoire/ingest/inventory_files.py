@@ -93,7 +93,8 @@ def _csv(text: str, path: Path) -> list[Located]:
                 entries.append(Located(cleaned, str(path), start))
             start = reader.line_num + 1
     except csv.Error as exc:  # the record that begins on line ``start``
-        raise FileFormatError(unreadable_line(exc), path=path, line=start) from None
+        line = max(start, reader.line_num)  # blank lines before it: the reader counted them
+        raise FileFormatError(unreadable_line(exc), path=path, line=line) from None
     return entries
 
 

@@ -16,7 +16,6 @@ import csv
 import io
 import re
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from typing import IO, cast
 import pandas as pd
 
 from observatoire.errors import FileFormatError, MissingColumnError
-from observatoire.ingest.archives import check_archive, check_workbook
+from observatoire.ingest.archives import DAMAGED, check_archive, check_workbook, damaged
 from observatoire.ingest.rawtext import (
     Counting,
     Progress,
@@ -204,8 +203,8 @@ def _open_zip(
     check_archive(path)
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
-        raise FileFormatError(f"archive zip illisible ({exc})", path=path) from None
+    except DAMAGED as exc:
+        raise damaged(exc, path, "archive zip") from None
     with archive:
         names = [
             n
@@ -241,15 +240,15 @@ class _ZipMember(io.RawIOBase):
         self._path = path
         try:
             self._archive = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
-            raise FileFormatError(f"archive zip illisible ({exc})", path=path) from None
+        except DAMAGED as exc:
+            raise damaged(exc, path, "archive zip") from None
         try:
             self._handle = self._archive.open(name)
-        except (zipfile.BadZipFile, EOFError, OSError, zlib.error, NotImplementedError) as exc:
+        except BaseException as exc:
             self._archive.close()
-            raise FileFormatError(
-                f"archive zip tronquée ou corrompue ({exc})", path=self._path
-            ) from None
+            if isinstance(exc, DAMAGED):
+                raise damaged(exc, path, "archive zip", "tronquée ou corrompue") from None
+            raise
 
     def readable(self) -> bool:
         return True
@@ -257,10 +256,8 @@ class _ZipMember(io.RawIOBase):
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         try:
             data = self._handle.read(len(buffer))
-        except (zipfile.BadZipFile, EOFError, OSError, zlib.error, NotImplementedError) as exc:
-            raise FileFormatError(
-                f"archive zip tronquée ou corrompue ({exc})", path=self._path
-            ) from None
+        except DAMAGED as exc:
+            raise damaged(exc, self._path, "archive zip", "tronquée ou corrompue") from None
         buffer[: len(data)] = data
         return len(data)
 
@@ -485,15 +482,21 @@ def _read_xlsx(path: Path, data: bytes, *, expect: Sequence[str]) -> Table:
         raise FileFormatError(
             f"classeur XLSX illisible ({type(exc).__name__})", path=path
         ) from None
-    if not book.worksheets:  # a package whose workbook names no sheet openpyxl finds
+    try:
+        if not book.worksheets:  # a package whose workbook names no sheet openpyxl finds
+            raise FileFormatError("classeur XLSX sans feuille lisible", path=path)
+        rows = [  # read lazily: a malformed cell is found here
+            ["" if v is None else _cell_text(v) for v in row]
+            for row in book.worksheets[0].iter_rows(values_only=True)
+        ]
+    except FileFormatError:
+        raise
+    except Exception as exc:  # openpyxl's, on a cell it cannot read
+        raise FileFormatError(
+            f"classeur XLSX illisible ({type(exc).__name__} dans une cellule)", path=path
+        ) from None
+    finally:
         book.close()
-        raise FileFormatError("classeur XLSX sans feuille lisible", path=path)
-    sheet = book.worksheets[0]
-    rows = [
-        ["" if v is None else _cell_text(v) for v in row]
-        for row in sheet.iter_rows(values_only=True)
-    ]
-    book.close()
     if not rows:
         raise FileFormatError("feuille vide", path=path)
     start = 0

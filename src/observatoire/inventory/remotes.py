@@ -79,7 +79,8 @@ def parse_remote(text: str) -> Remote:
     kind, _, rest = value.partition(":")
     kind = kind.lower()
     if kind in ("http", "https") and rest.startswith("//"):
-        if len(value) <= 2000 and _ADDRESS.match(value) and _plain_host(value):
+        if (len(value) <= 2000 and _ADDRESS.match(value) and _plain_host(value)
+                and not re.search(r"[\x00-\x1f\x7f]", value)):  # fmt: skip
             return Remote("url", value)
         raise InvalidValueError(f"« {_hidden(value)[:80]} » : adresse http(s) attendue, avec "
                                 "un nom d'hôte (et un port valide), sans espace ni "
@@ -100,7 +101,7 @@ def parse_remote(text: str) -> Remote:
         "datagouv": "jeu data.gouv.fr attendu, ex. datagouv:identifiant-du-jeu ou "
         "datagouv:jeu/ressource",
     }.get(kind, "formes comprises : melodi:DS_…, datagouv:jeu[/ressource], https://…")
-    raise InvalidValueError(f"« {value[:80]} » : {hint}", column="distant")
+    raise InvalidValueError(f"« {_hidden(value)[:80]} » : {hint}", column="distant")
 
 
 def _plain_host(address: str) -> bool:
@@ -119,5 +120,14 @@ def _plain_host(address: str) -> bool:
 
 
 def _hidden(address: str) -> str:
-    """An address without the credentials it may hold (never repeated in a message)."""
-    return re.sub(r"//[^/@\s]*@", "//…@", address)
+    """A value without the credentials it may hold (never repeated in a message): all
+    before its last « @ », from the scheme on, and its control characters.
+
+    >>> _hidden("https://moi:se@cret@h/f"), _hidden("ftp://moi:secret@h"), _hidden("x@y")
+    ('https://…@h/f', 'ftp://…@h', '…@y')
+    """
+    shown = re.sub(r"[\x00-\x1f\x7f]", "?", address)
+    if "@" not in shown:
+        return shown
+    scheme = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:/*", shown)
+    return (scheme.group(0) if scheme else "") + "…@" + shown.rsplit("@", 1)[1]

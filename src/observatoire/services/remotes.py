@@ -125,6 +125,7 @@ class Remotes:
                                                       obs.home.path)  # fmt: skip
         self.store = RemoteStore(registry.db)
         self.lock = _Locks(obs.home.path / CACHE)
+        self.unreadable: list[tuple[dict[str, object], str]] = []  # a « distant » unreadable
 
     def declared(self, idents: list[str] | None = None) -> list[tuple[dict[str, object], Remote]]:
         """The sources with a remote (all, or those named: a named source without one is an
@@ -138,7 +139,14 @@ class Remotes:
                                  "publiées : ajoutez-lui le champ « distant » (observatoire "
                                  f"sources set {ident} distant=melodi:DS_…)")  # fmt: skip
         chosen = [entries[i] for i in idents] if idents else list(entries.values())
-        found = [(e, parse_remote(str(e["distant"]))) for e in chosen if e.get("distant")]
+        found, self.unreadable = [], []
+        for entry in (e for e in chosen if e.get("distant")):
+            try:
+                found.append((entry, parse_remote(str(entry["distant"]))))
+            except InputError as error:  # stored before the check was as strict
+                if idents:
+                    raise
+                self.unreadable.append((entry, str(error)))
         # an address an analyst declared is trusted (an intranet's file server may be one)
         self.services.declared |= {urlsplit(r.dataset).hostname or "" for _, r in found
                                    if r.kind == "url"}  # fmt: skip
@@ -169,6 +177,9 @@ class Remotes:
             checks.append({"source": ident, "remote": str(remote), "checked_at": stamp(now),
                            "latest": verdict.latest.key if verdict.latest else None,
                            "state": verdict.state, "message": verdict.message})  # fmt: skip
+        out += [SourceCheck(str(e["identifiant"]), str(e.get("nom", e["identifiant"])),
+                            "(invalide)", None, None, "erreur", why)
+                for e, why in self.unreadable]  # fmt: skip
         self.store.seen(rows, checks)
         Accounts(self.registry.db).record(actor, "vérification des éditions", None,
                                           summarise(out))  # fmt: skip
@@ -298,15 +309,20 @@ def last_checks(registry: Registry,
     changed is no verdict on it); « à jour » no more when the import of the edition it
     found in force is among the imports ``withdrawn`` since (rolled back)."""
     store = RemoteStore(registry.db)
-    declared = {str(e["identifiant"]): str(parse_remote(str(e["distant"])))
-                for e in registry.source_entries() if e.get("distant")}  # fmt: skip
+    declared = {}
+    for entry in registry.source_entries():
+        try:
+            declared[str(entry["identifiant"])] = str(parse_remote(str(entry["distant"])))
+        except InputError:  # none, or unreadable (stored before the check was as strict)
+            continue
     out: dict[str, dict[str, object]] = {}
     for source, row in store.checks().items():
         if declared.get(source) != row["remote"]:
             continue
         if row["state"] == "a_jour" and withdrawn:
-            gone = [e["batch"] for e in store.editions(source)
-                    if e["edition"] == row["latest"] and e["batch"] in withdrawn]  # fmt: skip
+            gone = [e["batch"] for e in store.editions(source)  # the import it rested on
+                    if e["edition"] == row["latest"] and e["batch"] in withdrawn
+                    and f"(import n° {e['batch']})" in str(row["message"])]  # fmt: skip
             if gone:
                 row = {**row, "state": "nouvelle", "message": f"l'import n° {gone[0]} de "
                        "l'édition récupérée a été retiré depuis la vérification"}  # fmt: skip
