@@ -26,7 +26,12 @@ from urllib.parse import urlsplit
 
 from observatoire.atomic import write_whole
 from observatoire.csvfile import PLAIN, csv_text
-from observatoire.errors import BusyError, InputError, RemoteError, UnknownNameError
+from observatoire.errors import (
+    BusyError,
+    InputError,
+    RemoteError,
+    UnknownNameError,
+)
 from observatoire.home import Home
 from observatoire.ingest.pipeline import ImportReport
 from observatoire.inventory.remotes import Remote, parse_remote
@@ -101,6 +106,7 @@ class SourceCheck:
     in_force: str | None
     state: str
     message: str
+    rests_on: int | None = None  # the import of the fetched edition found in force
 
 
 @dataclass(frozen=True)
@@ -125,9 +131,9 @@ class Remotes:
                                                       obs.home.path)  # fmt: skip
         self.store = RemoteStore(registry.db)
         self.lock = _Locks(obs.home.path / CACHE)
-        self.unreadable: list[tuple[dict[str, object], str]] = []  # a « distant » unreadable
+        self.unreadable: Unreadable = []  # sources whose « distant » cannot be read
 
-    def declared(self, idents: list[str] | None = None) -> list[tuple[dict[str, object], Remote]]:
+    def declared(self, idents: list[str] | None = None) -> Declared:
         """The sources with a remote (all, or those named: a named source without one is an
         error saying so)."""
         entries = {str(e["identifiant"]): e for e in self.registry.source_entries()}
@@ -139,14 +145,9 @@ class Remotes:
                                  "publiées : ajoutez-lui le champ « distant » (observatoire "
                                  f"sources set {ident} distant=melodi:DS_…)")  # fmt: skip
         chosen = [entries[i] for i in idents] if idents else list(entries.values())
-        found, self.unreadable = [], []
-        for entry in (e for e in chosen if e.get("distant")):
-            try:
-                found.append((entry, parse_remote(str(entry["distant"]))))
-            except InputError as error:  # stored before the check was as strict
-                if idents:
-                    raise
-                self.unreadable.append((entry, str(error)))
+        found, self.unreadable = _remotes_of([e for e in chosen if e.get("distant")])
+        if idents and self.unreadable:  # a source named: its own error
+            raise self.unreadable[0][1]
         # an address an analyst declared is trusted (an intranet's file server may be one)
         self.services.declared |= {urlsplit(r.dataset).hostname or "" for _, r in found
                                    if r.kind == "url"}  # fmt: skip
@@ -164,6 +165,7 @@ class Remotes:
         finally:
             self.services.close()
         out, rows, checks = [], [], []
+        active = imports_of(self.obs, "active")
         for entry, remote in declared:
             ident = str(entry["identifiant"])
             result = found[remote]
@@ -171,28 +173,28 @@ class Remotes:
                 verdict = SourceCheck(ident, str(entry.get("nom", ident)), str(remote), None,
                                       None, "erreur", str(result))  # fmt: skip
             else:
-                verdict = self._judge(ident, str(entry.get("nom", ident)), remote, result)
+                verdict = self._judge(ident, str(entry.get("nom", ident)), remote, result,
+                                      active)  # fmt: skip
                 rows += [_row(ident, remote, e, now) for e in result]
             out.append(verdict)
             checks.append({"source": ident, "remote": str(remote), "checked_at": stamp(now),
                            "latest": verdict.latest.key if verdict.latest else None,
-                           "state": verdict.state, "message": verdict.message})  # fmt: skip
+                           "state": verdict.state, "message": verdict.message,
+                           "rests_on": verdict.rests_on})  # fmt: skip
         out += [SourceCheck(str(e["identifiant"]), str(e.get("nom", e["identifiant"])),
-                            "(invalide)", None, None, "erreur", why)
+                            "(invalide)", None, None, "erreur", str(why))
                 for e, why in self.unreadable]  # fmt: skip
         self.store.seen(rows, checks)
         Accounts(self.registry.db).record(actor, "vérification des éditions", None,
                                           summarise(out))  # fmt: skip
         return out
 
-    def _judge(self, ident: str, name: str, remote: Remote,
-               editions: list[Edition]) -> SourceCheck:  # fmt: skip
+    def _judge(self, ident: str, name: str, remote: Remote, editions: list[Edition],
+               active: set[int]) -> SourceCheck:  # fmt: skip
         if not editions:
             return SourceCheck(ident, name, str(remote), None, None, "erreur",
                                "aucune édition publiée")  # fmt: skip
         latest = editions[0]
-        history = self.obs.import_history()
-        active = {int(b) for b in history.loc[history.status == "active", "id"]}
         fetched = self.store.in_force(ident, active)
         if fetched is not None:
             newer = latest.key != fetched["edition"] and (
@@ -201,7 +203,7 @@ class Remotes:
             message = (f"{latest.title} du {_day(latest.modified)} ; en vigueur : édition du "
                        f"{_day(fetched['modified'])} (import n° {fetched['batch']})")  # fmt: skip
             return SourceCheck(ident, name, str(remote), latest, str(fetched["edition"]), state,
-                               message)  # fmt: skip
+                               message, rests_on=fetched["batch"])  # fmt: skip
         described = self.registry.source(ident)
         last = described.get("dernier_import")
         if last is None:
@@ -308,32 +310,45 @@ def last_checks(registry: Registry,
     only of the remote the source declares now (a check of a remote since removed or
     changed is no verdict on it); « à jour » no more when the import of the edition it
     found in force is among the imports ``withdrawn`` since (rolled back)."""
-    store = RemoteStore(registry.db)
-    declared = {}
-    for entry in registry.source_entries():
-        try:
-            declared[str(entry["identifiant"])] = str(parse_remote(str(entry["distant"])))
-        except InputError:  # none, or unreadable (stored before the check was as strict)
-            continue
+    found, _ = _remotes_of([e for e in registry.source_entries() if e.get("distant")])
+    declared = {str(entry["identifiant"]): str(remote) for entry, remote in found}
     out: dict[str, dict[str, object]] = {}
-    for source, row in store.checks().items():
+    for source, row in RemoteStore(registry.db).checks().items():
         if declared.get(source) != row["remote"]:
             continue
-        if row["state"] == "a_jour" and withdrawn:
-            gone = [e["batch"] for e in store.editions(source)  # the import it rested on
-                    if e["edition"] == row["latest"] and e["batch"] in withdrawn
-                    and f"(import n° {e['batch']})" in str(row["message"])]  # fmt: skip
-            if gone:
-                row = {**row, "state": "nouvelle", "message": f"l'import n° {gone[0]} de "
-                       "l'édition récupérée a été retiré depuis la vérification"}  # fmt: skip
+        if row["state"] == "a_jour" and row["rests_on"] in (withdrawn or set()):
+            row = {**row, "state": "nouvelle", "message": f"l'import n° {row['rests_on']} de "
+                   "l'édition récupérée a été retiré depuis la vérification"}  # fmt: skip
         out[source] = {**row, "state_label": STATES.get(str(row["state"]), row["state"])}
     return out
 
 
 def withdrawn_imports(obs: Observatory) -> set[int]:
     """The imports withdrawn (rolled back): a verdict kept may rest on one of them."""
+    return imports_of(obs, "rolled_back")
+
+
+def imports_of(obs: Observatory, status: str) -> set[int]:
+    """The numbers of the imports in ``status`` (active, replaced, rolled_back)."""
     history = obs.import_history()
-    return {int(b) for b in history.loc[history.status == "rolled_back", "id"]}
+    return {int(b) for b in history.loc[history.status == status, "id"]}
+
+
+Declared = list[tuple[dict[str, object], Remote]]
+Unreadable = list[tuple[dict[str, object], InputError]]
+
+
+def _remotes_of(entries: list[dict[str, object]]) -> tuple[Declared, Unreadable]:
+    """The entries' remotes, and the entries whose « distant » is unreadable (stored before
+    the check was as strict) with the reason."""
+    found: Declared = []
+    unreadable: Unreadable = []
+    for entry in entries:
+        try:
+            found.append((entry, parse_remote(str(entry["distant"]))))
+        except InputError as error:
+            unreadable.append((entry, error))
+    return found, unreadable
 
 
 def summary_of(checks: Mapping[str, Mapping[str, object]]) -> str:

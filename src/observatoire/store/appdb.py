@@ -115,6 +115,9 @@ APP_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE app_remote_check (source TEXT PRIMARY KEY, remote TEXT NOT NULL, "
         "checked_at TEXT NOT NULL, latest TEXT, state TEXT NOT NULL, message TEXT)",
     ),
+    # 7: the import a check's verdict rests on (the fetched edition found in force): withdrawn
+    # since, the verdict « à jour » is no more.
+    ("ALTER TABLE app_remote_check ADD COLUMN rests_on BIGINT",),
 )
 
 

@@ -19,7 +19,7 @@ EditionRow = dict[str, Any]
 _EDITION = ("source", "edition", "remote", "ident", "title", "modified", "url", "file_name",
             "size", "checksum", "covers", "first_seen", "fetched_at", "fetched_by", "file",
             "batch")  # fmt: skip
-_CHECK = ("source", "remote", "checked_at", "latest", "state", "message")
+_CHECK = ("source", "remote", "checked_at", "latest", "state", "message", "rests_on")
 
 
 class RemoteStore:
@@ -53,9 +53,9 @@ class RemoteStore:
             run("UPDATE app_remote_edition SET fetched_at = ?, fetched_by = ?, file = ?, "
                 "batch = ? WHERE source = ? AND edition = ?",
                 [stamp(at), actor, file, batch, source, edition])  # fmt: skip
-            run("UPDATE app_remote_check SET state = 'a_jour', message = ? WHERE source = ? "
-                "AND latest = ?",
-                [f"édition récupérée (import n° {batch})", source, edition])  # fmt: skip
+            run("UPDATE app_remote_check SET state = 'a_jour', message = ?, rests_on = ? "
+                "WHERE source = ? AND latest = ?",
+                [f"édition récupérée (import n° {batch})", batch, source, edition])  # fmt: skip
 
     def in_force(self, source: str, active: set[int]) -> EditionRow | None:
         """The edition of ``source`` last fetched whose import is still in force (its
@@ -84,7 +84,7 @@ def _rows(frame: pd.DataFrame) -> list[EditionRow]:
     columns = [str(c) for c in frame.columns]
     out: list[EditionRow] = [dict(zip(columns, row, strict=True)) for row in iter_rows(frame)]
     for row in out:
-        for key in ("size", "batch"):
+        for key in ("size", "batch", "rests_on"):
             if row.get(key) is not None:
                 row[key] = int(row[key])
     return out
